@@ -1,0 +1,55 @@
+/* cli.h - pieces shared by the pixelfix subcommands: exit codes, the
+ * stderr log and progress bar, colour parsing and the JSON report. */
+#ifndef PF_CLI_H
+#define PF_CLI_H
+
+#include <stdio.h>
+
+#include "pixelfix.h"
+
+/* Exit codes, documented in pixelfix(1) EXIT STATUS. */
+enum {
+    EXIT_OK_ = 0,
+    EXIT_INTERNAL = 1,   /* a bug, or an unexpected failure */
+    EXIT_USAGE = 2,      /* bad command line */
+    EXIT_INPUT = 3,      /* input missing, unreadable, corrupt, unsupported or empty */
+    EXIT_NOGRID = 4,     /* no pixel grid found */
+    EXIT_OUTPUT = 5,     /* output exists (no --force) or cannot be written */
+    EXIT_NOMEM = 6,      /* out of memory */
+    EXIT_LIMIT = 7,      /* input over a limit (--max-*) */
+    EXIT_MODEL = 8,      /* model file missing, corrupt or mismatched */
+    EXIT_PALETTE = 9,    /* palette file invalid */
+    EXIT_ABORTED = 130   /* interrupted */
+};
+
+/* Maps a library status to the exit code above. */
+int cli_exit_code(pf_status st);
+
+/* Verbosity shared by the subcommands: 0 quiet, 1 normal, 2 verbose. */
+typedef struct cli_ui {
+    int verbosity;
+    int tty;          /* stderr is a terminal: draw the progress bar */
+    int bar_drawn;
+} cli_ui;
+
+void cli_ui_init(cli_ui *ui, int verbosity);
+/* pf_log_fn: "pixelfix: error: ..." on stderr. */
+void cli_log(void *user, int level, const char *msg);
+/* pf_progress_fn: a one-line bar on stderr, only on a tty and not with -q. */
+int cli_progress(void *user, const char *stage, int64_t done, int64_t total);
+/* Erases the bar before other output. */
+void cli_progress_end(cli_ui *ui);
+
+/* Parses "#rrggbb", "rrggbb", "#rgb" or a name (magenta, white, black,
+ * green, blue, red, cyan, yellow). Returns 0 on success. */
+int cli_parse_color(const char *s, unsigned char rgb[3]);
+
+/* The report as a pretty-printed JSON object (malloc'd; NULL on OOM). */
+char *cli_report_json(const char *input, const char *output, const pf_report *rep);
+
+/* Writes text to path atomically (temp file + rename). Returns an exit code. */
+int cli_write_text(const char *path, const char *text, int force);
+
+int cli_eval(int argc, char **argv);
+
+#endif

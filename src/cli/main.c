@@ -1,0 +1,304 @@
+/*
+ * main.c - the pixelfix command: `pixelfix INPUT -o OUTPUT [options]` and the
+ * dispatch to the `probe` and `eval` subcommands. Parses options, calls the
+ * library, maps its status to an exit code. No restoration logic here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io/io.h"
+
+static void usage(FILE *f)
+{
+    fputs(
+"Usage: pixelfix INPUT -o OUTPUT [options]\n"
+"       pixelfix probe INPUT [--json] [options]\n"
+"       pixelfix eval GROUND_TRUTH RESTORED [--json FILE]\n"
+"\n"
+"Restores pixel-art animation: finds the true pixel grid, gives every native\n"
+"pixel one colour from one clip-wide palette, recovers transparency and keeps\n"
+"still things still.\n"
+"\n"
+"INPUT: GIF, WebP, MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG.\n"
+"OUTPUT kind from its name: sheet.png (spritesheet + sheet.json), .gif, .webp,\n"
+".mp4/.mov/.mkv, a folder (dir/ or existing) or a pattern like f_%04d.png.\n"
+"\n"
+"Grid:\n"
+"  -s, --scale N|auto      native pixel size in input pixels (default auto)\n"
+"      --grid-frames N     frames sampled for grid detection (default 24)\n"
+"Colour:\n"
+"  -c, --colors N|auto     palette size 2..256 (default auto)\n"
+"  -p, --palette FILE      use this palette (.hex, .gpl or .png)\n"
+"  -b, --background C      key colour: auto (default), none, or #rrggbb / a name\n"
+"Frames:\n"
+"      --dedupe            merge identical consecutive frames (durations add up)\n"
+"      --crop              trim to the union bounding box of the content\n"
+"Output:\n"
+"  -o, --output FILE       where to write (required unless probe)\n"
+"  -f, --force             overwrite existing outputs\n"
+"      --columns N         spritesheet columns (default: square-ish)\n"
+"      --padding N         spritesheet padding in pixels (default 0)\n"
+"      --upscale N         nearest upscale for video output (default: height >= 256)\n"
+"      --loop N            GIF/WebP loop count, 0 = forever (default: as input)\n"
+"      --json FILE         write a machine-readable report (probe: --json prints it)\n"
+"      --debug DIR         write grid overlays and pre-palette images to DIR\n"
+"Limits:\n"
+"      --max-pixels N      largest input width*height (default 67108864)\n"
+"      --max-frames N      most input frames (default 100000)\n"
+"      --max-decoded-bytes N  most decoded RGBA bytes in total (default 64 GiB)\n"
+"General:\n"
+"  -q, --quiet             only errors\n"
+"  -v, --verbose           more detail (repeat for debug)\n"
+"  -h, --help              this help\n"
+"  -V, --version           print the version\n"
+"\n"
+"Exit status: 0 ok, 1 internal error, 2 usage, 3 input unreadable/unsupported,\n"
+"4 no grid found, 5 output not writable or exists, 6 out of memory,\n"
+"7 limit exceeded, 8 model error, 9 palette file error, 130 interrupted.\n"
+"See pixelfix(1).\n", f);
+}
+
+enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
+       OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED };
+
+static const struct option long_opts[] = {
+    {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
+    {"colors", required_argument, 0, 'c'},   {"colours", required_argument, 0, 'c'},
+    {"palette", required_argument, 0, 'p'},  {"background", required_argument, 0, 'b'},
+    {"force", no_argument, 0, 'f'},          {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},        {"grid-frames", required_argument, 0, OPT_GRID_FRAMES},
+    {"dedupe", no_argument, 0, OPT_DEDUPE},  {"crop", no_argument, 0, OPT_CROP},
+    {"columns", required_argument, 0, OPT_COLUMNS}, {"padding", required_argument, 0, OPT_PADDING},
+    {"upscale", required_argument, 0, OPT_UPSCALE}, {"loop", required_argument, 0, OPT_LOOP},
+    {"json", optional_argument, 0, OPT_JSON}, {"debug", required_argument, 0, OPT_DEBUG},
+    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
+    {"max-frames", required_argument, 0, OPT_MAX_FRAMES},
+    {"max-decoded-bytes", required_argument, 0, OPT_MAX_DECODED},
+    {0, 0, 0, 0}};
+
+static int bad_value(const char *opt, const char *val, const char *want)
+{
+    fprintf(stderr, "pixelfix: error: invalid value '%s' for %s: expected %s\n", val, opt, want);
+    return EXIT_USAGE;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Options shared by restore and probe. Returns -1 when handled and OK,
+ * an exit code on error, or 0 when the option is not a shared one. */
+typedef struct cli_opts {
+    pf_params p;
+    const char *output, *json;
+    int json_flag, verbosity;
+} cli_opts;
+
+static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
+{
+    int c;
+    long v;
+    o->p = pf_default_params();
+    o->verbosity = 1;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:s:c:p:b:fqvhV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->output = optarg; break;
+        case 's':
+            if (strcmp(optarg, "auto") == 0) { o->p.scale = 0; break; }
+            {
+                char *end;
+                double d = strtod(optarg, &end);
+                if (end == optarg || *end || !(d >= 1 && d <= 256))
+                    return bad_value("--scale", optarg, "auto or a cell size from 1 to 256 pixels");
+                o->p.scale = d;
+            }
+            break;
+        case 'c':
+            if (strcmp(optarg, "auto") == 0) { o->p.colors = 0; break; }
+            if (parse_int(optarg, 2, 256, &v)) return bad_value("--colors", optarg, "auto or 2..256");
+            o->p.colors = (int)v;
+            break;
+        case 'p': o->p.palette_path = optarg; break;
+        case 'b':
+            if (strcmp(optarg, "auto") == 0) o->p.background = PF_BG_AUTO;
+            else if (strcmp(optarg, "none") == 0) o->p.background = PF_BG_NONE;
+            else if (cli_parse_color(optarg, o->p.bg_rgb) == 0) o->p.background = PF_BG_COLOR;
+            else return bad_value("--background", optarg, "auto, none, #rrggbb or a colour name");
+            break;
+        case 'f': o->p.force = 1; break;
+        case 'q': o->verbosity = 0; break;
+        case 'v': o->verbosity++; break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("pixelfix %s\n", pf_version()); exit(0);
+        case OPT_GRID_FRAMES:
+            if (parse_int(optarg, 1, 256, &v)) return bad_value("--grid-frames", optarg, "1..256");
+            o->p.grid_frames = (int)v;
+            break;
+        case OPT_DEDUPE: o->p.dedupe = 1; break;
+        case OPT_CROP: o->p.crop = 1; break;
+        case OPT_COLUMNS:
+            if (parse_int(optarg, 1, 100000, &v)) return bad_value("--columns", optarg, "a positive integer");
+            o->p.columns = (int)v;
+            break;
+        case OPT_PADDING:
+            if (parse_int(optarg, 0, 1024, &v)) return bad_value("--padding", optarg, "0..1024");
+            o->p.padding = (int)v;
+            break;
+        case OPT_UPSCALE:
+            if (parse_int(optarg, 1, 64, &v)) return bad_value("--upscale", optarg, "1..64");
+            o->p.upscale = (int)v;
+            break;
+        case OPT_LOOP:
+            if (parse_int(optarg, 0, 65535, &v)) return bad_value("--loop", optarg, "0..65535");
+            o->p.loop = (int)v;
+            break;
+        case OPT_JSON:
+            o->json_flag = 1;
+            o->json = optarg;
+            break;
+        case OPT_DEBUG: o->p.debug_dir = optarg; break;
+        case OPT_MAX_PIXELS:
+            if (parse_i64(optarg, &o->p.limits.max_pixels)) return bad_value("--max-pixels", optarg, "a count");
+            break;
+        case OPT_MAX_FRAMES:
+            if (parse_i64(optarg, &o->p.limits.max_frames)) return bad_value("--max-frames", optarg, "a count");
+            break;
+        case OPT_MAX_DECODED:
+            if (parse_i64(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count");
+            break;
+        case ':':
+            fprintf(stderr, "pixelfix: error: option '%s' needs a value (see pixelfix --help)\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "pixelfix: error: unknown option '%s' (see pixelfix --help)\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pixelfix: error: no input file given (see pixelfix --help)\n");
+        return EXIT_USAGE;
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "pixelfix: error: unexpected argument '%s': give one input (options may follow it)\n",
+                argv[optind + 1]);
+        return EXIT_USAGE;
+    }
+    *input = argv[optind];
+    return 0;
+}
+
+static int write_report(const char *path, const char *input, const char *output, const pf_report *rep, int force)
+{
+    char *text = cli_report_json(input, output, rep);
+    int rc = text ? cli_write_text(path, text, force) : EXIT_NOMEM;
+    free(text);
+    return rc;
+}
+
+/* restore (output given) or probe (output NULL, summary on stdout). */
+static int run(int argc, char **argv, int probe)
+{
+    cli_opts o = {0};
+    const char *input = NULL;
+    pf_report *rep = NULL;
+    cli_ui ui;
+    int rc = parse_opts(argc, argv, &o, &input);
+    pf_status st;
+
+    if (rc) return rc;
+    if (!probe && !o.output) {
+        fprintf(stderr, "pixelfix: error: no output given; use -o OUTPUT (see pixelfix --help)\n");
+        return EXIT_USAGE;
+    }
+    if (!probe && o.json_flag && !o.json) {
+        fprintf(stderr, "pixelfix: error: --json needs a file name: --json=FILE\n");
+        return EXIT_USAGE;
+    }
+    cli_ui_init(&ui, o.verbosity);
+    o.p.log = cli_log;
+    o.p.user = &ui;
+    o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
+                    : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
+    o.p.progress = cli_progress;
+    st = pf_restore_file(input, probe ? NULL : o.output, &o.p, &rep);
+    cli_progress_end(&ui);
+    rc = cli_exit_code(st);
+    if (st < 0) {
+        if (st != PF_ENOGRID || !probe) {
+            fprintf(stderr, "pixelfix: %s: %s\n", input, pf_strerror(st));
+            pf_report_free(rep);
+            return rc;
+        }
+    }
+    if (probe) {
+        if (o.json_flag && !o.json) {
+            char *text = cli_report_json(input, NULL, rep);
+            if (text) printf("%s\n", text);
+            free(text);
+        } else {
+            printf("input:       %s (%s, %dx%d)\n", input, rep->input_format, rep->in_width, rep->in_height);
+            printf("frames:      %d, %lld ms in total\n", rep->frames_in, (long long)rep->total_ms);
+            printf("durations:   ");
+            for (int i = 0; i < rep->frames_out && i < 32; i++) printf("%s%d", i ? " " : "", rep->durations_ms[i]);
+            printf("%s ms\n", rep->frames_out > 32 ? " ..." : "");
+            printf("grid:        %s%.3f x %.3f px, offset (%.2f, %.2f), confidence %.2f%s\n",
+                   st == PF_ENOGRID ? "NOT FOUND (best guess) " : "", rep->cell_w, rep->cell_h,
+                   rep->offset_x, rep->offset_y, rep->confidence, rep->scale_forced ? " (forced)" : "");
+            if (st == 0) {
+                static const char *kinds[] = {"none", "solid", "gradient", "input alpha"};
+                printf("native size: %dx%d\n", rep->native_w, rep->native_h);
+                printf("background:  %s", kinds[rep->bg_kind & 3]);
+                if (rep->bg_kind == 1 || rep->bg_kind == 2)
+                    printf(" #%02x%02x%02x", rep->bg_rgb[0], rep->bg_rgb[1], rep->bg_rgb[2]);
+                printf("\npalette:     %d colours\n", rep->palette_size);
+            }
+        }
+        if (o.json && (rc = write_report(o.json, input, NULL, rep, 1)) != 0) { pf_report_free(rep); return rc; }
+        pf_report_free(rep);
+        return st < 0 ? cli_exit_code(st) : 0;
+    }
+    if (o.json && (rc = write_report(o.json, input, o.output, rep, o.p.force)) != 0) {
+        pf_report_free(rep);
+        return rc;
+    }
+    if (o.verbosity > 0)
+        fprintf(stderr, "pixelfix: %s -> %s: %dx%d native (cell %.2f px), %d frames, %d colours\n", input,
+                o.output, rep->native_w, rep->native_h, rep->cell_w, rep->frames_out, rep->palette_size);
+    pf_report_free(rep);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "probe") == 0) return run(argc - 1, argv + 1, 1);
+    if (argc >= 2 && strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return run(argc, argv, 0);
+}

@@ -1,0 +1,123 @@
+/* ui.c - what the CLI shows on stderr: log lines, the progress bar, and the
+ * status-to-exit-code map. Nothing here goes to stdout. */
+#include <ctype.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io/io.h"
+
+int cli_exit_code(pf_status st)
+{
+    switch (st) {
+    case PF_OK: case PF_DONE: return EXIT_OK_;
+    case PF_EINVAL: return EXIT_USAGE;
+    case PF_EIO: case PF_EFORMAT: case PF_ENOFRAMES: return EXIT_INPUT;
+    case PF_ENOGRID: return EXIT_NOGRID;
+    case PF_EOUTPUT: case PF_EEXIST: return EXIT_OUTPUT;
+    case PF_ENOMEM: return EXIT_NOMEM;
+    case PF_ELIMIT: return EXIT_LIMIT;
+    case PF_EMODEL: return EXIT_MODEL;
+    case PF_EPALETTE: return EXIT_PALETTE;
+    case PF_EABORTED: return EXIT_ABORTED;
+    case PF_EINTERNAL: return EXIT_INTERNAL;
+    }
+    return EXIT_INTERNAL;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+void cli_ui_init(cli_ui *ui, int verbosity)
+{
+    memset(ui, 0, sizeof *ui);
+    ui->verbosity = verbosity;
+    ui->tty = isatty(2) && verbosity > 0;
+    signal(SIGINT, on_sigint);
+}
+
+void cli_progress_end(cli_ui *ui)
+{
+    if (ui->bar_drawn) fputs("\r\033[K", stderr);
+    ui->bar_drawn = 0;
+}
+
+void cli_log(void *user, int level, const char *msg)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    cli_ui *ui = user;
+    if (ui) cli_progress_end(ui);
+    if (level == PF_LOG_INFO || level == PF_LOG_DEBUG)
+        fprintf(stderr, "pixelfix: %s\n", msg);
+    else
+        fprintf(stderr, "pixelfix: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+}
+
+int cli_progress(void *user, const char *stage, int64_t done, int64_t total)
+{
+    cli_ui *ui = user;
+    if (interrupted) return 1;
+    if (!ui || !ui->tty) return 0;
+    if (total > 0) {
+        int width = 30, fill = (int)(width * (done > total ? total : done) / total);
+        fprintf(stderr, "\r%-8s [%.*s%*s] %lld/%lld", stage, fill,
+                "##############################", width - fill, "", (long long)done, (long long)total);
+    } else {
+        fprintf(stderr, "\r%-8s %lld frames", stage, (long long)done);
+    }
+    ui->bar_drawn = 1;
+    return 0;
+}
+
+int cli_parse_color(const char *s, unsigned char rgb[3])
+{
+    static const struct { const char *name; unsigned char rgb[3]; } named[] = {
+        {"magenta", {255, 0, 255}}, {"white", {255, 255, 255}}, {"black", {0, 0, 0}},
+        {"green", {0, 255, 0}}, {"blue", {0, 0, 255}}, {"red", {255, 0, 0}},
+        {"cyan", {0, 255, 255}}, {"yellow", {255, 255, 0}},
+    };
+    char hex[7];
+    size_t n;
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strcasecmp(s, named[i].name) == 0) { memcpy(rgb, named[i].rgb, 3); return 0; }
+    if (*s == '#') s++;
+    n = strlen(s);
+    for (size_t i = 0; i < n; i++) if (!isxdigit((unsigned char)s[i])) return -1;
+    if (n == 3) { for (int i = 0; i < 3; i++) { hex[2 * i] = hex[2 * i + 1] = s[i]; } }
+    else if (n == 6) memcpy(hex, s, 6);
+    else return -1;
+    hex[6] = 0;
+    unsigned long v = strtoul(hex, NULL, 16);
+    rgb[0] = (v >> 16) & 255; rgb[1] = (v >> 8) & 255; rgb[2] = v & 255;
+    return 0;
+}
+
+int cli_write_text(const char *path, const char *text, int force)
+{
+    pf_outfile of;
+    size_t n = strlen(text), done = 0;
+    pf_status st = pf_outfile_begin(&of, path, force);
+    if (st < 0) {
+        fprintf(stderr, "pixelfix: error: cannot write '%s': %s\n", path,
+                st == PF_EEXIST ? "it exists (use --force)" : pf_strerror(st));
+        return cli_exit_code(st);
+    }
+    while (done < n) {
+        ssize_t w = write(of.fd, text + done, n - done);
+        if (w <= 0) {
+            pf_outfile_abort(&of);
+            fprintf(stderr, "pixelfix: error: cannot write '%s'\n", path);
+            return EXIT_OUTPUT;
+        }
+        done += (size_t)w;
+    }
+    if (write(of.fd, "\n", 1) != 1 || pf_outfile_commit(&of) < 0) {
+        pf_outfile_abort(&of);
+        fprintf(stderr, "pixelfix: error: cannot write '%s'\n", path);
+        return EXIT_OUTPUT;
+    }
+    return 0;
+}

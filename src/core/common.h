@@ -1,0 +1,72 @@
+/*
+ * common.h - internal helpers shared by every module: logging through the
+ * user's callback, checked size arithmetic, timing. Not a public header.
+ */
+#ifndef PF_COMMON_H
+#define PF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../pixelfix.h"
+
+/* Where a module sends diagnostics. A zeroed logger is silent. */
+typedef struct pf_logger {
+    pf_log_fn fn;
+    void *user;
+    int level;   /* highest level delivered */
+} pf_logger;
+
+#if defined(__GNUC__)
+#define PF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PF_PRINTF(a, b)
+#endif
+
+/* Formats and delivers one message (no trailing newline needed). lg may be NULL. */
+void pf_log(const pf_logger *lg, int level, const char *fmt, ...) PF_PRINTF(3, 4);
+
+#define pf_error(lg, ...) pf_log((lg), PF_LOG_ERROR, __VA_ARGS__)
+#define pf_warn(lg, ...)  pf_log((lg), PF_LOG_WARN, __VA_ARGS__)
+#define pf_info(lg, ...)  pf_log((lg), PF_LOG_INFO, __VA_ARGS__)
+#define pf_debug(lg, ...) pf_log((lg), PF_LOG_DEBUG, __VA_ARGS__)
+
+/* Programmer errors only (never for bad input): prints and aborts. */
+#define PF_ASSERT(x)                                                        \
+    do {                                                                    \
+        if (!(x)) {                                                         \
+            fprintf(stderr, "pixelfix: %s:%d: assertion failed: %s\n",      \
+                    __FILE__, __LINE__, #x);                                \
+            abort();                                                        \
+        }                                                                   \
+    } while (0)
+
+/* Checked size arithmetic: return 0 and leave *out untouched on overflow. */
+static inline int pf_mul_size(size_t *out, size_t a, size_t b)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* a*b*c*d with overflow check; pass 1 for unused factors. */
+static inline int pf_mul4_size(size_t *out, size_t a, size_t b, size_t c, size_t d)
+{
+    size_t t;
+    return pf_mul_size(&t, a, b) && pf_mul_size(&t, t, c) && pf_mul_size(out, t, d);
+}
+
+/* malloc of a*b*c*d bytes with overflow check; NULL on overflow or OOM. */
+void *pf_malloc4(size_t a, size_t b, size_t c, size_t d);
+/* Same, zero-filled. */
+void *pf_calloc4(size_t a, size_t b, size_t c, size_t d);
+
+/* Monotonic clock, milliseconds. */
+double pf_now_ms(void);
+
+static inline int pf_clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+static inline float pf_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+#endif /* PF_COMMON_H */

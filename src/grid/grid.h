@@ -1,0 +1,100 @@
+/*
+ * grid.h - classical pixel-art analysis: native grid detection (non-integer
+ * and slightly irregular), per-frame sub-pixel drift, canonical resampling
+ * of every cell, per-cell colour, background estimation and keying.
+ * Pure C on pixels; no BLAS, no files.
+ */
+#ifndef PF_GRID_H
+#define PF_GRID_H
+
+#include <stdint.h>
+
+#include "../core/common.h"
+
+/* A detected grid, in input pixel coordinates (x to the right, y down;
+ * pixel i covers [i, i+1)). */
+typedef struct pf_grid {
+    int in_w, in_h;          /* input canvas, pixels */
+    int cols, rows;          /* native size: cells covering at least half a cell */
+    double *xb;              /* (cols + 1) column boundaries, increasing, input px */
+    double *yb;              /* (rows + 1) row boundaries */
+    double cell_w, cell_h;   /* mean period, input px */
+    double offset_x, offset_y; /* phase: where boundary 0 would be for a regular grid, in [0, cell) */
+    double confidence;       /* 0..1: periodicity strength of the edge profile */
+} pf_grid;
+
+/* Detection settings. */
+typedef struct pf_grid_params {
+    double scale;            /* forced cell size (both axes), 0 = detect */
+    double min_cell;         /* smallest cell to consider, px; default 1.5 */
+    double max_cell;         /* largest, px; default 48 */
+    double min_confidence;   /* below this, PF_ENOGRID; default 0.25 */
+    int irregular;           /* refine each boundary locally; default 1 */
+} pf_grid_params;
+
+pf_grid_params pf_grid_default_params(void);
+
+/* Detects the grid from n sample frames (each (h, w, 4) RGBA8), using the
+ * edge-strength profile of every frame: the period is the frequency of
+ * maximum phase coherence (a comb / Fourier estimate refined to 0.001 px),
+ * the phase comes from the coefficient's argument, after compensating each
+ * frame's drift; boundaries are then refined locally (irregular grids).
+ * On success g owns xb/yb (free with pf_grid_free). On PF_ENOGRID the
+ * figures found (cell size, confidence) are still filled in.
+ * Errors: PF_EINVAL, PF_ENOMEM, PF_ENOGRID. */
+pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
+                         int w, int h, const pf_grid_params *p, const pf_logger *lg);
+
+/* The sub-pixel drift of one frame against g, in input pixels, each in
+ * (-cell/2, cell/2]: the frame's grid is g shifted by (dx, dy). Frames
+ * with too few edges give 0. */
+void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h,
+                   double *dx, double *dy);
+
+/* Canonical resampling: every cell (shifted by the drift) is area-sampled
+ * into k x k samples. out is (4, rows*k, cols*k) planar float RGBA in
+ * 0..1, NCHW-style with N = 1. Samples outside the canvas clamp to the
+ * edge pixel. */
+void pf_grid_sample(const pf_grid *g, double dx, double dy,
+                    const uint8_t *rgba, int w, int h, int k, float *out);
+
+/* Per-cell colour from canonical samples: per-channel median of the
+ * cell's central samples (the inner half in each direction), a robust
+ * estimate that ignores samples blurred across cell edges.
+ * samples (4, rows*k, cols*k) -> cells (4, rows, cols), 0..1. */
+void pf_grid_cells(const float *samples, int rows, int cols, int k, float *cells);
+
+void pf_grid_free(pf_grid *g);
+
+/* ---- background ---------------------------------------------------------- */
+
+typedef enum { PF_BGK_NONE = 0, PF_BGK_SOLID = 1, PF_BGK_GRADIENT = 2, PF_BGK_ALPHA = 3 } pf_bg_kind;
+
+/* A background model over the native frame: per channel
+ * c(u, v) = a + b*u + c*v in 0..1 sRGB, u = x/cols, v = y/rows. */
+typedef struct pf_background {
+    pf_bg_kind kind;
+    float coef[3][3];       /* [channel][a, b, c] */
+    uint8_t rgb[3];         /* the colour at the centre, 0..255 */
+    float tol;              /* OKLab distance under which a cell is background */
+} pf_background;
+
+/* Estimates the key colour from the border cells of n native frames
+ * (cells: n x (4, rows, cols), 0..1): a robust plane fit with outlier
+ * rejection; solid when the slope is negligible. kind NONE when the
+ * border is not dominated by one colour/gradient, ALPHA when the input
+ * already has transparent borders. */
+void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
+                            int rows, int cols);
+
+/* A solid background of the given colour (for --background COLOR). */
+void pf_background_solid(pf_background *bg, const uint8_t rgb[3]);
+
+/* Keys one native frame in place: cells connected (4-neighbour) to the
+ * border whose colour is within bg->tol of the model get alpha 0; interior
+ * cells of the same colour stay opaque. Input alpha < 0.5 is kept
+ * transparent. cells (4, rows, cols); scratch holds rows*cols bytes. */
+void pf_background_key(const pf_background *bg, float *cells, int rows, int cols,
+                       uint8_t *scratch);
+
+#endif /* PF_GRID_H */

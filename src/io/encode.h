@@ -1,0 +1,46 @@
+/*
+ * encode.h - private to the encoders in src/io: pf_outfile wrappers that
+ * log why they failed, PNG and plain bytes onto an open temp file, and the
+ * "%d" frame-pattern parser. Not installed; callers outside src/io use io.h.
+ */
+#ifndef PF_IO_ENCODE_H
+#define PF_IO_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io.h"
+
+/* pf_outfile_begin() that logs the reason: "exists; use --force" naming
+ * the path (PF_EEXIST) or the path and strerror (PF_EOUTPUT). */
+pf_status pf_outfile_open(pf_outfile *o, const char *final_path, int force,
+                          const pf_logger *lg);
+/* pf_outfile_commit() that logs the path and strerror on failure, and
+ * removes the temp file then. */
+pf_status pf_outfile_close(pf_outfile *o, const pf_logger *lg);
+
+/* Writes all n bytes to fd, retrying short writes and EINTR.
+ * Errors: PF_EOUTPUT (errno kept). */
+pf_status pf_write_all(int fd, const void *buf, size_t n);
+
+/* Encodes RGBA8 (h, w, 4) as an 8-bit RGBA PNG onto fd (not closed).
+ * Errors: PF_EOUTPUT (write failure or libpng error), PF_EINVAL, PF_ENOMEM. */
+pf_status pf_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pf_logger *lg);
+
+/* A parsed frame-file pattern: prefix, one integer conversion, suffix.
+ * "%%" is a literal percent. width/zero from "%04d" style flags. */
+typedef struct pf_frame_pattern {
+    char prefix[4096], suffix[4096];
+    int width;      /* minimum digits, 0..16 */
+    int zero;       /* pad with zeros */
+} pf_frame_pattern;
+
+/* Parses `path`: returns 1 when it holds exactly one "%d"/"%0Nd"/"%i"
+ * conversion and otherwise only literal text and "%%"; 0 when it holds no
+ * '%' conversion at all; -1 when it holds anything else ("%s", "%n",
+ * "%d%d", "%ld", a lone '%', ...). pat may be NULL. */
+int pf_frame_pattern_parse(pf_frame_pattern *pat, const char *path);
+/* Formats frame i into out (n bytes). Returns 0, or -1 when it does not fit. */
+int pf_frame_pattern_format(const pf_frame_pattern *pat, int i, char *out, size_t n);
+
+#endif /* PF_IO_ENCODE_H */

@@ -1,0 +1,163 @@
+/*
+ * io.h - media input and output: one in-memory animation type, a streaming
+ * reader over GIF / WebP / libav*, and the encoders (spritesheet PNG + JSON,
+ * GIF, WebP, MP4, PNG frames). Knows nothing about grids or networks.
+ */
+#ifndef PF_IO_H
+#define PF_IO_H
+
+#include <stdint.h>
+
+#include "../core/common.h"
+
+/* ---- the animation type ---------------------------------------------- */
+
+/* One frame: RGBA8, non-premultiplied, rows top to bottom. */
+typedef struct pf_frame {
+    uint8_t *rgba;      /* (H, W, 4), 0..255 */
+    int64_t pts_ms;     /* presentation time from the clip start, ms */
+    int duration_ms;    /* display time, ms, > 0 */
+} pf_frame;
+
+/* A whole animation held in memory; used for native-resolution frames. */
+typedef struct pf_anim {
+    int width, height;  /* pixels, every frame the same */
+    int count, cap;     /* frames held, frames allocated */
+    pf_frame *frames;   /* (count) each owning its rgba */
+    int loop;           /* loop count, 0 = forever */
+} pf_anim;
+
+/* Sets an empty animation of the given size. Errors: PF_EINVAL. */
+pf_status pf_anim_init(pf_anim *a, int width, int height);
+/* Appends a copy of rgba (H, W, 4). pts_ms is taken as the running total
+ * of earlier durations. Errors: PF_ENOMEM, PF_EINVAL (duration <= 0). */
+pf_status pf_anim_push(pf_anim *a, const uint8_t *rgba, int duration_ms);
+/* Frees the frames; a zeroed or freed pf_anim is fine. */
+void pf_anim_free(pf_anim *a);
+
+/* ---- streaming reader ------------------------------------------------ */
+
+typedef struct pf_reader pf_reader;
+
+/* Opens `path`, sniffing the format from its first bytes: GIF (giflib),
+ * RIFF/WEBP (libwebp WebPAnimDecoder), anything else through libavformat.
+ * Checks the canvas against lim->max_pixels before allocating.
+ * Errors: PF_EIO (cannot open/read), PF_EFORMAT (empty, corrupt or
+ * unsupported), PF_ELIMIT, PF_ENOMEM. lg may be NULL. */
+pf_status pf_reader_open(pf_reader **out, const char *path,
+                         const pf_limits *lim, const pf_logger *lg);
+
+/* Decodes the next frame, fully composited (GIF disposal, WebP blending).
+ * f->rgba points into a reader-owned (H, W, 4) buffer that stays valid
+ * until the next call. Returns PF_OK, PF_DONE at the end, or an error
+ * (PF_EFORMAT for corrupt data met before any frame; a truncated file
+ * after at least one frame ends with PF_DONE and a warning). Enforces
+ * lim->max_frames and max_decoded_bytes (PF_ELIMIT). */
+pf_status pf_reader_next(pf_reader *r, pf_frame *f);
+
+int pf_reader_width(const pf_reader *r);
+int pf_reader_height(const pf_reader *r);
+/* Frame count if the container knows it, else -1. */
+int64_t pf_reader_frame_count(const pf_reader *r);
+/* "gif", "webp", or libavformat's demuxer name. */
+const char *pf_reader_format(const pf_reader *r);
+/* Loop count from the file (GIF NETSCAPE2.0, WebP ANIM), 0 = forever. */
+int pf_reader_loop(const pf_reader *r);
+/* Closes; NULL is fine. */
+void pf_reader_close(pf_reader *r);
+
+/* Reads a whole file into a pf_anim (for small inputs and tests). */
+pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
+                       const pf_logger *lg);
+
+/* ---- PNG (libpng) ----------------------------------------------------- */
+
+/* Reads any PNG as RGBA8 into *rgba (malloc'd, (H, W, 4)).
+ * Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT (lim may be NULL), PF_ENOMEM. */
+pf_status pf_png_read(const char *path, uint8_t **rgba, int *w, int *h,
+                      const pf_limits *lim);
+/* Writes RGBA8 (H, W, 4) to path atomically (temp file + rename).
+ * Errors: PF_EOUTPUT, PF_EEXIST (exists and !force). */
+pf_status pf_png_write(const char *path, const uint8_t *rgba, int w, int h, int force);
+
+/* ---- atomic output ----------------------------------------------------- */
+
+/* An output file being written: a temporary file beside the final path. */
+typedef struct pf_outfile {
+    char final_path[4096];
+    char tmp_path[4096];
+    int fd;              /* open on tmp_path, -1 once closed */
+} pf_outfile;
+
+/* Creates `final.tmp-XXXXXX` in the same folder. Errors: PF_EEXIST when
+ * final exists and !force; PF_EOUTPUT when the folder is not writable. */
+pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force);
+/* fsyncs, closes and renames onto the final path. Errors: PF_EOUTPUT. */
+pf_status pf_outfile_commit(pf_outfile *o);
+/* Closes and removes the temporary file; safe to call twice. */
+void pf_outfile_abort(pf_outfile *o);
+/* PF_EEXIST when path exists and !force, else PF_OK. */
+pf_status pf_output_check(const char *path, int force);
+
+/* ---- encoders ---------------------------------------------------------- */
+
+/* What pixelfix detected, recorded in the spritesheet JSON "meta". */
+typedef struct pf_sheet_meta {
+    double cell_w, cell_h, offset_x, offset_y, confidence;
+    int in_width, in_height;
+    int native_w, native_h;
+    int palette_size;
+    const uint8_t (*palette)[3];   /* (palette_size, 3) */
+    int has_bg;
+    uint8_t bg_rgb[3];
+    const char *source;            /* input file name */
+} pf_sheet_meta;
+
+/* Output options shared by the encoders. */
+typedef struct pf_write_opts {
+    int force;          /* overwrite existing files */
+    int columns;        /* spritesheet columns, 0 = ceil(sqrt(n)) */
+    int padding;        /* spritesheet padding, pixels */
+    int upscale;        /* video nearest upscale, 0 = auto (height >= 256) */
+    const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
+    const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
+} pf_write_opts;
+
+typedef enum pf_out_kind {
+    PF_OUT_NONE = 0, PF_OUT_SHEET, PF_OUT_GIF, PF_OUT_WEBP, PF_OUT_VIDEO, PF_OUT_FRAMES
+} pf_out_kind;
+
+/* The output kind from a path: "%d" or a folder -> frames; .png sheet;
+ * .gif; .webp; .mp4/.mov/.mkv video. PF_OUT_NONE when unknown. */
+pf_out_kind pf_out_kind_from_path(const char *path);
+
+/* Spritesheet PNG (grid layout) plus `<stem>.json` in Aseprite's array
+ * format (frames[].frame/sourceSize/duration, meta.app/version/image/
+ * format/size/scale/frameTags, meta.pixelfix = what was detected). */
+pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
+                         const pf_write_opts *o, const pf_logger *lg);
+/* GIF89a via giflib: exact palette (<= 255 colours + 1 transparent index,
+ * else PF_EINVAL), no dithering, per-frame delays in centiseconds,
+ * NETSCAPE2.0 looping, disposal "restore to background". */
+pf_status pf_write_gif(const char *path, const pf_anim *a,
+                       const pf_write_opts *o, const pf_logger *lg);
+/* Animated lossless WebP via WebPAnimEncoder. */
+pf_status pf_write_webp(const char *path, const pf_anim *a,
+                        const pf_write_opts *o, const pf_logger *lg);
+/* H.264 (libx264) yuv420p in the container named by the extension, frames
+ * nearest-upscaled, alpha composited over o->bg_rgb; pts in ms. */
+pf_status pf_write_video(const char *path, const pf_anim *a,
+                         const pf_write_opts *o, const pf_logger *lg);
+/* One PNG per frame: `dir/frame_0000.png`, or the `%d` pattern. */
+pf_status pf_write_frames(const char *path, const pf_anim *a,
+                          const pf_write_opts *o, const pf_logger *lg);
+/* Dispatches on pf_out_kind_from_path(). */
+pf_status pf_write_anim(const char *path, const pf_anim *a,
+                        const pf_write_opts *o, const pf_logger *lg);
+
+/* Reads frames back from a spritesheet JSON (Aseprite array or hash
+ * format) and the PNG it names. Errors: PF_EIO, PF_EFORMAT. */
+pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
+                        const pf_logger *lg);
+
+#endif /* PF_IO_H */

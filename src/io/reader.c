@@ -1,0 +1,215 @@
+/*
+ * reader.c - the generic streaming reader: sniffs the format from the first
+ * bytes, dispatches to a back end through a small vtable, and enforces the
+ * frame and byte limits in one place. Decodes nothing itself.
+ */
+#include "reader_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { SNIFF_GIF, SNIFF_WEBP, SNIFF_AV };
+
+/* Reads up to 12 bytes of `path` to pick a back end (GIF87a/GIF89a,
+ * RIFF....WEBP, anything else). Errors: PF_EIO with strerror, PF_EFORMAT
+ * for an empty file. */
+static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
+{
+    unsigned char b[12];
+    struct stat sb;
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        pf_error(lg, "cannot open '%s': %s", path, strerror(errno));
+        return PF_EIO;
+    }
+    if (fstat(fd, &sb) != 0) {
+        pf_error(lg, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return PF_EIO;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        pf_error(lg, "cannot read '%s': %s", path, strerror(EISDIR));
+        close(fd);
+        return PF_EIO;
+    }
+    while ((size_t)n < sizeof b) {
+        ssize_t k = read(fd, b + n, sizeof b - (size_t)n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            pf_error(lg, "cannot read '%s': %s", path, strerror(errno));
+            close(fd);
+            return PF_EIO;
+        }
+        if (k == 0) break;
+        n += k;
+    }
+    close(fd);
+    if (n == 0) {
+        pf_error(lg, "'%s' is empty", path);
+        return PF_EFORMAT;
+    }
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
+        *kind = SNIFF_GIF;
+    else if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
+        *kind = SNIFF_WEBP;
+    else
+        *kind = SNIFF_AV;
+    return PF_OK;
+}
+
+/* See reader_impl.h; the message names the option that raises the limit. */
+pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
+{
+    size_t bytes;
+
+    if (w <= 0 || h <= 0) {
+        pf_error(&r->lg, "'%s': the canvas is empty (%lldx%lld)", r->path,
+                 (long long)w, (long long)h);
+        return PF_EFORMAT;
+    }
+    if (w > INT32_MAX || h > INT32_MAX ||
+        (r->lim.max_pixels > 0 && w * h > r->lim.max_pixels)) {
+        pf_error(&r->lg, "'%s': canvas %lldx%lld exceeds the limit of %lld pixels "
+                 "(--max-pixels)", r->path, (long long)w, (long long)h,
+                 (long long)r->lim.max_pixels);
+        return PF_ELIMIT;
+    }
+    if (!pf_mul4_size(&bytes, (size_t)w, (size_t)h, 4, 1)) {
+        pf_error(&r->lg, "'%s': canvas %lldx%lld is too large for this machine",
+                 r->path, (long long)w, (long long)h);
+        return PF_ELIMIT;
+    }
+    return PF_OK;
+}
+
+/* Sniffs, then opens the matching back end. A NULL lim means no limits. */
+pf_status pf_reader_open(pf_reader **out, const char *path,
+                         const pf_limits *lim, const pf_logger *lg)
+{
+    pf_reader *r = NULL;
+    pf_status st;
+    int kind = SNIFF_AV;
+
+    PF_ASSERT(out && path);
+    *out = NULL;
+    r = calloc(1, sizeof *r);
+    if (!r) return PF_ENOMEM;
+    if (lim) r->lim = *lim;
+    if (lg) r->lg = *lg;
+    r->frame_count = -1;
+    r->path = strdup(path);
+    if (!r->path) { st = PF_ENOMEM; goto fail; }
+
+    st = sniff(path, &kind, &r->lg);
+    if (st != PF_OK) goto fail;
+    switch (kind) {
+    case SNIFF_GIF:  st = pf_reader_open_gif(r); break;
+    case SNIFF_WEBP: st = pf_reader_open_webp(r); break;
+    default:         st = pf_reader_open_av(r); break;
+    }
+    if (st != PF_OK) goto fail;
+    PF_ASSERT(r->vt && r->width > 0 && r->height > 0);
+    pf_debug(&r->lg, "'%s': %s, %dx%d, %lld frames, loop %d", path, r->format,
+             r->width, r->height, (long long)r->frame_count, r->loop);
+    *out = r;
+    return PF_OK;
+fail:
+    pf_reader_close(r);
+    return st;
+}
+
+/* Runs the back end, then applies max_frames and max_decoded_bytes to the
+ * frame it produced, so a clip of exactly max_frames frames still passes.
+ * PF_DONE and errors are sticky: later calls repeat them. */
+pf_status pf_reader_next(pf_reader *r, pf_frame *f)
+{
+    pf_status st;
+    int64_t fb;
+
+    PF_ASSERT(r && f);
+    memset(f, 0, sizeof *f);
+    if (r->sticky != PF_OK) return r->sticky;
+    st = r->vt->next(r, f);
+    if (st != PF_OK) {
+        if (st == PF_DONE)
+            pf_debug(&r->lg, "'%s': %lld frames decoded", r->path, (long long)r->frames_out);
+        r->sticky = st;
+        return st;
+    }
+    fb = (int64_t)r->width * r->height * 4;
+    if (r->lim.max_frames > 0 && r->frames_out + 1 > r->lim.max_frames) {
+        pf_error(&r->lg, "'%s' has more than %lld frames (--max-frames)", r->path,
+                 (long long)r->lim.max_frames);
+        st = PF_ELIMIT;
+    } else if (r->lim.max_decoded_bytes > 0 &&
+               r->bytes_out + fb > r->lim.max_decoded_bytes) {
+        pf_error(&r->lg, "'%s': decoding frame %lld would exceed the limit of %lld "
+                 "decoded bytes (--max-decoded-bytes)", r->path,
+                 (long long)r->frames_out + 1, (long long)r->lim.max_decoded_bytes);
+        st = PF_ELIMIT;
+    }
+    if (st != PF_OK) {
+        memset(f, 0, sizeof *f);
+        r->sticky = st;
+        return st;
+    }
+    if (f->duration_ms <= 0) f->duration_ms = 100;   /* back ends promise > 0 */
+    r->frames_out++;
+    r->bytes_out += fb;
+    return PF_OK;
+}
+
+/* Accessors (see io.h); r must be open. */
+int pf_reader_width(const pf_reader *r) { return r->width; }
+int pf_reader_height(const pf_reader *r) { return r->height; }
+int64_t pf_reader_frame_count(const pf_reader *r) { return r->frame_count; }
+const char *pf_reader_format(const pf_reader *r) { return r->format ? r->format : "unknown"; }
+int pf_reader_loop(const pf_reader *r) { return r->loop; }
+
+/* Closes the back end and frees the reader; NULL is fine. */
+void pf_reader_close(pf_reader *r)
+{
+    if (!r) return;
+    if (r->vt && r->vt->close) r->vt->close(r);
+    free(r->path);
+    free(r);
+}
+
+/* Opens, decodes every frame into a copy, closes. Errors: those of
+ * pf_reader_open/next, PF_ENOFRAMES when the file holds no frame. */
+pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
+                       const pf_logger *lg)
+{
+    pf_reader *r = NULL;
+    pf_frame f;
+    pf_status st;
+
+    PF_ASSERT(a);
+    memset(a, 0, sizeof *a);
+    st = pf_reader_open(&r, path, lim, lg);
+    if (st != PF_OK) return st;
+    st = pf_anim_init(a, r->width, r->height);
+    if (st != PF_OK) goto fail;
+    while ((st = pf_reader_next(r, &f)) == PF_OK) {
+        st = pf_anim_push(a, f.rgba, f.duration_ms);
+        if (st != PF_OK) goto fail;
+    }
+    if (st != PF_DONE) goto fail;
+    a->loop = r->loop;   /* after decoding: a GIF may name it late */
+    if (a->count == 0) {
+        pf_error(lg, "'%s' holds no frame", path);
+        st = PF_ENOFRAMES;
+        goto fail;
+    }
+    pf_reader_close(r);
+    return PF_OK;
+fail:
+    pf_reader_close(r);
+    pf_anim_free(a);
+    return st;
+}

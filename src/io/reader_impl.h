@@ -1,0 +1,48 @@
+/*
+ * reader_impl.h - private contract between the generic streaming reader
+ * (reader.c) and its three back ends (reader_gif.c, reader_webp.c,
+ * reader_av.c). Not part of io.h; nothing outside src/io includes it.
+ */
+#ifndef PF_READER_IMPL_H
+#define PF_READER_IMPL_H
+
+#include "io.h"
+
+/* What a back end provides. `next` writes one fully composited frame
+ * (rgba, pts_ms, duration_ms > 0) or returns PF_DONE / an error; the
+ * generic wrapper enforces the limits and makes errors sticky. `close`
+ * frees r->impl (may be NULL). */
+typedef struct pf_reader_vt {
+    pf_status (*next)(pf_reader *r, pf_frame *f);
+    void (*close)(pf_reader *r);
+} pf_reader_vt;
+
+struct pf_reader {
+    const pf_reader_vt *vt;  /* set by the back end's open */
+    void *impl;              /* back-end state */
+    char *path;              /* for messages */
+    const char *format;      /* "gif", "webp" or libav's demuxer name (static) */
+    int width, height;       /* canvas, pixels */
+    int64_t frame_count;     /* -1 when unknown */
+    int loop;                /* 0 = forever */
+    pf_limits lim;           /* 0 fields = no limit */
+    pf_logger lg;            /* a copy; zeroed = silent */
+    int64_t frames_out;      /* frames handed out so far */
+    int64_t bytes_out;       /* RGBA bytes handed out so far */
+    pf_status sticky;        /* PF_OK, or the PF_DONE / error to repeat */
+};
+
+/* Back-end constructors: fill r->vt, r->impl, width, height, frame_count,
+ * loop and format from r->path, honouring r->lim. On failure they free what
+ * they made and leave r->impl NULL. Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT,
+ * PF_ENOMEM, with a message through r->lg. */
+pf_status pf_reader_open_gif(pf_reader *r);
+pf_status pf_reader_open_webp(pf_reader *r);
+pf_status pf_reader_open_av(pf_reader *r);
+
+/* PF_OK when a w x h canvas is non-empty and within r->lim.max_pixels and
+ * its RGBA bytes fit in size_t; else PF_EFORMAT (empty) or PF_ELIMIT, with
+ * a message naming the limit. Call before allocating anything canvas-sized. */
+pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h);
+
+#endif /* PF_READER_IMPL_H */

@@ -1,0 +1,479 @@
+/*
+ * unet.c - the temporal U-Net (see unet.h): building its parameter table,
+ * laying out its activations once per shape, forward and backward. It
+ * composes the layers of src/nn/ and computes nothing itself beyond
+ * residual sums.
+ */
+#include "nn/unet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "nn/conv2d.h"
+#include "nn/resample.h"
+
+nn_unet_cfg nn_unet_default_cfg(void)
+{
+    nn_unet_cfg c = {
+        .in_ch = 51, .out_ch = 4, .levels = 3, .ch = {32, 64, 96, 0},
+        .mixer = NN_MIX_CONVGRU, .gru_k = 3, .tk = 3, .tpad = NN_TPAD_REPLICATE,
+        .skip_tconv = 1, .act = NN_ACT_LEAKY,
+    };
+    return c;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static float act_gain(nn_act a)
+{
+    if (a == NN_ACT_LEAKY) return sqrtf(2.0f / (1.0f + NN_LEAKY_SLOPE * NN_LEAKY_SLOPE));
+    if (a == NN_ACT_SILU) return sqrtf(2.0f);
+    return 1.0f;
+}
+
+static int add_conv(nn_unet_conv *c, nn_params *p, const char *name, int cin, int cout,
+                    int k, int stride, float gain)
+{
+    char nm[NN_NAME_MAX];
+    int ws[4] = {cout, cin, k, k}, bs[1] = {cout};
+    c->cin = cin; c->cout = cout; c->k = k; c->stride = stride;
+    snprintf(nm, sizeof nm, "%s.weight", name);
+    c->w = nn_params_add(p, nm, 4, ws, NN_INIT_KAIMING, gain, 1);
+    if (c->w < 0) return c->w;
+    snprintf(nm, sizeof nm, "%s.bias", name);
+    c->b = nn_params_add(p, nm, 1, bs, NN_INIT_ZERO, 0.0f, 0);
+    return c->b;
+}
+
+static int add_tconv(int *w, int *b, nn_params *p, const char *name, int C, int k)
+{
+    char nm[NN_NAME_MAX];
+    int ws[2] = {C, k}, bs[1] = {C};
+    snprintf(nm, sizeof nm, "%s.weight", name);
+    *w = nn_params_add(p, nm, 2, ws, NN_INIT_DIRAC, 0.0f, 1);
+    if (*w < 0) return *w;
+    snprintf(nm, sizeof nm, "%s.bias", name);
+    *b = nn_params_add(p, nm, 1, bs, NN_INIT_ZERO, 0.0f, 0);
+    return *b;
+}
+
+static int add_gru(int idx[4], nn_params *p, const char *name, int C, int k)
+{
+    static const char *const part[4] = {"wx", "bx", "wh", "wn"};
+    int shapes[4][4] = {{3 * C, C, k, k}, {3 * C}, {2 * C, C, k, k}, {C, C, k, k}};
+    int ndim[4] = {4, 1, 4, 4};
+    for (int i = 0; i < 4; i++) {
+        char nm[NN_NAME_MAX];
+        snprintf(nm, sizeof nm, "%s.%s", name, part[i]);
+        idx[i] = nn_params_add(p, nm, ndim[i], shapes[i], i == 1 ? NN_INIT_ZERO : NN_INIT_KAIMING,
+                               1.0f, i != 1);
+        if (idx[i] < 0) return idx[i];
+    }
+    return 0;
+}
+
+static int cfg_ok(const nn_unet_cfg *c)
+{
+    if (c->in_ch < 1 || c->out_ch < 1 || c->levels < 1 || c->levels > NN_UNET_MAX_LEVELS) return 0;
+    for (int l = 0; l < c->levels; l++)
+        if (c->ch[l] < 1 || c->ch[l] > 4096) return 0;
+    if (c->gru_k < 1 || !(c->gru_k & 1) || c->tk < 1 || !(c->tk & 1)) return 0;
+    if (c->mixer < NN_MIX_CONVGRU || c->mixer > NN_MIX_TCONV) return 0;
+    if (c->tpad != NN_TPAD_ZERO && c->tpad != NN_TPAD_REPLICATE) return 0;
+    if ((int)c->act < NN_ACT_NONE || c->act > NN_ACT_TANH) return 0;
+    return 1;
+}
+
+pf_status nn_unet_build(nn_unet *u, nn_params *p, const nn_unet_cfg *cfg)
+{
+    const int L = cfg->levels;
+    const float g = act_gain(cfg->act);
+    char nm[64];
+    int rc = 0;
+
+    memset(u, 0, sizeof *u);
+    if (!cfg_ok(cfg)) return PF_EINVAL;
+    u->cfg = *cfg;
+    u->p = p;
+    for (int l = 0; l < L && rc >= 0; l++) {
+        nn_unet_level *v = &u->lev[l];
+        int cin = l ? cfg->ch[l - 1] : cfg->in_ch, c = cfg->ch[l];
+        snprintf(nm, sizeof nm, "enc.%d.conv", l);
+        rc = add_conv(&v->enc, p, nm, cin, c, 3, l ? 2 : 1, g);
+        snprintf(nm, sizeof nm, "enc.%d.res.conv1", l);
+        if (rc >= 0) rc = add_conv(&v->res1, p, nm, c, c, 3, 1, g);
+        snprintf(nm, sizeof nm, "enc.%d.res.conv2", l);
+        if (rc >= 0) rc = add_conv(&v->res2, p, nm, c, c, 3, 1, g);
+        if (rc >= 0 && l < L - 1 && cfg->skip_tconv) {
+            snprintf(nm, sizeof nm, "skip.%d.tconv", l);
+            rc = add_tconv(&v->skip_w, &v->skip_b, p, nm, c, cfg->tk);
+        }
+    }
+    const int cb = cfg->ch[L - 1];
+    if (rc >= 0 && cfg->mixer != NN_MIX_TCONV) rc = add_gru(u->gru, p, "mid.gru", cb, cfg->gru_k);
+    if (rc >= 0 && cfg->mixer == NN_MIX_BICONVGRU) rc = add_gru(u->gru_b, p, "mid.gru_b", cb, cfg->gru_k);
+    if (rc >= 0 && cfg->mixer == NN_MIX_TCONV) {
+        rc = add_tconv(&u->mid_tw, &u->mid_tb, p, "mid.tconv", cb, cfg->tk);
+        if (rc >= 0) rc = add_conv(&u->mid_pw, p, "mid.pw", cb, cb, 1, 1, 1.0f);
+    }
+    for (int l = L - 2; l >= 0 && rc >= 0; l--) {
+        nn_unet_level *v = &u->lev[l];
+        int c = cfg->ch[l];
+        snprintf(nm, sizeof nm, "dec.%d.up", l);
+        rc = add_conv(&v->up, p, nm, cfg->ch[l + 1], c, 3, 1, g);
+        snprintf(nm, sizeof nm, "dec.%d.fuse", l);
+        if (rc >= 0) rc = add_conv(&v->fuse, p, nm, 2 * c, c, 3, 1, g);
+        snprintf(nm, sizeof nm, "dec.%d.res.conv1", l);
+        if (rc >= 0) rc = add_conv(&v->dres1, p, nm, c, c, 3, 1, g);
+        snprintf(nm, sizeof nm, "dec.%d.res.conv2", l);
+        if (rc >= 0) rc = add_conv(&v->dres2, p, nm, c, c, 3, 1, g);
+    }
+    if (rc >= 0) rc = add_conv(&u->head, p, "head", cfg->ch[0], cfg->out_ch, 1, 1, 1.0f);
+    return rc < 0 ? (pf_status)rc : PF_OK;
+}
+
+/* ---- layout ---------------------------------------------------------------- */
+
+static void buf_alloc(nn_unet_buf *b, nn_unet *u, size_t n)
+{
+    b->v = nn_arena_alloc(&u->av, n);
+    b->g = u->training ? nn_arena_alloc(&u->ag, n) : NULL;
+}
+
+/* Assigns every activation from the two arenas (or measures them). */
+static size_t layout(nn_unet *u)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+    size_t ws = 0;
+
+    buf_alloc(&u->x, u, (size_t)T * c->in_ch * u->H * u->W);
+    buf_alloc(&u->y, u, (size_t)T * c->out_ch * u->H * u->W);
+    for (int l = 0; l < L; l++) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
+        const size_t a = (size_t)T * ch * Hl * Wl;
+        size_t w1 = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
+        size_t w2 = nn_conv2d_ws_floats(2 * ch, Hl, Wl, 3, 1, 1);
+        if (l < L - 1) {
+            size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
+            if (w3 > w2) w2 = w3;
+        }
+        if (w1 > ws) ws = w1;
+        if (w2 > ws) ws = w2;
+        buf_alloc(&v->e_pre, u, a);
+        buf_alloc(&v->e, u, a);
+        buf_alloc(&v->h_pre, u, a);
+        buf_alloc(&v->h, u, a);
+        buf_alloc(&v->r, u, a);
+        if (l < L - 1 && c->skip_tconv) buf_alloc(&v->s, u, a);
+        else v->s = v->r;   /* the skip is r itself: gradients add up in r.g */
+        if (l < L - 1) {
+            buf_alloc(&v->upx, u, (size_t)T * c->ch[l + 1] * Hl * Wl);
+            buf_alloc(&v->u_pre, u, a);
+            buf_alloc(&v->u, u, a);
+            buf_alloc(&v->cat, u, 2 * a);
+            buf_alloc(&v->f_pre, u, a);
+            buf_alloc(&v->f, u, a);
+            buf_alloc(&v->hd_pre, u, a);
+            buf_alloc(&v->hd, u, a);
+            buf_alloc(&v->o, u, a);
+        }
+    }
+    const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
+    const size_t ab = (size_t)T * cb * Hb * Wb;
+    buf_alloc(&u->mix, u, ab);
+    buf_alloc(&u->m, u, ab);
+    if (c->mixer == NN_MIX_TCONV) buf_alloc(&u->tq, u, ab);
+    else if (c->mixer == NN_MIX_CONVGRU) nn_convgru_alloc(&u->g1, &u->av, T, cb, cb, Hb, Wb, c->gru_k, 0);
+    else nn_biconvgru_alloc(&u->g2, &u->av, T, cb, cb, Hb, Wb, c->gru_k, NN_BIDIR_SUM);
+    u->ws = nn_arena_alloc(&u->av, ws ? ws : 1);
+    return ws;
+}
+
+pf_status nn_unet_plan(nn_unet *u, int T, int H, int W, int training)
+{
+    const int L = u->cfg.levels, q = 1 << (L - 1);
+    if (T < 1 || H < q || W < q || H % q || W % q) return PF_EINVAL;
+    if (u->av.base && u->T == T && u->H == H && u->W == W && u->training >= training) return PF_OK;
+    nn_arena_free(&u->av);
+    nn_arena_free(&u->ag);
+    u->T = T; u->H = H; u->W = W; u->training = training;
+    nn_arena_measure(&u->av);
+    nn_arena_measure(&u->ag);
+    layout(u);
+    if (u->av.overflow || u->ag.overflow) goto nomem;
+    size_t nv = u->av.used, ng = u->ag.used;
+    if (nn_arena_init(&u->av, nv) < 0) goto nomem;
+    if (training && nn_arena_init(&u->ag, ng) < 0) goto nomem;
+    layout(u);
+    if (u->av.overflow || u->ag.overflow) goto nomem;
+    return PF_OK;
+nomem:
+    nn_arena_free(&u->av);
+    nn_arena_free(&u->ag);
+    u->T = 0;
+    return PF_ENOMEM;
+}
+
+void nn_unet_free(nn_unet *u)
+{
+    if (!u) return;
+    nn_arena_free(&u->av);
+    nn_arena_free(&u->ag);
+    u->T = 0;
+}
+
+/* ---- forward / backward helpers ------------------------------------------- */
+
+#define P(i) nn_param_data(u->p, (i))
+#define G(i) nn_param_grad(u->p, (i))
+
+/* y = conv(x); x at (H, W) */
+static void conv_fwd(nn_unet *u, const nn_unet_conv *c, float *y, const float *x, int H, int W)
+{
+    nn_conv2d_forward(y, x, P(c->w), P(c->b), u->ws, u->T, c->cin, H, W, c->cout, c->k,
+                      c->stride, c->k / 2);
+}
+
+static void conv_bwd(nn_unet *u, const nn_unet_conv *c, float *dx, const float *dy,
+                     const float *x, int H, int W)
+{
+    nn_conv2d_backward(dx, G(c->w), G(c->b), dy, x, P(c->w), u->ws, u->T, c->cin, H, W,
+                       c->cout, c->k, c->stride, c->k / 2);
+}
+
+static void act_fwd(nn_unet *u, nn_unet_buf *y, const nn_unet_buf *x, size_t n)
+{
+    nn_act_forward(y->v, x->v, n, u->cfg.act);
+}
+
+static void act_bwd(nn_unet *u, nn_unet_buf *x, const nn_unet_buf *y, size_t n)
+{
+    nn_act_backward(x->g, y->g, x->v, y->v, n, u->cfg.act);
+}
+
+static void add_into(float *y, const float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a[i];
+}
+
+static void gru_w(const nn_unet *u, const int idx[4], nn_convgru_w *w, int grad)
+{
+    float *(*f)(const nn_params *, int) = grad ? nn_param_grad : nn_param_data;
+    w->wx = f(u->p, idx[0]);
+    w->bx = f(u->p, idx[1]);
+    w->wh = f(u->p, idx[2]);
+    w->wn = f(u->p, idx[3]);
+}
+
+const float *nn_unet_forward(nn_unet *u, const float *x)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+
+    PF_ASSERT(u->av.base && u->p->data);
+    memcpy(u->x.v, x, sizeof(float) * (size_t)T * c->in_ch * u->H * u->W);
+    for (int l = 0; l < L; l++) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l;
+        const size_t a = (size_t)T * c->ch[l] * Hl * Wl;
+        const float *in = l ? u->lev[l - 1].r.v : u->x.v;
+        conv_fwd(u, &v->enc, v->e_pre.v, in, l ? 2 * Hl : Hl, l ? 2 * Wl : Wl);
+        act_fwd(u, &v->e, &v->e_pre, a);
+        conv_fwd(u, &v->res1, v->h_pre.v, v->e.v, Hl, Wl);
+        act_fwd(u, &v->h, &v->h_pre, a);
+        conv_fwd(u, &v->res2, v->r.v, v->h.v, Hl, Wl);
+        add_into(v->r.v, v->e.v, a);
+        if (l < L - 1 && c->skip_tconv)
+            nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
+                               c->tk, c->tpad);
+    }
+    /* bottleneck: m = r + mix(r) */
+    {
+        const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
+        const size_t ab = (size_t)T * cb * Hb * Wb;
+        const float *r = u->lev[L - 1].r.v;
+        nn_convgru_w wf, wb;
+        if (c->mixer == NN_MIX_CONVGRU) {
+            gru_w(u, u->gru, &wf, 0);
+            nn_convgru_forward(&u->g1, u->mix.v, r, &wf);
+        } else if (c->mixer == NN_MIX_BICONVGRU) {
+            gru_w(u, u->gru, &wf, 0);
+            gru_w(u, u->gru_b, &wb, 0);
+            nn_biconvgru_forward(&u->g2, u->mix.v, r, &wf, &wb);
+        } else {
+            nn_tconv1d_forward(u->tq.v, r, P(u->mid_tw), P(u->mid_tb), T, cb, Hb, Wb, c->tk, c->tpad);
+            conv_fwd(u, &u->mid_pw, u->mix.v, u->tq.v, Hb, Wb);
+        }
+        for (size_t i = 0; i < ab; i++) u->m.v[i] = r[i] + u->mix.v[i];
+    }
+    for (int l = L - 2; l >= 0; l--) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
+        const size_t a = (size_t)T * ch * Hl * Wl;
+        const float *din = l == L - 2 ? u->m.v : u->lev[l + 1].o.v;
+        nn_upsample2_forward(v->upx.v, din, T, c->ch[l + 1], Hl / 2, Wl / 2);
+        conv_fwd(u, &v->up, v->u_pre.v, v->upx.v, Hl, Wl);
+        act_fwd(u, &v->u, &v->u_pre, a);
+        nn_concat_forward(v->cat.v, v->u.v, v->s.v, T, ch, ch, Hl, Wl);
+        conv_fwd(u, &v->fuse, v->f_pre.v, v->cat.v, Hl, Wl);
+        act_fwd(u, &v->f, &v->f_pre, a);
+        conv_fwd(u, &v->dres1, v->hd_pre.v, v->f.v, Hl, Wl);
+        act_fwd(u, &v->hd, &v->hd_pre, a);
+        conv_fwd(u, &v->dres2, v->o.v, v->hd.v, Hl, Wl);
+        add_into(v->o.v, v->f.v, a);
+    }
+    conv_fwd(u, &u->head, u->y.v, L > 1 ? u->lev[0].o.v : u->m.v, u->H, u->W);
+    return u->y.v;
+}
+
+void nn_unet_backward(nn_unet *u, float *dx, const float *dy)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+
+    PF_ASSERT(u->training && u->ag.base && u->p->grad);
+    memset(u->ag.base, 0, sizeof(float) * u->ag.used);
+    nn_unet_buf *top = L > 1 ? &u->lev[0].o : &u->m;
+    conv_bwd(u, &u->head, top->g, dy, top->v, u->H, u->W);
+    for (int l = 0; l <= L - 2; l++) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
+        const size_t a = (size_t)T * ch * Hl * Wl;
+        nn_unet_buf *din = l == L - 2 ? &u->m : &u->lev[l + 1].o;
+        add_into(v->f.g, v->o.g, a);
+        conv_bwd(u, &v->dres2, v->hd.g, v->o.g, v->hd.v, Hl, Wl);
+        act_bwd(u, &v->hd_pre, &v->hd, a);
+        conv_bwd(u, &v->dres1, v->f.g, v->hd_pre.g, v->f.v, Hl, Wl);
+        act_bwd(u, &v->f_pre, &v->f, a);
+        conv_bwd(u, &v->fuse, v->cat.g, v->f_pre.g, v->cat.v, Hl, Wl);
+        nn_concat_backward(v->u.g, v->s.g, v->cat.g, T, ch, ch, Hl, Wl);
+        act_bwd(u, &v->u_pre, &v->u, a);
+        conv_bwd(u, &v->up, v->upx.g, v->u_pre.g, v->upx.v, Hl, Wl);
+        nn_upsample2_backward(din->g, v->upx.g, T, c->ch[l + 1], Hl / 2, Wl / 2);
+    }
+    {
+        const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
+        const size_t ab = (size_t)T * cb * Hb * Wb;
+        nn_unet_buf *r = &u->lev[L - 1].r;
+        nn_convgru_w wf, wb, gf, gb;
+        add_into(r->g, u->m.g, ab);   /* the residual path; mix.g is m.g */
+        if (c->mixer == NN_MIX_CONVGRU) {
+            gru_w(u, u->gru, &wf, 0);
+            gru_w(u, u->gru, &gf, 1);
+            nn_convgru_backward(&u->g1, r->g, &gf, u->m.g, r->v, u->mix.v, &wf);
+        } else if (c->mixer == NN_MIX_BICONVGRU) {
+            gru_w(u, u->gru, &wf, 0);
+            gru_w(u, u->gru, &gf, 1);
+            gru_w(u, u->gru_b, &wb, 0);
+            gru_w(u, u->gru_b, &gb, 1);
+            nn_biconvgru_backward(&u->g2, r->g, &gf, &gb, u->m.g, r->v, &wf, &wb);
+        } else {
+            conv_bwd(u, &u->mid_pw, u->tq.g, u->m.g, u->tq.v, Hb, Wb);
+            nn_tconv1d_backward(r->g, G(u->mid_tw), G(u->mid_tb), u->tq.g, r->v, P(u->mid_tw),
+                                T, cb, Hb, Wb, c->tk, c->tpad);
+        }
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l;
+        const size_t a = (size_t)T * c->ch[l] * Hl * Wl;
+        nn_unet_buf *in = l ? &u->lev[l - 1].r : &u->x;
+        if (l < L - 1 && c->skip_tconv)
+            nn_tconv1d_backward(v->r.g, G(v->skip_w), G(v->skip_b), v->s.g, v->r.v, P(v->skip_w),
+                                T, c->ch[l], Hl, Wl, c->tk, c->tpad);
+        add_into(v->e.g, v->r.g, a);
+        conv_bwd(u, &v->res2, v->h.g, v->r.g, v->h.v, Hl, Wl);
+        act_bwd(u, &v->h_pre, &v->h, a);
+        conv_bwd(u, &v->res1, v->e.g, v->h_pre.g, v->e.v, Hl, Wl);
+        act_bwd(u, &v->e_pre, &v->e, a);
+        conv_bwd(u, &v->enc, in->g, v->e_pre.g, in->v, l ? 2 * Hl : Hl, l ? 2 * Wl : Wl);
+    }
+    if (dx) add_into(dx, u->x.g, (size_t)T * c->in_ch * u->H * u->W);
+}
+
+/* ---- metadata ---------------------------------------------------------------- */
+
+static const char *const mixer_names[] = {"convgru", "biconvgru", "tconv"};
+static const char *const tpad_names[] = {"zero", "replicate"};
+
+int nn_unet_cfg_to_meta(const nn_unet_cfg *c, nn_kv *kv, char *store)
+{
+    int n = 0;
+    size_t k = 0;
+#define PUT(K, ...)                                                          \
+    do {                                                                     \
+        kv[n].key = K;                                                       \
+        kv[n].val = store + k;                                               \
+        k += (size_t)snprintf(store + k, NN_UNET_META_STORE - k, __VA_ARGS__) + 1; \
+        n++;                                                                 \
+    } while (0)
+    PUT("pf.arch", "unet-v1");
+    PUT("pf.in_ch", "%d", c->in_ch);
+    PUT("pf.out_ch", "%d", c->out_ch);
+    PUT("pf.levels", "%d", c->levels);
+    PUT("pf.ch", "%d,%d,%d,%d", c->ch[0], c->ch[1], c->ch[2], c->ch[3]);
+    PUT("pf.mixer", "%s", mixer_names[c->mixer]);
+    PUT("pf.gru_k", "%d", c->gru_k);
+    PUT("pf.tk", "%d", c->tk);
+    PUT("pf.tpad", "%s", tpad_names[c->tpad]);
+    PUT("pf.skip_tconv", "%d", c->skip_tconv);
+    PUT("pf.act", "%s", nn_act_name(c->act));
+#undef PUT
+    return n;
+}
+
+static int meta_int(const nn_st *st, const char *key, int *out)
+{
+    const char *s = nn_st_meta_get(st, key);
+    char *end;
+    if (!s || !*s) return -1;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 0 || v > 1 << 20) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int meta_enum(const nn_st *st, const char *key, const char *const *names, int n, int *out)
+{
+    const char *s = nn_st_meta_get(st, key);
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0) { *out = i; return 0; }
+    return -1;
+}
+
+pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pf_logger *lg)
+{
+    const char *arch = nn_st_meta_get(st, "pf.arch"), *chs = nn_st_meta_get(st, "pf.ch");
+    const char *act = nn_st_meta_get(st, "pf.act");
+    int mixer = 0, tpad = 0, a;
+
+    memset(c, 0, sizeof *c);
+    if (!arch || strcmp(arch, "unet-v1") != 0) {
+        pf_error(lg, "model: pf.arch is %s%s%s, not unet-v1", arch ? "'" : "", arch ? arch : "missing",
+                 arch ? "'" : "");
+        return PF_EMODEL;
+    }
+    if (meta_int(st, "pf.in_ch", &c->in_ch) || meta_int(st, "pf.out_ch", &c->out_ch) ||
+        meta_int(st, "pf.levels", &c->levels) || meta_int(st, "pf.gru_k", &c->gru_k) ||
+        meta_int(st, "pf.tk", &c->tk) || meta_int(st, "pf.skip_tconv", &c->skip_tconv) ||
+        meta_enum(st, "pf.mixer", mixer_names, 3, &mixer) ||
+        meta_enum(st, "pf.tpad", tpad_names, 2, &tpad) || !chs ||
+        sscanf(chs, "%d,%d,%d,%d", &c->ch[0], &c->ch[1], &c->ch[2], &c->ch[3]) != 4 ||
+        (a = nn_act_parse(act)) < 0) {
+        pf_error(lg, "model: the U-Net metadata is missing a value or has a bad one");
+        return PF_EMODEL;
+    }
+    c->mixer = (nn_mixer)mixer;
+    c->tpad = (nn_tpad)tpad;
+    c->act = (nn_act)a;
+    if (!cfg_ok(c)) {
+        pf_error(lg, "model: the U-Net metadata describes an invalid network");
+        return PF_EMODEL;
+    }
+    return PF_OK;
+}

@@ -1,0 +1,72 @@
+/*
+ * palette.h - colour science and the clip-wide palette: sRGB <-> OKLab
+ * (Björn Ottosson, "A perceptual color space for image processing", 2020),
+ * palette extraction, nearest-colour mapping without dithering, temporal
+ * hysteresis, and palette files (.hex, .gpl, .png).
+ */
+#ifndef PF_PALETTE_H
+#define PF_PALETTE_H
+
+#include <stdint.h>
+
+#include "../core/common.h"
+
+#define PF_PALETTE_MAX 256
+
+/* sRGB (gamma-encoded, 0..1) -> OKLab (L 0..1, a and b about -0.4..0.4). */
+void pf_srgb_to_oklab(const float rgb[3], float lab[3]);
+/* OKLab -> sRGB 0..1, clamped to the gamut cube. */
+void pf_oklab_to_srgb(const float lab[3], float rgb[3]);
+/* sRGB8 -> OKLab through a 256-entry linearisation table. */
+void pf_srgb8_to_oklab(const uint8_t rgb[3], float lab[3]);
+/* Euclidean OKLab distance. */
+float pf_oklab_dist(const float a[3], const float b[3]);
+
+typedef struct pf_palette {
+    int n;                              /* colours, 0..256 */
+    uint8_t rgb[PF_PALETTE_MAX][3];     /* sRGB 0..255 */
+    float lab[PF_PALETTE_MAX][3];       /* the same in OKLab */
+} pf_palette;
+
+/* Fills lab[] from rgb[] for the first p->n entries. */
+void pf_palette_update_lab(pf_palette *p);
+
+/* Extracts one palette from m colours (OKLab, (m, 3)) with weights
+ * (m; NULL = 1 each). colors = 2..256 gives exactly that many (fewer if
+ * there are fewer distinct colours); colors = 0 chooses the count: k-means
+ * in OKLab from k-means++ seeds, then clusters closer than the merge
+ * distance are joined and negligible ones dropped, so gradients of noise
+ * around one true colour give one entry. Deterministic.
+ * Errors: PF_EINVAL, PF_ENOMEM. m == 0 gives an empty palette. */
+pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weights,
+                             size_t m, int colors);
+
+/* Index of the nearest entry to lab (OKLab); *dist gets the distance
+ * (may be NULL). -1 for an empty palette. */
+int pf_palette_nearest(const pf_palette *p, const float lab[3], float *dist);
+
+/* Hysteresis settings for pf_palette_map_frame. */
+typedef struct pf_hysteresis {
+    float keep_margin;   /* keep the previous index if it is at most this much farther (OKLab) than the best; default 0.03 */
+    float same_dist;     /* input colours closer than this to last frame's count as "the same thing"; default 0.03 */
+} pf_hysteresis;
+
+pf_hysteresis pf_hysteresis_default(void);
+
+/* Maps one native frame to palette indices without dithering.
+ * cells: (4, h, w) float RGBA 0..1; alpha < 0.5 gives index -1.
+ * prev_cells/prev_idx: the previous frame's cells (4, h, w) and indices
+ * (h*w), or NULL for the first frame; a pixel whose colour stayed the same
+ * keeps its index, and one near its previous entry keeps it unless another
+ * entry is clearly closer. idx out: (h*w) int16, -1 = transparent. */
+void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
+                          const float *prev_cells, const int16_t *prev_idx,
+                          const pf_hysteresis *hy, int16_t *idx);
+
+/* Loads a palette file, by extension: Lospec .hex (RRGGBB per line),
+ * GIMP .gpl ("R G B name" lines after the header), or .png (its distinct
+ * opaque pixel colours in scan order, at most 256).
+ * Errors: PF_EPALETTE with a message naming the line, PF_EIO. */
+pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg);
+
+#endif /* PF_PALETTE_H */

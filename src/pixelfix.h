@@ -1,0 +1,184 @@
+/*
+ * pixelfix.h - the one public header of libpixelfix.
+ *
+ * libpixelfix restores "pseudo pixel art" (upscaled, blurred, compressed,
+ * sub-pixel-jittered animation) to real pixel art: it finds the native pixel
+ * grid, gives every native pixel one colour from one clip-wide palette,
+ * recovers transparency and keeps still things still.
+ *
+ * Usage:
+ *
+ *     pf_params p = pf_default_params();
+ *     p.colors = 16;                       // or 0 for automatic
+ *     pf_report *rep = NULL;
+ *     pf_status st = pf_restore_file("clip.mp4", "sheet.png", &p, &rep);
+ *     if (st < 0) fprintf(stderr, "pixelfix: %s\n", pf_strerror(st));
+ *     else printf("%dx%d native, %d colours\n",
+ *                 rep->native_w, rep->native_h, rep->palette_size);
+ *     pf_report_free(rep);
+ *
+ * Conventions: every function returns a pf_status (negative = error) unless
+ * it says otherwise; the library never calls exit() and never writes to
+ * stdout; diagnostics go to the log callback in pf_params. Colours are sRGB
+ * 0..255 unless stated; durations are milliseconds; sizes are pixels.
+ */
+#ifndef PIXELFIX_H
+#define PIXELFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PF_VERSION_MAJOR 0
+#define PF_VERSION_MINOR 1
+#define PF_VERSION_PATCH 0
+#define PF_VERSION_STRING "0.1.0"
+
+/* Status codes. PF_OK and PF_DONE are successes; every negative value is an
+ * error that pf_strerror() explains. The CLI maps them to exit codes (see
+ * pixelfix(1), EXIT STATUS). */
+typedef enum pf_status {
+    PF_DONE = 1,         /* a stream has no more frames (not an error) */
+    PF_OK = 0,
+    PF_EINVAL = -1,      /* an argument or option value is invalid */
+    PF_ENOMEM = -2,      /* out of memory */
+    PF_EIO = -3,         /* the input cannot be opened or read */
+    PF_EFORMAT = -4,     /* the input is corrupt, truncated or of an unsupported format */
+    PF_ENOFRAMES = -5,   /* the input holds no frame */
+    PF_ELIMIT = -6,      /* the input exceeds a configured limit (pf_limits) */
+    PF_ENOGRID = -7,     /* no pixel grid was found; --scale overrides */
+    PF_EOUTPUT = -8,     /* the output cannot be written or encoded */
+    PF_EEXIST = -9,      /* the output exists and overwriting was not allowed */
+    PF_EMODEL = -10,     /* the model file is missing, corrupt or does not match */
+    PF_EPALETTE = -11,   /* the palette file is unreadable or invalid */
+    PF_EABORTED = -12,   /* the progress callback asked to stop */
+    PF_EINTERNAL = -13   /* a bug in pixelfix; please report it */
+} pf_status;
+
+/* A short English explanation of a status ("no pixel grid found", ...).
+ * Never NULL; unknown codes give "unknown error". */
+const char *pf_strerror(pf_status st);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *pf_version(void);
+
+/* Log levels for pf_log_fn. */
+enum { PF_LOG_ERROR = 0, PF_LOG_WARN = 1, PF_LOG_INFO = 2, PF_LOG_DEBUG = 3 };
+
+/* Receives every diagnostic. msg has no trailing newline. */
+typedef void (*pf_log_fn)(void *user, int level, const char *msg);
+
+/* Called during long work. stage is a short name ("decode", "grid",
+ * "restore", "palette", "encode"); done/total count frames (total may be 0
+ * when unknown). Return non-zero to abort with PF_EABORTED. */
+typedef int (*pf_progress_fn)(void *user, const char *stage, int64_t done, int64_t total);
+
+/* Resource limits, checked before any large allocation. 0 means no limit. */
+typedef struct pf_limits {
+    int64_t max_pixels;        /* input width*height; default 8192*8192 */
+    int64_t max_frames;        /* input frames; default 100000 */
+    int64_t max_decoded_bytes; /* RGBA bytes decoded in total; default 64 GiB */
+    int64_t max_model_bytes;   /* model file size; default 512 MiB */
+} pf_limits;
+
+/* Background handling. */
+typedef enum pf_bg_mode {
+    PF_BG_AUTO = 0,   /* estimate from the clip's borders (solid or gradient) */
+    PF_BG_NONE = 1,   /* keep everything opaque (input alpha still counts) */
+    PF_BG_COLOR = 2   /* key the given colour (pf_params.bg_rgb) */
+} pf_bg_mode;
+
+/* Everything a restore needs. Make with pf_default_params() and change
+ * fields; strings are borrowed, not copied. */
+typedef struct pf_params {
+    /* grid */
+    double scale;          /* native cell size in input pixels; 0 = detect */
+    int grid_frames;       /* frames sampled for detection, 1..256; default 24 */
+    int samples_k;         /* canonical samples per cell side, 1..8; default 4 */
+    /* colour */
+    int colors;            /* palette size 2..256; 0 = automatic */
+    const char *palette_path; /* .hex, .gpl or .png palette file; NULL = extract */
+    pf_bg_mode background; /* default PF_BG_AUTO */
+    uint8_t bg_rgb[3];     /* key colour for PF_BG_COLOR, sRGB 0..255 */
+    /* post-processing */
+    int dedupe;            /* merge identical consecutive frames (durations add up) */
+    int crop;              /* trim to the union bounding box of opaque content */
+    /* output */
+    int force;             /* overwrite existing outputs */
+    int columns;           /* spritesheet columns; 0 = ceil(sqrt(frames)) */
+    int padding;           /* spritesheet padding between frames, pixels */
+    int upscale;           /* nearest upscale for MP4 output; 0 = smallest making height >= 256 */
+    int loop;              /* GIF/WebP loop count; 0 = forever, -1 = as the input (default) */
+    const char *debug_dir; /* write grid overlays and pre-palette images here; NULL = none */
+    /* model (later issues) */
+    const char *model_path; /* NULL = classical path */
+    int threads;           /* OpenBLAS threads; 0 = library default */
+    pf_limits limits;
+    /* callbacks */
+    pf_log_fn log;         /* NULL = silent */
+    int log_level;         /* highest level passed to log; default PF_LOG_WARN */
+    pf_progress_fn progress; /* NULL = none */
+    void *user;            /* passed to log and progress */
+} pf_params;
+
+/* The defaults described field by field above. */
+pf_params pf_default_params(void);
+pf_limits pf_default_limits(void);
+
+/* What a restore found and made. Arrays are owned by the report. */
+typedef struct pf_report {
+    char input_format[16];     /* "gif", "webp", "mov,mp4,...", ... */
+    int in_width, in_height;   /* input canvas, pixels */
+    int frames_in;             /* frames decoded */
+    int frames_out;            /* frames written (after --dedupe) */
+    int *durations_ms;         /* (frames_out) */
+    int64_t total_ms;          /* sum of durations_ms */
+    /* grid */
+    double cell_w, cell_h;     /* mean native pixel size, input pixels */
+    double offset_x, offset_y; /* position of the first boundary, input pixels */
+    double confidence;         /* 0..1; below ~0.3 the grid was not trusted */
+    int scale_forced;          /* 1 when --scale was given */
+    double *drift_x, *drift_y; /* (frames_in) per-frame sub-pixel drift, input pixels */
+    int native_w, native_h;    /* output frame size, pixels (after --crop) */
+    int crop_x, crop_y;        /* crop origin in the native grid, pixels */
+    /* background */
+    int bg_kind;               /* 0 none, 1 solid, 2 gradient, 3 input alpha */
+    uint8_t bg_rgb[3];         /* key colour (mean for gradients) */
+    /* palette */
+    int palette_size;
+    uint8_t palette[256][3];
+    /* timing, ms */
+    double ms_decode, ms_grid, ms_restore, ms_palette, ms_encode, ms_total;
+} pf_report;
+
+void pf_report_free(pf_report *rep);
+
+/* Restores the animation in `input` and writes `output`.
+ *
+ * input:  GIF, WebP (still or animated), or anything libavformat reads
+ *         (MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG).
+ * output: the kind comes from the name: *.png = spritesheet PNG plus
+ *         Aseprite JSON beside it (same stem, .json); *.gif; *.webp
+ *         (lossless); *.mp4 / *.mov / *.mkv (H.264 yuv420p, nearest
+ *         upscaled); a name with "%d" or an existing folder or one ending
+ *         in "/" = one PNG per frame. NULL = analyse only (probe).
+ * report: if not NULL, receives a report to free with pf_report_free(),
+ *         also on some errors (for example PF_ENOGRID, with the figures
+ *         that were found).
+ *
+ * Outputs are written to temporary files and renamed, so a failure leaves
+ * no partial file. The input is never modified.
+ *
+ * Errors: PF_EINVAL, PF_EIO, PF_EFORMAT, PF_ENOFRAMES, PF_ELIMIT,
+ * PF_ENOGRID, PF_EPALETTE, PF_EEXIST, PF_EOUTPUT, PF_ENOMEM, PF_EABORTED.
+ */
+pf_status pf_restore_file(const char *input, const char *output,
+                          const pf_params *params, pf_report **report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PIXELFIX_H */

@@ -1,0 +1,115 @@
+#!/bin/sh
+# cli.sh - the command line's contract: exit codes, --help, refusing to
+# overwrite, and bad inputs that must give a clear error and no output.
+# Run from the repository root after `make`. Exit code = verdict.
+set -u
+BIN=${PIXELFIX:-./pixelfix}
+T=$(mktemp -d /tmp/pfcli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, and
+# that stderr says something (for errors).
+expect() {
+    code=$1; desc=$2; shift 3
+    "$@" >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "$desc: exit $rc, expected $code; stderr: $(head -c 300 "$T/stderr")"
+        return
+    fi
+    if [ "$code" -ne 0 ] && ! grep -q "pixelfix" "$T/stderr"; then
+        bad "$desc: no error message on stderr"
+        return
+    fi
+    ok
+}
+
+# no_output PATH DESCRIPTION: nothing (not even a temp file) left behind.
+no_output() {
+    if [ -e "$1" ] || ls "$1".tmp-* >/dev/null 2>&1; then bad "$2: left output $1"; else ok; fi
+}
+
+SRC=samples/whichwayisup_walk.gif
+[ -f "$SRC" ] || SRC=$(ls samples/*.gif | head -n 1)
+
+# --- help, version, usage ---------------------------------------------------
+expect 0 "--help" -- "$BIN" --help
+grep -q -- "--palette" "$T/stdout" && grep -q "Exit status" "$T/stdout" && ok || bad "--help lacks options or exit codes"
+expect 0 "--version" -- "$BIN" --version
+grep -q "^pixelfix [0-9]" "$T/stdout" && ok || bad "--version output"
+expect 2 "no arguments" -- "$BIN"
+expect 2 "unknown option" -- "$BIN" "$SRC" -o "$T/x.gif" --frobnicate
+expect 2 "missing -o" -- "$BIN" "$SRC"
+expect 2 "bad --colors" -- "$BIN" "$SRC" -o "$T/x.gif" --colors 1000
+expect 2 "bad --scale" -- "$BIN" "$SRC" -o "$T/x.gif" --scale abc
+expect 2 "bad --background" -- "$BIN" "$SRC" -o "$T/x.gif" --background notacolour
+expect 2 "unknown output kind" -- "$BIN" "$SRC" -o "$T/x.xyz"
+no_output "$T/x.xyz" "unknown output kind"
+
+# --- every man page option is in --help, and the reverse ----------------------
+for opt in $("$BIN" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" man/pixelfix.1 && ok || bad "man page lacks $opt"
+done
+
+# --- a good run, then refusing to overwrite ------------------------------------
+expect 0 "restore to gif" -- "$BIN" "$SRC" -o "$T/out.gif" -q
+[ -s "$T/out.gif" ] && ok || bad "restore wrote no gif"
+cp "$T/out.gif" "$T/before.gif"
+expect 5 "refuse to overwrite" -- "$BIN" "$SRC" -o "$T/out.gif" -q
+cmp -s "$T/out.gif" "$T/before.gif" && ok || bad "existing output was modified"
+expect 0 "--force overwrites" -- "$BIN" "$SRC" -o "$T/out.gif" -q --force
+expect 0 "spritesheet" -- "$BIN" "$SRC" -o "$T/sheet.png" -q --json="$T/report.json"
+[ -s "$T/sheet.png" ] && [ -s "$T/sheet.json" ] && [ -s "$T/report.json" ] && ok || bad "sheet/json/report missing"
+echo junk > "$T/taken.json"
+expect 5 "sheet json exists" -- "$BIN" "$SRC" -o "$T/taken.png" -q
+no_output "$T/taken.png" "sheet json exists"
+expect 0 "probe" -- "$BIN" probe "$SRC"
+grep -q "native size" "$T/stdout" && grep -q "confidence" "$T/stdout" && ok || bad "probe output"
+expect 0 "probe --json" -- "$BIN" probe "$SRC" --json
+grep -q '"native_size"' "$T/stdout" && ok || bad "probe --json output"
+
+# --- inputs are never modified -------------------------------------------------
+cp "$SRC" "$T/input.gif"
+sum1=$(cksum < "$T/input.gif")
+"$BIN" "$T/input.gif" -o "$T/input_out.webp" -q
+[ "$(cksum < "$T/input.gif")" = "$sum1" ] && ok || bad "input was modified"
+
+# --- bad inputs: clear error, documented code, no output --------------------------
+expect 3 "missing input" -- "$BIN" "$T/does-not-exist.gif" -o "$T/o1.gif"
+no_output "$T/o1.gif" "missing input"
+: > "$T/empty.gif"
+expect 3 "zero-byte file" -- "$BIN" "$T/empty.gif" -o "$T/o2.gif"
+no_output "$T/o2.gif" "zero-byte file"
+printf 'this is not a video, just text\n' > "$T/text.mp4"
+expect 3 "text renamed .mp4" -- "$BIN" "$T/text.mp4" -o "$T/o3.gif"
+no_output "$T/o3.gif" "text renamed .mp4"
+head -c 13 "$SRC" > "$T/trunc_header.gif"
+expect 3 "GIF truncated in the header" -- "$BIN" "$T/trunc_header.gif" -o "$T/o4.gif"
+no_output "$T/o4.gif" "GIF truncated in the header"
+# A GIF whose logical screen is 65535x65535 (the largest GIF can declare)
+printf 'GIF89a\377\377\377\377\000\000\000' > "$T/huge.gif"
+expect 7 "huge GIF canvas" -- "$BIN" "$T/huge.gif" -o "$T/o5.gif"
+no_output "$T/o5.gif" "huge GIF canvas"
+grep -q "max-pixels" "$T/stderr" && ok || bad "huge GIF: message does not name --max-pixels"
+# A truncated GIF that still has frames: a warning, and an output
+size=$(wc -c < "$SRC")
+head -c $((size * 2 / 3)) "$SRC" > "$T/trunc.gif"
+"$BIN" "$T/trunc.gif" -o "$T/trunc_out.gif" 2>"$T/stderr"
+rc=$?
+if [ $rc -eq 0 ]; then
+    grep -qi "truncat" "$T/stderr" && ok || bad "truncated GIF: no warning"
+else
+    bad "truncated GIF with frames: exit $rc ($(head -c 300 "$T/stderr"))"
+fi
+
+# --- outputs that cannot be written ----------------------------------------------
+expect 5 "unwritable folder" -- "$BIN" "$SRC" -o /proc/pixelfix-cannot-write.gif -q
+expect 9 "bad palette file" -- sh -c "printf 'zzzzzz\n' > '$T/bad.hex'; '$BIN' '$SRC' -o '$T/o6.gif' --palette '$T/bad.hex'"
+no_output "$T/o6.gif" "bad palette file"
+
+echo "cli.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

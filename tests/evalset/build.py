@@ -1,0 +1,465 @@
+#!/usr/bin/python3
+"""build.py - rebuilds the development evaluation set deterministically
+(fixed seed) from the clean animations that fetch.py sliced:
+
+  tests/data/evalset/<split>/<kind>_<NN>/input.{mp4,gif,webp}   degraded input
+  tests/data/evalset/<split>/<kind>_<NN>/gt.webp     lossless GT, 1 frame per input frame
+  tests/data/evalset/<split>/<kind>_<NN>/case.json   every parameter used
+  tests/data/evalset/<split>/index.json              the cases of the split
+
+Splits: dev (minetest-data, whichwayisup) and val (xbill, gnujump-data;
+packages training never uses). Kinds: see KINDS and tests/evalset/README.md.
+A case whose case.json already records the same parameters and code is
+kept as it is (idempotent); --force rebuilds everything.
+
+Usage: build.py [--splits dev,val] [--per-kind 10] [--seed 20240601]
+                [--kinds a,b] [--out DIR] [--cache DIR] [--force] [--jobs N]
+"""
+
+import argparse
+import hashlib
+import math
+import os
+import shutil
+import sys
+
+import evcommon as ev
+
+ev.require_python_deps()
+import numpy as np            # noqa: E402
+
+import degrade                # noqa: E402
+import encoders               # noqa: E402
+import fetch                  # noqa: E402
+
+SPLITS = {"dev": ["minetest-data", "whichwayisup"],
+          "val": ["xbill", "gnujump-data"]}
+DEFAULT_SEED = 20240601
+MAX_SIDE = 512                # input canvas bound, px
+MAX_FRAMES = 48
+MIN_FRAMES = 8
+
+SOLID = {"magenta": (255, 0, 255), "green": (0, 255, 0), "white": (255, 255, 255),
+         "black": (0, 0, 0), "grey": (128, 128, 128)}
+
+
+# ---- small samplers --------------------------------------------------------------
+
+
+def r4(v):
+    return round(float(v), 4)
+
+
+def pick(rng, items, p=None):
+    return items[int(rng.choice(len(items), p=p))]
+
+
+def sample_scale(rng, native_wh, integer, lo=2.0, hi=12.0):
+    """An integer scale, or a non-integer one at least 0.1 from an integer,
+    in [lo, min(hi, MAX_SIDE / max side)]."""
+    smax = min(hi, MAX_SIDE / max(native_wh))
+    lo = min(lo, smax)
+    if integer and math.floor(smax) >= math.ceil(lo):
+        return float(rng.integers(math.ceil(lo), math.floor(smax) + 1))
+    for _ in range(100):
+        s = rng.uniform(lo, smax)
+        if 0.1 <= s - math.floor(s) <= 0.9:
+            return r4(s)
+    return r4(lo)
+
+
+def sample_solid(rng, p_magenta=0.35):
+    if rng.random() < p_magenta:
+        return {"type": "solid", "name": "magenta", "rgb": list(SOLID["magenta"])}
+    name = pick(rng, ["green", "white", "black", "grey", "random"])
+    rgb = SOLID.get(name) or [int(v) for v in rng.integers(0, 256, 3)]
+    return {"type": "solid", "name": name, "rgb": list(rgb)}
+
+
+def sample_gradient(rng):
+    n = int(rng.integers(2, 4))
+    return {"type": "gradient", "angle": r4(rng.uniform(0, 360)),
+            "colours": [[int(v) for v in rng.integers(0, 256, 3)] for _ in range(n)]}
+
+
+def sample_noise_bg(rng):
+    return {"type": "noise", "rgb": [int(v) for v in rng.integers(40, 216, 3)],
+            "blotch": r4(rng.uniform(0.05, 0.2)), "grain": r4(rng.uniform(0.01, 0.06)),
+            "cells": int(rng.integers(3, 12))}
+
+
+def mp4_durations(n, fps):
+    """Per-frame ms of n frames at fps, rounded on the pts so they sum."""
+    return [int(round(1000 * (i + 1) / fps) - round(1000 * i / fps)) for i in range(n)]
+
+
+# ---- timing ------------------------------------------------------------------
+
+
+def native_sequence(rng, entry):
+    """Whole loops of the clean animation, MIN_FRAMES..MAX_FRAMES frames:
+    (clean frame index per output frame, clean durations ms)."""
+    nf = entry["frames"]
+    cycles = max(int(math.ceil(MIN_FRAMES / nf)), int(rng.integers(1, 3)))
+    n = min(MAX_FRAMES, nf * cycles)
+    seq = [k % nf for k in range(n)]
+    return seq, [entry["durations_ms"][k] for k in seq]
+
+
+def held_sequence(rng, entry, target=None):
+    """The video-model timing: each clean frame held 2 or 3 video frames at
+    24 fps, 16..48 video frames (about target when given). Returns
+    (seq, holds)."""
+    nf = entry["frames"]
+    t = int(rng.integers(16, MAX_FRAMES + 1))
+    target = target or t
+    seq, holds, k = [], [], 0
+    while True:
+        h = int(rng.integers(2, 4))
+        if len(seq) + h > target and len(seq) >= 16:
+            break
+        if len(seq) + h > MAX_FRAMES:
+            break
+        seq += [k % nf] * h
+        holds.append(h)
+        k += 1
+    return seq, holds
+
+
+def timing(rng, entry, fmt, hold, target=None):
+    """Fills the timing fields for format fmt ('mp4', 'gif', 'webp')."""
+    if hold:
+        seq, holds = held_sequence(rng, entry, target)
+        return {"mode": "hold", "fps": 24, "holds": holds, "seq": seq,
+                "durations_ms": mp4_durations(len(seq), 24)}
+    seq, ms = native_sequence(rng, entry)
+    if fmt == "mp4":
+        fps = int(min(30, max(2, round(1000.0 / float(np.median(ms))))))
+        return {"mode": "native", "fps": fps, "holds": None, "seq": seq,
+                "durations_ms": mp4_durations(len(seq), fps)}
+    if fmt == "gif":
+        cs = [max(2, int(round(d / 10.0))) for d in ms]
+        return {"mode": "native", "fps": None, "holds": None, "seq": seq,
+                "delays_cs": cs, "durations_ms": [c * 10 for c in cs]}
+    return {"mode": "native", "fps": None, "holds": None, "seq": seq,
+            "durations_ms": [max(20, int(d)) for d in ms]}
+
+
+# ---- kinds ---------------------------------------------------------------------
+#
+# Each sampler returns the degradation parameters of one case: scale,
+# resampling, blur (native px), noise (sigma, 0..255), gamma, background,
+# jitter amplitude (native px), hold (bool) and codec settings.
+
+
+def base(rng, integer, nwh, resampling="nearest", lo=2.0, hi=12.0):
+    return {"scale": sample_scale(rng, nwh, integer, lo, hi), "resampling": resampling,
+            "blur": 0.0, "noise": 0.0, "gamma": 1.0, "jitter_amp": [0.0, 0.0],
+            "hold": False}
+
+
+def kind_gif_dither(rng, nwh):
+    p = base(rng, rng.random() < 0.5, nwh)
+    p["background"] = {"type": "transparent"} if rng.random() < 0.5 else sample_solid(rng)
+    if rng.random() < 0.6:
+        p["noise"] = r4(rng.uniform(0.5, 3.0))
+    if rng.random() < 0.5:
+        p["gamma"] = r4(rng.uniform(0.95, 1.05))
+    stats = pick(rng, ["full", "diff", "single"])
+    p["codec"] = {"format": "gif", "encoder": "ffmpeg palettegen+paletteuse",
+                  "max_colors": int(pick(rng, [32, 64, 128, 256])),
+                  "dither": pick(rng, ["bayer", "floyd_steinberg", "sierra2", "sierra2_4a"]),
+                  "bayer_scale": int(rng.integers(1, 4)), "stats_mode": stats}
+    return p
+
+
+def kind_h264_nearest(rng, nwh):
+    p = base(rng, False, nwh)
+    p["background"] = sample_solid(rng)
+    p["codec"] = mp4_codec(rng, 18, 30)
+    return p
+
+
+def kind_h264_smooth(rng, nwh):
+    p = base(rng, rng.random() < 0.3, nwh, pick(rng, ["bilinear", "bicubic"]), lo=2.5)
+    p["blur"] = r4(rng.uniform(0.0, 0.2))
+    p["noise"] = r4(rng.uniform(0.0, 4.0))
+    p["gamma"] = r4(rng.uniform(0.9, 1.1))
+    p["hold"] = bool(rng.random() < 0.3)
+    p["background"] = sample_solid(rng)
+    p["codec"] = mp4_codec(rng, 18, 30)
+    return p
+
+
+def kind_video_model(rng, nwh):
+    """The Seedance look: non-integer ~4.5-7.5x, mostly bicubic, soft,
+    gamma-shifted, jittering and holding frames, x264 at 24 fps."""
+    p = base(rng, False, nwh, pick(rng, ["bicubic", "bilinear", "nearest"], [0.6, 0.25, 0.15]),
+             lo=4.5, hi=7.5)
+    p["blur"] = r4(rng.uniform(0.05, 0.2))
+    p["noise"] = r4(rng.uniform(0.5, 3.0))
+    p["gamma"] = r4(rng.uniform(0.9, 1.1))
+    p["jitter_amp"] = [r4(rng.uniform(0.15, 0.35)), r4(rng.uniform(0.15, 0.35))]
+    p["hold"] = True
+    p["background"] = sample_solid(rng, 0.25) if rng.random() < 0.8 else sample_gradient(rng)
+    p["codec"] = mp4_codec(rng, 20, 28, colorspace=pick(rng, ["bt601", "bt709"]))
+    return p
+
+
+def kind_webp_lossy(rng, nwh):
+    p = base(rng, rng.random() < 0.4, nwh, pick(rng, ["nearest", "bilinear"], [0.8, 0.2]))
+    p["background"] = {"type": "transparent"} if rng.random() < 0.5 else sample_solid(rng)
+    if rng.random() < 0.5:
+        p["noise"] = r4(rng.uniform(0.5, 2.0))
+    p["codec"] = {"format": "webp", "encoder": "ffmpeg libwebp_anim", "lossless": 0,
+                  "quality": int(rng.integers(60, 86)), "method": 4}
+    return p
+
+
+def kind_bg_busy(rng, nwh):
+    res = pick(rng, ["nearest", "bicubic"], [0.6, 0.4])
+    p = base(rng, rng.random() < 0.4, nwh, res)
+    if res == "bicubic":
+        p["blur"] = r4(rng.uniform(0.0, 0.15))
+    p["noise"] = r4(rng.uniform(0.0, 2.0))
+    p["background"] = sample_gradient(rng) if rng.random() < 0.5 else sample_noise_bg(rng)
+    if rng.random() < 0.6:
+        p["codec"] = mp4_codec(rng, 18, 28)
+    else:
+        p["codec"] = {"format": "webp", "encoder": "ffmpeg libwebp_anim", "lossless": 0,
+                      "quality": int(rng.integers(65, 86)), "method": 4}
+    return p
+
+
+def mp4_codec(rng, crf_lo, crf_hi, colorspace="bt601"):
+    return {"format": "mp4", "encoder": "libx264", "pix_fmt": "yuv420p",
+            "crf": int(rng.integers(crf_lo, crf_hi + 1)),
+            "preset": pick(rng, ["fast", "medium", "slow"]), "colorspace": colorspace}
+
+
+KINDS = {
+    "gif_dither": (kind_gif_dither,
+                   "integer / non-integer nearest, GIF palette + dithering, transparent or solid bg"),
+    "h264_nearest": (kind_h264_nearest, "non-integer nearest, x264 yuv420p CRF 18-30, solid bg"),
+    "h264_smooth": (kind_h264_smooth,
+                    "bilinear / bicubic + blur + noise + gamma, x264, sometimes held frames"),
+    "video_model": (kind_video_model,
+                    "the Seedance look: ~4.5-7.5x, jitter, held frames at 24 fps, blur, gamma, x264"),
+    "webp_lossy": (kind_webp_lossy, "nearest (or bilinear), lossy animated WebP q60-85"),
+    "bg_busy": (kind_bg_busy, "gradient or noisy backgrounds, x264 or lossy WebP"),
+}
+
+
+# ---- one case ------------------------------------------------------------------
+
+
+def code_hash():
+    h = hashlib.sha256()
+    for name in ("build.py", "degrade.py", "encoders.py", "containers.py"):
+        with open(os.path.join(ev.HERE, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def make_params(split, kind, index, entry, seed, overrides=None, case_id=None):
+    """Samples every parameter of one case (JSON-serialisable; the renderer
+    uses exactly these values). overrides replaces sampled values (pad_ltrb,
+    scale, resampling, blur, noise, gamma, jitter_amp, hold, background,
+    codec, phase; video_frames: the held clip's length) before the derived
+    ones (canvas, timing, jitter track)."""
+    ov = dict(overrides or {})
+    cseed = ev.stable_seed(seed, split, kind, index)
+    rng = np.random.default_rng(cseed)
+    pad = [int(v) for v in rng.integers(2, 6, 4)]               # l, t, r, b native px
+    pad = ov.pop("pad_ltrb", pad)
+    w = entry["width"] + pad[0] + pad[2]
+    h = entry["height"] + pad[1] + pad[3]
+    p = KINDS[kind][0](rng, (w, h))
+    phase = [r4(rng.uniform(-0.5, 0.5)), r4(rng.uniform(-0.5, 0.5))]
+    p.update(ov)
+    p["phase"] = p.get("phase", phase)
+    fmt = p["codec"]["format"]
+    s = p["scale"]
+    nominal = [int(round(w * s)), int(round(h * s))]
+    canvas = list(nominal)
+    if fmt == "mp4":                                            # yuv420p needs even sizes
+        canvas = [c + (c & 1) for c in canvas]
+    if p["resampling"] == "bicubic":
+        p["cubic_a"] = -0.5
+    t = timing(rng, entry, fmt, p["hold"], p.pop("video_frames", None))
+    n = len(t["seq"])
+    jit = [degrade.jitter_track(n, a, rng) for a in p["jitter_amp"]]
+    head = {
+        "id": case_id or "%s_%02d" % (kind, index), "split": split, "kind": kind, "seed": cseed,
+        "anim": entry["id"], "package": entry["package"], "version": entry["version"],
+        "licence": entry["licence"], "sources": entry["sources"]}
+    head.update(p)
+    p = head
+    p.update({
+        "clean_size": [entry["width"], entry["height"]], "pad_ltrb": pad,
+        "native_size": [w, h], "integer_scale": float(s).is_integer(),
+        "canvas_nominal": nominal, "canvas": canvas,
+        "grid_origin_px": [r4(p["phase"][0] * s), r4(p["phase"][1] * s)],
+        "timing": t, "frames": n,
+        "jitter": None if not any(p["jitter_amp"]) else
+        {"x": [r4(v) for v in jit[0]], "y": [r4(v) for v in jit[1]]},
+        "input": "input." + fmt, "gt": "gt.webp",
+    })
+    return p
+
+
+def make_background(p):
+    bgp = p["background"]
+    cw, ch = p["canvas"]
+    if bgp["type"] == "transparent":
+        return None
+    if bgp["type"] == "solid":
+        return degrade.bg_solid((cw, ch), bgp["rgb"])
+    if bgp["type"] == "gradient":
+        return degrade.bg_gradient((cw, ch), bgp["colours"], bgp["angle"])
+    rng = np.random.default_rng(p["seed"] ^ 0x5EED)
+    return degrade.bg_noise((cw, ch), bgp["rgb"], bgp["blotch"], bgp["grain"], bgp["cells"], rng)
+
+
+def pad_frames(clean, pad):
+    l, t, r, b = pad
+    n, h, w, _ = clean.shape
+    out = np.zeros((n, h + t + b, w + l + r, 4), np.uint8)
+    out[:, t:t + h, l:l + w] = clean
+    return out
+
+
+def render_case(p, clean, case_dir):
+    """Renders, encodes and verifies one case into case_dir."""
+    native = pad_frames(clean, p["pad_ltrb"])
+    seq = p["timing"]["seq"]
+    bg = make_background(p)
+    rng = np.random.default_rng(p["seed"] + 1)
+    jx = p["jitter"]["x"] if p["jitter"] else [0.0] * len(seq)
+    jy = p["jitter"]["y"] if p["jitter"] else [0.0] * len(seq)
+    frames = np.stack([degrade.compose_frame(native[k], p, bg, (jx[t], jy[t]), rng)
+                       for t, k in enumerate(seq)])
+    os.makedirs(case_dir, exist_ok=True)
+    c = p["codec"]
+    inp = os.path.join(case_dir, p["input"])
+    if c["format"] == "mp4":
+        encoders.encode_mp4(frames, inp, p["timing"]["fps"], c["crf"], c["preset"], c["colorspace"])
+    elif c["format"] == "gif":
+        encoders.encode_gif(frames, inp, p["timing"]["delays_cs"], c["max_colors"], c["dither"],
+                            c["bayer_scale"], c["stats_mode"],
+                            transparent=p["background"]["type"] == "transparent")
+    else:
+        c["encoder_used"] = encoders.encode_webp(frames, inp, p["timing"]["durations_ms"],
+                                                 c["quality"], c["method"])
+    gt = native[seq]
+    encoders.write_gt(gt, os.path.join(case_dir, p["gt"]), p["timing"]["durations_ms"])
+    n, w, h = encoders.probe_frames(inp)
+    if (n, w, h) != (len(seq), p["canvas"][0], p["canvas"][1]):
+        raise RuntimeError("%s: input decodes as %dx%d x%d, expected %dx%d x%d"
+                           % (p["id"], w, h, n, p["canvas"][0], p["canvas"][1], len(seq)))
+    p["input_bytes"] = os.path.getsize(inp)
+    p["gt_frames"] = len(seq)
+
+
+def pools(manifest, split):
+    """package -> non-duplicate manifest entries of the split, sorted."""
+    out = {}
+    for e in manifest["animations"]:
+        if e["package"] in SPLITS[split] and "duplicate_of" not in e:
+            out.setdefault(e["package"], []).append(e)
+    for pkg in SPLITS[split]:
+        if pkg not in out:
+            raise RuntimeError("no animations of %s in the manifest; run fetch.py" % pkg)
+        out[pkg].sort(key=lambda e: e["id"])
+    return out
+
+
+def choose(pool, split, kind, index, seed):
+    """Alternates the split's packages; within a package walks a fixed
+    per-(split, kind, package) permutation of its animations."""
+    pkgs = SPLITS[split]
+    pkg = pkgs[index % len(pkgs)]
+    entries = pool[pkg]
+    perm = np.random.default_rng(ev.stable_seed(seed, split, kind, pkg)).permutation(len(entries))
+    return entries[int(perm[(index // len(pkgs)) % len(entries)])]
+
+
+def build_case(job):
+    """Worker: (params, clean dir, case dir, hash, force) -> params or error."""
+    p, clean_dir, case_dir, bhash, force = job
+    cj = os.path.join(case_dir, "case.json")
+    if not force and os.path.exists(cj):
+        old = ev.read_json(cj)
+        if old.get("build_hash") == bhash and os.path.exists(os.path.join(case_dir, p["input"])) \
+                and os.path.exists(os.path.join(case_dir, p["gt"])):
+            return old, False
+    shutil.rmtree(case_dir, ignore_errors=True)
+    clean = fetch.load_frames(clean_dir, {"dir": p["_dir"], "frames": p["_nframes"]})
+    del p["_dir"], p["_nframes"]
+    render_case(p, clean, case_dir)
+    p["build_hash"] = bhash
+    ev.write_json(cj, p)
+    return p, True
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--splits", default="dev,val")
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--per-kind", type=int, default=10, help="cases per kind per split")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--cache", default=ev.CACHE)
+    ap.add_argument("--out", default=ev.EVALSET)
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args(argv)
+    ev.require_tools("ffmpeg", "ffprobe")
+    clean_dir = os.path.join(args.cache, "clean")
+    mpath = os.path.join(clean_dir, "manifest.json")
+    if not os.path.exists(mpath):
+        ev.log("build: %s missing; run tests/evalset/fetch.py first" % mpath)
+        return 2
+    manifest = ev.read_json(mpath)
+    kinds = [k for k in args.kinds.split(",") if k]
+    for k in kinds:
+        if k not in KINDS:
+            ev.log("build: unknown kind %s" % k)
+            return 2
+    chash = code_hash()
+    for split in [s for s in args.splits.split(",") if s]:
+        pool = pools(manifest, split)
+        jobs = []
+        for kind in kinds:
+            for i in range(args.per_kind):
+                e = choose(pool, split, kind, i, args.seed)
+                p = make_params(split, kind, i, e, args.seed)
+                bhash = hashlib.sha256((ev.json.dumps(p, sort_keys=True) + chash +
+                                        e["sha256"]).encode()).hexdigest()[:16]
+                p["_dir"], p["_nframes"] = e["dir"], e["frames"]
+                jobs.append((p, clean_dir, os.path.join(args.out, split, p["id"]), bhash, args.force))
+        if args.jobs > 1:
+            import multiprocessing
+            with multiprocessing.Pool(args.jobs) as pool_:
+                results = pool_.map(build_case, jobs, chunksize=1)
+        else:
+            results = [build_case(j) for j in jobs]
+        built = sum(1 for _, b in results if b)
+        keep = {p["id"] for p, _ in results}
+        sdir = os.path.join(args.out, split)
+        for d in sorted(os.listdir(sdir)):
+            if os.path.isdir(os.path.join(sdir, d)) and d not in keep:
+                shutil.rmtree(os.path.join(sdir, d))           # stale case of an older build
+        index = [{"id": p["id"], "kind": p["kind"], "anim": p["anim"], "input": p["id"] + "/" + p["input"],
+                  "gt": p["id"] + "/" + p["gt"], "frames": p["frames"], "canvas": p["canvas"],
+                  "native_size": p["native_size"], "scale": p["scale"],
+                  "input_bytes": p["input_bytes"]} for p, _ in results]
+        ev.write_json(os.path.join(sdir, "index.json"),
+                      {"split": split, "packages": SPLITS[split], "seed": args.seed,
+                       "kinds": {k: KINDS[k][1] for k in kinds}, "cases": index})
+        ev.log("build: %s: %d cases (%d rebuilt), %.1f MB of inputs"
+               % (split, len(results), built, sum(c["input_bytes"] for c in index) / 1e6))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

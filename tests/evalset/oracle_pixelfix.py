@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""oracle_pixelfix.py - a stand-in for the pixelfix binary with the same
+command line as run.py uses, for testing run.py's plumbing and for an
+"oracle grid" reference figure per kind:
+
+  oracle_pixelfix.py INPUT -o OUT.webp|DIR/ [--force] [-q] [--oracle-palette]
+      reads the case JSON beside INPUT (case.json, or <stem>.json), takes
+      the TRUE grid from it (scale, phase, per-frame jitter, native size)
+      and writes one colour per native cell: the median of the cell's
+      central samples; alpha from the input alpha (transparent cases) or
+      from the RGB distance (>= 24 of 255) to the known background. No
+      palette and no temporal smoothing, so its flicker is what a
+      per-frame classical method with a perfect grid would show. With
+      --oracle-palette each opaque cell snaps to the nearest (OKLab) colour
+      of the GT's own palette: oracle grid + oracle palette. Exit 4
+      without a case JSON.
+  oracle_pixelfix.py eval GT OUT --json FILE
+      scores with metrics_ref.py (the numpy reference of METRICS.md); OUT
+      may be a folder of PNG frames.
+  oracle_pixelfix.py --version
+"""
+
+import os
+import subprocess
+import sys
+
+import evcommon as ev
+
+ev.require_python_deps()
+import numpy as np            # noqa: E402
+
+import build                  # noqa: E402
+import containers             # noqa: E402
+import encoders               # noqa: E402
+import metrics_ref            # noqa: E402
+
+
+def decode(path):
+    """Any input -> (N, H, W, 4) uint8 RGBA (MP4 through the ffmpeg CLI)."""
+    if path.endswith(".gif") or path.endswith(".webp"):
+        return containers.read_anim(path)[0]
+    n, w, h = encoders.probe_frames(path)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo",
+                          "-pix_fmt", "rgba", "-"], stdout=subprocess.PIPE, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 4)
+
+
+def case_json(inp):
+    d, stem = os.path.dirname(inp), os.path.splitext(os.path.basename(inp))[0]
+    for c in (os.path.join(d, "case.json"), os.path.join(d, stem + ".json")):
+        if os.path.exists(c):
+            return ev.read_json(c)
+    return None
+
+
+def restore(inp, outp, oracle_palette=False):
+    c = case_json(inp)
+    if c is None:
+        sys.stderr.write("oracle: no case JSON beside %s\n" % inp)
+        return 4
+    frames = decode(inp)
+    s = c["scale"]
+    w, h = c["native_size"]
+    n, ch, cw = frames.shape[:3]
+    bg = build.make_background(c)
+    jit = c.get("jitter")
+    out = np.zeros((n, h, w, 4), np.uint8)
+    r = max(0.5, 0.25 * s)                      # half-size of the central box, input px
+    for t in range(n):
+        ox = c["phase"][0] + (jit["x"][t] if jit else 0.0)
+        oy = c["phase"][1] + (jit["y"][t] if jit else 0.0)
+        for j in range(h):
+            cy = (j + 0.5 + oy) * s
+            y0, y1 = int(max(0, np.floor(cy - r))), int(min(ch, np.ceil(cy + r)))
+            for i in range(w):
+                cx = (i + 0.5 + ox) * s
+                x0, x1 = int(max(0, np.floor(cx - r))), int(min(cw, np.ceil(cx + r)))
+                if y1 <= y0 or x1 <= x0:
+                    continue
+                px = frames[t, y0:y1, x0:x1].reshape(-1, 4)
+                col = np.median(px, axis=0)
+                if bg is None:
+                    opaque = col[3] >= 128
+                else:
+                    bcol = np.median((bg[y0:y1, x0:x1] * 255).reshape(-1, 3), axis=0)
+                    opaque = np.linalg.norm(col[:3] - bcol) >= 24
+                if opaque:
+                    out[t, j, i, :3] = np.rint(col[:3])
+                    out[t, j, i, 3] = 255
+    if oracle_palette:
+        gt = containers.read_anim(os.path.join(os.path.dirname(inp), c["gt"]))[0]
+        pal = np.unique(gt[gt[..., 3] >= 128][:, :3], axis=0)
+        op = out[..., 3] == 255
+        if len(pal) and op.any():
+            lab = metrics_ref.srgb_to_oklab(out[op][:, :3])
+            plab = metrics_ref.srgb_to_oklab(pal)
+            k = np.argmin(((lab[:, None] - plab[None]) ** 2).sum(-1), axis=1)
+            out[op, :3] = pal[k]
+    durs = c["timing"]["durations_ms"] if len(c["timing"]["durations_ms"]) == n else [100] * n
+    if outp.endswith("/") or os.path.isdir(outp):      # a folder of PNG frames
+        from PIL import Image
+        os.makedirs(outp, exist_ok=True)
+        for t in range(n):
+            Image.fromarray(out[t], "RGBA").save(os.path.join(outp, "frame_%04d.png" % t))
+    else:
+        encoders.write_gt(out, outp, durs)
+    return 0
+
+
+def main(argv):
+    if argv[:1] == ["--version"]:
+        print("oracle_pixelfix (tests/evalset)")
+        return 0
+    if argv[:1] == ["eval"]:
+        return metrics_ref.main(argv[1:])
+    inp, outp = None, None
+    pal = "--oracle-palette" in argv
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "-o":
+            outp = argv[i + 1]
+            i += 2
+            continue
+        if not a.startswith("-"):
+            inp = a
+        i += 1
+    if not inp or not outp:
+        sys.stderr.write("usage: oracle_pixelfix.py INPUT -o OUT.webp\n")
+        return 2
+    return restore(inp, outp, pal)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
