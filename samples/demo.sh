@@ -2,7 +2,7 @@
 # demo.sh - restores a bundled sample clip into out/ (`make demo`).
 set -e
 BIN=${PIXELFIX:-./pixelfix}
-IN=${1:-samples/video_model.mp4}
+IN=${1:-samples/guy-walk-video.mp4}
 [ -f "$IN" ] || IN=$(ls samples/*.mp4 | head -n 1)
 mkdir -p out
 "$BIN" probe "$IN"

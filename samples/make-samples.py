@@ -15,6 +15,8 @@ the packages in tests/data/cache/). Usage: samples/make-samples.py
 import os
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "evalset"))
 

@@ -33,7 +33,7 @@ no_output() {
     if [ -e "$1" ] || ls "$1".tmp-* >/dev/null 2>&1; then bad "$2: left output $1"; else ok; fi
 }
 
-SRC=samples/whichwayisup_walk.gif
+SRC=samples/guy-exit.gif
 [ -f "$SRC" ] || SRC=$(ls samples/*.gif | head -n 1)
 
 # --- help, version, usage ---------------------------------------------------

@@ -261,13 +261,16 @@ done:
 }
 
 /* Number of cells [o + j*s, o + (j+1)*s) overlapping [0, n) by at least half
- * a cell; *margin gets the smallest distance of any overlap to s/2. */
-static inline int gs_half_cells(double s, double o, int n, double *margin)
+ * a cell; *margin gets the smallest distance of any overlap to s/2. With
+ * quant (nearest rendering) a boundary b is where pixels change, at
+ * ceil(b - 0.5). */
+static inline int gs_half_cells(double s, double o, int n, int quant, double *margin)
 {
     int j, cnt = 0;
     double m = 1e9;
     for (j = (int)floor(-o / s) - 2; o + j * s < n + s; j++) {
         double a = o + j * s, b = a + s, ov;
+        if (quant) { a = ceil(a - 0.5); b = ceil(b - 0.5); }
         if (a < 0) a = 0;
         if (b > n) b = n;
         ov = b - a;

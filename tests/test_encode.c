@@ -793,6 +793,90 @@ static void test_webp_lossless(void **state)
     tu_rmtree(dir);
 }
 
+/* Held frames stay frames: identical consecutive frames are not merged (the
+ * contract is one output frame per input frame), checked both in the
+ * container (WebPDemux: ANMF count, durations) and through pf_read_anim. */
+static void test_webp_held_frames(void **state)
+{
+    /* which of 3 distinct frames each output frame shows */
+    static const int seq_a[] = {0, 0, 1, 1, 1, 2, 0, 0};
+    static const int seq_b[] = {2, 2, 2};
+    static const int seq_c[] = {1};   /* one frame: may come out as a still */
+    static const struct { const int *seq; int n; } cases[] = {
+        {seq_a, 8}, {seq_b, 3}, {seq_c, 1}};
+    char dir[256], path[300];
+    pf_write_opts wo = {0};
+    pf_anim src, a, back;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    make_anim(&src, 11, 7, 3, 6, 0.2, 61);
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *seq = cases[k].seq, n = cases[k].n;
+        WebPData data;
+        WebPDemuxer *dmx;
+        WebPIterator it;
+        FILE *f;
+        long size;
+
+        assert_int_equal(pf_anim_init(&a, 11, 7), PF_OK);
+        for (int i = 0; i < n; i++)   /* > 10 ms each: readers keep them as they are */
+            assert_int_equal(pf_anim_push(&a, src.frames[seq[i]].rgba, 20 + 10 * i), PF_OK);
+        a.loop = (int)k;   /* 0 = forever first */
+        snprintf(path, sizeof path, "%s/held%d.webp", dir, (int)k);
+        wo.force = 0;
+        assert_int_equal(pf_write_webp(path, &a, &wo, NULL), PF_OK);
+
+        /* the container: one ANMF per input frame with its own duration */
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        data.bytes = malloc((size_t)size);
+        data.size = (size_t)size;
+        assert_int_equal(fread((void *)data.bytes, 1, data.size, f), data.size);
+        fclose(f);
+        dmx = WebPDemux(&data);
+        assert_non_null(dmx);
+        assert_int_equal(WebPDemuxGetI(dmx, WEBP_FF_FRAME_COUNT), n);
+        if (n > 1) {
+            assert_int_equal(WebPDemuxGetI(dmx, WEBP_FF_LOOP_COUNT), a.loop);
+            assert_true(WebPDemuxGetFrame(dmx, 1, &it));
+            for (int i = 0; i < n; i++) {
+                assert_int_equal(it.frame_num, i + 1);
+                assert_int_equal(it.duration, a.frames[i].duration_ms);
+                assert_int_equal(it.width, 11);
+                assert_int_equal(it.height, 7);
+                assert_int_equal(it.has_alpha, 1);
+                assert_int_equal(WebPDemuxNextFrame(&it), i + 1 < n);
+            }
+            WebPDemuxReleaseIterator(&it);
+        }
+        WebPDemuxDelete(dmx);
+        free((void *)data.bytes);
+
+        /* the project's reader: same count, durations, pixels, loop */
+        assert_int_equal(pf_read_anim(&back, path, NULL, NULL), PF_OK);
+        assert_int_equal(back.width, 11);
+        assert_int_equal(back.height, 7);
+        assert_int_equal(back.count, n);
+        if (n > 1) assert_int_equal(back.loop, a.loop);
+        for (int i = 0; i < n; i++) {
+            if (n > 1) assert_int_equal(back.frames[i].duration_ms, a.frames[i].duration_ms);
+            for (int p = 0; p < 11 * 7; p++) {
+                const uint8_t *q = a.frames[i].rgba + p * 4;
+                if (q[3] == 255) assert_memory_equal(back.frames[i].rgba + p * 4, q, 4);
+                else assert_int_equal(back.frames[i].rgba[p * 4 + 3], 0);
+            }
+        }
+        pf_anim_free(&back);
+        pf_anim_free(&a);
+    }
+    pf_anim_free(&src);
+    tu_rmtree(dir);
+}
+
 /* ---- video ---------------------------------------------------------------- */
 
 typedef struct probe {
@@ -1161,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_gif_exact),
         cmocka_unit_test(test_gif_colour_limit),
         cmocka_unit_test(test_webp_lossless),
+        cmocka_unit_test(test_webp_held_frames),
         cmocka_unit_test(test_video),
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_png_read),

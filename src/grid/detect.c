@@ -26,7 +26,7 @@
 
 #define GRID_MAX_LINES 256   /* rows (columns) used for the phase fit */
 #define GRID_PHASE_Q 4       /* phase bins per input pixel */
-#define GRID_BANDS 4         /* second-difference steps 1, 2, 4, 8 px */
+#define GRID_BANDS 5         /* edge-comb scales 1, 2, 4, 8, 16 px */
 #define GRID_MAX_FRAMES 8    /* frames used for the period */
 
 pf_grid_params pf_grid_default_params(void)
@@ -51,15 +51,11 @@ void pf_grid_free(pf_grid *g)
 /* ---- features ------------------------------------------------------------- */
 
 /* Premultiplied RGBA, 0..255: transparent pixels' colours do not count. */
-static void premultiply(const uint8_t *rgba, size_t npx, int16_t *px)
+/* Premultiplied luma, two chroma differences (times cw / 256) and alpha,
+ * 0..255 scale: transparent pixels' colours do not count. */
+static void premultiply(const uint8_t *rgba, size_t npx, int cw, int16_t *px)
 {
     size_t i;
-#ifdef GRID_DEBUG_SPEC
-    static int cw = -1;
-    if (cw < 0) cw = getenv("GRID_CW") ? atoi(getenv("GRID_CW")) : 256;
-#else
-    const int cw = 256;
-#endif
     for (i = 0; i < npx; i++) {
         const uint8_t *s = rgba + i * 4;
         int a = s[3];
@@ -72,145 +68,135 @@ static void premultiply(const uint8_t *rgba, size_t npx, int16_t *px)
     }
 }
 
+/* Does the frame carry subsampled chroma (JPEG, H.264, lossy WebP 4:2:0):
+ * chroma nearly constant over pixel pairs at even offsets along x or y,
+ * while luma is not? Such chroma is a 2-pixel grid of the codec's, not
+ * the art's, so the detector then works on luma and alpha only. */
+static int chroma_subsampled(const uint8_t *rgba, int w, int h)
+{
+    double in[2][2] = {{0, 0}, {0, 0}}, ac[2][2] = {{0, 0}, {0, 0}};  /* [axis][luma, chroma] */
+    const int ystep = h > 512 ? h / 256 : 1;
+    int x, y, axis;
+    for (y = 0; y + 2 < h; y += ystep)
+        for (x = 0; x + 2 < w; x++) {
+            const uint8_t *p0 = rgba + ((size_t)y * w + x) * 4;
+            for (axis = 0; axis < 2; axis++) {
+                const size_t st = axis == 0 ? 4 : (size_t)w * 4;
+                const uint8_t *p1 = p0 + st, *p2 = p1 + st;
+                const int par = axis == 0 ? x & 1 : y & 1;
+                int l0 = 77 * p0[0] + 150 * p0[1] + 29 * p0[2], l1 = 77 * p1[0] + 150 * p1[1] + 29 * p1[2];
+                int l2 = 77 * p2[0] + 150 * p2[1] + 29 * p2[2];
+                double dl = abs(l1 - l0) / 256.0, dc, dl2 = abs(l2 - l1) / 256.0, dc2;
+                dc = abs((p1[2] * 256 - l1) - (p0[2] * 256 - l0)) / 256.0 + abs((p1[0] * 256 - l1) - (p0[0] * 256 - l0)) / 256.0;
+                dc2 = abs((p2[2] * 256 - l2) - (p1[2] * 256 - l1)) / 256.0 + abs((p2[0] * 256 - l2) - (p1[0] * 256 - l1)) / 256.0;
+                if (par) continue;
+                in[axis][0] += dl; in[axis][1] += dc;
+                ac[axis][0] += dl2; ac[axis][1] += dc2;
+            }
+        }
+    for (axis = 0; axis < 2; axis++) {
+        double rl = in[axis][0] / (ac[axis][0] + 1e-9), rc = in[axis][1] / (ac[axis][1] + 1e-9);
+        if (ac[axis][1] > 0 && rc < 0.6 && rc < 0.6 * rl) return 1;
+    }
+    return 0;
+}
+
 static inline int absd4(const int16_t *a, const int16_t *b)
 {
     return abs(a[0] - b[0]) + abs(a[1] - b[1]) + abs(a[2] - b[2]) + abs(a[3] - b[3]);
 }
 
-static inline int absdd4(const int16_t *a, const int16_t *b, const int16_t *c)
+/* Box-difference edge strength along one line and its edge locations.
+ * For step d, v(x) = sum_c |mean(I[x, x+d)) - mean(I[x-d, x))|, the edge
+ * strength at the boundary x between pixels x-1 and x, smoothed at scale d.
+ * Every local maximum of v (the centre of a plateau, else refined by a
+ * parabola) above thr * max(v) adds v at its sub-pixel position to prof
+ * (n + 1 entries, coordinates 0..n), times wgt. This edge-location comb is
+ * sharp for every resampling kernel: a nearest, bilinear or bicubic edge
+ * gives one maximum midway between the pixel centres it joins. cs holds
+ * the line's prefix sums ((n + 1) * 4), v scratch of n + 1 doubles. */
+static void line_edges(const double *cs, int n, int d, double thr, float wgt, float *prof, double *v)
 {
-    return abs(a[0] - 2 * b[0] + c[0]) + abs(a[1] - 2 * b[1] + c[1]) +
-           abs(a[2] - 2 * b[2] + c[2]) + abs(a[3] - 2 * b[3] + c[3]);
-}
-
-/* Edge profiles of one frame px (h, w, 4), each a sum over at most
- * GRID_MAX_LINES evenly spread rows (for x) or columns (for y):
- *   p1 (n): p1[i] = |first difference| between pixels i-1 and i (at i),
- *   p2 (GRID_BANDS, n): |I(i+d) - 2 I(i) + I(i-d)| with step d = 2^band,
- *           centred on pixel i (at i + 0.5).
- * A line's contributions are divided by max(its first-difference sum, the
- * mean over lines), so one strong line does not dominate. x1/x2 get the
- * x-axis profiles (n = w), y1/y2 the y-axis ones (n = h); lw is scratch of
- * GRID_MAX_LINES doubles. nbands = 0 skips p2 (x2, y2 may be NULL).
- * Returns the first-difference mass. */
-/* Median of the values counted in hist (nbin bins of width 1). */
-static double hist_median(const uint32_t *hist, int nbin)
-{
-    uint64_t tot = 0, acc = 0;
-    int i;
-    for (i = 0; i < nbin; i++) tot += hist[i];
-    if (!tot) return 0;
-    for (i = 0; i < nbin; i++) {
-        acc += hist[i];
-        if (2 * acc >= tot) return i + 0.5;
-    }
-    return nbin;
-}
-
-#define GRID_HBINS 2048
-static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *x2,
-                             float *y1, float *y2, double *lw, int nbands)
-{
-    const int nr = h < GRID_MAX_LINES ? h : GRID_MAX_LINES;
-    const int nc = w < GRID_MAX_LINES ? w : GRID_MAX_LINES;
-    const size_t rs = (size_t)w * 4;
-    int x, y, l, b;
-    double mean = 0, tot = 0, thr[2][1 + GRID_BANDS];
-    static uint32_t hist[1 + GRID_BANDS][GRID_HBINS];
-#ifdef GRID_DEBUG_SPEC
-    double dz = getenv("GRID_DZ") ? atof(getenv("GRID_DZ")) : 0;
-#else
-    const double dz = 0;
-#endif
-#define DZ(v, t) ((v) > (t) ? (float)((v) - (t)) : 0.0f)
-
-    memset(x1, 0, sizeof(float) * (size_t)w);
-    if (nbands) memset(x2, 0, sizeof(float) * (size_t)w * nbands);
-    memset(y1, 0, sizeof(float) * (size_t)h);
-    if (nbands) memset(y2, 0, sizeof(float) * (size_t)h * nbands);
-
-    /* noise level of every feature: the median over sampled pixels */
-    memset(thr, 0, sizeof thr);
-    if (dz > 0) {
-        memset(hist, 0, sizeof hist);
-        for (l = 0; l < nr; l++) {
-            const int16_t *row = px + (size_t)((2 * l + 1) * h / (2 * nr)) * rs;
-            for (x = 8; x < w - 8; x += 2) {
-                hist[0][pf_clampi(absd4(row + x * 4, row + (x - 1) * 4), 0, GRID_HBINS - 1)]++;
-                for (b = 0; b < nbands; b++) {
-                    const int d = 1 << b;
-                    hist[1 + b][pf_clampi(absdd4(row + (x + d) * 4, row + x * 4, row + (x - d) * 4), 0, GRID_HBINS - 1)]++;
-                }
-            }
-        }
-        for (b = 0; b <= nbands; b++) thr[0][b] = dz * hist_median(hist[b], GRID_HBINS);
-        memset(hist, 0, sizeof hist);
-        for (y = 8; y < h - 8; y += 2) {
-            const int16_t *row = px + (size_t)y * rs;
-            for (l = 0; l < nc; l++) {
-                const int16_t *c = row + (size_t)((2 * l + 1) * w / (2 * nc)) * 4;
-                hist[0][pf_clampi(absd4(c, c - rs), 0, GRID_HBINS - 1)]++;
-                for (b = 0; b < nbands; b++) {
-                    const int d = 1 << b;
-                    hist[1 + b][pf_clampi(absdd4(c + (size_t)d * rs, c, c - (size_t)d * rs), 0, GRID_HBINS - 1)]++;
-                }
-            }
-        }
-        for (b = 0; b <= nbands; b++) thr[1][b] = dz * hist_median(hist[b], GRID_HBINS);
-    }
-
-    /* x: rows */
-    for (l = 0; l < nr; l++) {
-        const int16_t *row = px + (size_t)((2 * l + 1) * h / (2 * nr)) * rs;
+    int x, c;
+    double vmax = 0;
+    const double inv = 1.0 / d;
+    if (2 * d > n) return;
+    for (x = 0; x <= n; x++) {
         double s = 0;
-        for (x = 1; x < w; x++) s += DZ(absd4(row + x * 4, row + (x - 1) * 4), thr[0][0]);
-        lw[l] = s;
-        mean += s;
+        if (x < d || x > n - d) { v[x] = 0; continue; }
+        for (c = 0; c < 4; c++) s += fabs(cs[(x + d) * 4 + c] - 2 * cs[x * 4 + c] + cs[(x - d) * 4 + c]);
+        v[x] = s * inv;
+        if (v[x] > vmax) vmax = v[x];
     }
-    tot += mean;
-    mean = mean / nr + 1e-9;
-    for (l = 0; l < nr; l++) {
-        const int16_t *row = px + (size_t)((2 * l + 1) * h / (2 * nr)) * rs;
-        const float wr = (float)(1.0 / (lw[l] > mean ? lw[l] : mean));
-        for (x = 1; x < w; x++) x1[x] += wr * DZ(absd4(row + x * 4, row + (x - 1) * 4), thr[0][0]);
-        for (b = 0; b < nbands; b++) {
-            const int d = 1 << b;
-            float *o = x2 + (size_t)b * w;
-            for (x = d; x < w - d; x++)
-                o[x] += wr * DZ(absdd4(row + (x + d) * 4, row + x * 4, row + (x - d) * 4), thr[0][1 + b]);
+    thr *= vmax;
+    for (x = 1; x < n; x++) {
+        int e = x, i0;
+        double pos, fr;
+        if (!(v[x] > v[x - 1])) continue;
+        while (e < n && v[e + 1] == v[x]) e++;
+        if (e < n && v[e + 1] > v[x]) { x = e; continue; }
+        if (v[x] <= thr) { x = e; continue; }
+        if (e > x) {
+            pos = 0.5 * (x + e);
+        } else {
+            double a = v[x - 1], b = v[x], cc = v[x + 1], den = a - 2 * b + cc;
+            pos = x + (den < 0 ? 0.5 * (a - cc) / den : 0);
         }
+        i0 = (int)floor(pos);
+        fr = pos - i0;
+        if (i0 >= 0 && i0 <= n) prof[i0] += wgt * (float)(v[x] * (1 - fr));
+        if (i0 + 1 >= 0 && i0 + 1 <= n) prof[i0 + 1] += wgt * (float)(v[x] * fr);
+        x = e;
     }
+}
 
-    /* y: columns, walked row by row */
-    for (l = 0; l < nc; l++) lw[l] = 0;
-    for (y = 1; y < h; y++) {
-        const int16_t *row = px + (size_t)y * rs;
-        for (l = 0; l < nc; l++) {
-            const int xx = (2 * l + 1) * w / (2 * nc);
-            lw[l] += DZ(absd4(row + xx * 4, row - rs + xx * 4), thr[1][0]);
+/* Profiles of one frame px (h, w, 4) along both axes, each a weighted sum
+ * over at most GRID_MAX_LINES evenly spread rows (for x) or columns (y):
+ *   x1 (w + 1): |first difference| at each boundary coordinate 0..w,
+ *   x2 (GRID_BANDS, w + 1): edge-location combs (line_edges) at steps
+ *       d = 2^band,
+ *   y1, y2: the same along y (h + 1 entries each).
+ * A line is divided by max(its first-difference sum, the mean over lines),
+ * so one strong line does not dominate. nbands = 0 skips x2 and y2 (may be
+ * NULL). cs and v are scratch ((max(w, h) + 1) * 4 and max(w, h) + 1
+ * doubles), lw GRID_MAX_LINES doubles. Returns the first-difference mass. */
+static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *x2,
+                             float *y1, float *y2, int nbands, double *cs, double *v, double *lw)
+{
+    int axis, l, x, c, b;
+    double tot = 0;
+    for (axis = 0; axis < 2; axis++) {
+        const int n = axis == 0 ? w : h, nl0 = axis == 0 ? h : w;
+        const int nl = nl0 < GRID_MAX_LINES ? nl0 : GRID_MAX_LINES;
+        const size_t step = axis == 0 ? 4 : (size_t)w * 4;
+        float *p1 = axis == 0 ? x1 : y1, *p2 = axis == 0 ? x2 : y2;
+        double mean = 0;
+        memset(p1, 0, sizeof(float) * (size_t)(n + 1));
+        if (nbands) memset(p2, 0, sizeof(float) * (size_t)(n + 1) * nbands);
+        for (l = 0; l < nl; l++) {
+            const int li = (2 * l + 1) * nl0 / (2 * nl);
+            const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
+            double s = 0;
+            for (x = 1; x < n; x++) s += absd4(base + x * step, base + (x - 1) * step);
+            lw[l] = s;
+            mean += s;
+        }
+        tot += mean;
+        mean = mean / nl + 1e-9;
+        for (l = 0; l < nl; l++) {
+            const int li = (2 * l + 1) * nl0 / (2 * nl);
+            const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
+            const float wr = (float)(1.0 / (lw[l] > mean ? lw[l] : mean));
+            if (lw[l] <= 0) continue;
+            for (x = 1; x < n; x++) p1[x] += wr * (float)absd4(base + x * step, base + (x - 1) * step);
+            if (!nbands) continue;
+            for (c = 0; c < 4; c++) cs[c] = 0;
+            for (x = 0; x < n; x++)
+                for (c = 0; c < 4; c++) cs[(x + 1) * 4 + c] = cs[x * 4 + c] + base[x * step + c];
+            for (b = 0; b < nbands; b++)
+                line_edges(cs, n, 1 << b, 0.1, wr, p2 + (size_t)b * (n + 1), v);
         }
     }
-    mean = 0;
-    for (l = 0; l < nc; l++) mean += lw[l];
-    tot += mean;
-    mean = mean / nc + 1e-9;
-    for (l = 0; l < nc; l++) lw[l] = 1.0 / (lw[l] > mean ? lw[l] : mean);
-    for (y = 0; y < h; y++) {
-        const int16_t *row = px + (size_t)y * rs;
-        double s1 = 0, s2[GRID_BANDS] = {0};
-        for (l = 0; l < nc; l++) {
-            const int16_t *c = row + (size_t)((2 * l + 1) * w / (2 * nc)) * 4;
-            if (y > 0) s1 += lw[l] * DZ(absd4(c, c - rs), thr[1][0]);
-            for (b = 0; b < nbands; b++) {
-                const int d = 1 << b;
-                if (y >= d && y < h - d)
-                    s2[b] += lw[l] * DZ(absdd4(c + (size_t)d * rs, c, c - (size_t)d * rs), thr[1][1 + b]);
-            }
-        }
-        y1[y] = (float)s1;
-        for (b = 0; b < nbands; b++) y2[(size_t)b * h + y] = (float)s2[b];
-    }
-#undef DZ
     return tot;
 }
 
@@ -245,6 +231,51 @@ static void remove_floor(float *p, int n, int period, float *tmp)
     for (i = 0; i < n; i++) {
         const float b = base[i % period];
         p[i] = p[i] > b ? p[i] - b : 0;
+    }
+}
+
+/* Profiles (n + 1 entries each) of BT.601 luma along one axis of an RGBA
+ * frame, using only opaque unclipped pixels (every channel in 4..251):
+ * decoded 4:2:0 video keeps full-resolution luma, but chroma that clips
+ * leaks into the luma computed from RGB. d1 gets the first differences,
+ * comb the edge-location comb at step d (line_edges). lum, cs and v are
+ * scratch of n + 1, 4 (n + 1) and n + 1 doubles. */
+static void luma_profiles(const uint8_t *rgba, int w, int h, int axis, int d, float *d1,
+                          float *comb, double *lum, double *cs, double *v)
+{
+    const int n = axis == 0 ? w : h, nl0 = axis == 0 ? h : w;
+    const int nl = nl0 < GRID_MAX_LINES ? nl0 : GRID_MAX_LINES;
+    const size_t step = axis == 0 ? 4 : (size_t)w * 4;
+    int l, x, c;
+    memset(d1, 0, sizeof(float) * (size_t)(n + 1));
+    memset(comb, 0, sizeof(float) * (size_t)(n + 1));
+    for (l = 0; l < nl; l++) {
+        const int li = (2 * l + 1) * nl0 / (2 * nl);
+        const uint8_t *base = rgba + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
+        int bad = 0, x0;
+        for (x = 0; x < n; x++) {
+            const uint8_t *a = base + x * step;
+            int ok = a[3] == 255;
+            for (c = 0; c < 3 && ok; c++) ok = a[c] >= 4 && a[c] <= 251;
+            lum[x] = ok ? 0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2] : -1;
+            if (x > 0 && lum[x] >= 0 && lum[x - 1] >= 0) d1[x] += (float)fabs(lum[x] - lum[x - 1]);
+        }
+        /* edge combs on the runs of valid pixels */
+        for (x0 = 0; x0 < n; x0 = x + 1) {
+            int len;
+            for (x = x0; x < n && lum[x] >= 0; x++) {}
+            len = x - x0;
+            if (len >= 2 * d + 2) {
+                int i;
+                for (c = 0; c < 4; c++) cs[c] = 0;
+                for (i = 0; i < len; i++) {
+                    cs[(i + 1) * 4] = cs[i * 4] + lum[x0 + i];
+                    cs[(i + 1) * 4 + 1] = cs[(i + 1) * 4 + 2] = cs[(i + 1) * 4 + 3] = 0;
+                }
+                line_edges(cs, len, d, 0.1, 1.0f, comb + x0, v);
+            }
+            bad++;
+        }
     }
 }
 
@@ -328,26 +359,34 @@ static double coherence_at(const float *p, int n, double f, double c0, double *a
 /* ---- per-axis analysis ------------------------------------------------------ */
 
 typedef struct axis_data {
-    int n;          /* pixels along the axis */
+    int n;          /* profile length: pixels along the axis + 1 */
     int t;          /* frames */
-    float *p1;      /* (t, n) first-difference profiles, coordinate i */
-    float *p2;      /* (t, GRID_BANDS, n) second-difference profiles, coordinate i + 0.5 */
+    float *p1;      /* (t, n) first-difference profiles, at boundary coordinates 0..n-1 */
+    float *p2;      /* (t, GRID_BANDS, n) edge-location combs */
     double *wt;     /* (t) frame weights: 1, or 0 for a frame without edges */
     double *floor_; /* (nfft/2 + 1) background level of the combined spectrum */
     int nfft;
 } axis_data;
 
-/* The second-difference band for period per: step about per/3 to per/6. */
+/* The edge-comb band for period per: the largest step d = 2^band with
+ * d <= per / 1.5, so that the box differences span most of a cell (a
+ * bilinear or blurred edge then has one clear maximum) without merging
+ * neighbouring edges. */
+static double band_div(void)
+{
+#ifdef GRID_DEBUG_SPEC
+    static double v = -1;
+    if (v < 0) v = getenv("GRID_BD") ? atof(getenv("GRID_BD")) : 1.5;
+    return v;
+#else
+    return 1.5;
+#endif
+}
+
 static int band_of(double per)
 {
     int b = 0;
-#ifdef GRID_DEBUG_SPEC
-    static double bt = -1;
-    if (bt < 0) bt = getenv("GRID_BT") ? atof(getenv("GRID_BT")) : 6.0;
-#else
-    const double bt = 6.0;
-#endif
-    while (b + 1 < GRID_BANDS && per >= bt * (1 << b)) b++;
+    while (b + 1 < GRID_BANDS && (1 << (b + 1)) <= per / band_div()) b++;
     return b;
 }
 
@@ -357,7 +396,7 @@ static double frame_score(const axis_data *a, int t, double f, int *which)
 {
     const int b = band_of(1.0 / f);
     double c1 = coherence_at(a->p1 + (size_t)t * a->n, a->n, f, 0, NULL);
-    double c2 = coherence_at(a->p2 + ((size_t)t * GRID_BANDS + b) * a->n, a->n, f, 0.5, NULL);
+    double c2 = coherence_at(a->p2 + ((size_t)t * GRID_BANDS + b) * a->n, a->n, f, 0, NULL);
     if (which) *which = c1 >= c2 ? 0 : 1 + b;
     return c1 >= c2 ? c1 : c2;
 }
@@ -471,7 +510,7 @@ static void fold_frame(const axis_data *a, int t, double per, int m, double *h, 
     double c0;
     frame_score(a, t, m / per, &which);
     p = which == 0 ? a->p1 + (size_t)t * a->n : a->p2 + ((size_t)t * GRID_BANDS + which - 1) * a->n;
-    c0 = which == 0 ? 0 : 0.5;
+    c0 = 0;
     for (b = 0; b < 2 * nb; b++) h[b] = 0;
     for (i = 1; i < a->n - 1; i++) {
         b = (int)(fmod(i + c0, per) / per * nb);
@@ -522,11 +561,33 @@ static double extra_line_ratio(const axis_data *a, double per, int m, double *hb
     return wsum > 0 ? rsum / wsum : 1;
 }
 
+/* Is per one of the periods of a comb locked to 16-pixel codec blocks? */
+static int codec_period(double per)
+{
+    int k;
+    for (k = 1; k <= 8; k++)
+        if (fabs(per - 16.0 / k) < 0.005 * per) return 1;
+    return 0;
+}
+
+/* Is per within the main lobe of a codec period's peak in the spectrum of
+ * a profile of n samples? */
+static int near_codec_period(double per, double n)
+{
+    int k;
+    for (k = 1; k <= 8; k++) {
+        const double c = 16.0 / k;
+        if (fabs(per - c) < 0.01 * c + c * c / n) return 1;
+    }
+    return 0;
+}
+
 /* Chooses the period of one axis from its combined spectrum s (a->nfft
  * bins) between frequencies flo and fhi. Returns the period in pixels, or
  * 0 if none; *score gets the raw coherence there, *nscore the normalised. */
 static double choose_period(const axis_data *a, const double *s, double flo, double fhi,
-                            double *score, double *nscore, double *hbuf, const pf_logger *lg)
+                            int no_codec, double *score, double *nscore, double *hbuf,
+                            const pf_logger *lg)
 {
     const int nfft = a->nfft;
     int jlo = (int)ceil(flo * nfft), jhi = (int)floor(fhi * nfft), jb = -1, m, j;
@@ -537,8 +598,10 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
     if (jhi < jlo) return 0;
     for (j = jlo; j <= jhi; j++) {
         double v = s[j] / (a->floor_[j] + GRID_FLOOR_EPS);
+        if (no_codec && near_codec_period((double)nfft / j, a->n)) continue;
         if (v > best) { best = v; jb = j; }
     }
+    if (jb < 0) return 0;
 #ifdef GRID_DEBUG_SPEC
     if (getenv("GRID_SPEC")) {
         for (j = jlo + 1; j < jhi; j++) {
@@ -546,6 +609,19 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
             if (v > s[j - 1] / (a->floor_[j - 1] + GRID_FLOOR_EPS) && v >= s[j + 1] / (a->floor_[j + 1] + GRID_FLOOR_EPS) && v > 0.5 * best)
                 fprintf(stderr, "      peak p=%.3f raw %.3f floor %.3f norm %.2f\n", (double)nfft / j, s[j], a->floor_[j], v);
         }
+    }
+#endif
+#ifdef GRID_DEBUG_SPEC
+    if (getenv("GRID_TRUE")) {
+        double st = atof(getenv("GRID_TRUE")), ft = 1.0 / st, bnc = 0, bncp = 0;
+        double sr = axis_score(a, ft), nr = sr / (axis_floor(a, ft) + GRID_FLOOR_EPS);
+        for (j = jlo + 1; j < jhi; j++) {
+            double v = s[j] / (a->floor_[j] + GRID_FLOOR_EPS), pj = (double)nfft / j;
+            int k, cod = 0;
+            for (k = 1; k <= 8; k++) if (fabs(pj - 16.0 / k) < 0.01 * pj + 1.5 * pj * pj / nfft) cod = 1;
+            if (!cod && v > bnc) { bnc = v; bncp = pj; }
+        }
+        fprintf(stderr, "      TRUE p=%.3f raw %.3f norm %.2f | best %.3f raw %.3f norm %.2f | best non-codec %.3f norm %.2f\n", st, sr, nr, (double)nfft / jb, s[jb], best, bncp, bnc);
     }
 #endif
     fb = refine_freq(a, NULL, (jb - 1.5) * df, (jb + 1.5) * df, &sb);
@@ -557,8 +633,11 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
      * is close to the best, unless the lines of the finer grid that it
      * leaves out carry edges of their own */
     for (m = 2; fb / m >= flo; m++) {
-        double fm = fb / m, sm = axis_score(a, fm), nm = sm / (axis_floor(a, fm) + GRID_FLOOR_EPS), r;
-        if (nm < 0.5 * nb_ && sm < 0.6 * sb) continue;
+        double fm = fb / m, sm, nm, r;
+        if (no_codec && codec_period(1.0 / fm)) continue;
+        sm = axis_score(a, fm);
+        nm = sm / (axis_floor(a, fm) + GRID_FLOOR_EPS);
+        if (!((nm >= 0.5 * nb_ && nm >= 2.0) || (sm >= 0.8 * sb && nm >= 1.5))) continue;
         r = extra_line_ratio(a, 1.0 / fm, m, hbuf);
         pf_debug(lg, "grid: is %.3f (%.3f, %.2f) the fundamental of %.3f (%.3f, %.2f)? extra lines %.3f",
                  1.0 / fm, sm, nm, 1.0 / fb, sb, nb_, r);
@@ -576,75 +655,81 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
 /* ---- phase: box-sum energy ------------------------------------------------- */
 
 /* The phase in [0, per) of the grid lines along one axis of frame px
- * (h, w, 4): the offset that maximises the summed squared box sums of all
- * cells along sampled lines (the least-squares piecewise-constant fit).
- * axis 0 = x (lines are rows), 1 = y. *strength gets the peak's contrast
- * (0 = no structure). cum is scratch of (n + 1) * 4 doubles, hist of
- * 2 * GRID_PHASE_Q * (per + 2) + 64 doubles. */
-static double box_phase(const int16_t *px, int w, int h, int axis, double per,
-                        double *cum, double *hist, int nbins, double *strength)
+ * (h, w, 4): the offset that minimises the squared error of the best
+ * piecewise-constant fit of sampled lines (cells [phase + k per, ...), the
+ * fit of a cell being its mean), i.e. that maximises the summed squared box
+ * sums. axis 0 = x (lines are rows), 1 = y. *gain gets the fit's relative
+ * improvement over the worst phase, (SSE_max - SSE_min) / SSE_max: near 1
+ * for a real grid of flat cells, near 0 without one. chmask selects the
+ * channels (bit c for channel c of px: luma, two chroma, alpha). cum is scratch of
+ * (n + 1) * 8 doubles, hist of 2 * nbins doubles (nbins <= 256). */
+static double box_phase(const int16_t *px, int w, int h, int axis, double per, int chmask,
+                        double *cum, double *hist, int nbins, double *gain)
 {
     const int n = axis == 0 ? w : h, nl = axis == 0 ? h : w;
     const size_t step = axis == 0 ? 4 : (size_t)w * 4;
     const int lstep = nl > GRID_MAX_LINES ? (nl + GRID_MAX_LINES - 1) / GRID_MAX_LINES : 1;
-    const double dt = per / nbins;
+    const double dt = per / nbins, inv = 1.0 / per;
     const int ncell = (int)ceil((n + per) / per) + 1;
-    int l, b, j, c, bm;
-    double emax, emin, emean = 0, d, e0, e1, e2;
+    double *cq = cum + (size_t)(n + 1) * 4;
+    int l, b, j, c, bm, bx;
+    double d, e0, e1, e2;
 
     for (b = 0; b < nbins; b++) hist[b] = 0;
     for (l = lstep / 2; l < nl; l += lstep) {
         const int16_t *base = px + (axis == 0 ? (size_t)l * w * 4 : (size_t)l * 4);
-        for (c = 0; c < 4; c++) cum[c] = 0;
+        for (c = 0; c < 4; c++) cum[c] = cq[c] = 0;
         for (j = 0; j < n; j++)
-            for (c = 0; c < 4; c++) cum[(j + 1) * 4 + c] = cum[j * 4 + c] + base[j * step + c];
-        for (j = 0; j < ncell * nbins; j++) {
-            double t0 = -per + j * dt, t1 = t0 + per, e = 0;
-            double s0[4], s1[4];
-            int i;
-            /* cumulative sums at t0, t1 with edge-pixel extension */
-#define CUMAT(t, out)                                                                   \
-            do {                                                                        \
-                if ((t) <= 0) {                                                         \
-                    for (c = 0; c < 4; c++) out[c] = (t) * base[c];                     \
-                } else if ((t) >= n) {                                                  \
-                    for (c = 0; c < 4; c++)                                             \
-                        out[c] = cum[(size_t)n * 4 + c] + ((t) - n) * base[(size_t)(n - 1) * step + c]; \
-                } else {                                                                \
-                    i = (int)(t);                                                       \
-                    for (c = 0; c < 4; c++)                                             \
-                        out[c] = cum[(size_t)i * 4 + c] + ((t) - i) * base[(size_t)i * step + c]; \
-                }                                                                       \
-            } while (0)
-            CUMAT(t0, s0);
-            CUMAT(t1, s1);
-#undef CUMAT
             for (c = 0; c < 4; c++) {
-                double bsum = s1[c] - s0[c];
-                e += bsum * bsum;
+                const double v = base[j * step + c];
+                cum[(j + 1) * 4 + c] = cum[j * 4 + c] + v;
+                cq[(j + 1) * 4 + c] = cq[j * 4 + c] + v * v;
+            }
+        for (j = 0; j < ncell * nbins; j++) {
+            const double t0 = -per + j * dt, t1 = t0 + per;
+            double e = 0;
+            for (c = 0; c < 4; c++) {
+                double s0, s1, q0, q1, v;
+                int i;
+                if (!(chmask >> c & 1)) continue;
+                /* cumulative sums at t0, t1, extending the edge pixels */
+#define CUMAT(t, s, q)                                                         \
+                if ((t) <= 0) {                                                \
+                    v = base[c];                                               \
+                    s = (t) * v; q = (t) * v * v;                              \
+                } else if ((t) >= n) {                                         \
+                    v = base[(size_t)(n - 1) * step + c];                      \
+                    s = cum[(size_t)n * 4 + c] + ((t) - n) * v;                \
+                    q = cq[(size_t)n * 4 + c] + ((t) - n) * v * v;             \
+                } else {                                                       \
+                    i = (int)(t);                                              \
+                    v = base[(size_t)i * step + c];                            \
+                    s = cum[(size_t)i * 4 + c] + ((t) - i) * v;                \
+                    q = cq[(size_t)i * 4 + c] + ((t) - i) * v * v;             \
+                }
+                CUMAT(t0, s0, q0)
+                CUMAT(t1, s1, q1)
+#undef CUMAT
+                e += (q1 - q0) - (s1 - s0) * (s1 - s0) * inv;
             }
             hist[j % nbins] += e;
         }
     }
-    bm = 0;
-    emax = emin = hist[0];
-    for (b = 0; b < nbins; b++) {
-        emean += hist[b];
-        if (hist[b] > emax) { emax = hist[b]; bm = b; }
-        if (hist[b] < emin) emin = hist[b];
+    bm = bx = 0;
+    for (b = 1; b < nbins; b++) {
+        if (hist[b] < hist[bm]) bm = b;
+        if (hist[b] > hist[bx]) bx = b;
     }
-    emean /= nbins;
-    *strength = emax > 0 ? (emax - emin) / emax : 0;
+    *gain = hist[bx] > 0 ? (hist[bx] - hist[bm]) / hist[bx] : 0;
     e0 = hist[(bm + nbins - 1) % nbins];
     e1 = hist[bm];
     e2 = hist[(bm + 1) % nbins];
     d = e0 - 2 * e1 + e2;
-    d = d < 0 ? 0.5 * (e0 - e2) / d : 0;
+    d = d > 0 ? 0.5 * (e0 - e2) / d : 0;
     if (d > 0.5) d = 0.5;
     if (d < -0.5) d = -0.5;
     d = fmod((bm + d) * dt, per);
     if (d < 0) d += per;
-    (void)emean;
     return d;
 }
 
@@ -785,10 +870,21 @@ typedef struct spec_work {
 /* The combined spectrum of a (spec, nfft/2 + 1 bins): per frame, the larger
  * of the first-difference and the band-matched second-difference coherence,
  * averaged over frames; then its background level (a->floor_). */
+static double neff_floor(const float *p, int n)
+{
+    double s = 0, s2 = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        s += p[i];
+        s2 += (double)p[i] * p[i];
+    }
+    return s > 0 ? sqrt(s2) / s : 1;   /* 1 / sqrt(effective number of events) */
+}
+
 static void axis_spectrum(axis_data *a, spec_work *sw, double *spec)
 {
     const int nf = a->nfft, half = nf / 2;
-    double ws = 0;
+    double ws = 0, nfl[1 + GRID_BANDS] = {0};
     int i, t, b;
     if (sw->cos_n != nf) {
         for (i = 0; i < half; i++) {
@@ -802,26 +898,28 @@ static void axis_spectrum(axis_data *a, spec_work *sw, double *spec)
         if (a->wt[t] <= 0) continue;
         ws += a->wt[t];
         coherence_spectrum(a->p1 + (size_t)t * a->n, a->n, nf, sw->re, sw->im, sw->cosv, sw->sinv, sw->mag);
-        for (b = 0; b < GRID_BANDS; b++)
+        nfl[0] += a->wt[t] * neff_floor(a->p1 + (size_t)t * a->n, a->n);
+        for (b = 0; b < GRID_BANDS; b++) {
             coherence_spectrum(a->p2 + ((size_t)t * GRID_BANDS + b) * a->n, a->n, nf, sw->re, sw->im,
                                sw->cosv, sw->sinv, sw->mag + (size_t)(b + 1) * (half + 1));
+            nfl[1 + b] += a->wt[t] * neff_floor(a->p2 + ((size_t)t * GRID_BANDS + b) * a->n, a->n);
+        }
         for (i = 1; i <= half; i++) {
             double m1 = sw->mag[i], m2 = sw->mag[(size_t)(band_of((double)nf / i) + 1) * (half + 1) + i];
             spec[i] += a->wt[t] * (m1 > m2 ? m1 : m2);
         }
     }
-    if (ws > 0)
+    if (ws > 0) {
         for (i = 0; i <= half; i++) spec[i] /= ws;
+        for (b = 0; b <= GRID_BANDS; b++) nfl[b] /= ws;
+    }
     spectrum_floor(spec, nf, a->n, a->floor_, sw->mag);
-}
-
-/* Is per one of the periods of a comb locked to 16-pixel codec blocks? */
-static int codec_period(double per)
-{
-    int k;
-    for (k = 1; k <= 8; k++)
-        if (fabs(per - 16.0 / k) < 0.005 * per) return 1;
-    return 0;
+    /* the coherence of events at random places is about 1 / sqrt(their
+     * effective number): a few large-scale edges must not look periodic */
+    for (i = 1; i <= half; i++) {
+        const double m = fmax(nfl[0], nfl[1 + band_of((double)nf / i)]);
+        if (a->floor_[i] < m) a->floor_[i] = m;
+    }
 }
 
 pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w, int h,
@@ -834,9 +932,9 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     spec_work sw;
     int16_t *px = NULL;
     double *lw = NULL, *spec = NULL, *cum = NULL, *hist = NULL, *phx = NULL, *phy = NULL;
-    double *q = NULL, *ev = NULL;
+    double *q = NULL, *ev = NULL, *cs = NULL, *vbuf = NULL;
     float *d1x = NULL, *d1y = NULL, *ftmp = NULL;
-    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, nbx, nby, ok;
+    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, nbx, nby, ok, cw;
     double perx = 0, pery = 0, scx = 0, scy = 0, nsx = 0, nsy = 0, offx = 0, offy = 0;
     double per4[4] = {0}, sc4[4] = {0}, ns4[4] = {0};
     double t0 = pf_now_ms();
@@ -855,7 +953,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;   /* frames for the period */
     nmax = w > h ? w : h;
     ok = 1;
-    for (j = 0; j < 4; j++) ok &= axis_alloc(&ad[j], j % 2 == 0 ? w : h, tp);
+    for (j = 0; j < 4; j++) ok &= axis_alloc(&ad[j], (j % 2 == 0 ? w : h) + 1, tp);
     nfft_max = ax->nfft > ay->nfft ? ax->nfft : ay->nfft;
 
     px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
@@ -866,28 +964,34 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     sw.sinv = pf_malloc4((size_t)nfft_max, 1, 1, sizeof(double));
     sw.mag = pf_malloc4((size_t)nfft_max / 2 + 1, 1 + GRID_BANDS, 1, sizeof(double));
     spec = pf_malloc4((size_t)nfft_max / 2 + 1, 1, 1, sizeof(double));
-    cum = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof(double));
+    cum = pf_malloc4((size_t)nmax + 1, 8, 1, sizeof(double));
     phx = pf_malloc4((size_t)n, 2, 1, sizeof(double));
     phy = pf_malloc4((size_t)n, 2, 1, sizeof(double));
     q = pf_calloc4((size_t)nmax + 1, 1, 1, sizeof(double));
     hist = pf_malloc4(256, 1, 1, sizeof(double));
-    d1x = pf_malloc4((size_t)n, (size_t)w, 1, sizeof(float));
-    d1y = pf_malloc4((size_t)n, (size_t)h, 1, sizeof(float));
-    ftmp = pf_malloc4((size_t)nmax, 1, 1, sizeof(float));
+    d1x = pf_malloc4((size_t)n, (size_t)w + 1, 1, sizeof(float));
+    d1y = pf_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
+    ftmp = pf_malloc4((size_t)nmax + 1, 3, 1, sizeof(float));
+    cs = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof(double));
+    vbuf = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
     if (!ok || !px || !lw || !sw.re || !sw.im || !sw.cosv || !sw.sinv || !sw.mag || !spec || !cum ||
-        !phx || !phy || !q || !hist || !d1x || !d1y || !ftmp) {
+        !phx || !phy || !q || !hist || !d1x || !d1y || !ftmp || !cs || !vbuf) {
         st = PF_ENOMEM;
         goto fail;
     }
+
+    cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : 256;
+    if (!cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
 
     /* 1. profiles of up to GRID_MAX_FRAMES evenly spread frames, with their
      * floor removed, and a copy without codec-block combs */
     for (t = 0; t < tp; t++) {
         const int src = tp > 1 ? (int)((long)t * (n - 1) / (tp - 1)) : 0;
         double tot;
-        premultiply(frames[src], (size_t)w * h, px);
-        tot = frame_profiles(px, w, h, ax->p1 + (size_t)t * w, ax->p2 + (size_t)t * w * GRID_BANDS,
-                             ay->p1 + (size_t)t * h, ay->p2 + (size_t)t * h * GRID_BANDS, lw, GRID_BANDS);
+        premultiply(frames[src], (size_t)w * h, cw, px);
+        tot = frame_profiles(px, w, h, ax->p1 + (size_t)t * ax->n, ax->p2 + (size_t)t * ax->n * GRID_BANDS,
+                             ay->p1 + (size_t)t * ay->n, ay->p2 + (size_t)t * ay->n * GRID_BANDS,
+                             GRID_BANDS, cs, vbuf, lw);
         for (j = 0; j < 2; j++) {
             axis_data *a = &ad[j], *d = &ad[j + 2];
             const size_t nn = (size_t)a->n;
@@ -908,23 +1012,41 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         axis_spectrum(&ad[j], &sw, spec);
         if (p.scale > 0) continue;
         per4[j] = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
-                                fmin(0.5, 1.0 / p.min_cell), &sc4[j], &ns4[j], hist, lg);
+                                fmin(0.5, 1.0 / p.min_cell), 0, &sc4[j], &ns4[j], hist, lg);
+        if (j < 2 && !cw && codec_period(per4[j])) {
+            /* JPEG / H.264 blocks and 4:2:0 chroma leave combs of periods
+             * 16/k locked to the frame origin, in chroma mostly. A real
+             * grid there must show in the full-resolution luma too. */
+            double lc, gain, ph;
+            const int mid = tp > 1 ? (int)((long)(tp / 2) * (n - 1) / (tp - 1)) : 0;
+            const int nn = ad[j].n;
+            premultiply(frames[mid], (size_t)w * h, 0, px);
+            ph = box_phase(px, w, h, j, per4[j], 1 | 8, cum, hist,
+                           pf_clampi((int)lrint(per4[j] * GRID_PHASE_Q), 16, 256), &gain);
+            ph = fmin(ph, per4[j] - ph);
+            luma_profiles(frames[mid], w, h, j, 1 << band_of(per4[j]), ftmp, ftmp + nn, cum,
+                          cum + nn, vbuf);
+            remove_floor(ftmp, nn, 0, ftmp + 2 * nn);
+            remove_floor(ftmp + nn, nn, 0, ftmp + 2 * nn);
+            lc = fmax(coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL),
+                      coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
+            pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence %.3f",
+                     j ? "y" : "x", per4[j], ph, lc);
+            if (ph > 0.15 * per4[j]) lc = 1;
+            if (lc < 0.5) {
+                double s2, n2, p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
+                                                  fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
+                if (p2 > 0) {
+                    per4[j] = p2;
+                    sc4[j] = s2;
+                    ns4[j] = n2;
+                }
+            }
+        }
         pf_debug(lg, "grid: %s%s period %.3f (coherence %.3f, %.2f over background)",
                  j % 2 ? "y" : "x", j >= 2 ? " without codec combs" : "", per4[j], sc4[j], ns4[j]);
     }
     if (p.scale == 0) {
-        /* a codec comb may hide the real period: when the plain estimate is
-         * a codec period and the comb-free one is not, trust the latter */
-        for (j = 0; j < 2; j++)
-            if (per4[j] > 0 && codec_period(per4[j]) && per4[j + 2] > 0 &&
-                !codec_period(per4[j + 2]) && ns4[j + 2] >= 2.5) {
-                axis_data tmpa = ad[j];
-                ad[j] = ad[j + 2];
-                ad[j + 2] = tmpa;
-                per4[j] = per4[j + 2];
-                sc4[j] = sc4[j + 2];
-                ns4[j] = ns4[j + 2];
-            }
         perx = per4[0]; scx = sc4[0]; nsx = ns4[0];
         pery = per4[1]; scy = sc4[1]; nsy = ns4[1];
     }
@@ -978,9 +1100,9 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         double cxr = 0, cxi = 0, cyr = 0, cyi = 0;
         for (t = 0; t < n; t++) {
             double sxs, sys;
-            premultiply(frames[t], (size_t)w * h, px);
-            phx[t] = box_phase(px, w, h, 0, perx, cum, hist, nbx, &sxs);
-            phy[t] = box_phase(px, w, h, 1, pery, cum, hist, nby, &sys);
+            premultiply(frames[t], (size_t)w * h, cw, px);
+            phx[t] = box_phase(px, w, h, 0, perx, 15, cum, hist, nbx, &sxs);
+            phy[t] = box_phase(px, w, h, 1, pery, 15, cum, hist, nby, &sys);
             phx[n + t] = sxs;
             phy[n + t] = sys;
             cxr += sxs * cos(2 * M_PI * phx[t] / perx);
@@ -988,7 +1110,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             cyr += sys * cos(2 * M_PI * phy[t] / pery);
             cyi += sys * sin(2 * M_PI * phy[t] / pery);
             if (p.irregular)
-                frame_profiles(px, w, h, d1x + (size_t)t * w, NULL, d1y + (size_t)t * h, NULL, lw, 0);
+                frame_profiles(px, w, h, d1x + (size_t)t * (w + 1), NULL, d1y + (size_t)t * (h + 1), NULL, 0, cs, vbuf, lw);
         }
         offx = fmod(atan2(cxi, cxr) / (2 * M_PI) * perx + perx, perx);
         offy = fmod(atan2(cyi, cyr) / (2 * M_PI) * pery + pery, pery);
@@ -999,6 +1121,11 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     }
     g->offset_x = offx;
     g->offset_y = offy;
+    {
+        double gx = 0, gy = 0;
+        for (t = 0; t < n; t++) { gx += phx[n + t]; gy += phy[n + t]; }
+        pf_debug(lg, "grid: fit gain %.3f %.3f", gx / n, gy / n);
+    }
 
     if (!p.scale && g->confidence < p.min_confidence) {
         pf_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)", perx,
@@ -1031,7 +1158,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             int x;
             for (x = 0; x <= nn; x++) q[x] = 0;
             for (t = 0; t < n; t++) {
-                const float *p1 = d1 + (size_t)t * nn;
+                const float *p1 = d1 + (size_t)t * (nn + 1);
                 for (x = 0; x <= nn; x++) {
                     double c = x + dr[t], fr;
                     int i0 = (int)floor(c);
@@ -1057,7 +1184,7 @@ done:
     for (j = 0; j < 4; j++) axis_release(&ad[j]);
     free(px); free(lw); free(sw.re); free(sw.im); free(sw.cosv); free(sw.sinv); free(sw.mag);
     free(spec); free(cum); free(phx); free(phy); free(q); free(hist); free(ev);
-    free(d1x); free(d1y); free(ftmp);
+    free(d1x); free(d1y); free(ftmp); free(cs); free(vbuf);
     return st;
 }
 
@@ -1072,14 +1199,14 @@ void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, double *
     *dx = *dy = 0;
     if (!g || !rgba || w < 2 || h < 2 || !(g->cell_w > 0) || !(g->cell_h > 0)) return;
     px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
-    cum = pf_malloc4((size_t)(w > h ? w : h) + 1, 4, 1, sizeof(double));
+    cum = pf_malloc4((size_t)(w > h ? w : h) + 1, 8, 1, sizeof(double));
     if (!px || !cum) goto done;
-    premultiply(rgba, (size_t)w * h, px);
+    premultiply(rgba, (size_t)w * h, chroma_subsampled(rgba, w, h) ? 0 : 256, px);
     nb = pf_clampi((int)lrint(g->cell_w * GRID_PHASE_Q), 16, 256);
-    ph = box_phase(px, w, h, 0, g->cell_w, cum, hist, nb, &sx);
+    ph = box_phase(px, w, h, 0, g->cell_w, 15, cum, hist, nb, &sx);
     if (sx > 1e-4) *dx = wrap_half(ph - g->offset_x, g->cell_w);
     nb = pf_clampi((int)lrint(g->cell_h * GRID_PHASE_Q), 16, 256);
-    ph = box_phase(px, w, h, 1, g->cell_h, cum, hist, nb, &sy);
+    ph = box_phase(px, w, h, 1, g->cell_h, 15, cum, hist, nb, &sy);
     if (sy > 1e-4) *dy = wrap_half(ph - g->offset_y, g->cell_h);
 done:
     free(px);

@@ -141,7 +141,8 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
  * NETSCAPE2.0 looping, disposal "restore to background". */
 pf_status pf_write_gif(const char *path, const pf_anim *a,
                        const pf_write_opts *o, const pf_logger *lg);
-/* Animated lossless WebP via WebPAnimEncoder. */
+/* Animated lossless exact-RGBA WebP (WebPEncode stills + WebPMux): one
+ * ANMF frame per input frame, held frames never merged; ANIM loop count. */
 pf_status pf_write_webp(const char *path, const pf_anim *a,
                         const pf_write_opts *o, const pf_logger *lg);
 /* H.264 (libx264) yuv420p in the container named by the extension, frames

@@ -1,9 +1,11 @@
 /*
- * writer_webp.c - animated lossless WebP through libwebp's WebPAnimEncoder
- * (libwebp 1.2, mux.h): timestamps are the running sum of the frame
- * durations, the loop count goes into the ANIM chunk. Not lossy: exact
- * RGBA, so that palette colours survive. Consecutive identical frames may
- * be merged by the encoder into one frame with the summed duration.
+ * writer_webp.c - animated lossless WebP, one ANMF frame per input frame:
+ * each frame is encoded as a full-canvas lossless still (WebPEncode, exact
+ * RGBA) and the stills are assembled with the WebPMux API (libwebp 1.2,
+ * mux.h). Not WebPAnimEncoder: that one merges identical consecutive frames
+ * into one with the summed duration, and pixelfix keeps held frames apart
+ * (count out == count in). A single frame comes out as a still (the mux
+ * drops the ANMF/ANIM chunks then), so its duration is not stored.
  */
 #include "encode.h"
 
@@ -14,37 +16,38 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-/* libwebp's convention (non-zero = success), turned into a pf_status in
- * this one place. */
-static pf_status webp_check(int ok, WebPAnimEncoder *enc, const char *what, const pf_logger *lg)
+/* ANMF durations are 24-bit (WebP container spec, "ANMF" chunk). */
+#define WEBP_MAX_FRAME_MS 0xFFFFFF
+
+/* libwebp's success conventions, turned into a pf_status in this one place:
+ * the encoder returns non-zero on success and leaves the reason in
+ * WebPPicture.error_code (pic may be NULL when there is none); the mux
+ * returns WEBP_MUX_OK. Failures are logged with `what`. */
+static pf_status webp_enc_status(int ok, const WebPPicture *pic, const char *what,
+                                 const pf_logger *lg)
 {
-    const char *msg;
     if (ok) return PF_OK;
-    msg = enc ? WebPAnimEncoderGetError(enc) : NULL;
-    pf_error(lg, "WebP encoding failed (%s)%s%s", what, msg && *msg ? ": " : "",
-             msg ? msg : "");
+    if (!pic || pic->error_code == VP8_ENC_ERROR_OUT_OF_MEMORY ||
+        pic->error_code == VP8_ENC_ERROR_BITSTREAM_OUT_OF_MEMORY)
+        return PF_ENOMEM;   /* the picture import fails only for memory */
+    pf_error(lg, "WebP encoding failed (%s): libwebp error %d", what, (int)pic->error_code);
     return PF_EOUTPUT;
 }
 
-/* a (count, H, W, 4) RGBA8 -> lossless animated WebP at path, atomically;
- * frame i starts at the sum of the earlier durations (ms). Errors:
- * PF_EINVAL, PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. Source: libwebp mux.h. */
-pf_status pf_write_webp(const char *path, const pf_anim *a,
-                        const pf_write_opts *o, const pf_logger *lg)
+static pf_status webp_mux_status(WebPMuxError e, const char *what, const pf_logger *lg)
 {
-    pf_outfile of = {.fd = -1};
-    WebPAnimEncoderOptions eopt;
-    WebPAnimEncoder *enc = NULL;
-    WebPConfig cfg;
-    WebPPicture pic;
-    WebPData data;
-    int pic_ready = 0;
-    int64_t ts = 0;
-    pf_status st;
-    int force = o ? o->force : 0;
+    if (e == WEBP_MUX_OK) return PF_OK;
+    if (e == WEBP_MUX_MEMORY_ERROR) return PF_ENOMEM;
+    pf_error(lg, "WebP muxing failed (%s): libwebp mux error %d", what, (int)e);
+    return PF_EOUTPUT;
+}
 
-    WebPDataInit(&data);
-    if (!path) return PF_EINVAL;
+/* Checks what WebP can hold before anything is written: a canvas within
+ * WEBP_MAX_DIMENSION, frames with pixels and 1..2^24-1 ms durations, and a
+ * total that fits the int timestamps of libwebp's decoders. Errors: PF_EINVAL. */
+static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
+{
+    int64_t total = 0;
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
         pf_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
@@ -54,55 +57,103 @@ pf_status pf_write_webp(const char *path, const pf_anim *a,
                  WEBP_MAX_DIMENSION, a->width, a->height);
         return PF_EINVAL;
     }
+    for (int f = 0; f < a->count; f++) {
+        int d = a->frames[f].duration_ms;
+        if (!a->frames[f].rgba || d <= 0 || d > WEBP_MAX_FRAME_MS) {
+            pf_error(lg, "frame %d has no pixels or a duration outside 1..%d ms", f,
+                     WEBP_MAX_FRAME_MS);
+            return PF_EINVAL;
+        }
+        total += d;
+    }
+    if (total > INT_MAX) {
+        pf_error(lg, "the animation is too long for WebP timestamps");
+        return PF_EINVAL;
+    }
+    return PF_OK;
+}
+
+/* a (count, H, W, 4) RGBA8 -> lossless animated WebP at path, atomically:
+ * exactly one full-canvas ANMF frame per input frame (no blending, no
+ * merging of identical frames) with its own duration (ms), loop count from
+ * a->loop (0 = forever, clamped to 65535), transparent background.
+ * Errors: PF_EINVAL, PF_EEXIST, PF_EOUTPUT, PF_ENOMEM.
+ * Source: libwebp encode.h / mux.h, WebP container spec (ANIM, ANMF). */
+pf_status pf_write_webp(const char *path, const pf_anim *a,
+                        const pf_write_opts *o, const pf_logger *lg)
+{
+    pf_outfile of = {.fd = -1};
+    WebPConfig cfg;
+    WebPPicture pic;
+    WebPMemoryWriter wr;
+    WebPMux *mux = NULL;
+    WebPMuxAnimParams anim;
+    WebPData data;
+    int pic_ready = 0;
+    pf_status st;
+    int force = o ? o->force : 0;
+
+    WebPDataInit(&data);
+    WebPMemoryWriterInit(&wr);
+    if (!path) return PF_EINVAL;
+    if ((st = check_anim(a, lg)) < 0) return st;
     if ((st = pf_outfile_open(&of, path, force, lg)) < 0) return st;
 
-    if (!WebPAnimEncoderOptionsInit(&eopt) || !WebPConfigInit(&cfg) || !WebPPictureInit(&pic)) {
+    if (!WebPConfigInit(&cfg) || !WebPPictureInit(&pic)) {
         pf_error(lg, "libwebp version mismatch");
-        st = PF_EOUTPUT;
+        st = PF_EINTERNAL;
         goto fail;
     }
-    eopt.anim_params.loop_count = a->loop < 0 ? 0 : a->loop > 65535 ? 65535 : a->loop;
-    eopt.anim_params.bgcolor = 0x00000000;   /* transparent (BGRA order) */
-    eopt.allow_mixed = 0;                    /* every frame lossless */
+    pic_ready = 1;
     cfg.lossless = 1;
-    cfg.exact = 1;                           /* keep RGB under alpha = 0 as well */
-    cfg.quality = 75;                        /* lossless: effort, not fidelity */
+    cfg.exact = 1;        /* keep RGB under alpha = 0 as well */
+    cfg.quality = 75;     /* lossless: effort, not fidelity */
     cfg.method = 4;
     if (!WebPValidateConfig(&cfg)) {
         pf_error(lg, "invalid WebP configuration");
         st = PF_EINTERNAL;
         goto fail;
     }
-    if (!(enc = WebPAnimEncoderNew(a->width, a->height, &eopt))) {
-        st = PF_ENOMEM;
-        goto fail;
-    }
     pic.use_argb = 1;
     pic.width = a->width;
     pic.height = a->height;
-    pic_ready = 1;
-    for (int f = 0; f < a->count; f++) {
-        if (!a->frames[f].rgba || a->frames[f].duration_ms <= 0) {
-            pf_error(lg, "frame %d has no pixels or a duration <= 0", f);
-            st = PF_EINVAL;
-            goto fail;
-        }
-        if (!WebPPictureImportRGBA(&pic, a->frames[f].rgba, a->width * 4)) {
-            st = PF_ENOMEM;
-            goto fail;
-        }
-        if ((st = webp_check(WebPAnimEncoderAdd(enc, &pic, (int)ts, &cfg), enc, "frame", lg)) < 0)
-            goto fail;
-        ts += a->frames[f].duration_ms;
-        if (ts > INT_MAX) {
-            pf_error(lg, "the animation is too long for WebP timestamps");
-            st = PF_EINVAL;
-            goto fail;
-        }
+    pic.writer = WebPMemoryWrite;
+    pic.custom_ptr = &wr;
+    if (!(mux = WebPMuxNew())) {
+        st = PF_ENOMEM;
+        goto fail;
     }
-    /* A NULL frame ends the stream and gives the last frame its duration. */
-    if ((st = webp_check(WebPAnimEncoderAdd(enc, NULL, (int)ts, NULL), enc, "flush", lg)) < 0 ||
-        (st = webp_check(WebPAnimEncoderAssemble(enc, &data), enc, "assemble", lg)) < 0)
+    if ((st = webp_mux_status(WebPMuxSetCanvasSize(mux, a->width, a->height), "canvas",
+                              lg)) < 0)
+        goto fail;
+
+    for (int f = 0; f < a->count; f++) {
+        WebPMuxFrameInfo fi;
+        if ((st = webp_enc_status(WebPPictureImportRGBA(&pic, a->frames[f].rgba,
+                                                        a->width * 4), NULL, "import", lg)) < 0 ||
+            (st = webp_enc_status(WebPEncode(&cfg, &pic), &pic, "frame", lg)) < 0)
+            goto fail;
+        memset(&fi, 0, sizeof fi);
+        fi.bitstream.bytes = wr.mem;
+        fi.bitstream.size = wr.size;
+        fi.x_offset = 0;
+        fi.y_offset = 0;
+        fi.duration = a->frames[f].duration_ms;
+        fi.id = WEBP_CHUNK_ANMF;
+        /* Full canvas, no blending: every frame replaces every pixel, alpha
+         * included, so disposal never shows. */
+        fi.dispose_method = WEBP_MUX_DISPOSE_NONE;
+        fi.blend_method = WEBP_MUX_NO_BLEND;
+        /* copy_data = 1: the mux keeps its own copy, so the writer's buffer
+         * is reused for the next frame. */
+        if ((st = webp_mux_status(WebPMuxPushFrame(mux, &fi, 1), "frame", lg)) < 0) goto fail;
+        WebPMemoryWriterClear(&wr);
+    }
+
+    anim.bgcolor = 0x00000000;   /* transparent (the alpha byte is 0) */
+    anim.loop_count = a->loop < 0 ? 0 : a->loop > 65535 ? 65535 : a->loop;
+    if ((st = webp_mux_status(WebPMuxSetAnimationParams(mux, &anim), "loop", lg)) < 0 ||
+        (st = webp_mux_status(WebPMuxAssemble(mux, &data), "assemble", lg)) < 0)
         goto fail;
     if (pf_write_all(of.fd, data.bytes, data.size) < 0) {
         pf_error(lg, "cannot write '%s': %s", path, strerror(errno));
@@ -116,7 +167,8 @@ fail:
     pf_outfile_abort(&of);
 done:
     WebPDataClear(&data);
+    WebPMuxDelete(mux);
+    WebPMemoryWriterClear(&wr);
     if (pic_ready) WebPPictureFree(&pic);
-    WebPAnimEncoderDelete(enc);
     return st;
 }

@@ -59,6 +59,7 @@
 #define NEG_FRAC    0.002   /* auto: clusters lighter than this share of the total ... */
 #define NEG_DIST    0.06f   /* ... and this close to a heavier centre are dropped */
 #define LLOYD_MAX   30      /* Lloyd iterations at most */
+#define LLOYD_SPLIT 8       /* ... between split rounds (the next round refines) */
 #define LLOYD_EPS   1e-4f   /* stop when no centre moves farther (toed OKLab) */
 
 /* ---- the toed space ------------------------------------------------------ */
@@ -88,9 +89,9 @@ static inline float d2(const float *a, const float *b)
 /* Grid cell of a toed colour (clamped into the grid). */
 static int cell_of(const float t[3])
 {
-    int i = pf_clampi((int)floorf(t[0] / BIN), 0, GL - 1);
-    int j = pf_clampi((int)floorf((t[1] - AB_MIN) / BIN), 0, GA - 1);
-    int k = pf_clampi((int)floorf((t[2] - AB_MIN) / BIN), 0, GA - 1);
+    int i = (int)pf_clampf(floorf(t[0] / BIN), 0.0f, (float)(GL - 1));
+    int j = (int)pf_clampf(floorf((t[1] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
+    int k = (int)pf_clampf(floorf((t[2] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
     return (i * GA + j) * GA + k;
 }
 
@@ -125,6 +126,7 @@ static void ext_free(ext *e)
 static int ext_reserve(ext *e, int cap)
 {
     if (cap <= e->cap) return 1;
+    if (cap < 2 * e->cap) cap = 2 * e->cap;
     void *a = realloc(e->c, (size_t)cap * sizeof *e->c);
     if (a) e->c = a;
     void *b = realloc(e->ct, (size_t)cap * sizeof *e->ct);
@@ -153,23 +155,12 @@ static void drop_centre(ext *e, int i)
     e->k--;
 }
 
-/* Joins centre j into i: weighted mean in OKLab. */
-static void join_centres(ext *e, int i, int j)
-{
-    double wi = e->cw[i], wj = e->cw[j], s = wi + wj;
-    float m[3];
-    for (int d = 0; d < 3; d++)
-        m[d] = s > 0 ? (float)((wi * e->c[i][d] + wj * e->c[j][d]) / s)
-                     : 0.5f * (e->c[i][d] + e->c[j][d]);
-    set_centre(e, i, m, s);
-    drop_centre(e, j);
-}
-
 /* ---- histogram ------------------------------------------------------------ */
 
 /* Bins the m colours (OKLab (m, 3), weights (m) or NULL) into occupied
  * cells of the toed grid, keeping exact OKLab sums so means lose nothing
- * to the cell size. Non-finite colours and weights <= 0 are skipped.
+ * to the cell size. Colours that are not finite or lie outside L -0.5..1.5,
+ * a and b -1..1, and weights that are not finite and positive, are skipped.
  * slot: (NCELL) scratch. Errors: PF_ENOMEM. */
 static pf_status build_bins(ext *e, const float *lab, const float *weights, size_t m, int *slot)
 {
@@ -185,7 +176,9 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
         const float *x = lab + 3 * i;
         double wi = weights ? weights[i] : 1.0;
         float t[3];
-        if (!(wi > 0) || !isfinite(wi) || !isfinite(x[0]) || !isfinite(x[1]) || !isfinite(x[2]))
+        /* NaN, infinite or absurd colours and weights count as absent */
+        if (!(wi > 0 && wi < 1e12) || !(fabsf(x[0] - 0.5f) <= 1.0f) || !(fabsf(x[1]) <= 1.0f) ||
+            !(fabsf(x[2]) <= 1.0f))
             continue;
         toe(x, t);
         int c = cell_of(t), s = slot[c];
@@ -379,6 +372,54 @@ fail:
 
 /* ---- Lloyd ------------------------------------------------------------------ */
 
+/* Centres ordered by toed L, for nearest2. */
+typedef struct lkey { float l; int j; } lkey;
+
+static int cmp_lkey(const void *a, const void *b)
+{
+    const lkey *x = a, *y = b;
+    if (x->l != y->l) return x->l < y->l ? -1 : 1;
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+static void sort_by_l(const ext *e, lkey *ord)
+{
+    for (int j = 0; j < e->k; j++) ord[j] = (lkey){ e->ct[j][0], j };
+    qsort(ord, (size_t)e->k, sizeof *ord, cmp_lkey);
+}
+
+/* Nearest and second-nearest squared distances from toed t to the
+ * centres (ord: sort_by_l); returns the nearest. Walks outwards in L from
+ * t and stops once the L gap alone exceeds the second best, so a search
+ * usually visits a few centres, not all k (k >= 1). */
+static int nearest2(const ext *e, const lkey *ord, const float t[3], float *b1o, float *b2o)
+{
+    int k = e->k, hi = 0, lo, n = k, bi = ord[0].j;
+    float b1 = INFINITY, b2 = INFINITY;
+
+    while (n > 0) {   /* first key with l >= t[0] */
+        int h = n / 2;
+        if (ord[hi + h].l < t[0]) { hi += h + 1; n -= h + 1; }
+        else n = h;
+    }
+    lo = hi - 1;
+    while (lo >= 0 || hi < k) {
+        float dlo = lo >= 0 ? t[0] - ord[lo].l : INFINITY;
+        float dhi = hi < k ? ord[hi].l - t[0] : INFINITY;
+        int j;
+        float dl;
+        if (dlo <= dhi) { j = ord[lo--].j; dl = dlo; }
+        else { j = ord[hi++].j; dl = dhi; }
+        if (dl * dl >= b2) break;
+        float d = d2(t, e->ct[j]);
+        if (d < b1 || (d == b1 && j < bi)) { b2 = b1; b1 = d; bi = j; }
+        else if (d < b2) b2 = d;
+    }
+    *b1o = b1;
+    *b2o = b2;
+    return bi;
+}
+
 /* Lloyd iterations on the unmasked bins: assign to the nearest centre
  * (toed space), move each centre to the weighted OKLab mean of its members
  * (only those within `trim` of it when trim > 0 and any are; a centre with
@@ -396,27 +437,23 @@ static pf_status lloyd(ext *e, float trim, int iters)
     float *lb = pf_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
     float *half = pf_malloc4(k ? k : 1, sizeof(float), 1, 1);
     float *moved = pf_malloc4(k ? k : 1, sizeof(float), 1, 1);
+    lkey *ord = pf_malloc4(k ? k : 1, sizeof(lkey), 1, 1);
     pf_status st = PF_ENOMEM;
 
-    if (!acc || !ub || !lb || !half || !moved) goto fail;
+    if (!acc || !ub || !lb || !half || !moved || !ord) goto fail;
     st = PF_OK;
     if (k == 0) goto fail;
+    sort_by_l(e, ord);
     for (size_t s = 0; s < e->nb; s++) {   /* first pass: full search */
-        const float *t = e->tp + 3 * s;
-        float b1 = INFINITY, b2 = INFINITY;
-        int bi = 0;
+        float b1, b2;
         if (e->mask[s]) { e->asg[s] = -1; continue; }
-        for (int j = 0; j < k; j++) {
-            float d = d2(t, e->ct[j]);
-            if (d < b1) { b2 = b1; b1 = d; bi = j; }
-            else if (d < b2) b2 = d;
-        }
-        e->asg[s] = bi;
+        e->asg[s] = nearest2(e, ord, e->tp + 3 * s, &b1, &b2);
         ub[s] = sqrtf(b1);
         lb[s] = sqrtf(b2);
     }
     for (int it = 0; it < iters; it++) {
         if (it > 0) {
+            sort_by_l(e, ord);
             for (int j = 0; j < k; j++) {
                 float m = INFINITY;
                 for (int i = 0; i < k; i++)
@@ -431,14 +468,8 @@ static pf_status lloyd(ext *e, float trim, int iters)
                 const float *t = e->tp + 3 * s;
                 ub[s] = sqrtf(d2(t, e->ct[a]));
                 if (ub[s] <= bound) continue;
-                float b1 = INFINITY, b2 = INFINITY;
-                int bi = a;
-                for (int j = 0; j < k; j++) {
-                    float d = d2(t, e->ct[j]);
-                    if (d < b1) { b2 = b1; b1 = d; bi = j; }
-                    else if (d < b2) b2 = d;
-                }
-                e->asg[s] = bi;
+                float b1, b2;
+                e->asg[s] = nearest2(e, ord, t, &b1, &b2);
                 ub[s] = sqrtf(b1);
                 lb[s] = sqrtf(b2);
             }
@@ -481,7 +512,7 @@ static pf_status lloyd(ext *e, float trim, int iters)
         }
     }
 fail:
-    free(acc); free(ub); free(lb); free(half); free(moved);
+    free(acc); free(ub); free(lb); free(half); free(moved); free(ord);
     return st;
 }
 
@@ -568,7 +599,9 @@ static int drop_blends(ext *e)
             for (int b = a + 1; b < k && !gone[c]; b++) {
                 float t;
                 if (b == c || e->cw[b] * BLEND_WREL <= e->cw[c]) continue;
-                if (path_dist(e->c[c], crgb[c], e->c[a], crgb[a], e->c[b], crgb[b], &t) > BLEND_PERP)
+                /* a centre averages a curved stretch of path: looser here,
+                 * the members decide */
+                if (path_dist(e->c[c], crgb[c], e->c[a], crgb[a], e->c[b], crgb[b], &t) > 3 * BLEND_PERP)
                     continue;
                 double won = 0, m1 = 0, m2 = 0, len = sqrt(d2(e->c[a], e->c[b]));
                 double wall = 0, tot = 0, al = 0, u[3];
@@ -595,7 +628,6 @@ static int drop_blends(ext *e)
                 double sd = sqrt(fmax(0, m2 / won - (m1 / won) * (m1 / won)));
                 double across = sqrt(fmax(0, tot - al) / (2 * wall));
                 if (sd >= BLEND_SPAN * len && sd >= 0.012 && sd >= BLEND_ELONG * across) gone[c] = 1;
-                if (gone[c] && getenv("PFDBG")) fprintf(stderr, "blend %d (%.3f %.3f %.3f w %.0f) on %d-%d (w %.0f %.0f) share %.2f sd %.4f across %.4f len %.3f\n", c, e->c[c][0], e->c[c][1], e->c[c][2], e->cw[c], a, b, e->cw[a], e->cw[b], won / e->cw[c], sd, across, len);
             }
         }
     }
@@ -723,25 +755,6 @@ static int split_wide(ext *e, int j)
     return 1;
 }
 
-/* Auto mode: joins the closest pair while it is closer than MERGE_DIST. */
-static int merge_close(ext *e)
-{
-    int merged = 0;
-    for (;;) {
-        int bi = -1, bj = -1;
-        float bd = MERGE_DIST * MERGE_DIST;
-        for (int i = 0; i < e->k; i++)
-            for (int j = i + 1; j < e->k; j++) {
-                float d = d2(e->ct[i], e->ct[j]);
-                if (d < bd) { bd = d; bi = i; bj = j; }
-            }
-        if (bi < 0) return merged;
-        if (getenv("PFDBG")) fprintf(stderr, "merge %.3f %.3f %.3f (w %.0f) + %.3f %.3f %.3f (w %.0f)\n", e->c[bi][0], e->c[bi][1], e->c[bi][2], e->cw[bi], e->c[bj][0], e->c[bj][1], e->c[bj][2], e->cw[bj]);
-        join_centres(e, bi, bj);
-        merged++;
-    }
-}
-
 /* Auto mode: drops empty clusters, and light ones (NEG_FRAC of the total)
  * within NEG_DIST of a heavier centre: noise tails, not colours. A light
  * colour far from everything (an eye highlight) stays. */
@@ -753,29 +766,92 @@ static int drop_negligible(ext *e)
         if (!drop && e->cw[i] < NEG_FRAC * e->wtot)
             for (int j = 0; j < e->k && !drop; j++)
                 drop = j != i && e->cw[j] > e->cw[i] && d2(e->ct[i], e->ct[j]) < NEG_DIST * NEG_DIST;
-        if (drop && getenv("PFDBG")) fprintf(stderr, "negligible %d (%.3f %.3f %.3f w %.0f)\n", i, e->c[i][0], e->c[i][1], e->c[i][2], e->cw[i]);
         if (drop) { drop_centre(e, i); dropped++; }
         else i++;
     }
     return dropped;
 }
 
-/* Ward's agglomeration on the centres until `target` remain: each step
- * joins the pair whose merge adds least to the weighted squared error,
- * w_i w_j / (w_i + w_j) |c_i - c_j|^2 (toed space). O(k^2) per step. */
-static void ward_reduce(ext *e, int target)
+/* Merge costs for agglomerate(): the squared distance of the centres
+ * (toed space), or Ward's w_i w_j / (w_i + w_j) |c_i - c_j|^2, the growth
+ * of the weighted squared error (Ward 1963). */
+static double cost_dist(const ext *e, int i, int j) { return d2(e->ct[i], e->ct[j]); }
+
+static double cost_ward(const ext *e, int i, int j)
 {
-    while (e->k > target && e->k > 1) {
-        int bi = 0, bj = 1;
-        double bc = INFINITY;
-        for (int i = 0; i < e->k; i++)
-            for (int j = i + 1; j < e->k; j++) {
-                double wi = e->cw[i], wj = e->cw[j], s = wi + wj;
-                double c = (s > 0 ? wi * wj / s : 0) * d2(e->ct[i], e->ct[j]);
-                if (c < bc) { bc = c; bi = i; bj = j; }
-            }
-        join_centres(e, bi, bj);
+    double wi = e->cw[i], wj = e->cw[j], s = wi + wj;
+    return (s > 0 ? wi * wj / s : 0) * d2(e->ct[i], e->ct[j]);
+}
+
+typedef double (*cost_fn)(const ext *e, int i, int j);
+
+/* Best partner of centre i among the live ones. */
+static void best_partner(const ext *e, cost_fn cost, const uint8_t *dead, int i, int *nn, double *nc)
+{
+    nn[i] = -1;
+    nc[i] = INFINITY;
+    for (int j = 0; j < e->k; j++) {
+        if (j == i || dead[j]) continue;
+        double c = cost(e, i, j);
+        if (c < nc[i]) { nc[i] = c; nn[i] = j; }
     }
+}
+
+/* Joins the cheapest pair of centres (weighted OKLab mean) while more than
+ * `target` remain and the cheapest cost is below max_cost. Each centre's
+ * cheapest partner is cached and refreshed only where a merge touched it,
+ * so k centres cost about O(k^2) rather than O(k^3). Returns the number
+ * of merges, or -1 when out of memory. */
+static int agglomerate(ext *e, int target, double max_cost, cost_fn cost)
+{
+    int k = e->k, alive = k, merged = 0;
+    int *nn = pf_malloc4(k ? k : 1, sizeof(int), 1, 1);
+    double *nc = pf_malloc4(k ? k : 1, sizeof(double), 1, 1);
+    uint8_t *dead = pf_calloc4(k ? k : 1, 1, 1, 1);
+
+    if (!nn || !nc || !dead) { free(nn); free(nc); free(dead); return -1; }
+    for (int i = 0; i < k; i++) best_partner(e, cost, dead, i, nn, nc);
+    while (alive > target && alive > 1) {
+        int bi = -1;
+        for (int i = 0; i < k; i++)
+            if (!dead[i] && nn[i] >= 0 && (bi < 0 || nc[i] < nc[bi])) bi = i;
+        if (bi < 0 || !(nc[bi] < max_cost)) break;
+        int bj = nn[bi];
+        double wi = e->cw[bi], wj = e->cw[bj], s = wi + wj;
+        float m[3];
+        for (int d = 0; d < 3; d++)
+            m[d] = s > 0 ? (float)((wi * e->c[bi][d] + wj * e->c[bj][d]) / s)
+                         : 0.5f * (e->c[bi][d] + e->c[bj][d]);
+        set_centre(e, bi, m, s);
+        dead[bj] = 1;
+        alive--;
+        merged++;
+        best_partner(e, cost, dead, bi, nn, nc);
+        for (int l = 0; l < k; l++) {
+            if (dead[l] || l == bi) continue;
+            if (nn[l] == bi || nn[l] == bj) {
+                best_partner(e, cost, dead, l, nn, nc);
+            } else {
+                double c = cost(e, l, bi);
+                if (c < nc[l] || (c == nc[l] && bi < nn[l])) { nc[l] = c; nn[l] = bi; }
+            }
+        }
+    }
+    int n = 0;
+    for (int i = 0; i < k; i++) {
+        if (dead[i]) continue;
+        if (n != i) {
+            memcpy(e->c[n], e->c[i], sizeof e->c[n]);
+            memcpy(e->ct[n], e->ct[i], sizeof e->ct[n]);
+            e->cw[n] = e->cw[i];
+        }
+        n++;
+    }
+    e->k = n;
+    free(nn);
+    free(nc);
+    free(dead);
+    return merged;
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -842,23 +918,58 @@ static int cmp_entry(const void *a, const void *b)
     return memcmp(x->rgb, y->rgb, 3);
 }
 
-/* Centres -> sRGB8 entries: identical 8-bit colours are joined, the rest
- * sorted by OKLab L, then a, then b. */
-static void write_palette(pf_palette *p, const ext *e)
+static void to_srgb8(const float lab[3], uint8_t q[3])
+{
+    float rgb[3];
+    pf_oklab_to_srgb(lab, rgb);
+    for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
+}
+
+/* Centres -> sRGB8 entries, sorted by OKLab L, then a, then b. Centres
+ * that round to the same 8-bit colour are joined; with target > 0 the
+ * palette is then topped up to target from the bins' own colours (the one
+ * that adds most weight x squared distance first), so colors = N gives N
+ * whenever the input holds N distinct 8-bit colours. Errors: PF_ENOMEM. */
+static pf_status write_palette(pf_palette *p, const ext *e, int target)
 {
     entry ent[PF_PALETTE_MAX];
     int n = 0;
-    PF_ASSERT(e->k <= PF_PALETTE_MAX);
+    PF_ASSERT(e->k <= PF_PALETTE_MAX && target <= PF_PALETTE_MAX);
     for (int i = 0; i < e->k; i++) {
-        float rgb[3];
         uint8_t q[3];
-        pf_oklab_to_srgb(e->c[i], rgb);
-        for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
         int j = 0;
+        to_srgb8(e->c[i], q);
         while (j < n && memcmp(ent[j].rgb, q, 3) != 0) j++;
         if (j < n) continue;
         memcpy(ent[n].rgb, q, 3);
         pf_srgb8_to_oklab(q, ent[n++].lab);
+    }
+    if (n < target && (size_t)n < e->nb) {
+        float (*ql)[3] = pf_malloc4(e->nb, 3, sizeof(float), 1);
+        float *dmin = pf_malloc4(e->nb, sizeof(float), 1, 1);
+        if (!ql || !dmin) { free(ql); free(dmin); return PF_ENOMEM; }
+        for (size_t s = 0; s < e->nb; s++) {
+            uint8_t q[3];
+            to_srgb8(e->lab + 3 * s, q);
+            pf_srgb8_to_oklab(q, ql[s]);
+            dmin[s] = INFINITY;
+            for (int j = 0; j < n; j++) dmin[s] = fminf(dmin[s], d2(ql[s], ent[j].lab));
+        }
+        while (n < target) {
+            size_t best = SIZE_MAX;
+            double bv = 0;
+            for (size_t s = 0; s < e->nb; s++) {
+                double v = e->w[s] * (isinf(dmin[s]) ? 1.0 : dmin[s]);
+                if (dmin[s] > 0 && v > bv) { bv = v; best = s; }
+            }
+            if (best == SIZE_MAX) break;
+            to_srgb8(e->lab + 3 * best, ent[n].rgb);
+            memcpy(ent[n].lab, ql[best], sizeof ent[n].lab);
+            for (size_t s = 0; s < e->nb; s++) dmin[s] = fminf(dmin[s], d2(ql[s], ent[n].lab));
+            n++;
+        }
+        free(ql);
+        free(dmin);
     }
     qsort(ent, (size_t)n, sizeof *ent, cmp_entry);
     p->n = n;
@@ -866,6 +977,7 @@ static void write_palette(pf_palette *p, const ext *e)
         memcpy(p->rgb[i], ent[i].rgb, 3);
         memcpy(p->lab[i], ent[i].lab, sizeof p->lab[i]);
     }
+    return PF_OK;
 }
 
 /* ---- entry point ------------------------------------------------------------- */
@@ -883,7 +995,6 @@ static pf_status auto_palette(ext *e, int *slot)
         set_centre(e, e->k++, e->lab + 3 * hb, e->w[hb]);
     }
     if ((st = lloyd(e, TRIM, LLOYD_MAX)) < 0) return st;
-    if (getenv("PFDBG")) fprintf(stderr, "modes %d\n", e->k);
     for (int round = 0; round < 3; round++) {
         int n = drop_blends(e);
         n += drop_negligible(e);
@@ -894,12 +1005,12 @@ static pf_status auto_palette(ext *e, int *slot)
         int split = 0, k0 = e->k;
         if ((st = group_members(e)) < 0) return st;
         for (int j = 0; j < k0; j++) split += split_wide(e, j);
-        if (getenv("PFDBG")) fprintf(stderr, "split %d -> %d\n", split, e->k);
         if (!split) break;
-        if ((st = lloyd(e, TRIM, LLOYD_MAX)) < 0) return st;
+        if ((st = lloyd(e, TRIM, LLOYD_SPLIT)) < 0) return st;
     }
     for (int round = 0; round < 8; round++) {
-        int n = merge_close(e);
+        int n = agglomerate(e, 1, (double)MERGE_DIST * MERGE_DIST, cost_dist);
+        if (n < 0) return PF_ENOMEM;
         if (n && (st = lloyd(e, TRIM, LLOYD_MAX)) < 0) return st;
         int m = drop_blends(e);
         m += drop_negligible(e);
@@ -932,7 +1043,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
     } else {
         if ((st = auto_palette(&e, slot)) < 0) goto fail;
         int target = colors > 0 ? colors : PF_PALETTE_MAX;
-        if (e.k > target) ward_reduce(&e, target);
+        if (e.k > target && agglomerate(&e, target, INFINITY, cost_ward) < 0) { st = PF_ENOMEM; goto fail; }
         if (colors > 0) {
             if (e.k < colors && (st = add_seeds(&e, colors)) < 0) goto fail;
             if ((st = lloyd(&e, 0.0f, LLOYD_MAX)) < 0) goto fail;
@@ -944,8 +1055,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
         }
     }
 done:
-    write_palette(p, &e);
-    st = PF_OK;
+    st = write_palette(p, &e, colors);
 fail:
     free(slot);
     ext_free(&e);

@@ -30,28 +30,92 @@ pf_hysteresis pf_hysteresis_default(void)
     return h;
 }
 
-/* The colour of cell i of planar RGBA (4, h, w) in OKLab; 1 if opaque. */
-static int cell_lab(const float *cells, size_t plane, size_t i, float lab[3])
+/* ---- per-call colour cache ---------------------------------------------- */
+
+/* Pixel art repeats a few colours over a frame, so the OKLab conversion and
+ * the nearest search are cached per call, keyed by the 8-bit colour when
+ * all three channels are exactly k / 255 (what 8-bit sources give); other
+ * inputs are computed directly. Either way the result is the same bits. */
+#define CACHE_BITS 10
+
+typedef struct centry {
+    uint32_t key;       /* 1 << 24 | RGB8, 0 = empty */
+    int16_t best;       /* nearest entry */
+    float best_d;       /* its distance */
+    float lab[3];
+} centry;
+
+typedef struct look {
+    float lab[3];
+    int best;
+    float best_d;
+} look;
+
+/* 8-bit code of an exact k / 255 colour, or -1. */
+static int32_t exact8(const float rgb[3])
+{
+    int32_t key = 0;
+    for (int c = 0; c < 3; c++) {
+        long q = lrintf(rgb[c] * 255.0f);
+        if ((float)q / 255.0f != rgb[c]) return -1;
+        key = key << 8 | (int32_t)q;
+    }
+    return key;
+}
+
+/* Colour rgb (clamped 0..1) -> OKLab and its nearest entry. */
+static void look_up(const pf_palette *p, centry *cache, const float rgb[3], look *out)
+{
+    int32_t k8 = exact8(rgb);
+    centry *ce = NULL;
+    if (k8 >= 0) {
+        uint32_t key = (uint32_t)k8 | 1u << 24;
+        ce = &cache[((uint32_t)k8 * 2654435761u) >> (32 - CACHE_BITS)];
+        if (ce->key == key) {
+            memcpy(out->lab, ce->lab, sizeof out->lab);
+            out->best = ce->best;
+            out->best_d = ce->best_d;
+            return;
+        }
+        ce->key = key;
+    }
+    pf_srgb_to_oklab(rgb, out->lab);
+    out->best = pf_palette_nearest(p, out->lab, &out->best_d);
+    if (ce) {
+        memcpy(ce->lab, out->lab, sizeof ce->lab);
+        ce->best = (int16_t)out->best;
+        ce->best_d = out->best_d;
+    }
+}
+
+/* Cell i of planar RGBA (4, h, w) looked up; 0 if transparent (alpha <
+ * 0.5 or NaN). Non-finite colour channels read as 0. */
+static int cell_look(const pf_palette *p, centry *cache, const float *cells, size_t plane,
+                     size_t i, look *out)
 {
     float rgb[3] = { cells[i], cells[plane + i], cells[2 * plane + i] };
-    float a = cells[3 * plane + i];
-    if (!(a >= 0.5f)) return 0;   /* NaN alpha counts as transparent */
+    if (!(cells[3 * plane + i] >= 0.5f)) return 0;
     for (int c = 0; c < 3; c++) rgb[c] = isfinite(rgb[c]) ? pf_clampf(rgb[c], 0.0f, 1.0f) : 0.0f;
-    pf_srgb_to_oklab(rgb, lab);
+    look_up(p, cache, rgb, out);
     return 1;
 }
 
-/* Per pixel: alpha < 0.5 -> -1. Otherwise the nearest entry, except that
- * with a previous frame whose pixel was opaque (same alpha class) and had a
- * valid index q:
- *   - if the input colour moved less than same_dist since then, q stays
- *     while it is at most keep_margin + 2 same_dist farther than the best
- *     (that bound only bites on slow drifts, never on a still pixel whose
- *     earlier choice obeyed the margin rule);
- *   - otherwise q stays while it is at most keep_margin farther than the
- *     best entry.
- * Cost: O(w h n) colour distances plus one sRGB -> OKLab conversion per
- * pixel (two with a previous frame); no allocation. */
+/* ---- mapping ---------------------------------------------------------------- */
+
+/* Per pixel: alpha < 0.5 -> -1. Otherwise the nearest entry b, except
+ * that with a previous frame where the pixel was opaque (same alpha class)
+ * with a valid index q, q stays while d(q) - d(b) <= limit:
+ *   - limit = keep_margin + 2 same_dist when the input colour moved less
+ *     than same_dist since the previous frame (a still pixel whose earlier
+ *     choice obeyed either rule then never changes: each frame moves the
+ *     difference by at most 2 same_dist),
+ *   - limit = keep_margin otherwise,
+ *   - and never more than half the distance between entries q and b, so a
+ *     slow drift always switches soon after passing their midpoint, even
+ *     between entries closer than the limits.
+ * Cost: O(w h n) colour distances and one sRGB -> OKLab conversion per
+ * pixel in the worst case; with 8-bit colours, once per distinct colour
+ * (1024-entry cache, 24 KiB on the stack). No heap allocation. */
 void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
                           const pf_hysteresis *hy, int16_t *idx)
@@ -59,22 +123,25 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
     pf_hysteresis def = pf_hysteresis_default();
     size_t plane = (size_t)(w > 0 ? w : 0) * (size_t)(h > 0 ? h : 0);
     int n = p ? pf_clampi(p->n, 0, PF_PALETTE_MAX) : 0;
+    centry cache[1 << CACHE_BITS];
 
     if (!hy) hy = &def;
+    memset(cache, 0, sizeof cache);
     for (size_t i = 0; i < plane; i++) {
-        float lab[3], plab[3], best_d;
-        if (n == 0 || !cell_lab(cells, plane, i, lab)) {
+        look cur, prev;
+        if (n == 0 || !cell_look(p, cache, cells, plane, i, &cur)) {
             idx[i] = -1;
             continue;
         }
-        int best = pf_palette_nearest(p, lab, &best_d);
+        int best = cur.best;
         int q = prev_idx && prev_cells ? prev_idx[i] : -1;
-        if (q >= 0 && q < n && q != best && cell_lab(prev_cells, plane, i, plab)) {
-            float dq = pf_oklab_dist(lab, p->lab[q]);
-            float margin = pf_oklab_dist(lab, plab) < hy->same_dist
-                               ? hy->keep_margin + 2.0f * hy->same_dist
-                               : hy->keep_margin;
-            if (dq <= best_d + margin) best = q;
+        if (q >= 0 && q < n && q != best && cell_look(p, cache, prev_cells, plane, i, &prev)) {
+            float dq = pf_oklab_dist(cur.lab, p->lab[q]);
+            float limit = pf_oklab_dist(cur.lab, prev.lab) < hy->same_dist
+                              ? hy->keep_margin + 2.0f * hy->same_dist
+                              : hy->keep_margin;
+            limit = fminf(limit, 0.5f * pf_oklab_dist(p->lab[q], p->lab[best]));
+            if (dq - cur.best_d <= limit) best = q;
         }
         idx[i] = (int16_t)best;
     }

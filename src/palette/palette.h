@@ -32,11 +32,17 @@ typedef struct pf_palette {
 void pf_palette_update_lab(pf_palette *p);
 
 /* Extracts one palette from m colours (OKLab, (m, 3)) with weights
- * (m; NULL = 1 each). colors = 2..256 gives exactly that many (fewer if
- * there are fewer distinct colours); colors = 0 chooses the count: k-means
- * in OKLab from k-means++ seeds, then clusters closer than the merge
- * distance are joined and negligible ones dropped, so gradients of noise
- * around one true colour give one entry. Deterministic.
+ * (m; NULL = 1 each; read as pixel counts, weights averaging below 1 are
+ * scaled up to a mean of 1). colors = 1..256 gives exactly that many
+ * (fewer only if the input has fewer distinct 8-bit colours); colors = 0
+ * chooses the count: the significant modes of a smoothed OKLab histogram,
+ * refined by k-means, with blends of two colours dropped, wide clusters
+ * (continuous shading) split, centres closer than the merge distance
+ * joined and negligible clusters dropped, so noise around one true colour
+ * gives one entry while a small colour far from the rest stays (see
+ * extract.c). Entries are sorted by OKLab L. Deterministic. Colours that
+ * are not finite or far outside OKLab (L beyond -0.5..1.5, a or b beyond
+ * -1..1), and weights that are not positive, are skipped.
  * Errors: PF_EINVAL, PF_ENOMEM. m == 0 gives an empty palette. */
 pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weights,
                              size_t m, int colors);
@@ -58,15 +64,20 @@ pf_hysteresis pf_hysteresis_default(void);
  * prev_cells/prev_idx: the previous frame's cells (4, h, w) and indices
  * (h*w), or NULL for the first frame; a pixel whose colour stayed the same
  * keeps its index, and one near its previous entry keeps it unless another
- * entry is clearly closer. idx out: (h*w) int16, -1 = transparent. */
+ * entry is clearly closer (the rules and their bounds are in map.c).
+ * hy NULL = defaults. idx out: (h*w) int16, -1 = transparent. */
 void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
                           const pf_hysteresis *hy, int16_t *idx);
 
 /* Loads a palette file, by extension: Lospec .hex (RRGGBB per line),
  * GIMP .gpl ("R G B name" lines after the header), or .png (its distinct
- * opaque pixel colours in scan order, at most 256).
- * Errors: PF_EPALETTE with a message naming the line, PF_EIO. */
+ * opaque pixel colours in scan order, at most 256); a file with another or
+ * no extension is read as .gpl when it starts with "GIMP Palette", as .hex
+ * when it has no extension. Text files are limited to 1 MiB.
+ * Errors: PF_EPALETTE with a message naming the file and line (malformed,
+ * empty, over 256 colours, unknown format), PF_EIO (cannot open or read),
+ * PF_EINVAL (NULL argument), PF_ENOMEM. */
 pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg);
 
 #endif /* PF_PALETTE_H */

@@ -210,7 +210,10 @@ static pf_status parse_png(pf_palette *p, const char *path, const pf_logger *lg)
         return PF_EIO;
     }
     if (st < 0) {
-        pf_error(lg, "%s: unreadable palette image (%s)", path, pf_strerror(st));
+        pf_error(lg, "%s: %s", path,
+                 st == PF_ELIMIT ? "palette image too large"
+                 : st == PF_ENOMEM ? "out of memory reading the palette image"
+                                   : "not a PNG, or a corrupt one");
         return st == PF_ENOMEM ? st : PF_EPALETTE;
     }
     /* a 2^24-bit set of seen colours would be 2 MiB; a linear scan of at

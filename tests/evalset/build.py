@@ -23,6 +23,8 @@ import os
 import shutil
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import evcommon as ev
 
 ev.require_python_deps()

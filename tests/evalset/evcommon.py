@@ -34,7 +34,7 @@ def require_python_deps():
 
 def require_tools(*tools):
     """Exits with status 2 when a command-line tool is missing."""
-    apt = {"ffmpeg": "ffmpeg", "apt-get": "apt", "dpkg-deb": "dpkg",
+    apt = {"ffmpeg": "ffmpeg", "ffprobe": "ffmpeg", "apt-get": "apt", "dpkg-deb": "dpkg",
            "dpkg": "dpkg"}
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:

@@ -13,7 +13,12 @@ Usage: metrics_ref.py GT OUT [--json FILE]   (GIF/WebP by Pillow, or a PNG folde
 
 import sys
 
-import numpy as np
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
+import evcommon as ev             # noqa: E402
+
+ev.require_python_deps()
+import numpy as np                # noqa: E402
 
 SAME = 0.04
 
@@ -129,8 +134,6 @@ def load(path):
 
 def main(argv):
     import argparse
-    import evcommon as ev
-    ev.require_python_deps()
     ap = argparse.ArgumentParser(description="reference METRICS.md scorer")
     ap.add_argument("gt")
     ap.add_argument("out")

@@ -24,6 +24,8 @@ import os
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import evcommon as ev
 
 ev.require_python_deps()

@@ -23,14 +23,15 @@ errors), 2 on bad usage or a missing split.
 
 import argparse
 import glob
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 
-import evcommon as ev
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
+import evcommon as ev             # noqa: E402
 
 METRICS = ["size_ok", "acc", "acc_opaque", "alpha_iou", "psnr", "edge_f1", "flicker",
            "perfect_frames", "colors_out", "colors_gt", "palette_de"]

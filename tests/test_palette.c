@@ -1,0 +1,1045 @@
+/* test_palette.c - OKLab conversions, palette extraction, mapping with
+ * hysteresis and palette files (src/palette). */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "io/io.h"
+#include "palette/palette.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static double tu_gauss(uint64_t *s)
+{
+    double u = tu_uniform(s) + 1e-300, v = tu_uniform(s);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* sRGB8 -> OKLab in double precision straight from the formulas. */
+static void ref_oklab(const uint8_t c[3], double lab[3])
+{
+    double lin[3], lms[3];
+    for (int i = 0; i < 3; i++) {
+        double v = c[i] / 255.0;
+        lin[i] = v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+    }
+    lms[0] = cbrt(0.4122214708 * lin[0] + 0.5363325363 * lin[1] + 0.0514459929 * lin[2]);
+    lms[1] = cbrt(0.2119034982 * lin[0] + 0.6806995451 * lin[1] + 0.1073969566 * lin[2]);
+    lms[2] = cbrt(0.0883024619 * lin[0] + 0.2817188376 * lin[1] + 0.6299787005 * lin[2]);
+    lab[0] = 0.2104542553 * lms[0] + 0.7936177850 * lms[1] - 0.0040720468 * lms[2];
+    lab[1] = 1.9779984951 * lms[0] - 2.4285922050 * lms[1] + 0.4505937099 * lms[2];
+    lab[2] = 0.0259040371 * lms[0] + 0.7827717662 * lms[1] - 0.8086757660 * lms[2];
+}
+
+static void hex_to_lab(const char *hex, float lab[3])
+{
+    unsigned v = (unsigned)strtoul(hex, NULL, 16);
+    uint8_t c[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    pf_srgb8_to_oklab(c, lab);
+}
+
+/* Parses a space-separated list of RRGGBB into OKLab; returns the count. */
+static int parse_list(const char *list, float (*lab)[3])
+{
+    int n = 0;
+    for (const char *p = list; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        hex_to_lab(p, lab[n++]);
+        p += 6;
+    }
+    return n;
+}
+
+/* A random palette of k sRGB8 colours at least `sep` apart in OKLab. */
+static int random_palette(int k, float sep, uint64_t *rng, float (*lab)[3])
+{
+    int n = 0;
+    for (int tries = 0; n < k && tries < 1000000; tries++) {
+        uint8_t c[3] = { (uint8_t)tu_rand(rng), (uint8_t)tu_rand(rng), (uint8_t)tu_rand(rng) };
+        float l[3];
+        int ok = 1;
+        pf_srgb8_to_oklab(c, l);
+        for (int i = 0; i < n && ok; i++) ok = pf_oklab_dist(l, lab[i]) >= sep;
+        if (ok) memcpy(lab[n++], l, sizeof l);
+    }
+    return n;
+}
+
+/* m colours drawn from k true colours (weights w, or 1..10 at random when
+ * NULL) with Gaussian noise of sigma per OKLab axis, then quantised to
+ * sRGB8 like the pipeline's native pixels. */
+static void noisy_clusters(float *out, size_t m, const float (*P)[3], int k, const double *w,
+                           double sigma, uint64_t *rng)
+{
+    double wl[256], ws = 0;
+    for (int i = 0; i < k; i++) ws += wl[i] = w ? w[i] : 1.0 + 9.0 * tu_uniform(rng);
+    for (size_t i = 0; i < m; i++) {
+        double u = tu_uniform(rng) * ws;
+        int j = 0;
+        while (j < k - 1 && u >= wl[j]) u -= wl[j++];
+        float x[3], rgb[3];
+        uint8_t q[3];
+        for (int d = 0; d < 3; d++) x[d] = P[j][d] + (float)(sigma * tu_gauss(rng));
+        pf_oklab_to_srgb(x, rgb);
+        for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
+        pf_srgb8_to_oklab(q, out + 3 * i);
+    }
+}
+
+/* Distance from lab to the nearest of k colours. */
+static float nearest_of(const float lab[3], const float (*set)[3], int k)
+{
+    float best = INFINITY;
+    for (int i = 0; i < k; i++) best = fminf(best, pf_oklab_dist(lab, set[i]));
+    return best;
+}
+
+/* Checks an auto extraction against the true colours: count within tol,
+ * every true colour matched within 0.03, no entry far from all of them. */
+static void check_extraction(const char *what, const float (*P)[3], int k, double sigma, size_t m,
+                             uint64_t seed)
+{
+    uint64_t rng = seed;
+    float *lab = malloc(m * 3 * sizeof(float));
+    pf_palette p;
+    assert_non_null(lab);
+    noisy_clusters(lab, m, P, k, NULL, sigma, &rng);
+    double t0 = pf_now_ms();
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    double ms = pf_now_ms() - t0;
+    int tol = (int)(0.1 * k);
+    float worst = 0, junk = 0;
+    for (int i = 0; i < k; i++) {
+        float d;
+        pf_palette_nearest(&p, P[i], &d);
+        worst = fmaxf(worst, d);
+    }
+    for (int i = 0; i < p.n; i++) junk = fmaxf(junk, nearest_of(p.lab[i], P, k));
+    printf("  %-22s k=%2d sigma=%.3f: %2d colours, worst true colour %.4f, worst entry %.4f, %.0f ms\n",
+           what, k, sigma, p.n, worst, junk, ms);
+    assert_in_range(p.n, k - tol, k + tol);
+    assert_true(worst <= 0.03f);
+    assert_true(junk <= 0.06f);
+    free(lab);
+}
+
+/* ---- OKLab ---------------------------------------------------------------- */
+
+static void test_oklab_reference(void **state)
+{
+    (void)state;
+    /* Ottosson's matrices; primaries as published in CSS Color 4 */
+    static const struct { float rgb[3]; float lab[3]; } ref[] = {
+        { { 1, 1, 1 }, { 1.0f, 0.0f, 0.0f } },
+        { { 0, 0, 0 }, { 0.0f, 0.0f, 0.0f } },
+        { { 1, 0, 0 }, { 0.62796f, 0.22486f, 0.12585f } },
+        { { 0, 1, 0 }, { 0.86644f, -0.23389f, 0.17950f } },
+        { { 0, 0, 1 }, { 0.45201f, -0.03246f, -0.31153f } },
+    };
+    for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
+        float lab[3], back[3];
+        pf_srgb_to_oklab(ref[i].rgb, lab);
+        for (int d = 0; d < 3; d++) assert_true(fabsf(lab[d] - ref[i].lab[d]) < 1e-4f);
+        pf_oklab_to_srgb(lab, back);
+        for (int d = 0; d < 3; d++) assert_true(fabsf(back[d] - ref[i].rgb[d]) < 1e-4f);
+    }
+}
+
+/* The built-in linearisation table against the formula in double, and the
+ * float path against the table. */
+static void test_oklab_table(void **state)
+{
+    (void)state;
+    uint64_t rng = 11;
+    double worst = 0;
+    for (int i = 0; i < 256 + 20000; i++) {
+        uint8_t c[3];
+        if (i < 256) c[0] = c[1] = c[2] = (uint8_t)i;
+        else for (int d = 0; d < 3; d++) c[d] = (uint8_t)tu_rand(&rng);
+        float lab[3], lab2[3], rgb[3] = { c[0] / 255.0f, c[1] / 255.0f, c[2] / 255.0f };
+        double want[3];
+        pf_srgb8_to_oklab(c, lab);
+        pf_srgb_to_oklab(rgb, lab2);
+        ref_oklab(c, want);
+        for (int d = 0; d < 3; d++) {
+            worst = fmax(worst, fabs(lab[d] - want[d]));
+            assert_true(fabs(lab[d] - want[d]) < 2e-6);
+            assert_true(fabsf(lab[d] - lab2[d]) < 1e-5f);
+        }
+    }
+    printf("  sRGB8 table vs double formula: max error %.2g\n", worst);
+}
+
+/* sRGB8 -> OKLab -> sRGB8 gives back every one of the 256^3 colours. */
+static void test_oklab_round_trip(void **state)
+{
+    (void)state;
+    long bad = 0;
+    for (int r = 0; r < 256; r++)
+        for (int g = 0; g < 256; g++)
+            for (int b = 0; b < 256; b++) {
+                uint8_t c[3] = { (uint8_t)r, (uint8_t)g, (uint8_t)b };
+                float lab[3], rgb[3];
+                pf_srgb8_to_oklab(c, lab);
+                pf_oklab_to_srgb(lab, rgb);
+                for (int d = 0; d < 3; d++) bad += lrintf(rgb[d] * 255.0f) != c[d];
+            }
+    assert_int_equal(bad, 0);
+}
+
+static void test_oklab_clamp_and_dist(void **state)
+{
+    (void)state;
+    uint64_t rng = 5;
+    for (int i = 0; i < 10000; i++) {
+        float lab[3] = { (float)(tu_uniform(&rng) * 1.6 - 0.3), (float)(tu_uniform(&rng) - 0.5),
+                         (float)(tu_uniform(&rng) - 0.5) }, rgb[3];
+        pf_oklab_to_srgb(lab, rgb);
+        for (int d = 0; d < 3; d++) assert_true(rgb[d] >= 0.0f && rgb[d] <= 1.0f);
+    }
+    float nan3[3] = { NAN, NAN, NAN }, rgb[3];
+    pf_oklab_to_srgb(nan3, rgb);
+    for (int d = 0; d < 3; d++) assert_true(rgb[d] >= 0.0f && rgb[d] <= 1.0f);
+
+    float a[3] = { 0.5f, 0.0f, 0.0f }, b[3] = { 0.5f, 0.3f, 0.4f };
+    assert_true(fabsf(pf_oklab_dist(a, b) - 0.5f) < 1e-6f);
+    assert_true(pf_oklab_dist(a, b) == pf_oklab_dist(b, a));
+    assert_true(pf_oklab_dist(a, a) == 0.0f);
+
+    pf_palette p;
+    memset(&p, 0, sizeof p);
+    p.n = 2;
+    p.rgb[1][0] = 255;
+    pf_palette_update_lab(&p);
+    assert_true(fabsf(p.lab[0][0]) < 1e-6f);
+    assert_true(fabsf(p.lab[1][0] - 0.62796f) < 1e-4f);
+}
+
+/* ---- extraction ------------------------------------------------------------- */
+
+static const char *PICO8 =
+    "000000 1d2b53 7e2553 008751 ab5236 5f574f c2c3c7 fff1e8 ff004d ffa300 ffec27 00e436 "
+    "29adff 83769c ff77a8 ffccaa";
+static const char *DB16 =
+    "140c1c 442434 30346d 4e4a4e 854c30 346524 d04648 757161 597dce d27d2c 8595a1 6daa2c "
+    "d2aa99 6dc2ca dad45e deeed6";
+/* DawnBringer's 32 has pairs only 0.068 apart */
+static const char *DB32 =
+    "000000 222034 45283c 663931 8f563b df7126 d9a066 eec39a fbf236 99e550 6abe30 37946e "
+    "4b692f 524b24 323c39 3f3f74 306082 5b6ee1 639bff 5fcde4 cbdbfc ffffff 9badb7 847e87 "
+    "696a6a 595652 76428a ac3232 d95763 d77bba 8f974a 8a6f30";
+
+static void test_extract_known_palettes(void **state)
+{
+    (void)state;
+    float P[64][3];
+    int k;
+    k = parse_list("000000 ffffff", P);
+    check_extraction("black/white", (const float (*)[3])P, k, 0.02, 100000, 1);
+    k = parse_list("000000 55ffff ff55ff ffffff", P);
+    check_extraction("CGA 4", (const float (*)[3])P, k, 0.02, 150000, 2);
+    k = parse_list("000000 1d2b53 7e2553 008751 ab5236 5f574f c2c3c7 fff1e8", P);
+    check_extraction("PICO-8 first 8", (const float (*)[3])P, k, 0.02, 150000, 3);
+    k = parse_list(PICO8, P);
+    check_extraction("PICO-8", (const float (*)[3])P, k, 0.02, 300000, 4);
+    check_extraction("PICO-8", (const float (*)[3])P, k, 0.01, 300000, 5);
+    k = parse_list(DB16, P);
+    check_extraction("DawnBringer 16", (const float (*)[3])P, k, 0.015, 300000, 6);
+    k = parse_list(DB32, P);
+    check_extraction("DawnBringer 32", (const float (*)[3])P, k, 0.01, 400000, 7);
+}
+
+static void test_extract_random_palettes(void **state)
+{
+    (void)state;
+    static const int sizes[] = { 2, 4, 8, 16, 32 };
+    float P[64][3];
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            uint64_t rng = 100 + 10 * (uint64_t)t + i;
+            /* sigma 0.02 per axis needs ~5 sigma between colours; 0.01 is
+             * resolved down to the 0.06 the header promises */
+            double sigma = t ? 0.01 : 0.02;
+            int k = random_palette(sizes[i], t ? 0.065f : 0.1f, &rng, P);
+            assert_int_equal(k, sizes[i]);
+            check_extraction("random", (const float (*)[3])P, k, sigma, 200000, rng);
+        }
+}
+
+/* A colour of one pixel per frame over 40 frames, far from everything, is
+ * a colour (an eye highlight); a few hundred pixels just beside a big
+ * colour are its noise. */
+static void test_extract_small_colours(void **state)
+{
+    (void)state;
+    float P[3][3], hi[3], *lab;
+    uint64_t rng = 77;
+    size_t m = 40 * 64 * 64, n;
+    parse_list("1a1c2c 5d275d 94b0c2", P);
+    hex_to_lab("ffcd75", hi);
+    lab = malloc((m + 500) * 3 * sizeof(float));
+    assert_non_null(lab);
+    noisy_clusters(lab, m - 40, (const float (*)[3])P, 3, NULL, 0.01, &rng);
+    n = m - 40;
+    for (int i = 0; i < 40; i++, n++) memcpy(lab + 3 * n, hi, sizeof hi);
+    /* a faint shoulder 0.03 from the first colour */
+    for (int i = 0; i < 300; i++, n++) {
+        memcpy(lab + 3 * n, P[0], sizeof hi);
+        lab[3 * n] += 0.03f;
+    }
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, n, 0), PF_OK);
+    float d;
+    pf_palette_nearest(&p, hi, &d);
+    assert_int_equal(p.n, 4);
+    assert_true(d < 0.01f);
+    /* the same highlight as a single stray pixel is noise */
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m - 39, 0), PF_OK);
+    assert_int_equal(p.n, 3);
+    free(lab);
+}
+
+/* A small clean sprite (one 16x16 frame, exact colours, some used by a
+ * single pixel) keeps every colour exactly. */
+static void test_extract_small_sprite(void **state)
+{
+    (void)state;
+    float P[12][3], lab[256 * 3];
+    uint64_t rng = 13;
+    size_t n = 0;
+    assert_int_equal(random_palette(12, 0.1f, &rng, P), 12);
+    for (int j = 0; j < 12; j++)
+        for (int r = 0; r < (j < 4 ? 1 : 2 * j); r++, n++) memcpy(lab + 3 * n, P[j], sizeof P[j]);
+    while (n < 256) { memcpy(lab + 3 * n, P[11], sizeof P[11]); n++; }
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, n, 0), PF_OK);
+    assert_int_equal(p.n, 12);
+    for (int j = 0; j < 12; j++) {
+        float d;
+        pf_palette_nearest(&p, P[j], &d);
+        assert_true(d < 1e-6f);
+    }
+}
+
+/* Noisy 8-bit black splits into several OKLab clumps ((0,0,0) and (1,1,1)
+ * are 0.067 apart); it must still be one entry, and black. */
+static void test_extract_near_black(void **state)
+{
+    (void)state;
+    uint64_t rng = 9;
+    size_t m = 60000;
+    float *lab = malloc(m * 3 * sizeof(float));
+    assert_non_null(lab);
+    for (size_t i = 0; i < m; i++) {
+        uint8_t c[3];
+        int which = (int)(tu_rand(&rng) % 3);
+        for (int d = 0; d < 3; d++) {
+            int base = which == 0 ? 0 : which == 1 ? 255 : (d == 0 ? 200 : 40);
+            int v = base + (int)lrint(2.5 * tu_gauss(&rng));
+            c[d] = (uint8_t)pf_clampi(v, 0, 255);
+        }
+        pf_srgb8_to_oklab(c, lab + 3 * i);
+    }
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    assert_int_equal(p.n, 3);
+    assert_true(p.rgb[0][0] <= 2 && p.rgb[0][1] <= 2 && p.rgb[0][2] <= 2);
+    free(lab);
+}
+
+/* Mixes of two colours along the sRGB path between them (cells on an
+ * edge) are not colours; a compact colour between two others is. */
+static void test_extract_blends(void **state)
+{
+    (void)state;
+    uint64_t rng = 21;
+    size_t m = 120000;
+    float *lab = malloc(m * 3 * sizeof(float));
+    float P[3][3], rgb[3][3];
+    parse_list("202020 f0d020 e06020", P);
+    for (int j = 0; j < 3; j++) pf_oklab_to_srgb(P[j], rgb[j]);
+    assert_non_null(lab);
+    for (size_t i = 0; i < m; i++) {
+        double u = tu_uniform(&rng);
+        float x[3], c[3];
+        uint8_t q[3];
+        if (u < 0.06) {   /* blend between the outline and the yellow */
+            double t = tu_uniform(&rng);
+            for (int d = 0; d < 3; d++) c[d] = (float)(t * rgb[0][d] + (1 - t) * rgb[1][d]);
+        } else {
+            int j = u < 0.5 ? 0 : u < 0.9 ? 1 : 2;
+            for (int d = 0; d < 3; d++) x[d] = P[j][d] + (float)(0.008 * tu_gauss(&rng));
+            pf_oklab_to_srgb(x, c);
+        }
+        for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(c[d] * 255.0f);
+        pf_srgb8_to_oklab(q, lab + 3 * i);
+    }
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    assert_int_equal(p.n, 3);
+    for (int j = 0; j < 3; j++) {
+        float d;
+        pf_palette_nearest(&p, P[j], &d);
+        assert_true(d < 0.02f);
+    }
+    free(lab);
+}
+
+/* A dense, even ramp (AI shading) becomes steps, not one muddy colour:
+ * every colour on it ends within 0.05 of an entry, and the steps stay
+ * apart. */
+static void test_extract_ramp(void **state)
+{
+    (void)state;
+    uint64_t rng = 31;
+    size_t m = 100000;
+    float *lab = malloc(m * 3 * sizeof(float)), a[3], b[3];
+    hex_to_lab("203060", a);
+    hex_to_lab("80b0e0", b);
+    assert_non_null(lab);
+    for (size_t i = 0; i < m; i++) {
+        float t = (float)tu_uniform(&rng), x[3], rgb[3];
+        uint8_t q[3];
+        for (int d = 0; d < 3; d++) x[d] = a[d] + t * (b[d] - a[d]) + (float)(0.004 * tu_gauss(&rng));
+        pf_oklab_to_srgb(x, rgb);
+        for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
+        pf_srgb8_to_oklab(q, lab + 3 * i);
+    }
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    float worst = 0;
+    for (int i = 0; i <= 100; i++) {
+        float x[3], d;
+        for (int c = 0; c < 3; c++) x[c] = a[c] + 0.01f * (float)i * (b[c] - a[c]);
+        pf_palette_nearest(&p, x, &d);
+        worst = fmaxf(worst, d);
+    }
+    printf("  ramp of length %.3f: %d steps, farthest ramp colour %.3f\n", pf_oklab_dist(a, b), p.n, worst);
+    assert_true(worst <= 0.05f);
+    assert_in_range(p.n, 4, 12);
+    for (int i = 0; i < p.n; i++)
+        for (int j = i + 1; j < p.n; j++) assert_true(pf_oklab_dist(p.lab[i], p.lab[j]) >= 0.035f);
+    free(lab);
+}
+
+static void test_extract_fixed_count(void **state)
+{
+    (void)state;
+    float P[8][3];
+    uint64_t rng = 41;
+    size_t m = 100000;
+    float *lab = malloc(m * 3 * sizeof(float));
+    pf_palette p;
+    assert_non_null(lab);
+    assert_int_equal(random_palette(8, 0.1f, &rng, P), 8);
+    noisy_clusters(lab, m, (const float (*)[3])P, 8, NULL, 0.01, &rng);
+    static const int want[] = { 1, 2, 3, 5, 8, 12, 16, 40, 64, 256 };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(pf_palette_extract(&p, lab, NULL, m, want[i]), PF_OK);
+        assert_int_equal(p.n, want[i]);
+        for (int a = 0; a < p.n; a++)   /* all distinct */
+            for (int b = a + 1; b < p.n; b++) assert_memory_not_equal(p.rgb[a], p.rgb[b], 3);
+        if (want[i] == 8)
+            for (int j = 0; j < 8; j++) {
+                float d;
+                pf_palette_nearest(&p, P[j], &d);
+                assert_true(d < 0.02f);
+            }
+    }
+    /* fewer distinct colours than asked: each of them once, exactly */
+    static const uint8_t exact[3][3] = { { 10, 20, 30 }, { 200, 100, 50 }, { 255, 255, 255 } };
+    for (size_t i = 0; i < 3000; i++) pf_srgb8_to_oklab(exact[i % 3], lab + 3 * i);
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 3000, 8), PF_OK);
+    assert_int_equal(p.n, 3);
+    for (int j = 0; j < 3; j++) {
+        int found = 0;
+        for (int i = 0; i < p.n; i++) found |= !memcmp(p.rgb[i], exact[j], 3);
+        assert_true(found);
+    }
+    /* and auto mode returns exact colours exactly */
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 3000, 0), PF_OK);
+    assert_int_equal(p.n, 3);
+    free(lab);
+}
+
+static void test_extract_deterministic(void **state)
+{
+    (void)state;
+    float P[16][3];
+    uint64_t rng = 51;
+    size_t m = 150000;
+    float *lab = malloc(m * 3 * sizeof(float));
+    pf_palette a, b;
+    assert_non_null(lab);
+    parse_list(PICO8, P);
+    noisy_clusters(lab, m, (const float (*)[3])P, 16, NULL, 0.02, &rng);
+    for (int colors = 0; colors <= 24; colors += 12) {
+        memset(&a, 0xAB, sizeof a);
+        memset(&b, 0xCD, sizeof b);
+        assert_int_equal(pf_palette_extract(&a, lab, NULL, m, colors), PF_OK);
+        assert_int_equal(pf_palette_extract(&b, lab, NULL, m, colors), PF_OK);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.rgb, b.rgb, (size_t)a.n * 3);
+        assert_memory_equal(a.lab, b.lab, (size_t)a.n * sizeof a.lab[0]);
+    }
+    free(lab);
+}
+
+/* Weights act as pixel counts: one point of weight 5 is five points, and
+ * weights that are shares (mean < 1) give the same as counts. */
+static void test_extract_weights(void **state)
+{
+    (void)state;
+    float P[4][3];
+    uint64_t rng = 61;
+    size_t m = 20000;
+    float *lab = malloc(m * 5 * 3 * sizeof(float)), *w = malloc(m * sizeof(float));
+    float *rep = lab + m * 3;
+    pf_palette a, b, c;
+    assert_true(lab && w);
+    parse_list("102030 c04040 40c040 f0f0a0", P);
+    noisy_clusters(lab, m, (const float (*)[3])P, 4, NULL, 0.01, &rng);
+    for (size_t i = 0; i < m; i++) {
+        w[i] = 5.0f;
+        for (int r = 0; r < 4; r++) memcpy(rep + 3 * (4 * i + r), lab + 3 * i, 3 * sizeof(float));
+    }
+    assert_int_equal(pf_palette_extract(&a, lab, w, m, 0), PF_OK);
+    /* the same colours five times over, unweighted */
+    float *five = malloc(m * 5 * 3 * sizeof(float));
+    assert_non_null(five);
+    memcpy(five, lab, m * 3 * sizeof(float));
+    memcpy(five + m * 3, rep, m * 4 * 3 * sizeof(float));
+    assert_int_equal(pf_palette_extract(&b, five, NULL, m * 5, 0), PF_OK);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.rgb, b.rgb, (size_t)a.n * 3);
+    for (size_t i = 0; i < m; i++) w[i] = 1e-3f;
+    assert_int_equal(pf_palette_extract(&c, lab, w, m, 0), PF_OK);
+    assert_int_equal(c.n, 4);
+    /* zero, negative and NaN weights and NaN colours are skipped */
+    for (size_t i = 0; i < m; i++) w[i] = 1.0f;
+    for (size_t i = 0; i < m; i += 10) {
+        w[i] = (i / 10) % 3 == 0 ? 0.0f : (i / 10) % 3 == 1 ? -4.0f : NAN;
+        lab[3 * i + 1] = 0.35f;   /* far-off colour that must not count */
+    }
+    lab[3 * 5] = NAN;
+    assert_int_equal(pf_palette_extract(&c, lab, w, m, 0), PF_OK);
+    assert_int_equal(c.n, 4);
+    free(lab);
+    free(w);
+    free(five);
+}
+
+static void test_extract_args(void **state)
+{
+    (void)state;
+    float lab[6] = { 0.5f, 0, 0, 0.6f, 0.1f, 0 };
+    pf_palette p;
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, -1), PF_EINVAL);
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, 257), PF_EINVAL);
+    assert_int_equal(pf_palette_extract(NULL, lab, NULL, 2, 0), PF_EINVAL);
+    assert_int_equal(pf_palette_extract(&p, NULL, NULL, 2, 0), PF_EINVAL);
+    p.n = 99;
+    assert_int_equal(pf_palette_extract(&p, NULL, NULL, 0, 0), PF_OK);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, 0), PF_OK);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, 1, 0), PF_OK);
+    assert_int_equal(p.n, 1);
+    float bad[3] = { NAN, 0, 0 };
+    assert_int_equal(pf_palette_extract(&p, bad, NULL, 1, 4), PF_OK);
+    assert_int_equal(p.n, 0);
+    /* absurd and infinite colours are ignored, not binned */
+    float huge[12] = { 1e30f, 0, 0, 0.5f, -1e30f, 3e38f, INFINITY, 0, 0, 0.7f, 0.01f, 0.02f };
+    assert_int_equal(pf_palette_extract(&p, huge, NULL, 4, 0), PF_OK);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(pf_palette_extract(&p, huge, NULL, 4, 3), PF_OK);
+    assert_int_equal(p.n, 1);
+}
+
+/* Prints what a restore-sized extraction costs (no assertion on time). */
+static void test_extract_speed(void **state)
+{
+    (void)state;
+    float P[32][3];
+    uint64_t rng = 71;
+    size_t m = 2000000;
+    float *lab = malloc(m * 3 * sizeof(float));
+    pf_palette p;
+    assert_non_null(lab);
+    assert_int_equal(random_palette(32, 0.08f, &rng, P), 32);
+    noisy_clusters(lab, m, (const float (*)[3])P, 32, NULL, 0.015, &rng);
+    double t0 = pf_now_ms();
+    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    printf("  2M colours, 32 true: %d colours in %.0f ms\n", p.n, pf_now_ms() - t0);
+    assert_in_range(p.n, 29, 35);
+    free(lab);
+}
+
+/* ---- mapping ---------------------------------------------------------------- */
+
+static void test_nearest(void **state)
+{
+    (void)state;
+    pf_palette p;
+    uint64_t rng = 81;
+    float d, lab[3] = { 0.5f, 0, 0 };
+    memset(&p, 0, sizeof p);
+    assert_int_equal(pf_palette_nearest(&p, lab, &d), -1);
+    assert_true(isinf(d));
+    p.n = 40;
+    for (int i = 0; i < p.n; i++)
+        for (int c = 0; c < 3; c++) p.rgb[i][c] = (uint8_t)tu_rand(&rng);
+    pf_palette_update_lab(&p);
+    for (int t = 0; t < 2000; t++) {
+        uint8_t c[3] = { (uint8_t)tu_rand(&rng), (uint8_t)tu_rand(&rng), (uint8_t)tu_rand(&rng) };
+        pf_srgb8_to_oklab(c, lab);
+        int best = 0;
+        for (int i = 1; i < p.n; i++)
+            if (pf_oklab_dist(lab, p.lab[i]) < pf_oklab_dist(lab, p.lab[best])) best = i;
+        assert_int_equal(pf_palette_nearest(&p, lab, &d), best);
+        assert_true(fabsf(d - pf_oklab_dist(lab, p.lab[best])) < 1e-6f);
+    }
+    assert_int_equal(pf_palette_nearest(&p, p.lab[7], NULL), 7);
+}
+
+/* One-pixel frames: RGBA planes of a single cell. */
+static void cell_from_lab(float cell[4], const float lab[3], float alpha)
+{
+    pf_oklab_to_srgb(lab, cell);
+    cell[3] = alpha;
+}
+
+/* Maps a sequence of single-pixel frames; returns the indices. */
+static void map_sequence(const pf_palette *p, const float (*labs)[3], const float *alpha, int n,
+                         const pf_hysteresis *hy, int16_t *out)
+{
+    float cur[4], prev[4];
+    int16_t pidx = -1;
+    for (int f = 0; f < n; f++) {
+        cell_from_lab(cur, labs[f], alpha ? alpha[f] : 1.0f);
+        pf_palette_map_frame(p, cur, 1, 1, f ? prev : NULL, f ? &pidx : NULL, hy, &out[f]);
+        memcpy(prev, cur, sizeof cur);
+        pidx = out[f];
+    }
+}
+
+static void test_map_frame_basic(void **state)
+{
+    (void)state;
+    pf_palette p;
+    memset(&p, 0, sizeof p);
+    p.n = 3;
+    memcpy(p.rgb[0], (uint8_t[]){ 0, 0, 0 }, 3);
+    memcpy(p.rgb[1], (uint8_t[]){ 255, 0, 0 }, 3);
+    memcpy(p.rgb[2], (uint8_t[]){ 255, 255, 255 }, 3);
+    pf_palette_update_lab(&p);
+    /* (4, 2, 3) planar RGBA */
+    float cells[4 * 6] = {
+        0.0f, 0.9f, 1.0f, 0.1f, 0.5f, NAN,    /* R */
+        0.0f, 0.1f, 1.0f, 0.1f, 0.5f, 0.0f,   /* G */
+        0.0f, 0.0f, 0.9f, 0.1f, 0.5f, 0.0f,   /* B */
+        1.0f, 1.0f, 1.0f, 0.4f, NAN,  1.0f,   /* A */
+    };
+    int16_t idx[6];
+    pf_palette_map_frame(&p, cells, 3, 2, NULL, NULL, NULL, idx);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 1);
+    assert_int_equal(idx[2], 2);
+    assert_int_equal(idx[3], -1);   /* alpha < 0.5 */
+    assert_int_equal(idx[4], -1);   /* NaN alpha */
+    assert_true(idx[5] >= 0 && idx[5] < 3);   /* NaN colour: some entry, no crash */
+    /* an empty palette maps everything to -1 */
+    pf_palette empty;
+    memset(&empty, 0, sizeof empty);
+    pf_palette_map_frame(&empty, cells, 3, 2, NULL, NULL, NULL, idx);
+    for (int i = 0; i < 6; i++) assert_int_equal(idx[i], -1);
+    /* garbage previous indices are ignored */
+    int16_t junk[6] = { 300, -7, 3, 2, 1, 0 };
+    pf_palette_map_frame(&p, cells, 3, 2, cells, junk, NULL, idx);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 1);
+    assert_int_equal(idx[2], 2);
+}
+
+/* The cached path (8-bit colours) and the direct one (other floats) give
+ * exactly the brute-force nearest entry. */
+static void test_map_frame_cache(void **state)
+{
+    (void)state;
+    enum { W = 128, H = 96 };
+    size_t plane = (size_t)W * H;
+    float *cells = malloc(4 * plane * sizeof(float));
+    int16_t *idx = malloc(plane * sizeof(int16_t));
+    uint8_t set[3000][3];
+    pf_palette p;
+    uint64_t rng = 83;
+    assert_true(cells && idx);
+    memset(&p, 0, sizeof p);
+    p.n = 200;
+    for (int i = 0; i < p.n; i++)
+        for (int c = 0; c < 3; c++) p.rgb[i][c] = (uint8_t)tu_rand(&rng);
+    pf_palette_update_lab(&p);
+    for (int i = 0; i < 3000; i++)
+        for (int c = 0; c < 3; c++) set[i][c] = (uint8_t)tu_rand(&rng);
+    for (size_t i = 0; i < plane; i++) {
+        int exact = i % 5 != 0, k = (int)(tu_rand(&rng) % 3000);
+        for (int c = 0; c < 3; c++)
+            cells[c * plane + i] = exact ? set[k][c] / 255.0f : (float)tu_uniform(&rng);
+        cells[3 * plane + i] = 1.0f;
+    }
+    double t0 = pf_now_ms();
+    pf_palette_map_frame(&p, cells, W, H, NULL, NULL, NULL, idx);
+    printf("  %dx%d frame, 200 entries: %.2f ms\n", W, H, pf_now_ms() - t0);
+    for (size_t i = 0; i < plane; i++) {
+        float rgb[3] = { cells[i], cells[plane + i], cells[2 * plane + i] }, lab[3];
+        pf_srgb_to_oklab(rgb, lab);
+        assert_int_equal(idx[i], pf_palette_nearest(&p, lab, NULL));
+    }
+    free(cells);
+    free(idx);
+}
+
+static void test_hysteresis(void **state)
+{
+    (void)state;
+    pf_hysteresis hy = pf_hysteresis_default();
+    assert_true(fabsf(hy.keep_margin - 0.03f) < 1e-6f && fabsf(hy.same_dist - 0.03f) < 1e-6f);
+
+    /* two greys 0.1 apart in L; a pixel hovering around their midpoint */
+    pf_palette p;
+    memset(&p, 0, sizeof p);
+    p.n = 2;
+    memcpy(p.rgb[0], (uint8_t[]){ 100, 100, 100 }, 3);
+    memcpy(p.rgb[1], (uint8_t[]){ 125, 125, 125 }, 3);
+    pf_palette_update_lab(&p);
+    float mid = 0.5f * (p.lab[0][0] + p.lab[1][0]);
+    enum { N = 12 };
+    float seq[N][3];
+    int16_t with[N], without[N];
+
+    /* small wobble (0.01 < same_dist) across the midpoint */
+    for (int f = 0; f < N; f++) { seq[f][0] = mid + (f % 2 ? 0.005f : -0.005f); seq[f][1] = seq[f][2] = 0; }
+    map_sequence(&p, (const float (*)[3])seq, NULL, N, &hy, with);
+    for (int f = 1; f < N; f++) assert_int_equal(with[f], with[0]);
+    for (int f = 0; f < N; f++) {   /* without history it flips every frame */
+        float cell[4];
+        cell_from_lab(cell, seq[f], 1.0f);
+        pf_palette_map_frame(&p, cell, 1, 1, NULL, NULL, &hy, &without[f]);
+    }
+    for (int f = 1; f < N; f++) assert_int_not_equal(without[f], without[f - 1]);
+
+    /* a larger wobble (0.04 > same_dist) kept by the margin rule alone */
+    pf_hysteresis wide = { 0.05f, 0.01f };
+    for (int f = 0; f < N; f++) seq[f][0] = mid + (f % 2 ? 0.02f : -0.02f);
+    map_sequence(&p, (const float (*)[3])seq, NULL, N, &wide, with);
+    for (int f = 1; f < N; f++) assert_int_equal(with[f], with[0]);
+    /* with the defaults the same wobble is 0.04 > keep_margin: it follows */
+    map_sequence(&p, (const float (*)[3])seq, NULL, N, &hy, with);
+    for (int f = 1; f < N; f++) assert_int_not_equal(with[f], with[f - 1]);
+
+    /* a real change switches at once */
+    for (int f = 0; f < N; f++) seq[f][0] = f < 6 ? p.lab[0][0] : p.lab[1][0] + 0.01f;
+    map_sequence(&p, (const float (*)[3])seq, NULL, N, &hy, with);
+    for (int f = 0; f < N; f++) assert_int_equal(with[f], f < 6 ? 0 : 1);
+
+    /* a slow drift (0.01 per frame) from one grey past the other switches
+     * within a few frames of passing the midpoint */
+    enum { D = 20 };
+    float drift[D][3];
+    int16_t di[D];
+    for (int f = 0; f < D; f++) {
+        drift[f][0] = p.lab[0][0] - 0.02f + 0.01f * (float)f;
+        drift[f][1] = drift[f][2] = 0;
+    }
+    map_sequence(&p, (const float (*)[3])drift, NULL, D, &hy, di);
+    assert_int_equal(di[0], 0);
+    assert_int_equal(di[D - 1], 1);
+    for (int f = 0; f < D; f++)
+        if (drift[f][0] < mid) assert_int_equal(di[f], 0);
+        else if (drift[f][0] > mid + hy.keep_margin + 2 * hy.same_dist) assert_int_equal(di[f], 1);
+
+    /* entries closer than the margins still hand over on a drift */
+    pf_palette close;
+    memset(&close, 0, sizeof close);
+    close.n = 2;
+    memcpy(close.rgb[0], (uint8_t[]){ 100, 100, 100 }, 3);
+    memcpy(close.rgb[1], (uint8_t[]){ 105, 105, 105 }, 3);
+    pf_palette_update_lab(&close);
+    assert_true(pf_oklab_dist(close.lab[0], close.lab[1]) < hy.keep_margin);
+    for (int f = 0; f < D; f++) drift[f][0] = close.lab[0][0] + 0.002f * (float)f;
+    map_sequence(&close, (const float (*)[3])drift, NULL, D, &hy, di);
+    assert_int_equal(di[0], 0);
+    assert_int_equal(di[D - 1], 1);
+
+    /* turning transparent gives -1, and coming back is a fresh choice */
+    float alpha[N];
+    for (int f = 0; f < N; f++) {
+        seq[f][0] = f < 8 ? mid - 0.01f : mid + 0.01f;
+        alpha[f] = f >= 4 && f < 8 ? 0.2f : 1.0f;
+    }
+    map_sequence(&p, (const float (*)[3])seq, alpha, N, &hy, with);
+    for (int f = 0; f < 4; f++) assert_int_equal(with[f], 0);
+    for (int f = 4; f < 8; f++) assert_int_equal(with[f], -1);
+    for (int f = 8; f < N; f++) assert_int_equal(with[f], 1);
+}
+
+/* ---- palette files ---------------------------------------------------------- */
+
+static char g_log[4096];
+
+static void capture_log(void *user, int level, const char *msg)
+{
+    (void)user;
+    (void)level;
+    snprintf(g_log, sizeof g_log, "%s", msg);
+}
+
+static const pf_logger g_lg = { capture_log, NULL, PF_LOG_DEBUG };
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static pf_status load_text(const char *dir, const char *name, const char *text, pf_palette *p)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_file(path, text, strlen(text));
+    g_log[0] = 0;
+    return pf_palette_load(p, path, &g_lg);
+}
+
+static void expect_rgb(const pf_palette *p, int i, int r, int g, int b)
+{
+    assert_int_equal(p->rgb[i][0], r);
+    assert_int_equal(p->rgb[i][1], g);
+    assert_int_equal(p->rgb[i][2], b);
+    float lab[3];
+    pf_srgb8_to_oklab(p->rgb[i], lab);
+    assert_memory_equal(lab, p->lab[i], sizeof lab);
+}
+
+static void test_file_hex(void **state)
+{
+    (void)state;
+    char dir[256];
+    pf_palette p;
+    tu_tmpdir(dir, sizeof dir);
+    assert_int_equal(load_text(dir, "a.hex", "#FF0000\r\n00ff00\n\n  0000Fa  \r\n\n", &p), PF_OK);
+    assert_int_equal(p.n, 3);
+    expect_rgb(&p, 0, 255, 0, 0);
+    expect_rgb(&p, 1, 0, 255, 0);
+    expect_rgb(&p, 2, 0, 0, 250);
+    assert_int_equal(load_text(dir, "b.HEX", "\xEF\xBB\xBF" "123456", &p), PF_OK);
+    assert_int_equal(p.n, 1);
+    expect_rgb(&p, 0, 0x12, 0x34, 0x56);
+
+    assert_int_equal(load_text(dir, "bad.hex", "ff0000\n00ff00\nxyz123\n", &p), PF_EPALETTE);
+    assert_int_equal(p.n, 0);
+    assert_non_null(strstr(g_log, "bad.hex:3:"));
+    assert_int_equal(load_text(dir, "bad2.hex", "ff00000\n", &p), PF_EPALETTE);
+    assert_non_null(strstr(g_log, ":1:"));
+    assert_int_equal(load_text(dir, "bad3.hex", "ff00\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "bad4.hex", "ff 000\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "empty.hex", "", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "blank.hex", "\n\r\n  \n", &p), PF_EPALETTE);
+
+    /* 256 colours load, 257 do not */
+    char *big = malloc(300 * 8);
+    assert_non_null(big);
+    big[0] = 0;
+    for (int i = 0; i < 257; i++) sprintf(big + strlen(big), "%06x\n", i * 1000);
+    assert_int_equal(load_text(dir, "257.hex", big, &p), PF_EPALETTE);
+    assert_non_null(strstr(g_log, ":257:"));
+    big[256 * 7] = 0;
+    assert_int_equal(load_text(dir, "256.hex", big, &p), PF_OK);
+    assert_int_equal(p.n, 256);
+    free(big);
+    tu_rmtree(dir);
+}
+
+static void test_file_gpl(void **state)
+{
+    (void)state;
+    char dir[256];
+    pf_palette p;
+    tu_tmpdir(dir, sizeof dir);
+    const char *good =
+        "GIMP Palette\r\n"
+        "Name: Test palette\r\n"
+        "Columns: 4\r\n"
+        "#\r\n"
+        "# a comment\r\n"
+        "255   0   0\tRed\r\n"
+        "  0 255   0\r\n"
+        "\r\n"
+        "  0   0 255 Deep blue sky\r\n";
+    assert_int_equal(load_text(dir, "a.gpl", good, &p), PF_OK);
+    assert_int_equal(p.n, 3);
+    expect_rgb(&p, 0, 255, 0, 0);
+    expect_rgb(&p, 1, 0, 255, 0);
+    expect_rgb(&p, 2, 0, 0, 255);
+    /* GIMP 3 RGBA palettes carry a fourth value */
+    assert_int_equal(load_text(dir, "b.gpl", "GIMP Palette\nChannels: RGBA\n1 2 3 255 x\n", &p), PF_OK);
+    assert_int_equal(p.n, 1);
+    expect_rgb(&p, 0, 1, 2, 3);
+    /* the header identifies a .gpl even under another name */
+    assert_int_equal(load_text(dir, "noext", "GIMP Palette\n9 8 7\n", &p), PF_OK);
+    expect_rgb(&p, 0, 9, 8, 7);
+
+    assert_int_equal(load_text(dir, "c.gpl", "GIMP Palette\n1 2 3\n256 0 0 Too red\n", &p), PF_EPALETTE);
+    assert_non_null(strstr(g_log, "c.gpl:3:"));
+    assert_int_equal(load_text(dir, "d.gpl", "1 2 3\n", &p), PF_EPALETTE);
+    assert_non_null(strstr(g_log, ":1:"));
+    assert_int_equal(load_text(dir, "e.gpl", "GIMP Palette\n12 34\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "f.gpl", "GIMP Palette\n1 2 x\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "g.gpl", "GIMP Palette\n-1 2 3\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "h.gpl", "GIMP Palette\n1.5 2 3\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "i.gpl", "GIMP Palette\nName: nothing\n", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "j.gpl", "", &p), PF_EPALETTE);
+    assert_int_equal(load_text(dir, "k.gpl", "GIMP Palette\nChannels: CMYK\n", &p), PF_EPALETTE);
+    tu_rmtree(dir);
+}
+
+static void test_file_png(void **state)
+{
+    (void)state;
+    char dir[256], path[4200];
+    pf_palette p;
+    tu_tmpdir(dir, sizeof dir);
+    /* 4x2: duplicates and transparent pixels are skipped, scan order kept */
+    uint8_t px[8][4] = {
+        { 10, 20, 30, 255 }, { 40, 50, 60, 255 }, { 10, 20, 30, 255 }, { 99, 99, 99, 0 },
+        { 1, 2, 3, 200 },    { 40, 50, 60, 255 }, { 70, 80, 90, 127 }, { 250, 0, 5, 255 },
+    };
+    snprintf(path, sizeof path, "%s/pal.png", dir);
+    assert_int_equal(pf_png_write(path, &px[0][0], 4, 2, 1), PF_OK);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_OK);
+    assert_int_equal(p.n, 4);
+    expect_rgb(&p, 0, 10, 20, 30);
+    expect_rgb(&p, 1, 40, 50, 60);
+    expect_rgb(&p, 2, 1, 2, 3);
+    expect_rgb(&p, 3, 250, 0, 5);
+
+    /* 300 distinct colours are too many */
+    uint8_t *many = malloc(300 * 4);
+    assert_non_null(many);
+    for (int i = 0; i < 300; i++) {
+        many[4 * i] = (uint8_t)i;
+        many[4 * i + 1] = (uint8_t)(i >> 8);
+        many[4 * i + 2] = 7;
+        many[4 * i + 3] = 255;
+    }
+    snprintf(path, sizeof path, "%s/many.png", dir);
+    assert_int_equal(pf_png_write(path, many, 30, 10, 1), PF_OK);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_non_null(strstr(g_log, "many.png"));
+    /* ... but 256 of them are fine */
+    assert_int_equal(pf_png_write(path, many, 16, 16, 1), PF_OK);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_OK);
+    assert_int_equal(p.n, 256);
+    /* all transparent: no colour */
+    for (int i = 0; i < 300; i++) many[4 * i + 3] = 0;
+    assert_int_equal(pf_png_write(path, many, 30, 10, 1), PF_OK);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    free(many);
+    /* not a PNG */
+    snprintf(path, sizeof path, "%s/fake.png", dir);
+    write_file(path, "GIMP Palette\n1 2 3\n", 19);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_non_null(strstr(g_log, "fake.png"));
+    tu_rmtree(dir);
+}
+
+static void test_file_errors(void **state)
+{
+    (void)state;
+    char dir[256], path[4200];
+    pf_palette p;
+    tu_tmpdir(dir, sizeof dir);
+    static const char *const missing[] = { "none.hex", "none.gpl", "none.png", "none" };
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, missing[i]);
+        g_log[0] = 0;
+        assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EIO);
+        assert_non_null(strstr(g_log, missing[i]));
+    }
+    assert_int_equal(pf_palette_load(&p, dir, &g_lg), PF_EIO);   /* a folder */
+    assert_int_equal(pf_palette_load(NULL, path, NULL), PF_EINVAL);
+    assert_int_equal(pf_palette_load(&p, NULL, NULL), PF_EINVAL);
+    assert_int_equal(load_text(dir, "x.pal", "JASC-PAL\n0100\n1\n1 2 3\n", &p), PF_EPALETTE);
+    snprintf(path, sizeof path, "%s/nul.hex", dir);
+    write_file(path, "ff0000\n\0\n", 9);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    /* a file over the size limit is refused without reading it all */
+    size_t n = (2u << 20) + 5;
+    char *big = malloc(n);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++) big[i] = i % 7 == 6 ? '\n' : 'a';
+    snprintf(path, sizeof path, "%s/big.hex", dir);
+    write_file(path, big, n);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    /* a very long line */
+    snprintf(path, sizeof path, "%s/long.gpl", dir);
+    memcpy(big, "GIMP Palette\n1 2 3 ", 19);
+    big[100000] = 0;
+    write_file(path, big, 100000);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    free(big);
+    /* random bytes never crash and never load as colours unless valid */
+    uint64_t rng = 91;
+    char buf[512];
+    for (int t = 0; t < 400; t++) {
+        size_t len = (size_t)(tu_rand(&rng) % sizeof buf);
+        int textish = t % 2;
+        if (t % 4 < 2) memcpy(buf, "GIMP Palette\n", 13);
+        for (size_t i = (t % 4 < 2 ? 13 : 0); i < len; i++) {
+            uint64_t r = tu_rand(&rng);
+            buf[i] = textish ? "0123456789abcdefABCDEF #\n\r\t:GIMP"[r % 33] : (char)r;
+        }
+        snprintf(path, sizeof path, "%s/fuzz%d.%s", dir, t, t % 3 ? "hex" : "gpl");
+        write_file(path, buf, len);
+        pf_status st = pf_palette_load(&p, path, NULL);
+        assert_true(st == PF_OK || st == PF_EPALETTE);
+        if (st == PF_OK) assert_in_range(p.n, 1, 256);
+        else assert_int_equal(p.n, 0);
+    }
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_oklab_reference),
+        cmocka_unit_test(test_oklab_table),
+        cmocka_unit_test(test_oklab_round_trip),
+        cmocka_unit_test(test_oklab_clamp_and_dist),
+        cmocka_unit_test(test_extract_known_palettes),
+        cmocka_unit_test(test_extract_random_palettes),
+        cmocka_unit_test(test_extract_small_colours),
+        cmocka_unit_test(test_extract_small_sprite),
+        cmocka_unit_test(test_extract_near_black),
+        cmocka_unit_test(test_extract_blends),
+        cmocka_unit_test(test_extract_ramp),
+        cmocka_unit_test(test_extract_fixed_count),
+        cmocka_unit_test(test_extract_deterministic),
+        cmocka_unit_test(test_extract_weights),
+        cmocka_unit_test(test_extract_args),
+        cmocka_unit_test(test_extract_speed),
+        cmocka_unit_test(test_nearest),
+        cmocka_unit_test(test_map_frame_basic),
+        cmocka_unit_test(test_map_frame_cache),
+        cmocka_unit_test(test_hysteresis),
+        cmocka_unit_test(test_file_hex),
+        cmocka_unit_test(test_file_gpl),
+        cmocka_unit_test(test_file_png),
+        cmocka_unit_test(test_file_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
