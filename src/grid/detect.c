@@ -28,6 +28,7 @@
 #define GRID_PHASE_Q 4       /* phase bins per input pixel */
 #define GRID_BANDS 5         /* edge-comb scales 1, 2, 4, 8, 16 px */
 #define GRID_MAX_FRAMES 8    /* frames used for the period */
+#define GRID_MIN_EDGE 6.0    /* weakest edge counted, summed 0..255 channel steps */
 
 pf_grid_params pf_grid_default_params(void)
 {
@@ -47,6 +48,8 @@ void pf_grid_free(pf_grid *g)
     free(g->yb);
     g->xb = g->yb = NULL;
 }
+
+static double pf_clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* ---- features ------------------------------------------------------------- */
 
@@ -111,7 +114,8 @@ static inline int absd4(const int16_t *a, const int16_t *b)
  * strength at the boundary x between pixels x-1 and x, smoothed at scale d.
  * Every local maximum of v (the centre of a plateau, else refined by a
  * parabola) above thr * max(v) adds v at its sub-pixel position to prof
- * (n + 1 entries, coordinates 0..n), times wgt. This edge-location comb is
+ * (n + 1 entries, coordinates 0..n), times wgt; maxima weaker than
+ * GRID_MIN_EDGE never count. This edge-location comb is
  * sharp for every resampling kernel: a nearest, bilinear or bicubic edge
  * gives one maximum midway between the pixel centres it joins. cs holds
  * the line's prefix sums ((n + 1) * 4), v scratch of n + 1 doubles. */
@@ -129,6 +133,7 @@ static void line_edges(const double *cs, int n, int d, double thr, float wgt, fl
         if (v[x] > vmax) vmax = v[x];
     }
     thr *= vmax;
+    if (thr < GRID_MIN_EDGE) thr = GRID_MIN_EDGE;   /* 8-bit banding, codec noise */
     for (x = 1; x < n; x++) {
         int e = x, i0;
         double pos, fr;
@@ -188,7 +193,10 @@ static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *
             const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
             const float wr = (float)(1.0 / (lw[l] > mean ? lw[l] : mean));
             if (lw[l] <= 0) continue;
-            for (x = 1; x < n; x++) p1[x] += wr * (float)absd4(base + x * step, base + (x - 1) * step);
+            for (x = 1; x < n; x++) {
+                const int e = absd4(base + x * step, base + (x - 1) * step);
+                if (e > GRID_MIN_EDGE) p1[x] += wr * (float)e;
+            }
             if (!nbands) continue;
             for (c = 0; c < 4; c++) cs[c] = 0;
             for (x = 0; x < n; x++)
@@ -376,10 +384,10 @@ static double band_div(void)
 {
 #ifdef GRID_DEBUG_SPEC
     static double v = -1;
-    if (v < 0) v = getenv("GRID_BD") ? atof(getenv("GRID_BD")) : 1.5;
+    if (v < 0) v = getenv("GRID_BD") ? atof(getenv("GRID_BD")) : 1.25;
     return v;
 #else
-    return 1.5;
+    return 1.25;
 #endif
 }
 
@@ -399,6 +407,30 @@ static double frame_score(const axis_data *a, int t, double f, int *which)
     double c2 = coherence_at(a->p2 + ((size_t)t * GRID_BANDS + b) * a->n, a->n, f, 0, NULL);
     if (which) *which = c1 >= c2 ? 0 : 1 + b;
     return c1 >= c2 ? c1 : c2;
+}
+
+/* The phase (in [0, 1/f), pixels) of the grid lines that the comb of
+ * frequency f puts at boundary coordinates: the circular mean over frames
+ * of the argument of the stronger feature's coefficient. */
+static double axis_phase(const axis_data *a, double f)
+{
+    double cr = 0, ci = 0, ph;
+    int t;
+    for (t = 0; t < a->t; t++) {
+        int which;
+        double arg, c;
+        if (a->wt[t] <= 0) continue;
+        frame_score(a, t, f, &which);
+        c = coherence_at(which == 0 ? a->p1 + (size_t)t * a->n
+                                    : a->p2 + ((size_t)t * GRID_BANDS + which - 1) * a->n,
+                         a->n, f, 0, &arg);
+        cr += c * cos(arg);
+        ci += c * sin(arg);
+    }
+    /* sum p(x) e^{-2 pi i f x} has argument -2 pi f x0 for lines at x0 */
+    ph = -atan2(ci, cr) / (2 * M_PI * f);
+    ph = fmod(ph, 1.0 / f);
+    return ph < 0 ? ph + 1.0 / f : ph;
 }
 
 /* Combined raw score at frequency f: the mean of the frames' scores. */
@@ -1017,26 +1049,30 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             /* JPEG / H.264 blocks and 4:2:0 chroma leave combs of periods
              * 16/k locked to the frame origin, in chroma mostly. A real
              * grid there must show in the full-resolution luma too. */
-            double lc, gain, ph;
+            double lc, ph;
             const int mid = tp > 1 ? (int)((long)(tp / 2) * (n - 1) / (tp - 1)) : 0;
             const int nn = ad[j].n;
-            premultiply(frames[mid], (size_t)w * h, 0, px);
-            ph = box_phase(px, w, h, j, per4[j], 1 | 8, cum, hist,
-                           pf_clampi((int)lrint(per4[j] * GRID_PHASE_Q), 16, 256), &gain);
+            ph = axis_phase(&ad[j], 1.0 / per4[j]);
             ph = fmin(ph, per4[j] - ph);
             luma_profiles(frames[mid], w, h, j, 1 << band_of(per4[j]), ftmp, ftmp + nn, cum,
                           cum + nn, vbuf);
             remove_floor(ftmp, nn, 0, ftmp + 2 * nn);
             remove_floor(ftmp + nn, nn, 0, ftmp + 2 * nn);
-            lc = fmax(coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL),
-                      coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
+            /* below 3 px the luma edge comb takes the codec's parity; the
+             * plain differences do not */
+            lc = coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL);
+            if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
             pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence %.3f",
                      j ? "y" : "x", per4[j], ph, lc);
-            if (ph > 0.15 * per4[j]) lc = 1;
-            if (lc < 0.5) {
+            if (ph > 0.15 * per4[j]) lc = 1;   /* codec combs sit at phase 0 */
+            {
                 double s2, n2, p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
                                                   fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
-                if (p2 > 0) {
+                /* weak luma support: take the best other period; moderate:
+                 * only when that one is about as strong */
+                if (p2 > 0 && (lc < 0.5 || (lc < 0.9 && n2 >= 0.6 * ns4[j] && s2 >= 0.5))) {
+                    pf_debug(lg, "grid: %s period %.3f rejected for %.3f (%.3f, %.2f)", j ? "y" : "x",
+                             per4[j], p2, s2, n2);
                     per4[j] = p2;
                     sc4[j] = s2;
                     ns4[j] = n2;
@@ -1084,7 +1120,16 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     }
     g->cell_w = perx;
     g->cell_h = pery;
-    g->confidence = 0.5 * (scx + scy);
+    {
+        /* confidence: the weaker axis must show a coherent comb (raw) that
+         * stands out of its spectrum (normalised), and both axes must
+         * have found the same period on their own */
+        const double c1 = pf_clampd((fmin(nsx, nsy) - 1.6) / (2.5 - 1.6), 0, 1);
+        const double c2 = pf_clampd((fmin(scx, scy) - 0.3) / (0.7 - 0.3), 0, 1);
+        const int agree = p.scale > 0 ||
+                          (per4[0] > 0 && per4[1] > 0 && fabs(per4[0] - per4[1]) < 0.03 * fmax(per4[0], per4[1]));
+        g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : 0.3);
+    }
     pf_debug(lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
              scy, nsx, nsy);
     if (!(perx > 0) || !(pery > 0)) {
@@ -1124,7 +1169,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     {
         double gx = 0, gy = 0;
         for (t = 0; t < n; t++) { gx += phx[n + t]; gy += phy[n + t]; }
-        pf_debug(lg, "grid: fit gain %.3f %.3f", gx / n, gy / n);
+        pf_debug(lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain %.3f %.3f indep %.3f %.3f", nsx, nsy, scx, scy, gx / n, gy / n, per4[0], per4[1]);
     }
 
     if (!p.scale && g->confidence < p.min_confidence) {

@@ -1,0 +1,215 @@
+/*
+ * background.c - the baked-in background: estimated from the border cells
+ * of the native frames as a robust plane per channel (solid or gradient),
+ * then keyed to transparency by a flood fill from the border, so pixels of
+ * the same colour inside the sprite stay opaque. Not the palette.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "grid.h"
+#include "../palette/palette.h"
+
+static void model_rgb(const pf_background *bg, float u, float v, float rgb[3])
+{
+    for (int c = 0; c < 3; c++)
+        rgb[c] = pf_clampf(bg->coef[c][0] + bg->coef[c][1] * u + bg->coef[c][2] * v, 0.f, 1.f);
+}
+
+static float dist_rgb(const float a[3], const float b[3])
+{
+    float la[3], lb[3];
+    pf_srgb_to_oklab(a, la);
+    pf_srgb_to_oklab(b, lb);
+    return pf_oklab_dist(la, lb);
+}
+
+/* One border sample. */
+typedef struct bsample { float u, v, rgb[3], res; } bsample;
+
+/* Least-squares plane a + b*u + c*v per channel over the inliers; solid
+ * (b = c = 0) when fewer than 3 distinct positions or a singular system. */
+static void fit_plane(pf_background *bg, const bsample *s, const uint8_t *in, size_t n, int solid)
+{
+    double m[3][3] = {{0}}, r[3][3] = {{0}}, cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i]) continue;
+        double x[3] = {1, s[i].u, s[i].v};
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++) m[a][b] += x[a] * x[b];
+            for (int c = 0; c < 3; c++) r[c][a] += x[a] * s[i].rgb[c];
+        }
+        cnt++;
+    }
+    if (cnt == 0) return;
+    double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                 m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                 m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if (solid || fabs(det) < 1e-9 * cnt * cnt * cnt) {
+        for (int c = 0; c < 3; c++) {
+            bg->coef[c][0] = (float)(r[c][0] / cnt);
+            bg->coef[c][1] = bg->coef[c][2] = 0;
+        }
+        return;
+    }
+    /* Cramer's rule on the 3x3 normal equations */
+    for (int c = 0; c < 3; c++) {
+        for (int k = 0; k < 3; k++) {
+            double t[3][3];
+            memcpy(t, m, sizeof t);
+            for (int a = 0; a < 3; a++) t[a][k] = r[c][a];
+            double dk = t[0][0] * (t[1][1] * t[2][2] - t[1][2] * t[2][1]) -
+                        t[0][1] * (t[1][0] * t[2][2] - t[1][2] * t[2][0]) +
+                        t[0][2] * (t[1][0] * t[2][1] - t[1][1] * t[2][0]);
+            bg->coef[c][k] = (float)(dk / det);
+        }
+    }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void pf_background_solid(pf_background *bg, const uint8_t rgb[3])
+{
+    memset(bg, 0, sizeof *bg);
+    bg->kind = PF_BGK_SOLID;
+    for (int c = 0; c < 3; c++) bg->coef[c][0] = rgb[c] / 255.f;
+    memcpy(bg->rgb, rgb, 3);
+    bg->tol = 0.08f;
+}
+
+void pf_background_estimate(pf_background *bg, const float *const *cells, int n, int rows, int cols)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    size_t ring = cols > 1 && rows > 1 ? (size_t)2 * (cols + rows) - 4 : plane;
+    size_t cap = ring * (size_t)n, m = 0, transparent = 0;
+    bsample *s = malloc(sizeof *s * (cap ? cap : 1));
+    uint8_t *in = malloc(cap ? cap : 1);
+    float *res = malloc(sizeof *res * (cap ? cap : 1));
+
+    memset(bg, 0, sizeof *bg);
+    bg->kind = PF_BGK_NONE;
+    if (!s || !in || !res || n <= 0 || rows <= 0 || cols <= 0) goto done;
+    for (int f = 0; f < n; f++)
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) {
+                if (y != 0 && y != rows - 1 && x != 0 && x != cols - 1) continue;
+                size_t i = (size_t)y * cols + x;
+                if (cells[f][3 * plane + i] < 0.5f) { transparent++; continue; }
+                bsample *b = &s[m++];
+                b->u = (x + 0.5f) / cols;
+                b->v = (y + 0.5f) / rows;
+                for (int c = 0; c < 3; c++) b->rgb[c] = cells[f][c * plane + i];
+            }
+    if (transparent * 2 >= transparent + m) {
+        bg->kind = PF_BGK_ALPHA;
+        goto done;
+    }
+    /* seed with the modal colour (4 bits per channel), then refit a plane
+     * with a shrinking inlier threshold */
+    {
+        int hist[4096];
+        int best = 0;
+        memset(hist, 0, sizeof hist);
+        for (size_t i = 0; i < m; i++) {
+            int key = ((int)(s[i].rgb[0] * 15.99f) << 8) | ((int)(s[i].rgb[1] * 15.99f) << 4) |
+                      (int)(s[i].rgb[2] * 15.99f);
+            if (++hist[key] > hist[best]) best = key;
+        }
+        for (size_t i = 0; i < m; i++) {
+            int key = ((int)(s[i].rgb[0] * 15.99f) << 8) | ((int)(s[i].rgb[1] * 15.99f) << 4) |
+                      (int)(s[i].rgb[2] * 15.99f);
+            in[i] = key == best;
+        }
+    }
+    fit_plane(bg, s, in, m, 1);
+    float thr = 0.12f;
+    size_t nin = 0;
+    for (int it = 0; it < 6; it++) {
+        size_t k = 0;
+        nin = 0;
+        for (size_t i = 0; i < m; i++) {
+            float mod[3];
+            model_rgb(bg, s[i].u, s[i].v, mod);
+            s[i].res = dist_rgb(s[i].rgb, mod);
+            in[i] = s[i].res < thr;
+            if (in[i]) { res[k++] = s[i].res; nin++; }
+        }
+        if (nin < 3) break;
+        fit_plane(bg, s, in, m, it < 1);
+        qsort(res, k, sizeof *res, cmp_float);
+        /* the noise level of the background: 3x its median residual */
+        thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, 0.15f);
+    }
+    if (nin * 2 < m) goto done; /* the border is not one background */
+    {
+        float c0[3], corner[3], worst = 0;
+        model_rgb(bg, 0.5f, 0.5f, c0);
+        for (int q = 0; q < 4; q++) {
+            model_rgb(bg, (float)(q & 1), (float)(q >> 1), corner);
+            float d = dist_rgb(c0, corner);
+            if (d > worst) worst = d;
+        }
+        if (worst < 0.02f) {
+            for (int c = 0; c < 3; c++) bg->coef[c][1] = bg->coef[c][2] = 0;
+            bg->kind = PF_BGK_SOLID;
+        } else {
+            bg->kind = PF_BGK_GRADIENT;
+        }
+        model_rgb(bg, 0.5f, 0.5f, c0);
+        for (int c = 0; c < 3; c++) bg->rgb[c] = (uint8_t)(c0[c] * 255.f + 0.5f);
+        bg->tol = pf_clampf(thr, 0.06f, 0.15f);
+    }
+done:
+    free(s);
+    free(in);
+    free(res);
+}
+
+void pf_background_key(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    float *alpha = cells + 3 * plane;
+    /* The fill needs no queue: forward and backward sweeps over scratch
+     * (0 = not background, 2 = candidate, 1 = reached from the border)
+     * repeat until nothing changes. */
+    if (bg->kind != PF_BGK_SOLID && bg->kind != PF_BGK_GRADIENT) return;
+    memset(scratch, 0, plane);
+    /* candidate = background-coloured or already transparent */
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            size_t i = (size_t)y * cols + x;
+            float rgb[3] = {cells[i], cells[plane + i], cells[2 * plane + i]}, mod[3];
+            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
+            int cand = alpha[i] < 0.5f || dist_rgb(rgb, mod) < bg->tol;
+            scratch[i] = cand ? 2 : 0; /* 2 = candidate, 1 = reached */
+            if (cand && (x == 0 || y == 0 || x == cols - 1 || y == rows - 1)) scratch[i] = 1;
+        }
+    /* forward/backward sweeps propagate reachability through candidates */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) {
+                size_t i = (size_t)y * cols + x;
+                if (scratch[i] != 2) continue;
+                if ((x > 0 && scratch[i - 1] == 1) || (y > 0 && scratch[i - cols] == 1)) {
+                    scratch[i] = 1;
+                    changed = 1;
+                }
+            }
+        for (int y = rows - 1; y >= 0; y--)
+            for (int x = cols - 1; x >= 0; x--) {
+                size_t i = (size_t)y * cols + x;
+                if (scratch[i] != 2) continue;
+                if ((x < cols - 1 && scratch[i + 1] == 1) || (y < rows - 1 && scratch[i + cols] == 1)) {
+                    scratch[i] = 1;
+                    changed = 1;
+                }
+            }
+    }
+    for (size_t i = 0; i < plane; i++)
+        if (scratch[i] == 1) alpha[i] = 0.f;
+}
