@@ -33,7 +33,7 @@ LIB := $(BUILD)/libpixelfix.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
-.PHONY: all check bench install uninstall clean demo tools
+.PHONY: all check bench install uninstall clean demo tools $(PC)
 all: $(BIN) $(PC)
 
 config.mk: configure

@@ -35,19 +35,25 @@ typedef struct pf_grid_params {
 pf_grid_params pf_grid_default_params(void);
 
 /* Detects the grid from n sample frames (each (h, w, 4) RGBA8), using the
- * edge-strength profile of every frame: the period is the frequency of
- * maximum phase coherence (a comb / Fourier estimate refined to 0.001 px),
- * the phase comes from the coefficient's argument, after compensating each
- * frame's drift; boundaries are then refined locally (irregular grids).
+ * edge profiles of every frame: the period is the frequency of maximum
+ * phase coherence of the edge locations (a comb / Fourier estimate, then a
+ * least-squares fit of the edges, to about 0.1 %), the phase comes from
+ * the edges of each frame, each frame's drift is compensated, and
+ * boundaries are then refined locally (irregular grids). Lossy-codec
+ * artefacts (4:2:0 chroma, 8x8 blocks) are recognised and not taken for
+ * a grid. confidence is 0 for no periodic structure and reaches 1 when
+ * both axes show the same clear comb over a dozen cells or more.
  * On success g owns xb/yb (free with pf_grid_free). On PF_ENOGRID the
- * figures found (cell size, confidence) are still filled in.
- * Errors: PF_EINVAL, PF_ENOMEM, PF_ENOGRID. */
+ * figures found (cell size, confidence) are still filled in, xb/yb NULL.
+ * Errors: PF_EINVAL (no frames, w or h < 2, scale < 1, bad cell range),
+ * PF_ENOMEM, PF_ENOGRID. */
 pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
                          int w, int h, const pf_grid_params *p, const pf_logger *lg);
 
 /* The sub-pixel drift of one frame against g, in input pixels, each in
- * (-cell/2, cell/2]: the frame's grid is g shifted by (dx, dy). Frames
- * with too few edges give 0. */
+ * (-cell/2, cell/2]: the frame's grid is g shifted by (dx, dy) (the
+ * least-squares offset of the frame's edges from g's lines). Frames with
+ * too few edges give 0. About 10 ms for a 720p frame. */
 void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h,
                    double *dx, double *dy);
 

@@ -1,109 +1,195 @@
 /*
- * sample.c - canonical resampling onto a detected grid: every cell is
- * area-sampled (a box filter with exact fractional pixel coverage) into
- * k x k samples, and the classical cell colour is the median of the
- * central samples. Not grid detection (detect.c) and not colour science.
+ * sample.c - canonical resampling of a detected grid: every cell is split
+ * into k x k sub-cells, each area-sampled (box filter with exact fractional
+ * pixel coverage), and the per-cell colour is the median of the central
+ * samples. Not the detection (detect.c).
  */
+#include "grid.h"
+
 #include <math.h>
 #include <string.h>
 
-#include "grid.h"
-
-/* Coverage of one sample interval [a, b) over input pixels: pixel p gets
- * |[p, p+1) ∩ [a, b)| / (b - a); pixels outside [0, n) clamp to the edge. */
+/* The pixels an interval [a, b) of one axis covers: pixels i0 .. i0+n-1
+ * (before clamping to the canvas), their weights (coverage / length) at
+ * off in the weight table. */
 typedef struct span {
-    int first, count;   /* pixels first .. first+count-1 (clamped indices may repeat) */
-    int woff;           /* offset of the weights in the shared array */
+    int i0, n;
+    size_t off;
 } span;
 
-/* Fills the k spans of each of the cells between bounds (shifted by the
- * drift); returns the number of weights, or -1 when wts is too small. */
-static int build_spans(span *sp, float *wts, int wcap, const double *bounds, int cells, int k,
-                       double shift)
+/* Number of pixels [a, b) touches; at least 1. */
+static int span_len(double a, double b)
 {
-    int nw = 0;
-    for (int c = 0; c < cells; c++) {
-        double c0 = bounds[c] + shift, c1 = bounds[c + 1] + shift;
-        for (int s = 0; s < k; s++) {
-            double a = c0 + (c1 - c0) * s / k, b = c0 + (c1 - c0) * (s + 1) / k;
-            span *p = &sp[c * k + s];
-            int p0 = (int)floor(a), p1 = (int)ceil(b) - 1;
-            if (p1 < p0) p1 = p0;
-            double len = b - a > 1e-9 ? b - a : 1e-9;
-            p->first = p0;
-            p->count = p1 - p0 + 1;
-            p->woff = nw;
-            if (nw + p->count > wcap) return -1;
-            for (int q = p0; q <= p1; q++) {
-                double lo = q > a ? q : a, hi = q + 1 < b ? q + 1 : b;
-                wts[nw++] = (float)((hi > lo ? hi - lo : (b - a < 1e-9 ? 1.0 : 0.0)) / len);
-            }
-        }
-    }
-    return nw;
+    int n = (int)ceil(b) - (int)floor(a);
+    return n < 1 ? 1 : n;
 }
 
-static inline int clampi(int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
-
-void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba, int w, int h, int k,
-                    float *out)
+/* Fills sp (one per sub-interval) and wt for the k sub-intervals of every
+ * cell between boundaries bd[0..cells] shifted by d. wt must hold the sum
+ * of span_len over all sub-intervals. */
+static void make_spans(const double *bd, int cells, int k, double d, span *sp, float *wt)
 {
-    const int W = g->cols * k, H = g->rows * k;
-    const size_t plane = (size_t)W * (size_t)H;
-    /* each sample spans at most ceil(cell/k)+1 pixels */
-    double maxc = 0;
-    for (int i = 0; i < g->cols; i++) if (g->xb[i + 1] - g->xb[i] > maxc) maxc = g->xb[i + 1] - g->xb[i];
-    for (int j = 0; j < g->rows; j++) if (g->yb[j + 1] - g->yb[j] > maxc) maxc = g->yb[j + 1] - g->yb[j];
-    int per = (int)ceil(maxc / k) + 2;
-    size_t wcap = (size_t)(W > H ? W : H) * (size_t)per;
-    span *sx = malloc(sizeof *sx * (size_t)W), *sy = malloc(sizeof *sy * (size_t)H);
-    float *wx = malloc(sizeof *wx * wcap), *wy = malloc(sizeof *wy * wcap);
-    float *acc = malloc(sizeof *acc * (size_t)W * 4);
-    float lut[256];
-
-    if (!sx || !sy || !wx || !wy || !acc ||
-        build_spans(sx, wx, (int)wcap, g->xb, g->cols, k, dx) < 0 ||
-        build_spans(sy, wy, (int)wcap, g->yb, g->rows, k, dy) < 0) {
-        /* allocation failure: leave a neutral, fully transparent result */
-        memset(out, 0, plane * 4 * sizeof *out);
-        goto done;
-    }
-    for (int i = 0; i < 256; i++) lut[i] = i / 255.f;
-    for (int j = 0; j < H; j++) {
-        const span *py = &sy[j];
-        memset(acc, 0, sizeof *acc * (size_t)W * 4);
-        for (int q = 0; q < py->count; q++) {
-            float wyq = wy[py->woff + q];
-            if (wyq == 0.f) continue;
-            const uint8_t *src = rgba + (size_t)clampi(py->first + q, h) * (size_t)w * 4;
-            /* horizontal pass over this input row */
-            for (int i = 0; i < W; i++) {
-                const span *px = &sx[i];
-                float r = 0, gg = 0, b = 0, a = 0;
-                for (int t = 0; t < px->count; t++) {
-                    const uint8_t *p = src + (size_t)clampi(px->first + t, w) * 4;
-                    float wt = wx[px->woff + t];
-                    r += wt * lut[p[0]]; gg += wt * lut[p[1]]; b += wt * lut[p[2]]; a += wt * lut[p[3]];
+    size_t off = 0;
+    int i, a, j;
+    for (i = 0; i < cells; i++) {
+        const double c0 = bd[i] + d, step = (bd[i + 1] - bd[i]) / k;
+        for (a = 0; a < k; a++) {
+            const double s0 = c0 + a * step, s1 = c0 + (a + 1) * step;
+            span *s = &sp[i * k + a];
+            s->i0 = (int)floor(s0);
+            s->n = span_len(s0, s1);
+            s->off = off;
+            if (s1 - s0 <= 1e-9) {
+                /* degenerate interval: a point sample */
+                wt[off] = 1;
+                s->n = 1;
+            } else {
+                for (j = 0; j < s->n; j++) {
+                    const double p0 = s->i0 + j, lo = p0 > s0 ? p0 : s0;
+                    const double hi = p0 + 1 < s1 ? p0 + 1 : s1;
+                    wt[off + j] = (float)((hi > lo ? hi - lo : 0) / (s1 - s0));
                 }
-                acc[4 * i] += wyq * r; acc[4 * i + 1] += wyq * gg;
-                acc[4 * i + 2] += wyq * b; acc[4 * i + 3] += wyq * a;
             }
-        }
-        for (int c = 0; c < 4; c++) {
-            float *dst = out + (size_t)c * plane + (size_t)j * W;
-            for (int i = 0; i < W; i++) dst[i] = acc[4 * i + c];
+            off += (size_t)s->n;
         }
     }
-done:
-    free(sx); free(sy); free(wx); free(wy); free(acc);
 }
 
-static float median(float *v, int n)
+/* Total weight-table length for make_spans. */
+static size_t spans_total(const double *bd, int cells, int k, double d)
 {
-    for (int i = 1; i < n; i++) { /* insertion sort: n <= 64 */
-        float x = v[i];
-        int j = i - 1;
-        while (j >= 0 && v[j] > x) { v[j + 1] = v[j]; j--; }
+    size_t tot = 0;
+    int i, a;
+    for (i = 0; i < cells; i++) {
+        const double c0 = bd[i] + d, step = (bd[i + 1] - bd[i]) / k;
+        for (a = 0; a < k; a++) tot += (size_t)span_len(c0 + a * step, c0 + (a + 1) * step);
+    }
+    return tot;
+}
+
+/* Area sampling with precomputed spans: out (4, R, C), R = rows k, C = cols k. */
+static void sample_spans(const span *sx, const float *wx, int C, const span *sy, const float *wy,
+                         int R, const uint8_t *rgba, int w, int h, float *out)
+{
+    const size_t plane = (size_t)R * C;
+    int Y, X, j, i;
+    for (Y = 0; Y < R; Y++) {
+        float *o0 = out + (size_t)Y * C, *o1 = o0 + plane, *o2 = o1 + plane, *o3 = o2 + plane;
+        const span *ys = &sy[Y];
+        memset(o0, 0, sizeof(float) * (size_t)C);
+        memset(o1, 0, sizeof(float) * (size_t)C);
+        memset(o2, 0, sizeof(float) * (size_t)C);
+        memset(o3, 0, sizeof(float) * (size_t)C);
+        for (j = 0; j < ys->n; j++) {
+            const float wyj = wy[ys->off + j] * (1.0f / 255.0f);
+            const uint8_t *row = rgba + (size_t)pf_clampi(ys->i0 + j, 0, h - 1) * w * 4;
+            if (wyj == 0) continue;
+            for (X = 0; X < C; X++) {
+                const span *xs = &sx[X];
+                const float *ww = wx + xs->off;
+                float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                if (xs->i0 >= 0 && xs->i0 + xs->n <= w) {
+                    const uint8_t *p = row + (size_t)xs->i0 * 4;
+                    for (i = 0; i < xs->n; i++, p += 4) {
+                        a0 += ww[i] * p[0];
+                        a1 += ww[i] * p[1];
+                        a2 += ww[i] * p[2];
+                        a3 += ww[i] * p[3];
+                    }
+                } else {
+                    for (i = 0; i < xs->n; i++) {
+                        const uint8_t *p = row + (size_t)pf_clampi(xs->i0 + i, 0, w - 1) * 4;
+                        a0 += ww[i] * p[0];
+                        a1 += ww[i] * p[1];
+                        a2 += ww[i] * p[2];
+                        a3 += ww[i] * p[3];
+                    }
+                }
+                o0[X] += wyj * a0;
+                o1[X] += wyj * a1;
+                o2[X] += wyj * a2;
+                o3[X] += wyj * a3;
+            }
+        }
+    }
+}
+
+/* The coverage of pixel p by [a, b), over b - a. */
+static float coverage(int p, double a, double b)
+{
+    const double lo = p > a ? p : a, hi = p + 1 < b ? p + 1 : b;
+    if (b - a <= 1e-9) return (a >= p && a < p + 1) ? 1.0f : 0.0f;
+    return (float)(hi > lo ? (hi - lo) / (b - a) : 0);
+}
+
+/* The same without tables (when they cannot be allocated): slower. */
+static void sample_direct(const pf_grid *g, double dx, double dy, const uint8_t *rgba, int w,
+                          int h, int k, float *out)
+{
+    const int C = g->cols * k, R = g->rows * k;
+    const size_t plane = (size_t)R * C;
+    int Y, X, yy, xx, c;
+    for (Y = 0; Y < R; Y++) {
+        const int ci = Y / k, a = Y % k;
+        const double st = (g->yb[ci + 1] - g->yb[ci]) / k;
+        const double y0 = g->yb[ci] + dy + a * st, y1 = y0 + st;
+        for (X = 0; X < C; X++) {
+            const int cj = X / k, b = X % k;
+            const double su = (g->xb[cj + 1] - g->xb[cj]) / k;
+            const double x0 = g->xb[cj] + dx + b * su, x1 = x0 + su;
+            double acc[4] = {0, 0, 0, 0};
+            for (yy = (int)floor(y0); yy < (int)floor(y0) + span_len(y0, y1); yy++) {
+                const float wy_ = coverage(yy, y0, y1);
+                const uint8_t *row = rgba + (size_t)pf_clampi(yy, 0, h - 1) * w * 4;
+                for (xx = (int)floor(x0); xx < (int)floor(x0) + span_len(x0, x1); xx++) {
+                    const float wgt = wy_ * coverage(xx, x0, x1);
+                    const uint8_t *p = row + (size_t)pf_clampi(xx, 0, w - 1) * 4;
+                    for (c = 0; c < 4; c++) acc[c] += wgt * p[c];
+                }
+            }
+            for (c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = (float)(acc[c] / 255.0);
+        }
+    }
+}
+
+void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba, int w, int h,
+                    int k, float *out)
+{
+    span *sx = NULL, *sy = NULL;
+    float *wx = NULL, *wy = NULL;
+    size_t nx, ny;
+
+    PF_ASSERT(g && g->xb && g->yb && rgba && out && k >= 1 && w >= 1 && h >= 1);
+    PF_ASSERT(g->cols >= 1 && g->rows >= 1);
+    nx = spans_total(g->xb, g->cols, k, dx);
+    ny = spans_total(g->yb, g->rows, k, dy);
+    sx = pf_malloc4((size_t)g->cols, (size_t)k, sizeof *sx, 1);
+    sy = pf_malloc4((size_t)g->rows, (size_t)k, sizeof *sy, 1);
+    wx = pf_malloc4(nx, sizeof *wx, 1, 1);
+    wy = pf_malloc4(ny, sizeof *wy, 1, 1);
+    if (sx && sy && wx && wy) {
+        make_spans(g->xb, g->cols, k, dx, sx, wx);
+        make_spans(g->yb, g->rows, k, dy, sy, wy);
+        sample_spans(sx, wx, g->cols * k, sy, wy, g->rows * k, rgba, w, h, out);
+    } else {
+        sample_direct(g, dx, dy, rgba, w, h, k, out);
+    }
+    free(sx);
+    free(sy);
+    free(wx);
+    free(wy);
+}
+
+/* ---- per-cell colour ------------------------------------------------------ */
+
+/* Median of n floats (sorted in place); the mean of the middle two when n
+ * is even. */
+static float median_small(float *v, int n)
+{
+    int i, j;
+    for (i = 1; i < n; i++) {
+        const float x = v[i];
+        for (j = i - 1; j >= 0 && v[j] > x; j--) v[j + 1] = v[j];
         v[j + 1] = x;
     }
     return n & 1 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
@@ -111,16 +197,36 @@ static float median(float *v, int n)
 
 void pf_grid_cells(const float *samples, int rows, int cols, int k, float *cells)
 {
-    const int W = cols * k, lo = k / 4, hi = k - k / 4;
-    const size_t splane = (size_t)W * (size_t)rows * (size_t)k, cplane = (size_t)rows * (size_t)cols;
-    float v[64];
-    for (int c = 0; c < 4; c++)
-        for (int y = 0; y < rows; y++)
-            for (int x = 0; x < cols; x++) {
+    const int C = cols * k;
+    const size_t splane = (size_t)rows * k * C, cplane = (size_t)rows * cols;
+    int m, lo, r, c, ch, i, j;
+    float buf[64], *v = buf;
+
+    PF_ASSERT(samples && cells && rows >= 1 && cols >= 1 && k >= 1);
+    /* the central m x m samples: the inner half, centred */
+    if (k <= 2) {
+        m = k;
+    } else {
+        m = k / 2;
+        if ((k - m) & 1) m++;
+    }
+    lo = (k - m) / 2;
+    if (m * m > (int)(sizeof buf / sizeof buf[0])) {
+        v = malloc(sizeof *v * (size_t)m * m);
+        if (!v) { /* cannot happen for k <= 8; keep a valid result */
+            m = 1;
+            lo = k / 2;
+            v = buf;
+        }
+    }
+    for (ch = 0; ch < 4; ch++)
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < cols; c++) {
+                const float *s = samples + ch * splane + ((size_t)r * k + lo) * C + (size_t)c * k + lo;
                 int n = 0;
-                for (int sy = lo; sy < hi; sy++)
-                    for (int sx = lo; sx < hi; sx++)
-                        v[n++] = samples[(size_t)c * splane + (size_t)(y * k + sy) * W + x * k + sx];
-                cells[(size_t)c * cplane + (size_t)y * cols + x] = median(v, n);
+                for (i = 0; i < m; i++)
+                    for (j = 0; j < m; j++) v[n++] = s[(size_t)i * C + j];
+                cells[ch * cplane + (size_t)r * cols + c] = median_small(v, n);
             }
+    if (v != buf) free(v);
 }
