@@ -3,32 +3,50 @@
  * per-frame sub-pixel drift and locally refined (irregular) boundaries.
  * Not the resampling (sample.c) nor the background (background.c).
  *
- * Method. Each frame gives two edge-strength profiles per axis: the first
- * difference |I(x) - I(x-1)| (sharp for nearest upscales, blurred edges) and
- * the second difference |I(x+1) - 2 I(x) + I(x-1)| (the only one periodic for
- * bilinear upscales, whose first difference is flat between pixel centres),
- * summed over premultiplied RGBA with rows capped so that one strong row does
- * not dominate. The period is where the normalised Fourier coefficient
- * |sum P(x) e^{-2 pi i x / p}| / sum P (phase coherence of a comb) is largest,
- * from a zero-padded FFT then refined by golden-section search to 0.001 px;
- * harmonics p/m score high too, so the largest p whose score is close to the
- * best is kept, after checking that the lines it would drop carry no edges.
- * The phase maximises the energy of the cell box sums (the least-squares
- * piecewise-constant fit of every line), which puts boundaries between pixel
- * centres for every resampling kernel. Boundaries are then moved towards the
- * local centroid of the drift-compensated edge profile when the evidence is
- * strong (irregular grids).
+ * Method (measured on synthetic sprites, see tests/test_grid.c).
+ * - Profiles. Per axis and frame, over up to 256 sampled lines of luma,
+ *   chroma and alpha (premultiplied): the first difference at every pixel
+ *   boundary, and "edge-location combs": the local maxima of box
+ *   differences at steps 1..16 px, each put at its sub-pixel position.
+ *   A nearest, bilinear, bicubic or blurred upscale all put one maximum
+ *   per edge midway between the pixel centres it joins, so the comb is
+ *   periodic whatever the kernel (the plain first difference of a bilinear
+ *   upscale is flat, and the linear spectrum of any interpolated image has
+ *   zeros at the cell frequency). Edge strengths are compressed (square
+ *   root) so that a sprite's outline against its background does not
+ *   drown the weak edges between the cells inside it.
+ * - Period. The phase coherence |sum P(x) e^{-2 pi i x/p}| / sum P of the
+ *   profile matched to p, from a zero-padded FFT, divided by the median
+ *   of the spectrum around it (a CFAR detector, floored at the coherence
+ *   of randomly placed events): a sprite's few large shapes give broad
+ *   bumps, a grid a narrow peak. Harmonics p/m score high too: the
+ *   largest period is kept whose score is close to the best and whose
+ *   left-out finer lines carry no edges. Refined by golden section, then
+ *   by a least-squares fit of the edge positions (precise to ~0.1 %).
+ * - Codecs. 4:2:0 chroma and 8x8 / 4x4 blocks leave combs of periods 16/k
+ *   locked to the frame; subsampled chroma is detected and dropped, and a
+ *   codec period at the codec's phase must be backed by the luma.
+ * - Confidence: from the weaker axis's score; or, for square cells, from
+ *   the stronger one when both axes found the period on their own, or
+ *   when most of the weaker axis's edges lie on its grid lines (jitter,
+ *   few columns). Cell count: round(size / period), as an upscale of W
+ *   native pixels is round(W s) pixels.
+ * - Phase per frame: least-squares offset of the edges from the grid
+ *   lines; drift = that minus the clip's circular mean.
+ * - Boundaries: each moves towards the centroid of the drift-compensated
+ *   edges within +-0.3 cell, in proportion to the local evidence.
  */
 #include "grid.h"
 
 #include <math.h>
 #include <string.h>
 
-#define GRID_MAX_LINES 256   /* rows (columns) used for the phase fit */
-#define GRID_PHASE_Q 4       /* phase bins per input pixel */
+#define GRID_MAX_LINES 256   /* rows (columns) sampled for the profiles */
+#define GRID_PHASE_Q 4       /* phase bins per input pixel (cell fit) */
 #define GRID_BANDS 5         /* edge-comb scales 1, 2, 4, 8, 16 px */
 #define GRID_MAX_FRAMES 8    /* frames used for the period */
 #define GRID_MIN_EDGE 6.0    /* weakest edge counted, summed 0..255 channel steps */
+#define GRID_MIN_STEP 6      /* weakest single-pixel step counted */
 
 pf_grid_params pf_grid_default_params(void)
 {
@@ -53,7 +71,6 @@ static double pf_clampd(double v, double lo, double hi) { return v < lo ? lo : v
 
 /* ---- features ------------------------------------------------------------- */
 
-/* Premultiplied RGBA, 0..255: transparent pixels' colours do not count. */
 /* Premultiplied luma, two chroma differences (times cw / 256) and alpha,
  * 0..255 scale: transparent pixels' colours do not count. */
 static void premultiply(const uint8_t *rgba, size_t npx, int cw, int16_t *px)
@@ -71,37 +88,67 @@ static void premultiply(const uint8_t *rgba, size_t npx, int cw, int16_t *px)
     }
 }
 
-/* Does the frame carry subsampled chroma (JPEG, H.264, lossy WebP 4:2:0):
- * chroma nearly constant over pixel pairs at even offsets along x or y,
- * while luma is not? Such chroma is a 2-pixel grid of the codec's, not
- * the art's, so the detector then works on luma and alpha only. */
+/* Does the frame carry subsampled chroma (JPEG, H.264, lossy WebP 4:2:0)?
+ * Upsampled half-resolution chroma, whether replicated or interpolated,
+ * changes (first or second differences) mostly at every other pixel: a
+ * 2-pixel comb locked to the frame that the luma does not have. Such
+ * chroma is the codec's grid, not the art's, so the detector then works
+ * on luma and alpha only. Opaque, unclipped pixels only (clipping moves
+ * chroma into luma). */
 static int chroma_subsampled(const uint8_t *rgba, int w, int h)
 {
-    double in[2][2] = {{0, 0}, {0, 0}}, ac[2][2] = {{0, 0}, {0, 0}};  /* [axis][luma, chroma] */
-    const int ystep = h > 512 ? h / 256 : 1;
-    int x, y, axis;
-    for (y = 0; y + 2 < h; y += ystep)
-        for (x = 0; x + 2 < w; x++) {
-            const uint8_t *p0 = rgba + ((size_t)y * w + x) * 4;
-            for (axis = 0; axis < 2; axis++) {
-                const size_t st = axis == 0 ? 4 : (size_t)w * 4;
-                const uint8_t *p1 = p0 + st, *p2 = p1 + st;
-                const int par = axis == 0 ? x & 1 : y & 1;
-                int l0 = 77 * p0[0] + 150 * p0[1] + 29 * p0[2], l1 = 77 * p1[0] + 150 * p1[1] + 29 * p1[2];
-                int l2 = 77 * p2[0] + 150 * p2[1] + 29 * p2[2];
-                double dl = abs(l1 - l0) / 256.0, dc, dl2 = abs(l2 - l1) / 256.0, dc2;
-                dc = abs((p1[2] * 256 - l1) - (p0[2] * 256 - l0)) / 256.0 + abs((p1[0] * 256 - l1) - (p0[0] * 256 - l0)) / 256.0;
-                dc2 = abs((p2[2] * 256 - l2) - (p1[2] * 256 - l1)) / 256.0 + abs((p2[0] * 256 - l2) - (p1[0] * 256 - l1)) / 256.0;
-                if (par) continue;
-                in[axis][0] += dl; in[axis][1] += dc;
-                ac[axis][0] += dl2; ac[axis][1] += dc2;
+    /* [axis][luma, chroma][difference order][parity] */
+    double acc[2][2][2][2];
+    int axis, o;
+    memset(acc, 0, sizeof acc);
+    for (axis = 0; axis < 2; axis++) {
+        const size_t st = axis == 0 ? 4 : (size_t)w * 4;
+        const int nl = axis == 0 ? h : w, n = axis == 0 ? w : h;
+        const int ls = nl > 128 ? nl / 128 : 1;
+        int l, x;
+        for (l = ls / 2; l < nl; l += ls) {
+            const uint8_t *p = rgba + (axis == 0 ? (size_t)l * w * 4 : (size_t)l * 4);
+            /* a rolling window of three pixels: luma, chroma, usable */
+            double lu0 = 0, lu1 = 0, cb0 = 0, cb1 = 0, cr0 = 0, cr1 = 0;
+            int ok0 = 0, ok1 = 0;
+            for (x = 0; x < n; x++, p += st) {
+                const int ok = p[3] == 255 && p[0] >= 4 && p[0] <= 251 && p[1] >= 4 && p[1] <= 251 &&
+                               p[2] >= 4 && p[2] <= 251;
+                const double lu = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+                const double cb = p[2] - lu, cr = p[0] - lu;
+                if (x >= 2 && ok && ok0 && ok1) {
+                    /* first difference between x-1 and x, second centred on x-1 */
+                    const int par = (x - 1) & 1;
+                    acc[axis][0][0][par] += fabs(lu - lu1);
+                    acc[axis][1][0][par] += fabs(cb - cb1) + fabs(cr - cr1);
+                    acc[axis][0][1][par] += fabs(lu - 2 * lu1 + lu0);
+                    acc[axis][1][1][par] += fabs(cb - 2 * cb1 + cb0) + fabs(cr - 2 * cr1 + cr0);
+                }
+                lu0 = lu1; lu1 = lu;
+                cb0 = cb1; cb1 = cb;
+                cr0 = cr1; cr1 = cr;
+                ok0 = ok1; ok1 = ok;
             }
         }
-    for (axis = 0; axis < 2; axis++) {
-        double rl = in[axis][0] / (ac[axis][0] + 1e-9), rc = in[axis][1] / (ac[axis][1] + 1e-9);
-        if (ac[axis][1] > 0 && rc < 0.6 && rc < 0.6 * rl) return 1;
     }
+    for (axis = 0; axis < 2; axis++)
+        for (o = 0; o < 2; o++) {
+            const double *l2 = acc[axis][0][o], *c2 = acc[axis][1][o];
+            /* parity contrast: 0 for no comb, 1 for changes at one parity only */
+            const double cl = fabs(l2[0] - l2[1]) / (l2[0] + l2[1] + 1e-9);
+            const double cc = fabs(c2[0] - c2[1]) / (c2[0] + c2[1] + 1e-9);
+            if (c2[0] + c2[1] > 0 && cc > 0.3 && cc > 2 * cl) return 1;
+        }
     return 0;
+}
+
+/* The weight of an edge of strength e (summed 0..255 channel steps) in the
+ * profiles: compressed, so that the few strong edges of a sprite's outline
+ * against its background (or of one high-contrast shape) do not outweigh
+ * the many weak edges between the cells inside it, which carry the comb. */
+static inline double edge_weight(double e)
+{
+    return e > 0 ? sqrt(e) : 0;
 }
 
 static inline int absd4(const int16_t *a, const int16_t *b)
@@ -149,8 +196,8 @@ static void line_edges(const double *cs, int n, int d, double thr, float wgt, fl
         }
         i0 = (int)floor(pos);
         fr = pos - i0;
-        if (i0 >= 0 && i0 <= n) prof[i0] += wgt * (float)(v[x] * (1 - fr));
-        if (i0 + 1 >= 0 && i0 + 1 <= n) prof[i0 + 1] += wgt * (float)(v[x] * fr);
+        if (i0 >= 0 && i0 <= n) prof[i0] += wgt * (float)(edge_weight(v[x]) * (1 - fr));
+        if (i0 + 1 >= 0 && i0 + 1 <= n) prof[i0 + 1] += wgt * (float)(edge_weight(v[x]) * fr);
         x = e;
     }
 }
@@ -162,11 +209,12 @@ static void line_edges(const double *cs, int n, int d, double thr, float wgt, fl
  *       d = 2^band,
  *   y1, y2: the same along y (h + 1 entries each).
  * A line is divided by max(its first-difference sum, the mean over lines),
- * so one strong line does not dominate. nbands = 0 skips x2 and y2 (may be
- * NULL). cs and v are scratch ((max(w, h) + 1) * 4 and max(w, h) + 1
- * doubles), lw GRID_MAX_LINES doubles. Returns the first-difference mass. */
+ * so one strong line does not dominate. bands selects the combs computed
+ * (bit b: step 2^b; the others stay 0); 0 skips x2 and y2 (may be NULL).
+ * cs and v are scratch ((max(w, h) + 1) * 4 and max(w, h) + 1 doubles), lw
+ * GRID_MAX_LINES doubles. Returns the first-difference mass. */
 static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *x2,
-                             float *y1, float *y2, int nbands, double *cs, double *v, double *lw)
+                             float *y1, float *y2, unsigned bands, double *cs, double *v, double *lw)
 {
     int axis, l, x, c, b;
     double tot = 0;
@@ -177,12 +225,15 @@ static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *
         float *p1 = axis == 0 ? x1 : y1, *p2 = axis == 0 ? x2 : y2;
         double mean = 0;
         memset(p1, 0, sizeof(float) * (size_t)(n + 1));
-        if (nbands) memset(p2, 0, sizeof(float) * (size_t)(n + 1) * nbands);
+        if (bands) memset(p2, 0, sizeof(float) * (size_t)(n + 1) * GRID_BANDS);
         for (l = 0; l < nl; l++) {
             const int li = (2 * l + 1) * nl0 / (2 * nl);
             const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
             double s = 0;
-            for (x = 1; x < n; x++) s += absd4(base + x * step, base + (x - 1) * step);
+            for (x = 1; x < n; x++) {
+                const int e = absd4(base + x * step, base + (x - 1) * step);
+                if (e > GRID_MIN_STEP) s += edge_weight(e);
+            }
             lw[l] = s;
             mean += s;
         }
@@ -195,14 +246,14 @@ static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *
             if (lw[l] <= 0) continue;
             for (x = 1; x < n; x++) {
                 const int e = absd4(base + x * step, base + (x - 1) * step);
-                if (e > GRID_MIN_EDGE) p1[x] += wr * (float)e;
+                if (e > GRID_MIN_STEP) p1[x] += wr * (float)edge_weight(e);
             }
-            if (!nbands) continue;
+            if (!bands) continue;
             for (c = 0; c < 4; c++) cs[c] = 0;
             for (x = 0; x < n; x++)
                 for (c = 0; c < 4; c++) cs[(x + 1) * 4 + c] = cs[x * 4 + c] + base[x * step + c];
-            for (b = 0; b < nbands; b++)
-                line_edges(cs, n, 1 << b, 0.1, wr, p2 + (size_t)b * (n + 1), v);
+            for (b = 0; b < GRID_BANDS; b++)
+                if (bands >> b & 1) line_edges(cs, n, 1 << b, 0.1, wr, p2 + (size_t)b * (n + 1), v);
         }
     }
     return tot;
@@ -260,7 +311,7 @@ static void luma_profiles(const uint8_t *rgba, int w, int h, int axis, int d, fl
     for (l = 0; l < nl; l++) {
         const int li = (2 * l + 1) * nl0 / (2 * nl);
         const uint8_t *base = rgba + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
-        int bad = 0, x0;
+        int x0;
         for (x = 0; x < n; x++) {
             const uint8_t *a = base + x * step;
             int ok = a[3] == 255;
@@ -282,7 +333,6 @@ static void luma_profiles(const uint8_t *rgba, int w, int h, int axis, int d, fl
                 }
                 line_edges(cs, len, d, 0.1, 1.0f, comb + x0, v);
             }
-            bad++;
         }
     }
 }
@@ -377,29 +427,19 @@ typedef struct axis_data {
 } axis_data;
 
 /* The edge-comb band for period per: the largest step d = 2^band with
- * d <= per / 1.5, so that the box differences span most of a cell (a
+ * d <= per / 1.25, so that the box differences span most of a cell (a
  * bilinear or blurred edge then has one clear maximum) without merging
  * neighbouring edges. */
-static double band_div(void)
-{
-#ifdef GRID_DEBUG_SPEC
-    static double v = -1;
-    if (v < 0) v = getenv("GRID_BD") ? atof(getenv("GRID_BD")) : 1.25;
-    return v;
-#else
-    return 1.25;
-#endif
-}
-
 static int band_of(double per)
 {
     int b = 0;
-    while (b + 1 < GRID_BANDS && (1 << (b + 1)) <= per / band_div()) b++;
+    while (b + 1 < GRID_BANDS && (1 << (b + 1)) <= per / 1.25) b++;
     return b;
 }
 
-/* The coherence of frame t at frequency f: the larger of the first- and
- * (band-matched) second-difference ones; *which gets 0 or 1 + band. */
+/* The coherence of frame t at frequency f: the larger of the first-
+ * difference and the band-matched edge-comb ones; *which gets 0 or
+ * 1 + band. */
 static double frame_score(const axis_data *a, int t, double f, int *which)
 {
     const int b = band_of(1.0 / f);
@@ -502,10 +542,11 @@ static int cmp_double(const void *a, const void *b)
 static void spectrum_floor(const double *s, int nfft, int n, double *floor_, double *tmp)
 {
     const int half = nfft / 2, lobe = 2 * nfft / n + 1;
+    const double growth = fmax(log(half) / 70, log(1.02));
     double anchors_j[80], anchors_v[80];
     int na = 0, k, j;
     double lj;
-    for (lj = log(1.0); na < 80; lj += log(1.1)) {
+    for (lj = 0; na < 80; lj += growth) {
         int jc = (int)lrint(exp(lj)), lo, hi, step, cnt = 0;
         if (jc > half) jc = half;
         lo = (int)floor(jc / 1.35);
@@ -530,6 +571,61 @@ static void spectrum_floor(const double *s, int nfft, int n, double *floor_, dou
             floor_[j] = anchors_v[k] + u * (anchors_v[k + 1] - anchors_v[k]);
         }
     }
+}
+
+/* Least-squares period from the edge positions themselves: every edge
+ * (profile mass at x) within 0.3 cell of a grid line k gives x = phi + k per
+ * (one phi per frame and axis, a common per), fitted in windows of 4, 8,
+ * 16, ... cells around the edges' centre so that a start 2-3 % off still
+ * numbers the lines right. More precise than the spectral peak when the
+ * edges cover few cells or a codec comb sits close by. a and b (may be
+ * NULL) are the axes sharing the period. */
+static double refine_period_lsq(const axis_data *a, const axis_data *b, double per)
+{
+    int stage, ax_i, t, x;
+    for (stage = 4; stage <= 1 << 20; stage *= 2) {
+        double num = 0, den = 0;
+        for (ax_i = 0; ax_i < 2; ax_i++) {
+            const axis_data *d = ax_i == 0 ? a : b;
+            if (!d) continue;
+            for (t = 0; t < d->t; t++) {
+                int which;
+                const float *p;
+                double arg, phi, c, m, sw = 0, sk = 0, sx = 0, skk = 0, skx = 0, k0;
+                if (d->wt[t] <= 0) continue;
+                frame_score(d, t, 1.0 / per, &which);
+                p = which == 0 ? d->p1 + (size_t)t * d->n
+                               : d->p2 + ((size_t)t * GRID_BANDS + which - 1) * d->n;
+                coherence_at(p, d->n, 1.0 / per, 0, &arg);
+                phi = -arg * per / (2 * M_PI);
+                for (c = 0, m = 0, x = 0; x < d->n; x++) {
+                    c += p[x] * x;
+                    m += p[x];
+                }
+                if (m <= 0) continue;
+                c /= m;
+                k0 = floor((c - phi) / per + 0.5);
+                for (x = 0; x < d->n; x++) {
+                    double k, r, wgt = p[x];
+                    if (wgt <= 0) continue;
+                    k = floor((x - phi) / per + 0.5);
+                    r = x - phi - k * per;
+                    if (fabs(k - k0) > stage || fabs(r) > 0.3 * per) continue;
+                    sw += wgt;
+                    sk += wgt * k;
+                    sx += wgt * x;
+                    skk += wgt * k * k;
+                    skx += wgt * k * x;
+                }
+                if (sw <= 0) continue;
+                num += skx - sk * sx / sw;
+                den += skk - sk * sk / sw;
+            }
+        }
+        if (den > 1e-9 && num / den > 0.5 * per && num / den < 2 * per) per = num / den;
+        if (stage > (a->n > (b ? b->n : 0) ? a->n : b->n)) break;
+    }
+    return per;
 }
 
 /* Folds one frame's best profile for the period per/m at period per into
@@ -609,7 +705,7 @@ static int near_codec_period(double per, double n)
     int k;
     for (k = 1; k <= 8; k++) {
         const double c = 16.0 / k;
-        if (fabs(per - c) < 0.01 * c + c * c / n) return 1;
+        if (fabs(per - c) < 0.05 * c + c * c / n) return 1;
     }
     return 0;
 }
@@ -634,28 +730,6 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
         if (v > best) { best = v; jb = j; }
     }
     if (jb < 0) return 0;
-#ifdef GRID_DEBUG_SPEC
-    if (getenv("GRID_SPEC")) {
-        for (j = jlo + 1; j < jhi; j++) {
-            double v = s[j] / (a->floor_[j] + GRID_FLOOR_EPS);
-            if (v > s[j - 1] / (a->floor_[j - 1] + GRID_FLOOR_EPS) && v >= s[j + 1] / (a->floor_[j + 1] + GRID_FLOOR_EPS) && v > 0.5 * best)
-                fprintf(stderr, "      peak p=%.3f raw %.3f floor %.3f norm %.2f\n", (double)nfft / j, s[j], a->floor_[j], v);
-        }
-    }
-#endif
-#ifdef GRID_DEBUG_SPEC
-    if (getenv("GRID_TRUE")) {
-        double st = atof(getenv("GRID_TRUE")), ft = 1.0 / st, bnc = 0, bncp = 0;
-        double sr = axis_score(a, ft), nr = sr / (axis_floor(a, ft) + GRID_FLOOR_EPS);
-        for (j = jlo + 1; j < jhi; j++) {
-            double v = s[j] / (a->floor_[j] + GRID_FLOOR_EPS), pj = (double)nfft / j;
-            int k, cod = 0;
-            for (k = 1; k <= 8; k++) if (fabs(pj - 16.0 / k) < 0.01 * pj + 1.5 * pj * pj / nfft) cod = 1;
-            if (!cod && v > bnc) { bnc = v; bncp = pj; }
-        }
-        fprintf(stderr, "      TRUE p=%.3f raw %.3f norm %.2f | best %.3f raw %.3f norm %.2f | best non-codec %.3f norm %.2f\n", st, sr, nr, (double)nfft / jb, s[jb], best, bncp, bnc);
-    }
-#endif
     fb = refine_freq(a, NULL, (jb - 1.5) * df, (jb + 1.5) * df, &sb);
     nb_ = sb / (axis_floor(a, fb) + GRID_FLOOR_EPS);
     fc = fb;
@@ -684,60 +758,118 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
     return 1.0 / fc;
 }
 
-/* ---- phase: box-sum energy ------------------------------------------------- */
+/* ---- phase ------------------------------------------------------------------ */
 
-/* The phase in [0, per) of the grid lines along one axis of frame px
- * (h, w, 4): the offset that minimises the squared error of the best
- * piecewise-constant fit of sampled lines (cells [phase + k per, ...), the
- * fit of a cell being its mean), i.e. that maximises the summed squared box
- * sums. axis 0 = x (lines are rows), 1 = y. *gain gets the fit's relative
- * improvement over the worst phase, (SSE_max - SSE_min) / SSE_max: near 1
- * for a real grid of flat cells, near 0 without one. chmask selects the
- * channels (bit c for channel c of px: luma, two chroma, alpha). cum is scratch of
- * (n + 1) * 8 doubles, hist of 2 * nbins doubles (nbins <= 256). */
-static double box_phase(const int16_t *px, int w, int h, int axis, double per, int chmask,
-                        double *cum, double *hist, int nbins, double *gain)
+/* Where the grid lines of period per sit in an edge profile p (n entries
+ * at boundary coordinates): starting from the phase of the profile's
+ * Fourier coefficient, the weighted mean offset of the edges within 0.3
+ * cell of a line (least squares with a fixed period), iterated. Returns
+ * the phase in [0, per); *strength gets the coefficient's coherence. */
+static double edge_phase(const float *p, int n, double per, double *strength)
+{
+    double arg, phi;
+    int it, x;
+    *strength = coherence_at(p, n, 1.0 / per, 0, &arg);
+    phi = -arg * per / (2 * M_PI);
+    for (it = 0; it < 3; it++) {
+        double sw = 0, sr = 0;
+        for (x = 0; x < n; x++) {
+            double k, r;
+            if (p[x] <= 0) continue;
+            k = floor((x - phi) / per + 0.5);
+            r = x - phi - k * per;
+            if (fabs(r) > 0.3 * per) continue;
+            sw += p[x];
+            sr += p[x] * r;
+        }
+        if (sw <= 0) break;
+        phi += sr / sw;
+    }
+    phi = fmod(phi, per);
+    return phi < 0 ? phi + per : phi;
+}
+static double wrap_half(double v, double per);
+
+/* The share of an axis's edge mass that lies within 0.2 cell of the grid
+ * lines of period per (each frame's own phase, edge_phase): about 0.4 for
+ * edges at random places, near 1 when the axis has the grid's edges even
+ * if too few or too irregular to give a sharp spectral peak. Mean over
+ * the frames, weighted by their mass; 0..1. */
+static double on_grid_fraction(const axis_data *a, double per)
+{
+    double on = 0, all = 0;
+    int t, x;
+    for (t = 0; t < a->t; t++) {
+        int which;
+        const float *p;
+        double phi, s;
+        if (a->wt[t] <= 0) continue;
+        frame_score(a, t, 1.0 / per, &which);
+        p = which == 0 ? a->p1 + (size_t)t * a->n : a->p2 + ((size_t)t * GRID_BANDS + which - 1) * a->n;
+        phi = edge_phase(p, a->n, per, &s);
+        for (x = 0; x < a->n; x++) {
+            double r;
+            if (p[x] <= 0) continue;
+            r = wrap_half(x - phi, per);
+            all += p[x];
+            if (fabs(r) < 0.2 * per) on += p[x];
+        }
+    }
+    return all > 0 ? on / all : 0;
+}
+
+/* Of a frame's first-difference profile d1 and its edge comb at the band
+ * of per (both n entries), the one more coherent at period per. */
+static const float *best_feature(const float *d1, const float *comb, int n, double per)
+{
+    return coherence_at(d1, n, 1.0 / per, 0, NULL) >= coherence_at(comb, n, 1.0 / per, 0, NULL) ? d1 : comb;
+}
+
+/* How much better cells of period per explain the luma along one axis at
+ * their best phase than at their worst: (SSE_max - SSE_min) / SSE_max of
+ * the least-squares piecewise-constant fit of sampled lines of px
+ * (h, w, 4; channel 0 luma, 3 alpha), each cell fitted by its mean. Near 1
+ * for flat cells (real pixels), small for codec blocks over smooth
+ * content. cum is scratch of (n + 1) * 4 doubles, hist of nbins. */
+static double cell_fit_gain(const int16_t *px, int w, int h, int axis, double per, double *cum,
+                            double *hist, int nbins)
 {
     const int n = axis == 0 ? w : h, nl = axis == 0 ? h : w;
     const size_t step = axis == 0 ? 4 : (size_t)w * 4;
     const int lstep = nl > GRID_MAX_LINES ? (nl + GRID_MAX_LINES - 1) / GRID_MAX_LINES : 1;
     const double dt = per / nbins, inv = 1.0 / per;
     const int ncell = (int)ceil((n + per) / per) + 1;
-    double *cq = cum + (size_t)(n + 1) * 4;
-    int l, b, j, c, bm, bx;
-    double d, e0, e1, e2;
-
+    int l, b, j, c;
+    double lo, hi;
     for (b = 0; b < nbins; b++) hist[b] = 0;
     for (l = lstep / 2; l < nl; l += lstep) {
         const int16_t *base = px + (axis == 0 ? (size_t)l * w * 4 : (size_t)l * 4);
-        for (c = 0; c < 4; c++) cum[c] = cq[c] = 0;
+        for (j = 0; j < 4; j++) cum[j] = 0;
         for (j = 0; j < n; j++)
-            for (c = 0; c < 4; c++) {
-                const double v = base[j * step + c];
-                cum[(j + 1) * 4 + c] = cum[j * 4 + c] + v;
-                cq[(j + 1) * 4 + c] = cq[j * 4 + c] + v * v;
+            for (c = 0; c < 2; c++) {
+                const double v = base[j * step + (c ? 3 : 0)];
+                cum[(j + 1) * 4 + c] = cum[j * 4 + c] + v;          /* sums */
+                cum[(j + 1) * 4 + 2 + c] = cum[j * 4 + 2 + c] + v * v; /* squares */
             }
         for (j = 0; j < ncell * nbins; j++) {
             const double t0 = -per + j * dt, t1 = t0 + per;
             double e = 0;
-            for (c = 0; c < 4; c++) {
+            for (c = 0; c < 2; c++) {
                 double s0, s1, q0, q1, v;
                 int i;
-                if (!(chmask >> c & 1)) continue;
-                /* cumulative sums at t0, t1, extending the edge pixels */
-#define CUMAT(t, s, q)                                                         \
-                if ((t) <= 0) {                                                \
-                    v = base[c];                                               \
-                    s = (t) * v; q = (t) * v * v;                              \
-                } else if ((t) >= n) {                                         \
-                    v = base[(size_t)(n - 1) * step + c];                      \
-                    s = cum[(size_t)n * 4 + c] + ((t) - n) * v;                \
-                    q = cq[(size_t)n * 4 + c] + ((t) - n) * v * v;             \
-                } else {                                                       \
-                    i = (int)(t);                                              \
-                    v = base[(size_t)i * step + c];                            \
-                    s = cum[(size_t)i * 4 + c] + ((t) - i) * v;                \
-                    q = cq[(size_t)i * 4 + c] + ((t) - i) * v * v;             \
+#define CUMAT(t, s, q)                                                          \
+                if ((t) <= 0) {                                                 \
+                    v = base[c ? 3 : 0];                                        \
+                    s = (t) * v; q = (t) * v * v;                               \
+                } else if ((t) >= n) {                                          \
+                    v = base[(size_t)(n - 1) * step + (c ? 3 : 0)];             \
+                    s = cum[(size_t)n * 4 + c] + ((t) - n) * v;                 \
+                    q = cum[(size_t)n * 4 + 2 + c] + ((t) - n) * v * v;         \
+                } else {                                                        \
+                    i = (int)(t);                                               \
+                    v = base[(size_t)i * step + (c ? 3 : 0)];                   \
+                    s = cum[(size_t)i * 4 + c] + ((t) - i) * v;                 \
+                    q = cum[(size_t)i * 4 + 2 + c] + ((t) - i) * v * v;         \
                 }
                 CUMAT(t0, s0, q0)
                 CUMAT(t1, s1, q1)
@@ -747,22 +879,12 @@ static double box_phase(const int16_t *px, int w, int h, int axis, double per, i
             hist[j % nbins] += e;
         }
     }
-    bm = bx = 0;
+    lo = hi = hist[0];
     for (b = 1; b < nbins; b++) {
-        if (hist[b] < hist[bm]) bm = b;
-        if (hist[b] > hist[bx]) bx = b;
+        if (hist[b] < lo) lo = hist[b];
+        if (hist[b] > hi) hi = hist[b];
     }
-    *gain = hist[bx] > 0 ? (hist[bx] - hist[bm]) / hist[bx] : 0;
-    e0 = hist[(bm + nbins - 1) % nbins];
-    e1 = hist[bm];
-    e2 = hist[(bm + 1) % nbins];
-    d = e0 - 2 * e1 + e2;
-    d = d > 0 ? 0.5 * (e0 - e2) / d : 0;
-    if (d > 0.5) d = 0.5;
-    if (d < -0.5) d = -0.5;
-    d = fmod((bm + d) * dt, per);
-    if (d < 0) d += per;
-    return d;
+    return hi > 0 ? (hi - lo) / hi : 0;
 }
 
 /* Wraps v into (-per/2, per/2]. */
@@ -776,21 +898,21 @@ static double wrap_half(double v, double per)
 
 /* ---- boundaries ------------------------------------------------------------ */
 
-/* Cells [off + k per, off + (k+1) per) overlapping [0, n) by at least half a
- * cell: the first k in *k0, the count returned. */
+/* The cells of the grid off + k per over [0, n): round(n / per) of them
+ * (an upscale of W native pixels by s is round(W s) pixels, so every
+ * native pixel is at least half inside and no other one is), placed so
+ * that the part left outside is split evenly between the two ends. Counting
+ * the cells at least half inside instead depends on the offset, which is
+ * off by a few tenths of a pixel on lossy input. The first k goes in *k0;
+ * returns the count. */
 static int half_cells(double per, double off, int n, int *k0)
 {
-    int k, cnt = 0, first = 0;
-    for (k = (int)floor(-off / per) - 2; off + k * per < n + per; k++) {
-        double a = off + k * per, b = a + per;
-        if (a < 0) a = 0;
-        if (b > n) b = n;
-        if (b - a >= per / 2) {
-            if (!cnt) first = k;
-            cnt++;
-        }
+    const int cnt = (int)lrint(n / per);
+    if (cnt < 1) {
+        *k0 = 0;
+        return 0;
     }
-    *k0 = first;
+    *k0 = (int)floor(((n - cnt * per) / 2 - off) / per + 0.5);
     return cnt;
 }
 
@@ -959,16 +1081,16 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
 {
     pf_grid_params p = pp ? *pp : pf_grid_default_params();
     pf_status st = PF_OK;
-    axis_data ad[4];            /* x, y, then the same without 16-pixel combs */
+    axis_data ad[4];            /* x, y, then (lossy input) the same without 16-pixel combs */
     axis_data *ax = &ad[0], *ay = &ad[1];
     spec_work sw;
     int16_t *px = NULL;
     double *lw = NULL, *spec = NULL, *cum = NULL, *hist = NULL, *phx = NULL, *phy = NULL;
     double *q = NULL, *ev = NULL, *cs = NULL, *vbuf = NULL;
-    float *d1x = NULL, *d1y = NULL, *ftmp = NULL;
-    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, nbx, nby, ok, cw;
+    float *d1x = NULL, *d1y = NULL, *ftmp = NULL, *combx = NULL, *comby = NULL;
+    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, ok, cw, harmonic = 0;
     double perx = 0, pery = 0, scx = 0, scy = 0, nsx = 0, nsy = 0, offx = 0, offy = 0;
-    double per4[4] = {0}, sc4[4] = {0}, ns4[4] = {0};
+    double per4[4] = {0}, sc4[4] = {0}, ns4[4] = {0}, rejected[2] = {0, 0};
     double t0 = pf_now_ms();
 
     if (!g) return PF_EINVAL;
@@ -984,8 +1106,12 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     g->in_h = h;
     tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;   /* frames for the period */
     nmax = w > h ? w : h;
+    /* lossy codecs: luma and alpha only, and a second copy of the profiles
+     * without the combs of their blocks */
+    cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : 256;
+    if (!cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
     ok = 1;
-    for (j = 0; j < 4; j++) ok &= axis_alloc(&ad[j], (j % 2 == 0 ? w : h) + 1, tp);
+    for (j = 0; j < (cw ? 2 : 4); j++) ok &= axis_alloc(&ad[j], (j % 2 == 0 ? w : h) + 1, tp);
     nfft_max = ax->nfft > ay->nfft ? ax->nfft : ay->nfft;
 
     px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
@@ -1005,15 +1131,14 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     d1y = pf_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
     ftmp = pf_malloc4((size_t)nmax + 1, 3, 1, sizeof(float));
     cs = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof(double));
+    combx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof(float));
+    comby = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof(float));
     vbuf = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
     if (!ok || !px || !lw || !sw.re || !sw.im || !sw.cosv || !sw.sinv || !sw.mag || !spec || !cum ||
-        !phx || !phy || !q || !hist || !d1x || !d1y || !ftmp || !cs || !vbuf) {
+        !phx || !phy || !q || !hist || !d1x || !d1y || !ftmp || !cs || !vbuf || !combx || !comby) {
         st = PF_ENOMEM;
         goto fail;
     }
-
-    cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : 256;
-    if (!cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
 
     /* 1. profiles of up to GRID_MAX_FRAMES evenly spread frames, with their
      * floor removed, and a copy without codec-block combs */
@@ -1023,32 +1148,39 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         premultiply(frames[src], (size_t)w * h, cw, px);
         tot = frame_profiles(px, w, h, ax->p1 + (size_t)t * ax->n, ax->p2 + (size_t)t * ax->n * GRID_BANDS,
                              ay->p1 + (size_t)t * ay->n, ay->p2 + (size_t)t * ay->n * GRID_BANDS,
-                             GRID_BANDS, cs, vbuf, lw);
+                             (1u << GRID_BANDS) - 1, cs, vbuf, lw);
         for (j = 0; j < 2; j++) {
             axis_data *a = &ad[j], *d = &ad[j + 2];
             const size_t nn = (size_t)a->n;
-            memcpy(d->p1 + t * nn, a->p1 + t * nn, sizeof(float) * nn);
-            memcpy(d->p2 + t * nn * GRID_BANDS, a->p2 + t * nn * GRID_BANDS, sizeof(float) * nn * GRID_BANDS);
-            remove_floor(a->p1 + t * nn, a->n, 0, ftmp);
-            remove_floor(d->p1 + t * nn, a->n, 16, ftmp);
-            for (b = 0; b < GRID_BANDS; b++) {
-                remove_floor(a->p2 + (t * GRID_BANDS + b) * nn, a->n, 0, ftmp);
-                remove_floor(d->p2 + (t * GRID_BANDS + b) * nn, a->n, 16, ftmp);
+            if (!cw) {
+                memcpy(d->p1 + t * nn, a->p1 + t * nn, sizeof(float) * nn);
+                memcpy(d->p2 + t * nn * GRID_BANDS, a->p2 + t * nn * GRID_BANDS,
+                       sizeof(float) * nn * GRID_BANDS);
+                remove_floor(d->p1 + t * nn, a->n, 16, ftmp);
+                for (b = 0; b < GRID_BANDS; b++)
+                    remove_floor(d->p2 + (t * GRID_BANDS + b) * nn, a->n, 16, ftmp);
+                d->wt[t] = tot > 0 ? 1 : 0;
             }
-            a->wt[t] = d->wt[t] = tot > 0 ? 1 : 0;
+            remove_floor(a->p1 + t * nn, a->n, 0, ftmp);
+            for (b = 0; b < GRID_BANDS; b++) remove_floor(a->p2 + (t * GRID_BANDS + b) * nn, a->n, 0, ftmp);
+            a->wt[t] = tot > 0 ? 1 : 0;
         }
     }
 
-    /* 2. period of each axis, with and without codec combs */
-    for (j = 0; j < 4; j++) {
+    /* 2. period of each axis (the comb-free copies need their spectrum's
+     * background only) */
+    for (j = (cw ? 1 : 3); j >= 0; j--) {
         axis_spectrum(&ad[j], &sw, spec);
-        if (p.scale > 0) continue;
+        if (p.scale > 0 || j >= 2) continue;
         per4[j] = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
                                 fmin(0.5, 1.0 / p.min_cell), 0, &sc4[j], &ns4[j], hist, lg);
-        if (j < 2 && !cw && codec_period(per4[j])) {
+        if (j < 2 && codec_period(per4[j]) &&
+            (!cw || (per4[j] > 7.9 && axis_phase(&ad[j], 1.0 / per4[j]) < 0.05 * per4[j]) ||
+             (per4[j] > 7.9 && per4[j] - axis_phase(&ad[j], 1.0 / per4[j]) < 0.05 * per4[j]))) {
             /* JPEG / H.264 blocks and 4:2:0 chroma leave combs of periods
-             * 16/k locked to the frame origin, in chroma mostly. A real
-             * grid there must show in the full-resolution luma too. */
+             * 16/k locked to the frame origin (8 and 16 even without
+             * subsampled chroma). A real grid there must show in the
+             * full-resolution luma too, as edges and as flat cells. */
             double lc, ph;
             const int mid = tp > 1 ? (int)((long)(tp / 2) * (n - 1) / (tp - 1)) : 0;
             const int nn = ad[j].n;
@@ -1062,27 +1194,48 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
              * plain differences do not */
             lc = coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL);
             if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
-            pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence %.3f",
-                     j ? "y" : "x", per4[j], ph, lc);
-            if (ph > 0.15 * per4[j]) lc = 1;   /* codec combs sit at phase 0 */
             {
-                double s2, n2, p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
-                                                  fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
-                /* weak luma support: take the best other period; moderate:
-                 * only when that one is about as strong */
-                if (p2 > 0 && (lc < 0.5 || (lc < 0.9 && n2 >= 0.6 * ns4[j] && s2 >= 0.5))) {
-                    pf_debug(lg, "grid: %s period %.3f rejected for %.3f (%.3f, %.2f)", j ? "y" : "x",
-                             per4[j], p2, s2, n2);
+                double gain, s2, n2, p2;
+                int accept;
+                premultiply(frames[mid], (size_t)w * h, 0, px);
+                gain = cell_fit_gain(px, w, h, j, per4[j], cum, hist,
+                                     pf_clampi((int)lrint(per4[j] * GRID_PHASE_Q), 16, 256));
+                /* real pixels there: edges in the luma and flat cells */
+                accept = ph > 0.15 * per4[j] ||
+                         (per4[j] < 3 ? lc >= 0.6 && gain >= 0.65 : lc >= 0.5 && gain >= 0.35);
+                if (!accept) rejected[j] = per4[j];
+                p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
+                                   fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
+                pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
+                         "%.3f, luma fit gain %.3f; else %.3f (%.3f, %.2f)", j ? "y" : "x", per4[j],
+                         ph, lc, gain, p2, s2, n2);
+                if (!accept || (lc < 0.9 && p2 > 0 && n2 >= 0.6 * ns4[j] && s2 >= 0.5)) {
                     per4[j] = p2;
-                    sc4[j] = s2;
-                    ns4[j] = n2;
+                    sc4[j] = p2 > 0 ? s2 : 0;
+                    ns4[j] = p2 > 0 ? n2 : 0;
                 }
             }
         }
-        pf_debug(lg, "grid: %s%s period %.3f (coherence %.3f, %.2f over background)",
-                 j % 2 ? "y" : "x", j >= 2 ? " without codec combs" : "", per4[j], sc4[j], ns4[j]);
+        pf_debug(lg, "grid: %s period %.3f (coherence %.3f, %.2f over background)", j ? "y" : "x",
+                 per4[j], sc4[j], ns4[j]);
     }
     if (p.scale == 0) {
+        /* with codec blocks, refine a period away from the codec ones on
+         * the profiles without 16-periodic combs: a comb of 8 close to
+         * the true period would bias it */
+        for (j = 0; !cw && j < 2; j++)
+            if (per4[j] > 0 && !near_codec_period(per4[j], ad[j].n)) {
+                const double keep = per4[j];
+                axis_data tmpa = ad[j];
+                const double df = 1.0 / ad[j].nfft, f0 = 1.0 / per4[j];
+                double f = refine_freq(&ad[j + 2], NULL, f0 - 2 * df, f0 + 2 * df, &sc4[j]);
+                ad[j] = ad[j + 2];
+                ad[j + 2] = tmpa;
+                per4[j] = 1.0 / f;
+                if (near_codec_period(per4[j], ad[j].n)) per4[j] = keep, f = 1.0 / keep;
+                sc4[j] = axis_score(&ad[j], f);
+                ns4[j] = sc4[j] / (axis_floor(&ad[j], f) + GRID_FLOOR_EPS);
+            }
         perx = per4[0]; scx = sc4[0]; nsx = ns4[0];
         pery = per4[1]; scy = sc4[1]; nsy = ns4[1];
     }
@@ -1092,6 +1245,19 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         scy = axis_score(ay, 1.0 / pery);
         nsx = scx / (axis_floor(ax, 1.0 / perx) + GRID_FLOOR_EPS);
         nsy = scy / (axis_floor(ay, 1.0 / pery) + GRID_FLOOR_EPS);
+    } else if ((perx > 0) != (pery > 0)) {
+        /* one axis found nothing (or only codec blocks): square cells if
+         * that axis shows the other's period too */
+        const double pp1 = perx > 0 ? perx : pery;
+        const double o = pf_clampd(axis_nscore(perx > 0 ? ay : ax, 1.0 / pp1), 0, 1e9);
+        if (o >= 2.0 && !(rejected[0] > 0 && fabs(pp1 - rejected[0]) < 0.01 * pp1) &&
+            !(rejected[1] > 0 && fabs(pp1 - rejected[1]) < 0.01 * pp1)) {
+            perx = pery = pp1;
+            scx = axis_score(ax, 1.0 / pp1);
+            scy = axis_score(ay, 1.0 / pp1);
+            nsx = axis_nscore(ax, 1.0 / pp1);
+            nsy = axis_nscore(ay, 1.0 / pp1);
+        }
     } else if (perx > 0 && pery > 0) {
         /* square cells unless the axes clearly disagree */
         double cand[2], bestq = -1, bestp = 0;
@@ -1099,15 +1265,36 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         cand[0] = perx;
         cand[1] = pery;
         for (c = 0; c < 2; c++) {
-            double rx = axis_nscore(ax, 1.0 / cand[c]) / (nsx + 1e-12);
-            double ry = axis_nscore(ay, 1.0 / cand[c]) / (nsy + 1e-12);
-            double qq = rx < ry ? rx : ry;
+            double rx, ry, qq;
+            if ((rejected[0] > 0 && fabs(cand[c] - rejected[0]) < 0.01 * cand[c]) ||
+                (rejected[1] > 0 && fabs(cand[c] - rejected[1]) < 0.01 * cand[c]))
+                continue;   /* a codec period one axis turned down */
+            rx = axis_nscore(ax, 1.0 / cand[c]) / (nsx + 1e-12);
+            ry = axis_nscore(ay, 1.0 / cand[c]) / (nsy + 1e-12);
+            qq = rx < ry ? rx : ry;
             if (qq > bestq + 1e-9 || (fabs(qq - bestq) <= 1e-9 && cand[c] > bestp)) {
                 bestq = qq;
                 bestp = cand[c];
             }
         }
-        if (fabs(perx - pery) < 0.03 * fmax(perx, pery) || bestq >= 0.5) {
+        {
+            /* one axis at a whole fraction p/m of the other's period p: the
+             * axis that found p has no edges on the finer lines (else its
+             * own harmonic check would have kept p/m), so the finer comb is
+             * the codec's or the texture's, and the cells are square at p;
+             * only when p stands out at least as well as p/m does */
+            const double lo = fmin(perx, pery), hi = fmax(perx, pery), r = hi / lo;
+            const double m = floor(r + 0.5);
+            if (m >= 2 && m <= 4 && fabs(r - m) < 0.02 * m &&
+                (perx > pery ? nsx >= nsy : nsy >= nsx) &&
+                !(rejected[0] > 0 && fabs(hi - rejected[0]) < 0.01 * hi) &&
+                !(rejected[1] > 0 && fabs(hi - rejected[1]) < 0.01 * hi)) {
+                bestp = hi;
+                bestq = 1;
+                harmonic = 1;
+            }
+        }
+        if (bestp > 0 && (fabs(perx - pery) < 0.03 * fmax(perx, pery) || bestq >= 0.5)) {
             const double f0 = 1.0 / bestp;
             const double df = 1.0 / (ax->nfft < ay->nfft ? ax->nfft : ay->nfft);
             double f = refine_freq(ax, ay, f0 - df, f0 + df, NULL);
@@ -1118,17 +1305,66 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             nsy = scy / (axis_floor(ay, f) + GRID_FLOOR_EPS);
         }
     }
+    if (p.scale == 0 && perx > 0 && pery > 0) {
+        /* the edge fit must not slide onto a codec period the checks
+         * above turned down */
+        double rx, ry;
+        if (perx == pery) {
+            rx = ry = refine_period_lsq(ax, ay, perx);
+        } else {
+            rx = refine_period_lsq(ax, NULL, perx);
+            ry = refine_period_lsq(ay, NULL, pery);
+        }
+        if (!(codec_period(rx) && !codec_period(perx))) perx = rx;
+        if (!(codec_period(ry) && !codec_period(pery))) pery = ry;
+        scx = axis_score(ax, 1.0 / perx);
+        scy = axis_score(ay, 1.0 / pery);
+        nsx = scx / (axis_floor(ax, 1.0 / perx) + GRID_FLOOR_EPS);
+        nsy = scy / (axis_floor(ay, 1.0 / pery) + GRID_FLOOR_EPS);
+    }
     g->cell_w = perx;
     g->cell_h = pery;
     {
         /* confidence: the weaker axis must show a coherent comb (raw) that
          * stands out of its spectrum (normalised), and both axes must
          * have found the same period on their own */
-        const double c1 = pf_clampd((fmin(nsx, nsy) - 1.6) / (2.5 - 1.6), 0, 1);
-        const double c2 = pf_clampd((fmin(scx, scy) - 0.3) / (0.7 - 0.3), 0, 1);
+        double c1 = pf_clampd((fmin(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1);
+        /* (the compressed edge weights raise raw scores by about 0.03) */
+        const double c2 = pf_clampd((fmin(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1);
         const int agree = p.scale > 0 ||
-                          (per4[0] > 0 && per4[1] > 0 && fabs(per4[0] - per4[1]) < 0.03 * fmax(per4[0], per4[1]));
-        g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : 0.3);
+                          (perx == pery &&
+                           (harmonic || (per4[0] > 0 && per4[1] > 0 && fabs(per4[0] - per4[1]) < 0.03 * fmax(per4[0], per4[1])) ||
+                            (nsx >= 0.85 * ns4[0] && nsy >= 0.85 * ns4[1])));
+        /* one axis may be weak (jitter smears it, or a few strong outline
+         * edges raise its background): when both axes found the same
+         * period on their own, the stronger axis drives the confidence and
+         * the weaker one only has to stand somewhat out of its spectrum */
+        if (p.scale == 0 && per4[0] > 0 && per4[1] > 0 &&
+            fabs(per4[0] - per4[1]) < 0.01 * fmax(per4[0], per4[1]) && perx == pery &&
+            fabs(perx - per4[0]) < 0.01 * perx && fabs(perx - per4[1]) < 0.01 * perx) {
+            const double cs1 = pf_clampd((fmax(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1) *
+                               pf_clampd((fmin(nsx, nsy) - 1.05) / (1.3 - 1.05), 0, 1);
+            if (cs1 > c1) c1 = cs1;
+        }
+        /* and a comb needs teeth: under a dozen cells per axis, any few
+         * edges look periodic */
+        const double cyc = fmin(w / perx, h / pery);
+        g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : 0.3) * pf_clampd((cyc - 6) / 6, 0, 1);
+        if (p.scale == 0 && perx == pery && perx >= 3 && !codec_period(perx) &&
+            fmax(nsx, nsy) >= 2.5 && fmin(scx, scy) >= 0.2) {
+            /* square cells from one clear axis: the other must put most of
+             * its edges on that axis's grid lines (not for cells under 3 px,
+             * where edges at whole pixels are near a line by chance, nor for
+             * the codec's periods) */
+            const int xs = nsx >= nsy;
+            const double fr = on_grid_fraction(xs ? ay : ax, perx);
+            const double cw1 = pf_clampd(((xs ? nsx : nsy) - 1.4) / (2.5 - 1.4), 0, 1) *
+                               pf_clampd(((xs ? scx : scy) - 0.3) / (0.7 - 0.3), 0, 1) *
+                               pf_clampd((fr - 0.55) / (0.75 - 0.55), 0, 1) *
+                               pf_clampd((cyc - 6) / 6, 0, 1);
+            pf_debug(lg, "grid: %s axis weak; %.3f of its edges on the grid lines", xs ? "y" : "x", fr);
+            if (cw1 > g->confidence) g->confidence = cw1;
+        }
     }
     pf_debug(lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
              scy, nsx, nsy);
@@ -1138,24 +1374,30 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         goto fail;
     }
 
-    /* 3. phase of every frame, its drift against the mean phase */
-    nbx = pf_clampi((int)lrint(perx * GRID_PHASE_Q), 16, 256);
-    nby = pf_clampi((int)lrint(pery * GRID_PHASE_Q), 16, 256);
+    /* 3. phase of every frame from its edges, its drift against the mean */
     {
+        const int bx = band_of(perx), by = band_of(pery);
         double cxr = 0, cxi = 0, cyr = 0, cyi = 0;
         for (t = 0; t < n; t++) {
             double sxs, sys;
+            float *fx = d1x + (size_t)t * (w + 1), *fy = d1y + (size_t)t * (h + 1);
             premultiply(frames[t], (size_t)w * h, cw, px);
-            phx[t] = box_phase(px, w, h, 0, perx, 15, cum, hist, nbx, &sxs);
-            phy[t] = box_phase(px, w, h, 1, pery, 15, cum, hist, nby, &sys);
-            phx[n + t] = sxs;
-            phy[n + t] = sys;
+            frame_profiles(px, w, h, fx, combx, fy, comby, (1u << bx) | (1u << by), cs, vbuf, lw);
+            remove_floor(fx, w + 1, 0, ftmp);
+            remove_floor(fy, h + 1, 0, ftmp);
+            remove_floor(combx + (size_t)bx * (w + 1), w + 1, 0, ftmp);
+            remove_floor(comby + (size_t)by * (h + 1), h + 1, 0, ftmp);
+            /* keep the better feature of each axis for the boundaries */
+            if (best_feature(fx, combx + (size_t)bx * (w + 1), w + 1, perx) != fx)
+                memcpy(fx, combx + (size_t)bx * (w + 1), sizeof(float) * (size_t)(w + 1));
+            if (best_feature(fy, comby + (size_t)by * (h + 1), h + 1, pery) != fy)
+                memcpy(fy, comby + (size_t)by * (h + 1), sizeof(float) * (size_t)(h + 1));
+            phx[t] = edge_phase(fx, w + 1, perx, &sxs);
+            phy[t] = edge_phase(fy, h + 1, pery, &sys);
             cxr += sxs * cos(2 * M_PI * phx[t] / perx);
             cxi += sxs * sin(2 * M_PI * phx[t] / perx);
             cyr += sys * cos(2 * M_PI * phy[t] / pery);
             cyi += sys * sin(2 * M_PI * phy[t] / pery);
-            if (p.irregular)
-                frame_profiles(px, w, h, d1x + (size_t)t * (w + 1), NULL, d1y + (size_t)t * (h + 1), NULL, 0, cs, vbuf, lw);
         }
         offx = fmod(atan2(cxi, cxr) / (2 * M_PI) * perx + perx, perx);
         offy = fmod(atan2(cyi, cyr) / (2 * M_PI) * pery + pery, pery);
@@ -1166,11 +1408,8 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     }
     g->offset_x = offx;
     g->offset_y = offy;
-    {
-        double gx = 0, gy = 0;
-        for (t = 0; t < n; t++) { gx += phx[n + t]; gy += phy[n + t]; }
-        pf_debug(lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain %.3f %.3f indep %.3f %.3f", nsx, nsy, scx, scy, gx / n, gy / n, per4[0], per4[1]);
-    }
+    pf_debug(lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain 0 0 indep %.3f %.3f ns %.3f %.3f", nsx, nsy, scx, scy,
+             per4[0], per4[1], ns4[0], ns4[1]);
 
     if (!p.scale && g->confidence < p.min_confidence) {
         pf_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)", perx,
@@ -1229,7 +1468,7 @@ done:
     for (j = 0; j < 4; j++) axis_release(&ad[j]);
     free(px); free(lw); free(sw.re); free(sw.im); free(sw.cosv); free(sw.sinv); free(sw.mag);
     free(spec); free(cum); free(phx); free(phy); free(q); free(hist); free(ev);
-    free(d1x); free(d1y); free(ftmp); free(cs); free(vbuf);
+    free(d1x); free(d1y); free(ftmp); free(cs); free(vbuf); free(combx); free(comby);
     return st;
 }
 
@@ -1237,23 +1476,36 @@ done:
 
 void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, double *dx, double *dy)
 {
+    const int nmax = w > h ? w : h;
     int16_t *px = NULL;
-    double *cum = NULL, hist[256], sx = 0, sy = 0, ph;
-    int nb;
+    float *fx = NULL, *fy = NULL, *cx = NULL, *cy = NULL, *tmp = NULL;
+    double *cs = NULL, *v = NULL, lw[GRID_MAX_LINES], sx, sy, ph;
+    int bx, by;
 
-    *dx = *dy = 0;
-    if (!g || !rgba || w < 2 || h < 2 || !(g->cell_w > 0) || !(g->cell_h > 0)) return;
+    if (dx) *dx = 0;
+    if (dy) *dy = 0;
+    if (!g || !rgba || !dx || !dy || w < 2 || h < 2 || !(g->cell_w > 0) || !(g->cell_h > 0)) return;
     px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
-    cum = pf_malloc4((size_t)(w > h ? w : h) + 1, 8, 1, sizeof(double));
-    if (!px || !cum) goto done;
+    fx = pf_malloc4((size_t)w + 1, 1, 1, sizeof *fx);
+    fy = pf_malloc4((size_t)h + 1, 1, 1, sizeof *fy);
+    cx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof *cx);
+    cy = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof *cy);
+    tmp = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof *tmp);
+    cs = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof *cs);
+    v = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof *v);
+    if (!px || !fx || !fy || !cx || !cy || !tmp || !cs || !v) goto done;
+    bx = band_of(g->cell_w);
+    by = band_of(g->cell_h);
     premultiply(rgba, (size_t)w * h, chroma_subsampled(rgba, w, h) ? 0 : 256, px);
-    nb = pf_clampi((int)lrint(g->cell_w * GRID_PHASE_Q), 16, 256);
-    ph = box_phase(px, w, h, 0, g->cell_w, 15, cum, hist, nb, &sx);
-    if (sx > 1e-4) *dx = wrap_half(ph - g->offset_x, g->cell_w);
-    nb = pf_clampi((int)lrint(g->cell_h * GRID_PHASE_Q), 16, 256);
-    ph = box_phase(px, w, h, 1, g->cell_h, 15, cum, hist, nb, &sy);
-    if (sy > 1e-4) *dy = wrap_half(ph - g->offset_y, g->cell_h);
+    frame_profiles(px, w, h, fx, cx, fy, cy, (1u << bx) | (1u << by), cs, v, lw);
+    remove_floor(fx, w + 1, 0, tmp);
+    remove_floor(fy, h + 1, 0, tmp);
+    remove_floor(cx + (size_t)bx * (w + 1), w + 1, 0, tmp);
+    remove_floor(cy + (size_t)by * (h + 1), h + 1, 0, tmp);
+    ph = edge_phase(best_feature(fx, cx + (size_t)bx * (w + 1), w + 1, g->cell_w), w + 1, g->cell_w, &sx);
+    if (sx > 0.05) *dx = wrap_half(ph - g->offset_x, g->cell_w);
+    ph = edge_phase(best_feature(fy, cy + (size_t)by * (h + 1), h + 1, g->cell_h), h + 1, g->cell_h, &sy);
+    if (sy > 0.05) *dy = wrap_half(ph - g->offset_y, g->cell_h);
 done:
-    free(px);
-    free(cum);
+    free(px); free(fx); free(fy); free(cx); free(cy); free(tmp); free(cs); free(v);
 }
