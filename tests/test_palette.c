@@ -1013,6 +1013,54 @@ static void test_file_errors(void **state)
     tu_rmtree(dir);
 }
 
+
+/* pf_palette_snap: a dominant exact colour replaces a biased entry, clipped
+ * noise near the gamut's ends snaps to 0/255, and without a dominant
+ * colour an entry keeps its value. */
+static void test_snap(void **state)
+{
+    (void)state;
+    pf_palette p = {0};
+    uint8_t rgb[3 * 1000];
+    size_t m = 0;
+    uint64_t s = 7;
+    p.n = 3;
+    memcpy(p.rgb[0], (uint8_t[3]){1, 2, 1}, 3);       /* a biased "black" */
+    memcpy(p.rgb[1], (uint8_t[3]){120, 60, 30}, 3);   /* mean of a dominant colour + noise */
+    memcpy(p.rgb[2], (uint8_t[3]){40, 200, 90}, 3);   /* members all different */
+    pf_palette_update_lab(&p);
+    for (int i = 0; i < 300; i++) { /* black with one-sided noise: no single code dominates... */
+        uint8_t v = (uint8_t)(tu_rand(&s) % 4);
+        rgb[m++] = (uint8_t)(i % 3 == 0 ? v : 0); rgb[m++] = (uint8_t)(i % 3 == 1 ? v : 0);
+        rgb[m++] = (uint8_t)(i % 3 == 2 ? v : 0);
+    }
+    for (int i = 0; i < 300; i++) { /* 50% exactly (121, 61, 29) */
+        int exact = i % 2 == 0, d = exact ? 0 : (int)(tu_rand(&s) % 5) - 2;
+        rgb[m++] = (uint8_t)(121 + (exact ? 0 : d)); rgb[m++] = (uint8_t)(61 - (exact ? 0 : d));
+        rgb[m++] = (uint8_t)(29 + (exact ? 0 : 1));
+    }
+    for (int i = 0; i < 60; i++) { /* 60 distinct colours around entry 2 */
+        rgb[m++] = (uint8_t)(38 + i % 5); rgb[m++] = (uint8_t)(196 + i / 5 % 12 / 2); rgb[m++] = (uint8_t)(88 + i / 30);
+    }
+    uint8_t before2[3];
+    memcpy(before2, p.rgb[2], 3);
+    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f), PF_OK);
+    assert_memory_equal(p.rgb[0], ((uint8_t[3]){0, 0, 0}), 3);
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){121, 61, 29}), 3);
+    assert_memory_equal(p.rgb[2], before2, 3);
+    /* lab[] follows rgb[] */
+    float lab[3];
+    pf_srgb8_to_oklab(p.rgb[1], lab);
+    assert_true(pf_oklab_dist(lab, p.lab[1]) < 1e-6f);
+    /* near white snaps up, and an empty input changes nothing else */
+    p.n = 1;
+    memcpy(p.rgb[0], (uint8_t[3]){253, 254, 128}, 3);
+    pf_palette_update_lab(&p);
+    assert_int_equal(pf_palette_snap(&p, (const uint8_t[3]){10, 10, 10}, 1, 0.03f, 0.2f), PF_OK);
+    assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 128}), 3);
+    assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f), PF_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1040,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_file_gpl),
         cmocka_unit_test(test_file_png),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_snap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

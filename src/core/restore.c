@@ -204,15 +204,23 @@ static pf_status build_palette(restore *r, pf_palette *pal)
         return PF_OK;
     }
     size_t stride = total > cap ? (total + cap - 1) / cap : 1, seen = 0;
-    if (!(lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1))) return PF_ENOMEM;
+    uint8_t *rgb = pf_malloc4(total / stride + 1, 3, 1, 1);
+    if (!rgb || !(lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1))) {
+        free(rgb);
+        return PF_ENOMEM;
+    }
     for (int f = 0; f < a->count; f++)
         for (size_t i = 0; i < plane; i++) {
             const uint8_t *px = a->frames[f].rgba + i * 4;
-            if (px[3] < 128) continue;
-            if (seen++ % stride == 0) pf_srgb8_to_oklab(px, lab + 3 * m++);
+            if (px[3] < 128 || seen++ % stride) continue;
+            memcpy(rgb + 3 * m, px, 3);
+            pf_srgb8_to_oklab(px, lab + 3 * m++);
         }
     st = pf_palette_extract(pal, lab, NULL, m, r->p->colors);
+    /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
+    if (st == PF_OK) st = pf_palette_snap(pal, rgb, m, 0.03f, 0.2f);
     free(lab);
+    free(rgb);
     return st;
 }
 

@@ -47,6 +47,15 @@ void pf_palette_update_lab(pf_palette *p);
 pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weights,
                              size_t m, int colors);
 
+/* Replaces each entry by the exact colour that dominates its members: of
+ * the m input colours (sRGB8, (m, 3)), those nearest to an entry vote; the
+ * most frequent one within `radius` (OKLab) replaces the entry when it has
+ * at least min_share (0..1) of the entry's votes and is not already in the
+ * palette. Channels within 3 codes of 0 or 255 then snap to the end,
+ * since noise clipped at the gamut's ends biases estimates inwards.
+ * Deterministic. Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share);
+
 /* Index of the nearest entry to lab (OKLab); *dist gets the distance
  * (may be NULL). -1 for an empty palette. */
 int pf_palette_nearest(const pf_palette *p, const float lab[3], float *dist);
