@@ -395,9 +395,10 @@ pf_status pf_restore_file(const char *input, const char *output,
         fill_report_grid(r.rep, &r.grid);
         r.rep->scale_forced = params->scale > 0;
         if (st == PF_ENOGRID) {
-            pf_error(&r.lg, "no pixel grid found in '%s' (best cell size %.2f px, confidence %.2f); "
-                     "if it is already at native resolution use --scale 1, otherwise give the cell "
-                     "size with --scale N", input, r.grid.cell_w, r.grid.confidence);
+            pf_error(&r.lg, "no pixel grid found in '%s' (the strongest period, %.2f px, has confidence "
+                     "%.2f, under %.2f): give the pixel size in input pixels with --scale N (check it "
+                     "with --debug DIR), or --scale 1 if the input is already at native resolution",
+                     input, r.grid.cell_w, r.grid.confidence, pf_grid_default_params().min_confidence);
             goto fail;
         }
         if (st < 0) goto fail;
