@@ -690,6 +690,38 @@ static void test_mp4_timing(void **state)
     pf_reader_close(r);
 }
 
+/* Widths that are not a multiple of 8: every column is converted (swscale's
+ * fast x86 YUV->RGB path leaves the last width % 8 columns unwritten). */
+static void test_mp4_odd_width(void **state)
+{
+    char path[512], args[1024];
+    pf_reader *r = NULL;
+    pf_frame f;
+    int n = 0;
+    (void)state;
+
+    if (!have_ffmpeg()) { fprintf(stderr, "ffmpeg not found: skipped\n"); skip(); }
+    tpath(path, sizeof path, "odd.mp4");
+    snprintf(args, sizeof args, "-f lavfi -i color=c=0xC83214:size=100x62:rate=10 -frames:v 3 "
+             "-c:v libx264 -pix_fmt yuv420p '%s'", path);
+    run_ffmpeg(args);
+    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_width(r), 100);
+    while (pf_reader_next(r, &f) == PF_OK) {
+        for (int y = 0; y < 62; y++)
+            for (int x = 92; x < 100; x++) {
+                const uint8_t *p = f.rgba + 4 * (y * 100 + x);
+                assert_in_range(p[0], 0xC8 - 12, 0xC8 + 12);
+                assert_in_range(p[1], 0x32 - 12, 0x32 + 12);
+                assert_in_range(p[2], 0x14 - 12, 0x14 + 12);
+                assert_int_equal(p[3], 255);
+            }
+        n++;
+    }
+    assert_int_equal(n, 3);
+    pf_reader_close(r);
+}
+
 static void test_png_apng_exact(void **state)
 {
     enum { W = 7, H = 5, N = 3 };
@@ -855,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_webp_anim),
         cmocka_unit_test(test_webp_still),
         cmocka_unit_test(test_mp4_timing),
+        cmocka_unit_test(test_mp4_odd_width),
         cmocka_unit_test(test_png_apng_exact),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_limits),

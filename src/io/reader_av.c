@@ -143,10 +143,13 @@ static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
         /* Plain flags keep swscale's fast unscaled YUV->RGB path. Measured on
          * 5-pixel-cell pixel art through yuv420p: RMSE 31.1 against the RGB
          * source, vs 31.8 with ACCURATE_RND | FULL_CHR_H_INT at half the
-         * speed (1080p: 109 vs 58 fps); the loss is the subsampling itself. */
+         * speed (1080p: 109 vs 58 fps); the loss is the subsampling itself.
+         * But the fast x86 YUV->RGB path leaves the last width % 8 columns
+         * unwritten (measured: 228 px wide H.264, columns 224..227), so
+         * those widths take the accurate path, which writes every pixel. */
         a->sws = sws_getCachedContext(a->sws, frm->width, frm->height, frm->format,
                                       r->width, r->height, AV_PIX_FMT_RGBA,
-                                      SWS_BILINEAR, NULL, NULL, NULL);
+                                      SWS_BILINEAR | (r->width % 8 ? SWS_ACCURATE_RND : 0), NULL, NULL, NULL);
         if (!a->sws) {
             pf_error(&r->lg, "'%s': cannot convert pixel format %s to RGBA", r->path,
                      av_get_pix_fmt_name(frm->format));
