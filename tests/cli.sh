@@ -64,6 +64,8 @@ cmp -s "$T/out.gif" "$T/before.gif" && ok || bad "existing output was modified"
 expect 0 "--force overwrites" -- "$BIN" "$SRC" -o "$T/out.gif" -q --force
 expect 0 "spritesheet" -- "$BIN" "$SRC" -o "$T/sheet.png" -q --json="$T/report.json"
 [ -s "$T/sheet.png" ] && [ -s "$T/sheet.json" ] && [ -s "$T/report.json" ] && ok || bad "sheet/json/report missing"
+expect 5 "report exists" -- "$BIN" "$SRC" -o "$T/r2.gif" -q --json="$T/report.json"
+no_output "$T/r2.gif" "report exists"
 echo junk > "$T/taken.json"
 expect 5 "sheet json exists" -- "$BIN" "$SRC" -o "$T/taken.png" -q
 no_output "$T/taken.png" "sheet json exists"

@@ -238,6 +238,10 @@ static int run(int argc, char **argv, int probe)
         fprintf(stderr, "pixelfix: error: --json needs a file name: --json=FILE\n");
         return EXIT_USAGE;
     }
+    if (!probe && o.json && pf_output_check(o.json, o.p.force) < 0) {
+        fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
+        return EXIT_OUTPUT;
+    }
     cli_ui_init(&ui, o.verbosity);
     o.p.log = cli_log;
     o.p.user = &ui;
