@@ -30,6 +30,7 @@ typedef struct cli_ui {
     int verbosity;
     int tty;          /* stderr is a terminal: draw the progress bar */
     int bar_drawn;
+    double last_draw_ms;  /* pf_now_ms() of the last redraw */
 } cli_ui;
 
 void cli_ui_init(cli_ui *ui, int verbosity);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/common.h"
 #include "io/io.h"
 
 int cli_exit_code(pf_status st)
@@ -61,6 +62,10 @@ int cli_progress(void *user, const char *stage, int64_t done, int64_t total)
     cli_ui *ui = user;
     if (interrupted) return 1;
     if (!ui || !ui->tty) return 0;
+    /* at most 10 redraws a second, but always the last one of a stage */
+    double now = pf_now_ms();
+    if (now - ui->last_draw_ms < 100 && !(total > 0 && done >= total)) return 0;
+    ui->last_draw_ms = now;
     if (total > 0) {
         int width = 30, fill = (int)(width * (done > total ? total : done) / total);
         fprintf(stderr, "\r%-8s [%.*s%*s] %lld/%lld", stage, fill,
