@@ -22,10 +22,12 @@
  *   bumps, a grid a narrow peak. Harmonics p/m score high too: the
  *   largest period is kept whose score is close to the best and whose
  *   left-out finer lines carry no edges. Refined by golden section, then
- *   by a least-squares fit of the edge positions (precise to ~0.1 %).
+ *   by a least-squares fit of the edge positions (precise to ~0.1 %),
+ *   unless that fit lands off the spectral peak (cells of 2-3 px).
  * - Codecs. 4:2:0 chroma and 8x8 / 4x4 blocks leave combs of periods 16/k
  *   locked to the frame; subsampled chroma is detected and dropped, and a
- *   codec period at the codec's phase must be backed by the luma.
+ *   codec period at the codec's phase must be backed by the luma; one
+ *   well off that phase, with luma edges and flat cells, is the art's.
  * - Confidence: from the weaker axis's score; or, for square cells, from
  *   the stronger one when both axes found the period on their own, or
  *   when most of the weaker axis's edges lie on its grid lines (jitter,
@@ -1196,20 +1198,24 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
             {
                 double gain, s2, n2, p2;
-                int accept;
+                int accept, real;
                 premultiply(frames[mid], (size_t)w * h, 0, px);
                 gain = cell_fit_gain(px, w, h, j, per4[j], cum, hist,
                                      pf_clampi((int)lrint(per4[j] * GRID_PHASE_Q), 16, 256));
                 /* real pixels there: edges in the luma and flat cells */
-                accept = ph > 0.15 * per4[j] ||
-                         (per4[j] < 3 ? lc >= 0.6 && gain >= 0.65 : lc >= 0.5 && gain >= 0.35);
+                real = per4[j] < 3 ? lc >= 0.6 && gain >= 0.65 : lc >= 0.5 && gain >= 0.35;
+                accept = ph > 0.15 * per4[j] || real;
                 if (!accept) rejected[j] = per4[j];
                 p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
                                    fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
                 pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
                          "%.3f, luma fit gain %.3f; else %.3f (%.3f, %.2f)", j ? "y" : "x", per4[j],
                          ph, lc, gain, p2, s2, n2);
-                if (!accept || (lc < 0.9 && p2 > 0 && n2 >= 0.6 * ns4[j] && s2 >= 0.5)) {
+                /* a grid well off the codec's phase is the art's own (the
+                 * blocks' comb would pull the phase to 0): kept even when
+                 * another period also stands out */
+                if (!accept || (lc < 0.9 && !(ph > 0.15 * per4[j] && real) && p2 > 0 &&
+                                n2 >= 0.6 * ns4[j] && s2 >= 0.5)) {
                     per4[j] = p2;
                     sc4[j] = p2 > 0 ? s2 : 0;
                     ns4[j] = p2 > 0 ? n2 : 0;
@@ -1315,6 +1321,12 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             rx = refine_period_lsq(ax, NULL, perx);
             ry = refine_period_lsq(ay, NULL, pery);
         }
+        /* nor slide off the spectral peak: with cells of 2-3 px the edges
+         * at whole pixels fit a period a lobe away about as well */
+        pf_debug(lg, "grid: edge fit %.3f x %.3f from %.3f x %.3f", rx, ry, perx, pery);
+        if (axis_score(ax, 1.0 / rx) < 0.75 * axis_score(ax, 1.0 / perx) ||
+            axis_score(ay, 1.0 / ry) < 0.75 * axis_score(ay, 1.0 / pery))
+            rx = perx, ry = pery;
         if (!(codec_period(rx) && !codec_period(perx))) perx = rx;
         if (!(codec_period(ry) && !codec_period(pery))) pery = ry;
         scx = axis_score(ax, 1.0 / perx);
@@ -1330,7 +1342,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
          * have found the same period on their own */
         double c1 = pf_clampd((fmin(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1);
         /* (the compressed edge weights raise raw scores by about 0.03) */
-        const double c2 = pf_clampd((fmin(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1);
+        double c2 = pf_clampd((fmin(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1);
         const int agree = p.scale > 0 ||
                           (perx == pery &&
                            (harmonic || (per4[0] > 0 && per4[1] > 0 && fabs(per4[0] - per4[1]) < 0.03 * fmax(per4[0], per4[1])) ||
@@ -1344,7 +1356,15 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
             fabs(perx - per4[0]) < 0.01 * perx && fabs(perx - per4[1]) < 0.01 * perx) {
             const double cs1 = pf_clampd((fmax(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1) *
                                pf_clampd((fmin(nsx, nsy) - 1.05) / (1.3 - 1.05), 0, 1);
+            /* the raw coherence likewise (small cells under a lossy codec
+             * leave a weak luma comb on one axis), but not at the codec's
+             * own periods (lossy WebP with alpha shows a 2 px comb on
+             * both axes that the chroma test cannot see) */
+            const double cs2 = codec_period(perx) ? 0 :
+                               pf_clampd((fmax(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1) *
+                               pf_clampd((fmin(scx, scy) - 0.2) / (0.3 - 0.2), 0, 1);
             if (cs1 > c1) c1 = cs1;
+            if (cs2 > c2) c2 = cs2;
         }
         /* and a comb needs teeth: under a dozen cells per axis, any few
          * edges look periodic */
