@@ -49,21 +49,6 @@ static void write_bytes(const char *path, const void *data, size_t n)
     assert_int_equal(fclose(fp), 0);
 }
 
-static uint8_t *read_bytes(const char *path, size_t *n)
-{
-    struct stat sb;
-    FILE *fp = fopen(path, "rb");
-    uint8_t *d;
-    assert_non_null(fp);
-    assert_int_equal(fstat(fileno(fp), &sb), 0);
-    *n = (size_t)sb.st_size;
-    d = malloc(*n + 1);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, *n, fp), *n);
-    fclose(fp);
-    return d;
-}
-
 static int have_ffmpeg(void)
 {
     static int have = -1;
@@ -415,7 +400,7 @@ static void test_gif_truncated(void **state)
     tpath(full, sizeof full, "multi.gif");
     tpath(cut, sizeof cut, "cut.gif");
     make_multi_gif(full, end_of);
-    bytes = read_bytes(full, &n);
+    bytes = tu_read_file(full, &n);
     assert_int_equal(end_of[4] + 1, n);
     assert_int_equal(pf_read_anim(&whole, full, NULL, NULL), PF_OK);
     assert_int_equal(whole.count, 5);
@@ -627,7 +612,7 @@ static void test_webp_still(void **state)
 
     /* Truncated still WebP: corrupt, not a crash. */
     {
-        uint8_t *b = read_bytes(path, &n);
+        uint8_t *b = tu_read_file(path, &n);
         write_bytes(path, b, n / 2);
         free(b);
         assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_EFORMAT);

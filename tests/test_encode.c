@@ -746,8 +746,6 @@ static void test_webp_lossless(void **state)
     WebPAnimDecoderOptions dopt;
     WebPAnimDecoder *dec;
     WebPAnimInfo info;
-    FILE *f;
-    long size;
     int64_t end = 0;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
@@ -756,15 +754,7 @@ static void test_webp_lossless(void **state)
     a.loop = 7;
     assert_int_equal(pf_write_webp(path, &a, &wo, NULL), PF_OK);
 
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    data.bytes = malloc((size_t)size);
-    data.size = (size_t)size;
-    assert_int_equal(fread((void *)data.bytes, 1, data.size, f), data.size);
-    fclose(f);
+    data.bytes = tu_read_file(path, &data.size);
     assert_true(WebPAnimDecoderOptionsInit(&dopt));
     dopt.color_mode = MODE_RGBA;
     dec = WebPAnimDecoderNew(&data, &dopt);
@@ -816,8 +806,6 @@ static void test_webp_held_frames(void **state)
         WebPData data;
         WebPDemuxer *dmx;
         WebPIterator it;
-        FILE *f;
-        long size;
 
         assert_int_equal(pf_anim_init(&a, 11, 7), PF_OK);
         for (int i = 0; i < n; i++)   /* > 10 ms each: readers keep them as they are */
@@ -828,15 +816,7 @@ static void test_webp_held_frames(void **state)
         assert_int_equal(pf_write_webp(path, &a, &wo, NULL), PF_OK);
 
         /* the container: one ANMF per input frame with its own duration */
-        f = fopen(path, "rb");
-        assert_non_null(f);
-        fseek(f, 0, SEEK_END);
-        size = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        data.bytes = malloc((size_t)size);
-        data.size = (size_t)size;
-        assert_int_equal(fread((void *)data.bytes, 1, data.size, f), data.size);
-        fclose(f);
+        data.bytes = tu_read_file(path, &data.size);
         dmx = WebPDemux(&data);
         assert_non_null(dmx);
         assert_int_equal(WebPDemuxGetI(dmx, WEBP_FF_FRAME_COUNT), n);

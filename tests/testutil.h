@@ -38,4 +38,23 @@ static inline void tu_rmtree(const char *dir)
 
 static inline int tu_exists(const char *path) { return access(path, F_OK) == 0; }
 
+/* The whole file, malloc'd (one spare byte); *n gets its size. Fails the test if unreadable. */
+static inline uint8_t *tu_read_file(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *d;
+    long size;
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    size = ftell(fp);
+    assert_true(size >= 0);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    *n = (size_t)size;
+    d = malloc(*n + 1);
+    assert_non_null(d);
+    assert_int_equal(fread(d, 1, *n, fp), *n);
+    fclose(fp);
+    return d;
+}
+
 #endif

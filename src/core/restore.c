@@ -9,7 +9,6 @@
  * only native-resolution frames are held for the whole clip.
  */
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common.h"
 #include "debug.h"
