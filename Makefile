@@ -12,7 +12,7 @@ endif
 BUILD   := build
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wvla
-CFLAGS  += $(CSTD) $(WARN) $(OPTFLAGS) $(DEP_CFLAGS) -MMD -MP -Isrc
+CFLAGS  += $(CSTD) $(WARN) $(OPTFLAGS) $(DEP_CFLAGS) -MMD -MP -Isrc -DPF_DATADIR='"$(PREFIX)/share/pixelfix/models"'
 LDLIBS  := $(DEP_LIBS)
 LDFLAGS += $(SAN_LDFLAGS)
 

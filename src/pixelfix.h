@@ -96,7 +96,7 @@ typedef enum pf_bg_mode {
 typedef struct pf_params {
     /* grid */
     double scale;          /* native cell size in input pixels; 0 = detect */
-    int grid_frames;       /* frames sampled for detection, 1..256; default 24 */
+    int grid_frames;       /* frames held for detection, 1..256; default 8 (one window) */
     int samples_k;         /* canonical samples per cell side, 1..8; default 4 */
     /* colour */
     int colors;            /* palette size 2..256; 0 = automatic */
@@ -113,9 +113,16 @@ typedef struct pf_params {
     int upscale;           /* nearest upscale for MP4 output; 0 = smallest making height >= 256 */
     int loop;              /* GIF/WebP loop count; 0 = forever, -1 = as the input (default) */
     const char *debug_dir; /* write grid overlays and pre-palette images here; NULL = none */
-    /* model (later issues) */
-    const char *model_path; /* NULL = classical path */
-    int threads;           /* OpenBLAS threads; 0 = library default */
+    /* model */
+    int use_model;         /* 1 (default): restore with the model (model_path, or the
+                              installed default when there is one); 0: classical path */
+    const char *model_path; /* model file; NULL = pf_model_default_path() */
+    int window;            /* frames per model window, T: 8 (default) or 16 */
+    int overlap;           /* frames shared by neighbouring windows, 2..4 (default 4) */
+    int palette_frames;    /* frames the palette is built from: 0 = the whole clip
+                              (default; pf_stream then holds every frame until
+                              pf_stream_finish), N = the first N, then it is fixed */
+    int threads;           /* OpenBLAS and libav* codec threads; 0 = their defaults */
     pf_limits limits;
     /* callbacks */
     pf_log_fn log;         /* NULL = silent */
@@ -152,6 +159,10 @@ typedef struct pf_report {
     uint8_t palette[256][3];
     /* timing, ms */
     double ms_decode, ms_grid, ms_restore, ms_palette, ms_encode, ms_total;
+    /* model */
+    int used_model;            /* 1 when the network ran */
+    int window, overlap;       /* T and O used */
+    double ms_model;           /* network time, ms (part of ms_restore) */
 } pf_report;
 
 void pf_report_free(pf_report *rep);
@@ -177,6 +188,82 @@ void pf_report_free(pf_report *rep);
  */
 pf_status pf_restore_file(const char *input, const char *output,
                           const pf_params *params, pf_report **report);
+
+/* ---- the model ------------------------------------------------------------ */
+
+/* A loaded restoration network (DESIGN.md section 3; weights in
+ * safetensors, https://github.com/huggingface/safetensors). One pf_model
+ * serves one stream at a time. */
+typedef struct pf_model pf_model;
+
+/* Loads a model file, checking its size against p->limits.max_model_bytes
+ * (p may be NULL: defaults) and its architecture against its metadata.
+ * Errors (logged through p->log with what differs or is missing):
+ * PF_EMODEL (missing, unreadable, truncated, not a pixelfix model, wrong
+ * architecture), PF_ELIMIT, PF_ENOMEM. */
+pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p);
+
+/* Frees; NULL is fine. */
+void pf_model_free(pf_model *model);
+
+/* The default model file: $PIXELFIX_MODEL if set, else the installed
+ * $(datadir)/pixelfix/pixelfix-v1.safetensors when it exists; NULL when
+ * there is none (the classical path is used). */
+const char *pf_model_default_path(void);
+
+/* ---- streaming ------------------------------------------------------------ */
+
+/* A restore fed frame by frame, for video pipelines (the FFmpeg filter)
+ * and long clips. The first p->grid_frames frames are held for grid
+ * detection; then every frame is resampled onto the grid, the model runs
+ * over windows of p->window frames overlapping by p->overlap (linear
+ * cross-fade), and frames come out paletted at native resolution, in
+ * order, each with its pts and duration. Latency after the grid is found:
+ * at most one window, plus p->palette_frames while the palette is built
+ * (p->palette_frames = 0 holds every frame until pf_stream_finish).
+ * Memory is bounded by the window and the grid lookahead, not the clip. */
+typedef struct pf_stream pf_stream;
+
+/* One restored frame, owned by the stream and valid until its next call. */
+typedef struct pf_stream_frame {
+    const uint8_t *rgba;   /* (height, width, 4) RGBA8, alpha 0 or 255 */
+    int width, height;     /* native pixels */
+    int64_t pts;           /* as pushed (any time base) */
+    int duration_ms;       /* as pushed */
+} pf_stream_frame;
+
+/* Opens a stream for input frames of width x height pixels. model is
+ * borrowed (NULL = classical path) and must outlive the stream; p is
+ * copied (its strings must outlive the stream).
+ * Errors: PF_EINVAL (bad size or parameters), PF_ELIMIT, PF_EPALETTE,
+ * PF_ENOMEM. */
+pf_status pf_stream_open(pf_stream **s, int width, int height, const pf_params *p,
+                         pf_model *model);
+
+/* Adds one input frame: rgba is (height, width, 4) RGBA8 with rows
+ * `stride` bytes apart; pts is passed through; duration in ms (> 0). May
+ * run grid detection and model windows. Restored frames may then be
+ * ready: pull them all before the next push.
+ * Errors: PF_EINVAL (order of calls), PF_ENOGRID (no grid in the first
+ * frames; set p->scale), PF_ENOMEM, PF_EABORTED. */
+pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t pts,
+                         int duration_ms);
+
+/* Ends the input: runs what is held. Then pull the rest.
+ * Errors: PF_ENOFRAMES (nothing was pushed) and those of push. */
+pf_status pf_stream_finish(pf_stream *s);
+
+/* The next restored frame: PF_OK, or PF_DONE when none is ready now (after
+ * pf_stream_finish: none is left). */
+pf_status pf_stream_pull(pf_stream *s, pf_stream_frame *f);
+
+/* What the stream found so far (grid, background, palette, timings; the
+ * per-frame arrays are not filled). Owned by the stream. native_w is 0
+ * until the grid is found. */
+const pf_report *pf_stream_report(const pf_stream *s);
+
+/* Frees everything; NULL is fine. */
+void pf_stream_close(pf_stream *s);
 
 #ifdef __cplusplus
 }

@@ -215,7 +215,7 @@ static void test_gif_roundtrip(void **state)
     tpath(path, sizeof path, "rt.gif");
     write_gif(path, W, H, pal, 8, 3, fr, N);
 
-    assert_int_equal(pf_reader_open(&r, path, NULL, &lg), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_OK);
     assert_string_equal(pf_reader_format(r), "gif");
     assert_int_equal(pf_reader_width(r), W);
     assert_int_equal(pf_reader_height(r), H);
@@ -244,7 +244,7 @@ static void test_gif_roundtrip(void **state)
     assert_int_equal(lc_.warns + lc_.errors, 0);
 
     /* pf_read_anim gives the same frames and timing. */
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, N);
     assert_int_equal(a.loop, 3);
     assert_int_equal(a.frames[2].pts_ms, 200);
@@ -254,7 +254,7 @@ static void test_gif_roundtrip(void **state)
     /* No NETSCAPE2.0 block and no GCE: plays once, 100 ms, opaque. */
     fr[0].no_gce = 1;
     write_gif(path, W, H, pal, 8, -1, fr, 1);
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.loop, 1);
     assert_int_equal(a.frames[0].duration_ms, 100);
@@ -309,7 +309,7 @@ static void test_gif_disposal(void **state)
 
     tpath(path, sizeof path, "disposal.gif");
     write_gif(path, W, H, pal, 8, 0, fr, 6);
-    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(pf_reader_loop(r), 0);
     for (int k = 0; k < 6; k++) {
         assert_int_equal(pf_reader_next(r, &f), PF_OK);
@@ -337,7 +337,7 @@ static void test_gif_interlaced(void **state)
     gframe fr = { 2, 1, W, H, DISPOSE_DO_NOT, -1, 4, 1, NULL, 0, idx, 0 };
     tpath(path, sizeof path, "interlaced.gif");
     write_gif(path, 6, 12, pal, 16, 0, &fr, 1);
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, 6);
     assert_int_equal(a.height, 12);
@@ -402,13 +402,13 @@ static void test_gif_truncated(void **state)
     make_multi_gif(full, end_of);
     bytes = tu_read_file(full, &n);
     assert_int_equal(end_of[4] + 1, n);
-    assert_int_equal(pf_read_anim(&whole, full, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&whole, full, NULL, 0, NULL), PF_OK);
     assert_int_equal(whole.count, 5);
 
     /* Cut in the middle of frame 4: frames 1-3, a warning, PF_DONE. */
     write_bytes(cut, bytes, end_of[2] + (end_of[3] - end_of[2]) / 2);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, &lg), PF_OK);
+    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
     assert_int_equal(part.count, 3);
     assert_true(lc_.warns >= 1);
     assert_int_equal(lc_.errors, 0);
@@ -419,7 +419,7 @@ static void test_gif_truncated(void **state)
     /* Cut right after frame 2's data (no trailer): 2 frames. */
     write_bytes(cut, bytes, end_of[1]);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, &lg), PF_OK);
+    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
     assert_int_equal(part.count, 2);
     assert_true(lc_.warns >= 1);
     pf_anim_free(&part);
@@ -430,7 +430,7 @@ static void test_gif_truncated(void **state)
         pf_frame f;
         write_bytes(cut, bytes, end_of[0] - 40);   /* inside its pixel data */
         lg = cap_logger(&lc_);
-        assert_int_equal(pf_reader_open(&r, cut, NULL, &lg), PF_OK);
+        assert_int_equal(pf_reader_open(&r, cut, NULL, 0, &lg), PF_OK);
         assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);
         assert_true(lc_.errors >= 1);
         assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);   /* sticky */
@@ -439,12 +439,12 @@ static void test_gif_truncated(void **state)
 
     /* Header and global colour map only. */
     write_bytes(cut, bytes, 13 + 3 * 256);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, NULL), PF_EFORMAT);
+    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, NULL), PF_EFORMAT);
     assert_int_equal(part.count, 0);
     /* Cut inside the screen descriptor. */
     write_bytes(cut, bytes, 9);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, &lg), PF_EFORMAT);
+    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_EFORMAT);
     assert_true(strstr(lc_.last, cut) != NULL);
 
     /* Every cut length: never a crash; frames read never decrease. */
@@ -454,7 +454,7 @@ static void test_gif_truncated(void **state)
             pf_status st;
             if (len > n) len = n;
             write_bytes(cut, bytes, len);
-            st = pf_read_anim(&part, cut, NULL, NULL);
+            st = pf_read_anim(&part, cut, NULL, 0, NULL);
             assert_true(st == PF_OK || st == PF_EFORMAT);
             if (st == PF_OK) {
                 assert_true(part.count >= prev);
@@ -489,7 +489,7 @@ static void test_gif_huge_and_empty(void **state)
 
     tpath(path, sizeof path, "huge.gif");
     write_bytes(path, huge, sizeof huge);
-    assert_int_equal(pf_reader_open(&r, path, &lim, &lg), PF_ELIMIT);
+    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_ELIMIT);
     assert_null(r);
     assert_non_null(strstr(lc_.last, "65535x65535"));
     assert_non_null(strstr(lc_.last, "67108864"));
@@ -498,10 +498,10 @@ static void test_gif_huge_and_empty(void **state)
     /* A valid GIF with no image: the stream ends at once; as a whole, no frames. */
     tpath(path, sizeof path, "noframes.gif");
     write_bytes(path, none, sizeof none);
-    assert_int_equal(pf_reader_open(&r, path, &lim, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, &lim, 0, NULL), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_DONE);
     pf_reader_close(r);
-    assert_int_equal(pf_read_anim(&a, path, &lim, NULL), PF_ENOFRAMES);
+    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ENOFRAMES);
 }
 
 /* ---- WebP ------------------------------------------------------------ */
@@ -567,7 +567,7 @@ static void test_webp_anim(void **state)
     WebPDataClear(&out);
     WebPAnimEncoderDelete(enc);
 
-    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     assert_string_equal(pf_reader_format(r), "webp");
     assert_int_equal(pf_reader_width(r), W);
     assert_int_equal(pf_reader_height(r), H);
@@ -583,7 +583,7 @@ static void test_webp_anim(void **state)
     pf_reader_close(r);
 
     /* The canvas is checked before decoding. */
-    assert_int_equal(pf_reader_open(&r, path, &small, NULL), PF_ELIMIT);
+    assert_int_equal(pf_reader_open(&r, path, &small, 0, NULL), PF_ELIMIT);
     assert_null(r);
 }
 
@@ -603,7 +603,7 @@ static void test_webp_still(void **state)
     tpath(path, sizeof path, "still.webp");
     write_bytes(path, enc, n);
     WebPFree(enc);
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, W);
     assert_true(a.frames[0].duration_ms > 0);
@@ -615,7 +615,7 @@ static void test_webp_still(void **state)
         uint8_t *b = tu_read_file(path, &n);
         write_bytes(path, b, n / 2);
         free(b);
-        assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_EFORMAT);
+        assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
     }
 }
 
@@ -636,7 +636,7 @@ static void test_mp4_timing(void **state)
     snprintf(args, sizeof args, "-f lavfi -i testsrc=size=64x48:rate=25 -frames:v 10 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     assert_non_null(strstr(pf_reader_format(r), "mp4"));
     assert_int_equal(pf_reader_width(r), 64);
     assert_int_equal(pf_reader_height(r), 48);
@@ -656,7 +656,7 @@ static void test_mp4_timing(void **state)
     snprintf(args, sizeof args, "-f lavfi -i testsrc=size=32x32:rate=30000/1001 -frames:v 9 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     n = 0;
     while (pf_reader_next(r, &f) == PF_OK) {
         int64_t want = (n * 1001 + 15) / 30;   /* n frames of 1001/30 ms, rounded */
@@ -669,7 +669,7 @@ static void test_mp4_timing(void **state)
 
     /* max_frames = 6 on 10 frames. */
     tpath(path, sizeof path, "clip.mp4");
-    assert_int_equal(pf_reader_open(&r, path, &lim, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, &lim, 0, NULL), PF_OK);
     for (int k = 0; k < 6; k++) assert_int_equal(pf_reader_next(r, &f), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
     pf_reader_close(r);
@@ -690,7 +690,7 @@ static void test_mp4_odd_width(void **state)
     snprintf(args, sizeof args, "-f lavfi -i color=c=0xC83214:size=100x62:rate=10 -frames:v 3 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(pf_reader_width(r), 100);
     while (pf_reader_next(r, &f) == PF_OK) {
         for (int y = 0; y < 62; y++)
@@ -726,7 +726,7 @@ static void test_png_apng_exact(void **state)
     snprintf(args, sizeof args, "-f rawvideo -pix_fmt rgba -s %dx%d -i '%s' -frames:v 1 "
              "-pix_fmt rgba '%s'", W, H, raw, png);
     run_ffmpeg(args);
-    assert_int_equal(pf_read_anim(&a, png, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, png, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, W);
     assert_int_equal(a.height, H);
@@ -738,7 +738,7 @@ static void test_png_apng_exact(void **state)
     snprintf(args, sizeof args, "-f rawvideo -pix_fmt rgba -s %dx%d -framerate 10 -i '%s' "
              "-plays 0 -pix_fmt rgba -f apng '%s'", W, H, raw, apng);
     run_ffmpeg(args);
-    assert_int_equal(pf_read_anim(&a, apng, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, apng, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, N);
     for (int k = 0; k < N; k++) {
         assert_int_equal(a.frames[k].duration_ms, 100);
@@ -762,7 +762,7 @@ static void test_bad_files(void **state)
 
     tpath(path, sizeof path, "empty.mp4");
     write_bytes(path, "", 0);
-    assert_int_equal(pf_reader_open(&r, path, NULL, &lg), PF_EFORMAT);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
     assert_null(r);
     assert_non_null(strstr(lc_.last, "is empty"));
     assert_non_null(strstr(lc_.last, path));
@@ -770,7 +770,7 @@ static void test_bad_files(void **state)
     tpath(path, sizeof path, "text.mp4");
     write_bytes(path, text, sizeof text - 1);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, NULL, &lg), PF_EFORMAT);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
     assert_null(r);
     assert_true(lc_.errors >= 1);
     assert_non_null(strstr(lc_.last, path));
@@ -778,18 +778,18 @@ static void test_bad_files(void **state)
     /* A GIF signature followed by garbage, and a RIFF/WEBP one. */
     tpath(path, sizeof path, "bad.gif");
     write_bytes(path, "GIF89a\x01", 7);
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_EFORMAT);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
     tpath(path, sizeof path, "bad.webp");
     write_bytes(path, "RIFF\x10\0\0\0WEBPVP8L\x04\0\0\0junk", 24);
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_EFORMAT);
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
 
     tpath(path, sizeof path, "missing.mp4");
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, NULL, &lg), PF_EIO);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EIO);
     assert_non_null(strstr(lc_.last, path));
     assert_non_null(strstr(lc_.last, "No such file"));
-    assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_EIO);
-    assert_int_equal(pf_reader_open(&r, g_dir, NULL, NULL), PF_EIO);   /* a folder */
+    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EIO);
+    assert_int_equal(pf_reader_open(&r, g_dir, NULL, 0, NULL), PF_EIO);   /* a folder */
     pf_reader_close(NULL);
 }
 
@@ -808,7 +808,7 @@ static void test_limits(void **state)
     tpath(path, sizeof path, "limits.gif");
     make_multi_gif(path, end_of);
 
-    assert_int_equal(pf_reader_open(&r, path, &lim, &lg), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
@@ -819,18 +819,18 @@ static void test_limits(void **state)
 
     /* Exactly at the limit passes. */
     lim.max_frames = 5;
-    assert_int_equal(pf_read_anim(&a, path, &lim, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_OK);
     assert_int_equal(a.count, 5);
     pf_anim_free(&a);
     lim.max_frames = 4;
-    assert_int_equal(pf_read_anim(&a, path, &lim, NULL), PF_ELIMIT);
+    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
     assert_int_equal(a.count, 0);
 
     /* Room for two and a half 16x16 RGBA frames. */
     lim.max_frames = 0;
     lim.max_decoded_bytes = 16 * 16 * 4 * 5 / 2;
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, &lim, &lg), PF_OK);
+    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_OK);
     assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
@@ -840,9 +840,9 @@ static void test_limits(void **state)
     /* max_pixels one short of the canvas. */
     lim.max_decoded_bytes = 0;
     lim.max_pixels = 16 * 16 - 1;
-    assert_int_equal(pf_read_anim(&a, path, &lim, NULL), PF_ELIMIT);
+    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
     lim.max_pixels = 16 * 16;
-    assert_int_equal(pf_read_anim(&a, path, &lim, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_OK);
     pf_anim_free(&a);
 }
 

@@ -113,7 +113,7 @@ static void check_outputs(const sample *s, const pf_anim *gt)
             free(px);
             continue;
         }
-        assert_int_equal(pf_read_anim(&a, path, NULL, NULL), PF_OK);
+        assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
         if (strstr(outs[k], ".mp4")) {
             /* nearest-upscaled so the height is at least 256 */
             assert_true(a.height >= 256);
@@ -160,7 +160,7 @@ static void test_samples(void **state)
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
         pf_anim gt = {0};
         tu_tmpdir(tmp, sizeof tmp);
-        assert_int_equal(pf_read_anim(&gt, samples[i].gt, NULL, NULL), PF_OK);
+        assert_int_equal(pf_read_anim(&gt, samples[i].gt, NULL, 0, NULL), PF_OK);
         check_sheet(&samples[i], &gt);
         check_quality(&samples[i], &gt);
         check_outputs(&samples[i], &gt);

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -308,11 +309,7 @@ static void test_failed_write_leaves_nothing(void **state)
         st = pf_write_anim(path, &a, &wo, NULL);   /* nothing printed while limited */
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_int_equal(st, PF_EOUTPUT);
-        if (k == 4) {
-            /* the frames folder was made, but holds nothing */
-            assert_int_equal(list_dir(path, listing, sizeof listing), 0);
-            tu_rmtree(path);
-        }
+        /* (the frames folder the writer made is removed again too) */
         assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
     }
     signal(SIGXFSZ, SIG_DFL);
@@ -651,7 +648,7 @@ static void test_gif_exact(void **state)
     DGifCloseFile(g, &err);
 
     /* the project's reader sees the same frames */
-    assert_int_equal(pf_read_anim(&r, path, NULL, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&r, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(r.count, 4);
     for (int f = 0; f < 4; f++) {
         assert_int_equal(r.frames[f].duration_ms, expect_cs[f] * 10);
@@ -837,7 +834,7 @@ static void test_webp_held_frames(void **state)
         free((void *)data.bytes);
 
         /* the project's reader: same count, durations, pixels, loop */
-        assert_int_equal(pf_read_anim(&back, path, NULL, NULL), PF_OK);
+        assert_int_equal(pf_read_anim(&back, path, NULL, 0, NULL), PF_OK);
         assert_int_equal(back.width, 11);
         assert_int_equal(back.height, 7);
         assert_int_equal(back.count, n);
@@ -1064,6 +1061,366 @@ static void test_frames(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- streaming writer ------------------------------------------------------ */
+
+/* Whether the file holds the bytes of `needle` (x264's option string is
+ * stored in an SEI of the first frame). */
+static int file_contains(const char *path, const char *needle)
+{
+    size_t n, k = strlen(needle);
+    uint8_t *d = tu_read_file(path, &n);
+    int found = 0;
+    for (size_t i = 0; !found && i + k <= n; i++) found = memcmp(d + i, needle, k) == 0;
+    free(d);
+    return found;
+}
+
+/* A clip of flat 2x2-pixel blocks (so chroma subsampling has no edge to
+ * blur after the upscale), opaque, with varied durations 40..80 ms. */
+static void make_block_anim(pf_anim *a, int w, int h, int n, uint64_t seed)
+{
+    uint8_t *buf = malloc((size_t)w * h * 4);
+    assert_non_null(buf);
+    assert_int_equal(pf_anim_init(a, w, h), PF_OK);
+    for (int f = 0; f < n; f++) {
+        for (int by = 0; by < h; by += 2)
+            for (int bx = 0; bx < w; bx += 2) {
+                uint8_t c[4] = {(uint8_t)(tu_rand(&seed) >> 56), (uint8_t)(tu_rand(&seed) >> 56),
+                                (uint8_t)(tu_rand(&seed) >> 56), 255};
+                for (int y = by; y < by + 2 && y < h; y++)
+                    for (int x = bx; x < bx + 2 && x < w; x++) memcpy(buf + (y * w + x) * 4, c, 4);
+            }
+        assert_int_equal(pf_anim_push(a, buf, 40 + 10 * (f % 5)), PF_OK);
+    }
+    free(buf);
+}
+
+/* Decoded video frame `f` (native pixels upscaled by s) against the source:
+ * the mean absolute error over the centres of the native pixels, 0..255. */
+static double video_error(const pf_anim *back, const pf_anim *src, int f, int s)
+{
+    double sum = 0;
+    for (int y = 0; y < src->height; y++)
+        for (int x = 0; x < src->width; x++) {
+            const uint8_t *q = src->frames[f].rgba + (y * src->width + x) * 4;
+            const uint8_t *p = back->frames[f].rgba +
+                               ((size_t)(y * s + s / 2) * back->width + (size_t)(x * s + s / 2)) * 4;
+            for (int k = 0; k < 3; k++) sum += abs(p[k] - q[k]);
+        }
+    return sum / (3.0 * src->width * src->height);
+}
+
+/* The streaming video writer gives the whole-anim writer's frames, pts and
+ * colours; with threads = 1 libx264 runs single-threaded, with 0 on its own
+ * default. Both decode back through pf_reader (threaded and not). */
+static void test_stream_video(void **state)
+{
+    char dir[256], whole[300], streamed[300], one[300];
+    pf_write_opts wo = {0};
+    pf_writer *w;
+    pf_anim a, bw, bs, b1;
+    const int n = 30, s = 8;   /* 128x96: tall enough for libx264 to use several threads */
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    make_block_anim(&a, 16, 12, n, 81);
+    snprintf(whole, sizeof whole, "%s/whole.mp4", dir);
+    snprintf(streamed, sizeof streamed, "%s/stream.mp4", dir);
+    snprintf(one, sizeof one, "%s/one.mkv", dir);
+    wo.upscale = s;
+
+    assert_int_equal(pf_write_video(whole, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pf_writer_open(&w, streamed, 16, 12, 0, &wo, NULL), PF_OK);
+    for (int f = 0; f < n; f++) {
+        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+        assert_false(tu_exists(streamed));   /* renamed into place only at commit */
+    }
+    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 0), PF_EINVAL);   /* not sticky */
+    assert_int_equal(pf_writer_push(w, NULL, 40), PF_EINVAL);
+    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+
+    wo.threads = 1;
+    assert_int_equal(pf_writer_open(&w, one, 16, 12, 0, &wo, NULL), PF_OK);
+    for (int f = 0; f < n; f++)
+        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    assert_int_equal(list_dir(dir, NULL, 0), 3);   /* no temp file left */
+    /* x264 records its options: the thread count was applied */
+    assert_true(file_contains(one, " threads=1 "));
+    if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) assert_false(file_contains(streamed, " threads=1 "));
+
+    assert_int_equal(pf_read_anim(&bw, whole, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&bs, streamed, NULL, 1, NULL), PF_OK);
+    assert_int_equal(pf_read_anim(&b1, one, NULL, 2, NULL), PF_OK);
+    assert_int_equal(bw.count, n);
+    assert_int_equal(bs.count, n);
+    assert_int_equal(b1.count, n);
+    assert_int_equal(bs.width, 16 * s);
+    assert_int_equal(bs.height, 12 * s);
+    for (int f = 0; f < n; f++) {
+        double ew = video_error(&bw, &a, f, s), es = video_error(&bs, &a, f, s);
+        assert_int_equal(bw.frames[f].pts_ms, a.frames[f].pts_ms);
+        assert_int_equal(bs.frames[f].pts_ms, a.frames[f].pts_ms);
+        assert_int_equal(b1.frames[f].pts_ms, a.frames[f].pts_ms);
+        assert_int_equal(bs.frames[f].duration_ms, a.frames[f].duration_ms);
+        assert_int_equal(bw.frames[f].duration_ms, a.frames[f].duration_ms);
+        assert_int_equal(b1.frames[f].duration_ms, a.frames[f].duration_ms);
+        /* crf 18 on flat blocks: a few levels off at most, on average */
+        assert_true(ew < 6.0);
+        assert_true(es < 6.0);
+        assert_true(video_error(&b1, &a, f, s) < 6.0);
+        assert_true(fabs(ew - es) < 3.0);
+    }
+    /* H.264 decoding is exact whatever the decoder's thread count */
+    pf_anim_free(&bw);
+    assert_int_equal(pf_read_anim(&bw, streamed, NULL, 0, NULL), PF_OK);
+    assert_int_equal(bw.count, n);
+    for (int f = 0; f < n; f++)
+        assert_memory_equal(bw.frames[f].rgba, bs.frames[f].rgba, (size_t)bs.width * bs.height * 4);
+    {
+        pf_reader *r = NULL;
+        assert_int_equal(pf_reader_open(&r, streamed, NULL, -1, NULL), PF_EINVAL);
+        assert_null(r);
+    }
+    pf_anim_free(&bw);
+    pf_anim_free(&bs);
+    pf_anim_free(&b1);
+    pf_anim_free(&a);
+    tu_rmtree(dir);
+}
+
+/* PNG frames: each push writes its file at once, identical to the input. */
+static void test_stream_frames(void **state)
+{
+    char dir[256], path[300], name[400];
+    pf_write_opts wo = {0};
+    pf_writer *w;
+    pf_anim a;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    make_anim(&a, 7, 5, 4, 50, 0.3, 91);
+
+    snprintf(path, sizeof path, "%s/out/", dir);
+    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    for (int f = 0; f < 4; f++) {
+        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+        snprintf(name, sizeof name, "%s/out/frame_%04d.png", dir, f);
+        check_png_frame(name, &a, f);   /* before the next push or the close */
+        snprintf(name, sizeof name, "%s/out", dir);
+        assert_int_equal(list_dir(name, NULL, 0), f + 1);
+    }
+    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    assert_int_equal(list_dir(name, NULL, 0), 4);
+
+    /* a pattern */
+    snprintf(path, sizeof path, "%s/f%%02d.png", dir);
+    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    for (int f = 0; f < 4; f++)
+        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    for (int f = 0; f < 4; f++) {
+        snprintf(name, sizeof name, "%s/f%02d.png", dir, f);
+        check_png_frame(name, &a, f);
+    }
+    /* a frame file that appears later: refused at that push, the stream
+     * stops (sticky) and the failed commit removes what it wrote */
+    snprintf(path, sizeof path, "%s/g%%d.png", dir);
+    snprintf(name, sizeof name, "%s/g2.png", dir);
+    write_text(name, "old");
+    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 40), PF_OK);
+    assert_int_equal(pf_writer_push(w, a.frames[1].rgba, 40), PF_OK);
+    assert_int_equal(pf_writer_push(w, a.frames[2].rgba, 40), PF_EEXIST);
+    assert_int_equal(pf_writer_push(w, a.frames[3].rgba, 40), PF_EEXIST);
+    assert_int_equal(pf_writer_close(w, 1), PF_EEXIST);
+    assert_true(file_equals(name, "old"));
+    snprintf(name, sizeof name, "%s/g0.png", dir);
+    assert_false(tu_exists(name));
+    snprintf(name, sizeof name, "%s/g1.png", dir);
+    assert_false(tu_exists(name));
+    pf_anim_free(&a);
+    tu_rmtree(dir);
+}
+
+/* close(commit = 0) leaves nothing behind, whatever the kind. */
+static void test_stream_discard(void **state)
+{
+    static const char *names[] = {"d.mp4", "d.mkv", "frames/", "f%03d.png", "d.png", "d.gif",
+                                  "d.webp"};
+    char dir[256], path[300], listing[1024];
+    pf_write_opts wo = {0};
+    pf_writer *w;
+    pf_anim a;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    make_anim(&a, 6, 4, 5, 8, 0.2, 101);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        for (int pushes = 0; pushes <= 5; pushes += 5) {
+            assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+            for (int f = 0; f < pushes; f++)
+                assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
+                                 PF_OK);
+            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+            assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
+        }
+        /* committing nothing is refused, and leaves nothing either */
+        assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+        assert_int_equal(pf_writer_close(w, 1), PF_EINVAL);
+        assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
+    }
+    /* discarding over an existing folder keeps it and its other files */
+    snprintf(path, sizeof path, "%s/keep", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(listing, sizeof listing, "%s/keep/other.txt", dir);
+    write_text(listing, "x");
+    assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 40), PF_OK);
+    assert_int_equal(list_dir(path, NULL, 0), 2);
+    assert_int_equal(pf_writer_close(w, 0), PF_OK);
+    assert_int_equal(list_dir(path, NULL, 0), 1);
+    assert_true(file_equals(listing, "x"));
+    assert_int_equal(pf_writer_close(NULL, 1), PF_OK);
+    pf_anim_free(&a);
+    tu_rmtree(dir);
+}
+
+/* Held kinds: the streaming writer's sheet (+ JSON), GIF and WebP are byte
+ * for byte those of the whole-anim writers; meta is read at close. */
+static void test_stream_held_equal(void **state)
+{
+    static const char *names[] = {"s.png", "s.json", "s.gif", "s.webp"};
+    char dir[256], d1[300], d2[300], p1[400], p2[400];
+    const uint8_t pal[2][3] = {{1, 2, 3}, {200, 100, 0}};
+    pf_sheet_meta meta = {0};
+    pf_write_opts wo = {0};
+    pf_writer *w;
+    pf_anim a;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(d1, sizeof d1, "%s/whole", dir);
+    snprintf(d2, sizeof d2, "%s/stream", dir);
+    assert_int_equal(mkdir(d1, 0700), 0);
+    assert_int_equal(mkdir(d2, 0700), 0);
+    make_anim(&a, 9, 6, 7, 20, 0.25, 111);
+    a.loop = 2;
+    wo.columns = 3;
+    wo.padding = 2;
+    wo.meta = &meta;
+    meta.cell_w = 3.5;
+    meta.palette_size = 2;
+    meta.palette = pal;
+    meta.source = "in.webp";
+
+    snprintf(p1, sizeof p1, "%s/s.png", d1);
+    assert_int_equal(pf_write_sheet(p1, &a, &wo, NULL), PF_OK);
+    snprintf(p1, sizeof p1, "%s/s.gif", d1);
+    assert_int_equal(pf_write_gif(p1, &a, &wo, NULL), PF_OK);
+    snprintf(p1, sizeof p1, "%s/s.webp", d1);
+    assert_int_equal(pf_write_webp(p1, &a, &wo, NULL), PF_OK);
+
+    for (int k = 0; k < 3; k++) {
+        static const char *ext[] = {"png", "gif", "webp"};
+        snprintf(p2, sizeof p2, "%s/s.%s", d2, ext[k]);
+        memset(&meta, 0, sizeof meta);   /* filled in only before the close */
+        assert_int_equal(pf_writer_open(&w, p2, 9, 6, 2, &wo, NULL), PF_OK);
+        for (int f = 0; f < a.count; f++)
+            assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
+                             PF_OK);
+        meta.cell_w = 3.5;
+        meta.palette_size = 2;
+        meta.palette = pal;
+        meta.source = "in.webp";
+        assert_false(tu_exists(p2));
+        assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    }
+    for (int k = 0; k < 4; k++) {
+        size_t n1, n2;
+        uint8_t *b1, *b2;
+        snprintf(p1, sizeof p1, "%s/%s", d1, names[k]);
+        snprintf(p2, sizeof p2, "%s/%s", d2, names[k]);
+        b1 = tu_read_file(p1, &n1);
+        b2 = tu_read_file(p2, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(b1, b2, n1);
+        free(b1);
+        free(b2);
+    }
+    assert_int_equal(list_dir(d2, NULL, 0), 4);
+    pf_anim_free(&a);
+    tu_rmtree(dir);
+}
+
+/* Refusals at open, before any work: unknown kind, bad size, an existing
+ * target of every kind (the sheet's JSON included), a missing folder. */
+static void test_stream_open_errors(void **state)
+{
+    static const char *names[] = {"e.mp4", "e.png", "e.json", "e.gif", "e.webp",
+                                  "fr/frame_0000.png", "p7.png"};
+    static const char *targets[] = {"e.mp4", "e.png", "e.png", "e.gif", "e.webp", "fr/", "p%d.png"};
+    char dir[256], path[300], target[300];
+    pf_write_opts wo = {0};
+    pf_writer *w = NULL;
+    log_buf lb;
+    pf_logger lg = capture(&lb);
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+
+    snprintf(path, sizeof path, "%s/x.txt", dir);
+    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, &lg), PF_EINVAL);
+    assert_non_null(strstr(lb.text, "output kind"));
+    assert_null(w);
+    snprintf(path, sizeof path, "%s/x.gif", dir);
+    assert_int_equal(pf_writer_open(&w, path, 0, 4, 0, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pf_writer_open(&w, path, 4, 4, -1, &wo, NULL), PF_EINVAL);
+    snprintf(path, sizeof path, "%s/x.mp4", dir);
+    wo.threads = -1;
+    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
+    wo.threads = 0;
+    snprintf(path, sizeof path, "%s/%%s.png", dir);
+    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
+    assert_int_equal(list_dir(dir, NULL, 0), 0);
+
+    snprintf(path, sizeof path, "%s/fr", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    for (int k = 0; k < 7; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        snprintf(target, sizeof target, "%s/%s", dir, targets[k]);
+        write_text(path, "old");
+        lg = capture(&lb);
+        wo.force = 0;
+        assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), k == 6 ? PF_OK : PF_EEXIST);
+        if (k == 6) {
+            /* the pattern checks frame 0 only at open; frame 7 at its push */
+            for (int f = 0; f < 7; f++) {
+                uint8_t px[64] = {0};
+                assert_int_equal(pf_writer_push(w, px, 10), PF_OK);
+            }
+            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+        } else {
+            assert_non_null(strstr(lb.text, path));
+            assert_non_null(strstr(lb.text, "--force"));
+            wo.force = 1;
+            assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_OK);
+            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+        }
+        assert_true(file_equals(path, "old"));
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/fr", dir);
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(list_dir(dir, NULL, 0), 0);
+
+    for (int k = 0; k < 7; k++) {
+        if (k == 2) continue;
+        snprintf(target, sizeof target, "%s/nowhere/%s", dir, targets[k]);
+        lg = capture(&lb);
+        assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_EOUTPUT);
+        assert_non_null(strstr(lb.text, strerror(ENOENT)));
+    }
+    assert_int_equal(list_dir(dir, NULL, 0), 0);
+    tu_rmtree(dir);
+}
+
 /* ---- PNG reading ---------------------------------------------------------- */
 
 /* A PNG of any colour type written with libpng's low-level API. */
@@ -1228,6 +1585,11 @@ int main(void)
         cmocka_unit_test(test_webp_held_frames),
         cmocka_unit_test(test_video),
         cmocka_unit_test(test_frames),
+        cmocka_unit_test(test_stream_video),
+        cmocka_unit_test(test_stream_frames),
+        cmocka_unit_test(test_stream_discard),
+        cmocka_unit_test(test_stream_held_equal),
+        cmocka_unit_test(test_stream_open_errors),
         cmocka_unit_test(test_png_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,7 +81,7 @@ static pf_status load(pf_anim *a, const char *path, const pf_limits *lim, const 
         snprintf(json, sizeof json, "%.*s.json", (int)(strlen(path) - 4), path);
         if (stat(json, &sb) == 0) return pf_read_sheet(a, json, lim, lg);
     }
-    return pf_read_anim(a, path, lim, lg);
+    return pf_read_anim(a, path, lim, 0, lg);
 }
 
 static json_t *metrics_json(const pf_metrics *m)

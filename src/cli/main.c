@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "io/io.h"
 
+static const char *cli_model_beside_binary(char *buf, size_t size);
+
 static void usage(FILE *f)
 {
     fputs(
@@ -30,11 +32,20 @@ static void usage(FILE *f)
 "\n"
 "Grid:\n"
 "  -s, --scale N|auto      native pixel size in input pixels (default auto)\n"
-"      --grid-frames N     frames sampled for grid detection (default 24)\n"
+"      --grid-frames N     frames held for grid detection (default 8)\n"
+"Model:\n"
+"  -m, --model FILE        restoration model (default: the installed\n"
+"                          pixelfix-v1.safetensors, or $PIXELFIX_MODEL)\n"
+"      --no-model          classical path only (grid, cell colour, palette)\n"
+"      --window N          frames per model window, 8 or 16 (default 8)\n"
+"      --overlap N         frames shared by neighbouring windows, 2..4 (default 4)\n"
+"      --threads N         OpenBLAS and codec threads (default 0 = automatic)\n"
 "Colour:\n"
 "  -c, --colors N|auto     palette size 2..256 (default auto)\n"
 "  -p, --palette FILE      use this palette (.hex, .gpl or .png)\n"
 "  -b, --background C      key colour: auto (default), none, or #rrggbb / a name\n"
+"      --palette-frames N  build the palette from the first N frames, then keep\n"
+"                          it (default 0 = from the whole clip)\n"
 "Frames:\n"
 "      --dedupe            merge identical consecutive frames (durations add up)\n"
 "      --crop              trim to the union bounding box of the content\n"
@@ -51,6 +62,7 @@ static void usage(FILE *f)
 "      --max-pixels N      largest input width*height (default 67108864)\n"
 "      --max-frames N      most input frames (default 100000)\n"
 "      --max-decoded-bytes N  most decoded RGBA bytes in total (default 64 GiB)\n"
+"      --max-model-bytes N largest model file (default 512 MiB)\n"
 "General:\n"
 "  -q, --quiet             only errors\n"
 "  -v, --verbose           more detail (repeat for debug)\n"
@@ -64,7 +76,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
-       OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED };
+       OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
+       OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -80,6 +93,11 @@ static const struct option long_opts[] = {
     {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
     {"max-frames", required_argument, 0, OPT_MAX_FRAMES},
     {"max-decoded-bytes", required_argument, 0, OPT_MAX_DECODED},
+    {"model", required_argument, 0, 'm'},    {"no-model", no_argument, 0, OPT_NO_MODEL},
+    {"window", required_argument, 0, OPT_WINDOW}, {"overlap", required_argument, 0, OPT_OVERLAP},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"palette-frames", required_argument, 0, OPT_PALETTE_FRAMES},
+    {"max-model-bytes", required_argument, 0, OPT_MAX_MODEL},
     {0, 0, 0, 0}};
 
 static int bad_value(const char *opt, const char *val, const char *want)
@@ -124,7 +142,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
     o->verbosity = 1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:s:c:p:b:fqvhV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:s:c:p:b:m:fqvhV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
         case 's':
@@ -190,6 +208,27 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         case OPT_MAX_DECODED:
             if (parse_i64(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count");
             break;
+        case OPT_MAX_MODEL:
+            if (parse_i64(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count");
+            break;
+        case 'm': o->p.model_path = optarg; o->p.use_model = 1; break;
+        case OPT_NO_MODEL: o->p.use_model = 0; break;
+        case OPT_WINDOW:
+            if (parse_int(optarg, 1, 64, &v)) return bad_value("--window", optarg, "1..64 (8 or 16)");
+            o->p.window = (int)v;
+            break;
+        case OPT_OVERLAP:
+            if (parse_int(optarg, 0, 32, &v)) return bad_value("--overlap", optarg, "0..32 (2..4)");
+            o->p.overlap = (int)v;
+            break;
+        case OPT_THREADS:
+            if (parse_int(optarg, 0, 256, &v)) return bad_value("--threads", optarg, "0..256");
+            o->p.threads = (int)v;
+            break;
+        case OPT_PALETTE_FRAMES:
+            if (parse_int(optarg, 0, 1 << 30, &v)) return bad_value("--palette-frames", optarg, "0 (whole clip) or a frame count");
+            o->p.palette_frames = (int)v;
+            break;
         case ':':
             fprintf(stderr, "pixelfix: error: option '%s' needs a value (see pixelfix --help)\n", argv[optind - 1]);
             return EXIT_USAGE;
@@ -223,6 +262,7 @@ static int write_report(const char *path, const char *input, const char *output,
 static int run(int argc, char **argv, int probe)
 {
     cli_opts o = {0};
+    char model_buf[4096];
     const char *input = NULL;
     pf_report *rep = NULL;
     cli_ui ui;
@@ -238,9 +278,23 @@ static int run(int argc, char **argv, int probe)
         fprintf(stderr, "pixelfix: error: --json needs a file name: --json=FILE\n");
         return EXIT_USAGE;
     }
+    if (!probe && o.json && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
+        size_t n = strlen(o.output), m = strlen(o.json);
+        if (m == n + 1 && strncmp(o.json, o.output, n - 4) == 0 && strcmp(o.json + n - 4, ".json") == 0) {
+            fprintf(stderr, "pixelfix: error: --json %s is the spritesheet's own JSON; name the report "
+                    "differently\n", o.json);
+            return EXIT_USAGE;
+        }
+    }
     if (!probe && o.json && pf_output_check(o.json, o.p.force) < 0) {
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
+    }
+    if (o.p.use_model && !o.p.model_path && !pf_model_default_path())
+        o.p.model_path = cli_model_beside_binary(model_buf, sizeof model_buf);
+    if (o.p.window < 2 * o.p.overlap) {
+        fprintf(stderr, "pixelfix: error: --overlap %d is more than half of --window %d\n", o.p.overlap, o.p.window);
+        return EXIT_USAGE;
     }
     cli_ui_init(&ui, o.verbosity);
     o.p.log = cli_log;
@@ -294,6 +348,21 @@ static int run(int argc, char **argv, int probe)
                 o.output, rep->native_w, rep->native_h, rep->cell_w, rep->frames_out, rep->palette_size);
     pf_report_free(rep);
     return 0;
+}
+
+/* models/pixelfix-v1.safetensors beside the binary (an uninstalled build),
+ * or NULL when there is none. */
+static const char *cli_model_beside_binary(char *buf, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return NULL;
+    slash[1] = 0;
+    if (strlen(buf) + sizeof "models/pixelfix-v1.safetensors" > size) return NULL;
+    strcat(buf, "models/pixelfix-v1.safetensors");
+    return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
 int main(int argc, char **argv)

@@ -35,6 +35,7 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
     json_object_set_new(timing, "decode_ms", json_real(rep->ms_decode));
     json_object_set_new(timing, "grid_ms", json_real(rep->ms_grid));
     json_object_set_new(timing, "restore_ms", json_real(rep->ms_restore));
+    json_object_set_new(timing, "model_ms", json_real(rep->ms_model));
     json_object_set_new(timing, "palette_ms", json_real(rep->ms_palette));
     json_object_set_new(timing, "encode_ms", json_real(rep->ms_encode));
     json_object_set_new(timing, "total_ms", json_real(rep->ms_total));
@@ -56,6 +57,8 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
                         rep->bg_kind == 1 || rep->bg_kind == 2 ? hex_color(rep->bg_rgb) : json_null()));
     json_object_set_new(o, "palette_size", json_integer(rep->palette_size));
     json_object_set_new(o, "palette", pal);
+    json_object_set_new(o, "model", rep->used_model ? json_pack("{s:i,s:i}", "window", rep->window,
+                        "overlap", rep->overlap) : json_null());
     json_object_set_new(o, "timing", timing);
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);

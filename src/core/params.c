@@ -40,11 +40,14 @@ pf_params pf_default_params(void)
 {
     pf_params p = {0};
     p.scale = 0;
-    p.grid_frames = 24;
+    p.grid_frames = 8;
     p.samples_k = 4;
     p.colors = 0;
     p.background = PF_BG_AUTO;
     p.loop = -1;
+    p.use_model = 1;
+    p.window = 8;
+    p.overlap = 4;
     p.log_level = PF_LOG_WARN;
     p.limits = pf_default_limits();
     return p;

@@ -11,6 +11,11 @@
 
 #include "io.h"
 
+/* pf_outfile_open() then pf_outfile_abort(): PF_OK when final_path could be
+ * written now (absent or force, folder writable), else the logged
+ * PF_EEXIST / PF_EOUTPUT. Lets a streaming writer refuse early. */
+pf_status pf_outfile_probe(const char *final_path, int force, const pf_logger *lg);
+
 /* pf_outfile_begin() that logs the reason: "exists; use --force" naming
  * the path (PF_EEXIST) or the path and strerror (PF_EOUTPUT). */
 pf_status pf_outfile_open(pf_outfile *o, const char *final_path, int force,
@@ -42,5 +47,35 @@ typedef struct pf_frame_pattern {
 int pf_frame_pattern_parse(pf_frame_pattern *pat, const char *path);
 /* Formats frame i into out (n bytes). Returns 0, or -1 when it does not fit. */
 int pf_frame_pattern_format(const pf_frame_pattern *pat, int i, char *out, size_t n);
+
+/* Logs that the output kind of path is unknown, naming the accepted ones;
+ * returns PF_EINVAL. */
+pf_status pf_out_kind_error(const char *path, const pf_logger *lg);
+
+/* "dir/sheet.png" -> "dir/sheet.json" (a trailing any-case ".png" replaced,
+ * else ".json" appended). Returns 0, or -1 when it does not fit n bytes. */
+int pf_sheet_json_path(const char *png_path, char *out, size_t n);
+
+/* ---- streaming back ends behind pf_writer (writer_stream.c) -------------- */
+
+/* H.264 video, one frame encoded per push (writer_video.c). fps_hint: the
+ * frame rate given to libx264 (frames per second); <= 0 = from the first
+ * frame's duration. The encoder opens at the first push. Errors as
+ * pf_writer_open / push / close. */
+typedef struct pf_video_stream pf_video_stream;
+pf_status pf_video_stream_open(pf_video_stream **v, const char *path, int width, int height,
+                               double fps_hint, const pf_write_opts *o, const pf_logger *lg);
+pf_status pf_video_stream_push(pf_video_stream *v, const uint8_t *rgba, int duration_ms);
+pf_status pf_video_stream_close(pf_video_stream *v, int commit);
+
+/* PNG frames, one file written per push (writer_frames.c).
+ * pf_frames_stream_check: PF_EEXIST (logged) when any of the next n frame
+ * files exists and !force, so a whole-anim write touches nothing then. */
+typedef struct pf_frames_stream pf_frames_stream;
+pf_status pf_frames_stream_open(pf_frames_stream **f, const char *path, int width, int height,
+                                const pf_write_opts *o, const pf_logger *lg);
+pf_status pf_frames_stream_check(pf_frames_stream *f, int n);
+pf_status pf_frames_stream_push(pf_frames_stream *f, const uint8_t *rgba);
+pf_status pf_frames_stream_close(pf_frames_stream *f, int commit);
 
 #endif /* PF_IO_ENCODE_H */

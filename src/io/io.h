@@ -1,7 +1,8 @@
 /*
  * io.h - media input and output: one in-memory animation type, a streaming
- * reader over GIF / WebP / libav*, and the encoders (spritesheet PNG + JSON,
- * GIF, WebP, MP4, PNG frames). Knows nothing about grids or networks.
+ * reader over GIF / WebP / libav*, the encoders (spritesheet PNG + JSON,
+ * GIF, WebP, MP4, PNG frames) and a streaming writer over them. Knows
+ * nothing about grids or networks.
  */
 #ifndef PF_IO_H
 #define PF_IO_H
@@ -42,10 +43,12 @@ typedef struct pf_reader pf_reader;
 /* Opens `path`, sniffing the format from its first bytes: GIF (giflib),
  * RIFF/WEBP (libwebp WebPAnimDecoder), anything else through libavformat.
  * Checks the canvas against lim->max_pixels before allocating.
+ * threads: libavcodec decoder thread_count (0 = automatic, 1 = decode on
+ * the caller's thread only); GIF and WebP ignore it.
  * Errors: PF_EIO (cannot open/read), PF_EFORMAT (empty, corrupt or
- * unsupported), PF_ELIMIT, PF_ENOMEM. lg may be NULL. */
+ * unsupported), PF_ELIMIT, PF_ENOMEM, PF_EINVAL (threads < 0). lg may be NULL. */
 pf_status pf_reader_open(pf_reader **out, const char *path,
-                         const pf_limits *lim, const pf_logger *lg);
+                         const pf_limits *lim, int threads, const pf_logger *lg);
 
 /* Decodes the next frame, fully composited (GIF disposal, WebP blending).
  * f->rgba points into a reader-owned (H, W, 4) buffer that stays valid
@@ -66,9 +69,10 @@ int pf_reader_loop(const pf_reader *r);
 /* Closes; NULL is fine. */
 void pf_reader_close(pf_reader *r);
 
-/* Reads a whole file into a pf_anim (for small inputs and tests). */
+/* Reads a whole file into a pf_anim (for small inputs and tests);
+ * threads as pf_reader_open. */
 pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
-                       const pf_logger *lg);
+                       int threads, const pf_logger *lg);
 
 /* ---- PNG (libpng) ----------------------------------------------------- */
 
@@ -119,6 +123,7 @@ typedef struct pf_write_opts {
     int columns;        /* spritesheet columns, 0 = ceil(sqrt(n)) */
     int padding;        /* spritesheet padding, pixels */
     int upscale;        /* video nearest upscale, 0 = auto (height >= 256) */
+    int threads;        /* video: libx264 threads, 0 = libx264's automatic, 1 = none extra */
     const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
     const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
 } pf_write_opts;
@@ -155,6 +160,37 @@ pf_status pf_write_frames(const char *path, const pf_anim *a,
 /* Dispatches on pf_out_kind_from_path(). */
 pf_status pf_write_anim(const char *path, const pf_anim *a,
                         const pf_write_opts *o, const pf_logger *lg);
+
+/* ---- streaming writer ---------------------------------------------------- */
+
+typedef struct pf_writer pf_writer;
+
+/* Opens an output of pf_out_kind_from_path(path) for frames of width x
+ * height (native pixels). VIDEO and FRAMES outputs encode each pushed frame
+ * immediately (memory O(1) frames; libx264 keeps its own lookahead); SHEET,
+ * GIF and WEBP need every frame, so they are held in a pf_anim and encoded
+ * at close. Every kind checks its target(s) now (exists without force,
+ * folder not writable). loop: GIF/WebP loop count (0 = forever). o is
+ * copied, but o->meta and o->bg_rgb pointers are read at close/push time
+ * (so the caller may fill *meta, e.g. the palette, before close); NULL o =
+ * defaults. The video frame rate tag comes from the first frame's duration.
+ * Errors: PF_EINVAL (unknown kind, bad size, loop < 0, bad frame pattern,
+ * bad options), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. lg (copied) may be NULL. */
+pf_status pf_writer_open(pf_writer **w, const char *path, int width, int height, int loop,
+                         const pf_write_opts *o, const pf_logger *lg);
+/* Adds one frame, RGBA8 (H, W, 4), duration in ms (> 0). Errors:
+ * PF_EINVAL (NULL rgba, duration <= 0), PF_EOUTPUT, PF_EEXIST (a frame file
+ * appeared), PF_ENOMEM; all but PF_EINVAL are sticky (later pushes and the
+ * commit repeat them). */
+pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms);
+/* commit=1: finishes the encode (video: flushes libx264, writes the
+ * trailer) and renames every file into place (atomic; each FRAMES file
+ * already is). commit=0, or a failed commit: discards (temp files removed;
+ * for FRAMES the frame files this writer created, and its folder if it made
+ * it). Always frees w; NULL is fine. Returns the commit's status (PF_OK for
+ * commit=0): a sticky push error, PF_EINVAL (no frame pushed; GIF over 255
+ * colours), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
+pf_status pf_writer_close(pf_writer *w, int commit);
 
 /* Reads frames back from a spritesheet JSON (Aseprite array or hash
  * format) and the PNG it names. Errors: PF_EIO, PF_EFORMAT. */

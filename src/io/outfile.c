@@ -143,6 +143,14 @@ pf_status pf_outfile_open(pf_outfile *o, const char *final_path, int force,
     return st;
 }
 
+pf_status pf_outfile_probe(const char *final_path, int force, const pf_logger *lg)
+{
+    pf_outfile o = {.fd = -1};
+    pf_status st = pf_outfile_open(&o, final_path, force, lg);
+    pf_outfile_abort(&o);
+    return st;
+}
+
 pf_status pf_outfile_close(pf_outfile *o, const pf_logger *lg)
 {
     pf_status st = pf_outfile_commit(o);

@@ -89,7 +89,7 @@ pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
 
 /* Sniffs, then opens the matching back end. A NULL lim means no limits. */
 pf_status pf_reader_open(pf_reader **out, const char *path,
-                         const pf_limits *lim, const pf_logger *lg)
+                         const pf_limits *lim, int threads, const pf_logger *lg)
 {
     pf_reader *r = NULL;
     pf_status st;
@@ -97,10 +97,15 @@ pf_status pf_reader_open(pf_reader **out, const char *path,
 
     PF_ASSERT(out && path);
     *out = NULL;
+    if (threads < 0) {
+        pf_error(lg, "decoder threads must be >= 0 (got %d)", threads);
+        return PF_EINVAL;
+    }
     r = calloc(1, sizeof *r);
     if (!r) return PF_ENOMEM;
     if (lim) r->lim = *lim;
     if (lg) r->lg = *lg;
+    r->threads = threads;
     r->frame_count = -1;
     r->path = strdup(path);
     if (!r->path) { st = PF_ENOMEM; goto fail; }
@@ -183,7 +188,7 @@ void pf_reader_close(pf_reader *r)
 /* Opens, decodes every frame into a copy, closes. Errors: those of
  * pf_reader_open/next, PF_ENOFRAMES when the file holds no frame. */
 pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
-                       const pf_logger *lg)
+                       int threads, const pf_logger *lg)
 {
     pf_reader *r = NULL;
     pf_frame f;
@@ -191,7 +196,7 @@ pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
 
     PF_ASSERT(a);
     memset(a, 0, sizeof *a);
-    st = pf_reader_open(&r, path, lim, lg);
+    st = pf_reader_open(&r, path, lim, threads, lg);
     if (st != PF_OK) return st;
     st = pf_anim_init(a, r->width, r->height);
     if (st != PF_OK) goto fail;

@@ -119,6 +119,29 @@ static int own_duration_ms(const av_state *a, const AVFrame *frm)
     return 100;
 }
 
+/* The end of the video stream in ms from the first frame, from the
+ * container: the stream's own duration, else the file's when the video is
+ * its only stream; -1 when unknown or only estimated from the bit rate.
+ * MP4 with B-frames keeps no per-frame duration for the last frame shown
+ * (its sample durations are dts steps), so this is the one exact source. */
+static int64_t stream_end_ms(const av_state *a)
+{
+    const AVRational ms = {1, 1000};
+    const AVStream *st = a->st;
+    if (!a->have_first || a->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
+        return -1;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
+        int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : a->first_ts;
+        return av_rescale_q(start + st->duration - a->first_ts, st->time_base, ms);
+    }
+    if (a->fmt->nb_streams == 1 && a->fmt->duration != AV_NOPTS_VALUE && a->fmt->duration > 0) {
+        int64_t start = a->fmt->start_time != AV_NOPTS_VALUE ? a->fmt->start_time : 0;
+        int64_t first = av_rescale_q(a->first_ts, st->time_base, AV_TIME_BASE_Q);
+        return av_rescale(start + a->fmt->duration - first, 1, 1000);
+    }
+    return -1;
+}
+
 /* Converts a->frm to RGBA (H, W, 4) in dst with the one cached SwsContext.
  * A frame whose size differs from the canvas is scaled to it (with one
  * warning). Errors: PF_EFORMAT (unsupported pixel format), PF_ENOMEM. */
@@ -269,8 +292,12 @@ static pf_status av_next_inner(pf_reader *r, pf_frame *f)
         a->la_raw_ms = nraw;
         a->la_own_ms = nown;
     } else if (st == PF_DONE) {
-        /* The last frame: its own duration; a lone still image shows 100 ms. */
+        /* The last frame: up to the container's end of the stream, else its
+         * own duration; a lone still image shows 100 ms. */
+        int64_t end = stream_end_ms(a), d = end - a->la_raw_ms;
         dur = a->handed == 0 ? 100 : a->la_own_ms;
+        if (a->handed > 0 && end >= 0 && a->la_raw_ms != PTS_UNKNOWN && d > 0 && d < INT32_MAX)
+            dur = (int)d;
         a->have_la = 0;
     } else {
         return st;
@@ -389,7 +416,7 @@ static pf_status open_av(pf_reader *r)
     rc = avcodec_parameters_to_context(a->cc, a->st->codecpar);
     if (av_ok(rc)) {
         a->cc->pkt_timebase = a->st->time_base;
-        a->cc->thread_count = 0;   /* automatic */
+        a->cc->thread_count = r->threads;   /* 0 = automatic */
         a->cc->opaque = &our_decoder_tag;
         rc = avcodec_open2(a->cc, codec, NULL);
     }

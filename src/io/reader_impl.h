@@ -26,6 +26,7 @@ struct pf_reader {
     int64_t frame_count;     /* -1 when unknown */
     int loop;                /* 0 = forever */
     pf_limits lim;           /* 0 fields = no limit */
+    int threads;             /* libavcodec decoder thread_count, 0 = auto */
     pf_logger lg;            /* a copy; zeroed = silent */
     int64_t frames_out;      /* frames handed out so far */
     int64_t bytes_out;       /* RGBA bytes handed out so far */

@@ -28,7 +28,7 @@ static const char *base_name(const char *path)
 }
 
 /* "dir/sheet.png" -> "dir/sheet.json" (any-case .png replaced, else appended). */
-static int json_path_for(const char *png_path, char *out, size_t n)
+int pf_sheet_json_path(const char *png_path, char *out, size_t n)
 {
     size_t len = strlen(png_path);
     const char *base = base_name(png_path);
@@ -210,7 +210,7 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
         pf_error(lg, "spritesheet too large: %d frames of %dx%d", a->count, a->width, a->height);
         return PF_EINVAL;
     }
-    if (json_path_for(png_path, json_path, sizeof json_path) < 0) {
+    if (pf_sheet_json_path(png_path, json_path, sizeof json_path) < 0) {
         pf_error(lg, "output path too long: '%s'", png_path);
         return PF_EOUTPUT;
     }

@@ -1,6 +1,7 @@
 /*
  * writer.c - picks the encoder from the output name and dispatches to it.
- * Not an encoder itself (see writer_*.c and sheet.c).
+ * Not an encoder itself (see writer_*.c and sheet.c), nor the streaming
+ * writer (writer_stream.c).
  */
 #include "encode.h"
 
@@ -70,6 +71,11 @@ pf_status pf_write_anim(const char *path, const pf_anim *a,
     case PF_OUT_FRAMES: return pf_write_frames(path, a, o, lg);
     case PF_OUT_NONE: break;
     }
+    return pf_out_kind_error(path, lg);
+}
+
+pf_status pf_out_kind_error(const char *path, const pf_logger *lg)
+{
     pf_error(lg, "cannot tell the output kind of '%s': use .png (spritesheet), .gif, .webp, "
              ".mp4/.mov/.mkv/.m4v, a folder or a %%d pattern", path ? path : "(null)");
     return PF_EINVAL;

@@ -2,11 +2,13 @@
  * writer_frames.c - one PNG per frame, either through a "%d"-style name
  * pattern (frame i, 0-based) or into a folder as frame_0000.png, ...
  * The pattern is parsed here and never handed to printf as a format.
- * Not a spritesheet (sheet.c).
+ * Streaming: each pushed frame is written (atomically) at once; a discarded
+ * stream removes the files it created. Not a spritesheet (sheet.c).
  */
 #include "encode.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,88 +88,199 @@ static int frame_name(const pf_frame_pattern *pat, const char *dir, int i, char 
     return r < 0 || (size_t)r >= n ? -1 : 0;
 }
 
-/* a (count, H, W, 4) RGBA8 -> one RGBA PNG per frame (frame i, 0-based),
- * each atomic; every target is checked before the first is written, and
- * files this call created are removed again on failure. Errors: PF_EINVAL
- * (bad pattern), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_write_frames(const char *path, const pf_anim *a,
-                          const pf_write_opts *o, const pf_logger *lg)
-{
-    pf_frame_pattern *pat = NULL;
-    char name[4096];
-    uint8_t *fresh = NULL;   /* (count) 1 = file did not exist before */
-    int force = o ? o->force : 0, written = 0, kind;
-    pf_status st;
-    struct stat sb;
+struct pf_frames_stream {
+    pf_frame_pattern pat;    /* used when has_pat */
+    int has_pat;
+    char *dir;               /* the folder otherwise */
+    int made_dir;            /* this stream created the folder */
+    int w, h, force;         /* frame size, pixels */
+    pf_logger lg;
+    const pf_logger *lgp;    /* &lg, or NULL when the caller gave none */
+    int count, cap;          /* frames written, fresh[] allocated */
+    uint8_t *fresh;          /* (count) 1 = file did not exist before */
+    pf_status err;           /* first failure; sticky */
+};
 
-    if (!path || !*path) return PF_EINVAL;
-    if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+/* Frame i's name into out; PF_EOUTPUT (logged) when it does not fit. */
+static pf_status stream_name(const pf_frames_stream *f, int i, char *out, size_t n)
+{
+    if (frame_name(f->has_pat ? &f->pat : NULL, f->dir, i, out, n) == 0) return PF_OK;
+    pf_error(f->lgp, "output path too long: '%s'", f->dir);
+    return PF_EOUTPUT;
+}
+
+/* Parses the pattern or creates the folder (one level), then checks that
+ * frame 0 could be written now. Errors: PF_EINVAL (bad pattern or size),
+ * PF_EEXIST, PF_EOUTPUT, PF_ENOMEM; all logged. */
+pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int width, int height,
+                                const pf_write_opts *o, const pf_logger *lg)
+{
+    pf_frames_stream *f;
+    char name[4096];
+    size_t bytes;
+    struct stat sb;
+    pf_status st;
+    int kind;
+
+    PF_ASSERT(out);
+    *out = NULL;
+    if (!path || !*path || width <= 0 || height <= 0 ||
+        !pf_mul4_size(&bytes, (size_t)width, (size_t)height, 4, 1))
         return PF_EINVAL;
+    if (!(f = calloc(1, sizeof *f)) || !(f->dir = strdup(path))) {
+        free(f);
+        return PF_ENOMEM;
     }
-    if (!(pat = malloc(sizeof *pat)) || !(fresh = calloc((size_t)a->count, 1))) {
-        st = PF_ENOMEM;
-        goto fail;
+    if (lg) {
+        f->lg = *lg;
+        f->lgp = &f->lg;
     }
-    kind = pf_frame_pattern_parse(pat, path);
+    lg = f->lgp;
+    f->w = width;
+    f->h = height;
+    f->force = o ? o->force : 0;
+    kind = pf_frame_pattern_parse(&f->pat, path);
     if (kind < 0) {
         pf_error(lg, "bad frame name pattern '%s': use exactly one %%d (or %%04d), and %%%% "
                  "for a literal percent sign", path);
         st = PF_EINVAL;
         goto fail;
     }
-    if (kind == 0) {
-        /* A folder, created if missing (one level). */
-        free(pat);
-        pat = NULL;
+    f->has_pat = kind == 1;
+    if (!f->has_pat) {
         if (stat(path, &sb) != 0) {
             if (errno != ENOENT || mkdir(path, 0777) != 0) {
                 pf_error(lg, "cannot create the folder '%s': %s", path, strerror(errno));
                 st = PF_EOUTPUT;
                 goto fail;
             }
+            f->made_dir = 1;
         } else if (!S_ISDIR(sb.st_mode)) {
             pf_error(lg, "'%s' is not a folder", path);
             st = PF_EOUTPUT;
             goto fail;
         }
     }
-
-    /* Refuse before writing anything, so that no partial set is left. */
-    for (int i = 0; i < a->count; i++) {
-        if (!a->frames[i].rgba) {
-            st = PF_EINVAL;
-            goto fail;
-        }
-        if (frame_name(pat, path, i, name, sizeof name) < 0) {
-            pf_error(lg, "output path too long: '%s'", path);
-            st = PF_EOUTPUT;
-            goto fail;
-        }
-        fresh[i] = lstat(name, &sb) != 0;
-        if (!fresh[i] && !force) {
-            pf_error(lg, "'%s' exists; use --force to overwrite it", name);
-            st = PF_EEXIST;
-            goto fail;
-        }
-    }
-    for (int i = 0; i < a->count; i++) {
-        frame_name(pat, path, i, name, sizeof name);
-        if ((st = pf_png_write(name, a->frames[i].rgba, a->width, a->height, force)) < 0) {
-            if (st == PF_EEXIST) pf_error(lg, "'%s' exists; use --force to overwrite it", name);
-            else pf_error(lg, "cannot write '%s': %s", name, strerror(errno));
-            goto fail;
-        }
-        written = i + 1;
-    }
-    st = PF_OK;
-    goto done;
+    /* Refuse now rather than after the caller's work. */
+    if ((st = stream_name(f, 0, name, sizeof name)) < 0 ||
+        (st = pf_outfile_probe(name, f->force, lg)) < 0)
+        goto fail;
+    *out = f;
+    return PF_OK;
 fail:
-    /* Remove the frames this call created; overwritten ones cannot come back. */
-    for (int i = 0; i < written; i++)
-        if (fresh[i] && frame_name(pat, path, i, name, sizeof name) == 0) unlink(name);
-done:
-    free(pat);
-    free(fresh);
+    pf_frames_stream_close(f, 0);
     return st;
+}
+
+/* Frames count .. count + n - 1: PF_EEXIST (logged) if one exists and
+ * !force, PF_EOUTPUT if a name does not fit. Touches nothing. */
+pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
+{
+    char name[4096];
+    struct stat sb;
+    pf_status st;
+
+    PF_ASSERT(f && n >= 0 && n <= INT_MAX - f->count);
+    for (int i = f->count; i < f->count + n; i++) {
+        if ((st = stream_name(f, i, name, sizeof name)) < 0) return st;
+        if (!f->force && lstat(name, &sb) == 0) {
+            pf_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
+            return PF_EEXIST;
+        }
+    }
+    return PF_OK;
+}
+
+/* Writes frame `count` (RGBA8 (h, w, 4)) as its own PNG, atomically.
+ * Errors: PF_EINVAL (NULL rgba; not sticky), PF_EEXIST, PF_EOUTPUT,
+ * PF_ENOMEM (sticky). */
+pf_status pf_frames_stream_push(pf_frames_stream *f, const uint8_t *rgba)
+{
+    char name[4096];
+    struct stat sb;
+    pf_status st;
+    int fresh;
+
+    PF_ASSERT(f);
+    if (f->err < 0) return f->err;
+    if (!rgba) return PF_EINVAL;
+    if (f->count == INT_MAX) {
+        st = PF_ENOMEM;
+        goto fail;
+    }
+    if (f->count == f->cap) {
+        int ncap = f->cap > INT_MAX / 2 ? INT_MAX : f->cap ? f->cap * 2 : 64;
+        uint8_t *nf = realloc(f->fresh, (size_t)ncap);
+        if (!nf) {
+            st = PF_ENOMEM;
+            goto fail;
+        }
+        f->fresh = nf;
+        f->cap = ncap;
+    }
+    if ((st = stream_name(f, f->count, name, sizeof name)) < 0) goto fail;
+    fresh = lstat(name, &sb) != 0;
+    if ((st = pf_png_write(name, rgba, f->w, f->h, f->force)) < 0) {
+        if (st == PF_EEXIST) pf_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
+        else pf_error(f->lgp, "cannot write '%s': %s", name, strerror(errno));
+        goto fail;
+    }
+    f->fresh[f->count++] = (uint8_t)fresh;
+    return PF_OK;
+fail:
+    f->err = st;
+    return st;
+}
+
+/* commit: keeps the files (each already in place). Otherwise, or after a
+ * failed push, removes the files this stream created and its folder if it
+ * made it and it is empty; overwritten files cannot come back. Frees f
+ * (NULL is fine). Errors (commit only): the sticky push error, PF_EINVAL
+ * when no frame was written. */
+pf_status pf_frames_stream_close(pf_frames_stream *f, int commit)
+{
+    char name[4096];
+    pf_status st;
+
+    if (!f) return PF_OK;
+    st = commit ? f->err : PF_OK;
+    if (commit && st == PF_OK && f->count == 0) {
+        pf_error(f->lgp, "nothing to write: the animation has no frames");
+        st = PF_EINVAL;
+    }
+    if (!commit || st < 0) {
+        for (int i = 0; i < f->count; i++)
+            if (f->fresh[i] && stream_name(f, i, name, sizeof name) == 0) unlink(name);
+        if (f->made_dir) rmdir(f->dir);
+    }
+    free(f->fresh);
+    free(f->dir);
+    free(f);
+    return st;
+}
+
+/* a (count, H, W, 4) RGBA8 -> one RGBA PNG per frame (frame i, 0-based),
+ * each atomic, through the stream above; every target is checked before
+ * the first is written, and on failure the files (and folder) this call
+ * created are removed again. Errors: PF_EINVAL (no frames, bad pattern),
+ * PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
+pf_status pf_write_frames(const char *path, const pf_anim *a,
+                          const pf_write_opts *o, const pf_logger *lg)
+{
+    pf_frames_stream *f = NULL;
+    pf_status st, c;
+
+    if (!path || !*path) return PF_EINVAL;
+    if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
+        pf_error(lg, "nothing to write: the animation has no frames");
+        return PF_EINVAL;
+    }
+    for (int i = 0; i < a->count; i++)
+        if (!a->frames[i].rgba) return PF_EINVAL;
+    if ((st = pf_frames_stream_open(&f, path, a->width, a->height, o, lg)) < 0) return st;
+    st = pf_frames_stream_check(f, a->count);
+    for (int i = 0; st == PF_OK && i < a->count; i++)
+        st = pf_frames_stream_push(f, a->frames[i].rgba);
+    c = pf_frames_stream_close(f, st == PF_OK);
+    return st < 0 ? st : c;
 }

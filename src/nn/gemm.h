@@ -20,7 +20,9 @@ void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 
-/* Sets the OpenBLAS thread count (n <= 0 leaves the library default). */
+/* Sets the threads that share every sgemm (n <= 0: one per online CPU).
+ * Workers start on first need and stay; results do not depend on n.
+ * Default before any call: 1. */
 void nn_set_threads(int n);
 
 #endif /* PF_NN_GEMM_H */

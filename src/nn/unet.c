@@ -143,12 +143,62 @@ static void buf_alloc(nn_unet_buf *b, nn_unet *u, size_t n)
     b->g = u->training ? nn_arena_alloc(&u->ag, n) : NULL;
 }
 
+/* Inference keeps only what crosses time at full T: each level's encoder
+ * output r and skip s, and the bottleneck. Everything else is one frame,
+ * since the 2-D layers run frame by frame. */
+static void layout_infer(nn_unet *u)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+    size_t ws = 0;
+
+    for (int l = 0; l < L; l++) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
+        const size_t a1 = (size_t)ch * Hl * Wl;
+        size_t w1 = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
+        size_t w2 = nn_conv2d_ws_floats(2 * ch, Hl, Wl, 3, 1, 1);
+        if (l < L - 1) {
+            size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
+            if (w3 > w2) w2 = w3;
+        }
+        if (w1 > ws) ws = w1;
+        if (w2 > ws) ws = w2;
+        v->e.v = nn_arena_alloc(&u->av, a1);
+        v->h.v = nn_arena_alloc(&u->av, a1);
+        v->r.v = nn_arena_alloc(&u->av, (size_t)T * a1);
+        v->s.v = l < L - 1 && c->skip_tconv ? nn_arena_alloc(&u->av, (size_t)T * a1) : v->r.v;
+        if (l < L - 1) {
+            v->upx.v = nn_arena_alloc(&u->av, (size_t)c->ch[l + 1] * Hl * Wl);
+            v->u.v = nn_arena_alloc(&u->av, a1);
+            v->cat.v = nn_arena_alloc(&u->av, 2 * a1);
+            v->f.v = nn_arena_alloc(&u->av, a1);
+            v->hd.v = nn_arena_alloc(&u->av, a1);
+            v->o.v = nn_arena_alloc(&u->av, a1);
+        }
+    }
+    const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
+    const size_t ab = (size_t)T * cb * Hb * Wb;
+    u->y.v = nn_arena_alloc(&u->av, (size_t)T * c->out_ch * u->H * u->W);
+    u->mix.v = nn_arena_alloc(&u->av, ab);
+    u->m.v = nn_arena_alloc(&u->av, ab);
+    if (c->mixer == NN_MIX_TCONV) u->tq.v = nn_arena_alloc(&u->av, ab);
+    else if (c->mixer == NN_MIX_CONVGRU) nn_convgru_alloc(&u->g1, &u->av, T, cb, cb, Hb, Wb, c->gru_k, 0);
+    else nn_biconvgru_alloc(&u->g2, &u->av, T, cb, cb, Hb, Wb, c->gru_k, NN_BIDIR_SUM);
+    u->ws = nn_arena_alloc(&u->av, ws ? ws : 1);
+}
+
 /* Assigns every activation from the two arenas (or measures them). */
 static size_t layout(nn_unet *u)
 {
     const nn_unet_cfg *c = &u->cfg;
     const int L = c->levels, T = u->T;
     size_t ws = 0;
+
+    if (!u->training) {
+        layout_infer(u);
+        return 0;
+    }
 
     buf_alloc(&u->x, u, (size_t)T * c->in_ch * u->H * u->W);
     buf_alloc(&u->y, u, (size_t)T * c->out_ch * u->H * u->W);
@@ -270,12 +320,100 @@ static void gru_w(const nn_unet *u, const int idx[4], nn_convgru_w *w, int grad)
     w->wn = f(u->p, idx[3]);
 }
 
+/* y = conv(x) on n frames */
+static void conv_fwd_n(nn_unet *u, const nn_unet_conv *c, float *y, const float *x, int H, int W, int n)
+{
+    nn_conv2d_forward(y, x, P(c->w), P(c->b), u->ws, n, c->cin, H, W, c->cout, c->k,
+                      c->stride, c->k / 2);
+}
+
+static void act_inplace(const nn_unet *u, float *x, size_t n)
+{
+    nn_act_forward(x, x, n, u->cfg.act);
+}
+
+/* The temporal mixing at the bottleneck: m = r + mix(r), (T, cb, Hb, Wb). */
+static void mid_forward(nn_unet *u)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+    const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
+    const size_t ab = (size_t)T * cb * Hb * Wb;
+    const float *r = u->lev[L - 1].r.v;
+    nn_convgru_w wf, wb;
+    if (c->mixer == NN_MIX_CONVGRU) {
+        gru_w(u, u->gru, &wf, 0);
+        nn_convgru_forward(&u->g1, u->mix.v, r, &wf);
+    } else if (c->mixer == NN_MIX_BICONVGRU) {
+        gru_w(u, u->gru, &wf, 0);
+        gru_w(u, u->gru_b, &wb, 0);
+        nn_biconvgru_forward(&u->g2, u->mix.v, r, &wf, &wb);
+    } else {
+        nn_tconv1d_forward(u->tq.v, r, P(u->mid_tw), P(u->mid_tb), T, cb, Hb, Wb, c->tk, c->tpad);
+        conv_fwd_n(u, &u->mid_pw, u->mix.v, u->tq.v, Hb, Wb, T);
+    }
+    for (size_t i = 0; i < ab; i++) u->m.v[i] = r[i] + u->mix.v[i];
+}
+
+/* Inference: the same arithmetic as the training forward, but the 2-D
+ * layers run one frame at a time through one-frame buffers. */
+static const float *forward_infer(nn_unet *u, const float *x)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const int L = c->levels, T = u->T;
+
+    for (int l = 0; l < L; l++) {
+        nn_unet_level *v = &u->lev[l];
+        const int Hl = u->H >> l, Wl = u->W >> l, Hi = l ? 2 * Hl : Hl, Wi = l ? 2 * Wl : Wl;
+        const int cin = l ? c->ch[l - 1] : c->in_ch;
+        const size_t a1 = (size_t)c->ch[l] * Hl * Wl, in1 = (size_t)cin * Hi * Wi;
+        for (int t = 0; t < T; t++) {
+            const float *in = (l ? u->lev[l - 1].r.v : x) + (size_t)t * in1;
+            float *r = v->r.v + (size_t)t * a1;
+            conv_fwd_n(u, &v->enc, v->e.v, in, Hi, Wi, 1);
+            act_inplace(u, v->e.v, a1);
+            conv_fwd_n(u, &v->res1, v->h.v, v->e.v, Hl, Wl, 1);
+            act_inplace(u, v->h.v, a1);
+            conv_fwd_n(u, &v->res2, r, v->h.v, Hl, Wl, 1);
+            add_into(r, v->e.v, a1);
+        }
+        if (l < L - 1 && c->skip_tconv)
+            nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
+                               c->tk, c->tpad);
+    }
+    mid_forward(u);
+    const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1);
+    const size_t ab1 = (size_t)c->ch[L - 1] * Hb * Wb, y1 = (size_t)c->out_ch * u->H * u->W;
+    for (int t = 0; t < T; t++) {
+        const float *din = u->m.v + (size_t)t * ab1;
+        for (int l = L - 2; l >= 0; l--) {
+            nn_unet_level *v = &u->lev[l];
+            const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
+            const size_t a1 = (size_t)ch * Hl * Wl;
+            nn_upsample2_forward(v->upx.v, din, 1, c->ch[l + 1], Hl / 2, Wl / 2);
+            conv_fwd_n(u, &v->up, v->u.v, v->upx.v, Hl, Wl, 1);
+            act_inplace(u, v->u.v, a1);
+            nn_concat_forward(v->cat.v, v->u.v, v->s.v + (size_t)t * a1, 1, ch, ch, Hl, Wl);
+            conv_fwd_n(u, &v->fuse, v->f.v, v->cat.v, Hl, Wl, 1);
+            act_inplace(u, v->f.v, a1);
+            conv_fwd_n(u, &v->dres1, v->hd.v, v->f.v, Hl, Wl, 1);
+            act_inplace(u, v->hd.v, a1);
+            conv_fwd_n(u, &v->dres2, v->o.v, v->hd.v, Hl, Wl, 1);
+            add_into(v->o.v, v->f.v, a1);
+            din = v->o.v;
+        }
+        conv_fwd_n(u, &u->head, u->y.v + (size_t)t * y1, din, u->H, u->W, 1);
+    }
+    return u->y.v;
+}
+
 const float *nn_unet_forward(nn_unet *u, const float *x)
 {
     const nn_unet_cfg *c = &u->cfg;
     const int L = c->levels, T = u->T;
 
     PF_ASSERT(u->av.base && u->p->data);
+    if (!u->training) return forward_infer(u, x);
     memcpy(u->x.v, x, sizeof(float) * (size_t)T * c->in_ch * u->H * u->W);
     for (int l = 0; l < L; l++) {
         nn_unet_level *v = &u->lev[l];
@@ -292,25 +430,7 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
             nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
                                c->tk, c->tpad);
     }
-    /* bottleneck: m = r + mix(r) */
-    {
-        const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
-        const size_t ab = (size_t)T * cb * Hb * Wb;
-        const float *r = u->lev[L - 1].r.v;
-        nn_convgru_w wf, wb;
-        if (c->mixer == NN_MIX_CONVGRU) {
-            gru_w(u, u->gru, &wf, 0);
-            nn_convgru_forward(&u->g1, u->mix.v, r, &wf);
-        } else if (c->mixer == NN_MIX_BICONVGRU) {
-            gru_w(u, u->gru, &wf, 0);
-            gru_w(u, u->gru_b, &wb, 0);
-            nn_biconvgru_forward(&u->g2, u->mix.v, r, &wf, &wb);
-        } else {
-            nn_tconv1d_forward(u->tq.v, r, P(u->mid_tw), P(u->mid_tb), T, cb, Hb, Wb, c->tk, c->tpad);
-            conv_fwd(u, &u->mid_pw, u->mix.v, u->tq.v, Hb, Wb);
-        }
-        for (size_t i = 0; i < ab; i++) u->m.v[i] = r[i] + u->mix.v[i];
-    }
+    mid_forward(u);
     for (int l = L - 2; l >= 0; l--) {
         nn_unet_level *v = &u->lev[l];
         const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];

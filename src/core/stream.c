@@ -1,0 +1,645 @@
+/*
+ * stream.c - pf_stream and pf_model (pixelfix.h): the restore engine fed
+ * frame by frame. Grid lock on a lookahead, canonical resampling and the
+ * classical cell colour, background keying, windowed model inference,
+ * clip-wide palette with hysteresis. pf_restore_file() and the FFmpeg
+ * filter both drive it, so they restore identically. It orchestrates; the
+ * maths lives in grid/, nn/ and palette/.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "debug.h"
+#include "../grid/grid.h"
+#include "../io/io.h"
+#include "../nn/gemm.h"
+#include "../nn/model.h"
+#include "../nn/window.h"
+#include "../palette/palette.h"
+
+#ifndef PF_DATADIR
+#define PF_DATADIR "/usr/local/share/pixelfix"
+#endif
+#define PF_MODEL_FILE "pixelfix-v1.safetensors"
+
+struct pf_model {
+    nn_model nn;
+    int busy;               /* a stream holds it */
+};
+
+typedef struct out_frame {
+    uint8_t *rgba;
+    int64_t pts;
+    int duration_ms;
+} out_frame;
+
+/* A FIFO of native RGBA8 frames. */
+typedef struct frame_queue {
+    out_frame *f;
+    int head, count, cap;
+} frame_queue;
+
+struct pf_stream {
+    pf_params p;
+    pf_logger lg;
+    pf_model *model;             /* borrowed; NULL = classical */
+    int w, h;                    /* input canvas */
+    /* grid lookahead: input frames held until the grid is found */
+    uint8_t **head;
+    int64_t *head_pts;
+    int *head_dur;
+    int n_head;
+    /* after the lock */
+    int locked;
+    pf_grid grid;
+    int k, rows, cols;
+    size_t slen, clen;           /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
+    pf_background bg;
+    float bg01[3];
+    float *payload;              /* samples then cells of one frame: the windower's input */
+    uint8_t *scratch, *contig;   /* keying scratch; a contiguous input frame */
+    nn_windower win;
+    /* palette */
+    pf_palette pal;
+    int pal_ready;
+    frame_queue held;            /* pre-palette native frames waiting for the palette */
+    float *cur, *prev;           /* (4, rows, cols) for the hysteresis */
+    int16_t *idx, *pidx;
+    int mapped;
+    /* out */
+    frame_queue out;
+    uint8_t *pulled;             /* the frame last handed out, freed on the next call */
+    int pushed, finished;
+    int drift_cap;
+    pf_report rep;
+};
+
+/* ---- the model ------------------------------------------------------------ */
+
+pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
+{
+    pf_limits lim = p ? p->limits : pf_default_limits();
+    pf_logger lg = {0};
+    if (p) {
+        lg.fn = p->log;
+        lg.user = p->user;
+        lg.level = p->log_level;
+    }
+    *model = NULL;
+    if (!path) return PF_EINVAL;
+    pf_model *m = calloc(1, sizeof *m);
+    if (!m) return PF_ENOMEM;
+    pf_status st = nn_model_load(&m->nn, path, lim.max_model_bytes > 0 ? (size_t)lim.max_model_bytes : 0, &lg);
+    if (st == PF_ELIMIT)
+        pf_error(&lg, "model '%s' is larger than the limit of %lld bytes (--max-model-bytes raises it)",
+                 path, (long long)lim.max_model_bytes);
+    if (st < 0) {
+        free(m);
+        return st;
+    }
+    *model = m;
+    return PF_OK;
+}
+
+void pf_model_free(pf_model *model)
+{
+    if (!model) return;
+    nn_model_free(&model->nn);
+    free(model);
+}
+
+const char *pf_model_default_path(void)
+{
+    const char *env = getenv("PIXELFIX_MODEL");
+    if (env && *env) return env;
+    static const char installed[] = PF_DATADIR "/" PF_MODEL_FILE;
+    return access(installed, R_OK) == 0 ? installed : NULL;
+}
+
+/* ---- queues ---------------------------------------------------------------- */
+
+static pf_status queue_push(frame_queue *q, uint8_t *rgba, int64_t pts, int dur)
+{
+    if (q->head > 0 && q->head == q->count) q->head = q->count = 0;
+    if (q->count == q->cap) {
+        if (q->head > 0) { /* compact before growing */
+            memmove(q->f, q->f + q->head, sizeof *q->f * (size_t)(q->count - q->head));
+            q->count -= q->head;
+            q->head = 0;
+        }
+        if (q->count == q->cap) {
+            int cap = q->cap ? q->cap * 2 : 16;
+            out_frame *f = realloc(q->f, sizeof *f * (size_t)cap);
+            if (!f) return PF_ENOMEM;
+            q->f = f;
+            q->cap = cap;
+        }
+    }
+    q->f[q->count++] = (out_frame){rgba, pts, dur};
+    return PF_OK;
+}
+
+static void queue_free(frame_queue *q)
+{
+    for (int i = q->head; i < q->count; i++) free(q->f[i].rgba);
+    free(q->f);
+    memset(q, 0, sizeof *q);
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+static pf_status check_params(const pf_params *p, const pf_logger *lg)
+{
+    if (p->scale < 0 || (p->scale > 0 && p->scale < 1) || p->scale > 256) {
+        pf_error(lg, "scale %.3f is out of range: give 0 (detect) or a cell size from 1 to 256 pixels", p->scale);
+        return PF_EINVAL;
+    }
+    if (p->colors != 0 && (p->colors < 2 || p->colors > 256)) {
+        pf_error(lg, "colors %d is out of range: give 0 (auto) or 2..256", p->colors);
+        return PF_EINVAL;
+    }
+    if (p->samples_k < 1 || p->samples_k > 8 || p->grid_frames < 1 || p->grid_frames > 256) {
+        pf_error(lg, "samples_k must be 1..8 and grid_frames 1..256");
+        return PF_EINVAL;
+    }
+    if (p->window < 1 || p->window > 64 || p->overlap < 0 || 2 * p->overlap > p->window) {
+        pf_error(lg, "window %d / overlap %d: the window must be 1..64 frames (8 or 16 recommended) "
+                 "and the overlap 0..window/2 (2..4 recommended)", p->window, p->overlap);
+        return PF_EINVAL;
+    }
+    if (p->palette_frames < 0 || p->threads < 0 || p->threads > 256) {
+        pf_error(lg, "palette_frames must be >= 0 and threads 0..256");
+        return PF_EINVAL;
+    }
+    return PF_OK;
+}
+
+pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params *p, pf_model *model)
+{
+    pf_stream *s;
+    pf_status st;
+
+    *out = NULL;
+    if (!p || width < 2 || height < 2) return PF_EINVAL;
+    if (!(s = calloc(1, sizeof *s))) return PF_ENOMEM;
+    s->p = *p;
+    s->lg.fn = p->log;
+    s->lg.user = p->user;
+    s->lg.level = p->log_level;
+    s->w = width;
+    s->h = height;
+    if ((st = check_params(p, &s->lg)) < 0) goto fail;
+    if (p->limits.max_pixels > 0 && (int64_t)width * height > p->limits.max_pixels) {
+        pf_error(&s->lg, "a %dx%d frame is over the limit of %lld pixels (--max-pixels raises it)",
+                 width, height, (long long)p->limits.max_pixels);
+        st = PF_ELIMIT;
+        goto fail;
+    }
+    if (model && model->busy) {
+        pf_error(&s->lg, "this model is in use by another stream; load one per stream");
+        st = PF_EINVAL;
+        goto fail;
+    }
+    st = PF_ENOMEM;
+    if (!(s->head = calloc((size_t)p->grid_frames, sizeof *s->head)) ||
+        !(s->head_pts = calloc((size_t)p->grid_frames, sizeof *s->head_pts)) ||
+        !(s->head_dur = calloc((size_t)p->grid_frames, sizeof *s->head_dur)) ||
+        !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)))
+        goto fail;
+    if (p->palette_path) {
+        if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) goto fail;
+        s->pal_ready = 1;
+    }
+    if (model) {
+        model->busy = 1;
+        s->model = model;
+        s->k = model->nn.k;
+    } else {
+        s->k = p->samples_k;
+    }
+    if (p->threads > 0) nn_set_threads(p->threads);
+    s->rep.in_width = width;
+    s->rep.in_height = height;
+    s->rep.used_model = model != NULL;
+    s->rep.window = model ? p->window : 1;
+    s->rep.overlap = model ? p->overlap : 0;
+    s->rep.scale_forced = p->scale > 0;
+    *out = s;
+    return PF_OK;
+fail:
+    pf_stream_close(s);
+    return st;
+}
+
+void pf_stream_close(pf_stream *s)
+{
+    if (!s) return;
+    if (s->head)
+        for (int i = 0; i < s->n_head; i++) free(s->head[i]);
+    free(s->head);
+    free(s->head_pts);
+    free(s->head_dur);
+    free(s->payload);
+    free(s->scratch);
+    free(s->contig);
+    free(s->cur);
+    free(s->prev);
+    free(s->idx);
+    free(s->pidx);
+    free(s->pulled);
+    free(s->rep.drift_x);
+    free(s->rep.drift_y);
+    nn_window_free(&s->win);
+    queue_free(&s->held);
+    queue_free(&s->out);
+    pf_grid_free(&s->grid);
+    if (s->model) s->model->busy = 0;
+    free(s);
+}
+
+const pf_report *pf_stream_report(const pf_stream *s)
+{
+    return &s->rep;
+}
+
+/* ---- palette stage ---------------------------------------------------------- */
+
+static void rgba8_to_planar(const uint8_t *rgba, size_t plane, float *cells)
+{
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 4; c++) cells[(size_t)c * plane + i] = rgba[i * 4 + c] / 255.f;
+}
+
+/* One palette from every opaque held pixel (subsampled to at most 4M). */
+static pf_status build_palette(pf_stream *s)
+{
+    const frame_queue *q = &s->held;
+    const size_t plane = (size_t)s->rows * s->cols, cap = (size_t)4 << 20;
+    size_t total = 0, m = 0;
+    pf_status st;
+
+    for (int f = q->head; f < q->count; f++)
+        for (size_t i = 0; i < plane; i++) total += q->f[f].rgba[i * 4 + 3] >= 128;
+    if (total == 0) {
+        s->pal.n = 0;
+        return PF_OK;
+    }
+    size_t stride = total > cap ? (total + cap - 1) / cap : 1, seen = 0;
+    uint8_t *rgb = pf_malloc4(total / stride + 1, 3, 1, 1);
+    float *lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1);
+    if (!rgb || !lab) {
+        free(rgb);
+        free(lab);
+        return PF_ENOMEM;
+    }
+    for (int f = q->head; f < q->count; f++)
+        for (size_t i = 0; i < plane; i++) {
+            const uint8_t *px = q->f[f].rgba + i * 4;
+            if (px[3] < 128 || seen++ % stride) continue;
+            memcpy(rgb + 3 * m, px, 3);
+            pf_srgb8_to_oklab(px, lab + 3 * m++);
+        }
+    st = pf_palette_extract(&s->pal, lab, NULL, m, s->p.colors);
+    /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
+    if (st == PF_OK) st = pf_palette_snap(&s->pal, rgb, m, 0.03f, 0.2f);
+    free(lab);
+    free(rgb);
+    return st;
+}
+
+/* Maps one native frame in place onto the palette, with hysteresis
+ * against the previous frame, and queues it for output. */
+static pf_status map_frame(pf_stream *s, uint8_t *px, int64_t pts, int dur)
+{
+    const size_t plane = (size_t)s->rows * s->cols;
+    pf_hysteresis hy = pf_hysteresis_default();
+    rgba8_to_planar(px, plane, s->cur);
+    pf_palette_map_frame(&s->pal, s->cur, s->cols, s->rows, s->mapped ? s->prev : NULL,
+                         s->mapped ? s->pidx : NULL, &hy, s->idx);
+    for (size_t i = 0; i < plane; i++) {
+        if (s->idx[i] < 0) {
+            memset(px + i * 4, 0, 4);
+        } else {
+            memcpy(px + i * 4, s->pal.rgb[s->idx[i]], 3);
+            px[i * 4 + 3] = 255;
+        }
+    }
+    float *t = s->prev; s->prev = s->cur; s->cur = t;
+    int16_t *ti = s->pidx; s->pidx = s->idx; s->idx = ti;
+    s->mapped++;
+    return queue_push(&s->out, px, pts, dur);
+}
+
+/* Builds the palette from the held frames, then maps and releases them. */
+static pf_status make_palette(pf_stream *s)
+{
+    double t = pf_now_ms();
+    pf_status st;
+    if (s->p.debug_dir && s->held.count > s->held.head) {
+        pf_anim a = {0};
+        a.width = s->cols;
+        a.height = s->rows;
+        /* pf_debug_native wants a pf_anim: borrow the held frames */
+        pf_frame *frames = calloc((size_t)(s->held.count - s->held.head), sizeof *frames);
+        if (!frames) return PF_ENOMEM;
+        for (int i = s->held.head; i < s->held.count; i++) {
+            frames[a.count].rgba = s->held.f[i].rgba;
+            frames[a.count++].duration_ms = s->held.f[i].duration_ms;
+        }
+        a.frames = frames;
+        st = pf_debug_native(s->p.debug_dir, "cells", &a, &s->lg);
+        free(frames);
+        if (st < 0) return st;
+    }
+    if ((st = build_palette(s)) < 0) return st;
+    s->pal_ready = 1;
+    s->rep.palette_size = s->pal.n;
+    memcpy(s->rep.palette, s->pal.rgb, sizeof s->pal.rgb);
+    while (s->held.head < s->held.count) {
+        out_frame f = s->held.f[s->held.head++];
+        if ((st = map_frame(s, f.rgba, f.pts, f.duration_ms)) < 0) {
+            free(f.rgba);
+            return st;
+        }
+    }
+    s->rep.ms_palette += pf_now_ms() - t;
+    return PF_OK;
+}
+
+/* A restored float frame (4, rows, cols) -> RGBA8 with binary alpha ->
+ * the palette stage. */
+static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int dur)
+{
+    const size_t plane = (size_t)s->rows * s->cols;
+    uint8_t *px = pf_malloc4(plane, 4, 1, 1);
+    pf_status st;
+    if (!px) return PF_ENOMEM;
+    for (size_t i = 0; i < plane; i++) {
+        for (int c = 0; c < 3; c++)
+            px[i * 4 + c] = (uint8_t)(pf_clampf(o[(size_t)c * plane + i], 0.f, 1.f) * 255.f + .5f);
+        px[i * 4 + 3] = o[3 * plane + i] >= 0.5f ? 255 : 0;
+    }
+    if (s->pal_ready) {
+        double t = pf_now_ms();
+        st = map_frame(s, px, pts, dur);
+        s->rep.ms_palette += pf_now_ms() - t;
+        if (st < 0) free(px);
+        return st;
+    }
+    if ((st = queue_push(&s->held, px, pts, dur)) < 0) {
+        free(px);
+        return st;
+    }
+    if (s->p.palette_frames > 0 && s->held.count - s->held.head >= s->p.palette_frames)
+        return make_palette(s);
+    return PF_OK;
+}
+
+static pf_status drain_windows(pf_stream *s)
+{
+    const float *o;
+    int64_t pts;
+    int dur;
+    pf_status st;
+    while (nn_window_pull(&s->win, &o, &pts, &dur) == PF_OK)
+        if ((st = to_palette_stage(s, o, pts, dur)) < 0) return st;
+    return PF_OK;
+}
+
+/* ---- grid, resampling, model ------------------------------------------------- */
+
+/* The windower's callback: the model over one window, or (classical, T 1)
+ * the cells as they are. */
+static pf_status run_window(void *ctx, const float *const *in, int T, float *const *out)
+{
+    pf_stream *s = ctx;
+    if (!s->model) {
+        for (int t = 0; t < T; t++) memcpy(out[t], in[t] + s->slen, s->clen * sizeof(float));
+        return PF_OK;
+    }
+    const float *samples[64], *cells[64];
+    for (int t = 0; t < T; t++) {
+        samples[t] = in[t];
+        cells[t] = in[t] + s->slen;
+    }
+    double t0 = pf_now_ms();
+    pf_status st = nn_model_run(&s->model->nn, samples, cells, s->bg01, T, s->rows, s->cols, out);
+    s->rep.ms_model += pf_now_ms() - t0;
+    if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory running the model on %dx%d cells", s->cols, s->rows);
+    return st;
+}
+
+static pf_status push_drift(pf_stream *s, double dx, double dy)
+{
+    int n = s->rep.frames_in;
+    if (n >= s->drift_cap) {
+        int cap = s->drift_cap ? s->drift_cap * 2 : 64;
+        double *x = realloc(s->rep.drift_x, sizeof *x * (size_t)cap);
+        if (!x) return PF_ENOMEM;
+        s->rep.drift_x = x;
+        double *y = realloc(s->rep.drift_y, sizeof *y * (size_t)cap);
+        if (!y) return PF_ENOMEM;
+        s->rep.drift_y = y;
+        s->drift_cap = cap;
+    }
+    s->rep.drift_x[n] = dx;
+    s->rep.drift_y[n] = dy;
+    s->rep.frames_in = n + 1;
+    return PF_OK;
+}
+
+/* Samples one frame (contiguous RGBA8 at input size) onto the grid with
+ * its drift, keys the cells, and feeds the windower. */
+static pf_status feed(pf_stream *s, const uint8_t *rgba, double dx, double dy, int64_t pts, int dur)
+{
+    double t = pf_now_ms(), pal0 = s->rep.ms_palette;
+    float *cells = s->payload + s->slen;
+    pf_status st;
+    pf_grid_sample(&s->grid, dx, dy, rgba, s->w, s->h, s->k, s->payload);
+    pf_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
+    if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
+        pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
+    if ((st = push_drift(s, dx, dy)) < 0) return st;
+    if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
+    st = drain_windows(s);
+    s->rep.ms_restore += pf_now_ms() - t - (s->rep.ms_palette - pal0);
+    return st;
+}
+
+static void fill_report_grid(pf_report *rep, const pf_grid *g)
+{
+    rep->cell_w = g->cell_w;
+    rep->cell_h = g->cell_h;
+    rep->offset_x = g->offset_x;
+    rep->offset_y = g->offset_y;
+    rep->confidence = g->confidence;
+}
+
+/* The background from the classical cells of up to 32 lookahead frames. */
+static pf_status estimate_background(pf_stream *s, const double *dx, const double *dy)
+{
+    const pf_params *p = &s->p;
+    memset(&s->bg, 0, sizeof s->bg);
+    if (p->background == PF_BG_NONE) {
+        s->bg.kind = PF_BGK_NONE;
+    } else if (p->background == PF_BG_COLOR) {
+        pf_background_solid(&s->bg, p->bg_rgb);
+    } else {
+        int m = s->n_head < 32 ? s->n_head : 32;
+        float **est = calloc((size_t)m, sizeof *est);
+        pf_status st = est ? PF_OK : PF_ENOMEM;
+        for (int i = 0; i < m && st == PF_OK; i++) {
+            int fi = m > 1 ? (int)((int64_t)i * (s->n_head - 1) / (m - 1)) : 0;
+            if (!(est[i] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
+                st = PF_ENOMEM;
+                break;
+            }
+            pf_grid_sample(&s->grid, dx[fi], dy[fi], s->head[fi], s->w, s->h, s->k, s->payload);
+            pf_grid_cells(s->payload, s->rows, s->cols, s->k, est[i]);
+        }
+        if (st == PF_OK) pf_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
+        for (int i = 0; i < m && est; i++) free(est[i]);
+        free(est);
+        if (st < 0) return st;
+    }
+    for (int c = 0; c < 3; c++) s->bg01[c] = s->bg.rgb[c] / 255.f;
+    s->rep.bg_kind = s->bg.kind;
+    memcpy(s->rep.bg_rgb, s->bg.rgb, 3);
+    return PF_OK;
+}
+
+/* Detects the grid on the held frames, sets everything up, and feeds them. */
+static pf_status lock(pf_stream *s)
+{
+    const pf_params *p = &s->p;
+    double t = pf_now_ms(), *dx = NULL, *dy = NULL;
+    pf_grid_params gp = pf_grid_default_params();
+    pf_status st;
+
+    gp.scale = p->scale;
+    st = pf_grid_detect(&s->grid, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &gp, &s->lg);
+    fill_report_grid(&s->rep, &s->grid);
+    if (st == PF_ENOGRID) {
+        pf_error(&s->lg, "no pixel grid found (the strongest period, %.2f px, has confidence %.2f, "
+                 "under %.2f): give the pixel size in input pixels with --scale N (check it with "
+                 "--debug DIR), or --scale 1 if the input is already at native resolution",
+                 s->grid.cell_w, s->grid.confidence, gp.min_confidence);
+        return st;
+    }
+    if (st < 0) return st;
+    s->rep.ms_grid = pf_now_ms() - t;
+    s->rows = s->grid.rows;
+    s->cols = s->grid.cols;
+    s->rep.native_w = s->cols;
+    s->rep.native_h = s->rows;
+    pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
+            s->cols, s->rows, s->grid.cell_w, s->grid.cell_h, s->grid.offset_x, s->grid.offset_y,
+            s->grid.confidence);
+    if (p->debug_dir &&
+        (st = pf_debug_grid(p->debug_dir, &s->grid, s->head, s->n_head, s->w, s->h, &s->lg)) < 0)
+        return st;
+
+    const size_t plane = (size_t)s->rows * s->cols;
+    st = PF_ENOMEM;
+    if (pf_mul_size(&s->slen, plane * 4, (size_t)s->k * s->k) < 0) return PF_ENOMEM;
+    s->clen = plane * 4;
+    if (!(s->payload = pf_malloc4(s->slen + s->clen, sizeof(float), 1, 1)) ||
+        !(s->scratch = malloc(plane)) || !(s->cur = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
+        !(s->prev = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
+        !(s->idx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
+        !(s->pidx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
+        !(dx = calloc((size_t)s->n_head, sizeof *dx)) || !(dy = calloc((size_t)s->n_head, sizeof *dy)))
+        goto done;
+    st = s->model ? nn_window_init(&s->win, p->window, p->overlap, s->slen + s->clen, s->clen, run_window, s)
+                  : nn_window_init(&s->win, 1, 0, s->slen + s->clen, s->clen, run_window, s);
+    if (st < 0) goto done;
+    t = pf_now_ms();
+    for (int i = 0; i < s->n_head; i++) pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &dx[i], &dy[i]);
+    s->rep.ms_restore += pf_now_ms() - t;
+    if ((st = estimate_background(s, dx, dy)) < 0) goto done;
+    s->locked = 1;
+    for (int i = 0; i < s->n_head; i++) {
+        if ((st = feed(s, s->head[i], dx[i], dy[i], s->head_pts[i], s->head_dur[i])) < 0) goto done;
+        free(s->head[i]);
+        s->head[i] = NULL;
+    }
+    s->n_head = 0;
+    st = PF_OK;
+done:
+    free(dx);
+    free(dy);
+    if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory setting up a %dx%d native grid", s->cols, s->rows);
+    return st;
+}
+
+/* ---- the stream API ------------------------------------------------------------ */
+
+pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t pts, int duration_ms)
+{
+    const size_t row = (size_t)s->w * 4;
+    pf_status st;
+
+    if (s->finished || !rgba || stride < (int)row || duration_ms <= 0) return PF_EINVAL;
+    if (s->out.head < s->out.count) {
+        pf_error(&s->lg, "pf_stream_push: pull every ready frame first");
+        return PF_EINVAL;
+    }
+    free(s->pulled);
+    s->pulled = NULL;
+    s->pushed++;
+    if (!s->locked) {
+        uint8_t *copy = pf_malloc4(row, (size_t)s->h, 1, 1);
+        if (!copy) return PF_ENOMEM;
+        for (int y = 0; y < s->h; y++) memcpy(copy + (size_t)y * row, rgba + (size_t)y * stride, row);
+        s->head[s->n_head] = copy;
+        s->head_pts[s->n_head] = pts;
+        s->head_dur[s->n_head++] = duration_ms;
+        if (s->n_head < s->p.grid_frames) return PF_OK;
+        return lock(s);
+    }
+    const uint8_t *src = rgba;
+    if (stride != (int)row) {
+        for (int y = 0; y < s->h; y++) memcpy(s->contig + (size_t)y * row, rgba + (size_t)y * stride, row);
+        src = s->contig;
+    }
+    double dx, dy, t = pf_now_ms();
+    pf_grid_drift(&s->grid, src, s->w, s->h, &dx, &dy);
+    s->rep.ms_restore += pf_now_ms() - t;
+    st = feed(s, src, dx, dy, pts, duration_ms);
+    return st;
+}
+
+pf_status pf_stream_finish(pf_stream *s)
+{
+    pf_status st;
+    if (s->finished) return PF_OK;
+    if (s->pushed == 0) {
+        pf_error(&s->lg, "the stream ended before any frame");
+        return PF_ENOFRAMES;
+    }
+    if (!s->locked && (st = lock(s)) < 0) return st;
+    s->finished = 1;
+    double t = pf_now_ms();
+    if ((st = nn_window_finish(&s->win)) < 0) return st;
+    s->rep.ms_restore += pf_now_ms() - t;
+    if ((st = drain_windows(s)) < 0) return st;
+    if (!s->pal_ready) return make_palette(s);
+    return PF_OK;
+}
+
+pf_status pf_stream_pull(pf_stream *s, pf_stream_frame *f)
+{
+    free(s->pulled);
+    s->pulled = NULL;
+    if (s->out.head >= s->out.count) return PF_DONE;
+    out_frame o = s->out.f[s->out.head++];
+    s->pulled = o.rgba;
+    f->rgba = o.rgba;
+    f->width = s->cols;
+    f->height = s->rows;
+    f->pts = o.pts;
+    f->duration_ms = o.duration_ms;
+    return PF_OK;
+}

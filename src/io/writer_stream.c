@@ -1,0 +1,138 @@
+/*
+ * writer_stream.c - pf_writer, the streaming output: frames pushed one at a
+ * time as the restore pipeline makes them. Video and PNG frames are encoded
+ * per push (writer_video.c, writer_frames.c); spritesheet, GIF and WebP need
+ * the whole clip (layout, one palette, the mux), so their frames are held in
+ * a pf_anim and encoded at close. Not an encoder itself.
+ */
+#include "encode.h"
+
+#include <string.h>
+
+struct pf_writer {
+    pf_out_kind kind;
+    char *path;
+    pf_write_opts o;            /* copy; its pointers are read at push/close */
+    pf_logger lg;
+    const pf_logger *lgp;       /* &lg, or NULL when the caller gave none */
+    pf_video_stream *video;     /* PF_OUT_VIDEO */
+    pf_frames_stream *frames;   /* PF_OUT_FRAMES */
+    pf_anim held;               /* SHEET, GIF, WEBP: (count, H, W, 4) */
+    pf_status err;              /* first push failure of a held kind; sticky */
+};
+
+/* Output kind from the path; then either opens the streaming back end
+ * (which checks the target now) or, for held kinds, checks now that the
+ * target(s) could be written, so a long restore is not wasted.
+ * Errors: PF_EINVAL (unknown kind, size <= 0, loop < 0, bad pattern or
+ * options), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM; all logged. */
+pf_status pf_writer_open(pf_writer **out, const char *path, int width, int height, int loop,
+                         const pf_write_opts *o, const pf_logger *lg)
+{
+    pf_writer *w;
+    char json[4096];
+    pf_status st;
+
+    PF_ASSERT(out);
+    *out = NULL;
+    if (!path) return pf_out_kind_error(path, lg);
+    if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path))) {
+        free(w);
+        return PF_ENOMEM;
+    }
+    if (o) w->o = *o;
+    if (lg) {
+        w->lg = *lg;
+        w->lgp = &w->lg;
+    }
+    lg = w->lgp;
+    w->kind = pf_out_kind_from_path(path);
+    if (w->kind == PF_OUT_NONE) {
+        st = pf_out_kind_error(path, lg);
+        goto fail;
+    }
+    if (loop < 0 || (st = pf_anim_init(&w->held, width, height)) < 0) {
+        pf_error(lg, "cannot write '%s': bad frame size %dx%d or loop count %d", path, width,
+                 height, loop);
+        st = PF_EINVAL;
+        goto fail;
+    }
+    w->held.loop = loop;
+    switch (w->kind) {
+    case PF_OUT_VIDEO:
+        st = pf_video_stream_open(&w->video, path, width, height, 0, &w->o, lg);
+        break;
+    case PF_OUT_FRAMES:
+        st = pf_frames_stream_open(&w->frames, path, width, height, &w->o, lg);
+        break;
+    case PF_OUT_SHEET:
+        if (pf_sheet_json_path(path, json, sizeof json) < 0) {
+            pf_error(lg, "output path too long: '%s'", path);
+            st = PF_EOUTPUT;
+            break;
+        }
+        if ((st = pf_outfile_probe(path, w->o.force, lg)) < 0) break;
+        st = pf_outfile_probe(json, w->o.force, lg);
+        break;
+    default:
+        st = pf_outfile_probe(path, w->o.force, lg);
+        break;
+    }
+    if (st < 0) goto fail;
+    *out = w;
+    return PF_OK;
+fail:
+    pf_writer_close(w, 0);
+    return st;
+}
+
+/* Encodes (video, frames) or keeps a copy of (others) one RGBA8 (H, W, 4)
+ * frame lasting duration_ms. Errors: PF_EINVAL (NULL rgba, duration <= 0),
+ * PF_EEXIST (frames), PF_EOUTPUT, PF_ENOMEM; all but PF_EINVAL are sticky. */
+pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms)
+{
+    pf_status st;
+
+    PF_ASSERT(w);
+    if (!rgba || duration_ms <= 0) return PF_EINVAL;
+    switch (w->kind) {
+    case PF_OUT_VIDEO: return pf_video_stream_push(w->video, rgba, duration_ms);
+    case PF_OUT_FRAMES: return pf_frames_stream_push(w->frames, rgba);
+    default: break;
+    }
+    if (w->err < 0) return w->err;
+    if ((st = pf_anim_push(&w->held, rgba, duration_ms)) < 0) {
+        pf_error(w->lgp, "out of memory holding frame %d for '%s'", w->held.count, w->path);
+        w->err = st;
+    }
+    return st;
+}
+
+/* commit: finishes the output (held kinds are encoded now, reading
+ * o->meta then); otherwise discards it. Frees w; NULL is fine. Returns the
+ * commit's status (PF_OK when discarding): a sticky push error, PF_EINVAL
+ * (no frames; GIF over 255 colours), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
+pf_status pf_writer_close(pf_writer *w, int commit)
+{
+    pf_status st = PF_OK;
+
+    if (!w) return PF_OK;
+    switch (w->kind) {
+    case PF_OUT_VIDEO: st = pf_video_stream_close(w->video, commit); break;
+    case PF_OUT_FRAMES: st = pf_frames_stream_close(w->frames, commit); break;
+    case PF_OUT_SHEET:
+    case PF_OUT_GIF:
+    case PF_OUT_WEBP:
+        if (!commit) break;
+        if ((st = w->err) < 0) break;
+        if (w->kind == PF_OUT_SHEET) st = pf_write_sheet(w->path, &w->held, &w->o, w->lgp);
+        else if (w->kind == PF_OUT_GIF) st = pf_write_gif(w->path, &w->held, &w->o, w->lgp);
+        else st = pf_write_webp(w->path, &w->held, &w->o, w->lgp);
+        break;
+    case PF_OUT_NONE: break;
+    }
+    pf_anim_free(&w->held);
+    free(w->path);
+    free(w);
+    return commit ? st : PF_OK;
+}

@@ -1,0 +1,168 @@
+/*
+ * model.c - the restoration model around the U-Net (see model.h): input
+ * packing, output composition, weight files. The layers live in unet.c.
+ */
+#include "nn/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/init.h"
+
+int nn_model_k_from_in_ch(int in_ch)
+{
+    for (int k = 1; k <= 8; k++)
+        if (3 * k * k + 3 == in_ch) return k;
+    return -1;
+}
+
+static pf_status build(nn_model *m, const nn_unet_cfg *cfg)
+{
+    memset(m, 0, sizeof *m);
+    m->k = nn_model_k_from_in_ch(cfg->in_ch);
+    if (m->k < 0 || cfg->out_ch != 4) return PF_EINVAL;
+    m->cfg = *cfg;
+    pf_status st = nn_unet_build(&m->net, &m->p, cfg);
+    if (st < 0) return st;
+    return nn_params_alloc(&m->p);
+}
+
+pf_status nn_model_init(nn_model *m, const nn_unet_cfg *cfg)
+{
+    pf_status st = build(m, cfg);
+    if (st < 0) nn_model_free(m);
+    return st;
+}
+
+pf_status nn_model_init_random(nn_model *m, const nn_unet_cfg *cfg, uint64_t seed)
+{
+    pf_status st = nn_model_init(m, cfg);
+    if (st < 0) return st;
+    nn_rng r;
+    nn_rng_seed(&r, seed);
+    nn_params_init(&m->p, &r);
+    return PF_OK;
+}
+
+pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pf_logger *lg)
+{
+    nn_st st;
+    nn_unet_cfg cfg;
+    pf_status rc;
+
+    memset(m, 0, sizeof *m);
+    nn_werr e = nn_st_read_file(&st, path, max_bytes, lg);
+    if (e != NN_WOK) {
+        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        return nn_werr_status(e, 0);
+    }
+    if ((rc = nn_unet_cfg_from_st(&cfg, &st, lg)) < 0) goto fail;
+    if (nn_model_k_from_in_ch(cfg.in_ch) < 0 || cfg.out_ch != 4) {
+        pf_error(lg, "model '%s': %d input and %d output channels; pixelfix needs 3k^2+3 in "
+                 "(k = samples per cell side) and 4 out", path, cfg.in_ch, cfg.out_ch);
+        rc = PF_EMODEL;
+        goto fail;
+    }
+    if ((rc = build(m, &cfg)) < 0) goto fail;
+    e = nn_weights_from_st(&m->p, &st, 0, lg);
+    if (e != NN_WOK) {
+        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        rc = nn_werr_status(e, 0);
+        goto fail;
+    }
+    nn_st_free(&st);
+    return PF_OK;
+fail:
+    nn_st_free(&st);
+    nn_model_free(m);
+    return rc;
+}
+
+pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pf_logger *lg)
+{
+    nn_kv kv[NN_UNET_META_MAX];
+    char store[NN_UNET_META_STORE];
+    int n = nn_unet_cfg_to_meta(&m->cfg, kv, store);
+    return nn_weights_save(&m->p, path, kv, n, dtype, 0, lg);
+}
+
+void nn_model_free(nn_model *m)
+{
+    if (!m) return;
+    nn_unet_free(&m->net);
+    nn_params_free(&m->p);
+    free(m->x);
+    memset(m, 0, sizeof *m);
+}
+
+static int round_up(int v, int q)
+{
+    return (v + q - 1) / q * q;
+}
+
+pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
+                        int H, int W)
+{
+    const int k = m->k, q = 1 << (m->cfg.levels - 1), C = m->cfg.in_ch;
+    if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
+    const int Hp = round_up(H, q), Wp = round_up(W, q);
+    const size_t plane = (size_t)Hp * Wp, frame = (size_t)C * plane;
+    size_t need = 0;
+    if (pf_mul_size(&need, frame, (size_t)T) < 0) return PF_ENOMEM;
+    if (need > m->x_cap) {
+        float *x = pf_malloc4(need, sizeof(float), 1, 1);
+        if (!x) return PF_ENOMEM;
+        free(m->x);
+        m->x = x;
+        m->x_cap = need;
+    }
+    pf_status st = nn_unet_plan(&m->net, T, Hp, Wp, 0);
+    if (st < 0) return st;
+    const size_t sw = (size_t)W * k, splane = (size_t)H * k * sw;
+    for (int t = 0; t < T; t++) {
+        float *x = m->x + (size_t)t * frame;
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++) {
+                    float *dst = x + (size_t)((c * k + i) * k + j) * plane;
+                    const float *src = samples[t] + (size_t)c * splane + (size_t)i * sw + j;
+                    for (int y = 0; y < Hp; y++) {
+                        const float *row = src + (size_t)(y < H ? y : H - 1) * k * sw;
+                        float *d = dst + (size_t)y * Wp;
+                        for (int xx = 0; xx < W; xx++) d[xx] = row[(size_t)xx * k];
+                        for (int xx = W; xx < Wp; xx++) d[xx] = d[W - 1];
+                    }
+                }
+        for (int c = 0; c < 3; c++) {
+            float *dst = x + (size_t)(3 * k * k + c) * plane;
+            for (size_t i = 0; i < plane; i++) dst[i] = bg[c];
+        }
+    }
+    return PF_OK;
+}
+
+pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
+                       const float bg[3], int T, int H, int W, float *const *out)
+{
+    pf_status st = nn_model_pack(m, samples, bg, T, H, W);
+    if (st < 0) return st;
+    const float *y = nn_unet_forward(&m->net, m->x);
+    const int Hp = m->net.H, Wp = m->net.W;
+    const size_t pp = (size_t)Hp * Wp, plane = (size_t)H * W;
+    for (int t = 0; t < T; t++) {
+        const float *yt = y + (size_t)t * 4 * pp, *ct = cells[t];
+        float *o = out[t];
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                size_t i = (size_t)yy * W + xx, ip = (size_t)yy * Wp + xx;
+                for (int c = 0; c < 3; c++) {
+                    float v = ct[c * plane + i] + yt[c * pp + ip];
+                    o[c * plane + i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+                }
+                float logit = yt[3 * pp + ip] + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
+                o[3 * plane + i] = 1.0f / (1.0f + expf(-logit));
+            }
+    }
+    return PF_OK;
+}

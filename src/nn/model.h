@@ -1,0 +1,76 @@
+/*
+ * model.h - the restoration model of DESIGN.md section 3 around the
+ * temporal U-Net: what goes in (pixel-unshuffled canonical samples plus the
+ * background colour), what comes out (an RGB correction added to the
+ * classical cell colour, an alpha logit added to the classical key's
+ * prior), its weight file, and one window's inference.
+ *
+ * Per frame the input is (3k^2 + 3, H, W): channel (c*k + i)*k + j holds
+ * sample (i, j) of colour c of every cell (PyTorch's PixelUnshuffle order),
+ * the last 3 channels the background colour, all sRGB 0..1. H and W are
+ * padded up to a multiple of 2^(levels-1) by repeating the last row and
+ * column, and the padding is cropped from the output.
+ */
+#ifndef PF_NN_MODEL_H
+#define PF_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/common.h"
+#include "nn/unet.h"
+#include "nn/weights.h"
+
+/* The classical key enters as a logit of +-NN_ALPHA_PRIOR: the network
+ * corrects the key rather than learning it from nothing. */
+#define NN_ALPHA_PRIOR 4.0f
+
+typedef struct nn_model {
+    nn_unet_cfg cfg;
+    int k;                  /* canonical samples per cell side: in_ch = 3k^2 + 3 */
+    nn_params p;            /* values allocated */
+    nn_unet net;            /* planned per window shape */
+    float *x;               /* (T, in_ch, Hp, Wp) packed input */
+    size_t x_cap;           /* floats allocated in x */
+} nn_model;
+
+/* k from in_ch = 3k^2 + 3, or -1 when in_ch has no such form (k 1..8). */
+int nn_model_k_from_in_ch(int in_ch);
+
+/* Builds the parameter table of cfg and allocates its values, filled by
+ * the caller (or nn_model_init_random). cfg->in_ch must be 3k^2 + 3 and
+ * cfg->out_ch 4. Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status nn_model_init(nn_model *m, const nn_unet_cfg *cfg);
+
+/* nn_model_init plus seeded initialisation (Kaiming, Dirac temporal
+ * kernels, zero biases; see init.h). */
+pf_status nn_model_init_random(nn_model *m, const nn_unet_cfg *cfg, uint64_t seed);
+
+/* Loads a model file: the architecture from __metadata__ (unet.h), then
+ * every tensor (weights.h). max_bytes: size limit (0 = none).
+ * Errors, each logged with what is wrong: PF_EMODEL (missing, unreadable,
+ * truncated, not a pixelfix model, or a tensor that is missing, unknown
+ * or of the wrong shape: the message names it), PF_ELIMIT, PF_ENOMEM. */
+pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pf_logger *lg);
+
+/* Writes the model (values as dtype, F32 or F16) with its architecture in
+ * __metadata__, atomically. Errors: PF_EOUTPUT, PF_ENOMEM. */
+pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pf_logger *lg);
+
+void nn_model_free(nn_model *m);
+
+/* Packs T frames into m->x: samples[t] is (4, H*k, W*k) (alpha ignored),
+ * bg the background colour (3, 0..1). Lays out m->x and the network for
+ * (T, Hp, Wp). Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
+                        int H, int W);
+
+/* One window: pack, forward, compose. cells[t] is the classical result
+ * (4, H, W): RGB 0..1 and the classical key's alpha 0..1. out[t] gets
+ * (4, H, W): RGB = cells RGB + correction (clamped to 0..1), alpha =
+ * sigmoid(logit + NN_ALPHA_PRIOR * (2 alpha_cells - 1)).
+ * Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
+                       const float bg[3], int T, int H, int W, float *const *out);
+
+#endif /* PF_NN_MODEL_H */

@@ -1,0 +1,483 @@
+/*
+ * test_model.c - the model in the restore pipeline (issue 4): the
+ * frame-by-frame inference path against the training forward, windowed
+ * inference against windows run alone and blended by hand, blend weights,
+ * determinism over thread counts, model-file errors, and pf_stream's
+ * ordering and counts. Models are seeded random initialisations written
+ * with our own writer.
+ */
+#include "testutil.h"
+#include "test_nn_util.h"
+
+#include <math.h>
+
+#include "nn/gemm.h"
+#include "nn/model.h"
+#include "nn/window.h"
+#include "pixelfix.h"
+
+static char g_dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    tu_tmpdir(g_dir, sizeof g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(g_dir);
+    return 0;
+}
+
+static nn_unet_cfg small_cfg(nn_mixer mix)
+{
+    nn_unet_cfg c = nn_unet_default_cfg();
+    c.ch[0] = 6;
+    c.ch[1] = 8;
+    c.ch[2] = 10;
+    c.mixer = mix;
+    return c;
+}
+
+/* ---- inference path ---------------------------------------------------------- */
+
+static void test_infer_equals_training_forward(void **state)
+{
+    (void)state;
+    const nn_mixer mixers[] = {NN_MIX_CONVGRU, NN_MIX_BICONVGRU, NN_MIX_TCONV};
+    for (int mi = 0; mi < 3; mi++) {
+        nn_unet_cfg c = small_cfg(mixers[mi]);
+        nn_model a, b;
+        assert_int_equal(nn_model_init_random(&a, &c, 7), PF_OK);
+        assert_int_equal(nn_model_init_random(&b, &c, 7), PF_OK);
+        const int T = 5, H = 12, W = 8;
+        size_t nx = (size_t)T * c.in_ch * H * W, ny = (size_t)T * 4 * H * W;
+        uint64_t s = 99;
+        float *x = nt_rand(nx, 0, 1, &s);
+        assert_int_equal(nn_unet_plan(&a.net, T, H, W, 1), PF_OK);   /* training layout */
+        assert_int_equal(nn_unet_plan(&b.net, T, H, W, 0), PF_OK);   /* inference layout */
+        float *ya = nt_zeros(ny);
+        memcpy(ya, nn_unet_forward(&a.net, x), ny * sizeof(float));
+        const float *yb = nn_unet_forward(&b.net, x);
+        double worst = 0;
+        for (size_t i = 0; i < ny; i++) worst = fmax(worst, fabs(ya[i] - yb[i]));
+        assert_true(worst <= 1e-5);
+        /* and the output is not trivially zero */
+        double mag = 0;
+        for (size_t i = 0; i < ny; i++) mag += fabs(ya[i]);
+        assert_true(mag > 1e-3 * (double)ny);
+        free(x);
+        free(ya);
+        nn_model_free(&a);
+        nn_model_free(&b);
+    }
+}
+
+/* ---- windowing ---------------------------------------------------------------- */
+
+typedef struct win_ctx {
+    nn_model m;
+    int H, W, k;
+    size_t slen, clen;
+    int calls;
+} win_ctx;
+
+static pf_status run_model(void *ctx, const float *const *in, int T, float *const *out)
+{
+    win_ctx *c = ctx;
+    const float *samples[64], *cells[64];
+    const float bg[3] = {0.2f, 0.5f, 0.9f};
+    for (int t = 0; t < T; t++) {
+        samples[t] = in[t];
+        cells[t] = in[t] + c->slen;
+    }
+    c->calls++;
+    return nn_model_run(&c->m, samples, cells, bg, T, c->H, c->W, out);
+}
+
+static float **rand_frames(int n, size_t len, uint64_t *s)
+{
+    float **f = calloc((size_t)n, sizeof *f);
+    for (int i = 0; i < n; i++) f[i] = nt_rand(len, 0, 1, s);
+    return f;
+}
+
+static void free_frames(float **f, int n)
+{
+    for (int i = 0; i < n; i++) free(f[i]);
+    free(f);
+}
+
+/* Runs a clip of N frames through the windower and by hand. */
+static void check_clip(win_ctx *c, int N, int T, int O)
+{
+    uint64_t s = 1000 + (uint64_t)N * 7 + (uint64_t)T;
+    size_t in_len = c->slen + c->clen;
+    float **in = rand_frames(N, in_len, &s);
+    float **got = calloc((size_t)N, sizeof *got);
+    int64_t pts_seen[256];
+    int n_out = 0;
+    nn_windower w;
+
+    assert_true(N <= 256);
+    assert_int_equal(nn_window_init(&w, T, O, in_len, c->clen, run_model, c), PF_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(nn_window_push(&w, in[i], 1000 + 40 * i, 40 + i), PF_OK);
+        const float *o;
+        int64_t pts;
+        int dur;
+        while (nn_window_pull(&w, &o, &pts, &dur) == PF_OK) {
+            assert_true(n_out < N);
+            /* latency: at most T - 1 frames */
+            assert_true(i - n_out <= T - 1);
+            got[n_out] = nt_zeros(c->clen);
+            memcpy(got[n_out], o, c->clen * sizeof(float));
+            assert_int_equal(dur, 40 + n_out);
+            pts_seen[n_out++] = pts;
+        }
+    }
+    assert_int_equal(nn_window_finish(&w), PF_OK);
+    const float *o;
+    int64_t pts;
+    int dur;
+    while (nn_window_pull(&w, &o, &pts, &dur) == PF_OK) {
+        assert_true(n_out < N);
+        got[n_out] = nt_zeros(c->clen);
+        memcpy(got[n_out], o, c->clen * sizeof(float));
+        assert_int_equal(dur, 40 + n_out);
+        pts_seen[n_out++] = pts;
+    }
+    assert_int_equal(n_out, N);
+    for (int i = 0; i < N; i++) assert_int_equal(pts_seen[i], 1000 + 40 * i);
+    nn_window_free(&w);
+
+    /* by hand: windows at 0, S, 2S, ... while the previous ends before N */
+    const int S = T - O;
+    float **acc = calloc((size_t)N, sizeof *acc);
+    float *wsum = calloc((size_t)N, sizeof *wsum);
+    for (int i = 0; i < N; i++) acc[i] = nt_zeros(c->clen);
+    float **y = rand_frames(T, c->clen, &s);
+    int prev_end = -1;
+    for (int start = 0; start == 0 || prev_end < N; start += S) {
+        const float *x[64];
+        for (int t = 0; t < T; t++) {
+            int f = start + t < N ? start + t : N - 1;
+            x[t] = in[f];
+        }
+        assert_int_equal(run_model(c, x, T, y), PF_OK);
+        int has_next = start + T < N;
+        for (int t = 0; t < T && start + t < N; t++) {
+            int f = start + t;
+            float wt = 1.0f;
+            if (start > 0 && t < O) wt = (float)(t + 1) / (O + 1);              /* fading in */
+            else if (has_next && t >= S) wt = 1.0f - (float)(t - S + 1) / (O + 1); /* fading out */
+            for (size_t i = 0; i < c->clen; i++) acc[f][i] += wt * y[t][i];
+            wsum[f] += wt;
+        }
+        prev_end = start + T;
+    }
+    for (int f = 0; f < N; f++) {
+        assert_true(fabsf(wsum[f] - 1.0f) < 1e-6f);   /* the weights sum to 1 */
+        for (size_t i = 0; i < c->clen; i++) assert_true(fabsf(acc[f][i] - got[f][i]) < 1e-5f);
+    }
+    free_frames(y, T);
+    free_frames(acc, N);
+    free(wsum);
+    free_frames(got, N);
+    free_frames(in, N);
+}
+
+static void test_windowed_equals_by_hand(void **state)
+{
+    (void)state;
+    win_ctx c = {0};
+    nn_unet_cfg cfg = small_cfg(NN_MIX_BICONVGRU);
+    assert_int_equal(nn_model_init_random(&c.m, &cfg, 11), PF_OK);
+    c.H = 5;
+    c.W = 7;   /* not multiples of 4: exercises the padding */
+    c.k = c.m.k;
+    c.clen = (size_t)4 * c.H * c.W;
+    c.slen = c.clen * (size_t)c.k * c.k;
+    const int T = 8;
+    const int lens[] = {1, T - 1, T, T + 1, 3 * T + 2};
+    for (int O = 2; O <= 4; O++)
+        for (int i = 0; i < 5; i++) check_clip(&c, lens[i], T, O);
+    check_clip(&c, 2 * 16 + 3, 16, 4);
+    nn_model_free(&c.m);
+}
+
+static pf_status run_ones(void *ctx, const float *const *in, int T, float *const *out)
+{
+    size_t len = *(size_t *)ctx;
+    (void)in;
+    for (int t = 0; t < T; t++)
+        for (size_t i = 0; i < len; i++) out[t][i] = 1.0f;
+    return PF_OK;
+}
+
+static void test_blend_weights_sum_to_one(void **state)
+{
+    (void)state;
+    size_t len = 3;
+    float in[3] = {0};
+    for (int T = 1; T <= 16; T++)
+        for (int O = 0; 2 * O <= T; O++)
+            for (int N = 1; N <= 40; N += 3) {
+                nn_windower w;
+                int n = 0;
+                const float *o;
+                assert_int_equal(nn_window_init(&w, T, O, 3, len, run_ones, &len), PF_OK);
+                for (int i = 0; i <= N; i++) {
+                    if (i < N) assert_int_equal(nn_window_push(&w, in, i, 1), PF_OK);
+                    else assert_int_equal(nn_window_finish(&w), PF_OK);
+                    while (nn_window_pull(&w, &o, NULL, NULL) == PF_OK) {
+                        for (size_t k = 0; k < len; k++) assert_true(fabsf(o[k] - 1.0f) < 1e-6f);
+                        n++;
+                    }
+                }
+                assert_int_equal(n, N);
+                nn_window_free(&w);
+            }
+    for (int O = 1; O <= 4; O++) {
+        /* the two windows' weights at each overlap frame add to 1, rising */
+        for (int j = 0; j < O; j++) {
+            float wb = nn_window_weight(O, j);
+            assert_true(wb > 0 && wb < 1);
+            if (j) assert_true(wb > nn_window_weight(O, j - 1));
+        }
+    }
+    nn_windower w;
+    assert_int_equal(nn_window_init(&w, 8, 5, 3, 3, run_ones, &len), PF_EINVAL);
+    assert_int_equal(nn_window_init(&w, 0, 0, 3, 3, run_ones, &len), PF_EINVAL);
+}
+
+/* ---- determinism over thread counts ------------------------------------------ */
+
+static void test_threads_deterministic(void **state)
+{
+    (void)state;
+    nn_unet_cfg cfg = nn_unet_default_cfg();   /* the full-size widths: sgemm splits matter */
+    nn_model m;
+    assert_int_equal(nn_model_init_random(&m, &cfg, 5), PF_OK);
+    const int T = 8, H = 24, W = 20, k = m.k;
+    size_t clen = (size_t)4 * H * W, slen = clen * k * k;
+    uint64_t s = 3;
+    float **smp = rand_frames(T, slen, &s), **cel = rand_frames(T, clen, &s);
+    float **o1 = rand_frames(T, clen, &s), **o2 = rand_frames(T, clen, &s);
+    const float bg[3] = {1, 0, 1};
+    nn_set_threads(1);
+    assert_int_equal(nn_model_run(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, o1), PF_OK);
+    nn_set_threads(2);
+    assert_int_equal(nn_model_run(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, o2), PF_OK);
+    for (int t = 0; t < T; t++) assert_memory_equal(o1[t], o2[t], clen * sizeof(float));
+    nn_set_threads(1);
+    free_frames(smp, T);
+    free_frames(cel, T);
+    free_frames(o1, T);
+    free_frames(o2, T);
+    nn_model_free(&m);
+}
+
+/* ---- model files -------------------------------------------------------------- */
+
+typedef struct log_buf {
+    char text[4096];
+} log_buf;
+
+static void log_to_buf(void *user, int level, const char *msg)
+{
+    log_buf *b = user;
+    (void)level;
+    size_t n = strlen(b->text);
+    snprintf(b->text + n, sizeof b->text - n, "%s\n", msg);
+}
+
+static void test_model_file_errors(void **state)
+{
+    (void)state;
+    char good[512], bad[512], cut[512];
+    nn_unet_cfg cfg = small_cfg(NN_MIX_CONVGRU);
+    nn_model m;
+    log_buf lb = {{0}};
+    pf_params p = pf_default_params();
+    pf_model *pm = NULL;
+
+    p.log = log_to_buf;
+    p.user = &lb;
+    p.log_level = PF_LOG_DEBUG;
+    snprintf(good, sizeof good, "%s/good.safetensors", g_dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", g_dir);
+    snprintf(cut, sizeof cut, "%s/cut.safetensors", g_dir);
+    assert_int_equal(nn_model_init_random(&m, &cfg, 1), PF_OK);
+    assert_int_equal(nn_model_save(&m, good, NN_DT_F16, NULL), PF_OK);
+    assert_int_equal(pf_model_load(&pm, good, &p), PF_OK);
+    pf_model_free(pm);
+
+    /* missing */
+    assert_int_equal(pf_model_load(&pm, "/nonexistent/m.safetensors", &p), PF_EMODEL);
+    assert_null(pm);
+
+    /* truncated */
+    size_t n;
+    uint8_t *bytes = tu_read_file(good, &n);
+    FILE *f = fopen(cut, "wb");
+    fwrite(bytes, 1, n - 100, f);
+    fclose(f);
+    lb.text[0] = 0;
+    assert_int_equal(pf_model_load(&pm, cut, &p), PF_EMODEL);
+    assert_non_null(strstr(lb.text, "cut.safetensors"));
+
+    /* metadata that does not match the tensors: the message names the tensor */
+    nn_unet_cfg other = cfg;
+    other.ch[1] = 9;
+    nn_kv kv[NN_UNET_META_MAX];
+    char store[NN_UNET_META_STORE];
+    int nk = nn_unet_cfg_to_meta(&other, kv, store);
+    assert_int_equal(nn_weights_save(&m.p, bad, kv, nk, NN_DT_F32, 0, NULL), PF_OK);
+    lb.text[0] = 0;
+    assert_int_equal(pf_model_load(&pm, bad, &p), PF_EMODEL);
+    assert_non_null(strstr(lb.text, "has shape"));   /* names the tensor and both shapes */
+    assert_non_null(strstr(lb.text, ".weight'"));
+
+    /* a file that is not a pixelfix model at all */
+    nk = nn_unet_cfg_to_meta(&cfg, kv, store);
+    kv[0].val = "resnet";
+    assert_int_equal(nn_weights_save(&m.p, bad, kv, nk, NN_DT_F32, 0, NULL), PF_OK);
+    lb.text[0] = 0;
+    assert_int_equal(pf_model_load(&pm, bad, &p), PF_EMODEL);
+    assert_non_null(strstr(lb.text, "unet-v1"));
+
+    /* over the size limit */
+    p.limits.max_model_bytes = 1000;
+    assert_int_equal(pf_model_load(&pm, good, &p), PF_ELIMIT);
+    free(bytes);
+    nn_model_free(&m);
+}
+
+/* ---- streaming ----------------------------------------------------------------- */
+
+/* A clip: a 20x14 native sprite of 5 colours on magenta, nearest-upscaled
+ * by 5, moving one native pixel every 3 frames. */
+static uint8_t *make_frame(int t, int *w, int *h)
+{
+    const int NW = 20, NH = 14, S = 5;
+    static const uint8_t pal[5][3] = {{20, 20, 30}, {240, 200, 40}, {40, 160, 60}, {250, 250, 250}, {200, 40, 40}};
+    *w = NW * S;
+    *h = NH * S;
+    uint8_t *px = malloc((size_t)*w * *h * 4);
+    for (int y = 0; y < *h; y++)
+        for (int x = 0; x < *w; x++) {
+            int cx = x / S - t / 3, cy = y / S;
+            uint8_t *p = px + ((size_t)y * *w + x) * 4;
+            int in = cx >= 4 && cx < 12 && cy >= 3 && cy < 11;
+            if (in) memcpy(p, pal[(cx * 3 + cy * 5) % 5], 3);
+            else { p[0] = 255; p[1] = 0; p[2] = 255; }
+            p[3] = 255;
+        }
+    return px;
+}
+
+static void stream_clip(pf_model *model, int N, int palette_frames, int window)
+{
+    pf_params p = pf_default_params();
+    pf_stream *s;
+    pf_stream_frame f;
+    int w, h, out = 0;
+    uint8_t *px = make_frame(0, &w, &h);
+    free(px);
+    p.palette_frames = palette_frames;
+    p.window = window;
+    p.overlap = window >= 8 ? 4 : 0;
+    assert_int_equal(pf_stream_open(&s, w, h, &p, model), PF_OK);
+    for (int i = 0; i < N; i++) {
+        px = make_frame(i, &w, &h);
+        assert_int_equal(pf_stream_push(s, px, w * 4, 5000 + 100 * i, 30 + i % 7), PF_OK);
+        free(px);
+        while (pf_stream_pull(s, &f) == PF_OK) {
+            assert_int_equal(f.pts, 5000 + 100 * out);
+            assert_int_equal(f.duration_ms, 30 + out % 7);
+            assert_int_equal(f.width, 20);
+            assert_int_equal(f.height, 14);
+            out++;
+        }
+        if (palette_frames > 0 && i >= p.grid_frames + palette_frames + window)
+            assert_true(i + 1 - out <= palette_frames + window);   /* bounded latency */
+        if (palette_frames == 0) assert_int_equal(out, 0);          /* whole-clip palette */
+    }
+    assert_int_equal(pf_stream_finish(s), PF_OK);
+    while (pf_stream_pull(s, &f) == PF_OK) {
+        assert_int_equal(f.pts, 5000 + 100 * out);
+        assert_int_equal(f.duration_ms, 30 + out % 7);
+        /* paletted with binary alpha; the magenta border keyed out */
+        assert_int_equal(f.rgba[3], 0);
+        out++;
+    }
+    assert_int_equal(out, N);
+    const pf_report *rep = pf_stream_report(s);
+    assert_int_equal(rep->frames_in, N);
+    assert_int_equal(rep->used_model, model != NULL);
+    assert_true(fabs(rep->cell_w - 5.0) < 0.05);
+    pf_stream_close(s);
+}
+
+static void test_stream_order_and_count(void **state)
+{
+    (void)state;
+    char path[512];
+    nn_unet_cfg cfg = small_cfg(NN_MIX_TCONV);
+    nn_model m;
+    pf_model *pm;
+    snprintf(path, sizeof path, "%s/stream.safetensors", g_dir);
+    assert_int_equal(nn_model_init_random(&m, &cfg, 2), PF_OK);
+    assert_int_equal(nn_model_save(&m, path, NN_DT_F32, NULL), PF_OK);
+    nn_model_free(&m);
+    assert_int_equal(pf_model_load(&pm, path, NULL), PF_OK);
+    const int lens[] = {1, 7, 8, 9, 26, 61};
+    for (int i = 0; i < 6; i++) {
+        stream_clip(pm, lens[i], 0, 8);
+        stream_clip(pm, lens[i], 6, 8);
+        stream_clip(NULL, lens[i], 0, 8);
+        stream_clip(NULL, lens[i], 5, 8);
+    }
+    stream_clip(pm, 40, 4, 16);
+    pf_model_free(pm);
+}
+
+static void test_stream_errors(void **state)
+{
+    (void)state;
+    pf_params p = pf_default_params();
+    pf_stream *s;
+    assert_int_equal(pf_stream_open(&s, 1, 64, &p, NULL), PF_EINVAL);
+    p.window = 8;
+    p.overlap = 5;
+    assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_EINVAL);
+    p = pf_default_params();
+    assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_OK);
+    assert_int_equal(pf_stream_finish(s), PF_ENOFRAMES);
+    pf_stream_close(s);
+    /* a flat frame has no grid */
+    uint8_t *flat = calloc(64 * 64 * 4, 1);
+    assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_OK);
+    assert_int_equal(pf_stream_push(s, flat, 64 * 4, 0, 100), PF_OK);
+    assert_int_equal(pf_stream_finish(s), PF_ENOGRID);
+    pf_stream_close(s);
+    free(flat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_infer_equals_training_forward),
+        cmocka_unit_test(test_windowed_equals_by_hand),
+        cmocka_unit_test(test_blend_weights_sum_to_one),
+        cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_model_file_errors),
+        cmocka_unit_test(test_stream_order_and_count),
+        cmocka_unit_test(test_stream_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
