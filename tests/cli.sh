@@ -113,5 +113,36 @@ expect 5 "unwritable folder" -- "$BIN" "$SRC" -o /proc/pixelfix-cannot-write.gif
 expect 9 "bad palette file" -- sh -c "printf 'zzzzzz\n' > '$T/bad.hex'; '$BIN' '$SRC' -o '$T/o6.gif' --palette '$T/bad.hex'"
 no_output "$T/o6.gif" "bad palette file"
 
+# --- the model ----------------------------------------------------------------------
+MK=${MKMODEL:-build/tools/mkmodel}
+if [ -x "$MK" ]; then
+    "$MK" "$T/m.safetensors" --seed 5
+    "$MK" "$T/zero.safetensors" --seed 5 --head-scale 0
+    expect 8 "missing model" -- "$BIN" "$SRC" -o "$T/m1.gif" -m "$T/nope.safetensors"
+    no_output "$T/m1.gif" "missing model"
+    head -c 1000 "$T/m.safetensors" > "$T/cut.safetensors"
+    expect 8 "truncated model" -- "$BIN" "$SRC" -o "$T/m2.gif" -m "$T/cut.safetensors"
+    no_output "$T/m2.gif" "truncated model"
+    sed 's/unet-v1/unet-v9/' "$T/m.safetensors" > "$T/arch.safetensors"
+    expect 8 "other architecture" -- "$BIN" "$SRC" -o "$T/m3.gif" -m "$T/arch.safetensors"
+    grep -q "unet-v9" "$T/stderr" && ok || bad "other architecture: the message does not say what differs"
+    expect 7 "model over --max-model-bytes" -- "$BIN" "$SRC" -o "$T/m4.gif" -m "$T/m.safetensors" --max-model-bytes 1000
+    expect 2 "overlap over half the window" -- "$BIN" "$SRC" -o "$T/m5.gif" -m "$T/m.safetensors" --overlap 5
+    for out in sheet.png clip.gif clip.webp clip.mp4 frames/; do
+        expect 0 "model to $out" -- "$BIN" "$SRC" -o "$T/model_$out" -m "$T/m.safetensors" -q
+        [ -e "$T/model_$out" ] && ok || bad "model to $out: no output"
+    done
+    expect 0 "window 16" -- "$BIN" "$SRC" -o "$T/w16.gif" -m "$T/m.safetensors" --window 16 --overlap 2 -q
+    expect 0 "model report" -- "$BIN" "$SRC" -o "$T/mr.gif" -m "$T/m.safetensors" -q --json="$T/mr.json" --threads 2
+    grep -q '"window": 8' "$T/mr.json" && ok || bad "model report: no model section"
+    # a model whose head is zero returns the classical result exactly
+    expect 0 "zero-head model" -- "$BIN" "$SRC" -o "$T/zero.png" -m "$T/zero.safetensors" -q
+    expect 0 "--no-model" -- "$BIN" "$SRC" -o "$T/classic.png" -m "$T/m.safetensors" --no-model -q
+    cmp -s "$T/zero.png" "$T/classic.png" && ok || bad "zero-head model differs from the classical path"
+    cmp -s "$T/model_sheet.png" "$T/classic.png" && bad "random model gives the classical result" || ok
+else
+    bad "no $MK: build it with make tools"
+fi
+
 echo "cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
