@@ -121,6 +121,9 @@ static void test_unet_gradcheck(void **state)
     c.levels = 2;
     c.skip_tconv = 0;
     fails += unet_gradcheck("unet_tconv_2lvl_noskip_silu", c, 0, 1, 35);
+    c = tiny_cfg(NN_MIX_BICONVGRU, NN_ACT_SILU);
+    c.res_blocks = 2;
+    fails += unet_gradcheck("unet_bigru_2res_silu", c, 0, 1, 36);
     assert_int_equal(fails, 0);
 }
 

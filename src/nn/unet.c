@@ -20,7 +20,7 @@ nn_unet_cfg nn_unet_default_cfg(void)
     nn_unet_cfg c = {
         .in_ch = 51, .out_ch = 4, .levels = 3, .ch = {32, 64, 96, 0},
         .mixer = NN_MIX_CONVGRU, .gru_k = 3, .tk = 3, .tpad = NN_TPAD_REPLICATE,
-        .skip_tconv = 1, .act = NN_ACT_LEAKY,
+        .skip_tconv = 1, .act = NN_ACT_LEAKY, .res_blocks = 1,
     };
     return c;
 }
@@ -46,6 +46,18 @@ static int add_conv(nn_unet_conv *c, nn_params *p, const char *name, int cin, in
     snprintf(nm, sizeof nm, "%s.bias", name);
     c->b = nn_params_add(p, nm, 1, bs, NN_INIT_ZERO, 0.0f, 0);
     return c->b;
+}
+
+/* Residual block b of a level: <side>.<l>.res.conv1/2, res<b> for b > 0. */
+static int add_res(nn_unet_conv *c1, nn_unet_conv *c2, nn_params *p, const char *side, int l, int b,
+                   int c, float g)
+{
+    char nm[64], blk[16] = "res";
+    if (b) snprintf(blk, sizeof blk, "res%d", b);
+    snprintf(nm, sizeof nm, "%s.%d.%s.conv1", side, l, blk);
+    int rc = add_conv(c1, p, nm, c, c, 3, 1, g);
+    snprintf(nm, sizeof nm, "%s.%d.%s.conv2", side, l, blk);
+    return rc >= 0 ? add_conv(c2, p, nm, c, c, 3, 1, g) : rc;
 }
 
 static int add_tconv(int *w, int *b, nn_params *p, const char *name, int C, int k)
@@ -84,6 +96,7 @@ static int cfg_ok(const nn_unet_cfg *c)
     if (c->mixer < NN_MIX_CONVGRU || c->mixer > NN_MIX_TCONV) return 0;
     if (c->tpad != NN_TPAD_ZERO && c->tpad != NN_TPAD_REPLICATE) return 0;
     if ((int)c->act < NN_ACT_NONE || c->act > NN_ACT_TANH) return 0;
+    if (c->res_blocks < 1 || c->res_blocks > NN_UNET_MAX_RES) return 0;
     return 1;
 }
 
@@ -103,10 +116,8 @@ pf_status nn_unet_build(nn_unet *u, nn_params *p, const nn_unet_cfg *cfg)
         int cin = l ? cfg->ch[l - 1] : cfg->in_ch, c = cfg->ch[l];
         snprintf(nm, sizeof nm, "enc.%d.conv", l);
         rc = add_conv(&v->enc, p, nm, cin, c, 3, l ? 2 : 1, g);
-        snprintf(nm, sizeof nm, "enc.%d.res.conv1", l);
-        if (rc >= 0) rc = add_conv(&v->res1, p, nm, c, c, 3, 1, g);
-        snprintf(nm, sizeof nm, "enc.%d.res.conv2", l);
-        if (rc >= 0) rc = add_conv(&v->res2, p, nm, c, c, 3, 1, g);
+        for (int b = 0; b < cfg->res_blocks && rc >= 0; b++)
+            rc = add_res(&v->res1[b], &v->res2[b], p, "enc", l, b, c, g);
         if (rc >= 0 && l < L - 1 && cfg->skip_tconv) {
             snprintf(nm, sizeof nm, "skip.%d.tconv", l);
             rc = add_tconv(&v->skip_w, &v->skip_b, p, nm, c, cfg->tk);
@@ -126,10 +137,8 @@ pf_status nn_unet_build(nn_unet *u, nn_params *p, const nn_unet_cfg *cfg)
         rc = add_conv(&v->up, p, nm, cfg->ch[l + 1], c, 3, 1, g);
         snprintf(nm, sizeof nm, "dec.%d.fuse", l);
         if (rc >= 0) rc = add_conv(&v->fuse, p, nm, 2 * c, c, 3, 1, g);
-        snprintf(nm, sizeof nm, "dec.%d.res.conv1", l);
-        if (rc >= 0) rc = add_conv(&v->dres1, p, nm, c, c, 3, 1, g);
-        snprintf(nm, sizeof nm, "dec.%d.res.conv2", l);
-        if (rc >= 0) rc = add_conv(&v->dres2, p, nm, c, c, 3, 1, g);
+        for (int b = 0; b < cfg->res_blocks && rc >= 0; b++)
+            rc = add_res(&v->dres1[b], &v->dres2[b], p, "dec", l, b, c, g);
     }
     if (rc >= 0) rc = add_conv(&u->head, p, "head", cfg->ch[0], cfg->out_ch, 1, 1, 1.0f);
     return rc < 0 ? (pf_status)rc : PF_OK;
@@ -165,7 +174,8 @@ static void layout_infer(nn_unet *u)
         if (w1 > ws) ws = w1;
         if (w2 > ws) ws = w2;
         v->e.v = nn_arena_alloc(&u->av, a1);
-        v->h.v = nn_arena_alloc(&u->av, a1);
+        v->h[0].v = nn_arena_alloc(&u->av, a1);
+        for (int b = 0; b + 1 < c->res_blocks; b++) v->rb[b].v = nn_arena_alloc(&u->av, a1);
         v->r.v = nn_arena_alloc(&u->av, (size_t)T * a1);
         v->s.v = l < L - 1 && c->skip_tconv ? nn_arena_alloc(&u->av, (size_t)T * a1) : v->r.v;
         if (l < L - 1) {
@@ -173,7 +183,8 @@ static void layout_infer(nn_unet *u)
             v->u.v = nn_arena_alloc(&u->av, a1);
             v->cat.v = nn_arena_alloc(&u->av, 2 * a1);
             v->f.v = nn_arena_alloc(&u->av, a1);
-            v->hd.v = nn_arena_alloc(&u->av, a1);
+            v->hd[0].v = nn_arena_alloc(&u->av, a1);
+            for (int b = 0; b + 1 < c->res_blocks; b++) v->ob[b].v = nn_arena_alloc(&u->av, a1);
             v->o.v = nn_arena_alloc(&u->av, a1);
         }
     }
@@ -216,9 +227,12 @@ static size_t layout(nn_unet *u)
         if (w2 > ws) ws = w2;
         buf_alloc(&v->e_pre, u, a);
         buf_alloc(&v->e, u, a);
-        buf_alloc(&v->h_pre, u, a);
-        buf_alloc(&v->h, u, a);
-        buf_alloc(&v->r, u, a);
+        for (int b = 0; b < c->res_blocks; b++) {
+            buf_alloc(&v->h_pre[b], u, a);
+            buf_alloc(&v->h[b], u, a);
+            buf_alloc(&v->rb[b], u, a);
+        }
+        v->r = v->rb[c->res_blocks - 1];
         if (l < L - 1 && c->skip_tconv) buf_alloc(&v->s, u, a);
         else v->s = v->r;   /* the skip is r itself: gradients add up in r.g */
         if (l < L - 1) {
@@ -228,9 +242,12 @@ static size_t layout(nn_unet *u)
             buf_alloc(&v->cat, u, 2 * a);
             buf_alloc(&v->f_pre, u, a);
             buf_alloc(&v->f, u, a);
-            buf_alloc(&v->hd_pre, u, a);
-            buf_alloc(&v->hd, u, a);
-            buf_alloc(&v->o, u, a);
+            for (int b = 0; b < c->res_blocks; b++) {
+                buf_alloc(&v->hd_pre[b], u, a);
+                buf_alloc(&v->hd[b], u, a);
+                buf_alloc(&v->ob[b], u, a);
+            }
+            v->o = v->ob[c->res_blocks - 1];
         }
     }
     const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1), cb = c->ch[L - 1];
@@ -372,10 +389,15 @@ static const float *forward_infer(nn_unet *u, const float *x)
             float *r = v->r.v + (size_t)t * a1;
             conv_fwd_n(u, &v->enc, v->e.v, in, Hi, Wi, 1);
             act_inplace(u, v->e.v, a1);
-            conv_fwd_n(u, &v->res1, v->h.v, v->e.v, Hl, Wl, 1);
-            act_inplace(u, v->h.v, a1);
-            conv_fwd_n(u, &v->res2, r, v->h.v, Hl, Wl, 1);
-            add_into(r, v->e.v, a1);
+            const float *xin = v->e.v;
+            for (int b = 0; b < c->res_blocks; b++) {
+                float *y = b + 1 < c->res_blocks ? v->rb[b].v : r;
+                conv_fwd_n(u, &v->res1[b], v->h[0].v, xin, Hl, Wl, 1);
+                act_inplace(u, v->h[0].v, a1);
+                conv_fwd_n(u, &v->res2[b], y, v->h[0].v, Hl, Wl, 1);
+                add_into(y, xin, a1);
+                xin = y;
+            }
         }
         if (l < L - 1 && c->skip_tconv)
             nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
@@ -396,10 +418,15 @@ static const float *forward_infer(nn_unet *u, const float *x)
             nn_concat_forward(v->cat.v, v->u.v, v->s.v + (size_t)t * a1, 1, ch, ch, Hl, Wl);
             conv_fwd_n(u, &v->fuse, v->f.v, v->cat.v, Hl, Wl, 1);
             act_inplace(u, v->f.v, a1);
-            conv_fwd_n(u, &v->dres1, v->hd.v, v->f.v, Hl, Wl, 1);
-            act_inplace(u, v->hd.v, a1);
-            conv_fwd_n(u, &v->dres2, v->o.v, v->hd.v, Hl, Wl, 1);
-            add_into(v->o.v, v->f.v, a1);
+            const float *xin = v->f.v;
+            for (int b = 0; b < c->res_blocks; b++) {
+                float *y = b + 1 < c->res_blocks ? v->ob[b].v : v->o.v;
+                conv_fwd_n(u, &v->dres1[b], v->hd[0].v, xin, Hl, Wl, 1);
+                act_inplace(u, v->hd[0].v, a1);
+                conv_fwd_n(u, &v->dres2[b], y, v->hd[0].v, Hl, Wl, 1);
+                add_into(y, xin, a1);
+                xin = y;
+            }
             din = v->o.v;
         }
         conv_fwd_n(u, &u->head, u->y.v + (size_t)t * y1, din, u->H, u->W, 1);
@@ -422,10 +449,14 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
         const float *in = l ? u->lev[l - 1].r.v : u->x.v;
         conv_fwd(u, &v->enc, v->e_pre.v, in, l ? 2 * Hl : Hl, l ? 2 * Wl : Wl);
         act_fwd(u, &v->e, &v->e_pre, a);
-        conv_fwd(u, &v->res1, v->h_pre.v, v->e.v, Hl, Wl);
-        act_fwd(u, &v->h, &v->h_pre, a);
-        conv_fwd(u, &v->res2, v->r.v, v->h.v, Hl, Wl);
-        add_into(v->r.v, v->e.v, a);
+        const nn_unet_buf *xin = &v->e;
+        for (int b = 0; b < c->res_blocks; b++) {
+            conv_fwd(u, &v->res1[b], v->h_pre[b].v, xin->v, Hl, Wl);
+            act_fwd(u, &v->h[b], &v->h_pre[b], a);
+            conv_fwd(u, &v->res2[b], v->rb[b].v, v->h[b].v, Hl, Wl);
+            add_into(v->rb[b].v, xin->v, a);
+            xin = &v->rb[b];
+        }
         if (l < L - 1 && c->skip_tconv)
             nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
                                c->tk, c->tpad);
@@ -442,10 +473,14 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
         nn_concat_forward(v->cat.v, v->u.v, v->s.v, T, ch, ch, Hl, Wl);
         conv_fwd(u, &v->fuse, v->f_pre.v, v->cat.v, Hl, Wl);
         act_fwd(u, &v->f, &v->f_pre, a);
-        conv_fwd(u, &v->dres1, v->hd_pre.v, v->f.v, Hl, Wl);
-        act_fwd(u, &v->hd, &v->hd_pre, a);
-        conv_fwd(u, &v->dres2, v->o.v, v->hd.v, Hl, Wl);
-        add_into(v->o.v, v->f.v, a);
+        const nn_unet_buf *xin = &v->f;
+        for (int b = 0; b < c->res_blocks; b++) {
+            conv_fwd(u, &v->dres1[b], v->hd_pre[b].v, xin->v, Hl, Wl);
+            act_fwd(u, &v->hd[b], &v->hd_pre[b], a);
+            conv_fwd(u, &v->dres2[b], v->ob[b].v, v->hd[b].v, Hl, Wl);
+            add_into(v->ob[b].v, xin->v, a);
+            xin = &v->ob[b];
+        }
     }
     conv_fwd(u, &u->head, u->y.v, L > 1 ? u->lev[0].o.v : u->m.v, u->H, u->W);
     return u->y.v;
@@ -465,10 +500,13 @@ void nn_unet_backward(nn_unet *u, float *dx, const float *dy)
         const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
         const size_t a = (size_t)T * ch * Hl * Wl;
         nn_unet_buf *din = l == L - 2 ? &u->m : &u->lev[l + 1].o;
-        add_into(v->f.g, v->o.g, a);
-        conv_bwd(u, &v->dres2, v->hd.g, v->o.g, v->hd.v, Hl, Wl);
-        act_bwd(u, &v->hd_pre, &v->hd, a);
-        conv_bwd(u, &v->dres1, v->f.g, v->hd_pre.g, v->f.v, Hl, Wl);
+        for (int b = c->res_blocks - 1; b >= 0; b--) {
+            nn_unet_buf *xin = b ? &v->ob[b - 1] : &v->f;
+            add_into(xin->g, v->ob[b].g, a);
+            conv_bwd(u, &v->dres2[b], v->hd[b].g, v->ob[b].g, v->hd[b].v, Hl, Wl);
+            act_bwd(u, &v->hd_pre[b], &v->hd[b], a);
+            conv_bwd(u, &v->dres1[b], xin->g, v->hd_pre[b].g, xin->v, Hl, Wl);
+        }
         act_bwd(u, &v->f_pre, &v->f, a);
         conv_bwd(u, &v->fuse, v->cat.g, v->f_pre.g, v->cat.v, Hl, Wl);
         nn_concat_backward(v->u.g, v->s.g, v->cat.g, T, ch, ch, Hl, Wl);
@@ -506,10 +544,13 @@ void nn_unet_backward(nn_unet *u, float *dx, const float *dy)
         if (l < L - 1 && c->skip_tconv)
             nn_tconv1d_backward(v->r.g, G(v->skip_w), G(v->skip_b), v->s.g, v->r.v, P(v->skip_w),
                                 T, c->ch[l], Hl, Wl, c->tk, c->tpad);
-        add_into(v->e.g, v->r.g, a);
-        conv_bwd(u, &v->res2, v->h.g, v->r.g, v->h.v, Hl, Wl);
-        act_bwd(u, &v->h_pre, &v->h, a);
-        conv_bwd(u, &v->res1, v->e.g, v->h_pre.g, v->e.v, Hl, Wl);
+        for (int b = c->res_blocks - 1; b >= 0; b--) {
+            nn_unet_buf *xin = b ? &v->rb[b - 1] : &v->e;
+            add_into(xin->g, v->rb[b].g, a);
+            conv_bwd(u, &v->res2[b], v->h[b].g, v->rb[b].g, v->h[b].v, Hl, Wl);
+            act_bwd(u, &v->h_pre[b], &v->h[b], a);
+            conv_bwd(u, &v->res1[b], xin->g, v->h_pre[b].g, xin->v, Hl, Wl);
+        }
         act_bwd(u, &v->e_pre, &v->e, a);
         conv_bwd(u, &v->enc, in->g, v->e_pre.g, in->v, l ? 2 * Hl : Hl, l ? 2 * Wl : Wl);
     }
@@ -543,6 +584,7 @@ int nn_unet_cfg_to_meta(const nn_unet_cfg *c, nn_kv *kv, char *store)
     PUT("pf.tpad", "%s", tpad_names[c->tpad]);
     PUT("pf.skip_tconv", "%d", c->skip_tconv);
     PUT("pf.act", "%s", nn_act_name(c->act));
+    PUT("pf.res_blocks", "%d", c->res_blocks);
 #undef PUT
     return n;
 }
@@ -586,6 +628,11 @@ pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pf_logger *
         sscanf(chs, "%d,%d,%d,%d", &c->ch[0], &c->ch[1], &c->ch[2], &c->ch[3]) != 4 ||
         (a = nn_act_parse(act)) < 0) {
         pf_error(lg, "model: the U-Net metadata is missing a value or has a bad one");
+        return PF_EMODEL;
+    }
+    c->res_blocks = 1;   /* absent in files from before it was configurable */
+    if (nn_st_meta_get(st, "pf.res_blocks") && meta_int(st, "pf.res_blocks", &c->res_blocks)) {
+        pf_error(lg, "model: pf.res_blocks is not a number");
         return PF_EMODEL;
     }
     c->mixer = (nn_mixer)mixer;

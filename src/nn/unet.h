@@ -11,7 +11,9 @@
  *   decoder:  nearest x2 up + conv3x3 + act, concat skip, conv3x3 + act,
  *             residual block
  *   head:     1x1 conv to out_ch (RGB correction + alpha logit)
- * Residual block: y = x + conv3x3(act(conv3x3(x))).
+ * Residual block: y = x + conv3x3(act(conv3x3(x))); res_blocks of them
+ * after the encoder conv and after the decoder fuse (block b > 0 is named
+ * res<b>, e.g. enc.0.res1.conv1).
  *
  * Tensor names: enc.<l>.conv, enc.<l>.res.conv1/conv2, skip.<l>.tconv,
  * mid.gru.{wx,bx,wh,wn} (mid.gru_b.* for the reverse direction),
@@ -30,6 +32,7 @@
 #include "nn/weights.h"
 
 #define NN_UNET_MAX_LEVELS 4
+#define NN_UNET_MAX_RES 4
 
 typedef enum nn_mixer {
     NN_MIX_CONVGRU = 0,    /* forward ConvGRU */
@@ -48,6 +51,7 @@ typedef struct nn_unet_cfg {
     nn_tpad tpad;                 /* temporal padding at the window edges */
     int skip_tconv;               /* 1: temporal Conv1D on every skip */
     nn_act act;                   /* hidden activation */
+    int res_blocks;               /* residual blocks per level, encoder and decoder, 1..4 */
 } nn_unet_cfg;
 
 /* 51 in, 4 out, 3 levels of 32/64/96, ConvGRU, tk 3 replicate, skip
@@ -66,14 +70,15 @@ typedef struct nn_unet_buf {
 } nn_unet_buf;
 
 typedef struct nn_unet_level {
-    nn_unet_conv enc, res1, res2;
+    nn_unet_conv enc, res1[NN_UNET_MAX_RES], res2[NN_UNET_MAX_RES];
     int skip_w, skip_b;
-    nn_unet_conv up, fuse, dres1, dres2;
-    /* activations, (T, ch[l], H_l, W_l) unless noted */
-    nn_unet_buf e_pre, e, h_pre, h, r, s;
+    nn_unet_conv up, fuse, dres1[NN_UNET_MAX_RES], dres2[NN_UNET_MAX_RES];
+    /* activations, (T, ch[l], H_l, W_l) unless noted; rb/ob are the
+     * residual blocks' outputs, r and o the last of them */
+    nn_unet_buf e_pre, e, h_pre[NN_UNET_MAX_RES], h[NN_UNET_MAX_RES], rb[NN_UNET_MAX_RES], r, s;
     nn_unet_buf upx;              /* (T, ch[l+1], H_l, W_l) */
     nn_unet_buf u_pre, u, cat;    /* cat: (T, 2 ch[l], H_l, W_l) */
-    nn_unet_buf f_pre, f, hd_pre, hd, o;
+    nn_unet_buf f_pre, f, hd_pre[NN_UNET_MAX_RES], hd[NN_UNET_MAX_RES], ob[NN_UNET_MAX_RES], o;
 } nn_unet_level;
 
 typedef struct nn_unet {
@@ -117,7 +122,7 @@ void nn_unet_free(nn_unet *u);
 /* The configuration as __metadata__ pairs: kv receives up to
  * NN_UNET_META_MAX pairs pointing into store (NN_UNET_META_STORE bytes).
  * Returns the pair count. */
-#define NN_UNET_META_MAX 12
+#define NN_UNET_META_MAX 14
 #define NN_UNET_META_STORE 512
 int nn_unet_cfg_to_meta(const nn_unet_cfg *cfg, nn_kv *kv, char *store);
 
