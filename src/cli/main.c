@@ -39,7 +39,8 @@ static void usage(FILE *f)
 "      --no-model          classical path only (grid, cell colour, palette)\n"
 "      --window N          frames per model window, 8 or 16 (default 8)\n"
 "      --overlap N         frames shared by neighbouring windows, 2..4 (default 4)\n"
-"      --threads N         OpenBLAS and codec threads (default 0 = automatic)\n"
+"      --threads N         threads for the network and codecs (default 0: one for\n"
+"                          the network, the codecs' automatic count)\n"
 "Colour:\n"
 "  -c, --colors N|auto     palette size 2..256 (default auto)\n"
 "  -p, --palette FILE      use this palette (.hex, .gpl or .png)\n"
@@ -365,8 +366,27 @@ static const char *cli_model_beside_binary(char *buf, size_t size)
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
+/* OpenBLAS's pthread build starts a worker per core when it is loaded,
+ * before main(), unless OPENBLAS_NUM_THREADS says otherwise. pixelfix calls
+ * it single-threaded and runs its own --threads workers, so those would be
+ * idle threads nobody asked for: set the variable and start again. Only
+ * when we really are the pixelfix binary (not under valgrind, say). */
+static void reexec_without_blas_threads(char **argv)
+{
+    char self[4096];
+    if (getenv("OPENBLAS_NUM_THREADS")) return;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = 0;
+    const char *base = strrchr(self, '/');
+    if (!base || strncmp(base + 1, "pixelfix", 8) != 0) return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    execv(self, argv);   /* returns only on failure: carry on as we are */
+}
+
 int main(int argc, char **argv)
 {
+    reexec_without_blas_threads(argv);
     if (argc >= 2 && strcmp(argv[1], "probe") == 0) return run(argc - 1, argv + 1, 1);
     if (argc >= 2 && strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (argc < 2) {
