@@ -10,10 +10,11 @@
  *
  * End to end: ./pixelfix (run from the repository root) on 720p H.264
  * clips made once by bench/make-clip.py and cached beside this binary,
- * with a random model saved there too: frames/s, and the child's peak
- * resident memory from wait4(). The e2e runs go first, while this process
- * is small: Linux folds the parent's RSS high-water mark at exec into the
- * child's ru_maxrss.
+ * with a random model saved there too: frames/s (120 frames, run alone),
+ * and the child's peak resident memory from wait4() (the two 2000-frame
+ * runs side by side, one per core). The e2e runs go first, while this
+ * process is small: Linux folds the parent's RSS high-water mark at exec
+ * into the child's ru_maxrss.
  *
  * Not a test: nothing is checked beyond the runs succeeding.
  */
@@ -64,7 +65,7 @@ static double conv_flops(const nn_unet_conv *c, int Ho, int Wo)
 
 /* FLOPs of one nn_unet_forward over a (T, in_ch, H, W) window, following
  * the layers of unet.c: per level encoder conv (stride 2 below level 0) and
- * residual block, depthwise temporal skip conv, the bottleneck mixer
+ * res_blocks residual blocks, depthwise temporal skip conv, the bottleneck mixer
  * (ConvGRU: input conv on every frame, hidden-state convs on all frames
  * but the first, whose h is 0 and skipped; per direction), the decoder and
  * the 1x1 head. */
@@ -76,12 +77,14 @@ static double unet_flops(const nn_unet *u, int T, int H, int W)
     for (int l = 0; l < L; l++) {
         const nn_unet_level *v = &u->lev[l];
         const int Hl = H >> l, Wl = W >> l;
-        f += T * (conv_flops(&v->enc, Hl, Wl) + conv_flops(&v->res1, Hl, Wl) +
-                  conv_flops(&v->res2, Hl, Wl));
+        f += T * conv_flops(&v->enc, Hl, Wl);
+        for (int b = 0; b < c->res_blocks; b++)
+            f += T * (conv_flops(&v->res1[b], Hl, Wl) + conv_flops(&v->res2[b], Hl, Wl));
         if (l < L - 1 && c->skip_tconv) f += T * 2.0 * c->ch[l] * c->tk * (double)Hl * Wl;
-        if (l < L - 1)
-            f += T * (conv_flops(&v->up, Hl, Wl) + conv_flops(&v->fuse, Hl, Wl) +
-                      conv_flops(&v->dres1, Hl, Wl) + conv_flops(&v->dres2, Hl, Wl));
+        if (l == L - 1) continue;
+        f += T * (conv_flops(&v->up, Hl, Wl) + conv_flops(&v->fuse, Hl, Wl));
+        for (int b = 0; b < c->res_blocks; b++)
+            f += T * (conv_flops(&v->dres1[b], Hl, Wl) + conv_flops(&v->dres2[b], Hl, Wl));
     }
     const int Hb = H >> (L - 1), Wb = W >> (L - 1), cb = c->ch[L - 1], k = c->gru_k;
     const double hw = (double)Hb * Wb, kk = (double)cb * cb * k * k;
@@ -174,34 +177,46 @@ typedef struct run_result {
     double ms, rss_mb;
 } run_result;
 
-/* Runs argv (stdout to our stderr so it cannot mix into the figures),
- * waiting with wait4 for its peak RSS. */
-static run_result run_child(char *const argv[])
+/* Starts argv with its stdout on our stderr, so it cannot mix into the
+ * figures. Returns the pid, or -1. */
+static pid_t spawn(char *const argv[])
 {
-    run_result res = {0, 0, 0};
     fprintf(stderr, "bench_model: $");
     for (int i = 0; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
     fprintf(stderr, "\n");
     fflush(NULL);
-    double t0 = pf_now_ms();
     pid_t pid = fork();
-    if (pid < 0) { perror("bench_model: fork"); return res; }
+    if (pid < 0) perror("bench_model: fork");
     if (pid == 0) {
         dup2(2, 1);
         execv(argv[0], argv);
         fprintf(stderr, "bench_model: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    return pid;
+}
+
+/* Waits for pid with wait4, for its peak RSS; t0: when it was started. */
+static run_result reap(pid_t pid, double t0, const char *what)
+{
+    run_result res = {0, 0, 0};
     int status;
     struct rusage ru;
+    if (pid < 0) return res;
     while (wait4(pid, &status, 0, &ru) < 0)
         if (errno != EINTR) { perror("bench_model: wait4"); return res; }
     res.ms = pf_now_ms() - t0;
     res.rss_mb = ru.ru_maxrss / 1024.0;   /* Linux: KiB */
     res.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!res.ok) fprintf(stderr, "bench_model: %s failed (status %d)\n", argv[0], status);
-    else fprintf(stderr, "bench_model:   %.1f s, peak RSS %.0f MiB\n", res.ms / 1000.0, res.rss_mb);
+    if (!res.ok) fprintf(stderr, "bench_model: %s failed (status %d)\n", what, status);
+    else fprintf(stderr, "bench_model:   %s: %.1f s, peak RSS %.0f MiB\n", what, res.ms / 1000.0, res.rss_mb);
     return res;
+}
+
+static run_result run_child(char *const argv[])
+{
+    double t0 = pf_now_ms();
+    return reap(spawn(argv), t0, argv[0]);
 }
 
 static int exists(const char *path)
@@ -302,19 +317,22 @@ static int bench_e2e(const char *dir)
     }
     fflush(stdout);
     {
-        char *argv[] = {pf, c2000, "-o", out, "-m", model, "--force", "-q", NULL};
-        run_result r = run_child(argv);
-        if (r.ok) {
-            printf("rss_mb_720p_2000f %.0f MiB\n", r.rss_mb);
-            fprintf(stderr, "bench_model: 2000 frames with the model took %.0f s\n", r.ms / 1000.0);
-        } else fails++;
-    }
-    fflush(stdout);
-    {
-        char *argv[] = {pf, c2000, "-o", out, "-m", model, "--palette-frames", "64", "--force", "-q", NULL};
-        run_result r = run_child(argv);
-        if (r.ok) printf("rss_mb_720p_2000f_palette64 %.0f MiB\n", r.rss_mb);
+        /* The two long runs only give memory figures (the model runs on one
+         * thread by default), so they share the two cores. */
+        char out2[4300];
+        snprintf(out2, sizeof out2, "%s/e2e_out_p64.mp4", dir);
+        char *argv1[] = {pf, c2000, "-o", out, "-m", model, "--force", "-q", NULL};
+        char *argv2[] = {pf, c2000, "-o", out2, "-m", model, "--palette-frames", "64", "--force",
+                         "-q", NULL};
+        double t0 = pf_now_ms();
+        pid_t p1 = spawn(argv1), p2 = spawn(argv2);
+        run_result r1 = reap(p1, t0, "2000 frames, whole-clip palette");
+        run_result r2 = reap(p2, t0, "2000 frames, --palette-frames 64");
+        if (r1.ok) printf("rss_mb_720p_2000f %.0f MiB\n", r1.rss_mb);
         else fails++;
+        if (r2.ok) printf("rss_mb_720p_2000f_palette64 %.0f MiB\n", r2.rss_mb);
+        else fails++;
+        unlink(out2);
     }
     fflush(stdout);
     unlink(out);
