@@ -152,6 +152,22 @@ static void buf_alloc(nn_unet_buf *b, nn_unet *u, size_t n)
     b->g = u->training ? nn_arena_alloc(&u->ag, n) : NULL;
 }
 
+/* Workspace floats the convolutions of level l need (the largest im2col). */
+static size_t level_ws(const nn_unet *u, int l)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    const nn_unet_level *v = &u->lev[l];
+    const int Hl = u->H >> l, Wl = u->W >> l;
+    size_t w = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
+    size_t w2 = nn_conv2d_ws_floats(2 * c->ch[l], Hl, Wl, 3, 1, 1);
+    if (w2 > w) w = w2;
+    if (l < c->levels - 1) {
+        size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
+        if (w3 > w) w = w3;
+    }
+    return w;
+}
+
 /* Inference keeps only what crosses time at full T: each level's encoder
  * output r and skip s, and the bottleneck. Everything else is one frame,
  * since the 2-D layers run frame by frame. */
@@ -165,14 +181,8 @@ static void layout_infer(nn_unet *u)
         nn_unet_level *v = &u->lev[l];
         const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
         const size_t a1 = (size_t)ch * Hl * Wl;
-        size_t w1 = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
-        size_t w2 = nn_conv2d_ws_floats(2 * ch, Hl, Wl, 3, 1, 1);
-        if (l < L - 1) {
-            size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
-            if (w3 > w2) w2 = w3;
-        }
-        if (w1 > ws) ws = w1;
-        if (w2 > ws) ws = w2;
+        size_t wl = level_ws(u, l);
+        if (wl > ws) ws = wl;
         v->e.v = nn_arena_alloc(&u->av, a1);
         v->h[0].v = nn_arena_alloc(&u->av, a1);
         for (int b = 0; b + 1 < c->res_blocks; b++) v->rb[b].v = nn_arena_alloc(&u->av, a1);
@@ -217,14 +227,8 @@ static size_t layout(nn_unet *u)
         nn_unet_level *v = &u->lev[l];
         const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
         const size_t a = (size_t)T * ch * Hl * Wl;
-        size_t w1 = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
-        size_t w2 = nn_conv2d_ws_floats(2 * ch, Hl, Wl, 3, 1, 1);
-        if (l < L - 1) {
-            size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
-            if (w3 > w2) w2 = w3;
-        }
-        if (w1 > ws) ws = w1;
-        if (w2 > ws) ws = w2;
+        size_t wl = level_ws(u, l);
+        if (wl > ws) ws = wl;
         buf_alloc(&v->e_pre, u, a);
         buf_alloc(&v->e, u, a);
         for (int b = 0; b < c->res_blocks; b++) {
