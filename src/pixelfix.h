@@ -93,6 +93,13 @@ typedef enum pf_bg_mode {
 
 /* Everything a restore needs. Make with pf_default_params() and change
  * fields; strings are borrowed, not copied. */
+/* pf_params.palette_frames: chosen by the output (see there). */
+#define PF_PALETTE_AUTO (-1)
+/* The bounded palette lookahead of PF_PALETTE_AUTO when streaming, frames:
+ * 64 frames of native cells are small, and clips that show a new colour
+ * after 64 frames are rare. */
+#define PF_PALETTE_AUTO_FRAMES 64
+
 typedef struct pf_params {
     /* grid */
     double scale;          /* native cell size in input pixels; 0 = detect */
@@ -119,9 +126,12 @@ typedef struct pf_params {
     const char *model_path; /* model file; NULL = pf_model_default_path() */
     int window;            /* frames per model window, T: 8 (default) or 16 */
     int overlap;           /* frames shared by neighbouring windows, 2..4 (default 4) */
-    int palette_frames;    /* frames the palette is built from: 0 = the whole clip
-                              (default; pf_stream then holds every frame until
-                              pf_stream_finish), N = the first N, then it is fixed */
+    int palette_frames;    /* frames the palette is built from: N = the first N, then
+                              it is fixed; 0 = the whole clip (pf_stream then holds
+                              every frame until pf_stream_finish); PF_PALETTE_AUTO
+                              (default) = PF_PALETTE_AUTO_FRAMES in pf_stream, and in
+                              pf_restore_file the whole clip for outputs that hold
+                              every frame anyway (sheet, GIF, WebP) */
     int threads;           /* OpenBLAS and libav* codec threads; 0 = their defaults */
     pf_limits limits;
     /* callbacks */

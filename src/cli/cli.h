@@ -38,6 +38,8 @@ void cli_ui_init(cli_ui *ui, int verbosity);
 void cli_log(void *user, int level, const char *msg);
 /* pf_progress_fn: a one-line bar on stderr, only on a tty and not with -q. */
 int cli_progress(void *user, const char *stage, int64_t done, int64_t total);
+/* 1 once SIGINT, SIGTERM or SIGHUP arrived (after cli_ui_init). */
+int cli_interrupted(void);
 /* Erases the bar before other output. */
 void cli_progress_end(cli_ui *ui);
 
@@ -52,5 +54,11 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
 int cli_write_text(const char *path, const char *text, int force);
 
 int cli_eval(int argc, char **argv);
+int cli_train(int argc, char **argv);
+/* Draws a training folder's train.csv and val.csv with gnuplot into
+ * png_path: the loss (log scale), and validation acc and flicker per kind.
+ * Returns an exit code (EXIT_INPUT without train.csv, EXIT_INTERNAL
+ * without gnuplot, EXIT_OUTPUT when gnuplot fails). */
+int cli_train_plot(const char *dir, const char *png_path);
 
 #endif

@@ -21,6 +21,7 @@ static void usage(FILE *f)
 "Usage: pixelfix INPUT -o OUTPUT [options]\n"
 "       pixelfix probe INPUT [--json] [options]\n"
 "       pixelfix eval GROUND_TRUTH RESTORED [--json FILE]\n"
+"       pixelfix train --out DIR [options]   (see pixelfix train --help)\n"
 "\n"
 "Restores pixel-art animation: finds the true pixel grid, gives every native\n"
 "pixel one colour from one clip-wide palette, recovers transparency and keeps\n"
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 "  -p, --palette FILE      use this palette (.hex, .gpl or .png)\n"
 "  -b, --background C      key colour: auto (default), none, or #rrggbb / a name\n"
 "      --palette-frames N  build the palette from the first N frames, then keep\n"
-"                          it (default 0 = from the whole clip)\n"
+"                          it; 0 = the whole clip (default: the whole clip for\n"
+"                          sheets, GIF and WebP; 64 for video and PNG frames)\n"
 "Frames:\n"
 "      --dedupe            merge identical consecutive frames (durations add up)\n"
 "      --crop              trim to the union bounding box of the content\n"
@@ -133,6 +135,7 @@ typedef struct cli_opts {
     pf_params p;
     const char *output, *json;
     int json_flag, verbosity;
+    int probe;          /* probe: a bare --json prints the report on stdout */
 } cli_opts;
 
 static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
@@ -196,6 +199,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             o->p.loop = (int)v;
             break;
         case OPT_JSON:
+            /* restore takes "--json FILE" as well as "--json=FILE" */
+            if (!optarg && !o->probe && optind < argc && argv[optind][0] != '-') optarg = argv[optind++];
             o->json_flag = 1;
             o->json = optarg;
             break;
@@ -227,7 +232,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             o->p.threads = (int)v;
             break;
         case OPT_PALETTE_FRAMES:
-            if (parse_int(optarg, 0, 1 << 30, &v)) return bad_value("--palette-frames", optarg, "0 (whole clip) or a frame count");
+            if (parse_int(optarg, 0, 1 << 30, &v)) return bad_value("--palette-frames", optarg, "0 (the whole clip) or a frame count");
             o->p.palette_frames = (int)v;
             break;
         case ':':
@@ -262,7 +267,7 @@ static int write_report(const char *path, const char *input, const char *output,
 /* restore (output given) or probe (output NULL, summary on stdout). */
 static int run(int argc, char **argv, int probe)
 {
-    cli_opts o = {0};
+    cli_opts o = {.probe = probe};
     char model_buf[4096];
     const char *input = NULL;
     pf_report *rep = NULL;
@@ -389,6 +394,7 @@ int main(int argc, char **argv)
     reexec_without_blas_threads(argv);
     if (argc >= 2 && strcmp(argv[1], "probe") == 0) return run(argc - 1, argv + 1, 1);
     if (argc >= 2 && strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -29,15 +29,32 @@ int cli_exit_code(pf_status st)
     return EXIT_INTERNAL;
 }
 
+/* The first SIGINT/SIGTERM/SIGHUP asks the library to stop at the next
+ * progress call, so the writer removes its temporary file; a second one
+ * kills at once. */
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+static void on_signal(int sig)
+{
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    interrupted = 1;
+}
 
 void cli_ui_init(cli_ui *ui, int verbosity)
 {
     memset(ui, 0, sizeof *ui);
     ui->verbosity = verbosity;
     ui->tty = isatty(2) && verbosity > 0;
-    signal(SIGINT, on_sigint);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+}
+
+int cli_interrupted(void)
+{
+    return interrupted != 0;
 }
 
 void cli_progress_end(cli_ui *ui)

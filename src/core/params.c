@@ -48,6 +48,7 @@ pf_params pf_default_params(void)
     p.use_model = 1;
     p.window = 8;
     p.overlap = 4;
+    p.palette_frames = PF_PALETTE_AUTO;
     p.log_level = PF_LOG_WARN;
     p.limits = pf_default_limits();
     return p;

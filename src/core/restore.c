@@ -304,7 +304,10 @@ pf_status pf_restore_file(const char *input, const char *output,
     r.rep->in_width = pf_reader_width(rd);
     r.rep->in_height = pf_reader_height(rd);
     r.loop = pf_reader_loop(rd);
-    if ((st = pf_stream_open(&r.st, r.rep->in_width, r.rep->in_height, params, model)) < 0) goto fail;
+    pf_params sp = *params;
+    if (sp.palette_frames == PF_PALETTE_AUTO && r.kind != PF_OUT_VIDEO && r.kind != PF_OUT_FRAMES)
+        sp.palette_frames = 0;   /* the writer holds every frame anyway */
+    if ((st = pf_stream_open(&r.st, r.rep->in_width, r.rep->in_height, &sp, model)) < 0) goto fail;
 
     for (int64_t n = 0;;) {
         pf_frame fr;

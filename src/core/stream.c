@@ -169,8 +169,8 @@ static pf_status check_params(const pf_params *p, const pf_logger *lg)
                  "and the overlap 0..window/2 (2..4 recommended)", p->window, p->overlap);
         return PF_EINVAL;
     }
-    if (p->palette_frames < 0 || p->threads < 0 || p->threads > 256) {
-        pf_error(lg, "palette_frames must be >= 0 and threads 0..256");
+    if (p->palette_frames < PF_PALETTE_AUTO || p->threads < 0 || p->threads > 256) {
+        pf_error(lg, "palette_frames must be PF_PALETTE_AUTO or >= 0, and threads 0..256");
         return PF_EINVAL;
     }
     return PF_OK;
@@ -185,6 +185,7 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     if (!p || width < 2 || height < 2) return PF_EINVAL;
     if (!(s = calloc(1, sizeof *s))) return PF_ENOMEM;
     s->p = *p;
+    if (s->p.palette_frames == PF_PALETTE_AUTO) s->p.palette_frames = PF_PALETTE_AUTO_FRAMES;
     s->lg.fn = p->log;
     s->lg.user = p->user;
     s->lg.level = p->log_level;

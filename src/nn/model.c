@@ -102,7 +102,7 @@ static int round_up(int v, int q)
 }
 
 pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
-                        int H, int W)
+                        int H, int W, int training)
 {
     const int k = m->k, q = 1 << (m->cfg.levels - 1), C = m->cfg.in_ch;
     if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
@@ -117,7 +117,7 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
         m->x = x;
         m->x_cap = need;
     }
-    pf_status st = nn_unet_plan(&m->net, T, Hp, Wp, 0);
+    pf_status st = nn_unet_plan(&m->net, T, Hp, Wp, training);
     if (st < 0) return st;
     const size_t sw = (size_t)W * k, splane = (size_t)H * k * sw;
     for (int t = 0; t < T; t++) {
@@ -145,7 +145,7 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
 pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
                        const float bg[3], int T, int H, int W, float *const *out)
 {
-    pf_status st = nn_model_pack(m, samples, bg, T, H, W);
+    pf_status st = nn_model_pack(m, samples, bg, T, H, W, 0);
     if (st < 0) return st;
     const float *y = nn_unet_forward(&m->net, m->x);
     const int Hp = m->net.H, Wp = m->net.W;

@@ -61,9 +61,10 @@ void nn_model_free(nn_model *m);
 
 /* Packs T frames into m->x: samples[t] is (4, H*k, W*k) (alpha ignored),
  * bg the background colour (3, 0..1). Lays out m->x and the network for
- * (T, Hp, Wp). Errors: PF_EINVAL, PF_ENOMEM. */
+ * (T, Hp, Wp), with gradients when training (nn_unet_plan).
+ * Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
-                        int H, int W);
+                        int H, int W, int training);
 
 /* One window: pack, forward, compose. cells[t] is the classical result
  * (4, H, W): RGB 0..1 and the classical key's alpha 0..1. out[t] gets

@@ -1,11 +1,13 @@
 """sources.py - per-package slicers: turn the files of one extracted Debian
 package (see shared/DATA.md) into animations, each a list of RGBA frames
-with per-frame durations in ms and the package paths they came from.
-Every slicer returns raw frames; fetch.py canonicalises them (binary
-alpha, transparent pixels (0, 0, 0, 0)) and writes them out.
+with per-frame durations in ms and the package paths they came from, and
+into static tiles (one RGBA image each) that the trainer animates
+synthetically. Every slicer returns raw pixels; fetch.py canonicalises
+them (binary alpha, transparent pixels (0, 0, 0, 0)) and writes them out.
 Not a downloader (fetch.py) and not a degradation renderer (degrade.py).
 
-To add a package: write slice_<name>(root) and add it to PACKAGES."""
+To add a package: write slice_<name>(root) returning Anim, Tile and Skip
+objects and add it to PACKAGES with its licence and role."""
 
 import fnmatch
 import glob
@@ -15,6 +17,7 @@ import re
 import numpy as np
 from PIL import Image
 
+import spr
 import xpm
 
 DEFAULT_MS = 100            # per-frame duration when a package has no timing
@@ -31,6 +34,49 @@ class Anim:
         self.durations_ms = [int(d) for d in durations_ms]
         self.sources = sources
         self.meta = meta
+
+
+class Tile:
+    """One static image: name (unique within its package), image (H, W, 4)
+    uint8 RGBA, sources, meta as for Anim."""
+
+    def __init__(self, name, image, sources, **meta):
+        self.name = name
+        self.image = image
+        self.sources = sources
+        self.meta = meta
+
+
+class Skip:
+    """Something a slicer left out: name, sources, reason (a short fixed
+    phrase, counted per package in the manifest)."""
+
+    def __init__(self, name, sources, reason):
+        self.name = name
+        self.sources = sources
+        self.reason = reason
+
+
+def clean_reason(images):
+    """Why a list of raw RGBA images (one tile or one animation's frames)
+    is not binary-alpha pixel art, or None when it is: soft alpha (DATA.md
+    wants binary alpha), more than 256 colours over all images, or nothing
+    drawn (fully transparent or a single RGBA value)."""
+    stack = np.stack(images) if len({im.shape for im in images}) == 1 else None
+    if stack is None:
+        return "frames of different sizes"
+    a = stack[..., 3]
+    if ((a > 0) & (a < 255)).any():
+        return "soft alpha"
+    if not (a == 255).any():
+        return "empty"
+    opaque = stack[a == 255][:, :3]
+    n = len(np.unique(opaque, axis=0))
+    if n > 256:
+        return "more than 256 colours"
+    if n == 1 and (a == 255).all():
+        return "one colour"
+    return None
 
 
 def load_rgba(path):
@@ -255,13 +301,369 @@ def slice_gnujump_data(root):
     return anims
 
 
+# ---- training-only packages (see PACKAGES roles) -----------------------
+
+
+def _safe_name(s):
+    return re.sub(r"[^a-z0-9_.-]+", "_", s.lower()).strip("_")
+
+
+def _tiles_from(name, image, sources, **meta):
+    """[Tile] or [Skip] for one candidate static image."""
+    reason = clean_reason([image])
+    if reason:
+        return [Skip(name, sources, reason)]
+    return [Tile(name, image, sources, **meta)]
+
+
+# minetest-data static textures (the animated strips are slice_minetest_data)
+
+MT_ROOT = "usr/share/games/minetest"
+
+
+def tile_minetest_data(root):
+    """Every static 16x16 PNG of minetest-data: the textures of the
+    minetest_game and devtest mods and of textures/base/pack. The
+    *_animated.png strips are animations (slice_minetest_data), other
+    sizes are skins, menu art and models' textures, left out."""
+    base = os.path.join(root, MT_ROOT)
+    out = []
+    # minetest_game first: devtest copies some of its textures, and the
+    # first copy is the one kept (it has the attribution in its README)
+    paths = sorted(glob.glob(os.path.join(base, "**", "*.png"), recursive=True),
+                   key=lambda p: ("/devtest/" in p, p))
+    for path in paths:
+        fname = os.path.basename(path)
+        if fname.endswith("_animated.png"):
+            continue
+        rel = os.path.relpath(path, base)
+        img = load_rgba(path)
+        if img.shape[:2] != (16, 16):
+            continue
+        parts = rel.split(os.sep)
+        in_mod = parts[0] == "games" and len(parts) >= 6 and parts[2] == "mods"
+        group = "/".join(parts[1:4:2]) if in_mod else "/".join(parts[:-1])
+        name = _safe_name(".".join([q for q in parts[:-1]
+                                    if q not in ("games", "mods", "textures")] + [fname[:-4]]))
+        meta = {"group": group}
+        if in_mod:
+            mod_dir = os.path.join(base, *parts[:4])
+            readme = os.path.join(mod_dir, "README.txt")
+            meta["author"] = _minetest_author(mod_dir, fname) or (
+                "see mod README.txt" if os.path.exists(readme) else "Minetest contributors")
+            if os.path.exists(readme):
+                meta["attribution_file"] = _rel(root, readme)
+        out += _tiles_from(name, img, [_rel(root, path)], **meta)
+    return out
+
+
+# pekka-kana-2-data
+
+PK2_SPRITES = "usr/share/games/pekka-kana-2/data/sprites"
+PK2_TICKS_PER_S = 60    # the Piste engine runs the game logic at 60 fps
+
+
+def _pk2_sheet(path, colour):
+    """An 8-bit sprite BMP -> (H, W, 4) RGBA with its own palette, after
+    the game's recolouring (spr.py); palette index 255 is transparent."""
+    with Image.open(path) as im:
+        if im.mode != "P":
+            raise ValueError("%s: not an 8-bit palette image" % path)
+        idx = np.array(im).astype(np.int32)
+        pal = np.zeros((256, 3), np.uint8)
+        p = np.array(im.getpalette() or [], np.uint8)[:768].reshape(-1, 3)
+        pal[:len(p)] = p
+    if colour != spr.COLOUR_NORMAL:
+        idx = np.where(idx != 255, (idx % 32 + colour) & 0xFF, 255)
+    out = np.zeros(idx.shape + (4,), np.uint8)
+    out[..., :3] = pal[idx]
+    out[..., 3] = np.where(idx != 255, 255, 0)
+    return out
+
+
+def slice_pekka_kana_2_data(root):
+    """Each sprites/*.spr (parsed by spr.py) cut from its BMP. Every
+    animation slot whose sequence shows at least two different frames
+    becomes an animation <spr>_<slot name>: consecutive repeats of a frame
+    are merged, each step lasts (frame_rate + 1) ticks at 60 ticks/s. A
+    sprite none of whose animations moves gives one static tile. Recoloured
+    variants (the .spr colour field) are kept; identical results are
+    marked duplicates by fetch.py."""
+    sdir = os.path.join(root, PK2_SPRITES)
+    files = {f.lower(): f for f in os.listdir(sdir)}
+    sheets = {}
+    out = []
+    for path in sorted(glob.glob(os.path.join(sdir, "*.spr"))):
+        stem = _safe_name(os.path.basename(path)[:-4])
+        srcs = [_rel(root, path)]
+        try:
+            s = spr.read_spr(path)
+        except ValueError:
+            out.append(Skip(stem, srcs, "unreadable .spr"))
+            continue
+        img_name = files.get(s["image"].lower())
+        if img_name is None:
+            out.append(Skip(stem, srcs, "image file missing"))
+            continue
+        img_path = os.path.join(sdir, img_name)
+        srcs.append(_rel(root, img_path))
+        key = (img_name, s["colour"])
+        if key not in sheets:
+            sheets[key] = _pk2_sheet(img_path, s["colour"])
+        sheet = sheets[key]
+        # the game cuts all frames, clipped; only the used ones must fit
+        frames = [sheet[y:y + h, x:x + w]
+                  if x + w <= sheet.shape[1] and y + h <= sheet.shape[0] else None
+                  for x, y, w, h in spr.frame_rects(s)]
+        meta = {"pk2_name": s["name"], "pk2_colour": s["colour"],
+                "spr_version": s["version"],
+                "author": "Janne Kivilahti (Piste Gamez)"}
+        tick_ms = 1000.0 / PK2_TICKS_PER_S
+        moved = False
+        for slot, seq, loop in s["animations"]:
+            steps = []                          # [frame index, ticks]
+            for v in seq:
+                if steps and steps[-1][0] == v - 1:
+                    steps[-1][1] += s["frame_rate"] + 1
+                else:
+                    steps.append([v - 1, s["frame_rate"] + 1])
+            name = "%s_%s" % (stem, spr.animation_name(slot))
+            if any(frames[i] is None for i, _ in steps):
+                out.append(Skip(name, srcs, "frame outside the image"))
+                continue
+            if len({frames[i].tobytes() for i, _ in steps}) < 2:
+                continue
+            moved = True
+            fr = [frames[i] for i, _ in steps]
+            reason = clean_reason(fr)
+            if reason:
+                out.append(Skip(name, srcs, reason))
+                continue
+            out.append(Anim(name, fr, [round(t * tick_ms) for _, t in steps], srcs,
+                            timing="(frame_rate %d + 1) ticks per step at %d ticks/s, "
+                                   "repeats merged" % (s["frame_rate"], PK2_TICKS_PER_S),
+                            loop=loop, pk2_slot=slot, **meta))
+        if not moved:
+            first = s["animations"][0][1][0] - 1 if s["animations"] else 0
+            if frames[first] is None:
+                out.append(Skip(stem, srcs, "frame outside the image"))
+            else:
+                out += _tiles_from(stem, frames[first], srcs, **meta)
+    return out
+
+
+# xpenguins
+
+XPENGUINS_THEMES = "usr/share/xpenguins/themes"
+XPENGUINS_USE = ("Turtles",)
+# DATA.md also names Bill/, but its about file says "Images from XBill" and
+# its frames are xbill's (splat.xpm = billD_0..4 pixel for pixel, walker
+# = billL/billR recoloured by 1/255): xbill is a validation package.
+XPENGUINS_LEFT_OUT = {"Bill": "xbill art (validation package)"}
+_XP_REST_OF_LINE = ("artist", "maintainer", "date", "copyright", "license",
+                    "comment", "icon")
+
+
+def _xpenguins_config(path, theme):
+    """A theme's config or about file -> (delay ms or None, {key: text} of
+    the artist/licence lines, [(toon, name, {property: value})]). Properties
+    follow 'define NAME' until the next define or toon; 'define default'
+    sets a toon's defaults (merged into the others here)."""
+    delay, info, defs = None, {}, []
+    toon, cur, defaults = theme, None, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            tok = line.split("#", 1)[0].split()
+            i = 0
+            while i < len(tok):
+                k = tok[i]
+                if k in _XP_REST_OF_LINE:
+                    info[k] = " ".join(tok[i + 1:])
+                    break
+                v = tok[i + 1] if i + 1 < len(tok) else None
+                if k == "toon":
+                    toon, cur, defaults = v, None, {}
+                elif k == "define":
+                    cur = defaults if v == "default" else {}
+                    if v != "default":
+                        defs.append((toon, v, cur, defaults))
+                elif k == "delay" and cur is None:
+                    delay = int(v)
+                elif cur is not None and v is not None:
+                    cur[k] = v
+                i += 2
+    return delay, info, [(t, n, dict(d, **p)) for t, n, p, d in defs]
+
+
+def slice_xpenguins(root):
+    """The themes in XPENGUINS_USE: each 'define' is a pixmap of N frames
+    of W x H along x, one row per direction; a row with at least two
+    different frames is an animation <theme>_<define>[_<direction>], a
+    one-frame define a tile. Timing: the config's 'delay' (ms per frame).
+    XPM colour None is transparent (xpm.py)."""
+    out = []
+    for theme in XPENGUINS_USE:
+        tdir = os.path.join(root, XPENGUINS_THEMES, theme)
+        cfg = os.path.join(tdir, "config")
+        delay, info, defs = _xpenguins_config(cfg, theme)
+        about = os.path.join(tdir, "about")
+        if os.path.exists(about):
+            info.update(_xpenguins_config(about, theme)[1])
+        ms = delay or DEFAULT_MS
+        timing = "config delay %d ms" % delay if delay else "default"
+        for toon, dname, g in defs:
+            name = _safe_name("%s_%s" % (theme, dname))
+            try:
+                w, h = int(g["width"]), int(g["height"])
+                n, dirs = int(g.get("frames", 1)), int(g.get("directions", 1))
+                pix = os.path.join(tdir, g["pixmap"])
+            except (KeyError, ValueError):
+                out.append(Skip(name, [_rel(root, cfg)], "incomplete define"))
+                continue
+            srcs = [_rel(root, pix), _rel(root, cfg)]
+            if os.path.exists(about):
+                srcs.append(_rel(root, about))
+            img = load_rgba(pix)
+            if img.shape[0] < h * dirs or img.shape[1] < w * n:
+                out.append(Skip(name, srcs, "pixmap smaller than its geometry"))
+                continue
+            meta = {"author": info.get("artist", "see the theme's about file"),
+                    "theme": theme}
+            for d in range(dirs):
+                aname = name if dirs == 1 else "%s_%d" % (name, d)
+                fr = [img[d * h:(d + 1) * h, k * w:(k + 1) * w] for k in range(n)]
+                if len({f.tobytes() for f in fr}) < 2:
+                    out += _tiles_from(aname, fr[0], srcs, **meta)
+                    continue
+                reason = clean_reason(fr)
+                if reason:
+                    out.append(Skip(aname, srcs, reason))
+                    continue
+                out.append(Anim(aname, fr, [ms] * n, srcs, timing=timing, direction=d,
+                                **meta))
+    for theme, why in sorted(XPENGUINS_LEFT_OUT.items()):
+        out.append(Skip(_safe_name(theme), [XPENGUINS_THEMES + "/" + theme], why))
+    return out
+
+
+# davegnukem-data
+
+DG_SPRITES = "usr/share/games/davegnukem/sprites"
+DG_CELL = 16
+DG_LICENCE = "Expat OR GPL-2 OR GPL-3"
+# debian/copyright: the boots in sprites01 are Freepik's, CC-BY-3.0
+DG_EXTRA = {"sprites01.tga": ("(Expat OR GPL-2 OR GPL-3) AND CC-BY-3.0",
+                              "David Joffe; boots by Freepik (flaticon.com)")}
+
+
+def slice_davegnukem_data(root):
+    """sprites/sprites0*.tga, sheets of 16x16 cells, one static tile per
+    cell in row-major order. The cells hold animation frames, but which
+    cells form an animation is in the game's C++ code, not in the data
+    (def*spr.dat are per-cell flags), so they are not grouped."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(root, DG_SPRITES, "sprites0*.tga"))):
+        img = load_rgba(path)
+        sheet = os.path.basename(path)
+        lic, author = DG_EXTRA.get(sheet, (DG_LICENCE, "David Joffe"))
+        stem = _safe_name(sheet[:-4])
+        k = 0
+        for y in range(0, img.shape[0] - DG_CELL + 1, DG_CELL):
+            for x in range(0, img.shape[1] - DG_CELL + 1, DG_CELL):
+                out += _tiles_from("%s_%03d" % (stem, k),
+                                   img[y:y + DG_CELL, x:x + DG_CELL], [_rel(root, path)],
+                                   licence=lic, author=author, cell=k)
+                k += 1
+    return out
+
+
+# crawl-tiles-data
+
+CRAWL_TILES = "usr/share/crawl/dat/tiles"
+CRAWL_CELL = 32
+# Only the floor and wall atlases are a plain 32-px grid of whole tiles;
+# main/feat/player pack trimmed tiles of other sizes (their positions are
+# compiled into the game). At most this many tiles per atlas, evenly spaced.
+CRAWL_QUOTA = {"floor.png": 150, "wall.png": 150}
+CRAWL_LICENCE_NOTE = ("debian/copyright (crawl-common): 'Public Domain|CC0: most of tiles. "
+                      "Exact list is sketchy'; the atlases carry no per-tile provenance, so "
+                      "every tile is recorded under the package licence GPL-2+")
+
+
+def _cut_tile(op, x, y, c):
+    """True when opaque pixels run across a side of the c x c cell at
+    (x, y): part of a tile bigger than one cell, or an off-grid one."""
+    h, w = op.shape
+    pairs = []
+    if x > 0:
+        pairs.append((op[y:y + c, x - 1], op[y:y + c, x]))
+    if x + c < w:
+        pairs.append((op[y:y + c, x + c - 1], op[y:y + c, x + c]))
+    if y > 0:
+        pairs.append((op[y - 1, x:x + c], op[y, x:x + c]))
+    if y + c < h:
+        pairs.append((op[y + c - 1, x:x + c], op[y + c, x:x + c]))
+    return any((a & b).sum() >= 3 for a, b in pairs)
+
+
+def slice_crawl_tiles_data(root):
+    """32x32 cells of the floor and wall atlases (CRAWL_QUOTA). A cell with
+    transparent pixels is kept only when no opaque run crosses its sides;
+    fully opaque cells are whole floor/wall tiles."""
+    out = []
+    for sheet, quota in sorted(CRAWL_QUOTA.items()):
+        path = os.path.join(root, CRAWL_TILES, sheet)
+        img = load_rgba(path)
+        op = img[..., 3] > 0
+        stem = sheet[:-4]
+        cand = []
+        k = 0
+        for y in range(0, img.shape[0] - CRAWL_CELL + 1, CRAWL_CELL):
+            for x in range(0, img.shape[1] - CRAWL_CELL + 1, CRAWL_CELL):
+                name = "%s_%04d" % (stem, k)
+                cell = img[y:y + CRAWL_CELL, x:x + CRAWL_CELL]
+                k += 1
+                reason = clean_reason([cell])
+                if not reason and not op[y:y + CRAWL_CELL, x:x + CRAWL_CELL].all() \
+                        and _cut_tile(op, x, y, CRAWL_CELL):
+                    reason = "crosses the cell grid"
+                if reason:
+                    out.append(Skip(name, [_rel(root, path)], reason))
+                else:
+                    cand.append((name, cell))
+        keep = {int(i * len(cand) / quota) for i in range(min(quota, len(cand)))}
+        for i, (name, cell) in enumerate(cand):
+            if i in keep:
+                out.append(Tile(name, cell, [_rel(root, path)], atlas_cell=name,
+                                licence_note=CRAWL_LICENCE_NOTE,
+                                copyright_file="usr/share/doc/crawl-common/copyright",
+                                author="the Dungeon Crawl Stone Soup tile artists"))
+            else:
+                out.append(Skip(name, [_rel(root, path)], "over the per-atlas quota"))
+    return out
+
+
 # ---- registry -------------------------------------------------------------
 
 # licence: as DATA.md states and the package's debian/copyright confirms for
-# the files used.
+# the files used (a Tile or Anim may override it in its meta).
+# role: "val" = validation only, never trained on (DATA.md "Validation");
+# "dev+train" = the development eval split, also trained on; "train".
+# slicer -> Anim/Tile/Skip objects; tiler (optional) -> more tiles, run
+# after the slicer so the slicer's output stays as it was.
+ROLES = ("val", "dev+train", "train")
 PACKAGES = {
-    "minetest-data": {"licence": "CC-BY-SA-3.0", "slicer": slice_minetest_data},
-    "whichwayisup": {"licence": "CC-BY-3.0", "slicer": slice_whichwayisup},
-    "xbill": {"licence": "GPL-2+", "slicer": slice_xbill},
-    "gnujump-data": {"licence": "GPL-3+", "slicer": slice_gnujump_data},
+    "minetest-data": {"licence": "CC-BY-SA-3.0", "role": "dev+train",
+                      "slicer": slice_minetest_data, "tiler": tile_minetest_data},
+    "whichwayisup": {"licence": "CC-BY-3.0", "role": "dev+train",
+                     "slicer": slice_whichwayisup},
+    "xbill": {"licence": "GPL-2+", "role": "val", "slicer": slice_xbill},
+    "gnujump-data": {"licence": "GPL-3+", "role": "val", "slicer": slice_gnujump_data},
+    "pekka-kana-2-data": {"licence": "BSD-2-Clause", "role": "train",
+                          "slicer": slice_pekka_kana_2_data},
+    "xpenguins": {"licence": "GPL-2+", "role": "train", "slicer": slice_xpenguins},
+    "davegnukem-data": {"licence": "Expat OR GPL-2 OR GPL-3", "role": "train",
+                        "slicer": slice_davegnukem_data},
+    "crawl-tiles-data": {"licence": "GPL-2+", "role": "train",
+                         "slicer": slice_crawl_tiles_data},
 }

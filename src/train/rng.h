@@ -1,0 +1,40 @@
+/*
+ * rng.h - the seeded random numbers of training data: nn_rng (init.h,
+ * xorshift64* seeded through SplitMix64) plus the ranges the data
+ * generators need. The whole state is the struct, so a checkpoint can store
+ * it and a resumed run draws the same numbers. Not for cryptography.
+ */
+#ifndef PF_TRAIN_RNG_H
+#define PF_TRAIN_RNG_H
+
+#include <stdint.h>
+
+#include "nn/init.h"
+
+typedef nn_rng pf_rng;
+
+/* Seeds the state from one 64-bit seed (any value, 0 included). */
+static inline void pf_rng_seed(pf_rng *r, uint64_t seed) { nn_rng_seed(r, seed); }
+
+static inline uint64_t pf_rng_u64(pf_rng *r) { return nn_rng_u64(r); }
+
+/* Uniform in [0, 1). */
+static inline double pf_rng_unit(pf_rng *r) { return nn_rng_uniform(r); }
+
+/* Uniform in [lo, hi). */
+static inline double pf_rng_range(pf_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * nn_rng_uniform(r);
+}
+
+/* Uniform integer in [0, n), n >= 1 (multiply-shift; the bias for n far
+ * below 2^64 is negligible for training data). */
+static inline int pf_rng_int(pf_rng *r, int n)
+{
+    return (int)(((unsigned __int128)nn_rng_u64(r) * (uint64_t)n) >> 64);
+}
+
+/* Standard normal. */
+static inline double pf_rng_normal(pf_rng *r) { return nn_rng_normal(r); }
+
+#endif /* PF_TRAIN_RNG_H */

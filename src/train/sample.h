@@ -1,0 +1,69 @@
+/*
+ * sample.h - one training example as inference sees it: a clean clip
+ * (a real animation, a synthetically animated tile, or a procedural
+ * sprite) is degraded (degrade.h), the real grid detector runs on the
+ * result, every frame is resampled onto the DETECTED grid exactly as
+ * pf_stream does (drift, k x k canonical samples, per-cell colour,
+ * background key), and the ground truth is aligned to that grid, not to
+ * the true one. Draws whose grid is not found, or is found wrong, are
+ * counted per degradation kind and replaced by the next draw.
+ */
+#ifndef PF_TRAIN_SAMPLE_H
+#define PF_TRAIN_SAMPLE_H
+
+#include <stdint.h>
+
+#include "core/common.h"
+#include "train/dataset.h"
+
+/* Degradation kinds: the six of the evaluation set (degrade.h PF_DKIND_GIF
+ * .. PF_DKIND_BG_BUSY) and a seventh, "any", over the full ranges (every
+ * kernel, MJPEG, ...). */
+#define PF_SAMPLE_KINDS 7
+
+/* The degrade.h kind (PF_DKIND_*) of sample kind k. */
+int pf_sample_dkind(int k);
+
+typedef struct pf_sample_cfg {
+    int T;              /* frames per window, 2..64 */
+    int crop;           /* H = W of the crop in native cells, a multiple of 4, 8..128 */
+    int k;              /* canonical samples per cell side (4) */
+    int grid_frames;    /* frames the detector sees, as pf_params.grid_frames (8) */
+    double p_anim;      /* share of real animations (0..1) */
+    double p_tile;      /* share of synthetically animated real tiles; the rest procedural */
+    int kind;           /* degradation kind 0..PF_SAMPLE_KINDS-1, or -1 = uniform */
+    int max_native;     /* largest native canvas side before degrading, px (48) */
+} pf_sample_cfg;
+
+pf_sample_cfg pf_sample_default_cfg(void);
+
+/* Per-kind counts of draws and of draws whose grid was missed. */
+typedef struct pf_sample_stats {
+    int64_t drawn[PF_SAMPLE_KINDS];
+    int64_t no_grid[PF_SAMPLE_KINDS];     /* PF_ENOGRID */
+    int64_t wrong_grid[PF_SAMPLE_KINDS];  /* a grid off the true one by > 0.35 cell over the crop */
+} pf_sample_stats;
+
+typedef struct pf_sample {
+    int T, H, W, k;
+    float *samples;     /* (T, 4, H*k, W*k) canonical samples, 0..1 */
+    float *cells;       /* (T, 4, H, W) classical colour + keyed alpha, 0..1 */
+    float *gt;          /* (T, 4, H, W) ground truth RGBA on the detected grid, 0..1 */
+    float *valid;       /* (H, W) 1 on grid cells, 0 on the replicate padding of small grids */
+    float bg[3];        /* estimated background, 0..1 (0 when none) */
+    int kind;           /* degradation kind */
+    int source;         /* 0 animation, 1 tile, 2 procedural */
+} pf_sample;
+
+/* Allocates the buffers for cfg's shapes. Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status pf_sample_alloc(pf_sample *s, const pf_sample_cfg *cfg);
+void pf_sample_free(pf_sample *s);
+
+/* Makes the example of seed (deterministic: the same seed and data give
+ * the same bytes). d may hold no animations or tiles (procedural only).
+ * stats (may be NULL) is updated. Errors: PF_ENOGRID after 32 draws
+ * without a usable grid, PF_ENOMEM, or the degradation's error. */
+pf_status pf_sample_make(pf_sample *s, const pf_dataset *d, const pf_sample_cfg *cfg,
+                         uint64_t seed, pf_sample_stats *stats, const pf_logger *lg);
+
+#endif /* PF_TRAIN_SAMPLE_H */
