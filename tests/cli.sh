@@ -146,6 +146,30 @@ else
     bad "no $MK: build it with make tools"
 fi
 
+# --- pixelfix train: a tiny run, its files, resume and plot ------------------
+TR="$T/train"
+TINY="--data none --val none --widths 8,8 --crop 8 --window 2 --batch 1 --log-every 1 -q"
+expect 0 "train --help" -- "$BIN" train --help
+grep -q -- "--max-minutes" "$T/stdout" && ok || bad "train --help lists no --max-minutes"
+expect 2 "train without --out" -- "$BIN" train $TINY --steps 2
+expect 2 "train bad --crop" -- "$BIN" train --out "$TR" $TINY --crop 10
+expect 2 "train bad --mixer" -- "$BIN" train --out "$TR" $TINY --mixer lstm
+expect 8 "train --resume without a checkpoint" -- "$BIN" train --out "$T/none" $TINY --steps 2 --resume
+printf 'steps 2\n# a comment\nseed 3\n' > "$T/train.conf"
+expect 0 "train from a config file" -- "$BIN" train --out "$TR" --config "$T/train.conf" $TINY
+[ -s "$TR/model.safetensors" ] && [ -s "$TR/checkpoint.safetensors" ] && ok || bad "train wrote no model/checkpoint"
+[ "$(wc -l < "$TR/train.csv")" -eq 3 ] && ok || bad "train.csv: expected a header and 2 rows"
+expect 0 "trained model restores" -- "$BIN" "$SRC" -o "$T/trained.gif" -m "$TR/model.safetensors" -q
+expect 0 "train --resume to more steps" -- "$BIN" train --out "$TR" --config "$T/train.conf" $TINY --steps 4 --resume
+[ "$(wc -l < "$TR/train.csv")" -eq 5 ] && ok || bad "resumed train.csv: expected a header and 4 rows"
+printf 'stepz 2\n' > "$T/bad.conf"
+expect 2 "train config with an unknown setting" -- "$BIN" train --out "$TR" --config "$T/bad.conf"
+grep -q "bad.conf:1" "$T/stderr" && ok || bad "config error does not name the line"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect 0 "train --plot" -- "$BIN" train --plot --out "$TR" --plot-png "$T/curves.png"
+    [ -s "$T/curves.png" ] && ok || bad "train --plot wrote no PNG"
+fi
+
 # --- SIGTERM mid-run: exit 130 and no output or temporary file ----------------
 if command -v ffmpeg >/dev/null 2>&1 &&
    ffmpeg -v error -f lavfi -i testsrc=size=640x360:rate=25 -t 60 -pix_fmt yuv420p "$T/long.mp4" 2>/dev/null; then

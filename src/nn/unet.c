@@ -152,18 +152,19 @@ static void buf_alloc(nn_unet_buf *b, nn_unet *u, size_t n)
     b->g = u->training ? nn_arena_alloc(&u->ag, n) : NULL;
 }
 
-/* Workspace floats the convolutions of level l need (the largest im2col). */
+/* Workspace floats the convolutions of level l need: the largest im2col
+ * band of every conv, since a band holds whole output rows and so a
+ * narrower conv can need more than a wider one (more rows fit). */
 static size_t level_ws(const nn_unet *u, int l)
 {
     const nn_unet_cfg *c = &u->cfg;
     const nn_unet_level *v = &u->lev[l];
     const int Hl = u->H >> l, Wl = u->W >> l;
     size_t w = nn_conv2d_ws_floats(v->enc.cin, l ? Hl * 2 : Hl, l ? Wl * 2 : Wl, 3, v->enc.stride, 1);
-    size_t w2 = nn_conv2d_ws_floats(2 * c->ch[l], Hl, Wl, 3, 1, 1);
-    if (w2 > w) w = w2;
-    if (l < c->levels - 1) {
-        size_t w3 = nn_conv2d_ws_floats(c->ch[l + 1], Hl, Wl, 3, 1, 1);
-        if (w3 > w) w = w3;
+    const int cins[3] = {c->ch[l], 2 * c->ch[l], l < c->levels - 1 ? c->ch[l + 1] : c->ch[l]};
+    for (int i = 0; i < 3; i++) {   /* residual convs; fuse; up */
+        size_t wi = nn_conv2d_ws_floats(cins[i], Hl, Wl, 3, 1, 1);
+        if (wi > w) w = wi;
     }
     return w;
 }

@@ -3,7 +3,8 @@
 command line as run.py uses, for testing run.py's plumbing and for an
 "oracle grid" reference figure per kind:
 
-  oracle_pixelfix.py INPUT -o OUT.webp|DIR/ [--force] [-q] [--oracle-palette]
+  oracle_pixelfix.py INPUT -o OUT.webp|DIR/ [--force] [-q]
+                     [--oracle-palette | --nearest]
       reads the case JSON beside INPUT (case.json, or <stem>.json), takes
       the TRUE grid from it (scale, phase, per-frame jitter, native size)
       and writes one colour per native cell: the median of the cell's
@@ -12,8 +13,14 @@ command line as run.py uses, for testing run.py's plumbing and for an
       palette and no temporal smoothing, so its flicker is what a
       per-frame classical method with a perfect grid would show. With
       --oracle-palette each opaque cell snaps to the nearest (OKLab) colour
-      of the GT's own palette: oracle grid + oracle palette. Exit 4
-      without a case JSON.
+      of the GT's own palette: oracle grid + oracle palette.
+      With --nearest: nearest neighbour at the true scale. Each cell takes
+      the one input pixel at its centre under the true geometry: native
+      pixel i covers input [(i + o)*s, (i + 1 + o)*s) with o = phase +
+      that frame's jitter, so the pixel is floor((i + 0.5 + o)*s), clamped
+      to the canvas. Alpha follows the same rule on that one pixel (input
+      alpha >= 128, or RGB distance >= 24 to the background pixel there).
+      No palette, no temporal smoothing. Exit 4 without a case JSON.
   oracle_pixelfix.py eval GT OUT --json FILE
       scores with metrics_ref.py (the numpy reference of METRICS.md); OUT
       may be a folder of PNG frames.
@@ -55,16 +62,36 @@ def case_json(inp):
     return None
 
 
-def restore(inp, outp, oracle_palette=False):
-    c = case_json(inp)
-    if c is None:
-        sys.stderr.write("oracle: no case JSON beside %s\n" % inp)
-        return 4
-    frames = decode(inp)
+def nearest_cells(frames, c, bg):
+    """--nearest: (N, H, W, 4) uint8 from the input pixel at each native
+    cell's centre, (i + 0.5 + o)*s floored and clamped, per frame's o."""
     s = c["scale"]
     w, h = c["native_size"]
     n, ch, cw = frames.shape[:3]
-    bg = build.make_background(c)
+    jit = c.get("jitter")
+    out = np.zeros((n, h, w, 4), np.uint8)
+    for t in range(n):
+        ox = c["phase"][0] + (jit["x"][t] if jit else 0.0)
+        oy = c["phase"][1] + (jit["y"][t] if jit else 0.0)
+        xs = np.clip(np.floor((np.arange(w) + 0.5 + ox) * s).astype(np.int64), 0, cw - 1)
+        ys = np.clip(np.floor((np.arange(h) + 0.5 + oy) * s).astype(np.int64), 0, ch - 1)
+        px = frames[t][ys[:, None], xs[None, :]]                 # (H, W, 4)
+        if bg is None:
+            opaque = px[..., 3] >= 128
+        else:
+            bcol = bg[ys[:, None], xs[None, :]] * 255            # (H, W, 3)
+            opaque = np.linalg.norm(px[..., :3].astype(np.float64) - bcol, axis=-1) >= 24
+        out[t, opaque, :3] = px[opaque][:, :3]
+        out[t, opaque, 3] = 255
+    return out
+
+
+def median_cells(frames, c, bg):
+    """Default mode: (N, H, W, 4) uint8, each cell the median of the input
+    samples in a box of half-size max(0.5, s/4) around its true centre."""
+    s = c["scale"]
+    w, h = c["native_size"]
+    n, ch, cw = frames.shape[:3]
     jit = c.get("jitter")
     out = np.zeros((n, h, w, 4), np.uint8)
     r = max(0.5, 0.25 * s)                      # half-size of the central box, input px
@@ -89,6 +116,18 @@ def restore(inp, outp, oracle_palette=False):
                 if opaque:
                     out[t, j, i, :3] = np.rint(col[:3])
                     out[t, j, i, 3] = 255
+    return out
+
+
+def restore(inp, outp, oracle_palette=False, nearest=False):
+    c = case_json(inp)
+    if c is None:
+        sys.stderr.write("oracle: no case JSON beside %s\n" % inp)
+        return 4
+    frames = decode(inp)
+    n = frames.shape[0]
+    bg = build.make_background(c)
+    out = (nearest_cells if nearest else median_cells)(frames, c, bg)
     if oracle_palette:
         gt = containers.read_anim(os.path.join(os.path.dirname(inp), c["gt"]))[0]
         pal = np.unique(gt[gt[..., 3] >= 128][:, :3], axis=0)
@@ -117,6 +156,10 @@ def main(argv):
         return metrics_ref.main(argv[1:])
     inp, outp = None, None
     pal = "--oracle-palette" in argv
+    nearest = "--nearest" in argv
+    if pal and nearest:
+        sys.stderr.write("oracle: --oracle-palette and --nearest exclude each other\n")
+        return 2
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -130,7 +173,7 @@ def main(argv):
     if not inp or not outp:
         sys.stderr.write("usage: oracle_pixelfix.py INPUT -o OUT.webp\n")
         return 2
-    return restore(inp, outp, pal)
+    return restore(inp, outp, pal, nearest)
 
 
 if __name__ == "__main__":
