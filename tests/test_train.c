@@ -79,7 +79,7 @@ static nn_unet_cfg tiny_net(void)
     n.levels = 2;
     n.ch[0] = 6;
     n.ch[1] = 8;
-    n.in_ch = 51;
+    n.in_ch = 67;
     n.out_ch = 4;
     return n;
 }

@@ -13,7 +13,7 @@
 int nn_model_k_from_in_ch(int in_ch)
 {
     for (int k = 1; k <= 8; k++)
-        if (3 * k * k + 3 == in_ch) return k;
+        if (4 * k * k + 3 == in_ch) return k;
     return -1;
 }
 
@@ -59,7 +59,7 @@ pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const p
     }
     if ((rc = nn_unet_cfg_from_st(&cfg, &st, lg)) < 0) goto fail;
     if (nn_model_k_from_in_ch(cfg.in_ch) < 0 || cfg.out_ch != 4) {
-        pf_error(lg, "model '%s': %d input and %d output channels; pixelfix needs 3k^2+3 in "
+        pf_error(lg, "model '%s': %d input and %d output channels; pixelfix needs 4k^2+3 in "
                  "(k = samples per cell side) and 4 out", path, cfg.in_ch, cfg.out_ch);
         rc = PF_EMODEL;
         goto fail;
@@ -122,7 +122,7 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
     const size_t sw = (size_t)W * k, splane = (size_t)H * k * sw;
     for (int t = 0; t < T; t++) {
         float *x = m->x + (size_t)t * frame;
-        for (int c = 0; c < 3; c++)
+        for (int c = 0; c < 4; c++)
             for (int i = 0; i < k; i++)
                 for (int j = 0; j < k; j++) {
                     float *dst = x + (size_t)((c * k + i) * k + j) * plane;
@@ -135,7 +135,7 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
                     }
                 }
         for (int c = 0; c < 3; c++) {
-            float *dst = x + (size_t)(3 * k * k + c) * plane;
+            float *dst = x + (size_t)(4 * k * k + c) * plane;
             for (size_t i = 0; i < plane; i++) dst[i] = bg[c];
         }
     }

@@ -5,9 +5,11 @@
  * classical cell colour, an alpha logit added to the classical key's
  * prior), its weight file, and one window's inference.
  *
- * Per frame the input is (3k^2 + 3, H, W): channel (c*k + i)*k + j holds
- * sample (i, j) of colour c of every cell (PyTorch's PixelUnshuffle order),
- * the last 3 channels the background colour, all sRGB 0..1. H and W are
+ * Per frame the input is (4k^2 + 3, H, W): channel (c*k + i)*k + j holds
+ * sample (i, j) of channel c (R, G, B, alpha) of every cell (PyTorch's
+ * PixelUnshuffle order), the last 3 channels the background colour, all
+ * 0..1 (sRGB). Alpha is an input because an input with real transparency
+ * has black under it, which the RGB alone cannot tell from black paint. H and W are
  * padded up to a multiple of 2^(levels-1) by repeating the last row and
  * column, and the padding is cropped from the output.
  */
@@ -27,18 +29,18 @@
 
 typedef struct nn_model {
     nn_unet_cfg cfg;
-    int k;                  /* canonical samples per cell side: in_ch = 3k^2 + 3 */
+    int k;                  /* canonical samples per cell side: in_ch = 4k^2 + 3 */
     nn_params p;            /* values allocated */
     nn_unet net;            /* planned per window shape */
     float *x;               /* (T, in_ch, Hp, Wp) packed input */
     size_t x_cap;           /* floats allocated in x */
 } nn_model;
 
-/* k from in_ch = 3k^2 + 3, or -1 when in_ch has no such form (k 1..8). */
+/* k from in_ch = 4k^2 + 3, or -1 when in_ch has no such form (k 1..8). */
 int nn_model_k_from_in_ch(int in_ch);
 
 /* Builds the parameter table of cfg and allocates its values, filled by
- * the caller (or nn_model_init_random). cfg->in_ch must be 3k^2 + 3 and
+ * the caller (or nn_model_init_random). cfg->in_ch must be 4k^2 + 3 and
  * cfg->out_ch 4. Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status nn_model_init(nn_model *m, const nn_unet_cfg *cfg);
 
@@ -59,7 +61,7 @@ pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, con
 
 void nn_model_free(nn_model *m);
 
-/* Packs T frames into m->x: samples[t] is (4, H*k, W*k) (alpha ignored),
+/* Packs T frames into m->x: samples[t] is (4, H*k, W*k),
  * bg the background colour (3, 0..1). Lays out m->x and the network for
  * (T, Hp, Wp), with gradients when training (nn_unet_plan).
  * Errors: PF_EINVAL, PF_ENOMEM. */

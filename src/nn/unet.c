@@ -18,7 +18,7 @@
 nn_unet_cfg nn_unet_default_cfg(void)
 {
     nn_unet_cfg c = {
-        .in_ch = 51, .out_ch = 4, .levels = 3, .ch = {32, 64, 96, 0},
+        .in_ch = 67, .out_ch = 4, .levels = 3, .ch = {32, 64, 96, 0},
         .mixer = NN_MIX_CONVGRU, .gru_k = 3, .tk = 3, .tpad = NN_TPAD_REPLICATE,
         .skip_tconv = 1, .act = NN_ACT_LEAKY, .res_blocks = 1,
     };

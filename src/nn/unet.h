@@ -41,7 +41,7 @@ typedef enum nn_mixer {
 } nn_mixer;
 
 typedef struct nn_unet_cfg {
-    int in_ch;                    /* input channels (51: 48 samples + 3 background) */
+    int in_ch;                    /* input channels (67: 4x4 samples of RGBA + 3 background) */
     int out_ch;                   /* output channels (4: RGB correction + alpha logit) */
     int levels;                   /* 1..NN_UNET_MAX_LEVELS */
     int ch[NN_UNET_MAX_LEVELS];   /* widths per level, e.g. 32, 64, 96 */
@@ -54,7 +54,7 @@ typedef struct nn_unet_cfg {
     int res_blocks;               /* residual blocks per level, encoder and decoder, 1..4 */
 } nn_unet_cfg;
 
-/* 51 in, 4 out, 3 levels of 32/64/96, ConvGRU, tk 3 replicate, skip
+/* 67 in, 4 out, 3 levels of 32/64/96, ConvGRU, tk 3 replicate, skip
  * Conv1Ds on, LeakyReLU. */
 nn_unet_cfg nn_unet_default_cfg(void);
 

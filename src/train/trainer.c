@@ -445,7 +445,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
     FILE *tf = NULL, *vf = NULL;
     pf_status st = check_cfg(&c, lg);
     if (st < 0) return st;
-    c.net.in_ch = 3 * c.sample.k * c.sample.k + 3;
+    c.net.in_ch = 4 * c.sample.k * c.sample.k + 3;
     c.net.out_ch = 4;
     c.opt.total = (int)(c.steps < INT32_MAX ? c.steps : INT32_MAX);
     if ((st = ensure_dir(c.out_dir, lg)) < 0) return st;

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
                         "[--mixer convgru|biconvgru|tconv] [--k K] [--f16] [--head-scale S]\n");
         return 2;
     }
-    cfg.in_ch = 3 * k * k + 3;
+    cfg.in_ch = 4 * k * k + 3;
     nn_model m;
     if (nn_model_init_random(&m, &cfg, seed) < 0) {
         fprintf(stderr, "mkmodel: invalid configuration\n");
