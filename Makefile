@@ -101,4 +101,14 @@ uninstall:
 clean:
 	rm -rf $(BUILD) $(BIN) out
 
+# An FFmpeg 5.1 with the pixelfix filter, build/ffmpeg/ffmpeg (filters/build-ffmpeg.sh:
+# FFMPEG_SRC=DIR builds from that tree, else apt-get source). Idempotent; relinks when
+# libpixelfix.a changed. check-ffmpeg runs the filter's tests (tests/ffmpeg.sh).
+.PHONY: ffmpeg check-ffmpeg
+ffmpeg: $(LIB) config.mk
+	sh filters/build-ffmpeg.sh $(if $(FFMPEG_SRC),--with-ffmpeg-src=$(FFMPEG_SRC))
+
+check-ffmpeg: ffmpeg $(BIN) $(TOOL_BIN)
+	sh tests/ffmpeg.sh
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d)
