@@ -40,7 +40,7 @@ static void test_sample_gt_aligned(void **state)
         for (int t = 0; t < s.T; t++)
             for (size_t i = 0; i < plane; i++) {
                 const float *gt = s.gt + (size_t)t * 4 * plane, *ce = s.cells + (size_t)t * 4 * plane;
-                if (s.valid[i] == 0 || gt[3 * plane + i] < 0.5f) continue;
+                if (s.valid[(size_t)t * plane + i] == 0 || gt[3 * plane + i] < 0.5f) continue;
                 float e = 0;
                 for (int ch = 0; ch < 3; ch++) e = fmaxf(e, fabsf(gt[ch * plane + i] - ce[ch * plane + i]));
                 seen++;

@@ -36,7 +36,7 @@ pf_status pf_sample_alloc(pf_sample *s, const pf_sample_cfg *c)
     s->samples = malloc(sizeof(float) * (size_t)s->T * 4 * plane * s->k * s->k);
     s->cells = malloc(sizeof(float) * (size_t)s->T * 4 * plane);
     s->gt = malloc(sizeof(float) * (size_t)s->T * 4 * plane);
-    s->valid = malloc(sizeof(float) * plane);
+    s->valid = malloc(sizeof(float) * (size_t)s->T * plane);
     if (!s->samples || !s->cells || !s->gt || !s->valid) {
         pf_sample_free(s);
         return PF_ENOMEM;
@@ -213,8 +213,6 @@ static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cf
 
     const int r0 = rows > H ? pf_rng_int(r, rows - H + 1) : 0, c0 = cols > W ? pf_rng_int(r, cols - W + 1) : 0;
     const size_t cp = (size_t)H * W;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) s->valid[(size_t)y * W + x] = (r0 + y < rows && c0 + x < cols) ? 1.f : 0.f;
     for (int t = 0; t < T; t++) {
         pf_grid_sample(&q.g, q.dx[t], q.dy[t], deg.frames[t].rgba, deg.width, deg.height, k, q.full);
         pf_grid_cells(q.full, rows, cols, k, q.cells);
@@ -224,15 +222,20 @@ static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cf
         crop_planes(s->cells + (size_t)t * 4 * cp, q.cells, 4, rows, cols, 1, r0, c0, H, W);
         /* GT: the clean pixel under each detected cell's centre */
         const pf_frame *gf = &clean.frames[geom.src[t]];
-        float *gt = s->gt + (size_t)t * 4 * cp;
+        float *gt = s->gt + (size_t)t * 4 * cp, *valid = s->valid + (size_t)t * cp;
         for (int y = 0; y < H; y++) {
             int gr = r0 + y < rows ? r0 + y : rows - 1;
-            double cy = 0.5 * (q.g.yb[gr] + q.g.yb[gr + 1]) + q.dy[t];
-            int ny = (int)floor(cy / dp.scale - geom.oy[t]);
+            double cy = 0.5 * (q.g.yb[gr] + q.g.yb[gr + 1]) + q.dy[t], uy = cy / dp.scale - geom.oy[t];
+            int ny = (int)floor(uy);
             for (int x = 0; x < W; x++) {
                 int gc = c0 + x < cols ? c0 + x : cols - 1;
-                double cx = 0.5 * (q.g.xb[gc] + q.g.xb[gc + 1]) + q.dx[t];
-                int nx = (int)floor(cx / dp.scale - geom.ox[t]);
+                double cx = 0.5 * (q.g.xb[gc] + q.g.xb[gc + 1]) + q.dx[t], ux = cx / dp.scale - geom.ox[t];
+                int nx = (int)floor(ux);
+                /* a detected centre near a true pixel edge has no one right
+                 * answer: learning from it would teach edges to wander */
+                double fx = ux - nx, fy = uy - ny;
+                int clear = fx > PF_SAMPLE_EDGE && fx < 1 - PF_SAMPLE_EDGE && fy > PF_SAMPLE_EDGE && fy < 1 - PF_SAMPLE_EDGE;
+                valid[(size_t)y * W + x] = r0 + y < rows && c0 + x < cols && clear ? 1.f : 0.f;
                 uint8_t px[4] = {0, 0, 0, 0};
                 if (nx >= 0 && ny >= 0 && nx < clean.width && ny < clean.height)
                     memcpy(px, gf->rgba + ((size_t)ny * clean.width + nx) * 4, 4);

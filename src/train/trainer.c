@@ -243,7 +243,7 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
         const float *yt = y + (size_t)t * 4 * plane, *ct = s->cells + (size_t)t * 4 * plane,
                     *gt = s->gt + (size_t)t * 4 * plane;
         for (size_t i = 0; i < plane; i++) {
-            const float v = s->valid[i];
+            const float v = s->valid[(size_t)t * plane + i];
             for (int ch = 0; ch < 3; ch++) {
                 w->rgb[((size_t)t * 3 + ch) * plane + i] = ct[ch * plane + i] + yt[ch * plane + i];
                 w->gtrgb[((size_t)t * 3 + ch) * plane + i] = gt[ch * plane + i];
@@ -286,11 +286,11 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
                 w->gz[a] += gal * dal;
             }
     }
-    /* nothing learns from the replicate padding of small grids */
+    /* nothing learns from the padding of small grids or from cells on a true edge */
     for (int t = 0; t < T; t++) {
         float *d = w->dy + (size_t)t * 4 * plane;
         for (size_t i = 0; i < plane; i++) {
-            const float v = s->valid[i];
+            const float v = s->valid[(size_t)t * plane + i];
             for (int ch = 0; ch < 3; ch++) d[ch * plane + i] = v * w->grgb[((size_t)t * 3 + ch) * plane + i];
             d[3 * plane + i] = v * w->gz[(size_t)t * plane + i];
         }
