@@ -162,6 +162,9 @@ expect 0 "train from a config file" -- "$BIN" train --out "$TR" --config "$T/tra
 expect 0 "trained model restores" -- "$BIN" "$SRC" -o "$T/trained.gif" -m "$TR/model.safetensors" -q
 expect 0 "train --resume to more steps" -- "$BIN" train --out "$TR" --config "$T/train.conf" $TINY --steps 4 --resume
 [ "$(wc -l < "$TR/train.csv")" -eq 5 ] && ok || bad "resumed train.csv: expected a header and 4 rows"
+expect 0 "train --export --alpha classical" -- "$BIN" train --out "$TR" $TINY --export "$T/cut.safetensors" --alpha classical
+expect 0 "exported model restores" -- "$BIN" "$SRC" -o "$T/cut.gif" -m "$T/cut.safetensors" -q
+grep -q '"pf.alpha":"classical"' "$T/cut.safetensors" && ok || bad "export did not record pf.alpha classical"
 printf 'stepz 2\n' > "$T/bad.conf"
 expect 2 "train config with an unknown setting" -- "$BIN" train --out "$TR" --config "$T/bad.conf"
 grep -q "bad.conf:1" "$T/stderr" && ok || bad "config error does not name the line"

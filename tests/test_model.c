@@ -474,6 +474,43 @@ static void test_stream_errors(void **state)
     free(flat);
 }
 
+/* pf.alpha classical: the output alpha is the classical key's whatever the
+ * head says, and the flag survives save and load. */
+static void test_classical_alpha(void **state)
+{
+    (void)state;
+    nn_unet_cfg c = small_cfg(NN_MIX_CONVGRU);
+    nn_model m, l;
+    assert_int_equal(nn_model_init_random(&m, &c, 5), PF_OK);
+    const nn_param *hb = &m.p.t[m.net.head.b];
+    m.p.data[hb->offset + 3] = 50.0f;   /* an alpha logit that would flip everything */
+    m.classical_alpha = 1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/ca.safetensors", g_dir);
+    assert_int_equal(nn_model_save(&m, path, NN_DT_F32, NULL), PF_OK);
+    assert_int_equal(nn_model_load(&l, path, 0, NULL), PF_OK);
+    assert_int_equal(l.classical_alpha, 1);
+    const int T = 2, H = 4, W = 4, k = l.k;
+    const size_t sn = (size_t)4 * H * k * W * k, cn = (size_t)4 * H * W;
+    uint64_t s = 3;
+    float *smp = nt_rand(sn * T, 0, 1, &s), *cel = nt_rand(cn * T, 0, 1, &s), *out = nt_zeros(cn * T);
+    for (size_t i = 0; i < (size_t)H * W; i++) cel[3 * H * W + i] = i % 2 ? 1.0f : 0.0f;
+    const float *sp[2] = {smp, smp + sn}, *cp[2] = {cel, cel + cn};
+    float *op[2] = {out, out + cn};
+    const float bg[3] = {0, 0, 0};
+    assert_int_equal(nn_model_run(&l, sp, cp, bg, T, H, W, op), PF_OK);
+    for (size_t i = 0; i < (size_t)H * W; i++) {
+        const float want = 1.0f / (1.0f + expf(-NN_ALPHA_PRIOR * (2.0f * cel[3 * H * W + i] - 1.0f)));
+        assert_float_equal(out[3 * H * W + i], want, 1e-6);
+    }
+    l.classical_alpha = 0;   /* the same weights with the model's alpha: everything opaque */
+    assert_int_equal(nn_model_run(&l, sp, cp, bg, T, H, W, op), PF_OK);
+    for (size_t i = 0; i < (size_t)H * W; i++) assert_true(out[3 * H * W + i] > 0.99f);
+    nn_model_free(&l);
+    nn_model_free(&m);
+    free(smp), free(cel), free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_model_file_errors),
         cmocka_unit_test(test_stream_order_and_count),
         cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_classical_alpha),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

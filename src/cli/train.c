@@ -42,6 +42,8 @@ static const char *const help =
 "      --widths A,B[,C]    channels per U-Net level (default 32,64,96); levels = count\n"
 "      --res-blocks N      residual blocks per level, 1..4 (default 1)\n"
 "      --mixer M           convgru, biconvgru or tconv (default convgru)\n"
+"      --alpha A           model (default): the network corrects the classical alpha;\n"
+"                          classical: alpha stays the classical key's\n"
 "      --k N               canonical samples per cell side (default 4)\n"
 "Schedule:\n"
 "      --window T          frames per example (default 8)\n"
@@ -63,13 +65,14 @@ static const char *const help =
 "      --resume            continue from DIR/checkpoint.safetensors\n"
 "      --plot              draw DIR's curves to DIR/curves.png (or --plot-png) and exit\n"
 "      --plot-png FILE     where --plot draws\n"
+"      --export FILE       write DIR's checkpoint as a model file (F16, with --alpha) and exit\n"
 "  -q, --quiet             no progress line\n"
 "  -h, --help              this help\n";
 
 enum { O_OUT = 256, O_CONFIG, O_DATA, O_EXCLUDE, O_PANIM, O_PTILE, O_KIND, O_VAL, O_VALEVERY, O_VALSTRIDE,
        O_WIDTHS, O_RES, O_MIXER, O_K, O_WINDOW, O_CROP, O_BATCH, O_STEPS, O_LR, O_LRMIN, O_WARMUP, O_WRGB,
        O_WALPHA, O_WTEMP, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
-       O_PLOTPNG };
+       O_PLOTPNG, O_ALPHA, O_EXPORT };
 
 static const struct option opts[] = {
     {"out", required_argument, 0, O_OUT}, {"config", required_argument, 0, O_CONFIG},
@@ -89,12 +92,13 @@ static const struct option opts[] = {
     {"ckpt-every", required_argument, 0, O_CKPT}, {"max-minutes", required_argument, 0, O_MAXMIN},
     {"resume", no_argument, 0, O_RESUME}, {"plot", no_argument, 0, O_PLOT},
     {"plot-png", required_argument, 0, O_PLOTPNG}, {"quiet", no_argument, 0, 'q'},
+    {"alpha", required_argument, 0, O_ALPHA}, {"export", required_argument, 0, O_EXPORT},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 
 typedef struct train_opts {
     pf_train_cfg c;
-    const char *plot_png;
+    const char *plot_png, *export_path;
     int plot, quiet;
     char data_buf[64], val_buf[64];
 } train_opts;
@@ -182,6 +186,12 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
     case O_RESUME: t->resume = 1; break;
     case O_PLOT: o->plot = 1; break;
     case O_PLOTPNG: o->plot_png = a; break;
+    case O_ALPHA:
+        if (strcmp(a, "model") == 0) t->classical_alpha = 0;
+        else if (strcmp(a, "classical") == 0) t->classical_alpha = 1;
+        else return bad(name, a, "model or classical");
+        break;
+    case O_EXPORT: o->export_path = a; break;
     case 'q': o->quiet = 1; break;
     default: return bad(name, a ? a : "", "a known option (see pixelfix train --help)");
     }
@@ -286,6 +296,11 @@ int cli_train(int argc, char **argv)
         rc = cli_train_plot(o.c.out_dir, o.plot_png ? o.plot_png : png);
         if (rc == 0 && !o.quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o.plot_png ? o.plot_png : png);
         return rc;
+    }
+    if (o.export_path) {
+        st = pf_train_export(&o.c, o.export_path, &lg);
+        if (st == PF_OK && !o.quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o.export_path);
+        return cli_exit_code(st);
     }
     st = pf_train(&o.c, on_progress, &o, &lg);
     return cli_exit_code(st);

@@ -65,6 +65,13 @@ pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const p
         goto fail;
     }
     if ((rc = build(m, &cfg)) < 0) goto fail;
+    const char *alpha = nn_st_meta_get(&st, "pf.alpha");
+    if (alpha && strcmp(alpha, "classical") && strcmp(alpha, "model")) {
+        pf_error(lg, "model '%s': pf.alpha is '%s'; expected 'model' or 'classical'", path, alpha);
+        rc = PF_EMODEL;
+        goto fail;
+    }
+    m->classical_alpha = alpha && strcmp(alpha, "classical") == 0;
     e = nn_weights_from_st(&m->p, &st, 0, lg);
     if (e != NN_WOK) {
         pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
@@ -81,9 +88,11 @@ fail:
 
 pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pf_logger *lg)
 {
-    nn_kv kv[NN_UNET_META_MAX];
+    nn_kv kv[NN_UNET_META_MAX + 1];
     char store[NN_UNET_META_STORE];
     int n = nn_unet_cfg_to_meta(&m->cfg, kv, store);
+    kv[n].key = "pf.alpha";
+    kv[n++].val = m->classical_alpha ? "classical" : "model";
     return nn_weights_save(&m->p, path, kv, n, dtype, 0, lg);
 }
 
@@ -160,7 +169,7 @@ pf_status nn_model_run(nn_model *m, const float *const *samples, const float *co
                     float v = ct[c * plane + i] + yt[c * pp + ip];
                     o[c * plane + i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
                 }
-                float logit = yt[3 * pp + ip] + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
+                float logit = (m->classical_alpha ? 0.0f : yt[3 * pp + ip]) + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
                 o[3 * plane + i] = 1.0f / (1.0f + expf(-logit));
             }
     }

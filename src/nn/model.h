@@ -32,6 +32,8 @@ typedef struct nn_model {
     int k;                  /* canonical samples per cell side: in_ch = 4k^2 + 3 */
     nn_params p;            /* values allocated */
     nn_unet net;            /* planned per window shape */
+    int classical_alpha;    /* 1: alpha is the classical key's and the alpha logit is
+                               not used ("pf.alpha": "classical" in __metadata__) */
     float *x;               /* (T, in_ch, Hp, Wp) packed input */
     size_t x_cap;           /* floats allocated in x */
 } nn_model;
@@ -71,7 +73,8 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
 /* One window: pack, forward, compose. cells[t] is the classical result
  * (4, H, W): RGB 0..1 and the classical key's alpha 0..1. out[t] gets
  * (4, H, W): RGB = cells RGB + correction (clamped to 0..1), alpha =
- * sigmoid(logit + NN_ALPHA_PRIOR * (2 alpha_cells - 1)).
+ * sigmoid(logit + NN_ALPHA_PRIOR * (2 alpha_cells - 1)), the logit taken as 0
+ * when m->classical_alpha.
  * Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
                        const float bg[3], int T, int H, int W, float *const *out);

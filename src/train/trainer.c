@@ -249,7 +249,8 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
                 w->gtrgb[((size_t)t * 3 + ch) * plane + i] = gt[ch * plane + i];
             }
             w->mask[(size_t)t * plane + i] = gt[3 * plane + i] * v;
-            w->z[(size_t)t * plane + i] = yt[3 * plane + i] + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
+            w->z[(size_t)t * plane + i] = (m->classical_alpha ? 0.0f : yt[3 * plane + i]) +
+                                          NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
             w->ga[(size_t)t * plane + i] = gt[3 * plane + i];
         }
     }
@@ -292,7 +293,7 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
         for (size_t i = 0; i < plane; i++) {
             const float v = s->valid[(size_t)t * plane + i];
             for (int ch = 0; ch < 3; ch++) d[ch * plane + i] = v * w->grgb[((size_t)t * 3 + ch) * plane + i];
-            d[3 * plane + i] = v * w->gz[(size_t)t * plane + i];
+            d[3 * plane + i] = m->classical_alpha ? 0.0f : v * w->gz[(size_t)t * plane + i];
         }
     }
     nn_unet_backward(&m->net, NULL, w->dy);
@@ -414,6 +415,19 @@ static pf_status validate(const pf_train_cfg *c, nn_model *m, FILE *vf, int64_t 
     return PF_OK;
 }
 
+pf_status pf_train_export(const pf_train_cfg *c, const char *path, const pf_logger *lg)
+{
+    char ck[4200];
+    nn_model m;
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", c->out_dir);
+    pf_status st = nn_model_load(&m, ck, 0, lg);   /* the AdamW moments are skipped */
+    if (st < 0) return st;
+    m.classical_alpha = c->classical_alpha;
+    st = nn_model_save(&m, path, NN_DT_F16, lg);
+    nn_model_free(&m);
+    return st;
+}
+
 /* ---- the loop ---------------------------------------------------------------------- */
 
 static pf_status check_cfg(const pf_train_cfg *c, const pf_logger *lg)
@@ -454,6 +468,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
             (long long)d.frames, d.n_tiles, d.n_packages);
 
     if ((st = nn_model_init_random(&m, &c.net, c.seed)) < 0) goto done;
+    m.classical_alpha = c.classical_alpha;
     /* a zero head: training starts from the classical result exactly */
     int hw = m.net.head.w, hb = m.net.head.b;
     memset(m.p.data + m.p.t[hw].offset, 0, sizeof(float) * m.p.t[hw].numel);

@@ -45,6 +45,8 @@ typedef struct pf_train_cfg {
     int log_every, ckpt_every, val_every;  /* steps; 0 = never (the end still checkpoints) */
     double max_minutes;       /* checkpoint and stop after this much wall time; 0 = none */
     int resume;               /* continue from out_dir/checkpoint.safetensors */
+    int classical_alpha;      /* 1: alpha stays the classical key's (the alpha logit is not
+                                 used or trained; the model file says pf.alpha classical) */
 } pf_train_cfg;
 
 /* Defaults: the default U-Net (unet.h), pf_sample_default_cfg, batch 4,
@@ -75,6 +77,12 @@ typedef int (*pf_train_progress_fn)(void *user, const pf_train_status *s);
  * multiples of 2^(levels-1)). Errors: PF_EINVAL, PF_ENOMEM. */
 struct nn_model;
 pf_status pf_train_example(struct nn_model *m, const pf_sample *s, const pf_train_cfg *cfg, double *loss);
+
+/* Writes the weights of out_dir/checkpoint.safetensors as a model file at
+ * path (F16), with pf.alpha from cfg->classical_alpha: how a model is cut
+ * from a run. Errors: PF_EMODEL (no or bad checkpoint), PF_EOUTPUT,
+ * PF_ENOMEM. */
+pf_status pf_train_export(const pf_train_cfg *cfg, const char *path, const pf_logger *lg);
 
 /* Trains. Errors: PF_EINVAL (a bad configuration, named in the log),
  * PF_EIO / PF_EFORMAT / PF_ENOFRAMES (training data: dataset.h),
