@@ -37,7 +37,7 @@ int cli_train_plot(const char *dir, const char *png_path)
         return EXIT_USAGE;
     }
     fprintf(g, "set terminal pngcairo size 1200,%d font ',10'\nset output \"%s\"\n"
-               "set datafile separator ','\nset key outside right\nset grid\n",
+               "set datafile separator ','\nset key outside right noenhanced\nset grid\n",
             has_val ? 1000 : 400, tmp);
     fprintf(g, "set multiplot layout %d,1\nset logscale y\nset title 'training loss'\nset xlabel 'step'\n"
                "plot \"%s\" every ::1 using 1:4 with lines title 'total', '' every ::1 using 1:5 with lines "

@@ -225,17 +225,13 @@ static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cf
         float *gt = s->gt + (size_t)t * 4 * cp, *valid = s->valid + (size_t)t * cp;
         for (int y = 0; y < H; y++) {
             int gr = r0 + y < rows ? r0 + y : rows - 1;
-            double cy = 0.5 * (q.g.yb[gr] + q.g.yb[gr + 1]) + q.dy[t], uy = cy / dp.scale - geom.oy[t];
-            int ny = (int)floor(uy);
+            double cy = 0.5 * (q.g.yb[gr] + q.g.yb[gr + 1]) + q.dy[t];
+            int ny = (int)floor(cy / dp.scale - geom.oy[t]);
             for (int x = 0; x < W; x++) {
                 int gc = c0 + x < cols ? c0 + x : cols - 1;
-                double cx = 0.5 * (q.g.xb[gc] + q.g.xb[gc + 1]) + q.dx[t], ux = cx / dp.scale - geom.ox[t];
-                int nx = (int)floor(ux);
-                /* a detected centre near a true pixel edge has no one right
-                 * answer: learning from it would teach edges to wander */
-                double fx = ux - nx, fy = uy - ny;
-                int clear = fx > PF_SAMPLE_EDGE && fx < 1 - PF_SAMPLE_EDGE && fy > PF_SAMPLE_EDGE && fy < 1 - PF_SAMPLE_EDGE;
-                valid[(size_t)y * W + x] = r0 + y < rows && c0 + x < cols && clear ? 1.f : 0.f;
+                double cx = 0.5 * (q.g.xb[gc] + q.g.xb[gc + 1]) + q.dx[t];
+                int nx = (int)floor(cx / dp.scale - geom.ox[t]);
+                valid[(size_t)y * W + x] = r0 + y < rows && c0 + x < cols ? 1.f : 0.f;
                 uint8_t px[4] = {0, 0, 0, 0};
                 if (nx >= 0 && ny >= 0 && nx < clean.width && ny < clean.height)
                     memcpy(px, gf->rgba + ((size_t)ny * clean.width + nx) * 4, 4);

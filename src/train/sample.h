@@ -24,10 +24,6 @@
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
 int pf_sample_dkind(int k);
 
-/* Cells whose detected centre is within this many native px of a true
- * pixel edge are left out of the loss. */
-#define PF_SAMPLE_EDGE 0.15
-
 typedef struct pf_sample_cfg {
     int T;              /* frames per window, 2..64 */
     int crop;           /* H = W of the crop in native cells, a multiple of 4, 8..128 */
@@ -53,9 +49,8 @@ typedef struct pf_sample {
     float *samples;     /* (T, 4, H*k, W*k) canonical samples, 0..1 */
     float *cells;       /* (T, 4, H, W) classical colour + keyed alpha, 0..1 */
     float *gt;          /* (T, 4, H, W) ground truth RGBA on the detected grid, 0..1 */
-    float *valid;       /* (T, H, W) 1 where the GT is certain: 0 on the replicate padding of
-                           small grids and where the detected cell's centre lies within
-                           PF_SAMPLE_EDGE of a true pixel edge */
+    float *valid;       /* (T, H, W) 1 on grid cells, 0 on the replicate padding of small
+                           grids (the same for every frame) */
     float bg[3];        /* estimated background, 0..1 (0 when none) */
     int kind;           /* degradation kind */
     int source;         /* 0 animation, 1 tile, 2 procedural */

@@ -287,7 +287,7 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
                 w->gz[a] += gal * dal;
             }
     }
-    /* nothing learns from the padding of small grids or from cells on a true edge */
+    /* nothing learns from the replicate padding of small grids */
     for (int t = 0; t < T; t++) {
         float *d = w->dy + (size_t)t * 4 * plane;
         for (size_t i = 0; i < plane; i++) {

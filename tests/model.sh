@@ -1,0 +1,42 @@
+#!/bin/sh
+# model.sh - the shipped model (models/pixelfix-v1.safetensors): it loads,
+# restores every committed sample to the GT's size, and on each sample
+# scores at least the classical path's acc, and more on one of them at
+# least. Run from the repository root after `make`. Exit code = verdict.
+set -u
+BIN=${PIXELFIX:-./pixelfix}
+MODEL=models/pixelfix-v1.safetensors
+T=$(mktemp -d /tmp/pfmodel-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0; better=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# the acc figure of `pixelfix eval --json`
+acc() { sed -n 's/.*"acc": *\([0-9.eE+-]*\).*/\1/p' "$1" | head -n 1; }
+
+if [ ! -f "$MODEL" ]; then
+    bad "no $MODEL"
+else
+    for gt in samples/*.gt.webp; do
+        name=${gt%.gt.webp}
+        in=$(ls "$name".gif "$name".webp "$name".mp4 2>/dev/null | head -n 1)
+        [ -n "$in" ] || continue
+        b=$(basename "$name")
+        if ! "$BIN" "$in" -o "$T/$b.model/" -m "$MODEL" -q 2>"$T/err" ||
+           ! "$BIN" "$in" -o "$T/$b.classic/" --no-model -q 2>>"$T/err"; then
+            bad "$b: restore failed: $(head -c 300 "$T/err")"
+            continue
+        fi
+        "$BIN" eval "$gt" "$T/$b.model/" --json "$T/$b.model.json" -q &&
+        "$BIN" eval "$gt" "$T/$b.classic/" --json "$T/$b.classic.json" -q || { bad "$b: eval failed"; continue; }
+        grep -q '"size_ok": 1' "$T/$b.model.json" && ok || bad "$b: the model's output size differs from the GT's"
+        am=$(acc "$T/$b.model.json"); ac=$(acc "$T/$b.classic.json")
+        echo "model.sh: $b: acc $am with the model, $ac classical"
+        if awk -v m="$am" -v c="$ac" 'BEGIN { exit !(m >= c) }'; then ok; else bad "$b: model acc $am < classical $ac"; fi
+        awk -v m="$am" -v c="$ac" 'BEGIN { exit !(m > c) }' && better=$((better + 1))
+    done
+    [ "$better" -ge 1 ] && ok || bad "the model beats the classical path on no sample"
+fi
+echo "model.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
