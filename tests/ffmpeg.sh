@@ -217,9 +217,12 @@ rc=$?
 
 # --- the README's pipelines (keep these command lines the same as README.md's) ------------------
 # 1. a spritesheet-ready PNG sequence: the CLI's frames under the CLI's names
+# (the default model as installed: the shipped one, named through $PIXELFIX_MODEL for both, since
+# the CLI also finds models/ beside itself and an uninstalled filter does not)
 mkdir -p "$T/walk"
-run "README: PNG sequence" -- "$FF" -nostdin -v error -i "$SRC" -vf pixelfix -start_number 0 "$T/walk/frame_%04d.png"
-run "CLI PNG frames" -- "$BIN" "$SRC" -o "$T/cliw/" -q
+SHIPPED="$PWD/models/pixelfix-v1.safetensors"
+run "README: PNG sequence" -- env PIXELFIX_MODEL="$SHIPPED" "$FF" -nostdin -v error -i "$SRC" -vf pixelfix -start_number 0 "$T/walk/frame_%04d.png"
+run "CLI PNG frames" -- env PIXELFIX_MODEL="$SHIPPED" "$BIN" "$SRC" -o "$T/cliw/" -q
 (cd "$T/walk" && ls) > "$T/names_ff"; (cd "$T/cliw" && ls) > "$T/names_cli"
 cmp -s "$T/names_ff" "$T/names_cli" && ok || bad "README PNG sequence: file names differ from the CLI's"
 frames_md5 "$T/walk" "$T/walk.md5"; frames_md5 "$T/cliw" "$T/cliw.md5"
