@@ -8,9 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "train/degrade.h"
 
-static const char *const kinds[] = {"all", "gif_dither", "h264_nearest", "h264_smooth", "video_model",
-                                    "webp_lossy", "bg_busy"};
 
 int cli_train_plot(const char *dir, const char *png_path)
 {
@@ -48,9 +47,12 @@ int cli_train_plot(const char *dir, const char *png_path)
         const char *cols[2] = {"acc", "flicker"};
         for (int p = 0; p < 2; p++) {
             fprintf(g, "set title 'validation %s (held-out packages)'\nplot ", cols[p]);
-            for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+            /* "all", then the evaluation set's kinds (degrade.h) */
+            for (int k = PF_DKIND_GIF - 1; k <= PF_DKIND_BG_BUSY; k++) {
+                const char *kind = k < PF_DKIND_GIF ? "all" : pf_degrade_kind_name(k);
                 fprintf(g, "%s\"%s\" using 1:(strcol(2) eq '%s' ? $%d : NaN) with linespoints title '%s'",
-                        k ? ", " : "", val, kinds[k], p == 0 ? 5 : 8, kinds[k]);
+                        k >= PF_DKIND_GIF ? ", " : "", val, kind, p == 0 ? 5 : 8, kind);
+            }
             fprintf(g, "\n");
         }
     }

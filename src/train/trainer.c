@@ -67,6 +67,15 @@ typedef struct feeder {
     pthread_t th;
 } feeder;
 
+static void stats_add(pf_sample_stats *a, const pf_sample_stats *b)
+{
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
+        a->drawn[k] += b->drawn[k];
+        a->no_grid[k] += b->no_grid[k];
+        a->wrong_grid[k] += b->wrong_grid[k];
+    }
+}
+
 static uint64_t example_seed(uint64_t seed, int64_t index)
 {
     nn_rng r;
@@ -87,11 +96,7 @@ static void *feeder_main(void *arg)
         pf_sample_stats st = {0};
         pf_status r = pf_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, idx), &st, f->lg);
         pthread_mutex_lock(&f->mu);
-        for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
-            f->stats.drawn[k] += st.drawn[k];
-            f->stats.no_grid[k] += st.no_grid[k];
-            f->stats.wrong_grid[k] += st.wrong_grid[k];
-        }
+        stats_add(&f->stats, &st);
         sl->st = r;
         sl->index = idx;
         f->next_make++;
@@ -135,11 +140,7 @@ static slot *feeder_take(feeder *f, double *wait_ms)
         sl = &f->slots[0];
         pf_sample_stats st = {0};
         sl->st = pf_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, f->next_take), &st, f->lg);
-        for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
-            f->stats.drawn[k] += st.drawn[k];
-            f->stats.no_grid[k] += st.no_grid[k];
-            f->stats.wrong_grid[k] += st.wrong_grid[k];
-        }
+        stats_add(&f->stats, &st);
         sl->index = f->next_take;
         f->next_make = ++f->next_take;
         *wait_ms = pf_now_ms() - t0;
@@ -548,11 +549,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
             s.data_wait = waited / 1000 / (el > 0 ? el : 1e-9);
             s.eta_s = (double)(c.steps - step) * el / (double)(step - first);
             feeder_stats(&fd, &s.stats);
-            for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
-                s.stats.drawn[k] += base.drawn[k];
-                s.stats.no_grid[k] += base.no_grid[k];
-                s.stats.wrong_grid[k] += base.wrong_grid[k];
-            }
+            stats_add(&s.stats, &base);
             s.stopping = last || over;
             fprintf(tf, "%lld,%.1f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.3f,%.3f\n", (long long)step, el, s.lr, s.loss,
                     s.l_rgb, s.l_alpha, s.l_temporal, s.grad_norm, s.samples_per_s, s.data_wait);
@@ -564,11 +561,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
         if (st == PF_EABORTED || over || last || (c.ckpt_every > 0 && step % c.ckpt_every == 0)) {
             pf_sample_stats tot;
             feeder_stats(&fd, &tot);
-            for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
-                tot.drawn[k] += base.drawn[k];
-                tot.no_grid[k] += base.no_grid[k];
-                tot.wrong_grid[k] += base.wrong_grid[k];
-            }
+            stats_add(&tot, &base);
             pf_status cs = save_checkpoint(&c, &m, &opt, &tot, lg);
             if (cs < 0) {
                 st = cs;

@@ -16,6 +16,18 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Appends every frame the stream has ready to out. */
+static pf_status drain(pf_stream *s, pf_anim *out)
+{
+    pf_stream_frame f;
+    pf_status st = PF_OK;
+    while (st >= 0 && pf_stream_pull(s, &f) == PF_OK) {
+        if (out->width == 0 && (st = pf_anim_init(out, f.width, f.height)) < 0) break;
+        st = pf_anim_push(out, f.rgba, f.duration_ms);
+    }
+    return st;
+}
+
 /* Restores input into out (native frames, never merged). */
 static pf_status restore(pf_anim *out, const char *input, pf_model *model, const pf_logger *lg)
 {
@@ -23,7 +35,6 @@ static pf_status restore(pf_anim *out, const char *input, pf_model *model, const
     pf_limits lim = pf_default_limits();
     pf_anim in = {0};
     pf_stream *s = NULL;
-    pf_stream_frame f;
     p.use_model = model != NULL;
     p.palette_frames = 0;   /* the whole clip, as the sheet/GIF/WebP outputs do */
     pf_status st = pf_read_anim(&in, input, &lim, 1, lg);
@@ -31,16 +42,10 @@ static pf_status restore(pf_anim *out, const char *input, pf_model *model, const
     if ((st = pf_stream_open(&s, in.width, in.height, &p, model)) < 0) goto done;
     for (int i = 0; i < in.count && st >= 0; i++) {
         st = pf_stream_push(s, in.frames[i].rgba, in.width * 4, in.frames[i].pts_ms, in.frames[i].duration_ms);
-        while (st >= 0 && pf_stream_pull(s, &f) == PF_OK) {
-            if (out->width == 0 && (st = pf_anim_init(out, f.width, f.height)) < 0) break;
-            st = pf_anim_push(out, f.rgba, f.duration_ms);
-        }
+        if (st >= 0) st = drain(s, out);
     }
     if (st >= 0) st = pf_stream_finish(s);
-    while (st >= 0 && pf_stream_pull(s, &f) == PF_OK) {
-        if (out->width == 0 && (st = pf_anim_init(out, f.width, f.height)) < 0) break;
-        st = pf_anim_push(out, f.rgba, f.duration_ms);
-    }
+    if (st >= 0) st = drain(s, out);
 done:
     pf_stream_close(s);
     pf_anim_free(&in);
