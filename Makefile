@@ -1,5 +1,6 @@
 # pixelfix - restores pixel-art animation.
-# Targets: all check bench install uninstall clean demo. Honours DESTDIR and PREFIX.
+# Targets: all check bench install uninstall clean demo fuzz ffmpeg check-ffmpeg.
+# Honours DESTDIR and PREFIX.
 
 -include config.mk
 
@@ -33,7 +34,7 @@ LIB := $(BUILD)/libpixelfix.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
-.PHONY: all check bench install uninstall clean demo tools $(PC)
+.PHONY: all check check-valgrind bench install uninstall clean demo tools fuzz $(PC)
 all: $(BIN) $(PC)
 
 config.mk: configure
@@ -70,10 +71,72 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 tools: $(TOOL_BIN)
 
+# ---- fuzzing ----------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness. make check builds it
+# with $(CC) and tests/fuzz/replay.c (build/replay/fuzz_NAME) and replays
+# tests/regress/NAME/ and the seeds through it (tests/regress.sh). make fuzz
+# builds it with clang -fsanitize=fuzzer,address,undefined (build/fuzz/) and
+# runs each for FUZZ_SECONDS, FUZZ_JOBS at a time (tests/fuzz/run.sh).
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+CLI_LIB    := $(BUILD)/replay/libpixelfix-cli.a
+NOMAIN_CLI_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+NODEP_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS))
+
+$(BUILD)/replay/cli_main.o: src/cli/main.c config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Dmain=pf_cli_main -c $< -o $@
+
+$(CLI_LIB): $(NOMAIN_CLI_OBJ) $(BUILD)/replay/cli_main.o
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/replay/replay.o: tests/fuzz/replay.c tests/fuzz/fuzz_util.h config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/replay/replay.o $(CLI_LIB) $(LIB)
+	$(CC) $(NODEP_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/replay/replay.o $(CLI_LIB) $(LIB) $(LDLIBS)
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                $(DEP_CFLAGS) -Isrc -DPF_DATADIR='"$(PREFIX)/share/pixelfix/models"'
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
+            $(filter-out $(BUILD)/fuzz/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/fuzz/obj/%.o)) \
+            $(BUILD)/fuzz/obj/cli_main.o
+
+$(BUILD)/fuzz/obj/cli_main.o: src/cli/main.c config.mk
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pf_cli_main -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.c config.mk
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt -c $< -o $@
+
+$(BUILD)/fuzz/libpixelfix-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libpixelfix-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libpixelfix-fuzz.a $(DEP_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BIN)
+
 # Every test binary's exit code is its verdict; tests/run.sh prints the
 # closing "N passed, N failed" line.
-check: $(BIN) $(TEST_BIN) $(TOOL_BIN)
-	sh tests/run.sh $(TEST_BIN)
+check: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+	PIXELFIX=./$(BIN) MKMODEL=$(BUILD)/tools/mkmodel REPLAY_DIR=$(BUILD)/replay \
+	    sh tests/run.sh $(TEST_BIN)
+
+# valgrind over the CLI on every sample (tests/valgrind.sh); slow, not in check.
+check-valgrind: $(BIN)
+	PIXELFIX=./$(BIN) sh tests/valgrind.sh
 
 bench: $(BIN) $(BENCH_BIN)
 	sh bench/run.sh $(BENCH_BIN)
@@ -111,4 +174,5 @@ ffmpeg: $(LIB) config.mk
 check-ffmpeg: ffmpeg $(BIN) $(TOOL_BIN)
 	sh tests/ffmpeg.sh
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d) \
+         $(BUILD)/replay/cli_main.d $(BUILD)/replay/replay.d

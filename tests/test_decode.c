@@ -846,6 +846,98 @@ static void test_limits(void **state)
     pf_anim_free(&a);
 }
 
+/* ---- in-memory input and nested files ----------------------------------- */
+
+/* Reads a whole file into malloc'd memory. */
+static uint8_t *slurp_file(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *d;
+    long len;
+
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    len = ftell(fp);
+    assert_true(len > 0);
+    rewind(fp);
+    d = malloc((size_t)len);
+    assert_non_null(d);
+    assert_int_equal(fread(d, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    *n = (size_t)len;
+    return d;
+}
+
+/* pf_reader_open_mem decodes each sample exactly as pf_reader_open does:
+ * same format, size, frame count, durations and pixels. */
+static void test_memory_reader(void **state)
+{
+    static const char *const files[] = {"samples/guy-exit.gif", "samples/fire-flame.webp",
+                                        "samples/guy-walk-video.mp4"};
+    (void)state;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        pf_reader *rf = NULL, *rm = NULL;
+        pf_frame ff, fm;
+        pf_status sf, sm;
+        size_t n;
+        int frames = 0;
+        uint8_t *d = slurp_file(files[i], &n);
+
+        assert_int_equal(pf_reader_open(&rf, files[i], NULL, 1, NULL), PF_OK);
+        assert_int_equal(pf_reader_open_mem(&rm, d, n, "mem", NULL, 1, NULL), PF_OK);
+        assert_string_equal(pf_reader_format(rf), pf_reader_format(rm));
+        assert_int_equal(pf_reader_width(rf), pf_reader_width(rm));
+        assert_int_equal(pf_reader_height(rf), pf_reader_height(rm));
+        for (;;) {
+            sf = pf_reader_next(rf, &ff);
+            sm = pf_reader_next(rm, &fm);
+            assert_int_equal(sf, sm);
+            if (sf != PF_OK) break;
+            assert_int_equal(ff.duration_ms, fm.duration_ms);
+            assert_int_equal(ff.pts_ms, fm.pts_ms);
+            assert_memory_equal(ff.rgba, fm.rgba,
+                                (size_t)pf_reader_width(rf) * pf_reader_height(rf) * 4);
+            frames++;
+        }
+        assert_int_equal(sf, PF_DONE);
+        assert_true(frames >= 2);
+        pf_reader_close(rf);
+        pf_reader_close(rm);
+        free(d);
+    }
+    /* Empty memory is an empty file. */
+    {
+        pf_reader *r = NULL;
+        assert_int_equal(pf_reader_open_mem(&r, "", 0, "mem", NULL, 1, NULL), PF_EFORMAT);
+        assert_null(r);
+    }
+}
+
+/* A playlist naming another local file is refused: a downloaded file must
+ * not make pixelfix read other files (libavformat's HLS demuxer would). */
+static void test_nested_open_refused(void **state)
+{
+    char path[512], seg[512];
+    size_t n;
+    uint8_t *d = slurp_file("samples/guy-walk-video.mp4", &n);
+    pf_reader *r = NULL;
+    (void)state;
+
+    tpath(seg, sizeof seg, "segment.mp4");
+    write_bytes(seg, d, n);
+    free(d);
+    tpath(path, sizeof path, "list.m3u8");
+    {
+        char text[1024];
+        int k = snprintf(text, sizeof text,
+                         "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n%s\n#EXT-X-ENDLIST\n",
+                         seg);
+        write_bytes(path, text, (size_t)k);
+    }
+    assert_int_equal(pf_reader_open(&r, path, NULL, 1, NULL), PF_EFORMAT);
+    assert_null(r);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -876,6 +968,8 @@ int main(void)
         cmocka_unit_test(test_png_apng_exact),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_memory_reader),
+        cmocka_unit_test(test_nested_open_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,7 +29,8 @@ static char tmp[256];
 static int run_cli(const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "./pixelfix %s -q 2>%s/stderr", args, tmp);
+    const char *bin = getenv("PIXELFIX");
+    snprintf(cmd, sizeof cmd, "%s %s -q 2>%s/stderr", bin ? bin : "./pixelfix", args, tmp);
     int rc = system(cmd);
     if (rc != 0) {
         char err[1024] = {0};

@@ -688,6 +688,33 @@ static void test_framed_texture(void **state)
     free(native);
 }
 
+/* ---- limits ------------------------------------------------------------------ */
+
+/* A frame 2 px wide and 4.3 million high (8.6 Mpx, under the default
+ * max_pixels of 64 Mpx) overflowed the int line index of the edge profiles,
+ * (2 l + 1) * h, and read far outside the frame: such sides are refused
+ * before anything side-sized is allocated, either way round. */
+static void test_huge_side(void **state)
+{
+    const int w = 2, h = 4300000;
+    uint8_t *img = malloc((size_t)w * h * 4);
+    const uint8_t *fr[1];
+    pf_grid g;
+    (void)state;
+    assert_non_null(img);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const uint8_t v = (i / (size_t)w / 3) & 1 ? 200 : 40;   /* 3 px stripes */
+        img[4 * i] = img[4 * i + 1] = img[4 * i + 2] = v;
+        img[4 * i + 3] = 255;
+    }
+    fr[0] = img;
+    assert_int_equal(pf_grid_detect(&g, fr, 1, w, h, NULL, NULL), PF_ELIMIT);
+    assert_null(g.xb);
+    assert_int_equal(pf_grid_detect(&g, fr, 1, h, w, NULL, NULL), PF_ELIMIT);
+    assert_null(g.xb);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_framed_texture),
+        cmocka_unit_test(test_huge_side),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -458,6 +458,10 @@ static void test_stream_errors(void **state)
     pf_params p = pf_default_params();
     pf_stream *s;
     assert_int_equal(pf_stream_open(&s, 1, 64, &p, NULL), PF_EINVAL);
+    /* 10 Mpx is under max_pixels, but a 5-million-pixel side is over what
+     * the grid detector takes (PF_GRID_MAX_SIDE) */
+    assert_int_equal(pf_stream_open(&s, 2, 5000000, &p, NULL), PF_ELIMIT);
+    assert_null(s);
     p.window = 8;
     p.overlap = 5;
     assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_EINVAL);
@@ -469,6 +473,17 @@ static void test_stream_errors(void **state)
     uint8_t *flat = calloc(64 * 64 * 4, 1);
     assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_OK);
     assert_int_equal(pf_stream_push(s, flat, 64 * 4, 0, 100), PF_OK);
+    assert_int_equal(pf_stream_finish(s), PF_ENOGRID);
+    pf_stream_close(s);
+    /* a failed grid lock is final: pushes after it (ffmpeg goes on decoding
+     * after a filter error) repeat it instead of overrunning the
+     * grid_frames lookahead */
+    p.grid_frames = 2;
+    assert_int_equal(pf_stream_open(&s, 64, 64, &p, NULL), PF_OK);
+    assert_int_equal(pf_stream_push(s, flat, 64 * 4, 0, 100), PF_OK);
+    assert_int_equal(pf_stream_push(s, flat, 64 * 4, 100, 100), PF_ENOGRID);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pf_stream_push(s, flat, 64 * 4, 200 + 100 * i, 100), PF_ENOGRID);
     assert_int_equal(pf_stream_finish(s), PF_ENOGRID);
     pf_stream_close(s);
     free(flat);

@@ -101,6 +101,8 @@ typedef struct train_opts {
     const char *plot_png, *export_path;
     int plot, quiet;
     char data_buf[64], val_buf[64];
+    char *kept[128];        /* config-file values the settings point into */
+    int n_kept;
 } train_opts;
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -224,8 +226,17 @@ static int parse_config(train_opts *o, const char *path)
         } else if (op->has_arg == required_argument && !val) {
             fprintf(stderr, "pixelfix train: error: %s:%d: '%s' needs a value\n", path, ln, key);
             rc = EXIT_USAGE;
+        } else if (val && o->n_kept == (int)(sizeof o->kept / sizeof *o->kept)) {
+            fprintf(stderr, "pixelfix train: error: %s:%d: more than %d settings\n", path, ln,
+                    o->n_kept);
+            rc = EXIT_USAGE;
         } else {
-            char *keep = val ? strdup(val) : NULL;   /* lives as long as the run */
+            char *keep = NULL;   /* lives as long as the run: cli_train frees it */
+            if (val && !(keep = o->kept[o->n_kept++] = strdup(val))) {
+                fprintf(stderr, "pixelfix train: error: out of memory\n");
+                rc = EXIT_NOMEM;
+                break;
+            }
             rc = apply(o, op->val, keep, key);
         }
     }
@@ -253,13 +264,23 @@ static int on_progress(void *user, const pf_train_status *s)
     return cli_interrupted();
 }
 
+static int train_main(train_opts *o, int argc, char **argv);
+
 int cli_train(int argc, char **argv)
 {
     train_opts o;
     memset(&o, 0, sizeof o);
-    o.c = pf_train_default_cfg();
-    if (access("tests/data/cache/clean/manifest.json", R_OK) == 0) o.c.data_dir = "tests/data/cache/clean";
-    if (access("tests/data/evalset/val", R_OK) == 0) o.c.val_dir = "tests/data/evalset/val";
+    int rc = train_main(&o, argc, argv);
+    for (int i = 0; i < o.n_kept; i++) free(o.kept[i]);
+    return rc;
+}
+
+/* The train command on *o (zeroed by the caller, which frees o->kept). */
+static int train_main(train_opts *o, int argc, char **argv)
+{
+    o->c = pf_train_default_cfg();
+    if (access("tests/data/cache/clean/manifest.json", R_OK) == 0) o->c.data_dir = "tests/data/cache/clean";
+    if (access("tests/data/evalset/val", R_OK) == 0) o->c.val_dir = "tests/data/evalset/val";
     optind = 1;
     opterr = 0;
     int c, rc;
@@ -273,35 +294,35 @@ int cli_train(int argc, char **argv)
                     c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
             return EXIT_USAGE;
         }
-        if ((rc = apply(&o, c, optarg, argv[optind - 1]))) return rc;
+        if ((rc = apply(o, c, optarg, argv[optind - 1]))) return rc;
     }
     if (optind < argc) {
         fprintf(stderr, "pixelfix train: error: unexpected argument '%s' (see pixelfix train --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!o.c.out_dir) {
+    if (!o->c.out_dir) {
         fprintf(stderr, "pixelfix train: error: give the training folder with --out DIR\n");
         return EXIT_USAGE;
     }
     cli_ui ui;
     pf_logger lg;
-    cli_ui_init(&ui, o.quiet ? 0 : 1);
+    cli_ui_init(&ui, o->quiet ? 0 : 1);
     lg.fn = cli_log;
     lg.user = NULL;
-    lg.level = o.quiet ? PF_LOG_WARN : PF_LOG_INFO;
+    lg.level = o->quiet ? PF_LOG_WARN : PF_LOG_INFO;
     pf_status st;
-    if (o.plot) {
+    if (o->plot) {
         char png[4200];
-        if (!o.plot_png) snprintf(png, sizeof png, "%s/curves.png", o.c.out_dir);
-        rc = cli_train_plot(o.c.out_dir, o.plot_png ? o.plot_png : png);
-        if (rc == 0 && !o.quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o.plot_png ? o.plot_png : png);
+        if (!o->plot_png) snprintf(png, sizeof png, "%s/curves.png", o->c.out_dir);
+        rc = cli_train_plot(o->c.out_dir, o->plot_png ? o->plot_png : png);
+        if (rc == 0 && !o->quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o->plot_png ? o->plot_png : png);
         return rc;
     }
-    if (o.export_path) {
-        st = pf_train_export(&o.c, o.export_path, &lg);
-        if (st == PF_OK && !o.quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o.export_path);
+    if (o->export_path) {
+        st = pf_train_export(&o->c, o->export_path, &lg);
+        if (st == PF_OK && !o->quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o->export_path);
         return cli_exit_code(st);
     }
-    st = pf_train(&o.c, on_progress, &o, &lg);
+    st = pf_train(&o->c, on_progress, o, &lg);
     return cli_exit_code(st);
 }

@@ -51,6 +51,14 @@ static inline int pf_mul_size(size_t *out, size_t a, size_t b)
     return 1;
 }
 
+/* a+b with overflow check, as pf_mul_size. */
+static inline int pf_add_size(size_t *out, size_t a, size_t b)
+{
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
 /* a*b*c*d with overflow check; pass 1 for unused factors. */
 static inline int pf_mul4_size(size_t *out, size_t a, size_t b, size_t c, size_t d)
 {

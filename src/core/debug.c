@@ -2,6 +2,7 @@
  * than read: the grid over the input shows at a glance whether detection
  * locked on. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -56,13 +57,16 @@ pf_status pf_debug_grid(const char *dir, const pf_grid *g, uint8_t *const *frame
 pf_status pf_debug_native(const char *dir, const char *name, const pf_anim *a, const pf_logger *lg)
 {
     int s = a->height >= 256 ? 1 : (256 + a->height - 1) / a->height;
-    int w = a->width * s, h = a->height * s;
+    int w, h;
     uint8_t *img;
     pf_status st = make_dir(dir, lg);
     char path[4200];
 
     if (st < 0) return st;
-    if (s > 64 || !(img = pf_malloc4((size_t)w, (size_t)h, 4, 1))) return PF_ENOMEM;
+    if (s > 64 || a->width > INT_MAX / 4 / s || a->height > INT_MAX / 4 / s) return PF_ENOMEM;
+    w = a->width * s;
+    h = a->height * s;
+    if (!(img = pf_malloc4((size_t)w, (size_t)h, 4, 1))) return PF_ENOMEM;
     for (int f = 0; st == PF_OK && f < a->count; f += frame_step(a->count)) {
         const uint8_t *src = a->frames[f].rgba;
         for (int y = 0; y < h; y++)

@@ -91,6 +91,7 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
     pf_status st;
     if (r->n_out == r->dur_cap) {
         int cap = r->dur_cap ? r->dur_cap * 2 : 64;
+        if (r->dur_cap > (1 << 29)) return PF_ENOMEM;
         int *d = realloc(r->dur, sizeof *d * (size_t)cap);
         if (!d) return PF_ENOMEM;
         r->dur = d;
@@ -304,6 +305,13 @@ pf_status pf_restore_file(const char *input, const char *output,
     r.rep->in_width = pf_reader_width(rd);
     r.rep->in_height = pf_reader_height(rd);
     r.loop = pf_reader_loop(rd);
+    if (r.rep->in_width < 2 || r.rep->in_height < 2) {
+        /* pf_stream_open's minimum: a grid needs two input pixels a side. */
+        pf_error(&r.lg, "'%s' is %dx%d pixels; pixelfix needs at least 2x2", input,
+                 r.rep->in_width, r.rep->in_height);
+        st = PF_EFORMAT;
+        goto fail;
+    }
     pf_params sp = *params;
     if (sp.palette_frames == PF_PALETTE_AUTO && r.kind != PF_OUT_VIDEO && r.kind != PF_OUT_FRAMES)
         sp.palette_frames = 0;   /* the writer holds every frame anyway */
@@ -316,6 +324,7 @@ pf_status pf_restore_file(const char *input, const char *output,
         r.rep->ms_decode += pf_now_ms() - t;
         if (st == PF_DONE) break;
         if (st < 0) goto fail;
+        /* in_width * 4 fits: pf_stream_open took in_width <= PF_GRID_MAX_SIDE */
         if ((st = pf_stream_push(r.st, fr.rgba, r.rep->in_width * 4, fr.pts_ms, fr.duration_ms)) < 0 ||
             (st = pull_all(&r)) < 0)
             goto fail;

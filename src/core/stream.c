@@ -72,6 +72,7 @@ struct pf_stream {
     frame_queue out;
     uint8_t *pulled;             /* the frame last handed out, freed on the next call */
     int pushed, finished;
+    pf_status lock_err;          /* a failed lock, repeated: the lookahead is full */
     int drift_cap;
     pf_report rep;
 };
@@ -131,6 +132,7 @@ static pf_status queue_push(frame_queue *q, uint8_t *rgba, int64_t pts, int dur)
         }
         if (q->count == q->cap) {
             int cap = q->cap ? q->cap * 2 : 16;
+            if (q->cap > (1 << 29)) return PF_ENOMEM;
             out_frame *f = realloc(q->f, sizeof *f * (size_t)cap);
             if (!f) return PF_ENOMEM;
             q->f = f;
@@ -195,6 +197,11 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     if (p->limits.max_pixels > 0 && (int64_t)width * height > p->limits.max_pixels) {
         pf_error(&s->lg, "a %dx%d frame is over the limit of %lld pixels (--max-pixels raises it)",
                  width, height, (long long)p->limits.max_pixels);
+        st = PF_ELIMIT;
+        goto fail;
+    }
+    if (width > PF_GRID_MAX_SIDE || height > PF_GRID_MAX_SIDE) {
+        pf_error(&s->lg, "a %dx%d frame is over %d pixels a side", width, height, PF_GRID_MAX_SIDE);
         st = PF_ELIMIT;
         goto fail;
     }
@@ -437,6 +444,7 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
     int n = s->rep.frames_in;
     if (n >= s->drift_cap) {
         int cap = s->drift_cap ? s->drift_cap * 2 : 64;
+        if (s->drift_cap > (1 << 29)) return PF_ENOMEM;
         double *x = realloc(s->rep.drift_x, sizeof *x * (size_t)cap);
         if (!x) return PF_ENOMEM;
         s->rep.drift_x = x;
@@ -542,19 +550,21 @@ static pf_status lock(pf_stream *s)
         (st = pf_debug_grid(p->debug_dir, &s->grid, s->head, s->n_head, s->w, s->h, &s->lg)) < 0)
         return st;
 
-    const size_t plane = (size_t)s->rows * s->cols;
+    size_t plane, plen;
     st = PF_ENOMEM;
-    if (pf_mul_size(&s->slen, plane * 4, (size_t)s->k * s->k) < 0) return PF_ENOMEM;
-    s->clen = plane * 4;
-    if (!(s->payload = pf_malloc4(s->slen + s->clen, sizeof(float), 1, 1)) ||
+    if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
+        !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1) ||
+        !pf_add_size(&plen, s->slen, s->clen))
+        goto done;
+    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
         !(s->scratch = malloc(plane)) || !(s->cur = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
         !(s->prev = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
         !(s->idx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
         !(s->pidx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
         !(dx = calloc((size_t)s->n_head, sizeof *dx)) || !(dy = calloc((size_t)s->n_head, sizeof *dy)))
         goto done;
-    st = s->model ? nn_window_init(&s->win, p->window, p->overlap, s->slen + s->clen, s->clen, run_window, s)
-                  : nn_window_init(&s->win, 1, 0, s->slen + s->clen, s->clen, run_window, s);
+    st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
+                  : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
     if (st < 0) goto done;
     t = pf_now_ms();
     for (int i = 0; i < s->n_head; i++) pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &dx[i], &dy[i]);
@@ -583,6 +593,7 @@ pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t 
     pf_status st;
 
     if (s->finished || !rgba || stride < (int)row || duration_ms <= 0) return PF_EINVAL;
+    if (s->lock_err < 0) return s->lock_err;
     if (s->out.head < s->out.count) {
         pf_error(&s->lg, "pf_stream_push: pull every ready frame first");
         return PF_EINVAL;
@@ -598,7 +609,7 @@ pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t 
         s->head_pts[s->n_head] = pts;
         s->head_dur[s->n_head++] = duration_ms;
         if (s->n_head < s->p.grid_frames) return PF_OK;
-        return lock(s);
+        return s->lock_err = lock(s);
     }
     const uint8_t *src = rgba;
     if (stride != (int)row) {
@@ -620,7 +631,8 @@ pf_status pf_stream_finish(pf_stream *s)
         pf_error(&s->lg, "the stream ended before any frame");
         return PF_ENOFRAMES;
     }
-    if (!s->locked && (st = lock(s)) < 0) return st;
+    if (s->lock_err < 0) return s->lock_err;
+    if (!s->locked && (st = lock(s)) < 0) return s->lock_err = st;
     s->finished = 1;
     double t = pf_now_ms();
     if ((st = nn_window_finish(&s->win)) < 0) return st;

@@ -1104,6 +1104,10 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         return PF_EINVAL;
     for (t = 0; t < n; t++)
         if (!frames[t]) return PF_EINVAL;
+    if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) {
+        pf_error(lg, "grid: a %dx%d frame is over %d pixels a side", w, h, PF_GRID_MAX_SIDE);
+        return PF_ELIMIT;
+    }
     g->in_w = w;
     g->in_h = h;
     tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;   /* frames for the period */
@@ -1504,7 +1508,9 @@ void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, double *
 
     if (dx) *dx = 0;
     if (dy) *dy = 0;
-    if (!g || !rgba || !dx || !dy || w < 2 || h < 2 || !(g->cell_w > 0) || !(g->cell_h > 0)) return;
+    if (!g || !rgba || !dx || !dy || w < 2 || h < 2 || w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE ||
+        !(g->cell_w > 0) || !(g->cell_h > 0))
+        return;
     px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
     fx = pf_malloc4((size_t)w + 1, 1, 1, sizeof *fx);
     fy = pf_malloc4((size_t)h + 1, 1, 1, sizeof *fy);

@@ -34,6 +34,11 @@ typedef struct pf_grid_params {
 
 pf_grid_params pf_grid_default_params(void);
 
+/* The longest frame side the detector takes, pixels: its FFT lengths
+ * (4 (side + 1) rounded up to a power of two) and sampled-line indices
+ * (up to 511 side) then stay in int. */
+#define PF_GRID_MAX_SIDE (1 << 22)
+
 /* Detects the grid from n sample frames (each (h, w, 4) RGBA8), using the
  * edge profiles of every frame: the period is the frequency of maximum
  * phase coherence of the edge locations (a comb / Fourier estimate, then a
@@ -46,14 +51,15 @@ pf_grid_params pf_grid_default_params(void);
  * On success g owns xb/yb (free with pf_grid_free). On PF_ENOGRID the
  * figures found (cell size, confidence) are still filled in, xb/yb NULL.
  * Errors: PF_EINVAL (no frames, w or h < 2, scale < 1, bad cell range),
- * PF_ENOMEM, PF_ENOGRID. */
+ * PF_ELIMIT (w or h over PF_GRID_MAX_SIDE), PF_ENOMEM, PF_ENOGRID. */
 pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
                          int w, int h, const pf_grid_params *p, const pf_logger *lg);
 
 /* The sub-pixel drift of one frame against g, in input pixels, each in
  * (-cell/2, cell/2]: the frame's grid is g shifted by (dx, dy) (the
  * least-squares offset of the frame's edges from g's lines). Frames with
- * too few edges give 0. About 10 ms for a 720p frame. */
+ * too few edges, or a side over PF_GRID_MAX_SIDE, give 0. About 10 ms for
+ * a 720p frame. */
 void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h,
                    double *dx, double *dy);
 

@@ -50,6 +50,14 @@ typedef struct pf_reader pf_reader;
 pf_status pf_reader_open(pf_reader **out, const char *path,
                          const pf_limits *lim, int threads, const pf_logger *lg);
 
+/* As pf_reader_open, for a file already in memory: `size` bytes at `data`,
+ * which must stay valid and unchanged until pf_reader_close. `name` is
+ * only used in messages. libav* reads it through a custom AVIOContext.
+ * Errors: as pf_reader_open (PF_EFORMAT when size is 0). */
+pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
+                             const char *name, const pf_limits *lim, int threads,
+                             const pf_logger *lg);
+
 /* Decodes the next frame, fully composited (GIF disposal, WebP blending).
  * f->rgba points into a reader-owned (H, W, 4) buffer that stays valid
  * until the next call. Returns PF_OK, PF_DONE at the end, or an error

@@ -107,7 +107,7 @@ pf_status pf_png_read(const char *path, uint8_t **rgba, int *w, int *h,
         goto done;
     }
     buf = malloc(total);
-    rows = malloc(sizeof *rows * (size_t)ph);
+    rows = pf_malloc4(ph, sizeof *rows, 1, 1);
     if (!buf || !rows) {
         st = PF_ENOMEM;
         goto done;
@@ -166,7 +166,7 @@ pf_status pf_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pf_lo
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGBA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    rows = malloc(sizeof *rows * (size_t)h);
+    rows = pf_malloc4((size_t)h, sizeof *rows, 1, 1);
     if (!rows) {
         st = PF_ENOMEM;
         goto done;

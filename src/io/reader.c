@@ -13,9 +13,19 @@
 
 enum { SNIFF_GIF, SNIFF_WEBP, SNIFF_AV };
 
-/* Reads up to 12 bytes of `path` to pick a back end (GIF87a/GIF89a,
- * RIFF....WEBP, anything else). Errors: PF_EIO with strerror, PF_EFORMAT
- * for an empty file. */
+/* Picks a back end from a file's first n bytes (GIF87a/GIF89a,
+ * RIFF....WEBP, anything else). */
+static int sniff_bytes(const unsigned char *b, size_t n)
+{
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
+        return SNIFF_GIF;
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
+        return SNIFF_WEBP;
+    return SNIFF_AV;
+}
+
+/* Reads up to 12 bytes of `path` to pick a back end. Errors: PF_EIO with
+ * strerror, PF_EFORMAT for an empty file. */
 static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
 {
     unsigned char b[12];
@@ -53,12 +63,7 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
         pf_error(lg, "'%s' is empty", path);
         return PF_EFORMAT;
     }
-    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
-        *kind = SNIFF_GIF;
-    else if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
-        *kind = SNIFF_WEBP;
-    else
-        *kind = SNIFF_AV;
+    *kind = sniff_bytes(b, (size_t)n);
     return PF_OK;
 }
 
@@ -72,7 +77,8 @@ pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
                  (long long)w, (long long)h);
         return PF_EFORMAT;
     }
-    if (w > INT32_MAX || h > INT32_MAX ||
+    /* w * 4 is a row in bytes, kept in int by the back ends (libav linesizes). */
+    if (w > INT32_MAX / 4 || h > INT32_MAX ||
         (r->lim.max_pixels > 0 && w * h > r->lim.max_pixels)) {
         pf_error(&r->lg, "'%s': canvas %lldx%lld exceeds the limit of %lld pixels "
                  "(--max-pixels)", r->path, (long long)w, (long long)h,
@@ -87,15 +93,17 @@ pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
     return PF_OK;
 }
 
-/* Sniffs, then opens the matching back end. A NULL lim means no limits. */
-pf_status pf_reader_open(pf_reader **out, const char *path,
-                         const pf_limits *lim, int threads, const pf_logger *lg)
+/* Sniffs (from `mem` when set, else from the file `name`), then opens the
+ * matching back end. A NULL lim means no limits. */
+static pf_status open_any(pf_reader **out, const char *name, const void *mem,
+                          size_t mem_size, const pf_limits *lim, int threads,
+                          const pf_logger *lg)
 {
     pf_reader *r = NULL;
     pf_status st;
     int kind = SNIFF_AV;
 
-    PF_ASSERT(out && path);
+    PF_ASSERT(out && name);
     *out = NULL;
     if (threads < 0) {
         pf_error(lg, "decoder threads must be >= 0 (got %d)", threads);
@@ -107,11 +115,22 @@ pf_status pf_reader_open(pf_reader **out, const char *path,
     if (lg) r->lg = *lg;
     r->threads = threads;
     r->frame_count = -1;
-    r->path = strdup(path);
+    r->path = strdup(name);
     if (!r->path) { st = PF_ENOMEM; goto fail; }
 
-    st = sniff(path, &kind, &r->lg);
-    if (st != PF_OK) goto fail;
+    if (mem) {
+        r->mem = mem;
+        r->mem_size = mem_size;
+        if (mem_size == 0) {
+            pf_error(&r->lg, "'%s' is empty", name);
+            st = PF_EFORMAT;
+            goto fail;
+        }
+        kind = sniff_bytes(mem, mem_size);
+    } else {
+        st = sniff(name, &kind, &r->lg);
+        if (st != PF_OK) goto fail;
+    }
     switch (kind) {
     case SNIFF_GIF:  st = pf_reader_open_gif(r); break;
     case SNIFF_WEBP: st = pf_reader_open_webp(r); break;
@@ -119,13 +138,30 @@ pf_status pf_reader_open(pf_reader **out, const char *path,
     }
     if (st != PF_OK) goto fail;
     PF_ASSERT(r->vt && r->width > 0 && r->height > 0);
-    pf_debug(&r->lg, "'%s': %s, %dx%d, %lld frames, loop %d", path, r->format,
+    pf_debug(&r->lg, "'%s': %s, %dx%d, %lld frames, loop %d", name, r->format,
              r->width, r->height, (long long)r->frame_count, r->loop);
     *out = r;
     return PF_OK;
 fail:
     pf_reader_close(r);
     return st;
+}
+
+pf_status pf_reader_open(pf_reader **out, const char *path,
+                         const pf_limits *lim, int threads, const pf_logger *lg)
+{
+    PF_ASSERT(path);
+    return open_any(out, path, NULL, 0, lim, threads, lg);
+}
+
+pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
+                             const char *name, const pf_limits *lim, int threads,
+                             const pf_logger *lg)
+{
+    static const unsigned char empty[1];
+
+    return open_any(out, name ? name : "<memory>", data ? data : empty,
+                    data ? size : 0, lim, threads, lg);
 }
 
 /* Runs the back end, then applies max_frames and max_decoded_bytes to the

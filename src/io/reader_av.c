@@ -9,9 +9,13 @@
  */
 #include "reader_impl.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -21,7 +25,18 @@
 
 #define PTS_UNKNOWN INT64_MIN
 
+/* Where libavformat reads from: our own AVIOContext over a file descriptor
+ * or a memory buffer, so no protocol (file:, http:, ...) is ever opened. */
+typedef struct av_source {
+    int fd;                  /* the file, or -1 for memory */
+    const uint8_t *mem;      /* the memory buffer when fd < 0 */
+    int64_t size;            /* bytes */
+    int64_t pos;             /* read position, bytes */
+    AVIOContext *avio;
+} av_source;
+
 typedef struct av_state {
+    av_source src;
     AVFormatContext *fmt;
     AVCodecContext *cc;
     AVStream *st;            /* the chosen video stream */
@@ -57,6 +72,9 @@ static const char *av_err(int rc, char *buf, size_t n)
 
 /* The logger of the reader call running on this thread, if any. */
 static _Thread_local const pf_logger *tl_lg;
+/* The last libav error of the reader call running on this thread ("" if
+ * none): quoted when libav gives up without a status that says why. */
+static _Thread_local char tl_last_err[256];
 /* Our decoders' AVCodecContext.opaque, copied into frame-thread contexts. */
 static char our_decoder_tag;
 
@@ -85,6 +103,7 @@ static void av_log_route(void *avcl, int level, const char *fmt, va_list vl)
     n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
     if (n) pf_log(tl_lg, level <= AV_LOG_ERROR ? PF_LOG_INFO : PF_LOG_DEBUG, "libav: %s", line);
+    if (n && level <= AV_LOG_ERROR) snprintf(tl_last_err, sizeof tl_last_err, "%.255s", line);
 }
 
 /* Process-wide, so done once: libav quiet to errors unless the application
@@ -119,6 +138,21 @@ static int own_duration_ms(const av_state *a, const AVFrame *frm)
     return 100;
 }
 
+/* a + b and a - b for timestamps, which come from the file: PTS_UNKNOWN
+ * when either is unknown or the result does not fit in int64. */
+static int64_t ts_add(int64_t a, int64_t b)
+{
+    if (a == PTS_UNKNOWN || b == PTS_UNKNOWN || (b > 0 && a > INT64_MAX - b) ||
+        (b < 0 && a < INT64_MIN + 1 - b))
+        return PTS_UNKNOWN;
+    return a + b;
+}
+
+static int64_t ts_sub(int64_t a, int64_t b)
+{
+    return b == PTS_UNKNOWN ? PTS_UNKNOWN : ts_add(a, -b);
+}
+
 /* The end of the video stream in ms from the first frame, from the
  * container: the stream's own duration, else the file's when the video is
  * its only stream; -1 when unknown or only estimated from the bit rate.
@@ -132,12 +166,14 @@ static int64_t stream_end_ms(const av_state *a)
         return -1;
     if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
         int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : a->first_ts;
-        return av_rescale_q(start + st->duration - a->first_ts, st->time_base, ms);
+        int64_t end = ts_sub(ts_add(start, st->duration), a->first_ts);
+        return end == PTS_UNKNOWN ? -1 : av_rescale_q(end, st->time_base, ms);
     }
     if (a->fmt->nb_streams == 1 && a->fmt->duration != AV_NOPTS_VALUE && a->fmt->duration > 0) {
         int64_t start = a->fmt->start_time != AV_NOPTS_VALUE ? a->fmt->start_time : 0;
         int64_t first = av_rescale_q(a->first_ts, st->time_base, AV_TIME_BASE_Q);
-        return av_rescale(start + a->fmt->duration - first, 1, 1000);
+        int64_t end = ts_sub(ts_add(start, a->fmt->duration), first);
+        return end == PTS_UNKNOWN ? -1 : av_rescale(end, 1, 1000);
     }
     return -1;
 }
@@ -220,9 +256,11 @@ static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms
                 if (ts == AV_NOPTS_VALUE) {
                     *raw_ms = PTS_UNKNOWN;
                 } else {
+                    int64_t rel;
                     if (!a->have_first) { a->first_ts = ts; a->have_first = 1; }
-                    *raw_ms = av_rescale_q(ts - a->first_ts, a->st->time_base,
-                                           (AVRational){1, 1000});
+                    rel = ts_sub(ts, a->first_ts);
+                    *raw_ms = rel == PTS_UNKNOWN ? PTS_UNKNOWN
+                              : av_rescale_q(rel, a->st->time_base, (AVRational){1, 1000});
                 }
                 *own_ms = own_duration_ms(a, a->frm);
                 a->decoded++;
@@ -286,7 +324,7 @@ static pf_status av_next_inner(pf_reader *r, pf_frame *f)
     out = a->la;
     st = decode_one(r, a, 1 - out, &nraw, &nown);
     if (st == PF_OK) {
-        int64_t d = nraw == PTS_UNKNOWN ? 0 : nraw - a->out_pts_ms;
+        int64_t d = ts_sub(nraw, a->out_pts_ms);
         dur = (d > 0 && d < INT32_MAX) ? (int)d : a->la_own_ms;
         a->la = 1 - out;
         a->la_raw_ms = nraw;
@@ -294,9 +332,9 @@ static pf_status av_next_inner(pf_reader *r, pf_frame *f)
     } else if (st == PF_DONE) {
         /* The last frame: up to the container's end of the stream, else its
          * own duration; a lone still image shows 100 ms. */
-        int64_t end = stream_end_ms(a), d = end - a->la_raw_ms;
+        int64_t end = stream_end_ms(a), d = ts_sub(end, a->la_raw_ms);
         dur = a->handed == 0 ? 100 : a->la_own_ms;
-        if (a->handed > 0 && end >= 0 && a->la_raw_ms != PTS_UNKNOWN && d > 0 && d < INT32_MAX)
+        if (a->handed > 0 && end >= 0 && d != PTS_UNKNOWN && d > 0 && d < INT32_MAX)
             dur = (int)d;
         a->have_la = 0;
     } else {
@@ -332,7 +370,10 @@ static void av_close(pf_reader *r)
     av_frame_free(&a->frm);
     av_packet_free(&a->pkt);
     avcodec_free_context(&a->cc);
-    avformat_close_input(&a->fmt);
+    avformat_close_input(&a->fmt);   /* leaves a custom pb alone */
+    if (a->src.avio) av_freep(&a->src.avio->buffer);
+    avio_context_free(&a->src.avio);
+    if (a->src.fd >= 0) close(a->src.fd);
     av_free(a->buf[0]);
     av_free(a->buf[1]);
     free(a);
@@ -341,8 +382,113 @@ static void av_close(pf_reader *r)
 
 static const pf_reader_vt av_vt = { av_next, av_close };
 
-/* Opens with libavformat (file protocol only), picks the best video stream,
- * checks its size against the limits, then opens the decoder. */
+/* AVIOContext read_packet: up to n bytes from the source; AVERROR_EOF at
+ * the end. */
+static int src_read(void *opaque, uint8_t *buf, int n)
+{
+    av_source *s = opaque;
+    int64_t k = n;
+
+    if (n <= 0) return 0;
+    if (s->fd >= 0) {
+        ssize_t got;
+        do got = read(s->fd, buf, (size_t)n); while (got < 0 && errno == EINTR);
+        if (got < 0) return AVERROR(errno);
+        k = got;
+    } else {
+        if (k > s->size - s->pos) k = s->size - s->pos;
+        if (k > 0) memcpy(buf, s->mem + s->pos, (size_t)k);
+    }
+    if (k == 0) return AVERROR_EOF;
+    s->pos += k;
+    return (int)k;
+}
+
+/* AVIOContext seek: SEEK_SET / SEEK_CUR / SEEK_END within [0, size], and
+ * AVSEEK_SIZE. */
+static int64_t src_seek(void *opaque, int64_t off, int whence)
+{
+    av_source *s = opaque;
+    int64_t to;
+
+    whence &= ~AVSEEK_FORCE;
+    if (whence == AVSEEK_SIZE) return s->size;
+    if (whence == SEEK_SET) to = off;
+    else if (whence == SEEK_CUR && off <= INT64_MAX - s->pos) to = s->pos + off;
+    else if (whence == SEEK_END && off <= INT64_MAX - s->size) to = s->size + off;
+    else return AVERROR(EINVAL);
+    if (to < 0 || to > s->size) return AVERROR(EINVAL);
+    if (s->fd >= 0 && lseek(s->fd, (off_t)to, SEEK_SET) < 0) return AVERROR(errno);
+    s->pos = to;
+    return to;
+}
+
+/* AVFormatContext.io_open: demuxers that would open further files (HLS or
+ * DASH playlists, concat lists, MOV external references) are refused, so
+ * a downloaded file cannot make pixelfix read other local files. */
+static int deny_io_open(struct AVFormatContext *s, AVIOContext **pb, const char *url,
+                        int flags, AVDictionary **options)
+{
+    (void)s; (void)pb; (void)url; (void)flags; (void)options;
+    return AVERROR(EPERM);
+}
+
+/* avformat_find_stream_info with every stream's probe decoder limited to
+ * r->lim.max_pixels. Errors: PF_EFORMAT, PF_ENOMEM. */
+static pf_status find_stream_info_capped(pf_reader *r, av_state *a)
+{
+    AVDictionary **opts = NULL;
+    unsigned n = a->fmt->nb_streams;
+    char eb[128];
+    int rc;
+
+    if (r->lim.max_pixels > 0 && n > 0) {
+        opts = av_calloc(n, sizeof *opts);
+        if (!opts) return PF_ENOMEM;
+        for (unsigned i = 0; i < n; i++)
+            av_dict_set_int(&opts[i], "max_pixels", r->lim.max_pixels, 0);
+    }
+    rc = avformat_find_stream_info(a->fmt, opts);
+    for (unsigned i = 0; opts && i < n; i++) av_dict_free(&opts[i]);
+    av_free(opts);
+    if (!av_ok(rc)) {
+        pf_error(&r->lg, "'%s': cannot read stream information (%s)", r->path,
+                 av_err(rc, eb, sizeof eb));
+        return rc == AVERROR(ENOMEM) ? PF_ENOMEM : PF_EFORMAT;
+    }
+    return PF_OK;
+}
+
+/* Sets up a->src and its AVIOContext over r->mem or the file r->path.
+ * Errors: PF_EIO, PF_ENOMEM. */
+static pf_status open_source(pf_reader *r, av_state *a)
+{
+    enum { AVIO_BUF = 32768 };
+    uint8_t *buf;
+
+    a->src.fd = -1;
+    if (r->mem) {
+        a->src.mem = r->mem;
+        a->src.size = (int64_t)r->mem_size;
+    } else {
+        struct stat sb;
+        a->src.fd = open(r->path, O_RDONLY | O_CLOEXEC);
+        if (a->src.fd < 0 || fstat(a->src.fd, &sb) != 0) {
+            pf_error(&r->lg, "cannot open '%s': %s", r->path, strerror(errno));
+            return PF_EIO;
+        }
+        a->src.size = sb.st_size;
+    }
+    buf = av_malloc(AVIO_BUF);
+    if (!buf) return PF_ENOMEM;
+    a->src.avio = avio_alloc_context(buf, AVIO_BUF, 0, &a->src, src_read, NULL, src_seek);
+    if (!a->src.avio) { av_free(buf); return PF_ENOMEM; }
+    return PF_OK;
+}
+
+/* Opens with libavformat over our own AVIOContext (no protocols, no
+ * nested files), picks the best video stream, checks its size against the
+ * limits, then opens the decoder. */
 static pf_status open_av(pf_reader *r)
 {
     const AVCodec *codec = NULL;
@@ -360,17 +506,23 @@ static pf_status open_av(pf_reader *r)
     r->format = "unknown";
     a->sws_fmt = AV_PIX_FMT_NONE;
 
-    /* A local path must not reach the network or other protocols. */
-    av_dict_set(&opts, "protocol_whitelist", "file", 0);
-    rc = avformat_open_input(&a->fmt, r->path, NULL, &opts);
+    st = open_source(r, a);
+    if (st != PF_OK) goto fail;
+    a->fmt = avformat_alloc_context();
+    if (!a->fmt) { st = PF_ENOMEM; goto fail; }
+    a->fmt->pb = a->src.avio;
+    a->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    a->fmt->io_open = deny_io_open;
+    av_dict_set(&opts, "protocol_whitelist", "none", 0);
+    /* The name only hints the probe (image2 by extension); pb is what is read. */
+    rc = avformat_open_input(&a->fmt, r->mem ? "" : r->path, NULL, &opts);
     av_dict_free(&opts);
     if (!av_ok(rc)) {
-        /* The file was just read by the sniffer, so libav's AVERROR(EIO)
-         * (a short read inside a demuxer) means damage, not an I/O failure. */
-        if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES) || rc == AVERROR(EPERM) ||
-            rc == AVERROR(EISDIR)) {
-            pf_error(&r->lg, "cannot open '%s': %s", r->path, av_err(rc, eb, sizeof eb));
-            st = PF_EIO;
+        /* avformat_open_input freed a->fmt but not our pb. The file was
+         * just opened, so libav's AVERROR(EIO) (a short read inside a
+         * demuxer) means damage, not an I/O failure. */
+        if (rc == AVERROR(ENOMEM)) {
+            st = PF_ENOMEM;
         } else {
             pf_error(&r->lg, "'%s' is not a recognised image or video file (%s)", r->path,
                      av_err(rc, eb, sizeof eb));
@@ -379,13 +531,11 @@ static pf_status open_av(pf_reader *r)
         goto fail;
     }
     r->format = a->fmt->iformat->name;
-    rc = avformat_find_stream_info(a->fmt, NULL);
-    if (!av_ok(rc)) {
-        pf_error(&r->lg, "'%s': cannot read stream information (%s)", r->path,
-                 av_err(rc, eb, sizeof eb));
-        st = PF_EFORMAT;
-        goto fail;
-    }
+    /* find_stream_info decodes a frame of each stream: cap its size there
+     * too (AVCodecContext.max_pixels), or a header declaring 16000x16000
+     * costs a 1 GiB frame before the canvas check below. */
+    st = find_stream_info_capped(r, a);
+    if (st != PF_OK) goto fail;
     rc = av_find_best_stream(a->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (rc == AVERROR_STREAM_NOT_FOUND) {
         pf_error(&r->lg, "'%s' (%s) has no video stream", r->path, r->format);
@@ -402,6 +552,16 @@ static pf_status open_av(pf_reader *r)
     for (unsigned i = 0; i < a->fmt->nb_streams; i++)
         if ((int)i != rc) a->fmt->streams[i]->discard = AVDISCARD_ALL;
 
+    if ((a->st->codecpar->width <= 0 || a->st->codecpar->height <= 0) &&
+        r->lim.max_pixels > 0 && tl_last_err[0]) {
+        /* The capped probe decoder refused the frame before its size was
+         * recorded (libav: "Picture size WxH is invalid"). */
+        pf_error(&r->lg, "'%s': the first frame could not be opened (libav: %s); frames over "
+                 "%lld pixels are refused (--max-pixels)", r->path, tl_last_err,
+                 (long long)r->lim.max_pixels);
+        st = PF_ELIMIT;
+        goto fail;
+    }
     st = pf_reader_check_canvas(r, a->st->codecpar->width, a->st->codecpar->height);
     if (st != PF_OK) goto fail;
     r->width = a->st->codecpar->width;
@@ -417,6 +577,7 @@ static pf_status open_av(pf_reader *r)
     if (av_ok(rc)) {
         a->cc->pkt_timebase = a->st->time_base;
         a->cc->thread_count = r->threads;   /* 0 = automatic */
+        if (r->lim.max_pixels > 0) a->cc->max_pixels = r->lim.max_pixels;
         a->cc->opaque = &our_decoder_tag;
         rc = avcodec_open2(a->cc, codec, NULL);
     }
@@ -448,6 +609,7 @@ pf_status pf_reader_open_av(pf_reader *r)
 
     pthread_once(&once, quiet_libav);
     tl_lg = &r->lg;
+    tl_last_err[0] = 0;
     st = open_av(r);
     tl_lg = outer;
     return st;

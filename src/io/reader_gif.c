@@ -28,6 +28,8 @@ typedef struct gif_state {
     int px0, py0, px1, py1;/* that frame's rectangle clipped to the canvas */
     int64_t pts_ms;        /* running total of the durations handed out */
     int frames;            /* frames handed out */
+    size_t mem_pos;        /* read position in r->mem (in-memory input) */
+    const pf_reader *r;    /* for mem_read */
 } gif_state;
 
 /* giflib's message for the last error on gif. */
@@ -240,6 +242,20 @@ static void gif_close(pf_reader *r)
 
 static const pf_reader_vt gif_vt = { gif_next, gif_close };
 
+/* giflib InputFunc over r->mem: copies up to n bytes, fewer at the end
+ * (giflib reports the short read as a truncated file). */
+static int mem_read(GifFileType *gif, GifByteType *buf, int n)
+{
+    gif_state *g = gif->UserData;
+    size_t left = g->r->mem_size - g->mem_pos;
+    size_t k = n > 0 ? (size_t)n : 0;
+
+    if (k > left) k = left;
+    memcpy(buf, g->r->mem + g->mem_pos, k);
+    g->mem_pos += k;
+    return (int)k;
+}
+
 /* Opens with DGifOpenFileName (reads the screen descriptor and global
  * colour map only), checks the logical screen against the limits before
  * allocating the canvas, then reads the records before the first image so
@@ -258,7 +274,8 @@ pf_status pf_reader_open_gif(pf_reader *r)
     r->frame_count = -1;
     r->loop = 1;   /* no NETSCAPE2.0 block: the animation plays once */
 
-    g->gif = DGifOpenFileName(r->path, &err);
+    g->r = r;
+    g->gif = r->mem ? DGifOpen(g, mem_read, &err) : DGifOpenFileName(r->path, &err);
     if (!g->gif) {
         const char *why = GifErrorString(err);
         if (err == D_GIF_ERR_NOT_ENOUGH_MEM) { st = PF_ENOMEM; goto fail; }

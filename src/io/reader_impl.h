@@ -20,7 +20,9 @@ typedef struct pf_reader_vt {
 struct pf_reader {
     const pf_reader_vt *vt;  /* set by the back end's open */
     void *impl;              /* back-end state */
-    char *path;              /* for messages */
+    char *path;              /* the file, or the name used in messages */
+    const uint8_t *mem;      /* in-memory file (pf_reader_open_mem), else NULL */
+    size_t mem_size;         /* its bytes */
     const char *format;      /* "gif", "webp" or libav's demuxer name (static) */
     int width, height;       /* canvas, pixels */
     int64_t frame_count;     /* -1 when unknown */
@@ -34,7 +36,8 @@ struct pf_reader {
 };
 
 /* Back-end constructors: fill r->vt, r->impl, width, height, frame_count,
- * loop and format from r->path, honouring r->lim. On failure they free what
+ * loop and format from r->mem when set, else from the file r->path,
+ * honouring r->lim. On failure they free what
  * they made and leave r->impl NULL. Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT,
  * PF_ENOMEM, with a message through r->lg. */
 pf_status pf_reader_open_gif(pf_reader *r);

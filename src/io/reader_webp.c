@@ -14,7 +14,8 @@
 #include <webp/demux.h>
 
 typedef struct webp_state {
-    uint8_t *data;          /* the whole file; must outlive dec */
+    const uint8_t *data;    /* the whole file; must outlive dec */
+    uint8_t *owned;         /* data when this reader read it from disk */
     size_t size;
     WebPAnimDecoder *dec;
     int prev_ts;            /* end time of the last frame, ms */
@@ -48,9 +49,10 @@ static pf_status slurp(pf_reader *r, webp_state *w)
         goto done;
     }
     w->size = (size_t)sb.st_size;
-    w->data = malloc(w->size ? w->size : 1);
-    if (!w->data) { st = PF_ENOMEM; goto done; }
-    if (fread(w->data, 1, w->size, fp) != w->size) {
+    w->owned = malloc(w->size ? w->size : 1);
+    if (!w->owned) { st = PF_ENOMEM; goto done; }
+    w->data = w->owned;
+    if (fread(w->owned, 1, w->size, fp) != w->size) {
         pf_error(&r->lg, "cannot read '%s': %s", r->path,
                  ferror(fp) ? strerror(errno) : "file shrank while reading");
         st = PF_EIO;
@@ -99,7 +101,7 @@ static void webp_close(pf_reader *r)
 
     if (!w) return;
     if (w->dec) WebPAnimDecoderDelete(w->dec);
-    free(w->data);
+    free(w->owned);
     free(w);
     r->impl = NULL;
 }
@@ -124,8 +126,13 @@ pf_status pf_reader_open_webp(pf_reader *r)
     r->vt = &webp_vt;
     r->format = "webp";
 
-    st = slurp(r, w);
-    if (st != PF_OK) goto fail;
+    if (r->mem) {
+        w->data = r->mem;
+        w->size = r->mem_size;
+    } else {
+        st = slurp(r, w);
+        if (st != PF_OK) goto fail;
+    }
     if (WebPGetFeatures(w->data, w->size, &feat) != VP8_STATUS_OK) {
         pf_error(&r->lg, "'%s': not a readable WebP (bad or truncated header)", r->path);
         st = PF_EFORMAT;

@@ -70,7 +70,8 @@ static int isqrt_ceil(int n)
 static pf_status layout_sheet(sheet_layout *L, int n, int fw, int fh, int columns, int pad)
 {
     int64_t w, h;
-    if (n <= 0 || fw <= 0 || fh <= 0 || columns < 0 || pad < 0) return PF_EINVAL;
+    /* pad <= INT_MAX / 4 keeps fw + pad, the frame stride, in int */
+    if (n <= 0 || fw <= 0 || fh <= 0 || columns < 0 || pad < 0 || pad > INT_MAX / 4) return PF_EINVAL;
     L->cols = columns > 0 ? columns : isqrt_ceil(n);
     L->rows = (n + L->cols - 1) / L->cols;
     w = (int64_t)L->cols * fw + (int64_t)(L->cols - 1) * pad;
@@ -380,7 +381,7 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
     uint8_t *img = NULL, *canvas = NULL;
     sheet_frame *sf = NULL;
     int img_w = 0, img_h = 0, n, i;
-    size_t dirlen, canvas_bytes;
+    size_t dirlen, canvas_bytes, nf;
     int64_t decoded = 0;
     pf_status st;
 
@@ -405,18 +406,18 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
         st = PF_EFORMAT;
         goto fail;
     }
-    n = json_is_array(frames) ? (int)json_array_size(frames) : (int)json_object_size(frames);
-    if (n <= 0) {
+    nf = json_is_array(frames) ? json_array_size(frames) : json_object_size(frames);
+    if (nf == 0) {
         pf_error(lg, "'%s' lists no frames", json_path);
         st = PF_ENOFRAMES;
         goto fail;
     }
-    if (lim && lim->max_frames > 0 && n > lim->max_frames) {
-        pf_error(lg, "'%s' has %d frames, more than the limit %lld", json_path, n,
-                 (long long)lim->max_frames);
+    if (nf > INT_MAX || (lim && lim->max_frames > 0 && nf > (uint64_t)lim->max_frames)) {
+        pf_error(lg, "'%s' has %zu frames, more than the limit (--max-frames)", json_path, nf);
         st = PF_ELIMIT;
         goto fail;
     }
+    n = (int)nf;
 
     /* The image is named relative to the JSON's folder. */
     if (json_string_value(image)[0] == '/') {

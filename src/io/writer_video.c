@@ -41,6 +41,7 @@ static int pick_scale(int w, int h, int upscale)
 {
     int s;
     if (upscale > 0) return upscale;
+    if (h >= VIDEO_AUTO_MIN_H) return 1;
     s = (VIDEO_AUTO_MIN_H + h - 1) / h;
     if ((int64_t)w * s > VIDEO_AUTO_MAX_W) s = VIDEO_AUTO_MAX_W / w;
     return s < 1 ? 1 : s;

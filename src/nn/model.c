@@ -116,9 +116,10 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
     const int k = m->k, q = 1 << (m->cfg.levels - 1), C = m->cfg.in_ch;
     if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
     const int Hp = round_up(H, q), Wp = round_up(W, q);
-    const size_t plane = (size_t)Hp * Wp, frame = (size_t)C * plane;
-    size_t need = 0;
-    if (pf_mul_size(&need, frame, (size_t)T) < 0) return PF_ENOMEM;
+    const size_t plane = (size_t)Hp * Wp;   /* under 2^31: H, W <= 2^15 */
+    size_t frame, need;
+    if (!pf_mul_size(&frame, (size_t)C, plane) || !pf_mul_size(&need, frame, (size_t)T))
+        return PF_ENOMEM;
     if (need > m->x_cap) {
         float *x = pf_malloc4(need, sizeof(float), 1, 1);
         if (!x) return PF_ENOMEM;
@@ -165,11 +166,15 @@ pf_status nn_model_run(nn_model *m, const float *const *samples, const float *co
         for (int yy = 0; yy < H; yy++)
             for (int xx = 0; xx < W; xx++) {
                 size_t i = (size_t)yy * W + xx, ip = (size_t)yy * Wp + xx;
+                /* A non-finite output (weights that overflow) counts as no
+                 * correction: the clamps below would let NaN through. */
                 for (int c = 0; c < 3; c++) {
-                    float v = ct[c * plane + i] + yt[c * pp + ip];
+                    float d = yt[c * pp + ip];
+                    float v = ct[c * plane + i] + (isfinite(d) ? d : 0.0f);
                     o[c * plane + i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
                 }
-                float logit = (m->classical_alpha ? 0.0f : yt[3 * pp + ip]) + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
+                float dl = m->classical_alpha ? 0.0f : yt[3 * pp + ip];
+                float logit = (isfinite(dl) ? dl : 0.0f) + NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
                 o[3 * plane + i] = 1.0f / (1.0f + expf(-logit));
             }
     }

@@ -74,7 +74,8 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
  * (4, H, W): RGB 0..1 and the classical key's alpha 0..1. out[t] gets
  * (4, H, W): RGB = cells RGB + correction (clamped to 0..1), alpha =
  * sigmoid(logit + NN_ALPHA_PRIOR * (2 alpha_cells - 1)), the logit taken as 0
- * when m->classical_alpha.
+ * when m->classical_alpha. A non-finite network output (weights that
+ * overflow) is taken as no correction, so out is always finite.
  * Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
                        const float bg[3], int T, int H, int W, float *const *out);

@@ -87,12 +87,19 @@ static int add_gru(int idx[4], nn_params *p, const char *name, int C, int k)
     return 0;
 }
 
+/* Largest kernel side accepted (far above any useful one): with widths <=
+ * 4096 it keeps the layers' C k k and C k products in int whatever a model
+ * file claims. */
+#define UNET_MAX_KERNEL 63
+
 static int cfg_ok(const nn_unet_cfg *c)
 {
     if (c->in_ch < 1 || c->out_ch < 1 || c->levels < 1 || c->levels > NN_UNET_MAX_LEVELS) return 0;
     for (int l = 0; l < c->levels; l++)
         if (c->ch[l] < 1 || c->ch[l] > 4096) return 0;
-    if (c->gru_k < 1 || !(c->gru_k & 1) || c->tk < 1 || !(c->tk & 1)) return 0;
+    if (c->gru_k < 1 || !(c->gru_k & 1) || c->tk < 1 || !(c->tk & 1) || c->gru_k > UNET_MAX_KERNEL ||
+        c->tk > UNET_MAX_KERNEL)
+        return 0;
     if (c->mixer < NN_MIX_CONVGRU || c->mixer > NN_MIX_TCONV) return 0;
     if (c->tpad != NN_TPAD_ZERO && c->tpad != NN_TPAD_REPLICATE) return 0;
     if ((int)c->act < NN_ACT_NONE || c->act > NN_ACT_TANH) return 0;

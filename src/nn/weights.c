@@ -253,7 +253,7 @@ static nn_werr check_layout(nn_st *st, const pf_logger *lg)
     return err;
 }
 
-nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
+static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
 {
     json_t *root = NULL;
     json_error_t jerr;
@@ -323,6 +323,13 @@ nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
     err = check_layout(st, lg);
 fail:
     json_decref(root);
+    return err;
+}
+
+nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
+{
+    nn_werr err = parse(st, buf, size, lg);
+    if (err != NN_WOK) nn_st_free(st);   /* frees buf too: st owned it */
     return err;
 }
 
@@ -453,7 +460,10 @@ nn_werr nn_st_serialize(uint8_t **out, size_t *size, const nn_st_src *src, int n
     for (int i = 0; i < n; i++) {
         const nn_st_src *s = ord[i];
         size_t nb;
-        if (!pf_mul_size(&nb, src_numel(s), dtypes[s->dtype].size)) { err = NN_WERR_HEADER; goto fail; }
+        if (!pf_mul_size(&nb, src_numel(s), dtypes[s->dtype].size) || nb > (size_t)INT64_MAX - off) {
+            err = NN_WERR_HEADER;
+            goto fail;
+        }
         json_t *e = json_object(), *sh = json_array(), *of = json_array();
         if (!e || !sh || !of || json_object_set_new(root, s->name, e) < 0) {
             json_decref(sh);
@@ -470,10 +480,11 @@ nn_werr nn_st_serialize(uint8_t **out, size_t *size, const nn_st_src *src, int n
     }
     hdr = json_dumps(root, JSON_COMPACT);
     if (!hdr) goto fail;
-    size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
-    *size = 8 + padded + off;
-    buf = malloc(*size);
+    size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8, total;
+    if (!pf_add_size(&total, 8 + padded, off)) goto fail;
+    buf = malloc(total);
     if (!buf) goto fail;
+    *size = total;
     wr_u64(buf, padded);
     memcpy(buf + 8, hdr, hl);
     memset(buf + 8 + hl, ' ', padded - hl);

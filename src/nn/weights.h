@@ -87,12 +87,14 @@ typedef struct nn_st {
 } nn_st;
 
 /* Parses and validates a whole file held in buf (size bytes); st takes
- * ownership of buf (malloc'd) even on failure. Checks everything that
+ * ownership of buf (malloc'd). On failure everything, buf included, is
+ * already freed and st is zeroed (nn_st_free on it is harmless). Checks everything that
  * does not need a model: header length, JSON, dtypes, offsets against
  * shapes, overlaps, holes, truncation. Messages name the tensor. */
 nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg);
 
-/* Reads path (at most max_bytes; 0 = no limit) and parses it. */
+/* Reads path (at most max_bytes; 0 = no limit) and parses it; on failure
+ * st is left zeroed with nothing to free. */
 nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_logger *lg);
 
 const nn_st_entry *nn_st_find(const nn_st *st, const char *name);

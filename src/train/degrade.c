@@ -744,7 +744,9 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
     PF_ASSERT(out);
     memset(out, 0, sizeof *out);
     if (geom) memset(geom, 0, sizeof *geom);
-    if (!d || !clean || !clean->frames || clean->count <= 0) return PF_EINVAL;
+    /* up to 8 output frames per clean one, counted in int */
+    if (!d || !clean || !clean->frames || clean->count <= 0 || clean->count > INT_MAX / 8)
+        return PF_EINVAL;
     if ((st = check_params(d, lg)) < 0) return st;
     w = clean->width;
     h = clean->height;
