@@ -1,32 +1,30 @@
 /* bench_nn.c - speed of the nn engine. Prints "name value unit" lines on
- * stdout (bench/run.sh collects them into bench/results.json), notes on
- * stderr.
+ * stdout (bench.h; bench/report.py lists them under "Raw figures"), notes
+ * on stderr.
  *
  * conv3x3 (stride 1, pad 1, C in = C out) at (C=32, 64x64), (64, 32x32)
  * and (96, 16x16), 8 frames per call, against raw cblas_sgemm of the same
  * M, N, K in the same run: forward M = C, N = H*W, K = 9C; backward the
  * two products dW (C x 9C, K = H*W) and dcol (9C x H*W, K = C). Each
  * figure is the best of several repetitions. OpenBLAS runs on 1 thread
- * (the _t2 lines: 2), our own loops always on 1.
+ * (the _t2 lines: 2), our own loops always on 1. BENCH_QUICK=1: 3
+ * repetitions.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "core/common.h"
 #include "nn/nn.h"
 
-#define REPS 11
+/* Repetitions per figure (the best is kept); BENCH_QUICK=1: 3. */
+static int reps = 11;
 
+/* Uniform in [-0.5, 0.5): the inputs of every product here. */
 static float *rnd(size_t n, uint64_t *s)
 {
-    float *p = malloc(n * sizeof(float));
-    if (!p) { fprintf(stderr, "bench_nn: out of memory\n"); exit(1); }
-    for (size_t i = 0; i < n; i++) {
-        *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
-        p[i] = (float)((*s * 2685821657736338717ULL) >> 40) / 16777216.0f - 0.5f;
-    }
-    return p;
+    return bench_rnd(n, s, -0.5f, 0.5f);
 }
 
 static double best(double a, double b) { return a < b ? a : b; }
@@ -42,7 +40,7 @@ static void bench_conv(int C, int S, const char *suffix)
     double t_sf = 1e30, t_cf = 1e30, t_sb = 1e30, t_cb = 1e30;
     const double flops = 2.0 * OC * HW * K9 * N;
 
-    for (int r = 0; r < REPS; r++) {
+    for (int r = 0; r < reps; r++) {
         double t0 = pf_now_ms();
         for (int n = 0; n < N; n++)
             nn_sgemm(0, 0, OC, HW, K9, 1.0f, w, K9, col, HW, 0.0f, y + (size_t)n * OC * HW, HW);
@@ -89,7 +87,7 @@ static void bench_convgru(void)
     w = (nn_convgru_w){bufs[0], bufs[1], bufs[2], bufs[3]};
     dw = (nn_convgru_w){bufs[4], bufs[5], bufs[6], bufs[7]};
     double tf = 1e30, tb = 1e30;
-    for (int r = 0; r < REPS; r++) {
+    for (int r = 0; r < reps; r++) {
         double t0 = pf_now_ms();
         nn_convgru_forward(&g, hs, x, &w);
         double t1 = pf_now_ms();
@@ -124,7 +122,7 @@ static void bench_unet(void)
     const size_t nx = (size_t)T * cfg.in_ch * H * W, ny = (size_t)T * cfg.out_ch * H * W;
     float *x = rnd(nx, &seed), *dy = rnd(ny, &seed);
     double tf = 1e30, tfb = 1e30;
-    for (int r = 0; r < REPS; r++) {
+    for (int r = 0; r < reps; r++) {
         double t0 = pf_now_ms();
         nn_unet_forward(&u, x);
         double t1 = pf_now_ms();
@@ -146,6 +144,7 @@ static void bench_unet(void)
 int main(void)
 {
     static const int cfgs[3][2] = {{32, 64}, {64, 32}, {96, 16}};
+    if (bench_quick()) reps = 3;
     nn_set_threads(1);
     for (int i = 0; i < 3; i++) bench_conv(cfgs[i][0], cfgs[i][1], "");
     bench_convgru();

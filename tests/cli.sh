@@ -114,6 +114,11 @@ fi
 expect 5 "unwritable folder" -- "$BIN" "$SRC" -o /proc/pixelfix-cannot-write.gif -q
 expect 9 "bad palette file" -- sh -c "printf 'zzzzzz\n' > '$T/bad.hex'; '$BIN' '$SRC' -o '$T/o6.gif' --palette '$T/bad.hex'"
 no_output "$T/o6.gif" "bad palette file"
+# A palette file: the report lists exactly its colours.
+printf '000000\nffffff\nff0000\n3050a0\n' > "$T/four.hex"
+expect 0 "palette file" -- "$BIN" "$SRC" -o "$T/o7.gif" --palette "$T/four.hex" --json "$T/o7.json" -q
+grep -q '"palette_size": 4' "$T/o7.json" && grep -q '#3050a0' "$T/o7.json" && ok ||
+    bad "palette file: the report does not list its 4 colours ($(grep -o '"palette_size": [0-9]*' "$T/o7.json"))"
 
 # --- the model ----------------------------------------------------------------------
 MK=${MKMODEL:-build/tools/mkmodel}

@@ -848,26 +848,6 @@ static void test_limits(void **state)
 
 /* ---- in-memory input and nested files ----------------------------------- */
 
-/* Reads a whole file into malloc'd memory. */
-static uint8_t *slurp_file(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    uint8_t *d;
-    long len;
-
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    len = ftell(fp);
-    assert_true(len > 0);
-    rewind(fp);
-    d = malloc((size_t)len);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    *n = (size_t)len;
-    return d;
-}
-
 /* pf_reader_open_mem decodes each sample exactly as pf_reader_open does:
  * same format, size, frame count, durations and pixels. */
 static void test_memory_reader(void **state)
@@ -881,7 +861,7 @@ static void test_memory_reader(void **state)
         pf_status sf, sm;
         size_t n;
         int frames = 0;
-        uint8_t *d = slurp_file(files[i], &n);
+        uint8_t *d = tu_read_file(files[i], &n);
 
         assert_int_equal(pf_reader_open(&rf, files[i], NULL, 1, NULL), PF_OK);
         assert_int_equal(pf_reader_open_mem(&rm, d, n, "mem", NULL, 1, NULL), PF_OK);
@@ -919,7 +899,7 @@ static void test_nested_open_refused(void **state)
 {
     char path[512], seg[512];
     size_t n;
-    uint8_t *d = slurp_file("samples/guy-walk-video.mp4", &n);
+    uint8_t *d = tu_read_file("samples/guy-walk-video.mp4", &n);
     pf_reader *r = NULL;
     (void)state;
 

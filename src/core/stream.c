@@ -65,9 +65,7 @@ struct pf_stream {
     pf_palette pal;
     int pal_ready;
     frame_queue held;            /* pre-palette native frames waiting for the palette */
-    float *cur, *prev;           /* (4, rows, cols) for the hysteresis */
-    int16_t *idx, *pidx;
-    int mapped;
+    pf_palette_mapper mapper;    /* set up once the palette is built */
     /* out */
     frame_queue out;
     uint8_t *pulled;             /* the frame last handed out, freed on the next call */
@@ -219,6 +217,8 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     if (p->palette_path) {
         if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) goto fail;
         s->pal_ready = 1;
+        s->rep.palette_size = s->pal.n;
+        memcpy(s->rep.palette, s->pal.rgb, sizeof s->pal.rgb);
     }
     if (model) {
         model->busy = 1;
@@ -252,10 +252,7 @@ void pf_stream_close(pf_stream *s)
     free(s->payload);
     free(s->scratch);
     free(s->contig);
-    free(s->cur);
-    free(s->prev);
-    free(s->idx);
-    free(s->pidx);
+    pf_palette_mapper_free(&s->mapper);
     free(s->pulled);
     free(s->rep.drift_x);
     free(s->rep.drift_y);
@@ -274,46 +271,18 @@ const pf_report *pf_stream_report(const pf_stream *s)
 
 /* ---- palette stage ---------------------------------------------------------- */
 
-static void rgba8_to_planar(const uint8_t *rgba, size_t plane, float *cells)
-{
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 4; c++) cells[(size_t)c * plane + i] = rgba[i * 4 + c] / 255.f;
-}
-
-/* One palette from every opaque held pixel (subsampled to at most 4M). */
+/* One palette from every opaque held pixel. */
 static pf_status build_palette(pf_stream *s)
 {
     const frame_queue *q = &s->held;
-    const size_t plane = (size_t)s->rows * s->cols, cap = (size_t)4 << 20;
-    size_t total = 0, m = 0;
+    const int n = q->count - q->head;
+    const uint8_t **frames = calloc(n > 0 ? (size_t)n : 1, sizeof *frames);
     pf_status st;
 
-    for (int f = q->head; f < q->count; f++)
-        for (size_t i = 0; i < plane; i++) total += q->f[f].rgba[i * 4 + 3] >= 128;
-    if (total == 0) {
-        s->pal.n = 0;
-        return PF_OK;
-    }
-    size_t stride = total > cap ? (total + cap - 1) / cap : 1, seen = 0;
-    uint8_t *rgb = pf_malloc4(total / stride + 1, 3, 1, 1);
-    float *lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1);
-    if (!rgb || !lab) {
-        free(rgb);
-        free(lab);
-        return PF_ENOMEM;
-    }
-    for (int f = q->head; f < q->count; f++)
-        for (size_t i = 0; i < plane; i++) {
-            const uint8_t *px = q->f[f].rgba + i * 4;
-            if (px[3] < 128 || seen++ % stride) continue;
-            memcpy(rgb + 3 * m, px, 3);
-            pf_srgb8_to_oklab(px, lab + 3 * m++);
-        }
-    st = pf_palette_extract(&s->pal, lab, NULL, m, s->p.colors);
-    /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
-    if (st == PF_OK) st = pf_palette_snap(&s->pal, rgb, m, 0.03f, 0.2f);
-    free(lab);
-    free(rgb);
+    if (!frames) return PF_ENOMEM;
+    for (int f = 0; f < n; f++) frames[f] = q->f[q->head + f].rgba;
+    st = pf_palette_from_rgba(&s->pal, frames, n, (size_t)s->rows * s->cols, s->p.colors);
+    free(frames);
     return st;
 }
 
@@ -321,22 +290,12 @@ static pf_status build_palette(pf_stream *s)
  * against the previous frame, and queues it for output. */
 static pf_status map_frame(pf_stream *s, uint8_t *px, int64_t pts, int dur)
 {
-    const size_t plane = (size_t)s->rows * s->cols;
-    pf_hysteresis hy = pf_hysteresis_default();
-    rgba8_to_planar(px, plane, s->cur);
-    pf_palette_map_frame(&s->pal, s->cur, s->cols, s->rows, s->mapped ? s->prev : NULL,
-                         s->mapped ? s->pidx : NULL, &hy, s->idx);
-    for (size_t i = 0; i < plane; i++) {
-        if (s->idx[i] < 0) {
-            memset(px + i * 4, 0, 4);
-        } else {
-            memcpy(px + i * 4, s->pal.rgb[s->idx[i]], 3);
-            px[i * 4 + 3] = 255;
-        }
-    }
-    float *t = s->prev; s->prev = s->cur; s->cur = t;
-    int16_t *ti = s->pidx; s->pidx = s->idx; s->idx = ti;
-    s->mapped++;
+    pf_status st;
+
+    /* First frame: the palette (built, or loaded at open) is final now. */
+    if (!s->mapper.pal && (st = pf_palette_mapper_init(&s->mapper, &s->pal, s->cols, s->rows)) < 0)
+        return st;
+    pf_palette_mapper_apply(&s->mapper, px);
     return queue_push(&s->out, px, pts, dur);
 }
 
@@ -557,10 +516,7 @@ static pf_status lock(pf_stream *s)
         !pf_add_size(&plen, s->slen, s->clen))
         goto done;
     if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
-        !(s->scratch = malloc(plane)) || !(s->cur = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
-        !(s->prev = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
-        !(s->idx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
-        !(s->pidx = pf_malloc4(plane, sizeof(int16_t), 1, 1)) ||
+        !(s->scratch = malloc(plane)) ||
         !(dx = calloc((size_t)s->n_head, sizeof *dx)) || !(dy = calloc((size_t)s->n_head, sizeof *dy)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)

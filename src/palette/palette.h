@@ -79,6 +79,35 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
                           const pf_hysteresis *hy, int16_t *idx);
 
+/* ---- whole frames (frames.c) ------------------------------------------- */
+
+/* The clip's palette from the opaque pixels (alpha >= 128) of n native
+ * frames, each RGBA8 (plane, 4), sampled evenly down to at most 4M pixels:
+ * pf_palette_extract in OKLab with `colors` as there, then pf_palette_snap
+ * onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes).
+ * No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int n, size_t plane,
+                               int colors);
+
+/* Maps a sequence of native frames onto one palette in place, each frame
+ * with hysteresis against the one before (pf_palette_map_frame). */
+typedef struct pf_palette_mapper {
+    const pf_palette *pal;   /* borrowed; must outlive the mapper */
+    int w, h;                /* frame size, cells */
+    pf_hysteresis hy;        /* defaults */
+    float *cur, *prev;       /* (4, h, w) this and the previous frame, 0..1 */
+    int16_t *idx, *pidx;     /* (h, w) their indices, -1 = transparent */
+    int mapped;              /* frames mapped so far */
+} pf_palette_mapper;
+
+/* Errors: PF_EINVAL (w, h < 1), PF_ENOMEM; on failure nothing is held. */
+pf_status pf_palette_mapper_init(pf_palette_mapper *m, const pf_palette *p, int w, int h);
+/* rgba: (h, w, 4) RGBA8, replaced by palette colours (alpha 255) or
+ * transparent black where alpha < 128. */
+void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba);
+/* Frees; a zeroed or freed mapper is fine. */
+void pf_palette_mapper_free(pf_palette_mapper *m);
+
 /* Loads a palette file, by extension: Lospec .hex (RRGGBB per line),
  * GIMP .gpl ("R G B name" lines after the header), or .png (its distinct
  * opaque pixel colours in scan order, at most 256); a file with another or

@@ -1,0 +1,107 @@
+/*
+ * frames.c - the palette's two jobs on whole native RGBA8 frames, as the
+ * engine runs them: one clip palette from the opaque pixels of many frames
+ * (extract.c, then snap.c), and mapping a sequence of frames onto it in
+ * place with temporal hysteresis (map.c). Glue only: no clustering or
+ * distance rules of its own.
+ */
+#include <string.h>
+
+#include "palette/palette.h"
+
+#define SAMPLE_CAP ((size_t)4 << 20)   /* pixels given to the extractor at most */
+
+pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int n, size_t plane,
+                               int colors)
+{
+    size_t total = 0, m = 0, seen = 0, stride;
+    uint8_t *rgb;
+    float *lab;
+    pf_status st;
+
+    if (!p || n < 0 || (n > 0 && !frames)) return PF_EINVAL;
+    for (int f = 0; f < n; f++)
+        for (size_t i = 0; i < plane; i++) total += frames[f][i * 4 + 3] >= 128;
+    if (total == 0) {
+        p->n = 0;
+        return PF_OK;
+    }
+    stride = total > SAMPLE_CAP ? (total + SAMPLE_CAP - 1) / SAMPLE_CAP : 1;
+    rgb = pf_malloc4(total / stride + 1, 3, 1, 1);
+    lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1);
+    if (!rgb || !lab) {
+        free(rgb);
+        free(lab);
+        return PF_ENOMEM;
+    }
+    for (int f = 0; f < n; f++)
+        for (size_t i = 0; i < plane; i++) {
+            const uint8_t *px = frames[f] + i * 4;
+            if (px[3] < 128 || seen++ % stride) continue;
+            memcpy(rgb + 3 * m, px, 3);
+            pf_srgb8_to_oklab(px, lab + 3 * m++);
+        }
+    st = pf_palette_extract(p, lab, NULL, m, colors);
+    /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
+    if (st == PF_OK) st = pf_palette_snap(p, rgb, m, 0.03f, 0.2f);
+    free(lab);
+    free(rgb);
+    return st;
+}
+
+pf_status pf_palette_mapper_init(pf_palette_mapper *m, const pf_palette *p, int w, int h)
+{
+    size_t plane, clen;
+
+    if (!m) return PF_EINVAL;
+    memset(m, 0, sizeof *m);
+    if (!p || w < 1 || h < 1) return PF_EINVAL;
+    if (!pf_mul_size(&plane, (size_t)w, (size_t)h) || !pf_mul_size(&clen, plane, 4))
+        return PF_ENOMEM;
+    m->pal = p;
+    m->w = w;
+    m->h = h;
+    m->hy = pf_hysteresis_default();
+    m->cur = pf_malloc4(clen, sizeof(float), 1, 1);
+    m->prev = pf_malloc4(clen, sizeof(float), 1, 1);
+    m->idx = pf_malloc4(plane, sizeof(int16_t), 1, 1);
+    m->pidx = pf_malloc4(plane, sizeof(int16_t), 1, 1);
+    if (!m->cur || !m->prev || !m->idx || !m->pidx) {
+        pf_palette_mapper_free(m);
+        return PF_ENOMEM;
+    }
+    return PF_OK;
+}
+
+void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba)
+{
+    const size_t plane = (size_t)m->w * m->h;
+    float *t;
+    int16_t *ti;
+
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 4; c++) m->cur[(size_t)c * plane + i] = rgba[i * 4 + c] / 255.f;
+    pf_palette_map_frame(m->pal, m->cur, m->w, m->h, m->mapped ? m->prev : NULL,
+                         m->mapped ? m->pidx : NULL, &m->hy, m->idx);
+    for (size_t i = 0; i < plane; i++) {
+        if (m->idx[i] < 0) {
+            memset(rgba + i * 4, 0, 4);
+        } else {
+            memcpy(rgba + i * 4, m->pal->rgb[m->idx[i]], 3);
+            rgba[i * 4 + 3] = 255;
+        }
+    }
+    t = m->prev; m->prev = m->cur; m->cur = t;
+    ti = m->pidx; m->pidx = m->idx; m->idx = ti;
+    m->mapped++;
+}
+
+void pf_palette_mapper_free(pf_palette_mapper *m)
+{
+    if (!m) return;
+    free(m->cur);
+    free(m->prev);
+    free(m->idx);
+    free(m->pidx);
+    memset(m, 0, sizeof *m);
+}
