@@ -34,7 +34,7 @@ LIB := $(BUILD)/libpixelfix.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
-.PHONY: all check check-valgrind bench install uninstall clean demo tools fuzz $(PC)
+.PHONY: all check check-valgrind bench install uninstall clean demo tools fuzz fuzz-coverage $(PC)
 all: $(BIN) $(PC)
 
 config.mk: configure
@@ -127,6 +127,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/l
 
 fuzz: $(FUZZ_BIN)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BIN)
+
+# Line and branch coverage the fuzz corpora reach (tests/fuzz/coverage.sh).
+fuzz-coverage:
+	sh tests/fuzz/coverage.sh
 
 # Every test binary's exit code is its verdict; tests/run.sh prints the
 # closing "N passed, N failed" line.

@@ -35,7 +35,14 @@ static pf_status read_png_dir(pf_anim *a, const char *dir, const pf_limits *lim,
     if (!d) return PF_EIO;
     while ((e = readdir(d))) {
         if (!has_suffix(e->d_name, ".png")) continue;
+        if (lim && lim->max_frames > 0 && n >= lim->max_frames) {
+            pf_error(lg, "folder '%s' has more than %lld frames (--max-frames)", dir,
+                     (long long)lim->max_frames);
+            st = PF_ELIMIT;
+            break;
+        }
         if (n == cap) {
+            if (cap > INT32_MAX / 2) { st = PF_ENOMEM; break; }
             cap = cap ? cap * 2 : 64;
             char **t = realloc(names, sizeof *t * (size_t)cap);
             if (!t) { st = PF_ENOMEM; break; }
@@ -50,12 +57,21 @@ static pf_status read_png_dir(pf_anim *a, const char *dir, const pf_limits *lim,
         st = PF_ENOFRAMES;
     }
     if (st == PF_OK) qsort(names, (size_t)n, sizeof *names, cmp_str);
+    int64_t bytes = 0;
     for (int i = 0; st == PF_OK && i < n; i++) {
         char path[4200];
         uint8_t *px = NULL;
         int w, h;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if ((st = pf_png_read(path, &px, &w, &h, lim)) < 0) break;
+        bytes += (int64_t)w * h * 4;   /* each w * h is within max_pixels (pf_png_read) */
+        if (lim && lim->max_decoded_bytes > 0 && bytes > lim->max_decoded_bytes) {
+            pf_error(lg, "folder '%s': frame %d would exceed the limit of %lld decoded bytes "
+                     "(--max-decoded-bytes)", dir, i + 1, (long long)lim->max_decoded_bytes);
+            st = PF_ELIMIT;
+            free(px);
+            break;
+        }
         if (i == 0) st = pf_anim_init(a, w, h);
         else if (w != a->width || h != a->height) {
             pf_error(lg, "'%s' is %dx%d, the first frame %dx%d", path, w, h, a->width, a->height);
