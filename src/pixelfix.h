@@ -82,6 +82,8 @@ typedef struct pf_limits {
     int64_t max_frames;        /* input frames; default 100000 */
     int64_t max_decoded_bytes; /* RGBA bytes decoded in total; default 64 GiB */
     int64_t max_model_bytes;   /* model file size; default 512 MiB */
+    int64_t max_model_memory;  /* bytes one model window may take (the packed input
+                                  and the network's activations); default 4 GiB */
 } pf_limits;
 
 /* Background handling. */

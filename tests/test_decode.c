@@ -478,7 +478,7 @@ static void test_gif_huge_and_empty(void **state)
     static const uint8_t huge[14] = {'G', 'I', 'F', '8', '9', 'a', 0xff, 0xff, 0xff, 0xff,
                                      0, 0, 0, ';'};
     static const uint8_t none[14] = {'G', 'I', 'F', '8', '9', 'a', 4, 0, 4, 0, 0, 0, 0, ';'};
-    pf_limits lim = { 8192LL * 8192, 100000, 64LL << 30, 0 };
+    pf_limits lim = { .max_pixels = 8192LL * 8192, .max_frames = 100000, .max_decoded_bytes = 64LL << 30 };
     char path[512];
     pf_reader *r = NULL;
     pf_frame f;
@@ -538,7 +538,7 @@ static void test_webp_anim(void **state)
     char path[512];
     pf_reader *r = NULL;
     pf_frame f;
-    pf_limits small = { 20, 0, 0, 0 };
+    pf_limits small = { .max_pixels = 20 };
     (void)state;
 
     assert_true(WebPAnimEncoderOptionsInit(&eo));
@@ -626,7 +626,7 @@ static void test_mp4_timing(void **state)
     char path[512], args[1024];
     pf_reader *r = NULL;
     pf_frame f;
-    pf_limits lim = { 0, 6, 0, 0 };
+    pf_limits lim = { .max_frames = 6 };
     int n = 0;
     int64_t t = 0;
     (void)state;
@@ -800,7 +800,7 @@ static void test_limits(void **state)
     pf_reader *r = NULL;
     pf_frame f;
     pf_anim a;
-    pf_limits lim = { 0, 2, 0, 0 };
+    pf_limits lim = { .max_frames = 2 };
     logcap lc_;
     pf_logger lg = cap_logger(&lc_);
     (void)state;

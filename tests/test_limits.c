@@ -332,6 +332,22 @@ static void test_model_limit(void **state)
     assert_false(tu_exists(out));
 }
 
+/* A window the model could not hold within --max-model-memory is refused
+ * before the network allocates it. */
+static void test_model_memory_limit(void **state)
+{
+    char out[300];
+    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v1.safetensors",
+                    "--max-model-memory", "1000000", NULL};
+    long rss = 0;
+    (void)state;
+    snprintf(out, sizeof out, "%s/out.gif", g_dir);
+    assert_int_equal(run_cli(args, &rss), 7);
+    assert_true(stderr_has("--max-model-memory"));
+    assert_false(tu_exists(out));
+    assert_true(rss < RSS_CAP_KIB);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -355,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_apng_billions_of_frames),
         cmocka_unit_test(test_frame_and_byte_limits),
         cmocka_unit_test(test_model_limit),
+        cmocka_unit_test(test_model_memory_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

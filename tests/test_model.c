@@ -287,6 +287,38 @@ static void test_threads_deterministic(void **state)
     nn_model_free(&m);
 }
 
+/* ---- memory of one window ------------------------------------------------------- */
+
+/* nn_model_window_bytes is exactly what a run then allocates (the packed
+ * input and the arena), grows with the window, and leaves the model able
+ * to run. */
+static void test_window_bytes(void **state)
+{
+    (void)state;
+    nn_unet_cfg cfg = nn_unet_default_cfg();
+    nn_model m;
+    assert_int_equal(nn_model_init_random(&m, &cfg, 9), PF_OK);
+    const int T = 4, H = 18, W = 13, k = m.k;
+    size_t clen = (size_t)4 * H * W, slen = clen * k * k, need = 0, big = 0, huge = 0;
+    uint64_t s = 5;
+    float **smp = rand_frames(T, slen, &s), **cel = rand_frames(T, clen, &s), **o = rand_frames(T, clen, &s);
+    const float bg[3] = {0, 0, 0};
+
+    assert_int_equal(nn_model_window_bytes(&m, T, H, W, &need), PF_OK);
+    assert_int_equal(nn_model_window_bytes(&m, T, 4 * H, 4 * W, &big), PF_OK);
+    assert_int_equal(nn_model_window_bytes(&m, T, 32000, 32000, &huge), PF_OK);
+    /* 16x the cells (18x13 padded to 20x16, 72x52 needs no padding: 11.7x the padded area) */
+    assert_true(big > 8 * need && big < 20 * need);
+    assert_true(huge > ((size_t)1 << 36));
+    assert_int_equal(nn_model_window_bytes(&m, T, 1 << 16, W, &big), PF_EINVAL);
+    assert_int_equal(nn_model_run(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, o), PF_OK);
+    assert_int_equal((m.net.av.cap + m.x_cap) * sizeof(float), need);
+    free_frames(smp, T);
+    free_frames(cel, T);
+    free_frames(o, T);
+    nn_model_free(&m);
+}
+
 /* ---- model files -------------------------------------------------------------- */
 
 typedef struct log_buf {
@@ -533,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_windowed_equals_by_hand),
         cmocka_unit_test(test_blend_weights_sum_to_one),
         cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_window_bytes),
         cmocka_unit_test(test_model_file_errors),
         cmocka_unit_test(test_stream_order_and_count),
         cmocka_unit_test(test_stream_errors),

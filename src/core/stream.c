@@ -7,6 +7,7 @@
  * maths lives in grid/, nn/ and palette/.
  */
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -508,6 +509,20 @@ static pf_status lock(pf_stream *s)
     if (p->debug_dir &&
         (st = pf_debug_grid(p->debug_dir, &s->grid, s->head, s->n_head, s->w, s->h, &s->lg)) < 0)
         return st;
+    if (s->model && p->limits.max_model_memory > 0) {
+        /* The network holds a whole window of native frames: refuse before
+         * allocating one that would not fit (e.g. --scale 1 on 1080p). */
+        size_t need = SIZE_MAX;
+        if (nn_model_window_bytes(&s->model->nn, p->window, s->rows, s->cols, &need) < 0)
+            need = SIZE_MAX;   /* beyond what the network takes at all */
+        if ((uint64_t)need > (uint64_t)p->limits.max_model_memory) {
+            pf_error(&s->lg, "the model needs %.1f GiB for a window of %d frames of %dx%d native "
+                     "pixels, over the limit of %.1f GiB (--max-model-memory raises it; --no-model "
+                     "restores without the model)", need == SIZE_MAX ? INFINITY : need / 1073741824.0,
+                     p->window, s->cols, s->rows, p->limits.max_model_memory / 1073741824.0);
+            return PF_ELIMIT;
+        }
+    }
 
     size_t plane, plen;
     st = PF_ENOMEM;

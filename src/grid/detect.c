@@ -712,6 +712,21 @@ static int near_codec_period(double per, double n)
     return 0;
 }
 
+/* Does a comb of codec period per sit where the codec would put it? With
+ * subsampled chroma (cw 0) every codec period is suspect. Otherwise the
+ * blocks' comb is locked to the frame origin: 8 and 16 within 5 % of a
+ * cell of it, the finer ones (the 4x4 transform of VP8 / H.264 and its
+ * 2 px harmonic, which also shows when a smooth upsampler hides the
+ * chroma's own 2 px comb from chroma_subsampled) within 15 %. */
+static int codec_locked(const axis_data *a, double per, int cw)
+{
+    double ph;
+    if (!cw) return 1;
+    ph = axis_phase(a, 1.0 / per);
+    ph = fmin(ph, per - ph);
+    return ph < (per > 7.9 ? 0.05 : 0.15) * per;
+}
+
 /* Chooses the period of one axis from its combined spectrum s (a->nfft
  * bins) between frequencies flo and fhi. Returns the period in pixels, or
  * 0 if none; *score gets the raw coherence there, *nscore the normalised. */
@@ -1180,9 +1195,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         if (p.scale > 0 || j >= 2) continue;
         per4[j] = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
                                 fmin(0.5, 1.0 / p.min_cell), 0, &sc4[j], &ns4[j], hist, lg);
-        if (j < 2 && codec_period(per4[j]) &&
-            (!cw || (per4[j] > 7.9 && axis_phase(&ad[j], 1.0 / per4[j]) < 0.05 * per4[j]) ||
-             (per4[j] > 7.9 && per4[j] - axis_phase(&ad[j], 1.0 / per4[j]) < 0.05 * per4[j]))) {
+        if (j < 2 && codec_period(per4[j]) && codec_locked(&ad[j], per4[j], cw)) {
             /* JPEG / H.264 blocks and 4:2:0 chroma leave combs of periods
              * 16/k locked to the frame origin (8 and 16 even without
              * subsampled chroma). A real grid there must show in the
@@ -1200,6 +1213,11 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
              * plain differences do not */
             lc = coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL);
             if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
+            /* chroma that is not subsampled is the art's own: its comb
+             * counts too (sprites with transparent or clipped pixels
+             * have no usable luma) */
+            if (cw) lc = fmax(lc, sc4[j]);
+            pf_debug(lg, "grid: DBG 4px comb %.3f phase %.2f; 8px %.3f phase %.2f", axis_score(&ad[j], 0.25), axis_phase(&ad[j], 0.25), axis_score(&ad[j], 0.125), axis_phase(&ad[j], 0.125));
             {
                 double gain, s2, n2, p2;
                 int accept, real;

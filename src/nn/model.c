@@ -152,6 +152,20 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
     return PF_OK;
 }
 
+pf_status nn_model_window_bytes(nn_model *m, int T, int H, int W, size_t *bytes)
+{
+    const int q = 1 << (m->cfg.levels - 1);
+    size_t net = 0, x = 0;
+    pf_status st;
+    if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
+    const int Hp = round_up(H, q), Wp = round_up(W, q);
+    if ((st = nn_unet_plan_bytes(&m->net, T, Hp, Wp, 0, &net)) < 0) return st;
+    if (!pf_mul4_size(&x, (size_t)m->cfg.in_ch, (size_t)Hp, (size_t)Wp, (size_t)T) ||
+        !pf_mul_size(&x, x, sizeof(float)) || !pf_add_size(bytes, net, x))
+        *bytes = SIZE_MAX;
+    return PF_OK;
+}
+
 pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
                        const float bg[3], int T, int H, int W, float *const *out)
 {

@@ -70,6 +70,11 @@ void nn_model_free(nn_model *m);
 pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
                         int H, int W, int training);
 
+/* Memory one inference window of T frames of H x W cells takes (the packed
+ * input and the network's arena), in bytes, SIZE_MAX when beyond size_t;
+ * allocates nothing and leaves the network unplanned. Errors: PF_EINVAL. */
+pf_status nn_model_window_bytes(nn_model *m, int T, int H, int W, size_t *bytes);
+
 /* One window: pack, forward, compose. cells[t] is the classical result
  * (4, H, W): RGB 0..1 and the classical key's alpha 0..1. out[t] gets
  * (4, H, W): RGB = cells RGB + correction (clamped to 0..1), alpha =

@@ -298,6 +298,27 @@ nomem:
     return PF_ENOMEM;
 }
 
+pf_status nn_unet_plan_bytes(nn_unet *u, int T, int H, int W, int training, size_t *bytes)
+{
+    const int L = u->cfg.levels, q = 1 << (L - 1);
+    size_t floats;
+    if (T < 1 || H < q || W < q || H % q || W % q) return PF_EINVAL;
+    nn_arena_free(&u->av);
+    nn_arena_free(&u->ag);
+    u->T = T; u->H = H; u->W = W; u->training = training;
+    nn_arena_measure(&u->av);
+    nn_arena_measure(&u->ag);
+    layout(u);
+    floats = u->av.used;
+    if (u->av.overflow || u->ag.overflow || (training && floats > SIZE_MAX / 2 - u->ag.used))
+        floats = SIZE_MAX / sizeof(float);
+    else if (training)
+        floats += u->ag.used;
+    u->T = 0;   /* nothing planned: the next nn_unet_plan lays out afresh */
+    *bytes = floats > SIZE_MAX / sizeof(float) ? SIZE_MAX : floats * sizeof(float);
+    return PF_OK;
+}
+
 void nn_unet_free(nn_unet *u)
 {
     if (!u) return;

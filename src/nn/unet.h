@@ -107,6 +107,11 @@ pf_status nn_unet_build(nn_unet *u, nn_params *p, const nn_unet_cfg *cfg);
  * H and W must be multiples of 2^(levels-1). PF_EINVAL, PF_ENOMEM. */
 pf_status nn_unet_plan(nn_unet *u, int T, int H, int W, int training);
 
+/* What nn_unet_plan(u, T, H, W, training) would allocate, in bytes (SIZE_MAX
+ * when it does not fit in size_t), without allocating; u is left with
+ * nothing planned. Errors: PF_EINVAL as nn_unet_plan. */
+pf_status nn_unet_plan_bytes(nn_unet *u, int T, int H, int W, int training, size_t *bytes);
+
 /* y = U-Net(x). x: (T, in_ch, H, W) as planned; returns the output
  * (T, out_ch, H, W), owned by u and valid until the next call. */
 const float *nn_unet_forward(nn_unet *u, const float *x);

@@ -200,7 +200,8 @@ static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf
 /* PNG: distinct pixels with alpha >= 128, in scan order. */
 static pf_status parse_png(pf_palette *p, const char *path, const pf_logger *lg)
 {
-    pf_limits lim = { MAX_PNG_PIXELS, 1, (int64_t)MAX_PNG_PIXELS * 4, 0 };
+    pf_limits lim = { .max_pixels = MAX_PNG_PIXELS, .max_frames = 1,
+                      .max_decoded_bytes = (int64_t)MAX_PNG_PIXELS * 4 };
     uint8_t *rgba = NULL;
     int w = 0, h = 0;
     pf_status st = pf_png_read(path, &rgba, &w, &h, &lim);

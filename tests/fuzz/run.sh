@@ -23,13 +23,15 @@ one() {
         webp) cp -n samples/*.webp "$corpus"/ ;;
         av)   cp -n samples/*.mp4 "$corpus"/ ;;
     esac
+    t0=$(date +%s)
     "$bin" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2560 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" > "$log" 2>&1
     rc=$?
+    took=$(( $(date +%s) - t0 ))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
     found=$(ls "$crashes" | wc -l)
-    echo "fuzz_$name: ${execs:-?} executions in ${secs} s, ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l) files, $found crash/leak/timeout inputs in $crashes (exit $rc; log $log)"
+    echo "fuzz_$name: ${execs:-?} executions in ${took} s, ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l) files, $found crash/leak/timeout inputs in $crashes (exit $rc; log $log)"
     [ "$rc" -eq 0 ] && [ "$found" -eq 0 ]
 }
 
