@@ -140,7 +140,7 @@ check: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 # valgrind over the CLI on every sample (tests/valgrind.sh); slow, not in check.
 check-valgrind: $(BIN)
-	PIXELFIX=./$(BIN) sh tests/valgrind.sh
+	PIXELFIX=./$(BIN) VALGRIND_MODEL=$(VALGRIND_MODEL) sh tests/valgrind.sh
 
 bench: $(BIN) $(BENCH_BIN)
 	sh bench/run.sh $(BENCH_BIN)

@@ -189,6 +189,7 @@ pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int widt
 {
     pf_video_stream *v;
     pf_status st;
+    size_t rgb_bytes;
 
     PF_ASSERT(out);
     *out = NULL;
@@ -231,7 +232,10 @@ pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int widt
         st = PF_EOUTPUT;
         goto fail;
     }
-    if (!(v->rgb = pf_malloc4((size_t)v->W, (size_t)v->H, 3, 1))) {
+    /* Slack past the end: swscale's SIMD input reads whole vectors beyond
+     * the last pixel (valgrind: 16-byte reads 0 bytes after the block). */
+    if (!pf_mul4_size(&rgb_bytes, (size_t)v->W, (size_t)v->H, 3, 1) ||
+        !pf_add_size(&rgb_bytes, rgb_bytes, 64) || !(v->rgb = malloc(rgb_bytes))) {
         st = PF_ENOMEM;
         goto fail;
     }
