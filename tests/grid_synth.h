@@ -1,7 +1,8 @@
 /* grid_synth.h - synthetic pixel art for the grid tests: random sprites at
  * native resolution, upscaled by any scale at any phase with nearest,
- * bilinear or bicubic (Keys a = -0.5) resampling, Gaussian blur, noise, and
- * JPEG / H.264 round trips through the ffmpeg CLI. Test-only; not a library. */
+ * bilinear or bicubic (Keys a = -0.5) resampling, Gaussian blur, noise,
+ * JPEG / H.264 round trips through the ffmpeg CLI and lossy WebP round trips
+ * through libwebp. Test-only; not a library. */
 #ifndef PF_GRID_SYNTH_H
 #define PF_GRID_SYNTH_H
 
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <webp/decode.h>
+#include <webp/encode.h>
 
 #include "testutil.h"
 #include "core/common.h"
@@ -257,6 +261,26 @@ static inline int gs_compress(uint8_t *img, int w, int h, int codec, int quality
     for (y = 0; y < h && rc == 0; y++) memcpy(img + (size_t)y * w * 4, pad + (size_t)y * pw * 4, (size_t)w * 4);
 done:
     free(pad);
+    return rc;
+}
+
+/* Round trip through lossy WebP (VP8: 4:2:0, 4x4 transforms, 16x16
+ * macroblocks) with libwebp's simple API at quality 0..100, decoded with
+ * its default (fancy, smooth) chroma upsampling, as a browser or
+ * WebPAnimDecoder shows it. Returns 0 on success. */
+static inline int gs_webp(uint8_t *img, int w, int h, float quality)
+{
+    uint8_t *enc = NULL, *dec;
+    size_t n = WebPEncodeRGBA(img, w, h, w * 4, quality, &enc);
+    int dw = 0, dh = 0, rc = -1;
+    if (n == 0) return -1;
+    dec = WebPDecodeRGBA(enc, n, &dw, &dh);
+    if (dec && dw == w && dh == h) {
+        memcpy(img, dec, (size_t)w * h * 4);
+        rc = 0;
+    }
+    WebPFree(dec);
+    WebPFree(enc);
     return rc;
 }
 

@@ -1,19 +1,22 @@
 /* test_grid.c - grid detection, drift, irregular boundaries, canonical
  * sampling and background keying on synthetic pixel art (tests/grid_synth.h):
  * random sprites upscaled at known scales and phases with nearest, bilinear
- * and bicubic resampling, blurred, or JPEG / H.264 compressed by ffmpeg.
- * Per-family hit rates go to stderr. */
+ * and bicubic resampling, blurred, JPEG / H.264 compressed by ffmpeg, or
+ * lossy WebP compressed by libwebp; and the real AI clips of ../shared/wild
+ * when they are there. Per-family hit rates go to stderr. */
 #include "testutil.h"
 
 #include <math.h>
 
 #include "grid/grid.h"
 #include "grid_synth.h"
+#include "io/io.h"
 
 /* ---- synthetic cases ------------------------------------------------------ */
 
-enum { FAM_INTEGER, FAM_NONINT, FAM_BLURRED, FAM_COMPRESSED, FAM_COUNT };
-static const char *fam_name[FAM_COUNT] = {"integer", "non-integer", "blurred", "compressed"};
+/* test_families asserts the first FAM_COUNT; lossy WebP has its own test */
+enum { FAM_INTEGER, FAM_NONINT, FAM_BLURRED, FAM_COMPRESSED, FAM_COUNT, FAM_WEBP = FAM_COUNT };
+static const char *fam_name[FAM_COUNT + 1] = {"integer", "non-integer", "blurred", "compressed", "lossy WebP"};
 
 /* One rendered case: native sprite nw x nh at scale s, phase (ox, oy). */
 typedef struct gcase {
@@ -72,9 +75,14 @@ static void make_case(uint64_t *rng, int fam, const char *dir, gcase *c)
     gs_sprite(rng, c->nw, c->nh, transparent ? NULL : bg, c->native);
     pick_phase(rng, c);
     gs_upscale(c->native, c->nw, c->nh, c->s, c->s, c->ox, c->oy, c->kernel, c->img, c->W, c->H);
-    if (fam == FAM_BLURRED) {
+    if (fam == FAM_BLURRED || (fam == FAM_WEBP && gs_randi(rng, 0, 1))) {
         gs_blur(c->img, c->W, c->H, (0.1 + 0.15 * tu_uniform(rng)) * c->s);
         gs_noise(rng, c->img, c->W, c->H, gs_randi(rng, 0, 4));
+    }
+    if (fam == FAM_WEBP) {
+        /* opaque ones flattened on the background, the others with alpha */
+        if (!transparent) gs_flatten(c->img, c->W, c->H, bg);
+        assert_int_equal(gs_webp(c->img, c->W, c->H, (float)gs_randi(rng, 20, 80)), 0);
     }
     if (fam == FAM_COMPRESSED) {
         int codec = gs_randi(rng, 0, 1);
@@ -130,6 +138,87 @@ static void test_families(void **state)
         assert_true(hits * 100 >= 95 * ncase);
     }
     tu_rmtree(dir);
+}
+
+/* ---- lossy WebP ------------------------------------------------------------ */
+
+/* Lossy WebP (VP8) leaves a 2 px comb and 4 px blocks locked to the frame.
+ * libwebp's smooth chroma upsampling hides the 4:2:0 subsampling from the
+ * chroma test, and the detector used to take that comb for a grid of 2 px:
+ * 14 of these 150 cases came out found but wrong (found, but not the
+ * native size within 1 %), 11 of them as 2 px. Now such a comb must be
+ * backed by the luma like any codec period: 3 wrong; exact 128 both ways
+ * (the others say "no grid"). Asserted with some margin. */
+static void test_lossy_webp(void **state)
+{
+    const int ncase = 150;
+    uint64_t rng = 0x7eb9ULL;
+    int i, hits = 0, wrong = 0, enogrid = 0;
+    (void)state;
+    for (i = 0; i < ncase; i++) {
+        gcase c;
+        pf_grid g;
+        const uint8_t *fr[1];
+        pf_grid_params p = pf_grid_default_params();
+        pf_status st;
+        make_case(&rng, FAM_WEBP, NULL, &c);
+        fr[0] = c.img;
+        st = pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        if (st == PF_OK && g.cols == c.nw && g.rows == c.nh &&
+            fmax(fabs(g.cell_w - c.s), fabs(g.cell_h - c.s)) < 0.01 * c.s) {
+            hits++;
+        } else if (st == PF_OK) {
+            wrong++;
+            fprintf(stderr, "grid: lossy WebP: scale %.3f found as %.3f x %.3f (%dx%d, not %dx%d)\n", c.s,
+                    g.cell_w, g.cell_h, g.cols, g.rows, c.nw, c.nh);
+        } else {
+            enogrid++;
+        }
+        pf_grid_free(&g);
+        case_free(&c);
+    }
+    fprintf(stderr, "grid: %-11s %3d/%d exact (%.1f %%), %d no grid, %d wrong\n", fam_name[FAM_WEBP], hits,
+            ncase, 100.0 * hits / ncase, enogrid, wrong);
+    assert_true(wrong <= 6);
+    assert_true(hits * 100 >= 80 * ncase);
+}
+
+/* The real AI clip ../shared/wild/sprited_one_part00.webp (lossy WebP,
+ * 640x640): its strongest combs are VP8's 2 and 4 px ones; its soft cells
+ * of about 5-7 px drift from frame to frame and within a frame, so no
+ * regular grid stands out (see the note in detect.c). Whatever the
+ * detector says, on the first 8 frames as pf_stream gives them, it must
+ * not be the codec's comb. Skipped when ../shared is not beside the repo. */
+static void test_wild_webp(void **state)
+{
+    const char *path = "../shared/wild/sprited_one_part00.webp";
+    pf_anim a;
+    pf_limits lim = pf_default_limits();
+    const uint8_t *fr[8];
+    pf_grid g;
+    pf_grid_params p = pf_grid_default_params();
+    pf_status st;
+    int i, n;
+    (void)state;
+    memset(&a, 0, sizeof a);
+    if (!tu_exists(path)) {
+        fprintf(stderr, "grid: %s not found: skipped\n", path);
+        skip();
+    }
+    assert_int_equal(pf_read_anim(&a, path, &lim, 1, NULL), PF_OK);
+    n = a.count < 8 ? a.count : 8;
+    for (i = 0; i < n; i++) fr[i] = a.frames[i].rgba;
+    st = pf_grid_detect(&g, fr, n, a.width, a.height, &p, NULL);
+    fprintf(stderr, "grid: wild WebP: %s, cell %.3f x %.3f, confidence %.2f\n",
+            st == PF_OK ? "found" : "no grid", g.cell_w, g.cell_h, g.confidence);
+    assert_true(st == PF_OK || st == PF_ENOGRID);
+    for (i = 0; i < 2; i++) {
+        const double cell = i ? g.cell_h : g.cell_w;
+        assert_true(fabs(cell - 2) > 0.02 && fabs(cell - 4) > 0.04);
+    }
+    pf_grid_free(&g);
+    pf_anim_free(&a);
 }
 
 /* ---- no grid ----------------------------------------------------------------- */
@@ -722,6 +811,8 @@ int main(void)
         cmocka_unit_test(test_cells_exact),
         cmocka_unit_test(test_forced_scale),
         cmocka_unit_test(test_no_grid),
+        cmocka_unit_test(test_lossy_webp),
+        cmocka_unit_test(test_wild_webp),
         cmocka_unit_test(test_drift),
         cmocka_unit_test(test_irregular),
         cmocka_unit_test(test_background),

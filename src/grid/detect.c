@@ -28,6 +28,14 @@
  *   locked to the frame; subsampled chroma is detected and dropped, and a
  *   codec period at the codec's phase must be backed by the luma; one
  *   well off that phase, with luma edges and flat cells, is the art's.
+ *   Lossy WebP decoded with smooth chroma upsampling passes for full
+ *   chroma, but its 2 px comb (and 4 px, when the edges show the 4 / 8 px
+ *   block lattice) at the frame's phase is checked the same way.
+ * - Not found: AI video clips whose soft cells of 5-7 px wander between
+ *   and within frames (../shared/wild/sprited_one_part00.webp: coherence
+ *   0.04-0.10 at 5.4-6 px, under its spectrum's background; 0.15-0.3 per
+ *   100-row band, at periods from 5.3 to 7). No regular grid fits them;
+ *   the user gives --scale.
  * - Confidence: from the weaker axis's score; or, for square cells, from
  *   the stronger one when both axes found the period on their own, or
  *   when most of the weaker axis's edges lie on its grid lines (jitter,
@@ -712,16 +720,36 @@ static int near_codec_period(double per, double n)
     return 0;
 }
 
-/* Does a comb of codec period per sit where the codec would put it? With
- * subsampled chroma (cw 0) every codec period is suspect. Otherwise the
- * blocks' comb is locked to the frame origin: 8 and 16 within 5 % of a
- * cell of it, the finer ones (the 4x4 transform of VP8 / H.264 and its
- * 2 px harmonic, which also shows when a smooth upsampler hides the
- * chroma's own 2 px comb from chroma_subsampled) within 15 %. */
-static int codec_locked(const axis_data *a, double per, int cw)
+/* Do the edges of axis a show the block lattice of a lossy codec: a comb
+ * of period 4 (VP8 / H.264 transforms) or 8 (JPEG) with coherence 0.1
+ * or more, its lines within 15 % (4 px) or 5 % (8 px) of a period of the
+ * frame origin? */
+static int block_lattice(const axis_data *a)
+{
+    int k;
+    for (k = 0; k < 2; k++) {
+        const double per = k ? 8 : 4;
+        double ph;
+        if (axis_score(a, 1.0 / per) < 0.1) continue;
+        ph = axis_phase(a, 1.0 / per);
+        if (fmin(ph, per - ph) < (k ? 0.05 : 0.15) * per) return 1;
+    }
+    return 0;
+}
+
+/* Must a comb of codec period per be backed by the luma (see the codec
+ * test in pf_grid_detect)? With subsampled chroma (cw 0), at every codec
+ * period. Otherwise only where a codec would put it, locked to the frame
+ * origin: 8 and 16 px within 5 % of a period; 2 px within 15 % (lossy
+ * WebP leaves that comb even when its smooth chroma upsampling hides the
+ * subsampling from chroma_subsampled); 4 px within 15 % when the edges
+ * show a block lattice (block_lattice). Other fractions 16/k are left to
+ * the art: smooth upscales by 2.29 or 2.67 fail the luma test. */
+static int codec_locked(const axis_data *a, double per, int cw, int lattice)
 {
     double ph;
     if (!cw) return 1;
+    if (per < 7.9 && fabs(per - 2) > 0.01 && (!lattice || fabs(per - 4) > 0.02)) return 0;
     ph = axis_phase(a, 1.0 / per);
     ph = fmin(ph, per - ph);
     return ph < (per > 7.9 ? 0.05 : 0.15) * per;
@@ -1105,7 +1133,7 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     double *lw = NULL, *spec = NULL, *cum = NULL, *hist = NULL, *phx = NULL, *phy = NULL;
     double *q = NULL, *ev = NULL, *cs = NULL, *vbuf = NULL;
     float *d1x = NULL, *d1y = NULL, *ftmp = NULL, *combx = NULL, *comby = NULL;
-    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, ok, cw, harmonic = 0;
+    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, ok, cw, harmonic = 0, lattice;
     double perx = 0, pery = 0, scx = 0, scy = 0, nsx = 0, nsy = 0, offx = 0, offy = 0;
     double per4[4] = {0}, sc4[4] = {0}, ns4[4] = {0}, rejected[2] = {0, 0};
     double t0 = pf_now_ms();
@@ -1188,6 +1216,10 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         }
     }
 
+    /* lossy blocks that the chroma test cannot see (lossy WebP decoded
+     * with fancy upsampling) still leave their lattice in the edges */
+    lattice = cw && (block_lattice(ax) || block_lattice(ay));
+    if (lattice) pf_debug(lg, "grid: edges on a 4 / 8 px lattice at the frame origin (lossy blocks?)");
     /* 2. period of each axis (the comb-free copies need their spectrum's
      * background only) */
     for (j = (cw ? 1 : 3); j >= 0; j--) {
@@ -1195,10 +1227,10 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
         if (p.scale > 0 || j >= 2) continue;
         per4[j] = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
                                 fmin(0.5, 1.0 / p.min_cell), 0, &sc4[j], &ns4[j], hist, lg);
-        if (j < 2 && codec_period(per4[j]) && codec_locked(&ad[j], per4[j], cw)) {
-            /* JPEG / H.264 blocks and 4:2:0 chroma leave combs of periods
-             * 16/k locked to the frame origin (8 and 16 even without
-             * subsampled chroma). A real grid there must show in the
+        if (j < 2 && codec_period(per4[j]) && codec_locked(&ad[j], per4[j], cw, lattice)) {
+            /* JPEG / H.264 / VP8 blocks and 4:2:0 chroma leave combs of
+             * periods 16/k locked to the frame origin (codec_locked says
+             * which are suspect). A real grid there must show in the
              * full-resolution luma too, as edges and as flat cells. */
             double lc, ph;
             const int mid = tp > 1 ? (int)((long)(tp / 2) * (n - 1) / (tp - 1)) : 0;
@@ -1213,11 +1245,10 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
              * plain differences do not */
             lc = coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL);
             if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
-            /* chroma that is not subsampled is the art's own: its comb
-             * counts too (sprites with transparent or clipped pixels
-             * have no usable luma) */
+            /* with full chroma, the comb of the features the period came
+             * from (luma, chroma, alpha) counts too: sprites with
+             * transparent or clipped pixels have no usable luma */
             if (cw) lc = fmax(lc, sc4[j]);
-            pf_debug(lg, "grid: DBG 4px comb %.3f phase %.2f; 8px %.3f phase %.2f", axis_score(&ad[j], 0.25), axis_phase(&ad[j], 0.25), axis_score(&ad[j], 0.125), axis_phase(&ad[j], 0.125));
             {
                 double gain, s2, n2, p2;
                 int accept, real;
