@@ -28,6 +28,6 @@ for s in tests/fuzz/fuzz_*.c; do
     llvm-profdata merge -sparse $B/$name-*.profraw -o $B/$name.profdata
     echo "== fuzz_$name ($(ls "$corpus" | wc -l) corpus files)"
     llvm-cov report "$B/replay/fuzz_$name" -instr-profile=$B/$name.profdata $files |
-        awk '/src\/|^TOTAL/ { f = $1; sub(/.*\/src\//, "src/", f)
+        awk '$1 ~ /\.c$/ || $1 == "TOTAL" { f = $1; sub(/.*\/src\//, "src/", f)
                               printf "  %-28s lines %7s  branches %7s  functions %7s\n", f, $10, $13, $7 }'
 done
