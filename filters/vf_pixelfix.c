@@ -46,7 +46,7 @@
  * grid locks at EOF, before anything was sent.
  *
  * Input: every format swscale reads is accepted and converted to RGBA here
- * exactly as libpixelfix's reader converts (to_rgba), not by the graph,
+ * by libpixelfix's own converter (pf_rgba_convert, as its reader), not by the graph,
  * whose auto-inserted scale would give other pixels.
  *
  * Scheduling (vf_dedot.c is the model): one input frame is pushed per
@@ -98,8 +98,7 @@ typedef struct PixelfixContext {
     pf_stream *st;
     AVFifo *props;          ///< (AVFrame *) data-less copies of the pushed frames, in order
     uint8_t *rgba;          ///< one converted input frame, (in_h, in_w, 4), plus slack
-    struct SwsContext *sws; ///< input format -> RGBA, as libpixelfix's reader does it
-    int sws_fmt, sws_cs, sws_full;
+    pf_rgba_converter *conv; ///< input format -> RGBA, as libpixelfix's reader does it
     int in_w, in_h;         ///< input size, pixels
     int native_w, native_h; ///< 0 until the grid is locked
     int final_config;       ///< downstream reconfigured for the native size
@@ -515,21 +514,16 @@ static int duration_ms(const AVFilterLink *inlink, const AVFrame *in)
     return d > INT_MAX ? INT_MAX : (int)d;
 }
 
-/* Any input format -> RGBA, with the settings of libpixelfix's own video
- * reader (src/io/reader_av.c), so that the filter restores the same pixels
- * as `pixelfix clip.mp4 -o dir/`: bilinear, SWS_ACCURATE_RND when the width
- * is not a multiple of 8, and for YUV the frame's matrix (BT.601 when
- * unspecified) and range. The graph's own conversion would differ: FFmpeg
- * 5.1's auto-inserted scale converts with BT.601 whatever the frame says
- * (measured on samples/guy-walk-video.mp4, BT.709: up to 30 levels off).
- * Returns the RGBA rows and their stride in *stride. */
+/* Any input format -> RGBA through libpixelfix's own converter (the one its
+ * video reader uses: pf_rgba_convert), so that the filter restores the same
+ * pixels as `pixelfix clip.mp4 -o dir/`. The graph's own conversion would
+ * differ: FFmpeg 5.1's auto-inserted scale converts with BT.601 whatever the
+ * frame says (measured on samples/guy-walk-video.mp4, BT.709: up to 30
+ * levels off). Returns the RGBA rows and their stride in *stride. */
 static const uint8_t *to_rgba(AVFilterContext *ctx, const AVFrame *in, int *stride, int *ret)
 {
     PixelfixContext *s = ctx->priv;
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(in->format);
-    uint8_t *dst[4] = { NULL };
-    int dst_stride[4] = { s->in_w * 4, 0, 0, 0 };
-    int fresh = 0;
+    pf_status st;
 
     *ret = 0;
     if (in->format == AV_PIX_FMT_RGBA && in->linesize[0] > 0) {
@@ -540,36 +534,21 @@ static const uint8_t *to_rgba(AVFilterContext *ctx, const AVFrame *in, int *stri
         *ret = AVERROR(ENOMEM);
         return NULL;
     }
-    dst[0] = s->rgba;
     *stride = s->in_w * 4;
     if (in->format == AV_PIX_FMT_RGBA) {   /* bottom-up rows (vflip) */
         av_image_copy_plane(s->rgba, s->in_w * 4, in->data[0], in->linesize[0], s->in_w * 4, s->in_h);
         return s->rgba;
     }
-    if (!s->sws || in->format != s->sws_fmt) {
-        s->sws = sws_getCachedContext(s->sws, s->in_w, s->in_h, in->format, s->in_w, s->in_h,
-                                      AV_PIX_FMT_RGBA, SWS_BILINEAR | (s->in_w % 8 ? SWS_ACCURATE_RND : 0),
-                                      NULL, NULL, NULL);
-        if (!s->sws) {
-            av_log(ctx, AV_LOG_ERROR, "cannot convert %s to RGBA\n", desc ? desc->name : "?");
-            *ret = AVERROR(EINVAL);
-            return NULL;
-        }
-        s->sws_fmt = in->format;
-        fresh = 1;
+    if (!s->conv && (st = pf_rgba_converter_new(&s->conv)) < 0) {
+        *ret = AVERROR(ENOMEM);
+        return NULL;
     }
-    if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
-        int full = in->color_range == AVCOL_RANGE_JPEG || !strncmp(desc->name, "yuvj", 4);
-        if (fresh || (int)in->colorspace != s->sws_cs || full != s->sws_full) {
-            const int *coef = sws_getCoefficients(in->colorspace);
-            sws_setColorspaceDetails(s->sws, coef, full, coef, 1, 0, 1 << 16, 1 << 16);
-            s->sws_cs = in->colorspace;
-            s->sws_full = full;
-        }
-    }
-    if (sws_scale(s->sws, (const uint8_t *const *)in->data, in->linesize, 0, s->in_h, dst, dst_stride) <= 0) {
-        av_log(ctx, AV_LOG_ERROR, "converting %s to RGBA failed\n", desc ? desc->name : "?");
-        *ret = AVERROR_EXTERNAL;
+    st = pf_rgba_convert(s->conv, (const uint8_t *const *)in->data, in->linesize, in->format,
+                         (int)in->colorspace, (int)in->color_range, s->in_w, s->in_h,
+                         s->rgba, s->in_w * 4, s->in_w, s->in_h);
+    if (st < 0) {
+        av_log(ctx, AV_LOG_ERROR, "cannot convert %s to RGBA\n", av_get_pix_fmt_name(in->format));
+        *ret = st == PF_ENOMEM ? AVERROR(ENOMEM) : AVERROR(EINVAL);
         return NULL;
     }
     return s->rgba;
@@ -698,8 +677,8 @@ static av_cold void uninit(AVFilterContext *ctx)
     pf_model_free(s->pm);
     s->pm = NULL;
     av_freep(&s->rgba);
-    sws_freeContext(s->sws);
-    s->sws = NULL;
+    pf_rgba_converter_free(s->conv);
+    s->conv = NULL;
 }
 
 static const AVFilterPad pixelfix_inputs[] = {

@@ -201,6 +201,35 @@ void pf_report_free(pf_report *rep);
 pf_status pf_restore_file(const char *input, const char *output,
                           const pf_params *params, pf_report **report);
 
+/* ---- decoded video frames to RGBA ------------------------------------------ */
+
+/* Converts decoded video frames to RGBA8 exactly as pixelfix's own video
+ * reader does, so that a caller holding decoded frames (the FFmpeg filter)
+ * restores the same pixels as the CLI: libswscale, bilinear (for a size
+ * change), SWS_ACCURATE_RND when dst_w % 8 != 0 (swscale's fast x86 path
+ * leaves those last columns unwritten), and for YUV the frame's matrix
+ * (BT.601 when unspecified) and range (full for AVCOL_RANGE_JPEG and the
+ * yuvj formats). One converter per stream; it keeps its SwsContext. */
+typedef struct pf_rgba_converter pf_rgba_converter;
+
+/* Errors: PF_EINVAL (out NULL), PF_ENOMEM. */
+pf_status pf_rgba_converter_new(pf_rgba_converter **out);
+
+/* planes/linesizes: the frame as libavutil lays it out (AVFrame data and
+ * linesize), src_w x src_h pixels; pix_fmt, colorspace and color_range are
+ * libavutil's enum AVPixelFormat, AVColorSpace and AVColorRange values as
+ * ints (this header needs no libav include). dst: dst_h rows of dst_w RGBA8
+ * pixels (0..255, alpha 255 unless the format has alpha), dst_stride bytes
+ * apart, with 64 bytes to spare after the last row (swscale's SIMD stores).
+ * Errors: PF_EINVAL (bad sizes or pointers, unknown pix_fmt), PF_EFORMAT
+ * (a format swscale cannot convert, or the conversion failed). */
+pf_status pf_rgba_convert(pf_rgba_converter *c, const uint8_t *const planes[4],
+                          const int linesizes[4], int pix_fmt, int colorspace, int color_range,
+                          int src_w, int src_h, uint8_t *dst, int dst_stride, int dst_w, int dst_h);
+
+/* Frees; NULL is fine. */
+void pf_rgba_converter_free(pf_rgba_converter *c);
+
 /* ---- the model ------------------------------------------------------------ */
 
 /* A loaded restoration network (DESIGN.md section 3; weights in

@@ -1,9 +1,9 @@
 /*
- * reader_av.c - the libavformat / libavcodec / libswscale back end of the
- * streaming reader: MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG and whatever
- * else FFmpeg demuxes. Decodes the best video stream with the
+ * reader_av.c - the libavformat / libavcodec back end of the streaming
+ * reader: MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG and whatever else
+ * FFmpeg demuxes. Decodes the best video stream with the
  * send_packet / receive_frame API, converts each frame to RGBA with one
- * SwsContext, and derives pts and durations in ms from the stream time base
+ * pf_rgba_converter (convert.c), and derives pts and durations in ms from the stream time base
  * with a one-frame lookahead (a frame's duration is the next frame's pts
  * minus its own). Holds O(1) frames. Not an encoder.
  */
@@ -21,7 +21,6 @@
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 
 #define PTS_UNKNOWN INT64_MIN
 
@@ -42,8 +41,7 @@ typedef struct av_state {
     AVStream *st;            /* the chosen video stream */
     AVPacket *pkt;
     AVFrame *frm;
-    struct SwsContext *sws;
-    int sws_w, sws_h, sws_fmt, sws_cs, sws_range;   /* what sws was set up for */
+    pf_rgba_converter *conv; /* decoded frame -> RGBA (convert.c) */
     uint8_t *buf[2];         /* (H, W, 4) each: the frame out and the lookahead */
     int la;                  /* slot of the lookahead frame */
     int have_la;             /* buf[la] holds a decoded frame not yet handed out */
@@ -178,18 +176,15 @@ static int64_t stream_end_ms(const av_state *a)
     return -1;
 }
 
-/* Converts a->frm to RGBA (H, W, 4) in dst with the one cached SwsContext.
+/* Converts a->frm to RGBA (H, W, 4) in dst through the reader's converter.
  * A frame whose size differs from the canvas is scaled to it (with one
  * warning). Errors: PF_EFORMAT (unsupported pixel format), PF_ENOMEM. */
 static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
 {
     const AVFrame *frm = a->frm;
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(frm->format);
-    uint8_t *dd[4] = {dst, NULL, NULL, NULL};
-    int dl[4] = {r->width * 4, 0, 0, 0};
-    int fresh = 0;
+    pf_status st;
 
-    if (!desc || frm->width <= 0 || frm->height <= 0) {
+    if (frm->width <= 0 || frm->height <= 0 || !av_pix_fmt_desc_get(frm->format)) {
         pf_error(&r->lg, "'%s': decoder returned an invalid frame", r->path);
         return PF_EFORMAT;
     }
@@ -198,40 +193,13 @@ static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
                 r->path, r->width, r->height, frm->width, frm->height, r->width, r->height);
         a->warned_resize = 1;
     }
-    if (!a->sws || frm->width != a->sws_w || frm->height != a->sws_h || frm->format != a->sws_fmt) {
-        /* Plain flags keep swscale's fast unscaled YUV->RGB path. Measured on
-         * 5-pixel-cell pixel art through yuv420p: RMSE 31.1 against the RGB
-         * source, vs 31.8 with ACCURATE_RND | FULL_CHR_H_INT at half the
-         * speed (1080p: 109 vs 58 fps); the loss is the subsampling itself.
-         * But the fast x86 YUV->RGB path leaves the last width % 8 columns
-         * unwritten (measured: 228 px wide H.264, columns 224..227), so
-         * those widths take the accurate path, which writes every pixel. */
-        a->sws = sws_getCachedContext(a->sws, frm->width, frm->height, frm->format,
-                                      r->width, r->height, AV_PIX_FMT_RGBA,
-                                      SWS_BILINEAR | (r->width % 8 ? SWS_ACCURATE_RND : 0), NULL, NULL, NULL);
-        if (!a->sws) {
-            pf_error(&r->lg, "'%s': cannot convert pixel format %s to RGBA", r->path,
-                     av_get_pix_fmt_name(frm->format));
-            return PF_EFORMAT;
-        }
-        a->sws_w = frm->width; a->sws_h = frm->height; a->sws_fmt = frm->format;
-        fresh = 1;
-    }
-    /* YUV only: the matrix from the frame (BT.601 when unspecified) and its
-     * range (full for JPEG-range and the yuvj formats). */
-    if (!(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
-        int full = frm->color_range == AVCOL_RANGE_JPEG || strncmp(desc->name, "yuvj", 4) == 0;
-        if (fresh || (int)frm->colorspace != a->sws_cs || full != a->sws_range) {
-            const int *coef = sws_getCoefficients(frm->colorspace);
-            sws_setColorspaceDetails(a->sws, coef, full, coef, 1, 0, 1 << 16, 1 << 16);
-            a->sws_cs = (int)frm->colorspace;
-            a->sws_range = full;
-        }
-    }
-    if (sws_scale(a->sws, (const uint8_t *const *)frm->data, frm->linesize, 0, frm->height,
-                  dd, dl) <= 0) {
-        pf_error(&r->lg, "'%s': pixel format conversion failed", r->path);
-        return PF_EFORMAT;
+    st = pf_rgba_convert(a->conv, (const uint8_t *const *)frm->data, frm->linesize, frm->format,
+                         (int)frm->colorspace, (int)frm->color_range, frm->width, frm->height,
+                         dst, r->width * 4, r->width, r->height);
+    if (st != PF_OK) {
+        pf_error(&r->lg, "'%s': cannot convert pixel format %s to RGBA", r->path,
+                 av_get_pix_fmt_name(frm->format));
+        return st == PF_ENOMEM ? PF_ENOMEM : PF_EFORMAT;
     }
     return PF_OK;
 }
@@ -366,7 +334,7 @@ static void av_close(pf_reader *r)
     av_state *a = r->impl;
 
     if (!a) return;
-    sws_freeContext(a->sws);
+    pf_rgba_converter_free(a->conv);
     av_frame_free(&a->frm);
     av_packet_free(&a->pkt);
     avcodec_free_context(&a->cc);
@@ -504,7 +472,7 @@ static pf_status open_av(pf_reader *r)
     r->impl = a;
     r->vt = &av_vt;
     r->format = "unknown";
-    a->sws_fmt = AV_PIX_FMT_NONE;
+    if ((st = pf_rgba_converter_new(&a->conv)) != PF_OK) goto fail;
 
     st = open_source(r, a);
     if (st != PF_OK) goto fail;
