@@ -318,34 +318,34 @@ static void test_frame_and_byte_limits(void **state)
     expect_run(p, "--max-decoded-bytes=4000", "--scale=1", 7, "--max-decoded-bytes");
 }
 
-/* A model file over --max-model-bytes is refused before it is read. */
-static void test_model_limit(void **state)
+/* samples/guy-exit.gif with the shipped model and `flag value`: refused
+ * with exit 7 naming the flag, no output, a small peak. */
+static void expect_model_refused(const char *flag, const char *value)
 {
     char out[300];
     char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v1.safetensors",
-                    "--max-model-bytes", "100000", NULL};
+                    (char *)flag, (char *)value, NULL};
     long rss = 0;
-    (void)state;
     snprintf(out, sizeof out, "%s/out.gif", g_dir);
     assert_int_equal(run_cli(args, &rss), 7);
-    assert_true(stderr_has("--max-model-bytes"));
+    assert_true(stderr_has(flag));
     assert_false(tu_exists(out));
+    assert_true(rss < RSS_CAP_KIB);
+}
+
+/* A model file over --max-model-bytes is refused before it is read. */
+static void test_model_limit(void **state)
+{
+    (void)state;
+    expect_model_refused("--max-model-bytes", "100000");
 }
 
 /* A window the model could not hold within --max-model-memory is refused
  * before the network allocates it. */
 static void test_model_memory_limit(void **state)
 {
-    char out[300];
-    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v1.safetensors",
-                    "--max-model-memory", "1000000", NULL};
-    long rss = 0;
     (void)state;
-    snprintf(out, sizeof out, "%s/out.gif", g_dir);
-    assert_int_equal(run_cli(args, &rss), 7);
-    assert_true(stderr_has("--max-model-memory"));
-    assert_false(tu_exists(out));
-    assert_true(rss < RSS_CAP_KIB);
+    expect_model_refused("--max-model-memory", "1000000");
 }
 
 static int setup(void **state)

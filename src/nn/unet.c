@@ -273,17 +273,24 @@ static size_t layout(nn_unet *u)
     return ws;
 }
 
-pf_status nn_unet_plan(nn_unet *u, int T, int H, int W, int training)
+/* Frees both arenas and lays out (T, H, W) in measuring mode: afterwards
+ * av.used / ag.used are the floats a plan needs. */
+static void measure(nn_unet *u, int T, int H, int W, int training)
 {
-    const int L = u->cfg.levels, q = 1 << (L - 1);
-    if (T < 1 || H < q || W < q || H % q || W % q) return PF_EINVAL;
-    if (u->av.base && u->T == T && u->H == H && u->W == W && u->training >= training) return PF_OK;
     nn_arena_free(&u->av);
     nn_arena_free(&u->ag);
     u->T = T; u->H = H; u->W = W; u->training = training;
     nn_arena_measure(&u->av);
     nn_arena_measure(&u->ag);
     layout(u);
+}
+
+pf_status nn_unet_plan(nn_unet *u, int T, int H, int W, int training)
+{
+    const int L = u->cfg.levels, q = 1 << (L - 1);
+    if (T < 1 || H < q || W < q || H % q || W % q) return PF_EINVAL;
+    if (u->av.base && u->T == T && u->H == H && u->W == W && u->training >= training) return PF_OK;
+    measure(u, T, H, W, training);
     if (u->av.overflow || u->ag.overflow) goto nomem;
     size_t nv = u->av.used, ng = u->ag.used;
     if (nn_arena_init(&u->av, nv) < 0) goto nomem;
@@ -303,12 +310,7 @@ pf_status nn_unet_plan_bytes(nn_unet *u, int T, int H, int W, int training, size
     const int L = u->cfg.levels, q = 1 << (L - 1);
     size_t floats;
     if (T < 1 || H < q || W < q || H % q || W % q) return PF_EINVAL;
-    nn_arena_free(&u->av);
-    nn_arena_free(&u->ag);
-    u->T = T; u->H = H; u->W = W; u->training = training;
-    nn_arena_measure(&u->av);
-    nn_arena_measure(&u->ag);
-    layout(u);
+    measure(u, T, H, W, training);
     floats = u->av.used;
     if (u->av.overflow || u->ag.overflow || (training && floats > SIZE_MAX / 2 - u->ag.used))
         floats = SIZE_MAX / sizeof(float);
