@@ -180,6 +180,25 @@ void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba,
     free(wy);
 }
 
+void pf_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1, double y0,
+                        double y1, float out[4])
+{
+    double acc[4] = {0, 0, 0, 0};
+    const int ny = span_len(y0, y1), nx = span_len(x0, x1);
+    const int yi = (int)floor(y0), xi = (int)floor(x0);
+    for (int yy = yi; yy < yi + ny; yy++) {
+        const float wy = coverage(yy, y0, y1);
+        if (wy == 0) continue;
+        const uint8_t *row = rgba + (size_t)pf_clampi(yy, 0, h - 1) * w * 4;
+        for (int xx = xi; xx < xi + nx; xx++) {
+            const float wgt = wy * coverage(xx, x0, x1);
+            const uint8_t *p = row + (size_t)pf_clampi(xx, 0, w - 1) * 4;
+            for (int c = 0; c < 4; c++) acc[c] += wgt * p[c];
+        }
+    }
+    for (int c = 0; c < 4; c++) out[c] = (float)(acc[c] / 255.0);
+}
+
 /* ---- per-cell colour ------------------------------------------------------ */
 
 /* Median of n floats (sorted in place); the mean of the middle two when n

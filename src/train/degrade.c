@@ -20,7 +20,8 @@
 /* ---- kinds and draws ------------------------------------------------------ */
 
 static const char *const kind_names[PF_DKIND_COUNT] = {
-    "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model", "webp_lossy", "bg_busy"};
+    "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model", "webp_lossy", "bg_busy",
+    "video_bent"};
 
 const char *pf_degrade_kind_name(int kind)
 {
@@ -223,6 +224,38 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
         if (pf_rng_unit(r) < 0.6) draw_h264(d, r, 18, 28);
         else draw_webp(d, r, 65, 85);
         break;
+    case PF_DKIND_BENT: {
+        /* a video model's pseudo pixel art (../shared/wild/sprited_one_part00.webp):
+         * no lattice, only the look of one, bending and wobbling */
+        static const double kp[2] = {0.3, 0.7};   /* bilinear bicubic */
+        d->scale = draw_scale(r, 0, 4.5, 8.0);
+        d->kernel = (pf_resample_kind)(PF_RS_BILINEAR + pick(r, kp, 2));
+        d->blur = pf_rng_range(r, 0.1, 0.3);
+        d->noise = pf_rng_range(r, 0.5, 3.0);
+        d->gamma = pf_rng_range(r, 0.9, 1.1);
+        d->jitter_x = pf_rng_range(r, 0.1, 0.35);
+        d->jitter_y = pf_rng_range(r, 0.1, 0.35);
+        d->hold = 2;
+        d->hold_max = 3;
+        d->bend = pf_rng_range(r, 0.10, 0.20);
+        for (int a = 0; a < 2; a++)
+            for (int m = 0; m < 2; m++) {
+                d->bend_lambda[a][m] = pf_rng_range(r, 0.5, 1.5);   /* x the larger side, at clip time */
+                d->bend_dir[a][m] = pf_rng_range(r, 0.0, TWO_PI);
+                d->bend_phase[a][m] = pf_rng_range(r, 0.0, TWO_PI);
+                d->bend_speed[a][m] = pf_rng_range(r, -0.15, 0.15);
+                d->bend_wobble[a][m] = pf_rng_range(r, 0.0, 0.15);
+            }
+        if (pf_rng_unit(r) < 0.8) draw_solid(d, r, 0.15);
+        else draw_gradient(d, r);
+        if (pf_rng_unit(r) < 0.6) {
+            draw_h264(d, r, 20, 28);
+            d->yuv709 = pf_rng_unit(r) < 0.5;
+        } else {
+            draw_webp(d, r, 60, 85);
+        }
+        break;
+    }
     default:
         draw_any(d, r);
         break;
@@ -276,6 +309,7 @@ static pf_status check_params(const pf_degrade *d, const pf_logger *lg)
     else if ((int)d->kernel < 0 || d->kernel > PF_RS_LANCZOS3) bad = "kernel";
     else if (!in_range(d->jitter_x, 0.0, 1.0) || !in_range(d->jitter_y, 0.0, 1.0)) bad = "jitter";
     else if (d->hold < 1 || d->hold > 8 || d->hold_max > 8) bad = "hold";
+    else if (!in_range(d->bend, 0.0, 0.4)) bad = "bend";
     else if (!in_range(d->blur, 0.0, 2.0)) bad = "blur";
     else if (!in_range(d->noise, 0.0, 64.0)) bad = "noise";
     else if (!in_range(d->gamma, 0.2, 5.0)) bad = "gamma";
@@ -299,6 +333,13 @@ static pf_status check_params(const pf_degrade *d, const pf_logger *lg)
              (d->gif_colors < 2 || d->gif_colors > 256 || d->gif_dither < 0 ||
               d->gif_dither > PF_GIF_DITHER_FS || d->gif_bayer_shift < 0 || d->gif_bayer_shift > 5))
         bad = "GIF options";
+    if (!bad && d->bend > 0.0)
+        for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 2; k++)
+                if (!in_range(d->bend_lambda[a][k], 0.05, 100.0) || !isfinite(d->bend_dir[a][k]) ||
+                    !isfinite(d->bend_phase[a][k]) || !in_range(d->bend_speed[a][k], -10.0, 10.0) ||
+                    !in_range(d->bend_wobble[a][k], 0.0, 0.9))
+                    bad = "bend modes";
     if (!bad && (d->jitter_x > 0.0 || d->jitter_y > 0.0))
         for (int a = 0; a < 2; a++)
             for (int k = 0; k < 2; k++)
@@ -327,6 +368,33 @@ void pf_degrade_geom_free(pf_degrade_geom *g)
     free(g->ox);
     free(g->oy);
     memset(g, 0, sizeof *g);
+}
+
+/* The bend's displacement along `axis` at native-scaled input position
+ * (X, Y) in frame t, native px (degrade.h, pf_degrade.bend). */
+static double bend_at(const pf_degrade *d, int axis, double X, double Y, int t, int side)
+{
+    double s = 0.0;
+    for (int m = 0; m < 2; m++) {
+        const double L = d->bend_lambda[axis][m] * side, A = d->bend * L / (2.0 * TWO_PI);
+        const double th = d->bend_dir[axis][m], ph = d->bend_phase[axis][m];
+        s += A * (1.0 + d->bend_wobble[axis][m] * sin(0.5 * t + ph)) *
+             sin(TWO_PI * (X * cos(th) + Y * sin(th)) / L + ph + d->bend_speed[axis][m] * t);
+    }
+    return s;
+}
+
+void pf_degrade_native_at(const pf_degrade *d, const pf_degrade_geom *g, int t, double x,
+                          double y, double *u, double *v)
+{
+    const double X = x / d->scale, Y = y / d->scale;
+    const int side = g->native_w > g->native_h ? g->native_w : g->native_h;
+    *u = X - g->ox[t];
+    *v = Y - g->oy[t];
+    if (d->bend > 0.0) {
+        *u -= bend_at(d, 0, X, Y, t, side);
+        *v -= bend_at(d, 1, X, Y, t, side);
+    }
 }
 
 /* ---- resampling --------------------------------------------------------------- */
@@ -496,6 +564,34 @@ static void resample(const float *pm, int w, int h, const axis_taps *tx, const a
             for (size_t i = 0; i < n; i++) dst[i] += wk * src[i];
         }
     }
+}
+
+/* pm (h, w, 4) premultiplied native -> out (H, W, 4) along frame t's bent
+ * lattice: every output pixel takes the kernel's taps around its own
+ * native coordinate (not separable). Native pixels outside the clip are
+ * transparent. */
+static void resample_bent(const float *pm, int w, int h, const pf_degrade *d,
+                          const pf_degrade_geom *g, int t, float *out, int W, int H)
+{
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double u, v, wu[6], wv[6];
+            int iu, iv;
+            float acc[4] = {0, 0, 0, 0};
+            pf_degrade_native_at(d, g, t, x + 0.5, y + 0.5, &u, &v);
+            const int nu = kernel_taps(d->kernel, u, &iu, wu), nv = kernel_taps(d->kernel, v, &iv, wv);
+            for (int j = 0; j < nv; j++) {
+                if (iv + j < 0 || iv + j >= h) continue;
+                const float *row = pm + (size_t)(iv + j) * (size_t)w * 4;
+                for (int i = 0; i < nu; i++) {
+                    if (iu + i < 0 || iu + i >= w) continue;
+                    const float wt = (float)(wu[i] * wv[j]);
+                    const float *p = row + (size_t)(iu + i) * 4;
+                    for (int c = 0; c < 4; c++) acc[c] += wt * p[c];
+                }
+            }
+            memcpy(out + ((size_t)y * W + x) * 4, acc, sizeof acc);
+        }
 }
 
 /* Clips the resampled premultiplied image (bicubic and Lanczos overshoot):
@@ -786,6 +882,8 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
         }
     }
     g.n = n;
+    g.native_w = w;
+    g.native_h = h;
     g.in_w = W;
     g.in_h = H;
     for (int t = 0; t < n; t++) {
@@ -798,7 +896,7 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
      * nothing; after resampling and clipping for bicubic and Lanczos (rp),
      * as degrade.py does it. */
     r = gauss_taps(d->blur * d->scale, gk, 64);
-    rf = d->kernel == PF_RS_NEAREST || d->kernel == PF_RS_BILINEAR ? r : 0;
+    rf = (d->kernel == PF_RS_NEAREST || d->kernel == PF_RS_BILINEAR) && d->bend == 0.0 ? r : 0;
     rp = r - rf;
     if (!pf_mul4_size(&fb, (size_t)W, (size_t)H, 4, 1) ||
         (st = axis_alloc(&tx, W, d->kernel, d->scale, rf)) < 0 ||
@@ -836,9 +934,13 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
             last_src = g.src[t];
             premultiply(clean->frames[last_src].rgba, (size_t)w * (size_t)h, pm);
         }
-        axis_build(&tx, W, w, d->scale, g.ox[t], d->kernel, rf ? gk : &unit, rf);
-        axis_build(&ty, H, h, d->scale, g.oy[t], d->kernel, rf ? gk : &unit, rf);
-        resample(pm, w, h, &tx, &ty, tmp, img, W, H);
+        if (d->bend > 0.0) {
+            resample_bent(pm, w, h, d, &g, t, img, W, H);
+        } else {
+            axis_build(&tx, W, w, d->scale, g.ox[t], d->kernel, rf ? gk : &unit, rf);
+            axis_build(&ty, H, h, d->scale, g.oy[t], d->kernel, rf ? gk : &unit, rf);
+            resample(pm, w, h, &tx, &ty, tmp, img, W, H);
+        }
         if (rp) {
             clip_premul(img, (size_t)W * (size_t)H);
             blur_rgba(img, W, H, gk, rp, bbuf);

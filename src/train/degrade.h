@@ -70,7 +70,8 @@ enum {
     PF_DKIND_VIDEO_MODEL = 4,   /* "video_model" */
     PF_DKIND_WEBP = 5,          /* "webp_lossy" */
     PF_DKIND_BG_BUSY = 6,       /* "bg_busy" */
-    PF_DKIND_COUNT = 7
+    PF_DKIND_BENT = 7,          /* "video_bent": a bent, wobbling lattice (issue 13) */
+    PF_DKIND_COUNT = 8
 };
 
 /* One clip's degradation. pf_degrade_draw fills every field within the
@@ -88,6 +89,22 @@ typedef struct pf_degrade {
                                    a smooth drift, |.| <= jitter_x (degrade.py jitter_track) */
     double jit_period[2][2]; /* [axis x/y][sine]: periods in output frames, 24..64 and 9..20 */
     double jit_theta[2][2];  /* [axis][sine]: phases, radians 0..2 pi */
+    double bend;             /* bent lattice: the largest local cell-size deviation,
+                                drawn 0.10..0.20 for video_bent, else 0; valid 0..0.4.
+                                The native coordinate of input px (x, y) is then
+                                u = (x + 0.5) / s - o_x(t) - D_x(X, Y, t) with X = (x + 0.5) / s,
+                                Y = (y + 0.5) / s (v likewise with D_y), and
+                                D_a = sum over the 2 modes m of A_m (1 + bend_wobble[a][m]
+                                sin(0.5 t + bend_phase[a][m])) sin(2 pi (X cos th + Y sin th) /
+                                L_m + bend_phase[a][m] + bend_speed[a][m] t),
+                                th = bend_dir[a][m], L_m = bend_lambda[a][m] times the larger
+                                native side, A_m = bend L_m / (4 pi): each mode stretches
+                                cells by at most bend / 2 */
+    double bend_lambda[2][2];/* [axis][mode] wavelength over the larger native side, 0.5..1.5 */
+    double bend_dir[2][2];   /* direction of the mode's wave, radians */
+    double bend_phase[2][2]; /* radians */
+    double bend_speed[2][2]; /* radians per output frame, -0.15..0.15 */
+    double bend_wobble[2][2];/* relative amplitude wobble, 0..0.15 */
     int hold, hold_max;      /* each clean frame is shown k output frames, k uniform in
                                 [hold, max(hold, hold_max)]; drawn 1..3, valid 1..8 */
     /* image */
@@ -125,6 +142,7 @@ typedef struct pf_degrade {
 /* Per output frame geometry. in_w x in_h is the input canvas (px). */
 typedef struct pf_degrade_geom {
     int n;             /* output frames */
+    int native_w, native_h; /* the clean clip's W x H */
     int in_w, in_h;    /* round(W * s) x round(H * s) (halves to even, as build.py's
                           Python round), +1 to even for H264/MJPEG */
     int *src;          /* (n) index of the clean frame shown */
@@ -169,8 +187,16 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
 /* Frees the arrays and zeroes *g; NULL and zeroed are fine. */
 void pf_degrade_geom_free(pf_degrade_geom *g);
 
+/* The native coordinate (u, v) of input position (x, y) (px, pixel centres
+ * at i + 0.5) in output frame t of a clip made by pf_degrade_clip with d
+ * and geometry g: native pixel j covers u in [j, j + 1). Straight lattices
+ * (bend 0) give u = x / s - ox[t]; bent ones subtract the displacement
+ * described at pf_degrade.bend. */
+void pf_degrade_native_at(const pf_degrade *d, const pf_degrade_geom *g, int t, double x,
+                          double y, double *u, double *v);
+
 /* "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model",
- * "webp_lossy", "bg_busy"; "unknown" for other values. */
+ * "webp_lossy", "bg_busy", "video_bent"; "unknown" for other values. */
 const char *pf_degrade_kind_name(int kind);
 
 #endif /* PF_TRAIN_DEGRADE_H */

@@ -1,0 +1,189 @@
+/*
+ * edges.c - edge locations in band profiles, and local demodulation of
+ * those profiles against a lattice coordinate (edges.h). The measurement
+ * that period.c and mesh.c share; not the fitting itself.
+ */
+#include "edges.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EDGE_SAMPLE_LINES 256   /* lines sampled for the noise floor */
+#define EDGE_HIST_STEP 0.25     /* noise-floor histogram bin, 0..255 units */
+#define EDGE_HIST_BINS 4200     /* covers D up to 4 channels x 255 */
+#define EDGE_FLOOR_MEDIANS 3.0  /* floor = this many medians ... */
+#define EDGE_FLOOR_ADD 4.0      /* ... plus this, 0..255 units */
+#define EDGE_WEIGHT_SCALE 10.0  /* weight = log(1 + (D - floor) / this) */
+
+void pf_edge_bands_free(pf_edge_bands *eb)
+{
+    if (!eb) return;
+    free(eb->p);
+    eb->p = NULL;
+}
+
+static int band_lo(const pf_edge_bands *eb, int b)
+{
+    return (int)((int64_t)b * eb->lines / eb->nb);
+}
+
+double pf_edge_band_centre(const pf_edge_bands *eb, int b)
+{
+    return 0.5 * (band_lo(eb, b) + band_lo(eb, b + 1));
+}
+
+/* One line's premultiplied features (len, 4) as prefix sums (len + 1, 4). */
+static void line_prefix(const uint8_t *rgba, size_t stride, int len, double *cs)
+{
+    double acc[4] = {0, 0, 0, 0};
+    memset(cs, 0, 4 * sizeof *cs);
+    for (int i = 0; i < len; i++, rgba += stride) {
+        const double a = rgba[3] / 255.0;
+        acc[0] += rgba[0] * a;
+        acc[1] += rgba[1] * a;
+        acc[2] += rgba[2] * a;
+        acc[3] += rgba[3];
+        memcpy(cs + (size_t)(i + 1) * 4, acc, sizeof acc);
+    }
+}
+
+/* The box-difference D at every boundary 0..len of one line (0 at the
+ * frame's own edges). */
+static void line_steps(const double *cs, int len, int step, float *d)
+{
+    d[0] = d[len] = 0;
+    for (int b = 1; b < len; b++) {
+        const int lo = b - step < 0 ? 0 : b - step, hi = b + step > len ? len : b + step;
+        const double *l0 = cs + (size_t)lo * 4, *c = cs + (size_t)b * 4, *h0 = cs + (size_t)hi * 4;
+        double s = 0;
+        for (int k = 0; k < 4; k++) s += fabs((h0[k] - c[k]) / (hi - b) - (c[k] - l0[k]) / (b - lo));
+        d[b] = (float)s;
+    }
+}
+
+pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
+                             int step, int band)
+{
+    const int len = axis == 0 ? w : h, lines = axis == 0 ? h : w;
+    const size_t px = 4, row = (size_t)w * 4;
+    const size_t along = axis == 0 ? px : row, across = axis == 0 ? row : px;
+    double *cs = NULL;
+    float *d = NULL;
+    uint32_t *hist = NULL;
+    pf_status st = PF_ENOMEM;
+
+    memset(eb, 0, sizeof *eb);
+    if (!rgba || w < 2 || h < 2 || step < 1 || band < 1 || (axis != 0 && axis != 1)) return PF_EINVAL;
+    eb->axis = axis;
+    eb->len = len;
+    eb->n = len + 1;
+    eb->lines = lines;
+    eb->nb = lines / band < 1 ? 1 : lines / band;
+    if (!(eb->p = pf_calloc4((size_t)eb->nb, (size_t)eb->n, 1, sizeof(float))) ||
+        !(cs = pf_malloc4((size_t)len + 1, 4, 1, sizeof *cs)) ||
+        !(d = pf_malloc4((size_t)len + 1, 1, 1, sizeof *d)) ||
+        !(hist = calloc(EDGE_HIST_BINS, sizeof *hist)))
+        goto fail;
+
+    /* noise floor: the median step over a sample of lines */
+    const int ls = lines > EDGE_SAMPLE_LINES ? lines / EDGE_SAMPLE_LINES : 1;
+    uint64_t cnt = 0;
+    for (int l = ls / 2; l < lines; l += ls) {
+        line_prefix(rgba + (size_t)l * across, along, len, cs);
+        line_steps(cs, len, step, d);
+        for (int b = 1; b < len; b++) {
+            int k = (int)(d[b] / EDGE_HIST_STEP);
+            hist[k < EDGE_HIST_BINS ? k : EDGE_HIST_BINS - 1]++;
+            cnt++;
+        }
+    }
+    double median = 0;
+    for (uint64_t acc = 0, k = 0; k < EDGE_HIST_BINS; k++) {
+        acc += hist[k];
+        if (2 * acc >= cnt) {
+            median = (k + 0.5) * EDGE_HIST_STEP;
+            break;
+        }
+    }
+    const double floor_ = EDGE_FLOOR_MEDIANS * median + EDGE_FLOOR_ADD;
+    const int r = step / 2 < 1 ? 1 : step / 2;
+
+    for (int bi = 0; bi < eb->nb; bi++) {
+        float *prof = eb->p + (size_t)bi * eb->n;
+        for (int l = band_lo(eb, bi); l < band_lo(eb, bi + 1); l++) {
+            line_prefix(rgba + (size_t)l * across, along, len, cs);
+            line_steps(cs, len, step, d);
+            for (int b = 1; b < len; b++) {
+                const float v = d[b];
+                int k, ok = v > floor_;
+                for (k = 1; ok && k <= r; k++) {
+                    if (b - k >= 0 && d[b - k] > v) ok = 0;
+                    if (b + k <= len && d[b + k] >= v) ok = 0;
+                }
+                if (!ok) continue;
+                const double dm = d[b - 1], dp = d[b + 1], den = dm - 2.0 * v + dp;
+                double off = den < 0 ? 0.5 * (dm - dp) / den : 0;
+                off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
+                const double pos = b + off, wgt = log1p((v - floor_) / EDGE_WEIGHT_SCALE);
+                const int i0 = (int)floor(pos);
+                const double fr = pos - i0;
+                if (i0 >= 0 && i0 < eb->n) prof[i0] += (float)(wgt * (1 - fr));
+                if (i0 + 1 >= 0 && i0 + 1 < eb->n) prof[i0 + 1] += (float)(wgt * fr);
+                eb->total += wgt;
+            }
+        }
+    }
+    st = PF_OK;
+fail:
+    free(cs);
+    free(d);
+    free(hist);
+    if (st < 0) pf_edge_bands_free(eb);
+    return st;
+}
+
+/* One running-box pass of odd width 2 r + 1 over v, zero outside. */
+static void box_pass(float *v, int n, int r, float *tmp)
+{
+    const double inv = 1.0 / (2 * r + 1);
+    double s = 0;
+    memcpy(tmp, v, sizeof *v * (size_t)n);
+    for (int i = 0; i < r && i < n; i++) s += tmp[i];
+    for (int i = 0; i < n; i++) {
+        if (i + r < n) s += tmp[i + r];
+        if (i - r - 1 >= 0) s -= tmp[i - r - 1];
+        v[i] = (float)(s * inv);
+    }
+}
+
+void pf_gauss_1d(float *v, int n, double sigma, float *tmp)
+{
+    /* three boxes of width L have variance 3 (L^2 - 1) / 12 */
+    const int r = (int)lrint((sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0);
+    if (r < 1) return;
+    for (int k = 0; k < 3; k++) box_pass(v, n, r, tmp);
+}
+
+void pf_edge_demod(const pf_edge_bands *eb, const float *u, double period, double sigma,
+                   float *zr, float *zi, float *m, float *scratch)
+{
+    const int n = eb->n;
+    for (int b = 0; b < eb->nb; b++) {
+        const float *p = eb->p + (size_t)b * n;
+        const float *ub = u ? u + (size_t)b * n : NULL;
+        float *re = zr + (size_t)b * n, *im = zi + (size_t)b * n, *mm = m + (size_t)b * n;
+        for (int x = 0; x < n; x++) {
+            if (p[x] == 0) {
+                re[x] = im[x] = 0;
+                continue;
+            }
+            const double ph = 2 * M_PI * (ub ? ub[x] : x / period);
+            re[x] = (float)(p[x] * cos(ph));
+            im[x] = (float)(-p[x] * sin(ph));
+        }
+        memcpy(mm, p, sizeof *mm * (size_t)n);
+        pf_gauss_1d(re, n, sigma, scratch);
+        pf_gauss_1d(im, n, sigma, scratch);
+        pf_gauss_1d(mm, n, sigma, scratch);
+    }
+}

@@ -1,0 +1,61 @@
+/*
+ * edges.h - the edge evidence that lattice fitting reads (period.c,
+ * mesh.c): sub-pixel edge locations gathered into band profiles, and their
+ * local demodulation against a lattice coordinate. Internal to grid/.
+ */
+#ifndef PF_GRID_EDGES_H
+#define PF_GRID_EDGES_H
+
+#include <stdint.h>
+
+#include "../core/common.h"
+
+/* Edge locations across one axis of a frame, summed over bands of lines.
+ * axis 0: column boundaries, located along x, bands of `band` rows;
+ * axis 1: row boundaries, located along y, bands of `band` columns.
+ * Position i is the boundary between pixels i-1 and i (0..len). */
+typedef struct pf_edge_bands {
+    int axis;
+    int len;          /* frame side along the axis, pixels */
+    int n;            /* positions: len + 1 */
+    int lines;        /* frame side across the axis, pixels */
+    int nb;           /* bands: max(1, lines / band); band b holds lines
+                         [b lines / nb, (b + 1) lines / nb) */
+    float *p;         /* (nb, n) edge weight at each position */
+    double total;     /* sum of p */
+} pf_edge_bands;
+
+/* Finds the edges of one RGBA8 frame (h, w, 4) across `axis`: the colour
+ * step between the box means of `step` pixels on either side of every
+ * boundary (premultiplied RGB and alpha, 0..255 summed over channels),
+ * its local maxima within step/2, each put at its parabolic sub-pixel
+ * position with weight log(1 + (D - floor) / 10), floor = 3 * median + 4
+ * (noise and codec ripple). The box difference puts one maximum midway
+ * between the centres of two different cells whatever the upscaling
+ * kernel (nearest, bilinear, bicubic, blur), which plain differences do
+ * not. eb->p is allocated (free with pf_edge_bands_free).
+ * Errors: PF_EINVAL (bad sizes, step < 1, band < 1), PF_ENOMEM. */
+pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
+                             int step, int band);
+
+void pf_edge_bands_free(pf_edge_bands *eb);
+
+/* The band centre across the axis, pixels. */
+double pf_edge_band_centre(const pf_edge_bands *eb, int b);
+
+/* Local demodulation: for every band and position x,
+ *   z(x) = sum_x' g(x - x') P(x') exp(-2 pi i u(x')),  m(x) = sum_x' g(x - x') P(x')
+ * with g a Gaussian of `sigma` pixels (three box passes), zero outside.
+ * u (nb, n) is the lattice coordinate in cells (lines at integers), or
+ * NULL for the regular lattice u = x / period. z's phase is then minus
+ * 2 pi times how far the edges lie from whole u; |z| / m is their local
+ * coherence (1 = every edge on a line). zr, zi, m are (nb, n); scratch
+ * holds 2 n floats. */
+void pf_edge_demod(const pf_edge_bands *eb, const float *u, double period, double sigma,
+                   float *zr, float *zi, float *m, float *scratch);
+
+/* Three running-box passes approximating a Gaussian of `sigma` samples
+ * over v (n), zero outside; tmp holds n floats. */
+void pf_gauss_1d(float *v, int n, double sigma, float *tmp);
+
+#endif /* PF_GRID_EDGES_H */

@@ -1,0 +1,796 @@
+/*
+ * mesh.c - the elastic grid: a lattice whose column and row boundaries
+ * are smooth curves, fitted to one frame's edges, tracked from frame to
+ * frame, and sampled into canonical cells. Video models draw the look of
+ * pixels without a lattice: the local cell size drifts 10-20 % across
+ * the frame and the bend wobbles over time (DESIGN.md 1b). Not the
+ * regular grid (detect.c) nor the cell-size candidates (period.c).
+ *
+ * Representation. Per axis, a lattice coordinate u(x, y) in cells whose
+ * whole values are the boundaries: for columns, u = x / cell + r(x, y),
+ * with r on nodes every cell / 2 pixels along x and one per band of 2
+ * cells across (bilinear between them). Rows likewise with x and y
+ * swapped. Native column i covers u in [k0 + i, k0 + i + 1).
+ *
+ * Fit (the lock).
+ * 1. Demodulate the edge profile of every band at the nominal frequency
+ *    (edges.h): z = |z| exp(-2 pi i r_local).
+ * 2. Unwrap: the phase increments between neighbouring nodes, as
+ *    arg(z_j+1 conj(z_j)) smoothed over a cell (robust where edges are
+ *    sparse), integrated by weighted least squares with a curvature
+ *    penalty along and across bands (so a gap without edges is bridged by
+ *    continuing the local cell size, not the nominal one), plus the
+ *    clip-wide offset from the phases themselves.
+ * 3. Refine: demodulate against the current u, and fit r to r + residual
+ *    phase, weighted by |z|, with the curvature penalty and a weak pull of
+ *    the slope to the nominal cell (where there are no edges at all, the
+ *    lattice continues at the nominal size). Three rounds.
+ * 4. The nominal cell is re-estimated as the evidence-weighted mean of the
+ *    local one and the fit repeated, so the count across the frame
+ *    (which the background cannot tell) uses the sprite's own cell size.
+ * Measured on synthetic bent upscales (tests/test_grid.c) and on
+ * ../shared/wild/sprited_one_part00.webp.
+ *
+ * Tracking. Each new frame is demodulated against the previous field; the
+ * residual phase (a fraction of a cell) is smoothed with the evidence as
+ * weights (normalised convolution) and added, at most MESH_TRACK_MAX
+ * cells per frame, so the phase never jumps. Where a frame shows no edges
+ * the field stays. When the field has moved by more than half a cell plus
+ * a hysteresis from the reference on average, it is re-indexed by a
+ * whole cell: the sprite then moves by one native pixel, once.
+ */
+#include "grid.h"
+#include "edges.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MESH_WINDOW_CELLS tune("WC", 1.5)     /* demodulation window sigma, cells */
+#define MESH_STEP_CELLS 0.45      /* edge finder's box step, cells */
+#define MESH_BAND_CELLS 2.0       /* band height, cells */
+#define MESH_NODE_CELLS 0.5       /* node spacing along the axis, cells */
+#define MESH_INC_SMOOTH_CELLS 1.0 /* smoothing of the phase increments, cells */
+#define MESH_CURV_INIT tune("CI", 0.005)      /* curvature weight of the unwrapping fit */
+#define MESH_CURV_REFINE tune("CR", 0.05)     /* curvature weight of the refinement */
+#define MESH_SLOPE_PRIOR tune("SP", 1e-4)     /* pull of the local slope to the nominal cell */
+#define MESH_REFINE_ROUNDS ((int)tune("RR", 3))
+#define MESH_CG_ITERS 600
+#define MESH_TRACK_SIGMA_CELLS 2.0 /* tracking: smoothing along the axis, cells */
+#define MESH_TRACK_MAX 0.35       /* tracking: largest move per frame, cells */
+#define MESH_TRACK_FLOOR 0.05     /* tracking: evidence (share of the 95th
+                                     percentile) under which a place stays */
+#define MESH_REINDEX_HYST 0.2     /* re-index past 0.5 + this many cells */
+#define MESH_CONTENT_SHARE 0.2    /* content: evidence over this share of the 95th percentile */
+
+static double tune(const char *name, double def)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "PF_MESH_%s", name);
+    const char *v = getenv(buf);
+    return v ? atof(v) : def;
+}
+
+typedef struct mesh_axis {
+    int len;        /* frame side along the axis, px */
+    int lines;      /* frame side across */
+    int n;          /* positions along: len + 1 */
+    int band;       /* band height asked for, lines */
+    int nb;         /* bands */
+    int step;       /* node spacing, px */
+    int nx;         /* nodes along */
+    double cell;    /* nominal cell along this axis, px */
+    double q95;     /* the lock's evidence scale (95th percentile of |z|) */
+    int k0;         /* lattice index of native cell 0 */
+    int cells;      /* native cells along this axis */
+    double *r;      /* (nb, nx) field, cells */
+    double *ref;    /* (nb, nx) the field at the lock */
+    double *wt;     /* (nb, nx) evidence of the lock's fit, for content weights */
+    float *u;       /* (nb, n) dense lattice coordinate */
+    float *inv;     /* (nb, cells k + 1) position of every sub-boundary, px */
+    double shift;   /* mean move from the reference, cells (after re-indexing) */
+} mesh_axis;
+
+struct pf_mesh {
+    int w, h, k;
+    double cell;          /* nominal cell, input px */
+    mesh_axis ax[2];      /* 0: columns (x), 1: rows (y) */
+    double confidence, bend;
+    pf_logger lg;
+    /* scratch */
+    float *zr, *zi, *zm, *sc;
+    size_t zcap;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (0..1) of v (n), via a sorted copy in tmp. */
+static double quantile(const double *v, size_t n, double q, double *tmp)
+{
+    if (n == 0) return 0;
+    memcpy(tmp, v, sizeof *v * n);
+    qsort(tmp, n, sizeof *tmp, cmp_double);
+    return tmp[(size_t)clampd(q * (double)(n - 1), 0, (double)(n - 1))];
+}
+
+static double node_pos(const mesh_axis *a, int j) { return (double)j * a->step; }
+
+/* The dense field u (nb, n) from the nodes. */
+static void axis_dense(mesh_axis *a, double cell)
+{
+    for (int b = 0; b < a->nb; b++) {
+        const double *r = a->r + (size_t)b * a->nx;
+        float *u = a->u + (size_t)b * a->n;
+        for (int x = 0; x < a->n; x++) {
+            const double t = (double)x / a->step;
+            int j = (int)t;
+            if (j >= a->nx - 1) j = a->nx - 2;
+            const double f = t - j;
+            u[x] = (float)(x / cell + r[j] * (1 - f) + r[j + 1] * f);
+        }
+    }
+}
+
+/* ---- least squares on the node lattice -------------------------------------
+ * Unknowns r (nb, nx). Terms, each weighted:
+ *   wx (r[b][j+1] - r[b][j] - gx)^2     increments along
+ *   wy (r[b+1][j] - r[b][j] - gy)^2     increments across
+ *   wv (r[b][j] - tv)^2                 values
+ *   cx (second difference along)^2, cy (second difference across)^2
+ *   sp (first difference along)^2       slope pull to the nominal cell
+ *   eps r^2                             fixes the free offset
+ * solved by conjugate gradients on the normal equations. */
+typedef struct ls_sys {
+    int nb, nx;
+    const double *wx, *gx, *wy, *gy, *wv, *tv;   /* any may be NULL */
+    double cx, cy, sp, eps;
+} ls_sys;
+
+static void ls_apply(const ls_sys *s, const double *v, double *o)
+{
+    const int nb = s->nb, nx = s->nx;
+    const size_t N = (size_t)nb * nx;
+    for (size_t i = 0; i < N; i++) o[i] = s->eps * v[i] + (s->wv ? s->wv[i] * v[i] : 0);
+    for (int b = 0; b < nb; b++)
+        for (int j = 0; j + 1 < nx; j++) {
+            const size_t i = (size_t)b * nx + j;
+            const double w = (s->wx ? s->wx[(size_t)b * (nx - 1) + j] : 0) + s->sp;
+            const double d = w * (v[i + 1] - v[i]);
+            o[i + 1] += d;
+            o[i] -= d;
+        }
+    if (s->wy)
+        for (int b = 0; b + 1 < nb; b++)
+            for (int j = 0; j < nx; j++) {
+                const size_t i = (size_t)b * nx + j;
+                const double d = s->wy[i] * (v[i + nx] - v[i]);
+                o[i + nx] += d;
+                o[i] -= d;
+            }
+    for (int b = 0; b < nb; b++)
+        for (int j = 1; j + 1 < nx; j++) {
+            const size_t i = (size_t)b * nx + j;
+            const double d = s->cx * (v[i - 1] - 2 * v[i] + v[i + 1]);
+            o[i - 1] += d;
+            o[i] -= 2 * d;
+            o[i + 1] += d;
+        }
+    for (int b = 1; b + 1 < nb; b++)
+        for (int j = 0; j < nx; j++) {
+            const size_t i = (size_t)b * nx + j;
+            const double d = s->cy * (v[i - nx] - 2 * v[i] + v[i + nx]);
+            o[i - nx] += d;
+            o[i] -= 2 * d;
+            o[i + nx] += d;
+        }
+}
+
+static void ls_rhs(const ls_sys *s, double *o)
+{
+    const int nb = s->nb, nx = s->nx;
+    const size_t N = (size_t)nb * nx;
+    for (size_t i = 0; i < N; i++) o[i] = s->wv ? s->wv[i] * s->tv[i] : 0;
+    if (s->wx)
+        for (int b = 0; b < nb; b++)
+            for (int j = 0; j + 1 < nx; j++) {
+                const size_t e = (size_t)b * (nx - 1) + j, i = (size_t)b * nx + j;
+                o[i + 1] += s->wx[e] * s->gx[e];
+                o[i] -= s->wx[e] * s->gx[e];
+            }
+    if (s->wy)
+        for (int b = 0; b + 1 < nb; b++)
+            for (int j = 0; j < nx; j++) {
+                const size_t i = (size_t)b * nx + j;
+                o[i + nx] += s->wy[i] * s->gy[i];
+                o[i] -= s->wy[i] * s->gy[i];
+            }
+}
+
+/* Solves into x (warm start: x holds the first guess). work: 4 N doubles. */
+static void ls_solve(const ls_sys *s, double *x, double *work)
+{
+    const size_t N = (size_t)s->nb * s->nx;
+    double *r = work, *p = work + N, *ap = work + 2 * N, *b = work + 3 * N;
+    double rr = 0, bb = 0;
+    ls_rhs(s, b);
+    ls_apply(s, x, ap);
+    for (size_t i = 0; i < N; i++) {
+        r[i] = b[i] - ap[i];
+        p[i] = r[i];
+        rr += r[i] * r[i];
+        bb += b[i] * b[i];
+    }
+    for (int it = 0; it < MESH_CG_ITERS && rr > 1e-14 * (bb + 1e-30); it++) {
+        double pap = 0, rr2 = 0;
+        ls_apply(s, p, ap);
+        for (size_t i = 0; i < N; i++) pap += p[i] * ap[i];
+        if (!(pap > 0)) break;
+        const double al = rr / pap;
+        for (size_t i = 0; i < N; i++) {
+            x[i] += al * p[i];
+            r[i] -= al * ap[i];
+            rr2 += r[i] * r[i];
+        }
+        const double be = rr2 / rr;
+        rr = rr2;
+        for (size_t i = 0; i < N; i++) p[i] = r[i] + be * p[i];
+    }
+}
+
+/* ---- fitting one axis ------------------------------------------------------------ */
+
+static pf_status axis_setup(mesh_axis *a, int len, int lines, double cell)
+{
+    memset(a, 0, sizeof *a);
+    a->cell = cell;
+    a->len = len;
+    a->lines = lines;
+    a->n = len + 1;
+    a->band = (int)lrint(MESH_BAND_CELLS * cell) < 4 ? 4 : (int)lrint(MESH_BAND_CELLS * cell);
+    a->nb = lines / a->band < 1 ? 1 : lines / a->band;
+    a->step = (int)(MESH_NODE_CELLS * cell) < 1 ? 1 : (int)(MESH_NODE_CELLS * cell);
+    a->nx = len / a->step + 2;
+    const size_t N = (size_t)a->nb * a->nx;
+    a->r = calloc(N, sizeof *a->r);
+    a->ref = calloc(N, sizeof *a->ref);
+    a->wt = calloc(N, sizeof *a->wt);
+    a->u = pf_malloc4((size_t)a->nb, (size_t)a->n, 1, sizeof *a->u);
+    return a->r && a->ref && a->wt && a->u ? PF_OK : PF_ENOMEM;
+}
+
+static void axis_free(mesh_axis *a)
+{
+    free(a->r);
+    free(a->ref);
+    free(a->wt);
+    free(a->u);
+    free(a->inv);
+    memset(a, 0, sizeof *a);
+}
+
+/* The demodulated value at node j of band b (nearest position). */
+static size_t node_at(const mesh_axis *a, int b, int j)
+{
+    int x = j * a->step;
+    if (x > a->n - 1) x = a->n - 1;
+    return (size_t)b * a->n + (size_t)x;
+}
+
+/* Step 2: unwrap the regular demodulation into a field. */
+static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell)
+{
+    const int nb = a->nb, nx = a->nx;
+    const size_t N = (size_t)nb * nx;
+    double *buf = malloc(sizeof *buf * (N * 11 + 64));
+    if (!buf) return PF_ENOMEM;
+    double *zr = buf, *zi = buf + N, *wx = buf + 2 * N, *gx = buf + 3 * N, *wy = buf + 4 * N, *gy = buf + 5 * N;
+    double *tmp = buf + 6 * N, *work = buf + 7 * N;
+    pf_edge_demod(eb, NULL, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    for (int b = 0; b < nb; b++)
+        for (int j = 0; j < nx; j++) {
+            const size_t k = node_at(a, b, j);
+            zr[(size_t)b * nx + j] = m->zr[k];
+            zi[(size_t)b * nx + j] = m->zi[k];
+        }
+    /* the scale of the weights: the 95th percentile of |z| */
+    for (size_t i = 0; i < N; i++) tmp[i] = hypot(zr[i], zi[i]);
+    double s95 = quantile(tmp, N, 0.95, work);
+    s95 = s95 > 0 ? s95 * s95 : 1;
+    /* increments along: z_{j+1} conj(z_j), smoothed along the band */
+    {
+        float *pr = m->sc, *pi = m->sc + a->n, *t = m->zm;   /* scratch rows (n >= nx) */
+        const double sig = MESH_INC_SMOOTH_CELLS * cell / a->step;
+        for (int b = 0; b < nb; b++) {
+            const double *r0 = zr + (size_t)b * nx, *i0 = zi + (size_t)b * nx;
+            for (int j = 0; j + 1 < nx; j++) {
+                pr[j] = (float)(r0[j + 1] * r0[j] + i0[j + 1] * i0[j]);
+                pi[j] = (float)(i0[j + 1] * r0[j] - r0[j + 1] * i0[j]);
+            }
+            pf_gauss_1d(pr, nx - 1, sig, t);
+            pf_gauss_1d(pi, nx - 1, sig, t);
+            for (int j = 0; j + 1 < nx; j++) {
+                const size_t e = (size_t)b * (nx - 1) + j;
+                gx[e] = atan2(pi[j], pr[j]) / (2 * M_PI);
+                wx[e] = hypot(pr[j], pi[j]) / s95;
+            }
+        }
+        for (int b = 0; b + 1 < nb; b++) {
+            const double *r0 = zr + (size_t)b * nx, *i0 = zi + (size_t)b * nx;
+            const double *r1 = r0 + nx, *i1 = i0 + nx;
+            for (int j = 0; j < nx; j++) {
+                pr[j] = (float)(r1[j] * r0[j] + i1[j] * i0[j]);
+                pi[j] = (float)(i1[j] * r0[j] - r1[j] * i0[j]);
+            }
+            pf_gauss_1d(pr, nx, sig, t);
+            pf_gauss_1d(pi, nx, sig, t);
+            for (int j = 0; j < nx; j++) {
+                gy[(size_t)b * nx + j] = atan2(pi[j], pr[j]) / (2 * M_PI);
+                wy[(size_t)b * nx + j] = hypot(pr[j], pi[j]) / s95;
+            }
+        }
+    }
+    ls_sys s = {nb, nx, wx, gx, nb > 1 ? wy : NULL, gy, NULL, NULL, MESH_CURV_INIT, MESH_CURV_INIT,
+                MESH_SLOPE_PRIOR, 1e-8};
+    memset(a->r, 0, sizeof *a->r * N);
+    ls_solve(&s, a->r, work);
+    /* the offset: circular mean of phase minus field, weighted by |z| */
+    double cre = 0, cim = 0;
+    for (size_t i = 0; i < N; i++) {
+        const double ph = atan2(zi[i], zr[i]) / (2 * M_PI);   /* r where the edges are */
+        const double d = 2 * M_PI * (ph - a->r[i]), w = hypot(zr[i], zi[i]);
+        cre += w * cos(d);
+        cim += w * sin(d);
+    }
+    const double off = atan2(cim, cre) / (2 * M_PI);
+    for (size_t i = 0; i < N; i++) a->r[i] += off;
+    free(buf);
+    return PF_OK;
+}
+
+/* Where the edges put the field, per node: tgt (nb, nx) in cells, with
+ * weight q = |z| (not normalised). The residual phase of the edges in a
+ * window is relative to the field at the edges themselves, so it is added
+ * to the field's edge-weighted mean over the same window, not to its value
+ * at the node: near the end of a run of edges the two differ by the slope
+ * times the distance to the edges' centroid, and adding to the node's value
+ * makes any slope feed itself round after round. */
+static void axis_target(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell,
+                        double *tgt, double *q)
+{
+    const int n = a->n;
+    axis_dense(a, cell);
+    pf_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    float *pr = m->sc, *tmp = m->sc + n;
+    for (int b = 0; b < a->nb; b++) {
+        const float *p = eb->p + (size_t)b * n, *u = a->u + (size_t)b * n;
+        for (int x = 0; x < n; x++) pr[x] = p[x] * (float)(u[x] - x / cell);
+        pf_gauss_1d(pr, n, MESH_WINDOW_CELLS * cell, tmp);
+        for (int j = 0; j < a->nx; j++) {
+            const size_t k = node_at(a, b, j), i = (size_t)b * a->nx + j;
+            const int x = (int)(k - (size_t)b * n);
+            const double mm = m->zm[k];
+            const double ravg = mm > 1e-12 ? pr[x] / mm : a->r[i];
+            tgt[i] = ravg + atan2(m->zi[k], m->zr[k]) / (2 * M_PI);
+            q[i] = hypot(m->zr[k], m->zi[k]);
+        }
+    }
+}
+
+/* Step 3: rounds of residual fitting. wt gets the last weights. */
+static pf_status axis_refine(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell, int rounds)
+{
+    const size_t N = (size_t)a->nb * a->nx;
+    double *buf = malloc(sizeof *buf * (N * 8 + 64));
+    if (!buf) return PF_ENOMEM;
+    double *q = buf + N, *tv = buf + 2 * N, *work = buf + 3 * N, *tmp = buf + 7 * N;
+    for (int it = 0; it < rounds; it++) {
+        axis_target(m, a, eb, cell, tv, q);
+        double s95 = quantile(q, N, 0.95, work);
+        s95 = s95 > 0 ? s95 : 1;
+        for (size_t i = 0; i < N; i++) q[i] /= s95;
+        ls_sys s = {a->nb, a->nx, NULL, NULL, NULL, NULL, q, tv, MESH_CURV_REFINE, MESH_CURV_REFINE,
+                    MESH_SLOPE_PRIOR, 1e-8};
+        ls_solve(&s, a->r, work);
+        memcpy(a->wt, q, sizeof *q * N);
+    }
+    (void)tmp;
+    free(buf);
+    return PF_OK;
+}
+
+/* The sprite's mean cell along the axis, px (0 when there are too few
+ * edges): every edge gets its boundary index from the fitted field, then
+ * position = offset + cell * index is fitted by least squares with one
+ * offset per band (lines may lean and curve from band to band). On a
+ * straight lattice that is the exact period; on a bent one the mean of the
+ * local cell sizes, weighted by where the edges are. */
+static double axis_mean_cell(mesh_axis *a, const pf_edge_bands *eb)
+{
+    double sxy = 0, sxx = 0;
+    axis_dense(a, a->cell);
+    for (int b = 0; b < a->nb; b++) {
+        const float *p = eb->p + (size_t)b * a->n, *u = a->u + (size_t)b * a->n;
+        double sw = 0, sk = 0, sx = 0, skk = 0, skx = 0;
+        for (int x = 0; x < a->n; x++) {
+            if (!(p[x] > 0)) continue;
+            const double k = floor(u[x] + 0.5);
+            sw += p[x];
+            sk += p[x] * k;
+            sx += p[x] * x;
+            skk += p[x] * k * k;
+            skx += p[x] * k * x;
+        }
+        if (sw <= 0) continue;
+        sxx += skk - sk * sk / sw;
+        sxy += skx - sk * sx / sw;
+    }
+    return sxx > 0 ? sxy / sxx : 0;
+}
+
+/* Native cells along the axis and the lattice index of the first: the
+ * cells whose centre lies in the frame, on the middle band. */
+static void axis_count(mesh_axis *a, double cell)
+{
+    axis_dense(a, cell);
+    const float *u = a->u + (size_t)(a->nb / 2) * a->n;
+    const int k0 = (int)ceil(u[0] - 0.5), k1 = (int)floor(u[a->n - 1] - 0.5);
+    a->k0 = k0;
+    a->cells = k1 - k0 + 1 < 1 ? 1 : k1 - k0 + 1;
+}
+
+/* How far the field bends from a straight, even lattice over the content:
+ * the 95th percentile of |r - plane|, cells. */
+static double axis_bend(const mesh_axis *a, double *work)
+{
+    const size_t N = (size_t)a->nb * a->nx;
+    const double lim = MESH_CONTENT_SHARE * quantile(a->wt, N, 0.95, work);
+    double A[3][3] = {{0}}, B[3] = {0};
+    size_t cnt = 0;
+    for (int b = 0; b < a->nb; b++)
+        for (int j = 0; j < a->nx; j++) {
+            const size_t i = (size_t)b * a->nx + j;
+            if (!(a->wt[i] > lim)) continue;
+            const double f[3] = {1, node_pos(a, j) / a->len, (b + 0.5) / a->nb};
+            for (int r = 0; r < 3; r++) {
+                for (int c = 0; c < 3; c++) A[r][c] += f[r] * f[c];
+                B[r] += f[r] * a->r[i];
+            }
+            cnt++;
+        }
+    if (cnt < 3) return 0;
+    /* 3x3 solve by Cramer's rule */
+    const double det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) -
+                       A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) +
+                       A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+    if (fabs(det) < 1e-12) return 0;
+    double c[3];
+    for (int k = 0; k < 3; k++) {
+        double M[3][3];
+        memcpy(M, A, sizeof M);
+        for (int r = 0; r < 3; r++) M[r][k] = B[r];
+        c[k] = (M[0][0] * (M[1][1] * M[2][2] - M[1][2] * M[2][1]) -
+                M[0][1] * (M[1][0] * M[2][2] - M[1][2] * M[2][0]) +
+                M[0][2] * (M[1][0] * M[2][1] - M[1][1] * M[2][0])) / det;
+    }
+    size_t k = 0;
+    double *dev = work + N;
+    for (int b = 0; b < a->nb; b++)
+        for (int j = 0; j < a->nx; j++) {
+            const size_t i = (size_t)b * a->nx + j;
+            if (!(a->wt[i] > lim)) continue;
+            dev[k++] = fabs(a->r[i] - c[0] - c[1] * node_pos(a, j) / a->len - c[2] * (b + 0.5) / a->nb);
+        }
+    return quantile(dev, k, 0.95, work + 2 * N);
+}
+
+/* The mean local coherence of the edges against the fitted field (energy
+ * weighted), 0..1. */
+static double axis_coherence(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell)
+{
+    double sz = 0, sm = 0;
+    axis_dense(a, cell);
+    pf_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    for (size_t i = 0; i < (size_t)a->nb * a->n; i++) {
+        sz += m->zr[i];   /* the in-phase part: edges on the lines */
+        sm += m->zm[i];
+    }
+    return sm > 0 ? fmax(0, sz / sm) : 0;
+}
+
+/* ---- the public mesh ----------------------------------------------------------------- */
+
+static pf_status mesh_scratch(pf_mesh *m)
+{
+    size_t need = 0;
+    for (int a = 0; a < 2; a++) {
+        const size_t z = (size_t)m->ax[a].nb * m->ax[a].n;
+        if (z > need) need = z;
+    }
+    if (need <= m->zcap) return PF_OK;
+    free(m->zr);
+    free(m->zi);
+    free(m->zm);
+    free(m->sc);
+    m->zr = pf_malloc4(need, sizeof(float), 1, 1);
+    m->zi = pf_malloc4(need, sizeof(float), 1, 1);
+    m->zm = pf_malloc4(need, sizeof(float), 1, 1);
+    m->sc = pf_malloc4((size_t)(m->w > m->h ? m->w : m->h) + 2, 3, sizeof(float), 1);
+    m->zcap = m->zr && m->zi && m->zm && m->sc ? need : 0;
+    return m->zcap ? PF_OK : PF_ENOMEM;
+}
+
+static int edge_step(double cell)
+{
+    const int s = (int)lrint(MESH_STEP_CELLS * cell);
+    return s < 1 ? 1 : s;
+}
+
+/* Fits both axes at the cells in m->ax[].cell (already set up). */
+static pf_status mesh_fit_pass(pf_mesh *m, const uint8_t *rgba, double coh[2], double mean_cell[2])
+{
+    pf_status st;
+    if ((st = mesh_scratch(m)) < 0) return st;
+    for (int i = 0; i < 2; i++) {
+        mesh_axis *a = &m->ax[i];
+        pf_edge_bands eb;
+        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band)) < 0) return st;
+        if (!(eb.total > 0)) {
+            pf_edge_bands_free(&eb);
+            return PF_ENOGRID;
+        }
+        if ((st = axis_unwrap(m, a, &eb, a->cell)) >= 0 && (st = axis_refine(m, a, &eb, a->cell, MESH_REFINE_ROUNDS)) >= 0) {
+            coh[i] = axis_coherence(m, a, &eb, a->cell);
+            mean_cell[i] = axis_mean_cell(a, &eb);
+        }
+        pf_edge_bands_free(&eb);
+        if (st < 0) return st;
+    }
+    return PF_OK;
+}
+
+void pf_mesh_free(pf_mesh *m)
+{
+    if (!m) return;
+    axis_free(&m->ax[0]);
+    axis_free(&m->ax[1]);
+    free(m->zr);
+    free(m->zi);
+    free(m->zm);
+    free(m->sc);
+    free(m);
+}
+
+pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
+                      const pf_logger *lg)
+{
+    pf_mesh *m;
+    pf_status st;
+    double cells[2] = {cell, cell}, coh[2] = {0, 0};
+
+    if (out) *out = NULL;
+    if (!out || !rgba || w < 2 || h < 2 || k < 1 || k > 8 || !(cell >= 2.5) || cell > fmin(w, h) / 3.0)
+        return PF_EINVAL;
+    if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) return PF_ELIMIT;
+    if (!(m = calloc(1, sizeof *m))) return PF_ENOMEM;
+    m->w = w;
+    m->h = h;
+    m->k = k;
+    if (lg) m->lg = *lg;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 2; i++) {
+            axis_free(&m->ax[i]);
+            if ((st = axis_setup(&m->ax[i], i == 0 ? w : h, i == 0 ? h : w, cells[i])) < 0) goto fail;
+        }
+        double mc[2] = {0, 0};
+        if ((st = mesh_fit_pass(m, rgba, coh, mc)) < 0) goto fail;
+        pf_debug(lg, "grid: mesh pass %d at %.3f x %.3f px: coherence %.3f %.3f", pass, cells[0],
+                 cells[1], coh[0], coh[1]);
+        if (pass == 1) break;
+        /* the sprite's own mean cell; square unless the axes clearly differ */
+        for (int i = 0; i < 2; i++) cells[i] = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : cell;
+        if (fabs(cells[0] - cells[1]) < 0.03 * fmax(cells[0], cells[1]))
+            cells[0] = cells[1] = 0.5 * (cells[0] + cells[1]);
+    }
+    {
+        double bend = 0;
+        for (int i = 0; i < 2; i++) {
+            mesh_axis *a = &m->ax[i];
+            const size_t N = (size_t)a->nb * a->nx;
+            double *work = malloc(sizeof *work * (3 * N + 3));
+            if (!work) {
+                st = PF_ENOMEM;
+                goto fail;
+            }
+            a->q95 = 1;   /* wt is normalised by the last refinement's scale */
+            bend = fmax(bend, axis_bend(a, work));
+            free(work);
+            axis_count(a, a->cell);
+            memcpy(a->ref, a->r, sizeof *a->r * N);
+            if (!(a->inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * k + 1, sizeof(float), 1))) {
+                st = PF_ENOMEM;
+                goto fail;
+            }
+        }
+        m->bend = bend;
+        m->cell = 0.5 * (m->ax[0].cell + m->ax[1].cell);
+        m->confidence = fmin(coh[0], coh[1]);
+    }
+    pf_debug(lg, "grid: mesh %dx%d cells of %.3f x %.3f px, bend %.2f cells, coherence %.3f",
+             m->ax[0].cells, m->ax[1].cells, m->ax[0].cell, m->ax[1].cell, m->bend, m->confidence);
+    *out = m;
+    return PF_OK;
+fail:
+    pf_mesh_free(m);
+    return st;
+}
+
+pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba)
+{
+    if (!m || !rgba) return PF_EINVAL;
+    for (int i = 0; i < 2; i++) {
+        mesh_axis *a = &m->ax[i];
+        const size_t N = (size_t)a->nb * a->nx;
+        pf_edge_bands eb;
+        pf_status st;
+        double *buf = malloc(sizeof *buf * (4 * N + 8));
+        if (!buf) return PF_ENOMEM;
+        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band)) < 0) {
+            free(buf);
+            return st;
+        }
+        double *res = buf, *q = buf + N, *num = buf + 2 * N, *den = buf + 3 * N;
+        axis_target(m, a, &eb, a->cell, res, q);
+        for (size_t j = 0; j < N; j++) res[j] -= a->r[j];
+        pf_edge_bands_free(&eb);
+        /* normalised convolution along (sigma in nodes) and across (one band) */
+        const double s95 = quantile(q, N, 0.95, num);
+        const double scale = s95 > 0 ? s95 : 1;
+        float *row = m->sc, *tmp = m->sc + a->nx + 1;
+        for (size_t j = 0; j < N; j++) {
+            q[j] /= scale;
+            num[j] = res[j] * q[j];
+            den[j] = q[j];
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            double *v = pass ? den : num;
+            for (int b = 0; b < a->nb; b++) {
+                for (int j = 0; j < a->nx; j++) row[j] = (float)v[(size_t)b * a->nx + j];
+                pf_gauss_1d(row, a->nx, MESH_TRACK_SIGMA_CELLS * a->cell / a->step, tmp);
+                for (int j = 0; j < a->nx; j++) v[(size_t)b * a->nx + j] = row[j];
+            }
+            if (a->nb > 1)
+                for (int j = 0; j < a->nx; j++) {
+                    for (int b = 0; b < a->nb; b++) row[b] = (float)v[(size_t)b * a->nx + j];
+                    pf_gauss_1d(row, a->nb, 1.0, tmp);
+                    for (int b = 0; b < a->nb; b++) v[(size_t)b * a->nx + j] = row[b];
+                }
+        }
+        double sw = 0, sd = 0;
+        for (size_t j = 0; j < N; j++) {
+            const double d = clampd(num[j] / fmax(den[j], MESH_TRACK_FLOOR), -MESH_TRACK_MAX, MESH_TRACK_MAX);
+            a->r[j] += d;
+            sw += a->wt[j];
+            sd += a->wt[j] * (a->r[j] - a->ref[j]);
+        }
+        a->shift = sw > 0 ? sd / sw : 0;
+        if (fabs(a->shift) > 0.5 + MESH_REINDEX_HYST) {
+            const double whole = a->shift > 0 ? 1 : -1;
+            for (size_t j = 0; j < N; j++) a->r[j] -= whole;
+            a->shift -= whole;
+        }
+        free(buf);
+    }
+    return PF_OK;
+}
+
+/* The inverse of every band's field at the sub-boundaries k0 + j / k. */
+static void axis_inverse(mesh_axis *a, int k)
+{
+    const int nt = a->cells * k + 1;
+    axis_dense(a, a->cell);
+    for (int b = 0; b < a->nb; b++) {
+        const float *u = a->u + (size_t)b * a->n;
+        float *inv = a->inv + (size_t)b * nt;
+        int x = 0;
+        double umax = u[0];
+        for (int j = 0; j < nt; j++) {
+            const double t = a->k0 + (double)j / k;
+            if (t <= u[0]) {
+                inv[j] = (float)((t - u[0]) * a->cell);
+                continue;
+            }
+            while (x + 1 < a->n && fmax(umax, u[x + 1]) < t) {
+                x++;
+                umax = fmax(umax, u[x]);
+            }
+            if (x + 1 >= a->n) {
+                inv[j] = (float)(a->len + (t - u[a->n - 1]) * a->cell);
+                continue;
+            }
+            const double u1 = fmax(umax, u[x + 1]), d = u1 - umax;
+            inv[j] = (float)(x + (d > 1e-9 ? (t - umax) / d : 0));
+        }
+    }
+}
+
+/* Position along axis a of sub-boundary t (fractional), at coordinate c
+ * across (px): linear between band centres. */
+static double axis_at(const mesh_axis *a, int k, double t, double c)
+{
+    const int nt = a->cells * k + 1;
+    const int j = (int)floor(t) < 0 ? 0 : (int)floor(t) >= nt - 1 ? nt - 2 : (int)floor(t);
+    const double ft = t - j;
+    const double bc = c / a->lines * a->nb - 0.5;   /* band index of c */
+    int b = (int)floor(bc);
+    double fb = bc - b;
+    if (b < 0) b = 0, fb = 0;
+    if (b >= a->nb - 1) b = a->nb - 1, fb = 0;
+    const float *i0 = a->inv + (size_t)b * nt, *i1 = a->inv + (size_t)(b + (fb > 0 ? 1 : 0)) * nt;
+    const double v0 = i0[j] * (1 - ft) + i0[j + 1] * ft, v1 = i1[j] * (1 - ft) + i1[j + 1] * ft;
+    return v0 * (1 - fb) + v1 * fb;
+}
+
+pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
+{
+    const int k = m->k, C = m->ax[0].cells * k, R = m->ax[1].cells * k;
+    const size_t plane = (size_t)R * C;
+    axis_inverse(&m->ax[0], k);
+    axis_inverse(&m->ax[1], k);
+    for (int Y = 0; Y < R; Y++)
+        for (int X = 0; X < C; X++) {
+            /* the sub-cell's centre, then its box */
+            double xc = axis_at(&m->ax[0], k, X + 0.5, m->h * 0.5);
+            double yc = axis_at(&m->ax[1], k, Y + 0.5, xc);
+            xc = axis_at(&m->ax[0], k, X + 0.5, yc);
+            yc = axis_at(&m->ax[1], k, Y + 0.5, xc);
+            const double x0 = axis_at(&m->ax[0], k, X, yc), x1 = axis_at(&m->ax[0], k, X + 1, yc);
+            const double y0 = axis_at(&m->ax[1], k, Y, xc), y1 = axis_at(&m->ax[1], k, Y + 1, xc);
+            float px[4];
+            pf_grid_sample_box(rgba, m->w, m->h, x0, x1 > x0 ? x1 : x0, y0, y1 > y0 ? y1 : y0, px);
+            for (int c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = px[c];
+        }
+    return PF_OK;
+}
+
+void pf_mesh_size(const pf_mesh *m, int *cols, int *rows)
+{
+    if (cols) *cols = m->ax[0].cells;
+    if (rows) *rows = m->ax[1].cells;
+}
+
+void pf_mesh_cell(const pf_mesh *m, double *cell_w, double *cell_h)
+{
+    if (cell_w) *cell_w = m->ax[0].cell;
+    if (cell_h) *cell_h = m->ax[1].cell;
+}
+
+double pf_mesh_bend(const pf_mesh *m) { return m->bend; }
+double pf_mesh_confidence(const pf_mesh *m) { return m->confidence; }
+
+void pf_mesh_shift(const pf_mesh *m, double *sx, double *sy)
+{
+    if (sx) *sx = m->ax[0].shift;
+    if (sy) *sy = m->ax[1].shift;
+}
+
+int pf_mesh_bands(const pf_mesh *m, int axis) { return m->ax[axis ? 1 : 0].nb; }
+
+double pf_mesh_band_centre(const pf_mesh *m, int axis, int b)
+{
+    const mesh_axis *a = &m->ax[axis ? 1 : 0];
+    return ((double)b + 0.5) * a->lines / a->nb;
+}
+
+double pf_mesh_boundary(pf_mesh *m, int axis, int i, int b)
+{
+    mesh_axis *a = &m->ax[axis ? 1 : 0];
+    axis_inverse(a, m->k);
+    return a->inv[(size_t)b * (a->cells * m->k + 1) + (size_t)i * m->k];
+}

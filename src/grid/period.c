@@ -1,0 +1,156 @@
+/*
+ * period.c - nominal cell-size candidates from the local coherence of the
+ * edges, for regular and bent lattices alike. Not the fit of a grid
+ * (detect.c) or a mesh (mesh.c).
+ *
+ * Method. For a trial cell size p, every band of 2p lines is demodulated
+ * at 1/p under a Gaussian window of 1.5 p (edges.h): |z| / m is how well
+ * the edges near each place sit on some lattice of period about p, with a
+ * phase free to wander from place to place. A video model's lattice bends
+ * (its local cell size drifts by 10-20 % across the frame), so one global
+ * comb smears out, but within 1.5 cells the local phase holds. The
+ * energy-weighted mean of |z| / m over both axes and a few frames is the
+ * score s(p). Real lattices give a narrow peak: the candidate's contrast is
+ * s(p) over the median of s at non-harmonic sizes around it (p / 1.7 ..
+ * p * 1.7, outside p / 1.2 .. p * 1.2). Textures and photos give broad
+ * plateaus (contrast near 1), few large shapes give coherence at every p.
+ */
+#include "grid.h"
+#include "edges.h"
+
+#include <math.h>
+#include <string.h>
+
+#define PERIOD_STEP 1.02          /* ratio between trial cell sizes */
+#define PERIOD_MIN 2.5            /* smallest trial, px: under it the box step is 1 px */
+#define PERIOD_FRAMES 3           /* frames sampled */
+#define PERIOD_FINE_BAND 4        /* lines per fine band; trials sum them to ~2 p */
+#define PERIOD_WINDOW_CELLS 1.5   /* demodulation window sigma, cells */
+#define PERIOD_STEP_CELLS 0.45    /* box step of the edge finder, cells */
+#define PERIOD_CONTEXT 1.7        /* contrast against sizes within this ratio ... */
+#define PERIOD_EXCLUDE 1.2        /* ... but outside this one */
+#define PERIOD_CONTRAST_LO 1.10   /* contrast giving confidence 0 ... */
+#define PERIOD_CONTRAST_HI 1.60   /* ... and 1 */
+#define PERIOD_SCORE_LO 0.25      /* coherence giving confidence 0 ... */
+#define PERIOD_SCORE_HI 0.50      /* ... and 1 */
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The coherence score of one axis of one frame at trial p, from the fine
+ * band profiles `fine` (edge step already matched to p). */
+static double axis_score(const pf_edge_bands *fine, double p, float *work)
+{
+    const int n = fine->n, group = (int)lrint(2 * p / PERIOD_FINE_BAND) < 1 ? 1 : (int)lrint(2 * p / PERIOD_FINE_BAND);
+    pf_edge_bands eb = *fine;
+    float *zr = work, *zi = work + n, *m = work + 2 * (size_t)n, *sc = work + 3 * (size_t)n;
+    double sz = 0, sm = 0;
+    /* one coarse band at a time: eb.p points at a summed row */
+    float *row = work + 5 * (size_t)n;
+    eb.nb = 1;
+    eb.p = row;
+    for (int b0 = 0; b0 < fine->nb; b0 += group) {
+        memset(row, 0, sizeof *row * (size_t)n);
+        for (int b = b0; b < b0 + group && b < fine->nb; b++)
+            for (int x = 0; x < n; x++) row[x] += fine->p[(size_t)b * n + x];
+        pf_edge_demod(&eb, NULL, p, PERIOD_WINDOW_CELLS * p, zr, zi, m, sc);
+        for (int x = 0; x < n; x++) {
+            sz += hypot(zr[x], zi[x]);
+            sm += m[x];
+        }
+    }
+    return sm > 0 ? sz / sm : 0;
+}
+
+pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
+                             double max_cell, pf_cell_candidate *out, int max_out, int *n_out,
+                             const pf_logger *lg)
+{
+    double *per = NULL, *score = NULL, *tmp = NULL;
+    float *work = NULL;
+    pf_edge_bands eb[2] = {{0}, {0}};
+    int np = 0, nf, found = 0;
+    pf_status st = PF_ENOMEM;
+
+    if (n_out) *n_out = 0;
+    if (!frames || n < 1 || w < 2 || h < 2 || !out || max_out < 1 || !n_out || !(min_cell >= 1) ||
+        !(max_cell >= min_cell))
+        return PF_EINVAL;
+    if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) return PF_ELIMIT;
+    {
+        const double lo = fmax(min_cell, PERIOD_MIN), hi = fmin(max_cell, fmin(w, h) / 6.0);
+        for (double p = lo; p <= hi; p *= PERIOD_STEP) np++;
+        if (np < 3) return PF_OK;   /* too small a frame for any lattice */
+        per = malloc(sizeof *per * (size_t)np);
+        score = calloc((size_t)np, sizeof *score);
+        tmp = malloc(sizeof *tmp * (size_t)np);
+        work = pf_malloc4((size_t)(w > h ? w : h) + 1, 6, 1, sizeof *work);
+        if (!per || !score || !tmp || !work) goto done;
+        np = 0;
+        for (double p = lo; p <= hi; p *= PERIOD_STEP) per[np++] = p;
+    }
+    nf = n < PERIOD_FRAMES ? n : PERIOD_FRAMES;
+    for (int f = 0; f < nf; f++) {
+        const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
+        int step = -1;
+        for (int i = 0; i < np; i++) {
+            const int s = (int)lrint(PERIOD_STEP_CELLS * per[i]) < 1 ? 1 : (int)lrint(PERIOD_STEP_CELLS * per[i]);
+            if (s != step) {
+                step = s;
+                for (int a = 0; a < 2; a++) {
+                    pf_edge_bands_free(&eb[a]);
+                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, step, PERIOD_FINE_BAND)) < 0)
+                        goto done;
+                }
+            }
+            score[i] += 0.5 * (axis_score(&eb[0], per[i], work) + axis_score(&eb[1], per[i], work)) / nf;
+        }
+    }
+    /* peaks ranked by contrast x score */
+    for (int i = 1; i + 1 < np; i++) {
+        if (!(score[i] >= score[i - 1] && score[i] > score[i + 1])) continue;
+        int k = 0;
+        for (int j = 0; j < np; j++) {
+            const double r = per[j] / per[i];
+            if (r >= 1 / PERIOD_CONTEXT && r <= PERIOD_CONTEXT && (r < 1 / PERIOD_EXCLUDE || r > PERIOD_EXCLUDE))
+                tmp[k++] = score[j];
+        }
+        if (k < 3) continue;
+        qsort(tmp, (size_t)k, sizeof *tmp, cmp_double);
+        const double med = tmp[k / 2], contrast = med > 0 ? score[i] / med : 0;
+        /* parabolic refinement of the peak in log size */
+        const double a = score[i - 1], b = score[i], c = score[i + 1], den = a - 2 * b + c;
+        const double off = den < 0 ? fmax(-0.5, fmin(0.5, 0.5 * (a - c) / den)) : 0;
+        pf_cell_candidate cand;
+        cand.cell = per[i] * pow(PERIOD_STEP, off);
+        cand.score = b;
+        cand.contrast = contrast;
+        cand.confidence = fmax(0, fmin(1, (contrast - PERIOD_CONTRAST_LO) / (PERIOD_CONTRAST_HI - PERIOD_CONTRAST_LO))) *
+                          fmax(0, fmin(1, (b - PERIOD_SCORE_LO) / (PERIOD_SCORE_HI - PERIOD_SCORE_LO)));
+        /* insert by confidence (then contrast) */
+        int pos = found;
+        while (pos > 0 && (out[pos - 1].confidence < cand.confidence ||
+                           (out[pos - 1].confidence == cand.confidence && out[pos - 1].contrast < cand.contrast)))
+            pos--;
+        if (pos >= max_out) continue;
+        if (found < max_out) found++;
+        memmove(out + pos + 1, out + pos, sizeof *out * (size_t)(found - 1 - pos));
+        out[pos] = cand;
+    }
+    for (int i = 0; i < found; i++)
+        pf_debug(lg, "grid: cell candidate %.3f px: coherence %.3f, contrast %.2f, confidence %.2f",
+                 out[i].cell, out[i].score, out[i].contrast, out[i].confidence);
+    *n_out = found;
+    st = PF_OK;
+done:
+    pf_edge_bands_free(&eb[0]);
+    pf_edge_bands_free(&eb[1]);
+    free(per);
+    free(score);
+    free(tmp);
+    free(work);
+    return st;
+}
