@@ -78,6 +78,20 @@ def sample_solid(rng, p_magenta=0.35):
     return {"type": "solid", "name": name, "rgb": list(rgb)}
 
 
+def sample_solid_pale(rng, p_magenta=0.15):
+    """A solid background, mostly white or pale: video models tend to put
+    the sprite on white or a light plain colour."""
+    if rng.random() < p_magenta:
+        return {"type": "solid", "name": "magenta", "rgb": list(SOLID["magenta"])}
+    name = pick(rng, ["white", "pale", "grey", "green", "black", "random"],
+                [0.35, 0.3, 0.1, 0.05, 0.05, 0.15])
+    if name == "pale":
+        rgb = [int(v) for v in rng.integers(200, 256, 3)]
+    else:
+        rgb = SOLID.get(name) or [int(v) for v in rng.integers(0, 256, 3)]
+    return {"type": "solid", "name": name, "rgb": list(rgb)}
+
+
 def sample_gradient(rng):
     n = int(rng.integers(2, 4))
     return {"type": "gradient", "angle": r4(rng.uniform(0, 360)),
@@ -208,6 +222,56 @@ def kind_video_model(rng, nwh):
     return p
 
 
+def kind_video_bent(rng, nwh):
+    """A video model's pseudo pixel art (shared/wild/sprited_one_part00.webp):
+    no true lattice, only the look of one. The local cell size drifts by
+    10-20% across the frame and the bend wobbles over time (degrade.py
+    bend_displacement); plus jitter, blur, noise and held frames, x264 or
+    lossy WebP. The ranges are src/train/degrade.c's draw for
+    PF_DKIND_BENT. "fill" asks make_params for a sprite filling 35-70% of
+    each native side (a large plain background, as in such clips)."""
+    p = base(rng, False, nwh, pick(rng, ["bilinear", "bicubic"], [0.3, 0.7]), lo=4.5, hi=8.0)
+    p["blur"] = r4(rng.uniform(0.1, 0.3))
+    p["noise"] = r4(rng.uniform(0.5, 3.0))
+    p["gamma"] = r4(rng.uniform(0.9, 1.1))
+    p["jitter_amp"] = [r4(rng.uniform(0.1, 0.35)), r4(rng.uniform(0.1, 0.35))]
+    p["hold"] = True
+    bend = {"amount": r4(rng.uniform(0.10, 0.20))}
+    for key in ("lambda", "dir", "phase", "speed", "wobble"):
+        bend[key] = [[0.0, 0.0], [0.0, 0.0]]
+    for a in range(2):                                          # [axis][mode], as degrade.c
+        for m in range(2):
+            bend["lambda"][a][m] = r4(rng.uniform(0.5, 1.5))
+            bend["dir"][a][m] = r4(rng.uniform(0.0, 2 * math.pi))
+            bend["phase"][a][m] = r4(rng.uniform(0.0, 2 * math.pi))
+            bend["speed"][a][m] = r4(rng.uniform(-0.15, 0.15))
+            bend["wobble"][a][m] = r4(rng.uniform(0.0, 0.15))
+    p["bend"] = bend
+    p["fill"] = [r4(rng.uniform(0.35, 0.7)), r4(rng.uniform(0.35, 0.7))]
+    p["background"] = sample_solid_pale(rng) if rng.random() < 0.8 else sample_gradient(rng)
+    if rng.random() < 0.6:
+        p["codec"] = mp4_codec(rng, 20, 28, colorspace=pick(rng, ["bt601", "bt709"]))
+    else:
+        p["codec"] = {"format": "webp", "encoder": "ffmpeg libwebp_anim", "lossless": 0,
+                      "quality": int(rng.integers(60, 86)), "method": 4}
+    return p
+
+
+def fill_pad(rng, clean_wh, fill, scale, pad):
+    """Padding (l, t, r, b) that makes the clean sprite fill about `fill`
+    of each native side, at least the drawn pad and at most what keeps the
+    input within MAX_SIDE at this scale; the sprite sits off centre."""
+    out = list(pad)
+    for a in range(2):
+        c, lo = clean_wh[a], pad[a] + pad[a + 2]
+        total = int(round(c / fill[a])) - c
+        total = max(lo, min(total, int(math.floor(MAX_SIDE / scale)) - c))
+        first = int(round(total * rng.uniform(0.3, 0.7)))
+        out[a] = min(max(first, 2), total - 2)
+        out[a + 2] = total - out[a]
+    return out
+
+
 def kind_webp_lossy(rng, nwh):
     p = base(rng, rng.random() < 0.4, nwh, pick(rng, ["nearest", "bilinear"], [0.8, 0.2]))
     p["background"] = {"type": "transparent"} if rng.random() < 0.5 else sample_solid(rng)
@@ -249,6 +313,9 @@ KINDS = {
                     "the Seedance look: ~4.5-7.5x, jitter, held frames at 24 fps, blur, gamma, x264"),
     "webp_lossy": (kind_webp_lossy, "nearest (or bilinear), lossy animated WebP q60-85"),
     "bg_busy": (kind_bg_busy, "gradient or noisy backgrounds, x264 or lossy WebP"),
+    "video_bent": (kind_video_bent,
+                   "a bent, wobbling lattice (cell size +-10-20%), ~4.5-8x, sprite on a large "
+                   "plain background, jitter, held frames, x264 or lossy WebP"),
 }
 
 
@@ -268,7 +335,8 @@ def make_params(split, kind, index, entry, seed, overrides=None, case_id=None):
     uses exactly these values). overrides replaces sampled values (pad_ltrb,
     scale, resampling, blur, noise, gamma, jitter_amp, hold, background,
     codec, phase; video_frames: the held clip's length) before the derived
-    ones (canvas, timing, jitter track)."""
+    ones (canvas, timing, jitter track). A kind that returns "fill"
+    (video_bent) gets its pad from fill_pad unless pad_ltrb is overridden."""
     ov = dict(overrides or {})
     cseed = ev.stable_seed(seed, split, kind, index)
     rng = np.random.default_rng(cseed)
@@ -277,6 +345,12 @@ def make_params(split, kind, index, entry, seed, overrides=None, case_id=None):
     w = entry["width"] + pad[0] + pad[2]
     h = entry["height"] + pad[1] + pad[3]
     p = KINDS[kind][0](rng, (w, h))
+    if "fill" in p and "pad_ltrb" not in (overrides or {}):
+        # the scale was drawn for the small pad, so this pad fits MAX_SIDE
+        pad = fill_pad(rng, (entry["width"], entry["height"]), p["fill"],
+                       ov.get("scale", p["scale"]), pad)
+        w = entry["width"] + pad[0] + pad[2]
+        h = entry["height"] + pad[1] + pad[3]
     phase = [r4(rng.uniform(-0.5, 0.5)), r4(rng.uniform(-0.5, 0.5))]
     p.update(ov)
     p["phase"] = p.get("phase", phase)
@@ -339,7 +413,7 @@ def render_case(p, clean, case_dir):
     rng = np.random.default_rng(p["seed"] + 1)
     jx = p["jitter"]["x"] if p["jitter"] else [0.0] * len(seq)
     jy = p["jitter"]["y"] if p["jitter"] else [0.0] * len(seq)
-    frames = np.stack([degrade.compose_frame(native[k], p, bg, (jx[t], jy[t]), rng)
+    frames = np.stack([degrade.compose_frame(native[k], p, bg, (jx[t], jy[t]), rng, t)
                        for t, k in enumerate(seq)])
     os.makedirs(case_dir, exist_ok=True)
     c = p["codec"]

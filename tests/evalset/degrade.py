@@ -2,13 +2,17 @@
 input frames, in float numpy at input resolution, as shared/METRICS.md
 lists: scale with a sub-cell grid phase, nearest / bilinear / bicubic
 resampling (premultiplied alpha), sub-pixel jitter, solid / gradient /
-noisy backgrounds, Gaussian blur, gamma and additive noise.
+noisy backgrounds, Gaussian blur, gamma and additive noise; and the bent,
+wobbling lattice of the video_bent kind (render_sprite_bent).
 Not an encoder (encoders.py) and not a case sampler (build.py).
 
 Geometry: native pixel i covers input pixels [(i + o) * s, (i + 1 + o) * s)
 where s is the scale (input px per native px) and o = phase + jitter_t the
 grid origin offset in native px. Input pixel x samples the native image at
 u = (x + 0.5) / s - o; outside the native image everything is transparent.
+A bent lattice (case key "bend") also subtracts a smooth displacement
+that depends on x, y and the frame (bend_displacement), exactly as
+src/train/degrade.c does (pf_degrade.bend in degrade.h).
 """
 
 import math
@@ -65,6 +69,96 @@ def render_sprite(native, scale, offset_xy, canvas_wh, mode, cubic_a=-0.5):
     my = resample_matrix(ch, h, scale, offset_xy[1], mode, cubic_a)    # (ch, H)
     tmp = np.tensordot(my, pm, axes=(1, 0))                            # (ch, W, 4)
     out = np.einsum("ywc,xw->yxc", tmp, mx)                           # (ch, cw, 4)
+    out[..., 3] = np.clip(out[..., 3], 0.0, 1.0)
+    out[..., :3] = np.clip(out[..., :3], 0.0, out[..., 3:4])
+    return out
+
+
+# ---- the bent lattice (video_bent) -------------------------------------------
+#
+# bend (case.json "bend"): amount (the largest local cell-size deviation),
+# and per [axis x/y][mode 0/1] lambda (wavelength over the larger native
+# side), dir (radians), phase (radians), speed (radians per output frame)
+# and wobble (relative amplitude wobble). The same formula as bend_at in
+# src/train/degrade.c, so the evaluation set and the trainer share one
+# definition.
+
+
+def bend_displacement(axis, X, Y, t, bend, side):
+    """D_axis(X, Y, t) in native px, X and Y = input position / scale:
+    the sum over the 2 modes m of A_m (1 + wobble sin(0.5 t + phase))
+    sin(2 pi (X cos dir + Y sin dir) / L_m + phase + speed t), with
+    L_m = lambda * side and A_m = amount L_m / (4 pi), so that each mode
+    stretches or squeezes cells by at most amount / 2."""
+    d = 0.0
+    for m in range(2):
+        lam = bend["lambda"][axis][m] * side
+        amp = bend["amount"] * lam / (4.0 * math.pi)
+        th, ph = bend["dir"][axis][m], bend["phase"][axis][m]
+        d = d + amp * (1.0 + bend["wobble"][axis][m] * math.sin(0.5 * t + ph)) * \
+            np.sin(2.0 * math.pi * (X * math.cos(th) + Y * math.sin(th)) / lam + ph
+                   + bend["speed"][axis][m] * t)
+    return d
+
+
+def bent_coords(canvas_wh, scale, offset_xy, bend, side, t):
+    """(u, v), each (ch, cw): the native coordinate of every input pixel
+    centre in output frame t. u = X - o_x - D_x(X, Y, t), X = (x + 0.5) / s;
+    v likewise. side: the larger native side (W or H, padding included)."""
+    cw, ch = canvas_wh
+    X = ((np.arange(cw) + 0.5) / scale)[None, :]
+    Y = ((np.arange(ch) + 0.5) / scale)[:, None]
+    u = X - offset_xy[0] - bend_displacement(0, X, Y, t, bend, side)
+    v = Y - offset_xy[1] - bend_displacement(1, X, Y, t, bend, side)
+    return u, v
+
+
+def _taps(c, mode, cubic_a):
+    """Kernel taps around native coordinates c (pixel centres at i + 0.5):
+    (first native index, (len(c), K) weights of indices first .. first+K-1)."""
+    if mode == "nearest":
+        return np.floor(c).astype(np.int64), np.ones((len(c), 1))
+    b = np.floor(c - 0.5)
+    f = (c - 0.5 - b)[:, None]
+    b = b.astype(np.int64)
+    if mode == "bilinear":
+        return b, np.concatenate([1.0 - f, f], axis=1)
+    if mode == "bicubic":
+        return b - 1, _cubic(f - np.arange(-1, 3), cubic_a)
+    raise ValueError("unknown resampling %r" % mode)
+
+
+def render_sprite_bent(native, scale, offset_xy, canvas_wh, mode, bend, t, cubic_a=-0.5):
+    """render_sprite along frame t's bent lattice: every input pixel takes
+    the kernel's taps around its own native coordinate (u, v), which is not
+    separable. Same return value as render_sprite."""
+    h, w = native.shape[:2]
+    u, v = bent_coords(canvas_wh, scale, offset_xy, bend, max(w, h), t)
+    out = np.zeros(u.shape + (4,))
+    ys, xs = np.nonzero(native[..., 3])
+    if len(ys) == 0:
+        return out
+    # Only input pixels within 2 native px of the drawn pixels' bounding box
+    # can get a non-zero tap (the widest kernel reaches 2 px); the sprite
+    # covers a small part of a video_bent canvas, so this saves most of it.
+    sel = (u >= xs.min() - 2) & (u < xs.max() + 3) & (v >= ys.min() - 2) & (v < ys.max() + 3)
+    iu, wu = _taps(u[sel], mode, cubic_a)
+    iv, wv = _taps(v[sel], mode, cubic_a)
+    k = wu.shape[1]
+    # Every K x K block of the premultiplied image, with a border of B >= K
+    # zeros: a block start clamped into the bordered image then reads only
+    # zeros whenever the true block lies wholly outside (transparent), and
+    # is exact otherwise. One gather of K*K*4 values per pixel.
+    bd = 4
+    a = native[..., 3:4].astype(np.float64) / 255.0
+    pm = np.zeros((h + 2 * bd, w + 2 * bd, 4))
+    pm[bd:-bd, bd:-bd] = np.concatenate([native[..., :3] / 255.0 * a, a], axis=2)
+    blocks = np.lib.stride_tricks.sliding_window_view(pm, (k, k), axis=(0, 1))
+    nbx = blocks.shape[1]
+    blocks = blocks.transpose(0, 1, 3, 4, 2).reshape(-1, k * k, 4)       # [block][dy*k+dx][c]
+    start = np.clip(iv + bd, 0, blocks.shape[0] // nbx - 1) * nbx + np.clip(iu + bd, 0, nbx - 1)
+    wts = (wv[:, :, None] * wu[:, None, :]).reshape(-1, 1, k * k)
+    out[sel] = (wts @ blocks[start])[:, 0]
     out[..., 3] = np.clip(out[..., 3], 0.0, 1.0)
     out[..., :3] = np.clip(out[..., :3], 0.0, out[..., 3:4])
     return out
@@ -155,16 +249,30 @@ def jitter_track(n, amp, rng):
     return amp * v
 
 
-def compose_frame(native, p, bg, jitter_xy, rng):
+def compose_frame(native, p, bg, jitter_xy, rng, t=0):
     """One degraded input frame from one native frame.
     native (H, W, 4) uint8; p: case parameters (scale, phase, canvas,
-    resampling, cubic_a, blur, gamma, noise, background.type); bg
-    (ch, cw, 3) float or None for a transparent background.
+    resampling, cubic_a, blur, gamma, noise, background.type, and bend
+    for a bent lattice); bg (ch, cw, 3) float or None for a transparent
+    background; t: the output frame index (the bend moves with it).
     Returns (ch, cw, 4) uint8 RGBA (alpha 255 when bg is given)."""
     s = p["scale"]
     off = (p["phase"][0] + jitter_xy[0], p["phase"][1] + jitter_xy[1])
-    pm = render_sprite(native, s, off, p["canvas"], p["resampling"], p.get("cubic_a", -0.5))
     sigma = p["blur"] * s                         # native px -> input px
+    if p.get("bend"):
+        # pf_degrade_clip's order, which the bent kind was defined with:
+        # blur the clipped premultiplied sprite, then composite over the
+        # background, which C blurs only when it is a noise one (a blur
+        # leaves a solid colour, and a linear ramp away from its stops, as
+        # they are).
+        pm = render_sprite_bent(native, s, off, p["canvas"], p["resampling"], p["bend"], t,
+                                p.get("cubic_a", -0.5))
+        pm = gaussian_blur(pm, sigma)
+        if bg is not None and p["background"]["type"] == "noise":
+            bg = gaussian_blur(bg, sigma)
+        sigma = 0.0                               # done: the branches below must not blur again
+    else:
+        pm = render_sprite(native, s, off, p["canvas"], p["resampling"], p.get("cubic_a", -0.5))
     if bg is not None:
         rgb = pm[..., :3] + (1.0 - pm[..., 3:4]) * bg
         rgb = gaussian_blur(rgb, sigma)

@@ -21,6 +21,11 @@ command line as run.py uses, for testing run.py's plumbing and for an
       to the canvas. Alpha follows the same rule on that one pixel (input
       alpha >= 128, or RGB distance >= 24 to the background pixel there).
       No palette, no temporal smoothing. Exit 4 without a case JSON.
+      A bent lattice (video_bent's "bend") uses the true bent coordinate
+      instead: --nearest takes the input pixel whose native coordinate is
+      closest to the cell centre, the default mode the median of the
+      pixels whose native coordinate lies in the cell's central box
+      (bent_cells).
   oracle_pixelfix.py eval GT OUT --json FILE
       scores with metrics_ref.py (the numpy reference of METRICS.md); OUT
       may be a folder of PNG frames.
@@ -40,6 +45,7 @@ import numpy as np            # noqa: E402
 
 import build                  # noqa: E402
 import containers             # noqa: E402
+import degrade                # noqa: E402
 import encoders               # noqa: E402
 import metrics_ref            # noqa: E402
 
@@ -119,6 +125,65 @@ def median_cells(frames, c, bg):
     return out
 
 
+def _group_median(cell, vals):
+    """Per-cell medians (np.median's: the mean of the two middle values for
+    even counts) of vals (N, C) grouped by cell (N,): (cells, (K, C))."""
+    cells, start, cnt = np.unique(np.sort(cell), return_index=True, return_counts=True)
+    lo, hi = start + (cnt - 1) // 2, start + cnt // 2
+    med = np.empty((len(cells), vals.shape[1]))
+    for ch in range(vals.shape[1]):
+        sv = vals[np.lexsort((vals[:, ch], cell)), ch].astype(np.float64)
+        med[:, ch] = 0.5 * (sv[lo] + sv[hi])
+    return cells, med
+
+
+def bent_cells(frames, c, bg, nearest):
+    """Both modes on a bent lattice (case key "bend", the video_bent kind):
+    the straight formulas above do not hold there, so every input pixel's
+    native coordinate (u, v) comes from degrade.bent_coords, the
+    renderer's own. --nearest: each cell takes the input pixel whose (u, v)
+    is closest to the cell centre (i + 0.5, j + 0.5). Default: the median
+    of the pixels whose (u, v) lie in the central box of half-size
+    max(0.5, s/4) / s native px. Alpha as in the straight modes. A cell
+    that no input pixel maps into (off the canvas) is transparent."""
+    s = c["scale"]
+    w, h = c["native_size"]
+    n, ch, cw = frames.shape[:3]
+    jit = c.get("jitter")
+    out = np.zeros((n, h, w, 4), np.uint8)
+    half = max(0.5, 0.25 * s) / s
+    for t in range(n):
+        ox = c["phase"][0] + (jit["x"][t] if jit else 0.0)
+        oy = c["phase"][1] + (jit["y"][t] if jit else 0.0)
+        u, v = degrade.bent_coords((cw, ch), s, (ox, oy), c["bend"], max(w, h), t)
+        i, j = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+        du, dv = u - i - 0.5, v - j - 0.5
+        ok = (i >= 0) & (i < w) & (j >= 0) & (j < h)
+        if not nearest:
+            ok &= (np.abs(du) <= half) & (np.abs(dv) <= half)
+        pix = np.flatnonzero(ok)                         # input pixels, row-major
+        cell = (j * w + i).ravel()[pix]
+        px = frames[t].reshape(-1, 4)[pix]
+        bpx = None if bg is None else bg.reshape(-1, 3)[pix] * 255
+        if nearest:
+            d2 = (du * du + dv * dv).ravel()[pix]
+            order = np.lexsort((d2, cell))
+            cells, first = np.unique(cell[order], return_index=True)
+            col = px[order[first]].astype(np.float64)
+            bcol = None if bg is None else bpx[order[first]]
+        else:
+            cells, col = _group_median(cell, px)
+            bcol = None if bg is None else _group_median(cell, bpx)[1]
+        if bg is None:
+            opaque = col[:, 3] >= 128
+        else:
+            opaque = np.linalg.norm(col[:, :3] - bcol, axis=-1) >= 24
+        o = out[t].reshape(-1, 4)
+        o[cells[opaque], :3] = np.rint(col[opaque, :3])
+        o[cells[opaque], 3] = 255
+    return out
+
+
 def restore(inp, outp, oracle_palette=False, nearest=False):
     c = case_json(inp)
     if c is None:
@@ -127,7 +192,10 @@ def restore(inp, outp, oracle_palette=False, nearest=False):
     frames = decode(inp)
     n = frames.shape[0]
     bg = build.make_background(c)
-    out = (nearest_cells if nearest else median_cells)(frames, c, bg)
+    if c.get("bend"):
+        out = bent_cells(frames, c, bg, nearest)
+    else:
+        out = (nearest_cells if nearest else median_cells)(frames, c, bg)
     if oracle_palette:
         gt = containers.read_anim(os.path.join(os.path.dirname(inp), c["gt"]))[0]
         pal = np.unique(gt[gt[..., 3] >= 128][:, :3], axis=0)
