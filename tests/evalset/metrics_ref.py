@@ -119,17 +119,21 @@ def compute(gt, out):
     return r
 
 
-def load(path):
-    """A GIF/WebP (Pillow) or a folder of PNG frames in name order ->
-    (N, H, W, 4) uint8."""
+def load_frames(path):
+    """A GIF/WebP (Pillow) or a folder of PNG frames in name order -> a list
+    of (H, W, 4) uint8 frames (a folder's frames may differ in size)."""
     import os
     from PIL import Image
     import containers
     if os.path.isdir(path):
         names = sorted(f for f in os.listdir(path) if f.lower().endswith(".png"))
-        return np.stack([np.array(Image.open(os.path.join(path, f)).convert("RGBA"))
-                         for f in names])
-    return containers.read_anim(path)[0]
+        return [np.array(Image.open(os.path.join(path, f)).convert("RGBA")) for f in names]
+    return list(containers.read_anim(path)[0])
+
+
+def load(path):
+    """load_frames as one (N, H, W, 4) uint8 array."""
+    return np.stack(load_frames(path))
 
 
 def main(argv):
