@@ -102,10 +102,21 @@ typedef enum pf_bg_mode {
  * after 64 frames are rare. */
 #define PF_PALETTE_AUTO_FRAMES 64
 
+/* The shapes of pixel grid a restore may use (pf_params.grid). */
+typedef enum pf_grid_mode {
+    PF_GRID_AUTO = 0,      /* regular when it fits, elastic when the lattice bends, else none */
+    PF_GRID_REGULAR = 1,   /* straight boundaries, evenly spaced up to local refinement */
+    PF_GRID_ELASTIC = 2    /* boundaries are smooth curves tracked from frame to frame
+                              (video-model clips: the cell size drifts across the frame) */
+} pf_grid_mode;
+
 typedef struct pf_params {
     /* grid */
     double scale;          /* native cell size in input pixels; 0 = detect */
+    pf_grid_mode grid;     /* default PF_GRID_AUTO */
     int grid_frames;       /* frames held for detection, 1..256; default 8 (one window) */
+    int candidates;        /* 1: also rank cell-size candidates into the report even when
+                              the grid needs none (probe; about 0.2-1.5 s at 640x640) */
     int samples_k;         /* canonical samples per cell side, 1..8; default 4 */
     /* colour */
     int colors;            /* palette size 2..256; 0 = automatic */
@@ -160,6 +171,12 @@ typedef struct pf_report {
     double offset_x, offset_y; /* position of the first boundary, input pixels */
     double confidence;         /* 0..1; below ~0.3 the grid was not trusted */
     int scale_forced;          /* 1 when --scale was given */
+    pf_grid_mode grid_kind;    /* PF_GRID_REGULAR or PF_GRID_ELASTIC: the grid used */
+    double bend;               /* how far the lattice bends from a straight, even one over
+                                  the sprite, native cells (95th percentile; 0 = not measured) */
+    int n_candidates;          /* cell-size candidates, best first (probe; after no grid) */
+    double candidate_cell[8];  /* input px */
+    double candidate_confidence[8]; /* 0..1 */
     double *drift_x, *drift_y; /* (frames_in) per-frame sub-pixel drift, input pixels */
     int native_w, native_h;    /* output frame size, pixels (after --crop) */
     int crop_x, crop_y;        /* crop origin in the native grid, pixels */

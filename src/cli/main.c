@@ -33,6 +33,11 @@ static void usage(FILE *f)
 "\n"
 "Grid:\n"
 "  -s, --scale N|auto      native pixel size in input pixels (default auto)\n"
+"      --grid auto|regular|elastic\n"
+"                          grid shape: regular (straight, even), elastic (a mesh\n"
+"                          of smooth curves, for video-model clips whose cell size\n"
+"                          drifts across the frame), auto: regular when it fits\n"
+"                          (default auto)\n"
 "      --grid-frames N     frames held for grid detection (default 8)\n"
 "Model:\n"
 "  -m, --model FILE        restoration model (default: the installed\n"
@@ -82,7 +87,7 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM };
+       OPT_MAX_MODEL_MEM, OPT_GRID };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -91,6 +96,7 @@ static const struct option long_opts[] = {
     {"force", no_argument, 0, 'f'},          {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, 'V'},        {"grid-frames", required_argument, 0, OPT_GRID_FRAMES},
+    {"grid", required_argument, 0, OPT_GRID},
     {"dedupe", no_argument, 0, OPT_DEDUPE},  {"crop", no_argument, 0, OPT_CROP},
     {"columns", required_argument, 0, OPT_COLUMNS}, {"padding", required_argument, 0, OPT_PADDING},
     {"upscale", required_argument, 0, OPT_UPSCALE}, {"loop", required_argument, 0, OPT_LOOP},
@@ -179,6 +185,12 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         case 'v': o->verbosity++; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("pixelfix %s\n", pf_version()); exit(0);
+        case OPT_GRID:
+            if (strcmp(optarg, "auto") == 0) o->p.grid = PF_GRID_AUTO;
+            else if (strcmp(optarg, "regular") == 0) o->p.grid = PF_GRID_REGULAR;
+            else if (strcmp(optarg, "elastic") == 0) o->p.grid = PF_GRID_ELASTIC;
+            else return bad_value("--grid", optarg, "auto, regular or elastic");
+            break;
         case OPT_GRID_FRAMES:
             if (parse_int(optarg, 1, 256, &v)) return bad_value("--grid-frames", optarg, "1..256");
             o->p.grid_frames = (int)v;
@@ -335,9 +347,23 @@ static int run(int argc, char **argv, int probe)
             printf("durations:   ");
             for (int i = 0; i < rep->frames_out && i < 32; i++) printf("%s%d", i ? " " : "", rep->durations_ms[i]);
             printf("%s ms\n", rep->frames_out > 32 ? " ..." : "");
-            printf("grid:        %s%.3f x %.3f px, offset (%.2f, %.2f), confidence %.2f%s\n",
-                   st == PF_ENOGRID ? "NOT FOUND (best guess) " : "", rep->cell_w, rep->cell_h,
-                   rep->offset_x, rep->offset_y, rep->confidence, rep->scale_forced ? " (forced)" : "");
+            if (st == PF_ENOGRID)
+                printf("grid:        NOT FOUND\n");
+            else if (rep->grid_kind == PF_GRID_ELASTIC)
+                printf("grid:        elastic, cells of %.3f x %.3f px (nominal), bending %.2f cells, "
+                       "confidence %.2f%s\n", rep->cell_w, rep->cell_h, rep->bend, rep->confidence,
+                       rep->scale_forced ? " (scale forced)" : "");
+            else
+                printf("grid:        regular, %.3f x %.3f px, offset (%.2f, %.2f), confidence %.2f%s\n",
+                       rep->cell_w, rep->cell_h, rep->offset_x, rep->offset_y, rep->confidence,
+                       rep->scale_forced ? " (forced)" : "");
+            if (rep->n_candidates > 0) {
+                printf("candidates: ");
+                for (int i = 0; i < rep->n_candidates && i < 5; i++)
+                    printf(" --scale %.2f (%.2f)%s", rep->candidate_cell[i], rep->candidate_confidence[i],
+                           i + 1 < rep->n_candidates && i < 4 ? "," : "");
+                printf("\n");
+            }
             if (st == 0) {
                 static const char *kinds[] = {"none", "solid", "gradient", "input alpha"};
                 printf("native size: %dx%d\n", rep->native_w, rep->native_h);
@@ -356,8 +382,10 @@ static int run(int argc, char **argv, int probe)
         return rc;
     }
     if (o.verbosity > 0)
-        fprintf(stderr, "pixelfix: %s -> %s: %dx%d native (cell %.2f px), %d frames, %d colours\n", input,
-                o.output, rep->native_w, rep->native_h, rep->cell_w, rep->frames_out, rep->palette_size);
+        fprintf(stderr, "pixelfix: %s -> %s: %dx%d native (%s grid, cell %.2f px), %d frames, %d colours\n",
+                input, o.output, rep->native_w, rep->native_h,
+                rep->grid_kind == PF_GRID_ELASTIC ? "elastic" : "regular", rep->cell_w, rep->frames_out,
+                rep->palette_size);
     pf_report_free(rep);
     return 0;
 }

@@ -14,7 +14,7 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
 {
     static const char *bg_kinds[] = {"none", "solid", "gradient", "alpha"};
     json_t *o = json_object(), *grid = json_object(), *durs = json_array(), *pal = json_array(),
-           *drift = json_array(), *timing = json_object();
+           *drift = json_array(), *timing = json_object(), *cand = json_array();
     char *text;
 
     for (int i = 0; i < rep->frames_out; i++) json_array_append_new(durs, json_integer(rep->durations_ms[i]));
@@ -25,6 +25,12 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
         json_array_append_new(d, json_real(rep->drift_y[i]));
         json_array_append_new(drift, d);
     }
+    for (int i = 0; i < rep->n_candidates; i++)
+        json_array_append_new(cand, json_pack("{s:f,s:f}", "scale", rep->candidate_cell[i], "confidence",
+                                              rep->candidate_confidence[i]));
+    json_object_set_new(grid, "kind", json_string(rep->grid_kind == PF_GRID_ELASTIC ? "elastic" : "regular"));
+    json_object_set_new(grid, "bend_cells", json_real(rep->bend));
+    json_object_set_new(grid, "candidates", cand);
     json_object_set_new(grid, "cell_w", json_real(rep->cell_w));
     json_object_set_new(grid, "cell_h", json_real(rep->cell_h));
     json_object_set_new(grid, "offset_x", json_real(rep->offset_x));

@@ -3,6 +3,8 @@
  * locked on. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,40 +19,75 @@ static pf_status make_dir(const char *dir, const pf_logger *lg)
 
 static int frame_step(int n) { return n <= 4 ? 1 : (n + 3) / 4; }
 
-static void blend(uint8_t *px, const uint8_t c[3])
+#define DEBUG_VIEW 768   /* side of the enlarged crop, px */
+
+/* The centre of what differs from the top-left pixel (the sprite), px. */
+static void content_centre(const uint8_t *rgba, int w, int h, double *cx, double *cy)
 {
-    for (int i = 0; i < 3; i++) px[i] = (uint8_t)((px[i] + 3 * c[i]) / 4);
-    px[3] = 255;
+    double sx = 0, sy = 0, n = 0;
+    const uint8_t *c0 = rgba;
+    for (int y = 0; y < h; y += 2)
+        for (int x = 0; x < w; x += 2) {
+            const uint8_t *p = rgba + ((size_t)y * w + x) * 4;
+            if (abs(p[0] - c0[0]) + abs(p[1] - c0[1]) + abs(p[2] - c0[2]) + abs(p[3] - c0[3]) < 48) continue;
+            sx += x;
+            sy += y;
+            n++;
+        }
+    *cx = n > 0 ? sx / n : w / 2.0;
+    *cy = n > 0 ? sy / n : h / 2.0;
 }
 
-pf_status pf_debug_grid(const char *dir, const pf_grid *g, uint8_t *const *frames, int n,
-                        int w, int h, const pf_logger *lg)
+pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgba, int w, int h,
+                        double dx, double dy, int index, const pf_logger *lg)
 {
-    static const uint8_t col[2][3] = {{255, 40, 40}, {40, 220, 255}};
-    size_t bytes = (size_t)w * (size_t)h * 4;
-    uint8_t *img = malloc(bytes);
-    pf_status st = make_dir(dir, lg);
+    static const uint8_t line[3] = {255, 40, 40};
+    const pf_grid *g = pf_lattice_grid(L);
+    const double cell = fmax(1.0, fmin(g->cell_w, g->cell_h));
+    /* 2-4x, and at least 12 px a cell when the crop allows it */
+    const int zoom = pf_clampi((int)ceil(12.0 / cell), 2, 4);
+    const int cw = DEBUG_VIEW / zoom < w ? DEBUG_VIEW / zoom : w, ch = DEBUG_VIEW / zoom < h ? DEBUG_VIEW / zoom : h;
+    const int ow = cw * zoom, oh = ch * zoom;
+    double cx, cy;
     char path[4200];
-
-    if (!img) return PF_ENOMEM;
-    for (int f = 0; st == PF_OK && f < n; f += frame_step(n)) {
-        double dx, dy;
-        memcpy(img, frames[f], bytes);
-        pf_grid_drift(g, frames[f], w, h, &dx, &dy);
-        for (int i = 0; i <= g->cols; i++) {
-            int x = (int)(g->xb[i] + dx + 0.5);
-            if (x < 0 || x >= w) continue;
-            for (int y = 0; y < h; y++) blend(img + ((size_t)y * w + x) * 4, col[i & 1]);
-        }
-        for (int j = 0; j <= g->rows; j++) {
-            int y = (int)(g->yb[j] + dy + 0.5);
-            if (y < 0 || y >= h) continue;
-            for (int x = 0; x < w; x++) blend(img + ((size_t)y * w + x) * 4, col[j & 1]);
-        }
-        snprintf(path, sizeof path, "%s/grid_%03d.png", dir, f);
-        st = pf_png_write(path, img, w, h, 1);
+    pf_status st = make_dir(dir, lg);
+    if (st < 0) return st;
+    content_centre(rgba, w, h, &cx, &cy);
+    const int x0 = pf_clampi((int)(cx - cw / 2), 0, w - cw), y0 = pf_clampi((int)(cy - ch / 2), 0, h - ch);
+    uint8_t *img = pf_malloc4((size_t)ow, (size_t)oh, 4, 1);
+    int *ci = pf_malloc4((size_t)ow, (size_t)oh, 2, sizeof(int));
+    if (!img || !ci) {
+        free(img);
+        free(ci);
+        return PF_ENOMEM;
     }
+    for (int Y = 0; Y < oh; Y++)
+        for (int X = 0; X < ow; X++) {
+            const double x = x0 + (X + 0.5) / zoom, y = y0 + (Y + 0.5) / zoom;
+            double u, v;
+            pf_lattice_coord(L, dx, dy, x, y, &u, &v);
+            const int iu = (int)floor(u), iv = (int)floor(v);
+            const uint8_t *src = rgba + ((size_t)(y0 + Y / zoom) * w + (size_t)(x0 + X / zoom)) * 4;
+            uint8_t *dst = img + ((size_t)Y * ow + X) * 4;
+            /* composite over grey so transparency shows, then shade odd cells */
+            const int a = src[3], shade = (iu + iv) & 1 ? 64 : 0;
+            for (int c = 0; c < 3; c++) {
+                const int v0 = (src[c] * a + 128 * (255 - a)) / 255;
+                dst[c] = (uint8_t)(shade ? v0 - v0 * shade / 255 : v0);
+            }
+            dst[3] = 255;
+            ci[((size_t)Y * ow + X) * 2] = iu;
+            ci[((size_t)Y * ow + X) * 2 + 1] = iv;
+        }
+    for (int Y = 1; Y < oh; Y++)
+        for (int X = 1; X < ow; X++) {
+            const int *c = ci + ((size_t)Y * ow + X) * 2, *l = c - 2, *up = c - 2 * (size_t)ow;
+            if (c[0] != l[0] || c[1] != up[1]) memcpy(img + ((size_t)Y * ow + X) * 4, line, 3);
+        }
+    snprintf(path, sizeof path, "%s/grid_%03d.png", dir, index);
+    st = pf_png_write(path, img, ow, oh, 1);
     free(img);
+    free(ci);
     return st;
 }
 

@@ -6,11 +6,13 @@
 #include "../grid/grid.h"
 #include "../io/io.h"
 
-/* Writes DIR/grid_NNN.png for up to 4 of the n input frames (each (h, w, 4)
- * RGBA8): the frame with g's boundaries, shifted by the frame's drift,
- * drawn in alternating colours. Creates DIR. Errors: PF_EOUTPUT. */
-pf_status pf_debug_grid(const char *dir, const pf_grid *g, uint8_t *const *frames, int n,
-                        int w, int h, const pf_logger *lg);
+/* Writes DIR/grid_NNN.png for input frame NNN (h, w, 4) RGBA8, the frame
+ * the lattice L sampled last (drift dx, dy px): a crop of the frame around
+ * the sprite, enlarged 2-4x (nearest), with every other native cell
+ * shaded like a chequerboard and the cell boundaries drawn, so a person
+ * can judge the alignment. Creates DIR. Errors: PF_EOUTPUT, PF_ENOMEM. */
+pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgba, int w, int h,
+                        double dx, double dy, int index, const pf_logger *lg);
 
 /* Writes DIR/<name>_NNN.png for up to 4 frames of a, nearest-enlarged so
  * the height is at least 256 pixels. Errors: PF_EOUTPUT, PF_ENOMEM. */

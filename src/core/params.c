@@ -41,6 +41,7 @@ pf_params pf_default_params(void)
 {
     pf_params p = {0};
     p.scale = 0;
+    p.grid = PF_GRID_AUTO;
     p.grid_frames = 8;
     p.samples_k = 4;
     p.colors = 0;

@@ -74,6 +74,8 @@ static void fill_meta(restore *r)
     m->offset_x = s->offset_x;
     m->offset_y = s->offset_y;
     m->confidence = s->confidence;
+    m->elastic = s->grid_kind == PF_GRID_ELASTIC;
+    m->bend = s->bend;
     m->in_width = s->in_width;
     m->in_height = s->in_height;
     m->native_w = r->w;
@@ -85,10 +87,9 @@ static void fill_meta(restore *r)
     m->source = r->input;
 }
 
-/* Writes one finished frame (after dedupe and crop). */
-static pf_status emit(restore *r, const uint8_t *rgba, int dur)
+/* Appends one frame's duration to the report's list. */
+static pf_status add_duration(restore *r, int dur)
 {
-    pf_status st;
     if (r->n_out == r->dur_cap) {
         int cap = r->dur_cap ? r->dur_cap * 2 : 64;
         if (r->dur_cap > (1 << 29)) return PF_ENOMEM;
@@ -98,6 +99,15 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
         r->dur_cap = cap;
     }
     r->dur[r->n_out++] = dur;
+    return PF_OK;
+}
+
+/* Writes one finished frame (after dedupe and crop). A probe has listed
+ * the input's durations already. */
+static pf_status emit(restore *r, const uint8_t *rgba, int dur)
+{
+    pf_status st;
+    if (r->output && (st = add_duration(r, dur)) < 0) return st;
     if (r->p->debug_dir) {
         if (!r->dbg.width && (st = pf_anim_init(&r->dbg, r->w, r->h)) < 0) return st;
         if ((st = pf_anim_push(&r->dbg, rgba, dur)) < 0) return st;
@@ -246,7 +256,12 @@ static pf_status finish_report(restore *r)
     rep->offset_y = s->offset_y;
     rep->confidence = s->confidence;
     rep->scale_forced = s->scale_forced;
-    rep->frames_in = s->frames_in;
+    rep->grid_kind = s->grid_kind;
+    rep->bend = s->bend;
+    rep->n_candidates = s->n_candidates;
+    memcpy(rep->candidate_cell, s->candidate_cell, sizeof rep->candidate_cell);
+    memcpy(rep->candidate_confidence, s->candidate_confidence, sizeof rep->candidate_confidence);
+    rep->frames_in = r->output ? s->frames_in : r->n_out;   /* a probe counts its input */
     rep->native_w = r->w ? r->w : s->native_w;
     rep->native_h = r->h ? r->h : s->native_h;
     rep->bg_kind = s->bg_kind;
@@ -299,7 +314,8 @@ pf_status pf_restore_file(const char *input, const char *output,
         r.kind = pf_out_kind_from_path(output);
         if ((st = check_outputs(output, r.kind, params->force, &r.lg)) < 0) goto fail;
     }
-    if ((st = open_model(params, &model, &r.lg)) < 0) goto fail;
+    /* a probe (no output) analyses: no model, and every frame is counted */
+    if (output && (st = open_model(params, &model, &r.lg)) < 0) goto fail;
     if ((st = pf_reader_open(&rd, input, &params->limits, params->threads, &r.lg)) < 0) goto fail;
     snprintf(r.rep->input_format, sizeof r.rep->input_format, "%s", pf_reader_format(rd));
     r.rep->in_width = pf_reader_width(rd);
@@ -315,8 +331,10 @@ pf_status pf_restore_file(const char *input, const char *output,
     pf_params sp = *params;
     if (sp.palette_frames == PF_PALETTE_AUTO && r.kind != PF_OUT_VIDEO && r.kind != PF_OUT_FRAMES)
         sp.palette_frames = 0;   /* the writer holds every frame anyway */
+    if (!output) sp.candidates = 1;
     if ((st = pf_stream_open(&r.st, r.rep->in_width, r.rep->in_height, &sp, model)) < 0) goto fail;
 
+    int nogrid = 0;
     for (int64_t n = 0;;) {
         pf_frame fr;
         double t = pf_now_ms();
@@ -324,11 +342,17 @@ pf_status pf_restore_file(const char *input, const char *output,
         r.rep->ms_decode += pf_now_ms() - t;
         if (st == PF_DONE) break;
         if (st < 0) goto fail;
-        /* in_width * 4 fits: pf_stream_open took in_width <= PF_GRID_MAX_SIDE */
-        if ((st = pf_stream_push(r.st, fr.rgba, r.rep->in_width * 4, fr.pts_ms, fr.duration_ms)) < 0 ||
-            (st = pull_all(&r)) < 0)
-            goto fail;
         n++;
+        /* a probe lists every input frame, and goes on counting after no grid */
+        if (!output && (st = add_duration(&r, fr.duration_ms)) < 0) goto fail;
+        if (nogrid) continue;
+        /* in_width * 4 fits: pf_stream_open took in_width <= PF_GRID_MAX_SIDE */
+        st = pf_stream_push(r.st, fr.rgba, r.rep->in_width * 4, fr.pts_ms, fr.duration_ms);
+        if (st == PF_ENOGRID && !output) {
+            nogrid = 1;
+            continue;
+        }
+        if (st < 0 || (st = pull_all(&r)) < 0) goto fail;
         if (progress(&r, n <= params->grid_frames ? "decode" : "restore", n, pf_reader_frame_count(rd))) {
             st = PF_EABORTED;
             goto fail;
@@ -336,6 +360,10 @@ pf_status pf_restore_file(const char *input, const char *output,
     }
     pf_reader_close(rd);
     rd = NULL;
+    if (nogrid) {
+        st = PF_ENOGRID;
+        goto fail;
+    }
     st = pf_stream_finish(r.st);
     if (st == PF_ENOFRAMES) pf_error(&r.lg, "'%s' has no frames", input);
     if (st < 0 || (st = pull_all(&r)) < 0) goto fail;

@@ -54,7 +54,8 @@ struct pf_stream {
     int n_head;
     /* after the lock */
     int locked;
-    pf_grid grid;
+    pf_lattice *lat;             /* the clip's grid (regular or mesh) */
+    int debug_until, debug_step; /* --debug: draw lookahead frames 0, step, ... before this */
     int k, rows, cols;
     size_t slen, clen;           /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
     pf_background bg;
@@ -260,7 +261,7 @@ void pf_stream_close(pf_stream *s)
     nn_window_free(&s->win);
     queue_free(&s->held);
     queue_free(&s->out);
-    pf_grid_free(&s->grid);
+    pf_lattice_free(s->lat);
     if (s->model) s->model->busy = 0;
     free(s);
 }
@@ -419,14 +420,18 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
     return PF_OK;
 }
 
-/* Samples one frame (contiguous RGBA8 at input size) onto the grid with
- * its drift, keys the cells, and feeds the windower. */
-static pf_status feed(pf_stream *s, const uint8_t *rgba, double dx, double dy, int64_t pts, int dur)
+/* Samples one frame (contiguous RGBA8 at input size, in clip order) onto
+ * the lattice, keys the cells, and feeds the windower. */
+static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
 {
-    double t = pf_now_ms(), pal0 = s->rep.ms_palette;
+    double t = pf_now_ms(), pal0 = s->rep.ms_palette, dx, dy;
     float *cells = s->payload + s->slen;
     pf_status st;
-    pf_grid_sample(&s->grid, dx, dy, rgba, s->w, s->h, s->k, s->payload);
+    if ((st = pf_lattice_sample(s->lat, rgba, s->payload, &dx, &dy)) < 0) return st;
+    if (s->p.debug_dir && s->rep.frames_in < s->debug_until && s->rep.frames_in % s->debug_step == 0) {
+        if ((st = pf_debug_grid(s->p.debug_dir, s->lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
+            return st;
+    }
     pf_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
     if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
         pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
@@ -437,17 +442,29 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, double dx, double dy, i
     return st;
 }
 
-static void fill_report_grid(pf_report *rep, const pf_grid *g)
+static void fill_report_grid(pf_report *rep, const pf_lattice *L)
 {
+    const pf_grid *g = pf_lattice_grid(L);
+    const pf_cell_candidate *c;
     rep->cell_w = g->cell_w;
     rep->cell_h = g->cell_h;
     rep->offset_x = g->offset_x;
     rep->offset_y = g->offset_y;
     rep->confidence = g->confidence;
+    rep->grid_kind = pf_lattice_elastic(L) ? PF_GRID_ELASTIC : PF_GRID_REGULAR;
+    rep->bend = pf_lattice_bend(L);
+    rep->n_candidates = pf_lattice_get_candidates(L, &c);
+    if (rep->n_candidates > 8) rep->n_candidates = 8;
+    for (int i = 0; i < rep->n_candidates; i++) {
+        rep->candidate_cell[i] = c[i].cell;
+        rep->candidate_confidence[i] = c[i].confidence;
+    }
 }
 
-/* The background from the classical cells of up to 32 lookahead frames. */
-static pf_status estimate_background(pf_stream *s, const double *dx, const double *dy)
+/* The background from the classical cells of the lookahead (up to 32
+ * frames, evenly spread). The lattice samples frames in order, so it runs
+ * over the lookahead and is rewound for the real pass. */
+static pf_status estimate_background(pf_stream *s)
 {
     const pf_params *p = &s->p;
     memset(&s->bg, 0, sizeof s->bg);
@@ -456,18 +473,21 @@ static pf_status estimate_background(pf_stream *s, const double *dx, const doubl
     } else if (p->background == PF_BG_COLOR) {
         pf_background_solid(&s->bg, p->bg_rgb);
     } else {
-        int m = s->n_head < 32 ? s->n_head : 32;
+        const int m = s->n_head < 32 ? s->n_head : 32;
         float **est = calloc((size_t)m, sizeof *est);
         pf_status st = est ? PF_OK : PF_ENOMEM;
-        for (int i = 0; i < m && st == PF_OK; i++) {
-            int fi = m > 1 ? (int)((int64_t)i * (s->n_head - 1) / (m - 1)) : 0;
-            if (!(est[i] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
+        for (int i = 0, next = 0; i < s->n_head && next < m && st == PF_OK; i++) {
+            const int want = m > 1 ? (int)((int64_t)next * (s->n_head - 1) / (m - 1)) : 0;
+            double dx, dy;
+            if ((st = pf_lattice_sample(s->lat, s->head[i], s->payload, &dx, &dy)) < 0) break;
+            if (i != want) continue;
+            if (!(est[next] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
                 st = PF_ENOMEM;
                 break;
             }
-            pf_grid_sample(&s->grid, dx[fi], dy[fi], s->head[fi], s->w, s->h, s->k, s->payload);
-            pf_grid_cells(s->payload, s->rows, s->cols, s->k, est[i]);
+            pf_grid_cells(s->payload, s->rows, s->cols, s->k, est[next++]);
         }
+        pf_lattice_rewind(s->lat);
         if (st == PF_OK) pf_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
         for (int i = 0; i < m && est; i++) free(est[i]);
         free(est);
@@ -479,36 +499,49 @@ static pf_status estimate_background(pf_stream *s, const double *dx, const doubl
     return PF_OK;
 }
 
-/* Detects the grid on the held frames, sets everything up, and feeds them. */
+/* Finds the lattice on the held frames, sets everything up, and feeds them. */
 static pf_status lock(pf_stream *s)
 {
     const pf_params *p = &s->p;
-    double t = pf_now_ms(), *dx = NULL, *dy = NULL;
-    pf_grid_params gp = pf_grid_default_params();
+    double t = pf_now_ms();
+    pf_lattice_params lp = {p->grid, p->scale, s->k};
     pf_status st;
 
-    gp.scale = p->scale;
-    st = pf_grid_detect(&s->grid, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &gp, &s->lg);
-    fill_report_grid(&s->rep, &s->grid);
+    st = pf_lattice_find(&s->lat, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, &s->lg);
+    if (s->lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
+        pf_status cs = pf_lattice_candidates(s->lat, (const uint8_t *const *)s->head, s->n_head);
+        if (cs < 0) return cs;
+    }
+    if (s->lat) fill_report_grid(&s->rep, s->lat);
     if (st == PF_ENOGRID) {
-        pf_error(&s->lg, "no pixel grid found (the strongest period, %.2f px, has confidence %.2f, "
-                 "under %.2f): give the pixel size in input pixels with --scale N (check it with "
-                 "--debug DIR), or --scale 1 if the input is already at native resolution",
-                 s->grid.cell_w, s->grid.confidence, gp.min_confidence);
+        const pf_grid *g = pf_lattice_grid(s->lat);
+        if (s->rep.n_candidates > 0)
+            pf_error(&s->lg, "no pixel grid found: the likeliest cell size, %.2f px, has confidence "
+                     "%.2f; try --scale %.2f (check it with --debug DIR), see `pixelfix probe` "
+                     "for other candidates, or --scale 1 if the input is already at native resolution",
+                     s->rep.candidate_cell[0], s->rep.candidate_confidence[0], s->rep.candidate_cell[0]);
+        else
+            pf_error(&s->lg, "no pixel grid found (the strongest period, %.2f px, has confidence %.2f): "
+                     "give the pixel size in input pixels with --scale N (check it with --debug DIR), "
+                     "or --scale 1 if the input is already at native resolution",
+                     g->cell_w, g->confidence);
         return st;
     }
     if (st < 0) return st;
     s->rep.ms_grid = pf_now_ms() - t;
-    s->rows = s->grid.rows;
-    s->cols = s->grid.cols;
-    s->rep.native_w = s->cols;
-    s->rep.native_h = s->rows;
-    pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
-            s->cols, s->rows, s->grid.cell_w, s->grid.cell_h, s->grid.offset_x, s->grid.offset_y,
-            s->grid.confidence);
-    if (p->debug_dir &&
-        (st = pf_debug_grid(p->debug_dir, &s->grid, s->head, s->n_head, s->w, s->h, &s->lg)) < 0)
-        return st;
+    {
+        const pf_grid *g = pf_lattice_grid(s->lat);
+        s->rows = g->rows;
+        s->cols = g->cols;
+        s->rep.native_w = s->cols;
+        s->rep.native_h = s->rows;
+        if (pf_lattice_elastic(s->lat))
+            pf_info(&s->lg, "grid: elastic, %dx%d cells of %.3fx%.3f px, bending %.2f cells, confidence %.2f",
+                    s->cols, s->rows, g->cell_w, g->cell_h, s->rep.bend, g->confidence);
+        else
+            pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
+                    s->cols, s->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence);
+    }
     if (s->model && p->limits.max_model_memory > 0) {
         /* The network holds a whole window of native frames: refuse before
          * allocating one that would not fit (e.g. --scale 1 on 1080p). */
@@ -530,28 +563,26 @@ static pf_status lock(pf_stream *s)
         !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1) ||
         !pf_add_size(&plen, s->slen, s->clen))
         goto done;
-    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
-        !(s->scratch = malloc(plane)) ||
-        !(dx = calloc((size_t)s->n_head, sizeof *dx)) || !(dy = calloc((size_t)s->n_head, sizeof *dy)))
+    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) || !(s->scratch = malloc(plane)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
     if (st < 0) goto done;
     t = pf_now_ms();
-    for (int i = 0; i < s->n_head; i++) pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &dx[i], &dy[i]);
+    st = estimate_background(s);
     s->rep.ms_restore += pf_now_ms() - t;
-    if ((st = estimate_background(s, dx, dy)) < 0) goto done;
+    if (st < 0) goto done;
     s->locked = 1;
+    s->debug_until = s->n_head;
+    s->debug_step = s->n_head <= 4 ? 1 : (s->n_head + 3) / 4;
     for (int i = 0; i < s->n_head; i++) {
-        if ((st = feed(s, s->head[i], dx[i], dy[i], s->head_pts[i], s->head_dur[i])) < 0) goto done;
+        if ((st = feed(s, s->head[i], s->head_pts[i], s->head_dur[i])) < 0) goto done;
         free(s->head[i]);
         s->head[i] = NULL;
     }
     s->n_head = 0;
     st = PF_OK;
 done:
-    free(dx);
-    free(dy);
     if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory setting up a %dx%d native grid", s->cols, s->rows);
     return st;
 }
@@ -561,7 +592,6 @@ done:
 pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t pts, int duration_ms)
 {
     const size_t row = (size_t)s->w * 4;
-    pf_status st;
 
     if (s->finished || !rgba || stride < (int)row || duration_ms <= 0) return PF_EINVAL;
     if (s->lock_err < 0) return s->lock_err;
@@ -587,11 +617,7 @@ pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t 
         for (int y = 0; y < s->h; y++) memcpy(s->contig + (size_t)y * row, rgba + (size_t)y * stride, row);
         src = s->contig;
     }
-    double dx, dy, t = pf_now_ms();
-    pf_grid_drift(&s->grid, src, s->w, s->h, &dx, &dy);
-    s->rep.ms_restore += pf_now_ms() - t;
-    st = feed(s, src, dx, dy, pts, duration_ms);
-    return st;
+    return feed(s, src, pts, duration_ms);
 }
 
 pf_status pf_stream_finish(pf_stream *s)

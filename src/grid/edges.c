@@ -142,26 +142,32 @@ fail:
     return st;
 }
 
-/* One running-box pass of odd width 2 r + 1 over v, zero outside. */
-static void box_pass(float *v, int n, int r, float *tmp)
+/* One running-box pass over v, zero outside: full weight within ri of the
+ * centre, weight f at ri + 1, normalised (a box of width 2 (ri + f) + 1,
+ * so the smoothing varies continuously with sigma). */
+static void box_pass(float *v, int n, int ri, double f, float *tmp)
 {
-    const double inv = 1.0 / (2 * r + 1);
+    const double inv = 1.0 / (2 * (ri + f) + 1);
     double s = 0;
     memcpy(tmp, v, sizeof *v * (size_t)n);
-    for (int i = 0; i < r && i < n; i++) s += tmp[i];
+    for (int i = 0; i < ri && i < n; i++) s += tmp[i];
     for (int i = 0; i < n; i++) {
-        if (i + r < n) s += tmp[i + r];
-        if (i - r - 1 >= 0) s -= tmp[i - r - 1];
-        v[i] = (float)(s * inv);
+        if (i + ri < n) s += tmp[i + ri];
+        if (i - ri - 1 >= 0) s -= tmp[i - ri - 1];
+        double e = 0;
+        if (i + ri + 1 < n) e += tmp[i + ri + 1];
+        if (i - ri - 1 >= 0) e += tmp[i - ri - 1];
+        v[i] = (float)((s + f * e) * inv);
     }
 }
 
 void pf_gauss_1d(float *v, int n, double sigma, float *tmp)
 {
     /* three boxes of width L have variance 3 (L^2 - 1) / 12 */
-    const int r = (int)lrint((sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0);
-    if (r < 1) return;
-    for (int k = 0; k < 3; k++) box_pass(v, n, r, tmp);
+    const double r = (sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0;
+    if (r < 0.25) return;
+    const int ri = (int)floor(r);
+    for (int k = 0; k < 3; k++) box_pass(v, n, ri, r - ri, tmp);
 }
 
 void pf_edge_demod(const pf_edge_bands *eb, const float *u, double period, double sigma,

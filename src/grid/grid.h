@@ -172,6 +172,14 @@ pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba);
  * Errors: PF_ENOMEM (out untouched). */
 pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out);
 
+/* Back to the state right after pf_mesh_fit (a second pass over the same
+ * frames then gives the same meshes). */
+void pf_mesh_rewind(pf_mesh *m);
+
+/* The native coordinates (u, v) of input position (x, y) px in the current
+ * frame: native cell (i, j) holds u in [i, i + 1), v in [j, j + 1). */
+void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v);
+
 /* Native size, nominal cell (input px, per axis), how far the lattice
  * bends from a straight even one over the content (cells, 95th
  * percentile), the fit's confidence 0..1, and the mean move since the fit
@@ -191,5 +199,52 @@ double pf_mesh_band_centre(const pf_mesh *m, int axis, int b);
 double pf_mesh_boundary(pf_mesh *m, int axis, int i, int b);
 
 void pf_mesh_free(pf_mesh *m);
+
+/* ---- the lattice of a clip: regular, elastic or none ------------------------- */
+
+typedef struct pf_lattice pf_lattice;
+
+typedef struct pf_lattice_params {
+    pf_grid_mode mode;   /* PF_GRID_AUTO, _REGULAR or _ELASTIC */
+    double scale;        /* forced cell size, input px; 0 = detect */
+    int k;               /* canonical samples per cell side, 1..8 */
+} pf_lattice_params;
+
+/* Chooses the clip's lattice from n frames (h, w, 4) RGBA8 (lattice.c):
+ * regular when pf_grid_detect finds one whose mesh does not bend; else the
+ * best mesh over the cell-size candidates (fitted on frames[0]); else no
+ * grid. *out is set also on PF_ENOGRID (its figures say what was found;
+ * sampling is then refused). Free with pf_lattice_free.
+ * Errors: PF_EINVAL, PF_ELIMIT, PF_ENOMEM, PF_ENOGRID. */
+pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n, int w, int h,
+                          const pf_lattice_params *p, const pf_logger *lg);
+
+/* Canonical samples of the next frame, in clip order from frames[0]
+ * (as pf_grid_sample: (4, rows k, cols k), 0..1), and its drift in input
+ * px (regular: the frame's offset; elastic: the mesh's mean move).
+ * Errors: PF_EINVAL (no grid), PF_ENOMEM. */
+pf_status pf_lattice_sample(pf_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy);
+
+/* Back to frames[0]: the next pf_lattice_sample is the first frame again. */
+void pf_lattice_rewind(pf_lattice *L);
+
+/* Fills the candidates if pf_lattice_find did not need them (probe). */
+pf_status pf_lattice_candidates(pf_lattice *L, const uint8_t *const *frames, int n);
+
+int pf_lattice_elastic(const pf_lattice *L);
+/* The figures: cols, rows, cell_w/h, offset, confidence (xb/yb only for
+ * regular grids). */
+const pf_grid *pf_lattice_grid(const pf_lattice *L);
+/* How far the lattice bends from a straight even one, cells (0 when not
+ * measured). */
+double pf_lattice_bend(const pf_lattice *L);
+int pf_lattice_get_candidates(const pf_lattice *L, const pf_cell_candidate **cand);
+
+/* Native coordinates (u, v) of input position (x, y) px in the frame last
+ * sampled (regular: with its drift dx, dy): cell (i, j) holds u in
+ * [i, i + 1), v in [j, j + 1). */
+void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v);
+
+void pf_lattice_free(pf_lattice *L);
 
 #endif /* PF_GRID_H */

@@ -54,13 +54,15 @@
 #define MESH_CURV_REFINE tune("CR", 0.05)     /* curvature weight of the refinement */
 #define MESH_SLOPE_PRIOR tune("SP", 1e-4)     /* pull of the local slope to the nominal cell */
 #define MESH_REFINE_ROUNDS ((int)tune("RR", 3))
-#define MESH_CG_ITERS 600
+#define MESH_CG_ITERS ((int)tune("CG", 300))
+#define MESH_CG_TOL tune("TOL", 1e-10)   /* relative squared residual */
 #define MESH_TRACK_SIGMA_CELLS 2.0 /* tracking: smoothing along the axis, cells */
 #define MESH_TRACK_MAX 0.35       /* tracking: largest move per frame, cells */
 #define MESH_TRACK_FLOOR 0.05     /* tracking: evidence (share of the 95th
                                      percentile) under which a place stays */
 #define MESH_REINDEX_HYST 0.2     /* re-index past 0.5 + this many cells */
 #define MESH_CONTENT_SHARE 0.2    /* content: evidence over this share of the 95th percentile */
+#define MESH_MEAN_MIN_CELLS 4.0   /* bands with less content across are left out of the mean cell */
 
 static double tune(const char *name, double def)
 {
@@ -213,34 +215,61 @@ static void ls_rhs(const ls_sys *s, double *o)
             }
 }
 
-/* Solves into x (warm start: x holds the first guess). work: 4 N doubles. */
+/* The diagonal of the normal matrix (Jacobi preconditioner). */
+static void ls_diag(const ls_sys *s, double *d)
+{
+    const int nb = s->nb, nx = s->nx;
+    for (int b = 0; b < nb; b++)
+        for (int j = 0; j < nx; j++) {
+            const size_t i = (size_t)b * nx + j;
+            double v = s->eps + (s->wv ? s->wv[i] : 0);
+            if (j > 0) v += (s->wx ? s->wx[(size_t)b * (nx - 1) + j - 1] : 0) + s->sp;
+            if (j + 1 < nx) v += (s->wx ? s->wx[(size_t)b * (nx - 1) + j] : 0) + s->sp;
+            if (s->wy && b > 0) v += s->wy[i - nx];
+            if (s->wy && b + 1 < nb) v += s->wy[i];
+            /* second differences: 4 as the centre of a triplet, 1 at its ends */
+            v += s->cx * ((j > 0 && j + 1 < nx ? 4 : 0) + (j >= 2 ? 1 : 0) + (j + 2 < nx ? 1 : 0));
+            v += s->cy * ((b > 0 && b + 1 < nb ? 4 : 0) + (b >= 2 ? 1 : 0) + (b + 2 < nb ? 1 : 0));
+            d[i] = v > 0 ? 1.0 / v : 1.0;
+        }
+}
+
+/* Solves into x (warm start: x holds the first guess) by preconditioned
+ * conjugate gradients. work: 6 N doubles. */
 static void ls_solve(const ls_sys *s, double *x, double *work)
 {
     const size_t N = (size_t)s->nb * s->nx;
-    double *r = work, *p = work + N, *ap = work + 2 * N, *b = work + 3 * N;
-    double rr = 0, bb = 0;
+    double *r = work, *p = work + N, *ap = work + 2 * N, *b = work + 3 * N, *m = work + 4 * N, *z = work + 5 * N;
+    double rz = 0, bb = 0, rr;
     ls_rhs(s, b);
+    ls_diag(s, m);
     ls_apply(s, x, ap);
     for (size_t i = 0; i < N; i++) {
         r[i] = b[i] - ap[i];
-        p[i] = r[i];
-        rr += r[i] * r[i];
+        z[i] = m[i] * r[i];
+        p[i] = z[i];
+        rz += r[i] * z[i];
         bb += b[i] * b[i];
     }
-    for (int it = 0; it < MESH_CG_ITERS && rr > 1e-14 * (bb + 1e-30); it++) {
-        double pap = 0, rr2 = 0;
+    rr = 0;
+    for (size_t i = 0; i < N; i++) rr += r[i] * r[i];
+    for (int it = 0; it < MESH_CG_ITERS && rr > MESH_CG_TOL * (bb + 1e-30); it++) {
+        double pap = 0, rz2 = 0;
         ls_apply(s, p, ap);
         for (size_t i = 0; i < N; i++) pap += p[i] * ap[i];
         if (!(pap > 0)) break;
-        const double al = rr / pap;
+        const double al = rz / pap;
+        rr = 0;
         for (size_t i = 0; i < N; i++) {
             x[i] += al * p[i];
             r[i] -= al * ap[i];
-            rr2 += r[i] * r[i];
+            z[i] = m[i] * r[i];
+            rz2 += r[i] * z[i];
+            rr += r[i] * r[i];
         }
-        const double be = rr2 / rr;
-        rr = rr2;
-        for (size_t i = 0; i < N; i++) p[i] = r[i] + be * p[i];
+        const double be = rz2 / rz;
+        rz = rz2;
+        for (size_t i = 0; i < N; i++) p[i] = z[i] + be * p[i];
     }
 }
 
@@ -288,7 +317,7 @@ static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
 {
     const int nb = a->nb, nx = a->nx;
     const size_t N = (size_t)nb * nx;
-    double *buf = malloc(sizeof *buf * (N * 11 + 64));
+    double *buf = malloc(sizeof *buf * (N * 13 + 64));
     if (!buf) return PF_ENOMEM;
     double *zr = buf, *zi = buf + N, *wx = buf + 2 * N, *gx = buf + 3 * N, *wy = buf + 4 * N, *gy = buf + 5 * N;
     double *tmp = buf + 6 * N, *work = buf + 7 * N;
@@ -387,9 +416,9 @@ static void axis_target(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, doubl
 static pf_status axis_refine(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell, int rounds)
 {
     const size_t N = (size_t)a->nb * a->nx;
-    double *buf = malloc(sizeof *buf * (N * 8 + 64));
+    double *buf = malloc(sizeof *buf * (N * 10 + 64));
     if (!buf) return PF_ENOMEM;
-    double *q = buf + N, *tv = buf + 2 * N, *work = buf + 3 * N, *tmp = buf + 7 * N;
+    double *q = buf + N, *tv = buf + 2 * N, *work = buf + 3 * N;
     for (int it = 0; it < rounds; it++) {
         axis_target(m, a, eb, cell, tv, q);
         double s95 = quantile(q, N, 0.95, work);
@@ -400,38 +429,36 @@ static pf_status axis_refine(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
         ls_solve(&s, a->r, work);
         memcpy(a->wt, q, sizeof *q * N);
     }
-    (void)tmp;
     free(buf);
     return PF_OK;
 }
 
-/* The sprite's mean cell along the axis, px (0 when there are too few
- * edges): every edge gets its boundary index from the fitted field, then
- * position = offset + cell * index is fitted by least squares with one
- * offset per band (lines may lean and curve from band to band). On a
- * straight lattice that is the exact period; on a bent one the mean of the
- * local cell sizes, weighted by where the edges are. */
-static double axis_mean_cell(mesh_axis *a, const pf_edge_bands *eb)
+/* The sprite's mean cell along the axis, px (0 when there is too little
+ * content): per band, the width from the first to the last node with
+ * evidence over the number of cells the field counts across it. This is
+ * the mean over the sprite's area, not over its edges: edges crowd at the
+ * outline, and a bent lattice's local cell differs there. On a straight
+ * lattice it is exact (0.1-0.3 % measured). */
+static double axis_mean_cell(mesh_axis *a, double *work)
 {
-    double sxy = 0, sxx = 0;
-    axis_dense(a, a->cell);
+    const size_t N = (size_t)a->nb * a->nx;
+    const double lim = MESH_CONTENT_SHARE * quantile(a->wt, N, 0.95, work);
+    double sw = 0, sc = 0;
     for (int b = 0; b < a->nb; b++) {
-        const float *p = eb->p + (size_t)b * a->n, *u = a->u + (size_t)b * a->n;
-        double sw = 0, sk = 0, sx = 0, skk = 0, skx = 0;
-        for (int x = 0; x < a->n; x++) {
-            if (!(p[x] > 0)) continue;
-            const double k = floor(u[x] + 0.5);
-            sw += p[x];
-            sk += p[x] * k;
-            sx += p[x] * x;
-            skk += p[x] * k * k;
-            skx += p[x] * k * x;
-        }
-        if (sw <= 0) continue;
-        sxx += skk - sk * sk / sw;
-        sxy += skx - sk * sx / sw;
+        const double *w = a->wt + (size_t)b * a->nx, *r = a->r + (size_t)b * a->nx;
+        int j0 = -1, j1 = -1;
+        for (int j = 0; j < a->nx; j++)
+            if (w[j] > lim) {
+                if (j0 < 0) j0 = j;
+                j1 = j;
+            }
+        if (j0 < 0) continue;
+        const double width = (double)(j1 - j0) * a->step;
+        if (width < MESH_MEAN_MIN_CELLS * a->cell) continue;
+        sw += width;
+        sc += width / a->cell + r[j1] - r[j0];
     }
-    return sxx > 0 ? sxy / sxx : 0;
+    return sc > 0 ? sw / sc : 0;
 }
 
 /* Native cells along the axis and the lattice index of the first: the
@@ -547,7 +574,10 @@ static pf_status mesh_fit_pass(pf_mesh *m, const uint8_t *rgba, double coh[2], d
         }
         if ((st = axis_unwrap(m, a, &eb, a->cell)) >= 0 && (st = axis_refine(m, a, &eb, a->cell, MESH_REFINE_ROUNDS)) >= 0) {
             coh[i] = axis_coherence(m, a, &eb, a->cell);
-            mean_cell[i] = axis_mean_cell(a, &eb);
+            double *work = malloc(sizeof *work * ((size_t)a->nb * a->nx + 1));
+            if (!work) st = PF_ENOMEM;
+            else mean_cell[i] = axis_mean_cell(a, work);
+            free(work);
         }
         pf_edge_bands_free(&eb);
         if (st < 0) return st;
@@ -593,10 +623,9 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
         pf_debug(lg, "grid: mesh pass %d at %.3f x %.3f px: coherence %.3f %.3f", pass, cells[0],
                  cells[1], coh[0], coh[1]);
         if (pass == 1) break;
-        /* the sprite's own mean cell; square unless the axes clearly differ */
+        /* the sprite's own mean cell, per axis: a bent lattice's mean
+         * stretch over the sprite differs by axis */
         for (int i = 0; i < 2; i++) cells[i] = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : cell;
-        if (fabs(cells[0] - cells[1]) < 0.03 * fmax(cells[0], cells[1]))
-            cells[0] = cells[1] = 0.5 * (cells[0] + cells[1]);
     }
     {
         double bend = 0;
@@ -619,6 +648,8 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
             }
         }
         m->bend = bend;
+        axis_dense(&m->ax[0], m->ax[0].cell);
+        axis_dense(&m->ax[1], m->ax[1].cell);
         m->cell = 0.5 * (m->ax[0].cell + m->ax[1].cell);
         m->confidence = fmin(coh[0], coh[1]);
     }
@@ -685,6 +716,7 @@ pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba)
             for (size_t j = 0; j < N; j++) a->r[j] -= whole;
             a->shift -= whole;
         }
+        axis_dense(a, a->cell);
         free(buf);
     }
     return PF_OK;
@@ -757,6 +789,41 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
             for (int c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = px[c];
         }
     return PF_OK;
+}
+
+void pf_mesh_rewind(pf_mesh *m)
+{
+    for (int i = 0; i < 2; i++) {
+        mesh_axis *a = &m->ax[i];
+        memcpy(a->r, a->ref, sizeof *a->r * (size_t)a->nb * a->nx);
+        a->shift = 0;
+        axis_dense(a, a->cell);
+    }
+}
+
+/* The dense field of axis a at position p along, coordinate c across
+ * (linear between band centres and positions). */
+static double axis_u(const mesh_axis *a, double p, double c)
+{
+    double bc = c / a->lines * a->nb - 0.5;
+    int b = (int)floor(bc);
+    double fb = bc - b;
+    if (b < 0) b = 0, fb = 0;
+    if (b >= a->nb - 1) b = a->nb - 1, fb = 0;
+    const int b1 = fb > 0 ? b + 1 : b;
+    const double pc = p < 0 ? 0 : p > a->len ? a->len : p;
+    int x = (int)floor(pc);
+    if (x >= a->n - 1) x = a->n - 2;
+    const double fx = pc - x, extra = (p - pc) / a->cell;
+    const float *u0 = a->u + (size_t)b * a->n, *u1 = a->u + (size_t)b1 * a->n;
+    const double v0 = u0[x] * (1 - fx) + u0[x + 1] * fx, v1 = u1[x] * (1 - fx) + u1[x + 1] * fx;
+    return v0 * (1 - fb) + v1 * fb + extra;
+}
+
+void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v)
+{
+    *u = axis_u(&m->ax[0], x, y) - m->ax[0].k0;
+    *v = axis_u(&m->ax[1], y, x) - m->ax[1].k0;
 }
 
 void pf_mesh_size(const pf_mesh *m, int *cols, int *rows)

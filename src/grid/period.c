@@ -3,7 +3,7 @@
  * edges, for regular and bent lattices alike. Not the fit of a grid
  * (detect.c) or a mesh (mesh.c).
  *
- * Method. For a trial cell size p, every band of 2p lines is demodulated
+ * Method. For a trial cell size p, bands about 2 p lines tall are demodulated
  * at 1/p under a Gaussian window of 1.5 p (edges.h): |z| / m is how well
  * the edges near each place sit on some lattice of period about p, with a
  * phase free to wander from place to place. A video model's lattice bends
@@ -19,20 +19,30 @@
 #include "edges.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PERIOD_STEP 1.02          /* ratio between trial cell sizes */
 #define PERIOD_MIN 2.5            /* smallest trial, px: under it the box step is 1 px */
 #define PERIOD_FRAMES 3           /* frames sampled */
-#define PERIOD_FINE_BAND 4        /* lines per fine band; trials sum them to ~2 p */
+#define PERIOD_FINE_BAND 4        /* lines per band of the edge finder ... */
+#define PERIOD_BAND_CELLS 1.0     /* ... summed under a Gaussian of this many cells */
 #define PERIOD_WINDOW_CELLS 1.5   /* demodulation window sigma, cells */
-#define PERIOD_STEP_CELLS 0.45    /* box step of the edge finder, cells */
+#define PERIOD_STEP_CELLS tunep("PS", 0.35)    /* box step of the edge finder, cells */
 #define PERIOD_CONTEXT 1.7        /* contrast against sizes within this ratio ... */
 #define PERIOD_EXCLUDE 1.2        /* ... but outside this one */
 #define PERIOD_CONTRAST_LO 1.10   /* contrast giving confidence 0 ... */
 #define PERIOD_CONTRAST_HI 1.60   /* ... and 1 */
 #define PERIOD_SCORE_LO 0.25      /* coherence giving confidence 0 ... */
 #define PERIOD_SCORE_HI 0.50      /* ... and 1 */
+
+static double tunep(const char *name, double def)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "PF_PERIOD_%s", name);
+    const char *v = getenv(buf);
+    return v ? atof(v) : def;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -41,21 +51,30 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The coherence score of one axis of one frame at trial p, from the fine
- * band profiles `fine` (edge step already matched to p). */
+ * band profiles `fine` (edge step already matched to p). The profiles
+ * are summed across the axis under a Gaussian of PERIOD_BAND_CELLS p
+ * lines, centred every p lines: a window that grows with p (more edges
+ * per window, so random coherence stays low) and grows continuously (a
+ * height that jumped with p would make false peaks). */
 static double axis_score(const pf_edge_bands *fine, double p, float *work)
 {
-    const int n = fine->n, group = (int)lrint(2 * p / PERIOD_FINE_BAND) < 1 ? 1 : (int)lrint(2 * p / PERIOD_FINE_BAND);
+    const int n = fine->n;
     pf_edge_bands eb = *fine;
     float *zr = work, *zi = work + n, *m = work + 2 * (size_t)n, *sc = work + 3 * (size_t)n;
-    double sz = 0, sm = 0;
-    /* one coarse band at a time: eb.p points at a summed row */
     float *row = work + 5 * (size_t)n;
+    const double sig = PERIOD_BAND_CELLS * p / PERIOD_FINE_BAND;   /* in fine bands */
+    const int reach = (int)ceil(2.5 * sig), stepb = (int)lrint(p / PERIOD_FINE_BAND) < 1 ? 1 : (int)lrint(p / PERIOD_FINE_BAND);
+    double sz = 0, sm = 0;
     eb.nb = 1;
     eb.p = row;
-    for (int b0 = 0; b0 < fine->nb; b0 += group) {
+    for (int c = stepb / 2; c < fine->nb; c += stepb) {
         memset(row, 0, sizeof *row * (size_t)n);
-        for (int b = b0; b < b0 + group && b < fine->nb; b++)
-            for (int x = 0; x < n; x++) row[x] += fine->p[(size_t)b * n + x];
+        for (int b = c - reach; b <= c + reach; b++) {
+            if (b < 0 || b >= fine->nb) continue;
+            const float w = (float)exp(-0.5 * (b - c) * (b - c) / (sig * sig));
+            const float *src = fine->p + (size_t)b * n;
+            for (int x = 0; x < n; x++) row[x] += w * src[x];
+        }
         pf_edge_demod(&eb, NULL, p, PERIOD_WINDOW_CELLS * p, zr, zi, m, sc);
         for (int x = 0; x < n; x++) {
             sz += hypot(zr[x], zi[x]);
@@ -71,7 +90,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
 {
     double *per = NULL, *score = NULL, *tmp = NULL;
     float *work = NULL;
-    pf_edge_bands eb[2] = {{0}, {0}};
+    pf_edge_bands eb[4] = {{0}, {0}, {0}, {0}};
     int np = 0, nf, found = 0;
     pf_status st = PF_ENOMEM;
 
@@ -95,18 +114,27 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
     nf = n < PERIOD_FRAMES ? n : PERIOD_FRAMES;
     for (int f = 0; f < nf; f++) {
         const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
-        int step = -1;
+        /* the box step follows p continuously: the score blends the two
+         * whole steps around PERIOD_STEP_CELLS p, so that a change of step
+         * does not make a step (a false peak) in the score */
+        int have = 0;   /* eb[0] holds step have, eb[1] step have + 1 */
         for (int i = 0; i < np; i++) {
-            const int s = (int)lrint(PERIOD_STEP_CELLS * per[i]) < 1 ? 1 : (int)lrint(PERIOD_STEP_CELLS * per[i]);
-            if (s != step) {
-                step = s;
+            const double sf = fmax(1.0, PERIOD_STEP_CELLS * per[i]);
+            const int s0 = (int)floor(sf);
+            const double fr = sf - s0;
+            if (s0 != have) {
                 for (int a = 0; a < 2; a++) {
                     pf_edge_bands_free(&eb[a]);
-                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, step, PERIOD_FINE_BAND)) < 0)
+                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, s0, PERIOD_FINE_BAND)) < 0) goto done;
+                    pf_edge_bands_free(&eb[2 + a]);
+                    if ((st = pf_edge_bands_make(&eb[2 + a], rgba, w, h, a, s0 + 1, PERIOD_FINE_BAND)) < 0)
                         goto done;
                 }
+                have = s0;
             }
-            score[i] += 0.5 * (axis_score(&eb[0], per[i], work) + axis_score(&eb[1], per[i], work)) / nf;
+            const double lo = 0.5 * (axis_score(&eb[0], per[i], work) + axis_score(&eb[1], per[i], work));
+            const double hi = fr > 0 ? 0.5 * (axis_score(&eb[2], per[i], work) + axis_score(&eb[3], per[i], work)) : 0;
+            score[i] += ((1 - fr) * lo + fr * hi) / nf;
         }
     }
     /* peaks ranked by contrast x score */
@@ -146,8 +174,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
     *n_out = found;
     st = PF_OK;
 done:
-    pf_edge_bands_free(&eb[0]);
-    pf_edge_bands_free(&eb[1]);
+    for (int a = 0; a < 4; a++) pf_edge_bands_free(&eb[a]);
     free(per);
     free(score);
     free(tmp);

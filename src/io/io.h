@@ -116,6 +116,8 @@ pf_status pf_output_check(const char *path, int force);
 /* What pixelfix detected, recorded in the spritesheet JSON "meta". */
 typedef struct pf_sheet_meta {
     double cell_w, cell_h, offset_x, offset_y, confidence;
+    int elastic;                   /* 1: the grid is a mesh (a video model's bent lattice) */
+    double bend;                   /* how far it bends, native cells */
     int in_width, in_height;
     int native_w, native_h;
     int palette_size;

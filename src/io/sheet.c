@@ -107,12 +107,13 @@ static json_t *pixelfix_meta(const pf_anim *a, const pf_sheet_meta *m)
     }
     bg = m->has_bg ? hex_colour(m->bg_rgb) : json_null();
     /* "o" steals pal and bg, also when packing fails. */
-    return json_pack("{s:i, s:{s:f, s:f, s:f, s:f, s:f}, s:{s:i, s:i, s:s?}, s:{s:i, s:i},"
+    return json_pack("{s:i, s:{s:s, s:f, s:f, s:f, s:f, s:f, s:f}, s:{s:i, s:i, s:s?}, s:{s:i, s:i},"
                      " s:o, s:o}",
                      "loop", a->loop,
-                     "grid", "cell_w", round4(m->cell_w), "cell_h", round4(m->cell_h),
+                     "grid", "kind", m->elastic ? "elastic" : "regular",
+                     "cell_w", round4(m->cell_w), "cell_h", round4(m->cell_h),
                      "offset_x", round4(m->offset_x), "offset_y", round4(m->offset_y),
-                     "confidence", round4(m->confidence),
+                     "confidence", round4(m->confidence), "bend_cells", round4(m->bend),
                      "input", "w", m->in_width, "h", m->in_height, "source", m->source,
                      "native", "w", m->native_w, "h", m->native_h,
                      "palette", pal,

@@ -67,6 +67,24 @@ static void draw_solid(pf_degrade *d, pf_rng *r, double p_magenta)
         d->bg_rgb[0][c] = k < 4 ? named[k][c] : (uint8_t)pf_rng_int(r, 256);
 }
 
+/* A solid background, mostly white or pale (video models put sprites on
+ * white or a light plain colour), as build.py's sample_solid_pale. */
+static void draw_solid_pale(pf_degrade *d, pf_rng *r)
+{
+    static const double kp[6] = {0.35, 0.3, 0.1, 0.05, 0.05, 0.15};   /* white pale grey green black random */
+    static const uint8_t named[6][3] = {{255, 255, 255}, {0, 0, 0}, {128, 128, 128}, {0, 255, 0}, {0, 0, 0}, {0, 0, 0}};
+    d->bg = PF_DBG_SOLID;
+    if (pf_rng_unit(r) < 0.15) {
+        d->bg_rgb[0][0] = 255;
+        d->bg_rgb[0][1] = 0;
+        d->bg_rgb[0][2] = 255;
+        return;
+    }
+    const int k = pick(r, kp, 6);
+    for (int c = 0; c < 3; c++)
+        d->bg_rgb[0][c] = k == 1 ? (uint8_t)(200 + pf_rng_int(r, 56)) : k == 5 ? (uint8_t)pf_rng_int(r, 256) : named[k][c];
+}
+
 static void draw_gradient(pf_degrade *d, pf_rng *r)
 {
     d->bg = PF_DBG_GRADIENT;
@@ -240,13 +258,13 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
         d->bend = pf_rng_range(r, 0.10, 0.20);
         for (int a = 0; a < 2; a++)
             for (int m = 0; m < 2; m++) {
-                d->bend_lambda[a][m] = pf_rng_range(r, 0.5, 1.5);   /* x the larger side, at clip time */
+                d->bend_lambda[a][m] = pf_rng_range(r, 0.2, 0.6);   /* x the larger side, at clip time */
                 d->bend_dir[a][m] = pf_rng_range(r, 0.0, TWO_PI);
                 d->bend_phase[a][m] = pf_rng_range(r, 0.0, TWO_PI);
                 d->bend_speed[a][m] = pf_rng_range(r, -0.15, 0.15);
                 d->bend_wobble[a][m] = pf_rng_range(r, 0.0, 0.15);
             }
-        if (pf_rng_unit(r) < 0.8) draw_solid(d, r, 0.15);
+        if (pf_rng_unit(r) < 0.8) draw_solid_pale(d, r);
         else draw_gradient(d, r);
         if (pf_rng_unit(r) < 0.6) {
             draw_h264(d, r, 20, 28);

@@ -100,7 +100,8 @@ typedef struct pf_degrade {
                                 th = bend_dir[a][m], L_m = bend_lambda[a][m] times the larger
                                 native side, A_m = bend L_m / (4 pi): each mode stretches
                                 cells by at most bend / 2 */
-    double bend_lambda[2][2];/* [axis][mode] wavelength over the larger native side, 0.5..1.5 */
+    double bend_lambda[2][2];/* [axis][mode] wavelength over the larger native side, 0.2..0.6
+                                (the wild clip's cell size changes within 100-200 px) */
     double bend_dir[2][2];   /* direction of the mode's wave, radians */
     double bend_phase[2][2]; /* radians */
     double bend_speed[2][2]; /* radians per output frame, -0.15..0.15 */

@@ -241,7 +241,7 @@ def kind_video_bent(rng, nwh):
         bend[key] = [[0.0, 0.0], [0.0, 0.0]]
     for a in range(2):                                          # [axis][mode], as degrade.c
         for m in range(2):
-            bend["lambda"][a][m] = r4(rng.uniform(0.5, 1.5))
+            bend["lambda"][a][m] = r4(rng.uniform(0.2, 0.6))
             bend["dir"][a][m] = r4(rng.uniform(0.0, 2 * math.pi))
             bend["phase"][a][m] = r4(rng.uniform(0.0, 2 * math.pi))
             bend["speed"][a][m] = r4(rng.uniform(-0.15, 0.15))

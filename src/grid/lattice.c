@@ -1,0 +1,255 @@
+/*
+ * lattice.c - the choice of grid for a clip (regular, elastic mesh, or
+ * none) and its per-frame sampling. pf_stream and the trainer both go
+ * through it, so they see the same cells. The detectors themselves are
+ * detect.c (regular), period.c (cell sizes) and mesh.c (elastic).
+ *
+ * Choice (auto). The regular detector runs first: pixel art upscaled by
+ * a program sits on a straight lattice, and its fit is exact there. A mesh
+ * is then fitted at the regular period; when it bends by more than
+ * LATTICE_BEND_MIN cells over the sprite the lattice is a video model's
+ * and the mesh is kept. When no regular grid is found, the cell-size
+ * candidates are tried as meshes; the best explains the edges (coherence
+ * against the mesh), and among those within LATTICE_NEAR of it the largest
+ * cell wins (a lattice at p also fits p / 2). No grid is reported only
+ * when no candidate stands out of its neighbours (contrast) or the best
+ * mesh's coherence stays at the level a mesh reaches on edges that follow
+ * no lattice (textures, photos, flat images).
+ */
+#include "grid.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LATTICE_MAX_CAND 8
+#define LATTICE_TRY 3             /* candidates fitted as meshes */
+#define LATTICE_MIN_CELL 2.5      /* smallest mesh cell, input px */
+#define LATTICE_BEND_MIN 0.4      /* cells: a regular grid's mesh bends less (0.04-0.16 measured) */
+#define LATTICE_BEND_CHECK 0.995  /* regular grids of this confidence skip the mesh check
+                                     (exact upscales give 1) */
+#define LATTICE_MIN_CONTRAST 1.15 /* a candidate's score over its neighbours' */
+#define LATTICE_MIN_COHERENCE 0.30 /* mesh coherence (edges on its lines, 0..1) */
+#define LATTICE_NEAR 0.90         /* share of the best coherence that counts as as good */
+
+struct pf_lattice {
+    pf_grid grid;           /* regular: the grid; elastic: its figures (xb/yb NULL) */
+    pf_mesh *mesh;          /* elastic only */
+    int w, h, k;
+    int fed;                /* frames sampled since find or rewind */
+    double bend;            /* cells */
+    pf_cell_candidate cand[LATTICE_MAX_CAND];
+    int ncand;
+};
+
+void pf_lattice_free(pf_lattice *L)
+{
+    if (!L) return;
+    pf_grid_free(&L->grid);
+    pf_mesh_free(L->mesh);
+    free(L);
+}
+
+/* The grid's figures from a mesh (cell, count, confidence). */
+static void figures_from_mesh(pf_lattice *L)
+{
+    pf_mesh_size(L->mesh, &L->grid.cols, &L->grid.rows);
+    pf_mesh_cell(L->mesh, &L->grid.cell_w, &L->grid.cell_h);
+    L->grid.confidence = pf_clampf((float)((pf_mesh_confidence(L->mesh) - LATTICE_MIN_COHERENCE) /
+                                           (0.8 - LATTICE_MIN_COHERENCE)), 0.f, 1.f);
+    /* where native (0, 0) sits, px */
+    double u, v;
+    pf_mesh_coord(L->mesh, 0, 0, &u, &v);
+    L->grid.offset_x = fmod(-u * L->grid.cell_w + 1e3 * L->grid.cell_w, L->grid.cell_w);
+    L->grid.offset_y = fmod(-v * L->grid.cell_h + 1e3 * L->grid.cell_h, L->grid.cell_h);
+    L->bend = pf_mesh_bend(L->mesh);
+}
+
+/* Fits meshes at the candidates (or at `scale`) and keeps the best. */
+static pf_status fit_elastic(pf_lattice *L, const uint8_t *rgba, double scale, const pf_logger *lg)
+{
+    double cells[LATTICE_TRY], best = -1;
+    int nc = 0;
+    pf_mesh *keep = NULL;
+    if (scale > 0) {
+        cells[nc++] = scale;
+    } else {
+        for (int i = 0; i < L->ncand && nc < LATTICE_TRY; i++)
+            if (L->cand[i].cell >= LATTICE_MIN_CELL && L->cand[i].contrast >= LATTICE_MIN_CONTRAST)
+                cells[nc++] = L->cand[i].cell;
+    }
+    double coh[LATTICE_TRY] = {0};
+    pf_mesh *meshes[LATTICE_TRY] = {NULL};
+    for (int i = 0; i < nc; i++) {
+        if (!(cells[i] >= LATTICE_MIN_CELL) || cells[i] > fmin(L->w, L->h) / 3.0) continue;
+        pf_status st = pf_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, lg);
+        if (st == PF_ENOMEM) {
+            for (int j = 0; j < i; j++) pf_mesh_free(meshes[j]);
+            return st;
+        }
+        if (st < 0) continue;
+        coh[i] = pf_mesh_confidence(meshes[i]);
+        pf_debug(lg, "grid: mesh at %.3f px: coherence %.3f, bend %.2f cells", cells[i], coh[i],
+                 pf_mesh_bend(meshes[i]));
+        if (coh[i] > best) best = coh[i];
+    }
+    /* the largest cell among those about as coherent as the best */
+    int pick = -1;
+    for (int i = 0; i < nc; i++)
+        if (meshes[i] && coh[i] >= LATTICE_NEAR * best && (pick < 0 || cells[i] > cells[pick])) pick = i;
+    for (int i = 0; i < nc; i++)
+        if (i != pick) pf_mesh_free(meshes[i]);
+    if (pick < 0) return PF_ENOGRID;
+    keep = meshes[pick];
+    if (scale == 0 && coh[pick] < LATTICE_MIN_COHERENCE) {
+        pf_info(lg, "grid: the best mesh (%.3f px) puts only %.2f of the edges on its lines", cells[pick], coh[pick]);
+        L->grid.cell_w = L->grid.cell_h = cells[pick];
+        L->grid.confidence = 0;
+        pf_mesh_free(keep);
+        return PF_ENOGRID;
+    }
+    pf_grid_free(&L->grid);
+    L->mesh = keep;
+    figures_from_mesh(L);
+    return PF_OK;
+}
+
+pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n, int w, int h,
+                          const pf_lattice_params *p, const pf_logger *lg)
+{
+    pf_lattice *L;
+    pf_status st;
+    pf_grid_params gp = pf_grid_default_params();
+
+    *out = NULL;
+    if (!frames || n < 1 || !p || p->k < 1 || p->k > 8 || (p->scale != 0 && !(p->scale >= 1)) ||
+        (int)p->mode < PF_GRID_AUTO || p->mode > PF_GRID_ELASTIC)
+        return PF_EINVAL;
+    if (!(L = calloc(1, sizeof *L))) return PF_ENOMEM;
+    L->w = w;
+    L->h = h;
+    L->k = p->k;
+    gp.scale = p->scale;
+
+    if (p->mode != PF_GRID_ELASTIC) {
+        st = pf_grid_detect(&L->grid, frames, n, w, h, &gp, lg);
+        if (st != PF_OK && st != PF_ENOGRID) goto fail;
+        if (p->mode == PF_GRID_REGULAR) goto done;
+        if (st == PF_OK) {
+            /* a straight lattice, or a bent one found by its mean period? */
+            const double cell = fmin(L->grid.cell_w, L->grid.cell_h);
+            if (cell >= LATTICE_MIN_CELL && cell <= fmin(w, h) / 3.0 && L->grid.confidence < LATTICE_BEND_CHECK) {
+                pf_mesh *m = NULL;
+                pf_status ms = pf_mesh_fit(&m, frames[0], w, h, 0.5 * (L->grid.cell_w + L->grid.cell_h), p->k, lg);
+                if (ms == PF_ENOMEM) {
+                    st = ms;
+                    goto fail;
+                }
+                if (ms == PF_OK && pf_mesh_bend(m) >= LATTICE_BEND_MIN &&
+                    pf_mesh_confidence(m) >= LATTICE_MIN_COHERENCE) {
+                    pf_info(lg, "grid: the lattice bends by %.2f cells: using an elastic grid", pf_mesh_bend(m));
+                    pf_grid_free(&L->grid);
+                    L->mesh = m;
+                    figures_from_mesh(L);
+                } else {
+                    if (ms == PF_OK) L->bend = pf_mesh_bend(m);
+                    pf_mesh_free(m);
+                }
+            }
+            st = PF_OK;
+            goto done;
+        }
+    }
+    /* no regular grid (or elastic asked for): candidates, then meshes */
+    if (p->scale == 0) {
+        st = pf_grid_candidates(frames, n, w, h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, lg);
+        if (st < 0) goto fail;
+    }
+    st = fit_elastic(L, frames[0], p->scale, lg);
+    if (st != PF_OK && st != PF_ENOGRID) goto fail;
+    if (st == PF_ENOGRID && L->ncand > 0 && !(L->grid.cell_w > 0)) {
+        L->grid.cell_w = L->grid.cell_h = L->cand[0].cell;
+        L->grid.confidence = 0;
+    }
+done:
+    L->grid.in_w = w;
+    L->grid.in_h = h;
+    *out = L;
+    return st;
+fail:
+    pf_lattice_free(L);
+    return st;
+}
+
+pf_status pf_lattice_candidates(pf_lattice *L, const uint8_t *const *frames, int n)
+{
+    if (L->ncand > 0) return PF_OK;
+    return pf_grid_candidates(frames, n, L->w, L->h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, NULL);
+}
+
+int pf_lattice_elastic(const pf_lattice *L) { return L->mesh != NULL; }
+const pf_grid *pf_lattice_grid(const pf_lattice *L) { return &L->grid; }
+double pf_lattice_bend(const pf_lattice *L) { return L->bend; }
+
+int pf_lattice_get_candidates(const pf_lattice *L, const pf_cell_candidate **cand)
+{
+    *cand = L->cand;
+    return L->ncand;
+}
+
+pf_status pf_lattice_sample(pf_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy)
+{
+    pf_status st = PF_OK;
+    *dx = *dy = 0;
+    if (L->mesh) {
+        if (L->fed > 0 && (st = pf_mesh_track(L->mesh, rgba)) < 0) return st;
+        if ((st = pf_mesh_sample(L->mesh, rgba, samples)) < 0) return st;
+        double sx, sy;
+        pf_mesh_shift(L->mesh, &sx, &sy);
+        *dx = -sx * L->grid.cell_w;
+        *dy = -sy * L->grid.cell_h;
+    } else {
+        if (!L->grid.xb) return PF_EINVAL;
+        pf_grid_drift(&L->grid, rgba, L->w, L->h, dx, dy);
+        pf_grid_sample(&L->grid, *dx, *dy, rgba, L->w, L->h, L->k, samples);
+    }
+    L->fed++;
+    return st;
+}
+
+void pf_lattice_rewind(pf_lattice *L)
+{
+    if (L->mesh) pf_mesh_rewind(L->mesh);
+    L->fed = 0;
+}
+
+void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v)
+{
+    if (L->mesh) {
+        pf_mesh_coord(L->mesh, x, y, u, v);
+        return;
+    }
+    /* regular: the boundaries shifted by the drift, linear inside a cell */
+    const double *b[2] = {L->grid.xb, L->grid.yb};
+    const int n[2] = {L->grid.cols, L->grid.rows};
+    const double q[2] = {x - dx, y - dy};
+    double r[2];
+    for (int a = 0; a < 2; a++) {
+        int lo = 0, hi = n[a];
+        if (q[a] < b[a][0]) {
+            r[a] = (q[a] - b[a][0]) / (b[a][1] - b[a][0]);
+            continue;
+        }
+        if (q[a] >= b[a][n[a]]) {
+            r[a] = n[a] + (q[a] - b[a][n[a]]) / (b[a][n[a]] - b[a][n[a] - 1]);
+            continue;
+        }
+        while (hi - lo > 1) {
+            const int mid = (lo + hi) / 2;
+            if (b[a][mid] <= q[a]) lo = mid;
+            else hi = mid;
+        }
+        r[a] = lo + (q[a] - b[a][lo]) / (b[a][lo + 1] - b[a][lo]);
+    }
+    *u = r[0];
+    *v = r[1];
+}
