@@ -55,6 +55,29 @@ pf_grid_params pf_grid_default_params(void);
 pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
                          int w, int h, const pf_grid_params *p, const pf_logger *lg);
 
+/* Buffers for one frame's edge profiles, sized once for frames up to
+ * w x h (n = max(w, h)) and reused. The fields belong to the detector:
+ *   px      (h, w, 4) premultiplied luma, two chroma differences and
+ *           alpha, 0..255 scale;
+ *   fx, fy  (w + 1), (h + 1) edge profiles at pixel-boundary coordinates;
+ *   cx, cy  (5, w + 1), (5, h + 1) edge-location combs at steps 1, 2, 4,
+ *           8 and 16 px;
+ *   tmp     (n + 1) floats; cs (n + 1, 4) a line's prefix sums; v (n + 1).
+ * About 8 w h bytes (7 MiB for 720p). One per stream: not for two
+ * threads at once. */
+typedef struct pf_grid_scratch {
+    int w, h;                /* the largest frame it serves, px; 0 when none */
+    int16_t *px;
+    float *fx, *fy, *cx, *cy, *tmp;
+    double *cs, *v;
+} pf_grid_scratch;
+
+/* Errors: PF_EINVAL (s NULL, w or h < 2), PF_ELIMIT (a side over
+ * PF_GRID_MAX_SIDE), PF_ENOMEM; on failure nothing is held. */
+pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h);
+/* Frees; a zeroed or freed scratch is fine. */
+void pf_grid_scratch_free(pf_grid_scratch *s);
+
 /* The sub-pixel drift of one frame against g, in input pixels, each in
  * (-cell/2, cell/2]: the frame's grid is g shifted by (dx, dy) (the
  * least-squares offset of the frame's edges from g's lines). Frames with
