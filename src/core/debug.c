@@ -29,14 +29,15 @@ pf_status pf_debug_grid(const char *dir, const pf_grid *g, uint8_t *const *frame
     static const uint8_t col[2][3] = {{255, 40, 40}, {40, 220, 255}};
     size_t bytes = (size_t)w * (size_t)h * 4;
     uint8_t *img = malloc(bytes);
-    pf_status st = make_dir(dir, lg);
+    pf_grid_scratch scratch;
+    pf_status st = pf_grid_scratch_init(&scratch, w, h);
     char path[4200];
 
-    if (!img) return PF_ENOMEM;
+    if (st == PF_OK) st = img ? make_dir(dir, lg) : PF_ENOMEM;
     for (int f = 0; st == PF_OK && f < n; f += frame_step(n)) {
         double dx, dy;
         memcpy(img, frames[f], bytes);
-        pf_grid_drift(g, frames[f], w, h, &dx, &dy);
+        if ((st = pf_grid_drift(g, frames[f], w, h, &scratch, &dx, &dy)) < 0) break;
         for (int i = 0; i <= g->cols; i++) {
             int x = (int)(g->xb[i] + dx + 0.5);
             if (x < 0 || x >= w) continue;
@@ -50,6 +51,7 @@ pf_status pf_debug_grid(const char *dir, const pf_grid *g, uint8_t *const *frame
         snprintf(path, sizeof path, "%s/grid_%03d.png", dir, f);
         st = pf_png_write(path, img, w, h, 1);
     }
+    pf_grid_scratch_free(&scratch);
     free(img);
     return st;
 }

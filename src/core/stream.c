@@ -61,6 +61,7 @@ struct pf_stream {
     float bg01[3];
     float *payload;              /* samples then cells of one frame: the windower's input */
     uint8_t *scratch, *contig;   /* keying scratch; a contiguous input frame */
+    pf_grid_scratch drift_scratch;  /* pf_grid_drift's buffers for one input frame */
     nn_windower win;
     /* palette */
     pf_palette pal;
@@ -213,7 +214,8 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     if (!(s->head = calloc((size_t)p->grid_frames, sizeof *s->head)) ||
         !(s->head_pts = calloc((size_t)p->grid_frames, sizeof *s->head_pts)) ||
         !(s->head_dur = calloc((size_t)p->grid_frames, sizeof *s->head_dur)) ||
-        !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)))
+        !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)) ||
+        pf_grid_scratch_init(&s->drift_scratch, width, height) < 0)
         goto fail;
     if (p->palette_path) {
         if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) goto fail;
@@ -253,6 +255,7 @@ void pf_stream_close(pf_stream *s)
     free(s->payload);
     free(s->scratch);
     free(s->contig);
+    pf_grid_scratch_free(&s->drift_scratch);
     pf_palette_mapper_free(&s->mapper);
     free(s->pulled);
     free(s->rep.drift_x);
@@ -538,7 +541,8 @@ static pf_status lock(pf_stream *s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
     if (st < 0) goto done;
     t = pf_now_ms();
-    for (int i = 0; i < s->n_head; i++) pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &dx[i], &dy[i]);
+    for (int i = 0; i < s->n_head; i++)
+        if ((st = pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &s->drift_scratch, &dx[i], &dy[i])) < 0) goto done;
     s->rep.ms_restore += pf_now_ms() - t;
     if ((st = estimate_background(s, dx, dy)) < 0) goto done;
     s->locked = 1;
@@ -588,7 +592,7 @@ pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t 
         src = s->contig;
     }
     double dx, dy, t = pf_now_ms();
-    pf_grid_drift(&s->grid, src, s->w, s->h, &dx, &dy);
+    if ((st = pf_grid_drift(&s->grid, src, s->w, s->h, &s->drift_scratch, &dx, &dy)) < 0) return st;
     s->rep.ms_restore += pf_now_ms() - t;
     st = feed(s, src, dx, dy, pts, duration_ms);
     return st;

@@ -1781,21 +1781,21 @@ void pf_grid_scratch_free(pf_grid_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, double *dx, double *dy)
+pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_grid_scratch *scratch,
+                        double *dx, double *dy)
 {
-    pf_grid_scratch fs;
     double str, ph;
 
     if (dx) *dx = 0;
     if (dy) *dy = 0;
-    if (!g || !rgba || !dx || !dy || !(g->cell_w > 0) || !(g->cell_h > 0) ||
-        pf_grid_scratch_init(&fs, w, h) < 0)
-        return;
-    frame_phase_profiles(&fs, rgba, w, h, chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
-                         g->cell_w, g->cell_h, fs.fx, fs.fy);
-    ph = edge_phase(fs.fx, w + 1, g->cell_w, &str);
+    if (!g || !rgba || !scratch || !dx || !dy || w < 2 || h < 2 || w > scratch->w || h > scratch->h ||
+        !(g->cell_w > 0) || !(g->cell_h > 0))
+        return PF_EINVAL;
+    frame_phase_profiles(scratch, rgba, w, h, chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
+                         g->cell_w, g->cell_h, scratch->fx, scratch->fy);
+    ph = edge_phase(scratch->fx, w + 1, g->cell_w, &str);
     if (str > GRID_DRIFT_MIN_COH) *dx = wrap_half(ph - g->offset_x, g->cell_w);
-    ph = edge_phase(fs.fy, h + 1, g->cell_h, &str);
+    ph = edge_phase(scratch->fy, h + 1, g->cell_h, &str);
     if (str > GRID_DRIFT_MIN_COH) *dy = wrap_half(ph - g->offset_y, g->cell_h);
-    pf_grid_scratch_free(&fs);
+    return PF_OK;
 }
