@@ -75,6 +75,7 @@ typedef struct stages {
     float bg01[3];
     float *payload;               /* samples then cells of one frame */
     uint8_t *scratch;             /* keying, (rows * cols) */
+    pf_grid_scratch drift;        /* pf_grid_drift's buffers */
     /* network */
     nn_model model;
     double ms_network;
@@ -245,13 +246,15 @@ static void stage_resample(stages *s, pf_reader *r)
     double t0 = pf_now_ms();
     s->payload = bench_xmalloc((s->slen + s->clen) * sizeof(float));
     s->scratch = bench_xmalloc(s->plane);
-    for (int i = 0; i < s->n_head; i++) pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &s->hdx[i], &s->hdy[i]);
+    if (pf_grid_scratch_init(&s->drift, s->w, s->h) < 0) die("out of memory");
+    for (int i = 0; i < s->n_head; i++)
+        if (pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &s->drift, &s->hdx[i], &s->hdy[i]) < 0) die("drift failed");
     estimate_background(s);
     for (int i = 0; i < s->n_head; i++) resample(s, s->head[i], s->hdx[i], s->hdy[i]);
     ms += pf_now_ms() - t0;
     while ((px = next_frame(r, &dur))) {   /* decoding is not counted */
         t0 = pf_now_ms();
-        pf_grid_drift(&s->grid, px, s->w, s->h, &dx, &dy);
+        if (pf_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
         resample(s, px, dx, dy);
         ms += pf_now_ms() - t0;
     }
@@ -314,7 +317,7 @@ static void stage_network(stages *s)
         die("cannot set up the windows");
     while ((px = next_frame(r, &dur))) {
         if (i < s->n_head) { dx = s->hdx[i]; dy = s->hdy[i]; }
-        else pf_grid_drift(&s->grid, px, s->w, s->h, &dx, &dy);
+        else if (pf_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
         resample(s, px, dx, dy);
         if (nn_window_push(&win, s->payload, i++, dur) < 0) die("the model failed");
         take_outputs(s, &win);
@@ -326,6 +329,7 @@ static void stage_network(stages *s)
     pf_reader_close(r);
     free(s->payload);
     free(s->scratch);
+    pf_grid_scratch_free(&s->drift);
     s->payload = NULL;
     s->scratch = NULL;
     if (s->n_native != s->n) die("frames lost in the windows");

@@ -385,9 +385,10 @@ static void test_drift(void **state)
         const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
         uint8_t *native = malloc((size_t)nw * nh * 4), *img[6];
         const uint8_t *fr[6];
-        pf_grid g;
+        pf_grid g, nog = {0};
         pf_grid_params p = pf_grid_default_params();
-        double dxs[6], dys[6], mx = 0, my = 0, ms = 0, worst = 0;
+        pf_grid_scratch sc, big, zero = {0};
+        double dxs[6], dys[6], dx, dy, mx = 0, my = 0, ms = 0, worst = 0;
         int t;
         gs_sprite(&rng, nw, nh, NULL, native);
         for (t = 0; t < 6; t++) {
@@ -399,8 +400,9 @@ static void test_drift(void **state)
         }
         assert_int_equal(pf_grid_detect(&g, fr, 6, W, H, &p, NULL), PF_OK);
         assert_true(fabs(g.cell_w - s) < 0.01 * s);
+        assert_int_equal(pf_grid_scratch_init(&sc, W, H), PF_OK);
         for (t = 0; t < 6; t++) {
-            pf_grid_drift(&g, img[t], W, H, &dxs[t], &dys[t]);
+            assert_int_equal(pf_grid_drift(&g, img[t], W, H, &sc, &dxs[t], &dys[t]), PF_OK);
             mx += dxs[t] / 6;
             my += dys[t] / 6;
         }
@@ -414,10 +416,26 @@ static void test_drift(void **state)
         fprintf(stderr, "grid: drift (%s): worst error %.3f native px\n",
                 kk == 0 ? "nearest" : kk == 1 ? "bilinear" : "bicubic", worst);
         assert_true(worst < 0.15);
-        /* a frame without edges: no drift */
+        /* a scratch for larger frames serves too */
+        assert_int_equal(pf_grid_scratch_init(&big, W + 7, H + 3), PF_OK);
+        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &big, &dx, &dy), PF_OK);
+        assert_true(dx == dxs[2] && dy == dys[2]);
+        /* bad arguments: EINVAL, no drift */
+        assert_int_equal(pf_grid_drift(&g, img[2], W, H, NULL, &dx, &dy), PF_EINVAL);
+        assert_true(dx == 0 && dy == 0);
+        assert_int_equal(pf_grid_drift(&g, img[2], W + 8, H, &big, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pf_grid_drift(&g, img[2], W, H + 1, &sc, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &zero, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pf_grid_drift(&g, NULL, W, H, &sc, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &sc, NULL, &dy), PF_EINVAL);
+        assert_int_equal(pf_grid_drift(&nog, img[2], W, H, &sc, &dx, &dy), PF_EINVAL);
+        pf_grid_scratch_free(&big);
+        /* a frame without edges: no drift, and no error */
         memset(img[0], 80, (size_t)W * H * 4);
-        pf_grid_drift(&g, img[0], W, H, &dxs[0], &dys[0]);
+        assert_int_equal(pf_grid_drift(&g, img[0], W, H, &sc, &dxs[0], &dys[0]), PF_OK);
         assert_true(dxs[0] == 0 && dys[0] == 0);
+        pf_grid_scratch_free(&sc);
+        pf_grid_scratch_free(&sc);   /* a freed scratch is fine */
         pf_grid_free(&g);
         for (t = 0; t < 6; t++) free(img[t]);
         free(native);
@@ -588,6 +606,7 @@ static void test_speed(void **state)
     uint8_t *native = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
     const uint8_t *fr[8];
     pf_grid g;
+    pf_grid_scratch sc;
     pf_grid_params p = pf_grid_default_params();
     float *samples;
     double t0, t1, t2, t3;
@@ -603,11 +622,13 @@ static void test_speed(void **state)
     samples = malloc(sizeof *samples * (size_t)g.cols * g.rows * k * k * 4);
     pf_grid_sample(&g, 0, 0, img, W, H, k, samples);
     t2 = pf_now_ms();
+    assert_int_equal(pf_grid_scratch_init(&sc, W, H), PF_OK);
     for (t = 0; t < 3; t++) {
         double dx, dy;
-        pf_grid_drift(&g, img, W, H, &dx, &dy);
+        assert_int_equal(pf_grid_drift(&g, img, W, H, &sc, &dx, &dy), PF_OK);
     }
     t3 = pf_now_ms();
+    pf_grid_scratch_free(&sc);
     fprintf(stderr, "grid: 720p: detect (8 frames) %.1f ms, sample k=4 %.1f ms, drift %.1f ms per frame\n",
             t1 - t0, t2 - t1, (t3 - t2) / 3);
     free(samples);
@@ -789,6 +810,7 @@ static void test_huge_side(void **state)
     uint8_t *img = malloc((size_t)w * h * 4);
     const uint8_t *fr[1];
     pf_grid g;
+    pf_grid_scratch sc;
     (void)state;
     assert_non_null(img);
     for (size_t i = 0; i < (size_t)w * h; i++) {
@@ -801,6 +823,11 @@ static void test_huge_side(void **state)
     assert_null(g.xb);
     assert_int_equal(pf_grid_detect(&g, fr, 1, h, w, NULL, NULL), PF_ELIMIT);
     assert_null(g.xb);
+    /* nor does the drift's scratch */
+    assert_int_equal(pf_grid_scratch_init(&sc, w, h), PF_ELIMIT);
+    assert_null(sc.px);
+    assert_int_equal(pf_grid_scratch_init(&sc, 1, 10), PF_EINVAL);
+    assert_int_equal(pf_grid_scratch_init(NULL, 10, 10), PF_EINVAL);
     free(img);
 }
 

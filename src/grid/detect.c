@@ -39,12 +39,19 @@
  * - Confidence: from the weaker axis's score; or, for square cells, from
  *   the stronger one when both axes found the period on their own, or
  *   when most of the weaker axis's edges lie on its grid lines (jitter,
- *   few columns). Cell count: round(size / period), as an upscale of W
- *   native pixels is round(W s) pixels.
+ *   few columns).
  * - Phase per frame: least-squares offset of the edges from the grid
  *   lines; drift = that minus the clip's circular mean.
- * - Boundaries: each moves towards the centroid of the drift-compensated
- *   edges within +-0.3 cell, in proportion to the local evidence.
+ * - Boundaries: round(size / period) cells, as an upscale of W native
+ *   pixels is round(W s) pixels; each boundary moves towards the centroid
+ *   of the drift-compensated edges within +-0.3 cell, in proportion to the
+ *   local evidence.
+ *
+ * pf_grid_detect runs these as stages over one detect_state: detect_profiles,
+ * detect_period, detect_confidence, detect_phase, detect_boundaries (their
+ * thresholds under "tuning" below). pf_grid_drift measures one frame's
+ * phase the way detect_phase does, in buffers the caller keeps
+ * (pf_grid_scratch).
  */
 #include "grid.h"
 
@@ -57,6 +64,62 @@
 #define GRID_MAX_FRAMES 8    /* frames used for the period */
 #define GRID_MIN_EDGE 6.0    /* weakest edge counted, summed 0..255 channel steps */
 #define GRID_MIN_STEP 6      /* weakest single-pixel step counted */
+
+/* ---- tuning of pf_grid_detect's stages --------------------------------------
+ * "Raw" scores are coherences, 0..1 (a comb's normalised Fourier
+ * coefficient, axis_score); "normalised" ones are raw over the spectrum's
+ * local background (axis_nscore), about 1 where there is no comb. */
+
+/* profiles */
+#define GRID_CHROMA_FULL   256    /* chroma weight (x / 256) for full chroma; 0 drops it */
+#define GRID_CODEC_BLOCK   16     /* px: codec blocks leave combs of periods 16 / k */
+/* period of each axis */
+#define GRID_MIN_CYCLES    3.0    /* periods: the longest period searched fits this often */
+#define GRID_MAX_FREQ      0.5    /* cycles per px: the finest comb searched (2 px) */
+#define GRID_FIT_BINS_MIN  16     /* phase bins of the luma cell fit, at least */
+#define GRID_FIT_BINS_MAX  256    /* ... and at most (also extra_line_ratio's 2 x 96) */
+/* a codec period locked to the frame origin (codec_locked) */
+#define GRID_CODEC_PHASE   0.15   /* cells: a comb farther from the origin is not the codec's */
+#define GRID_CODEC_SMALL   3.0    /* px: under this the luma edge comb takes the codec's parity */
+#define GRID_LUMA_COH_SMALL  0.6  /* raw luma coherence of real cells under GRID_CODEC_SMALL ... */
+#define GRID_LUMA_GAIN_SMALL 0.65 /* ... and their luma fit gain (cell_fit_gain, 0..1) */
+#define GRID_LUMA_COH      0.5    /* the same for larger cells: raw luma coherence ... */
+#define GRID_LUMA_GAIN     0.35   /* ... and luma fit gain */
+#define GRID_LUMA_SURE     0.9    /* raw luma coherence that keeps a codec period against any other */
+#define GRID_ALT_NS_SHARE  0.6    /* another period replaces it with this share of its normalised score ... */
+#define GRID_ALT_RAW       0.5    /* ... and this raw score */
+#define GRID_CODEC_REFINE  2.0    /* FFT bins either side: refinement on the comb-free profiles */
+/* reconciling the axes */
+#define GRID_SAME_PERIOD   0.01   /* relative: periods this close are one period */
+#define GRID_SQUARE_TOL    0.03   /* relative: square cells unless the axes disagree by more */
+#define GRID_SQUARE_SHARE  0.5    /* ... or one period keeps this share of both axes' normalised scores */
+#define GRID_TIE           1e-9   /* shares of normalised score this close tie (the larger period wins) */
+#define GRID_HARMONIC_MAX  4      /* one axis at p / m of the other's p: m = 2 .. this */
+#define GRID_HARMONIC_TOL  0.02   /* relative tolerance on m */
+#define GRID_ONE_AXIS_NS   2.0    /* normalised score an empty axis needs at the other's period */
+#define GRID_SQUARE_REFINE 1.0    /* FFT bins either side: joint refinement of square cells */
+#define GRID_LSQ_KEEP      0.75   /* the edge fit must keep this share of the spectral peak's raw score */
+/* confidence: ramps from 0 at LO to 1 at HI */
+#define GRID_NS_LO         1.4    /* normalised score of the weaker axis (or the stronger, below) */
+#define GRID_NS_HI         2.5
+#define GRID_RAW_LO        0.35   /* raw score, the same (compressed edges add about 0.03) */
+#define GRID_RAW_HI        0.75
+#define GRID_WEAK_NS_LO    1.05   /* normalised score of the weaker axis when both found the period */
+#define GRID_WEAK_NS_HI    1.3
+#define GRID_WEAK_RAW_LO   0.2    /* raw score, the same */
+#define GRID_WEAK_RAW_HI   0.3
+#define GRID_AGREE_SHARE   0.85   /* agreeing axes keep this share of their own normalised scores */
+#define GRID_DISAGREE      0.3    /* confidence factor when they do not */
+#define GRID_CYC_LO        6.0    /* cells per axis: under a dozen, any few edges look periodic */
+#define GRID_CYC_HI        12.0
+#define GRID_ONGRID_CELL   3.0    /* px: smallest cell for the on-grid test (smaller: lines by chance) */
+#define GRID_ONGRID_RAW    0.2    /* raw score the weaker axis needs for the on-grid test */
+#define GRID_CLEAR_RAW_LO  0.3    /* raw score of the clear axis in the on-grid test */
+#define GRID_CLEAR_RAW_HI  0.7
+#define GRID_ONGRID_LO     0.55   /* share of the weaker axis's edges on the grid lines (on_grid_fraction) */
+#define GRID_ONGRID_HI     0.75
+/* drift */
+#define GRID_DRIFT_MIN_COH 0.05   /* raw coherence of a frame's comb under which an axis has no drift */
 
 pf_grid_params pf_grid_default_params(void)
 {
@@ -737,14 +800,14 @@ static int block_lattice(const axis_data *a)
     return 0;
 }
 
-/* Must a comb of codec period per be backed by the luma (see the codec
- * test in pf_grid_detect)? With subsampled chroma (cw 0), at every codec
- * period. Otherwise only where a codec would put it, locked to the frame
- * origin: 8 and 16 px within 5 % of a period; 2 px within 15 % (lossy
- * WebP leaves that comb even when its smooth chroma upsampling hides the
- * subsampling from chroma_subsampled); 4 px within 15 % when the edges
- * show a block lattice (block_lattice). Other fractions 16/k are left to
- * the art: smooth upscales by 2.29 or 2.67 fail the luma test. */
+/* Must a comb of codec period per be backed by the luma (codec_check)?
+ * With subsampled chroma (cw 0), at every codec period. Otherwise only
+ * where a codec would put it, locked to the frame origin: 8 and 16 px
+ * within 5 % of a period; 2 px within 15 % (lossy WebP leaves that comb
+ * even when its smooth chroma upsampling hides the subsampling from
+ * chroma_subsampled); 4 px within 15 % when the edges show a block
+ * lattice (block_lattice). Other fractions 16/k are left to the art:
+ * smooth upscales by 2.29 or 2.67 fail the luma test. */
 static int codec_locked(const axis_data *a, double per, int cw, int lattice)
 {
     double ph;
@@ -1121,29 +1184,79 @@ static void axis_spectrum(axis_data *a, spec_work *sw, double *spec)
     }
 }
 
-pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w, int h,
-                         const pf_grid_params *pp, const pf_logger *lg)
-{
-    pf_grid_params p = pp ? *pp : pf_grid_default_params();
-    pf_status st = PF_OK;
-    axis_data ad[4];            /* x, y, then (lossy input) the same without 16-pixel combs */
-    axis_data *ax = &ad[0], *ay = &ad[1];
-    spec_work sw;
-    int16_t *px = NULL;
-    double *lw = NULL, *spec = NULL, *cum = NULL, *hist = NULL, *phx = NULL, *phy = NULL;
-    double *q = NULL, *ev = NULL, *cs = NULL, *vbuf = NULL;
-    float *d1x = NULL, *d1y = NULL, *ftmp = NULL, *combx = NULL, *comby = NULL;
-    int t, j, i, b, tp, nmax, nfft_max, k0x = 0, k0y = 0, ok, cw, harmonic = 0, lattice;
-    double perx = 0, pery = 0, scx = 0, scy = 0, nsx = 0, nsy = 0, offx = 0, offy = 0;
-    double per4[4] = {0}, sc4[4] = {0}, ns4[4] = {0}, rejected[2] = {0, 0};
-    double t0 = pf_now_ms();
+/* ---- the detector's stages ------------------------------------------------- */
 
+/* What pf_grid_detect's stages share. Axis 0 is x (columns), 1 is y. */
+typedef struct detect_state {
+    const uint8_t *const *frames;
+    int n, w, h;                 /* frames; canvas, px */
+    pf_grid_params p;
+    const pf_logger *lg;
+    double t0;                   /* when detection began, ms */
+    int tp;                      /* frames used for the period, evenly spread */
+    int cw;                      /* chroma weight: GRID_CHROMA_FULL, or 0 (subsampled chroma) */
+    int lattice;                 /* full chroma, but the edges show codec blocks */
+    /* profiles */
+    axis_data ad[4];             /* x, y, then (cw 0) the same without 16-pixel combs */
+    spec_work sw;
+    double *spec;                /* (nfft/2 + 1) one axis's combined spectrum */
+    pf_grid_scratch fs;          /* one frame's profiles */
+    float *ftmp;                 /* (3, max(w, h) + 1) the codec check's luma profiles */
+    double *cum;                 /* (max(w, h) + 1, 8) luma sums */
+    double *hist;                /* (GRID_FIT_BINS_MAX) phase bins */
+    /* period */
+    double own[2], own_sc[2], own_ns[2];   /* each axis on its own: period px, raw, normalised */
+    double rejected[2];          /* a codec period the axis turned down, px; 0 for none */
+    double per[2], sc[2], ns[2]; /* the period chosen, px, and its raw and normalised scores */
+    int harmonic;                /* square cells from one axis at a whole fraction of the other */
+    /* phase */
+    float *d1[2];                /* (n, w + 1) and (n, h + 1): every frame's best profile */
+    double *drift[2];            /* (n) every frame's phase, then its drift, px */
+    double off[2];               /* the clip's phase, px in [0, per) */
+} detect_state;
+
+/* 0 up to lo, rising linearly to 1 at hi. */
+static double ramp(double v, double lo, double hi) { return pf_clampd((v - lo) / (hi - lo), 0, 1); }
+
+/* The edge profiles of one frame rgba at the grid's periods perx, pery
+ * into fx (w + 1) and fy (h + 1): per axis, the first difference or the
+ * edge comb at the period's band, whichever is more coherent there
+ * (best_feature), floors removed. cw: chroma weight (premultiply). What
+ * the phase is measured on, in pf_grid_detect and pf_grid_drift alike. */
+static void frame_phase_profiles(pf_grid_scratch *fs, const uint8_t *rgba, int w, int h, int cw,
+                                 double perx, double pery, float *fx, float *fy)
+{
+    const int bx = band_of(perx), by = band_of(pery);
+    float *combx = fs->cx + (size_t)bx * (w + 1), *comby = fs->cy + (size_t)by * (h + 1);
+    double lw[GRID_MAX_LINES];
+    premultiply(rgba, (size_t)w * h, cw, fs->px);
+    frame_profiles(fs->px, w, h, fx, fs->cx, fy, fs->cy, (1u << bx) | (1u << by), fs->cs, fs->v, lw);
+    remove_floor(fx, w + 1, 0, fs->tmp);
+    remove_floor(fy, h + 1, 0, fs->tmp);
+    remove_floor(combx, w + 1, 0, fs->tmp);
+    remove_floor(comby, h + 1, 0, fs->tmp);
+    if (best_feature(fx, combx, w + 1, perx) != fx) memcpy(fx, combx, sizeof(float) * (size_t)(w + 1));
+    if (best_feature(fy, comby, h + 1, pery) != fy) memcpy(fy, comby, sizeof(float) * (size_t)(h + 1));
+}
+
+/* Checks the arguments, sets g's canvas, tells lossy chroma (the profiles
+ * then use luma and alpha, and keep a copy without the codec's combs) and
+ * allocates what the stages use. s is zeroed first, so detect_close is
+ * always safe. */
+static pf_status detect_open(detect_state *s, pf_grid *g, const uint8_t *const *frames, int n,
+                             int w, int h, const pf_grid_params *pp, const pf_logger *lg)
+{
+    size_t nmax, nfft_max;
+    int t, j, ok = 1;
+
+    memset(s, 0, sizeof *s);
+    s->t0 = pf_now_ms();
+    s->p = pp ? *pp : pf_grid_default_params();
+    s->lg = lg;
     if (!g) return PF_EINVAL;
     memset(g, 0, sizeof *g);
-    memset(ad, 0, sizeof ad);
-    memset(&sw, 0, sizeof sw);
-    if (!frames || n < 1 || w < 2 || h < 2 || !(p.min_cell >= 1) || !(p.max_cell >= p.min_cell) ||
-        (p.scale != 0 && !(p.scale >= 1)))
+    if (!frames || n < 1 || w < 2 || h < 2 || !(s->p.min_cell >= 1) ||
+        !(s->p.max_cell >= s->p.min_cell) || (s->p.scale != 0 && !(s->p.scale >= 1)))
         return PF_EINVAL;
     for (t = 0; t < n; t++)
         if (!frames[t]) return PF_EINVAL;
@@ -1153,434 +1266,536 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     }
     g->in_w = w;
     g->in_h = h;
-    tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;   /* frames for the period */
-    nmax = w > h ? w : h;
-    /* lossy codecs: luma and alpha only, and a second copy of the profiles
-     * without the combs of their blocks */
-    cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : 256;
-    if (!cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
-    ok = 1;
-    for (j = 0; j < (cw ? 2 : 4); j++) ok &= axis_alloc(&ad[j], (j % 2 == 0 ? w : h) + 1, tp);
-    nfft_max = ax->nfft > ay->nfft ? ax->nfft : ay->nfft;
+    s->frames = frames;
+    s->n = n;
+    s->w = w;
+    s->h = h;
+    s->tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;
+    s->cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : GRID_CHROMA_FULL;
+    if (!s->cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
+    for (j = 0; j < (s->cw ? 2 : 4); j++) ok &= axis_alloc(&s->ad[j], (j % 2 == 0 ? w : h) + 1, s->tp);
+    nmax = (size_t)(w > h ? w : h);
+    nfft_max = (size_t)(s->ad[0].nfft > s->ad[1].nfft ? s->ad[0].nfft : s->ad[1].nfft);
+    s->sw.re = pf_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.im = pf_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.cosv = pf_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.sinv = pf_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.mag = pf_malloc4(nfft_max / 2 + 1, 1 + GRID_BANDS, 1, sizeof(double));
+    s->spec = pf_malloc4(nfft_max / 2 + 1, 1, 1, sizeof(double));
+    s->ftmp = pf_malloc4(nmax + 1, 3, 1, sizeof(float));
+    s->cum = pf_malloc4(nmax + 1, 8, 1, sizeof(double));
+    s->hist = pf_malloc4(GRID_FIT_BINS_MAX, 1, 1, sizeof(double));
+    s->d1[0] = pf_malloc4((size_t)n, (size_t)w + 1, 1, sizeof(float));
+    s->d1[1] = pf_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
+    s->drift[0] = pf_malloc4((size_t)n, 1, 1, sizeof(double));
+    s->drift[1] = pf_malloc4((size_t)n, 1, 1, sizeof(double));
+    if (!ok || !s->sw.re || !s->sw.im || !s->sw.cosv || !s->sw.sinv || !s->sw.mag || !s->spec ||
+        !s->ftmp || !s->cum || !s->hist || !s->d1[0] || !s->d1[1] || !s->drift[0] || !s->drift[1] ||
+        pf_grid_scratch_init(&s->fs, w, h) < 0)
+        return PF_ENOMEM;
+    return PF_OK;
+}
 
-    px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
-    lw = pf_malloc4(GRID_MAX_LINES, 1, 1, sizeof *lw);
-    sw.re = pf_malloc4((size_t)nfft_max, 1, 1, sizeof(double));
-    sw.im = pf_malloc4((size_t)nfft_max, 1, 1, sizeof(double));
-    sw.cosv = pf_malloc4((size_t)nfft_max, 1, 1, sizeof(double));
-    sw.sinv = pf_malloc4((size_t)nfft_max, 1, 1, sizeof(double));
-    sw.mag = pf_malloc4((size_t)nfft_max / 2 + 1, 1 + GRID_BANDS, 1, sizeof(double));
-    spec = pf_malloc4((size_t)nfft_max / 2 + 1, 1, 1, sizeof(double));
-    cum = pf_malloc4((size_t)nmax + 1, 8, 1, sizeof(double));
-    phx = pf_malloc4((size_t)n, 2, 1, sizeof(double));
-    phy = pf_malloc4((size_t)n, 2, 1, sizeof(double));
-    q = pf_calloc4((size_t)nmax + 1, 1, 1, sizeof(double));
-    hist = pf_malloc4(256, 1, 1, sizeof(double));
-    d1x = pf_malloc4((size_t)n, (size_t)w + 1, 1, sizeof(float));
-    d1y = pf_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
-    ftmp = pf_malloc4((size_t)nmax + 1, 3, 1, sizeof(float));
-    cs = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof(double));
-    combx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof(float));
-    comby = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof(float));
-    vbuf = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
-    if (!ok || !px || !lw || !sw.re || !sw.im || !sw.cosv || !sw.sinv || !sw.mag || !spec || !cum ||
-        !phx || !phy || !q || !hist || !d1x || !d1y || !ftmp || !cs || !vbuf || !combx || !comby) {
-        st = PF_ENOMEM;
-        goto fail;
+static void detect_close(detect_state *s)
+{
+    int j;
+    for (j = 0; j < 4; j++) axis_release(&s->ad[j]);
+    free(s->sw.re); free(s->sw.im); free(s->sw.cosv); free(s->sw.sinv); free(s->sw.mag);
+    free(s->spec); free(s->ftmp); free(s->cum); free(s->hist);
+    for (j = 0; j < 2; j++) {
+        free(s->d1[j]);
+        free(s->drift[j]);
     }
+    pf_grid_scratch_free(&s->fs);
+}
 
-    /* 1. profiles of up to GRID_MAX_FRAMES evenly spread frames, with their
-     * floor removed, and a copy without codec-block combs */
-    for (t = 0; t < tp; t++) {
-        const int src = tp > 1 ? (int)((long)t * (n - 1) / (tp - 1)) : 0;
+/* 1. Profiles: the edge profiles (frame_profiles, every band) of up to
+ * GRID_MAX_FRAMES frames spread evenly over the clip, with their floor
+ * removed, one period of evidence per frame. For lossy input (cw 0) also
+ * a copy with the floor of every residue modulo 16 px removed: that
+ * strips the combs of codec blocks phase-locked to the frame, and the
+ * period stage refines on it once the period is known to be another. */
+static void detect_profiles(detect_state *s)
+{
+    axis_data *ax = &s->ad[0], *ay = &s->ad[1];
+    double lw[GRID_MAX_LINES];
+    int t, j, b;
+    for (t = 0; t < s->tp; t++) {
+        const int src = s->tp > 1 ? (int)((long)t * (s->n - 1) / (s->tp - 1)) : 0;
         double tot;
-        premultiply(frames[src], (size_t)w * h, cw, px);
-        tot = frame_profiles(px, w, h, ax->p1 + (size_t)t * ax->n, ax->p2 + (size_t)t * ax->n * GRID_BANDS,
-                             ay->p1 + (size_t)t * ay->n, ay->p2 + (size_t)t * ay->n * GRID_BANDS,
-                             (1u << GRID_BANDS) - 1, cs, vbuf, lw);
+        premultiply(s->frames[src], (size_t)s->w * s->h, s->cw, s->fs.px);
+        tot = frame_profiles(s->fs.px, s->w, s->h, ax->p1 + (size_t)t * ax->n,
+                             ax->p2 + (size_t)t * ax->n * GRID_BANDS, ay->p1 + (size_t)t * ay->n,
+                             ay->p2 + (size_t)t * ay->n * GRID_BANDS, (1u << GRID_BANDS) - 1, s->fs.cs,
+                             s->fs.v, lw);
         for (j = 0; j < 2; j++) {
-            axis_data *a = &ad[j], *d = &ad[j + 2];
+            axis_data *a = &s->ad[j], *d = &s->ad[j + 2];
             const size_t nn = (size_t)a->n;
-            if (!cw) {
+            if (!s->cw) {
                 memcpy(d->p1 + t * nn, a->p1 + t * nn, sizeof(float) * nn);
                 memcpy(d->p2 + t * nn * GRID_BANDS, a->p2 + t * nn * GRID_BANDS,
                        sizeof(float) * nn * GRID_BANDS);
-                remove_floor(d->p1 + t * nn, a->n, 16, ftmp);
+                remove_floor(d->p1 + t * nn, a->n, GRID_CODEC_BLOCK, s->fs.tmp);
                 for (b = 0; b < GRID_BANDS; b++)
-                    remove_floor(d->p2 + (t * GRID_BANDS + b) * nn, a->n, 16, ftmp);
+                    remove_floor(d->p2 + (t * GRID_BANDS + b) * nn, a->n, GRID_CODEC_BLOCK, s->fs.tmp);
                 d->wt[t] = tot > 0 ? 1 : 0;
             }
-            remove_floor(a->p1 + t * nn, a->n, 0, ftmp);
-            for (b = 0; b < GRID_BANDS; b++) remove_floor(a->p2 + (t * GRID_BANDS + b) * nn, a->n, 0, ftmp);
+            remove_floor(a->p1 + t * nn, a->n, 0, s->fs.tmp);
+            for (b = 0; b < GRID_BANDS; b++)
+                remove_floor(a->p2 + (t * GRID_BANDS + b) * nn, a->n, 0, s->fs.tmp);
             a->wt[t] = tot > 0 ? 1 : 0;
         }
     }
+}
 
+/* The raw score *sc and normalised score *ns of axis a at frequency f. */
+static void axis_scores(const axis_data *a, double f, double *sc, double *ns)
+{
+    *sc = axis_score(a, f);
+    *ns = *sc / (axis_floor(a, f) + GRID_FLOOR_EPS);
+}
+
+/* The scores of the chosen periods, at frequencies fx and fy. */
+static void score_axes(detect_state *s, double fx, double fy)
+{
+    axis_scores(&s->ad[0], fx, &s->sc[0], &s->ns[0]);
+    axis_scores(&s->ad[1], fy, &s->sc[1], &s->ns[1]);
+}
+
+/* Is per (px) within GRID_SAME_PERIOD of a codec period an axis turned down? */
+static int was_rejected(const detect_state *s, double per)
+{
+    int j;
+    for (j = 0; j < 2; j++)
+        if (s->rejected[j] > 0 && fabs(per - s->rejected[j]) < GRID_SAME_PERIOD * per) return 1;
+    return 0;
+}
+
+/* Axis j's own period s->own[j] is a codec period (16 / k) where a codec
+ * would put it (codec_locked): JPEG / H.264 / VP8 blocks and 4:2:0 chroma
+ * leave such combs. A real grid there must show in the full-resolution
+ * luma of the middle frame too, as edges (coherence) and as flat cells
+ * (cell fit gain); one well off the codec's phase with both is the art's
+ * (the blocks' comb would pull the phase to 0) and stays even when
+ * another period also stands out. Otherwise the axis's best period away
+ * from the codec ones replaces it: always when the luma turns it down
+ * (which s->rejected[j] remembers), else when that one stands out nearly
+ * as well and the luma is not sure. flo, fhi: the search band, cycles/px. */
+static void codec_check(detect_state *s, int j, double flo, double fhi)
+{
+    const axis_data *a = &s->ad[j];
+    const double per = s->own[j];
+    const int mid = s->tp > 1 ? (int)((long)(s->tp / 2) * (s->n - 1) / (s->tp - 1)) : 0;
+    const int nn = a->n;
+    float *d1 = s->ftmp, *comb = s->ftmp + nn, *tmp = s->ftmp + 2 * nn;
+    double ph, lc, gain, s2, n2, p2;
+    int accept, real;
+
+    ph = axis_phase(a, 1.0 / per);
+    ph = fmin(ph, per - ph);
+    luma_profiles(s->frames[mid], s->w, s->h, j, 1 << band_of(per), d1, comb, s->cum, s->cum + nn,
+                  s->fs.v);
+    remove_floor(d1, nn, 0, tmp);
+    remove_floor(comb, nn, 0, tmp);
+    /* below GRID_CODEC_SMALL px the luma edge comb takes the codec's
+     * parity; the plain differences do not */
+    lc = coherence_at(d1, nn, 1.0 / per, 0, NULL);
+    if (per >= GRID_CODEC_SMALL) lc = fmax(lc, coherence_at(comb, nn, 1.0 / per, 0, NULL));
+    /* with full chroma, the comb of the features the period came from
+     * (luma, chroma, alpha) counts too: sprites with transparent or
+     * clipped pixels have no usable luma */
+    if (s->cw) lc = fmax(lc, s->own_sc[j]);
+    premultiply(s->frames[mid], (size_t)s->w * s->h, 0, s->fs.px);
+    gain = cell_fit_gain(s->fs.px, s->w, s->h, j, per, s->cum, s->hist,
+                         pf_clampi((int)lrint(per * GRID_PHASE_Q), GRID_FIT_BINS_MIN, GRID_FIT_BINS_MAX));
+    /* real pixels there: edges in the luma and flat cells */
+    real = per < GRID_CODEC_SMALL ? lc >= GRID_LUMA_COH_SMALL && gain >= GRID_LUMA_GAIN_SMALL
+                                  : lc >= GRID_LUMA_COH && gain >= GRID_LUMA_GAIN;
+    accept = ph > GRID_CODEC_PHASE * per || real;
+    if (!accept) s->rejected[j] = per;
+    p2 = choose_period(a, s->spec, flo, fhi, 1, &s2, &n2, s->hist, s->lg);
+    pf_debug(s->lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
+             "%.3f, luma fit gain %.3f; else %.3f (%.3f, %.2f)", j ? "y" : "x", per, ph, lc, gain,
+             p2, s2, n2);
+    if (!accept || (lc < GRID_LUMA_SURE && !(ph > GRID_CODEC_PHASE * per && real) && p2 > 0 &&
+                    n2 >= GRID_ALT_NS_SHARE * s->own_ns[j] && s2 >= GRID_ALT_RAW)) {
+        s->own[j] = p2;
+        s->own_sc[j] = p2 > 0 ? s2 : 0;
+        s->own_ns[j] = p2 > 0 ? n2 : 0;
+    }
+}
+
+/* With codec blocks (cw 0), each axis's period away from the codec ones
+ * is refined again on the profiles without 16-periodic combs (a comb of 8
+ * close to the true period would bias it), which then stand for the axis. */
+static void refine_off_codec(detect_state *s)
+{
+    int j;
+    for (j = 0; j < 2; j++)
+        if (s->own[j] > 0 && !near_codec_period(s->own[j], s->ad[j].n)) {
+            const double keep = s->own[j];
+            const axis_data tmpa = s->ad[j];
+            const double df = 1.0 / s->ad[j].nfft, f0 = 1.0 / s->own[j];
+            double f = refine_freq(&s->ad[j + 2], NULL, f0 - GRID_CODEC_REFINE * df,
+                                   f0 + GRID_CODEC_REFINE * df, &s->own_sc[j]);
+            s->ad[j] = s->ad[j + 2];
+            s->ad[j + 2] = tmpa;
+            s->own[j] = 1.0 / f;
+            if (near_codec_period(s->own[j], s->ad[j].n)) s->own[j] = keep, f = 1.0 / keep;
+            axis_scores(&s->ad[j], f, &s->own_sc[j], &s->own_ns[j]);
+        }
+}
+
+/* One axis found nothing (or only codec blocks): square cells if that
+ * axis shows the other's period too. */
+static void reconcile_one_axis(detect_state *s)
+{
+    const int found = s->per[0] > 0 ? 0 : 1;
+    const double per = s->per[found];
+    if (axis_nscore(&s->ad[1 - found], 1.0 / per) >= GRID_ONE_AXIS_NS && !was_rejected(s, per)) {
+        s->per[0] = s->per[1] = per;
+        score_axes(s, 1.0 / per, 1.0 / per);
+    }
+}
+
+/* Both axes found a period: square cells unless the axes clearly
+ * disagree. Of the two periods, the one keeping the larger share of both
+ * axes' normalised scores; or, with one axis at a whole fraction p / m of
+ * the other's p, p: the axis that found p has no edges on the finer lines
+ * (else its own harmonic check would have kept p / m), so the finer comb
+ * is the codec's or the texture's; only when p stands out at least as
+ * well as p / m does. Refined on both axes together. */
+static void reconcile_square(detect_state *s)
+{
+    const double perx = s->per[0], pery = s->per[1], nsx = s->ns[0], nsy = s->ns[1];
+    const double lo = fmin(perx, pery), hi = fmax(perx, pery), r = hi / lo, m = floor(r + 0.5);
+    double bestq = -1, bestp = 0;
+    int c;
+    for (c = 0; c < 2; c++) {
+        const double cand = s->per[c];
+        double rx, ry, qq;
+        if (was_rejected(s, cand)) continue;   /* a codec period one axis turned down */
+        rx = axis_nscore(&s->ad[0], 1.0 / cand) / (nsx + 1e-12);
+        ry = axis_nscore(&s->ad[1], 1.0 / cand) / (nsy + 1e-12);
+        qq = rx < ry ? rx : ry;
+        if (qq > bestq + GRID_TIE || (fabs(qq - bestq) <= GRID_TIE && cand > bestp)) {
+            bestq = qq;
+            bestp = cand;
+        }
+    }
+    if (m >= 2 && m <= GRID_HARMONIC_MAX && fabs(r - m) < GRID_HARMONIC_TOL * m &&
+        (perx > pery ? nsx >= nsy : nsy >= nsx) && !was_rejected(s, hi)) {
+        bestp = hi;
+        bestq = 1;
+        s->harmonic = 1;
+    }
+    if (bestp > 0 &&
+        (fabs(perx - pery) < GRID_SQUARE_TOL * fmax(perx, pery) || bestq >= GRID_SQUARE_SHARE)) {
+        const double f0 = 1.0 / bestp;
+        const double df = 1.0 / (s->ad[0].nfft < s->ad[1].nfft ? s->ad[0].nfft : s->ad[1].nfft);
+        const double f = refine_freq(&s->ad[0], &s->ad[1], f0 - GRID_SQUARE_REFINE * df,
+                                     f0 + GRID_SQUARE_REFINE * df, NULL);
+        s->per[0] = s->per[1] = 1.0 / f;
+        score_axes(s, f, f);
+    }
+}
+
+/* The least-squares fit of the edges (refine_period_lsq), unless it slides
+ * off the spectral peak (with cells of 2-3 px the edges at whole pixels
+ * fit a period a lobe away about as well) or onto a codec period the
+ * checks above turned down. */
+static void refine_lsq(detect_state *s)
+{
+    const axis_data *ax = &s->ad[0], *ay = &s->ad[1];
+    const double perx = s->per[0], pery = s->per[1];
+    double rx, ry;
+    if (perx == pery) {
+        rx = ry = refine_period_lsq(ax, ay, perx);
+    } else {
+        rx = refine_period_lsq(ax, NULL, perx);
+        ry = refine_period_lsq(ay, NULL, pery);
+    }
+    pf_debug(s->lg, "grid: edge fit %.3f x %.3f from %.3f x %.3f", rx, ry, perx, pery);
+    if (axis_score(ax, 1.0 / rx) < GRID_LSQ_KEEP * axis_score(ax, 1.0 / perx) ||
+        axis_score(ay, 1.0 / ry) < GRID_LSQ_KEEP * axis_score(ay, 1.0 / pery))
+        rx = perx, ry = pery;
+    if (!(codec_period(rx) && !codec_period(perx))) s->per[0] = rx;
+    if (!(codec_period(ry) && !codec_period(pery))) s->per[1] = ry;
+    score_axes(s, 1.0 / s->per[0], 1.0 / s->per[1]);
+}
+
+/* 2. Period: each axis's own period from its combined spectrum, between
+ * the largest cell (and GRID_MIN_CYCLES periods over the axis) and the
+ * smallest, with codec periods checked against the luma (codec_check);
+ * then the axes reconciled (square cells unless they disagree, one axis
+ * at a whole fraction of the other, one axis empty) and the period fitted
+ * to the edges by least squares. A forced scale only gets its scores. */
+static void detect_period(detect_state *s)
+{
+    int j;
     /* lossy blocks that the chroma test cannot see (lossy WebP decoded
      * with fancy upsampling) still leave their lattice in the edges */
-    lattice = cw && (block_lattice(ax) || block_lattice(ay));
-    if (lattice) pf_debug(lg, "grid: edges on a 4 / 8 px lattice at the frame origin (lossy blocks?)");
-    /* 2. period of each axis (the comb-free copies need their spectrum's
-     * background only) */
-    for (j = (cw ? 1 : 3); j >= 0; j--) {
-        axis_spectrum(&ad[j], &sw, spec);
-        if (p.scale > 0 || j >= 2) continue;
-        per4[j] = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
-                                fmin(0.5, 1.0 / p.min_cell), 0, &sc4[j], &ns4[j], hist, lg);
-        if (j < 2 && codec_period(per4[j]) && codec_locked(&ad[j], per4[j], cw, lattice)) {
-            /* JPEG / H.264 / VP8 blocks and 4:2:0 chroma leave combs of
-             * periods 16/k locked to the frame origin (codec_locked says
-             * which are suspect). A real grid there must show in the
-             * full-resolution luma too, as edges and as flat cells. */
-            double lc, ph;
-            const int mid = tp > 1 ? (int)((long)(tp / 2) * (n - 1) / (tp - 1)) : 0;
-            const int nn = ad[j].n;
-            ph = axis_phase(&ad[j], 1.0 / per4[j]);
-            ph = fmin(ph, per4[j] - ph);
-            luma_profiles(frames[mid], w, h, j, 1 << band_of(per4[j]), ftmp, ftmp + nn, cum,
-                          cum + nn, vbuf);
-            remove_floor(ftmp, nn, 0, ftmp + 2 * nn);
-            remove_floor(ftmp + nn, nn, 0, ftmp + 2 * nn);
-            /* below 3 px the luma edge comb takes the codec's parity; the
-             * plain differences do not */
-            lc = coherence_at(ftmp, nn, 1.0 / per4[j], 0, NULL);
-            if (per4[j] >= 3) lc = fmax(lc, coherence_at(ftmp + nn, nn, 1.0 / per4[j], 0, NULL));
-            /* with full chroma, the comb of the features the period came
-             * from (luma, chroma, alpha) counts too: sprites with
-             * transparent or clipped pixels have no usable luma */
-            if (cw) lc = fmax(lc, sc4[j]);
-            {
-                double gain, s2, n2, p2;
-                int accept, real;
-                premultiply(frames[mid], (size_t)w * h, 0, px);
-                gain = cell_fit_gain(px, w, h, j, per4[j], cum, hist,
-                                     pf_clampi((int)lrint(per4[j] * GRID_PHASE_Q), 16, 256));
-                /* real pixels there: edges in the luma and flat cells */
-                real = per4[j] < 3 ? lc >= 0.6 && gain >= 0.65 : lc >= 0.5 && gain >= 0.35;
-                accept = ph > 0.15 * per4[j] || real;
-                if (!accept) rejected[j] = per4[j];
-                p2 = choose_period(&ad[j], spec, fmax(1.0 / p.max_cell, 3.0 / ad[j].n),
-                                   fmin(0.5, 1.0 / p.min_cell), 1, &s2, &n2, hist, lg);
-                pf_debug(lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
-                         "%.3f, luma fit gain %.3f; else %.3f (%.3f, %.2f)", j ? "y" : "x", per4[j],
-                         ph, lc, gain, p2, s2, n2);
-                /* a grid well off the codec's phase is the art's own (the
-                 * blocks' comb would pull the phase to 0): kept even when
-                 * another period also stands out */
-                if (!accept || (lc < 0.9 && !(ph > 0.15 * per4[j] && real) && p2 > 0 &&
-                                n2 >= 0.6 * ns4[j] && s2 >= 0.5)) {
-                    per4[j] = p2;
-                    sc4[j] = p2 > 0 ? s2 : 0;
-                    ns4[j] = p2 > 0 ? n2 : 0;
-                }
-            }
-        }
-        pf_debug(lg, "grid: %s period %.3f (coherence %.3f, %.2f over background)", j ? "y" : "x",
-                 per4[j], sc4[j], ns4[j]);
+    s->lattice = s->cw && (block_lattice(&s->ad[0]) || block_lattice(&s->ad[1]));
+    if (s->lattice) pf_debug(s->lg, "grid: edges on a 4 / 8 px lattice at the frame origin (lossy blocks?)");
+    /* the comb-free copies need their spectrum's background only */
+    for (j = (s->cw ? 1 : 3); j >= 0; j--) {
+        const double flo = fmax(1.0 / s->p.max_cell, GRID_MIN_CYCLES / s->ad[j].n);
+        const double fhi = fmin(GRID_MAX_FREQ, 1.0 / s->p.min_cell);
+        axis_spectrum(&s->ad[j], &s->sw, s->spec);
+        if (s->p.scale > 0 || j >= 2) continue;
+        s->own[j] = choose_period(&s->ad[j], s->spec, flo, fhi, 0, &s->own_sc[j], &s->own_ns[j], s->hist,
+                                  s->lg);
+        if (codec_period(s->own[j]) && codec_locked(&s->ad[j], s->own[j], s->cw, s->lattice))
+            codec_check(s, j, flo, fhi);
+        pf_debug(s->lg, "grid: %s period %.3f (coherence %.3f, %.2f over background)", j ? "y" : "x",
+                 s->own[j], s->own_sc[j], s->own_ns[j]);
     }
-    if (p.scale == 0) {
-        /* with codec blocks, refine a period away from the codec ones on
-         * the profiles without 16-periodic combs: a comb of 8 close to
-         * the true period would bias it */
-        for (j = 0; !cw && j < 2; j++)
-            if (per4[j] > 0 && !near_codec_period(per4[j], ad[j].n)) {
-                const double keep = per4[j];
-                axis_data tmpa = ad[j];
-                const double df = 1.0 / ad[j].nfft, f0 = 1.0 / per4[j];
-                double f = refine_freq(&ad[j + 2], NULL, f0 - 2 * df, f0 + 2 * df, &sc4[j]);
-                ad[j] = ad[j + 2];
-                ad[j + 2] = tmpa;
-                per4[j] = 1.0 / f;
-                if (near_codec_period(per4[j], ad[j].n)) per4[j] = keep, f = 1.0 / keep;
-                sc4[j] = axis_score(&ad[j], f);
-                ns4[j] = sc4[j] / (axis_floor(&ad[j], f) + GRID_FLOOR_EPS);
-            }
-        perx = per4[0]; scx = sc4[0]; nsx = ns4[0];
-        pery = per4[1]; scy = sc4[1]; nsy = ns4[1];
+    if (s->p.scale > 0) {
+        s->per[0] = s->per[1] = s->p.scale;
+        score_axes(s, 1.0 / s->per[0], 1.0 / s->per[1]);
+        return;
     }
-    if (p.scale > 0) {
-        perx = pery = p.scale;
-        scx = axis_score(ax, 1.0 / perx);
-        scy = axis_score(ay, 1.0 / pery);
-        nsx = scx / (axis_floor(ax, 1.0 / perx) + GRID_FLOOR_EPS);
-        nsy = scy / (axis_floor(ay, 1.0 / pery) + GRID_FLOOR_EPS);
-    } else if ((perx > 0) != (pery > 0)) {
-        /* one axis found nothing (or only codec blocks): square cells if
-         * that axis shows the other's period too */
-        const double pp1 = perx > 0 ? perx : pery;
-        const double o = pf_clampd(axis_nscore(perx > 0 ? ay : ax, 1.0 / pp1), 0, 1e9);
-        if (o >= 2.0 && !(rejected[0] > 0 && fabs(pp1 - rejected[0]) < 0.01 * pp1) &&
-            !(rejected[1] > 0 && fabs(pp1 - rejected[1]) < 0.01 * pp1)) {
-            perx = pery = pp1;
-            scx = axis_score(ax, 1.0 / pp1);
-            scy = axis_score(ay, 1.0 / pp1);
-            nsx = axis_nscore(ax, 1.0 / pp1);
-            nsy = axis_nscore(ay, 1.0 / pp1);
-        }
-    } else if (perx > 0 && pery > 0) {
-        /* square cells unless the axes clearly disagree */
-        double cand[2], bestq = -1, bestp = 0;
-        int c;
-        cand[0] = perx;
-        cand[1] = pery;
-        for (c = 0; c < 2; c++) {
-            double rx, ry, qq;
-            if ((rejected[0] > 0 && fabs(cand[c] - rejected[0]) < 0.01 * cand[c]) ||
-                (rejected[1] > 0 && fabs(cand[c] - rejected[1]) < 0.01 * cand[c]))
-                continue;   /* a codec period one axis turned down */
-            rx = axis_nscore(ax, 1.0 / cand[c]) / (nsx + 1e-12);
-            ry = axis_nscore(ay, 1.0 / cand[c]) / (nsy + 1e-12);
-            qq = rx < ry ? rx : ry;
-            if (qq > bestq + 1e-9 || (fabs(qq - bestq) <= 1e-9 && cand[c] > bestp)) {
-                bestq = qq;
-                bestp = cand[c];
-            }
-        }
-        {
-            /* one axis at a whole fraction p/m of the other's period p: the
-             * axis that found p has no edges on the finer lines (else its
-             * own harmonic check would have kept p/m), so the finer comb is
-             * the codec's or the texture's, and the cells are square at p;
-             * only when p stands out at least as well as p/m does */
-            const double lo = fmin(perx, pery), hi = fmax(perx, pery), r = hi / lo;
-            const double m = floor(r + 0.5);
-            if (m >= 2 && m <= 4 && fabs(r - m) < 0.02 * m &&
-                (perx > pery ? nsx >= nsy : nsy >= nsx) &&
-                !(rejected[0] > 0 && fabs(hi - rejected[0]) < 0.01 * hi) &&
-                !(rejected[1] > 0 && fabs(hi - rejected[1]) < 0.01 * hi)) {
-                bestp = hi;
-                bestq = 1;
-                harmonic = 1;
-            }
-        }
-        if (bestp > 0 && (fabs(perx - pery) < 0.03 * fmax(perx, pery) || bestq >= 0.5)) {
-            const double f0 = 1.0 / bestp;
-            const double df = 1.0 / (ax->nfft < ay->nfft ? ax->nfft : ay->nfft);
-            double f = refine_freq(ax, ay, f0 - df, f0 + df, NULL);
-            perx = pery = 1.0 / f;
-            scx = axis_score(ax, f);
-            scy = axis_score(ay, f);
-            nsx = scx / (axis_floor(ax, f) + GRID_FLOOR_EPS);
-            nsy = scy / (axis_floor(ay, f) + GRID_FLOOR_EPS);
-        }
+    if (!s->cw) refine_off_codec(s);
+    for (j = 0; j < 2; j++) {
+        s->per[j] = s->own[j];
+        s->sc[j] = s->own_sc[j];
+        s->ns[j] = s->own_ns[j];
     }
-    if (p.scale == 0 && perx > 0 && pery > 0) {
-        /* the edge fit must not slide onto a codec period the checks
-         * above turned down */
-        double rx, ry;
-        if (perx == pery) {
-            rx = ry = refine_period_lsq(ax, ay, perx);
-        } else {
-            rx = refine_period_lsq(ax, NULL, perx);
-            ry = refine_period_lsq(ay, NULL, pery);
-        }
-        /* nor slide off the spectral peak: with cells of 2-3 px the edges
-         * at whole pixels fit a period a lobe away about as well */
-        pf_debug(lg, "grid: edge fit %.3f x %.3f from %.3f x %.3f", rx, ry, perx, pery);
-        if (axis_score(ax, 1.0 / rx) < 0.75 * axis_score(ax, 1.0 / perx) ||
-            axis_score(ay, 1.0 / ry) < 0.75 * axis_score(ay, 1.0 / pery))
-            rx = perx, ry = pery;
-        if (!(codec_period(rx) && !codec_period(perx))) perx = rx;
-        if (!(codec_period(ry) && !codec_period(pery))) pery = ry;
-        scx = axis_score(ax, 1.0 / perx);
-        scy = axis_score(ay, 1.0 / pery);
-        nsx = scx / (axis_floor(ax, 1.0 / perx) + GRID_FLOOR_EPS);
-        nsy = scy / (axis_floor(ay, 1.0 / pery) + GRID_FLOOR_EPS);
-    }
+    if ((s->per[0] > 0) != (s->per[1] > 0)) reconcile_one_axis(s);
+    else if (s->per[0] > 0 && s->per[1] > 0) reconcile_square(s);
+    if (s->per[0] > 0 && s->per[1] > 0) refine_lsq(s);
+}
+
+/* Square cells from one clear axis: the confidence when the other axis
+ * puts most of its edges on that axis's grid lines (jitter smears its
+ * comb, or it has few cells). Not for cells under GRID_ONGRID_CELL px,
+ * where edges at whole pixels are near a line by chance, nor at the
+ * codec's periods; 0 where it does not apply. cyc: cells per axis. */
+static double one_clear_axis(const detect_state *s, double cyc)
+{
+    const double per = s->per[0], scx = s->sc[0], scy = s->sc[1], nsx = s->ns[0], nsy = s->ns[1];
+    int xs;
+    double fr;
+    if (!(s->p.scale == 0 && s->per[0] == s->per[1] && per >= GRID_ONGRID_CELL && !codec_period(per) &&
+          fmax(nsx, nsy) >= GRID_NS_HI && fmin(scx, scy) >= GRID_ONGRID_RAW))
+        return 0;
+    xs = nsx >= nsy;
+    fr = on_grid_fraction(xs ? &s->ad[1] : &s->ad[0], per);
+    pf_debug(s->lg, "grid: %s axis weak; %.3f of its edges on the grid lines", xs ? "y" : "x", fr);
+    return ramp(xs ? nsx : nsy, GRID_NS_LO, GRID_NS_HI) *
+           ramp(xs ? scx : scy, GRID_CLEAR_RAW_LO, GRID_CLEAR_RAW_HI) *
+           ramp(fr, GRID_ONGRID_LO, GRID_ONGRID_HI) * ramp(cyc, GRID_CYC_LO, GRID_CYC_HI);
+}
+
+/* 3. Confidence, into g with the cell size: the weaker axis must show a
+ * coherent comb (raw) that stands out of its spectrum (normalised), both
+ * axes must have found the same period on their own, and a comb needs a
+ * dozen teeth. One axis may be weak (jitter smears it, or a few strong
+ * outline edges raise its background): when both axes found the same
+ * period on their own, the stronger axis drives the confidence and the
+ * weaker one only has to stand somewhat out of its spectrum; and square
+ * cells may rest on one clear axis (one_clear_axis).
+ * PF_ENOGRID (confidence 0) when an axis has no period at all. */
+static pf_status detect_confidence(detect_state *s, pf_grid *g)
+{
+    const double perx = s->per[0], pery = s->per[1], scx = s->sc[0], scy = s->sc[1];
+    const double nsx = s->ns[0], nsy = s->ns[1], *own = s->own;
+    /* (the compressed edge weights raise raw scores by about 0.03) */
+    double c1 = ramp(fmin(nsx, nsy), GRID_NS_LO, GRID_NS_HI);
+    double c2 = ramp(fmin(scx, scy), GRID_RAW_LO, GRID_RAW_HI);
+    const int agree =
+        s->p.scale > 0 ||
+        (perx == pery &&
+         (s->harmonic ||
+          (own[0] > 0 && own[1] > 0 && fabs(own[0] - own[1]) < GRID_SQUARE_TOL * fmax(own[0], own[1])) ||
+          (nsx >= GRID_AGREE_SHARE * s->own_ns[0] && nsy >= GRID_AGREE_SHARE * s->own_ns[1])));
+    double cyc, c;
+
     g->cell_w = perx;
     g->cell_h = pery;
-    {
-        /* confidence: the weaker axis must show a coherent comb (raw) that
-         * stands out of its spectrum (normalised), and both axes must
-         * have found the same period on their own */
-        double c1 = pf_clampd((fmin(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1);
-        /* (the compressed edge weights raise raw scores by about 0.03) */
-        double c2 = pf_clampd((fmin(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1);
-        const int agree = p.scale > 0 ||
-                          (perx == pery &&
-                           (harmonic || (per4[0] > 0 && per4[1] > 0 && fabs(per4[0] - per4[1]) < 0.03 * fmax(per4[0], per4[1])) ||
-                            (nsx >= 0.85 * ns4[0] && nsy >= 0.85 * ns4[1])));
-        /* one axis may be weak (jitter smears it, or a few strong outline
-         * edges raise its background): when both axes found the same
-         * period on their own, the stronger axis drives the confidence and
-         * the weaker one only has to stand somewhat out of its spectrum */
-        if (p.scale == 0 && per4[0] > 0 && per4[1] > 0 &&
-            fabs(per4[0] - per4[1]) < 0.01 * fmax(per4[0], per4[1]) && perx == pery &&
-            fabs(perx - per4[0]) < 0.01 * perx && fabs(perx - per4[1]) < 0.01 * perx) {
-            const double cs1 = pf_clampd((fmax(nsx, nsy) - 1.4) / (2.5 - 1.4), 0, 1) *
-                               pf_clampd((fmin(nsx, nsy) - 1.05) / (1.3 - 1.05), 0, 1);
-            /* the raw coherence likewise (small cells under a lossy codec
-             * leave a weak luma comb on one axis), but not at the codec's
-             * own periods (lossy WebP with alpha shows a 2 px comb on
-             * both axes that the chroma test cannot see) */
-            const double cs2 = codec_period(perx) ? 0 :
-                               pf_clampd((fmax(scx, scy) - 0.35) / (0.75 - 0.35), 0, 1) *
-                               pf_clampd((fmin(scx, scy) - 0.2) / (0.3 - 0.2), 0, 1);
-            if (cs1 > c1) c1 = cs1;
-            if (cs2 > c2) c2 = cs2;
-        }
-        /* and a comb needs teeth: under a dozen cells per axis, any few
-         * edges look periodic */
-        const double cyc = fmin(w / perx, h / pery);
-        g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : 0.3) * pf_clampd((cyc - 6) / 6, 0, 1);
-        if (p.scale == 0 && perx == pery && perx >= 3 && !codec_period(perx) &&
-            fmax(nsx, nsy) >= 2.5 && fmin(scx, scy) >= 0.2) {
-            /* square cells from one clear axis: the other must put most of
-             * its edges on that axis's grid lines (not for cells under 3 px,
-             * where edges at whole pixels are near a line by chance, nor for
-             * the codec's periods) */
-            const int xs = nsx >= nsy;
-            const double fr = on_grid_fraction(xs ? ay : ax, perx);
-            const double cw1 = pf_clampd(((xs ? nsx : nsy) - 1.4) / (2.5 - 1.4), 0, 1) *
-                               pf_clampd(((xs ? scx : scy) - 0.3) / (0.7 - 0.3), 0, 1) *
-                               pf_clampd((fr - 0.55) / (0.75 - 0.55), 0, 1) *
-                               pf_clampd((cyc - 6) / 6, 0, 1);
-            pf_debug(lg, "grid: %s axis weak; %.3f of its edges on the grid lines", xs ? "y" : "x", fr);
-            if (cw1 > g->confidence) g->confidence = cw1;
-        }
+    if (s->p.scale == 0 && own[0] > 0 && own[1] > 0 &&
+        fabs(own[0] - own[1]) < GRID_SAME_PERIOD * fmax(own[0], own[1]) && perx == pery &&
+        fabs(perx - own[0]) < GRID_SAME_PERIOD * perx && fabs(perx - own[1]) < GRID_SAME_PERIOD * perx) {
+        const double cs1 = ramp(fmax(nsx, nsy), GRID_NS_LO, GRID_NS_HI) *
+                           ramp(fmin(nsx, nsy), GRID_WEAK_NS_LO, GRID_WEAK_NS_HI);
+        /* the raw coherence likewise (small cells under a lossy codec
+         * leave a weak luma comb on one axis), but not at the codec's
+         * own periods (lossy WebP with alpha shows a 2 px comb on both
+         * axes that the chroma test cannot see) */
+        const double cs2 = codec_period(perx) ? 0 :
+                           ramp(fmax(scx, scy), GRID_RAW_LO, GRID_RAW_HI) *
+                           ramp(fmin(scx, scy), GRID_WEAK_RAW_LO, GRID_WEAK_RAW_HI);
+        if (cs1 > c1) c1 = cs1;
+        if (cs2 > c2) c2 = cs2;
     }
-    pf_debug(lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
+    cyc = fmin(s->w / perx, s->h / pery);
+    g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : GRID_DISAGREE) * ramp(cyc, GRID_CYC_LO, GRID_CYC_HI);
+    c = one_clear_axis(s, cyc);
+    if (c > g->confidence) g->confidence = c;
+    pf_debug(s->lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
              scy, nsx, nsy);
     if (!(perx > 0) || !(pery > 0)) {
         g->confidence = 0;
-        st = PF_ENOGRID;
-        goto fail;
+        return PF_ENOGRID;
     }
+    return PF_OK;
+}
 
-    /* 3. phase of every frame from its edges, its drift against the mean */
-    {
-        const int bx = band_of(perx), by = band_of(pery);
-        double cxr = 0, cxi = 0, cyr = 0, cyi = 0;
-        for (t = 0; t < n; t++) {
-            double sxs, sys;
-            float *fx = d1x + (size_t)t * (w + 1), *fy = d1y + (size_t)t * (h + 1);
-            premultiply(frames[t], (size_t)w * h, cw, px);
-            frame_profiles(px, w, h, fx, combx, fy, comby, (1u << bx) | (1u << by), cs, vbuf, lw);
-            remove_floor(fx, w + 1, 0, ftmp);
-            remove_floor(fy, h + 1, 0, ftmp);
-            remove_floor(combx + (size_t)bx * (w + 1), w + 1, 0, ftmp);
-            remove_floor(comby + (size_t)by * (h + 1), h + 1, 0, ftmp);
-            /* keep the better feature of each axis for the boundaries */
-            if (best_feature(fx, combx + (size_t)bx * (w + 1), w + 1, perx) != fx)
-                memcpy(fx, combx + (size_t)bx * (w + 1), sizeof(float) * (size_t)(w + 1));
-            if (best_feature(fy, comby + (size_t)by * (h + 1), h + 1, pery) != fy)
-                memcpy(fy, comby + (size_t)by * (h + 1), sizeof(float) * (size_t)(h + 1));
-            phx[t] = edge_phase(fx, w + 1, perx, &sxs);
-            phy[t] = edge_phase(fy, h + 1, pery, &sys);
-            cxr += sxs * cos(2 * M_PI * phx[t] / perx);
-            cxi += sxs * sin(2 * M_PI * phx[t] / perx);
-            cyr += sys * cos(2 * M_PI * phy[t] / pery);
-            cyi += sys * sin(2 * M_PI * phy[t] / pery);
-        }
-        offx = fmod(atan2(cxi, cxr) / (2 * M_PI) * perx + perx, perx);
-        offy = fmod(atan2(cyi, cyr) / (2 * M_PI) * pery + pery, pery);
-        for (t = 0; t < n; t++) {
-            phx[t] = wrap_half(phx[t] - offx, perx);
-            phy[t] = wrap_half(phy[t] - offy, pery);
+/* 4. Phase: every frame's phase from its edges (frame_phase_profiles,
+ * edge_phase), each frame's best profile kept for the boundaries; the
+ * clip's phase is their circular mean weighted by comb strength (into g),
+ * and each frame's drift is its phase against it. */
+static void detect_phase(detect_state *s, pf_grid *g)
+{
+    const int len[2] = {s->w + 1, s->h + 1};
+    double cr[2] = {0, 0}, ci[2] = {0, 0};
+    int t, a;
+    for (t = 0; t < s->n; t++) {
+        float *f[2] = {s->d1[0] + (size_t)t * len[0], s->d1[1] + (size_t)t * len[1]};
+        frame_phase_profiles(&s->fs, s->frames[t], s->w, s->h, s->cw, s->per[0], s->per[1], f[0], f[1]);
+        for (a = 0; a < 2; a++) {
+            const double per = s->per[a];
+            double str;
+            s->drift[a][t] = edge_phase(f[a], len[a], per, &str);
+            cr[a] += str * cos(2 * M_PI * s->drift[a][t] / per);
+            ci[a] += str * sin(2 * M_PI * s->drift[a][t] / per);
         }
     }
-    g->offset_x = offx;
-    g->offset_y = offy;
-    pf_debug(lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain 0 0 indep %.3f %.3f ns %.3f %.3f", nsx, nsy, scx, scy,
-             per4[0], per4[1], ns4[0], ns4[1]);
-
-    if (!p.scale && g->confidence < p.min_confidence) {
-        pf_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)", perx,
-                pery, g->confidence);
-        st = PF_ENOGRID;
-        goto fail;
+    for (a = 0; a < 2; a++) {
+        const double per = s->per[a];
+        s->off[a] = fmod(atan2(ci[a], cr[a]) / (2 * M_PI) * per + per, per);
+        for (t = 0; t < s->n; t++) s->drift[a][t] = wrap_half(s->drift[a][t] - s->off[a], per);
     }
+    g->offset_x = s->off[0];
+    g->offset_y = s->off[1];
+    pf_debug(s->lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain 0 0 indep %.3f %.3f ns %.3f %.3f",
+             s->ns[0], s->ns[1], s->sc[0], s->sc[1], s->own[0], s->own[1], s->own_ns[0], s->own_ns[1]);
+}
 
-    /* 4. boundaries */
-    g->cols = half_cells(perx, offx, w, &k0x);
-    g->rows = half_cells(pery, offy, h, &k0y);
-    if (g->cols < 1 || g->rows < 1) {
-        st = PF_ENOGRID;
-        goto fail;
-    }
+/* 5. Boundaries: round(size / period) cells per axis (half_cells), then,
+ * for irregular grids, each boundary moved towards the centroid of the
+ * clip's drift-compensated edges near it (refine_bounds). Errors:
+ * PF_ENOGRID (no whole cell), PF_ENOMEM. */
+static pf_status detect_boundaries(detect_state *s, pf_grid *g)
+{
+    const int nmax = s->w > s->h ? s->w : s->h;
+    double *q = NULL, *ev = NULL;
+    pf_status st = PF_ENOMEM;
+    int k0x = 0, k0y = 0, i, a, t, x;
+
+    g->cols = half_cells(s->per[0], s->off[0], s->w, &k0x);
+    g->rows = half_cells(s->per[1], s->off[1], s->h, &k0y);
+    if (g->cols < 1 || g->rows < 1) return PF_ENOGRID;
     g->xb = pf_malloc4((size_t)g->cols + 1, 1, 1, sizeof(double));
     g->yb = pf_malloc4((size_t)g->rows + 1, 1, 1, sizeof(double));
+    q = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
     ev = pf_malloc4((size_t)(g->cols > g->rows ? g->cols : g->rows) + 1, 3, 1, sizeof(double));
-    if (!g->xb || !g->yb || !ev) {
-        st = PF_ENOMEM;
-        goto fail;
-    }
-    for (i = 0; i <= g->cols; i++) g->xb[i] = offx + (k0x + i) * perx;
-    for (i = 0; i <= g->rows; i++) g->yb[i] = offy + (k0y + i) * pery;
-    if (p.irregular) {
-        for (j = 0; j < 2; j++) {
-            const int nn = j == 0 ? w : h;
-            const float *d1 = j == 0 ? d1x : d1y;
-            const double *dr = j == 0 ? phx : phy;
-            int x;
-            for (x = 0; x <= nn; x++) q[x] = 0;
-            for (t = 0; t < n; t++) {
-                const float *p1 = d1 + (size_t)t * (nn + 1);
-                for (x = 0; x <= nn; x++) {
-                    double c = x + dr[t], fr;
-                    int i0 = (int)floor(c);
-                    fr = c - i0;
-                    if (i0 >= 1 && i0 < nn) q[x] += (1 - fr) * p1[i0];
-                    if (i0 + 1 >= 1 && i0 + 1 < nn) q[x] += fr * p1[i0 + 1];
-                }
+    if (!g->xb || !g->yb || !q || !ev) goto done;
+    for (i = 0; i <= g->cols; i++) g->xb[i] = s->off[0] + (k0x + i) * s->per[0];
+    for (i = 0; i <= g->rows; i++) g->yb[i] = s->off[1] + (k0y + i) * s->per[1];
+    for (a = 0; s->p.irregular && a < 2; a++) {
+        const int nn = a == 0 ? s->w : s->h;
+        for (x = 0; x <= nn; x++) q[x] = 0;
+        for (t = 0; t < s->n; t++) {
+            const float *p1 = s->d1[a] + (size_t)t * (nn + 1);
+            for (x = 0; x <= nn; x++) {
+                double c = x + s->drift[a][t], fr;
+                int i0 = (int)floor(c);
+                fr = c - i0;
+                if (i0 >= 1 && i0 < nn) q[x] += (1 - fr) * p1[i0];
+                if (i0 + 1 >= 1 && i0 + 1 < nn) q[x] += fr * p1[i0 + 1];
             }
-            if (j == 0) refine_bounds(g->xb, g->cols, perx, q, w, ev);
-            else refine_bounds(g->yb, g->rows, pery, q, h, ev);
+        }
+        if (a == 0) refine_bounds(g->xb, g->cols, s->per[0], q, s->w, ev);
+        else refine_bounds(g->yb, g->rows, s->per[1], q, s->h, ev);
+    }
+    st = PF_OK;
+done:
+    free(q);
+    free(ev);
+    return st;
+}
+
+pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w, int h,
+                         const pf_grid_params *pp, const pf_logger *lg)
+{
+    detect_state s;
+    pf_status st = detect_open(&s, g, frames, n, w, h, pp, lg);
+
+    if (st == PF_OK) {
+        detect_profiles(&s);
+        detect_period(&s);
+        st = detect_confidence(&s, g);
+    }
+    if (st == PF_OK) {
+        detect_phase(&s, g);
+        if (!s.p.scale && g->confidence < s.p.min_confidence) {
+            pf_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)",
+                    g->cell_w, g->cell_h, g->confidence);
+            st = PF_ENOGRID;
         }
     }
-    pf_debug(lg, "grid: %dx%d cells of %.3f x %.3f px, offset %.2f,%.2f, confidence %.3f, %.1f ms",
-             g->cols, g->rows, perx, pery, offx, offy, g->confidence, pf_now_ms() - t0);
-    goto done;
-
-fail:
-    free(g->xb);
-    free(g->yb);
-    g->xb = g->yb = NULL;
-    g->cols = g->rows = 0;
-done:
-    for (j = 0; j < 4; j++) axis_release(&ad[j]);
-    free(px); free(lw); free(sw.re); free(sw.im); free(sw.cosv); free(sw.sinv); free(sw.mag);
-    free(spec); free(cum); free(phx); free(phy); free(q); free(hist); free(ev);
-    free(d1x); free(d1y); free(ftmp); free(cs); free(vbuf); free(combx); free(comby);
+    if (st == PF_OK) st = detect_boundaries(&s, g);
+    if (st == PF_OK) {
+        pf_debug(lg, "grid: %dx%d cells of %.3f x %.3f px, offset %.2f,%.2f, confidence %.3f, %.1f ms",
+                 g->cols, g->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence,
+                 pf_now_ms() - s.t0);
+    } else if (g) {
+        pf_grid_free(g);   /* the figures found stay */
+        g->cols = g->rows = 0;
+    }
+    detect_close(&s);
     return st;
 }
 
 /* ---- drift ------------------------------------------------------------------- */
 
-void pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, double *dx, double *dy)
+pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h)
 {
-    const int nmax = w > h ? w : h;
-    int16_t *px = NULL;
-    float *fx = NULL, *fy = NULL, *cx = NULL, *cy = NULL, *tmp = NULL;
-    double *cs = NULL, *v = NULL, lw[GRID_MAX_LINES], sx, sy, ph;
-    int bx, by;
+    const size_t nmax = (size_t)(w > h ? w : h);
+    if (!s) return PF_EINVAL;
+    memset(s, 0, sizeof *s);
+    if (w < 2 || h < 2) return PF_EINVAL;
+    if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) return PF_ELIMIT;
+    s->px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *s->px);
+    s->fx = pf_malloc4((size_t)w + 1, 1, 1, sizeof *s->fx);
+    s->fy = pf_malloc4((size_t)h + 1, 1, 1, sizeof *s->fy);
+    s->cx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof *s->cx);
+    s->cy = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof *s->cy);
+    s->tmp = pf_malloc4(nmax + 1, 1, 1, sizeof *s->tmp);
+    s->cs = pf_malloc4(nmax + 1, 4, 1, sizeof *s->cs);
+    s->v = pf_malloc4(nmax + 1, 1, 1, sizeof *s->v);
+    if (!s->px || !s->fx || !s->fy || !s->cx || !s->cy || !s->tmp || !s->cs || !s->v) {
+        pf_grid_scratch_free(s);
+        return PF_ENOMEM;
+    }
+    s->w = w;
+    s->h = h;
+    return PF_OK;
+}
+
+void pf_grid_scratch_free(pf_grid_scratch *s)
+{
+    if (!s) return;
+    free(s->px); free(s->fx); free(s->fy); free(s->cx); free(s->cy); free(s->tmp); free(s->cs); free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_grid_scratch *scratch,
+                        double *dx, double *dy)
+{
+    double str, ph;
 
     if (dx) *dx = 0;
     if (dy) *dy = 0;
-    if (!g || !rgba || !dx || !dy || w < 2 || h < 2 || w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE ||
+    if (!g || !rgba || !scratch || !dx || !dy || w < 2 || h < 2 || w > scratch->w || h > scratch->h ||
         !(g->cell_w > 0) || !(g->cell_h > 0))
-        return;
-    px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *px);
-    fx = pf_malloc4((size_t)w + 1, 1, 1, sizeof *fx);
-    fy = pf_malloc4((size_t)h + 1, 1, 1, sizeof *fy);
-    cx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof *cx);
-    cy = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof *cy);
-    tmp = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof *tmp);
-    cs = pf_malloc4((size_t)nmax + 1, 4, 1, sizeof *cs);
-    v = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof *v);
-    if (!px || !fx || !fy || !cx || !cy || !tmp || !cs || !v) goto done;
-    bx = band_of(g->cell_w);
-    by = band_of(g->cell_h);
-    premultiply(rgba, (size_t)w * h, chroma_subsampled(rgba, w, h) ? 0 : 256, px);
-    frame_profiles(px, w, h, fx, cx, fy, cy, (1u << bx) | (1u << by), cs, v, lw);
-    remove_floor(fx, w + 1, 0, tmp);
-    remove_floor(fy, h + 1, 0, tmp);
-    remove_floor(cx + (size_t)bx * (w + 1), w + 1, 0, tmp);
-    remove_floor(cy + (size_t)by * (h + 1), h + 1, 0, tmp);
-    ph = edge_phase(best_feature(fx, cx + (size_t)bx * (w + 1), w + 1, g->cell_w), w + 1, g->cell_w, &sx);
-    if (sx > 0.05) *dx = wrap_half(ph - g->offset_x, g->cell_w);
-    ph = edge_phase(best_feature(fy, cy + (size_t)by * (h + 1), h + 1, g->cell_h), h + 1, g->cell_h, &sy);
-    if (sy > 0.05) *dy = wrap_half(ph - g->offset_y, g->cell_h);
-done:
-    free(px); free(fx); free(fy); free(cx); free(cy); free(tmp); free(cs); free(v);
+        return PF_EINVAL;
+    frame_phase_profiles(scratch, rgba, w, h, chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
+                         g->cell_w, g->cell_h, scratch->fx, scratch->fy);
+    ph = edge_phase(scratch->fx, w + 1, g->cell_w, &str);
+    if (str > GRID_DRIFT_MIN_COH) *dx = wrap_half(ph - g->offset_x, g->cell_w);
+    ph = edge_phase(scratch->fy, h + 1, g->cell_h, &str);
+    if (str > GRID_DRIFT_MIN_COH) *dy = wrap_half(ph - g->offset_y, g->cell_h);
+    return PF_OK;
 }

@@ -34,6 +34,7 @@
 struct pf_lattice {
     pf_grid grid;           /* regular: the grid; elastic: its figures (xb/yb NULL) */
     pf_mesh *mesh;          /* elastic only */
+    pf_grid_scratch drift;  /* regular only: pf_grid_drift's buffers */
     int w, h, k;
     int fed;                /* frames sampled since find or rewind */
     double bend;            /* cells */
@@ -46,6 +47,7 @@ void pf_lattice_free(pf_lattice *L)
     if (!L) return;
     pf_grid_free(&L->grid);
     pf_mesh_free(L->mesh);
+    pf_grid_scratch_free(&L->drift);
     free(L);
 }
 
@@ -209,7 +211,8 @@ pf_status pf_lattice_sample(pf_lattice *L, const uint8_t *rgba, float *samples, 
         *dy = -sy * L->grid.cell_h;
     } else {
         if (!L->grid.xb) return PF_EINVAL;
-        pf_grid_drift(&L->grid, rgba, L->w, L->h, dx, dy);
+        if (!L->drift.px && (st = pf_grid_scratch_init(&L->drift, L->w, L->h)) < 0) return st;
+        if ((st = pf_grid_drift(&L->grid, rgba, L->w, L->h, &L->drift, dx, dy)) < 0) return st;
         pf_grid_sample(&L->grid, *dx, *dy, rgba, L->w, L->h, L->k, samples);
     }
     L->fed++;

@@ -123,6 +123,7 @@ typedef struct detected {
     float *full;        /* (4, rows*k, cols*k) */
     float *cells;       /* (4, rows, cols) */
     uint8_t *scratch;
+    pf_grid_scratch drift;
 } detected;
 
 static void detected_free(detected *q)
@@ -133,6 +134,7 @@ static void detected_free(detected *q)
     free(q->full);
     free(q->cells);
     free(q->scratch);
+    pf_grid_scratch_free(&q->drift);
 }
 
 /* Copies a (C, rows*f, cols*f) plane set into the crop (C, H*f, W*f) at
@@ -197,9 +199,12 @@ static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cf
     st = PF_ENOMEM;
     if (!(q.dx = calloc((size_t)T, sizeof *q.dx)) || !(q.dy = calloc((size_t)T, sizeof *q.dy)) ||
         !(q.full = malloc(sizeof(float) * plane * 4 * k * k)) ||
-        !(q.cells = malloc(sizeof(float) * plane * 4 * (size_t)(nh + 1))) || !(q.scratch = malloc(plane)))
+        !(q.cells = malloc(sizeof(float) * plane * 4 * (size_t)(nh + 1))) || !(q.scratch = malloc(plane)) ||
+        (st = pf_grid_scratch_init(&q.drift, deg.width, deg.height)) < 0)
         goto done;
-    for (int t = 0; t < T; t++) pf_grid_drift(&q.g, deg.frames[t].rgba, deg.width, deg.height, &q.dx[t], &q.dy[t]);
+    for (int t = 0; t < T; t++)
+        if ((st = pf_grid_drift(&q.g, deg.frames[t].rgba, deg.width, deg.height, &q.drift, &q.dx[t], &q.dy[t])) < 0)
+            goto done;
     /* the background from the head frames' cells, as pf_stream estimates it */
     const float *est[64];
     for (int i = 0; i < nh; i++) {
