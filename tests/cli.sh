@@ -75,6 +75,27 @@ expect 0 "probe" -- "$BIN" probe "$SRC"
 grep -q "native size" "$T/stdout" && grep -q "confidence" "$T/stdout" && ok || bad "probe output"
 expect 0 "probe --json" -- "$BIN" probe "$SRC" --json
 grep -q '"native_size"' "$T/stdout" && ok || bad "probe --json output"
+grep -q '"kind": "regular"' "$T/stdout" && grep -A2 '"candidates": \[' "$T/stdout" | grep -q '"scale"' \
+    && grep -q '"bend_cells"' "$T/stdout" && ok || bad "probe --json lacks the grid kind, bend or candidates"
+expect 0 "probe lists --scale candidates" -- "$BIN" probe "$SRC"
+grep -q "^candidates: *--scale [0-9]" "$T/stdout" && ok || bad "probe lists no --scale candidates"
+expect 2 "bad --grid" -- "$BIN" "$SRC" -o "$T/x.gif" --grid curvy
+expect 0 "--grid regular" -- "$BIN" "$SRC" -o "$T/reg.gif" -q --grid regular --no-model
+expect 0 "--grid elastic" -- "$BIN" "$SRC" -o "$T/ela.png" -q --grid elastic --no-model --json="$T/ela-report.json"
+grep -q '"kind": "elastic"' "$T/ela-report.json" && ok || bad "--grid elastic not in the report"
+grep -q '"elastic"' "$T/ela.json" && ok || bad "sheet meta lacks the elastic grid"
+# a smooth picture with no lattice (lossless, 3 frames): no grid (exit 4),
+# and probe still counts every frame
+ffmpeg -nostdin -loglevel error -f lavfi -i "color=c=gray:s=96x80:d=0.3:r=10" \
+    -vf "geq=lum='128+60*sin(X/17)*cos(Y/23)':cb=128:cr=128,format=rgb24" -f apng -y "$T/nogrid.png" 2>/dev/null
+if [ -s "$T/nogrid.png" ]; then
+    expect 4 "no grid" -- "$BIN" "$T/nogrid.png" -o "$T/ng.gif"
+    no_output "$T/ng.gif" "no grid"
+    expect 4 "probe, no grid" -- "$BIN" probe "$T/nogrid.png"
+    grep -q "^frames: *3," "$T/stdout" && grep -q "NOT FOUND" "$T/stdout" && ok || bad "probe without a grid: $(head -3 "$T/stdout")"
+else
+    bad "ffmpeg could not make the no-grid clip"
+fi
 
 # --- inputs are never modified -------------------------------------------------
 cp "$SRC" "$T/input.gif"

@@ -305,4 +305,47 @@ static inline int gs_half_cells(double s, double o, int n, int quant, double *ma
     return cnt;
 }
 
+/* Smooth "photo": coloured Gaussian blobs, mildly noisy; no pixel grid. */
+static inline void gs_photo(uint64_t *rng, uint8_t *img, int w, int h)
+{
+    double cx[30], cy[30], r[30], col[30][3];
+    int k, x, y, c;
+    for (k = 0; k < 30; k++) {
+        cx[k] = tu_uniform(rng) * w;
+        cy[k] = tu_uniform(rng) * h;
+        r[k] = 10 + 60 * tu_uniform(rng);
+        for (c = 0; c < 3; c++) col[k][c] = tu_uniform(rng) * 2 - 1;
+    }
+    for (y = 0; y < h; y++)
+        for (x = 0; x < w; x++) {
+            double v[3] = {128, 128, 128};
+            for (k = 0; k < 30; k++) {
+                double e = 80 * exp(-((x - cx[k]) * (x - cx[k]) + (y - cy[k]) * (y - cy[k])) / (r[k] * r[k]));
+                for (c = 0; c < 3; c++) v[c] += e * col[k][c];
+            }
+            for (c = 0; c < 3; c++) img[((size_t)y * w + x) * 4 + c] = (uint8_t)pf_clampi((int)v[c], 0, 255);
+            img[((size_t)y * w + x) * 4 + 3] = 255;
+        }
+    gs_noise(rng, img, w, h, 2);
+}
+
+/* Antialiased discs: smooth vector art, not pixel art; no pixel grid. */
+static inline void gs_discs(uint64_t *rng, uint8_t *img, int w, int h)
+{
+    int k, x, y, c;
+    memset(img, 230, (size_t)w * h * 4);
+    for (k = 0; k < 20; k++) {
+        double cx = tu_uniform(rng) * w, cy = tu_uniform(rng) * h, r = 5 + 40 * tu_uniform(rng);
+        int col[3] = {gs_randi(rng, 0, 255), gs_randi(rng, 0, 255), gs_randi(rng, 0, 255)};
+        for (y = 0; y < h; y++)
+            for (x = 0; x < w; x++) {
+                double d = sqrt((x + 0.5 - cx) * (x + 0.5 - cx) + (y + 0.5 - cy) * (y + 0.5 - cy)) - r;
+                double a = d < -0.5 ? 1 : d > 0.5 ? 0 : 0.5 - d;
+                uint8_t *p = img + ((size_t)y * w + x) * 4;
+                for (c = 0; c < 3; c++) p[c] = (uint8_t)lrint(p[c] * (1 - a) + col[c] * a);
+                p[3] = 255;
+            }
+    }
+}
+
 #endif /* PF_GRID_SYNTH_H */

@@ -223,48 +223,7 @@ static void test_wild_webp(void **state)
 
 /* ---- no grid ----------------------------------------------------------------- */
 
-/* Smooth "photo": coloured Gaussian blobs, mildly noisy. */
-static void photo(uint64_t *rng, uint8_t *img, int w, int h)
-{
-    double cx[30], cy[30], r[30], col[30][3];
-    int k, x, y, c;
-    for (k = 0; k < 30; k++) {
-        cx[k] = tu_uniform(rng) * w;
-        cy[k] = tu_uniform(rng) * h;
-        r[k] = 10 + 60 * tu_uniform(rng);
-        for (c = 0; c < 3; c++) col[k][c] = tu_uniform(rng) * 2 - 1;
-    }
-    for (y = 0; y < h; y++)
-        for (x = 0; x < w; x++) {
-            double v[3] = {128, 128, 128};
-            for (k = 0; k < 30; k++) {
-                double e = 80 * exp(-((x - cx[k]) * (x - cx[k]) + (y - cy[k]) * (y - cy[k])) / (r[k] * r[k]));
-                for (c = 0; c < 3; c++) v[c] += e * col[k][c];
-            }
-            for (c = 0; c < 3; c++) img[((size_t)y * w + x) * 4 + c] = (uint8_t)pf_clampi((int)v[c], 0, 255);
-            img[((size_t)y * w + x) * 4 + 3] = 255;
-        }
-    gs_noise(rng, img, w, h, 2);
-}
 
-/* Antialiased discs: smooth vector art, not pixel art. */
-static void discs(uint64_t *rng, uint8_t *img, int w, int h)
-{
-    int k, x, y, c;
-    memset(img, 230, (size_t)w * h * 4);
-    for (k = 0; k < 20; k++) {
-        double cx = tu_uniform(rng) * w, cy = tu_uniform(rng) * h, r = 5 + 40 * tu_uniform(rng);
-        int col[3] = {gs_randi(rng, 0, 255), gs_randi(rng, 0, 255), gs_randi(rng, 0, 255)};
-        for (y = 0; y < h; y++)
-            for (x = 0; x < w; x++) {
-                double d = sqrt((x + 0.5 - cx) * (x + 0.5 - cx) + (y + 0.5 - cy) * (y + 0.5 - cy)) - r;
-                double a = d < -0.5 ? 1 : d > 0.5 ? 0 : 0.5 - d;
-                uint8_t *p = img + ((size_t)y * w + x) * 4;
-                for (c = 0; c < 3; c++) p[c] = (uint8_t)lrint(p[c] * (1 - a) + col[c] * a);
-                p[3] = 255;
-            }
-    }
-}
 
 static pf_status detect1(const uint8_t *img, int w, int h, pf_grid *g)
 {
@@ -284,7 +243,7 @@ static void test_no_grid(void **state)
     assert_non_null(img);
 
     /* a smooth photo-like image: no grid, figures still filled in */
-    photo(&rng, img, w, h);
+    gs_photo(&rng, img, w, h);
     assert_int_equal(detect1(img, w, h, &g), PF_ENOGRID);
     assert_null(g.xb);
     assert_true(g.confidence >= 0 && g.confidence < 0.25);
@@ -299,8 +258,8 @@ static void test_no_grid(void **state)
     /* a batch: photos, vector discs, white noise, native-resolution sprites */
     for (i = 0; i < 24; i++) {
         pf_status st;
-        if (i % 4 == 0) photo(&rng, img, w, h);
-        else if (i % 4 == 1) discs(&rng, img, w, h);
+        if (i % 4 == 0) gs_photo(&rng, img, w, h);
+        else if (i % 4 == 1) gs_discs(&rng, img, w, h);
         else if (i % 4 == 2) {
             size_t q;
             for (q = 0; q < (size_t)w * h * 4; q++) img[q] = (q & 3) == 3 ? 255 : (uint8_t)gs_randi(&rng, 0, 255);

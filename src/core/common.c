@@ -38,3 +38,17 @@ double pf_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
+
+static int cmp_float_asc(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+double pf_quantile_f(float *v, size_t n, double q)
+{
+    if (n == 0) return 0;
+    qsort(v, n, sizeof *v, cmp_float_asc);
+    const double pos = (q < 0 ? 0 : q > 1 ? 1 : q) * (double)(n - 1);
+    return v[(size_t)pos];
+}

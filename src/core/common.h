@@ -71,6 +71,10 @@ void *pf_malloc4(size_t a, size_t b, size_t c, size_t d);
 /* Same, zero-filled. */
 void *pf_calloc4(size_t a, size_t b, size_t c, size_t d);
 
+/* The q-quantile (0..1, nearest rank below) of v (n); sorts v in place.
+ * 0 for n = 0. */
+double pf_quantile_f(float *v, size_t n, double q);
+
 /* Monotonic clock, milliseconds. */
 double pf_now_ms(void);
 

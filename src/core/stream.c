@@ -24,6 +24,7 @@
 #define PF_DATADIR "/usr/local/share/pixelfix"
 #endif
 #define PF_MODEL_FILE "pixelfix-v1.safetensors"
+#define STILL_LEVELS 32.0   /* largest channel change of a still cell's area mean, 0..255 */
 
 struct pf_model {
     nn_model nn;
@@ -61,6 +62,12 @@ struct pf_stream {
     pf_background bg;
     float bg01[3];
     float *payload;              /* samples then cells of one frame: the windower's input */
+    /* still cells keep their previous output exactly (mark_still) */
+    float *ref_mean;             /* (rows, cols, 4) each cell's RGBA area mean at its last change */
+    uint8_t *still;              /* FIFO of (rows, cols) masks, one per frame fed and not yet out */
+    int still_head, still_count, still_cap;
+    float *last_out;             /* (4, rows, cols) the previous restored frame */
+    int have_ref, have_last;
     uint8_t *scratch, *contig;   /* keying scratch; a contiguous input frame */
     nn_windower win;
     /* palette */
@@ -252,6 +259,9 @@ void pf_stream_close(pf_stream *s)
     free(s->head_pts);
     free(s->head_dur);
     free(s->payload);
+    free(s->ref_mean);
+    free(s->still);
+    free(s->last_out);
     free(s->scratch);
     free(s->contig);
     pf_palette_mapper_free(&s->mapper);
@@ -345,6 +355,22 @@ static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int
     uint8_t *px = pf_malloc4(plane, 4, 1, 1);
     pf_status st;
     if (!px) return PF_ENOMEM;
+    /* still cells repeat the previous frame's output (the masks leave in
+     * the order the frames went in) */
+    if (s->still_count > 0) {
+        const uint8_t *m = s->still + (size_t)s->still_head * plane;
+        float *last = s->last_out;
+        if (s->have_last)
+            for (size_t i = 0; i < plane; i++)
+                if (!m[i])
+                    for (int c = 0; c < 4; c++) last[(size_t)c * plane + i] = o[(size_t)c * plane + i];
+        s->still_head++;
+        s->still_count--;
+        if (s->still_count == 0) s->still_head = 0;
+        if (!s->have_last) memcpy(last, o, sizeof *last * 4 * plane);
+        s->have_last = 1;
+        o = last;
+    }
     for (size_t i = 0; i < plane; i++) {
         for (int c = 0; c < 3; c++)
             px[i * 4 + c] = (uint8_t)(pf_clampf(o[(size_t)c * plane + i], 0.f, 1.f) * 255.f + .5f);
@@ -420,6 +446,59 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
     return PF_OK;
 }
 
+/* Which cells of the frame just sampled are still: the area mean of each
+ * channel over the cell (the mean of its k x k samples, RGBA 0..1) moved by
+ * less than STILL_LEVELS since the cell last changed, which is what a box
+ * resize of the input to the native size would call unchanged
+ * (METRICS.md, "steadiness"). Comparing with the last change, not the last
+ * frame, lets a slow fade through. Only on elastic grids: a video model's
+ * pixels wobble by a fraction of a cell from frame to frame, which flips
+ * the colour of every cell an edge crosses while the drawing stands still;
+ * on regular grids the palette's hysteresis is enough, and a hold cost
+ * accuracy on the dev set's subtle texture animations.
+ * Appends the mask to the FIFO. */
+static pf_status mark_still(pf_stream *s)
+{
+    const size_t plane = (size_t)s->rows * s->cols, splane = plane * (size_t)s->k * s->k;
+    const int C = s->cols * s->k;
+    const float inv = 1.0f / (float)(s->k * s->k);
+    if (s->still_head + s->still_count == s->still_cap) {
+        if (s->still_head > 0) {
+            memmove(s->still, s->still + (size_t)s->still_head * plane, plane * (size_t)s->still_count);
+            s->still_head = 0;
+        } else {
+            const int cap = s->still_cap ? 2 * s->still_cap : 16;
+            if (s->still_cap > (1 << 20)) return PF_ENOMEM;
+            uint8_t *m = pf_malloc4(plane, (size_t)cap, 1, 1);
+            if (!m) return PF_ENOMEM;
+            if (s->still) memcpy(m, s->still, plane * (size_t)s->still_count);
+            free(s->still);
+            s->still = m;
+            s->still_cap = cap;
+        }
+    }
+    uint8_t *mask = s->still + (size_t)(s->still_head + s->still_count++) * plane;
+    for (int r = 0; r < s->rows; r++)
+        for (int c = 0; c < s->cols; c++) {
+            const size_t i = (size_t)r * s->cols + c;
+            float mean[4], *ref = s->ref_mean + i * 4;
+            int still = s->have_ref;
+            for (int ch = 0; ch < 4; ch++) {
+                float acc = 0;
+                for (int a = 0; a < s->k; a++) {
+                    const float *p = s->payload + (size_t)ch * splane + ((size_t)r * s->k + a) * C + (size_t)c * s->k;
+                    for (int b = 0; b < s->k; b++) acc += p[b];
+                }
+                mean[ch] = acc * inv;
+                if (fabsf(mean[ch] - ref[ch]) >= STILL_LEVELS / 255.0f) still = 0;
+            }
+            mask[i] = (uint8_t)still;
+            if (!still) memcpy(ref, mean, sizeof mean);
+        }
+    s->have_ref = 1;
+    return PF_OK;
+}
+
 /* Samples one frame (contiguous RGBA8 at input size, in clip order) onto
  * the lattice, keys the cells, and feeds the windower. */
 static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
@@ -433,6 +512,7 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
             return st;
     }
     pf_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
+    if (pf_lattice_elastic(s->lat) && (st = mark_still(s)) < 0) return st;
     if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
         pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
     if ((st = push_drift(s, dx, dy)) < 0) return st;
@@ -563,7 +643,9 @@ static pf_status lock(pf_stream *s)
         !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1) ||
         !pf_add_size(&plen, s->slen, s->clen))
         goto done;
-    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) || !(s->scratch = malloc(plane)))
+    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) || !(s->scratch = malloc(plane)) ||
+        !(s->ref_mean = pf_malloc4(plane, 4, sizeof(float), 1)) ||
+        !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);

@@ -168,7 +168,7 @@ static void premultiply(const uint8_t *rgba, size_t npx, int cw, int16_t *px)
  * chroma is the codec's grid, not the art's, so the detector then works
  * on luma and alpha only. Opaque, unclipped pixels only (clipping moves
  * chroma into luma). */
-static int chroma_subsampled(const uint8_t *rgba, int w, int h)
+int pf_grid_chroma_subsampled(const uint8_t *rgba, int w, int h)
 {
     /* [axis][luma, chroma][difference order][parity] */
     double acc[2][2][2][2];
@@ -1271,7 +1271,7 @@ static pf_status detect_open(detect_state *s, pf_grid *g, const uint8_t *const *
     s->w = w;
     s->h = h;
     s->tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;
-    s->cw = chroma_subsampled(frames[n / 2], w, h) ? 0 : GRID_CHROMA_FULL;
+    s->cw = pf_grid_chroma_subsampled(frames[n / 2], w, h) ? 0 : GRID_CHROMA_FULL;
     if (!s->cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
     for (j = 0; j < (s->cw ? 2 : 4); j++) ok &= axis_alloc(&s->ad[j], (j % 2 == 0 ? w : h) + 1, s->tp);
     nmax = (size_t)(w > h ? w : h);
@@ -1791,7 +1791,7 @@ pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_
     if (!g || !rgba || !scratch || !dx || !dy || w < 2 || h < 2 || w > scratch->w || h > scratch->h ||
         !(g->cell_w > 0) || !(g->cell_h > 0))
         return PF_EINVAL;
-    frame_phase_profiles(scratch, rgba, w, h, chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
+    frame_phase_profiles(scratch, rgba, w, h, pf_grid_chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
                          g->cell_w, g->cell_h, scratch->fx, scratch->fy);
     ph = edge_phase(scratch->fx, w + 1, g->cell_w, &str);
     if (str > GRID_DRIFT_MIN_COH) *dx = wrap_half(ph - g->offset_x, g->cell_w);

@@ -32,16 +32,25 @@ double pf_edge_band_centre(const pf_edge_bands *eb, int b)
     return 0.5 * (band_lo(eb, b) + band_lo(eb, b + 1));
 }
 
-/* One line's premultiplied features (len, 4) as prefix sums (len + 1, 4). */
-static void line_prefix(const uint8_t *rgba, size_t stride, int len, double *cs)
+/* One line's premultiplied features (len, 4) as prefix sums (len + 1, 4):
+ * RGB and alpha, or (luma_only) 3 x luma and alpha, so that a step keeps
+ * its size. */
+static void line_prefix(const uint8_t *rgba, size_t stride, int len, int luma_only, double *cs)
 {
     double acc[4] = {0, 0, 0, 0};
     memset(cs, 0, 4 * sizeof *cs);
     for (int i = 0; i < len; i++, rgba += stride) {
         const double a = rgba[3] / 255.0;
-        acc[0] += rgba[0] * a;
-        acc[1] += rgba[1] * a;
-        acc[2] += rgba[2] * a;
+        if (luma_only) {
+            const double y = (0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]) * a;
+            acc[0] += y;
+            acc[1] += y;
+            acc[2] += y;
+        } else {
+            acc[0] += rgba[0] * a;
+            acc[1] += rgba[1] * a;
+            acc[2] += rgba[2] * a;
+        }
         acc[3] += rgba[3];
         memcpy(cs + (size_t)(i + 1) * 4, acc, sizeof acc);
     }
@@ -62,7 +71,7 @@ static void line_steps(const double *cs, int len, int step, float *d)
 }
 
 pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
-                             int step, int band)
+                             int step, int band, int luma_only)
 {
     const int len = axis == 0 ? w : h, lines = axis == 0 ? h : w;
     const size_t px = 4, row = (size_t)w * 4;
@@ -89,7 +98,7 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
     const int ls = lines > EDGE_SAMPLE_LINES ? lines / EDGE_SAMPLE_LINES : 1;
     uint64_t cnt = 0;
     for (int l = ls / 2; l < lines; l += ls) {
-        line_prefix(rgba + (size_t)l * across, along, len, cs);
+        line_prefix(rgba + (size_t)l * across, along, len, luma_only, cs);
         line_steps(cs, len, step, d);
         for (int b = 1; b < len; b++) {
             int k = (int)(d[b] / EDGE_HIST_STEP);
@@ -111,7 +120,7 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
     for (int bi = 0; bi < eb->nb; bi++) {
         float *prof = eb->p + (size_t)bi * eb->n;
         for (int l = band_lo(eb, bi); l < band_lo(eb, bi + 1); l++) {
-            line_prefix(rgba + (size_t)l * across, along, len, cs);
+            line_prefix(rgba + (size_t)l * across, along, len, luma_only, cs);
             line_steps(cs, len, step, d);
             for (int b = 1; b < len; b++) {
                 const float v = d[b];

@@ -30,13 +30,15 @@ typedef struct pf_edge_bands {
  * boundary (premultiplied RGB and alpha, 0..255 summed over channels),
  * its local maxima within step/2, each put at its parabolic sub-pixel
  * position with weight log(1 + (D - floor) / 10), floor = 3 * median + 4
- * (noise and codec ripple). The box difference puts one maximum midway
+ * (noise and codec ripple). luma_only: luma (premultiplied) and alpha
+ * instead of RGB and alpha, for subsampled chroma, whose 2-px comb and
+ * smear are the codec's. The box difference puts one maximum midway
  * between the centres of two different cells whatever the upscaling
  * kernel (nearest, bilinear, bicubic, blur), which plain differences do
  * not. eb->p is allocated (free with pf_edge_bands_free).
  * Errors: PF_EINVAL (bad sizes, step < 1, band < 1), PF_ENOMEM. */
 pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
-                             int step, int band);
+                             int step, int band, int luma_only);
 
 void pf_edge_bands_free(pf_edge_bands *eb);
 

@@ -113,6 +113,11 @@ void pf_grid_cells(const float *samples, int rows, int cols, int k, float *cells
 
 void pf_grid_free(pf_grid *g);
 
+/* 1 when one RGBA8 frame (h, w, 4) carries subsampled chroma (JPEG, H.264,
+ * lossy WebP 4:2:0): its chroma changes mostly at every other pixel, a comb
+ * the luma does not have. Detectors then use luma and alpha only. */
+int pf_grid_chroma_subsampled(const uint8_t *rgba, int w, int h);
+
 /* ---- cell-size candidates ------------------------------------------------ */
 
 /* One nominal cell size and how much the edges back it. */
@@ -179,13 +184,14 @@ typedef struct pf_mesh pf_mesh;
  * unwrapped by weighted least squares on its increments (with a curvature
  * penalty, so gaps without edges continue the local cell size) and refined
  * three times; then the nominal cell is re-estimated as the sprite's mean
- * cell and the fit repeated. The count (cells whose centre lies in the
+ * cell and the fit repeated until it settles (at most 4 fits; quick: one,
+ * to compare candidates). The count (cells whose centre lies in the
  * frame) is fixed from then on. k: canonical samples per cell side, 1..8.
  * Errors: PF_EINVAL (bad sizes, cell < 2.5 or over a third of a side, k),
  * PF_ELIMIT (a side over PF_GRID_MAX_SIDE), PF_ENOMEM, PF_ENOGRID (no
  * edges at all). */
 pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
-                      const pf_logger *lg);
+                      int quick, const pf_logger *lg);
 
 /* Moves the mesh onto the next frame (same size): the residual phase of
  * its edges against the current mesh, smoothed with the edges as weights,
@@ -204,6 +210,11 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out);
 /* Back to the state right after pf_mesh_fit (a second pass over the same
  * frames then gives the same meshes). */
 void pf_mesh_rewind(pf_mesh *m);
+
+/* Sets the count from the sprite's mean cell averaged over n frames (the
+ * fitted one first, then frames[1..n-1] tracked in order; each frame's
+ * wobble measures it anew), then rewinds. Errors: PF_ENOMEM. */
+pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n);
 
 /* The native coordinates (u, v) of input position (x, y) px in the current
  * frame: native cell (i, j) holds u in [i, i + 1), v in [j, j + 1). */

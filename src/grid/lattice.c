@@ -27,7 +27,11 @@
 #define LATTICE_BEND_MIN 0.4      /* cells: a regular grid's mesh bends less (0.04-0.16 measured) */
 #define LATTICE_BEND_CHECK 0.995  /* regular grids of this confidence skip the mesh check
                                      (exact upscales give 1) */
-#define LATTICE_MIN_CONTRAST 1.15 /* a candidate's score over its neighbours' */
+#define LATTICE_MAX_CELL 16.0     /* largest mesh cell in auto, input px: video models draw
+                                     cells of 3-12 px; larger lattices are regular upscales */
+#define LATTICE_MIN_CONTRAST 1.15 /* a candidate's score over its neighbours' ... */
+#define LATTICE_STILL_CONTRAST 1.5 /* ... and for a still image, which has no second frame
+                                     to show the same lattice again */
 #define LATTICE_MIN_COHERENCE 0.30 /* mesh coherence (edges on its lines, 0..1) */
 #define LATTICE_NEAR 0.90         /* share of the best coherence that counts as as good */
 
@@ -66,9 +70,13 @@ static void figures_from_mesh(pf_lattice *L)
     L->bend = pf_mesh_bend(L->mesh);
 }
 
-/* Fits meshes at the candidates (or at `scale`) and keeps the best. */
-static pf_status fit_elastic(pf_lattice *L, const uint8_t *rgba, double scale, const pf_logger *lg)
+/* Fits meshes at the candidates (or at `scale`) and keeps the best. still:
+ * the clip shows one picture (a still, or frames all alike). */
+static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n, double scale, int still,
+                             const pf_logger *lg)
 {
+    const double min_contrast = still ? LATTICE_STILL_CONTRAST : LATTICE_MIN_CONTRAST;
+    const uint8_t *rgba = frames[0];
     double cells[LATTICE_TRY], best = -1;
     int nc = 0;
     pf_mesh *keep = NULL;
@@ -76,14 +84,15 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *rgba, double scale, c
         cells[nc++] = scale;
     } else {
         for (int i = 0; i < L->ncand && nc < LATTICE_TRY; i++)
-            if (L->cand[i].cell >= LATTICE_MIN_CELL && L->cand[i].contrast >= LATTICE_MIN_CONTRAST)
+            if (L->cand[i].cell >= LATTICE_MIN_CELL && L->cand[i].cell <= LATTICE_MAX_CELL &&
+                L->cand[i].contrast >= min_contrast)
                 cells[nc++] = L->cand[i].cell;
     }
     double coh[LATTICE_TRY] = {0};
     pf_mesh *meshes[LATTICE_TRY] = {NULL};
     for (int i = 0; i < nc; i++) {
         if (!(cells[i] >= LATTICE_MIN_CELL) || cells[i] > fmin(L->w, L->h) / 3.0) continue;
-        pf_status st = pf_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, lg);
+        pf_status st = pf_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, nc > 1, lg);
         if (st == PF_ENOMEM) {
             for (int j = 0; j < i; j++) pf_mesh_free(meshes[j]);
             return st;
@@ -102,12 +111,30 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *rgba, double scale, c
         if (i != pick) pf_mesh_free(meshes[i]);
     if (pick < 0) return PF_ENOGRID;
     keep = meshes[pick];
+    if (nc > 1) {   /* the quick fit chose; now the full one */
+        pf_mesh *full = NULL;
+        pf_status st = pf_mesh_fit(&full, rgba, L->w, L->h, cells[pick], L->k, 0, lg);
+        if (st == PF_ENOMEM) {
+            pf_mesh_free(keep);
+            return st;
+        }
+        if (st == PF_OK) {
+            pf_mesh_free(keep);
+            keep = full;
+            coh[pick] = pf_mesh_confidence(full);
+        }
+    }
     if (scale == 0 && coh[pick] < LATTICE_MIN_COHERENCE) {
         pf_info(lg, "grid: the best mesh (%.3f px) puts only %.2f of the edges on its lines", cells[pick], coh[pick]);
         L->grid.cell_w = L->grid.cell_h = cells[pick];
         L->grid.confidence = 0;
         pf_mesh_free(keep);
         return PF_ENOGRID;
+    }
+    pf_status st = still ? PF_OK : pf_mesh_recount(keep, frames, n);
+    if (st < 0) {
+        pf_mesh_free(keep);
+        return st;
     }
     pf_grid_free(&L->grid);
     L->mesh = keep;
@@ -141,7 +168,7 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
             const double cell = fmin(L->grid.cell_w, L->grid.cell_h);
             if (cell >= LATTICE_MIN_CELL && cell <= fmin(w, h) / 3.0 && L->grid.confidence < LATTICE_BEND_CHECK) {
                 pf_mesh *m = NULL;
-                pf_status ms = pf_mesh_fit(&m, frames[0], w, h, 0.5 * (L->grid.cell_w + L->grid.cell_h), p->k, lg);
+                pf_status ms = pf_mesh_fit(&m, frames[0], w, h, 0.5 * (L->grid.cell_w + L->grid.cell_h), p->k, 0, lg);
                 if (ms == PF_ENOMEM) {
                     st = ms;
                     goto fail;
@@ -149,6 +176,10 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
                 if (ms == PF_OK && pf_mesh_bend(m) >= LATTICE_BEND_MIN &&
                     pf_mesh_confidence(m) >= LATTICE_MIN_COHERENCE) {
                     pf_info(lg, "grid: the lattice bends by %.2f cells: using an elastic grid", pf_mesh_bend(m));
+                    if ((st = pf_mesh_recount(m, frames, n)) < 0) {
+                        pf_mesh_free(m);
+                        goto fail;
+                    }
                     pf_grid_free(&L->grid);
                     L->mesh = m;
                     figures_from_mesh(L);
@@ -166,7 +197,9 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
         st = pf_grid_candidates(frames, n, w, h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, lg);
         if (st < 0) goto fail;
     }
-    st = fit_elastic(L, frames[0], p->scale, lg);
+    int still = 1;
+    for (int i = 1; i < n && still; i++) still = memcmp(frames[i], frames[0], (size_t)w * h * 4) == 0;
+    st = fit_elastic(L, frames, n, p->scale, still, lg);
     if (st != PF_OK && st != PF_ENOGRID) goto fail;
     if (st == PF_ENOGRID && L->ncand > 0 && !(L->grid.cell_w > 0)) {
         L->grid.cell_w = L->grid.cell_h = L->cand[0].cell;

@@ -21,14 +21,19 @@
  *    penalty along and across bands (so a gap without edges is bridged by
  *    continuing the local cell size, not the nominal one), plus the
  *    clip-wide offset from the phases themselves.
- * 3. Refine: demodulate against the current u, and fit r to r + residual
- *    phase, weighted by |z|, with the curvature penalty and a weak pull of
- *    the slope to the nominal cell (where there are no edges at all, the
+ * 3. Refine: demodulate against the current u, and fit r to the field's
+ *    edge-weighted mean in the window plus the residual phase (axis_target),
+ *    weighted by |z|, with the curvature penalty and a weak pull of the
+ *    slope to the nominal cell (where there are no edges at all, the
  *    lattice continues at the nominal size). Three rounds.
- * 4. The nominal cell is re-estimated as the evidence-weighted mean of the
- *    local one and the fit repeated, so the count across the frame
- *    (which the background cannot tell) uses the sprite's own cell size.
- * Measured on synthetic bent upscales (tests/test_grid.c) and on
+ * 4. The nominal cell is re-estimated as the sprite's mean cell (its width
+ *    per band over the cells the field counts across it) and the fit
+ *    repeated until it settles: each fit leans to the cell it starts from.
+ *    The count is the frame over that mean cell (averaged over the
+ *    lookahead by pf_mesh_recount): the background cannot tell where the
+ *    frame's edges fall on a lattice that bends.
+ * Measured on synthetic bent upscales (tests/test_mesh.c: exact count on
+ * 19 of 20, mean boundary error 0.07 cell) and on
  * ../shared/wild/sprited_one_part00.webp.
  *
  * Tracking. Each new frame is demodulated against the previous field; the
@@ -45,17 +50,22 @@
 #include <math.h>
 #include <string.h>
 
-#define MESH_WINDOW_CELLS tune("WC", 1.5)     /* demodulation window sigma, cells */
+#define MESH_WINDOW_CELLS 1.5     /* demodulation window sigma, cells */
 #define MESH_STEP_CELLS 0.45      /* edge finder's box step, cells */
 #define MESH_BAND_CELLS 2.0       /* band height, cells */
 #define MESH_NODE_CELLS 0.5       /* node spacing along the axis, cells */
 #define MESH_INC_SMOOTH_CELLS 1.0 /* smoothing of the phase increments, cells */
-#define MESH_CURV_INIT tune("CI", 0.005)      /* curvature weight of the unwrapping fit */
-#define MESH_CURV_REFINE tune("CR", 0.05)     /* curvature weight of the refinement */
-#define MESH_SLOPE_PRIOR tune("SP", 1e-4)     /* pull of the local slope to the nominal cell */
-#define MESH_REFINE_ROUNDS ((int)tune("RR", 3))
-#define MESH_CG_ITERS ((int)tune("CG", 300))
-#define MESH_CG_TOL tune("TOL", 1e-10)   /* relative squared residual */
+#define MESH_CURV_INIT 0.005      /* curvature weight of the unwrapping fit */
+#define MESH_CURV_REFINE 0.05     /* curvature weight of the refinement */
+#define MESH_SLOPE_PRIOR 1e-4     /* pull of the local slope to the nominal cell */
+#define MESH_REFINE_ROUNDS 3
+#define MESH_PASSES 4             /* fits at most, each at the last mean cell */
+#define MESH_SETTLED 0.0025       /* relative change of the mean cell that ends them */
+#define MESH_START 0.96           /* the first fit's cell over the candidate's: a fit
+                                     from a cell too small loses fewer cells than one
+                                     from a cell too large (measured) */
+#define MESH_CG_ITERS 300
+#define MESH_CG_TOL 1e-8          /* relative squared residual */
 #define MESH_TRACK_SIGMA_CELLS 2.0 /* tracking: smoothing along the axis, cells */
 #define MESH_TRACK_MAX 0.35       /* tracking: largest move per frame, cells */
 #define MESH_TRACK_FLOOR 0.05     /* tracking: evidence (share of the 95th
@@ -63,14 +73,6 @@
 #define MESH_REINDEX_HYST 0.2     /* re-index past 0.5 + this many cells */
 #define MESH_CONTENT_SHARE 0.2    /* content: evidence over this share of the 95th percentile */
 #define MESH_MEAN_MIN_CELLS 4.0   /* bands with less content across are left out of the mean cell */
-
-static double tune(const char *name, double def)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "PF_MESH_%s", name);
-    const char *v = getenv(buf);
-    return v ? atof(v) : def;
-}
 
 typedef struct mesh_axis {
     int len;        /* frame side along the axis, px */
@@ -90,6 +92,7 @@ typedef struct mesh_axis {
     float *u;       /* (nb, n) dense lattice coordinate */
     float *inv;     /* (nb, cells k + 1) position of every sub-boundary, px */
     double shift;   /* mean move from the reference, cells (after re-indexing) */
+    double mean_cell; /* the sprite's mean cell at the fit, px (0 = unknown) */
 } mesh_axis;
 
 struct pf_mesh {
@@ -97,6 +100,7 @@ struct pf_mesh {
     double cell;          /* nominal cell, input px */
     mesh_axis ax[2];      /* 0: columns (x), 1: rows (y) */
     double confidence, bend;
+    int luma_only;        /* subsampled chroma: edges from luma and alpha */
     pf_logger lg;
     /* scratch */
     float *zr, *zi, *zm, *sc;
@@ -461,12 +465,23 @@ static double axis_mean_cell(mesh_axis *a, double *work)
     return sc > 0 ? sw / sc : 0;
 }
 
-/* Native cells along the axis and the lattice index of the first: the
- * cells whose centre lies in the frame, on the middle band. */
-static void axis_count(mesh_axis *a, double cell)
+/* Native cells along the axis and the lattice index of the first. The
+ * count is the frame over the sprite's mean cell: where the frame's edges
+ * fall on the lattice depends on how the lattice bends there, where there
+ * is nothing to see, so counting the cells whose centre is in the frame
+ * would be off by one as often as not. The cells are then centred on the
+ * frame along the middle band. Without a mean cell, the centres in the
+ * frame are counted. */
+static void axis_count(mesh_axis *a, double mean_cell)
 {
-    axis_dense(a, cell);
+    axis_dense(a, a->cell);
     const float *u = a->u + (size_t)(a->nb / 2) * a->n;
+    if (mean_cell > 0) {
+        a->cells = (int)lrint(a->len / mean_cell);
+        if (a->cells < 1) a->cells = 1;
+        a->k0 = (int)lrint((u[0] + u[a->n - 1] - a->cells) / 2);
+        return;
+    }
     const int k0 = (int)ceil(u[0] - 0.5), k1 = (int)floor(u[a->n - 1] - 0.5);
     a->k0 = k0;
     a->cells = k1 - k0 + 1 < 1 ? 1 : k1 - k0 + 1;
@@ -567,7 +582,7 @@ static pf_status mesh_fit_pass(pf_mesh *m, const uint8_t *rgba, double coh[2], d
     for (int i = 0; i < 2; i++) {
         mesh_axis *a = &m->ax[i];
         pf_edge_bands eb;
-        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band)) < 0) return st;
+        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) return st;
         if (!(eb.total > 0)) {
             pf_edge_bands_free(&eb);
             return PF_ENOGRID;
@@ -598,11 +613,11 @@ void pf_mesh_free(pf_mesh *m)
 }
 
 pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
-                      const pf_logger *lg)
+                      int quick, const pf_logger *lg)
 {
     pf_mesh *m;
     pf_status st;
-    double cells[2] = {cell, cell}, coh[2] = {0, 0};
+    double cells[2] = {cell * MESH_START, cell * MESH_START}, coh[2] = {0, 0}, mcell[2] = {0, 0};
 
     if (out) *out = NULL;
     if (!out || !rgba || w < 2 || h < 2 || k < 1 || k > 8 || !(cell >= 2.5) || cell > fmin(w, h) / 3.0)
@@ -612,20 +627,30 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
     m->w = w;
     m->h = h;
     m->k = k;
+    m->luma_only = pf_grid_chroma_subsampled(rgba, w, h);
     if (lg) m->lg = *lg;
-    for (int pass = 0; pass < 2; pass++) {
+    const int passes = quick ? 1 : MESH_PASSES;
+    for (int pass = 0; pass < passes; pass++) {
         for (int i = 0; i < 2; i++) {
             axis_free(&m->ax[i]);
             if ((st = axis_setup(&m->ax[i], i == 0 ? w : h, i == 0 ? h : w, cells[i])) < 0) goto fail;
         }
         double mc[2] = {0, 0};
         if ((st = mesh_fit_pass(m, rgba, coh, mc)) < 0) goto fail;
+        for (int i = 0; i < 2; i++) mcell[i] = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : 0;
         pf_debug(lg, "grid: mesh pass %d at %.3f x %.3f px: coherence %.3f %.3f", pass, cells[0],
                  cells[1], coh[0], coh[1]);
-        if (pass == 1) break;
-        /* the sprite's own mean cell, per axis: a bent lattice's mean
-         * stretch over the sprite differs by axis */
-        for (int i = 0; i < 2; i++) cells[i] = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : cell;
+        if (pass == passes - 1) break;
+        /* the sprite's own mean cell, per axis (a bent lattice's mean
+         * stretch over the sprite differs by axis); each fit is pulled
+         * towards the cell it starts from, so fit again until it settles */
+        int moved = 0;
+        for (int i = 0; i < 2; i++) {
+            const double c = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : cells[i];
+            moved |= fabs(c / cells[i] - 1) > MESH_SETTLED;
+            cells[i] = c;
+        }
+        if (!moved) break;
     }
     {
         double bend = 0;
@@ -640,7 +665,8 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
             a->q95 = 1;   /* wt is normalised by the last refinement's scale */
             bend = fmax(bend, axis_bend(a, work));
             free(work);
-            axis_count(a, a->cell);
+            a->mean_cell = mcell[i];
+            axis_count(a, mcell[i]);
             memcpy(a->ref, a->r, sizeof *a->r * N);
             if (!(a->inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * k + 1, sizeof(float), 1))) {
                 st = PF_ENOMEM;
@@ -672,7 +698,7 @@ pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba)
         pf_status st;
         double *buf = malloc(sizeof *buf * (4 * N + 8));
         if (!buf) return PF_ENOMEM;
-        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band)) < 0) {
+        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) {
             free(buf);
             return st;
         }
@@ -788,6 +814,44 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
             pf_grid_sample_box(rgba, m->w, m->h, x0, x1 > x0 ? x1 : x0, y0, y1 > y0 ? y1 : y0, px);
             for (int c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = px[c];
         }
+    return PF_OK;
+}
+
+pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
+{
+    double sum[2] = {0, 0};
+    int cnt[2] = {0, 0};
+    pf_status st = PF_OK;
+    for (int i = 0; i < 2; i++)
+        if (m->ax[i].mean_cell > 0) sum[i] += m->ax[i].mean_cell, cnt[i]++;
+    for (int t = 1; t < n && st == PF_OK; t++) {
+        if ((st = pf_mesh_track(m, frames[t])) < 0) break;
+        for (int i = 0; i < 2; i++) {
+            mesh_axis *a = &m->ax[i];
+            double *work = malloc(sizeof *work * ((size_t)a->nb * a->nx + 1));
+            if (!work) {
+                st = PF_ENOMEM;
+                break;
+            }
+            const double c = axis_mean_cell(a, work);
+            free(work);
+            if (c > 0 && fabs(c / a->cell - 1) < 0.25) sum[i] += c, cnt[i]++;
+        }
+    }
+    pf_mesh_rewind(m);
+    if (st < 0) return st;
+    for (int i = 0; i < 2; i++) {
+        mesh_axis *a = &m->ax[i];
+        if (!cnt[i]) continue;
+        const int old = a->cells;
+        axis_count(a, sum[i] / cnt[i]);
+        if (a->cells != old) {
+            float *inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * m->k + 1, sizeof(float), 1);
+            if (!inv) return PF_ENOMEM;
+            free(a->inv);
+            a->inv = inv;
+        }
+    }
     return PF_OK;
 }
 

@@ -19,7 +19,6 @@
 #include "edges.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define PERIOD_STEP 1.02          /* ratio between trial cell sizes */
@@ -28,21 +27,16 @@
 #define PERIOD_FINE_BAND 4        /* lines per band of the edge finder ... */
 #define PERIOD_BAND_CELLS 1.0     /* ... summed under a Gaussian of this many cells */
 #define PERIOD_WINDOW_CELLS 1.5   /* demodulation window sigma, cells */
-#define PERIOD_STEP_CELLS tunep("PS", 0.35)    /* box step of the edge finder, cells */
+#define PERIOD_STEP_CELLS 0.35    /* box step of the edge finder, cells */
 #define PERIOD_CONTEXT 1.7        /* contrast against sizes within this ratio ... */
 #define PERIOD_EXCLUDE 1.2        /* ... but outside this one */
 #define PERIOD_CONTRAST_LO 1.10   /* contrast giving confidence 0 ... */
 #define PERIOD_CONTRAST_HI 1.60   /* ... and 1 */
 #define PERIOD_SCORE_LO 0.25      /* coherence giving confidence 0 ... */
 #define PERIOD_SCORE_HI 0.50      /* ... and 1 */
-
-static double tunep(const char *name, double def)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "PF_PERIOD_%s", name);
-    const char *v = getenv(buf);
-    return v ? atof(v) : def;
-}
+#define PERIOD_CODEC_COHERENCE 0.08 /* a frame-locked comb at 4 or 8 px this coherent ... */
+#define PERIOD_CODEC_PHASE 0.5    /* ... within this many px of the origin is the codec's */
+#define PERIOD_CODEC_NEAR 0.10    /* candidates within this share of a codec period are dropped */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -84,6 +78,35 @@ static double axis_score(const pf_edge_bands *fine, double p, float *work)
     return sm > 0 ? sz / sm : 0;
 }
 
+/* Which codec block lattices (4 and 8 px, bit 0 and 1) the edges of one
+ * frame sit on: lossy WebP and H.264 leave a comb locked to the frame's
+ * origin at their transform sizes, and a candidate near them would be the
+ * codec's grid, not the art's. */
+static int codec_lattices(const uint8_t *rgba, int w, int h, int luma_only)
+{
+    int found = 3;
+    for (int a = 0; a < 2; a++) {
+        pf_edge_bands eb;
+        if (pf_edge_bands_make(&eb, rgba, w, h, a, 1, a ? w : h, luma_only) < 0) return 0;
+        for (int k = 0; k < 2; k++) {
+            const double per = k ? 8.0 : 4.0;
+            double re = 0, im = 0, sum = 0;
+            for (int b = 0; b < eb.nb; b++)
+                for (int x = 0; x < eb.n; x++) {
+                    const double v = eb.p[(size_t)b * eb.n + x];
+                    re += v * cos(2 * M_PI * x / per);
+                    im += v * sin(2 * M_PI * x / per);
+                    sum += v;
+                }
+            const double coh = sum > 0 ? hypot(re, im) / sum : 0;
+            const double phase = fabs(atan2(im, re)) / (2 * M_PI) * per;   /* px from the origin */
+            if (!(coh >= PERIOD_CODEC_COHERENCE && phase <= PERIOD_CODEC_PHASE)) found &= ~(1 << k);
+        }
+        pf_edge_bands_free(&eb);
+    }
+    return found;
+}
+
 pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
                              double max_cell, pf_cell_candidate *out, int max_out, int *n_out,
                              const pf_logger *lg)
@@ -114,6 +137,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
     nf = n < PERIOD_FRAMES ? n : PERIOD_FRAMES;
     for (int f = 0; f < nf; f++) {
         const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
+        const int luma = pf_grid_chroma_subsampled(rgba, w, h);
         /* the box step follows p continuously: the score blends the two
          * whole steps around PERIOD_STEP_CELLS p, so that a change of step
          * does not make a step (a false peak) in the score */
@@ -125,9 +149,9 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
             if (s0 != have) {
                 for (int a = 0; a < 2; a++) {
                     pf_edge_bands_free(&eb[a]);
-                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, s0, PERIOD_FINE_BAND)) < 0) goto done;
+                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, s0, PERIOD_FINE_BAND, luma)) < 0) goto done;
                     pf_edge_bands_free(&eb[2 + a]);
-                    if ((st = pf_edge_bands_make(&eb[2 + a], rgba, w, h, a, s0 + 1, PERIOD_FINE_BAND)) < 0)
+                    if ((st = pf_edge_bands_make(&eb[2 + a], rgba, w, h, a, s0 + 1, PERIOD_FINE_BAND, luma)) < 0)
                         goto done;
                 }
                 have = s0;
@@ -137,9 +161,15 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
             score[i] += ((1 - fr) * lo + fr * hi) / nf;
         }
     }
+    const int codec = codec_lattices(frames[0], w, h, pf_grid_chroma_subsampled(frames[0], w, h));
+    if (codec) pf_debug(lg, "grid: edges on a %s px lattice at the frame origin (codec blocks)",
+                        codec == 3 ? "4 and 8" : codec == 1 ? "4" : "8");
     /* peaks ranked by contrast x score */
     for (int i = 1; i + 1 < np; i++) {
         if (!(score[i] >= score[i - 1] && score[i] > score[i + 1])) continue;
+        if (((codec & 1) && fabs(per[i] / 4.0 - 1) < PERIOD_CODEC_NEAR) ||
+            ((codec & 2) && fabs(per[i] / 8.0 - 1) < PERIOD_CODEC_NEAR))
+            continue;
         int k = 0;
         for (int j = 0; j < np; j++) {
             const double r = per[j] / per[i];

@@ -1,0 +1,442 @@
+/* test_mesh.c - the elastic grid and the choice of lattice (src/grid/mesh.c,
+ * lattice.c, period.c) on synthetic bent upscales: busy pixel-art sprites
+ * rendered by the trainer's video_bent degradation (src/train/degrade.c),
+ * whose true native coordinate of every input pixel is known
+ * (pf_degrade_native_at). Also: straight upscales stay regular, pictures
+ * with no lattice get no grid, tracking is steady and rewinds exactly, and
+ * the real AI clip of ../shared/wild restores into one size when it is
+ * there. Per-case figures go to stderr. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "grid/grid.h"
+#include "grid_synth.h"
+#include "io/io.h"
+#include "train/degrade.h"
+#include "pixelfix.h"
+
+/* A busy sprite filling most of the w x h canvas: many small shapes with
+ * outlines, shading pairs and single-pixel details, as pixel art has (big
+ * flat areas would leave nothing to follow the lattice by). */
+static void busy_sprite(uint64_t *s, int w, int h, uint8_t *img)
+{
+    uint8_t pal[10][4];
+    const int npal = gs_randi(s, 6, 10);
+    for (int i = 0; i < npal; i++) {
+        for (int c = 0; c < 3; c++) pal[i][c] = (uint8_t)gs_randi(s, 0, 255);
+        pal[i][3] = 255;
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) memcpy(img + i * 4, pal[0], 4);
+    for (int k = 0; k < w * h / 12; k++) {
+        const int cx = gs_randi(s, 0, w - 1), cy = gs_randi(s, 0, h - 1);
+        const int rx = gs_randi(s, 1, 4), ry = gs_randi(s, 1, 4);
+        const uint8_t *c = pal[gs_randi(s, 1, npal - 1)], *o = pal[gs_randi(s, 0, npal - 1)];
+        for (int y = cy - ry; y <= cy + ry; y++)
+            for (int x = cx - rx; x <= cx + rx; x++) {
+                if (x < 0 || y < 0 || x >= w || y >= h) continue;
+                const int edge = x == cx - rx || x == cx + rx || y == cy - ry || y == cy + ry;
+                gs_put(img, w, x, y, edge ? o : c);
+            }
+    }
+}
+
+/* One bent clip: a busy sprite of nw x nh native pixels (transparent
+ * margin of 1-2), n frames through the video_bent degradation (codec
+ * off unless asked, one frame per drawing). */
+typedef struct bent_case {
+    pf_degrade d;
+    pf_degrade_geom g;
+    pf_anim clean, in;
+    int nw, nh;
+} bent_case;
+
+static void bent_make(bent_case *b, uint64_t seed, int n, int codec)
+{
+    uint64_t s = seed * 2654435761u + 17;
+    memset(b, 0, sizeof *b);
+    b->nw = gs_randi(&s, 40, 70);
+    b->nh = gs_randi(&s, 40, 70);
+    uint8_t *img = calloc((size_t)b->nw * b->nh, 4), *spr;
+    const int mx = gs_randi(&s, 1, 2), my = gs_randi(&s, 1, 2);
+    const int sw = b->nw - 2 * mx, sh = b->nh - 2 * my;
+    spr = malloc((size_t)sw * sh * 4);
+    assert_non_null(img);
+    assert_non_null(spr);
+    busy_sprite(&s, sw, sh, spr);
+    for (int y = 0; y < sh; y++) memcpy(img + ((size_t)(y + my) * b->nw + mx) * 4, spr + (size_t)y * sw * 4, (size_t)sw * 4);
+    assert_int_equal(pf_anim_init(&b->clean, b->nw, b->nh), PF_OK);
+    for (int f = 0; f < n; f++) assert_int_equal(pf_anim_push(&b->clean, img, 100), PF_OK);
+    pf_degrade_draw(&b->d, PF_DKIND_BENT, seed);
+    b->d.hold = b->d.hold_max = 1;
+    if (!codec) b->d.codec = PF_CODEC_NONE;
+    assert_int_equal(pf_degrade_clip(&b->d, &b->clean, &b->in, &b->g, NULL), PF_OK);
+    free(img);
+    free(spr);
+}
+
+static void bent_free(bent_case *b)
+{
+    pf_anim_free(&b->clean);
+    pf_anim_free(&b->in);
+    pf_degrade_geom_free(&b->g);
+}
+
+/* Mean distance, in cells, between the mesh's boundaries and the true
+ * ones of frame t (the same lattice index up to one whole offset per
+ * axis), over the sprite. */
+static double boundary_error(const pf_lattice *L, const bent_case *b, int t)
+{
+    const pf_grid *g = pf_lattice_grid(L);
+    double err = 0;
+    int n = 0;
+    for (int axis = 0; axis < 2; axis++) {
+        /* true native coordinate of every fitted boundary, at band centres */
+        const int len = axis ? b->in.height : b->in.width, lines = axis ? b->in.width : b->in.height;
+        const int cells = axis ? g->rows : g->cols;
+        double *val = malloc(sizeof *val * (size_t)(cells + 1) * 64);
+        int nv = 0;
+        assert_non_null(val);
+        for (int q = 0; q < 64; q++) {
+            const double across = (q + 0.5) * lines / 64.0;
+            /* the boundary index i sits where the mesh coordinate is i */
+            double prev = -1e9;
+            for (int p = 0; p <= 4 * len; p++) {
+                const double pos = p / 4.0, x = axis ? across : pos, y = axis ? pos : across;
+                double u, v, tu, tv;
+                pf_lattice_coord(L, 0, 0, x, y, &u, &v);
+                const double c = axis ? v : u;
+                if (p > 0 && floor(c) != floor(prev) && nv < (cells + 1) * 64) {
+                    pf_degrade_native_at(&b->d, &b->g, t, x, y, &tu, &tv);
+                    const double tc = axis ? tv : tu, other = axis ? tu : tv;
+                    if (tc >= 1 && tc <= (axis ? b->nh : b->nw) - 1 && other >= 1 &&
+                        other <= (axis ? b->nw : b->nh) - 1)
+                        val[nv++] = tc - floor(c);
+                }
+                prev = c;
+            }
+        }
+        /* the whole offset: the most common rounded difference */
+        int best = 0, bestn = -1;
+        for (int off = -4; off <= 4; off++) {
+            int k = 0;
+            for (int i = 0; i < nv; i++) k += lrint(val[i]) == off;
+            if (k > bestn) bestn = k, best = off;
+        }
+        for (int i = 0; i < nv; i++) err += fabs(val[i] - best), n++;
+        free(val);
+    }
+    return n ? err / n : 1e9;
+}
+
+static pf_lattice *find(const pf_anim *a, pf_grid_mode mode, pf_status *st)
+{
+    const uint8_t *fr[8];
+    const int n = a->count < 8 ? a->count : 8;
+    pf_lattice *L = NULL;
+    pf_lattice_params lp = {mode, 0, 4};
+    for (int i = 0; i < n; i++) fr[i] = a->frames[i].rgba;
+    *st = pf_lattice_find(&L, fr, n, a->width, a->height, &lp, NULL);
+    return L;
+}
+
+/* ---- bent upscales: the count and the boundaries ----------------------------- */
+
+static void test_bent_count_and_boundaries(void **state)
+{
+    const int ncase = 20;
+    int exact = 0, elastic = 0;
+    double errsum = 0;
+    (void)state;
+    for (int c = 0; c < ncase; c++) {
+        bent_case b;
+        pf_status st;
+        bent_make(&b, 1000 + (uint64_t)c, 4, c % 5 == 4);
+        pf_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
+        assert_non_null(L);
+        assert_int_equal(st, PF_OK);
+        const pf_grid *g = pf_lattice_grid(L);
+        float *smp = pf_malloc4((size_t)g->cols * 4, (size_t)g->rows * 4, 4, sizeof(float));
+        double dx, dy;
+        assert_non_null(smp);
+        assert_int_equal(pf_lattice_sample(L, b.in.frames[0].rgba, smp, &dx, &dy), PF_OK);
+        const double e = boundary_error(L, &b, 0);
+        exact += g->cols == b.nw && g->rows == b.nh;
+        elastic += pf_lattice_elastic(L);
+        errsum += e;
+        fprintf(stderr, "mesh: bent %2d: scale %.3f (found %.3f x %.3f) bend %.2f codec %d, %dx%d -> %dx%d %s, boundary error %.3f cell\n",
+                c, b.d.scale, g->cell_w, g->cell_h, b.d.bend, b.d.codec, b.nw, b.nh, g->cols, g->rows,
+                pf_lattice_elastic(L) ? "elastic" : "regular", e);
+        free(smp);
+        pf_lattice_free(L);
+        bent_free(&b);
+    }
+    fprintf(stderr, "mesh: bent upscales: %d/%d exact count, %d elastic, mean boundary error %.3f cell\n",
+            exact, ncase, elastic, errsum / ncase);
+    assert_true(exact * 100 >= 95 * ncase);
+    assert_true(errsum / ncase <= 0.2);
+}
+
+/* ---- straight upscales stay regular -------------------------------------------- */
+
+static void test_straight_stays_regular(void **state)
+{
+    int regular = 0, exact = 0;
+    (void)state;
+    for (int c = 0; c < 8; c++) {
+        bent_case b;
+        pf_status st;
+        uint64_t s = 500 + (uint64_t)c;
+        memset(&b, 0, sizeof b);
+        b.nw = gs_randi(&s, 30, 60);
+        b.nh = gs_randi(&s, 30, 60);
+        uint8_t *img = malloc((size_t)b.nw * b.nh * 4);
+        assert_non_null(img);
+        busy_sprite(&s, b.nw, b.nh, img);
+        assert_int_equal(pf_anim_init(&b.clean, b.nw, b.nh), PF_OK);
+        for (int f = 0; f < 3; f++) assert_int_equal(pf_anim_push(&b.clean, img, 100), PF_OK);
+        pf_degrade_draw(&b.d, PF_DKIND_VIDEO_MODEL, s);   /* bicubic, jitter, no bend */
+        b.d.codec = PF_CODEC_NONE;
+        b.d.hold = b.d.hold_max = 1;
+        assert_int_equal(pf_degrade_clip(&b.d, &b.clean, &b.in, &b.g, NULL), PF_OK);
+        pf_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
+        assert_int_equal(st, PF_OK);
+        regular += !pf_lattice_elastic(L);
+        exact += pf_lattice_grid(L)->cols == b.nw && pf_lattice_grid(L)->rows == b.nh;
+        pf_lattice_free(L);
+        bent_free(&b);
+        free(img);
+    }
+    fprintf(stderr, "mesh: straight upscales: %d/8 regular, %d/8 exact count\n", regular, exact);
+    assert_int_equal(regular, 8);
+    assert_int_equal(exact, 8);
+}
+
+/* ---- no lattice: no grid --------------------------------------------------------- */
+
+
+
+static void test_no_lattice(void **state)
+{
+    const int w = 320, h = 240;
+    uint8_t *img = malloc((size_t)w * h * 4);
+    uint64_t rng = 77;
+    int none = 0, total = 0;
+    (void)state;
+    assert_non_null(img);
+    for (int i = 0; i < 40; i++) {
+        if (i % 4 == 0) gs_photo(&rng, img, w, h);
+        else if (i % 4 == 1) gs_discs(&rng, img, w, h);
+        else if (i % 4 == 2)
+            for (size_t q = 0; q < (size_t)w * h * 4; q++) img[q] = (q & 3) == 3 ? 255 : (uint8_t)gs_randi(&rng, 0, 255);
+        else
+            gs_sprite(&rng, w, h, NULL, img);   /* pixel art at its own size: no grid to find */
+        const uint8_t *fr[1] = {img};
+        pf_lattice *L = NULL;
+        pf_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+        pf_status st = pf_lattice_find(&L, fr, 1, w, h, &lp, NULL);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        none += st == PF_ENOGRID;
+        total++;
+        pf_lattice_free(L);
+    }
+    fprintf(stderr, "mesh: pictures with no lattice: %d/%d reported as no grid\n", none, total);
+    assert_true(none * 10 >= total * 9);
+    free(img);
+}
+
+/* ---- tracking ------------------------------------------------------------------ */
+
+/* The same drawing held for several frames (as video models hold each
+ * drawing 2-3 frames) comes out the same; a rewind replays exactly. */
+static void test_tracking_held_and_rewind(void **state)
+{
+    bent_case b;
+    pf_status st;
+    (void)state;
+    bent_make(&b, 4242, 6, 0);
+    /* hold: frames 2 and 3 repeat frame 1 */
+    memcpy(b.in.frames[2].rgba, b.in.frames[1].rgba, (size_t)b.in.width * b.in.height * 4);
+    memcpy(b.in.frames[3].rgba, b.in.frames[1].rgba, (size_t)b.in.width * b.in.height * 4);
+    pf_lattice *L = find(&b.in, PF_GRID_ELASTIC, &st);
+    assert_int_equal(st, PF_OK);
+    assert_true(pf_lattice_elastic(L));
+    const pf_grid *g = pf_lattice_grid(L);
+    const size_t ns = (size_t)g->cols * 4 * g->rows * 4 * 4;
+    float *smp[6];
+    double dx, dy;
+    for (int t = 0; t < 6; t++) {
+        assert_non_null(smp[t] = malloc(ns * sizeof(float)));
+        assert_int_equal(pf_lattice_sample(L, b.in.frames[t].rgba, smp[t], &dx, &dy), PF_OK);
+    }
+    /* held frames: the mesh settles, so samples barely move (< 1/255 mean) */
+    for (int t = 2; t <= 3; t++) {
+        double d = 0;
+        for (size_t i = 0; i < ns; i++) d += fabs(smp[t][i] - smp[t - 1][i]);
+        fprintf(stderr, "mesh: held frame %d: mean sample change %.5f\n", t, d / ns);
+        assert_true(d / ns < 1.0 / 255);
+    }
+    /* rewind: the same samples again */
+    pf_lattice_rewind(L);
+    float *again = malloc(ns * sizeof(float));
+    assert_non_null(again);
+    for (int t = 0; t < 6; t++) {
+        assert_int_equal(pf_lattice_sample(L, b.in.frames[t].rgba, again, &dx, &dy), PF_OK);
+        assert_memory_equal(again, smp[t], ns * sizeof(float));
+    }
+    /* boundaries follow the wobble: still accurate on the last frame */
+    const double e = boundary_error(L, &b, 5);
+    fprintf(stderr, "mesh: tracked to frame 5: boundary error %.3f cell\n", e);
+    assert_true(e < 0.25);
+    free(again);
+    for (int t = 0; t < 6; t++) free(smp[t]);
+    pf_lattice_free(L);
+    bent_free(&b);
+}
+
+/* ---- the real AI clip --------------------------------------------------------- */
+
+/* Of the pixels opaque in either of two consecutive frames (alpha >= 128),
+ * the share that `changed` calls changed. */
+typedef int (*changed_fn)(const uint8_t *a, const uint8_t *b);
+static int any_change(const uint8_t *a, const uint8_t *b) { return memcmp(a, b, 4) != 0; }
+static int box_change(const uint8_t *a, const uint8_t *b)
+{
+    for (int c = 0; c < 4; c++)
+        if (abs(a[c] - b[c]) > 24) return 1;
+    return 0;
+}
+
+/* METRICS.md "Real clips without ground truth": the share of sprite pixels
+ * (output alpha >= 128 in either frame) that change between consecutive
+ * frames, for `frames` (n, h, w, 4) judged by `changed`, with the sprite
+ * mask from `mask` (the restored frames). */
+static double steadiness(uint8_t *const *frames, uint8_t *const *mask, int n, int w, int h, changed_fn changed)
+{
+    double moved = 0, sprite = 0;
+    for (int t = 1; t < n; t++)
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            if (mask[t - 1][i * 4 + 3] < 128 && mask[t][i * 4 + 3] < 128) continue;
+            sprite++;
+            moved += changed(frames[t - 1] + i * 4, frames[t] + i * 4);
+        }
+    return sprite > 0 ? moved / sprite : 0;
+}
+
+/* ../shared/wild/sprited_one_part00.webp with default settings (the
+ * shipped model when models/ has it): no error, one size for the clip,
+ * and steadier than a box resize of the input to the same size. */
+static void test_wild_clip(void **state)
+{
+    const char *path = "../shared/wild/sprited_one_part00.webp";
+    pf_anim in = {0};
+    pf_limits lim = pf_default_limits();
+    pf_params p = pf_default_params();
+    pf_model *model = NULL;
+    pf_stream *st = NULL;
+    pf_stream_frame f;
+    uint8_t *out[64], *box[64];
+    int n = 0, w = 0, h = 0;
+    (void)state;
+    if (!tu_exists(path)) {
+        fprintf(stderr, "mesh: %s not found: skipped\n", path);
+        skip();
+    }
+    assert_int_equal(pf_read_anim(&in, path, &lim, 1, NULL), PF_OK);
+    if (tu_exists("models/pixelfix-v1.safetensors"))
+        assert_int_equal(pf_model_load(&model, "models/pixelfix-v1.safetensors", &p), PF_OK);
+    assert_int_equal(pf_stream_open(&st, in.width, in.height, &p, model), PF_OK);
+    for (int t = 0; t <= in.count; t++) {
+        if (t < in.count)
+            assert_int_equal(pf_stream_push(st, in.frames[t].rgba, in.width * 4, t * 41, in.frames[t].duration_ms), PF_OK);
+        else
+            assert_int_equal(pf_stream_finish(st), PF_OK);
+        while (pf_stream_pull(st, &f) == PF_OK) {
+            if (!w) w = f.width, h = f.height;
+            assert_int_equal(f.width, w);   /* one size for the clip */
+            assert_int_equal(f.height, h);
+            assert_true(n < 64);
+            out[n] = malloc((size_t)w * h * 4);
+            assert_non_null(out[n]);
+            memcpy(out[n], f.rgba, (size_t)w * h * 4);
+            n++;
+        }
+    }
+    assert_int_equal(n, in.count);
+    const pf_report *rep = pf_stream_report(st);
+    assert_int_equal(rep->grid_kind, PF_GRID_ELASTIC);
+    /* the box resize of every input frame to the native size */
+    for (int t = 0; t < n; t++) {
+        box[t] = malloc((size_t)w * h * 4);
+        assert_non_null(box[t]);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float px[4];
+                pf_grid_sample_box(in.frames[t].rgba, in.width, in.height, (double)x * in.width / w,
+                                   (double)(x + 1) * in.width / w, (double)y * in.height / h,
+                                   (double)(y + 1) * in.height / h, px);
+                for (int c = 0; c < 4; c++) box[t][((size_t)y * w + x) * 4 + c] = (uint8_t)lrintf(px[c] * 255);
+            }
+    }
+    const double ours = steadiness(out, out, n, w, h, any_change), theirs = steadiness(box, out, n, w, h, box_change);
+    fprintf(stderr, "mesh: wild clip: %dx%d native, %s grid, cell %.2f x %.2f px, bending %.2f cells; "
+            "steadiness %.4f against %.4f for a box resize (model %s)\n", w, h,
+            rep->grid_kind == PF_GRID_ELASTIC ? "elastic" : "regular", rep->cell_w, rep->cell_h, rep->bend,
+            ours, theirs, model ? "on" : "off");
+    assert_true(ours < theirs);
+    for (int t = 0; t < n; t++) {
+        free(out[t]);
+        free(box[t]);
+    }
+    pf_stream_close(st);
+    pf_model_free(model);
+    pf_anim_free(&in);
+}
+
+/* ---- arguments ------------------------------------------------------------------ */
+
+static void test_errors(void **state)
+{
+    uint8_t img[16 * 16 * 4] = {0};
+    const uint8_t *fr[1] = {img};
+    pf_lattice *L = NULL;
+    pf_mesh *m = NULL;
+    pf_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+    (void)state;
+    assert_int_equal(pf_lattice_find(&L, NULL, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    lp.k = 0;
+    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    lp.k = 4;
+    lp.scale = 0.5;
+    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    assert_null(L);
+    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 2.0, 4, 0, NULL), PF_EINVAL);   /* cell under 2.5 */
+    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 8.0, 4, 0, NULL), PF_EINVAL);   /* over a third */
+    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 4.0, 9, 0, NULL), PF_EINVAL);   /* k */
+    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 4.0, 4, 0, NULL), PF_ENOGRID);  /* flat: no edges */
+    assert_null(m);
+    /* a flat clip: no grid, and the lattice still says what it saw */
+    lp.mode = PF_GRID_ELASTIC;
+    lp.scale = 0;
+    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_ENOGRID);
+    assert_non_null(L);
+    float smp[64];
+    double dx, dy;
+    assert_int_equal(pf_lattice_sample(L, img, smp, &dx, &dy), PF_EINVAL);
+    pf_lattice_free(L);
+    pf_lattice_free(NULL);
+    pf_mesh_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bent_count_and_boundaries),
+        cmocka_unit_test(test_straight_stays_regular),
+        cmocka_unit_test(test_no_lattice),
+        cmocka_unit_test(test_tracking_held_and_rewind),
+        cmocka_unit_test(test_wild_clip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
