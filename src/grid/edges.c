@@ -32,64 +32,85 @@ double pf_edge_band_centre(const pf_edge_bands *eb, int b)
     return 0.5 * (band_lo(eb, b) + band_lo(eb, b + 1));
 }
 
-/* One line's premultiplied features (len, 4) as prefix sums (len + 1, 4):
- * RGB and alpha, or (luma_only) 3 x luma and alpha, so that a step keeps
- * its size. */
-static void line_prefix(const uint8_t *rgba, size_t stride, int len, int luma_only, double *cs)
+void pf_edge_prefix_free(pf_edge_prefix *pp)
 {
-    double acc[4] = {0, 0, 0, 0};
-    memset(cs, 0, 4 * sizeof *cs);
-    for (int i = 0; i < len; i++, rgba += stride) {
-        const double a = rgba[3] / 255.0;
-        if (luma_only) {
-            const double y = (0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]) * a;
-            acc[0] += y;
-            acc[1] += y;
-            acc[2] += y;
-        } else {
-            acc[0] += rgba[0] * a;
-            acc[1] += rgba[1] * a;
-            acc[2] += rgba[2] * a;
+    if (!pp) return;
+    free(pp->cs);
+    pp->cs = NULL;
+}
+
+pf_status pf_edge_prefix_make(pf_edge_prefix *pp, const uint8_t *rgba, int w, int h, int axis, int luma_only)
+{
+    memset(pp, 0, sizeof *pp);
+    if (!rgba || w < 2 || h < 2 || (axis != 0 && axis != 1)) return PF_EINVAL;
+    pp->axis = axis;
+    pp->len = axis == 0 ? w : h;
+    pp->lines = axis == 0 ? h : w;
+    if (!(pp->cs = pf_malloc4((size_t)pp->lines, (size_t)pp->len + 1, 4, sizeof *pp->cs))) return PF_ENOMEM;
+    const size_t row = (size_t)w * 4, along = axis == 0 ? 4 : row, across = axis == 0 ? row : 4;
+    for (int l = 0; l < pp->lines; l++) {
+        const uint8_t *q = rgba + (size_t)l * across;
+        float *cs = pp->cs + (size_t)l * (pp->len + 1) * 4;
+        /* summed in double, stored as float: a line of 2^22 px of 255 still
+         * differences to well under a level over a box */
+        double acc[4] = {0, 0, 0, 0};
+        memset(cs, 0, 4 * sizeof *cs);
+        for (int i = 0; i < pp->len; i++, q += along) {
+            const double a = q[3] / 255.0;
+            if (luma_only) {
+                const double y = (0.299 * q[0] + 0.587 * q[1] + 0.114 * q[2]) * a;
+                acc[0] += y;
+                acc[1] += y;
+                acc[2] += y;
+            } else {
+                acc[0] += q[0] * a;
+                acc[1] += q[1] * a;
+                acc[2] += q[2] * a;
+            }
+            acc[3] += q[3];
+            for (int c = 0; c < 4; c++) cs[(size_t)(i + 1) * 4 + c] = (float)acc[c];
         }
-        acc[3] += rgba[3];
-        memcpy(cs + (size_t)(i + 1) * 4, acc, sizeof acc);
     }
+    return PF_OK;
 }
 
 /* The box-difference D at every boundary 0..len of one line (0 at the
- * frame's own edges). */
-static void line_steps(const double *cs, int len, int step, float *d)
+ * frame's own edges), from its prefix sums (len + 1, 4). */
+static void line_steps(const float *cs, int len, int step, float *d)
 {
+    const float inv = 1.0f / (float)step;
     d[0] = d[len] = 0;
     for (int b = 1; b < len; b++) {
-        const int lo = b - step < 0 ? 0 : b - step, hi = b + step > len ? len : b + step;
-        const double *l0 = cs + (size_t)lo * 4, *c = cs + (size_t)b * 4, *h0 = cs + (size_t)hi * 4;
-        double s = 0;
-        for (int k = 0; k < 4; k++) s += fabs((h0[k] - c[k]) / (hi - b) - (c[k] - l0[k]) / (b - lo));
-        d[b] = (float)s;
+        const float *c = cs + (size_t)b * 4;
+        float s = 0;
+        if (b >= step && b + step <= len) {
+            const float *l0 = c - (size_t)step * 4, *h0 = c + (size_t)step * 4;
+            for (int k = 0; k < 4; k++) s += fabsf((h0[k] - 2 * c[k] + l0[k]) * inv);
+        } else {
+            const int lo = b - step < 0 ? 0 : b - step, hi = b + step > len ? len : b + step;
+            const float *l0 = cs + (size_t)lo * 4, *h0 = cs + (size_t)hi * 4;
+            for (int k = 0; k < 4; k++)
+                s += fabsf((h0[k] - c[k]) / (float)(hi - b) - (c[k] - l0[k]) / (float)(b - lo));
+        }
+        d[b] = s;
     }
 }
 
-pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
-                             int step, int band, int luma_only)
+pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int step, int band)
 {
-    const int len = axis == 0 ? w : h, lines = axis == 0 ? h : w;
-    const size_t px = 4, row = (size_t)w * 4;
-    const size_t along = axis == 0 ? px : row, across = axis == 0 ? row : px;
-    double *cs = NULL;
+    const int len = pp->len, lines = pp->lines;
     float *d = NULL;
     uint32_t *hist = NULL;
     pf_status st = PF_ENOMEM;
 
     memset(eb, 0, sizeof *eb);
-    if (!rgba || w < 2 || h < 2 || step < 1 || band < 1 || (axis != 0 && axis != 1)) return PF_EINVAL;
-    eb->axis = axis;
+    if (!pp->cs || step < 1 || band < 1) return PF_EINVAL;
+    eb->axis = pp->axis;
     eb->len = len;
     eb->n = len + 1;
     eb->lines = lines;
     eb->nb = lines / band < 1 ? 1 : lines / band;
     if (!(eb->p = pf_calloc4((size_t)eb->nb, (size_t)eb->n, 1, sizeof(float))) ||
-        !(cs = pf_malloc4((size_t)len + 1, 4, 1, sizeof *cs)) ||
         !(d = pf_malloc4((size_t)len + 1, 1, 1, sizeof *d)) ||
         !(hist = calloc(EDGE_HIST_BINS, sizeof *hist)))
         goto fail;
@@ -98,8 +119,7 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
     const int ls = lines > EDGE_SAMPLE_LINES ? lines / EDGE_SAMPLE_LINES : 1;
     uint64_t cnt = 0;
     for (int l = ls / 2; l < lines; l += ls) {
-        line_prefix(rgba + (size_t)l * across, along, len, luma_only, cs);
-        line_steps(cs, len, step, d);
+        line_steps(pp->cs + (size_t)l * (len + 1) * 4, len, step, d);
         for (int b = 1; b < len; b++) {
             int k = (int)(d[b] / EDGE_HIST_STEP);
             hist[k < EDGE_HIST_BINS ? k : EDGE_HIST_BINS - 1]++;
@@ -120,8 +140,7 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
     for (int bi = 0; bi < eb->nb; bi++) {
         float *prof = eb->p + (size_t)bi * eb->n;
         for (int l = band_lo(eb, bi); l < band_lo(eb, bi + 1); l++) {
-            line_prefix(rgba + (size_t)l * across, along, len, luma_only, cs);
-            line_steps(cs, len, step, d);
+            line_steps(pp->cs + (size_t)l * (len + 1) * 4, len, step, d);
             for (int b = 1; b < len; b++) {
                 const float v = d[b];
                 int k, ok = v > floor_;
@@ -144,10 +163,22 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
     }
     st = PF_OK;
 fail:
-    free(cs);
     free(d);
     free(hist);
     if (st < 0) pf_edge_bands_free(eb);
+    return st;
+}
+
+pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
+                             int step, int band, int luma_only)
+{
+    pf_edge_prefix pp;
+    memset(eb, 0, sizeof *eb);
+    if (step < 1 || band < 1) return PF_EINVAL;
+    pf_status st = pf_edge_prefix_make(&pp, rgba, w, h, axis, luma_only);
+    if (st < 0) return st;
+    st = pf_edge_bands_cut(eb, &pp, step, band);
+    pf_edge_prefix_free(&pp);
     return st;
 }
 

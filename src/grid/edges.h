@@ -42,6 +42,22 @@ pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int 
 
 void pf_edge_bands_free(pf_edge_bands *eb);
 
+/* The per-line prefix sums that edge bands of any step are cut from, so a
+ * frame's features are summed once however many steps are tried: (lines,
+ * len + 1, 4) floats, premultiplied RGB and alpha (or 3 x luma and alpha),
+ * 0..255 units. Same axis convention as pf_edge_bands.
+ * Errors: PF_EINVAL, PF_ENOMEM. */
+typedef struct pf_edge_prefix {
+    int axis, len, lines;
+    float *cs;
+} pf_edge_prefix;
+
+pf_status pf_edge_prefix_make(pf_edge_prefix *pp, const uint8_t *rgba, int w, int h, int axis, int luma_only);
+void pf_edge_prefix_free(pf_edge_prefix *pp);
+
+/* pf_edge_bands_make from a frame's prefix sums. */
+pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int step, int band);
+
 /* The band centre across the axis, pixels. */
 double pf_edge_band_centre(const pf_edge_bands *eb, int b);
 

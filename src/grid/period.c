@@ -21,7 +21,8 @@
 #include <math.h>
 #include <string.h>
 
-#define PERIOD_STEP 1.02          /* ratio between trial cell sizes */
+#define PERIOD_STEP 1.06          /* ratio between trial cell sizes ... */
+#define PERIOD_FINE_TRIALS 6      /* ... and trials spanning one such step around each peak */
 #define PERIOD_MIN 2.5            /* smallest trial, px: under it the box step is 1 px */
 #define PERIOD_FRAMES 3           /* frames sampled */
 #define PERIOD_FINE_BAND 4        /* lines per band of the edge finder ... */
@@ -47,7 +48,7 @@ static int cmp_double(const void *a, const void *b)
 /* The coherence score of one axis of one frame at trial p, from the fine
  * band profiles `fine` (edge step already matched to p). The profiles
  * are summed across the axis under a Gaussian of PERIOD_BAND_CELLS p
- * lines, centred every p lines: a window that grows with p (more edges
+ * lines, centred every 2 p lines: a window that grows with p (more edges
  * per window, so random coherence stays low) and grows continuously (a
  * height that jumped with p would make false peaks). */
 static double axis_score(const pf_edge_bands *fine, double p, float *work)
@@ -57,7 +58,8 @@ static double axis_score(const pf_edge_bands *fine, double p, float *work)
     float *zr = work, *zi = work + n, *m = work + 2 * (size_t)n, *sc = work + 3 * (size_t)n;
     float *row = work + 5 * (size_t)n;
     const double sig = PERIOD_BAND_CELLS * p / PERIOD_FINE_BAND;   /* in fine bands */
-    const int reach = (int)ceil(2.5 * sig), stepb = (int)lrint(p / PERIOD_FINE_BAND) < 1 ? 1 : (int)lrint(p / PERIOD_FINE_BAND);
+    const int reach = (int)ceil(2.5 * sig);
+    const int stepb = (int)lrint(2 * p / PERIOD_FINE_BAND) < 1 ? 1 : (int)lrint(2 * p / PERIOD_FINE_BAND);
     double sz = 0, sm = 0;
     eb.nb = 1;
     eb.p = row;
@@ -107,14 +109,54 @@ static int codec_lattices(const uint8_t *rgba, int w, int h, int luma_only)
     return found;
 }
 
+/* Adds the frame-averaged score of every trial size per[0..np-1]
+ * (ascending) to score[]. The box step follows p continuously: the score
+ * blends the two whole steps around PERIOD_STEP_CELLS p, so that a change
+ * of step does not make a step (a false peak) in the score. */
+static pf_status spectrum(const uint8_t *const *frames, int n, int nf, int w, int h, const double *per,
+                          int np, double *score, float *work)
+{
+    pf_edge_bands eb[4] = {{0}, {0}, {0}, {0}};
+    pf_edge_prefix pp[2] = {{0}, {0}};
+    pf_status st = PF_OK;
+    for (int f = 0; f < nf && st == PF_OK; f++) {
+        const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
+        const int luma = pf_grid_chroma_subsampled(rgba, w, h);
+        int have = 0;   /* eb[0..1] hold step `have`, eb[2..3] step have + 1 */
+        for (int a = 0; a < 2; a++) {
+            pf_edge_prefix_free(&pp[a]);
+            if ((st = pf_edge_prefix_make(&pp[a], rgba, w, h, a, luma)) < 0) goto done;
+        }
+        for (int i = 0; i < np; i++) {
+            const double sf = fmax(1.0, PERIOD_STEP_CELLS * per[i]);
+            const int s0 = (int)floor(sf);
+            const double fr = sf - s0;
+            if (s0 != have) {
+                for (int a = 0; a < 4; a++) {
+                    pf_edge_bands_free(&eb[a]);
+                    if ((st = pf_edge_bands_cut(&eb[a], &pp[a & 1], s0 + a / 2, PERIOD_FINE_BAND)) < 0) goto done;
+                }
+                have = s0;
+            }
+            const double lo = 0.5 * (axis_score(&eb[0], per[i], work) + axis_score(&eb[1], per[i], work));
+            const double hi = fr > 0 ? 0.5 * (axis_score(&eb[2], per[i], work) + axis_score(&eb[3], per[i], work)) : 0;
+            score[i] += ((1 - fr) * lo + fr * hi) / nf;
+        }
+    }
+done:
+    for (int a = 0; a < 4; a++) pf_edge_bands_free(&eb[a]);
+    pf_edge_prefix_free(&pp[0]);
+    pf_edge_prefix_free(&pp[1]);
+    return st;
+}
+
 pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
                              double max_cell, pf_cell_candidate *out, int max_out, int *n_out,
                              const pf_logger *lg)
 {
-    double *per = NULL, *score = NULL, *tmp = NULL;
+    double *per = NULL, *score = NULL, *tmp = NULL, *fper = NULL, *fscore = NULL;
     float *work = NULL;
-    pf_edge_bands eb[4] = {{0}, {0}, {0}, {0}};
-    int np = 0, nf, found = 0;
+    int np = 0, nf, found = 0, nfine = 0;
     pf_status st = PF_ENOMEM;
 
     if (n_out) *n_out = 0;
@@ -129,44 +171,30 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
         per = malloc(sizeof *per * (size_t)np);
         score = calloc((size_t)np, sizeof *score);
         tmp = malloc(sizeof *tmp * (size_t)np);
+        fper = malloc(sizeof *fper * (size_t)np * PERIOD_FINE_TRIALS);
+        fscore = calloc((size_t)np * PERIOD_FINE_TRIALS, sizeof *fscore);
         work = pf_malloc4((size_t)(w > h ? w : h) + 1, 6, 1, sizeof *work);
-        if (!per || !score || !tmp || !work) goto done;
+        if (!per || !score || !tmp || !fper || !fscore || !work) goto done;
         np = 0;
         for (double p = lo; p <= hi; p *= PERIOD_STEP) per[np++] = p;
     }
     nf = n < PERIOD_FRAMES ? n : PERIOD_FRAMES;
-    for (int f = 0; f < nf; f++) {
-        const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
-        const int luma = pf_grid_chroma_subsampled(rgba, w, h);
-        /* the box step follows p continuously: the score blends the two
-         * whole steps around PERIOD_STEP_CELLS p, so that a change of step
-         * does not make a step (a false peak) in the score */
-        int have = 0;   /* eb[0] holds step have, eb[1] step have + 1 */
-        for (int i = 0; i < np; i++) {
-            const double sf = fmax(1.0, PERIOD_STEP_CELLS * per[i]);
-            const int s0 = (int)floor(sf);
-            const double fr = sf - s0;
-            if (s0 != have) {
-                for (int a = 0; a < 2; a++) {
-                    pf_edge_bands_free(&eb[a]);
-                    if ((st = pf_edge_bands_make(&eb[a], rgba, w, h, a, s0, PERIOD_FINE_BAND, luma)) < 0) goto done;
-                    pf_edge_bands_free(&eb[2 + a]);
-                    if ((st = pf_edge_bands_make(&eb[2 + a], rgba, w, h, a, s0 + 1, PERIOD_FINE_BAND, luma)) < 0)
-                        goto done;
-                }
-                have = s0;
-            }
-            const double lo = 0.5 * (axis_score(&eb[0], per[i], work) + axis_score(&eb[1], per[i], work));
-            const double hi = fr > 0 ? 0.5 * (axis_score(&eb[2], per[i], work) + axis_score(&eb[3], per[i], work)) : 0;
-            score[i] += ((1 - fr) * lo + fr * hi) / nf;
-        }
+    if ((st = spectrum(frames, n, nf, w, h, per, np, score, work)) < 0) goto done;
+    /* each peak of the coarse spectrum, resolved on a finer one around it */
+    for (int i = 1; i + 1 < np; i++) {
+        if (!(score[i] >= score[i - 1] && score[i] > score[i + 1])) continue;
+        for (int k = 0; k < PERIOD_FINE_TRIALS; k++)
+            fper[nfine++] = per[i] * pow(PERIOD_STEP, (k + 0.5) / PERIOD_FINE_TRIALS - 0.5) * 1.0;
     }
+    if ((st = spectrum(frames, n, nf, w, h, fper, nfine, fscore, work)) < 0) goto done;
     const int codec = codec_lattices(frames[0], w, h, pf_grid_chroma_subsampled(frames[0], w, h));
     if (codec) pf_debug(lg, "grid: edges on a %s px lattice at the frame origin (codec blocks)",
                         codec == 3 ? "4 and 8" : codec == 1 ? "4" : "8");
     /* peaks ranked by contrast x score */
-    for (int i = 1; i + 1 < np; i++) {
+    for (int i = 1, pk = 0; i + 1 < np; i++) {
         if (!(score[i] >= score[i - 1] && score[i] > score[i + 1])) continue;
+        const double *fp = fper + (size_t)pk * PERIOD_FINE_TRIALS, *fs = fscore + (size_t)pk * PERIOD_FINE_TRIALS;
+        pk++;
         if (((codec & 1) && fabs(per[i] / 4.0 - 1) < PERIOD_CODEC_NEAR) ||
             ((codec & 2) && fabs(per[i] / 8.0 - 1) < PERIOD_CODEC_NEAR))
             continue;
@@ -179,15 +207,15 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
         if (k < 3) continue;
         qsort(tmp, (size_t)k, sizeof *tmp, cmp_double);
         const double med = tmp[k / 2], contrast = med > 0 ? score[i] / med : 0;
-        /* parabolic refinement of the peak in log size */
-        const double a = score[i - 1], b = score[i], c = score[i + 1], den = a - 2 * b + c;
-        const double off = den < 0 ? fmax(-0.5, fmin(0.5, 0.5 * (a - c) / den)) : 0;
+        int best = 0;
+        for (int j = 1; j < PERIOD_FINE_TRIALS; j++)
+            if (fs[j] > fs[best]) best = j;
         pf_cell_candidate cand;
-        cand.cell = per[i] * pow(PERIOD_STEP, off);
-        cand.score = b;
+        cand.cell = fp[best];
+        cand.score = fs[best];
         cand.contrast = contrast;
         cand.confidence = fmax(0, fmin(1, (contrast - PERIOD_CONTRAST_LO) / (PERIOD_CONTRAST_HI - PERIOD_CONTRAST_LO))) *
-                          fmax(0, fmin(1, (b - PERIOD_SCORE_LO) / (PERIOD_SCORE_HI - PERIOD_SCORE_LO)));
+                          fmax(0, fmin(1, (cand.score - PERIOD_SCORE_LO) / (PERIOD_SCORE_HI - PERIOD_SCORE_LO)));
         /* insert by confidence (then contrast) */
         int pos = found;
         while (pos > 0 && (out[pos - 1].confidence < cand.confidence ||
@@ -204,10 +232,11 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
     *n_out = found;
     st = PF_OK;
 done:
-    for (int a = 0; a < 4; a++) pf_edge_bands_free(&eb[a]);
     free(per);
     free(score);
     free(tmp);
+    free(fper);
+    free(fscore);
     free(work);
     return st;
 }
