@@ -10,6 +10,8 @@
 #include "nn/weights.h"
 #include "train/sample.h"
 #include "train/trainer.h"
+#include "train/synth.h"
+#include "core/stream_tap.h"
 
 static pf_sample_cfg small_cfg(int kind)
 {
@@ -87,6 +89,103 @@ static nn_unet_cfg tiny_net(void)
 /* The hand-written compose + loss backward (premultiplied temporal term
  * included) against central differences on the head's weights and biases,
  * with a random non-zero head so every path carries gradient. */
+/* The trainer's network input is pf_stream's, bit for bit: a degraded
+ * clip goes through pf_stream (its tap sees every frame's samples and
+ * keyed cells) and through pf_sample_from_clip with a crop covering the
+ * whole native frame, for a straight and a bent (elastic) lattice. */
+typedef struct tap_rec {
+    float *samples, *cells;   /* (T, ...) as the tap saw them */
+    int n, rows, cols, k;
+    size_t slen, clen;
+} tap_rec;
+
+static void tap_keep(void *user, const float *samples, const float *cells, int rows, int cols, int k)
+{
+    tap_rec *r = user;
+    r->rows = rows;
+    r->cols = cols;
+    r->k = k;
+    r->slen = (size_t)rows * cols * 4 * k * k;
+    r->clen = (size_t)rows * cols * 4;
+    if (r->n >= 8) return;
+    memcpy(r->samples + (size_t)r->n * r->slen, samples, r->slen * sizeof(float));
+    memcpy(r->cells + (size_t)r->n * r->clen, cells, r->clen * sizeof(float));
+    r->n++;
+}
+
+static void test_sample_matches_stream(void **state)
+{
+    (void)state;
+    const int kinds[2] = {PF_DKIND_VIDEO_MODEL, PF_DKIND_BENT};
+    /* clip and degradation seeds; the bent one is a draw its lattice fits
+     * (on procedural sprites the trainer keeps about a third of bent draws) */
+    const uint64_t clip_seed[2] = {77, 86}, deg_seed[2] = {900, 909};
+    for (int q = 0; q < 2; q++) {
+        pf_anim clean = {0}, deg = {0};
+        pf_degrade dp;
+        pf_degrade_geom geom = {0};
+        pf_sample_cfg c = pf_sample_default_cfg();
+        pf_sample s;
+        pf_rng r;
+        c.T = 8;
+        c.crop = 64;
+        assert_int_equal(pf_synth_clip(&clean, 60, 60, c.T, clip_seed[q], NULL), PF_OK);
+        pf_degrade_draw(&dp, kinds[q], deg_seed[q]);
+        dp.hold = dp.hold_max = 1;
+        dp.scale = 6.3;   /* up to 378 px: cells enough for a clear lattice, a native frame within the crop */
+        assert_int_equal(pf_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
+
+        /* pf_stream, classical, with the tap */
+        tap_rec rec = {0};
+        rec.samples = malloc(sizeof(float) * 8 * 64 * 64 * 4 * 16);
+        rec.cells = malloc(sizeof(float) * 8 * 64 * 64 * 4);
+        assert_non_null(rec.samples);
+        assert_non_null(rec.cells);
+        pf_params p = pf_default_params();
+        p.use_model = 0;
+        pf_stream *st = NULL;
+        pf_stream_frame f;
+        assert_int_equal(pf_stream_open(&st, deg.width, deg.height, &p, NULL), PF_OK);
+        pf_stream_set_tap(st, tap_keep, &rec);
+        for (int t = 0; t < c.T; t++) {
+            assert_int_equal(pf_stream_push(st, deg.frames[t].rgba, deg.width * 4, t * 40, 40), PF_OK);
+            while (pf_stream_pull(st, &f) == PF_OK) {}
+        }
+        assert_int_equal(pf_stream_finish(st), PF_OK);
+        assert_int_equal(rec.n, c.T);
+        assert_true(rec.rows <= c.crop && rec.cols <= c.crop);
+
+        /* the trainer */
+        assert_int_equal(pf_sample_alloc(&s, &c), PF_OK);
+        pf_rng_seed(&r, 1);
+        assert_int_equal(pf_sample_from_clip(&s, &clean, &deg, &dp, &geom, &c, &r), PF_OK);
+        const size_t cp = (size_t)s.H * s.W, sw = (size_t)s.W * s.k, sp = cp * s.k * s.k;
+        for (int t = 0; t < c.T; t++)
+            for (int ch = 0; ch < 4; ch++) {
+                for (int y = 0; y < rec.rows * s.k; y++)
+                    assert_memory_equal(s.samples + (size_t)t * 4 * sp + ch * sp + (size_t)y * sw,
+                                        rec.samples + (size_t)t * rec.slen + (size_t)ch * rec.slen / 4 +
+                                            (size_t)y * rec.cols * rec.k,
+                                        sizeof(float) * (size_t)rec.cols * rec.k);
+                for (int y = 0; y < rec.rows; y++)
+                    assert_memory_equal(s.cells + (size_t)t * 4 * cp + ch * cp + (size_t)y * s.W,
+                                        rec.cells + (size_t)t * rec.clen + (size_t)ch * rec.clen / 4 + (size_t)y * rec.cols,
+                                        sizeof(float) * (size_t)rec.cols);
+            }
+        const int elastic = pf_stream_report(st)->grid_kind == PF_GRID_ELASTIC;
+        fprintf(stderr, "train: %s clip: %dx%d cells, %s grid, trainer input = pf_stream's for %d frames\n",
+                q ? "bent" : "video-model", rec.cols, rec.rows, elastic ? "elastic" : "regular", c.T);
+        assert_int_equal(elastic, q);   /* both the regular and the elastic path are compared */
+        pf_stream_close(st);
+        pf_sample_free(&s);
+        free(rec.samples);
+        free(rec.cells);
+        pf_degrade_geom_free(&geom);
+        pf_anim_free(&deg);
+        pf_anim_free(&clean);
+    }
+}
+
 static void test_loss_gradient(void **state)
 {
     (void)state;
@@ -229,6 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_gt_aligned),
         cmocka_unit_test(test_sample_deterministic),
+        cmocka_unit_test(test_sample_matches_stream),
         cmocka_unit_test(test_loss_gradient),
         cmocka_unit_test(test_resume_bit_for_bit),
     };

@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "debug.h"
+#include "stream_tap.h"
 #include "../grid/grid.h"
 #include "../io/io.h"
 #include "../nn/gemm.h"
@@ -55,11 +56,12 @@ struct pf_stream {
     int n_head;
     /* after the lock */
     int locked;
-    pf_lattice *lat;             /* the clip's grid (regular or mesh) */
+    pf_sampler smp;              /* the clip's grid, background, samples and cells */
+    pf_stream_tap_fn tap;        /* stream_tap.h */
+    void *tap_user;
     int debug_until, debug_step; /* --debug: draw lookahead frames 0, step, ... before this */
     int k, rows, cols;
     size_t slen, clen;           /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
-    pf_background bg;
     float bg01[3];
     float *payload;              /* samples then cells of one frame: the windower's input */
     /* still cells keep their previous output exactly (mark_still) */
@@ -68,7 +70,7 @@ struct pf_stream {
     int still_head, still_count, still_cap;
     float *last_out;             /* (4, rows, cols) the previous restored frame */
     int have_ref, have_last;
-    uint8_t *scratch, *contig;   /* keying scratch; a contiguous input frame */
+    uint8_t *contig;             /* a contiguous input frame */
     nn_windower win;
     /* palette */
     pf_palette pal;
@@ -262,7 +264,6 @@ void pf_stream_close(pf_stream *s)
     free(s->ref_mean);
     free(s->still);
     free(s->last_out);
-    free(s->scratch);
     free(s->contig);
     pf_palette_mapper_free(&s->mapper);
     free(s->pulled);
@@ -271,9 +272,15 @@ void pf_stream_close(pf_stream *s)
     nn_window_free(&s->win);
     queue_free(&s->held);
     queue_free(&s->out);
-    pf_lattice_free(s->lat);
+    pf_sampler_free(&s->smp);
     if (s->model) s->model->busy = 0;
     free(s);
+}
+
+void pf_stream_set_tap(pf_stream *s, pf_stream_tap_fn fn, void *user)
+{
+    s->tap = fn;
+    s->tap_user = user;
 }
 
 const pf_report *pf_stream_report(const pf_stream *s)
@@ -506,15 +513,13 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
     double t = pf_now_ms(), pal0 = s->rep.ms_palette, dx, dy;
     float *cells = s->payload + s->slen;
     pf_status st;
-    if ((st = pf_lattice_sample(s->lat, rgba, s->payload, &dx, &dy)) < 0) return st;
+    if ((st = pf_sampler_next(&s->smp, rgba, s->payload, cells, &dx, &dy)) < 0) return st;
+    if (s->tap) s->tap(s->tap_user, s->payload, cells, s->rows, s->cols, s->k);
     if (s->p.debug_dir && s->rep.frames_in < s->debug_until && s->rep.frames_in % s->debug_step == 0) {
-        if ((st = pf_debug_grid(s->p.debug_dir, s->lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
+        if ((st = pf_debug_grid(s->p.debug_dir, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
             return st;
     }
-    pf_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
-    if (pf_lattice_elastic(s->lat) && (st = mark_still(s)) < 0) return st;
-    if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
-        pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
+    if (pf_lattice_elastic(s->smp.lat) && (st = mark_still(s)) < 0) return st;
     if ((st = push_drift(s, dx, dy)) < 0) return st;
     if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
     st = drain_windows(s);
@@ -541,44 +546,6 @@ static void fill_report_grid(pf_report *rep, const pf_lattice *L)
     }
 }
 
-/* The background from the classical cells of the lookahead (up to 32
- * frames, evenly spread). The lattice samples frames in order, so it runs
- * over the lookahead and is rewound for the real pass. */
-static pf_status estimate_background(pf_stream *s)
-{
-    const pf_params *p = &s->p;
-    memset(&s->bg, 0, sizeof s->bg);
-    if (p->background == PF_BG_NONE) {
-        s->bg.kind = PF_BGK_NONE;
-    } else if (p->background == PF_BG_COLOR) {
-        pf_background_solid(&s->bg, p->bg_rgb);
-    } else {
-        const int m = s->n_head < 32 ? s->n_head : 32;
-        float **est = calloc((size_t)m, sizeof *est);
-        pf_status st = est ? PF_OK : PF_ENOMEM;
-        for (int i = 0, next = 0; i < s->n_head && next < m && st == PF_OK; i++) {
-            const int want = m > 1 ? (int)((int64_t)next * (s->n_head - 1) / (m - 1)) : 0;
-            double dx, dy;
-            if ((st = pf_lattice_sample(s->lat, s->head[i], s->payload, &dx, &dy)) < 0) break;
-            if (i != want) continue;
-            if (!(est[next] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
-                st = PF_ENOMEM;
-                break;
-            }
-            pf_grid_cells(s->payload, s->rows, s->cols, s->k, est[next++]);
-        }
-        pf_lattice_rewind(s->lat);
-        if (st == PF_OK) pf_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
-        for (int i = 0; i < m && est; i++) free(est[i]);
-        free(est);
-        if (st < 0) return st;
-    }
-    for (int c = 0; c < 3; c++) s->bg01[c] = s->bg.rgb[c] / 255.f;
-    s->rep.bg_kind = s->bg.kind;
-    memcpy(s->rep.bg_rgb, s->bg.rgb, 3);
-    return PF_OK;
-}
-
 /* Finds the lattice on the held frames, sets everything up, and feeds them. */
 static pf_status lock(pf_stream *s)
 {
@@ -587,14 +554,15 @@ static pf_status lock(pf_stream *s)
     pf_lattice_params lp = {p->grid, p->scale, s->k};
     pf_status st;
 
-    st = pf_lattice_find(&s->lat, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, &s->lg);
-    if (s->lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
-        pf_status cs = pf_lattice_candidates(s->lat, (const uint8_t *const *)s->head, s->n_head);
+    st = pf_sampler_lock(&s->smp, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, p->background,
+                         p->bg_rgb, &s->lg);
+    if (s->smp.lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
+        pf_status cs = pf_lattice_candidates(s->smp.lat, (const uint8_t *const *)s->head, s->n_head);
         if (cs < 0) return cs;
     }
-    if (s->lat) fill_report_grid(&s->rep, s->lat);
+    if (s->smp.lat) fill_report_grid(&s->rep, s->smp.lat);
     if (st == PF_ENOGRID) {
-        const pf_grid *g = pf_lattice_grid(s->lat);
+        const pf_grid *g = pf_lattice_grid(s->smp.lat);
         if (s->rep.n_candidates > 0)
             pf_error(&s->lg, "no pixel grid found: the likeliest cell size, %.2f px, has confidence "
                      "%.2f; try --scale %.2f (check it with --debug DIR), see `pixelfix probe` "
@@ -609,13 +577,16 @@ static pf_status lock(pf_stream *s)
     }
     if (st < 0) return st;
     s->rep.ms_grid = pf_now_ms() - t;
+    for (int c = 0; c < 3; c++) s->bg01[c] = s->smp.bg.rgb[c] / 255.f;
+    s->rep.bg_kind = s->smp.bg.kind;
+    memcpy(s->rep.bg_rgb, s->smp.bg.rgb, 3);
     {
-        const pf_grid *g = pf_lattice_grid(s->lat);
+        const pf_grid *g = pf_lattice_grid(s->smp.lat);
         s->rows = g->rows;
         s->cols = g->cols;
         s->rep.native_w = s->cols;
         s->rep.native_h = s->rows;
-        if (pf_lattice_elastic(s->lat))
+        if (pf_lattice_elastic(s->smp.lat))
             pf_info(&s->lg, "grid: elastic, %dx%d cells of %.3fx%.3f px, bending %.2f cells, confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, s->rep.bend, g->confidence);
         else
@@ -637,22 +608,17 @@ static pf_status lock(pf_stream *s)
         }
     }
 
-    size_t plane, plen;
+    size_t plane = (size_t)s->rows * s->cols, plen;
+    s->slen = s->smp.slen;
+    s->clen = s->smp.clen;
     st = PF_ENOMEM;
-    if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
-        !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1) ||
-        !pf_add_size(&plen, s->slen, s->clen))
-        goto done;
-    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) || !(s->scratch = malloc(plane)) ||
+    if (!pf_add_size(&plen, s->slen, s->clen)) goto done;
+    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
         !(s->ref_mean = pf_malloc4(plane, 4, sizeof(float), 1)) ||
         !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
-    if (st < 0) goto done;
-    t = pf_now_ms();
-    st = estimate_background(s);
-    s->rep.ms_restore += pf_now_ms() - t;
     if (st < 0) goto done;
     s->locked = 1;
     s->debug_until = s->n_head;

@@ -220,6 +220,10 @@ pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n);
  * frame: native cell (i, j) holds u in [i, i + 1), v in [j, j + 1). */
 void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v);
 
+/* The centre of native cell (col i, row j), input px, in the frame last
+ * sampled by pf_mesh_sample. */
+void pf_mesh_centre(const pf_mesh *m, int i, int j, double *x, double *y);
+
 /* Native size, nominal cell (input px, per axis), how far the lattice
  * bends from a straight even one over the content (cells, 95th
  * percentile), the fit's confidence 0..1, and the mean move since the fit
@@ -285,6 +289,44 @@ int pf_lattice_get_candidates(const pf_lattice *L, const pf_cell_candidate **can
  * [i, i + 1), v in [j, j + 1). */
 void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v);
 
+/* The centre of native cell (col i, row j) in input px in the frame last
+ * sampled (regular: with its drift dx, dy). */
+void pf_lattice_centre(const pf_lattice *L, double dx, double dy, int i, int j, double *x, double *y);
+
 void pf_lattice_free(pf_lattice *L);
+
+/* ---- the network's input: lattice, background, samples and cells ------------- */
+
+/* What pf_stream and the trainer make from every frame (sampler.c): one
+ * routine, so the model trains on what it later sees. */
+typedef struct pf_sampler {
+    pf_lattice *lat;
+    pf_background bg;
+    int w, h, k;            /* input canvas px; samples per cell side */
+    int rows, cols;         /* native size */
+    size_t slen, clen;      /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
+    uint8_t *scratch;       /* (rows, cols) keying */
+} pf_sampler;
+
+/* Finds the lattice on the n lookahead frames (h, w, 4) RGBA8 and the
+ * background (PF_BG_AUTO: estimated from the classical cells of up to 32
+ * of them; PF_BG_COLOR: bg_rgb; PF_BG_NONE: no keying), then rewinds so
+ * that pf_sampler_next starts at head[0]. On PF_ENOGRID s->lat still
+ * holds the figures found (free with pf_sampler_free).
+ * Errors: those of pf_lattice_find, PF_ENOMEM. */
+pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
+                          const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
+                          const pf_logger *lg);
+
+/* The next frame in clip order: samples (4, rows k, cols k) and the
+ * classical cells (4, rows, cols) keyed against the background, 0..1, and
+ * the frame's drift (input px). Errors: PF_ENOMEM. */
+pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
+                          double *dy);
+
+/* Back to head[0]. */
+void pf_sampler_rewind(pf_sampler *s);
+
+void pf_sampler_free(pf_sampler *s);
 
 #endif /* PF_GRID_H */

@@ -258,6 +258,16 @@ void pf_lattice_rewind(pf_lattice *L)
     L->fed = 0;
 }
 
+void pf_lattice_centre(const pf_lattice *L, double dx, double dy, int i, int j, double *x, double *y)
+{
+    if (L->mesh) {
+        pf_mesh_centre(L->mesh, i, j, x, y);
+        return;
+    }
+    *x = 0.5 * (L->grid.xb[i] + L->grid.xb[i + 1]) + dx;
+    *y = 0.5 * (L->grid.yb[j] + L->grid.yb[j + 1]) + dy;
+}
+
 void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v)
 {
     if (L->mesh) {

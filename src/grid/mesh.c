@@ -890,6 +890,16 @@ void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v)
     *v = axis_u(&m->ax[1], y, x) - m->ax[1].k0;
 }
 
+void pf_mesh_centre(const pf_mesh *m, int i, int j, double *x, double *y)
+{
+    const int k = m->k;
+    double xc = axis_at(&m->ax[0], k, (i + 0.5) * k, m->h * 0.5);
+    double yc = axis_at(&m->ax[1], k, (j + 0.5) * k, xc);
+    xc = axis_at(&m->ax[0], k, (i + 0.5) * k, yc);
+    *y = axis_at(&m->ax[1], k, (j + 0.5) * k, xc);
+    *x = xc;
+}
+
 void pf_mesh_size(const pf_mesh *m, int *cols, int *rows)
 {
     if (cols) *cols = m->ax[0].cells;

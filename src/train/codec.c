@@ -234,6 +234,11 @@ static pf_status trip_run(av_trip *t, int qscale_lambda)
     for (int i = 0; i < t->n; i++) {
         /* The encoder may still reference the previous picture. */
         if ((st = av_status(av_frame_make_writable(t->in), "frame", t->lg)) < 0) return st;
+        /* the planes' padding too (a fresh buffer's is uninitialised): the
+         * encoder reads past the picture's width (measured: libx264
+         * veryfast gave different bitstreams for the same frames) */
+        for (int p = 0; p < 3; p++)
+            memset(t->in->data[p], 0, (size_t)t->in->linesize[p] * (size_t)(p ? (t->h + 1) / 2 : t->h));
         rgb_to_yuv420(t->rgba + (size_t)i * t->fb, t->w, t->h, t->in->data[0],
                       t->in->linesize[0], t->in->data[1], t->in->linesize[1], t->in->data[2],
                       t->in->linesize[2], &t->coef);
@@ -319,6 +324,10 @@ pf_status pf_codec_h264(uint8_t *rgba, int n, int w, int h, int crf, int preset,
     snprintf(buf, sizeof buf, "%d", crf);
     av_dict_set(&opts, "crf", buf, 0);
     av_dict_set(&opts, "preset", presets[preset], 0);
+    /* x264's macroblock tree lookahead reads memory it did not set on
+     * short clips: with it, veryfast gave different frames from run to run
+     * for the same input (MALLOC_PERTURB_ shows it). Without, they repeat. */
+    av_dict_set(&opts, "x264-params", "mbtree=0", 0);
     if ((st = av_status(avcodec_open2(t.enc, t.enc->codec, &opts), "open libx264", lg)) < 0 ||
         (st = av_status(avcodec_open2(t.dec, t.dec->codec, NULL), "open h264 decoder", lg)) < 0)
         goto done;

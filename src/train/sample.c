@@ -1,6 +1,6 @@
-/* sample.c - one training example: clean clip -> degrade -> the real grid
- * detector -> cells as pf_stream makes them -> GT aligned to the detected
- * grid. */
+/* sample.c - one training example: clean clip -> degrade -> the lattice,
+ * background, samples and cells through pf_sampler, as pf_stream makes
+ * them -> GT aligned to the detected grid through the true geometry. */
 #include "train/sample.h"
 
 #include <math.h>
@@ -11,6 +11,8 @@
 #include "train/degrade.h"
 #include "train/rng.h"
 #include "train/synth.h"
+
+#define SAMPLE_MAX_OFF 0.3   /* mean |x - centre| + |y - centre| of detected centres, cells */
 
 pf_sample_cfg pf_sample_default_cfg(void)
 {
@@ -114,29 +116,6 @@ static pf_status clean_clip(pf_anim *out, int *source, const pf_dataset *d, cons
 
 /* ---- the detected grid and the aligned GT ------------------------------------------ */
 
-/* What pf_stream does per frame (stream.c, feed): sample the cells of the
- * drifted grid, their colour, and the key. */
-typedef struct detected {
-    pf_grid g;
-    double *dx, *dy;
-    pf_background bg;
-    float *full;        /* (4, rows*k, cols*k) */
-    float *cells;       /* (4, rows, cols) */
-    uint8_t *scratch;
-    pf_grid_scratch drift;
-} detected;
-
-static void detected_free(detected *q)
-{
-    pf_grid_free(&q->g);
-    free(q->dx);
-    free(q->dy);
-    free(q->full);
-    free(q->cells);
-    free(q->scratch);
-    pf_grid_scratch_free(&q->drift);
-}
-
 /* Copies a (C, rows*f, cols*f) plane set into the crop (C, H*f, W*f) at
  * cell (r0, c0), replicating the last row/column over the padding. */
 static void crop_planes(float *dst, const float *src, int C, int rows, int cols, int f, int r0, int c0,
@@ -164,92 +143,96 @@ static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cf
     pf_anim clean = {0}, deg = {0};
     pf_degrade_geom geom = {0};
     pf_degrade dp;
-    detected q = {0};
-    const int T = c->T, k = c->k;
     int kind = c->kind >= 0 ? c->kind : pf_rng_int(r, PF_SAMPLE_KINDS);
     pf_status st = clean_clip(&clean, &s->source, d, c, r);
     if (st < 0) goto done;
     pf_degrade_draw(&dp, pf_sample_dkind(kind), pf_rng_u64(r));
     if ((st = pf_degrade_clip(&dp, &clean, &deg, &geom, lg)) < 0) goto done;
-    if (deg.count < T) {
+    if (deg.count < c->T) {
         st = PF_EINTERNAL;
         goto done;
     }
     s->kind = kind;
     if (stats) stats->drawn[kind]++;
+    if ((st = pf_sample_from_clip(s, &clean, &deg, &dp, &geom, c, r)) == PF_ENOGRID && stats) {
+        if (s->wrong_grid) stats->wrong_grid[kind]++;
+        else stats->no_grid[kind]++;
+    }
+done:
+    pf_degrade_geom_free(&geom);
+    pf_anim_free(&deg);
+    pf_anim_free(&clean);
+    return st;
+}
 
+pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim *deg, const pf_degrade *dp,
+                              const pf_degrade_geom *geom, const pf_sample_cfg *c, pf_rng *r)
+{
+    pf_sampler smp = {0};
+    float *full = NULL, *cells = NULL;
+    const int T = c->T, k = c->k;
     const uint8_t *head[64];
-    int nh = c->grid_frames < T ? c->grid_frames : T;
-    for (int i = 0; i < nh; i++) head[i] = deg.frames[i].rgba;
-    pf_grid_params gp = pf_grid_default_params();
-    st = pf_grid_detect(&q.g, head, nh, deg.width, deg.height, &gp, NULL);
-    if (st == PF_ENOGRID) {
-        if (stats) stats->no_grid[kind]++;
-        goto done;
-    }
+    const int nh = c->grid_frames < T ? c->grid_frames : T;
+    pf_lattice_params lp = {PF_GRID_AUTO, 0, k};
+    pf_status st;
+
+    s->wrong_grid = 0;
+    if (deg->count < T || nh > 64) return PF_EINVAL;
+    for (int i = 0; i < nh; i++) head[i] = deg->frames[i].rgba;
+    /* the lattice, background and cells exactly as pf_stream makes them */
+    st = pf_sampler_lock(&smp, head, nh, deg->width, deg->height, &lp, PF_BG_AUTO, NULL, NULL);
     if (st < 0) goto done;
-    const int rows = q.g.rows, cols = q.g.cols, H = s->H, W = s->W;
-    const int span = cols > rows ? (cols < W ? cols : W) : (rows < H ? rows : H);
-    if (fabs(q.g.cell_w / dp.scale - 1) * span > 0.35 || fabs(q.g.cell_h / dp.scale - 1) * span > 0.35) {
-        if (stats) stats->wrong_grid[kind]++;
-        st = PF_ENOGRID;
-        goto done;
-    }
-    const size_t plane = (size_t)rows * cols;
+    const int rows = smp.rows, cols = smp.cols, H = s->H, W = s->W;
     st = PF_ENOMEM;
-    if (!(q.dx = calloc((size_t)T, sizeof *q.dx)) || !(q.dy = calloc((size_t)T, sizeof *q.dy)) ||
-        !(q.full = malloc(sizeof(float) * plane * 4 * k * k)) ||
-        !(q.cells = malloc(sizeof(float) * plane * 4 * (size_t)(nh + 1))) || !(q.scratch = malloc(plane)) ||
-        (st = pf_grid_scratch_init(&q.drift, deg.width, deg.height)) < 0)
+    if (!(full = pf_malloc4(smp.slen, sizeof *full, 1, 1)) || !(cells = pf_malloc4(smp.clen, sizeof *cells, 1, 1)))
         goto done;
-    for (int t = 0; t < T; t++)
-        if ((st = pf_grid_drift(&q.g, deg.frames[t].rgba, deg.width, deg.height, &q.drift, &q.dx[t], &q.dy[t])) < 0)
-            goto done;
-    /* the background from the head frames' cells, as pf_stream estimates it */
-    const float *est[64];
-    for (int i = 0; i < nh; i++) {
-        float *ci = q.cells + (size_t)(i + 1) * 4 * plane;
-        pf_grid_sample(&q.g, q.dx[i], q.dy[i], head[i], deg.width, deg.height, k, q.full);
-        pf_grid_cells(q.full, rows, cols, k, ci);
-        est[i] = ci;
-    }
-    pf_background_estimate(&q.bg, est, nh, rows, cols);
-    for (int ch = 0; ch < 3; ch++) s->bg[ch] = q.bg.rgb[ch] / 255.f;
+    for (int ch = 0; ch < 3; ch++) s->bg[ch] = smp.bg.rgb[ch] / 255.f;
 
     const int r0 = rows > H ? pf_rng_int(r, rows - H + 1) : 0, c0 = cols > W ? pf_rng_int(r, cols - W + 1) : 0;
     const size_t cp = (size_t)H * W;
+    double off = 0;   /* how far the detected centres sit from the true ones, cells */
+    int noff = 0;
     for (int t = 0; t < T; t++) {
-        pf_grid_sample(&q.g, q.dx[t], q.dy[t], deg.frames[t].rgba, deg.width, deg.height, k, q.full);
-        pf_grid_cells(q.full, rows, cols, k, q.cells);
-        if (q.bg.kind == PF_BGK_SOLID || q.bg.kind == PF_BGK_GRADIENT)
-            pf_background_key(&q.bg, q.cells, rows, cols, q.scratch);
-        crop_planes(s->samples + (size_t)t * 4 * cp * k * k, q.full, 4, rows, cols, k, r0, c0, H, W);
-        crop_planes(s->cells + (size_t)t * 4 * cp, q.cells, 4, rows, cols, 1, r0, c0, H, W);
-        /* GT: the clean pixel under each detected cell's centre */
-        const pf_frame *gf = &clean.frames[geom.src[t]];
+        double dx, dy;
+        if ((st = pf_sampler_next(&smp, deg->frames[t].rgba, full, cells, &dx, &dy)) < 0) goto done;
+        crop_planes(s->samples + (size_t)t * 4 * cp * k * k, full, 4, rows, cols, k, r0, c0, H, W);
+        crop_planes(s->cells + (size_t)t * 4 * cp, cells, 4, rows, cols, 1, r0, c0, H, W);
+        /* GT: the clean pixel under each detected cell's centre, through the
+         * true geometry (straight or bent) of this frame */
+        const pf_frame *gf = &clean->frames[geom->src[t]];
         float *gt = s->gt + (size_t)t * 4 * cp, *valid = s->valid + (size_t)t * cp;
         for (int y = 0; y < H; y++) {
-            int gr = r0 + y < rows ? r0 + y : rows - 1;
-            double cy = 0.5 * (q.g.yb[gr] + q.g.yb[gr + 1]) + q.dy[t];
-            int ny = (int)floor(cy / dp.scale - geom.oy[t]);
+            const int gr = r0 + y < rows ? r0 + y : rows - 1;
             for (int x = 0; x < W; x++) {
-                int gc = c0 + x < cols ? c0 + x : cols - 1;
-                double cx = 0.5 * (q.g.xb[gc] + q.g.xb[gc + 1]) + q.dx[t];
-                int nx = (int)floor(cx / dp.scale - geom.ox[t]);
+                const int gc = c0 + x < cols ? c0 + x : cols - 1;
+                double cx, cy, u, v;
+                pf_lattice_centre(smp.lat, dx, dy, gc, gr, &cx, &cy);
+                pf_degrade_native_at(dp, geom, t, cx, cy, &u, &v);
+                if (t == 0 && r0 + y < rows && c0 + x < cols) {
+                    off += fabs(u - floor(u) - 0.5) + fabs(v - floor(v) - 0.5);
+                    noff++;
+                }
+                const int nx = (int)floor(u), ny = (int)floor(v);
                 valid[(size_t)y * W + x] = r0 + y < rows && c0 + x < cols ? 1.f : 0.f;
                 uint8_t px[4] = {0, 0, 0, 0};
-                if (nx >= 0 && ny >= 0 && nx < clean.width && ny < clean.height)
-                    memcpy(px, gf->rgba + ((size_t)ny * clean.width + nx) * 4, 4);
+                if (nx >= 0 && ny >= 0 && nx < clean->width && ny < clean->height)
+                    memcpy(px, gf->rgba + ((size_t)ny * clean->width + nx) * 4, 4);
                 for (int ch = 0; ch < 4; ch++) gt[ch * cp + (size_t)y * W + x] = px[ch] / 255.f;
             }
+        }
+        /* a grid off the true one (centres spread over the cells instead of
+         * sitting at theirs: 0.5 on average by chance) is a failed draw */
+        if (t == 0 && (noff == 0 || off / noff > SAMPLE_MAX_OFF)) {
+            s->wrong_grid = 1;
+            st = PF_ENOGRID;
+            goto done;
         }
     }
     st = PF_OK;
 done:
-    detected_free(&q);
-    pf_degrade_geom_free(&geom);
-    pf_anim_free(&deg);
-    pf_anim_free(&clean);
+    pf_sampler_free(&smp);
+    free(full);
+    free(cells);
     return st;
 }
 

@@ -15,6 +15,8 @@
 
 #include "core/common.h"
 #include "train/dataset.h"
+#include "train/degrade.h"
+#include "train/rng.h"
 
 /* Degradation kinds: the six of the evaluation set (degrade.h PF_DKIND_GIF
  * .. PF_DKIND_BG_BUSY) and a seventh, "any", over the full ranges (every
@@ -54,6 +56,7 @@ typedef struct pf_sample {
     float bg[3];        /* estimated background, 0..1 (0 when none) */
     int kind;           /* degradation kind */
     int source;         /* 0 animation, 1 tile, 2 procedural */
+    int wrong_grid;     /* set by pf_sample_from_clip: PF_ENOGRID meant a grid off the true one */
 } pf_sample;
 
 /* Allocates the buffers for cfg's shapes. Errors: PF_EINVAL, PF_ENOMEM. */
@@ -66,5 +69,19 @@ void pf_sample_free(pf_sample *s);
  * without a usable grid, PF_ENOMEM, or the degradation's error. */
 pf_status pf_sample_make(pf_sample *s, const pf_dataset *d, const pf_sample_cfg *cfg,
                          uint64_t seed, pf_sample_stats *stats, const pf_logger *lg);
+
+/* One example from a clip already degraded: `deg` is `clean` through dp
+ * with geometry geom (pf_degrade_clip). The lattice, background, samples
+ * and keyed cells come from pf_sampler on deg's first cfg->grid_frames
+ * frames, exactly as pf_stream makes them; a random crop of cfg->crop
+ * cells (r draws it); the GT of each cell is the clean pixel at the true
+ * native coordinate of the cell's centre in that frame
+ * (pf_degrade_native_at), straight or bent. s's buffers come from
+ * pf_sample_alloc(cfg). Errors: PF_EINVAL, PF_ENOMEM, PF_ENOGRID (no grid,
+ * or one off the true one: the detected centres of the first frame sit on
+ * average more than 0.3 cell (|dx| + |dy|) from the true ones, where a
+ * wrong grid gives 0.5: s->wrong_grid). */
+pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim *deg, const pf_degrade *dp,
+                              const pf_degrade_geom *geom, const pf_sample_cfg *cfg, pf_rng *r);
 
 #endif /* PF_TRAIN_SAMPLE_H */

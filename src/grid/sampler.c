@@ -1,0 +1,102 @@
+/*
+ * sampler.c - the network's input, made once for inference and training:
+ * the clip's lattice and background from the lookahead, then for every
+ * frame in order its canonical samples and classical keyed cells.
+ * pf_stream (core/stream.c) and the trainer (train/sample.c) both call it,
+ * so the model trains on exactly what it later sees. Not the detectors
+ * (lattice.c) nor the keying itself (background.c).
+ */
+#include "grid.h"
+
+#include <string.h>
+
+#define SAMPLER_BG_FRAMES 32   /* lookahead frames the background is estimated from */
+
+void pf_sampler_free(pf_sampler *s)
+{
+    if (!s) return;
+    pf_lattice_free(s->lat);
+    free(s->scratch);
+    memset(s, 0, sizeof *s);
+}
+
+/* The background from the classical cells of up to SAMPLER_BG_FRAMES
+ * lookahead frames, evenly spread. The lattice samples frames in order, so
+ * it runs over the lookahead and is rewound for the real pass. */
+static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, int n, pf_bg_mode mode,
+                                     const uint8_t bg_rgb[3], float *samples)
+{
+    memset(&s->bg, 0, sizeof s->bg);
+    if (mode == PF_BG_NONE) {
+        s->bg.kind = PF_BGK_NONE;
+        return PF_OK;
+    }
+    if (mode == PF_BG_COLOR) {
+        pf_background_solid(&s->bg, bg_rgb);
+        return PF_OK;
+    }
+    const int m = n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES;
+    float **est = calloc((size_t)m, sizeof *est);
+    pf_status st = est ? PF_OK : PF_ENOMEM;
+    for (int i = 0, next = 0; i < n && next < m && st == PF_OK; i++) {
+        const int want = m > 1 ? (int)((int64_t)next * (n - 1) / (m - 1)) : 0;
+        double dx, dy;
+        if ((st = pf_lattice_sample(s->lat, head[i], samples, &dx, &dy)) < 0) break;
+        if (i != want) continue;
+        if (!(est[next] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
+            st = PF_ENOMEM;
+            break;
+        }
+        pf_grid_cells(samples, s->rows, s->cols, s->k, est[next++]);
+    }
+    pf_lattice_rewind(s->lat);
+    if (st == PF_OK) pf_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
+    for (int i = 0; i < m && est; i++) free(est[i]);
+    free(est);
+    return st;
+}
+
+pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
+                          const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
+                          const pf_logger *lg)
+{
+    float *samples = NULL;
+    size_t plane;
+    pf_status st;
+
+    memset(s, 0, sizeof *s);
+    st = pf_lattice_find(&s->lat, head, n, w, h, lp, lg);
+    if (st < 0) return st;   /* the lattice (with its figures) stays on PF_ENOGRID */
+    const pf_grid *g = pf_lattice_grid(s->lat);
+    s->w = w;
+    s->h = h;
+    s->k = lp->k;
+    s->rows = g->rows;
+    s->cols = g->cols;
+    if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
+        !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
+        return PF_ENOMEM;
+    if (!(s->scratch = malloc(plane)) || !(samples = pf_malloc4(s->slen, sizeof(float), 1, 1))) {
+        free(samples);
+        return PF_ENOMEM;
+    }
+    st = estimate_background(s, head, n, bg_mode, bg_rgb, samples);
+    free(samples);
+    return st;
+}
+
+pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
+                          double *dy)
+{
+    pf_status st = pf_lattice_sample(s->lat, rgba, samples, dx, dy);
+    if (st < 0) return st;
+    pf_grid_cells(samples, s->rows, s->cols, s->k, cells);
+    if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
+        pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
+    return PF_OK;
+}
+
+void pf_sampler_rewind(pf_sampler *s)
+{
+    pf_lattice_rewind(s->lat);
+}
