@@ -160,7 +160,7 @@ typedef struct pf_degrade_geom {
  * 0..0.3, noise 0..6, gamma 0.9..1.1, exposure 0.85..1.15, every
  * background (magenta in about a third of solids), chroma420 on about a
  * quarter of codec-free / GIF / WebP clips, codec H264 CRF 18..32 /
- * MJPEG q 2..12 / WebP 50..90 / GIF / none. The six evaluation kinds use
+ * MJPEG q 2..12 / WebP 50..90 / GIF / none. The seven evaluation kinds use
  * tests/evalset/build.py's ranges (see pf_degrade_draw in degrade.c). */
 void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed);
 

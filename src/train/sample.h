@@ -18,10 +18,10 @@
 #include "train/degrade.h"
 #include "train/rng.h"
 
-/* Degradation kinds: the six of the evaluation set (degrade.h PF_DKIND_GIF
- * .. PF_DKIND_BG_BUSY) and a seventh, "any", over the full ranges (every
+/* Degradation kinds: the seven of the evaluation set (degrade.h PF_DKIND_GIF
+ * .. PF_DKIND_BENT) and an eighth, "any", over the full ranges (every
  * kernel, MJPEG, ...). */
-#define PF_SAMPLE_KINDS 7
+#define PF_SAMPLE_KINDS 8
 
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
 int pf_sample_dkind(int k);
@@ -43,7 +43,7 @@ pf_sample_cfg pf_sample_default_cfg(void);
 typedef struct pf_sample_stats {
     int64_t drawn[PF_SAMPLE_KINDS];
     int64_t no_grid[PF_SAMPLE_KINDS];     /* PF_ENOGRID */
-    int64_t wrong_grid[PF_SAMPLE_KINDS];  /* a grid off the true one by > 0.35 cell over the crop */
+    int64_t wrong_grid[PF_SAMPLE_KINDS];  /* a grid whose centres miss the true ones (pf_sample_from_clip) */
 } pf_sample_stats;
 
 typedef struct pf_sample {
