@@ -27,11 +27,6 @@ static int band_lo(const pf_edge_bands *eb, int b)
     return (int)((int64_t)b * eb->lines / eb->nb);
 }
 
-double pf_edge_band_centre(const pf_edge_bands *eb, int b)
-{
-    return 0.5 * (band_lo(eb, b) + band_lo(eb, b + 1));
-}
-
 void pf_edge_prefix_free(pf_edge_prefix *pp)
 {
     if (!pp) return;

@@ -58,9 +58,6 @@ void pf_edge_prefix_free(pf_edge_prefix *pp);
 /* pf_edge_bands_make from a frame's prefix sums. */
 pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int step, int band);
 
-/* The band centre across the axis, pixels. */
-double pf_edge_band_centre(const pf_edge_bands *eb, int b);
-
 /* Local demodulation: for every band and position x,
  *   z(x) = sum_x' g(x - x') P(x') exp(-2 pi i u(x')),  m(x) = sum_x' g(x - x') P(x')
  * with g a Gaussian of `sigma` pixels (three box passes), zero outside.

@@ -234,14 +234,6 @@ double pf_mesh_bend(const pf_mesh *m);
 double pf_mesh_confidence(const pf_mesh *m);
 void pf_mesh_shift(const pf_mesh *m, double *sx, double *sy);
 
-/* The current boundaries as polylines for drawing: column boundary i
- * (0..cols) at the centre of band b of the columns axis, px. axis 0:
- * x of column boundary i across the rows' bands; 1: y of row boundary i.
- * pf_mesh_bands gives the band count and centre of each band. */
-int pf_mesh_bands(const pf_mesh *m, int axis);
-double pf_mesh_band_centre(const pf_mesh *m, int axis, int b);
-double pf_mesh_boundary(pf_mesh *m, int axis, int i, int b);
-
 void pf_mesh_free(pf_mesh *m);
 
 /* ---- the lattice of a clip: regular, elastic or none ------------------------- */
@@ -323,9 +315,6 @@ pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int 
  * the frame's drift (input px). Errors: PF_ENOMEM. */
 pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
                           double *dy);
-
-/* Back to head[0]. */
-void pf_sampler_rewind(pf_sampler *s);
 
 void pf_sampler_free(pf_sampler *s);
 

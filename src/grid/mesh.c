@@ -921,17 +921,4 @@ void pf_mesh_shift(const pf_mesh *m, double *sx, double *sy)
     if (sy) *sy = m->ax[1].shift;
 }
 
-int pf_mesh_bands(const pf_mesh *m, int axis) { return m->ax[axis ? 1 : 0].nb; }
 
-double pf_mesh_band_centre(const pf_mesh *m, int axis, int b)
-{
-    const mesh_axis *a = &m->ax[axis ? 1 : 0];
-    return ((double)b + 0.5) * a->lines / a->nb;
-}
-
-double pf_mesh_boundary(pf_mesh *m, int axis, int i, int b)
-{
-    mesh_axis *a = &m->ax[axis ? 1 : 0];
-    axis_inverse(a, m->k);
-    return a->inv[(size_t)b * (a->cells * m->k + 1) + (size_t)i * m->k];
-}

@@ -95,8 +95,3 @@ pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, fl
         pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
     return PF_OK;
 }
-
-void pf_sampler_rewind(pf_sampler *s)
-{
-    pf_lattice_rewind(s->lat);
-}
