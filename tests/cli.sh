@@ -149,6 +149,8 @@ if [ -x "$MK" ]; then
     expect 8 "missing model" -- "$BIN" "$SRC" -o "$T/m1.gif" -m "$T/nope.safetensors"
     no_output "$T/m1.gif" "missing model"
     head -c 1000 "$T/m.safetensors" > "$T/cut.safetensors"
+    expect 8 "a folder as the model" -- "$BIN" "$SRC" -o "$T/m5.gif" -m "$T"
+    no_output "$T/m5.gif" "a folder as the model"
     expect 8 "truncated model" -- "$BIN" "$SRC" -o "$T/m2.gif" -m "$T/cut.safetensors"
     no_output "$T/m2.gif" "truncated model"
     sed 's/unet-v1/unet-v9/' "$T/m.safetensors" > "$T/arch.safetensors"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The reference implementation's limit on the JSON header. */
@@ -342,6 +343,12 @@ nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_
     memset(st, 0, sizeof *st);
     if (!f) {
         pf_error(lg, "safetensors: cannot open %s: %s", path, strerror(errno));
+        return NN_WERR_IO;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {   /* a folder "opens" but has no size */
+        pf_error(lg, "safetensors: %s is not a regular file (give the path of a .safetensors model)", path);
+        fclose(f);
         return NN_WERR_IO;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
