@@ -2,8 +2,8 @@
 input frames, in float numpy at input resolution, as shared/METRICS.md
 lists: scale with a sub-cell grid phase, nearest / bilinear / bicubic
 resampling (premultiplied alpha), sub-pixel jitter, solid / gradient /
-noisy backgrounds, Gaussian blur, gamma and additive noise; and the bent,
-wobbling lattice of the video_bent kind (render_sprite_bent).
+noisy / blob-field backgrounds, Gaussian blur, gamma and additive noise;
+and the bent, wobbling lattice of the video_bent kind (render_sprite_bent).
 Not an encoder (encoders.py) and not a case sampler (build.py).
 
 Geometry: native pixel i covers input pixels [(i + o) * s, (i + 1 + o) * s)
@@ -201,6 +201,32 @@ def bg_noise(canvas_wh, base_rgb, blotch_amp, grain_sigma, cells, rng):
     img = np.array(base_rgb, float) / 255.0 + smooth \
         + rng.normal(0.0, grain_sigma, (ch, cw, 3))
     return np.clip(img, 0.0, 1.0)
+
+
+def bg_field(canvas_wh, blobs, t=0):
+    """A busy background that is no plane (bg_field): a smooth field of
+    several colour blobs covering the whole canvas. Blob i has a centre
+    (cx, cy) in fractions of the canvas, a radius r in fractions of its
+    diagonal, an sRGB colour (0..255) and a drift: the centre moves by
+    `drift` (fraction of the canvas) along a circle of period `period`
+    frames from angle `phase`. Each pixel mixes the blob colours with the
+    normalised weights exp(-d_i^2 / (2 r_i^2)), so each blob holds a
+    plateau of its colour and neighbours blend smoothly."""
+    cw, ch = canvas_wh
+    diag = math.hypot(cw, ch)
+    y, x = np.mgrid[0:ch, 0:cw].astype(float) + 0.5
+    logw, cols = [], []
+    for b in blobs:
+        ang = 2 * math.pi * t / b["period"] + b["phase"]
+        cx = (b["centre"][0] + b["drift"] * math.cos(ang)) * cw
+        cy = (b["centre"][1] + b["drift"] * math.sin(ang)) * ch
+        r = b["radius"] * diag
+        logw.append(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
+        cols.append(np.array(b["rgb"], float) / 255.0)
+    logw = np.stack(logw)
+    wts = np.exp(logw - logw.max(axis=0))
+    wts /= wts.sum(axis=0)
+    return np.einsum("kyx,kc->yxc", wts, np.stack(cols))
 
 
 def resample_lin(pos, n):

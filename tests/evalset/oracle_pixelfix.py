@@ -25,7 +25,8 @@ command line as run.py uses, for testing run.py's plumbing and for an
       instead: --nearest takes the input pixel whose native coordinate is
       closest to the cell centre, the default mode the median of the
       pixels whose native coordinate lies in the cell's central box
-      (bent_cells).
+      (bent_cells). A drifting blob field (bg_field) is compared frame by
+      frame against that frame's own field.
   oracle_pixelfix.py eval GT OUT --json FILE
       scores with metrics_ref.py (the numpy reference of METRICS.md); OUT
       may be a folder of PNG frames.
@@ -68,6 +69,12 @@ def case_json(inp):
     return None
 
 
+def frame_bg(bg, t):
+    """bg: None, one (ch, cw, 3) background, or a list of one per frame (a
+    drifting field, bg_field)."""
+    return bg[t] if isinstance(bg, list) else bg
+
+
 def nearest_cells(frames, c, bg):
     """--nearest: (N, H, W, 4) uint8 from the input pixel at each native
     cell's centre, (i + 0.5 + o)*s floored and clamped, per frame's o."""
@@ -85,7 +92,7 @@ def nearest_cells(frames, c, bg):
         if bg is None:
             opaque = px[..., 3] >= 128
         else:
-            bcol = bg[ys[:, None], xs[None, :]] * 255            # (H, W, 3)
+            bcol = frame_bg(bg, t)[ys[:, None], xs[None, :]] * 255   # (H, W, 3)
             opaque = np.linalg.norm(px[..., :3].astype(np.float64) - bcol, axis=-1) >= 24
         out[t, opaque, :3] = px[opaque][:, :3]
         out[t, opaque, 3] = 255
@@ -117,7 +124,7 @@ def median_cells(frames, c, bg):
                 if bg is None:
                     opaque = col[3] >= 128
                 else:
-                    bcol = np.median((bg[y0:y1, x0:x1] * 255).reshape(-1, 3), axis=0)
+                    bcol = np.median((frame_bg(bg, t)[y0:y1, x0:x1] * 255).reshape(-1, 3), axis=0)
                     opaque = np.linalg.norm(col[:3] - bcol) >= 24
                 if opaque:
                     out[t, j, i, :3] = np.rint(col[:3])
@@ -164,7 +171,7 @@ def bent_cells(frames, c, bg, nearest):
         pix = np.flatnonzero(ok)                         # input pixels, row-major
         cell = (j * w + i).ravel()[pix]
         px = frames[t].reshape(-1, 4)[pix]
-        bpx = None if bg is None else bg.reshape(-1, 3)[pix] * 255
+        bpx = None if bg is None else frame_bg(bg, t).reshape(-1, 3)[pix] * 255
         if nearest:
             d2 = (du * du + dv * dv).ravel()[pix]
             order = np.lexsort((d2, cell))
@@ -192,6 +199,8 @@ def restore(inp, outp, oracle_palette=False, nearest=False):
     frames = decode(inp)
     n = frames.shape[0]
     bg = build.make_background(c)
+    if build.moving_background(c):
+        bg = [build.make_background(c, t) for t in range(n)]
     if c.get("bend"):
         out = bent_cells(frames, c, bg, nearest)
     else:
