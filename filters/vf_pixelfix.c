@@ -85,7 +85,7 @@ typedef struct PixelfixContext {
     /* options */
     char *model;            ///< model file, "none" (classical), or NULL = pf_model_default_path()
     double scale;           ///< native cell size in input pixels, 0 = detect
-    int colors;             ///< palette size 2..256, 0 = automatic
+    int colors;             ///< at most this many colours, 2..256; 0 = automatic
     char *palette;          ///< palette file (.hex, .gpl, .png), NULL = extract
     char *background;       ///< "auto", "none" or a colour
     int window, overlap;    ///< model window T and overlap O, frames
@@ -120,7 +120,7 @@ static const AVOption pixelfix_options[] = {
       OFFSET(scale), AV_OPT_TYPE_DOUBLE, { .dbl = 0 }, 0, 256, FLAGS, "scale" },
     { "s", "same as scale", OFFSET(scale), AV_OPT_TYPE_DOUBLE, { .dbl = 0 }, 0, 256, FLAGS, "scale" },
         { "auto", "detect the grid on the first frames", 0, AV_OPT_TYPE_CONST, { .dbl = 0 }, 0, 0, FLAGS, "scale" },
-    { "colors", "palette size 2..256, or auto", OFFSET(colors), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 256, FLAGS, "colors" },
+    { "colors", "at most this many colours, 2..256, or auto", OFFSET(colors), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 256, FLAGS, "colors" },
     { "c", "same as colors", OFFSET(colors), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 256, FLAGS, "colors" },
         { "auto", "choose the palette size", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 0, FLAGS, "colors" },
     { "palette", "use this palette file (.hex, .gpl or .png) instead of extracting one",

@@ -119,7 +119,9 @@ typedef struct pf_params {
                               the grid needs none (probe; about 0.2-1.5 s at 640x640) */
     int samples_k;         /* canonical samples per cell side, 1..8; default 4 */
     /* colour */
-    int colors;            /* palette size 2..256; 0 = automatic */
+    int colors;            /* palette size: 0 = automatic (as many as the clip has);
+                              2..256 = at most that many, fewer when the automatic
+                              palette has fewer (never padded with near-duplicates) */
     const char *palette_path; /* .hex, .gpl or .png palette file; NULL = extract */
     pf_bg_mode background; /* default PF_BG_AUTO */
     uint8_t bg_rgb[3];     /* key colour for PF_BG_COLOR, sRGB 0..255 */

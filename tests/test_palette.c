@@ -423,6 +423,8 @@ static void test_extract_ramp(void **state)
     free(lab);
 }
 
+/* colors = N is a maximum: N entries when the clip has more colours, the
+ * automatic palette itself when it has N or fewer. */
 static void test_extract_fixed_count(void **state)
 {
     (void)state;
@@ -430,22 +432,28 @@ static void test_extract_fixed_count(void **state)
     uint64_t rng = 41;
     size_t m = 100000;
     float *lab = malloc(m * 3 * sizeof(float));
-    pf_palette p;
+    pf_palette p, a;
     assert_non_null(lab);
     assert_int_equal(random_palette(8, 0.1f, &rng, P), 8);
     noisy_clusters(lab, m, (const float (*)[3])P, 8, NULL, 0.01, &rng);
-    static const int want[] = { 1, 2, 3, 5, 8, 12, 16, 40, 64, 256 };
+    assert_int_equal(pf_palette_extract(&a, lab, NULL, m, 0), PF_OK);
+    assert_int_equal(a.n, 8);
+    static const int want[] = { 1, 2, 3, 5, 7, 8, 12, 16, 40, 64, 256 };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         assert_int_equal(pf_palette_extract(&p, lab, NULL, m, want[i]), PF_OK);
+        if (want[i] >= 8) {   /* the automatic palette, exactly */
+            assert_int_equal(p.n, 8);
+            assert_memory_equal(p.rgb, a.rgb, 8 * 3);
+            continue;
+        }
         assert_int_equal(p.n, want[i]);
-        for (int a = 0; a < p.n; a++)   /* all distinct */
-            for (int b = a + 1; b < p.n; b++) assert_memory_not_equal(p.rgb[a], p.rgb[b], 3);
-        if (want[i] == 8)
-            for (int j = 0; j < 8; j++) {
-                float d;
-                pf_palette_nearest(&p, P[j], &d);
-                assert_true(d < 0.02f);
-            }
+        for (int x = 0; x < p.n; x++)   /* all distinct */
+            for (int y = x + 1; y < p.n; y++) assert_memory_not_equal(p.rgb[x], p.rgb[y], 3);
+    }
+    for (int j = 0; j < 8; j++) {
+        float d;
+        pf_palette_nearest(&a, P[j], &d);
+        assert_true(d < 0.02f);
     }
     /* fewer distinct colours than asked: each of them once, exactly */
     static const uint8_t exact[3][3] = { { 10, 20, 30 }, { 200, 100, 50 }, { 255, 255, 255 } };
@@ -575,6 +583,173 @@ static void test_extract_speed(void **state)
     printf("  2M colours, 32 true: %d colours in %.0f ms\n", p.n, pf_now_ms() - t0);
     assert_in_range(p.n, 29, 35);
     free(lab);
+}
+
+/* ---- whole clips (pf_palette_from_rgba) -------------------------------------- */
+
+/* One pixel of a synthetic restored clip: colour c of the table, blended
+ * towards a 4-neighbour of another region (where there is one) by a share
+ * drawn from [0, edge_mix], plus Gaussian noise of sd `noise` in 8-bit
+ * sRGB codes. lbl: (h, w) region indices. */
+static void clip_pixel(uint8_t *px, const int *lbl, int w, int h, int x, int y, const uint8_t (*tab)[3],
+                       double edge_mix, double noise, uint64_t *rng)
+{
+    static const int dx[4] = { 1, -1, 0, 0 }, dy[4] = { 0, 0, 1, -1 };
+    int c = lbl[y * w + x], o = -1, start = (int)(tu_rand(rng) % 4);
+    for (int q = 0; q < 4 && o < 0; q++) {
+        int k = (start + q) & 3, xx = x + dx[k], yy = y + dy[k];
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h && lbl[yy * w + xx] != c) o = lbl[yy * w + xx];
+    }
+    double t = o >= 0 ? edge_mix * tu_uniform(rng) : 0.0;
+    for (int d = 0; d < 3; d++) {
+        double v = (1 - t) * tab[c][d] + t * (o >= 0 ? tab[o][d] : 0) + noise * tu_gauss(rng);
+        px[d] = (uint8_t)pf_clampi((int)lrint(v), 0, 255);
+    }
+    px[3] = 255;
+}
+
+/* The colour of table entry c that the palette has nearest, as a distance. */
+static float entry_dist(const pf_palette *p, const uint8_t c[3])
+{
+    float lab[3], d;
+    pf_srgb8_to_oklab(c, lab);
+    pf_palette_nearest(p, lab, &d);
+    return d;
+}
+
+/* A sprite that is mostly browns and greys with a dark outline, and a
+ * small saturated red plume (4x4 of 64x64, 0.4%) among the browns and a
+ * small teal patch among the greys, as a video model restores it: every
+ * cell on a region edge is a blend with its neighbour (up to half), plus
+ * noise. The blends bridge the small colours to their big neighbours
+ * (about 0.14 and 0.11 OKLab away); each must keep an entry of its own,
+ * within 0.04 of its true colour, and no blend or noise becomes an entry. */
+static void test_clip_small_hues(void **state)
+{
+    (void)state;
+    enum { W = 64, H = 64, F = 24, NCOL = 8, RED = 6, TEAL = 7 };
+    static const uint8_t tab[NCOL][3] = {
+        { 0x5a, 0x3a, 0x22 }, { 0x7a, 0x52, 0x30 }, { 0x9a, 0x6a, 0x40 },   /* browns */
+        { 0x80, 0x80, 0x80 }, { 0x60, 0x60, 0x60 }, { 0x20, 0x18, 0x14 },   /* greys, outline */
+        { 0xb0, 0x30, 0x20 }, { 0x30, 0xa0, 0xa0 },                         /* red, teal */
+    };
+    uint8_t *rgba = malloc((size_t)F * W * H * 4);
+    const uint8_t *frames[F];
+    int lbl[W * H];
+    float lab[NCOL][3];
+    assert_non_null(rgba);
+    for (int c = 0; c < NCOL; c++) pf_srgb8_to_oklab(tab[c], lab[c]);
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        uint64_t rng = 0x5eed0000 + seed;
+        for (int f = 0; f < F; f++) {
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int c = x < 2 || y < 2 || x >= W - 2 || y >= H - 2 ? 5
+                          : y < 20 ? 0 : y < 34 ? 1 : y < 44 ? 2 : x < 32 ? 3 : 4;
+                    int rx = 40 + f % 4, ty = 50 - f % 3;    /* both move a little */
+                    if (x >= rx && x < rx + 4 && y >= 8 && y < 12) c = RED;
+                    if (x >= 10 && x < 14 && y >= ty && y < ty + 4) c = TEAL;
+                    lbl[y * W + x] = c;
+                }
+            uint8_t *px = rgba + (size_t)f * W * H * 4;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.5, 4.0, &rng);
+            frames[f] = px;
+        }
+        pf_palette p;
+        assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+        float dr = entry_dist(&p, tab[RED]), dt = entry_dist(&p, tab[TEAL]), junk = 0, worst = 0;
+        for (int i = 0; i < p.n; i++) junk = fmaxf(junk, nearest_of(p.lab[i], (const float (*)[3])lab, NCOL));
+        for (int c = 0; c < NCOL; c++) worst = fmaxf(worst, entry_dist(&p, tab[c]));
+        printf("  seed %d: %d entries, red %.3f (%.3f from the brown), teal %.3f (%.3f from the grey), "
+               "worst colour %.3f, worst entry %.3f\n", (int)seed, p.n, dr, pf_oklab_dist(lab[RED], lab[0]), dt,
+               pf_oklab_dist(lab[TEAL], lab[3]), worst, junk);
+        assert_true(dr < 0.04f);
+        assert_true(dt < 0.04f);
+        assert_true(worst < 0.04f);
+        assert_true(junk < 0.04f);
+    }
+    free(rgba);
+}
+
+/* --colors N is a maximum: a clip of 8 colours (noise, compression-like
+ * edge blends) asked for 16 gives its 8, with no near-duplicate (such as
+ * a second near-black); asked for 5 it gives 5. */
+static void test_clip_colors_max(void **state)
+{
+    (void)state;
+    enum { W = 64, H = 48, F = 16, NCOL = 8 };
+    static const uint8_t tab[NCOL][3] = {   /* PICO-8's first eight */
+        { 0x00, 0x00, 0x00 }, { 0x1d, 0x2b, 0x53 }, { 0x7e, 0x25, 0x53 }, { 0x00, 0x87, 0x51 },
+        { 0xab, 0x52, 0x36 }, { 0x5f, 0x57, 0x4f }, { 0xc2, 0xc3, 0xc7 }, { 0xff, 0xf1, 0xe8 },
+    };
+    uint8_t *rgba = malloc((size_t)F * W * H * 4);
+    const uint8_t *frames[F];
+    int lbl[W * H];
+    uint64_t rng = 88;
+    assert_non_null(rgba);
+    for (int f = 0; f < F; f++) {
+        for (int y = 0; y < H; y++)   /* 4 x 2 blocks of 16x24, shifting with the frame */
+            for (int x = 0; x < W; x++) lbl[y * W + x] = ((x + f) / 16) % 4 + 4 * (y / 24);
+        uint8_t *px = rgba + (size_t)f * W * H * 4;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.3, 3.0, &rng);
+        frames[f] = px;
+    }
+    pf_palette p, a;
+    assert_int_equal(pf_palette_from_rgba(&a, frames, F, (size_t)W * H, 0), PF_OK);
+    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 16), PF_OK);
+    float close = INFINITY, worst = 0;
+    for (int i = 0; i < p.n; i++)
+        for (int j = i + 1; j < p.n; j++) close = fminf(close, pf_oklab_dist(p.lab[i], p.lab[j]));
+    for (int c = 0; c < NCOL; c++) worst = fmaxf(worst, entry_dist(&p, tab[c]));
+    printf("  8 colours, --colors 16: %d entries (auto %d), closest pair %.3f, worst colour %.3f\n", p.n, a.n,
+           close, worst);
+    assert_true(p.n <= NCOL);
+    assert_true(close >= 0.04f);
+    assert_true(worst < 0.04f);
+    assert_int_equal(p.n, a.n);
+    assert_memory_equal(p.rgb, a.rgb, (size_t)p.n * 3);
+    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 5), PF_OK);
+    assert_int_equal(p.n, 5);
+    free(rgba);
+}
+
+/* A smooth gradient between two colours (AI shading, a sky) stays a
+ * modest palette: steps about the merge distance apart, not one entry per
+ * noisy shade. Measured before the orphan rule: 9 entries; the bound
+ * keeps what worked. */
+static void test_clip_gradient(void **state)
+{
+    (void)state;
+    enum { W = 96, H = 32, F = 12 };
+    static const uint8_t a[3] = { 0x20, 0x30, 0x60 }, b[3] = { 0xe0, 0xa0, 0x40 };
+    uint8_t *rgba = malloc((size_t)F * W * H * 4);
+    const uint8_t *frames[F];
+    uint64_t rng = 99;
+    assert_non_null(rgba);
+    for (int f = 0; f < F; f++) {
+        uint8_t *px = rgba + (size_t)f * W * H * 4;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double t = (double)((x + f) % W) / (W - 1);
+                for (int d = 0; d < 3; d++) {
+                    double v = (1 - t) * a[d] + t * b[d] + 2.0 * tu_gauss(&rng);
+                    px[((size_t)y * W + x) * 4 + d] = (uint8_t)pf_clampi((int)lrint(v), 0, 255);
+                }
+                px[((size_t)y * W + x) * 4 + 3] = 255;
+            }
+        frames[f] = px;
+    }
+    pf_palette p;
+    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+    float la[3], lb[3];
+    pf_srgb8_to_oklab(a, la);
+    pf_srgb8_to_oklab(b, lb);
+    printf("  gradient of length %.3f: %d entries\n", pf_oklab_dist(la, lb), p.n);
+    assert_in_range(p.n, 4, 12);
+    free(rgba);
 }
 
 /* ---- mapping ---------------------------------------------------------------- */
@@ -1080,6 +1255,9 @@ int main(void)
         cmocka_unit_test(test_extract_weights),
         cmocka_unit_test(test_extract_args),
         cmocka_unit_test(test_extract_speed),
+        cmocka_unit_test(test_clip_small_hues),
+        cmocka_unit_test(test_clip_colors_max),
+        cmocka_unit_test(test_clip_gradient),
         cmocka_unit_test(test_nearest),
         cmocka_unit_test(test_map_frame_basic),
         cmocka_unit_test(test_map_frame_cache),

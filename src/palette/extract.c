@@ -12,12 +12,18 @@
  *     dropped and the cells on such paths ignored from then on;
  *  4. clusters spread wider than one noisy colour are split (continuous
  *     AI shading becomes steps about the merge distance apart);
- *  5. centres closer than the merge distance are joined and negligible
+ *  5. orphans are recovered: the cells farther than noise from every
+ *     centre and off every mixing path of two centres get their own
+ *     modes, judged like step 2's. A small colour whose edge blends bridge
+ *     it to a big neighbour (a red plume on brown, teal hair on grey) has
+ *     too low a peak above that bridge to survive step 2 as a mode, and
+ *     its cells, too far from the neighbour's centre for the trimmed means
+ *     and the spread test, are seen by nothing else;
+ *  6. centres closer than the merge distance are joined and negligible
  *     clusters (light AND near a heavier centre) dropped; light colours
  *     far from everything, such as an eye highlight, stay.
- * colors = N starts from the auto result and reaches N with Ward merges
- * (Ward 1963) or greedy k-means++ seeds (Arthur and Vassilvitskii 2007),
- * then runs plain Lloyd iterations.
+ * colors = N is a maximum: the auto result, reduced to N with Ward merges
+ * (Ward 1963) when it has more, then plain Lloyd iterations.
  *
  * Decisions use a "toed" OKLab: below L = 0.2 lightness bends
  * quadratically towards 0 and a, b scale by L / 0.2, because OKLab's cube
@@ -25,7 +31,7 @@
  * apart) and noisy black would otherwise split into several entries.
  * Centres are still means of the plain OKLab inputs.
  *
- * Deterministic: no threads, a fixed-seed RNG, sorts with full tie-breaks.
+ * Deterministic: no threads, no random numbers, sorts with full tie-breaks.
  * Not a mapper (map.c) and not a file reader (palette_file.c).
  */
 #include "palette.h"
@@ -58,6 +64,8 @@
 #define MERGE_DIST  0.04f   /* auto: centres closer than this are joined */
 #define NEG_FRAC    0.002   /* auto: clusters lighter than this share of the total ... */
 #define NEG_DIST    0.06f   /* ... and this close to a heavier centre are dropped */
+#define ORPHAN_SIG  4.0f    /* an orphan lies this many noise sds (per axis) from its centre */
+#define ORPHAN_PATH (2 * BLEND_PERP) /* ... and farther than this from every mixing path */
 #define LLOYD_MAX   30      /* Lloyd iterations at most */
 #define LLOYD_SPLIT 8       /* ... between split rounds (the next round refines) */
 #define LLOYD_EPS   1e-4f   /* stop when no centre moves farther (toed OKLab) */
@@ -230,20 +238,28 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
 
 /* ---- density and persistence ------------------------------------------- */
 
-/* One separable pass of the smoothing kernel along the axis with the given
- * stride and length; src and dst (NCELL) must differ. */
-static void blur_axis(const float *src, float *dst, const float *k, int len, int stride)
+/* A box of grid cells, inclusive, per axis (toed L, a, b). */
+typedef struct gbox { int lo[3], hi[3]; } gbox;
+
+/* One separable pass of the smoothing kernel along `axis` over the cells
+ * of box bx; src and dst (NCELL) must differ. Only cells inside the box
+ * are read and written: a box that reaches KRAD beyond every occupied
+ * cell holds all of the smoothed density (outside it is 0). */
+static void blur_axis(const float *src, float *dst, const float *k, const gbox *bx, int axis)
 {
-    for (int c = 0; c < NCELL; c++) {
-        int pos = (c / stride) % len;
-        float acc = 0;
-        for (int o = -KRAD; o <= KRAD; o++) {
-            int q = pos + o;
-            if (q < 0 || q >= len) continue;
-            acc += k[o + KRAD] * src[c + o * stride];
-        }
-        dst[c] = acc;
-    }
+    static const int stride[3] = { GA * GA, GA, 1 };
+    for (int i = bx->lo[0]; i <= bx->hi[0]; i++)
+        for (int j = bx->lo[1]; j <= bx->hi[1]; j++)
+            for (int l = bx->lo[2]; l <= bx->hi[2]; l++) {
+                int c = (i * GA + j) * GA + l, pos = axis == 0 ? i : axis == 1 ? j : l;
+                float acc = 0;
+                for (int o = -KRAD; o <= KRAD; o++) {
+                    int q = pos + o;
+                    if (q < bx->lo[axis] || q > bx->hi[axis]) continue;
+                    acc += k[o + KRAD] * src[c + o * stride[axis]];
+                }
+                dst[c] = acc;
+            }
 }
 
 typedef struct dcell { float d; int c; } dcell;
@@ -265,21 +281,26 @@ static int uf_find(int *parent, int i)
 }
 
 /* Finds the significant modes of the smoothed histogram (Gaussian kernel,
- * sigma one cell) and seeds one centre per mode: the weighted OKLab mean
- * of its basin. Cells join clusters by falling density over the
- * 26-neighbourhood; a mode meeting a higher one is absorbed when its peak
- * rises above the saddle by less than Z_SIG Poisson sigmas (weights read
- * as counts) or TAU_REL of its height. A mode left alone is kept when its
- * peak is significant on its own or its basin holds KEEP_FRAC of the
- * weight. slot: (NCELL) scratch reused for cell labels. Errors: PF_ENOMEM. */
-static pf_status find_modes(ext *e, int *slot)
+ * sigma one cell) and seeds one centre per mode. Cells join clusters by
+ * falling density over the 26-neighbourhood; a mode meeting a higher one
+ * is absorbed when its peak rises above the saddle by less than Z_SIG
+ * Poisson sigmas (weights read as counts) or TAU_REL of its height. A mode
+ * left alone is kept when its peak is significant on its own or its basin
+ * holds KEEP_FRAC of the total weight.
+ * sel NULL: all bins; the centres are replaced, each the weighted OKLab
+ * mean of its basin. sel (nb, 1 = use): only those bins; the centres are
+ * appended, each the mean of its basin's bins within TRIM of the peak
+ * (such a basin has a blend bridge hanging off it that would pull a basin
+ * mean along). slot: (NCELL) scratch reused for cell labels.
+ * Errors: PF_ENOMEM. */
+static pf_status find_modes(ext *e, int *slot, const uint8_t *sel)
 {
     float *den = pf_calloc4(NCELL, sizeof(float), 1, 1);
     float *tmp = pf_malloc4(NCELL, sizeof(float), 1, 1);
     dcell *ord = NULL;
-    int *parent = NULL, *root_id = NULL;
+    int *parent = NULL, *root_id = NULL, *pcell = NULL;
     float *peak = NULL;
-    double *mass = NULL, *acc = NULL;
+    double *mass = NULL, *acc = NULL, *near = NULL;
     pf_status st = PF_ENOMEM;
     float k[2 * KRAD + 1], ksum = 0, ksq1 = 0;
     size_t n = 0;
@@ -293,19 +314,37 @@ static pf_status find_modes(ext *e, int *slot)
     }
     const float ksq = ksq1 * ksq1 * ksq1;   /* sum of squared 3D kernel weights */
 
-    for (size_t s = 0; s < e->nb; s++) den[e->cell[s]] = (float)e->w[s];
-    blur_axis(den, tmp, k, GA, 1);
-    blur_axis(tmp, den, k, GA, GA);
-    blur_axis(den, tmp, k, GL, GA * GA);
+    gbox bx = { { GL, GA, GA }, { -1, -1, -1 } };
+    static const int glen[3] = { GL, GA, GA };
+    for (size_t s = 0; s < e->nb; s++) {
+        if (sel && !sel[s]) continue;
+        int c = e->cell[s], at[3] = { c / (GA * GA), (c / GA) % GA, c % GA };
+        den[c] = (float)e->w[s];
+        for (int d = 0; d < 3; d++) {
+            int lo = pf_clampi(at[d] - KRAD, 0, glen[d] - 1), hi = pf_clampi(at[d] + KRAD, 0, glen[d] - 1);
+            if (lo < bx.lo[d]) bx.lo[d] = lo;
+            if (hi > bx.hi[d]) bx.hi[d] = hi;
+        }
+    }
+    blur_axis(den, tmp, k, &bx, 2);
+    blur_axis(tmp, den, k, &bx, 1);
+    blur_axis(den, tmp, k, &bx, 0);
 
-    for (int c = 0; c < NCELL; c++) n += tmp[c] > 0;
+    for (int i = bx.lo[0]; i <= bx.hi[0]; i++)   /* the box is empty when nothing is selected */
+        for (int j = bx.lo[1]; j <= bx.hi[1]; j++)
+            for (int l = bx.lo[2]; l <= bx.hi[2]; l++) n += tmp[(i * GA + j) * GA + l] > 0;
     ord = pf_malloc4(n ? n : 1, sizeof *ord, 1, 1);
     parent = pf_malloc4(n ? n : 1, sizeof(int), 1, 1);
     peak = pf_malloc4(n ? n : 1, sizeof(float), 1, 1);
-    if (!ord || !parent || !peak) goto fail;
+    pcell = pf_malloc4(n ? n : 1, sizeof(int), 1, 1);
+    if (!ord || !parent || !peak || !pcell) goto fail;
     n = 0;
-    for (int c = 0; c < NCELL; c++)
-        if (tmp[c] > 0) ord[n++] = (dcell){ tmp[c], c };
+    for (int i = bx.lo[0]; i <= bx.hi[0]; i++)
+        for (int j = bx.lo[1]; j <= bx.hi[1]; j++)
+            for (int l = bx.lo[2]; l <= bx.hi[2]; l++) {
+                int c = (i * GA + j) * GA + l;
+                if (tmp[c] > 0) ord[n++] = (dcell){ tmp[c], c };
+            }
     qsort(ord, n, sizeof *ord, cmp_dcell);
 
     int *lbl = slot;
@@ -331,6 +370,7 @@ static pf_status find_modes(ext *e, int *slot)
         if (nr == 0) {
             parent[nclus] = nclus;
             peak[nclus] = d;
+            pcell[nclus] = c;
             lbl[c] = nclus++;
             continue;
         }
@@ -346,27 +386,39 @@ static pf_status find_modes(ext *e, int *slot)
     root_id = pf_malloc4(nclus ? nclus : 1, sizeof(int), 1, 1);
     mass = pf_calloc4(nclus ? nclus : 1, sizeof(double), 1, 1);
     acc = pf_calloc4(nclus ? nclus : 1, 3, sizeof(double), 1);
-    if (!root_id || !mass || !acc) goto fail;
+    near = pf_calloc4(nclus ? nclus : 1, 4, sizeof(double), 1);
+    if (!root_id || !mass || !acc || !near) goto fail;
     for (size_t s = 0; s < e->nb; s++) {
-        int r = uf_find(parent, lbl[e->cell[s]]);
+        if (sel && !sel[s]) continue;
+        int r = uf_find(parent, lbl[e->cell[s]]), pc = pcell[r];
         mass[r] += e->w[s];
         for (int d = 0; d < 3; d++) acc[3 * r + d] += e->sum[3 * s + d];
+        /* the peak cell's centre, toed */
+        float pt[3] = { ((float)(pc / (GA * GA)) + 0.5f) * BIN,
+                        AB_MIN + ((float)((pc / GA) % GA) + 0.5f) * BIN,
+                        AB_MIN + ((float)(pc % GA) + 0.5f) * BIN };
+        if (d2(e->tp + 3 * s, pt) > TRIM * TRIM) continue;
+        for (int d = 0; d < 3; d++) near[4 * r + d] += e->sum[3 * s + d];
+        near[4 * r + 3] += e->w[s];
     }
-    e->k = 0;
-    if (!ext_reserve(e, nclus ? nclus : 1)) goto fail;
+    if (!sel) e->k = 0;
+    if (!ext_reserve(e, e->k + (nclus ? nclus : 1))) goto fail;
     for (int r = 0; r < nclus; r++) {
         root_id[r] = -1;
         if (parent[r] != r || mass[r] <= 0) continue;
         int significant = peak[r] >= Z_SIG * Z_SIG * ksq;
         if (!significant && mass[r] < KEEP_FRAC * e->wtot) continue;
+        const double *a = sel && near[4 * r + 3] > 0 ? near + 4 * r : acc + 3 * r;
+        double aw = sel && near[4 * r + 3] > 0 ? near[4 * r + 3] : mass[r];
         float m[3];
-        for (int d = 0; d < 3; d++) m[d] = (float)(acc[3 * r + d] / mass[r]);
+        for (int d = 0; d < 3; d++) m[d] = (float)(a[d] / aw);
         root_id[r] = e->k;
         set_centre(e, e->k++, m, mass[r]);
     }
     st = PF_OK;
 fail:
-    free(den); free(tmp); free(ord); free(parent); free(peak); free(root_id); free(mass); free(acc);
+    free(den); free(tmp); free(ord); free(parent); free(peak); free(pcell); free(root_id); free(mass);
+    free(acc); free(near);
     return st;
 }
 
@@ -571,6 +623,42 @@ static float path_dist(const float xl[3], const float xr[3], const float al[3], 
     return best;
 }
 
+/* Masks the bins farther than BLEND_FAR from every centre that lie within
+ * BLEND_PERP of the mixing path of one of their three nearest centres and
+ * another (crgb: (k, 3) the centres in sRGB 0..1), so bridges of blends
+ * cannot come back through splitting or pull a centre along them. */
+static void mask_bridges(ext *e, const float (*crgb)[3])
+{
+    const int k = e->k;
+    for (size_t s = 0; s < e->nb; s++) {
+        const float *t = e->tp + 3 * s;
+        int near[3] = { -1, -1, -1 };
+        float nd[3] = { INFINITY, INFINITY, INFINITY };
+        if (e->mask[s]) continue;
+        for (int j = 0; j < k; j++) {
+            float d = d2(t, e->ct[j]);
+            for (int r = 0; r < 3; r++)
+                if (d < nd[r]) {
+                    for (int q = 2; q > r; q--) { nd[q] = nd[q - 1]; near[q] = near[q - 1]; }
+                    nd[r] = d;
+                    near[r] = j;
+                    break;
+                }
+        }
+        if (nd[0] <= BLEND_FAR * BLEND_FAR) continue;
+        float xr[3];
+        pf_oklab_to_srgb(e->lab + 3 * s, xr);
+        for (int r = 0; r < 3 && near[r] >= 0 && !e->mask[s]; r++)
+            for (int b = 0; b < k && !e->mask[s]; b++) {
+                float u;
+                int a = near[r];
+                if (b == a) continue;
+                if (path_dist(e->lab + 3 * s, xr, e->c[a], crgb[a], e->c[b], crgb[b], &u) <= BLEND_PERP)
+                    e->mask[s] = 1;
+            }
+    }
+}
+
 /* Auto mode: finds blend clusters and blend bins and takes them out.
  * A cluster C is a blend when its centre lies within BLEND_PERP of the
  * mixing path of two centres A, B that each weigh over 1 / BLEND_WREL
@@ -637,36 +725,7 @@ static int drop_blends(ext *e)
         memmove(crgb + c, crgb + c + 1, (size_t)(e->k - c) * sizeof *crgb);
         dropped++;
     }
-    k = e->k;
-
-    /* mask far bins on a path between two remaining centres */
-    for (size_t s = 0; s < e->nb; s++) {
-        const float *t = e->tp + 3 * s;
-        int near[3] = { -1, -1, -1 };
-        float nd[3] = { INFINITY, INFINITY, INFINITY };
-        if (e->mask[s]) continue;
-        for (int j = 0; j < k; j++) {
-            float d = d2(t, e->ct[j]);
-            for (int r = 0; r < 3; r++)
-                if (d < nd[r]) {
-                    for (int q = 2; q > r; q--) { nd[q] = nd[q - 1]; near[q] = near[q - 1]; }
-                    nd[r] = d;
-                    near[r] = j;
-                    break;
-                }
-        }
-        if (nd[0] <= BLEND_FAR * BLEND_FAR) continue;
-        float xr[3];
-        pf_oklab_to_srgb(e->lab + 3 * s, xr);
-        for (int r = 0; r < 3 && near[r] >= 0 && !e->mask[s]; r++)
-            for (int b = 0; b < k && !e->mask[s]; b++) {
-                float u;
-                int a = near[r];
-                if (b == a) continue;
-                if (path_dist(e->lab + 3 * s, xr, e->c[a], crgb[a], e->c[b], crgb[b], &u) <= BLEND_PERP)
-                    e->mask[s] = 1;
-            }
-    }
+    mask_bridges(e, (const float (*)[3])crgb);
 done:
     free(crgb);
     free(gone);
@@ -772,6 +831,108 @@ static int drop_negligible(ext *e)
     return dropped;
 }
 
+/* Marks the orphans (sel, (nb)): unmasked bins farther from their
+ * centre than NEG_DIST and than ORPHAN_SIG times its noise (the RMS
+ * per-axis spread of its members within COV_RADIUS), and farther than
+ * ORPHAN_PATH from every mixing path of two centres. Noise tails stay
+ * inside the first radius; the second leaves the cells that blend two
+ * entries (path_dist) to drop_blends. Needs current asg. Returns the
+ * number marked, or -1 when out of memory. */
+static int mark_orphans(const ext *e, uint8_t *sel)
+{
+    int k = e->k, n = 0;
+    double *var = pf_calloc4(k ? k : 1, 2, sizeof(double), 1);   /* (k, 2) w d^2 sum, w sum */
+    float (*crgb)[3] = pf_malloc4(k ? k : 1, 3, sizeof(float), 1);
+
+    if (!var || !crgb) { free(var); free(crgb); return -1; }
+    for (int j = 0; j < k; j++) pf_oklab_to_srgb(e->c[j], crgb[j]);
+    for (size_t s = 0; s < e->nb; s++) {
+        int a = e->asg[s];
+        float dd = a >= 0 ? d2(e->tp + 3 * s, e->ct[a]) : INFINITY;
+        if (e->mask[s] || dd > COV_RADIUS * COV_RADIUS) continue;
+        var[2 * a] += e->w[s] * dd;
+        var[2 * a + 1] += e->w[s];
+    }
+    for (size_t s = 0; s < e->nb; s++) {
+        int a = e->asg[s], blend = 0;
+        float r = NEG_DIST, xr[3], t;
+        sel[s] = 0;
+        if (e->mask[s] || a < 0) continue;
+        if (var[2 * a + 1] > 0)
+            r = fmaxf(r, ORPHAN_SIG * (float)sqrt(var[2 * a] / (3 * var[2 * a + 1])));
+        if (d2(e->tp + 3 * s, e->ct[a]) <= r * r) continue;
+        pf_oklab_to_srgb(e->lab + 3 * s, xr);
+        for (int i = 0; i < k && !blend; i++)
+            for (int j = i + 1; j < k && !blend; j++)
+                blend = path_dist(e->lab + 3 * s, xr, e->c[i], crgb[i], e->c[j], crgb[j], &t) <= ORPHAN_PATH;
+        sel[s] = !blend;
+        n += !blend;
+    }
+    free(var);
+    free(crgb);
+    return n;
+}
+
+/* Auto mode: gives the orphans' significant modes (find_modes, the rule
+ * for isolated modes) centres and runs Lloyd. A new centre that ends
+ * within NEG_DIST of an old one or of a new one kept before it was a piece
+ * of a spread cluster, and one within ORPHAN_PATH of the mixing path of a
+ * new centre and another a bridge of blends from a recovered colour to its
+ * neighbour (mark_orphans could not know that path yet): those are
+ * removed, the old centres restored, the bridges masked and Lloyd run
+ * again. Needs current asg. Errors: PF_ENOMEM. */
+static pf_status recover_orphans(ext *e, int *slot)
+{
+    const int k0 = e->k;
+    uint8_t *sel = pf_malloc4(e->nb ? e->nb : 1, 1, 1, 1);
+    float (*keep)[3] = NULL, (*cl)[3] = NULL, (*crgb)[3] = NULL;
+    int n, k, kept = 0;
+    pf_status st = PF_ENOMEM;
+
+    if (!sel || (n = mark_orphans(e, sel)) < 0) goto done;
+    st = PF_OK;
+    if (n == 0) goto done;
+    keep = pf_malloc4((size_t)k0 + 1, 3, sizeof(float), 1);
+    if (!keep) { st = PF_ENOMEM; goto done; }
+    memcpy(keep, e->c, (size_t)k0 * sizeof *keep);
+    if ((st = find_modes(e, slot, sel)) < 0 || e->k == k0) goto done;
+    if ((st = lloyd(e, TRIM, LLOYD_MAX)) < 0) goto done;
+    k = e->k;
+    cl = pf_malloc4((size_t)k, 3, sizeof(float), 1);
+    crgb = pf_malloc4((size_t)k, 3, sizeof(float), 1);
+    if (!cl || !crgb) { st = PF_ENOMEM; goto done; }
+    memcpy(cl, e->c, (size_t)k * sizeof *cl);   /* e->c is compacted below */
+    for (int j = 0; j < k; j++) pf_oklab_to_srgb(cl[j], crgb[j]);
+    /* new centres come in order of falling peak */
+    for (int j = k0; j < k; j++) {
+        int apart = 1;
+        float t;
+        for (int i = 0; i < k0 + kept && apart; i++) apart = d2(e->ct[i], e->ct[j]) >= NEG_DIST * NEG_DIST;
+        for (int a = k0; a < k && apart; a++)
+            for (int b = 0; b < k && apart; b++)
+                apart = a == j || b == j || b == a ||
+                        path_dist(cl[j], crgb[j], cl[a], crgb[a], cl[b], crgb[b], &t) > ORPHAN_PATH;
+        if (!apart) continue;
+        if (k0 + kept != j) {
+            memcpy(e->c[k0 + kept], e->c[j], sizeof e->c[j]);
+            memcpy(e->ct[k0 + kept], e->ct[j], sizeof e->ct[j]);
+        }
+        kept++;
+    }
+    if (k0 + kept == k) goto done;
+    for (int j = 0; j < k0; j++) set_centre(e, j, keep[j], 0);
+    e->k = k0 + kept;
+    for (int j = 0; j < e->k; j++) pf_oklab_to_srgb(e->c[j], crgb[j]);
+    mask_bridges(e, (const float (*)[3])crgb);
+    st = lloyd(e, TRIM, LLOYD_MAX);
+done:
+    free(sel);
+    free(keep);
+    free(cl);
+    free(crgb);
+    return st;
+}
+
 /* Merge costs for agglomerate(): the squared distance of the centres
  * (toed space), or Ward's w_i w_j / (w_i + w_j) |c_i - c_j|^2, the growth
  * of the weighted squared error (Ward 1963). */
@@ -854,58 +1015,6 @@ static int agglomerate(ext *e, int target, double max_cost, cost_fn cost)
     return merged;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
-    return *s * 2685821657736338717ULL;
-}
-
-/* Adds centres by greedy k-means++ seeding until `target` (toed space,
- * unmasked bins): each step draws 2 + ln k candidate bins with probability
- * proportional to weight times squared distance to the nearest centre
- * and keeps the one that lowers that total most. Stops early when every
- * bin sits on a centre. O(target x candidates x bins). Errors: PF_ENOMEM. */
-static pf_status add_seeds(ext *e, int target)
-{
-    float *dist = pf_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
-    uint64_t rng = 0x9E3779B97F4A7C15ULL;
-    if (!dist) return PF_ENOMEM;
-    if (!ext_reserve(e, target)) { free(dist); return PF_ENOMEM; }
-    for (size_t s = 0; s < e->nb; s++) {
-        float d = e->k > 0 ? INFINITY : 1.0f;
-        for (int j = 0; j < e->k; j++) d = fminf(d, d2(e->tp + 3 * s, e->ct[j]));
-        dist[s] = e->mask[s] ? 0.0f : d;
-    }
-    while (e->k < target) {
-        double pot = 0;
-        for (size_t s = 0; s < e->nb; s++) pot += e->w[s] * dist[s];
-        if (!(pot > 0)) break;
-        int ncand = 2 + (int)log((double)e->k + 1);
-        size_t best = 0;
-        double best_pot = INFINITY;
-        for (int t = 0; t < ncand; t++) {
-            double u = (double)(rng_next(&rng) >> 11) / 9007199254740992.0 * pot, run = 0;
-            size_t pick = e->nb;
-            for (size_t s = 0; s < e->nb; s++) {
-                run += e->w[s] * dist[s];
-                if (dist[s] > 0) pick = s;     /* last eligible one, for rounding */
-                if (run > u && dist[s] > 0) break;
-            }
-            if (pick == e->nb) continue;
-            double np = 0;
-            for (size_t s = 0; s < e->nb; s++)
-                np += e->w[s] * fminf(dist[s], d2(e->tp + 3 * s, e->tp + 3 * pick));
-            if (np < best_pot) { best_pot = np; best = pick; }
-        }
-        if (!(best_pot < INFINITY)) break;
-        set_centre(e, e->k++, e->lab + 3 * best, e->w[best]);
-        for (size_t s = 0; s < e->nb; s++)
-            dist[s] = fminf(dist[s], d2(e->tp + 3 * s, e->ct[e->k - 1]));
-    }
-    free(dist);
-    return PF_OK;
-}
-
 /* ---- output ---------------------------------------------------------------- */
 
 typedef struct entry { uint8_t rgb[3]; float lab[3]; } entry;
@@ -926,15 +1035,12 @@ static void to_srgb8(const float lab[3], uint8_t q[3])
 }
 
 /* Centres -> sRGB8 entries, sorted by OKLab L, then a, then b. Centres
- * that round to the same 8-bit colour are joined; with target > 0 the
- * palette is then topped up to target from the bins' own colours (the one
- * that adds most weight x squared distance first), so colors = N gives N
- * whenever the input holds N distinct 8-bit colours. Errors: PF_ENOMEM. */
-static pf_status write_palette(pf_palette *p, const ext *e, int target)
+ * that round to the same 8-bit colour are joined. */
+static void write_palette(pf_palette *p, const ext *e)
 {
     entry ent[PF_PALETTE_MAX];
     int n = 0;
-    PF_ASSERT(e->k <= PF_PALETTE_MAX && target <= PF_PALETTE_MAX);
+    PF_ASSERT(e->k <= PF_PALETTE_MAX);
     for (int i = 0; i < e->k; i++) {
         uint8_t q[3];
         int j = 0;
@@ -944,50 +1050,22 @@ static pf_status write_palette(pf_palette *p, const ext *e, int target)
         memcpy(ent[n].rgb, q, 3);
         pf_srgb8_to_oklab(q, ent[n++].lab);
     }
-    if (n < target && (size_t)n < e->nb) {
-        float (*ql)[3] = pf_malloc4(e->nb, 3, sizeof(float), 1);
-        float *dmin = pf_malloc4(e->nb, sizeof(float), 1, 1);
-        if (!ql || !dmin) { free(ql); free(dmin); return PF_ENOMEM; }
-        for (size_t s = 0; s < e->nb; s++) {
-            uint8_t q[3];
-            to_srgb8(e->lab + 3 * s, q);
-            pf_srgb8_to_oklab(q, ql[s]);
-            dmin[s] = INFINITY;
-            for (int j = 0; j < n; j++) dmin[s] = fminf(dmin[s], d2(ql[s], ent[j].lab));
-        }
-        while (n < target) {
-            size_t best = SIZE_MAX;
-            double bv = 0;
-            for (size_t s = 0; s < e->nb; s++) {
-                double v = e->w[s] * (isinf(dmin[s]) ? 1.0 : dmin[s]);
-                if (dmin[s] > 0 && v > bv) { bv = v; best = s; }
-            }
-            if (best == SIZE_MAX) break;
-            to_srgb8(e->lab + 3 * best, ent[n].rgb);
-            memcpy(ent[n].lab, ql[best], sizeof ent[n].lab);
-            for (size_t s = 0; s < e->nb; s++) dmin[s] = fminf(dmin[s], d2(ql[s], ent[n].lab));
-            n++;
-        }
-        free(ql);
-        free(dmin);
-    }
     qsort(ent, (size_t)n, sizeof *ent, cmp_entry);
     p->n = n;
     for (int i = 0; i < n; i++) {
         memcpy(p->rgb[i], ent[i].rgb, 3);
         memcpy(p->lab[i], ent[i].lab, sizeof p->lab[i]);
     }
-    return PF_OK;
 }
 
 /* ---- entry point ------------------------------------------------------------- */
 
-/* The auto pipeline of the file comment, steps 2-5. Errors: PF_ENOMEM. */
+/* The auto pipeline of the file comment, steps 2-6. Errors: PF_ENOMEM. */
 static pf_status auto_palette(ext *e, int *slot)
 {
     pf_status st;
 
-    if ((st = find_modes(e, slot)) < 0) return st;
+    if ((st = find_modes(e, slot, NULL)) < 0) return st;
     if (e->k == 0) {   /* nothing significant: start from the heaviest bin */
         size_t hb = 0;
         for (size_t s = 1; s < e->nb; s++) if (e->w[s] > e->w[hb]) hb = s;
@@ -1008,6 +1086,7 @@ static pf_status auto_palette(ext *e, int *slot)
         if (!split) break;
         if ((st = lloyd(e, TRIM, LLOYD_SPLIT)) < 0) return st;
     }
+    if ((st = recover_orphans(e, slot)) < 0) return st;
     for (int round = 0; round < 8; round++) {
         int n = agglomerate(e, 1, (double)MERGE_DIST * MERGE_DIST, cost_dist);
         if (n < 0) return PF_ENOMEM;
@@ -1024,7 +1103,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
                              size_t m, int colors)
 {
     ext e;
-    int *slot = NULL;
+    int *slot = NULL, target;
     pf_status st = PF_ENOMEM;
 
     if (!p || (m > 0 && !lab) || colors < 0 || colors > PF_PALETTE_MAX) return PF_EINVAL;
@@ -1036,26 +1115,20 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
     if ((st = build_bins(&e, lab, weights, m, slot)) < 0) goto fail;
     if (e.nb == 0) goto done;
 
-    if (colors > 0 && e.nb <= (size_t)colors) {
-        /* no more distinct colours than asked for: one entry per bin */
-        if (!ext_reserve(&e, (int)e.nb)) { st = PF_ENOMEM; goto fail; }
-        for (size_t s = 0; s < e.nb; s++) set_centre(&e, e.k++, e.lab + 3 * s, e.w[s]);
-    } else {
-        if ((st = auto_palette(&e, slot)) < 0) goto fail;
-        int target = colors > 0 ? colors : PF_PALETTE_MAX;
-        if (e.k > target && agglomerate(&e, target, INFINITY, cost_ward) < 0) { st = PF_ENOMEM; goto fail; }
-        if (colors > 0) {
-            if (e.k < colors && (st = add_seeds(&e, colors)) < 0) goto fail;
-            if ((st = lloyd(&e, 0.0f, LLOYD_MAX)) < 0) goto fail;
-        }
-        /* Lloyd can empty a centre; drop those */
-        for (int i = 0; i < e.k;) {
-            if (e.cw[i] <= 0 && e.k > 1) drop_centre(&e, i);
-            else i++;
-        }
+    if ((st = auto_palette(&e, slot)) < 0) goto fail;
+    /* colors = N is a maximum: a clip with fewer colours keeps its own */
+    target = colors > 0 ? colors : PF_PALETTE_MAX;
+    if (e.k > target) {
+        if (agglomerate(&e, target, INFINITY, cost_ward) < 0) { st = PF_ENOMEM; goto fail; }
+        if (colors > 0 && (st = lloyd(&e, 0.0f, LLOYD_MAX)) < 0) goto fail;
+    }
+    /* Lloyd can empty a centre; drop those */
+    for (int i = 0; i < e.k;) {
+        if (e.cw[i] <= 0 && e.k > 1) drop_centre(&e, i);
+        else i++;
     }
 done:
-    st = write_palette(p, &e, colors);
+    write_palette(p, &e);
 fail:
     free(slot);
     ext_free(&e);

@@ -33,14 +33,18 @@ void pf_palette_update_lab(pf_palette *p);
 
 /* Extracts one palette from m colours (OKLab, (m, 3)) with weights
  * (m; NULL = 1 each; read as pixel counts, weights averaging below 1 are
- * scaled up to a mean of 1). colors = 1..256 gives exactly that many
- * (fewer only if the input has fewer distinct 8-bit colours); colors = 0
- * chooses the count: the significant modes of a smoothed OKLab histogram,
- * refined by k-means, with blends of two colours dropped, wide clusters
- * (continuous shading) split, centres closer than the merge distance
- * joined and negligible clusters dropped, so noise around one true colour
- * gives one entry while a small colour far from the rest stays (see
- * extract.c). Entries are sorted by OKLab L. Deterministic. Colours that
+ * scaled up to a mean of 1). colors = 0 chooses the count: the
+ * significant modes of a smoothed OKLab histogram, refined by k-means,
+ * with blends of two colours dropped, wide clusters (continuous shading)
+ * split, colours that no entry represents (farther than noise from every
+ * entry and off the mixing paths of two) given their own, centres closer
+ * than the merge distance joined and negligible clusters dropped, so noise
+ * around one true colour gives one entry while a small colour far from
+ * the rest stays, even when its edge blends bridge it to a big neighbour
+ * (see extract.c). colors = 1..256 is a maximum: that automatic palette
+ * when it has at most that many entries, else reduced to that many (Ward
+ * merges, then k-means), never padded with near-duplicates. Entries are
+ * sorted by OKLab L. Deterministic. Colours that
  * are not finite or far outside OKLab (L beyond -0.5..1.5, a or b beyond
  * -1..1), and weights that are not positive, are skipped.
  * Errors: PF_EINVAL, PF_ENOMEM. m == 0 gives an empty palette. */
