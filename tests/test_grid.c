@@ -702,6 +702,41 @@ static void test_background(void **state)
     pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
     assert_memory_equal(cells[0], cells[1], sizeof(float) * plane * 4);
 
+    /* an opaque scene: a pixel-art wall of three close tones in 3x2-cell
+     * blocks fills the frame. It fits one colour as well as a noisy
+     * background does, but it is drawn: nothing may be keyed */
+    {
+        static const float tone[3][3] = {{0.30f, 0.45f, 0.25f}, {0.37f, 0.53f, 0.31f}, {0.24f, 0.37f, 0.19f}};
+        for (t = 0; t < nf; t++) {
+            make_native(cells[t], rows, cols, bg_white, 0.01f, &rng);
+            for (y = 0; y < rows; y++)
+                for (x = 0; x < cols; x++) {
+                    const size_t i = (size_t)y * cols + x;
+                    if (cells[t][i] < 0.95f) continue;   /* the sprites stay */
+                    for (int c = 0; c < 3; c++)
+                        cells[t][c * plane + i] = tone[(x / 3 + y / 2) % 3][c] + (float)(tu_uniform(&rng) - 0.5) * 0.01f;
+                }
+            cc[t] = cells[t];
+        }
+        pf_background_estimate(&bg, cc, nf, rows, cols);
+        assert_int_equal(bg.kind, PF_BGK_NONE);
+        memcpy(cells[1], cells[0], sizeof(float) * plane * 4);
+        pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
+        assert_memory_equal(cells[0], cells[1], sizeof(float) * plane * 4);
+        /* the same wall in one tone (a plain background) is keyed */
+        for (t = 0; t < nf; t++) {
+            make_native(cells[t], rows, cols, bg_white, 0.01f, &rng);
+            for (y = 0; y < rows; y++)
+                for (x = 0; x < cols; x++) {
+                    const size_t i = (size_t)y * cols + x;
+                    if (cells[t][i] < 0.95f) continue;
+                    for (int c = 0; c < 3; c++) cells[t][c * plane + i] = tone[0][c];
+                }
+        }
+        pf_background_estimate(&bg, cc, nf, rows, cols);
+        assert_int_equal(bg.kind, PF_BGK_SOLID);
+    }
+
     for (t = 0; t < nf; t++) free(cells[t]);
     free(scratch);
 }

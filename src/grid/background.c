@@ -66,6 +66,59 @@ static void fit_plane(pf_background *bg, const bsample *s, const uint8_t *in, si
     }
 }
 
+/* Pixel art drawn on the border (an opaque scene: a tiled wall, a floor)
+ * is content, not a background to key. A baked-in background, however
+ * noisy, changes smoothly or grainily from cell to cell; a pixel-art
+ * texture is quantised: many neighbouring cells share one colour and many
+ * others differ by a clear step. Counted over pairs of neighbouring border
+ * cells that both fit the plane (within thr): the share that differ by
+ * more than TEXTURE_STEP and the share that differ by less than
+ * TEXTURE_SAME. Measured on the evaluation set (dev + val, 186 clips with
+ * a fitted border): tiled scenes 0.15-0.5 stepped, keyable backgrounds at
+ * most 0.074 (a black background next to a dark outline); grain steps
+ * often, but then almost no pair is the same. */
+#define TEXTURE_STEP 0.06f       /* OKLab: a drawn edge between two cells */
+#define TEXTURE_SAME 0.015f      /* OKLab: the same colour up to codec noise */
+#define TEXTURE_MIN_STEPPED 0.10
+#define TEXTURE_MIN_SAME 0.10
+
+static int border_is_texture(const pf_background *bg, const float *const *cells, int n, int rows, int cols,
+                             float thr)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    size_t pairs = 0, stepped = 0, same = 0;
+    for (int f = 0; f < n; f++) {
+        const float *c = cells[f];
+        /* the border as one ring walk: top row, right column, bottom row
+         * backwards, left column upwards; neighbours along the walk touch */
+        size_t prev = (size_t)-1;
+        int steps = cols > 1 && rows > 1 ? 2 * (cols + rows) - 4 : 0;
+        for (int k = 0; k <= steps && steps > 0; k++) {
+            int q = k % steps, x, y;
+            if (q < cols) { x = q; y = 0; }
+            else if (q < cols + rows - 1) { x = cols - 1; y = q - cols + 1; }
+            else if (q < 2 * cols + rows - 2) { x = cols - 1 - (q - (cols + rows - 2)); y = rows - 1; }
+            else { x = 0; y = rows - 1 - (q - (2 * cols + rows - 3)); }
+            size_t i = (size_t)y * cols + x;
+            float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, mod[3];
+            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
+            if (c[3 * plane + i] < 0.5f || dist_rgb(rgb, mod) >= thr) {
+                prev = (size_t)-1;
+                continue;
+            }
+            if (prev != (size_t)-1) {
+                float prgb[3] = {c[prev], c[plane + prev], c[2 * plane + prev]};
+                float d = dist_rgb(rgb, prgb);
+                pairs++;
+                stepped += d > TEXTURE_STEP;
+                same += d < TEXTURE_SAME;
+            }
+            prev = i;
+        }
+    }
+    return pairs > 0 && stepped > TEXTURE_MIN_STEPPED * pairs && same > TEXTURE_MIN_SAME * pairs;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -145,6 +198,7 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, 0.15f);
     }
     if (nin * 2 < m) goto done; /* the border is not one background */
+    if (border_is_texture(bg, cells, n, rows, cols, thr)) goto done;
     {
         float c0[3], corner[3], worst = 0;
         model_rgb(bg, 0.5f, 0.5f, c0);
