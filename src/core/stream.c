@@ -25,7 +25,10 @@
 #define PF_DATADIR "/usr/local/share/pixelfix"
 #endif
 #define PF_MODEL_FILE "pixelfix-v1.safetensors"
-#define STILL_LEVELS 32.0   /* largest channel change of a still cell's area mean, 0..255 */
+/* largest channel change of a still cell's area mean, 0..255: elastic
+ * grids wobble by a fraction of a cell, regular ones only drift */
+#define STILL_LEVELS_ELASTIC 32.0
+#define STILL_LEVELS_REGULAR 12.0
 
 struct pf_model {
     nn_model nn;
@@ -68,6 +71,7 @@ struct pf_stream {
     float *ref_mean;             /* (rows, cols, 4) each cell's RGBA area mean at its last change */
     uint8_t *still;              /* FIFO of (rows, cols) masks, one per frame fed and not yet out */
     int still_head, still_count, still_cap;
+    float still_level;           /* STILL_LEVELS_* of the locked lattice, 0..1 */
     float *last_out;             /* (4, rows, cols) the previous restored frame */
     int have_ref, have_last;
     uint8_t *contig;             /* a contiguous input frame */
@@ -455,14 +459,19 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
 
 /* Which cells of the frame just sampled are still: the area mean of each
  * channel over the cell (the mean of its k x k samples, RGBA 0..1) moved by
- * less than STILL_LEVELS since the cell last changed, which is what a box
+ * less than still_level since the cell last changed, which is what a box
  * resize of the input to the native size would call unchanged
  * (METRICS.md, "steadiness"). Comparing with the last change, not the last
- * frame, lets a slow fade through. Only on elastic grids: a video model's
- * pixels wobble by a fraction of a cell from frame to frame, which flips
- * the colour of every cell an edge crosses while the drawing stands still;
- * on regular grids the palette's hysteresis is enough, and a hold cost
- * accuracy on the dev set's subtle texture animations.
+ * frame, lets a slow fade through. A video model's pixels wobble by a
+ * fraction of a cell from frame to frame and its codec adds noise, which
+ * flips the colour of cells an edge crosses while the drawing stands
+ * still, so held drawings would differ. Elastic grids hold up to 32
+ * levels, regular ones up to 12: at 32 the dev set's subtle texture
+ * animations froze, and at 16 the shipped model lost acc on
+ * samples/fire-flame.webp (evalset, --no-model, 0 -> 12 levels: val
+ * flicker 0.0153 -> 0.0137, video_model held frames identical 69 -> 179 of
+ * 210, acc 0.854 -> 0.853; dev flicker 0.0042 -> 0.0028, acc 0.750 ->
+ * 0.749).
  * Appends the mask to the FIFO. */
 static pf_status mark_still(pf_stream *s)
 {
@@ -497,7 +506,7 @@ static pf_status mark_still(pf_stream *s)
                     for (int b = 0; b < s->k; b++) acc += p[b];
                 }
                 mean[ch] = acc * inv;
-                if (fabsf(mean[ch] - ref[ch]) >= STILL_LEVELS / 255.0f) still = 0;
+                if (fabsf(mean[ch] - ref[ch]) >= s->still_level) still = 0;
             }
             mask[i] = (uint8_t)still;
             if (!still) memcpy(ref, mean, sizeof mean);
@@ -519,7 +528,7 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
         if ((st = pf_debug_grid(s->p.debug_dir, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
             return st;
     }
-    if (pf_lattice_elastic(s->smp.lat) && (st = mark_still(s)) < 0) return st;
+    if ((st = mark_still(s)) < 0) return st;
     if ((st = push_drift(s, dx, dy)) < 0) return st;
     if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
     st = drain_windows(s);
@@ -586,6 +595,7 @@ static pf_status lock(pf_stream *s)
         s->cols = g->cols;
         s->rep.native_w = s->cols;
         s->rep.native_h = s->rows;
+        s->still_level = (float)(pf_lattice_elastic(s->smp.lat) ? STILL_LEVELS_ELASTIC : STILL_LEVELS_REGULAR) / 255.f;
         if (pf_lattice_elastic(s->smp.lat))
             pf_info(&s->lg, "grid: elastic, %dx%d cells of %.3fx%.3f px, bending %.2f cells, confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, s->rep.bend, g->confidence);
