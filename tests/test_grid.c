@@ -702,6 +702,37 @@ static void test_background(void **state)
     pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
     assert_memory_equal(cells[0], cells[1], sizeof(float) * plane * 4);
 
+    /* a halo: a green square on white whose edge cells are blends of the
+     * two (70% white: keyed, 30% white: kept), with one edge cell a pale
+     * yellow that is no blend of white and green (kept) */
+    {
+        static const float green[3] = {0.1f, 0.6f, 0.2f}, yellow[3] = {1.0f, 0.95f, 0.6f};
+        for (t = 0; t < nf; t++) {
+            for (y = 0; y < rows; y++)
+                for (x = 0; x < cols; x++) {
+                    const size_t i = (size_t)y * cols + x;
+                    int in = x >= 8 && x <= 20 && y >= 6 && y <= 16;
+                    int edge = in && (x == 8 || x == 20 || y == 6 || y == 16);
+                    float w = !in ? 1.f : !edge ? 0.f : x == 8 ? 0.3f : 0.7f;
+                    for (int c = 0; c < 3; c++) cells[t][c * plane + i] = w + (1 - w) * green[c];
+                    if (x == 14 && y == 6)
+                        for (int c = 0; c < 3; c++) cells[t][c * plane + i] = yellow[c];
+                    cells[t][3 * plane + i] = 1;
+                }
+            cc[t] = cells[t];
+        }
+        pf_background_estimate(&bg, cc, nf, rows, cols);
+        assert_int_equal(bg.kind, PF_BGK_SOLID);
+        pf_background_key(&bg, cells[0], rows, cols, scratch);
+        const float *a = cells[0] + 3 * plane;
+        assert_true(a[(size_t)16 * cols + 14] == 0);   /* bottom edge, 70% white */
+        assert_true(a[(size_t)10 * cols + 20] == 0);   /* right edge, 70% white */
+        assert_true(a[(size_t)10 * cols + 8] == 1);    /* left edge, 30% white */
+        assert_true(a[(size_t)6 * cols + 14] == 1);    /* pale yellow: not a blend */
+        assert_true(a[(size_t)7 * cols + 14] == 1);    /* inside */
+        assert_true(a[(size_t)15 * cols + 14] == 1);   /* one cell deep only */
+    }
+
     /* an opaque scene: a pixel-art wall of three close tones in 3x2-cell
      * blocks fills the frame. It fits one colour as well as a noisy
      * background does, but it is drawn: nothing may be keyed */

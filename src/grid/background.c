@@ -2,7 +2,8 @@
  * background.c - the baked-in background: estimated from the border cells
  * of the native frames as a robust plane per channel (solid or gradient),
  * then keyed to transparency by a flood fill from the border, so pixels of
- * the same colour inside the sprite stay opaque. Not the palette.
+ * the same colour inside the sprite stay opaque, and the silhouette's
+ * blended halo keyed with it. Not the palette.
  */
 #include <math.h>
 #include <string.h>
@@ -223,6 +224,68 @@ done:
     free(res);
 }
 
+/* A cell that the silhouette's edge crosses mixes the sprite with the
+ * background, and keeps a pale (on white) or tinted (on magenta) halo
+ * when it stays opaque. After the fill, each opaque cell beside a keyed
+ * one is compared with the blends of the background and each opaque
+ * neighbour that is not itself on the edge: when it lies on such a blend
+ * (within FRINGE_OFF_LINE) and is mostly background (weight over
+ * FRINGE_MIN_BG), it is keyed too. One cell deep: a pale sprite part
+ * wider than that keeps its inside. Blends are taken in sRGB 0..1, as
+ * upscalers and codecs mix. scratch holds the fill (1 = keyed). */
+#define FRINGE_OFF_LINE 0.035f   /* sRGB 0..1: largest distance from the blend line */
+#define FRINGE_MIN_BG 0.5f       /* the background's share of the blend */
+
+static void defringe(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    float *alpha = cells + 3 * plane;
+    static const int dx[8] = {1, -1, 0, 0, 1, 1, -1, -1}, dy[8] = {0, 0, 1, -1, 1, -1, 1, -1};
+    /* 3 = on the edge: opaque with a keyed 4-neighbour */
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            size_t i = (size_t)y * cols + x;
+            if (scratch[i] == 1 || alpha[i] < 0.5f) continue;
+            for (int d = 0; d < 4; d++) {
+                int u = x + dx[d], v = y + dy[d];
+                if (u >= 0 && v >= 0 && u < cols && v < rows && scratch[(size_t)v * cols + u] == 1) {
+                    scratch[i] = 3;
+                    break;
+                }
+            }
+        }
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            size_t i = (size_t)y * cols + x;
+            if (scratch[i] != 3) continue;
+            float c[3] = {cells[i], cells[plane + i], cells[2 * plane + i]}, b[3];
+            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, b);
+            int fringe = 0;
+            for (int d = 0; d < 8 && !fringe; d++) {
+                int u = x + dx[d], v = y + dy[d];
+                if (u < 0 || v < 0 || u >= cols || v >= rows) continue;
+                size_t j = (size_t)v * cols + u;
+                if (scratch[j] == 1 || scratch[j] == 3 || alpha[j] < 0.5f) continue;
+                /* c = w b + (1 - w) s for the neighbour's colour s */
+                float sc[3] = {cells[j], cells[plane + j], cells[2 * plane + j]}, e[3], len2 = 0, dot = 0;
+                for (int k = 0; k < 3; k++) {
+                    e[k] = b[k] - sc[k];
+                    len2 += e[k] * e[k];
+                    dot += (c[k] - sc[k]) * e[k];
+                }
+                if (len2 < 0.01f) continue;   /* the neighbour is background-coloured itself */
+                float w = dot / len2, off2 = 0;
+                if (w < FRINGE_MIN_BG || w > 1.f) continue;
+                for (int k = 0; k < 3; k++) {
+                    float r = c[k] - (sc[k] + w * e[k]);
+                    off2 += r * r;
+                }
+                fringe = off2 < FRINGE_OFF_LINE * FRINGE_OFF_LINE;
+            }
+            if (fringe) alpha[i] = 0.f;
+        }
+}
+
 void pf_background_key(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
@@ -266,4 +329,5 @@ void pf_background_key(const pf_background *bg, float *cells, int rows, int cols
     }
     for (size_t i = 0; i < plane; i++)
         if (scratch[i] == 1) alpha[i] = 0.f;
+    defringe(bg, cells, rows, cols, scratch);
 }

@@ -167,8 +167,11 @@ void pf_background_solid(pf_background *bg, const uint8_t rgb[3]);
 
 /* Keys one native frame in place: cells connected (4-neighbour) to the
  * border whose colour is within bg->tol of the model get alpha 0; interior
- * cells of the same colour stay opaque. Input alpha < 0.5 is kept
- * transparent. cells (4, rows, cols); scratch holds rows*cols bytes. */
+ * cells of the same colour stay opaque. Then the halo: an opaque cell
+ * beside a keyed one that is a blend of mostly background and an opaque
+ * neighbour's colour is keyed too (one cell deep). Input alpha < 0.5 is
+ * kept transparent. cells (4, rows, cols), sRGB 0..1; scratch holds
+ * rows*cols bytes. */
 void pf_background_key(const pf_background *bg, float *cells, int rows, int cols,
                        uint8_t *scratch);
 
