@@ -13,7 +13,11 @@ endif
 BUILD   := build
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wvla
-CFLAGS  += $(CSTD) $(WARN) $(OPTFLAGS) $(DEP_CFLAGS) -MMD -MP -Isrc -DPF_DATADIR='"$(PREFIX)/share/pixelfix/models"'
+# PF_DATADIR is only the last place the model is looked for: the program's
+# own ../share/pixelfix/models comes first, so `make install PREFIX=DIR`
+# works whatever prefix the library was compiled with (src/core/model_path.c).
+MODEL_DIRS := -DPF_DATADIR='"$(PREFIX)/share/pixelfix/models"' -DPF_SRCDIR='"$(CURDIR)"'
+CFLAGS  += $(CSTD) $(WARN) $(OPTFLAGS) $(DEP_CFLAGS) -MMD -MP -Isrc $(MODEL_DIRS)
 LDLIBS  := $(DEP_LIBS)
 LDFLAGS += $(SAN_LDFLAGS)
 
@@ -52,10 +56,12 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^\#define PF_VERSION_STRING "\(.*\)"/\1/p' src/pixelfix.h)|' \
+	    -e 's|@LIBS@|$(DEP_LIBS)|' pixelfix.pc.in
+
 $(PC): pixelfix.pc.in config.mk
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PF_VERSION_STRING "\(.*\)"/\1/p' src/pixelfix.h)|' \
-	    -e 's|@LIBS@|$(DEP_LIBS)|' $< > $@
+	$(PC_SED) > $@
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h
 	@mkdir -p $(dir $@)
@@ -104,7 +110,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-                $(DEP_CFLAGS) -Isrc -DPF_DATADIR='"$(PREFIX)/share/pixelfix/models"'
+                $(DEP_CFLAGS) -Isrc $(MODEL_DIRS)
 FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
             $(filter-out $(BUILD)/fuzz/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/fuzz/obj/%.o)) \
             $(BUILD)/fuzz/obj/cli_main.o
@@ -133,9 +139,10 @@ fuzz-coverage:
 	sh tests/fuzz/coverage.sh
 
 # Every test binary's exit code is its verdict; tests/run.sh prints the
-# closing "N passed, N failed" line.
+# closing "N passed, N failed" line. tests/cli.sh runs `make install` into a
+# temporary DESTDIR with PF_BUILD, so it installs this BUILD's binary.
 check: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
-	PIXELFIX=./$(BIN) MKMODEL=$(BUILD)/tools/mkmodel REPLAY_DIR=$(BUILD)/replay \
+	PIXELFIX=./$(BIN) MKMODEL=$(BUILD)/tools/mkmodel REPLAY_DIR=$(BUILD)/replay PF_BUILD=$(BUILD) \
 	    sh tests/run.sh $(TEST_BIN)
 
 # valgrind over the CLI on every sample (tests/valgrind.sh); slow, not in check.
@@ -148,13 +155,14 @@ bench: $(BIN) $(BENCH_BIN)
 demo: $(BIN)
 	sh samples/demo.sh
 
-install: $(BIN) $(PC)
+# The .pc is written for this PREFIX straight into DESTDIR, leaving $(PC) as built.
+install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/pixelfix/models
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pixelfix
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libpixelfix.a
-	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelfix.pc
+	$(PC_SED) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelfix.pc && chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelfix.pc
 	install -m 644 src/pixelfix.h $(DESTDIR)$(PREFIX)/include/pixelfix.h
 	install -m 644 man/pixelfix.1 $(DESTDIR)$(PREFIX)/share/man/man1/pixelfix.1
 	for f in models/*.safetensors; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/pixelfix/models/ || true; done

@@ -112,8 +112,9 @@ typedef struct PixelfixContext {
 #define FLAGS AV_OPT_FLAG_FILTERING_PARAM | AV_OPT_FLAG_VIDEO_PARAM
 
 static const AVOption pixelfix_options[] = {
-    { "model", "restoration model file; \"none\" for the classical path (default: $PIXELFIX_MODEL or "
-               "the installed pixelfix-v1.safetensors, else the classical path)",
+    { "model", "restoration model file; \"none\" for the classical path (default: as the pixelfix "
+               "command finds it: $PIXELFIX_MODEL, the pixelfix tree's models/, the installed "
+               "pixelfix-v1.safetensors; none found: the classical path)",
       OFFSET(model), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "m", "same as model", OFFSET(model), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "scale", "native pixel size in input pixels, 1..256, or auto to detect the grid",
@@ -129,8 +130,8 @@ static const AVOption pixelfix_options[] = {
     { "background", "key colour: auto (estimate from the borders), none (keep opaque), or #rrggbb / a name",
       OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
     { "b", "same as background", OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
-    { "window", "frames per model window (8 or 16)", OFFSET(window), AV_OPT_TYPE_INT, { .i64 = 8 }, 1, 64, FLAGS },
-    { "overlap", "frames shared by neighbouring windows (2..4), at most window/2",
+    { "window", "frames per model window, 1..64", OFFSET(window), AV_OPT_TYPE_INT, { .i64 = 8 }, 1, 64, FLAGS },
+    { "overlap", "frames shared by neighbouring windows, 0..window/2",
       OFFSET(overlap), AV_OPT_TYPE_INT, { .i64 = 4 }, 0, 32, FLAGS },
     { "upscale", "integer nearest-neighbour upscale of the native output", OFFSET(upscale),
       AV_OPT_TYPE_INT, { .i64 = 1 }, 1, 64, FLAGS },
@@ -169,6 +170,14 @@ static void log_cb(void *user, int level, const char *msg)
 {
     static const int av_level[] = { AV_LOG_ERROR, AV_LOG_WARNING, AV_LOG_VERBOSE, AV_LOG_DEBUG };
     av_log(user, av_level[level < 0 ? 0 : level > 3 ? 3 : level], "%s\n", msg);
+}
+
+/* Keeps the first error line in user (1024 bytes). */
+static void keep_error(void *user, int level, const char *msg)
+{
+    char *buf = user;
+    if (level == PF_LOG_ERROR && !buf[0])
+        av_strlcpy(buf, msg, 1024);
 }
 
 /* A key colour as the CLI reads it (pixelfix(1), --background: its eight
@@ -256,26 +265,34 @@ static av_cold int init(AVFilterContext *ctx)
     if (!(s->props = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW)))
         return AVERROR(ENOMEM);
 
-    /* The model: as the CLI chooses it (pixelfix.h, pf_params.model_path). */
+    /* The model: the CLI's own search (pf_model_default_path), so both
+     * restore the same frames. */
     path = s->model ? s->model : pf_model_default_path();
     if (path && !strcmp(path, "none")) {
         p->use_model = 0;
         path = NULL;
     }
     if (!path) {
-        av_log(ctx, AV_LOG_VERBOSE, "no model: using the classical path\n");
+        av_log(ctx, AV_LOG_INFO, "no model: using the classical path\n");
         return 0;
     }
     p->model_path = path;
-    st = pf_model_load(&s->pm, path, p);
-    if (st < 0) {
-        int missing = access(path, R_OK) != 0;
-        av_log(ctx, AV_LOG_ERROR, "cannot use the model '%s': %s; give another with model=FILE, "
-               "or model=none for the classical path\n",
-               path, missing ? "no such readable file" : pf_strerror(st));
-        return missing ? AVERROR(ENOENT) : averror_from(st);
+    {
+        /* pf_model_load logs the cause in one line; say it once, with the hint */
+        pf_params q = *p;
+        char why[1024] = "";
+        q.log = keep_error;
+        q.user = why;
+        q.log_level = PF_LOG_ERROR;
+        st = pf_model_load(&s->pm, path, &q);
+        if (st < 0) {
+            int missing = access(path, R_OK) != 0;
+            av_log(ctx, AV_LOG_ERROR, "%s; give another with model=FILE, or model=none for the "
+                   "classical path\n", why[0] ? why : pf_strerror(st));
+            return missing ? AVERROR(ENOENT) : averror_from(st);
+        }
     }
-    av_log(ctx, AV_LOG_VERBOSE, "model: %s\n", path);
+    av_log(ctx, AV_LOG_INFO, "model: %s\n", path);
     return 0;
 }
 

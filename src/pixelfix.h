@@ -139,8 +139,10 @@ typedef struct pf_params {
     int use_model;         /* 1 (default): restore with the model (model_path, or the
                               installed default when there is one); 0: classical path */
     const char *model_path; /* model file; NULL = pf_model_default_path() */
-    int window;            /* frames per model window, T: 8 (default) or 16 */
-    int overlap;           /* frames shared by neighbouring windows, 2..4 (default 4) */
+    int window;            /* frames per model window, T: 1..64 (default 8, as the
+                              shipped model was trained) */
+    int overlap;           /* frames shared by neighbouring windows, 0..window/2
+                              (default 4) */
     int palette_frames;    /* frames the palette is built from: N = the first N, then
                               it is fixed; 0 = the whole clip (pf_stream then holds
                               every frame until pf_stream_finish); PF_PALETTE_AUTO
@@ -192,6 +194,7 @@ typedef struct pf_report {
     double ms_decode, ms_grid, ms_restore, ms_palette, ms_encode, ms_total;
     /* model */
     int used_model;            /* 1 when the network ran */
+    char *model_path;          /* the model file that ran (owned); NULL on the classical path */
     int window, overlap;       /* T and O used */
     double ms_model;           /* network time, ms (part of ms_restore) */
 } pf_report;
@@ -266,9 +269,16 @@ pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p);
 /* Frees; NULL is fine. */
 void pf_model_free(pf_model *model);
 
-/* The default model file: $PIXELFIX_MODEL if set, else the installed
- * $(datadir)/pixelfix/pixelfix-v1.safetensors when it exists; NULL when
- * there is none (the classical path is used). */
+/* The default model file, the first of: $PIXELFIX_MODEL when set (even if
+ * it does not exist, so that a wrong setting is an error, not a silent
+ * classical run); models/pixelfix-v1.safetensors beside the running
+ * program; the source tree's models/ when the program lies inside the tree
+ * libpixelfix was built in (the filter's build/ffmpeg/ffmpeg); the
+ * program's ../share/pixelfix/models/ (installed under any prefix); the
+ * configured $(PREFIX)/share/pixelfix/models/. NULL when none exists (the
+ * classical path is used). The string is valid until the calling thread's
+ * next call. pf_restore_file() and the FFmpeg filter use it when no model
+ * is named. */
 const char *pf_model_default_path(void);
 
 /* ---- streaming ------------------------------------------------------------ */

@@ -174,6 +174,134 @@ else
     bad "no $MK: build it with make tools"
 fi
 
+# --- one truth: --help, the man page and README give the ranges the code takes --
+# one_line DESC: the error is a single line on stderr
+one_line() {
+    [ "$(grep -c . "$T/stderr")" -eq 1 ] && ok || bad "$1: $(grep -c . "$T/stderr") lines of error: $(head -c 400 "$T/stderr")"
+}
+# every "--opt N ... LO..HI" of --help: the man page and README say LO..HI, and
+# LO-1 and HI+1 are refused with that range
+"$BIN" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) N[^ ]* .*[^0-9.]\([0-9][0-9]*\)\.\.\([0-9][0-9]*\)[^0-9].*/\2 \3 \4/p' \
+    > "$T/ranges"
+[ "$(wc -l < "$T/ranges")" -ge 8 ] && ok || bad "--help states $(wc -l < "$T/ranges") ranges, expected 8 or more"
+while read -r opt lo hi; do
+    man_opt=$(echo "$opt" | sed 's/-/\\\\-/g')
+    grep -A4 -- "^\.B[IR] .*$man_opt" man/pixelfix.1 | grep -q "$lo\.\.$hi" && ok || bad "man page: $opt is not $lo..$hi as in --help"
+    grep -- "^| .*$opt" README.md | grep -q "$lo\.\.$hi" && ok || bad "README: $opt is not $lo..$hi as in --help"
+    for v in $((lo - 1)) $((hi + 1)); do
+        expect 2 "$opt $v" -- "$BIN" "$SRC" -o "$T/range.gif" "$opt" "$v"
+        grep -q "$lo\.\.$hi" "$T/stderr" && ok || bad "$opt $v: the error does not give $lo..$hi: $(cat "$T/stderr")"
+    done
+done < "$T/ranges"
+# the model window: 1..64 (12 is fine), overlap 0..window/2 (0 and 1 are fine)
+env -u PIXELFIX_MODEL "$BIN" --help | grep -q -- "--overlap N .*0\.\.window/2" && ok || bad "--help: --overlap is not 0..window/2"
+grep -A3 -- '^\.BI \\-\\-overlap' man/pixelfix.1 | grep -q "0 to half of" && ok || bad "man page: --overlap is not 0..window/2"
+grep -q '`--overlap N` | .*0\.\.window/2' README.md && ok || bad "README: --overlap is not 0..window/2"
+grep -q -- "--window.* 8 or 16\|(8 or 16" README.md man/pixelfix.1 && bad "a page still says --window is 8 or 16" || ok
+if [ -x "$MK" ]; then
+    expect 0 "--window 12" -- "$BIN" "$SRC" -o "$T/w12.gif" -m "$T/m.safetensors" --window 12 -q --json "$T/w12.json"
+    grep -q '"window": 12' "$T/w12.json" && ok || bad "--window 12: not in the report"
+    expect 0 "--overlap 0" -- "$BIN" "$SRC" -o "$T/o0.gif" -m "$T/m.safetensors" --overlap 0 -q
+    expect 0 "--overlap 1" -- "$BIN" "$SRC" -o "$T/o1.gif" -m "$T/m.safetensors" --overlap 1 -q
+    expect 0 "--window 4: the default overlap follows" -- "$BIN" "$SRC" -o "$T/w4.gif" -m "$T/m.safetensors" --window 4 -q --json "$T/w4.json"
+    grep -q '"overlap": 2' "$T/w4.json" && ok || bad "--window 4: overlap is not 2"
+fi
+expect 2 "--overlap over half of --window 4" -- "$BIN" "$SRC" -o "$T/o3.gif" --window 4 --overlap 3
+grep -q "0\.\.2" "$T/stderr" && ok || bad "--overlap 3 --window 4: the error does not give 0..2"
+expect 2 "--overlap 33" -- "$BIN" "$SRC" -o "$T/o33.gif" --overlap 33
+
+# probe --json FILE writes the report (and still prints the summary)
+expect 0 "probe --json FILE" -- "$BIN" probe "$SRC" --json "$T/probe.json"
+grep -q '"native_size"' "$T/probe.json" && grep -q "^native size" "$T/stdout" && ok || bad "probe --json FILE wrote no report"
+expect 0 "probe --json FILE before the input" -- "$BIN" probe --json "$T/probe2.json" "$SRC"
+grep -q '"native_size"' "$T/probe2.json" && ok || bad "probe --json FILE INPUT wrote no report"
+expect 0 "restore --json FILE before the input" -- "$BIN" --json "$T/r4.json" "$SRC" -o "$T/r4.gif" -q
+grep -q '"native_size"' "$T/r4.json" && ok || bad "--json FILE INPUT wrote no report"
+
+# the man page: no stale BUGS, no typos
+grep -qi "not in this one" man/pixelfix.1 && bad "man page BUGS: says the network is not in this version" || ok
+grep -q 'width\\(mutheight' man/pixelfix.1 && bad "man page: width x theight" || ok
+if command -v groff >/dev/null 2>&1; then
+    groff -man -Tascii -P-cbou man/pixelfix.1 2>/dev/null > "$T/man.txt"
+    grep -q -- "--plot \[--plot-png FILE\]" "$T/man.txt" && ok || bad "man page: the --plot line is garbled"
+    grep -q "widthxheight" "$T/man.txt" && ok || bad "man page: width x height"
+fi
+
+# errors: exit 9 for a missing palette file, one line each, naming the cause
+expect 9 "missing palette file" -- "$BIN" "$SRC" -o "$T/p1.gif" --palette "$T/none.hex"
+one_line "missing palette file"
+grep -q "none.hex" "$T/stderr" && ! grep -q "$SRC" "$T/stderr" && ok || bad "missing palette: $(cat "$T/stderr")"
+expect 3 "missing input, one line" -- "$BIN" "$T/none.gif" -o "$T/p2.gif"
+one_line "missing input"
+expect 4 "no grid, one line" -- "$BIN" "$T/nogrid.png" -o "$T/p3.gif" --no-model
+one_line "no grid"
+if [ -x "$MK" ]; then
+    expect 8 "missing model, one line" -- "$BIN" "$SRC" -o "$T/p4.gif" -m "$T/nope.safetensors"
+    one_line "missing model"
+    grep -q "nope.safetensors" "$T/stderr" && ! grep -q "$SRC" "$T/stderr" && ok || bad "missing model: $(cat "$T/stderr")"
+    expect 8 "truncated model, one line" -- "$BIN" "$SRC" -o "$T/p5.gif" -m "$T/cut.safetensors"
+    one_line "truncated model"
+    expect 7 "model memory limit, one line" -- "$BIN" "$SRC" -o "$T/p6.gif" -m "$T/m.safetensors" --max-model-memory 1000000
+    one_line "model memory limit"
+    grep -q "[0-9] MiB .*limit of 976.6 KiB" "$T/stderr" && ! grep -q "0\.0 GiB" "$T/stderr" && ok ||
+        bad "model memory limit: units: $(cat "$T/stderr")"
+fi
+
+# options the output does not use are ignored with a warning; -q silences it
+expect 0 "--upscale for a GIF" -- "$BIN" "$SRC" -o "$T/u.gif" --upscale 2 --no-model
+grep -q "warning: --upscale is ignored" "$T/stderr" && ok || bad "--upscale for a GIF: no warning"
+expect 0 "--colors with --palette" -- "$BIN" "$SRC" -o "$T/cp.gif" --colors 3 --palette "$T/four.hex" --no-model
+grep -q "warning: --colors is ignored" "$T/stderr" && ok || bad "--colors with --palette: no warning"
+expect 0 "--columns, --loop for PNG frames" -- "$BIN" "$SRC" -o "$T/cf/" --columns 3 --loop 2 --no-model
+grep -q "warning: --columns is ignored" "$T/stderr" && grep -q "warning: --loop is ignored" "$T/stderr" && ok ||
+    bad "--columns/--loop for PNG frames: no warning"
+expect 0 "--window with --no-model" -- "$BIN" "$SRC" -o "$T/wn.gif" --window 16 --no-model
+grep -q "warning: --window is ignored with --no-model" "$T/stderr" && ok || bad "--window with --no-model: no warning"
+expect 0 "probe with output options" -- "$BIN" probe "$SRC" --upscale 2
+grep -q "warning: --upscale is ignored" "$T/stderr" && ok || bad "probe --upscale: no warning"
+expect 0 "--columns for a sheet" -- "$BIN" "$SRC" -o "$T/cs.png" --columns 3 --no-model
+grep -q "warning" "$T/stderr" && bad "--columns for a sheet: warned: $(cat "$T/stderr")" || ok
+expect 0 "-q silences warnings" -- "$BIN" "$SRC" -o "$T/uq.gif" --upscale 2 --no-model -q
+[ -s "$T/stderr" ] && bad "-q: $(cat "$T/stderr")" || ok
+
+# --- which model ran: the closing line and model.path in --json ---------------
+TREE_MODEL="$(cd models && pwd -P)/pixelfix-v1.safetensors"
+expect 0 "default model in the tree" -- env -u PIXELFIX_MODEL "$BIN" "$SRC" -o "$T/tree.png" --json "$T/tree-report.json"
+grep -q "model $TREE_MODEL\$" "$T/stderr" && ok || bad "the closing line does not name $TREE_MODEL: $(cat "$T/stderr")"
+grep -q "\"path\": \"$TREE_MODEL\"" "$T/tree-report.json" && ok || bad "--json model.path is not $TREE_MODEL"
+expect 0 "--no-model names no model" -- "$BIN" "$SRC" -o "$T/nm.png" --no-model --json "$T/nm-report.json"
+grep -q "no model (classical path: --no-model)" "$T/stderr" && ok || bad "--no-model: the closing line: $(cat "$T/stderr")"
+grep -q '"path": null' "$T/nm-report.json" && ok || bad "--no-model: model.path is not null"
+if [ -x "$MK" ]; then
+    expect 0 "PIXELFIX_MODEL" -- env PIXELFIX_MODEL="$T/m.safetensors" "$BIN" "$SRC" -o "$T/env.gif" --json "$T/env.json"
+    grep -q "\"path\": \"$T/m.safetensors\"" "$T/env.json" && grep -q "model $T/m.safetensors" "$T/stderr" && ok ||
+        bad "PIXELFIX_MODEL: not the model that ran"
+fi
+
+# --- make install PREFIX=/usr into a DESTDIR: the installed binary runs the
+# model it installed (whatever prefix the build was configured with), and
+# restores the same frames as the build tree's
+STAGE="$T/stage"
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} --no-print-directory install DESTDIR="$STAGE" PREFIX=/usr \
+       BUILD="${PF_BUILD:-build}" >"$T/install.log" 2>&1; then
+    IBIN="$STAGE/usr/bin/pixelfix"
+    IMODEL="$(cd "$STAGE/usr/share/pixelfix/models" && pwd -P)/pixelfix-v1.safetensors"
+    expect 0 "installed binary" -- env -u PIXELFIX_MODEL "$IBIN" "$SRC" -o "$T/inst.png" --json "$T/inst-report.json"
+    grep -q "model $IMODEL\$" "$T/stderr" && ok || bad "installed binary: the closing line does not name $IMODEL: $(cat "$T/stderr")"
+    grep -q "\"path\": \"$IMODEL\"" "$T/inst-report.json" && ok || bad "installed binary: model.path is not $IMODEL"
+    cmp -s "$T/inst.png" "$T/tree.png" && ok || bad "installed and build-tree binaries restore different frames"
+    # without its model it says it ran the classical path (unless the
+    # configured prefix holds one, the last place looked)
+    rm "$STAGE/usr/share/pixelfix/models/pixelfix-v1.safetensors"
+    cfg=$(sed -n 's/^PREFIX ?= //p' config.mk 2>/dev/null)
+    if [ ! -e "$cfg/share/pixelfix/models/pixelfix-v1.safetensors" ]; then
+        expect 0 "installed binary, no model" -- env -u PIXELFIX_MODEL "$IBIN" "$SRC" -o "$T/inst2.gif"
+        grep -q "no model (classical path: none found)" "$T/stderr" && ok || bad "no model installed: $(cat "$T/stderr")"
+    fi
+else
+    bad "make install DESTDIR=$STAGE PREFIX=/usr: $(tail -c 400 "$T/install.log")"
+fi
+
 # --- pixelfix train: a tiny run, its files, resume and plot ------------------
 TR="$T/train"
 TINY="--data none --val none --widths 8,8 --crop 8 --window 2 --batch 1 --log-every 1 -q"

@@ -216,13 +216,14 @@ rc=$?
 [ "$rc" -ne 0 ] && grep -q -i "grid" "$T/e" && ok || bad "no grid: exit $rc, stderr: $(head -c 300 "$T/e")"
 
 # --- the README's pipelines (keep these command lines the same as README.md's) ------------------
-# 1. a spritesheet-ready PNG sequence: the CLI's frames under the CLI's names
-# (the default model as installed: the shipped one, named through $PIXELFIX_MODEL for both, since
-# the CLI also finds models/ beside itself and an uninstalled filter does not)
+# 1. a spritesheet-ready PNG sequence: the CLI's frames under the CLI's names, both with the
+# default model as a fresh checkout finds it (pf_model_default_path: the tree's models/)
 mkdir -p "$T/walk"
-SHIPPED="$PWD/models/pixelfix-v1.safetensors"
-run "README: PNG sequence" -- env PIXELFIX_MODEL="$SHIPPED" "$FF" -nostdin -v error -i "$SRC" -vf pixelfix -start_number 0 "$T/walk/frame_%04d.png"
-run "CLI PNG frames" -- env PIXELFIX_MODEL="$SHIPPED" "$BIN" "$SRC" -o "$T/cliw/" -q
+SHIPPED="$(pwd -P)/models/pixelfix-v1.safetensors"
+run "README: PNG sequence" -- env -u PIXELFIX_MODEL "$FF" -nostdin -v info -i "$SRC" -vf pixelfix -start_number 0 "$T/walk/frame_%04d.png"
+grep -q "model: $SHIPPED" "$T/err.txt" && ok || bad "the filter in the build tree did not find $SHIPPED"
+run "CLI PNG frames" -- env -u PIXELFIX_MODEL "$BIN" "$SRC" -o "$T/cliw/"
+grep -q "model $SHIPPED" "$T/err.txt" && ok || bad "the CLI in the build tree did not say it ran $SHIPPED"
 (cd "$T/walk" && ls) > "$T/names_ff"; (cd "$T/cliw" && ls) > "$T/names_cli"
 cmp -s "$T/names_ff" "$T/names_cli" && ok || bad "README PNG sequence: file names differ from the CLI's"
 frames_md5 "$T/walk" "$T/walk.md5"; frames_md5 "$T/cliw" "$T/cliw.md5"

@@ -31,10 +31,14 @@ typedef struct cli_ui {
     int tty;          /* stderr is a terminal: draw the progress bar */
     int bar_drawn;
     double last_draw_ms;  /* pf_now_ms() of the last redraw */
+    int errors;       /* error lines logged by the library */
+    int one_error;    /* a restore or probe: one line per error */
 } cli_ui;
 
 void cli_ui_init(cli_ui *ui, int verbosity);
-/* pf_log_fn: "pixelfix: error: ..." on stderr. */
+/* pf_log_fn: "pixelfix: error: ..." on stderr. With one_error and without
+ * -v, only the first error line is shown: inner modules log the cause
+ * first, and what follows is the same failure seen from further out. */
 void cli_log(void *user, int level, const char *msg);
 /* pf_progress_fn: a one-line bar on stderr, only on a tty and not with -q. */
 int cli_progress(void *user, const char *stage, int64_t done, int64_t total);

@@ -13,13 +13,11 @@
 #include "cli.h"
 #include "io/io.h"
 
-static const char *cli_model_beside_binary(char *buf, size_t size);
-
 static void usage(FILE *f)
 {
     fputs(
 "Usage: pixelfix INPUT -o OUTPUT [options]\n"
-"       pixelfix probe INPUT [--json] [options]\n"
+"       pixelfix probe INPUT [--json [FILE]] [options]\n"
 "       pixelfix eval GROUND_TRUTH RESTORED [--json FILE]\n"
 "       pixelfix train --out DIR [options]   (see pixelfix train --help)\n"
 "\n"
@@ -32,25 +30,29 @@ static void usage(FILE *f)
 ".mp4/.mov/.mkv, a folder (dir/ or existing) or a pattern like f_%04d.png.\n"
 "\n"
 "Grid:\n"
-"  -s, --scale N|auto      native pixel size in input pixels (default auto)\n"
+"  -s, --scale N|auto      native pixel size in input pixels, 1..256, fractional\n"
+"                          allowed (default auto: detect it)\n"
 "      --grid auto|regular|elastic\n"
 "                          grid shape: regular (straight, even), elastic (a mesh\n"
 "                          of smooth curves, for video-model clips whose cell size\n"
 "                          drifts across the frame), auto: regular when it fits\n"
 "                          (default auto)\n"
-"      --grid-frames N     frames held for grid detection (default 8)\n"
+"      --grid-frames N     frames held for grid detection, 1..256 (default 8)\n"
 "Model:\n"
-"  -m, --model FILE        restoration model (default: the installed\n"
-"                          pixelfix-v1.safetensors, or $PIXELFIX_MODEL)\n"
+"  -m, --model FILE        restoration model (default: $PIXELFIX_MODEL, else\n"
+"                          models/pixelfix-v1.safetensors beside the binary, else\n"
+"                          the installed one; none found: the classical path)\n"
 "      --no-model          classical path only (grid, cell colour, palette)\n"
-"      --window N          frames per model window, 8 or 16 (default 8)\n"
-"      --overlap N         frames shared by neighbouring windows, 2..4 (default 4)\n"
-"      --threads N         threads for the network and codecs (default 0: one for\n"
-"                          the network, the codecs' automatic count)\n"
+"      --window N          frames per model window, 1..64 (default 8)\n"
+"      --overlap N         frames shared by neighbouring windows, 0..window/2\n"
+"                          (default 4, or window/2 when that is less)\n"
+"      --threads N         threads for the network and codecs, 0..256 (default 0:\n"
+"                          one for the network, the codecs' automatic count)\n"
 "Colour:\n"
 "  -c, --colors N|auto     at most N colours, 2..256 (fewer when the clip has\n"
 "                          fewer); default auto: as many as the clip has\n"
-"  -p, --palette FILE      use this palette (.hex, .gpl or .png)\n"
+"  -p, --palette FILE      use this palette (.hex, .gpl or .png); --colors is then\n"
+"                          ignored\n"
 "  -b, --background C      key colour: auto (default), none, or #rrggbb / a name\n"
 "      --palette-frames N  build the palette from the first N frames, then keep\n"
 "                          it; 0 = the whole clip (default: the whole clip for\n"
@@ -61,13 +63,16 @@ static void usage(FILE *f)
 "Output:\n"
 "  -o, --output FILE       where to write (required unless probe)\n"
 "  -f, --force             overwrite existing outputs\n"
-"      --columns N         spritesheet columns (default: square-ish)\n"
-"      --padding N         spritesheet padding in pixels (default 0)\n"
-"      --upscale N         nearest upscale for video output (default: height >= 256)\n"
-"      --loop N            GIF/WebP loop count, 0 = forever (default: as input)\n"
-"      --json FILE         write a machine-readable report (probe: --json prints it)\n"
+"      --columns N         spritesheet columns, 1..100000 (default: square-ish)\n"
+"      --padding N         spritesheet padding in pixels, 0..1024 (default 0)\n"
+"      --upscale N         nearest upscale for video output, 1..64 (default: the\n"
+"                          least making the height >= 256)\n"
+"      --loop N            GIF/WebP loop count, 0..65535, 0 = forever (default: as\n"
+"                          the input)\n"
+"      --json FILE         write a machine-readable report (probe: a bare --json\n"
+"                          prints it)\n"
 "      --debug DIR         write grid overlays and pre-palette images to DIR\n"
-"Limits:\n"
+"Limits (0 = no limit):\n"
 "      --max-pixels N      largest input width*height (default 67108864)\n"
 "      --max-frames N      most input frames (default 100000)\n"
 "      --max-decoded-bytes N  most decoded RGBA bytes in total (default 64 GiB)\n"
@@ -78,6 +83,9 @@ static void usage(FILE *f)
 "  -v, --verbose           more detail (repeat for debug)\n"
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
+"\n"
+"An option that does not apply (--upscale for a GIF, --colors with --palette,\n"
+"--window with --no-model) is ignored with a warning.\n"
 "\n"
 "Exit status: 0 ok, 1 internal error, 2 usage, 3 input unreadable/unsupported,\n"
 "4 no grid found, 5 output not writable or exists, 6 out of memory,\n"
@@ -146,7 +154,21 @@ typedef struct cli_opts {
     const char *output, *json;
     int json_flag, verbosity;
     int probe;          /* probe: a bare --json prints the report on stdout */
+    unsigned char seen[OPT_GRID + 1];   /* options given, by getopt code */
 } cli_opts;
+
+/* getopt cannot give an optional argument as a separate word, so the word
+ * after a bare --json (or an abbreviation) is remembered here; it is the
+ * report's file when it is left over beside the input. */
+static const char *word_after_json(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (!strcmp(argv[i], "--")) break;
+        if (n >= 3 && !strncmp(argv[i], "--json", n)) return argv[i + 1][0] != '-' ? argv[i + 1] : NULL;
+    }
+    return NULL;
+}
 
 static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
 {
@@ -156,7 +178,9 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
     o->verbosity = 1;
     optind = 1;
     opterr = 0;
+    const char *json_word = word_after_json(argc, argv);
     while ((c = getopt_long(argc, argv, ":o:s:c:p:b:m:fqvhV", long_opts, NULL)) != -1) {
+        if (c > 0 && c <= OPT_GRID) o->seen[c] = 1;
         switch (c) {
         case 'o': o->output = optarg; break;
         case 's':
@@ -165,7 +189,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
                 char *end;
                 double d = strtod(optarg, &end);
                 if (end == optarg || *end || !(d >= 1 && d <= 256))
-                    return bad_value("--scale", optarg, "auto or a cell size from 1 to 256 pixels");
+                    return bad_value("--scale", optarg, "auto or a cell size of 1..256 input pixels");
                 o->p.scale = d;
             }
             break;
@@ -199,7 +223,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         case OPT_DEDUPE: o->p.dedupe = 1; break;
         case OPT_CROP: o->p.crop = 1; break;
         case OPT_COLUMNS:
-            if (parse_int(optarg, 1, 100000, &v)) return bad_value("--columns", optarg, "a positive integer");
+            if (parse_int(optarg, 1, 100000, &v)) return bad_value("--columns", optarg, "1..100000");
             o->p.columns = (int)v;
             break;
         case OPT_PADDING:
@@ -215,35 +239,33 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             o->p.loop = (int)v;
             break;
         case OPT_JSON:
-            /* restore takes "--json FILE" as well as "--json=FILE" */
-            if (!optarg && !o->probe && optind < argc && argv[optind][0] != '-') optarg = argv[optind++];
             o->json_flag = 1;
             o->json = optarg;
             break;
         case OPT_DEBUG: o->p.debug_dir = optarg; break;
         case OPT_MAX_PIXELS:
-            if (parse_i64(optarg, &o->p.limits.max_pixels)) return bad_value("--max-pixels", optarg, "a count");
+            if (parse_i64(optarg, &o->p.limits.max_pixels)) return bad_value("--max-pixels", optarg, "a count (0: no limit)");
             break;
         case OPT_MAX_FRAMES:
-            if (parse_i64(optarg, &o->p.limits.max_frames)) return bad_value("--max-frames", optarg, "a count");
+            if (parse_i64(optarg, &o->p.limits.max_frames)) return bad_value("--max-frames", optarg, "a count (0: no limit)");
             break;
         case OPT_MAX_DECODED:
-            if (parse_i64(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count");
+            if (parse_i64(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count (0: no limit)");
             break;
         case OPT_MAX_MODEL:
-            if (parse_i64(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count");
+            if (parse_i64(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count (0: no limit)");
             break;
         case OPT_MAX_MODEL_MEM:
-            if (parse_i64(optarg, &o->p.limits.max_model_memory)) return bad_value("--max-model-memory", optarg, "a byte count");
+            if (parse_i64(optarg, &o->p.limits.max_model_memory)) return bad_value("--max-model-memory", optarg, "a byte count (0: no limit)");
             break;
         case 'm': o->p.model_path = optarg; o->p.use_model = 1; break;
         case OPT_NO_MODEL: o->p.use_model = 0; break;
         case OPT_WINDOW:
-            if (parse_int(optarg, 1, 64, &v)) return bad_value("--window", optarg, "1..64 (8 or 16)");
+            if (parse_int(optarg, 1, 64, &v)) return bad_value("--window", optarg, "1..64 frames");
             o->p.window = (int)v;
             break;
         case OPT_OVERLAP:
-            if (parse_int(optarg, 0, 32, &v)) return bad_value("--overlap", optarg, "0..32 (2..4)");
+            if (parse_int(optarg, 0, 32, &v)) return bad_value("--overlap", optarg, "0..window/2 frames");
             o->p.overlap = (int)v;
             break;
         case OPT_THREADS:
@@ -260,6 +282,19 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         default:
             fprintf(stderr, "pixelfix: error: unknown option '%s' (see pixelfix --help)\n", argv[optind - 1]);
             return EXIT_USAGE;
+        }
+    }
+    /* "--json FILE": FILE is the word after --json, when an input remains */
+    if (o->json_flag && !o->json && json_word) {
+        int nargs = argc - optind;
+        if (nargs == 2 && (argv[optind] == json_word || argv[optind + 1] == json_word)) {
+            o->json = json_word;
+            *input = argv[optind] == json_word ? argv[optind + 1] : argv[optind];
+            return 0;
+        }
+        if (nargs == 1 && argv[optind] == json_word && !o->probe) {
+            o->json = json_word;
+            optind++;
         }
     }
     if (optind >= argc) {
@@ -283,11 +318,63 @@ static int write_report(const char *path, const char *input, const char *output,
     return rc;
 }
 
+static const char *kind_name(pf_out_kind k)
+{
+    switch (k) {
+    case PF_OUT_SHEET: return "a spritesheet";
+    case PF_OUT_GIF: return "GIF output";
+    case PF_OUT_WEBP: return "WebP output";
+    case PF_OUT_VIDEO: return "video output";
+    case PF_OUT_FRAMES: return "PNG frames";
+    default: return "this output";
+    }
+}
+
+/* Options the chosen output or mode does not use: said once each, so that
+ * nothing is silently ignored. */
+static void warn_ignored(const cli_opts *o)
+{
+    static const struct { int opt; const char *name; } model_opts[] = {
+        {'m', "--model"}, {OPT_WINDOW, "--window"}, {OPT_OVERLAP, "--overlap"}};
+    static const struct { int opt; const char *name; } out_opts[] = {
+        {'o', "--output"}, {'f', "--force"}, {OPT_COLUMNS, "--columns"}, {OPT_PADDING, "--padding"},
+        {OPT_UPSCALE, "--upscale"}, {OPT_LOOP, "--loop"}};
+    if (o->verbosity == 0) return;
+    if (o->probe) {
+        for (size_t i = 0; i < sizeof out_opts / sizeof *out_opts; i++)
+            if (o->seen[out_opts[i].opt])
+                fprintf(stderr, "pixelfix: warning: %s is ignored: probe writes no output\n", out_opts[i].name);
+        for (size_t i = 0; i < sizeof model_opts / sizeof *model_opts; i++)
+            if (o->seen[model_opts[i].opt])
+                fprintf(stderr, "pixelfix: warning: %s is ignored: probe runs no model\n", model_opts[i].name);
+    } else {
+        pf_out_kind k = pf_out_kind_from_path(o->output);
+        if (o->seen[OPT_UPSCALE] && k != PF_OUT_VIDEO)
+            fprintf(stderr, "pixelfix: warning: --upscale is ignored for %s: it applies to video output "
+                    "(.mp4, .mov, .mkv)\n", kind_name(k));
+        if (o->seen[OPT_COLUMNS] && k != PF_OUT_SHEET)
+            fprintf(stderr, "pixelfix: warning: --columns is ignored for %s: it applies to a spritesheet\n",
+                    kind_name(k));
+        if (o->seen[OPT_PADDING] && k != PF_OUT_SHEET)
+            fprintf(stderr, "pixelfix: warning: --padding is ignored for %s: it applies to a spritesheet\n",
+                    kind_name(k));
+        if (o->seen[OPT_LOOP] && k != PF_OUT_GIF && k != PF_OUT_WEBP)
+            fprintf(stderr, "pixelfix: warning: --loop is ignored for %s: it applies to GIF and WebP\n",
+                    kind_name(k));
+        if (!o->p.use_model)
+            for (size_t i = 0; i < sizeof model_opts / sizeof *model_opts; i++)
+                if (o->seen[model_opts[i].opt])
+                    fprintf(stderr, "pixelfix: warning: %s is ignored with --no-model\n", model_opts[i].name);
+    }
+    if (o->seen['c'] && o->p.palette_path)
+        fprintf(stderr, "pixelfix: warning: --colors is ignored with --palette: the palette file sets the "
+                "colours\n");
+}
+
 /* restore (output given) or probe (output NULL, summary on stdout). */
 static int run(int argc, char **argv, int probe)
 {
     cli_opts o = {.probe = probe};
-    char model_buf[4096];
     const char *input = NULL;
     pf_report *rep = NULL;
     cli_ui ui;
@@ -300,7 +387,7 @@ static int run(int argc, char **argv, int probe)
         return EXIT_USAGE;
     }
     if (!probe && o.json_flag && !o.json) {
-        fprintf(stderr, "pixelfix: error: --json needs a file name: --json=FILE\n");
+        fprintf(stderr, "pixelfix: error: --json needs a file name: --json FILE\n");
         return EXIT_USAGE;
     }
     if (!probe && o.json && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
@@ -315,13 +402,16 @@ static int run(int argc, char **argv, int probe)
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
     }
-    if (o.p.use_model && !o.p.model_path && !pf_model_default_path())
-        o.p.model_path = cli_model_beside_binary(model_buf, sizeof model_buf);
-    if (o.p.window < 2 * o.p.overlap) {
-        fprintf(stderr, "pixelfix: error: --overlap %d is more than half of --window %d\n", o.p.overlap, o.p.window);
+    /* the default overlap follows a short window; a given one must fit */
+    if (!o.seen[OPT_OVERLAP] && 2 * o.p.overlap > o.p.window) o.p.overlap = o.p.window / 2;
+    if (2 * o.p.overlap > o.p.window) {
+        fprintf(stderr, "pixelfix: error: invalid value '%d' for --overlap: expected 0..%d, at most half "
+                "of --window %d\n", o.p.overlap, o.p.window / 2, o.p.window);
         return EXIT_USAGE;
     }
+    warn_ignored(&o);
     cli_ui_init(&ui, o.verbosity);
+    ui.one_error = 1;
     o.p.log = cli_log;
     o.p.user = &ui;
     o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
@@ -330,12 +420,15 @@ static int run(int argc, char **argv, int probe)
     st = pf_restore_file(input, probe ? NULL : o.output, &o.p, &rep);
     cli_progress_end(&ui);
     rc = cli_exit_code(st);
-    if (st < 0) {
-        if (st != PF_ENOGRID || !probe) {
-            fprintf(stderr, "pixelfix: %s: %s\n", input, pf_strerror(st));
-            pf_report_free(rep);
-            return rc;
+    if (st < 0 && (st != PF_ENOGRID || !probe)) {
+        /* one line per error: the library's own, which names the cause,
+         * else the status (only input errors name the input) */
+        if (!ui.errors) {
+            if (rc == EXIT_INPUT) fprintf(stderr, "pixelfix: error: %s: %s\n", input, pf_strerror(st));
+            else fprintf(stderr, "pixelfix: error: %s\n", pf_strerror(st));
         }
+        pf_report_free(rep);
+        return rc;
     }
     if (probe) {
         if (o.json_flag && !o.json) {
@@ -383,27 +476,13 @@ static int run(int argc, char **argv, int probe)
         return rc;
     }
     if (o.verbosity > 0)
-        fprintf(stderr, "pixelfix: %s -> %s: %dx%d native (%s grid, cell %.2f px), %d frames, %d colours\n",
-                input, o.output, rep->native_w, rep->native_h,
+        fprintf(stderr, "pixelfix: %s -> %s: %dx%d native (%s grid, cell %.2f px), %d frames, %d colours, "
+                "%s%s\n", input, o.output, rep->native_w, rep->native_h,
                 rep->grid_kind == PF_GRID_ELASTIC ? "elastic" : "regular", rep->cell_w, rep->frames_out,
-                rep->palette_size);
+                rep->palette_size, rep->model_path ? "model " : "no model (classical path",
+                rep->model_path ? rep->model_path : o.p.use_model ? ": none found)" : ": --no-model)");
     pf_report_free(rep);
     return 0;
-}
-
-/* models/pixelfix-v1.safetensors beside the binary (an uninstalled build),
- * or NULL when there is none. */
-static const char *cli_model_beside_binary(char *buf, size_t size)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-    if (n <= 0) return NULL;
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (!slash) return NULL;
-    slash[1] = 0;
-    if (strlen(buf) + sizeof "models/pixelfix-v1.safetensors" > size) return NULL;
-    strcat(buf, "models/pixelfix-v1.safetensors");
-    return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
 /* OpenBLAS's pthread build starts a worker per core when it is loaded,

@@ -63,8 +63,9 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
                         rep->bg_kind == 1 || rep->bg_kind == 2 ? hex_color(rep->bg_rgb) : json_null()));
     json_object_set_new(o, "palette_size", json_integer(rep->palette_size));
     json_object_set_new(o, "palette", pal);
-    json_object_set_new(o, "model", rep->used_model ? json_pack("{s:i,s:i}", "window", rep->window,
-                        "overlap", rep->overlap) : json_null());
+    /* model.path: the file that ran, null on the classical path */
+    json_object_set_new(o, "model", rep->model_path ? json_pack("{s:s,s:i,s:i}", "path", rep->model_path,
+                        "window", rep->window, "overlap", rep->overlap) : json_pack("{s:n}", "path"));
     json_object_set_new(o, "timing", timing);
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);

@@ -67,6 +67,7 @@ void cli_log(void *user, int level, const char *msg)
 {
     static const char *names[] = {"error", "warning", "info", "debug"};
     cli_ui *ui = user;
+    if (ui && level == PF_LOG_ERROR && ui->errors++ > 0 && ui->one_error && ui->verbosity < 2) return;
     if (ui) cli_progress_end(ui);
     if (level == PF_LOG_INFO || level == PF_LOG_DEBUG)
         fprintf(stderr, "pixelfix: %s\n", msg);

@@ -18,6 +18,22 @@ void pf_log(const pf_logger *lg, int level, const char *fmt, ...)
     lg->fn(lg->user, level, buf);
 }
 
+const char *pf_fmt_bytes(char buf[32], double bytes)
+{
+    static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = -1;
+    if (bytes < 1024) {
+        snprintf(buf, 32, "%.0f bytes", bytes);
+        return buf;
+    }
+    while (bytes >= 1024 && u < 5) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
 void *pf_malloc4(size_t a, size_t b, size_t c, size_t d)
 {
     size_t n;

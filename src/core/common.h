@@ -78,6 +78,10 @@ double pf_quantile_f(float *v, size_t n, double q);
 /* Monotonic clock, milliseconds. */
 double pf_now_ms(void);
 
+/* bytes as "512 bytes", "12.3 MiB", "4.0 GiB": the largest unit under which
+ * the figure is at least 1, so small figures do not read as 0.0 GiB. */
+const char *pf_fmt_bytes(char buf[32], double bytes);
+
 static inline int pf_clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 static inline float pf_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 

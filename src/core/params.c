@@ -62,5 +62,6 @@ void pf_report_free(pf_report *rep)
     free(rep->durations_ms);
     free(rep->drift_x);
     free(rep->drift_y);
+    free(rep->model_path);
     free(rep);
 }

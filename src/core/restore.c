@@ -228,6 +228,20 @@ static pf_status flush_crop(restore *r)
     return st;
 }
 
+/* pf_model_load's one error line, kept to be logged once with a hint;
+ * other lines pass through. */
+typedef struct model_error {
+    const pf_logger *lg;
+    char why[1024];
+} model_error;
+
+static void keep_error(void *user, int level, const char *msg)
+{
+    model_error *e = user;
+    if (level != PF_LOG_ERROR) pf_log(e->lg, level, "%s", msg);
+    else if (!e->why[0]) snprintf(e->why, sizeof e->why, "%s", msg);
+}
+
 /* The model the parameters ask for, or NULL for the classical path. */
 static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *lg)
 {
@@ -235,13 +249,22 @@ static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *l
     if (!p->use_model) return PF_OK;
     const char *path = p->model_path ? p->model_path : pf_model_default_path();
     if (!path) {
-        pf_info(lg, "no model installed: using the classical path");
+        pf_info(lg, "no model found: using the classical path");
         return PF_OK;
     }
-    pf_status st = pf_model_load(m, path, p);
+    model_error e = {.lg = lg};
+    pf_params q = *p;
+    q.log = keep_error;
+    q.user = &e;
+    q.log_level = lg->level > PF_LOG_ERROR ? lg->level : PF_LOG_ERROR;
+    pf_status st = pf_model_load(m, path, &q);
     if (st == PF_EMODEL)
-        pf_error(lg, "cannot use the model '%s': give another with --model FILE, or --no-model for "
-                 "the classical path", path);
+        pf_error(lg, "%s; give another with --model FILE, or --no-model for the classical path",
+                 e.why[0] ? e.why : pf_strerror(st));
+    else if (st < 0 && e.why[0])
+        pf_error(lg, "%s", e.why);
+    else if (st >= 0)
+        pf_info(lg, "model: %s", path);
     return st;
 }
 
@@ -273,6 +296,7 @@ static pf_status finish_report(restore *r)
     rep->ms_palette = s->ms_palette;
     rep->ms_model = s->ms_model;
     rep->used_model = s->used_model;
+    if (s->model_path && !rep->model_path && !(rep->model_path = strdup(s->model_path))) return PF_ENOMEM;
     rep->window = s->window;
     rep->overlap = s->overlap;
     rep->frames_out = r->n_out;

@@ -6,6 +6,7 @@
  * filter both drive it, so they restore identically. It orchestrates; the
  * maths lives in grid/, nn/ and palette/.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -21,10 +22,6 @@
 #include "../nn/window.h"
 #include "../palette/palette.h"
 
-#ifndef PF_DATADIR
-#define PF_DATADIR "/usr/local/share/pixelfix"
-#endif
-#define PF_MODEL_FILE "pixelfix-v1.safetensors"
 /* largest channel change of a still cell's area mean, 0..255: elastic
  * grids wobble by a fraction of a cell, regular ones only drift */
 #define STILL_LEVELS_ELASTIC 32.0
@@ -32,6 +29,7 @@
 
 struct pf_model {
     nn_model nn;
+    char *path;             /* as loaded, for the report */
     int busy;               /* a stream holds it */
 };
 
@@ -92,6 +90,23 @@ struct pf_stream {
 
 /* ---- the model ------------------------------------------------------------ */
 
+/* The first error line of an inner module, kept so that a failed load is
+ * reported in one line that names the model; other levels pass through. */
+typedef struct first_error {
+    const pf_logger *next;
+    char msg[512];
+} first_error;
+
+static void keep_first_error(void *user, int level, const char *msg)
+{
+    first_error *fe = user;
+    if (level != PF_LOG_ERROR) {
+        if (fe->next->fn && level <= fe->next->level) fe->next->fn(fe->next->user, level, msg);
+    } else if (!fe->msg[0]) {
+        snprintf(fe->msg, sizeof fe->msg, "%s", msg);
+    }
+}
+
 pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
 {
     pf_limits lim = p ? p->limits : pf_default_limits();
@@ -104,12 +119,29 @@ pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
     *model = NULL;
     if (!path) return PF_EINVAL;
     pf_model *m = calloc(1, sizeof *m);
-    if (!m) return PF_ENOMEM;
-    pf_status st = nn_model_load(&m->nn, path, lim.max_model_bytes > 0 ? (size_t)lim.max_model_bytes : 0, &lg);
-    if (st == PF_ELIMIT)
-        pf_error(&lg, "model '%s' is larger than the limit of %lld bytes (--max-model-bytes raises it)",
-                 path, (long long)lim.max_model_bytes);
+    if (!m || !(m->path = strdup(path))) {
+        free(m);
+        return PF_ENOMEM;
+    }
+    first_error fe = {.next = &lg};
+    pf_logger inner = {keep_first_error, &fe, lg.level > PF_LOG_ERROR ? lg.level : PF_LOG_ERROR};
+    pf_status st = nn_model_load(&m->nn, path, lim.max_model_bytes > 0 ? (size_t)lim.max_model_bytes : 0, &inner);
     if (st < 0) {
+        /* the inner line without its module prefix, and the path once */
+        const char *why = fe.msg[0] ? fe.msg : pf_strerror(st);
+        char own[PATH_MAX + 16];
+        snprintf(own, sizeof own, "model '%s': ", path);
+        if (!strncmp(why, own, strlen(own))) why += strlen(own);
+        else if (!strncmp(why, "safetensors: ", 13)) why += 13;
+        else if (!strncmp(why, "weights: ", 9)) why += 9;
+        if (st == PF_ELIMIT)
+            pf_error(&lg, "cannot use the model '%s': it is larger than the limit of %lld bytes "
+                     "(--max-model-bytes raises it)", path, (long long)lim.max_model_bytes);
+        else if (strstr(why, path))
+            pf_error(&lg, "cannot use the model: %s", why);
+        else
+            pf_error(&lg, "cannot use the model '%s': %s", path, why);
+        free(m->path);
         free(m);
         return st;
     }
@@ -121,15 +153,8 @@ void pf_model_free(pf_model *model)
 {
     if (!model) return;
     nn_model_free(&model->nn);
+    free(model->path);
     free(model);
-}
-
-const char *pf_model_default_path(void)
-{
-    const char *env = getenv("PIXELFIX_MODEL");
-    if (env && *env) return env;
-    static const char installed[] = PF_DATADIR "/" PF_MODEL_FILE;
-    return access(installed, R_OK) == 0 ? installed : NULL;
 }
 
 /* ---- queues ---------------------------------------------------------------- */
@@ -180,8 +205,8 @@ static pf_status check_params(const pf_params *p, const pf_logger *lg)
         return PF_EINVAL;
     }
     if (p->window < 1 || p->window > 64 || p->overlap < 0 || 2 * p->overlap > p->window) {
-        pf_error(lg, "window %d / overlap %d: the window must be 1..64 frames (8 or 16 recommended) "
-                 "and the overlap 0..window/2 (2..4 recommended)", p->window, p->overlap);
+        pf_error(lg, "window %d / overlap %d: the window must be 1..64 frames and the overlap "
+                 "0..window/2", p->window, p->overlap);
         return PF_EINVAL;
     }
     if (p->palette_frames < PF_PALETTE_AUTO || p->threads < 0 || p->threads > 256) {
@@ -230,7 +255,10 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
         !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)))
         goto fail;
     if (p->palette_path) {
-        if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) goto fail;
+        if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) {
+            if (st == PF_EIO) st = PF_EPALETTE;   /* the palette file, not the input */
+            goto fail;
+        }
         s->pal_ready = 1;
         s->rep.palette_size = s->pal.n;
         memcpy(s->rep.palette, s->pal.rgb, sizeof s->pal.rgb);
@@ -246,6 +274,10 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     s->rep.in_width = width;
     s->rep.in_height = height;
     s->rep.used_model = model != NULL;
+    if (model && !(s->rep.model_path = strdup(model->path))) {
+        st = PF_ENOMEM;
+        goto fail;
+    }
     s->rep.window = model ? p->window : 1;
     s->rep.overlap = model ? p->overlap : 0;
     s->rep.scale_forced = p->scale > 0;
@@ -273,6 +305,7 @@ void pf_stream_close(pf_stream *s)
     free(s->pulled);
     free(s->rep.drift_x);
     free(s->rep.drift_y);
+    free(s->rep.model_path);
     nn_window_free(&s->win);
     queue_free(&s->held);
     queue_free(&s->out);
@@ -610,10 +643,11 @@ static pf_status lock(pf_stream *s)
         if (nn_model_window_bytes(&s->model->nn, p->window, s->rows, s->cols, &need) < 0)
             need = SIZE_MAX;   /* beyond what the network takes at all */
         if ((uint64_t)need > (uint64_t)p->limits.max_model_memory) {
-            pf_error(&s->lg, "the model needs %.1f GiB for a window of %d frames of %dx%d native "
-                     "pixels, over the limit of %.1f GiB (--max-model-memory raises it; --no-model "
-                     "restores without the model)", need == SIZE_MAX ? INFINITY : need / 1073741824.0,
-                     p->window, s->cols, s->rows, p->limits.max_model_memory / 1073741824.0);
+            char a[32], b[32];
+            pf_error(&s->lg, "the model needs %s for a window of %d frames of %dx%d native pixels, over "
+                     "the limit of %s (--max-model-memory raises it; --no-model restores without the "
+                     "model)", need == SIZE_MAX ? "more memory than can be addressed" : pf_fmt_bytes(a, (double)need),
+                     p->window, s->cols, s->rows, pf_fmt_bytes(b, (double)p->limits.max_model_memory));
             return PF_ELIMIT;
         }
     }
@@ -624,7 +658,7 @@ static pf_status lock(pf_stream *s)
     st = PF_ENOMEM;
     if (!pf_add_size(&plen, s->slen, s->clen)) goto done;
     if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
-        !(s->ref_mean = pf_malloc4(plane, 4, sizeof(float), 1)) ||
+        !(s->ref_mean = pf_calloc4(plane, 4, sizeof(float), 1)) ||
         !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
