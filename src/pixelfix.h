@@ -215,13 +215,24 @@ void pf_report_free(pf_report *rep);
  *         that were found).
  *
  * Outputs are written to temporary files and renamed, so a failure leaves
- * no partial file. The input is never modified.
+ * no partial file. Without params->force an existing output is refused
+ * (PF_EEXIST), also one that another process creates while this one
+ * writes. The input is never modified: an output that is the input file
+ * (also through a link) is refused even with force (PF_EOUTPUT). With
+ * force, PNG frames that an earlier, longer run left under the same names
+ * (numbered past the last frame written) are removed.
  *
  * Errors: PF_EINVAL, PF_EIO, PF_EFORMAT, PF_ENOFRAMES, PF_ELIMIT,
  * PF_ENOGRID, PF_EPALETTE, PF_EEXIST, PF_EOUTPUT, PF_ENOMEM, PF_EABORTED.
  */
 pf_status pf_restore_file(const char *input, const char *output,
                           const pf_params *params, pf_report **report);
+
+/* Removes every temporary output file the library has open, in any
+ * thread. Async-signal-safe: for a signal handler that is about to end the
+ * process (_exit), so that no "NAME.tmp-XXXXXX" is left behind. The
+ * writers that owned them fail cleanly if they run on. */
+void pf_remove_temp_files(void);
 
 /* ---- decoded video frames to RGBA ------------------------------------------ */
 

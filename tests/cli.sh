@@ -103,6 +103,54 @@ sum1=$(cksum < "$T/input.gif")
 "$BIN" "$T/input.gif" -o "$T/input_out.webp" -q
 [ "$(cksum < "$T/input.gif")" = "$sum1" ] && ok || bad "input was modified"
 
+# --- the output may never be the input, not even with --force --------------------
+cp "$SRC" "$T/self.gif"
+ln "$T/self.gif" "$T/self-hard.gif"
+ln -s self.gif "$T/self-sym.gif"
+sum1=$(cksum < "$T/self.gif")
+expect 5 "output is the input, --force" -- "$BIN" "$T/self.gif" -o "$T/self.gif" --force -q
+grep -q "is the input" "$T/stderr" && ok || bad "output is the input: unclear message: $(cat "$T/stderr")"
+expect 5 "output is a hard link to the input" -- "$BIN" "$T/self.gif" -o "$T/self-hard.gif" --force -q
+expect 5 "output is a symlink to the input" -- "$BIN" "$T/self.gif" -o "$T/self-sym.gif" --force -q
+expect 5 "input is a symlink to the output" -- "$BIN" "$T/self-sym.gif" -o "$T/self.gif" --force -q
+expect 5 "--json report is the input" -- "$BIN" "$T/self.gif" -o "$T/self-out.gif" --json "$T/self-hard.gif" --force -q
+no_output "$T/self-out.gif" "--json report is the input"
+[ "$(cksum < "$T/self.gif")" = "$sum1" ] && [ -L "$T/self-sym.gif" ] && ok || bad "the input was modified"
+# a PNG frame restored into its own frames folder
+"$BIN" "$SRC" -o "$T/selfdir/" -q --no-model
+cp "$T/selfdir/frame_0000.png" "$T/frame0.png"
+expect 5 "a frame restored into its own folder" -- "$BIN" "$T/selfdir/frame_0000.png" -o "$T/selfdir/" --scale 1 --force -q --no-model
+cmp -s "$T/selfdir/frame_0000.png" "$T/frame0.png" && ok || bad "a frame restored into its own folder: the input changed"
+
+# --- a 254-byte output name (legal; NAME_MAX is 255) works: the temp name fits ----
+long=$(printf '%0250d' 0)
+expect 0 "a 254-byte output name" -- "$BIN" "$SRC" -o "$T/$long.gif" -q --no-model
+[ -s "$T/$long.gif" ] && ok || bad "a 254-byte output name: no output"
+expect 0 "a 254-byte sheet name (its JSON 255)" -- "$BIN" "$SRC" -o "$T/$long.png" -q --no-model
+[ -s "$T/$long.png" ] && [ -s "$T/$long.json" ] && ok || bad "a 254-byte sheet name: no sheet or JSON"
+ls "$T" | grep -q '\.tmp-' && bad "a 254-byte output name: temp file left" || ok
+
+# --- --force into a frames folder: stale frames of the same pattern go -----------
+# The folder holds 40 old frames (more than the clip has) and files that are
+# not the pattern's; the run keeps exactly its own frames and the others.
+mkdir -p "$T/stale" "$T/stalep"
+i=0
+while [ $i -lt 40 ]; do
+    echo old > "$T/stale/$(printf 'frame_%04d.png' $i)"
+    echo old > "$T/stalep/$(printf 'f_%03d.png' $i)"
+    i=$((i + 1))
+done
+for f in frame_12.png frame_00012.png frame_0003.txt other.png; do echo keep > "$T/stale/$f"; done
+for f in f_12.png f_0012.png g_012.png; do echo keep > "$T/stalep/$f"; done
+expect 0 "--force into a folder with stale frames" -- "$BIN" "$SRC" -o "$T/stale/" --force -q --no-model --json "$T/stale.json"
+n=$(sed -n 's/.*"frames_out": \([0-9]*\).*/\1/p' "$T/stale.json")
+[ -n "$n" ] && [ "$n" -lt 40 ] && [ "$(ls "$T/stale" | grep -c '^frame_[0-9][0-9][0-9][0-9]\.png$')" -eq "$n" ] &&
+    [ "$(ls "$T/stale" | wc -l)" -eq $((n + 4)) ] && [ -z "$(find "$T/stale" -name 'frame_????.png' -size -5c)" ] && ok ||
+    bad "stale frames: $n frames written, folder holds: $(ls "$T/stale" | tr '\n' ' ')"
+expect 0 "--force onto a %03d pattern with stale frames" -- "$BIN" "$SRC" -o "$T/stalep/f_%03d.png" --force -q --no-model
+[ "$(ls "$T/stalep" | grep -c '^f_[0-9][0-9][0-9]\.png$')" -eq "$n" ] && [ "$(ls "$T/stalep" | wc -l)" -eq $((n + 3)) ] && ok ||
+    bad "stale frames (pattern): folder holds: $(ls "$T/stalep" | tr '\n' ' ')"
+
 # --- bad inputs: clear error, documented code, no output --------------------------
 expect 3 "missing input" -- "$BIN" "$T/does-not-exist.gif" -o "$T/o1.gif"
 no_output "$T/o1.gif" "missing input"
@@ -135,6 +183,17 @@ fi
 expect 5 "unwritable folder" -- "$BIN" "$SRC" -o /proc/pixelfix-cannot-write.gif -q
 expect 9 "bad palette file" -- sh -c "printf 'zzzzzz\n' > '$T/bad.hex'; '$BIN' '$SRC' -o '$T/o6.gif' --palette '$T/bad.hex'"
 no_output "$T/o6.gif" "bad palette file"
+# a folder or a missing file as the palette: exit 9, and the message names the
+# palette rather than blaming the input
+mkdir -p "$T/paldir"
+expect 9 "a folder as the palette" -- "$BIN" "$SRC" -o "$T/o8.gif" --palette "$T/paldir" -q
+grep -qF "$T/paldir: is a folder" "$T/stderr" && ! grep -qF "$SRC" "$T/stderr" && ok ||
+    bad "a folder as the palette: the message does not name it: $(cat "$T/stderr")"
+no_output "$T/o8.gif" "a folder as the palette"
+expect 9 "a missing palette file" -- "$BIN" "$SRC" -o "$T/o9.gif" --palette "$T/nope.hex" -q
+grep -qF "$T/nope.hex" "$T/stderr" && ! grep -qF "$SRC" "$T/stderr" && ok ||
+    bad "a missing palette: the message does not name it: $(cat "$T/stderr")"
+no_output "$T/o9.gif" "a missing palette file"
 # A palette file: the report lists exactly its colours.
 printf '000000\nffffff\nff0000\n3050a0\n' > "$T/four.hex"
 expect 0 "palette file" -- "$BIN" "$SRC" -o "$T/o7.gif" --palette "$T/four.hex" --json "$T/o7.json" -q
@@ -345,6 +404,113 @@ if command -v ffmpeg >/dev/null 2>&1 &&
         echo "cli.sh: note: the long clip finished within 1 s; SIGTERM not tested"
     fi
 fi
+
+# --- two writers, one output, no --force: one wins, the other exits 5 -----------
+# Each writer makes a different file (an option apart), so the survivor shows
+# who won; a sheet's PNG and JSON must both be the winner's, and no temp file
+# may be left. GIF and sheet: both start together (they meet at the final move
+# when both pass the early checks in time). MP4: the first is stopped once its
+# temp file exists and resumed once the second's exists too, so both are past
+# every check and only the final move can decide.
+ffmpeg -nostdin -v error -f lavfi -i "testsrc=size=16x12:rate=10" -frames:v 60 \
+    -vf "scale=64:48:flags=neighbor" -y "$T/tiny.gif" 2>/dev/null
+[ -s "$T/tiny.gif" ] || bad "ffmpeg could not make the race clip"
+# set here, it spares each run the re-exec that sets it (a third of its time)
+export OPENBLAS_NUM_THREADS=1
+# n_tmp: how many temp files of race.KIND exist
+n_tmp() { ls "$T"/race."$1".tmp-* 2>/dev/null | wc -l; }
+race_ok=0; race_both=0; race_tries=0; race_late=0
+for kind in gif png mp4; do
+    case $kind in
+    gif) A="--loop 1"; B="--loop 2"; tries=6 ;;
+    png) A="--padding 0"; B="--padding 1"; tries=6 ;;
+    mp4) A="--upscale 2"; B="--upscale 3"; tries=8 ;;
+    esac
+    common="--scale 4 --no-model -q --palette-frames 1"
+    for w in A B; do
+        eval "opts=\$$w"
+        rm -f "$T/race.$kind" "$T/race.json"
+        "$BIN" "$T/tiny.gif" -o "$T/race.$kind" $common $opts
+        mv "$T/race.$kind" "$T/ref$w.$kind"
+        [ "$kind" = png ] && mv "$T/race.json" "$T/ref$w.json"
+    done
+    try=0
+    while [ $try -lt $tries ]; do
+        try=$((try + 1)); race_tries=$((race_tries + 1))
+        rm -f "$T/race.$kind" "$T/race.json" "$T"/race.*.tmp-*
+        "$BIN" "$T/tiny.gif" -o "$T/race.$kind" $common $A 2>"$T/race.errA" &
+        pa=$!
+        if [ $kind = mp4 ]; then
+            w=0
+            while [ $w -lt 300 ] && [ "$(n_tmp mp4)" -lt 1 ] && kill -0 $pa 2>/dev/null; do sleep 0.01; w=$((w + 1)); done
+            kill -STOP $pa 2>/dev/null
+        fi
+        "$BIN" "$T/tiny.gif" -o "$T/race.$kind" $common $B 2>"$T/race.errB" &
+        pb=$!
+        if [ $kind = mp4 ]; then
+            w=0
+            while [ $w -lt 300 ] && [ "$(n_tmp mp4)" -lt 2 ] && kill -0 $pb 2>/dev/null; do sleep 0.01; w=$((w + 1)); done
+            kill -CONT $pa 2>/dev/null
+        fi
+        wait $pa; ra=$?
+        wait $pb; rb=$?
+        if [ $ra -eq 0 ] && [ $rb -eq 5 ]; then win=A
+        elif [ $ra -eq 5 ] && [ $rb -eq 0 ]; then win=B
+        else
+            [ $ra -eq 0 ] && [ $rb -eq 0 ] && race_both=$((race_both + 1))
+            echo "race $kind try $try: exits $ra and $rb, expected 0 and 5"
+            continue
+        fi
+        if ! cmp -s "$T/race.$kind" "$T/ref$win.$kind" ||
+           { [ "$kind" = png ] && ! cmp -s "$T/race.json" "$T/ref$win.json"; }; then
+            echo "race $kind try $try: the output is not the winner's ($win)"
+            continue
+        fi
+        if ls "$T"/race.*.tmp-* >/dev/null 2>&1; then echo "race $kind try $try: temp file left"; continue; fi
+        # the loser got past the early checks and was stopped by the final move
+        grep -q "created by someone else" "$T/race.errA" "$T/race.errB" && race_late=$((race_late + 1))
+        race_ok=$((race_ok + 1))
+    done
+done
+echo "cli.sh: concurrent writers: $race_ok of $race_tries tries correct, $race_late decided at the final move" \
+    "(both exit 0 in $race_both)"
+[ $race_ok -eq $race_tries ] && ok || bad "concurrent writers: $race_ok of $race_tries tries correct"
+
+# --- a second signal during cleanup: exit 130, no output, no temp file ------------
+# Both signals arrive once the temp file exists, 0 to 50 ms apart; a TERM
+# second tells our exit 130 from death by the default action (143). The clip
+# (1500 frames) never ends before them.
+ffmpeg -nostdin -v error -f lavfi -i testsrc=size=64x48:rate=25 -t 60 -pix_fmt yuv420p \
+    -y "$T/dbl.mp4" 2>/dev/null
+[ -s "$T/dbl.mp4" ] || bad "ffmpeg could not make the double-signal clip"
+dbl_ok=0; dbl_tries=0; try=0
+while [ $try -lt 20 ]; do
+    try=$((try + 1)); dbl_tries=$((dbl_tries + 1))
+    case $((try % 4)) in 0) gap=0 ;; 1) gap=0.005 ;; 2) gap=0.02 ;; 3) gap=0.05 ;; esac
+    [ $((try % 2)) -eq 0 ] && sig2=INT || sig2=TERM
+    rm -f "$T/dbl-out.mp4" "$T"/dbl-out.mp4.tmp-*
+    "$BIN" "$T/dbl.mp4" -o "$T/dbl-out.mp4" --scale 4 --no-model -q --palette-frames 1 2>/dev/null &
+    pid=$!
+    w=0
+    while [ $w -lt 500 ] && ! ls "$T"/dbl-out.mp4.tmp-* >/dev/null 2>&1; do sleep 0.01; w=$((w + 1)); done
+    kill -INT $pid 2>/dev/null
+    [ "$gap" != 0 ] && sleep $gap
+    kill -$sig2 $pid 2>/dev/null
+    # it must end within 5 s; a hung run is stopped and counted as a failure
+    w=0
+    while [ $w -lt 50 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; w=$((w + 1)); done
+    kill -KILL $pid 2>/dev/null
+    wait $pid; rc=$?
+    if [ $rc -ne 130 ]; then echo "double signal try $try (INT, $sig2 after ${gap}s): exit $rc"; continue; fi
+    if [ -e "$T/dbl-out.mp4" ] || ls "$T"/dbl-out.mp4.tmp-* >/dev/null 2>&1; then
+        echo "double signal try $try (INT, $sig2 after ${gap}s): output or temp file left"
+        continue
+    fi
+    dbl_ok=$((dbl_ok + 1))
+done
+unset OPENBLAS_NUM_THREADS
+echo "cli.sh: double signal: $dbl_ok of $dbl_tries tries clean"
+[ $dbl_ok -eq $dbl_tries ] && ok || bad "double signal: $dbl_ok of $dbl_tries tries clean"
 
 echo "cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

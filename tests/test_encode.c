@@ -212,6 +212,128 @@ static void test_outfile(void **state)
     tu_rmtree(dir);
 }
 
+/* Two writers of one path without force: the final move never replaces a
+ * file that appeared meanwhile (PF_EEXIST, the other's file kept, no temp
+ * left); with force it does. A sheet's PNG and JSON stay a pair when
+ * either appears meanwhile. */
+static void test_outfile_no_replace(void **state)
+{
+    char dir[256], path[300], json[300], names[1024];
+    pf_outfile a, b;
+    pf_write_opts wo = {0};
+    pf_writer *w;
+    pf_anim an;
+    log_buf lb;
+    pf_logger lg;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+
+    /* both pass the check; the first to commit wins */
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pf_outfile_begin(&b, path, 0), PF_OK);
+    assert_int_equal(write(a.fd, "A", 1), 1);
+    assert_int_equal(write(b.fd, "B", 1), 1);
+    assert_int_equal(pf_outfile_commit(&b), PF_OK);
+    assert_int_equal(pf_outfile_commit(&a), PF_EEXIST);
+    assert_true(file_equals(path, "B"));
+    assert_int_equal(list_dir(dir, names, sizeof names), 1);
+
+    /* a file (even a dangling link) made by someone else meanwhile */
+    unlink(path);
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(symlink("nowhere", path), 0);
+    assert_int_equal(pf_outfile_commit(&a), PF_EEXIST);
+    assert_int_equal(list_dir(dir, NULL, 0), 1);
+    unlink(path);
+
+    /* force: rename over, as before */
+    write_text(path, "old");
+    assert_int_equal(pf_outfile_begin(&a, path, 1), PF_OK);
+    assert_int_equal(write(a.fd, "new", 3), 3);
+    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_true(file_equals(path, "new"));
+    unlink(path);
+
+    /* sheet: the JSON appears while the clip is held -> no PNG either */
+    make_anim(&an, 6, 4, 3, 5, 0.2, 7);
+    snprintf(path, sizeof path, "%s/s.png", dir);
+    snprintf(json, sizeof json, "%s/s.json", dir);
+    for (int which = 0; which < 2; which++) {
+        const char *other = which ? path : json, *ours = which ? json : path;
+        lg = capture(&lb);
+        assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, &lg), PF_OK);
+        for (int f = 0; f < an.count; f++)
+            assert_int_equal(pf_writer_push(w, an.frames[f].rgba, 40), PF_OK);
+        write_text(other, "theirs");
+        assert_int_equal(pf_writer_close(w, 1), PF_EEXIST);
+        assert_non_null(strstr(lb.text, other));
+        assert_true(file_equals(other, "theirs"));
+        assert_false(tu_exists(ours));
+        assert_int_equal(list_dir(dir, names, sizeof names), 1);
+        unlink(other);
+    }
+    pf_anim_free(&an);
+    tu_rmtree(dir);
+}
+
+/* pf_remove_temp_files (a signal handler's last call) removes every open
+ * temp file; the writers' own cleanup after it is harmless. A final name
+ * of 254 bytes gets a temp name within NAME_MAX, cut at a UTF-8 boundary. */
+static void test_outfile_temp_names(void **state)
+{
+    char dir[256], path[600], base[300];
+    pf_outfile a, b;
+    const char *tb;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+
+    snprintf(path, sizeof path, "%s/one.mp4", dir);
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    snprintf(path, sizeof path, "%s/two.gif", dir);
+    assert_int_equal(pf_outfile_begin(&b, path, 0), PF_OK);
+    assert_int_equal(list_dir(dir, NULL, 0), 2);
+    pf_remove_temp_files();
+    assert_int_equal(list_dir(dir, NULL, 0), 0);
+    pf_outfile_abort(&a);
+    pf_outfile_abort(&b);
+    pf_remove_temp_files();
+    assert_int_equal(list_dir(dir, NULL, 0), 0);
+
+    /* 250 bytes of 'n' + ".gif" */
+    memset(base, 'n', 250);
+    strcpy(base + 250, ".gif");
+    snprintf(path, sizeof path, "%s/%s", dir, base);
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    tb = strrchr(a.tmp_path, '/') + 1;
+    assert_true(strlen(tb) <= 255);
+    assert_non_null(strstr(tb, ".tmp-"));
+    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_true(tu_exists(path));
+    assert_int_equal(list_dir(dir, NULL, 0), 1);
+    unlink(path);
+
+    /* 126 two-byte characters (252 bytes) + ".gif" = 256 bytes: too long */
+    for (int i = 0; i < 126; i++) memcpy(base + 2 * i, "\xc3\xa9", 2);
+    strcpy(base + 252, ".gif");
+    snprintf(path, sizeof path, "%s/%s", dir, base);
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_EOUTPUT);
+    assert_int_equal(errno, ENAMETOOLONG);
+    /* "x" + 124 of them + ".gif" = 253 bytes: cut to 244 bytes, the temp
+     * name would end inside a character, so it keeps 243 */
+    base[0] = 'x';
+    for (int i = 0; i < 124; i++) memcpy(base + 1 + 2 * i, "\xc3\xa9", 2);
+    strcpy(base + 249, ".gif");
+    snprintf(path, sizeof path, "%s/%s", dir, base);
+    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    tb = strrchr(a.tmp_path, '/') + 1;
+    assert_true(strlen(tb) <= 255);
+    assert_int_equal((int)(strstr(tb, ".tmp-") - tb), 243);
+    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_true(tu_exists(path));
+    tu_rmtree(dir);
+}
+
 /* Every writer: an existing output is refused (and left as it was) without
  * force, replaced with force, and a missing folder gives PF_EOUTPUT with a
  * message naming the path and the system error. */
@@ -1574,6 +1696,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_from_path),
         cmocka_unit_test(test_outfile),
+        cmocka_unit_test(test_outfile_no_replace),
+        cmocka_unit_test(test_outfile_temp_names),
         cmocka_unit_test(test_exists_and_force),
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_sheet_layout_and_json),

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <sys/stat.h>
 
 #include "io/io.h"
 #include "palette/palette.h"
@@ -1142,10 +1143,15 @@ static void test_file_errors(void **state)
     for (size_t i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, missing[i]);
         g_log[0] = 0;
-        assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EIO);
+        assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
         assert_non_null(strstr(g_log, missing[i]));
     }
-    assert_int_equal(pf_palette_load(&p, dir, &g_lg), PF_EIO);   /* a folder */
+    g_log[0] = 0;
+    assert_int_equal(pf_palette_load(&p, dir, &g_lg), PF_EPALETTE);   /* a folder */
+    assert_non_null(strstr(g_log, "is a folder"));
+    snprintf(path, sizeof path, "%s/dir.png", dir);   /* a folder named like a palette */
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
     assert_int_equal(pf_palette_load(NULL, path, NULL), PF_EINVAL);
     assert_int_equal(pf_palette_load(&p, NULL, NULL), PF_EINVAL);
     assert_int_equal(load_text(dir, "x.pal", "JASC-PAL\n0100\n1\n1 2 3\n", &p), PF_EPALETTE);

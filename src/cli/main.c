@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -62,7 +63,8 @@ static void usage(FILE *f)
 "      --crop              trim to the union bounding box of the content\n"
 "Output:\n"
 "  -o, --output FILE       where to write (required unless probe)\n"
-"  -f, --force             overwrite existing outputs\n"
+"  -f, --force             overwrite existing outputs (never the input); PNG\n"
+"                          frames: also remove stale frames of the same names\n"
 "      --columns N         spritesheet columns, 1..100000 (default: square-ish)\n"
 "      --padding N         spritesheet padding in pixels, 0..1024 (default 0)\n"
 "      --upscale N         nearest upscale for video output, 1..64 (default: the\n"
@@ -88,8 +90,9 @@ static void usage(FILE *f)
 "--window with --no-model) is ignored with a warning.\n"
 "\n"
 "Exit status: 0 ok, 1 internal error, 2 usage, 3 input unreadable/unsupported,\n"
-"4 no grid found, 5 output not writable or exists, 6 out of memory,\n"
-"7 limit exceeded, 8 model error, 9 palette file error, 130 interrupted.\n"
+"4 no grid found, 5 output not writable, exists or is the input, 6 out of\n"
+"memory, 7 limit exceeded, 8 model error, 9 palette file missing or invalid,\n"
+"130 interrupted.\n"
 "See pixelfix(1).\n", f);
 }
 
@@ -398,6 +401,14 @@ static int run(int argc, char **argv, int probe)
             return EXIT_USAGE;
         }
     }
+    if (!probe && o.json) {
+        struct stat a, b;
+        if (stat(input, &a) == 0 && stat(o.json, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            fprintf(stderr, "pixelfix: error: report '%s' is the input itself; pixelfix never writes "
+                    "over its input, not even with --force\n", o.json);
+            return EXIT_OUTPUT;
+        }
+    }
     if (!probe && o.json && pf_output_check(o.json, o.p.force) < 0) {
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
@@ -422,9 +433,13 @@ static int run(int argc, char **argv, int probe)
     rc = cli_exit_code(st);
     if (st < 0 && (st != PF_ENOGRID || !probe)) {
         /* one line per error: the library's own, which names the cause,
-         * else the status (only input errors name the input) */
+         * else the status, naming what failed: the palette or the output
+         * is not the input's fault */
         if (!ui.errors) {
-            if (rc == EXIT_INPUT) fprintf(stderr, "pixelfix: error: %s: %s\n", input, pf_strerror(st));
+            const char *what = st == PF_EPALETTE && o.p.palette_path ? o.p.palette_path
+                             : (st == PF_EOUTPUT || st == PF_EEXIST) && o.output ? o.output
+                             : rc == EXIT_INPUT ? input : NULL;
+            if (what) fprintf(stderr, "pixelfix: error: %s: %s\n", what, pf_strerror(st));
             else fprintf(stderr, "pixelfix: error: %s\n", pf_strerror(st));
         }
         pf_report_free(rep);

@@ -31,13 +31,16 @@ int cli_exit_code(pf_status st)
 
 /* The first SIGINT/SIGTERM/SIGHUP asks the library to stop at the next
  * progress call, so the writer removes its temporary file; a second one
- * kills at once. */
+ * ends the process at once, but only after removing the temp files itself:
+ * dying by the default action would leave them. The three signals are
+ * blocked while the handler runs, so a third one cannot cut that short. */
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
 {
+    (void)sig;
     if (interrupted) {
-        signal(sig, SIG_DFL);
-        raise(sig);
+        pf_remove_temp_files();
+        _exit(EXIT_ABORTED);
     }
     interrupted = 1;
 }
@@ -47,9 +50,14 @@ void cli_ui_init(cli_ui *ui, int verbosity)
     memset(ui, 0, sizeof *ui);
     ui->verbosity = verbosity;
     ui->tty = isatty(2) && verbosity > 0;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) sigaddset(&sa.sa_mask, sigs[i]);
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, NULL);
 }
 
 int cli_interrupted(void)
@@ -137,9 +145,10 @@ int cli_write_text(const char *path, const char *text, int force)
         }
         done += (size_t)w;
     }
-    if (write(of.fd, "\n", 1) != 1 || pf_outfile_commit(&of) < 0) {
+    if (write(of.fd, "\n", 1) != 1 || (st = pf_outfile_commit(&of)) < 0) {
         pf_outfile_abort(&of);
-        fprintf(stderr, "pixelfix: error: cannot write '%s'\n", path);
+        fprintf(stderr, "pixelfix: error: cannot write '%s'%s\n", path,
+                st == PF_EEXIST ? ": it was created meanwhile (use --force)" : "");
         return EXIT_OUTPUT;
     }
     return 0;

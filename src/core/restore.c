@@ -10,6 +10,7 @@
  * small; the spritesheet, GIF and WebP need them all anyway.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common.h"
 #include "debug.h"
@@ -20,6 +21,7 @@ typedef struct restore {
     pf_logger lg;
     pf_report *rep;
     const char *input, *output;
+    pf_file_id in_id;         /* the input, which no output may be */
     pf_out_kind kind;
     pf_stream *st;
     pf_writer *wr;
@@ -37,8 +39,24 @@ static int progress(const restore *r, const char *stage, int64_t done, int64_t t
     return r->p->progress && r->p->progress(r->p->user, stage, done, total);
 }
 
-/* Every file the output will create must be absent unless force. */
-static pf_status check_outputs(const char *out, pf_out_kind kind, int force, const pf_logger *lg)
+/* PF_EOUTPUT (logged) when out is the input file, whatever force says. */
+static pf_status not_input(const char *out, const char *input, const pf_file_id *id,
+                           const pf_logger *lg)
+{
+    if (!pf_same_file(out, id)) return PF_OK;
+    if (strcmp(out, input) == 0)
+        pf_error(lg, "'%s' is the input; pixelfix never writes over its input, not even with "
+                 "--force: choose another output", out);
+    else
+        pf_error(lg, "'%s' is the input '%s' under another name (a link); pixelfix never writes "
+                 "over its input, not even with --force: choose another output", out, input);
+    return PF_EOUTPUT;
+}
+
+/* Every file the output will create must be absent unless force, and
+ * none may be the input. */
+static pf_status check_outputs(const char *out, const char *input, const pf_file_id *id,
+                               pf_out_kind kind, int force, const pf_logger *lg)
 {
     pf_status st;
     if (kind == PF_OUT_NONE) {
@@ -47,6 +65,7 @@ static pf_status check_outputs(const char *out, pf_out_kind kind, int force, con
         return PF_EINVAL;
     }
     if (kind == PF_OUT_FRAMES) return PF_OK; /* checked per frame by the writer */
+    if ((st = not_input(out, input, id, lg)) < 0) return st;
     if ((st = pf_output_check(out, force)) < 0) {
         pf_error(lg, "'%s' exists; use --force to overwrite it", out);
         return st;
@@ -57,6 +76,7 @@ static pf_status check_outputs(const char *out, pf_out_kind kind, int force, con
         if (n < 4 || n + 2 > sizeof json) return PF_EINVAL;
         memcpy(json, out, n - 4);
         strcpy(json + n - 4, ".json");
+        if ((st = not_input(json, input, id, lg)) < 0) return st;
         if ((st = pf_output_check(json, force)) < 0) {
             pf_error(lg, "'%s' exists; use --force to overwrite it", json);
             return st;
@@ -124,6 +144,7 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
         wo.threads = r->p->threads;
         wo.bg_rgb = r->meta.has_bg ? r->meta.bg_rgb : NULL;
         wo.meta = &r->meta;
+        wo.input = r->in_id;
         if ((st = pf_writer_open(&r->wr, r->output, r->w, r->h, loop, &wo, &r->lg)) < 0) return st;
     }
     st = pf_writer_push(r->wr, rgba, dur);
@@ -335,8 +356,10 @@ pf_status pf_restore_file(const char *input, const char *output,
     if (!(r.rep = calloc(1, sizeof *r.rep))) return PF_ENOMEM;
 
     if (output) {
+        struct stat sb;
+        if (stat(input, &sb) == 0) r.in_id = (pf_file_id){1, sb.st_dev, sb.st_ino};
         r.kind = pf_out_kind_from_path(output);
-        if ((st = check_outputs(output, r.kind, params->force, &r.lg)) < 0) goto fail;
+        if ((st = check_outputs(output, input, &r.in_id, r.kind, params->force, &r.lg)) < 0) goto fail;
     }
     /* a probe (no output) analyses: no model, and every frame is counted */
     if (output && (st = open_model(params, &model, &r.lg)) < 0) goto fail;

@@ -8,6 +8,7 @@
 #define PF_IO_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../core/common.h"
 
@@ -94,22 +95,48 @@ pf_status pf_png_write(const char *path, const uint8_t *rgba, int w, int h, int 
 
 /* ---- atomic output ----------------------------------------------------- */
 
+/* A file's identity, to recognise it under another name (a link). */
+typedef struct pf_file_id {
+    int valid;           /* 0: no file */
+    dev_t dev;
+    ino_t ino;
+} pf_file_id;
+
 /* An output file being written: a temporary file beside the final path. */
 typedef struct pf_outfile {
     char final_path[4096];
     char tmp_path[4096];
     int fd;              /* open on tmp_path, -1 once closed */
+    int force;           /* commit may replace an existing final path */
+    int slot;            /* 1 + its entry in the signal-safe temp table, 0 none */
+    int placed;          /* committed: final_path is this file */
+    dev_t dev;           /* the temp file's identity, for pf_outfile_unplace */
+    ino_t ino;
 } pf_outfile;
 
-/* Creates `final.tmp-XXXXXX` in the same folder. Errors: PF_EEXIST when
- * final exists and !force; PF_EOUTPUT when the folder is not writable. */
+/* Creates `final.tmp-XXXXXX` in the same folder (the final base name cut
+ * so that the temp name fits NAME_MAX). Errors: PF_EEXIST when final
+ * exists and !force; PF_EOUTPUT when the folder is not writable or the
+ * final name is too long (ENAMETOOLONG). */
 pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force);
-/* fsyncs, closes and renames onto the final path. Errors: PF_EOUTPUT. */
+/* fsyncs, closes and moves onto the final path. Without force this never
+ * replaces a file: PF_EEXIST when the final path appeared meanwhile.
+ * Errors: PF_EEXIST, PF_EOUTPUT; the temp file is removed on failure. */
 pf_status pf_outfile_commit(pf_outfile *o);
 /* Closes and removes the temporary file; safe to call twice. */
 void pf_outfile_abort(pf_outfile *o);
+/* Undoes a commit that created its final path (the first file of a pair
+ * whose second failed): unlinks it if it is still this file. 0 when
+ * removed, -1 otherwise. */
+int pf_outfile_unplace(pf_outfile *o);
 /* PF_EEXIST when path exists and !force, else PF_OK. */
 pf_status pf_output_check(const char *path, int force);
+/* path + suffix into out (n bytes), the base name shortened (at a UTF-8
+ * character boundary) so that base + suffix fit NAME_MAX; the folder is
+ * kept. Returns 0, or -1 when it does not fit n. */
+int pf_sibling_name(char *out, size_t n, const char *path, const char *suffix);
+/* 1 when path names the same file as id (stat follows links), else 0. */
+int pf_same_file(const char *path, const pf_file_id *id);
 
 /* ---- encoders ---------------------------------------------------------- */
 
@@ -129,13 +156,14 @@ typedef struct pf_sheet_meta {
 
 /* Output options shared by the encoders. */
 typedef struct pf_write_opts {
-    int force;          /* overwrite existing files */
+    int force;          /* overwrite existing files (frames: and remove stale ones) */
     int columns;        /* spritesheet columns, 0 = ceil(sqrt(n)) */
     int padding;        /* spritesheet padding, pixels */
     int upscale;        /* video nearest upscale, 0 = auto (height >= 256) */
     int threads;        /* video: libx264 threads, 0 = libx264's automatic, 1 = none extra */
     const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
     const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
+    pf_file_id input;   /* frames: never overwrite (nor remove) this file */
 } pf_write_opts;
 
 typedef enum pf_out_kind {
@@ -164,7 +192,9 @@ pf_status pf_write_webp(const char *path, const pf_anim *a,
  * nearest-upscaled, alpha composited over o->bg_rgb; pts in ms. */
 pf_status pf_write_video(const char *path, const pf_anim *a,
                          const pf_write_opts *o, const pf_logger *lg);
-/* One PNG per frame: `dir/frame_0000.png`, or the `%d` pattern. */
+/* One PNG per frame: `dir/frame_0000.png`, or the `%d` pattern. With
+ * o->force, the files the pattern names for frames past the last one
+ * written (an earlier, longer run's) are removed; never o->input. */
 pf_status pf_write_frames(const char *path, const pf_anim *a,
                           const pf_write_opts *o, const pf_logger *lg);
 /* Dispatches on pf_out_kind_from_path(). */
@@ -195,7 +225,8 @@ pf_status pf_writer_open(pf_writer **w, const char *path, int width, int height,
 pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms);
 /* commit=1: finishes the encode (video: flushes libx264, writes the
  * trailer) and renames every file into place (atomic; each FRAMES file
- * already is). commit=0, or a failed commit: discards (temp files removed;
+ * already is; with force, FRAMES then removes stale frames as
+ * pf_write_frames does). commit=0, or a failed commit: discards (temp files removed;
  * for FRAMES the frame files this writer created, and its folder if it made
  * it). Always frees w; NULL is fine. Returns the commit's status (PF_OK for
  * commit=0): a sticky push error, PF_EINVAL (no frame pushed; GIF over 255

@@ -1,14 +1,21 @@
 /*
  * outfile.c - atomic output files: every encoder writes into a temporary
- * file beside the final path (mkstemp "<final>.tmp-XXXXXX") and renames it
- * on success, so a failure never leaves a half-written output. Not an
- * encoder itself; see the writer_*.c files.
+ * file beside the final path (mkstemp "<final>.tmp-XXXXXX", the base name
+ * shortened to fit NAME_MAX) and moves it into place on success, so a
+ * failure never leaves a half-written output. Without force the move never
+ * replaces a file that appeared meanwhile. Open temp files are listed in a
+ * signal-safe table so that pf_remove_temp_files() can delete them from a
+ * signal handler. Not an encoder itself; see the writer_*.c files.
  */
+#define _GNU_SOURCE   /* renameat2, RENAME_NOREPLACE */
 #include "encode.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +30,39 @@ static void read_umask(void)
     umask(g_umask);
 }
 
+/* ---- temp files a signal handler may remove -------------------------------
+ * A slot is 0 free, 1 being filled, 2 listed. mkstemp writes the name into
+ * the listed slot itself, so there is no moment when our file exists but is
+ * not listed; a handler that runs before the file exists unlinks a name
+ * nobody has (6 random characters), which is harmless. */
+#define TMP_SLOTS 32
+static struct {
+    atomic_int state;
+    char path[sizeof ((pf_outfile *)0)->tmp_path];
+} g_tmp[TMP_SLOTS];
+
+static int slot_claim(void)
+{
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int free_ = 0;
+        if (atomic_compare_exchange_strong(&g_tmp[i].state, &free_, 1)) return i + 1;
+    }
+    return 0;   /* all taken: this temp file is not listed (best effort) */
+}
+
+static void slot_release(int slot)
+{
+    if (slot > 0) atomic_store(&g_tmp[slot - 1].state, 0);
+}
+
+void pf_remove_temp_files(void)
+{
+    int e = errno;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (atomic_load(&g_tmp[i].state) == 2) unlink(g_tmp[i].path);
+    errno = e;
+}
+
 /* PF_EEXIST when path exists (even as a dangling link) and !force. */
 pf_status pf_output_check(const char *path, int force)
 {
@@ -33,40 +73,83 @@ pf_status pf_output_check(const char *path, int force)
     return PF_OK;
 }
 
+int pf_sibling_name(char *out, size_t n, const char *path, const char *suffix)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash + 1 - path) : 0, base = strlen(path) - dir;
+    size_t suf = strlen(suffix);
+
+    if (suf >= NAME_MAX) return -1;
+    if (base + suf > NAME_MAX) {
+        base = NAME_MAX - suf;
+        /* do not cut a UTF-8 sequence in two */
+        while (base > 0 && ((unsigned char)path[dir + base] & 0xC0) == 0x80) base--;
+    }
+    if (dir + base + suf >= n) return -1;
+    memcpy(out, path, dir + base);
+    memcpy(out + dir + base, suffix, suf + 1);
+    return 0;
+}
+
+int pf_same_file(const char *path, const pf_file_id *id)
+{
+    struct stat sb;
+    return id && id->valid && stat(path, &sb) == 0 && sb.st_dev == id->dev && sb.st_ino == id->ino;
+}
+
 /* mkstemp "<final>.tmp-XXXXXX" beside final_path, mode 0666 & ~umask.
  * Errors: PF_EINVAL, PF_EEXIST, PF_EOUTPUT (errno says why). */
 pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force)
 {
-    static const char suffix[] = ".tmp-XXXXXX";
+    const char *base;
+    struct stat sb;
+    char *tmpl;
     size_t n;
     pf_status st;
     int e;
 
     PF_ASSERT(o);
+    memset(o, 0, sizeof *o);
     o->fd = -1;
-    o->final_path[0] = o->tmp_path[0] = '\0';
     if (!final_path || !*final_path) return PF_EINVAL;
     if ((st = pf_output_check(final_path, force)) < 0) return st;
     n = strlen(final_path);
-    if (n + sizeof suffix > sizeof o->tmp_path) {
+    base = strrchr(final_path, '/');
+    base = base ? base + 1 : final_path;
+    if (n >= sizeof o->final_path || strlen(base) > NAME_MAX ||
+        pf_sibling_name(o->tmp_path, sizeof o->tmp_path, final_path, ".tmp-XXXXXX") < 0) {
+        o->tmp_path[0] = '\0';
         errno = ENAMETOOLONG;
         return PF_EOUTPUT;
     }
     memcpy(o->final_path, final_path, n + 1);
-    memcpy(o->tmp_path, final_path, n);
-    memcpy(o->tmp_path + n, suffix, sizeof suffix);
-    o->fd = mkstemp(o->tmp_path);
+    o->force = force != 0;
+    o->slot = slot_claim();
+    tmpl = o->tmp_path;
+    if (o->slot) {
+        tmpl = g_tmp[o->slot - 1].path;
+        memcpy(tmpl, o->tmp_path, strlen(o->tmp_path) + 1);
+        atomic_store(&g_tmp[o->slot - 1].state, 2);
+    }
+    o->fd = mkstemp(tmpl);
     if (o->fd < 0) {
+        e = errno;
+        slot_release(o->slot);
+        o->slot = 0;
         o->tmp_path[0] = '\0';
+        errno = e;
         return PF_EOUTPUT;   /* errno from mkstemp */
     }
+    if (tmpl != o->tmp_path) memcpy(o->tmp_path, tmpl, strlen(tmpl) + 1);
     pthread_once(&g_umask_once, read_umask);
-    if (fchmod(o->fd, 0666 & ~g_umask) != 0) {
+    if (fchmod(o->fd, 0666 & ~g_umask) != 0 || fstat(o->fd, &sb) != 0) {
         e = errno;
         pf_outfile_abort(o);
         errno = e;
         return PF_EOUTPUT;
     }
+    o->dev = sb.st_dev;
+    o->ino = sb.st_ino;
     return PF_OK;
 }
 
@@ -92,8 +175,33 @@ static void sync_parent(const char *path)
     close(fd);
 }
 
-/* fsync, close, rename onto the final path, fsync the folder (best
- * effort). On failure the temp file is removed. Errors: PF_EOUTPUT (errno). */
+/* Moves from onto to unless to exists (EEXIST then). One atomic step where
+ * the file system has RENAME_NOREPLACE; else link() (which refuses an
+ * existing name too) and unlink; else, where neither exists (some FUSE and
+ * network file systems), a check and a rename, which two writers can race. */
+static int move_noreplace(const char *from, const char *to)
+{
+    struct stat sb;
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EPERM) return -1;
+#endif
+    if (link(from, to) == 0) {
+        unlink(from);
+        return 0;
+    }
+    if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS && errno != EMLINK) return -1;
+    if (lstat(to, &sb) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(from, to);
+}
+
+/* fsync, close, move onto the final path (replacing it only with force),
+ * fsync the folder (best effort). On failure the temp file is removed.
+ * Errors: PF_EEXIST (the final path appeared meanwhile and !force),
+ * PF_EOUTPUT (errno). */
 pf_status pf_outfile_commit(pf_outfile *o)
 {
     int e;
@@ -107,15 +215,19 @@ pf_status pf_outfile_commit(pf_outfile *o)
     e = close(o->fd);
     o->fd = -1;
     if (e != 0 && errno != EINTR) goto fail;
-    if (rename(o->tmp_path, o->final_path) != 0) goto fail;
+    if ((o->force ? rename(o->tmp_path, o->final_path) : move_noreplace(o->tmp_path, o->final_path)) != 0)
+        goto fail;
     o->tmp_path[0] = '\0';
+    slot_release(o->slot);
+    o->slot = 0;
+    o->placed = 1;
     sync_parent(o->final_path);
     return PF_OK;
 fail:
     e = errno;
     pf_outfile_abort(o);
     errno = e;
-    return PF_EOUTPUT;
+    return e == EEXIST ? PF_EEXIST : PF_EOUTPUT;
 }
 
 /* Closes and unlinks the temp file; idempotent, keeps errno. */
@@ -127,7 +239,19 @@ void pf_outfile_abort(pf_outfile *o)
     o->fd = -1;
     if (o->tmp_path[0]) unlink(o->tmp_path);
     o->tmp_path[0] = '\0';
+    slot_release(o->slot);
+    o->slot = 0;
     errno = e;
+}
+
+int pf_outfile_unplace(pf_outfile *o)
+{
+    struct stat sb;
+    if (!o || !o->placed) return -1;
+    o->placed = 0;
+    /* someone may have replaced it since (with force): leave theirs */
+    if (lstat(o->final_path, &sb) != 0 || sb.st_dev != o->dev || sb.st_ino != o->ino) return -1;
+    return unlink(o->final_path);
 }
 
 pf_status pf_outfile_open(pf_outfile *o, const char *final_path, int force,
@@ -154,7 +278,11 @@ pf_status pf_outfile_probe(const char *final_path, int force, const pf_logger *l
 pf_status pf_outfile_close(pf_outfile *o, const pf_logger *lg)
 {
     pf_status st = pf_outfile_commit(o);
-    if (st < 0) pf_error(lg, "cannot write '%s': %s", o->final_path, strerror(errno));
+    if (st == PF_EEXIST)
+        pf_error(lg, "'%s' was created by someone else while pixelfix wrote it; left as it is "
+                 "(use --force to overwrite it)", o->final_path);
+    else if (st < 0)
+        pf_error(lg, "cannot write '%s': %s", o->final_path, strerror(errno));
     return st;
 }
 

@@ -178,7 +178,7 @@ static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
 static int backup_link(const char *path, char *bak, size_t n)
 {
     int fd;
-    if (snprintf(bak, n, "%s.old-XXXXXX", path) >= (int)n) return 0;
+    if (pf_sibling_name(bak, n, path, ".old-XXXXXX") < 0) return 0;
     if ((fd = mkstemp(bak)) < 0) return 0;
     close(fd);
     unlink(bak);
@@ -187,9 +187,12 @@ static int backup_link(const char *path, char *bak, size_t n)
 
 /* a (count, H, W, 4) RGBA8 -> spritesheet PNG (o->columns, 0 = ceil(sqrt(n)),
  * o->padding pixels between frames, transparent elsewhere) plus <stem>.json.
- * Both go to temp files first; the PNG is renamed, then the JSON, and the
- * old PNG is put back when the JSON cannot follow. Errors: PF_EINVAL,
- * PF_EEXIST (either file exists and !force), PF_EOUTPUT, PF_ENOMEM. */
+ * Both go to temp files first; the PNG is moved into place, then the JSON,
+ * and the old PNG is put back (or ours removed) when the JSON cannot
+ * follow. Without force the PNG's move is the claim: of two writers only
+ * one places it, and the other touches neither file. Errors: PF_EINVAL,
+ * PF_EEXIST (either file exists, or appeared meanwhile, and !force),
+ * PF_EOUTPUT, PF_ENOMEM. */
 pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
                          const pf_write_opts *o, const pf_logger *lg)
 {
@@ -264,7 +267,7 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     goto done;
 fail:
     if (png_done) {
-        if (have_bak ? rename(bak, png_path) != 0 : png_existed || unlink(png_path) != 0)
+        if (have_bak ? rename(bak, png_path) != 0 : png_existed || pf_outfile_unplace(&png) != 0)
             pf_warn(lg, "'%s' was written but its JSON was not", png_path);
         have_bak = 0;
     }

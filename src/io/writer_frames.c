@@ -3,10 +3,13 @@
  * pattern (frame i, 0-based) or into a folder as frame_0000.png, ...
  * The pattern is parsed here and never handed to printf as a format.
  * Streaming: each pushed frame is written (atomically) at once; a discarded
- * stream removes the files it created. Not a spritesheet (sheet.c).
+ * stream removes the files it created, and a forced one that completes
+ * removes the stale frames an earlier, longer run left under the same
+ * names. Not a spritesheet (sheet.c).
  */
 #include "encode.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -94,6 +97,7 @@ struct pf_frames_stream {
     char *dir;               /* the folder otherwise */
     int made_dir;            /* this stream created the folder */
     int w, h, force;         /* frame size, pixels */
+    pf_file_id input;        /* never written over nor removed */
     pf_logger lg;
     const pf_logger *lgp;    /* &lg, or NULL when the caller gave none */
     int count, cap;          /* frames written, fresh[] allocated */
@@ -106,6 +110,15 @@ static pf_status stream_name(const pf_frames_stream *f, int i, char *out, size_t
 {
     if (frame_name(f->has_pat ? &f->pat : NULL, f->dir, i, out, n) == 0) return PF_OK;
     pf_error(f->lgp, "output path too long: '%s'", f->dir);
+    return PF_EOUTPUT;
+}
+
+/* PF_EOUTPUT (logged) when name is the input file. */
+static pf_status not_input(const pf_frames_stream *f, const char *name)
+{
+    if (!pf_same_file(name, &f->input)) return PF_OK;
+    pf_error(f->lgp, "'%s' is the input file; pixelfix never writes over its input, "
+             "not even with --force", name);
     return PF_EOUTPUT;
 }
 
@@ -139,6 +152,7 @@ pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int wi
     f->w = width;
     f->h = height;
     f->force = o ? o->force : 0;
+    if (o) f->input = o->input;
     kind = pf_frame_pattern_parse(&f->pat, path);
     if (kind < 0) {
         pf_error(lg, "bad frame name pattern '%s': use exactly one %%d (or %%04d), and %%%% "
@@ -162,7 +176,7 @@ pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int wi
         }
     }
     /* Refuse now rather than after the caller's work. */
-    if ((st = stream_name(f, 0, name, sizeof name)) < 0 ||
+    if ((st = stream_name(f, 0, name, sizeof name)) < 0 || (st = not_input(f, name)) < 0 ||
         (st = pf_outfile_probe(name, f->force, lg)) < 0)
         goto fail;
     *out = f;
@@ -173,7 +187,8 @@ fail:
 }
 
 /* Frames count .. count + n - 1: PF_EEXIST (logged) if one exists and
- * !force, PF_EOUTPUT if a name does not fit. Touches nothing. */
+ * !force, PF_EOUTPUT if a name does not fit or is the input. Touches
+ * nothing. */
 pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
 {
     char name[4096];
@@ -183,6 +198,7 @@ pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
     PF_ASSERT(f && n >= 0 && n <= INT_MAX - f->count);
     for (int i = f->count; i < f->count + n; i++) {
         if ((st = stream_name(f, i, name, sizeof name)) < 0) return st;
+        if ((st = not_input(f, name)) < 0) return st;
         if (!f->force && lstat(name, &sb) == 0) {
             pf_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
             return PF_EEXIST;
@@ -219,9 +235,11 @@ pf_status pf_frames_stream_push(pf_frames_stream *f, const uint8_t *rgba)
         f->cap = ncap;
     }
     if ((st = stream_name(f, f->count, name, sizeof name)) < 0) goto fail;
+    if ((st = not_input(f, name)) < 0) goto fail;
     fresh = lstat(name, &sb) != 0;
     if ((st = pf_png_write(name, rgba, f->w, f->h, f->force)) < 0) {
-        if (st == PF_EEXIST) pf_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
+        if (st == PF_EEXIST) pf_error(f->lgp, "'%s' exists (or was just created by someone else); "
+                                      "use --force to overwrite it", name);
         else pf_error(f->lgp, "cannot write '%s': %s", name, strerror(errno));
         goto fail;
     }
@@ -232,7 +250,63 @@ fail:
     return st;
 }
 
-/* commit: keeps the files (each already in place). Otherwise, or after a
+/* After a forced run: removes the regular files in the frames' folder that
+ * the pattern names for frames count and on (an earlier run's, which would
+ * otherwise pass for this clip's), never another name nor the input. */
+static void remove_stale(pf_frames_stream *f)
+{
+    pf_frame_pattern pat;
+    char dir[4096], name[4096], path[8200];
+    const char *slash;
+    size_t plen, slen;
+    struct dirent *de;
+    struct stat sb;
+    DIR *d;
+
+    if (f->has_pat) {
+        pat = f->pat;
+    } else {
+        memset(&pat, 0, sizeof pat);
+        if (stream_name(f, 0, name, sizeof name) < 0) return;
+        snprintf(pat.prefix, sizeof pat.prefix, "%.*s", (int)(strlen(name) - strlen("0000.png")), name);
+        strcpy(pat.suffix, ".png");
+        pat.width = 4;
+        pat.zero = 1;
+    }
+    if (strchr(pat.suffix, '/')) return;   /* a folder per frame: not ours to sweep */
+    slash = strrchr(pat.prefix, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - pat.prefix + 1), pat.prefix);
+    else strcpy(dir, "./");
+    memmove(pat.prefix, slash ? slash + 1 : pat.prefix, strlen(slash ? slash + 1 : pat.prefix) + 1);
+    plen = strlen(pat.prefix);
+    slen = strlen(pat.suffix);
+    if (!(d = opendir(dir))) return;
+    while ((de = readdir(d))) {
+        const char *num = de->d_name + plen;
+        size_t n = strlen(de->d_name);
+        char *end;
+        long i;
+        if (n <= plen + slen || strncmp(de->d_name, pat.prefix, plen) != 0 ||
+            strcmp(de->d_name + n - slen, pat.suffix) != 0)
+            continue;
+        while (*num == ' ') num++;
+        if (*num < '0' || *num > '9') continue;
+        errno = 0;
+        i = strtol(num, &end, 10);
+        if (errno || i < f->count || i > INT_MAX || end != de->d_name + n - slen) continue;
+        /* exactly the name frame i gets, so "f_012.png" is not "f_%d.png"'s */
+        if (pf_frame_pattern_format(&pat, (int)i, name, sizeof name) < 0 || strcmp(name, de->d_name) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s%s", dir, de->d_name);
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || pf_same_file(path, &f->input)) continue;
+        if (unlink(path) == 0) pf_debug(f->lgp, "removed the stale frame '%s'", path);
+        else pf_warn(f->lgp, "cannot remove the stale frame '%s': %s", path, strerror(errno));
+    }
+    closedir(d);
+}
+
+/* commit: keeps the files (each already in place), and with force removes
+ * stale frames (remove_stale). Otherwise, or after a
  * failed push, removes the files this stream created and its folder if it
  * made it and it is empty; overwritten files cannot come back. Frees f
  * (NULL is fine). Errors (commit only): the sticky push error, PF_EINVAL
@@ -248,6 +322,7 @@ pf_status pf_frames_stream_close(pf_frames_stream *f, int commit)
         pf_error(f->lgp, "nothing to write: the animation has no frames");
         st = PF_EINVAL;
     }
+    if (commit && st == PF_OK && f->force) remove_stale(f);
     if (!commit || st < 0) {
         for (int i = 0; i < f->count; i++)
             if (f->fresh[i] && stream_name(f, i, name, sizeof name) == 0) unlink(name);

@@ -117,8 +117,8 @@ void pf_palette_mapper_free(pf_palette_mapper *m);
  * opaque pixel colours in scan order, at most 256); a file with another or
  * no extension is read as .gpl when it starts with "GIMP Palette", as .hex
  * when it has no extension. Text files are limited to 1 MiB.
- * Errors: PF_EPALETTE with a message naming the file and line (malformed,
- * empty, over 256 colours, unknown format), PF_EIO (cannot open or read),
+ * Errors: PF_EPALETTE with a message naming the file (and line: malformed,
+ * empty, over 256 colours, unknown format, missing, a folder, unreadable),
  * PF_EINVAL (NULL argument), PF_ENOMEM. */
 pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "../io/io.h"
 
@@ -21,23 +22,23 @@
 #define MAX_PNG_PIXELS (2048 * 2048)
 
 /* Reads a whole text file (at most MAX_TEXT_BYTES) NUL-terminated into
- * *buf. Errors: PF_EIO (cannot open/read), PF_EPALETTE (too big, NUL byte). */
+ * *buf. Errors: PF_EPALETTE (cannot open or read, too big, NUL byte). */
 static pf_status read_text(const char *path, char **buf, size_t *len, const pf_logger *lg)
 {
     FILE *f = fopen(path, "rb");
     char *b = NULL;
     size_t n = 0;
-    pf_status st = PF_EIO;
+    pf_status st = PF_EPALETTE;
 
     if (!f) {
         pf_error(lg, "%s: cannot open palette: %s", path, strerror(errno));
-        return PF_EIO;
+        return PF_EPALETTE;
     }
     b = malloc(MAX_TEXT_BYTES + 2);
     if (!b) { st = PF_ENOMEM; goto fail; }
     n = fread(b, 1, MAX_TEXT_BYTES + 1, f);
     if (ferror(f)) {
-        pf_error(lg, "%s: cannot read palette", path);
+        pf_error(lg, "%s: cannot read palette: %s", path, strerror(errno));
         goto fail;
     }
     if (n > MAX_TEXT_BYTES) {
@@ -207,8 +208,8 @@ static pf_status parse_png(pf_palette *p, const char *path, const pf_logger *lg)
     pf_status st = pf_png_read(path, &rgba, &w, &h, &lim);
 
     if (st == PF_EIO) {
-        pf_error(lg, "%s: cannot open palette image", path);
-        return PF_EIO;
+        pf_error(lg, "%s: cannot open palette image: %s", path, strerror(errno));
+        return PF_EPALETTE;
     }
     if (st < 0) {
         pf_error(lg, "%s: %s", path,
@@ -253,10 +254,16 @@ pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg)
 {
     char ext[8], *text = NULL;
     size_t len = 0;
+    struct stat sb;
     pf_status st;
 
     if (!p || !path) return PF_EINVAL;
     memset(p, 0, sizeof *p);
+    /* fopen opens a folder, and libpng would call it corrupt */
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        pf_error(lg, "%s: is a folder, not a palette file", path);
+        return PF_EPALETTE;
+    }
     path_ext(path, ext);
     if (!strcmp(ext, "png")) {
         st = parse_png(p, path, lg);
