@@ -230,14 +230,14 @@ def markdown(rep):
                            ["bench time", f"{secs:.0f} s" if secs is not None else "–"]]), ""]
 
     L += ["## End to end", "",
-          "`./pixelfix INPUT -o OUTPUT` with the shipped model (`-m models/pixelfix-v1.safetensors`) "
+          "`./pixelfix INPUT -o OUTPUT` with the shipped model (`-m models/pixelfix-v2.safetensors`) "
           "and with `--no-model`, default settings otherwise (the network on one thread, the "
           "codecs' automatic threads), each run alone (bench/bench_e2e.c). ms per frame: wall "
           "time from fork to exit over the frames decoded (process start and model load "
           "included); peak RSS: the child's ru_maxrss from wait4().", ""]
     rows = []
     for it in rep["end_to_end"]:
-        for key, label in (("model", "pixelfix-v1"), ("no_model", "none")):
+        for key, label in (("model", "pixelfix-v2"), ("no_model", "none")):
             r = it["runs"].get(key)
             if r:
                 rows.append([f"{it['what']}, {it['frames']} frames" if key == "model" else "",

@@ -323,7 +323,7 @@ static void test_frame_and_byte_limits(void **state)
 static void expect_model_refused(const char *flag, const char *value)
 {
     char out[300];
-    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v1.safetensors",
+    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v2.safetensors",
                     (char *)flag, (char *)value, NULL};
     long rss = 0;
     snprintf(out, sizeof out, "%s/out.gif", g_dir);
