@@ -1242,6 +1242,70 @@ static void test_snap(void **state)
     assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f), PF_EINVAL);
 }
 
+/* The black point: a neutral darkest entry lifted by blur and noise is
+ * written as (0,0,0) and keeps its members (lab stays); a saturated dark
+ * colour, a mid grey and a palette that already has black stay as they
+ * are. Through pf_palette_from_rgba, a clip whose outline came out as
+ * (30,26,22) +- noise maps that outline to pure black. */
+static void test_black_point(void **state)
+{
+    (void)state;
+    pf_palette p = {0};
+    p.n = 3;
+    memcpy(p.rgb[0], (uint8_t[3]){120, 60, 30}, 3);
+    memcpy(p.rgb[1], (uint8_t[3]){30, 26, 22}, 3);    /* a lifted black outline */
+    memcpy(p.rgb[2], (uint8_t[3]){0, 0, 130}, 3);
+    pf_palette_update_lab(&p);
+    float lab1[3];
+    memcpy(lab1, p.lab[1], sizeof lab1);
+    pf_palette_black_point(&p);
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
+    assert_memory_equal(p.lab[1], lab1, sizeof lab1);
+    assert_memory_equal(p.rgb[0], ((uint8_t[3]){120, 60, 30}), 3);
+    assert_memory_equal(p.rgb[2], ((uint8_t[3]){0, 0, 130}), 3);
+
+    const uint8_t keep[3][3] = { { 0, 0, 90 }, { 70, 70, 70 }, { 60, 20, 10 } };   /* navy, grey, dark red-brown */
+    for (int k = 0; k < 3; k++) {
+        p.n = 2;
+        memcpy(p.rgb[0], keep[k], 3);
+        memcpy(p.rgb[1], (uint8_t[3]){200, 180, 120}, 3);
+        pf_palette_update_lab(&p);
+        pf_palette_black_point(&p);
+        assert_memory_equal(p.rgb[0], keep[k], 3);
+    }
+    p.n = 2;   /* black already there: a dark grey beside it stays */
+    memcpy(p.rgb[0], (uint8_t[3]){0, 0, 0}, 3);
+    memcpy(p.rgb[1], (uint8_t[3]){22, 22, 22}, 3);
+    pf_palette_update_lab(&p);
+    pf_palette_black_point(&p);
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
+    pf_palette_black_point(NULL);
+
+    enum { W = 32, H = 32, F = 4 };
+    static const uint8_t tab[2][3] = { { 30, 26, 22 }, { 220, 180, 90 } };
+    uint8_t *rgba = malloc((size_t)F * W * H * 4);
+    const uint8_t *frames[F];
+    int lbl[W * H];
+    uint64_t rng = 5;
+    assert_non_null(rgba);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) lbl[y * W + x] = x < 3 || y < 3 || x >= W - 3 || y >= H - 3 ? 0 : 1;
+    for (int f = 0; f < F; f++) {
+        uint8_t *px = rgba + (size_t)f * W * H * 4;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.0, 3.0, &rng);
+        frames[f] = px;
+    }
+    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+    assert_int_equal(p.n, 2);
+    float lab[3];
+    pf_srgb8_to_oklab((const uint8_t[3]){34, 28, 24}, lab);
+    int e = pf_palette_nearest(&p, lab, NULL);
+    assert_true(e >= 0);
+    assert_memory_equal(p.rgb[e], ((uint8_t[3]){0, 0, 0}), 3);
+    free(rgba);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1273,6 +1337,7 @@ int main(void)
         cmocka_unit_test(test_file_png),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_snap),
+        cmocka_unit_test(test_black_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

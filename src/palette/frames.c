@@ -1,7 +1,7 @@
 /*
  * frames.c - the palette's two jobs on whole native RGBA8 frames, as the
  * engine runs them: one clip palette from the opaque pixels of many frames
- * (extract.c, then snap.c), and mapping a sequence of frames onto it in
+ * (extract.c, then snap.c: exact colours and the black point), and mapping a sequence of frames onto it in
  * place with temporal hysteresis (map.c). Glue only: no clustering or
  * distance rules of its own.
  */
@@ -44,6 +44,7 @@ pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int 
     st = pf_palette_extract(p, lab, NULL, m, colors);
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
     if (st == PF_OK) st = pf_palette_snap(p, rgb, m, 0.03f, 0.2f);
+    if (st == PF_OK) pf_palette_black_point(p);
     free(lab);
     free(rgb);
     return st;

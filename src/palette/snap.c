@@ -4,10 +4,16 @@
  * and white the codec's noise is clipped), and OKLab is so steep near black
  * that sRGB (0,1,1) is already "another colour" than (0,0,0). When one exact
  * 8-bit colour dominates an entry's members, it is the artist's colour.
+ * The black point goes further for the darkest entry (palette.h).
  */
 #include <string.h>
 
 #include "palette.h"
+
+#include <math.h>
+
+#define BLACK_L 0.32f   /* OKLab L under which a neutral darkest entry is black */
+#define BLACK_C 0.05f   /* OKLab chroma under which it counts as neutral */
 
 /* Open-addressing table of 24-bit colours and their counts. */
 typedef struct ctab {
@@ -79,4 +85,19 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
     free(t.key);
     free(t.count);
     return PF_OK;
+}
+
+void pf_palette_black_point(pf_palette *p)
+{
+    int d = -1;
+    if (!p) return;
+    for (int e = 0; e < p->n; e++) {
+        if (p->rgb[e][0] == 0 && p->rgb[e][1] == 0 && p->rgb[e][2] == 0) return;
+        if (d < 0 || p->lab[e][0] < p->lab[d][0]) d = e;
+    }
+    if (d < 0) return;
+    uint8_t *c = p->rgb[d];
+    float lab[3];
+    pf_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
+    if (lab[0] < BLACK_L && hypotf(lab[1], lab[2]) < BLACK_C) c[0] = c[1] = c[2] = 0;
 }
