@@ -1242,6 +1242,39 @@ static void test_snap(void **state)
     assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f), PF_EINVAL);
 }
 
+/* A mean entry (no exact colour dominates its members) near a corner of
+ * the RGB cube moves onto it: blur and a colour matrix pull white to
+ * (240,235,234) and red to (235,9,23). An entry that an exact colour
+ * dominates, such as (234,0,0), stays the artist's colour, and a mean
+ * entry that is near no corner stays too. */
+static void test_snap_corner(void **state)
+{
+    (void)state;
+    pf_palette p = {0};
+    uint8_t rgb[3 * 1200];
+    size_t m = 0;
+    uint64_t s = 11;
+    static const uint8_t ent[4][3] = { { 240, 235, 234 }, { 235, 9, 23 }, { 234, 0, 0 }, { 120, 140, 90 } };
+    p.n = 4;
+    for (int e = 0; e < 4; e++) memcpy(p.rgb[e], ent[e], 3);
+    pf_palette_update_lab(&p);
+    for (int e = 0; e < 4; e++)
+        for (int i = 0; i < 300; i++) {   /* entry 2: every member exact; the others: noise of +-4 */
+            for (int c = 0; c < 3; c++) {
+                int v = ent[e][c] + (e == 2 ? 0 : (int)(tu_rand(&s) % 9) - 4);
+                rgb[m++] = (uint8_t)pf_clampi(v, 0, 255);
+            }
+        }
+    float lab0[3];
+    memcpy(lab0, p.lab[0], sizeof lab0);
+    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f), PF_OK);
+    assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 255}), 3);
+    assert_memory_equal(p.lab[0], lab0, sizeof lab0);
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){255, 0, 0}), 3);
+    assert_memory_equal(p.rgb[2], ((uint8_t[3]){234, 0, 0}), 3);
+    assert_memory_equal(p.rgb[3], ent[3], 3);
+}
+
 /* The black point: a neutral darkest entry lifted by blur and noise is
  * written as (0,0,0) and keeps its members (lab stays); a saturated dark
  * colour, a mid grey and a palette that already has black stay as they
@@ -1337,6 +1370,7 @@ int main(void)
         cmocka_unit_test(test_file_png),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_snap),
+        cmocka_unit_test(test_snap_corner),
         cmocka_unit_test(test_black_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

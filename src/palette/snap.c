@@ -14,6 +14,8 @@
 
 #define BLACK_L 0.32f   /* OKLab L under which a neutral darkest entry is black */
 #define BLACK_C 0.05f   /* OKLab chroma under which it counts as neutral */
+#define END_CODES 24    /* a mean entry with all channels this close to 0 or 255 (codes) ... */
+#define END_RADIUS 0.08f /* ... moves there if the colour moves less than this (OKLab) */
 
 /* Open-addressing table of 24-bit colours and their counts. */
 typedef struct ctab {
@@ -28,6 +30,19 @@ static void ctab_add(ctab *t, uint32_t c)
     while (t->key[i] && t->key[i] != c + 1) i = (i + 1) & (t->cap - 1);
     t->key[i] = c + 1;
     t->count[i]++;
+}
+
+/* r = q with every channel within lim codes of 0 or 255 moved there;
+ * returns how many channels are at 0 or 255 in r (3: q is near a corner
+ * of the RGB cube, i.e. black, white, a primary or a secondary). */
+static int end_snap(const uint8_t q[3], int lim, uint8_t r[3])
+{
+    int n = 0;
+    for (int c = 0; c < 3; c++) {
+        r[c] = q[c] <= lim ? 0 : q[c] >= 255 - lim ? 255 : q[c];
+        n += r[c] == 0 || r[c] == 255;
+    }
+    return n;
 }
 
 pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share)
@@ -65,7 +80,8 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
     }
     for (int e = 0; e < p->n; e++) {
         uint8_t q[3];
-        if (best[e] && (float)best[e] >= min_share * (float)total[e]) {
+        const int exact = best[e] && (float)best[e] >= min_share * (float)total[e];
+        if (exact) {
             q[0] = (uint8_t)(bestc[e] >> 16);
             q[1] = (uint8_t)(bestc[e] >> 8);
             q[2] = (uint8_t)bestc[e];
@@ -73,14 +89,29 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
             memcpy(q, p->rgb[e], 3);
         }
         /* noise is clipped at the ends of the sRGB range, so means and
-         * medians sit a few codes inside it: 0..3 is 0, 252..255 is 255 */
-        for (int c = 0; c < 3; c++) q[c] = q[c] <= 3 ? 0 : q[c] >= 252 ? 255 : q[c];
-        if (memcmp(q, p->rgb[e], 3) == 0) continue;
+         * medians sit inside it: 0..3 is 0, 252..255 is 255. An entry
+         * that no exact colour dominates (the mean of blurred, noisy,
+         * re-encoded cells) goes further when all its channels are within
+         * END_CODES of an end: white, a primary or a secondary is what
+         * blur and a colour matrix pull inwards. Its lab then stays on
+         * its members, as for the black point. */
+        uint8_t r[3];
+        int corner = 0;
+        end_snap(q, 3, r);
+        uint8_t c[3];
+        if (!exact && end_snap(q, END_CODES, c) == 3 && memcmp(c, r, 3) != 0) {
+            float a[3], b[3];
+            pf_srgb8_to_oklab(q, a);
+            pf_srgb8_to_oklab(c, b);
+            corner = pf_oklab_dist(a, b) < END_RADIUS;
+            if (corner) memcpy(r, c, 3);
+        }
+        if (memcmp(r, p->rgb[e], 3) == 0) continue;
         int dup = 0;
-        for (int o = 0; o < p->n; o++) dup |= o != e && memcmp(p->rgb[o], q, 3) == 0;
+        for (int o = 0; o < p->n; o++) dup |= o != e && memcmp(p->rgb[o], r, 3) == 0;
         if (dup) continue;
-        memcpy(p->rgb[e], q, 3);
-        pf_srgb8_to_oklab(q, p->lab[e]);
+        memcpy(p->rgb[e], r, 3);
+        if (!corner) pf_srgb8_to_oklab(r, p->lab[e]);
     }
     free(t.key);
     free(t.count);
