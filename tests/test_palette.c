@@ -1275,10 +1275,9 @@ static void test_snap_corner(void **state)
     assert_memory_equal(p.rgb[3], ent[3], 3);
 }
 
-/* The black point: a neutral darkest entry lifted by blur and noise is
- * written as (0,0,0) and keeps its members (lab stays); a saturated dark
- * colour, a mid grey and a palette that already has black stay as they
- * are. Through pf_palette_from_rgba, a clip whose outline came out as
+/* The black point: a neutral dark entry lifted by blur and noise is
+ * written as (0,0,0) and keeps its members (lab stays), also beside an
+ * exact black; a saturated dark colour and a mid grey stay as they are. Through pf_palette_from_rgba, a clip whose outline came out as
  * (30,26,22) +- noise maps that outline to pure black. */
 static void test_black_point(void **state)
 {
@@ -1306,12 +1305,16 @@ static void test_black_point(void **state)
         pf_palette_black_point(&p);
         assert_memory_equal(p.rgb[0], keep[k], 3);
     }
-    p.n = 2;   /* black already there: a dark grey beside it stays */
+    p.n = 3;   /* a lifted second black beside an exact one: both written black, counted once */
     memcpy(p.rgb[0], (uint8_t[3]){0, 0, 0}, 3);
-    memcpy(p.rgb[1], (uint8_t[3]){22, 22, 22}, 3);
+    memcpy(p.rgb[1], (uint8_t[3]){29, 29, 11}, 3);
+    memcpy(p.rgb[2], (uint8_t[3]){200, 180, 120}, 3);
     pf_palette_update_lab(&p);
     pf_palette_black_point(&p);
-    assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
+    uint8_t distinct[3][3];
+    assert_int_equal(pf_palette_colors(&p, distinct), 2);
+    assert_memory_equal(distinct[1], ((uint8_t[3]){200, 180, 120}), 3);
     pf_palette_black_point(NULL);
 
     enum { W = 32, H = 32, F = 4 };

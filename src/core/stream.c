@@ -260,8 +260,7 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
             goto fail;
         }
         s->pal_ready = 1;
-        s->rep.palette_size = s->pal.n;
-        memcpy(s->rep.palette, s->pal.rgb, sizeof s->pal.rgb);
+        s->rep.palette_size = pf_palette_colors(&s->pal, s->rep.palette);
     }
     if (model) {
         model->busy = 1;
@@ -378,8 +377,7 @@ static pf_status make_palette(pf_stream *s)
     }
     if ((st = build_palette(s)) < 0) return st;
     s->pal_ready = 1;
-    s->rep.palette_size = s->pal.n;
-    memcpy(s->rep.palette, s->pal.rgb, sizeof s->pal.rgb);
+    s->rep.palette_size = pf_palette_colors(&s->pal, s->rep.palette);
     while (s->held.head < s->held.count) {
         out_frame f = s->held.f[s->held.head++];
         if ((st = map_frame(s, f.rgba, f.pts, f.duration_ms)) < 0) {

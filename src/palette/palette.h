@@ -61,16 +61,21 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
  * Deterministic. Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share);
 
-/* The black point: the darkest entry, when it is near-neutral (OKLab
- * chroma below 0.05) and darker than L 0.32 (neutral sRGB ~47), is
- * written as pure black (0,0,0), while its lab stays where its members
- * are, so the same pixels map to it. Blur, bilinear upscales, chroma
- * subsampling and clipped noise lift a black outline to about
- * (30,26,22), and OKLab is so steep near black that only exact 0 is the
- * same colour as black (METRICS.md: below 0.04). Measured on the
- * evaluation set (tests/evalset, 120 cases per split): acc_opaque +0.026
- * on val and +0.028 on dev. Nothing happens when (0,0,0) is an entry. */
+/* The black point: every near-neutral entry (OKLab chroma below 0.05)
+ * darker than L 0.32 (neutral sRGB ~47) is written as pure black
+ * (0,0,0), while its lab stays where its members are, so the same pixels
+ * map to it. Blur, bilinear upscales, chroma subsampling and clipped
+ * noise lift a black outline to about (30,26,22), often as a second dark
+ * entry beside an exact black, and OKLab is so steep near black that only
+ * exact 0 is the same colour as black (METRICS.md: below 0.04). Two
+ * entries may then share (0,0,0); pf_palette_colors counts them once.
+ * Measured on the evaluation set (tests/evalset, 120 cases per split):
+ * acc_opaque +0.03 on val and dev. */
 void pf_palette_black_point(pf_palette *p);
+
+/* The distinct written colours (rgb) of the p->n entries, in entry order:
+ * their number, and the colours in out (room for p->n; may be NULL). */
+int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3]);
 
 /* Index of the nearest entry to lab (OKLab); *dist gets the distance
  * (may be NULL). -1 for an empty palette. */

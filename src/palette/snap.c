@@ -12,7 +12,7 @@
 
 #include <math.h>
 
-#define BLACK_L 0.32f   /* OKLab L under which a neutral darkest entry is black */
+#define BLACK_L 0.32f   /* OKLab L under which a neutral entry is black */
 #define BLACK_C 0.05f   /* OKLab chroma under which it counts as neutral */
 #define END_CODES 24    /* a mean entry with all channels this close to 0 or 255 (codes) ... */
 #define END_RADIUS 0.08f /* ... moves there if the colour moves less than this (OKLab) */
@@ -120,15 +120,25 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
 
 void pf_palette_black_point(pf_palette *p)
 {
-    int d = -1;
     if (!p) return;
     for (int e = 0; e < p->n; e++) {
-        if (p->rgb[e][0] == 0 && p->rgb[e][1] == 0 && p->rgb[e][2] == 0) return;
-        if (d < 0 || p->lab[e][0] < p->lab[d][0]) d = e;
+        uint8_t *c = p->rgb[e];
+        float lab[3];
+        pf_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
+        if (lab[0] < BLACK_L && hypotf(lab[1], lab[2]) < BLACK_C) c[0] = c[1] = c[2] = 0;
     }
-    if (d < 0) return;
-    uint8_t *c = p->rgb[d];
-    float lab[3];
-    pf_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
-    if (lab[0] < BLACK_L && hypotf(lab[1], lab[2]) < BLACK_C) c[0] = c[1] = c[2] = 0;
+}
+
+int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3])
+{
+    int n = 0;
+    if (!p) return 0;
+    for (int e = 0; e < p->n; e++) {
+        int seen = 0;
+        for (int o = 0; o < e && !seen; o++) seen = memcmp(p->rgb[o], p->rgb[e], 3) == 0;
+        if (seen) continue;
+        if (out) memcpy(out[n], p->rgb[e], 3);
+        n++;
+    }
+    return n;
 }
