@@ -18,6 +18,13 @@ void pf_log(const pf_logger *lg, int level, const char *fmt, ...)
     lg->fn(lg->user, level, buf);
 }
 
+void pf_first_error_log(void *user, int level, const char *msg)
+{
+    pf_first_error *fe = user;
+    if (level != PF_LOG_ERROR) pf_log(fe->next, level, "%s", msg);
+    else if (!fe->msg[0]) snprintf(fe->msg, sizeof fe->msg, "%s", msg);
+}
+
 const char *pf_fmt_bytes(char buf[32], double bytes)
 {
     static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};

@@ -28,6 +28,17 @@ typedef struct pf_logger {
 /* Formats and delivers one message (no trailing newline needed). lg may be NULL. */
 void pf_log(const pf_logger *lg, int level, const char *fmt, ...) PF_PRINTF(3, 4);
 
+/* A logger that keeps the first error line, for a caller that reports a
+ * failure once in its own words (with the path, with a hint), and passes
+ * the other levels on to next (NULL: dropped). Use pf_first_error_log as
+ * the pf_log_fn with the pf_first_error as its user. */
+typedef struct pf_first_error {
+    const pf_logger *next;
+    char msg[1024];
+} pf_first_error;
+
+void pf_first_error_log(void *user, int level, const char *msg);
+
 #define pf_error(lg, ...) pf_log((lg), PF_LOG_ERROR, __VA_ARGS__)
 #define pf_warn(lg, ...)  pf_log((lg), PF_LOG_WARN, __VA_ARGS__)
 #define pf_info(lg, ...)  pf_log((lg), PF_LOG_INFO, __VA_ARGS__)

@@ -249,20 +249,6 @@ static pf_status flush_crop(restore *r)
     return st;
 }
 
-/* pf_model_load's one error line, kept to be logged once with a hint;
- * other lines pass through. */
-typedef struct model_error {
-    const pf_logger *lg;
-    char why[1024];
-} model_error;
-
-static void keep_error(void *user, int level, const char *msg)
-{
-    model_error *e = user;
-    if (level != PF_LOG_ERROR) pf_log(e->lg, level, "%s", msg);
-    else if (!e->why[0]) snprintf(e->why, sizeof e->why, "%s", msg);
-}
-
 /* The model the parameters ask for, or NULL for the classical path. */
 static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *lg)
 {
@@ -273,17 +259,18 @@ static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *l
         pf_info(lg, "no model found: using the classical path");
         return PF_OK;
     }
-    model_error e = {.lg = lg};
+    /* pf_model_load's one error line, logged once with a hint */
+    pf_first_error e = {.next = lg};
     pf_params q = *p;
-    q.log = keep_error;
+    q.log = pf_first_error_log;
     q.user = &e;
     q.log_level = lg->level > PF_LOG_ERROR ? lg->level : PF_LOG_ERROR;
     pf_status st = pf_model_load(m, path, &q);
     if (st == PF_EMODEL)
         pf_error(lg, "%s; give another with --model FILE, or --no-model for the classical path",
-                 e.why[0] ? e.why : pf_strerror(st));
-    else if (st < 0 && e.why[0])
-        pf_error(lg, "%s", e.why);
+                 e.msg[0] ? e.msg : pf_strerror(st));
+    else if (st < 0 && e.msg[0])
+        pf_error(lg, "%s", e.msg);
     else if (st >= 0)
         pf_info(lg, "model: %s", path);
     return st;

@@ -90,23 +90,6 @@ struct pf_stream {
 
 /* ---- the model ------------------------------------------------------------ */
 
-/* The first error line of an inner module, kept so that a failed load is
- * reported in one line that names the model; other levels pass through. */
-typedef struct first_error {
-    const pf_logger *next;
-    char msg[512];
-} first_error;
-
-static void keep_first_error(void *user, int level, const char *msg)
-{
-    first_error *fe = user;
-    if (level != PF_LOG_ERROR) {
-        if (fe->next->fn && level <= fe->next->level) fe->next->fn(fe->next->user, level, msg);
-    } else if (!fe->msg[0]) {
-        snprintf(fe->msg, sizeof fe->msg, "%s", msg);
-    }
-}
-
 pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
 {
     pf_limits lim = p ? p->limits : pf_default_limits();
@@ -123,8 +106,9 @@ pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
         free(m);
         return PF_ENOMEM;
     }
-    first_error fe = {.next = &lg};
-    pf_logger inner = {keep_first_error, &fe, lg.level > PF_LOG_ERROR ? lg.level : PF_LOG_ERROR};
+    /* the inner module's error line is reported once, below, with the path */
+    pf_first_error fe = {.next = &lg};
+    pf_logger inner = {pf_first_error_log, &fe, lg.level > PF_LOG_ERROR ? lg.level : PF_LOG_ERROR};
     pf_status st = nn_model_load(&m->nn, path, lim.max_model_bytes > 0 ? (size_t)lim.max_model_bytes : 0, &inner);
     if (st < 0) {
         /* the inner line without its module prefix, and the path once */
