@@ -1225,7 +1225,7 @@ static void test_snap(void **state)
     }
     uint8_t before2[3];
     memcpy(before2, p.rgb[2], 3);
-    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f), PF_OK);
+    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, NULL), PF_OK);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){0, 0, 0}), 3);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){121, 61, 29}), 3);
     assert_memory_equal(p.rgb[2], before2, 3);
@@ -1237,9 +1237,9 @@ static void test_snap(void **state)
     p.n = 1;
     memcpy(p.rgb[0], (uint8_t[3]){253, 254, 128}, 3);
     pf_palette_update_lab(&p);
-    assert_int_equal(pf_palette_snap(&p, (const uint8_t[3]){10, 10, 10}, 1, 0.03f, 0.2f), PF_OK);
+    assert_int_equal(pf_palette_snap(&p, (const uint8_t[3]){10, 10, 10}, 1, 0.03f, 0.2f, NULL), PF_OK);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 128}), 3);
-    assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f), PF_EINVAL);
+    assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f, NULL), PF_EINVAL);
 }
 
 /* A mean entry (no exact colour dominates its members) near a corner of
@@ -1266,18 +1266,38 @@ static void test_snap_corner(void **state)
             }
         }
     float lab0[3];
+    uint8_t clean[4];
     memcpy(lab0, p.lab[0], sizeof lab0);
-    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f), PF_OK);
+    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, clean), PF_OK);
+    assert_int_equal(clean[2], 1);   /* an exact colour dominates it */
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 255}), 3);
     assert_memory_equal(p.lab[0], lab0, sizeof lab0);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){255, 0, 0}), 3);
     assert_memory_equal(p.rgb[2], ((uint8_t[3]){234, 0, 0}), 3);
     assert_memory_equal(p.rgb[3], ent[3], 3);
+
+    /* clean: members tight around the entry; a blend's spread wide */
+    p.n = 2;
+    memcpy(p.rgb[0], (uint8_t[3]){100, 100, 100}, 3);
+    memcpy(p.rgb[1], (uint8_t[3]){30, 26, 22}, 3);
+    pf_palette_update_lab(&p);
+    m = 0;
+    for (int i = 0; i < 400; i++) {
+        const int e = i % 2, r = e ? 24 : 1;   /* +-1 code around the grey, +-24 around the dark */
+        for (int c = 0; c < 3; c++) {
+            int v = p.rgb[e][c] + (int)(tu_rand(&s) % (unsigned)(2 * r + 1)) - r;
+            rgb[m++] = (uint8_t)pf_clampi(v, 0, 255);
+        }
+    }
+    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.0f, 0.2f, clean), PF_OK);
+    assert_int_equal(clean[0], 1);
+    assert_int_equal(clean[1], 0);
 }
 
 /* The black point: a neutral dark entry lifted by blur and noise is
- * written as (0,0,0) and keeps its members (lab stays), also beside an
- * exact black; a saturated dark colour and a mid grey stay as they are. Through pf_palette_from_rgba, a clip whose outline came out as
+ * written as (0,0,0) and keeps its members (lab stays), also a tinted one
+ * beside an exact black; a saturated dark colour, a mid grey, and a
+ * neutral or clean dark grey beside black stay as they are. Through pf_palette_from_rgba, a clip whose outline came out as
  * (30,26,22) +- noise maps that outline to pure black. */
 static void test_black_point(void **state)
 {
@@ -1290,7 +1310,7 @@ static void test_black_point(void **state)
     pf_palette_update_lab(&p);
     float lab1[3];
     memcpy(lab1, p.lab[1], sizeof lab1);
-    pf_palette_black_point(&p);
+    pf_palette_black_point(&p, NULL);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
     assert_memory_equal(p.lab[1], lab1, sizeof lab1);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){120, 60, 30}), 3);
@@ -1302,7 +1322,7 @@ static void test_black_point(void **state)
         memcpy(p.rgb[0], keep[k], 3);
         memcpy(p.rgb[1], (uint8_t[3]){200, 180, 120}, 3);
         pf_palette_update_lab(&p);
-        pf_palette_black_point(&p);
+        pf_palette_black_point(&p, NULL);
         assert_memory_equal(p.rgb[0], keep[k], 3);
     }
     p.n = 3;   /* a lifted second black beside an exact one: both written black, counted once */
@@ -1310,12 +1330,21 @@ static void test_black_point(void **state)
     memcpy(p.rgb[1], (uint8_t[3]){29, 29, 11}, 3);
     memcpy(p.rgb[2], (uint8_t[3]){200, 180, 120}, 3);
     pf_palette_update_lab(&p);
-    pf_palette_black_point(&p);
+    pf_palette_black_point(&p, NULL);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
     uint8_t distinct[3][3];
     assert_int_equal(pf_palette_colors(&p, distinct), 2);
     assert_memory_equal(distinct[1], ((uint8_t[3]){200, 180, 120}), 3);
-    pf_palette_black_point(NULL);
+    memcpy(p.rgb[1], (uint8_t[3]){22, 22, 22}, 3);   /* a neutral dark grey beside black stays */
+    memcpy(p.rgb[2], (uint8_t[3]){30, 24, 12}, 3);   /* and a tinted one, marked clean, too */
+    pf_palette_update_lab(&p);
+    pf_palette_black_point(&p, (const uint8_t[3]){0, 0, 1});
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
+    assert_memory_equal(p.rgb[2], ((uint8_t[3]){30, 24, 12}), 3);
+    pf_palette_black_point(&p, NULL);   /* unmarked, the tinted one is a lifted black */
+    assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
+    assert_memory_equal(p.rgb[2], ((uint8_t[3]){0, 0, 0}), 3);
+    pf_palette_black_point(NULL, NULL);
 
     enum { W = 32, H = 32, F = 4 };
     static const uint8_t tab[2][3] = { { 30, 26, 22 }, { 220, 180, 90 } };

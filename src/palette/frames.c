@@ -43,8 +43,9 @@ pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int 
         }
     st = pf_palette_extract(p, lab, NULL, m, colors);
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
-    if (st == PF_OK) st = pf_palette_snap(p, rgb, m, 0.03f, 0.2f);
-    if (st == PF_OK) pf_palette_black_point(p);
+    uint8_t clean[PF_PALETTE_MAX];
+    if (st == PF_OK) st = pf_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
+    if (st == PF_OK) pf_palette_black_point(p, clean);
     free(lab);
     free(rgb);
     return st;

@@ -14,6 +14,10 @@
 
 #define BLACK_L 0.32f   /* OKLab L under which a neutral entry is black */
 #define BLACK_C 0.05f   /* OKLab chroma under which it counts as neutral */
+#define BLACK_TINT 0.01f  /* a dark entry other than the darkest is a lifted black only when this
+                             tinted (OKLab chroma): blur and chroma subsampling tint it with its
+                             neighbours, where an artist's dark grey is neutral */
+#define CLEAN_SPREAD 0.012 /* members this close to their entry on average (OKLab): a clean colour */
 #define END_CODES 24    /* a mean entry with all channels this close to 0 or 255 (codes) ... */
 #define END_RADIUS 0.08f /* ... moves there if the colour moves less than this (OKLab) */
 
@@ -45,10 +49,12 @@ static int end_snap(const uint8_t q[3], int lim, uint8_t r[3])
     return n;
 }
 
-pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share)
+pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
+                         uint8_t *clean_out)
 {
     ctab t = {0};
     uint32_t best[PF_PALETTE_MAX] = {0}, total[PF_PALETTE_MAX] = {0}, bestc[PF_PALETTE_MAX] = {0};
+    double spread[PF_PALETTE_MAX] = {0};
 
     if (!p || (m && !rgb)) return PF_EINVAL;
     if (p->n == 0 || m == 0) return PF_OK;
@@ -73,6 +79,7 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
         pf_srgb8_to_oklab(q, lab);
         int e = pf_palette_nearest(p, lab, &d);
         total[e] += t.count[i];
+        spread[e] += t.count[i] * d;
         if (d <= radius && t.count[i] > best[e]) {
             best[e] = t.count[i];
             bestc[e] = c;
@@ -81,6 +88,7 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
     for (int e = 0; e < p->n; e++) {
         uint8_t q[3];
         const int exact = best[e] && (float)best[e] >= min_share * (float)total[e];
+        if (clean_out) clean_out[e] = exact || (total[e] && spread[e] / total[e] < CLEAN_SPREAD);
         if (exact) {
             q[0] = (uint8_t)(bestc[e] >> 16);
             q[1] = (uint8_t)(bestc[e] >> 8);
@@ -118,14 +126,20 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
     return PF_OK;
 }
 
-void pf_palette_black_point(pf_palette *p)
+void pf_palette_black_point(pf_palette *p, const uint8_t *clean)
 {
+    int d = -1;
     if (!p) return;
+    for (int e = 0; e < p->n; e++)
+        if (d < 0 || p->lab[e][0] < p->lab[d][0]) d = e;
     for (int e = 0; e < p->n; e++) {
+        if (clean && clean[e] && e != d) continue;   /* a clean dark grey beside black is the artist's */
         uint8_t *c = p->rgb[e];
         float lab[3];
         pf_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
-        if (lab[0] < BLACK_L && hypotf(lab[1], lab[2]) < BLACK_C) c[0] = c[1] = c[2] = 0;
+        const float chroma = hypotf(lab[1], lab[2]);
+        if (e != d && chroma < BLACK_TINT) continue;
+        if (lab[0] < BLACK_L && chroma < BLACK_C) c[0] = c[1] = c[2] = 0;
     }
 }
 
