@@ -10,6 +10,9 @@
 #include "test_nn_util.h"
 
 #include <math.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nn/gemm.h"
 #include "nn/model.h"
@@ -387,6 +390,42 @@ static void test_model_file_errors(void **state)
     lb.text[0] = 0;
     assert_int_equal(pf_model_load(&pm, bad, &p), PF_EMODEL);
     assert_non_null(strstr(lb.text, "unet-v1"));
+
+    /* metadata that describes a network far larger than its tensors (4096
+     * channels at every level: several GB of weights) is refused by the
+     * tensors' shapes before the network is allocated. In a child whose
+     * address space is held to what it has plus 512 MiB, allocating first
+     * would fail with PF_ENOMEM. (Not under ASan: its shadow memory needs
+     * the address space.) */
+    nn_unet_cfg huge = cfg;
+    for (int l = 0; l < huge.levels; l++) huge.ch[l] = 4096;
+    nk = nn_unet_cfg_to_meta(&huge, kv, store);
+    assert_int_equal(nn_weights_save(&m.p, bad, kv, nk, NN_DT_F32, 0, NULL), PF_OK);
+#if !defined(__SANITIZE_ADDRESS__)
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        long pages = 0;
+        FILE *sf = fopen("/proc/self/statm", "r");
+        if (!sf || fscanf(sf, "%ld", &pages) != 1) _exit(3);
+        fclose(sf);
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)512 << 20);
+        if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+        log_buf cl = {{0}};
+        p.user = &cl;
+        pf_status cst = pf_model_load(&pm, bad, &p);
+        _exit(cst == PF_EMODEL && strstr(cl.text, "has shape") ? 0 : cst == PF_ENOMEM ? 1 : 2);
+    }
+    int wst = 0;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFEXITED(wst));
+    assert_int_equal(WEXITSTATUS(wst), 0);
+#endif
+    lb.text[0] = 0;
+    assert_int_equal(pf_model_load(&pm, bad, &p), PF_EMODEL);
+    assert_non_null(strstr(lb.text, "has shape"));
 
     /* over the size limit */
     p.limits.max_model_bytes = 1000;

@@ -17,15 +17,20 @@ int nn_model_k_from_in_ch(int in_ch)
     return -1;
 }
 
-static pf_status build(nn_model *m, const nn_unet_cfg *cfg)
+/* The network and its parameter table, values not yet allocated. */
+static pf_status build_table(nn_model *m, const nn_unet_cfg *cfg)
 {
     memset(m, 0, sizeof *m);
     m->k = nn_model_k_from_in_ch(cfg->in_ch);
     if (m->k < 0 || cfg->out_ch != 4) return PF_EINVAL;
     m->cfg = *cfg;
-    pf_status st = nn_unet_build(&m->net, &m->p, cfg);
-    if (st < 0) return st;
-    return nn_params_alloc(&m->p);
+    return nn_unet_build(&m->net, &m->p, cfg);
+}
+
+static pf_status build(nn_model *m, const nn_unet_cfg *cfg)
+{
+    pf_status st = build_table(m, cfg);
+    return st < 0 ? st : nn_params_alloc(&m->p);
 }
 
 pf_status nn_model_init(nn_model *m, const nn_unet_cfg *cfg)
@@ -64,7 +69,16 @@ pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const p
         rc = PF_EMODEL;
         goto fail;
     }
-    if ((rc = build(m, &cfg)) < 0) goto fail;
+    /* every tensor's presence, shape and dtype against the metadata before
+     * anything of the network's size is allocated */
+    if ((rc = build_table(m, &cfg)) < 0) goto fail;
+    e = nn_weights_check_st(&m->p, &st, 0, lg);
+    if (e != NN_WOK) {
+        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        rc = nn_werr_status(e, 0);
+        goto fail;
+    }
+    if ((rc = nn_params_alloc(&m->p)) < 0) goto fail;
     const char *alpha = nn_st_meta_get(&st, "pf.alpha");
     if (alpha && strcmp(alpha, "classical") && strcmp(alpha, "model")) {
         pf_error(lg, "model '%s': pf.alpha is '%s'; expected 'model' or 'classical'", path, alpha);

@@ -599,16 +599,16 @@ static nn_werr check_entry(const nn_st *st, const nn_st_entry *e, const nn_param
     return NN_WOK;
 }
 
-nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg)
+/* Pass 1 of loading: every entry of st is a tensor (or, with opt.m. /
+ * opt.v., a moment) of p with its shape, a float dtype and finite
+ * values, and every tensor p needs is there. found (3 * p->n) gets the
+ * entry index of each value (slot 0) and moment (1, 2), -1 when absent.
+ * Reads only the table and the file: p's values need not be allocated. */
+static nn_werr match_entries(const nn_params *p, const nn_st *st, int with_opt, int *found,
+                             const pf_logger *lg)
 {
-    /* found[i * 3 + w]: entry index of value (w = 0), opt.m (1), opt.v (2) */
-    int *found = malloc(sizeof(int) * 3 * (size_t)(p->n ? p->n : 1));
     nn_werr err = NN_WOK;
-
-    if (!found) return NN_WERR_NOMEM;
     for (int i = 0; i < 3 * p->n; i++) found[i] = -1;
-    PF_ASSERT(p->data);
-    /* pass 1: validate everything, change nothing */
     for (int k = 0; k < st->n && !err; k++) {
         const nn_st_entry *e = &st->t[k];
         const char *base = e->name;
@@ -617,8 +617,7 @@ nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf
         int i = nn_params_find(p, base);
         if (i < 0) {
             pf_error(lg, "weights: tensor '%s' is not part of this model", e->name);
-            err = NN_WERR_UNKNOWN;
-            break;
+            return NN_WERR_UNKNOWN;
         }
         found[3 * i + slot] = k;
         err = check_entry(st, e, &p->t[i], lg);
@@ -628,11 +627,30 @@ nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf
             if (found[3 * i + s] < 0) {
                 pf_error(lg, "weights: tensor '%s%s' is missing from the file",
                          s == 0 ? "" : s == 1 ? "opt.m." : "opt.v.", p->t[i].name);
-                err = NN_WERR_MISSING;
-                break;
+                return NN_WERR_MISSING;
             }
         }
     }
+    return err;
+}
+
+nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg)
+{
+    int *found = malloc(sizeof(int) * 3 * (size_t)(p->n ? p->n : 1));
+    if (!found) return NN_WERR_NOMEM;
+    nn_werr err = match_entries(p, st, with_opt, found, lg);
+    free(found);
+    return err;
+}
+
+nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg)
+{
+    /* found[i * 3 + w]: entry index of value (w = 0), opt.m (1), opt.v (2) */
+    int *found = malloc(sizeof(int) * 3 * (size_t)(p->n ? p->n : 1));
+    if (!found) return NN_WERR_NOMEM;
+    PF_ASSERT(p->data);
+    /* pass 1: validate everything, change nothing */
+    nn_werr err = match_entries(p, st, with_opt, found, lg);
     if (!err && with_opt && nn_params_alloc_opt(p) < 0) err = NN_WERR_NOMEM;
     /* pass 2: copy */
     for (int i = 0; i < p->n && !err; i++) {

@@ -135,6 +135,12 @@ nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size
  * so a checkpoint loads as a plain model. */
 nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg);
 
+/* nn_weights_from_st's checks alone, on p's table: p's values need not be
+ * allocated, so a file whose metadata describes a network larger than
+ * its tensors is refused before the network is allocated (NN_WERR_SHAPE,
+ * NN_WERR_MISSING, ... as there; NN_WERR_NOMEM). */
+nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg);
+
 /* nn_st_read_file + nn_weights_from_st. *why (may be NULL) gets the case. */
 pf_status nn_weights_load(nn_params *p, const char *path, int with_opt, size_t max_bytes,
                           nn_werr *why, const pf_logger *lg);
