@@ -84,6 +84,10 @@ typedef struct pf_limits {
     int64_t max_model_bytes;   /* model file size; default 512 MiB */
     int64_t max_model_memory;  /* bytes one model window may take (the packed input
                                   and the network's activations); default 4 GiB */
+    int64_t max_memory;        /* bytes the grid lock may take: the frames held for
+                                  detection and its work on whole canvases; fewer
+                                  frames are held to fit, and a canvas that does not
+                                  fit with one is refused; default 1 GiB */
 } pf_limits;
 
 /* Background handling. */

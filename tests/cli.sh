@@ -168,6 +168,15 @@ printf 'GIF89a\377\377\377\377\000\000\000' > "$T/huge.gif"
 expect 7 "huge GIF canvas" -- "$BIN" "$T/huge.gif" -o "$T/o5.gif"
 no_output "$T/o5.gif" "huge GIF canvas"
 grep -q "max-pixels" "$T/stderr" && ok || bad "huge GIF: message does not name --max-pixels"
+# --max-memory bounds finding the grid (held frames + about twelve canvases of
+# work): a canvas that does not fit with one frame is refused before anything
+# is held; a tighter budget holds fewer frames and still restores
+expect 7 "--max-memory too small" -- "$BIN" "$SRC" -o "$T/mem1.gif" --no-model --max-memory 1000000
+no_output "$T/mem1.gif" "--max-memory too small"
+one_line "--max-memory too small"
+grep -q "max-memory" "$T/stderr" && ok || bad "--max-memory: message does not name it: $(cat "$T/stderr")"
+expect 0 "--max-memory holds fewer frames" -- "$BIN" "$SRC" -o "$T/mem2.gif" --no-model --max-memory 2500000 -v
+grep -q "5 of 8 frames held" "$T/stderr" && ok || bad "--max-memory: not 5 of 8 frames: $(grep held "$T/stderr")"
 # A truncated GIF that still has frames: a warning, and an output
 size=$(wc -c < "$SRC")
 head -c $((size * 2 / 3)) "$SRC" > "$T/trunc.gif"

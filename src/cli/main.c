@@ -80,6 +80,7 @@ static void usage(FILE *f)
 "      --max-decoded-bytes N  most decoded RGBA bytes in total (default 64 GiB)\n"
 "      --max-model-bytes N largest model file (default 512 MiB)\n"
 "      --max-model-memory N  most bytes one model window may take (default 4 GiB)\n"
+"      --max-memory N      most bytes finding the grid may take (default 1 GiB)\n"
 "General:\n"
 "  -q, --quiet             only errors\n"
 "  -v, --verbose           more detail (repeat for debug)\n"
@@ -99,7 +100,7 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM, OPT_GRID };
+       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_GRID };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -122,6 +123,7 @@ static const struct option long_opts[] = {
     {"palette-frames", required_argument, 0, OPT_PALETTE_FRAMES},
     {"max-model-bytes", required_argument, 0, OPT_MAX_MODEL},
     {"max-model-memory", required_argument, 0, OPT_MAX_MODEL_MEM},
+    {"max-memory", required_argument, 0, OPT_MAX_MEMORY},
     {0, 0, 0, 0}};
 
 static int bad_value(const char *opt, const char *val, const char *want)
@@ -257,6 +259,9 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             break;
         case OPT_MAX_MODEL:
             if (parse_i64(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count (0: no limit)");
+            break;
+        case OPT_MAX_MEMORY:
+            if (parse_i64(optarg, &o->p.limits.max_memory)) return bad_value("--max-memory", optarg, "a byte count (0: no limit)");
             break;
         case OPT_MAX_MODEL_MEM:
             if (parse_i64(optarg, &o->p.limits.max_model_memory)) return bad_value("--max-model-memory", optarg, "a byte count (0: no limit)");

@@ -200,6 +200,8 @@ static pf_status check_params(const pf_params *p, const pf_logger *lg)
     return PF_OK;
 }
 
+#define GRID_WORK_CANVASES 12   /* grid detection's work, in RGBA canvases (measured 11, plus margin) */
+
 pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params *p, pf_model *model)
 {
     pf_stream *s;
@@ -227,15 +229,38 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
         st = PF_ELIMIT;
         goto fail;
     }
+    if (p->limits.max_memory > 0) {
+        /* Grid detection works on whole canvases: its work is about
+         * GRID_WORK_CANVASES canvases, plus one per held frame (measured:
+         * a 4096x4096 GIF peaked at 750 MB with one frame held, 1.2 GB
+         * with 8). Hold fewer frames to fit; refuse what does not fit
+         * with one, before holding anything. */
+        const int64_t canvas = (int64_t)width * height * 4;
+        const int64_t fit = p->limits.max_memory / canvas - GRID_WORK_CANVASES;
+        if (fit < 1) {
+            char a[32], b[32];
+            pf_error(&s->lg, "a %dx%d frame needs about %s to find its grid, over the limit of %s "
+                     "(--max-memory raises it)", width, height,
+                     pf_fmt_bytes(a, (double)canvas * (GRID_WORK_CANVASES + 1)),
+                     pf_fmt_bytes(b, (double)p->limits.max_memory));
+            st = PF_ELIMIT;
+            goto fail;
+        }
+        if (fit < s->p.grid_frames) {
+            pf_info(&s->lg, "grid: %d of %d frames held for detection, to stay within --max-memory",
+                    (int)fit, s->p.grid_frames);
+            s->p.grid_frames = (int)fit;
+        }
+    }
     if (model && model->busy) {
         pf_error(&s->lg, "this model is in use by another stream; load one per stream");
         st = PF_EINVAL;
         goto fail;
     }
     st = PF_ENOMEM;
-    if (!(s->head = calloc((size_t)p->grid_frames, sizeof *s->head)) ||
-        !(s->head_pts = calloc((size_t)p->grid_frames, sizeof *s->head_pts)) ||
-        !(s->head_dur = calloc((size_t)p->grid_frames, sizeof *s->head_dur)) ||
+    if (!(s->head = calloc((size_t)s->p.grid_frames, sizeof *s->head)) ||
+        !(s->head_pts = calloc((size_t)s->p.grid_frames, sizeof *s->head_pts)) ||
+        !(s->head_dur = calloc((size_t)s->p.grid_frames, sizeof *s->head_dur)) ||
         !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)))
         goto fail;
     if (p->palette_path) {
