@@ -90,6 +90,14 @@ typedef struct pf_limits {
                                   fit with one is refused; default 1 GiB */
 } pf_limits;
 
+/* The background a restore found (pf_report.bg_kind). */
+typedef enum pf_bg_kind {
+    PF_BGK_NONE = 0,       /* none: everything stays opaque */
+    PF_BGK_SOLID = 1,      /* one colour, keyed (pf_report.bg_rgb) */
+    PF_BGK_GRADIENT = 2,   /* a linear ramp, keyed (bg_rgb: its mean) */
+    PF_BGK_ALPHA = 3       /* the input's own alpha */
+} pf_bg_kind;
+
 /* Background handling. */
 typedef enum pf_bg_mode {
     PF_BG_AUTO = 0,   /* estimate from the clip's borders (solid or gradient) */
@@ -189,7 +197,7 @@ typedef struct pf_report {
     int native_w, native_h;    /* output frame size, pixels (after --crop) */
     int crop_x, crop_y;        /* crop origin in the native grid, pixels */
     /* background */
-    int bg_kind;               /* 0 none, 1 solid, 2 gradient, 3 input alpha */
+    pf_bg_kind bg_kind;        /* what was keyed */
     uint8_t bg_rgb[3];         /* key colour (mean for gradients) */
     /* palette */
     int palette_size;

@@ -482,7 +482,7 @@ static int run(int argc, char **argv, int probe)
                 static const char *kinds[] = {"none", "solid", "gradient", "input alpha"};
                 printf("native size: %dx%d\n", rep->native_w, rep->native_h);
                 printf("background:  %s", kinds[rep->bg_kind & 3]);
-                if (rep->bg_kind == 1 || rep->bg_kind == 2)
+                if (rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT)
                     printf(" #%02x%02x%02x", rep->bg_rgb[0], rep->bg_rgb[1], rep->bg_rgb[2]);
                 printf("\npalette:     %d colours\n", rep->palette_size);
             }

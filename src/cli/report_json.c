@@ -59,8 +59,9 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
     json_object_set_new(o, "native_size", json_pack("{s:i,s:i}", "w", rep->native_w, "h", rep->native_h));
     json_object_set_new(o, "crop", json_pack("{s:i,s:i}", "x", rep->crop_x, "y", rep->crop_y));
     json_object_set_new(o, "background", json_pack("{s:s,s:o}", "kind",
-                        bg_kinds[rep->bg_kind >= 0 && rep->bg_kind < 4 ? rep->bg_kind : 0], "color",
-                        rep->bg_kind == 1 || rep->bg_kind == 2 ? hex_color(rep->bg_rgb) : json_null()));
+                        bg_kinds[rep->bg_kind >= PF_BGK_NONE && rep->bg_kind <= PF_BGK_ALPHA ? rep->bg_kind : PF_BGK_NONE], "color",
+                        rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT
+                            ? hex_color(rep->bg_rgb) : json_null()));
     json_object_set_new(o, "palette_size", json_integer(rep->palette_size));
     json_object_set_new(o, "palette", pal);
     /* model.path: the file that ran, null on the classical path */

@@ -143,8 +143,6 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
 
 /* ---- background ---------------------------------------------------------- */
 
-typedef enum { PF_BGK_NONE = 0, PF_BGK_SOLID = 1, PF_BGK_GRADIENT = 2, PF_BGK_ALPHA = 3 } pf_bg_kind;
-
 /* A background model over the native frame: per channel
  * c(u, v) = a + b*u + c*v in 0..1 sRGB, u = x/cols, v = y/rows. */
 typedef struct pf_background {
