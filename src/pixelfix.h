@@ -144,6 +144,13 @@ typedef struct pf_params {
     int force;             /* overwrite existing outputs */
     int columns;           /* spritesheet columns; 0 = ceil(sqrt(frames)) */
     int padding;           /* spritesheet padding between frames, pixels */
+    const char *sheet_tag; /* spritesheet: the frame tag over the whole clip (meta.frameTags,
+                              animations); NULL = the input's file name stem */
+    const char *sheet_filename; /* spritesheet: frame names with Aseprite's placeholders
+                              {title} {frame} {tag} {extension}; must hold {frame};
+                              NULL = "{frame}", the names Phaser's createFromAseprite
+                              looks up */
+    int sheet_hash;        /* spritesheet JSON: 0 = Aseprite's json-array, 1 = json-hash */
     int upscale;           /* nearest upscale for MP4 output; 0 = smallest making height >= 256 */
     int loop;              /* GIF/WebP loop count; 0 = forever, -1 = as the input (default) */
     const char *debug_dir; /* write grid overlays and pre-palette images here; NULL = none */

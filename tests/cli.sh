@@ -81,6 +81,18 @@ expect 0 "probe lists --scale candidates" -- "$BIN" probe "$SRC"
 grep -q "^candidates: *--scale [0-9]" "$T/stdout" && ok || bad "probe lists no --scale candidates"
 expect 2 "bad --grid" -- "$BIN" "$SRC" -o "$T/x.gif" --grid curvy
 expect 0 "--grid regular" -- "$BIN" "$SRC" -o "$T/reg.gif" -q --grid regular --no-model
+# spritesheet JSON for engines: one tag over the clip (named after the input by
+# default), frames named by index (what Phaser's createFromAseprite looks up)
+grep -q '"name": "guy-exit"' "$T/sheet.json" && grep -q '"filename": "0"' "$T/sheet.json" &&
+    grep -q '"animations"' "$T/sheet.json" && ok || bad "sheet JSON: default tag, names or animations missing"
+expect 0 "--tag, --sheet-format hash, --filename-format" -- "$BIN" "$SRC" -o "$T/tagged.png" -q --no-model \
+    --tag walk --sheet-format hash --filename-format "{tag}_{frame}.{extension}"
+grep -q '"walk_0.png": {' "$T/tagged.json" && grep -q '"name": "walk"' "$T/tagged.json" &&
+    ! grep -q '"filename"' "$T/tagged.json" && ok || bad "hash sheet: $(head -c 300 "$T/tagged.json")"
+expect 2 "--filename-format without {frame}" -- "$BIN" "$SRC" -o "$T/tagged2.png" --filename-format "{tag}.png"
+expect 2 "--sheet-format bad" -- "$BIN" "$SRC" -o "$T/tagged2.png" --sheet-format xml
+"$BIN" "$SRC" -o "$T/tagged.gif" --tag walk --no-model 2>"$T/stderr" >/dev/null
+grep -q "warning: --tag is ignored for" "$T/stderr" && ok || bad "--tag on a GIF: no warning"
 expect 0 "--grid elastic" -- "$BIN" "$SRC" -o "$T/ela.png" -q --grid elastic --no-model --json="$T/ela-report.json"
 grep -q '"kind": "elastic"' "$T/ela-report.json" && ok || bad "--grid elastic not in the report"
 grep -q '"elastic"' "$T/ela.json" && ok || bad "sheet meta lacks the elastic grid"

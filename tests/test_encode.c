@@ -525,8 +525,9 @@ static void test_sheet_layout_and_json(void **state)
     assert_int_equal(json_array_size(jget(root, "frames")), n);
     for (int f = 0; f < n; f++) {
         const json_t *fr = json_array_get(jget(root, "frames"), (size_t)f);
-        snprintf(name, sizeof name, "sheet %d.png", f);
+        snprintf(name, sizeof name, "%d", f);   /* the default {frame}: what Phaser looks up */
         assert_string_equal(json_string_value(jget(fr, "filename")), name);
+        assert_string_equal(json_string_value(json_array_get(jget(root, "animations.clip"), (size_t)f)), name);
         assert_int_equal(jint(fr, "frame.x"), (f % 2) * (w + 1));
         assert_int_equal(jint(fr, "frame.y"), (f / 2) * (h + 1));
         assert_int_equal(jint(fr, "frame.w"), w);
@@ -546,7 +547,14 @@ static void test_sheet_layout_and_json(void **state)
     assert_string_equal(json_string_value(jget(root, "meta.scale")), "1");
     assert_int_equal(jint(root, "meta.size.w"), W);
     assert_int_equal(jint(root, "meta.size.h"), H);
-    assert_true(json_is_array(jget(root, "meta.frameTags")));
+    /* one tag over the clip, named after the input (Aseprite's fields) */
+    assert_int_equal(json_array_size(jget(root, "meta.frameTags")), 1);
+    const json_t *tg = json_array_get(jget(root, "meta.frameTags"), 0);
+    assert_string_equal(json_string_value(jget(tg, "name")), "clip");
+    assert_int_equal(jint(tg, "from"), 0);
+    assert_int_equal(jint(tg, "to"), n - 1);
+    assert_string_equal(json_string_value(jget(tg, "direction")), "forward");
+    assert_int_equal(json_array_size(jget(root, "animations.clip")), n);
     assert_true(json_is_array(jget(root, "meta.layers")));
     assert_true(json_is_array(jget(root, "meta.slices")));
     assert_true(json_real_value(jget(root, "meta.pixelfix.grid.cell_w")) == 4.25);
@@ -572,6 +580,41 @@ static void test_sheet_layout_and_json(void **state)
         assert_int_equal(b.frames[f].duration_ms, a.frames[f].duration_ms);
     }
     pf_anim_free(&b);
+
+    /* json-hash, a named tag and Aseprite's placeholders; reads back the same */
+    wo.hash = 1;
+    wo.tag = "run";
+    wo.filename_format = "{title}-{tag} {frame}.{extension}";
+    wo.force = 1;
+    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_OK);
+    root = json_load_file(json, 0, &jerr);
+    assert_non_null(root);
+    assert_true(json_is_object(jget(root, "frames")));
+    assert_int_equal(json_object_size(jget(root, "frames")), n);
+    for (int f = 0; f < n; f++) {
+        snprintf(name, sizeof name, "sheet-run %d.png", f);
+        const json_t *fr = json_object_get(jget(root, "frames"), name);
+        assert_non_null(fr);
+        assert_null(json_object_get(fr, "filename"));
+        assert_int_equal(jint(fr, "frame.x"), (f % 2) * (w + 1));
+        assert_string_equal(json_string_value(json_array_get(jget(root, "animations.run"), (size_t)f)), name);
+    }
+    assert_string_equal(json_string_value(jget(json_array_get(jget(root, "meta.frameTags"), 0), "name")), "run");
+    json_decref(root);
+    assert_int_equal(pf_read_sheet(&b, json, NULL, NULL), PF_OK);
+    assert_int_equal(b.count, n);
+    for (int f = 0; f < n; f++) assert_memory_equal(b.frames[f].rgba, a.frames[f].rgba, (size_t)w * h * 4);
+    pf_anim_free(&b);
+    /* a format without {frame} would repeat names: refused */
+    wo.filename_format = "{tag}.png";
+    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_EINVAL);
+    char nm[32];
+    assert_int_equal(pf_sheet_frame_name(nm, sizeof nm, "{frame}", "t", 12, "x"), 2);
+    assert_string_equal(nm, "12");
+    assert_int_equal(pf_sheet_frame_name(nm, 4, "{tag}{frame}", "t", 12, "long"), -1);   /* too small */
+    wo.hash = 0;
+    wo.tag = NULL;
+    wo.filename_format = NULL;
 
     /* no meta: background null-free JSON still parses, loop still recorded */
     wo.meta = NULL;

@@ -67,6 +67,12 @@ static void usage(FILE *f)
 "                          frames: also remove stale frames of the same names\n"
 "      --columns N         spritesheet columns, 1..100000 (default: square-ish)\n"
 "      --padding N         spritesheet padding in pixels, 0..1024 (default 0)\n"
+"      --tag NAME          spritesheet: the frame tag over the clip (default: the\n"
+"                          input's name)\n"
+"      --filename-format F spritesheet frame names: {title} {frame} {tag}\n"
+"                          {extension} (default {frame}, as Phaser looks them up)\n"
+"      --sheet-format F    spritesheet JSON: array or hash (Aseprite's json-array,\n"
+"                          json-hash; default array)\n"
 "      --upscale N         nearest upscale for video output, 1..64 (default: the\n"
 "                          least making the height >= 256)\n"
 "      --loop N            GIF/WebP loop count, 0..65535, 0 = forever (default: as\n"
@@ -100,7 +106,7 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_GRID };
+       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_GRID };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -112,6 +118,8 @@ static const struct option long_opts[] = {
     {"grid", required_argument, 0, OPT_GRID},
     {"dedupe", no_argument, 0, OPT_DEDUPE},  {"crop", no_argument, 0, OPT_CROP},
     {"columns", required_argument, 0, OPT_COLUMNS}, {"padding", required_argument, 0, OPT_PADDING},
+    {"tag", required_argument, 0, OPT_TAG}, {"filename-format", required_argument, 0, OPT_FILENAME_FORMAT},
+    {"sheet-format", required_argument, 0, OPT_SHEET_FORMAT},
     {"upscale", required_argument, 0, OPT_UPSCALE}, {"loop", required_argument, 0, OPT_LOOP},
     {"json", optional_argument, 0, OPT_JSON}, {"debug", required_argument, 0, OPT_DEBUG},
     {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
@@ -235,6 +243,22 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             if (parse_int(optarg, 0, 1024, &v)) return bad_value("--padding", optarg, "0..1024");
             o->p.padding = (int)v;
             break;
+        case OPT_TAG:
+            if (!*optarg) return bad_value("--tag", optarg, "a non-empty name");
+            o->p.sheet_tag = optarg;
+            break;
+        case OPT_FILENAME_FORMAT: {
+            char probe[256];
+            if (pf_sheet_frame_name(probe, sizeof probe, optarg, "t", 0, "t") < 0)
+                return bad_value("--filename-format", optarg, "a pattern holding {frame}, e.g. {tag} {frame}.{extension}");
+            o->p.sheet_filename = optarg;
+            break;
+        }
+        case OPT_SHEET_FORMAT:
+            if (strcmp(optarg, "array") == 0) o->p.sheet_hash = 0;
+            else if (strcmp(optarg, "hash") == 0) o->p.sheet_hash = 1;
+            else return bad_value("--sheet-format", optarg, "array or hash");
+            break;
         case OPT_UPSCALE:
             if (parse_int(optarg, 1, 64, &v)) return bad_value("--upscale", optarg, "1..64");
             o->p.upscale = (int)v;
@@ -346,6 +370,7 @@ static void warn_ignored(const cli_opts *o)
         {'m', "--model"}, {OPT_WINDOW, "--window"}, {OPT_OVERLAP, "--overlap"}};
     static const struct { int opt; const char *name; } out_opts[] = {
         {'o', "--output"}, {'f', "--force"}, {OPT_COLUMNS, "--columns"}, {OPT_PADDING, "--padding"},
+        {OPT_TAG, "--tag"}, {OPT_FILENAME_FORMAT, "--filename-format"}, {OPT_SHEET_FORMAT, "--sheet-format"},
         {OPT_UPSCALE, "--upscale"}, {OPT_LOOP, "--loop"}};
     if (o->verbosity == 0) return;
     if (o->probe) {
@@ -363,9 +388,13 @@ static void warn_ignored(const cli_opts *o)
         if (o->seen[OPT_COLUMNS] && k != PF_OUT_SHEET)
             fprintf(stderr, "pixelfix: warning: --columns is ignored for %s: it applies to a spritesheet\n",
                     kind_name(k));
-        if (o->seen[OPT_PADDING] && k != PF_OUT_SHEET)
-            fprintf(stderr, "pixelfix: warning: --padding is ignored for %s: it applies to a spritesheet\n",
-                    kind_name(k));
+        static const struct { int opt; const char *name; } sheet_opts[] = {
+            {OPT_PADDING, "--padding"}, {OPT_TAG, "--tag"}, {OPT_FILENAME_FORMAT, "--filename-format"},
+            {OPT_SHEET_FORMAT, "--sheet-format"}};
+        for (size_t i = 0; i < sizeof sheet_opts / sizeof *sheet_opts; i++)
+            if (o->seen[sheet_opts[i].opt] && k != PF_OUT_SHEET)
+                fprintf(stderr, "pixelfix: warning: %s is ignored for %s: it applies to a spritesheet\n",
+                        sheet_opts[i].name, kind_name(k));
         if (o->seen[OPT_LOOP] && k != PF_OUT_GIF && k != PF_OUT_WEBP)
             fprintf(stderr, "pixelfix: warning: --loop is ignored for %s: it applies to GIF and WebP\n",
                     kind_name(k));

@@ -140,6 +140,9 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
         wo.force = r->p->force;
         wo.columns = r->p->columns;
         wo.padding = r->p->padding;
+        wo.tag = r->p->sheet_tag;
+        wo.filename_format = r->p->sheet_filename;
+        wo.hash = r->p->sheet_hash;
         wo.upscale = r->p->upscale;
         wo.threads = r->p->threads;
         wo.bg_rgb = r->meta.has_bg ? r->meta.bg_rgb : NULL;

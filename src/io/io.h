@@ -163,6 +163,9 @@ typedef struct pf_write_opts {
     int threads;        /* video: libx264 threads, 0 = libx264's automatic, 1 = none extra */
     const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
     const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
+    const char *tag;    /* spritesheet: the one frame tag; NULL = meta's source stem, else the PNG's */
+    const char *filename_format; /* spritesheet: frame names (pf_sheet_frame_name); NULL = "{frame}" */
+    int hash;           /* spritesheet: frames as Aseprite's json-hash (an object by name) */
     pf_file_id input;   /* frames: never overwrite (nor remove) this file */
 } pf_write_opts;
 
@@ -174,11 +177,24 @@ typedef enum pf_out_kind {
  * .gif; .webp; .mp4/.mov/.mkv video. PF_OUT_NONE when unknown. */
 pf_out_kind pf_out_kind_from_path(const char *path);
 
-/* Spritesheet PNG (grid layout) plus `<stem>.json` in Aseprite's array
- * format (frames[].frame/sourceSize/duration, meta.app/version/image/
- * format/size/scale/frameTags, meta.pixelfix = what was detected). */
+/* Spritesheet PNG (grid layout) plus `<stem>.json` in Aseprite's
+ * json-array format (o->hash: json-hash): frames[].filename/frame/
+ * sourceSize/duration, meta.app/version/image/format/size/scale,
+ * meta.frameTags with one tag over the clip (name, from, to, direction
+ * "forward"; Aseprite's fields, read by Phaser's createFromAseprite),
+ * "animations" {tag: [frame names]} (PixiJS's Spritesheet), and
+ * meta.pixelfix = what was detected. Spec: Aseprite's CLI docs
+ * (--format json-array|json-hash, --filename-format). Errors: PF_EINVAL
+ * (no frames, or a filename_format without {frame}), PF_EEXIST,
+ * PF_EOUTPUT, PF_ENOMEM. */
 pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
                          const pf_write_opts *o, const pf_logger *lg);
+
+/* Frame i's name from an Aseprite --filename-format: {title} (title),
+ * {frame} (i), {tag} (tag), {extension} ("png"); other text as it is.
+ * Returns the length, or -1 when fmt lacks {frame} (names would repeat)
+ * or out (n bytes) is too small. */
+int pf_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag);
 /* GIF89a via giflib: exact palette (<= 255 colours + 1 transparent index,
  * else PF_EINVAL), no dithering, per-frame delays in centiseconds,
  * NETSCAPE2.0 looping, disposal "restore to background". */

@@ -50,6 +50,36 @@ static void stem_of(const char *path, char *out, size_t n)
     out[len] = '\0';
 }
 
+int pf_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag)
+{
+    static const char *const keys[] = {"{title}", "{frame}", "{tag}", "{extension}"};
+    char num[16];
+    size_t len = 0;
+    int has_frame = 0;
+
+    if (!out || n == 0 || !fmt) return -1;
+    snprintf(num, sizeof num, "%d", i);
+    const char *vals[] = {title ? title : "", num, tag ? tag : "", "png"};
+    while (*fmt) {
+        const char *v = NULL;
+        size_t vl = 1, kl = 1;
+        for (int k = 0; k < 4 && !v; k++)
+            if (!strncmp(fmt, keys[k], strlen(keys[k]))) {
+                v = vals[k];
+                vl = strlen(v);
+                kl = strlen(keys[k]);
+                has_frame |= k == 1;
+            }
+        if (!v) v = fmt;   /* plain text, one byte */
+        if (len + vl >= n) return -1;
+        memcpy(out + len, v, vl);
+        len += vl;
+        fmt += kl;
+    }
+    out[len] = '\0';
+    return has_frame ? (int)len : -1;
+}
+
 /* ---- layout ------------------------------------------------------------ */
 
 typedef struct sheet_layout {
@@ -120,39 +150,56 @@ static json_t *pixelfix_meta(const pf_anim *a, const pf_sheet_meta *m)
                      "background", bg);
 }
 
-/* The whole JSON document for frames laid out by L in `image`. */
-static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *image,
-                          const char *stem, int pad, const pf_sheet_meta *m)
+/* The whole JSON document for frames laid out by L in `image`: frames
+ * named by fmt, as an array or (hash) an object by name; one frame tag
+ * over the clip, also as PixiJS's "animations". */
+static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *image, const char *title,
+                          const char *tag, const char *fmt, int hash, int pad, const pf_sheet_meta *m)
 {
-    json_t *root = NULL, *frames = NULL, *px;
+    json_t *root = NULL, *frames = hash ? json_object() : json_array(), *names = json_array(), *px;
     char name[4200];
 
-    if (!(frames = json_array())) return NULL;
+    if (!frames || !names) goto fail;
     for (int i = 0; i < a->count; i++) {
         int x = (i % L->cols) * (a->width + pad);
         int y = (i / L->cols) * (a->height + pad);
-        json_t *f;
-        snprintf(name, sizeof name, "%s %d.png", stem, i);
-        f = json_pack("{s:s, s:{s:i, s:i, s:i, s:i}, s:b, s:b, s:{s:i, s:i, s:i, s:i},"
-                      " s:{s:i, s:i}, s:i}",
-                      "filename", name,
-                      "frame", "x", x, "y", y, "w", a->width, "h", a->height,
-                      "rotated", 0, "trimmed", 0,
-                      "spriteSourceSize", "x", 0, "y", 0, "w", a->width, "h", a->height,
-                      "sourceSize", "w", a->width, "h", a->height,
-                      "duration", a->frames[i].duration_ms);
-        if (json_array_append_new(frames, f) != 0) goto fail;
+        if (pf_sheet_frame_name(name, sizeof name, fmt, title, i, tag) < 0) goto fail;
+        /* json-array: the name first in each frame, as Aseprite writes it */
+        json_t *f = hash ? json_object() : json_pack("{s:s}", "filename", name);
+        json_t *rest = json_pack("{s:{s:i, s:i, s:i, s:i}, s:b, s:b, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}, s:i}",
+                                 "frame", "x", x, "y", y, "w", a->width, "h", a->height,
+                                 "rotated", 0, "trimmed", 0,
+                                 "spriteSourceSize", "x", 0, "y", 0, "w", a->width, "h", a->height,
+                                 "sourceSize", "w", a->width, "h", a->height,
+                                 "duration", a->frames[i].duration_ms);
+        if (!f || !rest || json_object_update(f, rest) != 0) {
+            json_decref(f);
+            json_decref(rest);
+            goto fail;
+        }
+        json_decref(rest);
+        if (!f || json_array_append_new(names, json_string(name)) != 0) {
+            json_decref(f);
+            goto fail;
+        }
+        if (hash ? json_object_set_new(frames, name, f) != 0 : json_array_append_new(frames, f) != 0)
+            goto fail;
     }
     if (!(px = pixelfix_meta(a, m))) goto fail;
-    root = json_pack("{s:o, s:{s:s, s:s, s:s, s:s, s:{s:i, s:i}, s:s, s:[], s:[], s:[], s:o}}",
+    root = json_pack("{s:o, s:{s:o}, s:{s:s, s:s, s:s, s:s, s:{s:i, s:i}, s:s,"
+                     " s:[{s:s, s:i, s:i, s:s, s:s}], s:[], s:[], s:o}}",
                      "frames", frames,
+                     "animations", tag, names,
                      "meta", "app", "pixelfix", "version", PF_VERSION_STRING,
                      "image", image, "format", "RGBA8888",
                      "size", "w", L->w, "h", L->h, "scale", "1",
-                     "frameTags", "layers", "slices", "pixelfix", px);
-    return root;   /* NULL on failure; frames and px were stolen either way */
+                     "frameTags", "name", tag, "from", 0, "to", a->count - 1, "direction", "forward",
+                     "color", "#000000ff",
+                     "layers", "slices", "pixelfix", px);
+    return root;   /* NULL on failure; frames, names and px were stolen either way */
 fail:
     json_decref(frames);
+    json_decref(names);
     return NULL;
 }
 
@@ -211,6 +258,11 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     if (!o) o = &defaults;
     if (!png_path) return PF_EINVAL;
     if ((st = check_anim(a, lg)) < 0) return st;
+    if (o->filename_format && !strstr(o->filename_format, "{frame}")) {
+        pf_error(lg, "the frame name format '%s' has no {frame}: every frame would get the same name",
+                 o->filename_format);
+        return PF_EINVAL;
+    }
     if (layout_sheet(&L, a->count, a->width, a->height, o->columns, o->padding) < 0) {
         pf_error(lg, "spritesheet too large: %d frames of %dx%d", a->count, a->width, a->height);
         return PF_EINVAL;
@@ -244,7 +296,11 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
         goto fail;
     }
 
-    root = sheet_json(a, &L, base_name(png_path), stem, o->padding, o->meta);
+    char tag[4096];
+    if (o->tag) snprintf(tag, sizeof tag, "%s", o->tag);
+    else stem_of(o->meta && o->meta->source ? o->meta->source : png_path, tag, sizeof tag);
+    root = sheet_json(a, &L, base_name(png_path), stem, tag, o->filename_format ? o->filename_format : "{frame}",
+                      o->hash, o->padding, o->meta);
     if (!root || !(text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10)))) {
         pf_error(lg, "cannot build the spritesheet JSON");
         st = PF_ENOMEM;
