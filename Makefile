@@ -38,7 +38,7 @@ LIB := $(BUILD)/libpixelfix.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
-.PHONY: all check check-valgrind bench install uninstall clean demo tools fuzz fuzz-coverage $(PC)
+.PHONY: all check check-valgrind check-engine bench install uninstall clean demo tools fuzz fuzz-coverage $(PC)
 all: $(BIN) $(PC)
 
 config.mk: configure
@@ -148,6 +148,11 @@ check: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 # valgrind over the CLI on every sample (tests/valgrind.sh); slow, not in check.
 check-valgrind: $(BIN)
 	PIXELFIX=./$(BIN) VALGRIND_MODEL=$(VALGRIND_MODEL) sh tests/valgrind.sh
+
+# The spritesheet JSON in a real engine: Phaser (npm, pinned) in headless
+# Chromium plays a sheet's tag (tests/engine/phaser.sh; needs chromium, npm).
+check-engine: $(BIN)
+	bash tests/engine/phaser.sh ./$(BIN)
 
 bench: $(BIN) $(BENCH_BIN)
 	sh bench/run.sh $(BENCH_BIN)
