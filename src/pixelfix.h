@@ -151,7 +151,8 @@ typedef struct pf_params {
                               NULL = "{frame}", the names Phaser's createFromAseprite
                               looks up */
     int sheet_hash;        /* spritesheet JSON: 0 = Aseprite's json-array, 1 = json-hash */
-    int upscale;           /* nearest upscale for MP4 output; 0 = smallest making height >= 256 */
+    int upscale;           /* nearest upscale of the output, any kind; 0 = none, except video:
+                              the smallest making height >= 256 */
     int loop;              /* GIF/WebP loop count; 0 = forever, -1 = as the input (default) */
     const char *debug_dir; /* write grid overlays and pre-palette images here; NULL = none */
     /* model */

@@ -28,6 +28,11 @@ expect() {
     ok
 }
 
+# one_line DESC: the error is a single line on stderr
+one_line() {
+    [ "$(grep -c . "$T/stderr")" -eq 1 ] && ok || bad "$1: $(grep -c . "$T/stderr") lines of error: $(head -c 400 "$T/stderr")"
+}
+
 # no_output PATH DESCRIPTION: nothing (not even a temp file) left behind.
 no_output() {
     if [ -e "$1" ] || ls "$1".tmp-* >/dev/null 2>&1; then bad "$2: left output $1"; else ok; fi
@@ -255,10 +260,6 @@ else
 fi
 
 # --- one truth: --help, the man page and README give the ranges the code takes --
-# one_line DESC: the error is a single line on stderr
-one_line() {
-    [ "$(grep -c . "$T/stderr")" -eq 1 ] && ok || bad "$1: $(grep -c . "$T/stderr") lines of error: $(head -c 400 "$T/stderr")"
-}
 # every "--opt N ... LO..HI" of --help: the man page and README say LO..HI, and
 # LO-1 and HI+1 are refused with that range
 "$BIN" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) N[^ ]* .*[^0-9.]\([0-9][0-9]*\)\.\.\([0-9][0-9]*\)[^0-9].*/\2 \3 \4/p' \
@@ -328,8 +329,17 @@ if [ -x "$MK" ]; then
 fi
 
 # options the output does not use are ignored with a warning; -q silences it
-expect 0 "--upscale for a GIF" -- "$BIN" "$SRC" -o "$T/u.gif" --upscale 2 --no-model
-grep -q "warning: --upscale is ignored" "$T/stderr" && ok || bad "--upscale for a GIF: no warning"
+# --upscale applies to every output: a GIF and a sheet come out 3x, no warning
+expect 0 "--upscale for a GIF" -- "$BIN" "$SRC" -o "$T/u.gif" --upscale 3 --no-model
+grep -q "warning" "$T/stderr" && bad "--upscale for a GIF: warned: $(cat "$T/stderr")" || ok
+expect 0 "GIF without --upscale" -- "$BIN" "$SRC" -o "$T/u1.gif" --no-model
+s1=$("$BIN" probe "$T/u1.gif" 2>/dev/null | sed -n 's/^input:.*, \([0-9]*\)x\([0-9]*\)).*/\1 \2/p')
+s3=$("$BIN" probe "$T/u.gif" 2>/dev/null | sed -n 's/^input:.*, \([0-9]*\)x\([0-9]*\)).*/\1 \2/p')
+w1=$(echo "$s1" | cut -d' ' -f1); h1=$(echo "$s1" | cut -d' ' -f2)
+[ -n "$s1" ] && [ "$s3" = "$((w1 * 3)) $((h1 * 3))" ] && ok || bad "--upscale 3 GIF: $s3, native $s1"
+expect 0 "--upscale for a sheet" -- "$BIN" "$SRC" -o "$T/u3.png" --upscale 3 --no-model
+grep -q '"scale": "3"' "$T/u3.json" && grep -q "\"w\": $((w1 * 3))," "$T/u3.json" && ok ||
+    bad "--upscale 3 sheet: JSON does not follow"
 expect 0 "--colors with --palette" -- "$BIN" "$SRC" -o "$T/cp.gif" --colors 3 --palette "$T/four.hex" --no-model
 grep -q "warning: --colors is ignored" "$T/stderr" && ok || bad "--colors with --palette: no warning"
 expect 0 "--columns, --loop for PNG frames" -- "$BIN" "$SRC" -o "$T/cf/" --columns 3 --loop 2 --no-model

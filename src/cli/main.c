@@ -73,8 +73,8 @@ static void usage(FILE *f)
 "                          {extension} (default {frame}, as Phaser looks them up)\n"
 "      --sheet-format F    spritesheet JSON: array or hash (Aseprite's json-array,\n"
 "                          json-hash; default array)\n"
-"      --upscale N         nearest upscale for video output, 1..64 (default: the\n"
-"                          least making the height >= 256)\n"
+"      --upscale N         nearest upscale of the output, 1..64 (default 1; video:\n"
+"                          the least making the height >= 256)\n"
 "      --loop N            GIF/WebP loop count, 0..65535, 0 = forever (default: as\n"
 "                          the input)\n"
 "      --json FILE         write a machine-readable report (probe: a bare --json\n"
@@ -93,7 +93,7 @@ static void usage(FILE *f)
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
 "\n"
-"An option that does not apply (--upscale for a GIF, --colors with --palette,\n"
+"An option that does not apply (--columns for a GIF, --colors with --palette,\n"
 "--window with --no-model) is ignored with a warning.\n"
 "\n"
 "Exit status: 0 ok, 1 internal error, 2 usage, 3 input unreadable/unsupported,\n"
@@ -382,9 +382,6 @@ static void warn_ignored(const cli_opts *o)
                 fprintf(stderr, "pixelfix: warning: %s is ignored: probe runs no model\n", model_opts[i].name);
     } else {
         pf_out_kind k = pf_out_kind_from_path(o->output);
-        if (o->seen[OPT_UPSCALE] && k != PF_OUT_VIDEO)
-            fprintf(stderr, "pixelfix: warning: --upscale is ignored for %s: it applies to video output "
-                    "(.mp4, .mov, .mkv)\n", kind_name(k));
         if (o->seen[OPT_COLUMNS] && k != PF_OUT_SHEET)
             fprintf(stderr, "pixelfix: warning: --columns is ignored for %s: it applies to a spritesheet\n",
                     kind_name(k));

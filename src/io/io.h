@@ -159,7 +159,8 @@ typedef struct pf_write_opts {
     int force;          /* overwrite existing files (frames: and remove stale ones) */
     int columns;        /* spritesheet columns, 0 = ceil(sqrt(n)) */
     int padding;        /* spritesheet padding, pixels */
-    int upscale;        /* video nearest upscale, 0 = auto (height >= 256) */
+    int upscale;        /* nearest upscale; video: 0 = auto (height >= 256); pf_writer:
+                           every other kind too (0 or 1 = none) */
     int threads;        /* video: libx264 threads, 0 = libx264's automatic, 1 = none extra */
     const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
     const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
@@ -222,7 +223,8 @@ pf_status pf_write_anim(const char *path, const pf_anim *a,
 typedef struct pf_writer pf_writer;
 
 /* Opens an output of pf_out_kind_from_path(path) for frames of width x
- * height (native pixels). VIDEO and FRAMES outputs encode each pushed frame
+ * height (native pixels), written nearest-upscaled by o->upscale (every
+ * kind; a side over 32768 pixels is PF_EINVAL). VIDEO and FRAMES outputs encode each pushed frame
  * immediately (memory O(1) frames; libx264 keeps its own lookahead); SHEET,
  * GIF and WEBP need every frame, so they are held in a pf_anim and encoded
  * at close. Every kind checks its target(s) now (exists without force,

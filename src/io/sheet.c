@@ -154,8 +154,11 @@ static json_t *pixelfix_meta(const pf_anim *a, const pf_sheet_meta *m)
  * named by fmt, as an array or (hash) an object by name; one frame tag
  * over the clip, also as PixiJS's "animations". */
 static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *image, const char *title,
-                          const char *tag, const char *fmt, int hash, int pad, const pf_sheet_meta *m)
+                          const char *tag, const char *fmt, int hash, int pad, int upscale,
+                          const pf_sheet_meta *m)
 {
+    char scale[16];   /* Aseprite's meta.scale: the export's upscale, as a string */
+    snprintf(scale, sizeof scale, "%d", upscale > 1 ? upscale : 1);
     json_t *root = NULL, *frames = hash ? json_object() : json_array(), *names = json_array(), *px;
     char name[4200];
 
@@ -192,7 +195,7 @@ static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *i
                      "animations", tag, names,
                      "meta", "app", "pixelfix", "version", PF_VERSION_STRING,
                      "image", image, "format", "RGBA8888",
-                     "size", "w", L->w, "h", L->h, "scale", "1",
+                     "size", "w", L->w, "h", L->h, "scale", scale,
                      "frameTags", "name", tag, "from", 0, "to", a->count - 1, "direction", "forward",
                      "color", "#000000ff",
                      "layers", "slices", "pixelfix", px);
@@ -300,7 +303,7 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     if (o->tag) snprintf(tag, sizeof tag, "%s", o->tag);
     else stem_of(o->meta && o->meta->source ? o->meta->source : png_path, tag, sizeof tag);
     root = sheet_json(a, &L, base_name(png_path), stem, tag, o->filename_format ? o->filename_format : "{frame}",
-                      o->hash, o->padding, o->meta);
+                      o->hash, o->padding, o->upscale, o->meta);
     if (!root || !(text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10)))) {
         pf_error(lg, "cannot build the spritesheet JSON");
         st = PF_ENOMEM;

@@ -1,6 +1,8 @@
 /*
  * writer_stream.c - pf_writer, the streaming output: frames pushed one at a
- * time as the restore pipeline makes them. Video and PNG frames are encoded
+ * time as the restore pipeline makes them, nearest-upscaled by o->upscale
+ * for every kind but video (whose encoder upscales, with its own default).
+ * Video and PNG frames are encoded
  * per push (writer_video.c, writer_frames.c); spritesheet, GIF and WebP need
  * the whole clip (layout, one palette, the mux), so their frames are held in
  * a pf_anim and encoded at close. Not an encoder itself.
@@ -19,7 +21,25 @@ struct pf_writer {
     pf_frames_stream *frames;   /* PF_OUT_FRAMES */
     pf_anim held;               /* SHEET, GIF, WEBP: (count, H, W, 4) */
     pf_status err;              /* first push failure of a held kind; sticky */
+    int up;                     /* nearest upscale of every kind but video (which
+                                   upscales itself), 1 = none */
+    int w, h;                   /* native frame size, pixels */
+    uint8_t *big;               /* (h * up, w * up, 4) upscaled frame */
 };
+
+#define WRITER_MAX_SIDE 32768   /* an upscaled frame's largest side, pixels */
+
+/* Nearest upscale by s: (h, w, 4) -> (h * s, w * s, 4). */
+static void upscale_nearest(const uint8_t *src, int w, int h, int s, uint8_t *dst)
+{
+    const size_t W = (size_t)w * s;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = dst + (size_t)y * s * W * 4;
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < s; k++) memcpy(row + ((size_t)x * s + k) * 4, src + ((size_t)y * w + x) * 4, 4);
+        for (int k = 1; k < s; k++) memcpy(row + (size_t)k * W * 4, row, W * 4);
+    }
+}
 
 /* Output kind from the path; then either opens the streaming back end
  * (which checks the target now) or, for held kinds, checks now that the
@@ -50,6 +70,24 @@ pf_status pf_writer_open(pf_writer **out, const char *path, int width, int heigh
     if (w->kind == PF_OUT_NONE) {
         st = pf_out_kind_error(path, lg);
         goto fail;
+    }
+    w->w = width;
+    w->h = height;
+    w->up = w->kind != PF_OUT_VIDEO && w->o.upscale > 1 ? w->o.upscale : 1;
+    if (w->up > 1) {
+        if (width <= 0 || height <= 0 || (int64_t)width * w->up > WRITER_MAX_SIDE ||
+            (int64_t)height * w->up > WRITER_MAX_SIDE) {
+            pf_error(lg, "cannot write '%s': %dx%d frames upscaled %dx are over %d pixels a side; "
+                     "lower --upscale", path, width, height, w->up, WRITER_MAX_SIDE);
+            st = PF_EINVAL;
+            goto fail;
+        }
+        if (!(w->big = pf_malloc4((size_t)width * w->up, (size_t)height * w->up, 4, 1))) {
+            st = PF_ENOMEM;
+            goto fail;
+        }
+        width *= w->up;
+        height *= w->up;
     }
     if (loop < 0 || (st = pf_anim_init(&w->held, width, height)) < 0) {
         pf_error(lg, "cannot write '%s': bad frame size %dx%d or loop count %d", path, width,
@@ -95,6 +133,10 @@ pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms)
 
     PF_ASSERT(w);
     if (!rgba || duration_ms <= 0) return PF_EINVAL;
+    if (w->up > 1) {
+        upscale_nearest(rgba, w->w, w->h, w->up, w->big);
+        rgba = w->big;
+    }
     switch (w->kind) {
     case PF_OUT_VIDEO: return pf_video_stream_push(w->video, rgba, duration_ms);
     case PF_OUT_FRAMES: return pf_frames_stream_push(w->frames, rgba);
@@ -132,6 +174,7 @@ pf_status pf_writer_close(pf_writer *w, int commit)
     case PF_OUT_NONE: break;
     }
     pf_anim_free(&w->held);
+    free(w->big);
     free(w->path);
     free(w);
     return commit ? st : PF_OK;
