@@ -507,6 +507,29 @@ echo "cli.sh: concurrent writers: $race_ok of $race_tries tries correct, $race_l
     "(both exit 0 in $race_both)"
 [ $race_ok -eq $race_tries ] && ok || bad "concurrent writers: $race_ok of $race_tries tries correct"
 
+# --- one signal during work that makes no progress calls -----------------------
+# Grid detection on a 4096x4096 still takes ~20 s and calls no progress hook:
+# one SIGINT must still end it (exit 130, one line, nothing written) within the
+# CLI's 2 s grace, not after the detection (it used to finish with exit 0/4).
+ffmpeg -nostdin -v error -f lavfi -i testsrc=s=4096x4096 -frames:v 1 -y "$T/sigbig.png" 2>/dev/null
+if [ -s "$T/sigbig.png" ]; then
+    "$BIN" "$T/sigbig.png" -o "$T/sigbig-out.png" --no-model 2>"$T/stderr" &
+    pid=$!
+    sleep 1
+    kill -INT $pid 2>/dev/null
+    w=0
+    while [ $w -lt 150 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; w=$((w + 1)); done
+    kill -KILL $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    [ $rc -eq 130 ] && ok || bad "SIGINT during grid detection: exit $rc after $((w / 10)) s, expected 130"
+    one_line "SIGINT during grid detection"
+    no_output "$T/sigbig-out.png" "SIGINT during grid detection"
+    no_output "$T/sigbig-out.json" "SIGINT during grid detection (JSON)"
+else
+    bad "ffmpeg could not make the 4096x4096 still"
+fi
+
 # --- a second signal during cleanup: exit 130, no output, no temp file ------------
 # Both signals arrive once the temp file exists, 0 to 50 ms apart; a TERM
 # second tells our exit 130 from death by the default action (143). The clip

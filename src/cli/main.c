@@ -103,6 +103,8 @@ static void usage(FILE *f)
 "See pixelfix(1).\n", f);
 }
 
+#define CLI_GRACE_S 2   /* after a signal, seconds the library gets to stop by itself */
+
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
@@ -459,8 +461,11 @@ static int run(int argc, char **argv, int probe)
     o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
+    cli_set_grace(CLI_GRACE_S);
     st = pf_restore_file(input, probe ? NULL : o.output, &o.p, &rep);
+    cli_set_grace(0);
     cli_progress_end(&ui);
+    if (st < 0 && cli_interrupted()) st = PF_EABORTED;   /* whatever failed, a signal asked for it */
     rc = cli_exit_code(st);
     if (st < 0 && (st != PF_ENOGRID || !probe)) {
         /* one line per error: the library's own, which names the cause,

@@ -33,16 +33,42 @@ int cli_exit_code(pf_status st)
  * progress call, so the writer removes its temporary file; a second one
  * ends the process at once, but only after removing the temp files itself:
  * dying by the default action would leave them. The three signals are
- * blocked while the handler runs, so a third one cannot cut that short. */
-static volatile sig_atomic_t interrupted;
+ * blocked while the handler runs, so a third one cannot cut that short.
+ * With a grace period (cli_set_grace), the first one also arms an alarm:
+ * work that makes no progress calls (grid detection on a huge canvas, a
+ * big allocation) ends the same way when the period is over. */
+static volatile sig_atomic_t interrupted, grace_s;
+static void force_exit(void)
+{
+    static const char msg[] = "pixelfix: error: interrupted\n";
+    pf_remove_temp_files();
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
+    _exit(EXIT_ABORTED);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
-    if (interrupted) {
-        pf_remove_temp_files();
-        _exit(EXIT_ABORTED);
-    }
+    if (interrupted) force_exit();
     interrupted = 1;
+    if (grace_s > 0) alarm((unsigned)grace_s);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    force_exit();
+}
+
+void cli_set_grace(int seconds)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    grace_s = seconds;
+    if (seconds <= 0) alarm(0);
 }
 
 void cli_ui_init(cli_ui *ui, int verbosity)
