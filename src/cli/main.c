@@ -249,13 +249,11 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             if (!*optarg) return bad_value("--tag", optarg, "a non-empty name");
             o->p.sheet_tag = optarg;
             break;
-        case OPT_FILENAME_FORMAT: {
-            char probe[256];
-            if (pf_sheet_frame_name(probe, sizeof probe, optarg, "t", 0, "t") < 0)
+        case OPT_FILENAME_FORMAT:   /* pf_write_sheet's rule, checked before the restore */
+            if (!strstr(optarg, "{frame}"))
                 return bad_value("--filename-format", optarg, "a pattern holding {frame}, e.g. {tag} {frame}.{extension}");
             o->p.sheet_filename = optarg;
             break;
-        }
         case OPT_SHEET_FORMAT:
             if (strcmp(optarg, "array") == 0) o->p.sheet_hash = 0;
             else if (strcmp(optarg, "hash") == 0) o->p.sheet_hash = 1;
