@@ -510,7 +510,7 @@ echo "cli.sh: concurrent writers: $race_ok of $race_tries tries correct, $race_l
 # --- one signal during work that makes no progress calls -----------------------
 # Grid detection on a 4096x4096 still takes ~20 s and calls no progress hook:
 # one SIGINT must still end it (exit 130, one line, nothing written) within the
-# CLI's 2 s grace, not after the detection (it used to finish with exit 0/4).
+# CLI's 0.8 s grace, not after the detection (it used to finish with exit 0/4).
 ffmpeg -nostdin -v error -f lavfi -i testsrc=s=4096x4096 -frames:v 1 -y "$T/sigbig.png" 2>/dev/null
 if [ -s "$T/sigbig.png" ]; then
     "$BIN" "$T/sigbig.png" -o "$T/sigbig-out.png" --no-model 2>"$T/stderr" &

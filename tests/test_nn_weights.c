@@ -320,6 +320,45 @@ static void expect_named(nn_params *p, const char *path, int with_opt, nn_werr w
     if (name) assert_non_null(strstr(first_msg, name));
 }
 
+/* nn_write_file_atomic lists its temp file in the table that
+ * pf_remove_temp_files() empties (a checkpoint cut short by a second
+ * signal leaves nothing behind), gives the slot back when done, and still
+ * writes when all 32 slots are taken. */
+static void test_write_atomic_temp_table(void **state)
+{
+    (void)state;
+    static const uint8_t bytes[5] = {1, 2, 3, 4, 5};
+    char path[512], *held[32];
+    int slots[32], n = 0, last;
+    FILE *f;
+    uint8_t back[8];
+
+    snprintf(path, sizeof path, "%s/ck.safetensors", tmpdir);
+    while (n < 31 && (held[n] = pf_temp_claim(&slots[n])) != NULL) n++;
+    assert_int_equal(n, 31);
+    assert_int_equal(nn_write_file_atomic(path, bytes, sizeof bytes, &lg), NN_WOK);
+    assert_non_null(pf_temp_claim(&last));            /* the write gave its slot back */
+    assert_int_equal(pf_temp_claim(&slots[31]) == NULL && slots[31] == 0, 1);   /* full */
+    assert_int_equal(nn_write_file_atomic(path, bytes, 3, &lg), NN_WOK);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(back, 1, sizeof back, f), 3);
+    fclose(f);
+    assert_memory_equal(back, bytes, 3);
+
+    /* a listed name is what the handler removes */
+    snprintf(held[0], PF_TEMP_PATH_MAX, "%s/stale.tmp-1", tmpdir);
+    f = fopen(held[0], "wb");
+    assert_non_null(f);
+    fclose(f);
+    pf_temp_list(slots[0]);
+    pf_remove_temp_files();
+    assert_int_equal(access(held[0], F_OK), -1);
+    assert_int_equal(access(path, F_OK), 0);          /* the finished file stays */
+    for (int i = 0; i < n; i++) pf_temp_release(slots[i]);
+    pf_temp_release(last);
+}
+
 static void test_corrupt(void **state)
 {
     (void)state;
@@ -475,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_header_bytes),
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_write_atomic_temp_table),
         cmocka_unit_test(test_corrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

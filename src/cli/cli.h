@@ -42,11 +42,11 @@ void cli_ui_init(cli_ui *ui, int verbosity);
 void cli_log(void *user, int level, const char *msg);
 /* pf_progress_fn: a one-line bar on stderr, only on a tty and not with -q. */
 int cli_progress(void *user, const char *stage, int64_t done, int64_t total);
-/* After a first signal, the library gets `seconds` to return (0 = no
+/* After a first signal, the library gets `ms` milliseconds to return (0 = no
  * limit, and a pending limit is cancelled); then the temp files are
  * removed and the process exits 130. For the restore, not the trainer,
  * whose checkpoint must not be cut short. */
-void cli_set_grace(int seconds);
+void cli_set_grace(int ms);
 
 /* 1 once SIGINT, SIGTERM or SIGHUP arrived (after cli_ui_init). */
 int cli_interrupted(void);

@@ -103,7 +103,7 @@ static void usage(FILE *f)
 "See pixelfix(1).\n", f);
 }
 
-#define CLI_GRACE_S 2   /* after a signal, seconds the library gets to stop by itself */
+#define CLI_GRACE_MS 800   /* after a signal, the time the library gets to stop by itself */
 
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
@@ -459,7 +459,7 @@ static int run(int argc, char **argv, int probe)
     o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
-    cli_set_grace(CLI_GRACE_S);
+    cli_set_grace(CLI_GRACE_MS);
     st = pf_restore_file(input, probe ? NULL : o.output, &o.p, &rep);
     cli_set_grace(0);
     cli_progress_end(&ui);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,7 +38,8 @@ int cli_exit_code(pf_status st)
  * With a grace period (cli_set_grace), the first one also arms an alarm:
  * work that makes no progress calls (grid detection on a huge canvas, a
  * big allocation) ends the same way when the period is over. */
-static volatile sig_atomic_t interrupted, grace_s;
+static volatile sig_atomic_t interrupted, grace_ms;
+static timer_t grace_timer;   /* valid while grace_ms > 0 */
 static void force_exit(void)
 {
     static const char msg[] = "pixelfix: error: interrupted\n";
@@ -51,7 +53,10 @@ static void on_signal(int sig)
     (void)sig;
     if (interrupted) force_exit();
     interrupted = 1;
-    if (grace_s > 0) alarm((unsigned)grace_s);
+    if (grace_ms > 0) {   /* timer_settime is async-signal-safe (POSIX.1-2008, 2.4.3) */
+        struct itimerspec it = { { 0, 0 }, { grace_ms / 1000, (long)(grace_ms % 1000) * 1000000L } };
+        timer_settime(grace_timer, 0, &it, NULL);
+    }
 }
 
 static void on_alarm(int sig)
@@ -60,15 +65,23 @@ static void on_alarm(int sig)
     force_exit();
 }
 
-void cli_set_grace(int seconds)
+void cli_set_grace(int ms)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
-    grace_s = seconds;
-    if (seconds <= 0) alarm(0);
+    if (grace_ms > 0) {
+        grace_ms = 0;
+        timer_delete(grace_timer);
+    }
+    if (ms <= 0) return;
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGALRM;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &grace_timer) == 0) grace_ms = ms;
 }
 
 void cli_ui_init(cli_ui *ui, int verbosity)

@@ -93,6 +93,18 @@ double pf_now_ms(void);
  * the figure is at least 1, so small figures do not read as 0.0 GiB. */
 const char *pf_fmt_bytes(char buf[32], double bytes);
 
+/* The signal-safe table of temporary files (tempfiles.c) that
+ * pf_remove_temp_files() deletes. pf_temp_claim returns a free slot's name
+ * buffer (PF_TEMP_PATH_MAX bytes) and its number in *slot, or NULL and 0
+ * when all 32 are taken; write the temp name there, pf_temp_list(slot),
+ * then create the file under that name; pf_temp_release(slot) once it is
+ * renamed or removed. Thread-safe; pf_remove_temp_files is also
+ * async-signal-safe. */
+#define PF_TEMP_PATH_MAX 4096
+char *pf_temp_claim(int *slot);
+void pf_temp_list(int slot);
+void pf_temp_release(int slot);
+
 static inline int pf_clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 static inline float pf_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 

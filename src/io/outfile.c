@@ -3,9 +3,10 @@
  * file beside the final path (mkstemp "<final>.tmp-XXXXXX", the base name
  * shortened to fit NAME_MAX) and moves it into place on success, so a
  * failure never leaves a half-written output. Without force the move never
- * replaces a file that appeared meanwhile. Open temp files are listed in a
- * signal-safe table so that pf_remove_temp_files() can delete them from a
- * signal handler. Not an encoder itself; see the writer_*.c files.
+ * replaces a file that appeared meanwhile. Open temp files are listed in
+ * the signal-safe table of core/tempfiles.c, so that pf_remove_temp_files()
+ * can delete them from a signal handler. Not an encoder itself; see the
+ * writer_*.c files.
  */
 #define _GNU_SOURCE   /* renameat2, RENAME_NOREPLACE */
 #include "encode.h"
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,39 +28,6 @@ static void read_umask(void)
 {
     g_umask = umask(022);
     umask(g_umask);
-}
-
-/* ---- temp files a signal handler may remove -------------------------------
- * A slot is 0 free, 1 being filled, 2 listed. mkstemp writes the name into
- * the listed slot itself, so there is no moment when our file exists but is
- * not listed; a handler that runs before the file exists unlinks a name
- * nobody has (6 random characters), which is harmless. */
-#define TMP_SLOTS 32
-static struct {
-    atomic_int state;
-    char path[sizeof ((pf_outfile *)0)->tmp_path];
-} g_tmp[TMP_SLOTS];
-
-static int slot_claim(void)
-{
-    for (int i = 0; i < TMP_SLOTS; i++) {
-        int free_ = 0;
-        if (atomic_compare_exchange_strong(&g_tmp[i].state, &free_, 1)) return i + 1;
-    }
-    return 0;   /* all taken: this temp file is not listed (best effort) */
-}
-
-static void slot_release(int slot)
-{
-    if (slot > 0) atomic_store(&g_tmp[slot - 1].state, 0);
-}
-
-void pf_remove_temp_files(void)
-{
-    int e = errno;
-    for (int i = 0; i < TMP_SLOTS; i++)
-        if (atomic_load(&g_tmp[i].state) == 2) unlink(g_tmp[i].path);
-    errno = e;
 }
 
 /* PF_EEXIST when path exists (even as a dangling link) and !force. */
@@ -124,17 +91,17 @@ pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force)
     }
     memcpy(o->final_path, final_path, n + 1);
     o->force = force != 0;
-    o->slot = slot_claim();
-    tmpl = o->tmp_path;
-    if (o->slot) {
-        tmpl = g_tmp[o->slot - 1].path;
+    tmpl = pf_temp_claim(&o->slot);
+    if (tmpl) {
         memcpy(tmpl, o->tmp_path, strlen(o->tmp_path) + 1);
-        atomic_store(&g_tmp[o->slot - 1].state, 2);
+        pf_temp_list(o->slot);
+    } else {
+        tmpl = o->tmp_path;
     }
     o->fd = mkstemp(tmpl);
     if (o->fd < 0) {
         e = errno;
-        slot_release(o->slot);
+        pf_temp_release(o->slot);
         o->slot = 0;
         o->tmp_path[0] = '\0';
         errno = e;
@@ -218,7 +185,7 @@ pf_status pf_outfile_commit(pf_outfile *o)
     if ((o->force ? rename(o->tmp_path, o->final_path) : move_noreplace(o->tmp_path, o->final_path)) != 0)
         goto fail;
     o->tmp_path[0] = '\0';
-    slot_release(o->slot);
+    pf_temp_release(o->slot);
     o->slot = 0;
     o->placed = 1;
     sync_parent(o->final_path);
@@ -239,7 +206,7 @@ void pf_outfile_abort(pf_outfile *o)
     o->fd = -1;
     if (o->tmp_path[0]) unlink(o->tmp_path);
     o->tmp_path[0] = '\0';
-    slot_release(o->slot);
+    pf_temp_release(o->slot);
     o->slot = 0;
     errno = e;
 }

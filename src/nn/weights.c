@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,20 +528,26 @@ fail:
 nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size,
                              const pf_logger *lg)
 {
-    static unsigned counter;
+    static atomic_uint counter;
     size_t len = strlen(path);
-    char *tmp = malloc(len + 48);
-    int fd = -1;
-    if (!tmp) return NN_WERR_NOMEM;
+    int fd = -1, slot = 0;
+    if (len + 48 > PF_TEMP_PATH_MAX) {
+        pf_error(lg, "safetensors: the path %s is too long", path);
+        return NN_WERR_IO;
+    }
+    /* listed before it exists, so a signal handler can remove it (pf_remove_temp_files) */
+    char own[PF_TEMP_PATH_MAX], *tmp = pf_temp_claim(&slot);
+    if (!tmp) tmp = own;
     /* O_EXCL with mode 0666 honours the umask, unlike mkstemp's 0600 */
     for (int tries = 0; fd < 0 && tries < 16; tries++) {
-        snprintf(tmp, len + 48, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
+        snprintf(tmp, PF_TEMP_PATH_MAX, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+        pf_temp_list(slot);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
         pf_error(lg, "safetensors: cannot create a file beside %s: %s", path, strerror(errno));
-        free(tmp);
+        pf_temp_release(slot);
         return NN_WERR_IO;
     }
     FILE *f = fdopen(fd, "wb");
@@ -552,7 +559,7 @@ nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size
         pf_error(lg, "safetensors: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
     }
-    free(tmp);
+    pf_temp_release(slot);
     return ok ? NN_WOK : NN_WERR_IO;
 }
 
