@@ -202,12 +202,12 @@ CONFIG_ARGS="--prefix=$BUILD/install --pkg-config=$PKG_CONFIG --pkg-config-flags
  --enable-zlib --enable-libx264 --enable-libwebp --enable-libpixelfix
  --enable-protocol=file,pipe
  --enable-indev=lavfi
- --enable-demuxer=gif,mov,matroska,image2,apng,webp_pipe,png_pipe,lavfi
- --enable-decoder=gif,h264,hevc,vp8,vp9,png,apng,webp,mjpeg,rawvideo,aac,mp3float,opus,vorbis,flac,pcm_s16le
+ --enable-demuxer=gif,mov,matroska,image2,image2pipe,apng,webp_pipe,png_pipe,nut,yuv4mpegpipe,rawvideo,lavfi
+ --enable-decoder=gif,h264,hevc,vp8,vp9,png,apng,webp,mjpeg,rawvideo,aac,mp3float,opus,vorbis,flac,pcm_s16le,ffv1
  --enable-parser=h264,hevc,vp8,vp9,png,gif,mjpeg,webp,aac,mpegaudio,opus,vorbis,flac
- --enable-encoder=png,apng,gif,libx264,libwebp,libwebp_anim,wrapped_avframe,aac,rawvideo
- --enable-muxer=mp4,mov,matroska,webm,gif,apng,webp,image2,null,framemd5,framecrc,rawvideo
- --enable-filter=pixelfix,scale,format,palettegen,paletteuse,split,fps,tile,pad,crop,trim,setpts,select,copy,null,showinfo,testsrc,color,sine,anullsrc,aresample,aformat,anull,atrim,asetpts"
+ --enable-encoder=png,apng,gif,libx264,libwebp,libwebp_anim,wrapped_avframe,aac,rawvideo,ffv1
+ --enable-muxer=mp4,mov,matroska,webm,gif,apng,webp,image2,image2pipe,nut,yuv4mpegpipe,null,framemd5,framecrc,rawvideo
+ --enable-filter=pixelfix,scale,format,overlay,hstack,vstack,concat,loop,reverse,colorkey,alphaextract,alphamerge,palettegen,paletteuse,split,fps,tile,pad,crop,trim,setpts,select,copy,null,showinfo,testsrc,color,sine,anullsrc,aresample,aformat,anull,atrim,asetpts"
 mkdir -p "$BUILD"
 STAMP="$BUILD/.pixelfix-configure"
 WANT=$(printf '%s\n%s\n' "$CONFIG_ARGS" "$(cksum < "$TREE/configure")")

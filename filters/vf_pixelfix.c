@@ -88,6 +88,7 @@ typedef struct PixelfixContext {
     int colors;             ///< at most this many colours, 2..256; 0 = automatic
     char *palette;          ///< palette file (.hex, .gpl, .png), NULL = extract
     char *background;       ///< "auto", "none" or a colour
+    char *matte;            ///< "none" (keep alpha), "auto" (the keyed background) or a colour
     int window, overlap;    ///< model window T and overlap O, frames
     int upscale;            ///< integer nearest upscale of the output
     int threads;            ///< network threads, 0 = libpixelfix's default
@@ -101,6 +102,9 @@ typedef struct PixelfixContext {
     pf_rgba_converter *conv; ///< input format -> RGBA, as libpixelfix's reader does it
     int in_w, in_h;         ///< input size, pixels
     int native_w, native_h; ///< 0 until the grid is locked
+    int matte_mode;         ///< 0 none, 1 auto, 2 matte_rgb
+    uint8_t matte_rgb[3];   ///< the colour under transparent pixels (auto: set at the lock)
+    uint8_t *matte_row;     ///< (native_w, 4) one composited row
     int final_config;       ///< downstream reconfigured for the native size
     int ready;              ///< pf_stream may hold restored frames: pull before pushing
     int eof;                ///< input EOF seen and pf_stream_finish() run
@@ -130,6 +134,9 @@ static const AVOption pixelfix_options[] = {
     { "background", "key colour: auto (estimate from the borders), none (keep opaque), or #rrggbb / a name",
       OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
     { "b", "same as background", OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
+    { "matte", "for opaque outputs (yuv420p video): none (keep alpha), auto (composite over the keyed "
+               "background colour, as the CLI's video output), or #rrggbb / a name",
+      OFFSET(matte), AV_OPT_TYPE_STRING, { .str = "none" }, 0, 0, FLAGS },
     { "window", "frames per model window, 1..64", OFFSET(window), AV_OPT_TYPE_INT, { .i64 = 8 }, 1, 64, FLAGS },
     { "overlap", "frames shared by neighbouring windows, 0..window/2",
       OFFSET(overlap), AV_OPT_TYPE_INT, { .i64 = 4 }, 0, 32, FLAGS },
@@ -262,6 +269,16 @@ static av_cold int init(AVFilterContext *ctx)
     }
     if ((ret = parse_background(ctx, s->background, p)) < 0)
         return ret;
+    if (!s->matte || !strcmp(s->matte, "none")) {
+        s->matte_mode = 0;
+    } else if (!strcmp(s->matte, "auto")) {
+        s->matte_mode = 1;
+    } else if (parse_color(ctx, s->matte, s->matte_rgb) >= 0) {
+        s->matte_mode = 2;
+    } else {
+        av_log(ctx, AV_LOG_ERROR, "invalid matte '%s': give none, auto, #rrggbb or a colour name\n", s->matte);
+        return AVERROR(EINVAL);
+    }
     if (!(s->props = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW)))
         return AVERROR(ENOMEM);
 
@@ -409,6 +426,9 @@ static int configure_native(AVFilterContext *ctx)
 
     s->native_w = rep->native_w;
     s->native_h = rep->native_h;
+    if (s->matte_mode == 1)   /* the keyed colour; black when nothing was keyed */
+        memcpy(s->matte_rgb, rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT
+                             ? rep->bg_rgb : (const uint8_t[3]){ 0, 0, 0 }, 3);
     av_log(ctx, AV_LOG_INFO, "grid: %.3fx%.3f px cells at (%.2f, %.2f), confidence %.2f%s; "
            "%dx%d native -> %dx%d output\n", rep->cell_w, rep->cell_h, rep->offset_x, rep->offset_y,
            rep->confidence, rep->scale_forced ? " (scale given)" : "", s->native_w, s->native_h,
@@ -446,13 +466,25 @@ static int configure_native(AVFilterContext *ctx)
     return ret;
 }
 
-/* Nearest-neighbour upscale of one native RGBA frame into out. */
-static void put_frame(AVFrame *out, const pf_stream_frame *f, int u)
+/* Nearest-neighbour upscale of one native RGBA frame into out; with a
+ * matte (rgb, or NULL), each pixel alpha-composited over it and opaque.
+ * row_buf: (width, 4) scratch. */
+static void put_frame(AVFrame *out, const pf_stream_frame *f, int u, const uint8_t *matte,
+                      uint8_t *row_buf)
 {
     const size_t row = (size_t)f->width * u * 4;
     for (int y = 0; y < f->height; y++) {
         uint8_t *d0 = out->data[0] + (size_t)y * u * out->linesize[0];
         const uint8_t *src = f->rgba + (size_t)y * f->width * 4;
+        if (matte) {
+            for (int x = 0; x < f->width; x++) {
+                const uint8_t *q = src + (size_t)x * 4;
+                for (int k = 0; k < 3; k++)
+                    row_buf[x * 4 + k] = (uint8_t)((q[k] * q[3] + matte[k] * (255 - q[3]) + 127) / 255);
+                row_buf[x * 4 + 3] = 255;
+            }
+            src = row_buf;
+        }
         if (u == 1) {
             memcpy(d0, src, row);
             continue;
@@ -511,7 +543,13 @@ static int send_one(AVFilterContext *ctx, int *ret)
     /* the pixels are full-range RGB now, as vf_scale marks a YUV->RGB result */
     out->colorspace = AVCOL_SPC_RGB;
     out->color_range = AVCOL_RANGE_JPEG;
-    put_frame(out, &f, s->upscale);
+    if (s->matte_mode && !s->matte_row &&
+        !(s->matte_row = av_malloc_array(f.width, 4))) {
+        av_frame_free(&out);
+        *ret = AVERROR(ENOMEM);
+        return 1;
+    }
+    put_frame(out, &f, s->upscale, s->matte_mode ? s->matte_rgb : NULL, s->matte_row);
     s->sent++;
     *ret = ff_filter_frame(outlink, out);
     return 1;
@@ -694,6 +732,7 @@ static av_cold void uninit(AVFilterContext *ctx)
     pf_model_free(s->pm);
     s->pm = NULL;
     av_freep(&s->rgba);
+    av_freep(&s->matte_row);
     pf_rgba_converter_free(s->conv);
     s->conv = NULL;
 }

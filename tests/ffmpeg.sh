@@ -73,7 +73,7 @@ monotonic() {
 # --- registration and documentation ------------------------------------------
 "$FF" -hide_banner -filters 2>/dev/null | grep -q ' pixelfix ' && ok || bad "ffmpeg -filters lacks pixelfix"
 "$FF" -hide_banner -h filter=pixelfix > "$T/help.txt" 2>&1
-for opt in model scale colors palette background window overlap upscale threads; do
+for opt in model scale colors palette background matte window overlap upscale threads; do
     grep -q "^ *$opt " "$T/help.txt" && ok || bad "ffmpeg -h filter=pixelfix lacks '$opt'"
 done
 
@@ -215,6 +215,64 @@ rc=$?
 rc=$?
 [ "$rc" -ne 0 ] && grep -q -i "grid" "$T/e" && ok || bad "no grid: exit $rc, stderr: $(head -c 300 "$T/e")"
 
+# --- matte: opaque frames, transparent pixels over the keyed colour or a given one ------------
+run "CLI report" -- "$BIN" "$SRC" -o "$T/mat.png" --no-model -q --json "$T/mat-report.json"
+run "matte=none raw" -- "$FF" -nostdin -y -v error -i "$SRC" -vf pixelfix=model=none -frames:v 3 \
+    -pix_fmt rgba -f rawvideo "$T/m0.rgba"
+run "matte=auto raw" -- "$FF" -nostdin -y -v error -i "$SRC" -vf pixelfix=model=none:matte=auto -frames:v 3 \
+    -pix_fmt rgba -f rawvideo "$T/ma.rgba"
+run "matte=#00ff00 raw" -- "$FF" -nostdin -y -v error -i "$SRC" -vf "pixelfix=model=none:matte=#00ff00" \
+    -frames:v 3 -pix_fmt rgba -f rawvideo "$T/mg.rgba"
+if command -v python3 >/dev/null 2>&1; then
+    python3 - "$T/m0.rgba" "$T/ma.rgba" "$T/mg.rgba" "$T/mat-report.json" 2>"$T/py.txt" <<'PY' && ok ||
+import json, sys
+n, a, g = (open(f, "rb").read() for f in sys.argv[1:4])
+bg = json.load(open(sys.argv[4]))["background"]
+assert bg["kind"] == "solid", bg
+key = bytes.fromhex(bg["color"][1:])
+assert len(n) == len(a) == len(g) > 0
+clear = 0
+for i in range(0, len(n), 4):
+    al = n[i + 3]
+    assert a[i + 3] == 255 and g[i + 3] == 255, i           # opaque
+    if al == 255:                                          # opaque pixels keep their colour
+        assert a[i:i + 3] == n[i:i + 3] and g[i:i + 3] == n[i:i + 3], i
+    elif al == 0:                                          # transparent ones take the matte
+        clear += 1
+        assert a[i:i + 3] == key, (i, a[i:i + 3], key)
+        assert g[i:i + 3] == bytes((0, 255, 0)), i
+assert clear > 0 and clear < len(n) // 4
+PY
+        bad "matte: $(tail -c 300 "$T/py.txt")"
+fi
+"$FF" -nostdin -v error -i "$SRC" -vf pixelfix=model=none:matte=nocolour -f null - 2>"$T/err.txt" && \
+    bad "matte=nocolour was accepted" || { grep -q "invalid matte" "$T/err.txt" && ok || bad "matte=nocolour: $(cat "$T/err.txt")"; }
+
+# --- pipes: NUT, YUV4MPEG, PNG image pipes, FFV1; overlay and hstack on pixelfix's own branches --
+"$FF" -nostdin -v error -i "$SRC" -vf pixelfix=model=none -c:v rawvideo -f nut - 2>"$T/err1.txt" |
+    "$FF" -nostdin -y -v error -f nut -i - -pix_fmt rgba -f framemd5 "$T/nut.md5" 2>"$T/err2.txt"
+same_frames "$T/nut.md5" "$T/ff0.md5" "NUT rawvideo pipe vs the filter"
+"$FF" -nostdin -v error -i "$SRC" -vf pixelfix=model=none -c:v ffv1 -f nut - 2>"$T/err1.txt" |
+    "$FF" -nostdin -y -v error -f nut -i - -pix_fmt rgba -f framemd5 "$T/ffv1.md5" 2>"$T/err2.txt"
+same_frames "$T/ffv1.md5" "$T/ff0.md5" "NUT FFV1 pipe (lossless RGBA) vs the filter"
+"$FF" -nostdin -v error -i "$SRC" -vf pixelfix=model=none -c:v png -f image2pipe - 2>"$T/err1.txt" |
+    "$FF" -nostdin -y -v error -f image2pipe -c:v png -i - -pix_fmt rgba -f framemd5 "$T/i2p.md5" 2>"$T/err2.txt"
+same_frames "$T/i2p.md5" "$T/ff0.md5" "PNG image2pipe vs the filter"
+# YUV4MPEG in and out: the input through a y4m pipe gives the frames of the same decoded input
+run "input as y4m" -- "$FF" -nostdin -y -v error -i "$SRC" -pix_fmt yuv420p -f yuv4mpegpipe "$T/in.y4m"
+run "y4m input to the filter" -- ff_md5 "$T/y4m_in.md5" -f yuv4mpegpipe -i "$T/in.y4m" -vf pixelfix=model=none
+[ "$(count "$T/y4m_in.md5")" -eq "$N_IN" ] && [ "$(dims "$T/y4m_in.md5")" = "$NATIVE" ] && ok ||
+    bad "y4m input: $(count "$T/y4m_in.md5") frames $(dims "$T/y4m_in.md5"), want $N_IN $NATIVE"
+cat "$T/in.y4m" | "$FF" -nostdin -v error -f yuv4mpegpipe -i - -vf pixelfix=model=none,format=yuv444p \
+    -f yuv4mpegpipe - 2>"$T/err1.txt" | "$FF" -nostdin -y -v error -f yuv4mpegpipe -i - -f framemd5 "$T/y4m_out.md5" 2>"$T/err2.txt"
+[ "$(count "$T/y4m_out.md5")" -eq "$N_IN" ] && ok || bad "y4m pipe through: $(count "$T/y4m_out.md5") frames, $(cat "$T/err1.txt" "$T/err2.txt" | head -c 300)"
+run "overlay on a branch" -- ff_md5 "$T/ov.md5" -i "$SRC" -filter_complex \
+    "pixelfix=model=none,split[a][b];[a][b]overlay=format=auto"
+[ "$(count "$T/ov.md5")" -eq "$N_IN" ] && [ "$(dims "$T/ov.md5")" = "$NATIVE" ] && ok ||
+    bad "overlay: $(count "$T/ov.md5") frames $(dims "$T/ov.md5")"
+run "hstack" -- ff_md5 "$T/hs.md5" -i "$SRC" -filter_complex "pixelfix=model=none,split[a][b];[a][b]hstack"
+[ "$(dims "$T/hs.md5")" = "$((W * 2))x$H" ] && ok || bad "hstack: $(dims "$T/hs.md5"), want $((W * 2))x$H"
+
 # --- the README's pipelines (keep these command lines the same as README.md's) ------------------
 # 1. a spritesheet-ready PNG sequence: the CLI's frames under the CLI's names, both with the
 # default model as a fresh checkout finds it (pf_model_default_path: the tree's models/)
@@ -232,7 +290,7 @@ same_frames "$T/walk.md5" "$T/cliw.md5" "README PNG sequence vs CLI"
 run "input with audio" -- "$FF" -nostdin -y -v error -i "$SRC" -f lavfi -i "sine=d=1.5" -map 0:v -map 1:a \
     -c:v copy -c:a aac -shortest "$T/walk.mp4"
 run "README: video for YouTube" -- "$FF" -nostdin -y -v error -i "$T/walk.mp4" \
-  -vf "pixelfix,scale=iw*2*ceil(540/ih):ih*2*ceil(540/ih):flags=neighbor:out_color_matrix=bt709,format=yuv420p" \
+  -vf "pixelfix=matte=auto,scale=iw*2*ceil(540/ih):ih*2*ceil(540/ih):flags=neighbor:out_color_matrix=bt709,format=yuv420p" \
   -c:v libx264 -preset slow -crf 16 -colorspace bt709 -color_primaries bt709 -color_trc bt709 \
   -c:a aac -b:a 192k -movflags +faststart "$T/walk-youtube.mp4"
 run "decode it" -- "$FF" -nostdin -v error -i "$T/walk-youtube.mp4" -map 0:v -fps_mode passthrough -f framemd5 "$T/yt.md5"
