@@ -192,6 +192,10 @@ expect 7 "--max-memory too small" -- "$BIN" "$SRC" -o "$T/mem1.gif" --no-model -
 no_output "$T/mem1.gif" "--max-memory too small"
 one_line "--max-memory too small"
 grep -q "max-memory" "$T/stderr" && ok || bad "--max-memory: message does not name it: $(cat "$T/stderr")"
+expect 7 "--max-memory 1K" -- "$BIN" "$SRC" -o "$T/mem1.gif" --no-model --max-memory 1K
+grep -q "over the limit of 1.0 KiB" "$T/stderr" && ok || bad "--max-memory 1K: $(cat "$T/stderr")"
+expect 2 "--max-memory 12x" -- "$BIN" "$SRC" -o "$T/mem1.gif" --no-model --max-memory 12x
+expect 0 "--max-memory 2GiB" -- "$BIN" "$SRC" -o "$T/mem3.gif" --no-model --max-memory 2GiB
 expect 0 "--max-memory holds fewer frames" -- "$BIN" "$SRC" -o "$T/mem2.gif" --no-model --max-memory 2500000 -v
 grep -q "5 of 8 frames held" "$T/stderr" && ok || bad "--max-memory: not 5 of 8 frames: $(grep held "$T/stderr")"
 # A truncated GIF that still has frames: a warning, and an output

@@ -3,11 +3,13 @@
  * dispatch to the `probe` and `eval` subcommands. Parses options, calls the
  * library, maps its status to an exit code. No restoration logic here.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,7 +82,7 @@ static void usage(FILE *f)
 "      --json FILE         write a machine-readable report (probe: a bare --json\n"
 "                          prints it)\n"
 "      --debug DIR         write grid overlays and pre-palette images to DIR\n"
-"Limits (0 = no limit):\n"
+"Limits (0 = no limit; byte counts take K, M, G or T, as 512M or 2G):\n"
 "      --max-pixels N      largest input width*height (default 67108864)\n"
 "      --max-frames N      most input frames (default 100000)\n"
 "      --max-decoded-bytes N  most decoded RGBA bytes in total (default 64 GiB)\n"
@@ -158,6 +160,30 @@ static int parse_i64(const char *s, int64_t *out)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < 0) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A byte count: digits, optionally followed by K, M, G or T (binary
+ * multiples, with or without "iB"/"B": 2G = 2GiB = 2147483648). */
+static int parse_bytes(const char *s, int64_t *out)
+{
+    static const char units[] = "KMGT";
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0) return -1;
+    if (*end) {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (!u || !*u) return -1;
+        end++;
+        if (!strcasecmp(end, "iB") || !strcasecmp(end, "B")) end += strlen(end);
+        if (*end) return -1;
+        for (long i = 0; i <= u - units; i++) {
+            if (v > INT64_MAX / 1024) return -1;
+            v *= 1024;
+        }
+    }
     *out = v;
     return 0;
 }
@@ -279,16 +305,16 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
             if (parse_i64(optarg, &o->p.limits.max_frames)) return bad_value("--max-frames", optarg, "a count (0: no limit)");
             break;
         case OPT_MAX_DECODED:
-            if (parse_i64(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count (0: no limit)");
+            if (parse_bytes(optarg, &o->p.limits.max_decoded_bytes)) return bad_value("--max-decoded-bytes", optarg, "a byte count such as 2G or 512M (0: no limit)");
             break;
         case OPT_MAX_MODEL:
-            if (parse_i64(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count (0: no limit)");
+            if (parse_bytes(optarg, &o->p.limits.max_model_bytes)) return bad_value("--max-model-bytes", optarg, "a byte count such as 2G or 512M (0: no limit)");
             break;
         case OPT_MAX_MEMORY:
-            if (parse_i64(optarg, &o->p.limits.max_memory)) return bad_value("--max-memory", optarg, "a byte count (0: no limit)");
+            if (parse_bytes(optarg, &o->p.limits.max_memory)) return bad_value("--max-memory", optarg, "a byte count such as 2G or 512M (0: no limit)");
             break;
         case OPT_MAX_MODEL_MEM:
-            if (parse_i64(optarg, &o->p.limits.max_model_memory)) return bad_value("--max-model-memory", optarg, "a byte count (0: no limit)");
+            if (parse_bytes(optarg, &o->p.limits.max_model_memory)) return bad_value("--max-model-memory", optarg, "a byte count such as 2G or 512M (0: no limit)");
             break;
         case 'm': o->p.model_path = optarg; o->p.use_model = 1; break;
         case OPT_NO_MODEL: o->p.use_model = 0; break;
