@@ -139,7 +139,7 @@ static const AVOption pixelfix_options[] = {
       OFFSET(matte), AV_OPT_TYPE_STRING, { .str = "none" }, 0, 0, FLAGS },
     { "window", "frames per model window, 1..64", OFFSET(window), AV_OPT_TYPE_INT, { .i64 = 8 }, 1, 64, FLAGS },
     { "overlap", "frames shared by neighbouring windows, 0..window/2",
-      OFFSET(overlap), AV_OPT_TYPE_INT, { .i64 = 4 }, 0, 32, FLAGS },
+      OFFSET(overlap), AV_OPT_TYPE_INT, { .i64 = 2 }, 0, 32, FLAGS },
     { "upscale", "integer nearest-neighbour upscale of the native output", OFFSET(upscale),
       AV_OPT_TYPE_INT, { .i64 = 1 }, 1, 64, FLAGS },
     { "threads", "threads for the network, 0 for libpixelfix's default", OFFSET(threads),
@@ -187,35 +187,13 @@ static void keep_error(void *user, int level, const char *msg)
         av_strlcpy(buf, msg, 1024);
 }
 
-/* A key colour as the CLI reads it (pixelfix(1), --background: its eight
- * names, then #rgb / #rrggbb with or without '#'), else FFmpeg's names. */
+/* A colour as the CLI reads it (pf_parse_color), else FFmpeg's names. */
 static int parse_color(AVFilterContext *ctx, const char *s, uint8_t rgb[3])
 {
-    static const struct { const char *name; uint8_t rgb[3]; } named[] = {
-        { "magenta", { 255, 0, 255 } }, { "white", { 255, 255, 255 } }, { "black", { 0, 0, 0 } },
-        { "green", { 0, 255, 0 } },     { "blue", { 0, 0, 255 } },      { "red", { 255, 0, 0 } },
-        { "cyan", { 0, 255, 255 } },    { "yellow", { 255, 255, 0 } },
-    };
-    const char *h = s[0] == '#' ? s + 1 : s;
-    size_t n = strlen(h), i;
     uint8_t rgba[4];
 
-    for (i = 0; i < FF_ARRAY_ELEMS(named); i++)
-        if (!av_strcasecmp(s, named[i].name)) {
-            memcpy(rgb, named[i].rgb, 3);
-            return 0;
-        }
-    for (i = 0; i < n && av_isxdigit(h[i]); i++)
-        ;
-    if (i == n && (n == 3 || n == 6)) {
-        unsigned long v = strtoul(h, NULL, 16);
-        if (n == 3)
-            v = ((v >> 8 & 15) * 0x110000) | ((v >> 4 & 15) * 0x1100) | ((v & 15) * 0x11);
-        rgb[0] = v >> 16 & 255;
-        rgb[1] = v >> 8 & 255;
-        rgb[2] = v & 255;
+    if (pf_parse_color(s, rgb) == PF_OK)
         return 0;
-    }
     if (av_parse_color(rgba, s, -1, ctx) < 0)
         return AVERROR(EINVAL);
     memcpy(rgb, rgba, 3);

@@ -162,7 +162,7 @@ typedef struct pf_params {
     int window;            /* frames per model window, T: 1..64 (default 8, as the
                               shipped model was trained) */
     int overlap;           /* frames shared by neighbouring windows, 0..window/2
-                              (default 4) */
+                              (default 2) */
     int palette_frames;    /* frames the palette is built from: N = the first N, then
                               it is fixed; 0 = the whole clip (pf_stream then holds
                               every frame until pf_stream_finish); PF_PALETTE_AUTO
@@ -181,6 +181,12 @@ typedef struct pf_params {
 /* The defaults described field by field above. */
 pf_params pf_default_params(void);
 pf_limits pf_default_limits(void);
+
+/* A colour as --background and the filter's background/matte read it: one
+ * of eight names (magenta, white, black, green, blue, red, cyan, yellow; any
+ * case) or hex #rgb / #rrggbb (CSS Color 4 hex notation; the '#' may be
+ * left out). rgb: sRGB 0..255. Errors: PF_EINVAL (rgb untouched). */
+pf_status pf_parse_color(const char *s, uint8_t rgb[3]);
 
 /* What a restore found and made. Arrays are owned by the report. */
 typedef struct pf_report {

@@ -288,8 +288,8 @@ if [ -x "$MK" ]; then
     grep -q '"window": 12' "$T/w12.json" && ok || bad "--window 12: not in the report"
     expect 0 "--overlap 0" -- "$BIN" "$SRC" -o "$T/o0.gif" -m "$T/m.safetensors" --overlap 0 -q
     expect 0 "--overlap 1" -- "$BIN" "$SRC" -o "$T/o1.gif" -m "$T/m.safetensors" --overlap 1 -q
-    expect 0 "--window 4: the default overlap follows" -- "$BIN" "$SRC" -o "$T/w4.gif" -m "$T/m.safetensors" --window 4 -q --json "$T/w4.json"
-    grep -q '"overlap": 2' "$T/w4.json" && ok || bad "--window 4: overlap is not 2"
+    expect 0 "--window 2: the default overlap follows" -- "$BIN" "$SRC" -o "$T/w4.gif" -m "$T/m.safetensors" --window 2 -q --json "$T/w4.json"
+    grep -q '"overlap": 1' "$T/w4.json" && ok || bad "--window 2: overlap is not 1"
 fi
 expect 2 "--overlap over half of --window 4" -- "$BIN" "$SRC" -o "$T/o3.gif" --window 4 --overlap 3
 grep -q "0\.\.2" "$T/stderr" && ok || bad "--overlap 3 --window 4: the error does not give 0..2"

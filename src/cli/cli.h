@@ -53,10 +53,6 @@ int cli_interrupted(void);
 /* Erases the bar before other output. */
 void cli_progress_end(cli_ui *ui);
 
-/* Parses "#rrggbb", "rrggbb", "#rgb" or a name (magenta, white, black,
- * green, blue, red, cyan, yellow). Returns 0 on success. */
-int cli_parse_color(const char *s, unsigned char rgb[3]);
-
 /* The report as a pretty-printed JSON object (malloc'd; NULL on OOM). */
 char *cli_report_json(const char *input, const char *output, const pf_report *rep);
 

@@ -48,7 +48,7 @@ static void usage(FILE *f)
 "      --no-model          classical path only (grid, cell colour, palette)\n"
 "      --window N          frames per model window, 1..64 (default 8)\n"
 "      --overlap N         frames shared by neighbouring windows, 0..window/2\n"
-"                          (default 4, or window/2 when that is less)\n"
+"                          (default 2, or window/2 when that is less)\n"
 "      --threads N         threads for the network and codecs, 0..256 (default 0:\n"
 "                          one for the network, the codecs' automatic count)\n"
 "Colour:\n"
@@ -243,7 +243,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         case 'b':
             if (strcmp(optarg, "auto") == 0) o->p.background = PF_BG_AUTO;
             else if (strcmp(optarg, "none") == 0) o->p.background = PF_BG_NONE;
-            else if (cli_parse_color(optarg, o->p.bg_rgb) == 0) o->p.background = PF_BG_COLOR;
+            else if (pf_parse_color(optarg, o->p.bg_rgb) == PF_OK) o->p.background = PF_BG_COLOR;
             else return bad_value("--background", optarg, "auto, none, #rrggbb or a colour name");
             break;
         case 'f': o->p.force = 1; break;

@@ -142,29 +142,6 @@ int cli_progress(void *user, const char *stage, int64_t done, int64_t total)
     return 0;
 }
 
-int cli_parse_color(const char *s, unsigned char rgb[3])
-{
-    static const struct { const char *name; unsigned char rgb[3]; } named[] = {
-        {"magenta", {255, 0, 255}}, {"white", {255, 255, 255}}, {"black", {0, 0, 0}},
-        {"green", {0, 255, 0}}, {"blue", {0, 0, 255}}, {"red", {255, 0, 0}},
-        {"cyan", {0, 255, 255}}, {"yellow", {255, 255, 0}},
-    };
-    char hex[7];
-    size_t n;
-    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
-        if (strcasecmp(s, named[i].name) == 0) { memcpy(rgb, named[i].rgb, 3); return 0; }
-    if (*s == '#') s++;
-    n = strlen(s);
-    for (size_t i = 0; i < n; i++) if (!isxdigit((unsigned char)s[i])) return -1;
-    if (n == 3) { for (int i = 0; i < 3; i++) { hex[2 * i] = hex[2 * i + 1] = s[i]; } }
-    else if (n == 6) memcpy(hex, s, 6);
-    else return -1;
-    hex[6] = 0;
-    unsigned long v = strtoul(hex, NULL, 16);
-    rgb[0] = (v >> 16) & 255; rgb[1] = (v >> 8) & 255; rgb[2] = v & 255;
-    return 0;
-}
-
 int cli_write_text(const char *path, const char *text, int force)
 {
     pf_outfile of;
