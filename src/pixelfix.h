@@ -82,8 +82,9 @@ typedef struct pf_limits {
     int64_t max_frames;        /* input frames; default 100000 */
     int64_t max_decoded_bytes; /* RGBA bytes decoded in total; default 64 GiB */
     int64_t max_model_bytes;   /* model file size; default 512 MiB */
-    int64_t max_model_memory;  /* bytes one model window may take (the packed input
-                                  and the network's activations); default 4 GiB */
+    int64_t max_model_memory;  /* bytes the model's window may take (its frames and the
+                                  network's activations; bigger frames run in tiles);
+                                  default 768 MiB */
     int64_t max_memory;        /* bytes the grid lock may take: the frames held for
                                   detection and its work on whole canvases; fewer
                                   frames are held to fit, and a canvas that does not

@@ -41,6 +41,21 @@ else
     done
     echo "model.sh: acc summed over the samples: $sum_m with the model, $sum_c classical"
     awk -v m="$sum_m" -v c="$sum_c" 'BEGIN { exit !(m > c) }' && ok || bad "the model's mean acc is not above the classical path's"
+
+    # a frame over --max-model-memory runs in tiles: the same size and frames as the whole
+    # window, up to the palette's sensitivity to the tiles' tiny differences (nn/model.h)
+    big=samples/xsprite_v2-blue_spin.gif
+    if "$BIN" "$big" -o "$T/whole/" -m "$MODEL" -q 2>"$T/err" &&
+       "$BIN" "$big" -o "$T/tiled/" -m "$MODEL" --max-model-memory 300M -v 2>"$T/err"; then
+        grep -q "run in tiles of" "$T/err" && ok || bad "300M: no tiles: $(head -c 300 "$T/err")"
+        "$BIN" eval "$T/whole/" "$T/tiled/" --json "$T/tiles.json" -q || bad "tiles: eval failed"
+        grep -q '"size_ok": 1' "$T/tiles.json" && ok || bad "tiles: size or frame count differ from the whole window's"
+        at=$(acc "$T/tiles.json")
+        echo "model.sh: tiles against the whole window: acc $at"
+        awk -v a="$at" 'BEGIN { exit !(a >= 0.9) }' && ok || bad "tiles: acc $at against the whole window"
+    else
+        bad "tiles: restore failed: $(head -c 300 "$T/err")"
+    fi
 fi
 echo "model.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -322,6 +322,57 @@ static void test_window_bytes(void **state)
     nn_model_free(&m);
 }
 
+/* ---- tiles ---------------------------------------------------------------------- */
+
+/* nn_model_run_tiled with the shipped weights agrees with the whole-frame
+ * run to far below one 8-bit level (the halo of NN_TILE_HALO cells), writes
+ * every cell, and nn_model_tile_plan picks tiles only when the whole window
+ * is over the budget, and none when not even the smallest tile fits. */
+static void test_tiled_equals_whole(void **state)
+{
+    (void)state;
+    nn_model m;
+    assert_int_equal(nn_model_load(&m, "models/pixelfix-v2.safetensors", 0, NULL), PF_OK);
+    const int T = 8, H = 100, W = 76, k = m.k;
+    size_t clen = (size_t)4 * H * W, slen = clen * k * k, whole = 0, bytes = 0;
+    uint64_t s = 17;
+    float **smp = rand_frames(T, slen, &s), **cel = rand_frames(T, clen, &s);
+    float **o1 = rand_frames(T, clen, &s), **o2 = rand_frames(T, clen, &s);
+    const float bg[3] = {0.9f, 0.1f, 0.9f};
+    int S = -2;
+
+    assert_int_equal(nn_model_tile_plan(&m, T, H, W, 0, &S, &whole), PF_OK);
+    assert_int_equal(S, 0);
+    assert_int_equal(nn_model_tile_plan(&m, T, H, W, whole, &S, &bytes), PF_OK);
+    assert_int_equal(S, 0);
+    assert_int_equal(nn_model_tile_plan(&m, T, H, W, whole * 3 / 4, &S, &bytes), PF_OK);
+    assert_true(S == 32 && bytes <= whole * 3 / 4);   /* 64x64 with the halo: the only tile under it */
+    assert_int_equal(nn_model_tile_plan(&m, T, H, W, 1000, &S, &bytes), PF_OK);
+    assert_int_equal(S, -1);
+
+    assert_int_equal(nn_model_run(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, o1), PF_OK);
+    for (int t = 0; t < T; t++)
+        for (size_t i = 0; i < clen; i++) o2[t][i] = NAN;
+    assert_int_equal(nn_model_run_tiled(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, 32, o2),
+                     PF_OK);
+    double worst = 0;
+    for (int t = 0; t < T; t++)
+        for (size_t i = 0; i < clen; i++) {
+            assert_true(isfinite(o2[t][i]));
+            double d = fabs((double)o1[t][i] - o2[t][i]);
+            if (d > worst) worst = d;
+        }
+    fprintf(stderr, "  tiles of 32 against the whole frame: largest difference %.2e\n", worst);
+    assert_true(worst < 1e-3);   /* one 8-bit level is 3.9e-3 */
+    assert_int_equal(nn_model_run_tiled(&m, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, 30, o2),
+                     PF_EINVAL);   /* not a multiple of 4 */
+    free_frames(smp, T);
+    free_frames(cel, T);
+    free_frames(o1, T);
+    free_frames(o2, T);
+    nn_model_free(&m);
+}
+
 /* ---- model files -------------------------------------------------------------- */
 
 typedef struct log_buf {
@@ -605,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_blend_weights_sum_to_one),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_window_bytes),
+        cmocka_unit_test(test_tiled_equals_whole),
         cmocka_unit_test(test_model_file_errors),
         cmocka_unit_test(test_stream_order_and_count),
         cmocka_unit_test(test_stream_errors),

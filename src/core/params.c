@@ -33,7 +33,7 @@ pf_limits pf_default_limits(void)
     l.max_frames = 100000;
     l.max_decoded_bytes = (int64_t)64 << 30;
     l.max_model_bytes = (int64_t)512 << 20;
-    l.max_model_memory = (int64_t)4 << 30;
+    l.max_model_memory = (int64_t)768 << 20;
     l.max_memory = (int64_t)1 << 30;
     return l;
 }

@@ -57,6 +57,7 @@ struct pf_stream {
     int n_head;
     /* after the lock */
     int locked;
+    int tile;                    /* model tile side in cells, 0 = whole frames (nn_model_tile_plan) */
     pf_sampler smp;              /* the clip's grid, background, samples and cells */
     pf_stream_tap_fn tap;        /* stream_tap.h */
     void *tap_user;
@@ -471,7 +472,7 @@ static pf_status run_window(void *ctx, const float *const *in, int T, float *con
         cells[t] = in[t] + s->slen;
     }
     double t0 = pf_now_ms();
-    pf_status st = nn_model_run(&s->model->nn, samples, cells, s->bg01, T, s->rows, s->cols, out);
+    pf_status st = nn_model_run_tiled(&s->model->nn, samples, cells, s->bg01, T, s->rows, s->cols, s->tile, out);
     s->rep.ms_model += pf_now_ms() - t0;
     if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory running the model on %dx%d cells", s->cols, s->rows);
     return st;
@@ -643,20 +644,34 @@ static pf_status lock(pf_stream *s)
             pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence);
     }
-    if (s->model && p->limits.max_model_memory > 0) {
-        /* The network holds a whole window of native frames: refuse before
-         * allocating one that would not fit (e.g. --scale 1 on 1080p). */
-        size_t need = SIZE_MAX;
-        if (nn_model_window_bytes(&s->model->nn, p->window, s->rows, s->cols, &need) < 0)
-            need = SIZE_MAX;   /* beyond what the network takes at all */
-        if ((uint64_t)need > (uint64_t)p->limits.max_model_memory) {
-            char a[32], b[32];
-            pf_error(&s->lg, "the model needs %s for a window of %d frames of %dx%d native pixels, over "
-                     "the limit of %s (--max-model-memory raises it; --no-model restores without the "
-                     "model)", need == SIZE_MAX ? "more memory than can be addressed" : pf_fmt_bytes(a, (double)need),
-                     p->window, s->cols, s->rows, pf_fmt_bytes(b, (double)p->limits.max_model_memory));
+    if (s->model) {
+        /* A window of native frames waits in the windower (samples and
+         * cells in, corrected cells out), and the network runs on it: in
+         * tiles (nn_model_run_tiled) when the whole frame would not fit the
+         * budget. Refused before allocating when even that does not fit. */
+        size_t limit = p->limits.max_model_memory > 0 ? (size_t)p->limits.max_model_memory : 0;
+        size_t cells_n = (size_t)s->rows * s->cols, per_cell, queue = SIZE_MAX, net = SIZE_MAX;
+        char a[32], b[32];
+        per_cell = (size_t)p->window * (s->smp.slen + s->smp.clen) / cells_n +
+                   (size_t)(2 * p->window + p->overlap) * (s->smp.clen / cells_n);
+        if (!pf_mul4_size(&queue, per_cell, cells_n, sizeof(float), 1)) queue = SIZE_MAX;
+        s->tile = -1;
+        if (limit == 0 || queue < limit) {
+            if (nn_model_tile_plan(&s->model->nn, p->window, s->rows, s->cols, limit ? limit - queue : 0,
+                                   &s->tile, &net) < 0)
+                s->tile = -1;   /* beyond what the network takes at all */
+        }
+        if (s->tile < 0) {
+            pf_error(&s->lg, "the model needs more than %s for a window of %d frames of %dx%d native pixels "
+                     "(%s of it the window's frames; --max-model-memory raises it, --window lowers it, "
+                     "--no-model restores without the model)", pf_fmt_bytes(b, (double)limit), p->window,
+                     s->cols, s->rows, queue == SIZE_MAX ? "more than can be addressed" : pf_fmt_bytes(a, (double)queue));
             return PF_ELIMIT;
         }
+        if (s->tile > 0)
+            pf_info(&s->lg, "model: %dx%d native pixels run in tiles of %d (%s a window with its frames, "
+                    "limit %s)", s->cols, s->rows, s->tile, pf_fmt_bytes(a, (double)(net + queue)),
+                    pf_fmt_bytes(b, (double)limit));
     }
 
     size_t plane = (size_t)s->rows * s->cols, plen;

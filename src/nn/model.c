@@ -208,3 +208,107 @@ pf_status nn_model_run(nn_model *m, const float *const *samples, const float *co
     }
     return PF_OK;
 }
+
+/* ---- tiles ------------------------------------------------------------------ */
+
+/* One tile's span along an axis of n cells: the kept part [a, b) and the
+ * part run [lo, hi), the halo clamped to the frame. */
+static void tile_span(int a, int S, int n, int *b, int *lo, int *hi)
+{
+    *b = a + S < n ? a + S : n;
+    *lo = a - NN_TILE_HALO > 0 ? a - NN_TILE_HALO : 0;
+    *hi = *b + NN_TILE_HALO < n ? *b + NN_TILE_HALO : n;
+}
+
+/* Bytes of the tile buffers for T frames of h x w cells: samples (4k^2),
+ * cells (4) and output (4) per cell. */
+static int tile_buffer_bytes(const nn_model *m, int T, int h, int w, size_t *bytes)
+{
+    const size_t per_cell = (size_t)4 * m->k * m->k + 8;
+    return pf_mul4_size(bytes, per_cell, (size_t)h, (size_t)w, (size_t)T) &&
+           pf_mul_size(bytes, *bytes, sizeof(float));
+}
+
+pf_status nn_model_tile_plan(nn_model *m, int T, int H, int W, size_t max_bytes, int *S, size_t *bytes)
+{
+    static const int sides[] = {1024, 768, 512, 384, 256, 192, 128, 96, 64, 32};
+    const int q = 1 << (m->cfg.levels - 1);
+    size_t need;
+    pf_status st;
+
+    if (!S || !bytes || T < 1 || H < 1 || W < 1) return PF_EINVAL;
+    if ((st = nn_model_window_bytes(m, T, H, W, &need)) < 0) return st;
+    *S = 0;
+    *bytes = need;
+    if (max_bytes == 0 || need <= max_bytes) return PF_OK;
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        int side = sides[i] / q * q, h = side + 2 * NN_TILE_HALO, w = h;
+        size_t net, buf;
+        if (side >= H && side >= W) continue;   /* no smaller than the frame: one tile */
+        if (h > H) h = H;
+        if (w > W) w = W;
+        if ((st = nn_model_window_bytes(m, T, h, w, &net)) < 0) return st;
+        if (!tile_buffer_bytes(m, T, h, w, &buf) || !pf_add_size(&need, net, buf)) continue;
+        if (need <= max_bytes) {
+            *S = side;
+            *bytes = need;
+            return PF_OK;
+        }
+    }
+    *S = -1;
+    return PF_OK;
+}
+
+pf_status nn_model_run_tiled(nn_model *m, const float *const *samples, const float *const *cells,
+                             const float bg[3], int T, int H, int W, int S, float *const *out)
+{
+    const int k = m->k, q = 1 << (m->cfg.levels - 1);
+    if (S <= 0 || (S >= H && S >= W)) return nn_model_run(m, samples, cells, bg, T, H, W, out);
+    if (S % q || T < 1 || T > 64 || H < 1 || W < 1) return PF_EINVAL;
+    const int side = S + 2 * NN_TILE_HALO;
+    const int th = side < H ? side : H, tw = side < W ? side : W;
+    size_t sl, cl;
+    if (!pf_mul4_size(&sl, 4, (size_t)th * k, (size_t)tw * k, 1) || !pf_mul4_size(&cl, 4, (size_t)th, (size_t)tw, 1))
+        return PF_ENOMEM;
+    float *buf = pf_malloc4((size_t)T, sl + 2 * cl, sizeof(float), 1);
+    if (!buf) return PF_ENOMEM;
+    const float *ts[64], *tc[64];
+    float *to[64];
+    for (int t = 0; t < T; t++) {
+        float *b = buf + (size_t)t * (sl + 2 * cl);
+        ts[t] = b;
+        tc[t] = b + sl;
+        to[t] = b + sl + cl;
+    }
+    const size_t fsw = (size_t)W * k, fsplane = (size_t)H * k * fsw, fplane = (size_t)H * W;
+    pf_status st = PF_OK;
+    for (int y0 = 0; y0 < H && st == PF_OK; y0 += S)
+        for (int x0 = 0; x0 < W && st == PF_OK; x0 += S) {
+            int y1, ylo, yhi, x1, xlo, xhi;
+            tile_span(y0, S, H, &y1, &ylo, &yhi);
+            tile_span(x0, S, W, &x1, &xlo, &xhi);
+            const int h = yhi - ylo, w = xhi - xlo;
+            const size_t sw = (size_t)w * k, splane = (size_t)h * k * sw, plane = (size_t)h * w;
+            for (int t = 0; t < T; t++) {   /* crop samples (4, h*k, w*k) and cells (4, h, w) */
+                float *ds = (float *)ts[t], *dc = (float *)tc[t];
+                for (int c = 0; c < 4; c++) {
+                    for (int r = 0; r < h * k; r++)
+                        memcpy(ds + c * splane + (size_t)r * sw,
+                               samples[t] + c * fsplane + (size_t)(ylo * k + r) * fsw + (size_t)xlo * k,
+                               sw * sizeof(float));
+                    for (int r = 0; r < h; r++)
+                        memcpy(dc + c * plane + (size_t)r * w, cells[t] + c * fplane + (size_t)(ylo + r) * W + xlo,
+                               (size_t)w * sizeof(float));
+                }
+            }
+            st = nn_model_run(m, ts, tc, bg, T, h, w, to);
+            for (int t = 0; t < T && st == PF_OK; t++)   /* keep the centre */
+                for (int c = 0; c < 4; c++)
+                    for (int r = y0; r < y1; r++)
+                        memcpy(out[t] + c * fplane + (size_t)r * W + x0,
+                               to[t] + c * plane + (size_t)(r - ylo) * w + (x0 - xlo),
+                               (size_t)(x1 - x0) * sizeof(float));
+        }
+    free(buf);
+    return st;
+}
