@@ -1,7 +1,7 @@
 /* report_json.c - the machine-readable report of --json and probe --json. */
 #include <jansson.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static json_t *hex_color(const unsigned char rgb[3])
 {

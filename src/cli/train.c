@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "core/common.h"
 #include "train/degrade.h"
 #include "train/trainer.h"

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../pixelfix.h"
+#include "pixelfix.h"
 
 /* Where a module sends diagnostics. A zeroed logger is silent. */
 typedef struct pf_logger {

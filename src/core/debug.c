@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "debug.h"
+#include "core/debug.h"
 
 static pf_status make_dir(const char *dir, const pf_logger *lg)
 {

@@ -3,8 +3,8 @@
 #ifndef PF_DEBUG_H
 #define PF_DEBUG_H
 
-#include "../grid/grid.h"
-#include "../io/io.h"
+#include "grid/grid.h"
+#include "io/io.h"
 
 /* Writes DIR/grid_NNN.png for input frame NNN (h, w, 4) RGBA8, the frame
  * the lattice L sampled last (drift dx, dy px): a crop of the frame around

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common.h"
-#include "debug.h"
-#include "../io/io.h"
+#include "core/common.h"
+#include "core/debug.h"
+#include "io/io.h"
 
 typedef struct restore {
     const pf_params *p;

@@ -12,15 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "debug.h"
-#include "stream_tap.h"
-#include "../grid/grid.h"
-#include "../io/io.h"
-#include "../nn/gemm.h"
-#include "../nn/model.h"
-#include "../nn/window.h"
-#include "../palette/palette.h"
+#include "core/common.h"
+#include "core/debug.h"
+#include "core/stream_tap.h"
+#include "grid/grid.h"
+#include "io/io.h"
+#include "nn/gemm.h"
+#include "nn/model.h"
+#include "nn/window.h"
+#include "palette/palette.h"
 
 /* largest channel change of a still cell's area mean, 0..255: elastic
  * grids wobble by a fraction of a cell, regular ones only drift */

@@ -5,7 +5,7 @@
 #ifndef PF_STREAM_TAP_H
 #define PF_STREAM_TAP_H
 
-#include "../pixelfix.h"
+#include "pixelfix.h"
 
 /* Called once per frame fed, in clip order, with the frame's canonical
  * samples (4, rows k, cols k) and keyed classical cells (4, rows, cols),

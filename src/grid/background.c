@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "grid.h"
-#include "../palette/palette.h"
+#include "grid/grid.h"
+#include "palette/palette.h"
 
 static void model_rgb(const pf_background *bg, float u, float v, float rgb[3])
 {

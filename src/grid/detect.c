@@ -53,7 +53,7 @@
  * phase the way detect_phase does, in buffers the caller keeps
  * (pf_grid_scratch).
  */
-#include "grid.h"
+#include "grid/grid.h"
 
 #include <math.h>
 #include <string.h>

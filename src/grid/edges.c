@@ -3,7 +3,7 @@
  * those profiles against a lattice coordinate (edges.h). The measurement
  * that period.c and mesh.c share; not the fitting itself.
  */
-#include "edges.h"
+#include "grid/edges.h"
 
 #include <math.h>
 #include <string.h>

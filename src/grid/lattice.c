@@ -16,7 +16,7 @@
  * mesh's coherence stays at the level a mesh reaches on edges that follow
  * no lattice (textures, photos, flat images).
  */
-#include "grid.h"
+#include "grid/grid.h"
 
 #include <math.h>
 #include <string.h>

@@ -44,8 +44,8 @@
  * a hysteresis from the reference on average, it is re-indexed by a
  * whole cell: the sprite then moves by one native pixel, once.
  */
-#include "grid.h"
-#include "edges.h"
+#include "grid/grid.h"
+#include "grid/edges.h"
 
 #include <math.h>
 #include <string.h>

@@ -15,8 +15,8 @@
  * p * 1.7, outside p / 1.2 .. p * 1.2). Textures and photos give broad
  * plateaus (contrast near 1), few large shapes give coherence at every p.
  */
-#include "grid.h"
-#include "edges.h"
+#include "grid/grid.h"
+#include "grid/edges.h"
 
 #include <math.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * pixel coverage), and the per-cell colour is the median of the central
  * samples. Not the detection (detect.c).
  */
-#include "grid.h"
+#include "grid/grid.h"
 
 #include <math.h>
 #include <string.h>

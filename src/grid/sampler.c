@@ -6,7 +6,7 @@
  * so the model trains on exactly what it later sees. Not the detectors
  * (lattice.c) nor the keying itself (background.c).
  */
-#include "grid.h"
+#include "grid/grid.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * anim.c - pf_anim, the whole-animation-in-memory type (RGBA frames with
  * pts and durations). Not a decoder or an encoder.
  */
-#include "io.h"
+#include "io/io.h"
 
 #include <string.h>
 

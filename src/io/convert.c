@@ -10,7 +10,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "../pixelfix.h"
+#include "pixelfix.h"
 
 struct pf_rgba_converter {
     struct SwsContext *sws;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io.h"
+#include "io/io.h"
 
 /* pf_outfile_open() then pf_outfile_abort(): PF_OK when final_path could be
  * written now (absent or force, folder writable), else the logged

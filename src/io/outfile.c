@@ -9,7 +9,7 @@
  * writer_*.c files.
  */
 #define _GNU_SOURCE   /* renameat2, RENAME_NOREPLACE */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
  * writer (sheet.c) and no gamma/colour management: samples are kept as
  * stored (sRGB assumed).
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <errno.h>
 #include <png.h>

@@ -3,7 +3,7 @@
  * bytes, dispatches to a back end through a small vtable, and enforces the
  * frame and byte limits in one place. Decodes nothing itself.
  */
-#include "reader_impl.h"
+#include "io/reader_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

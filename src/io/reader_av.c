@@ -7,7 +7,7 @@
  * with a one-frame lookahead (a frame's duration is the next frame's pts
  * minus its own). Holds O(1) frames. Not an encoder.
  */
-#include "reader_impl.h"
+#include "io/reader_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

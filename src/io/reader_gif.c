@@ -6,7 +6,7 @@
  * transparency index; browser rules for delays and background). Not an
  * encoder.
  */
-#include "reader_impl.h"
+#include "io/reader_impl.h"
 
 #include <gif_lib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #ifndef PF_READER_IMPL_H
 #define PF_READER_IMPL_H
 
-#include "io.h"
+#include "io/io.h"
 
 /* What a back end provides. `next` writes one fully composited frame
  * (rgba, pts_ms, duration_ms > 0) or returns PF_DONE / an error; the

@@ -5,7 +5,7 @@
  * in memory, as the decoder requires; frames are decoded one at a time. Not
  * an encoder.
  */
-#include "reader_impl.h"
+#include "io/reader_impl.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * (array or hash layout) into a pf_anim. Not a general texture-atlas
  * reader: rotated frames are refused.
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <errno.h>
 #include <limits.h>

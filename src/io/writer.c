@@ -3,7 +3,7 @@
  * Not an encoder itself (see writer_*.c and sheet.c), nor the streaming
  * writer (writer_stream.c).
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <string.h>
 #include <strings.h>

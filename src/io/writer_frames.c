@@ -7,7 +7,7 @@
  * removes the stale frames an earlier, longer run left under the same
  * names. Not a spritesheet (sheet.c).
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <dirent.h>
 #include <errno.h>

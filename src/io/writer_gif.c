@@ -5,7 +5,7 @@
  * the NETSCAPE2.0 application extension). Not a quantiser: more than 255
  * colours is the caller's error (pixelfix palettises before encoding).
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <errno.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * the whole clip (layout, one palette, the mux), so their frames are held in
  * a pf_anim and encoded at close. Not an encoder itself.
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <string.h>
 

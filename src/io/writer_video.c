@@ -8,7 +8,7 @@
  * container (mp4/mov/mkv/m4v) comes from the final name; the bytes go to the
  * pf_outfile temp path. Not a general transcoder.
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <string.h>
 

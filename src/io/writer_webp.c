@@ -7,7 +7,7 @@
  * (count out == count in). A single frame comes out as a still (the mux
  * drops the ANMF/ANIM chunks then), so its duration is not stored.
  */
-#include "encode.h"
+#include "io/encode.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -34,7 +34,7 @@
  * Deterministic: no threads, no random numbers, sorts with full tie-breaks.
  * Not a mapper (map.c) and not a file reader (palette_file.c).
  */
-#include "palette.h"
+#include "palette/palette.h"
 
 #include <math.h>
 #include <string.h>

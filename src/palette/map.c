@@ -3,7 +3,7 @@
  * dithering, with temporal hysteresis so a pixel keeps its index unless its
  * colour really changed. Not the extractor (extract.c).
  */
-#include "palette.h"
+#include "palette/palette.h"
 
 #include <math.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * processing" (2020), for the matrices, and IEC 61966-2-1 for the sRGB
  * transfer function. Not a gamut mapper: out-of-gamut OKLab is clipped.
  */
-#include "palette.h"
+#include "palette/palette.h"
 
 #include <math.h>
 

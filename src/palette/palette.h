@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../core/common.h"
+#include "core/common.h"
 
 #define PF_PALETTE_MAX 256
 

@@ -6,7 +6,7 @@
  * distinct opaque pixels are the palette. Writes no files and never
  * clusters (extract.c does).
  */
-#include "palette.h"
+#include "palette/palette.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "../io/io.h"
+#include "io/io.h"
 
 #define MAX_TEXT_BYTES (1 << 20)    /* a text palette larger than 1 MiB is not one */
 #define MAX_LINE       4096         /* bytes per line */

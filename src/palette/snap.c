@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "palette.h"
+#include "palette/palette.h"
 
 #include <math.h>
 

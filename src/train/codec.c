@@ -4,7 +4,7 @@
  * WebP (libwebp) and GIF palette quantisation with dithering (own median
  * cut). What each keeps and loses is in codec.h. Not a file writer.
  */
-#include "codec.h"
+#include "train/codec.h"
 
 #include <math.h>
 #include <string.h>

@@ -5,14 +5,14 @@
  * round trips of codec.c. Mirrors tests/evalset/degrade.py and build.py.
  * Not a data loader: the caller crops and picks clean clips.
  */
-#include "degrade.h"
+#include "train/degrade.h"
 
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
-#include "codec.h"
-#include "rng.h"
+#include "train/codec.h"
+#include "train/rng.h"
 
 #define TWO_PI 6.283185307179586
 #define TONE_LUT 1024       /* tone curve samples over 0..1 */

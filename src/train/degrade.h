@@ -32,7 +32,7 @@
 
 #include <stdint.h>
 
-#include "../io/io.h"
+#include "io/io.h"
 
 #define PF_DEGRADE_MAX_NATIVE 128   /* clean clip side limit, native px */
 #define PF_DEGRADE_MAX_CANVAS 1024  /* input canvas side limit, px */

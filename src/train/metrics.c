@@ -9,12 +9,12 @@
  * the table index. "Same colour" is then a squared OKLab distance between two
  * table entries, and "identical RGB" is equal indices.
  */
-#include "metrics.h"
+#include "train/metrics.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "../palette/palette.h"
+#include "palette/palette.h"
 
 #define SAME_DIST 0.04     /* METRICS.md: same colour below this OKLab distance */
 #define OPAQUE_MIN 128     /* METRICS.md: opaque when alpha >= 128 */

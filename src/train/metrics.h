@@ -7,7 +7,7 @@
 #ifndef PF_METRICS_H
 #define PF_METRICS_H
 
-#include "../io/io.h"
+#include "io/io.h"
 
 typedef struct pf_metrics {
     int size_ok;          /* 1 when W, H and N match */

@@ -19,13 +19,13 @@
  * Animations render a still per motion step into a canvas; holds repeat
  * the previous step.
  */
-#include "synth.h"
+#include "train/synth.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "../palette/palette.h"
-#include "rng.h"
+#include "palette/palette.h"
+#include "train/rng.h"
 
 #define PI_F 3.14159265f
 #define MAT_MAX 10          /* materials per sprite */

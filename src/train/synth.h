@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "../io/io.h"
+#include "io/io.h"
 
 #define PF_SYNTH_MIN_SIZE 4       /* px, smallest image or canvas side */
 #define PF_SYNTH_MAX_SIZE 128     /* px, largest image or canvas side */
