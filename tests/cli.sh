@@ -511,6 +511,22 @@ echo "cli.sh: concurrent writers: $race_ok of $race_tries tries correct, $race_l
     "(both exit 0 in $race_both)"
 [ $race_ok -eq $race_tries ] && ok || bad "concurrent writers: $race_ok of $race_tries tries correct"
 
+# --- several inputs: {name} in -o, a failing clip does not stop the others --------
+mkdir -p "$T/batch"
+printf 'not a clip' > "$T/batch-bad.gif"
+expect 3 "batch with a bad clip" -- "$BIN" "$SRC" "$T/batch-bad.gif" samples/fire-flame.webp \
+    -o "$T/batch/{name}.gif" --no-model --json "$T/batch/{name}-report.json"
+for f in guy-exit.gif fire-flame.gif guy-exit-report.json fire-flame-report.json; do
+    [ -s "$T/batch/$f" ] && ok || bad "batch: $f was not written"
+done
+[ ! -e "$T/batch/batch-bad.gif" ] && ok || bad "batch: the bad clip left an output"
+grep -q "batch-bad.gif failed (exit 3); going on" "$T/stderr" && grep -q "2 of 3 inputs restored" "$T/stderr" && ok ||
+    bad "batch: the failure or the count is not reported: $(cat "$T/stderr")"
+expect 2 "several inputs without {name}" -- "$BIN" "$SRC" samples/fire-flame.webp -o "$T/batch/one.gif"
+grep -q "{name}" "$T/stderr" && ok || bad "several inputs without {name}: $(cat "$T/stderr")"
+no_output "$T/batch/one.gif" "several inputs without {name}"
+expect 2 "probe with two inputs" -- "$BIN" probe "$SRC" samples/fire-flame.webp
+
 # --- one signal during work that makes no progress calls -----------------------
 # Grid detection on a 4096x4096 still takes ~20 s and calls no progress hook:
 # one SIGINT must still end it (exit 130, one line, nothing written) within the

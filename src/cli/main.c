@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fputs(
-"Usage: pixelfix INPUT -o OUTPUT [options]\n"
+"Usage: pixelfix INPUT... -o OUTPUT [options]\n"
 "       pixelfix probe INPUT [--json [FILE]] [options]\n"
 "       pixelfix eval GROUND_TRUTH RESTORED [--json FILE]\n"
 "       pixelfix train --out DIR [options]   (see pixelfix train --help)\n"
@@ -31,6 +31,9 @@ static void usage(FILE *f)
 "INPUT: GIF, WebP, MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG.\n"
 "OUTPUT kind from its name: sheet.png (spritesheet + sheet.json), .gif, .webp,\n"
 ".mp4/.mov/.mkv, a folder (dir/ or existing) or a pattern like f_%04d.png.\n"
+"Several inputs: {name} in -o (and --json) stands for each input's file name\n"
+"without extension, as -o out/{name}.png; a clip that fails does not stop the\n"
+"others, and the exit status is the first failure's.\n"
 "\n"
 "Grid:\n"
 "  -s, --scale N|auto      native pixel size in input pixels, 1..256, fractional\n"
@@ -212,7 +215,7 @@ static const char *word_after_json(int argc, char **argv)
     return NULL;
 }
 
-static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
+static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n_inputs)
 {
     int c;
     long v;
@@ -348,24 +351,58 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char **input)
         int nargs = argc - optind;
         if (nargs == 2 && (argv[optind] == json_word || argv[optind + 1] == json_word)) {
             o->json = json_word;
-            *input = argv[optind] == json_word ? argv[optind + 1] : argv[optind];
+            *inputs = argv + (argv[optind] == json_word ? optind + 1 : optind);
+            *n_inputs = 1;
             return 0;
         }
         if (nargs == 1 && argv[optind] == json_word && !o->probe) {
             o->json = json_word;
             optind++;
         }
+        if (nargs > 2 && !o->probe)   /* several inputs: the word is the report's, wherever getopt put it */
+            for (int j = optind; j < argc; j++)
+                if (argv[j] == json_word) {
+                    o->json = json_word;
+                    memmove(argv + j, argv + j + 1, (size_t)(argc - j - 1) * sizeof *argv);
+                    argc--;
+                    break;
+                }
     }
     if (optind >= argc) {
         fprintf(stderr, "pixelfix: error: no input file given (see pixelfix --help)\n");
         return EXIT_USAGE;
     }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "pixelfix: error: unexpected argument '%s': give one input (options may follow it)\n",
-                argv[optind + 1]);
+    if (optind + 1 < argc && o->probe) {
+        fprintf(stderr, "pixelfix: error: unexpected argument '%s': probe takes one input\n", argv[optind + 1]);
         return EXIT_USAGE;
     }
-    *input = argv[optind];
+    *inputs = argv + optind;
+    *n_inputs = argc - optind;
+    return 0;
+}
+
+/* tmpl with every "{name}" replaced by the input's file name without its
+ * folder and extension ("clips/walk.mp4" -> "walk"); NULL stays NULL.
+ * Returns 0, or -1 when it does not fit n bytes. */
+static int expand_name(char *out, size_t n, const char *tmpl, const char *input)
+{
+    const char *base = strrchr(input, '/'), *dot;
+    size_t used = 0, stem;
+    base = base ? base + 1 : input;
+    dot = strrchr(base, '.');
+    stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    for (const char *t = tmpl; *t;) {
+        if (!strncmp(t, "{name}", 6)) {
+            if (used + stem >= n) return -1;
+            memcpy(out + used, base, stem);
+            used += stem;
+            t += 6;
+        } else {
+            if (used + 1 >= n) return -1;
+            out[used++] = *t++;
+        }
+    }
+    out[used] = 0;
     return 0;
 }
 
@@ -432,25 +469,17 @@ static void warn_ignored(const cli_opts *o)
                 "colours\n");
 }
 
-/* restore (output given) or probe (output NULL, summary on stdout). */
-static int run(int argc, char **argv, int probe)
+/* One input: restore (o->output given) or probe (summary on stdout).
+ * Returns the exit code. */
+static int restore_one(cli_opts *op, const char *input)
 {
-    cli_opts o = {.probe = probe};
-    const char *input = NULL;
+    cli_opts o = *op;
+    const int probe = o.probe;
     pf_report *rep = NULL;
     cli_ui ui;
-    int rc = parse_opts(argc, argv, &o, &input);
+    int rc;
     pf_status st;
 
-    if (rc) return rc;
-    if (!probe && !o.output) {
-        fprintf(stderr, "pixelfix: error: no output given; use -o OUTPUT (see pixelfix --help)\n");
-        return EXIT_USAGE;
-    }
-    if (!probe && o.json_flag && !o.json) {
-        fprintf(stderr, "pixelfix: error: --json needs a file name: --json FILE\n");
-        return EXIT_USAGE;
-    }
     if (!probe && o.json && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
         size_t n = strlen(o.output), m = strlen(o.json);
         if (m == n + 1 && strncmp(o.json, o.output, n - 4) == 0 && strcmp(o.json + n - 4, ".json") == 0) {
@@ -471,14 +500,6 @@ static int run(int argc, char **argv, int probe)
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
     }
-    /* the default overlap follows a short window; a given one must fit */
-    if (!o.seen[OPT_OVERLAP] && 2 * o.p.overlap > o.p.window) o.p.overlap = o.p.window / 2;
-    if (2 * o.p.overlap > o.p.window) {
-        fprintf(stderr, "pixelfix: error: invalid value '%d' for --overlap: expected 0..%d, at most half "
-                "of --window %d\n", o.p.overlap, o.p.window / 2, o.p.window);
-        return EXIT_USAGE;
-    }
-    warn_ignored(&o);
     cli_ui_init(&ui, o.verbosity);
     ui.one_error = 1;
     o.p.log = cli_log;
@@ -559,6 +580,66 @@ static int run(int argc, char **argv, int probe)
                 rep->model_path ? rep->model_path : o.p.use_model ? ": none found)" : ": --no-model)");
     pf_report_free(rep);
     return 0;
+}
+
+/* restore (-o given) or probe: checks what holds for every input, then
+ * restores each in turn. Several inputs need "{name}" in -o (and in --json):
+ * a clip that fails is reported and the others still run; the exit code
+ * is the first failure's. A signal stops the batch. */
+static int run(int argc, char **argv, int probe)
+{
+    cli_opts o = {.probe = probe};
+    char **inputs = NULL;
+    int n = 0, rc = parse_opts(argc, argv, &o, &inputs, &n);
+
+    if (rc) return rc;
+    if (!probe && !o.output) {
+        fprintf(stderr, "pixelfix: error: no output given; use -o OUTPUT (see pixelfix --help)\n");
+        return EXIT_USAGE;
+    }
+    if (!probe && o.json_flag && !o.json) {
+        fprintf(stderr, "pixelfix: error: --json needs a file name: --json FILE\n");
+        return EXIT_USAGE;
+    }
+    if (n > 1 && (!strstr(o.output, "{name}") || (o.json && !strstr(o.json, "{name}")))) {
+        fprintf(stderr, "pixelfix: error: %d inputs need {name} in -o%s, e.g. -o out/{name}.png, so that "
+                "each gets its own output\n", n, o.json && !strstr(o.json, "{name}") ? " and --json" : "");
+        return EXIT_USAGE;
+    }
+    /* the default overlap follows a short window; a given one must fit */
+    if (!o.seen[OPT_OVERLAP] && 2 * o.p.overlap > o.p.window) o.p.overlap = o.p.window / 2;
+    if (2 * o.p.overlap > o.p.window) {
+        fprintf(stderr, "pixelfix: error: invalid value '%d' for --overlap: expected 0..%d, at most half "
+                "of --window %d\n", o.p.overlap, o.p.window / 2, o.p.window);
+        return EXIT_USAGE;
+    }
+    warn_ignored(&o);
+    if (probe) return restore_one(&o, inputs[0]);
+
+    int failed = 0, first_rc = 0;
+    for (int i = 0; i < n && !cli_interrupted(); i++) {
+        char out[4096], json[4096];
+        cli_opts one = o;
+        if (expand_name(out, sizeof out, o.output, inputs[i]) < 0 ||
+            (o.json && expand_name(json, sizeof json, o.json, inputs[i]) < 0)) {
+            fprintf(stderr, "pixelfix: error: %s: the output name is too long\n", inputs[i]);
+            rc = EXIT_USAGE;
+        } else {
+            one.output = out;
+            one.json = o.json ? json : NULL;
+            rc = restore_one(&one, inputs[i]);
+        }
+        if (rc != 0) {
+            if (n > 1 && rc != EXIT_ABORTED)
+                fprintf(stderr, "pixelfix: %s failed (exit %d)%s\n", inputs[i], rc,
+                        i + 1 < n ? "; going on with the next input" : "");
+            if (!failed++) first_rc = rc;
+        }
+    }
+    if (cli_interrupted()) return EXIT_ABORTED;
+    if (n > 1 && o.verbosity > 0)
+        fprintf(stderr, "pixelfix: %d of %d inputs restored%s\n", n - failed, n, failed ? "" : ", none failed");
+    return first_rc;
 }
 
 /* OpenBLAS's pthread build starts a worker per core when it is loaded,
