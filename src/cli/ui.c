@@ -35,7 +35,7 @@ int cli_exit_code(pf_status st)
  * ends the process at once, but only after removing the temp files itself:
  * dying by the default action would leave them. The three signals are
  * blocked while the handler runs, so a third one cannot cut that short.
- * With a grace period (cli_set_grace), the first one also arms an alarm:
+ * With a grace period (cli_set_grace), the first one also arms a timer:
  * work that makes no progress calls (grid detection on a huge canvas, a
  * big allocation) ends the same way when the period is over. */
 static volatile sig_atomic_t interrupted, grace_ms;
@@ -65,13 +65,18 @@ static void on_alarm(int sig)
     force_exit();
 }
 
+/* The grace timer's own signal: a real-time one, so that SIGALRM stays
+ * free for whoever else uses alarm() or setitimer() in the process
+ * (libFuzzer's -timeout does, around fuzz_cli). */
+#define GRACE_SIGNAL (SIGRTMIN + 1)
+
 void cli_set_grace(int ms)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(GRACE_SIGNAL, &sa, NULL);
     if (grace_ms > 0) {
         grace_ms = 0;
         timer_delete(grace_timer);
@@ -80,7 +85,7 @@ void cli_set_grace(int ms)
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_SIGNAL;
-    ev.sigev_signo = SIGALRM;
+    ev.sigev_signo = GRACE_SIGNAL;
     if (timer_create(CLOCK_MONOTONIC, &ev, &grace_timer) == 0) grace_ms = ms;
 }
 
