@@ -511,6 +511,16 @@ echo "cli.sh: concurrent writers: $race_ok of $race_tries tries correct, $race_l
     "(both exit 0 in $race_both)"
 [ $race_ok -eq $race_tries ] && ok || bad "concurrent writers: $race_ok of $race_tries tries correct"
 
+# --- issue 16's small-but-huge GIFs (also fuzz seeds): a canvas near --max-pixels with
+# 2000 1x1 frames is refused at once; pixel art followed by 600 1x1 frames restores
+expect 7 "8000x8000 canvas of 1x1 frames" -- "$BIN" tests/fuzz/seeds/gif/canvas-8000-2000x1x1.gif -o "$T/c8k.gif" --no-model
+one_line "8000x8000 canvas of 1x1 frames"
+no_output "$T/c8k.gif" "8000x8000 canvas of 1x1 frames"
+expect 0 "art then 600 1x1 frames" -- "$BIN" tests/fuzz/seeds/gif/art-then-600x1x1.gif -o "$T/a600.gif" --no-model --json "$T/a600.json"
+grep -q '"frames_out": 601' "$T/a600.json" && grep -A2 '"native_size"' "$T/a600.json" | grep -q '"w": 20' &&
+    grep -A2 '"native_size"' "$T/a600.json" | grep -q '"h": 20' && ok ||
+    bad "art then 600 1x1 frames: $(grep -o '"frames_out": [0-9]*' "$T/a600.json") $(grep -A2 '"native_size"' "$T/a600.json" | tr -d '\n ')"
+
 # --- several inputs: {name} in -o, a failing clip does not stop the others --------
 mkdir -p "$T/batch"
 printf 'not a clip' > "$T/batch-bad.gif"
