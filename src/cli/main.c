@@ -179,7 +179,7 @@ static int parse_bytes(const char *s, int64_t *out)
     if (errno || end == s || v < 0) return -1;
     if (*end) {
         const char *u = strchr(units, toupper((unsigned char)*end));
-        if (!u || !*u) return -1;
+        if (!u) return -1;
         end++;
         if (!strcasecmp(end, "iB") || !strcasecmp(end, "B")) end += strlen(end);
         if (*end) return -1;
@@ -382,7 +382,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
 }
 
 /* tmpl with every "{name}" replaced by the input's file name without its
- * folder and extension ("clips/walk.mp4" -> "walk"); NULL stays NULL.
+ * folder and extension ("clips/walk.mp4" -> "walk"), into out.
  * Returns 0, or -1 when it does not fit n bytes. */
 static int expand_name(char *out, size_t n, const char *tmpl, const char *input)
 {

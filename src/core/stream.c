@@ -650,11 +650,10 @@ static pf_status lock(pf_stream *s)
          * tiles (nn_model_run_tiled) when the whole frame would not fit the
          * budget. Refused before allocating when even that does not fit. */
         size_t limit = p->limits.max_model_memory > 0 ? (size_t)p->limits.max_model_memory : 0;
-        size_t cells_n = (size_t)s->rows * s->cols, per_cell, queue = SIZE_MAX, net = SIZE_MAX;
+        size_t net = SIZE_MAX, queue = SIZE_MAX;
         char a[32], b[32];
-        per_cell = (size_t)p->window * (s->smp.slen + s->smp.clen) / cells_n +
-                   (size_t)(2 * p->window + p->overlap) * (s->smp.clen / cells_n);
-        if (!pf_mul4_size(&queue, per_cell, cells_n, sizeof(float), 1)) queue = SIZE_MAX;
+        if (s->smp.slen <= SIZE_MAX - s->smp.clen)
+            queue = nn_window_bytes(p->window, p->overlap, s->smp.slen + s->smp.clen, s->smp.clen);
         s->tile = -1;
         if (limit == 0 || queue < limit) {
             if (nn_model_tile_plan(&s->model->nn, p->window, s->rows, s->cols, limit ? limit - queue : 0,

@@ -34,6 +34,16 @@ static void free_rows(float **r, int n)
     free(r);
 }
 
+size_t nn_window_bytes(int T, int O, size_t in_len, size_t out_len)
+{
+    size_t a, b, sum;
+    if (T < 0 || O < 0 || !pf_mul_size(&a, (size_t)T, in_len) ||
+        !pf_mul_size(&b, (size_t)(2 * T + O), out_len) || !pf_add_size(&sum, a, b) ||
+        !pf_mul_size(&sum, sum, sizeof(float)))
+        return SIZE_MAX;
+    return sum;
+}
+
 pf_status nn_window_init(nn_windower *w, int T, int O, size_t in_len, size_t out_len,
                          nn_window_fn fn, void *ctx)
 {

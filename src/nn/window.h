@@ -52,6 +52,11 @@ float nn_window_weight(int O, int j);
 pf_status nn_window_init(nn_windower *w, int T, int O, size_t in_len, size_t out_len,
                          nn_window_fn fn, void *ctx);
 
+/* Bytes the frame buffers of nn_window_init(T, O, in_len, out_len) take:
+ * T inputs, and T + O + T outputs (window, stash, ready); SIZE_MAX when
+ * beyond size_t. */
+size_t nn_window_bytes(int T, int O, size_t in_len, size_t out_len);
+
 /* Adds one frame's input (in_len floats, copied) with its pts (any time
  * base, passed through) and duration (ms). Runs a window when T frames are
  * held. Every frame ready before must have been pulled (PF_EINVAL
