@@ -84,6 +84,12 @@ grep -q '"kind": "regular"' "$T/stdout" && grep -A2 '"candidates": \[' "$T/stdou
     && grep -q '"bend_cells"' "$T/stdout" && ok || bad "probe --json lacks the grid kind, bend or candidates"
 expect 0 "probe lists --scale candidates" -- "$BIN" probe "$SRC"
 grep -q "^candidates: *--scale [0-9]" "$T/stdout" && ok || bad "probe lists no --scale candidates"
+# a small blurred sprite (tests/data/README.md): the regular detector measures 5.72 px
+# too weakly to trust and edge coherence alone prefers a 10.9 px mesh; the two
+# measurements agreeing pick the true cell, 5.84 px
+expect 0 "probe small blurred torch" -- "$BIN" probe tests/data/torch-5.8x-x264.mp4 --json
+cell=$(sed -n 's/.*"cell_w": \([0-9.]*\).*/\1/p' "$T/stdout" | head -1)
+awk -v c="${cell:-0}" 'BEGIN { exit !(c > 5.6 && c < 6.1) }' && ok || bad "torch: cell ${cell:-none} px, expected 5.84"
 expect 2 "bad --grid" -- "$BIN" "$SRC" -o "$T/x.gif" --grid curvy
 expect 0 "--grid regular" -- "$BIN" "$SRC" -o "$T/reg.gif" -q --grid regular --no-model
 # spritesheet JSON for engines: one tag over the clip (named after the input by

@@ -11,7 +11,11 @@
  * and the mesh is kept. When no regular grid is found, the cell-size
  * candidates are tried as meshes; the best explains the edges (coherence
  * against the mesh), and among those within LATTICE_NEAR of it the largest
- * cell wins (a lattice at p also fits p / 2). No grid is reported only
+ * cell wins (a lattice at p also fits p / 2), unless one of them has the
+ * period the regular detector measured (too weakly to trust alone): two
+ * independent measurements agreeing beat coherence, which blur biases
+ * towards large cells (measured: dev/video_model_04, 10.9 px chosen over
+ * the true 5.8). No grid is reported only
  * when no candidate stands out of its neighbours (contrast) or the best
  * mesh's coherence stays at the level a mesh reaches on edges that follow
  * no lattice (textures, photos, flat images).
@@ -34,6 +38,8 @@
                                      to show the same lattice again */
 #define LATTICE_MIN_COHERENCE 0.30 /* mesh coherence (edges on its lines, 0..1) */
 #define LATTICE_NEAR 0.90         /* share of the best coherence that counts as as good */
+#define LATTICE_AGREE 0.06        /* a mesh cell this close (relative) to the regular
+                                     detector's period is confirmed by it */
 
 struct pf_lattice {
     pf_grid grid;           /* regular: the grid; elastic: its figures (xb/yb NULL) */
@@ -71,9 +77,10 @@ static void figures_from_mesh(pf_lattice *L)
 }
 
 /* Fits meshes at the candidates (or at `scale`) and keeps the best. still:
- * the clip shows one picture (a still, or frames all alike). */
+ * the clip shows one picture (a still, or frames all alike); reg_cell: the
+ * period the regular detector found without trusting it, px (0: none). */
 static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n, double scale, int still,
-                             const pf_logger *lg)
+                             double reg_cell, const pf_logger *lg)
 {
     const double min_contrast = still ? LATTICE_STILL_CONTRAST : LATTICE_MIN_CONTRAST;
     const uint8_t *rgba = frames[0];
@@ -107,6 +114,14 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n,
     int pick = -1;
     for (int i = 0; i < nc; i++)
         if (meshes[i] && coh[i] >= LATTICE_NEAR * best && (pick < 0 || cells[i] > cells[pick])) pick = i;
+    for (int i = 0; i < nc && reg_cell > 0; i++)
+        if (meshes[i] && coh[i] >= LATTICE_MIN_COHERENCE && fabs(cells[i] / reg_cell - 1) < LATTICE_AGREE &&
+            (pick < 0 || fabs(cells[pick] / reg_cell - 1) >= LATTICE_AGREE ||
+             fabs(cells[i] / reg_cell - 1) < fabs(cells[pick] / reg_cell - 1))) {
+            if (pick >= 0 && i != pick)
+                pf_debug(lg, "grid: %.3f px agrees with the regular detector's %.3f px", cells[i], reg_cell);
+            pick = i;
+        }
     for (int i = 0; i < nc; i++)
         if (i != pick) pf_mesh_free(meshes[i]);
     if (pick < 0) return PF_ENOGRID;
@@ -199,7 +214,8 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
     }
     int still = 1;
     for (int i = 1; i < n && still; i++) still = memcmp(frames[i], frames[0], (size_t)w * h * 4) == 0;
-    st = fit_elastic(L, frames, n, p->scale, still, lg);
+    const double reg_cell = p->mode == PF_GRID_AUTO && L->grid.cell_w > 0 ? 0.5 * (L->grid.cell_w + L->grid.cell_h) : 0;
+    st = fit_elastic(L, frames, n, p->scale, still, reg_cell, lg);
     if (st != PF_OK && st != PF_ENOGRID) goto fail;
     if (st == PF_ENOGRID && L->ncand > 0 && !(L->grid.cell_w > 0)) {
         L->grid.cell_w = L->grid.cell_h = L->cand[0].cell;
