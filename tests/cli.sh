@@ -543,6 +543,31 @@ grep -q "{name}" "$T/stderr" && ok || bad "several inputs without {name}: $(cat 
 no_output "$T/batch/one.gif" "several inputs without {name}"
 expect 2 "probe with two inputs" -- "$BIN" probe "$SRC" samples/fire-flame.webp
 
+# --- PNG frames (a folder or a %d pattern) and standard input as the input -------
+mkdir -p "$T/pngin/walk" "$T/pngin/nat" "$T/pngin/empty"
+"$BIN" "$SRC" -o "$T/pngin/walk/" --no-model --upscale 4 -q
+expect 0 "a folder of PNG frames" -- "$BIN" "$T/pngin/walk" -o "$T/pngin/{name}.gif" --no-model --json "$T/pngin/folder.json"
+[ -s "$T/pngin/walk.gif" ] && grep -q '"format": "png frames"' "$T/pngin/folder.json" &&
+    grep -q '"frames_in": 22' "$T/pngin/folder.json" && ok || bad "folder input: $(head -c 300 "$T/pngin/folder.json")"
+expect 0 "a PNG frame pattern" -- "$BIN" probe "$T/pngin/walk/frame_%04d.png" --json
+grep -q '"frames_in": 22' "$T/stdout" && ok || bad "pattern input: $(grep frames_in "$T/stdout")"
+# natural order: f2.png before f10.png (eval reads both folders through the same reader)
+i=0
+for f in $(ls "$T/pngin/walk" | sort); do cp "$T/pngin/walk/$f" "$T/pngin/nat/f$i.png"; i=$((i + 1)); done
+expect 0 "natural order of frame names" -- "$BIN" eval "$T/pngin/nat" "$T/pngin/walk"
+grep -q "| acc  *| 1.0000" "$T/stdout" && ok || bad "f0..f21.png not in natural order: $(grep '| acc ' "$T/stdout")"
+expect 3 "a folder without PNG frames" -- "$BIN" "$T/pngin/empty" -o "$T/pngin/empty.gif"
+one_line "a folder without PNG frames"
+expect 3 "a pattern that matches nothing" -- "$BIN" "$T/pngin/none_%03d.png" -o "$T/pngin/none.gif"
+cp samples/fire-flame.gt.webp "$T/pngin/nat/f7.png"
+expect 3 "a folder with a broken frame" -- "$BIN" "$T/pngin/nat" -o "$T/pngin/nat.gif"
+grep -q "f7.png" "$T/stderr" && ok || bad "broken frame not named: $(cat "$T/stderr")"
+no_output "$T/pngin/nat.gif" "a folder with a broken frame"
+expect 0 "standard input" -- sh -c "\"\$1\" - -o \"\$2\" --no-model -q < \"\$3\"" sh "$BIN" "$T/pngin/stdin.gif" "$SRC"
+"$BIN" "$SRC" -o "$T/pngin/walk-direct.gif" --no-model -q
+cmp -s "$T/pngin/stdin.gif" "$T/pngin/walk-direct.gif" && ok || bad "standard input gives other frames than the file"
+expect 3 "empty standard input" -- sh -c "\"\$1\" - -o \"\$2\" < /dev/null" sh "$BIN" "$T/pngin/empty-stdin.gif"
+
 # --- one signal during work that makes no progress calls -----------------------
 # Grid detection on a 4096x4096 still takes ~20 s and calls no progress hook:
 # one SIGINT must still end it (exit 130, one line, nothing written) within the

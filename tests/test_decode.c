@@ -789,8 +789,73 @@ static void test_bad_files(void **state)
     assert_non_null(strstr(lc_.last, path));
     assert_non_null(strstr(lc_.last, "No such file"));
     assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EIO);
-    assert_int_equal(pf_reader_open(&r, g_dir, NULL, 0, NULL), PF_EIO);   /* a folder */
+    tpath(path, sizeof path, "no-frames");
+    assert_int_equal(mkdir(path, 0700), 0);
+    lg = cap_logger(&lc_);
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);   /* a folder without PNGs */
+    assert_non_null(strstr(lc_.last, "no .png frames"));
     pf_reader_close(NULL);
+}
+
+/* A folder of PNG frames in natural name order (f2 before f10), at 24 fps,
+ * and the same frames through a %d pattern; a frame of another size stops
+ * the clip. */
+static void test_png_frames(void **state)
+{
+    (void)state;
+    char dir[512], path[600];
+    uint8_t px[3 * 2 * 4];
+    const int order[4] = {1, 2, 10, 11};
+    pf_reader *r = NULL;
+    pf_frame f;
+
+    tpath(dir, sizeof dir, "frames");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    for (int i = 3; i >= 0; i--) {   /* written out of order */
+        memset(px, order[i] * 10, sizeof px);
+        snprintf(path, sizeof path, "%s/f%d.png", dir, order[i]);
+        assert_int_equal(pf_png_write(path, px, 3, 2, 0), PF_OK);
+    }
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    write_bytes(path, "x", 1);
+    assert_int_equal(pf_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
+    assert_string_equal(pf_reader_format(r), "png frames");
+    assert_int_equal(pf_reader_width(r), 3);
+    assert_int_equal(pf_reader_height(r), 2);
+    assert_int_equal(pf_reader_frame_count(r), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(f.rgba[0], order[i] * 10);
+        assert_int_equal(f.pts_ms, i * 1000 / PF_FRAMES_FPS);
+        assert_int_equal(f.duration_ms, (i + 1) * 1000 / PF_FRAMES_FPS - i * 1000 / PF_FRAMES_FPS);
+    }
+    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
+    pf_reader_close(r);
+
+    /* the pattern starts at the first of 0..4 that exists and stops at a gap (f10) */
+    snprintf(path, sizeof path, "%s/f%%d.png", dir);
+    assert_true(pf_frames_is_pattern(path));
+    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pf_reader_frame_count(r), -1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(f.rgba[0], order[i] * 10);
+    }
+    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
+    pf_reader_close(r);
+    assert_false(pf_frames_is_pattern("a%%d.png"));
+    assert_false(pf_frames_is_pattern("a%d_%d.png"));
+    assert_true(pf_frames_is_pattern("100%%/f_%04d.png"));
+
+    /* one frame of another size */
+    uint8_t big[4 * 2 * 4] = {0};
+    snprintf(path, sizeof path, "%s/f3.png", dir);
+    assert_int_equal(pf_png_write(path, big, 4, 2, 0), PF_OK);
+    assert_int_equal(pf_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pf_reader_next(r, &f), PF_OK);
+    assert_int_equal(pf_reader_next(r, &f), PF_OK);
+    assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);
+    pf_reader_close(r);
 }
 
 static void test_limits(void **state)
@@ -947,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_mp4_odd_width),
         cmocka_unit_test(test_png_apng_exact),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_png_frames),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_memory_reader),
         cmocka_unit_test(test_nested_open_refused),

@@ -3,7 +3,6 @@
  * restoration with the metrics of shared/METRICS.md (src/train/metrics.c)
  * and prints them as a table, or as JSON.
  */
-#include <dirent.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -21,76 +20,12 @@ static int has_suffix(const char *s, const char *suf)
     return n >= m && strcasecmp(s + n - m, suf) == 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* A folder of PNG frames, in name order. */
-static pf_status read_png_dir(pf_anim *a, const char *dir, const pf_limits *lim, const pf_logger *lg)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **names = NULL;
-    int n = 0, cap = 0;
-    pf_status st = PF_OK;
-
-    if (!d) return PF_EIO;
-    while ((e = readdir(d))) {
-        if (!has_suffix(e->d_name, ".png")) continue;
-        if (lim && lim->max_frames > 0 && n >= lim->max_frames) {
-            pf_error(lg, "folder '%s' has more than %lld frames (--max-frames)", dir,
-                     (long long)lim->max_frames);
-            st = PF_ELIMIT;
-            break;
-        }
-        if (n == cap) {
-            if (cap > INT32_MAX / 2) { st = PF_ENOMEM; break; }
-            cap = cap ? cap * 2 : 64;
-            char **t = realloc(names, sizeof *t * (size_t)cap);
-            if (!t) { st = PF_ENOMEM; break; }
-            names = t;
-        }
-        if (!(names[n] = strdup(e->d_name))) { st = PF_ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (st == PF_OK && n == 0) {
-        pf_error(lg, "folder '%s' has no .png frames", dir);
-        st = PF_ENOFRAMES;
-    }
-    if (st == PF_OK) qsort(names, (size_t)n, sizeof *names, cmp_str);
-    int64_t bytes = 0;
-    for (int i = 0; st == PF_OK && i < n; i++) {
-        char path[4200];
-        uint8_t *px = NULL;
-        int w, h;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if ((st = pf_png_read(path, &px, &w, &h, lim)) < 0) break;
-        bytes += (int64_t)w * h * 4;   /* each w * h is within max_pixels (pf_png_read) */
-        if (lim && lim->max_decoded_bytes > 0 && bytes > lim->max_decoded_bytes) {
-            pf_error(lg, "folder '%s': frame %d would exceed the limit of %lld decoded bytes "
-                     "(--max-decoded-bytes)", dir, i + 1, (long long)lim->max_decoded_bytes);
-            st = PF_ELIMIT;
-            free(px);
-            break;
-        }
-        if (i == 0) st = pf_anim_init(a, w, h);
-        else if (w != a->width || h != a->height) {
-            pf_error(lg, "'%s' is %dx%d, the first frame %dx%d", path, w, h, a->width, a->height);
-            st = PF_EFORMAT;
-        }
-        if (st == PF_OK) st = pf_anim_push(a, px, 100);
-        free(px);
-    }
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return st;
-}
-
 /* GT or restored clip: a spritesheet (.json, or .png with a .json beside
  * it), a folder of PNG frames, or any animation pixelfix decodes. */
 static pf_status load(pf_anim *a, const char *path, const pf_limits *lim, const pf_logger *lg)
 {
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return read_png_dir(a, path, lim, lg);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return pf_read_anim(a, path, lim, 0, lg);   /* PNG frames */
     if (has_suffix(path, ".json")) return pf_read_sheet(a, path, lim, lg);
     if (has_suffix(path, ".png")) {
         char json[4200];

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 "pixel one colour from one clip-wide palette, recovers transparency and keeps\n"
 "still things still.\n"
 "\n"
-"INPUT: GIF, WebP, MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG.\n"
+"INPUT: GIF, WebP, MP4, MOV, WebM, MKV, AVI, APNG, PNG, JPEG; a folder of PNG\n"
+"frames or a pattern like f_%04d.png (played at 24 fps); - for standard input.\n"
 "OUTPUT kind from its name: sheet.png (spritesheet + sheet.json), .gif, .webp,\n"
 ".mp4/.mov/.mkv, a folder (dir/ or existing) or a pattern like f_%04d.png.\n"
 "Several inputs: {name} in -o (and --json) stands for each input's file name\n"
@@ -386,11 +387,22 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
  * Returns 0, or -1 when it does not fit n bytes. */
 static int expand_name(char *out, size_t n, const char *tmpl, const char *input)
 {
-    const char *base = strrchr(input, '/'), *dot;
-    size_t used = 0, stem;
-    base = base ? base + 1 : input;
-    dot = strrchr(base, '.');
-    stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    /* the last path component without its extension; a folder's own name
+     * (trailing slashes dropped); for a frame pattern (walk/f_%04d.png)
+     * the folder holding it */
+    size_t len = strlen(input), used = 0, stem;
+    while (len > 1 && input[len - 1] == '/') len--;
+    const char *base = input + len;
+    while (base > input && base[-1] != '/') base--;
+    if (memchr(base, '%', (size_t)(input + len - base)) && pf_frames_is_pattern(input) && base > input + 1) {
+        len = (size_t)(base - 1 - input);
+        base = input + len;
+        while (base > input && base[-1] != '/') base--;
+    }
+    const char *dot = NULL;
+    for (const char *c = base; c < input + len; c++)
+        if (*c == '.') dot = c;
+    stem = dot && dot != base ? (size_t)(dot - base) : (size_t)(input + len - base);
     for (const char *t = tmpl; *t;) {
         if (!strncmp(t, "{name}", 6)) {
             if (used + stem >= n) return -1;

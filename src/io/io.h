@@ -43,13 +43,22 @@ typedef struct pf_reader pf_reader;
 
 /* Opens `path`, sniffing the format from its first bytes: GIF (giflib),
  * RIFF/WEBP (libwebp WebPAnimDecoder), anything else through libavformat.
- * Checks the canvas against lim->max_pixels before allocating.
+ * A folder, or a pattern with one %d that names no file itself, is read
+ * as PNG frames (reader_frames.c); "-" is standard input, read into memory
+ * first (at most lim->max_decoded_bytes bytes, PF_ELIMIT past it). Checks the canvas against lim->max_pixels before allocating.
  * threads: libavcodec decoder thread_count (0 = automatic, 1 = decode on
  * the caller's thread only); GIF and WebP ignore it.
  * Errors: PF_EIO (cannot open/read), PF_EFORMAT (empty, corrupt or
  * unsupported), PF_ELIMIT, PF_ENOMEM, PF_EINVAL (threads < 0). lg may be NULL. */
 pf_status pf_reader_open(pf_reader **out, const char *path,
                          const pf_limits *lim, int threads, const pf_logger *lg);
+
+/* PNG frames carry no timing: a folder or pattern plays at this rate. */
+#define PF_FRAMES_FPS 24
+
+/* 1 when path is a PNG-frame pattern: exactly one printf integer
+ * conversion ("%d", "%04d"); "%%" is a literal percent sign. */
+int pf_frames_is_pattern(const char *path);
 
 /* As pf_reader_open, for a file already in memory: `size` bytes at `data`,
  * which must stay valid and unchanged until pf_reader_close. `name` is

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { SNIFF_GIF, SNIFF_WEBP, SNIFF_AV };
+enum { SNIFF_GIF, SNIFF_WEBP, SNIFF_AV, SNIFF_FRAMES };
 
 /* Picks a back end from a file's first n bytes (GIF87a/GIF89a,
  * RIFF....WEBP, anything else). */
@@ -64,6 +64,51 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
         return PF_EFORMAT;
     }
     *kind = sniff_bytes(b, (size_t)n);
+    return PF_OK;
+}
+
+/* A folder, or a %d pattern that is not itself a file's name. */
+static int is_frames(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
+    return pf_frames_is_pattern(path);
+}
+
+/* Standard input into r->owned: a pipe cannot be sniffed and rewound, and
+ * libavformat reads memory through the same AVIOContext as pf_reader_open_mem.
+ * At most lim.max_decoded_bytes (a clip's file is smaller than its frames). */
+static pf_status read_stdin(pf_reader *r)
+{
+    size_t n = 0, cap = 0;
+    const int64_t most = r->lim.max_decoded_bytes > 0 ? r->lim.max_decoded_bytes : INT64_MAX;
+    for (;;) {
+        if (n == cap) {
+            size_t grow = cap ? cap : 1 << 16;
+            uint8_t *t = cap <= SIZE_MAX / 2 ? realloc(r->owned, cap + grow) : NULL;
+            if (!t) return PF_ENOMEM;
+            r->owned = t;
+            cap += grow;
+        }
+        ssize_t k = read(0, r->owned + n, cap - n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            pf_error(&r->lg, "cannot read standard input: %s", strerror(errno));
+            return PF_EIO;
+        }
+        if (k == 0) break;
+        n += (size_t)k;
+        if ((uint64_t)n > (uint64_t)most) {
+            pf_error(&r->lg, "standard input holds more than %lld bytes (--max-decoded-bytes)", (long long)most);
+            return PF_ELIMIT;
+        }
+    }
+    if (n == 0) {
+        pf_error(&r->lg, "standard input is empty");
+        return PF_EFORMAT;
+    }
+    r->mem = r->owned;
+    r->mem_size = n;
     return PF_OK;
 }
 
@@ -127,6 +172,11 @@ static pf_status open_any(pf_reader **out, const char *name, const void *mem,
             goto fail;
         }
         kind = sniff_bytes(mem, mem_size);
+    } else if (!strcmp(name, "-")) {
+        if ((st = read_stdin(r)) != PF_OK) goto fail;
+        kind = sniff_bytes(r->mem, r->mem_size);
+    } else if (is_frames(name)) {
+        kind = SNIFF_FRAMES;
     } else {
         st = sniff(name, &kind, &r->lg);
         if (st != PF_OK) goto fail;
@@ -134,6 +184,7 @@ static pf_status open_any(pf_reader **out, const char *name, const void *mem,
     switch (kind) {
     case SNIFF_GIF:  st = pf_reader_open_gif(r); break;
     case SNIFF_WEBP: st = pf_reader_open_webp(r); break;
+    case SNIFF_FRAMES: st = pf_reader_open_frames(r); break;
     default:         st = pf_reader_open_av(r); break;
     }
     if (st != PF_OK) goto fail;
@@ -217,6 +268,7 @@ void pf_reader_close(pf_reader *r)
 {
     if (!r) return;
     if (r->vt && r->vt->close) r->vt->close(r);
+    free(r->owned);
     free(r->path);
     free(r);
 }

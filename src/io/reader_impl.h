@@ -21,7 +21,8 @@ struct pf_reader {
     const pf_reader_vt *vt;  /* set by the back end's open */
     void *impl;              /* back-end state */
     char *path;              /* the file, or the name used in messages */
-    const uint8_t *mem;      /* in-memory file (pf_reader_open_mem), else NULL */
+    const uint8_t *mem;      /* in-memory file (pf_reader_open_mem, or stdin), else NULL */
+    uint8_t *owned;          /* stdin's bytes, read at open; freed at close */
     size_t mem_size;         /* its bytes */
     const char *format;      /* "gif", "webp" or libav's demuxer name (static) */
     int width, height;       /* canvas, pixels */
@@ -35,7 +36,7 @@ struct pf_reader {
     pf_status sticky;        /* PF_OK, or the PF_DONE / error to repeat */
 };
 
-/* Back-end constructors: fill r->vt, r->impl, width, height, frame_count,
+/* Back-end constructors (the frames one reads r->path only): fill r->vt, r->impl, width, height, frame_count,
  * loop and format from r->mem when set, else from the file r->path,
  * honouring r->lim. On failure they free what
  * they made and leave r->impl NULL. Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT,
@@ -43,6 +44,8 @@ struct pf_reader {
 pf_status pf_reader_open_gif(pf_reader *r);
 pf_status pf_reader_open_webp(pf_reader *r);
 pf_status pf_reader_open_av(pf_reader *r);
+/* A folder of PNG files or a %d pattern, from r->path (reader_frames.c). */
+pf_status pf_reader_open_frames(pf_reader *r);
 
 /* PF_OK when a w x h canvas is non-empty and within r->lim.max_pixels and
  * its RGBA bytes fit in size_t; else PF_EFORMAT (empty) or PF_ELIMIT, with
