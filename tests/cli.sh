@@ -568,6 +568,20 @@ expect 0 "standard input" -- sh -c "\"\$1\" - -o \"\$2\" --no-model -q < \"\$3\"
 cmp -s "$T/pngin/stdin.gif" "$T/pngin/walk-direct.gif" && ok || bad "standard input gives other frames than the file"
 expect 3 "empty standard input" -- sh -c "\"\$1\" - -o \"\$2\" < /dev/null" sh "$BIN" "$T/pngin/empty-stdin.gif"
 
+# --- standard output: -o - with --format, through a listed temporary file ------
+mkdir -p "$T/stdout-tmp"
+expect 0 "-o - --format gif" -- sh -c "TMPDIR=\"\$1\" \"\$2\" \"\$3\" -o - --format gif --no-model -q > \"\$4\"" \
+    sh "$T/stdout-tmp" "$BIN" "$SRC" "$T/pngin/stdout.gif"
+cmp -s "$T/pngin/stdout.gif" "$T/pngin/walk-direct.gif" && ok || bad "-o - gives other bytes than -o FILE.gif"
+expect 2 "-o - without --format" -- sh -c "\"\$1\" \"\$2\" -o - > /dev/null" sh "$BIN" "$SRC"
+grep -q "needs --format" "$T/stderr" && ok || bad "-o - without --format: $(cat "$T/stderr")"
+expect 2 "--format png (a sheet cannot be piped)" -- sh -c "\"\$1\" \"\$2\" -o - --format png > /dev/null" sh "$BIN" "$SRC"
+# a reader that stops early: exit 5 with one line, not death by SIGPIPE
+TMPDIR="$T/stdout-tmp" "$BIN" "$SRC" -o - --format gif --no-model -q --upscale 16 2>"$T/stderr" | head -c 1 >/dev/null
+[ -z "$(ls "$T/stdout-tmp")" ] && ok || bad "-o -: temporary files left: $(ls "$T/stdout-tmp")"
+grep -q "cannot write to standard output" "$T/stderr" && [ "$(grep -c . "$T/stderr")" -eq 1 ] && ok ||
+    bad "-o - into a closed pipe: $(cat "$T/stderr")"
+
 # --- one signal during work that makes no progress calls -----------------------
 # Grid detection on a 4096x4096 still takes ~20 s and calls no progress hook:
 # one SIGINT must still end it (exit 130, one line, nothing written) within the

@@ -5,8 +5,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,6 +82,8 @@ static void usage(FILE *f)
 "                          {extension} (default {frame}, as Phaser looks them up)\n"
 "      --sheet-format F    spritesheet JSON: array or hash (Aseprite's json-array,\n"
 "                          json-hash; default array)\n"
+"      --format F          the kind of -o - (standard output): gif, webp, mp4, mov\n"
+"                          or mkv; a spritesheet or PNG frames cannot be piped\n"
 "      --upscale N         nearest upscale of the output, 1..64 (default 1; video:\n"
 "                          the least making the height >= 256)\n"
 "      --loop N            GIF/WebP loop count, 0..65535, 0 = forever (default: as\n"
@@ -115,7 +120,7 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_GRID };
+       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_FORMAT, OPT_GRID };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -129,6 +134,7 @@ static const struct option long_opts[] = {
     {"columns", required_argument, 0, OPT_COLUMNS}, {"padding", required_argument, 0, OPT_PADDING},
     {"tag", required_argument, 0, OPT_TAG}, {"filename-format", required_argument, 0, OPT_FILENAME_FORMAT},
     {"sheet-format", required_argument, 0, OPT_SHEET_FORMAT},
+    {"format", required_argument, 0, OPT_FORMAT},
     {"upscale", required_argument, 0, OPT_UPSCALE}, {"loop", required_argument, 0, OPT_LOOP},
     {"json", optional_argument, 0, OPT_JSON}, {"debug", required_argument, 0, OPT_DEBUG},
     {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
@@ -198,6 +204,7 @@ static int parse_bytes(const char *s, int64_t *out)
 typedef struct cli_opts {
     pf_params p;
     const char *output, *json;
+    const char *format;  /* --format: the kind of `-o -` (standard output) */
     int json_flag, verbosity;
     int probe;          /* probe: a bare --json prints the report on stdout */
     unsigned char seen[OPT_GRID + 1];   /* options given, by getopt code */
@@ -284,6 +291,12 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
             if (!strstr(optarg, "{frame}"))
                 return bad_value("--filename-format", optarg, "a pattern holding {frame}, e.g. {tag} {frame}.{extension}");
             o->p.sheet_filename = optarg;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "gif") && strcmp(optarg, "webp") && strcmp(optarg, "mp4") && strcmp(optarg, "mov") &&
+                strcmp(optarg, "mkv"))
+                return bad_value("--format", optarg, "gif, webp, mp4, mov or mkv");
+            o->format = optarg;
             break;
         case OPT_SHEET_FORMAT:
             if (strcmp(optarg, "array") == 0) o->p.sheet_hash = 0;
@@ -438,6 +451,73 @@ static const char *kind_name(pf_out_kind k)
     }
 }
 
+/* The output kind: from the name, or for -o - (standard output) from --format. */
+static pf_out_kind out_kind(const cli_opts *o)
+{
+    static const struct { const char *name; pf_out_kind kind; } fmts[] = {
+        {"gif", PF_OUT_GIF}, {"webp", PF_OUT_WEBP}, {"mp4", PF_OUT_VIDEO}, {"mov", PF_OUT_VIDEO}, {"mkv", PF_OUT_VIDEO}};
+    if (!o->output || strcmp(o->output, "-")) return pf_out_kind_from_path(o->output);
+    for (size_t i = 0; o->format && i < sizeof fmts / sizeof *fmts; i++)
+        if (!strcmp(o->format, fmts[i].name)) return fmts[i].kind;
+    return PF_OUT_NONE;
+}
+
+/* Standard output cannot be renamed into place, and MP4 needs to seek: the
+ * clip is written to a listed temporary file first (removed on a signal),
+ * then copied to stdout. out receives its name (PF_TEMP_PATH_MAX bytes). */
+static int stdout_begin(const cli_opts *o, char *out, int *slot)
+{
+    const char *dir = getenv("TMPDIR");
+    char *name = pf_temp_claim(slot);
+    char *path = name ? name : out;
+    int n = snprintf(path, PF_TEMP_PATH_MAX, "%s/pixelfix-stdout-XXXXXX.%s", dir && *dir ? dir : "/tmp", o->format);
+    if (n < 0 || n >= PF_TEMP_PATH_MAX) {
+        pf_temp_release(*slot);
+        fprintf(stderr, "pixelfix: error: TMPDIR is too long a path\n");
+        return EXIT_OUTPUT;
+    }
+    pf_temp_list(*slot);
+    int fd = mkstemps(path, (int)strlen(o->format) + 1);
+    if (fd < 0) {
+        fprintf(stderr, "pixelfix: error: cannot create a temporary file in %s for standard output: %s\n",
+                dir && *dir ? dir : "/tmp", strerror(errno));
+        pf_temp_release(*slot);
+        return EXIT_OUTPUT;
+    }
+    close(fd);
+    if (path != out) memcpy(out, path, (size_t)n + 1);
+    return 0;
+}
+
+/* Copies the finished clip to standard output. */
+static int stdout_copy(const char *path)
+{
+    char buf[1 << 16];
+    int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);   /* a closed pipe is an error to report, not death */
+    if (fd < 0) rc = EXIT_OUTPUT;
+    for (ssize_t k; !rc && (k = read(fd, buf, sizeof buf)) != 0;) {
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            rc = EXIT_OUTPUT;
+            break;
+        }
+        for (ssize_t off = 0; off < k;) {
+            ssize_t w = write(1, buf + off, (size_t)(k - off));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                fprintf(stderr, "pixelfix: error: cannot write to standard output: %s\n", strerror(errno));
+                rc = EXIT_OUTPUT;
+                break;
+            }
+            off += w;
+        }
+    }
+    if (fd >= 0) close(fd);
+    signal(SIGPIPE, old);
+    return rc;
+}
+
 /* Options the chosen output or mode does not use: said once each, so that
  * nothing is silently ignored. */
 static void warn_ignored(const cli_opts *o)
@@ -457,7 +537,7 @@ static void warn_ignored(const cli_opts *o)
             if (o->seen[model_opts[i].opt])
                 fprintf(stderr, "pixelfix: warning: %s is ignored: probe runs no model\n", model_opts[i].name);
     } else {
-        pf_out_kind k = pf_out_kind_from_path(o->output);
+        pf_out_kind k = out_kind(o);
         if (o->seen[OPT_COLUMNS] && k != PF_OUT_SHEET)
             fprintf(stderr, "pixelfix: warning: --columns is ignored for %s: it applies to a spritesheet\n",
                     kind_name(k));
@@ -468,6 +548,8 @@ static void warn_ignored(const cli_opts *o)
             if (o->seen[sheet_opts[i].opt] && k != PF_OUT_SHEET)
                 fprintf(stderr, "pixelfix: warning: %s is ignored for %s: it applies to a spritesheet\n",
                         sheet_opts[i].name, kind_name(k));
+        if (o->seen[OPT_FORMAT] && strcmp(o->output, "-"))
+            fprintf(stderr, "pixelfix: warning: --format is ignored: the name of -o %s gives the kind\n", o->output);
         if (o->seen[OPT_LOOP] && k != PF_OUT_GIF && k != PF_OUT_WEBP)
             fprintf(stderr, "pixelfix: warning: --loop is ignored for %s: it applies to GIF and WebP\n",
                     kind_name(k));
@@ -519,9 +601,25 @@ static int restore_one(cli_opts *op, const char *input)
     o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
+    char piped[PF_TEMP_PATH_MAX];
+    int slot = 0;
+    const int to_stdout = !probe && !strcmp(o.output, "-");
+    if (to_stdout) {
+        if ((rc = stdout_begin(&o, piped, &slot)) != 0) return rc;
+        o.p.force = 1;   /* our own empty temporary file */
+    }
     cli_set_grace(CLI_GRACE_MS);
-    st = pf_restore_file(input, probe ? NULL : o.output, &o.p, &rep);
+    st = pf_restore_file(input, probe ? NULL : to_stdout ? piped : o.output, &o.p, &rep);
     cli_set_grace(0);
+    if (to_stdout) {
+        rc = st >= 0 && !cli_interrupted() ? stdout_copy(piped) : 0;
+        unlink(piped);
+        pf_temp_release(slot);
+        if (rc) {   /* stdout_copy said why */
+            pf_report_free(rep);
+            return rc;
+        }
+    }
     cli_progress_end(&ui);
     if (st < 0 && cli_interrupted()) st = PF_EABORTED;   /* whatever failed, a signal asked for it */
     rc = cli_exit_code(st);
@@ -608,6 +706,17 @@ static int run(int argc, char **argv, int probe)
     if (!probe && !o.output) {
         fprintf(stderr, "pixelfix: error: no output given; use -o OUTPUT (see pixelfix --help)\n");
         return EXIT_USAGE;
+    }
+    if (!probe && !strcmp(o.output, "-")) {
+        if (!o.format) {
+            fprintf(stderr, "pixelfix: error: -o - (standard output) needs --format gif, webp, mp4, mov or mkv\n");
+            return EXIT_USAGE;
+        }
+        if (isatty(1)) {
+            fprintf(stderr, "pixelfix: error: standard output is a terminal; redirect it (> clip.%s) or pipe it\n",
+                    o.format);
+            return EXIT_USAGE;
+        }
     }
     if (!probe && o.json_flag && !o.json) {
         fprintf(stderr, "pixelfix: error: --json needs a file name: --json FILE\n");
