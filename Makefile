@@ -38,7 +38,7 @@ LIB := $(BUILD)/libpixelfix.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
-.PHONY: all check check-valgrind check-engine bench install uninstall clean demo tools fuzz fuzz-coverage $(PC)
+.PHONY: all check check-valgrind check-engine check-batch bench install uninstall clean demo tools fuzz fuzz-coverage $(PC)
 all: $(BIN) $(PC)
 
 config.mk: configure
@@ -153,6 +153,12 @@ check-valgrind: $(BIN)
 # Chromium plays a sheet's tag (tests/engine/phaser.sh; needs chromium, npm).
 check-engine: $(BIN)
 	bash tests/engine/phaser.sh ./$(BIN)
+
+# The many-clips recipes: GNU parallel with 1 and 2 jobs and the Slurm array
+# script over the samples, outputs byte-identical to a sequential run
+# (tests/batch.sh; needs GNU parallel). Prints clips per minute.
+check-batch: $(BIN)
+	PIXELFIX=./$(BIN) sh tests/batch.sh
 
 bench: $(BIN) $(BENCH_BIN)
 	sh bench/run.sh $(BENCH_BIN)

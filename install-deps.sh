@@ -7,7 +7,7 @@ libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
 libwebp-dev libgif-dev libopenblas-dev libpng-dev libjansson-dev libcmocka-dev
 ffmpeg gnuplot-nox
 libx264-dev nasm dpkg-dev
-valgrind"
+valgrind parallel"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
