@@ -171,6 +171,8 @@ typedef struct pf_params {
                               pf_restore_file the whole clip for outputs that hold
                               every frame anyway (sheet, GIF, WebP) */
     int threads;           /* OpenBLAS and libav* codec threads; 0 = their defaults */
+    double input_fps;      /* frame rate of PNG-frame input (a folder or a %d pattern),
+                              which has no timing of its own: 0.1..1000; 0 = 24 */
     pf_limits limits;
     /* callbacks */
     pf_log_fn log;         /* NULL = silent */

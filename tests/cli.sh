@@ -556,6 +556,12 @@ i=0
 for f in $(ls "$T/pngin/walk" | sort); do cp "$T/pngin/walk/$f" "$T/pngin/nat/f$i.png"; i=$((i + 1)); done
 expect 0 "natural order of frame names" -- "$BIN" eval "$T/pngin/nat" "$T/pngin/walk"
 grep -q "| acc  *| 1.0000" "$T/stdout" && ok || bad "f0..f21.png not in natural order: $(grep '| acc ' "$T/stdout")"
+expect 0 "--fps for PNG frames" -- "$BIN" probe "$T/pngin/walk" --fps 8
+grep -q "^durations:   125 125 125" "$T/stdout" && grep -q "22, 2750 ms in total" "$T/stdout" && ok ||
+    bad "--fps 8: $(grep -E '^(frames|durations)' "$T/stdout")"
+expect 2 "--fps 0" -- "$BIN" "$T/pngin/walk" --fps 0 -o "$T/pngin/fps0.gif"
+"$BIN" "$SRC" --fps 8 -o "$T/pngin/fps-gif.gif" --no-model 2>"$T/stderr" >/dev/null
+grep -q "warning: --fps is ignored for" "$T/stderr" && ok || bad "--fps on a GIF input: no warning"
 expect 3 "a folder without PNG frames" -- "$BIN" "$T/pngin/empty" -o "$T/pngin/empty.gif"
 one_line "a folder without PNG frames"
 expect 3 "a pattern that matches nothing" -- "$BIN" "$T/pngin/none_%03d.png" -o "$T/pngin/none.gif"

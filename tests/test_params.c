@@ -16,6 +16,22 @@ static void test_defaults(void **state)
     assert_int_equal(p.limits.max_memory, (int64_t)1 << 30);
 }
 
+/* input_fps outside 0.1..1000 (0 = the default 24) is refused before any
+ * file is opened. */
+static void test_input_fps_range(void **state)
+{
+    (void)state;
+    pf_params p = pf_default_params();
+    assert_true(p.input_fps == 0);
+    const double bad[] = {-1, 0.05, 1000.5, 1e9};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        p.input_fps = bad[i];
+        assert_int_equal(pf_restore_file("/nonexistent/frames", "/nonexistent/out.gif", &p, NULL), PF_EINVAL);
+    }
+    p.input_fps = 12;   /* in range: now the missing input is the error */
+    assert_int_not_equal(pf_restore_file("/nonexistent/frames", "/nonexistent/out.gif", &p, NULL), PF_EINVAL);
+}
+
 static void test_parse_color(void **state)
 {
     (void)state;
@@ -43,6 +59,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_parse_color),
+        cmocka_unit_test(test_input_fps_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

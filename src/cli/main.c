@@ -39,6 +39,9 @@ static void usage(FILE *f)
 "without extension, as -o out/{name}.png; a clip that fails does not stop the\n"
 "others, and the exit status is the first failure's.\n"
 "\n"
+"Input:\n"
+"      --fps N             frame rate of PNG-frame input (a folder or a pattern),\n"
+"                          which has no timing of its own: 0.1..1000 (default 24)\n"
 "Grid:\n"
 "  -s, --scale N|auto      native pixel size in input pixels, 1..256, fractional\n"
 "                          allowed (default auto: detect it)\n"
@@ -120,7 +123,7 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_FORMAT, OPT_GRID };
+       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_FORMAT, OPT_FPS, OPT_GRID };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -135,6 +138,7 @@ static const struct option long_opts[] = {
     {"tag", required_argument, 0, OPT_TAG}, {"filename-format", required_argument, 0, OPT_FILENAME_FORMAT},
     {"sheet-format", required_argument, 0, OPT_SHEET_FORMAT},
     {"format", required_argument, 0, OPT_FORMAT},
+    {"fps", required_argument, 0, OPT_FPS},
     {"upscale", required_argument, 0, OPT_UPSCALE}, {"loop", required_argument, 0, OPT_LOOP},
     {"json", optional_argument, 0, OPT_JSON}, {"debug", required_argument, 0, OPT_DEBUG},
     {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
@@ -161,6 +165,16 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
     *out = v;
     return 0;
 }
@@ -238,13 +252,12 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
         case 'o': o->output = optarg; break;
         case 's':
             if (strcmp(optarg, "auto") == 0) { o->p.scale = 0; break; }
-            {
-                char *end;
-                double d = strtod(optarg, &end);
-                if (end == optarg || *end || !(d >= 1 && d <= 256))
-                    return bad_value("--scale", optarg, "auto or a cell size of 1..256 input pixels");
-                o->p.scale = d;
-            }
+            if (parse_double(optarg, 1, 256, &o->p.scale))
+                return bad_value("--scale", optarg, "auto or a cell size of 1..256 input pixels");
+            break;
+        case OPT_FPS:
+            if (parse_double(optarg, 0.1, 1000, &o->p.input_fps))
+                return bad_value("--fps", optarg, "0.1..1000 frames per second");
             break;
         case 'c':
             if (strcmp(optarg, "auto") == 0) { o->p.colors = 0; break; }
@@ -601,6 +614,13 @@ static int restore_one(cli_opts *op, const char *input)
     o.p.log_level = o.verbosity == 0 ? PF_LOG_ERROR : o.verbosity == 1 ? PF_LOG_WARN
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
+    if (o.seen[OPT_FPS] && o.verbosity > 0) {
+        struct stat sb;
+        const int frames = stat(input, &sb) == 0 ? S_ISDIR(sb.st_mode) : pf_frames_is_pattern(input);
+        if (!frames)
+            fprintf(stderr, "pixelfix: warning: --fps is ignored for %s: it applies to PNG frames (a folder "
+                    "or a %%d pattern); other inputs keep their own timing\n", input);
+    }
     char piped[PF_TEMP_PATH_MAX];
     int slot = 0;
     const int to_stdout = !probe && !strcmp(o.output, "-");

@@ -337,6 +337,11 @@ pf_status pf_restore_file(const char *input, const char *output,
     memset(&r, 0, sizeof r);
     if (report) *report = NULL;
     if (!input || !params) return PF_EINVAL;
+    if (params->input_fps != 0 && !(params->input_fps >= 0.1 && params->input_fps <= 1000)) {
+        pf_logger lg = {params->log, params->user, params->log_level};
+        pf_error(&lg, "input_fps must be 0 (24) or 0.1..1000 frames per second (got %g)", params->input_fps);
+        return PF_EINVAL;
+    }
     r.p = params;
     r.input = input;
     r.output = output;
@@ -354,6 +359,7 @@ pf_status pf_restore_file(const char *input, const char *output,
     /* a probe (no output) analyses: no model, and every frame is counted */
     if (output && (st = open_model(params, &model, &r.lg)) < 0) goto fail;
     if ((st = pf_reader_open(&rd, input, &params->limits, params->threads, &r.lg)) < 0) goto fail;
+    pf_reader_set_fps(rd, params->input_fps);
     snprintf(r.rep->input_format, sizeof r.rep->input_format, "%s", pf_reader_format(rd));
     r.rep->in_width = pf_reader_width(rd);
     r.rep->in_height = pf_reader_height(rd);

@@ -53,8 +53,13 @@ typedef struct pf_reader pf_reader;
 pf_status pf_reader_open(pf_reader **out, const char *path,
                          const pf_limits *lim, int threads, const pf_logger *lg);
 
-/* PNG frames carry no timing: a folder or pattern plays at this rate. */
+/* PNG frames carry no timing: a folder or pattern plays at this rate
+ * unless pf_reader_set_fps says otherwise. */
 #define PF_FRAMES_FPS 24
+
+/* The frame rate of PNG-frame input, frames per second (> 0); call before
+ * the first pf_reader_next. Other formats keep their own timing: a no-op. */
+void pf_reader_set_fps(pf_reader *r, double fps);
 
 /* 1 when path is a PNG-frame pattern: exactly one printf integer
  * conversion ("%d", "%04d"); "%%" is a literal percent sign. */

@@ -256,6 +256,11 @@ pf_status pf_reader_next(pf_reader *r, pf_frame *f)
     return PF_OK;
 }
 
+void pf_reader_set_fps(pf_reader *r, double fps)
+{
+    if (r && fps > 0) r->fps = fps;
+}
+
 /* Accessors (see io.h); r must be open. */
 int pf_reader_width(const pf_reader *r) { return r->width; }
 int pf_reader_height(const pf_reader *r) { return r->height; }

@@ -4,12 +4,14 @@
  * frame10) or a printf pattern such as f_%04d.png (numbered from the first
  * of 0..4 that exists, as FFmpeg's image2 demuxer starts, until a number is
  * missing). Tools that render frame by frame (ComfyUI, Blender) write
- * these. PNG has no frame timing: frames run at PF_FRAMES_FPS. One frame
+ * these. PNG has no frame timing: frames run at r->fps (pf_reader_set_fps,
+ * default PF_FRAMES_FPS), each pts rounded down to a whole ms. One frame
  * is decoded at a time.
  */
 #include "io/reader_impl.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,8 +148,10 @@ static pf_status frames_next(pf_reader *r, pf_frame *fr)
     memcpy(f->buf, px, (size_t)w * h * 4);
     free(px);
     fr->rgba = f->buf;
-    fr->pts_ms = f->next * 1000 / PF_FRAMES_FPS;
-    fr->duration_ms = (int)((f->next + 1) * 1000 / PF_FRAMES_FPS - fr->pts_ms);
+    const double fps = r->fps > 0 ? r->fps : PF_FRAMES_FPS;
+    fr->pts_ms = (int64_t)floor(f->next * 1000.0 / fps);
+    fr->duration_ms = (int)((int64_t)floor((f->next + 1) * 1000.0 / fps) - fr->pts_ms);
+    if (fr->duration_ms < 1) fr->duration_ms = 1;
     f->next++;
     return PF_OK;
 }

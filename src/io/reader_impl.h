@@ -28,6 +28,7 @@ struct pf_reader {
     int width, height;       /* canvas, pixels */
     int64_t frame_count;     /* -1 when unknown */
     int loop;                /* 0 = forever */
+    double fps;              /* PNG frames: frames per second (0 = PF_FRAMES_FPS) */
     pf_limits lim;           /* 0 fields = no limit */
     int threads;             /* libavcodec decoder thread_count, 0 = auto */
     pf_logger lg;            /* a copy; zeroed = silent */
