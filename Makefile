@@ -110,7 +110,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-                $(DEP_CFLAGS) -Isrc $(MODEL_DIRS)
+                $(DEP_CFLAGS) -MMD -MP -Isrc $(MODEL_DIRS)
 FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
             $(filter-out $(BUILD)/fuzz/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/fuzz/obj/%.o)) \
             $(BUILD)/fuzz/obj/cli_main.o
@@ -198,4 +198,5 @@ check-ffmpeg: ffmpeg $(BIN) $(TOOL_BIN)
 	sh tests/ffmpeg.sh
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d) \
-         $(BUILD)/replay/cli_main.d $(BUILD)/replay/replay.d
+         $(BUILD)/replay/cli_main.d $(BUILD)/replay/replay.d \
+         $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -574,6 +574,10 @@ expect 0 "standard input" -- sh -c "\"\$1\" - -o \"\$2\" --no-model -q < \"\$3\"
 cmp -s "$T/pngin/stdin.gif" "$T/pngin/walk-direct.gif" && ok || bad "standard input gives other frames than the file"
 expect 3 "empty standard input" -- sh -c "\"\$1\" - -o \"\$2\" < /dev/null" sh "$BIN" "$T/pngin/empty-stdin.gif"
 
+# the report may not take the spritesheet's own JSON (io's one naming rule, any-case .png)
+expect 2 "--json is the sheet's own JSON" -- "$BIN" "$SRC" -o "$T/pngin/own.PNG" --json "$T/pngin/own.json" --no-model
+no_output "$T/pngin/own.PNG" "--json is the sheet's own JSON"
+
 # --- standard output: -o - with --format, through a listed temporary file ------
 mkdir -p "$T/stdout-tmp"
 expect 0 "-o - --format gif" -- sh -c "TMPDIR=\"\$1\" \"\$2\" \"\$3\" -o - --format gif --no-model -q > \"\$4\"" \

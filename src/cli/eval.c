@@ -29,8 +29,8 @@ static pf_status load(pf_anim *a, const char *path, const pf_limits *lim, const 
     if (has_suffix(path, ".json")) return pf_read_sheet(a, path, lim, lg);
     if (has_suffix(path, ".png")) {
         char json[4200];
-        snprintf(json, sizeof json, "%.*s.json", (int)(strlen(path) - 4), path);
-        if (stat(json, &sb) == 0) return pf_read_sheet(a, json, lim, lg);
+        if (pf_sheet_json_path(path, json, sizeof json) == 0 && stat(json, &sb) == 0)
+            return pf_read_sheet(a, json, lim, lg);
     }
     return pf_read_anim(a, path, lim, 0, lg);
 }

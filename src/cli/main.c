@@ -588,8 +588,8 @@ static int restore_one(cli_opts *op, const char *input)
     pf_status st;
 
     if (!probe && o.json && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
-        size_t n = strlen(o.output), m = strlen(o.json);
-        if (m == n + 1 && strncmp(o.json, o.output, n - 4) == 0 && strcmp(o.json + n - 4, ".json") == 0) {
+        char own[4200];
+        if (pf_sheet_json_path(o.output, own, sizeof own) == 0 && strcmp(own, o.json) == 0) {
             fprintf(stderr, "pixelfix: error: --json %s is the spritesheet's own JSON; name the report "
                     "differently\n", o.json);
             return EXIT_USAGE;

@@ -52,10 +52,6 @@ int pf_frame_pattern_format(const pf_frame_pattern *pat, int i, char *out, size_
  * returns PF_EINVAL. */
 pf_status pf_out_kind_error(const char *path, const pf_logger *lg);
 
-/* "dir/sheet.png" -> "dir/sheet.json" (a trailing any-case ".png" replaced,
- * else ".json" appended). Returns 0, or -1 when it does not fit n bytes. */
-int pf_sheet_json_path(const char *png_path, char *out, size_t n);
-
 /* ---- streaming back ends behind pf_writer (writer_stream.c) -------------- */
 
 /* H.264 video, one frame encoded per push (writer_video.c). fps_hint: the

@@ -265,6 +265,18 @@ pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms);
  * colours), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
 pf_status pf_writer_close(pf_writer *w, int commit);
 
+/* libav's convention (>= 0 success, a negative AVERROR failure) as a
+ * pf_status, in one place (av_status.c): PF_OK for r >= 0, PF_ENOMEM for
+ * AVERROR(ENOMEM), else `fail`; a failure is logged as
+ * "WHAT failed (STEP): libav's message". Source: libavutil/error.h. */
+pf_status pf_av_status(int r, pf_status fail, const char *what, const char *step, const pf_logger *lg);
+
+/* A spritesheet's JSON beside its PNG: "dir/sheet.png" -> "dir/sheet.json"
+ * (a trailing any-case ".png" replaced, else ".json" appended). The one
+ * rule for the writer, the CLI and pixelfix eval. Returns 0, or -1 when it
+ * does not fit n bytes. */
+int pf_sheet_json_path(const char *png_path, char *out, size_t n);
+
 /* Reads frames back from a spritesheet JSON (Aseprite array or hash
  * format) and the PNG it names. Errors: PF_EIO, PF_EFORMAT. */
 pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,

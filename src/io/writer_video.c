@@ -24,15 +24,10 @@
 #define VIDEO_CRF "18"
 #define VIDEO_PRESET "medium"
 
-/* libav's convention (negative AVERROR = failure), turned into a pf_status
- * in this one place. */
-static pf_status av_check(int r, const char *what, const pf_logger *lg)
+/* Video encoding's libav calls: a failure is the output's. */
+static pf_status av_check(int r, const char *step, const pf_logger *lg)
 {
-    char msg[AV_ERROR_MAX_STRING_SIZE];
-    if (r >= 0) return PF_OK;
-    av_make_error_string(msg, sizeof msg, r);
-    pf_error(lg, "video encoding failed (%s): %s", what, msg);
-    return r == AVERROR(ENOMEM) ? PF_ENOMEM : PF_EOUTPUT;
+    return pf_av_status(r, PF_EOUTPUT, "video encoding", step, lg);
 }
 
 /* The nearest-upscale factor: o->upscale, or the smallest integer making

@@ -5,6 +5,7 @@
  * cut). What each keeps and loses is in codec.h. Not a file writer.
  */
 #include "train/codec.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <string.h>
@@ -160,16 +161,11 @@ pf_status pf_codec_chroma420(uint8_t *rgba, int n, int w, int h, pf_yuv_matrix m
 
 /* ---- libavcodec round trips -------------------------------------------- */
 
-/* libav's convention (negative AVERROR = failure) turned into a pf_status
- * here only: ENOMEM stays ENOMEM, anything else is an internal failure
- * (our own input is always well formed). */
-static pf_status av_status(int r, const char *what, const pf_logger *lg)
+/* The round trips' libav calls: our own input is always well formed, so a
+ * failure other than ENOMEM is internal. */
+static pf_status av_status(int r, const char *step, const pf_logger *lg)
 {
-    char msg[AV_ERROR_MAX_STRING_SIZE];
-    if (r >= 0) return PF_OK;
-    av_make_error_string(msg, sizeof msg, r);
-    pf_error(lg, "degrade codec round trip failed (%s): %s", what, msg);
-    return r == AVERROR(ENOMEM) ? PF_ENOMEM : PF_EINTERNAL;
+    return pf_av_status(r, PF_EINTERNAL, "degrade codec round trip", step, lg);
 }
 
 /* An encoder -> decoder pair working on one clip, frames decoded back
