@@ -179,6 +179,17 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* --format's kinds: what can go to standard output (one file, no sheet JSON
+ * beside it); PF_OUT_NONE for anything else or NULL. */
+static pf_out_kind format_kind(const char *f)
+{
+    static const struct { const char *name; pf_out_kind kind; } fmts[] = {
+        {"gif", PF_OUT_GIF}, {"webp", PF_OUT_WEBP}, {"mp4", PF_OUT_VIDEO}, {"mov", PF_OUT_VIDEO}, {"mkv", PF_OUT_VIDEO}};
+    for (size_t i = 0; f && i < sizeof fmts / sizeof *fmts; i++)
+        if (!strcmp(f, fmts[i].name)) return fmts[i].kind;
+    return PF_OUT_NONE;
+}
+
 static int parse_i64(const char *s, int64_t *out)
 {
     char *end;
@@ -306,8 +317,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
             o->p.sheet_filename = optarg;
             break;
         case OPT_FORMAT:
-            if (strcmp(optarg, "gif") && strcmp(optarg, "webp") && strcmp(optarg, "mp4") && strcmp(optarg, "mov") &&
-                strcmp(optarg, "mkv"))
+            if (format_kind(optarg) == PF_OUT_NONE)
                 return bad_value("--format", optarg, "gif, webp, mp4, mov or mkv");
             o->format = optarg;
             break;
@@ -467,12 +477,8 @@ static const char *kind_name(pf_out_kind k)
 /* The output kind: from the name, or for -o - (standard output) from --format. */
 static pf_out_kind out_kind(const cli_opts *o)
 {
-    static const struct { const char *name; pf_out_kind kind; } fmts[] = {
-        {"gif", PF_OUT_GIF}, {"webp", PF_OUT_WEBP}, {"mp4", PF_OUT_VIDEO}, {"mov", PF_OUT_VIDEO}, {"mkv", PF_OUT_VIDEO}};
     if (!o->output || strcmp(o->output, "-")) return pf_out_kind_from_path(o->output);
-    for (size_t i = 0; o->format && i < sizeof fmts / sizeof *fmts; i++)
-        if (!strcmp(o->format, fmts[i].name)) return fmts[i].kind;
-    return PF_OUT_NONE;
+    return format_kind(o->format);
 }
 
 /* Standard output cannot be renamed into place, and MP4 needs to seek: the
@@ -508,7 +514,10 @@ static int stdout_copy(const char *path)
     char buf[1 << 16];
     int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
     void (*old)(int) = signal(SIGPIPE, SIG_IGN);   /* a closed pipe is an error to report, not death */
-    if (fd < 0) rc = EXIT_OUTPUT;
+    if (fd < 0) {
+        fprintf(stderr, "pixelfix: error: cannot read back '%s': %s\n", path, strerror(errno));
+        rc = EXIT_OUTPUT;
+    }
     for (ssize_t k; !rc && (k = read(fd, buf, sizeof buf)) != 0;) {
         if (k < 0) {
             if (errno == EINTR) continue;
@@ -615,9 +624,7 @@ static int restore_one(cli_opts *op, const char *input)
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
     if (o.seen[OPT_FPS] && o.verbosity > 0) {
-        struct stat sb;
-        const int frames = stat(input, &sb) == 0 ? S_ISDIR(sb.st_mode) : pf_frames_is_pattern(input);
-        if (!frames)
+        if (!pf_frames_input(input))
             fprintf(stderr, "pixelfix: warning: --fps is ignored for %s: it applies to PNG frames (a folder "
                     "or a %%d pattern); other inputs keep their own timing\n", input);
     }

@@ -114,14 +114,18 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n,
     int pick = -1;
     for (int i = 0; i < nc; i++)
         if (meshes[i] && coh[i] >= LATTICE_NEAR * best && (pick < 0 || cells[i] > cells[pick])) pick = i;
-    for (int i = 0; i < nc && reg_cell > 0; i++)
-        if (meshes[i] && coh[i] >= LATTICE_MIN_COHERENCE && fabs(cells[i] / reg_cell - 1) < LATTICE_AGREE &&
-            (pick < 0 || fabs(cells[pick] / reg_cell - 1) >= LATTICE_AGREE ||
-             fabs(cells[i] / reg_cell - 1) < fabs(cells[pick] / reg_cell - 1))) {
-            if (pick >= 0 && i != pick)
-                pf_debug(lg, "grid: %.3f px agrees with the regular detector's %.3f px", cells[i], reg_cell);
-            pick = i;
-        }
+    /* ... unless one agrees with the regular detector: the closest such */
+    int agree = -1;
+    for (int i = 0; i < nc && reg_cell > 0; i++) {
+        const double d = fabs(cells[i] / reg_cell - 1);
+        if (meshes[i] && coh[i] >= LATTICE_MIN_COHERENCE && d < LATTICE_AGREE &&
+            (agree < 0 || d < fabs(cells[agree] / reg_cell - 1)))
+            agree = i;
+    }
+    if (agree >= 0 && agree != pick) {
+        pf_debug(lg, "grid: %.3f px agrees with the regular detector's %.3f px", cells[agree], reg_cell);
+        pick = agree;
+    }
     for (int i = 0; i < nc; i++)
         if (i != pick) pf_mesh_free(meshes[i]);
     if (pick < 0) return PF_ENOGRID;

@@ -65,6 +65,10 @@ void pf_reader_set_fps(pf_reader *r, double fps);
  * conversion ("%d", "%04d"); "%%" is a literal percent sign. */
 int pf_frames_is_pattern(const char *path);
 
+/* 1 when pf_reader_open reads path as PNG frames: an existing folder, or a
+ * pattern (pf_frames_is_pattern) that is not itself a file's name. */
+int pf_frames_input(const char *path);
+
 /* As pf_reader_open, for a file already in memory: `size` bytes at `data`,
  * which must stay valid and unchanged until pf_reader_close. `name` is
  * only used in messages. libav* reads it through a custom AVIOContext.

@@ -67,14 +67,6 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
     return PF_OK;
 }
 
-/* A folder, or a %d pattern that is not itself a file's name. */
-static int is_frames(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
-    return pf_frames_is_pattern(path);
-}
-
 /* Standard input into r->owned: a pipe cannot be sniffed and rewound, and
  * libavformat reads memory through the same AVIOContext as pf_reader_open_mem.
  * At most lim.max_decoded_bytes (a clip's file is smaller than its frames). */
@@ -175,7 +167,7 @@ static pf_status open_any(pf_reader **out, const char *name, const void *mem,
     } else if (!strcmp(name, "-")) {
         if ((st = read_stdin(r)) != PF_OK) goto fail;
         kind = sniff_bytes(r->mem, r->mem_size);
-    } else if (is_frames(name)) {
+    } else if (pf_frames_input(name)) {
         kind = SNIFF_FRAMES;
     } else {
         st = sniff(name, &kind, &r->lg);

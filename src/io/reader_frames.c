@@ -26,6 +26,7 @@ typedef struct frames_impl {
     int64_t first;    /* pattern: the first number */
     int64_t next;     /* index of the next frame */
     uint8_t *buf;     /* (H, W, 4): the last frame handed out */
+    int first_ready;  /* buf holds frame 0, decoded at open for its size */
 } frames_impl;
 
 /* The position just past a printf integer conversion ("%d", "%04d") in s,
@@ -50,6 +51,13 @@ int pf_frames_is_pattern(const char *path)
 {
     const char *end = int_conversion(path);
     return end && !int_conversion(end);   /* exactly one number */
+}
+
+int pf_frames_input(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
+    return pf_frames_is_pattern(path);
 }
 
 /* Natural order: runs of digits compare by value, the rest bytewise. */
@@ -127,6 +135,10 @@ static pf_status frames_next(pf_reader *r, pf_frame *fr)
     pf_status st;
 
     if (f->count >= 0 && f->next >= f->count) return PF_DONE;
+    if (f->first_ready) {
+        f->first_ready = 0;
+        goto hand_out;
+    }
     if (frame_path(r, f, f->next, path, sizeof path) < 0) {
         pf_error(&r->lg, "'%s': frame %lld's file name is too long", r->path, (long long)f->next + 1);
         return PF_EIO;
@@ -147,6 +159,7 @@ static pf_status frames_next(pf_reader *r, pf_frame *fr)
     }
     memcpy(f->buf, px, (size_t)w * h * 4);
     free(px);
+hand_out:
     fr->rgba = f->buf;
     const double fps = r->fps > 0 ? r->fps : PF_FRAMES_FPS;
     fr->pts_ms = (int64_t)floor(f->next * 1000.0 / fps);
@@ -236,12 +249,14 @@ pf_status pf_reader_open_frames(pf_reader *r)
         pf_error(&r->lg, "'%s': cannot read its first frame, '%s'", r->path, path);
         goto fail;
     }
-    free(px);
-    if ((st = pf_reader_check_canvas(r, w, h)) < 0) goto fail;
-    if (!(f->buf = pf_malloc4((size_t)w, (size_t)h, 4, 1))) {
-        st = PF_ENOMEM;
+    if ((st = pf_reader_check_canvas(r, w, h)) < 0 || !(f->buf = pf_malloc4((size_t)w, (size_t)h, 4, 1))) {
+        free(px);
+        if (st >= 0) st = PF_ENOMEM;
         goto fail;
     }
+    memcpy(f->buf, px, (size_t)w * h * 4);   /* the first frame, handed out by the first next */
+    free(px);
+    f->first_ready = 1;
     r->width = w;
     r->height = h;
     r->frame_count = f->names ? f->count : -1;
