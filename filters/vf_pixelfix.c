@@ -92,6 +92,7 @@ typedef struct PixelfixContext {
     int window, overlap;    ///< model window T and overlap O, frames
     int upscale;            ///< integer nearest upscale of the output
     int threads;            ///< network threads, 0 = libpixelfix's default
+    int keep_pockets;       ///< 1: key only background the border reaches
 
     /* state */
     pf_params params;
@@ -134,6 +135,8 @@ static const AVOption pixelfix_options[] = {
     { "background", "key colour: auto (estimate from the borders), none (keep opaque), or #rrggbb / a name",
       OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
     { "b", "same as background", OFFSET(background), AV_OPT_TYPE_STRING, { .str = "auto" }, 0, 0, FLAGS },
+    { "keep_pockets", "key only background the border reaches, not enclosed regions of its colour",
+      OFFSET(keep_pockets), AV_OPT_TYPE_BOOL, { .i64 = 0 }, 0, 1, FLAGS },
     { "matte", "for opaque outputs (yuv420p video): none (keep alpha), auto (composite over the keyed "
                "background colour, as the CLI's video output), or #rrggbb / a name",
       OFFSET(matte), AV_OPT_TYPE_STRING, { .str = "none" }, 0, 0, FLAGS },
@@ -230,6 +233,7 @@ static av_cold int init(AVFilterContext *ctx)
     p->window = s->window;
     p->overlap = s->overlap;
     p->threads = s->threads;
+    p->keep_pockets = s->keep_pockets;
     p->log = log_cb;
     p->user = ctx;
     p->log_level = av_log_get_level() >= AV_LOG_DEBUG ? PF_LOG_DEBUG : PF_LOG_INFO;
@@ -405,8 +409,8 @@ static int configure_native(AVFilterContext *ctx)
     s->native_w = rep->native_w;
     s->native_h = rep->native_h;
     if (s->matte_mode == 1)   /* the keyed colour; black when nothing was keyed */
-        memcpy(s->matte_rgb, rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT
-                             ? rep->bg_rgb : (const uint8_t[3]){ 0, 0, 0 }, 3);
+        memcpy(s->matte_rgb, rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT ||
+                             rep->bg_kind == PF_BGK_FIELD ? rep->bg_rgb : (const uint8_t[3]){ 0, 0, 0 }, 3);
     av_log(ctx, AV_LOG_INFO, "grid: %.3fx%.3f px cells at (%.2f, %.2f), confidence %.2f%s; "
            "%dx%d native -> %dx%d output\n", rep->cell_w, rep->cell_h, rep->offset_x, rep->offset_y,
            rep->confidence, rep->scale_forced ? " (scale given)" : "", s->native_w, s->native_h,

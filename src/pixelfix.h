@@ -96,7 +96,8 @@ typedef enum pf_bg_kind {
     PF_BGK_NONE = 0,       /* none: everything stays opaque */
     PF_BGK_SOLID = 1,      /* one colour, keyed (pf_report.bg_rgb) */
     PF_BGK_GRADIENT = 2,   /* a linear ramp, keyed (bg_rgb: its mean) */
-    PF_BGK_ALPHA = 3       /* the input's own alpha */
+    PF_BGK_ALPHA = 3,      /* the input's own alpha */
+    PF_BGK_FIELD = 4       /* a smooth field no plane fits (busy blobs), keyed by continuity (bg_rgb: its mean) */
 } pf_bg_kind;
 
 /* Background handling. */
@@ -138,6 +139,9 @@ typedef struct pf_params {
     const char *palette_path; /* .hex, .gpl or .png palette file; NULL = extract */
     pf_bg_mode background; /* default PF_BG_AUTO */
     uint8_t bg_rgb[3];     /* key colour for PF_BG_COLOR, sRGB 0..255 */
+    int keep_pockets;      /* 1: key only background the border reaches; 0 (default): also
+                              enclosed regions of its colour covering >= 2% of the frame
+                              (the gap between legs, the inside of a ring) */
     /* post-processing */
     int dedupe;            /* merge identical consecutive frames (durations add up) */
     int crop;              /* trim to the union bounding box of opaque content */

@@ -647,7 +647,7 @@ static void test_background(void **state)
     static const float noises[3] = {0, 0.02f, 0.04f};
     float *cells[3];
     const float *cc[3];
-    uint8_t *scratch = malloc(plane);
+    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
     uint64_t rng = 8080;
     pf_background bg;
     int f, t, ni, y, x;
@@ -772,6 +772,98 @@ static void test_background(void **state)
     free(scratch);
 }
 
+/* Enclosed background: the inside of a ring (a pocket of 120 cells, 17%
+ * of the frame) is keyed like the open background, a 2x2 hole in a block
+ * (an eye) stays, and keep_pockets keeps the pocket too. */
+static void test_background_pockets(void **state)
+{
+    const int rows = 24, cols = 30;
+    const size_t plane = (size_t)rows * cols;
+    float *cells = malloc(sizeof(float) * plane * 4);
+    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    pf_background bg;
+    (void)state;
+    for (int keep = 0; keep < 2; keep++) {
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) {
+                const size_t i = (size_t)y * cols + x;
+                int ring = x >= 15 && x <= 28 && y >= 2 && y <= 13 && (x == 15 || x == 28 || y == 2 || y == 13);
+                int block = x >= 3 && x <= 8 && y >= 3 && y <= 8 && !(x >= 5 && x <= 6 && y >= 5 && y <= 6);
+                static const float magenta[3] = {1, 0, 1}, dark[3] = {0.1f, 0.1f, 0.3f};
+                for (int c = 0; c < 3; c++) cells[c * plane + i] = ring || block ? dark[c] : magenta[c];
+                cells[3 * plane + i] = 1;
+            }
+        pf_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
+        bg.keep_pockets = keep;
+        pf_background_key(&bg, cells, rows, cols, scratch);
+        const float *a = cells + 3 * plane;
+        assert_true(a[(size_t)20 * cols + 2] == 0);           /* open background */
+        assert_true(a[(size_t)2 * cols + 20] == 1);           /* the ring */
+        assert_true(a[(size_t)8 * cols + 21] == (keep ? 1 : 0)); /* its inside */
+        assert_true(a[(size_t)5 * cols + 5] == 1);            /* the small hole */
+    }
+    free(cells);
+    free(scratch);
+}
+
+/* A busy background no plane fits: a smooth field of colour waves over
+ * the whole frame. It is keyed by continuity from the border (kind
+ * FIELD), the sprites and their enclosed hole stay, and a sprite part
+ * that touches the border (cut off by steps in the ring) is not keyed. */
+static void bg_waves(float u, float v, float rgb[3])
+{
+    rgb[0] = 0.5f + 0.3f * sinf(6.f * u + 2.f * v);
+    rgb[1] = 0.45f + 0.3f * sinf(5.f * v - 3.f * u + 1.f);
+    rgb[2] = 0.5f + 0.3f * cosf(4.f * u + 5.f * v);
+}
+
+static void test_background_field(void **state)
+{
+    const int rows = 48, cols = 60, nf = 3;
+    const size_t plane = (size_t)rows * cols;
+    float *cells[3], *copy = malloc(sizeof(float) * plane * 4);
+    const float *cc[3];
+    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    uint64_t rng = 4242;
+    pf_background bg;
+    (void)state;
+    for (int t = 0; t < nf; t++) {
+        cells[t] = malloc(sizeof(float) * plane * 4);
+        make_native(cells[t], rows, cols, bg_waves, 0.01f, &rng);
+        /* a dark block standing on the bottom edge */
+        for (int y = rows - 6; y < rows; y++)
+            for (int x = 30; x < 42; x++)
+                for (int c = 0; c < 3; c++) cells[t][c * plane + (size_t)y * cols + x] = c == 2 ? 0.35f : 0.15f;
+        cc[t] = cells[t];
+    }
+    pf_background_estimate(&bg, cc, nf, rows, cols);
+    fprintf(stderr, "grid: background field: kind %d, rgb %d,%d,%d, tol %.3f\n", bg.kind, bg.rgb[0], bg.rgb[1],
+            bg.rgb[2], bg.tol);
+    assert_int_equal(bg.kind, PF_BGK_FIELD);
+    for (int t = 0; t < nf; t++) {
+        pf_background_key(&bg, cells[t], rows, cols, scratch);
+        check_keyed(cells[t], rows, cols);
+        const float *a = cells[t] + 3 * plane;
+        assert_true(a[(size_t)30 * cols + 50] == 0);             /* far from the sprites */
+        assert_true(a[(size_t)(rows - 1) * cols + 35] == 1);     /* the block on the edge */
+        assert_true(a[(size_t)(rows - 4) * cols + 30] == 1);
+    }
+    /* the same frame on a solid colour is no field */
+    make_native(cells[0], rows, cols, bg_magenta, 0.01f, &rng);
+    pf_background_estimate(&bg, cc, 1, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_SOLID);
+    /* noise with no continuity is neither: nothing is keyed */
+    for (size_t i = 0; i < 3 * plane; i++) cells[0][i] = (float)tu_uniform(&rng);
+    pf_background_estimate(&bg, cc, 1, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_NONE);
+    memcpy(copy, cells[0], sizeof(float) * plane * 4);
+    pf_background_key(&bg, cells[0], rows, cols, scratch);
+    assert_memory_equal(copy, cells[0], sizeof(float) * plane * 4);
+    for (int t = 0; t < nf; t++) free(cells[t]);
+    free(copy);
+    free(scratch);
+}
+
 /* ---- regression: low-contrast texture framed by a saturated background ---- */
 
 /* A 16x16 texture of close blues (an animated water tile) padded to 24x22
@@ -868,6 +960,8 @@ int main(void)
         cmocka_unit_test(test_drift),
         cmocka_unit_test(test_irregular),
         cmocka_unit_test(test_background),
+        cmocka_unit_test(test_background_field),
+        cmocka_unit_test(test_background_pockets),
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_framed_texture),

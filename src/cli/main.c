@@ -67,6 +67,9 @@ static void usage(FILE *f)
 "  -p, --palette FILE      use this palette (.hex, .gpl or .png); --colors is then\n"
 "                          ignored\n"
 "  -b, --background C      key colour: auto (default), none, or #rrggbb / a name\n"
+"      --keep-pockets      key only background the border reaches; by default\n"
+"                          enclosed regions of its colour covering 2% of the\n"
+"                          frame (a ring's inside, the gap between legs) too\n"
 "      --palette-frames N  build the palette from the first N frames, then keep\n"
 "                          it; 0 = the whole clip (default: the whole clip for\n"
 "                          sheets, GIF and WebP; 64 for video and PNG frames)\n"
@@ -123,7 +126,8 @@ static void usage(FILE *f)
 enum { OPT_GRID_FRAMES = 256, OPT_DEDUPE, OPT_CROP, OPT_COLUMNS, OPT_PADDING, OPT_UPSCALE,
        OPT_LOOP, OPT_JSON, OPT_DEBUG, OPT_MAX_PIXELS, OPT_MAX_FRAMES, OPT_MAX_DECODED,
        OPT_NO_MODEL, OPT_WINDOW, OPT_OVERLAP, OPT_THREADS, OPT_PALETTE_FRAMES, OPT_MAX_MODEL,
-       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_FORMAT, OPT_FPS, OPT_GRID };
+       OPT_MAX_MODEL_MEM, OPT_MAX_MEMORY, OPT_TAG, OPT_FILENAME_FORMAT, OPT_SHEET_FORMAT, OPT_FORMAT, OPT_FPS, OPT_GRID,
+       OPT_KEEP_POCKETS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},   {"scale", required_argument, 0, 's'},
@@ -134,6 +138,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, 0, 'V'},        {"grid-frames", required_argument, 0, OPT_GRID_FRAMES},
     {"grid", required_argument, 0, OPT_GRID},
     {"dedupe", no_argument, 0, OPT_DEDUPE},  {"crop", no_argument, 0, OPT_CROP},
+    {"keep-pockets", no_argument, 0, OPT_KEEP_POCKETS},
     {"columns", required_argument, 0, OPT_COLUMNS}, {"padding", required_argument, 0, OPT_PADDING},
     {"tag", required_argument, 0, OPT_TAG}, {"filename-format", required_argument, 0, OPT_FILENAME_FORMAT},
     {"sheet-format", required_argument, 0, OPT_SHEET_FORMAT},
@@ -298,6 +303,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
             o->p.grid_frames = (int)v;
             break;
         case OPT_DEDUPE: o->p.dedupe = 1; break;
+        case OPT_KEEP_POCKETS: o->p.keep_pockets = 1; break;
         case OPT_CROP: o->p.crop = 1; break;
         case OPT_COLUMNS:
             if (parse_int(optarg, 1, 100000, &v)) return bad_value("--columns", optarg, "1..100000");
@@ -693,9 +699,9 @@ static int restore_one(cli_opts *op, const char *input)
                 printf("\n");
             }
             if (st == 0) {
-                static const char *kinds[] = {"none", "solid", "gradient", "input alpha"};
+                static const char *kinds[] = {"none", "solid", "gradient", "input alpha", "field"};
                 printf("native size: %dx%d\n", rep->native_w, rep->native_h);
-                printf("background:  %s", kinds[rep->bg_kind & 3]);
+                printf("background:  %s", kinds[rep->bg_kind >= PF_BGK_NONE && rep->bg_kind <= PF_BGK_FIELD ? rep->bg_kind : PF_BGK_NONE]);
                 if (rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT)
                     printf(" #%02x%02x%02x", rep->bg_rgb[0], rep->bg_rgb[1], rep->bg_rgb[2]);
                 printf("\npalette:     %d colours\n", rep->palette_size);

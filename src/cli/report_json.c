@@ -12,7 +12,7 @@ static json_t *hex_color(const unsigned char rgb[3])
 
 char *cli_report_json(const char *input, const char *output, const pf_report *rep)
 {
-    static const char *bg_kinds[] = {"none", "solid", "gradient", "alpha"};
+    static const char *bg_kinds[] = {"none", "solid", "gradient", "alpha", "field"};
     json_t *o = json_object(), *grid = json_object(), *durs = json_array(), *pal = json_array(),
            *drift = json_array(), *timing = json_object(), *cand = json_array();
     char *text;
@@ -59,7 +59,7 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
     json_object_set_new(o, "native_size", json_pack("{s:i,s:i}", "w", rep->native_w, "h", rep->native_h));
     json_object_set_new(o, "crop", json_pack("{s:i,s:i}", "x", rep->crop_x, "y", rep->crop_y));
     json_object_set_new(o, "background", json_pack("{s:s,s:o}", "kind",
-                        bg_kinds[rep->bg_kind >= PF_BGK_NONE && rep->bg_kind <= PF_BGK_ALPHA ? rep->bg_kind : PF_BGK_NONE], "color",
+                        bg_kinds[rep->bg_kind >= PF_BGK_NONE && rep->bg_kind <= PF_BGK_FIELD ? rep->bg_kind : PF_BGK_NONE], "color",
                         rep->bg_kind == PF_BGK_SOLID || rep->bg_kind == PF_BGK_GRADIENT
                             ? hex_color(rep->bg_rgb) : json_null()));
     json_object_set_new(o, "palette_size", json_integer(rep->palette_size));

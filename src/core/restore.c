@@ -102,7 +102,7 @@ static void fill_meta(restore *r)
     m->native_h = r->h;
     m->palette_size = s->palette_size;
     m->palette = (const uint8_t (*)[3])s->palette;
-    m->has_bg = s->bg_kind == PF_BGK_SOLID || s->bg_kind == PF_BGK_GRADIENT;
+    m->has_bg = s->bg_kind == PF_BGK_SOLID || s->bg_kind == PF_BGK_GRADIENT || s->bg_kind == PF_BGK_FIELD;
     memcpy(m->bg_rgb, s->bg_rgb, 3);
     m->source = r->input;
 }

@@ -605,7 +605,7 @@ static pf_status lock(pf_stream *s)
     pf_status st;
 
     st = pf_sampler_lock(&s->smp, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, p->background,
-                         p->bg_rgb, &s->lg);
+                         p->bg_rgb, p->keep_pockets, &s->lg);
     if (s->smp.lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
         pf_status cs = pf_lattice_candidates(s->smp.lat, (const uint8_t *const *)s->head, s->n_head);
         if (cs < 0) return cs;

@@ -150,13 +150,16 @@ typedef struct pf_background {
     float coef[3][3];       /* [channel][a, b, c] */
     uint8_t rgb[3];         /* the colour at the centre, 0..255 */
     float tol;              /* OKLab distance under which a cell is background */
+    int keep_pockets;       /* 1: enclosed regions are never keyed (pf_params.keep_pockets) */
 } pf_background;
 
 /* Estimates the key colour from the border cells of n native frames
  * (cells: n x (4, rows, cols), 0..1): a robust plane fit with outlier
- * rejection; solid when the slope is negligible. kind NONE when the
- * border is not dominated by one colour/gradient, ALPHA when the input
- * already has transparent borders. */
+ * rejection; solid when the slope is negligible. FIELD when no plane fits
+ * at least 92% of the border but 90% of it lies in smooth runs (a busy
+ * field of colour blobs; tol is then the field's step between cells).
+ * NONE when the border is neither, or is a drawn texture (an opaque
+ * scene); ALPHA when the input already has transparent borders. */
 void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
                             int rows, int cols);
 
@@ -164,14 +167,19 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
 void pf_background_solid(pf_background *bg, const uint8_t rgb[3]);
 
 /* Keys one native frame in place: cells connected (4-neighbour) to the
- * border whose colour is within bg->tol of the model get alpha 0; interior
- * cells of the same colour stay opaque. Then the halo: an opaque cell
+ * border whose colour is within bg->tol of the model get alpha 0, and so
+ * do enclosed regions of that colour covering at least 2% of the frame
+ * (pockets) unless bg->keep_pockets; smaller ones (an eye) stay opaque. A FIELD grows instead from the
+ * border's smooth runs through cells within bg->tol of the mean of their
+ * keyed neighbours. Then the halo: an opaque cell
  * beside a keyed one that is a blend of mostly background and an opaque
  * neighbour's colour is keyed too (one cell deep). Input alpha < 0.5 is
  * kept transparent. cells (4, rows, cols), sRGB 0..1; scratch holds
- * rows*cols bytes. */
+ * pf_background_scratch_size(rows, cols) bytes. */
 void pf_background_key(const pf_background *bg, float *cells, int rows, int cols,
                        uint8_t *scratch);
+/* Bytes of scratch pf_background_key needs for a rows x cols frame. */
+size_t pf_background_scratch_size(int rows, int cols);
 
 /* ---- elastic grid (mesh) -------------------------------------------------- */
 
@@ -303,13 +311,14 @@ typedef struct pf_sampler {
 
 /* Finds the lattice on the n lookahead frames (h, w, 4) RGBA8 and the
  * background (PF_BG_AUTO: estimated from the classical cells of up to 32
- * of them; PF_BG_COLOR: bg_rgb; PF_BG_NONE: no keying), then rewinds so
+ * of them; PF_BG_COLOR: bg_rgb; PF_BG_NONE: no keying; keep_pockets 1
+ * keys only what the border reaches), then rewinds so
  * that pf_sampler_next starts at head[0]. On PF_ENOGRID s->lat still
  * holds the figures found (free with pf_sampler_free).
  * Errors: those of pf_lattice_find, PF_ENOMEM. */
 pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
                           const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          const pf_logger *lg);
+                          int keep_pockets, const pf_logger *lg);
 
 /* The next frame in clip order: samples (4, rows k, cols k) and the
  * classical cells (4, rows, cols) keyed against the background, 0..1, and

@@ -58,7 +58,7 @@ static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, 
 
 pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
                           const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          const pf_logger *lg)
+                          int keep_pockets, const pf_logger *lg)
 {
     float *samples = NULL;
     size_t plane;
@@ -76,11 +76,13 @@ pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int 
     if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
         !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
         return PF_ENOMEM;
-    if (!(s->scratch = malloc(plane)) || !(samples = pf_malloc4(s->slen, sizeof(float), 1, 1))) {
+    if (!(s->scratch = malloc(pf_background_scratch_size(s->rows, s->cols))) ||
+        !(samples = pf_malloc4(s->slen, sizeof(float), 1, 1))) {
         free(samples);
         return PF_ENOMEM;
     }
     st = estimate_background(s, head, n, bg_mode, bg_rgb, samples);
+    s->bg.keep_pockets = keep_pockets != 0;
     free(samples);
     return st;
 }
@@ -91,7 +93,7 @@ pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, fl
     pf_status st = pf_lattice_sample(s->lat, rgba, samples, dx, dy);
     if (st < 0) return st;
     pf_grid_cells(samples, s->rows, s->cols, s->k, cells);
-    if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
+    if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT || s->bg.kind == PF_BGK_FIELD)
         pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
     return PF_OK;
 }
