@@ -72,6 +72,13 @@ expect 0 "spritesheet" -- "$BIN" "$SRC" -o "$T/sheet.png" -q --json="$T/report.j
 expect 5 "report exists" -- "$BIN" "$SRC" -o "$T/r2.gif" -q --json="$T/report.json"
 expect 0 "--json FILE (space)" -- "$BIN" "$SRC" -o "$T/r3.gif" -q --json "$T/report3.json"
 grep -q '"native_size"' "$T/report3.json" && ok || bad "--json FILE wrote no report"
+# --json -: the report on standard output, nothing else there; not with -o -
+expect 0 "--json -" -- "$BIN" "$SRC" -o "$T/r-stdout.gif" -q --json -
+[ "$(head -c 1 "$T/stdout")" = "{" ] && [ "$(tail -n 1 "$T/stdout")" = "}" ] && grep -q '"output": ".*r-stdout.gif"' "$T/stdout" &&
+    grep -q '"native_size"' "$T/stdout" && ok || bad "--json - printed no report alone: $(head -c 200 "$T/stdout")"
+[ ! -e ./- ] && ok || bad "--json - wrote a file named -"
+expect 2 "-o - with --json -" -- "$BIN" "$SRC" -o - --format gif --json -
+one_line "-o - with --json -"
 no_output "$T/r2.gif" "report exists"
 echo junk > "$T/taken.json"
 expect 5 "sheet json exists" -- "$BIN" "$SRC" -o "$T/taken.png" -q

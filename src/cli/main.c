@@ -94,8 +94,8 @@ static void usage(FILE *f)
 "                          the least making the height >= 256)\n"
 "      --loop N            GIF/WebP loop count, 0..65535, 0 = forever (default: as\n"
 "                          the input)\n"
-"      --json FILE         write a machine-readable report (probe: a bare --json\n"
-"                          prints it)\n"
+"      --json FILE         write a machine-readable report; - (or, with probe, a\n"
+"                          bare --json) prints it to standard output\n"
 "      --debug DIR         write grid overlays and pre-palette images to DIR\n"
 "Limits (0 = no limit; byte counts take K, M, G or T, as 512M or 2G):\n"
 "      --max-pixels N      largest input width*height (default 67108864)\n"
@@ -248,7 +248,8 @@ static const char *word_after_json(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++) {
         size_t n = strlen(argv[i]);
         if (!strcmp(argv[i], "--")) break;
-        if (n >= 3 && !strncmp(argv[i], "--json", n)) return argv[i + 1][0] != '-' ? argv[i + 1] : NULL;
+        if (n >= 3 && !strncmp(argv[i], "--json", n))
+            return argv[i + 1][0] != '-' || !strcmp(argv[i + 1], "-") ? argv[i + 1] : NULL;
     }
     return NULL;
 }
@@ -460,10 +461,15 @@ static int expand_name(char *out, size_t n, const char *tmpl, const char *input)
     return 0;
 }
 
+/* The --json report to path, or to standard output for "-". */
 static int write_report(const char *path, const char *input, const char *output, const pf_report *rep, int force)
 {
     char *text = cli_report_json(input, output, rep);
-    int rc = text ? cli_write_text(path, text, force) : EXIT_NOMEM;
+    int rc = !text ? EXIT_NOMEM : strcmp(path, "-") ? cli_write_text(path, text, force) : 0;
+    if (text && !strcmp(path, "-") && (puts(text) == EOF || fflush(stdout) != 0)) {
+        fprintf(stderr, "pixelfix: error: cannot write the report to standard output\n");
+        rc = EXIT_OUTPUT;
+    }
     free(text);
     return rc;
 }
@@ -597,12 +603,13 @@ static int restore_one(cli_opts *op, const char *input)
 {
     cli_opts o = *op;
     const int probe = o.probe;
+    const int json_stdout = o.json && !strcmp(o.json, "-");
     pf_report *rep = NULL;
     cli_ui ui;
     int rc;
     pf_status st;
 
-    if (!probe && o.json && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
+    if (!probe && o.json && !json_stdout && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
         char own[4200];
         if (pf_sheet_json_path(o.output, own, sizeof own) == 0 && strcmp(own, o.json) == 0) {
             fprintf(stderr, "pixelfix: error: --json %s is the spritesheet's own JSON; name the report "
@@ -610,7 +617,7 @@ static int restore_one(cli_opts *op, const char *input)
             return EXIT_USAGE;
         }
     }
-    if (!probe && o.json) {
+    if (!probe && o.json && !json_stdout) {
         struct stat a, b;
         if (stat(input, &a) == 0 && stat(o.json, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
             fprintf(stderr, "pixelfix: error: report '%s' is the input itself; pixelfix never writes "
@@ -618,7 +625,7 @@ static int restore_one(cli_opts *op, const char *input)
             return EXIT_OUTPUT;
         }
     }
-    if (!probe && o.json && pf_output_check(o.json, o.p.force) < 0) {
+    if (!probe && o.json && !json_stdout && pf_output_check(o.json, o.p.force) < 0) {
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
     }
@@ -671,7 +678,7 @@ static int restore_one(cli_opts *op, const char *input)
         return rc;
     }
     if (probe) {
-        if (o.json_flag && !o.json) {
+        if (o.json_flag && (!o.json || json_stdout)) {
             char *text = cli_report_json(input, NULL, rep);
             if (text) printf("%s\n", text);
             free(text);
@@ -707,7 +714,10 @@ static int restore_one(cli_opts *op, const char *input)
                 printf("\npalette:     %d colours\n", rep->palette_size);
             }
         }
-        if (o.json && (rc = write_report(o.json, input, NULL, rep, 1)) != 0) { pf_report_free(rep); return rc; }
+        if (o.json && !json_stdout && (rc = write_report(o.json, input, NULL, rep, 1)) != 0) {
+            pf_report_free(rep);
+            return rc;
+        }
         pf_report_free(rep);
         return st < 0 ? cli_exit_code(st) : 0;
     }
@@ -755,9 +765,15 @@ static int run(int argc, char **argv, int probe)
         fprintf(stderr, "pixelfix: error: --json needs a file name: --json FILE\n");
         return EXIT_USAGE;
     }
-    if (n > 1 && (!strstr(o.output, "{name}") || (o.json && !strstr(o.json, "{name}")))) {
+    if (!probe && o.json && !strcmp(o.json, "-") && !strcmp(o.output, "-")) {
+        fprintf(stderr, "pixelfix: error: -o - and --json - cannot both use standard output; write the "
+                "report to a file (--json FILE)\n");
+        return EXIT_USAGE;
+    }
+    const int json_named = !o.json || !strcmp(o.json, "-") || strstr(o.json, "{name}");
+    if (n > 1 && (!strstr(o.output, "{name}") || !json_named)) {
         fprintf(stderr, "pixelfix: error: %d inputs need {name} in -o%s, e.g. -o out/{name}.png, so that "
-                "each gets its own output\n", n, o.json && !strstr(o.json, "{name}") ? " and --json" : "");
+                "each gets its own output\n", n, !json_named ? " and --json" : "");
         return EXIT_USAGE;
     }
     /* the default overlap follows a short window; a given one must fit */
