@@ -768,6 +768,24 @@ static void test_background(void **state)
         assert_int_equal(bg.kind, PF_BGK_SOLID);
     }
 
+    /* an opaque scene with one dominant colour: a blue wall crossed by three
+     * grey bars, 3 cells thick, from edge to edge. A plane fits the blue on
+     * 83% of the border, but the bars cross the border 6 times: nothing
+     * may be keyed */
+    for (t = 0; t < nf; t++) {
+        make_native(cells[t], rows, cols, bg_white, 0.01f, &rng);
+        for (y = 0; y < rows; y++)
+            for (x = 0; x < cols; x++) {
+                const size_t i = (size_t)y * cols + x;
+                int bar = (y >= 4 && y <= 6) || (y >= 10 && y <= 12) || (y >= 16 && y <= 18);
+                if (cells[t][i] < 0.95f && !bar) continue;   /* the sprites stay, under the bars */
+                for (int c = 0; c < 3; c++) cells[t][c * plane + i] = bar ? 0.7f : c == 2 ? 0.55f : 0.05f;
+            }
+        cc[t] = cells[t];
+    }
+    pf_background_estimate(&bg, cc, nf, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_NONE);
+
     for (t = 0; t < nf; t++) free(cells[t]);
     free(scratch);
 }

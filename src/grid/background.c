@@ -136,6 +136,55 @@ static int border_is_texture(const pf_background *bg, const float *const *cells,
     return pairs > 0 && stepped > TEXTURE_MIN_STEPPED * pairs && same > TEXTURE_MIN_SAME * pairs;
 }
 
+/* An opaque scene (a tiled wall, striped ground, a room) can have one
+ * dominant colour that a plane fits, and keying it punches holes through
+ * the scene. A sprite on a background touches the border in a few places
+ * (feet, a cut-off arm); a scene crosses it again and again: the border
+ * leaves the plane in at least SCENE_MIN_RUNS runs of 2 or more cells per
+ * frame, over at least SCENE_MIN_OUT of the ring. Measured on dev + val
+ * (240 clips): opaque scenes that a plane fits have 5.5-24 such runs over
+ * 15-41% of the ring; sprite clips at most 3 runs, or 5 over 11% (grainy
+ * noise on a busy background). */
+#define SCENE_MIN_RUNS 5.0
+#define SCENE_MIN_OUT 0.14
+
+static int border_is_scene(const pf_background *bg, const float *const *cells, int n, int rows, int cols,
+                           float thr)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    const int len = ring_len(rows, cols);
+    double runs = 0, out = 0;
+    int x, y;
+    if (len == 0 || n <= 0) return 0;
+    for (int f = 0; f < n; f++) {
+        const float *c = cells[f];
+        int start = -1, run = 0;
+        /* start the walk right after an inlier, so no run wraps around */
+        for (int q = 0; q < len && start < 0; q++) {
+            size_t i = ring_cell(q, rows, cols, &x, &y);
+            float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, mod[3];
+            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
+            if (dist_rgb(rgb, mod) < thr) start = (q + 1) % len;
+        }
+        if (start < 0) continue;
+        for (int k = 0; k < len; k++) {
+            size_t i = ring_cell((start + k) % len, rows, cols, &x, &y);
+            float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, mod[3];
+            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
+            int inlier = dist_rgb(rgb, mod) < thr;
+            if (!inlier) {
+                out++;
+                run++;
+            }
+            if (inlier || k == len - 1) {
+                runs += run >= 2;
+                run = 0;
+            }
+        }
+    }
+    return runs >= SCENE_MIN_RUNS * n && out >= SCENE_MIN_OUT * (double)len * n;
+}
+
 /* A busy background that is no plane (a smooth field of colour blobs)
  * still changes little from one native cell to the next, while the
  * sprite's silhouette is a step. Along the border ring, runs of cells
@@ -311,6 +360,7 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, 0.15f);
     }
     if (border_is_texture(bg, cells, n, rows, cols, thr)) goto done;
+    if (border_is_scene(bg, cells, n, rows, cols, thr)) goto done;
     if (nin < FIELD_MAX_PLANE * m && is_field(bg, cells, n, rows, cols, res)) goto done;
     if (nin * 2 < m) goto done; /* the border is not one background */
     {

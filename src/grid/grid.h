@@ -158,8 +158,9 @@ typedef struct pf_background {
  * rejection; solid when the slope is negligible. FIELD when no plane fits
  * at least 92% of the border but 90% of it lies in smooth runs (a busy
  * field of colour blobs; tol is then the field's step between cells).
- * NONE when the border is neither, or is a drawn texture (an opaque
- * scene); ALPHA when the input already has transparent borders. */
+ * NONE when the border is neither, or is a drawn texture or crosses a
+ * scene's shapes again and again (an opaque scene: nothing to key); ALPHA
+ * when the input already has transparent borders. */
 void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
                             int rows, int cols);
 
