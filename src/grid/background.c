@@ -136,6 +136,16 @@ static int border_is_texture(const pf_background *bg, const float *const *cells,
     return pairs > 0 && stepped > TEXTURE_MIN_STEPPED * pairs && same > TEXTURE_MIN_SAME * pairs;
 }
 
+/* The distance of cell i of c (4, rows, cols) from the model, OKLab. */
+static float cell_residual(const pf_background *bg, const float *cells, int rows, int cols, size_t i)
+{
+    const size_t plane = (size_t)rows * (size_t)cols;
+    const int x = (int)(i % (size_t)cols), y = (int)(i / (size_t)cols);
+    float rgb[3] = {cells[i], cells[plane + i], cells[2 * plane + i]}, mod[3];
+    model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
+    return dist_rgb(rgb, mod);
+}
+
 /* An opaque scene (a tiled wall, striped ground, a room) can have one
  * dominant colour that a plane fits, and keying it punches holes through
  * the scene. A sprite on a background touches the border in a few places
@@ -151,7 +161,6 @@ static int border_is_texture(const pf_background *bg, const float *const *cells,
 static int border_is_scene(const pf_background *bg, const float *const *cells, int n, int rows, int cols,
                            float thr)
 {
-    const size_t plane = (size_t)rows * (size_t)cols;
     const int len = ring_len(rows, cols);
     double runs = 0, out = 0;
     int x, y;
@@ -161,17 +170,11 @@ static int border_is_scene(const pf_background *bg, const float *const *cells, i
         int start = -1, run = 0;
         /* start the walk right after an inlier, so no run wraps around */
         for (int q = 0; q < len && start < 0; q++) {
-            size_t i = ring_cell(q, rows, cols, &x, &y);
-            float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, mod[3];
-            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
-            if (dist_rgb(rgb, mod) < thr) start = (q + 1) % len;
+            if (cell_residual(bg, c, rows, cols, ring_cell(q, rows, cols, &x, &y)) < thr) start = (q + 1) % len;
         }
         if (start < 0) continue;
         for (int k = 0; k < len; k++) {
-            size_t i = ring_cell((start + k) % len, rows, cols, &x, &y);
-            float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, mod[3];
-            model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
-            int inlier = dist_rgb(rgb, mod) < thr;
+            int inlier = cell_residual(bg, c, rows, cols, ring_cell((start + k) % len, rows, cols, &x, &y)) < thr;
             if (!inlier) {
                 out++;
                 run++;
@@ -387,15 +390,6 @@ done:
     free(res);
 }
 
-/* A cell that the silhouette's edge crosses mixes the sprite with the
- * background, and keeps a pale (on white) or tinted (on magenta) halo
- * when it stays opaque. After the fill, each opaque cell beside a keyed
- * one is compared with the blends of the background and each opaque
- * neighbour that is not itself on the edge: when it lies on such a blend
- * (within FRINGE_OFF_LINE) and is mostly background (weight over
- * FRINGE_MIN_BG), it is keyed too. One cell deep: a pale sprite part
- * wider than that keeps its inside. Blends are taken in sRGB 0..1, as
- * upscalers and codecs mix. scratch holds the fill (1 = keyed). */
 /* The background's colour at cell (x, y): the plane's, or for a field
  * the mean of the keyed (scratch 1) 8-neighbours; 0 when none is keyed. */
 static int local_bg(const pf_background *bg, const float *cells, int rows, int cols, const uint8_t *scratch,
@@ -418,6 +412,15 @@ static int local_bg(const pf_background *bg, const float *cells, int rows, int c
     return k > 0;
 }
 
+/* A cell that the silhouette's edge crosses mixes the sprite with the
+ * background, and keeps a pale (on white) or tinted (on magenta) halo
+ * when it stays opaque. After the fill, each opaque cell beside a keyed
+ * one is compared with the blends of the background and each opaque
+ * neighbour that is not itself on the edge: when it lies on such a blend
+ * (within FRINGE_OFF_LINE) and is mostly background (weight over
+ * FRINGE_MIN_BG), it is keyed too. One cell deep: a pale sprite part
+ * wider than that keeps its inside. Blends are taken in sRGB 0..1, as
+ * upscalers and codecs mix. scratch holds the fill (1 = keyed). */
 #define FRINGE_OFF_LINE 0.035f   /* sRGB 0..1: largest distance from the blend line */
 #define FRINGE_MIN_BG 0.5f       /* the background's share of the blend */
 
@@ -483,8 +486,9 @@ static void key_field(const pf_background *bg, float *cells, int rows, int cols,
     for (int changed = 1; changed;) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++)
-            for (int k = 0; k < rows * cols; k++) {
-                int y = pass ? rows - 1 - k / cols : k / cols, x = pass ? cols - 1 - k % cols : k % cols;
+            for (size_t k = 0; k < plane; k++) {
+                int y = (int)(k / (size_t)cols), x = (int)(k % (size_t)cols);
+                if (pass) { y = rows - 1 - y; x = cols - 1 - x; }
                 size_t i = (size_t)y * cols + x;
                 if (scratch[i]) continue;
                 if (!((x > 0 && scratch[i - 1] == 1) || (y > 0 && scratch[i - cols] == 1) ||
@@ -527,15 +531,6 @@ size_t pf_background_scratch_size(int rows, int cols)
 #define POCKET_MIN_SHARE 0.02
 #define POCKET_NOISE 1.5
 #define POCKET_SLACK 0.01
-
-static float cell_residual(const pf_background *bg, const float *cells, int rows, int cols, size_t i)
-{
-    const size_t plane = (size_t)rows * (size_t)cols;
-    const int x = (int)(i % (size_t)cols), y = (int)(i / (size_t)cols);
-    float rgb[3] = {cells[i], cells[plane + i], cells[2 * plane + i]}, mod[3];
-    model_rgb(bg, (x + 0.5f) / cols, (y + 0.5f) / rows, mod);
-    return dist_rgb(rgb, mod);
-}
 
 static void key_pockets(const pf_background *bg, const float *cells, int rows, int cols, uint8_t *scratch)
 {
