@@ -1371,6 +1371,85 @@ static void test_black_point(void **state)
     free(rgba);
 }
 
+/* A 12x12 frame, (12, 12, 4) RGBA8: transparent outside the 8x8 block at
+ * (2, 2); the block's outer ring of colour ring, its next ring of colour
+ * mid, its 4x4 core of colour core. */
+static void fringe_frame(uint8_t *rgba, const uint8_t ring[3], const uint8_t mid[3], const uint8_t core[3])
+{
+    for (int y = 0; y < 12; y++)
+        for (int x = 0; x < 12; x++) {
+            uint8_t *px = rgba + ((size_t)y * 12 + x) * 4;
+            const int d = x < 2 || y < 2 || x >= 10 || y >= 10 ? -1
+                          : (x - 2 < y - 2 ? x - 2 : y - 2) < (9 - x < 9 - y ? 9 - x : 9 - y)
+                              ? (x - 2 < y - 2 ? x - 2 : y - 2) : (9 - x < 9 - y ? 9 - x : 9 - y);
+            memset(px, 0, 4);
+            if (d < 0) continue;
+            memcpy(px, d == 0 ? ring : d == 1 ? mid : core, 3);
+            px[3] = 255;
+        }
+}
+
+/* Palette entries core, mid, ring (in that order) after defringe against
+ * bg; returns the entries changed. */
+static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t core[3], const uint8_t bg[3],
+                      pf_palette *p)
+{
+    uint8_t rgba[12 * 12 * 4];
+    const uint8_t *frames[1] = {rgba};
+    int merged = -1;
+    fringe_frame(rgba, ring, mid, core);
+    memset(p, 0, sizeof *p);
+    p->n = 3;
+    memcpy(p->rgb[0], core, 3);
+    memcpy(p->rgb[1], mid, 3);
+    memcpy(p->rgb[2], ring, 3);
+    pf_palette_update_lab(p);
+    assert_int_equal(pf_palette_defringe(p, frames, 1, 12, 12, bg, &merged), PF_OK);
+    return merged;
+}
+
+static void test_defringe(void **state)
+{
+    (void)state;
+    static const uint8_t red[3] = {255, 0, 0}, brown[3] = {166, 90, 79}, black[3] = {0, 0, 0},
+                         yellow[3] = {250, 240, 120};
+    uint8_t fringe[3];   /* 60% red, 40% the brown background */
+    for (int c = 0; c < 3; c++) fringe[c] = (uint8_t)lround(brown[c] + 0.6 * (red[c] - brown[c]));
+    pf_palette p;
+
+    /* a red shape whose silhouette blends with the brown background */
+    assert_int_equal(fringe_run(fringe, red, red, brown, &p), 1);
+    assert_memory_equal(p.rgb[2], red, 3);
+    float lab[3];
+    pf_srgb8_to_oklab(fringe, lab);
+    assert_true(pf_oklab_dist(lab, p.lab[2]) < 1e-4f);   /* still matched as before */
+    uint8_t distinct[3][3];
+    assert_int_equal(pf_palette_colors(&p, distinct), 1);
+
+    /* on black, the same geometry is a darker shade: kept */
+    uint8_t dark[3];
+    for (int c = 0; c < 3; c++) dark[c] = (uint8_t)lround(0.6 * red[c]);
+    assert_int_equal(fringe_run(dark, red, red, black, &p), 0);
+    assert_memory_equal(p.rgb[2], dark, 3);
+
+    /* a ring of the blend colour that touches only a black outline, not
+     * the red it would blend from, is drawn: kept */
+    assert_int_equal(fringe_run(fringe, black, red, brown, &p), 0);
+    assert_memory_equal(p.rgb[2], fringe, 3);
+
+    /* the blend colour inside the shape is drawn: kept */
+    assert_int_equal(fringe_run(red, red, fringe, brown, &p), 0);
+    assert_memory_equal(p.rgb[0], fringe, 3);
+
+    /* a colour off the blend line: kept */
+    assert_int_equal(fringe_run(yellow, red, red, brown, &p), 0);
+    assert_memory_equal(p.rgb[2], yellow, 3);
+
+    int merged = 5;
+    assert_int_equal(pf_palette_defringe(NULL, NULL, 1, 12, 12, brown, &merged), PF_EINVAL);
+    assert_int_equal(merged, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1404,6 +1483,7 @@ int main(void)
         cmocka_unit_test(test_snap),
         cmocka_unit_test(test_snap_corner),
         cmocka_unit_test(test_black_point),
+        cmocka_unit_test(test_defringe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,26 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
                           const pf_hysteresis *hy, int16_t *idx);
 
+/* Entries that are a silhouette's blend with a keyed background write the
+ * colour they blend from (fringe.c). An entry i takes entry j's rgb when
+ * at least half of its pixels sit on the silhouette (touch a transparent
+ * pixel or the frame's edge), at least a quarter touch one of j's, j has
+ * at least 0.3 as many pixels, and i's colour lies within 14 sRGB levels
+ * of the line from bg to j, at 0.4..0.9 of the way to j; lab (what colours
+ * are matched to) stays. Only for a chromatic background (OKLab chroma
+ * >= 0.06): next to black, white or grey a blend and a shade of the same
+ * colour are the same thing. An entry that is itself such a blend gives
+ * its colour to none.
+ * frames: n native frames, (h, w, 4) RGBA8 with binary alpha (>= 128
+ * opaque), pixels matched to their nearest entry; bg: the keyed colour,
+ * sRGB 0..255; *merged (may be NULL): the entries changed.
+ * Errors: PF_EINVAL (NULL p, frames or bg, n < 0, w or h < 1), PF_ENOMEM;
+ * the palette is unchanged then. After Smith & Blinn, "Blue Screen
+ * Matting" (SIGGRAPH 1996): an edge pixel is a blend of the foreground and
+ * the known backing colour. */
+pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t bg[3],
+                              int *merged);
+
 /* ---- whole frames (frames.c) ------------------------------------------- */
 
 /* The clip's palette from the opaque pixels (alpha >= 128) of n native
