@@ -1390,8 +1390,8 @@ static void fringe_frame(uint8_t *rgba, const uint8_t ring[3], const uint8_t mid
 }
 
 /* Palette entries core, mid, ring (in that order) after defringe against
- * bg; returns the entries changed. */
-static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t core[3], const uint8_t bg[3],
+ * bg (NULL: no keyed colour); returns the entries changed. */
+static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t core[3], const uint8_t *bg,
                       pf_palette *p)
 {
     uint8_t rgba[12 * 12 * 4];
@@ -1450,6 +1450,41 @@ static void test_defringe(void **state)
     assert_int_equal(merged, 0);
 }
 
+/* c = a + t (b - a), rounded */
+static void mix(uint8_t c[3], const uint8_t a[3], const uint8_t b[3], double t)
+{
+    for (int k = 0; k < 3; k++) c[k] = (uint8_t)lround(a[k] + t * (b[k] - a[k]));
+}
+
+static void test_defringe_pair(void **state)
+{
+    (void)state;
+    static const uint8_t purple[3] = {93, 60, 93}, yellow[3] = {250, 248, 154}, green[3] = {0, 255, 0},
+                         black[3] = {0, 0, 0}, dark_red[3] = {62, 0, 0}, orange[3] = {233, 68, 4},
+                         grey[3] = {100, 100, 100}, light_grey[3] = {160, 160, 160};
+    uint8_t i[3];
+    pf_palette p;
+
+    /* a dark outline ring around a light fill, with a band of the outline
+     * tinted 10% by the fill between them: the band is the outline */
+    mix(i, purple, yellow, 0.1);
+    assert_int_equal(fringe_run(purple, i, yellow, NULL, &p), 1);
+    assert_memory_equal(p.rgb[1], purple, 3);
+    assert_memory_equal(p.rgb[2], purple, 3);
+    assert_memory_equal(p.rgb[0], yellow, 3);
+
+    /* kept: the same geometry in one hue (a ramp); towards black (a colour
+     * darkening into its own shade); between colours of low contrast; a
+     * third of the way (a colour of its own) */
+    const struct { const uint8_t *a, *b; double t; } kept[] = {
+        {dark_red, orange, 0.12}, {green, black, 0.14}, {grey, light_grey, 0.1}, {purple, yellow, 0.33}};
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+        mix(i, kept[k].a, kept[k].b, kept[k].t);
+        assert_int_equal(fringe_run(kept[k].a, i, kept[k].b, NULL, &p), 0);
+        assert_memory_equal(p.rgb[1], i, 3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1484,6 +1519,7 @@ int main(void)
         cmocka_unit_test(test_snap_corner),
         cmocka_unit_test(test_black_point),
         cmocka_unit_test(test_defringe),
+        cmocka_unit_test(test_defringe_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

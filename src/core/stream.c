@@ -358,9 +358,11 @@ static pf_status build_palette(pf_stream *s)
     for (int f = 0; f < n; f++) frames[f] = q->f[q->head + f].rgba;
     st = pf_palette_from_rgba(&s->pal, frames, n, (size_t)s->rows * s->cols, s->p.colors);
     int merged = 0;
-    if (st == PF_OK && s->smp.bg.kind == PF_BGK_SOLID &&
-        (st = pf_palette_defringe(&s->pal, frames, n, s->cols, s->rows, s->smp.bg.rgb, &merged)) == PF_OK && merged > 0)
-        pf_debug(&s->lg, "palette: %d entries are the silhouette blended with the background", merged);
+    if (st == PF_OK &&
+        (st = pf_palette_defringe(&s->pal, frames, n, s->cols, s->rows,
+                                  s->smp.bg.kind == PF_BGK_SOLID ? s->smp.bg.rgb : NULL, &merged)) == PF_OK &&
+        merged > 0)
+        pf_debug(&s->lg, "palette: %d entries are blends across an edge", merged);
     free(frames);
     return st;
 }

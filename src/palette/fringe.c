@@ -1,21 +1,33 @@
 /*
- * fringe.c - palette entries that are a silhouette's blend with the keyed
- * background. Blur, bilinear upscaling and 4:2:0 chroma mix a sprite's
- * edge cells with the background behind them; when the background is
- * keyed away, those cells stay opaque with a colour tinted towards it, and
- * a thin shape (an outline, a splash of blood) has so many of them that
- * the extractor gives the tint an entry of its own. Such an entry lies on
- * the line from another entry to the background, and its pixels sit on the
- * silhouette; it is written in the colour it blends from.
+ * fringe.c - palette entries that are blends across an edge. Blur,
+ * bilinear upscaling and 4:2:0 chroma mix the cells on each side of an
+ * edge; where the edge is the silhouette against a keyed background, or a
+ * dark outline against a light fill, a thin shape has so many mixed cells
+ * that the extractor gives the mix an entry of its own (the outline comes
+ * out as two purples, the lighter one tinted by the fill). Such an entry
+ * lies on the line between the colours it mixes, its pixels sit between
+ * theirs, and it is written in the colour it mostly is.
  *
- * Measured (run.py, default flags, v2): val acc 0.934 -> 0.936,
- * acc_opaque 0.865 -> 0.873 (video_bent 0.656 -> 0.692: val video_bent_04
- * split pure red into (255,0,0) and a 40% blend with its brown background,
- * 0.38 -> 0.60), dev acc_opaque 0.667 -> 0.669; 12 cases up, none down.
- * Without the chroma floor, a black background made a darker shade "a
- * blend with black" and took val video_model_05's outline (0.70 -> 0.52);
- * without the touch test, a bluish ring that only touches a black outline
- * (val enclosed_01, 0.91 -> 0.84).
+ * Two rules, on the same statistics:
+ *  - the background: an entry on the silhouette, between another entry and
+ *    a chromatic keyed background, 0.4-0.9 of the way to that entry;
+ *  - two entries across a high-contrast edge (at least 0.37 OKLab apart,
+ *    and not two chromatic colours within 60 degrees of hue: an outline
+ *    and its fill, not two steps of a ramp): an entry between them,
+ *    0.85-0.95 of the way to one, touching both.
+ * Measured (run.py, default flags, v2, val / dev; prototypes over the
+ * outputs first): the background rule: val acc 0.934 -> 0.936, acc_opaque
+ * 0.865 -> 0.873 (val video_bent_04 split pure red into (255,0,0) and a
+ * 40% blend with its brown background), dev 0.815 -> 0.815, 12 cases up,
+ * none down. Without the chroma floor a black background made a darker
+ * shade "a blend with black" (val video_model_05's outline, 0.70 -> 0.52);
+ * without the touch test a bluish ring beside a black outline went (val
+ * enclosed_01, 0.91 -> 0.84). The pair rule: steps of a fire ramp (yellow,
+ * orange, red: 0.29-0.35 OKLab apart) merged below the contrast floor (dev
+ * minority_hue_04 -0.025) and, above it, dark reds between (62,0,0) and
+ * (233,68,4) (dev bg_busy_02 -0.013), hence the hue test; shades towards
+ * a black outline (dev: 22 cases down, up to -0.07), hence "not towards
+ * black"; up to 0.25 of the way, val enclosed_09 lost a pale grey.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,11 +37,20 @@
 
 #define FRINGE_BG_CHROMA 0.06f  /* OKLab chroma under which the background is neutral: no blends */
 #define FRINGE_EDGE 0.5         /* share of an entry's pixels on the silhouette, at least */
-#define FRINGE_SHARE_MIN 0.4    /* the entry's share in the blend (1 - the background's) ... */
+#define FRINGE_SHARE_MIN 0.4    /* the entry's share in a background blend (1 - the background's) ... */
 #define FRINGE_SHARE_MAX 0.9    /* ... between these */
-#define FRINGE_OFF_LINE 14.0    /* sRGB 0..255: largest distance from the blend line */
+#define FRINGE_OFF_LINE 14.0    /* sRGB 0..255: largest distance from a background blend's line */
 #define FRINGE_PARENT 0.3       /* the entry blended from has at least this share of its pixels */
-#define FRINGE_TOUCH 0.25       /* share of the entry's pixels beside one of the entry it blends from */
+#define FRINGE_TOUCH 0.25       /* share of the entry's pixels beside one of each entry it blends */
+#define PAIR_CONTRAST 0.37f     /* OKLab: the two sides of an edge are at least this far apart */
+#define PAIR_SHARE_MIN 0.85     /* the entry's share of the side it is written as ... */
+#define PAIR_SHARE_MAX 0.95     /* ... between these */
+#define PAIR_OFF_LINE 10.0      /* sRGB 0..255: largest distance from the line between the sides */
+#define PAIR_HUE 1.05          /* radians (60 degrees): two chromatic sides closer in OKLab hue
+                                   are steps of one ramp (dark red, red, orange), not an edge */
+#define PAIR_NEUTRAL 0.05f      /* OKLab chroma under which a side has no hue */
+#define PAIR_DARK 60            /* sRGB: a side with every channel under this is black: towards it
+                                   a colour darkens into its own shade, not a blend */
 
 /* 1 when pixel (x, y) of an (h, w) RGBA8 frame is opaque and touches a
  * transparent 4-neighbour or the frame's edge. */
@@ -41,23 +62,65 @@ static int on_silhouette(const uint8_t *rgba, int w, int h, int x, int y)
            rgba[(i - (size_t)w) * 4 + 3] < 128 || rgba[(i + (size_t)w) * 4 + 3] < 128;
 }
 
-pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t bg[3],
+/* t such that q ~ a + t (b - a) in sRGB, and the distance of q from that
+ * line (sRGB levels) in *off; -1 when a and b are the same colour. */
+static double on_line(const uint8_t q[3], const uint8_t a[3], const uint8_t b[3], double *off)
+{
+    double d[3], v[3], dd = 0, dv = 0;
+    for (int c = 0; c < 3; c++) {
+        d[c] = (double)b[c] - a[c];
+        v[c] = (double)q[c] - a[c];
+        dd += d[c] * d[c];
+        dv += d[c] * v[c];
+    }
+    if (dd < 1) return -1;
+    const double t = dv / dd;
+    double o = 0;
+    for (int c = 0; c < 3; c++) o += (v[c] - t * d[c]) * (v[c] - t * d[c]);
+    *off = sqrt(o);
+    return t;
+}
+
+/* 1 when two OKLab colours both have a hue and it is within PAIR_HUE. */
+static int same_hue(const float a[3], const float b[3])
+{
+    if (hypotf(a[1], a[2]) < PAIR_NEUTRAL || hypotf(b[1], b[2]) < PAIR_NEUTRAL) return 0;
+    double d = fabs(atan2(a[2], a[1]) - atan2(b[2], b[1]));
+    if (d > 3.141592653589793) d = 6.283185307179586 - d;
+    return d < PAIR_HUE;
+}
+
+/* Writes entry i in entry parent[i]'s colour, unless that entry is itself
+ * a blend; returns the entries changed. */
+static int apply(pf_palette *p, const int *parent)
+{
+    int changed = 0;
+    for (int i = 0; i < p->n; i++) {
+        const int j = parent[i];
+        if (j < 0 || parent[j] >= 0) continue;
+        memcpy(p->rgb[i], p->rgb[j], 3);
+        changed++;
+    }
+    return changed;
+}
+
+pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
                               int *merged)
 {
     double count[PF_PALETTE_MAX] = {0}, edge[PF_PALETTE_MAX] = {0};
-    int parent[PF_PALETTE_MAX];
+    int parent[PF_PALETTE_MAX], root[PF_PALETTE_MAX];
     float lab[3];
 
     if (merged) *merged = 0;
-    if (!p || !frames || n < 0 || w < 1 || h < 1 || !bg) return PF_EINVAL;
-    pf_srgb8_to_oklab(bg, lab);
-    if (p->n < 2 || n == 0 || hypotf(lab[1], lab[2]) < FRINGE_BG_CHROMA) return PF_OK;
+    if (!p || !frames || n < 0 || w < 1 || h < 1) return PF_EINVAL;
+    if (p->n < 2 || n == 0) return PF_OK;
+    const int m = p->n;
 
     /* each opaque pixel to its nearest entry (consecutive equal colours
      * share the lookup: most pixels repeat their left neighbour), then
      * per entry: pixels, those on the silhouette, those touching entry j */
     int16_t *idx = pf_malloc4((size_t)w, (size_t)h, sizeof *idx, 1);
-    double *touch = calloc((size_t)p->n * p->n, sizeof *touch);
+    double *touch = calloc((size_t)m * m, sizeof *touch);
     if (!idx || !touch) {
         free(idx);
         free(touch);
@@ -94,47 +157,73 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
                 for (int a = 0; a < k; a++) {
                     int dup = nb[a] < 0 || nb[a] == e0;
                     for (int b = 0; b < a && !dup; b++) dup = nb[b] == nb[a];
-                    if (!dup) touch[(size_t)e0 * p->n + nb[a]] += 1;
+                    if (!dup) touch[(size_t)e0 * m + nb[a]] += 1;
                 }
             }
     }
     free(idx);
 
-    /* entry i = bg + a (entry j - bg), in sRGB, with j the closest such */
-    for (int i = 0; i < p->n; i++) {
-        double best = FRINGE_OFF_LINE;
-        parent[i] = -1;
+    /* the background: entry i = bg + t (entry j - bg), j the closest such */
+    for (int i = 0; i < m; i++) parent[i] = -1;
+    if (bg) pf_srgb8_to_oklab(bg, lab);
+    for (int i = 0; bg && hypotf(lab[1], lab[2]) >= FRINGE_BG_CHROMA && i < m; i++) {
+        double best = FRINGE_OFF_LINE, off;
         if (count[i] <= 0 || edge[i] < FRINGE_EDGE * count[i]) continue;
-        for (int j = 0; j < p->n; j++) {
-            if (j == i || count[j] < FRINGE_PARENT * count[i] ||
-                touch[(size_t)i * p->n + j] < FRINGE_TOUCH * count[i])
+        for (int j = 0; j < m; j++) {
+            if (j == i || count[j] < FRINGE_PARENT * count[i] || touch[(size_t)i * m + j] < FRINGE_TOUCH * count[i])
                 continue;
-            double d[3], q[3], dd = 0, dq = 0;
-            for (int c = 0; c < 3; c++) {
-                d[c] = (double)p->rgb[j][c] - bg[c];
-                q[c] = (double)p->rgb[i][c] - bg[c];
-                dd += d[c] * d[c];
-                dq += d[c] * q[c];
-            }
-            if (dd < 1) continue;
-            const double a = dq / dd;
-            double off = 0;
-            for (int c = 0; c < 3; c++) off += (q[c] - a * d[c]) * (q[c] - a * d[c]);
-            off = sqrt(off);
-            if (a < FRINGE_SHARE_MIN || a > FRINGE_SHARE_MAX) continue;
-            if (off < best) {
+            const double t = on_line(p->rgb[i], bg, p->rgb[j], &off);
+            if (t >= FRINGE_SHARE_MIN && t <= FRINGE_SHARE_MAX && off < best) {
                 best = off;
                 parent[i] = j;
             }
         }
     }
-    free(touch);
-    /* an entry that is itself a blend gives its colour to none */
-    for (int i = 0; i < p->n; i++) {
-        const int j = parent[i];
-        if (j < 0 || parent[j] >= 0) continue;
-        memcpy(p->rgb[i], p->rgb[j], 3);
-        if (merged) (*merged)++;
+    int changed = apply(p, parent);
+
+    /* what is left: the merged entries fold into the ones they took */
+    for (int i = 0; i < m; i++) root[i] = parent[i] >= 0 && parent[parent[i]] < 0 ? parent[i] : i;
+    for (int i = 0; i < m; i++) {
+        if (root[i] == i) continue;
+        count[root[i]] += count[i];
+        for (int j = 0; j < m; j++) {
+            touch[(size_t)root[i] * m + j] += touch[(size_t)i * m + j];
+            touch[(size_t)j * m + root[i]] += touch[(size_t)j * m + i];
+        }
     }
+
+    /* two entries across a high-contrast edge: entry i = a + t (b - a) */
+    float lb[PF_PALETTE_MAX][3];
+    for (int i = 0; i < m; i++) pf_srgb8_to_oklab(p->rgb[i], lb[i]);
+    for (int i = 0; i < m; i++) parent[i] = -1;
+    for (int i = 0; i < m; i++) {
+        double best = PAIR_OFF_LINE, off;
+        if (root[i] != i || count[i] <= 0) continue;
+        for (int a = 0; a < m; a++) {
+            if (a == i || root[a] != a || count[a] < FRINGE_PARENT * count[i] ||
+                touch[(size_t)i * m + a] < FRINGE_TOUCH * count[i])
+                continue;
+            for (int b = 0; b < m; b++) {
+                if (b == i || b == a || root[b] != b || touch[(size_t)i * m + b] < FRINGE_TOUCH * count[i] ||
+                    (p->rgb[b][0] < PAIR_DARK && p->rgb[b][1] < PAIR_DARK && p->rgb[b][2] < PAIR_DARK) ||
+                    pf_oklab_dist(lb[a], lb[b]) < PAIR_CONTRAST || same_hue(lb[a], lb[b]))
+                    continue;
+                const double t = on_line(p->rgb[i], p->rgb[b], p->rgb[a], &off);
+                if (t >= PAIR_SHARE_MIN && t <= PAIR_SHARE_MAX && off < best) {
+                    best = off;
+                    parent[i] = a;
+                }
+            }
+        }
+    }
+    free(touch);
+    /* entries that took a colour in the first rule follow their root */
+    for (int i = 0; i < m; i++) {
+        if (parent[i] < 0 || parent[parent[i]] >= 0) continue;
+        for (int e = 0; e < m; e++)
+            if (e != i && root[e] == i) memcpy(p->rgb[e], p->rgb[parent[i]], 3);
+    }
+    changed += apply(p, parent);
+    if (merged) *merged = changed;
     return PF_OK;
 }

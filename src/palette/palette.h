@@ -110,24 +110,29 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
                           const pf_hysteresis *hy, int16_t *idx);
 
-/* Entries that are a silhouette's blend with a keyed background write the
- * colour they blend from (fringe.c). An entry i takes entry j's rgb when
- * at least half of its pixels sit on the silhouette (touch a transparent
- * pixel or the frame's edge), at least a quarter touch one of j's, j has
- * at least 0.3 as many pixels, and i's colour lies within 14 sRGB levels
- * of the line from bg to j, at 0.4..0.9 of the way to j; lab (what colours
- * are matched to) stays. Only for a chromatic background (OKLab chroma
- * >= 0.06): next to black, white or grey a blend and a shade of the same
- * colour are the same thing. An entry that is itself such a blend gives
- * its colour to none.
+/* Palette entries that are blends across an edge write the colour they
+ * mostly are (fringe.c); lab (what colours are matched to) stays.
+ *  - With a keyed background bg of OKLab chroma >= 0.06 (next to black,
+ *    white or grey a blend and a shade are the same thing): entry i takes
+ *    entry j's rgb when at least half of i's pixels sit on the silhouette
+ *    (touch a transparent pixel or the frame's edge) and i lies within 14
+ *    sRGB levels of the line from bg to j, 0.4..0.9 of the way to j.
+ *  - Across a high-contrast edge: entry i takes entry a's rgb when i lies
+ *    within 10 sRGB levels of the line from a to another entry b, 0.05..0.15
+ *    of the way to b, a and b are at least 0.37 OKLab apart, and b is not
+ *    black (every channel under 60: towards black a colour darkens into its
+ *    own shade).
+ * In both, at least a quarter of i's pixels touch one of each entry it
+ * blends, and the entry it takes has at least 0.3 as many pixels; an entry
+ * that is itself a blend gives its colour to none.
  * frames: n native frames, (h, w, 4) RGBA8 with binary alpha (>= 128
  * opaque), pixels matched to their nearest entry; bg: the keyed colour,
- * sRGB 0..255; *merged (may be NULL): the entries changed.
- * Errors: PF_EINVAL (NULL p, frames or bg, n < 0, w or h < 1), PF_ENOMEM;
- * the palette is unchanged then. After Smith & Blinn, "Blue Screen
- * Matting" (SIGGRAPH 1996): an edge pixel is a blend of the foreground and
- * the known backing colour. */
-pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t bg[3],
+ * sRGB 0..255, or NULL (no keyed plain colour); *merged (may be NULL): the
+ * entries changed.
+ * Errors: PF_EINVAL (NULL p or frames, n < 0, w or h < 1), PF_ENOMEM; the
+ * palette is unchanged then. After Smith & Blinn, "Blue Screen Matting"
+ * (SIGGRAPH 1996): an edge pixel is a blend of the colours on its sides. */
+pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
                               int *merged);
 
 /* ---- whole frames (frames.c) ------------------------------------------- */
