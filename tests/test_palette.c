@@ -1426,6 +1426,28 @@ static void test_defringe(void **state)
     uint8_t distinct[3][3];
     assert_int_equal(pf_palette_colors(&p, distinct), 1);
 
+    /* mostly the background (20% red): the key left it opaque; cleared,
+     * so mapping writes it transparent */
+    uint8_t halo[3];
+    for (int c = 0; c < 3; c++) halo[c] = (uint8_t)lround(brown[c] + 0.2 * (red[c] - brown[c]));
+    assert_int_equal(fringe_run(halo, red, red, brown, &p), 1);
+    assert_int_equal(p.clear[2], 1);
+    assert_memory_equal(p.rgb[2], halo, 3);
+    assert_int_equal(pf_palette_colors(&p, distinct), 1);
+    uint8_t rgba[12 * 12 * 4];
+    fringe_frame(rgba, halo, red, red);
+    pf_palette_mapper mp;
+    assert_int_equal(pf_palette_mapper_init(&mp, &p, 12, 12), PF_OK);
+    pf_palette_mapper_apply(&mp, rgba);
+    assert_int_equal(rgba[(2 * 12 + 2) * 4 + 3], 0);      /* the ring */
+    assert_int_equal(rgba[(3 * 12 + 3) * 4 + 3], 255);    /* the red inside */
+    assert_memory_equal(rgba + (3 * 12 + 3) * 4, red, 3);
+    pf_palette_mapper_free(&mp);
+    fringe_frame(rgba, halo, red, red);   /* a later call starts over: nothing to clear on black */
+    const uint8_t *one[1] = {rgba};
+    assert_int_equal(pf_palette_defringe(&p, one, 1, 12, 12, black, NULL), PF_OK);
+    assert_int_equal(p.clear[2], 0);
+
     /* on black, the same geometry is a darker shade: kept */
     uint8_t dark[3];
     for (int c = 0; c < 3; c++) dark[c] = (uint8_t)lround(0.6 * red[c]);

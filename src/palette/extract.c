@@ -1109,6 +1109,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
     if (!p || (m > 0 && !lab) || colors < 0 || colors > PF_PALETTE_MAX) return PF_EINVAL;
     memset(&e, 0, sizeof e);
     p->n = 0;
+    memset(p->clear, 0, sizeof p->clear);
     if (m == 0) return PF_OK;
     slot = pf_malloc4(NCELL, sizeof(int), 1, 1);
     if (!slot) goto fail;

@@ -86,7 +86,7 @@ void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba)
     pf_palette_map_frame(m->pal, m->cur, m->w, m->h, m->mapped ? m->prev : NULL,
                          m->mapped ? m->pidx : NULL, &m->hy, m->idx);
     for (size_t i = 0; i < plane; i++) {
-        if (m->idx[i] < 0) {
+        if (m->idx[i] < 0 || m->pal->clear[m->idx[i]]) {
             memset(rgba + i * 4, 0, 4);
         } else {
             memcpy(rgba + i * 4, m->pal->rgb[m->idx[i]], 3);

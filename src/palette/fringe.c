@@ -10,7 +10,8 @@
  *
  * Two rules, on the same statistics:
  *  - the background: an entry on the silhouette, between another entry and
- *    a chromatic keyed background, 0.4-0.9 of the way to that entry;
+ *    a chromatic keyed background, 0.4-0.9 of the way to that entry, or
+ *    under 0.4 of the way: the background the key left opaque, cleared;
  *  - two entries across a high-contrast edge (at least 0.37 OKLab apart,
  *    and not two chromatic colours within 60 degrees of hue: an outline
  *    and its fill, not two steps of a ramp): an entry between them,
@@ -97,7 +98,7 @@ static int apply(pf_palette *p, const int *parent)
     int changed = 0;
     for (int i = 0; i < p->n; i++) {
         const int j = parent[i];
-        if (j < 0 || parent[j] >= 0) continue;
+        if (j < 0 || parent[j] >= 0 || p->clear[j]) continue;
         memcpy(p->rgb[i], p->rgb[j], 3);
         changed++;
     }
@@ -113,6 +114,7 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
 
     if (merged) *merged = 0;
     if (!p || !frames || n < 0 || w < 1 || h < 1) return PF_EINVAL;
+    memset(p->clear, 0, sizeof p->clear);
     if (p->n < 2 || n == 0) return PF_OK;
     const int m = p->n;
 
@@ -163,23 +165,30 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
     }
     free(idx);
 
-    /* the background: entry i = bg + t (entry j - bg), j the closest such */
+    /* the background: entry i = bg + t (entry j - bg), j the closest such;
+     * mostly j: j's colour, mostly the background: transparent */
+    int changed = 0;
     for (int i = 0; i < m; i++) parent[i] = -1;
     if (bg) pf_srgb8_to_oklab(bg, lab);
     for (int i = 0; bg && hypotf(lab[1], lab[2]) >= FRINGE_BG_CHROMA && i < m; i++) {
-        double best = FRINGE_OFF_LINE, off;
+        double best = FRINGE_OFF_LINE, off, best_t = 1;
+        int j_best = -1;
         if (count[i] <= 0 || edge[i] < FRINGE_EDGE * count[i]) continue;
         for (int j = 0; j < m; j++) {
             if (j == i || count[j] < FRINGE_PARENT * count[i] || touch[(size_t)i * m + j] < FRINGE_TOUCH * count[i])
                 continue;
             const double t = on_line(p->rgb[i], bg, p->rgb[j], &off);
-            if (t >= FRINGE_SHARE_MIN && t <= FRINGE_SHARE_MAX && off < best) {
+            if (t >= 0 && t <= FRINGE_SHARE_MAX && off < best) {
                 best = off;
-                parent[i] = j;
+                best_t = t;
+                j_best = j;
             }
         }
+        if (j_best >= 0 && best_t >= FRINGE_SHARE_MIN) parent[i] = j_best;
+        else if (j_best >= 0) p->clear[i] = 1;
+        changed += p->clear[i];
     }
-    int changed = apply(p, parent);
+    changed += apply(p, parent);
 
     /* what is left: the merged entries fold into the ones they took */
     for (int i = 0; i < m; i++) root[i] = parent[i] >= 0 && parent[parent[i]] < 0 ? parent[i] : i;
@@ -198,9 +207,9 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
     for (int i = 0; i < m; i++) parent[i] = -1;
     for (int i = 0; i < m; i++) {
         double best = PAIR_OFF_LINE, off;
-        if (root[i] != i || count[i] <= 0) continue;
+        if (root[i] != i || count[i] <= 0 || p->clear[i]) continue;
         for (int a = 0; a < m; a++) {
-            if (a == i || root[a] != a || count[a] < FRINGE_PARENT * count[i] ||
+            if (a == i || root[a] != a || p->clear[a] || count[a] < FRINGE_PARENT * count[i] ||
                 touch[(size_t)i * m + a] < FRINGE_TOUCH * count[i])
                 continue;
             for (int b = 0; b < m; b++) {

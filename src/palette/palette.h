@@ -27,6 +27,8 @@ typedef struct pf_palette {
     uint8_t rgb[PF_PALETTE_MAX][3];     /* sRGB 0..255 */
     float lab[PF_PALETTE_MAX][3];       /* OKLab centre that colours are matched to: rgb's,
                                            except where pf_palette_black_point moved rgb */
+    uint8_t clear[PF_PALETTE_MAX];      /* 1: the background left opaque at the silhouette,
+                                           mapped to transparent (pf_palette_defringe) */
 } pf_palette;
 
 /* Fills lab[] from rgb[] for the first p->n entries. */
@@ -83,7 +85,7 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
  * on val and dev (acc 0.886 -> 0.904 on val with the corner snap). */
 void pf_palette_black_point(pf_palette *p, const uint8_t *clean);
 
-/* The distinct written colours (rgb) of the p->n entries, in entry order:
+/* The distinct written colours (rgb) of the p->n entries not cleared, in entry order:
  * their number, and the colours in out (room for p->n; may be NULL). */
 int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3]);
 
@@ -113,10 +115,12 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
 /* Palette entries that are blends across an edge write the colour they
  * mostly are (fringe.c); lab (what colours are matched to) stays.
  *  - With a keyed background bg of OKLab chroma >= 0.06 (next to black,
- *    white or grey a blend and a shade are the same thing): entry i takes
- *    entry j's rgb when at least half of i's pixels sit on the silhouette
- *    (touch a transparent pixel or the frame's edge) and i lies within 14
- *    sRGB levels of the line from bg to j, 0.4..0.9 of the way to j.
+ *    white or grey a blend and a shade are the same thing), for an entry i
+ *    with at least half of its pixels on the silhouette (touching a
+ *    transparent pixel or the frame's edge) that lies within 14 sRGB levels
+ *    of the line from bg to an entry j: at 0.4..0.9 of the way to j it
+ *    takes j's rgb; under 0.4 it is the background itself, left opaque by
+ *    the key, and clear[i] is set (mapped to transparent).
  *  - Across a high-contrast edge: entry i takes entry a's rgb when i lies
  *    within 10 sRGB levels of the line from a to another entry b, 0.05..0.15
  *    of the way to b, a and b are at least 0.37 OKLab apart, and b is not
@@ -124,11 +128,11 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
  *    own shade).
  * In both, at least a quarter of i's pixels touch one of each entry it
  * blends, and the entry it takes has at least 0.3 as many pixels; an entry
- * that is itself a blend gives its colour to none.
+ * that is itself a blend gives its colour to none. clear[] is reset first.
  * frames: n native frames, (h, w, 4) RGBA8 with binary alpha (>= 128
  * opaque), pixels matched to their nearest entry; bg: the keyed colour,
  * sRGB 0..255, or NULL (no keyed plain colour); *merged (may be NULL): the
- * entries changed.
+ * entries changed or cleared.
  * Errors: PF_EINVAL (NULL p or frames, n < 0, w or h < 1), PF_ENOMEM; the
  * palette is unchanged then. After Smith & Blinn, "Blue Screen Matting"
  * (SIGGRAPH 1996): an edge pixel is a blend of the colours on its sides. */

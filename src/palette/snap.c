@@ -148,8 +148,8 @@ int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3])
     int n = 0;
     if (!p) return 0;
     for (int e = 0; e < p->n; e++) {
-        int seen = 0;
-        for (int o = 0; o < e && !seen; o++) seen = memcmp(p->rgb[o], p->rgb[e], 3) == 0;
+        int seen = p->clear[e];
+        for (int o = 0; o < e && !seen; o++) seen = !p->clear[o] && memcmp(p->rgb[o], p->rgb[e], 3) == 0;
         if (seen) continue;
         if (out) memcpy(out[n], p->rgb[e], 3);
         n++;
