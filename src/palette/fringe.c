@@ -191,7 +191,8 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
     changed += apply(p, parent);
 
     /* what is left: the merged entries fold into the ones they took */
-    for (int i = 0; i < m; i++) root[i] = parent[i] >= 0 && parent[parent[i]] < 0 ? parent[i] : i;
+    for (int i = 0; i < m; i++)
+        root[i] = parent[i] >= 0 && parent[parent[i]] < 0 && !p->clear[parent[i]] ? parent[i] : i;
     for (int i = 0; i < m; i++) {
         if (root[i] == i) continue;
         count[root[i]] += count[i];
@@ -213,7 +214,8 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
                 touch[(size_t)i * m + a] < FRINGE_TOUCH * count[i])
                 continue;
             for (int b = 0; b < m; b++) {
-                if (b == i || b == a || root[b] != b || touch[(size_t)i * m + b] < FRINGE_TOUCH * count[i] ||
+                if (b == i || b == a || root[b] != b || p->clear[b] ||
+                    touch[(size_t)i * m + b] < FRINGE_TOUCH * count[i] ||
                     (p->rgb[b][0] < PAIR_DARK && p->rgb[b][1] < PAIR_DARK && p->rgb[b][2] < PAIR_DARK) ||
                     pf_oklab_dist(lb[a], lb[b]) < PAIR_CONTRAST || same_hue(lb[a], lb[b]))
                     continue;
