@@ -201,6 +201,9 @@ typedef struct pf_report {
     int in_width, in_height;   /* input canvas, pixels */
     int frames_in;             /* frames decoded */
     int frames_out;            /* frames written (after --dedupe) */
+    int frames_held;           /* frames that showed the drawing before them again and
+                                  skipped the network (at most a window of them waiting at
+                                  a time); they repeat the output before them exactly */
     int *durations_ms;         /* (frames_out) */
     int64_t total_ms;          /* sum of durations_ms */
     /* grid */

@@ -59,6 +59,15 @@ static void held_pairs(int kind, uint64_t clip_seed, uint64_t deg_seed, int *hel
         }
     }
     assert_int_equal(n, deg.count);
+    /* the held drawings skipped the network: at most the pairs that show
+     * the same clean frame */
+    const pf_report *rep = pf_stream_report(st);
+    int held_here = 0;
+    for (int t = 1; t < deg.count; t++)
+        held_here += memcmp(clean.frames[geom.src[t]].rgba, clean.frames[geom.src[t - 1]].rgba,
+                            (size_t)clean.width * clean.height * 4) == 0;
+    assert_true(rep->frames_held > 0);
+    assert_true(rep->frames_held <= held_here);
     free(prev);
     pf_stream_close(st);
     pf_degrade_geom_free(&geom);

@@ -53,6 +53,7 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
     json_object_set_new(o, "input_size", json_pack("{s:i,s:i}", "w", rep->in_width, "h", rep->in_height));
     json_object_set_new(o, "frames_in", json_integer(rep->frames_in));
     json_object_set_new(o, "frames_out", json_integer(rep->frames_out));
+    json_object_set_new(o, "frames_held", json_integer(rep->frames_held));
     json_object_set_new(o, "durations_ms", durs);
     json_object_set_new(o, "total_ms", json_integer(rep->total_ms));
     json_object_set_new(o, "grid", grid);

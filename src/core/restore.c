@@ -296,6 +296,7 @@ static pf_status finish_report(restore *r)
     memcpy(rep->candidate_cell, s->candidate_cell, sizeof rep->candidate_cell);
     memcpy(rep->candidate_confidence, s->candidate_confidence, sizeof rep->candidate_confidence);
     rep->frames_in = r->output ? s->frames_in : r->n_out;   /* a probe counts its input */
+    rep->frames_held = s->frames_held;
     rep->native_w = r->w ? r->w : s->native_w;
     rep->native_h = r->h ? r->h : s->native_h;
     rep->bg_kind = s->bg_kind;

@@ -46,6 +46,15 @@ typedef struct out_frame {
     int duration_ms;
 } out_frame;
 
+/* A frame that repeats the previous drawing: it skips the network and
+ * comes out as a copy of the output before it, right after the after-th
+ * frame that went through. */
+typedef struct held_frame {
+    int64_t pts;
+    int duration_ms;
+    int after;
+} held_frame;
+
 /* A FIFO of native RGBA8 frames. */
 typedef struct frame_queue {
     out_frame *f;
@@ -81,6 +90,9 @@ struct pf_stream {
     float *cell_mean;            /* (rows, cols, 4) the frame's cell area means, mark_still's scratch */
     float change_max;            /* the largest cell change of a frame so far, 0..1 */
     float *last_out;             /* (4, rows, cols) the previous restored frame */
+    held_frame *held_in;         /* FIFO of held drawings waiting for the frame they repeat */
+    int held_head, held_count, held_cap;
+    int restored_in, restored_out; /* frames given to the windower, and out of it */
     int have_ref, have_last;
     uint8_t *contig;             /* a contiguous input frame */
     nn_windower win;
@@ -319,6 +331,7 @@ void pf_stream_close(pf_stream *s)
     free(s->cell_mean);
     free(s->still);
     free(s->last_out);
+    free(s->held_in);
     free(s->contig);
     pf_palette_mapper_free(&s->mapper);
     free(s->pulled);
@@ -416,16 +429,18 @@ static pf_status make_palette(pf_stream *s)
 }
 
 /* A restored float frame (4, rows, cols) -> RGBA8 with binary alpha ->
- * the palette stage. */
+ * the palette stage. o NULL: a held drawing, the previous output again. */
 static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int dur)
 {
     const size_t plane = (size_t)s->rows * s->cols;
     uint8_t *px = pf_malloc4(plane, 4, 1, 1);
     pf_status st;
     if (!px) return PF_ENOMEM;
-    /* still cells repeat the previous frame's output (the masks leave in
-     * the order the frames went in) */
-    if (s->still_count > 0) {
+    if (!o) {
+        o = s->last_out;
+    } else if (s->still_count > 0) {
+        /* still cells repeat the previous frame's output (the masks leave
+         * in the order the frames went in) */
         const uint8_t *m = s->still + (size_t)s->still_head * plane;
         float *last = s->last_out;
         if (s->have_last)
@@ -460,14 +475,48 @@ static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int
     return PF_OK;
 }
 
+/* Held drawings whose frame before has come out follow it. */
+static pf_status flush_held(pf_stream *s)
+{
+    pf_status st;
+    while (s->held_count > 0 && s->held_in[s->held_head].after <= s->restored_out) {
+        const held_frame f = s->held_in[s->held_head++];
+        if (--s->held_count == 0) s->held_head = 0;
+        if ((st = to_palette_stage(s, NULL, f.pts, f.duration_ms)) < 0) return st;
+    }
+    return PF_OK;
+}
+
+static pf_status push_held(pf_stream *s, int64_t pts, int dur)
+{
+    if (s->held_head + s->held_count == s->held_cap) {
+        if (s->held_head > 0) {
+            memmove(s->held_in, s->held_in + s->held_head, sizeof *s->held_in * (size_t)s->held_count);
+            s->held_head = 0;
+        } else {
+            if (s->held_cap > (1 << 24)) return PF_ENOMEM;
+            const int cap = s->held_cap ? 2 * s->held_cap : 16;
+            held_frame *q = realloc(s->held_in, sizeof *q * (size_t)cap);
+            if (!q) return PF_ENOMEM;
+            s->held_in = q;
+            s->held_cap = cap;
+        }
+    }
+    s->held_in[s->held_head + s->held_count++] = (held_frame){pts, dur, s->restored_in};
+    return PF_OK;
+}
+
 static pf_status drain_windows(pf_stream *s)
 {
     const float *o;
     int64_t pts;
     int dur;
     pf_status st;
-    while (nn_window_pull(&s->win, &o, &pts, &dur) == PF_OK)
+    while (nn_window_pull(&s->win, &o, &pts, &dur) == PF_OK) {
         if ((st = to_palette_stage(s, o, pts, dur)) < 0) return st;
+        s->restored_out++;
+        if ((st = flush_held(s)) < 0) return st;
+    }
     return PF_OK;
 }
 
@@ -535,27 +584,11 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
  * far (HOLD_*) is the drawing held: all its cells are still, and it comes
  * out identical to the frame before (val: 189 of 189 and 208 of 210).
  * Appends the mask to the FIFO. */
-static pf_status mark_still(pf_stream *s)
+static pf_status mark_still(pf_stream *s, int may_skip, int *skipped)
 {
     const size_t plane = (size_t)s->rows * s->cols, splane = plane * (size_t)s->k * s->k;
     const int C = s->cols * s->k;
     const float inv = 1.0f / (float)(s->k * s->k);
-    if (s->still_head + s->still_count == s->still_cap) {
-        if (s->still_head > 0) {
-            memmove(s->still, s->still + (size_t)s->still_head * plane, plane * (size_t)s->still_count);
-            s->still_head = 0;
-        } else {
-            const int cap = s->still_cap ? 2 * s->still_cap : 16;
-            if (s->still_cap > (1 << 20)) return PF_ENOMEM;
-            uint8_t *m = pf_malloc4(plane, (size_t)cap, 1, 1);
-            if (!m) return PF_ENOMEM;
-            if (s->still) memcpy(m, s->still, plane * (size_t)s->still_count);
-            free(s->still);
-            s->still = m;
-            s->still_cap = cap;
-        }
-    }
-    uint8_t *mask = s->still + (size_t)(s->still_head + s->still_count++) * plane;
     float change = 0;
     for (int r = 0; r < s->rows; r++)
         for (int c = 0; c < s->cols; c++) {
@@ -572,9 +605,28 @@ static pf_status mark_still(pf_stream *s)
                 change = fmaxf(change, fabsf(mean[ch] - ref[ch]));
             }
         }
-    /* the same drawing held: every cell still, refs kept */
+    /* the same drawing held: every cell still, refs kept; with may_skip it
+     * skips the network and needs no mask */
     const int held = s->have_ref && change < (float)(HOLD_LEVELS / 255.0) && change < (float)HOLD_SHARE * s->change_max;
     if (s->have_ref) s->change_max = fmaxf(s->change_max, change);
+    *skipped = held && may_skip;
+    if (*skipped) return PF_OK;
+    if (s->still_head + s->still_count == s->still_cap) {
+        if (s->still_head > 0) {
+            memmove(s->still, s->still + (size_t)s->still_head * plane, plane * (size_t)s->still_count);
+            s->still_head = 0;
+        } else {
+            const int cap = s->still_cap ? 2 * s->still_cap : 16;
+            if (s->still_cap > (1 << 20)) return PF_ENOMEM;
+            uint8_t *m = pf_malloc4(plane, (size_t)cap, 1, 1);
+            if (!m) return PF_ENOMEM;
+            if (s->still) memcpy(m, s->still, plane * (size_t)s->still_count);
+            free(s->still);
+            s->still = m;
+            s->still_cap = cap;
+        }
+    }
+    uint8_t *mask = s->still + (size_t)(s->still_head + s->still_count++) * plane;
     for (size_t i = 0; i < plane; i++) {
         const float *mean = s->cell_mean + i * 4;
         float *ref = s->ref_mean + i * 4;
@@ -601,10 +653,22 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
         if ((st = pf_debug_grid(s->p.debug_dir, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
             return st;
     }
-    if ((st = mark_still(s)) < 0) return st;
+    /* at most a window of held drawings wait for the frame they repeat, so
+     * the latency stays bounded: a long still stretch goes through the
+     * network, every cell marked still */
+    int skipped = 0;
+    if ((st = mark_still(s, s->held_count < s->rep.window, &skipped)) < 0) return st;
     if ((st = push_drift(s, dx, dy)) < 0) return st;
-    if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
-    st = drain_windows(s);
+    if (skipped) {
+        /* the same drawing again: no network, the previous output */
+        s->rep.frames_held++;
+        st = push_held(s, pts, dur);
+        if (st == PF_OK) st = flush_held(s);
+    } else {
+        if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
+        s->restored_in++;
+        st = drain_windows(s);
+    }
     s->rep.ms_restore += pf_now_ms() - t - (s->rep.ms_palette - pal0);
     return st;
 }
