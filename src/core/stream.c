@@ -583,7 +583,8 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
  * change is small both in levels and against the clip's largest change so
  * far (HOLD_*) is the drawing held: all its cells are still, and it comes
  * out identical to the frame before (val: 189 of 189 and 208 of 210).
- * Appends the mask to the FIFO. */
+ * Appends the mask to the FIFO, except for a held frame that may skip the
+ * network (*skipped: it needs none). */
 static pf_status mark_still(pf_stream *s, int may_skip, int *skipped)
 {
     const size_t plane = (size_t)s->rows * s->cols, splane = plane * (size_t)s->k * s->k;

@@ -114,8 +114,10 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
 
     if (merged) *merged = 0;
     if (!p || !frames || n < 0 || w < 1 || h < 1) return PF_EINVAL;
-    memset(p->clear, 0, sizeof p->clear);
-    if (p->n < 2 || n == 0) return PF_OK;
+    if (p->n < 2 || n == 0) {
+        memset(p->clear, 0, sizeof p->clear);
+        return PF_OK;
+    }
     const int m = p->n;
 
     /* each opaque pixel to its nearest entry (consecutive equal colours
@@ -128,6 +130,7 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
         free(touch);
         return PF_ENOMEM;
     }
+    memset(p->clear, 0, sizeof p->clear);
     for (int f = 0; f < n; f++) {
         uint32_t last = 0xffffffffu;
         int e = -1;
