@@ -15,8 +15,9 @@
 /* ---- synthetic cases ------------------------------------------------------ */
 
 /* test_families asserts the first FAM_COUNT; lossy WebP has its own test */
-enum { FAM_INTEGER, FAM_NONINT, FAM_BLURRED, FAM_COMPRESSED, FAM_COUNT, FAM_WEBP = FAM_COUNT };
-static const char *fam_name[FAM_COUNT + 1] = {"integer", "non-integer", "blurred", "compressed", "lossy WebP"};
+enum { FAM_INTEGER, FAM_NONINT, FAM_BLURRED, FAM_COMPRESSED, FAM_COUNT, FAM_WEBP = FAM_COUNT, FAM_WEBP_2X };
+static const char *fam_name[FAM_WEBP_2X + 1] = {"integer", "non-integer", "blurred", "compressed", "lossy WebP",
+                                               "2x bilinear WebP"};
 
 /* One rendered case: native sprite nw x nh at scale s, phase (ox, oy). */
 typedef struct gcase {
@@ -55,11 +56,12 @@ static void make_case(uint64_t *rng, int fam, const char *dir, gcase *c)
     uint8_t bg[3] = {255, 0, 255};
     int transparent;
     memset(c, 0, sizeof *c);
-    c->nw = gs_randi(rng, 12, 64);
-    c->nh = gs_randi(rng, 12, 64);
+    c->nw = fam == FAM_WEBP_2X ? gs_randi(rng, 24, 48) : gs_randi(rng, 12, 64);
+    c->nh = fam == FAM_WEBP_2X ? gs_randi(rng, 24, 48) : gs_randi(rng, 12, 64);
     c->s = fam == FAM_INTEGER ? gs_randi(rng, 2, 12)
+         : fam == FAM_WEBP_2X ? 2
          : fam == FAM_COMPRESSED ? 3 + 9 * tu_uniform(rng) : 2 + 10 * tu_uniform(rng);
-    c->kernel = fam == FAM_INTEGER ? GS_NEAREST : gs_randi(rng, 0, 2);
+    c->kernel = fam == FAM_INTEGER ? GS_NEAREST : fam == FAM_WEBP_2X ? GS_BILINEAR : gs_randi(rng, 0, 2);
     transparent = fam == FAM_COMPRESSED ? 0 : gs_randi(rng, 0, 1);
     if (gs_randi(rng, 0, 2)) {
         bg[0] = (uint8_t)gs_randi(rng, 0, 255);
@@ -73,16 +75,17 @@ static void make_case(uint64_t *rng, int fam, const char *dir, gcase *c)
     assert_non_null(c->native);
     assert_non_null(c->img);
     gs_sprite(rng, c->nw, c->nh, transparent ? NULL : bg, c->native);
-    pick_phase(rng, c);
+    if (fam != FAM_WEBP_2X) pick_phase(rng, c);   /* 2x: at the frame origin, on VP8's comb */
     gs_upscale(c->native, c->nw, c->nh, c->s, c->s, c->ox, c->oy, c->kernel, c->img, c->W, c->H);
     if (fam == FAM_BLURRED || (fam == FAM_WEBP && gs_randi(rng, 0, 1))) {
         gs_blur(c->img, c->W, c->H, (0.1 + 0.15 * tu_uniform(rng)) * c->s);
         gs_noise(rng, c->img, c->W, c->H, gs_randi(rng, 0, 4));
     }
-    if (fam == FAM_WEBP) {
+    if (fam == FAM_WEBP || fam == FAM_WEBP_2X) {
         /* opaque ones flattened on the background, the others with alpha */
         if (!transparent) gs_flatten(c->img, c->W, c->H, bg);
-        assert_int_equal(gs_webp(c->img, c->W, c->H, (float)gs_randi(rng, 20, 80)), 0);
+        assert_int_equal(gs_webp(c->img, c->W, c->H,
+                                 (float)(fam == FAM_WEBP ? gs_randi(rng, 20, 80) : gs_randi(rng, 40, 60))), 0);
     }
     if (fam == FAM_COMPRESSED) {
         int codec = gs_randi(rng, 0, 1);
@@ -142,6 +145,40 @@ static void test_families(void **state)
 
 /* ---- lossy WebP ------------------------------------------------------------ */
 
+/* Detects ncase cases of a lossy WebP family (one frame each) and counts
+ * them: exact (the native size, cells within 1 %), found but wrong, and no
+ * grid. */
+static void webp_counts(int fam, uint64_t seed, int ncase, int *hits, int *wrong, int *enogrid)
+{
+    uint64_t rng = seed;
+    *hits = *wrong = *enogrid = 0;
+    for (int i = 0; i < ncase; i++) {
+        gcase c;
+        pf_grid g;
+        const uint8_t *fr[1];
+        pf_grid_params p = pf_grid_default_params();
+        pf_status st;
+        make_case(&rng, fam, NULL, &c);
+        fr[0] = c.img;
+        st = pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        if (st == PF_OK && g.cols == c.nw && g.rows == c.nh &&
+            fmax(fabs(g.cell_w - c.s), fabs(g.cell_h - c.s)) < 0.01 * c.s) {
+            (*hits)++;
+        } else if (st == PF_OK) {
+            (*wrong)++;
+            fprintf(stderr, "grid: %s: scale %.3f found as %.3f x %.3f (%dx%d, not %dx%d)\n", fam_name[fam],
+                    c.s, g.cell_w, g.cell_h, g.cols, g.rows, c.nw, c.nh);
+        } else {
+            (*enogrid)++;
+        }
+        pf_grid_free(&g);
+        case_free(&c);
+    }
+    fprintf(stderr, "grid: %-11s %3d/%d exact (%.1f %%), %d no grid, %d wrong\n", fam_name[fam], *hits, ncase,
+            100.0 * *hits / ncase, *enogrid, *wrong);
+}
+
 /* Lossy WebP (VP8) leaves a 2 px comb and 4 px blocks locked to the frame.
  * libwebp's smooth chroma upsampling hides the 4:2:0 subsampling from the
  * chroma test, and the detector used to take that comb for a grid of 2 px:
@@ -152,36 +189,29 @@ static void test_families(void **state)
 static void test_lossy_webp(void **state)
 {
     const int ncase = 150;
-    uint64_t rng = 0x7eb9ULL;
-    int i, hits = 0, wrong = 0, enogrid = 0;
+    int hits, wrong, enogrid;
     (void)state;
-    for (i = 0; i < ncase; i++) {
-        gcase c;
-        pf_grid g;
-        const uint8_t *fr[1];
-        pf_grid_params p = pf_grid_default_params();
-        pf_status st;
-        make_case(&rng, FAM_WEBP, NULL, &c);
-        fr[0] = c.img;
-        st = pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
-        assert_true(st == PF_OK || st == PF_ENOGRID);
-        if (st == PF_OK && g.cols == c.nw && g.rows == c.nh &&
-            fmax(fabs(g.cell_w - c.s), fabs(g.cell_h - c.s)) < 0.01 * c.s) {
-            hits++;
-        } else if (st == PF_OK) {
-            wrong++;
-            fprintf(stderr, "grid: lossy WebP: scale %.3f found as %.3f x %.3f (%dx%d, not %dx%d)\n", c.s,
-                    g.cell_w, g.cell_h, g.cols, g.rows, c.nw, c.nh);
-        } else {
-            enogrid++;
-        }
-        pf_grid_free(&g);
-        case_free(&c);
-    }
-    fprintf(stderr, "grid: %-11s %3d/%d exact (%.1f %%), %d no grid, %d wrong\n", fam_name[FAM_WEBP], hits,
-            ncase, 100.0 * hits / ncase, enogrid, wrong);
+    webp_counts(FAM_WEBP, 0x7eb9ULL, ncase, &hits, &wrong, &enogrid);
     assert_true(wrong <= 6);
     assert_true(hits * 100 >= 80 * ncase);
+}
+
+/* A 2x bilinear upscale saved as lossy WebP (q40-60), the small scales of
+ * issue 14's hidden WebP kind: the art's 2 px comb sits exactly on VP8's,
+ * at its phase, so the luma must vouch for it. Bilinear at 2x leaves the
+ * cells less flat than nearest does (luma fit gain 0.6-0.65 where nearest
+ * gives 0.9): with a gain bar of 0.65 the detector found 11 of these 40
+ * and said "no grid" to the rest (the eval's val webp_lossy_09 among
+ * them); at 0.60 it finds 38, and test_lossy_webp still counts 3 wrong
+ * (0.55: 38 here too, 4 wrong there). */
+static void test_webp_2x_bilinear(void **state)
+{
+    const int ncase = 40;
+    int hits, wrong, enogrid;
+    (void)state;
+    webp_counts(FAM_WEBP_2X, 0x2b11e4ULL, ncase, &hits, &wrong, &enogrid);
+    assert_int_equal(wrong, 0);
+    assert_true(hits * 100 >= 75 * ncase);
 }
 
 /* The real AI clip ../shared/wild/sprited_one_part00.webp (lossy WebP,
@@ -979,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_forced_scale),
         cmocka_unit_test(test_no_grid),
         cmocka_unit_test(test_lossy_webp),
+        cmocka_unit_test(test_webp_2x_bilinear),
         cmocka_unit_test(test_wild_webp),
         cmocka_unit_test(test_drift),
         cmocka_unit_test(test_irregular),

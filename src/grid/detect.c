@@ -82,7 +82,8 @@
 #define GRID_CODEC_PHASE   0.15   /* cells: a comb farther from the origin is not the codec's */
 #define GRID_CODEC_SMALL   3.0    /* px: under this the luma edge comb takes the codec's parity */
 #define GRID_LUMA_COH_SMALL  0.6  /* raw luma coherence of real cells under GRID_CODEC_SMALL ... */
-#define GRID_LUMA_GAIN_SMALL 0.65 /* ... and their luma fit gain (cell_fit_gain, 0..1) */
+#define GRID_LUMA_GAIN_SMALL 0.60 /* ... and their luma fit gain (cell_fit_gain, 0..1); a 2x
+                                     bilinear upscale gives 0.6-0.65 (test_webp_2x_bilinear) */
 #define GRID_LUMA_COH      0.5    /* the same for larger cells: raw luma coherence ... */
 #define GRID_LUMA_GAIN     0.35   /* ... and luma fit gain */
 #define GRID_LUMA_SURE     0.9    /* raw luma coherence that keeps a codec period against any other */
@@ -1668,8 +1669,9 @@ static void detect_phase(detect_state *s, pf_grid *g)
     }
     g->offset_x = s->off[0];
     g->offset_y = s->off[1];
-    pf_debug(s->lg, "grid: final ns %.3f %.3f raw %.3f %.3f gain 0 0 indep %.3f %.3f ns %.3f %.3f",
-             s->ns[0], s->ns[1], s->sc[0], s->sc[1], s->own[0], s->own[1], s->own_ns[0], s->own_ns[1]);
+    pf_debug(s->lg, "grid: chosen cell: coherence x %.3f y %.3f, %.2f x %.2f over background; each axis "
+             "alone: %.3f x %.3f px, %.2f x %.2f over background",
+             s->sc[0], s->sc[1], s->ns[0], s->ns[1], s->own[0], s->own[1], s->own_ns[0], s->own_ns[1]);
 }
 
 /* 5. Boundaries: round(size / period) cells per axis (half_cells), then,
