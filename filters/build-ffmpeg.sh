@@ -9,7 +9,7 @@
 # SIMD code gives the same pixels as the pixelfix CLI, which uses Debian's
 # libswscale (measured: the C fallback of the fast YUV->RGB path is up to 33
 # levels off on 224-pixel-wide H.264). FFmpeg 5.1 has no plugin API and does not install
-# libavfilter's internal headers, hence a source tree (../shared/DESIGN.md §5).
+# libavfilter's internal headers, hence a source tree (docs/architecture.md section 6).
 #
 # Usage: filters/build-ffmpeg.sh [--with-ffmpeg-src=DIR] [--jobs=N] [--disable-asm]
 #   --with-ffmpeg-src=DIR  an unconfigured FFmpeg 5.1.x tree (also $FFMPEG_SRC);

@@ -301,7 +301,7 @@ void pf_rgba_converter_free(pf_rgba_converter *c);
 
 /* ---- the model ------------------------------------------------------------ */
 
-/* A loaded restoration network (DESIGN.md section 3; weights in
+/* A loaded restoration network (docs/architecture.md section 4; weights in
  * safetensors, https://github.com/huggingface/safetensors). One pf_model
  * serves one stream at a time. */
 typedef struct pf_model pf_model;

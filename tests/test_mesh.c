@@ -307,7 +307,7 @@ static int box_change(const uint8_t *a, const uint8_t *b)
     return 0;
 }
 
-/* METRICS.md "Real clips without ground truth": the share of sprite pixels
+/* docs/metrics.md "Real clips without ground truth": the share of sprite pixels
  * (output alpha >= 128 in either frame) that change between consecutive
  * frames, for `frames` (n, h, w, 4) judged by `changed`, with the sprite
  * mask from `mask` (the restored frames). */

@@ -1,5 +1,5 @@
 /* test_metrics.c - pf_metrics_compute against clips built by hand, with every
- * expected figure derived from the construction (shared/METRICS.md). */
+ * expected figure derived from the construction (docs/metrics.md). */
 #include "testutil.h"
 
 #include <math.h>

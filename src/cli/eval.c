@@ -1,6 +1,6 @@
 /*
  * eval.c - `pixelfix eval GROUND_TRUTH RESTORED [--json FILE]`: scores a
- * restoration with the metrics of shared/METRICS.md (src/train/metrics.c)
+ * restoration with the metrics of docs/metrics.md (src/train/metrics.c)
  * and prints them as a table, or as JSON.
  */
 #include <getopt.h>

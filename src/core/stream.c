@@ -567,7 +567,7 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
  * channel over the cell (the mean of its k x k samples, RGBA 0..1) moved by
  * less than still_level since the cell last changed, which is what a box
  * resize of the input to the native size would call unchanged
- * (METRICS.md, "steadiness"). Comparing with the last change, not the last
+ * (docs/metrics.md, "steadiness"). Comparing with the last change, not the last
  * frame, lets a slow fade through. A video model's pixels wobble by a
  * fraction of a cell from frame to frame and its codec adds noise, which
  * flips the colour of cells an edge crosses while the drawing stands

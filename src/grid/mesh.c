@@ -3,7 +3,7 @@
  * are smooth curves, fitted to one frame's edges, tracked from frame to
  * frame, and sampled into canonical cells. Video models draw the look of
  * pixels without a lattice: the local cell size drifts 10-20 % across
- * the frame and the bend wobbles over time (DESIGN.md 1b). Not the
+ * the frame and the bend wobbles over time (docs/architecture.md section 2). Not the
  * regular grid (detect.c) nor the cell-size candidates (period.c).
  *
  * Representation. Per axis, a lattice coordinate u(x, y) in cells whose

@@ -1,6 +1,6 @@
 /*
- * loss.h - the training losses of the restoration model (DESIGN.md section
- * 3), each returning its value and accumulating its gradient.
+ * loss.h - the training losses of the restoration model (docs/architecture.md
+ * section 4), each returning its value and accumulating its gradient.
  *
  * Every function returns the loss L (a mean, documented per loss) and, when
  * grad is not NULL, does grad += weight * dL/dpred, so a weighted sum of

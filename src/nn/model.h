@@ -1,5 +1,5 @@
 /*
- * model.h - the restoration model of DESIGN.md section 3 around the
+ * model.h - the restoration model of docs/architecture.md section 4 around the
  * temporal U-Net: what goes in (pixel-unshuffled canonical samples plus the
  * background colour), what comes out (an RGB correction added to the
  * classical cell colour, an alpha logit added to the classical key's

@@ -1,6 +1,6 @@
 /*
  * nn.h - the neural-network engine of pixelfix: every layer of the temporal
- * U-Net (DESIGN.md section 3), forward and backward, on OpenBLAS, plus its
+ * U-Net (docs/architecture.md section 4), forward and backward, on OpenBLAS, plus its
  * losses, AdamW and safetensors weights. Pure maths on floats and shapes: it
  * knows no media and reads no file but weight files. Include this header to
  * get all of src/nn/; each concern also has its own header.

@@ -1,5 +1,5 @@
 /*
- * unet.h - the temporal U-Net of DESIGN.md section 3, built from a
+ * unet.h - the temporal U-Net of docs/architecture.md section 4, built from a
  * configuration into a parameter table, forward and backward over a
  * (T, C, H, W) clip window. The real model (issue 4) grows from this.
  *

@@ -75,7 +75,7 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
  * map to it. Blur, bilinear upscales, chroma subsampling and clipped
  * noise lift a black outline to about (30,26,22), often as a second dark
  * entry beside an exact black, and OKLab is so steep near black that only
- * exact 0 is the same colour as black (METRICS.md: below 0.04). Two
+ * exact 0 is the same colour as black (docs/metrics.md: below 0.04). Two
  * entries may then share (0,0,0); pf_palette_colors counts them once.
  * Beside the darkest entry, an entry is taken for a lifted black only
  * when it is tinted (chroma 0.01 or more: its blurred neighbours' tint)

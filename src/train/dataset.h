@@ -13,7 +13,7 @@
 #include "core/common.h"
 #include "io/io.h"
 
-/* Packages held out for validation (shared/DATA.md, "Validation"): never
+/* Packages held out for validation (docs/data.md, "Splits"): never
  * loaded for training whatever the manifest says. NULL-terminated. */
 extern const char *const pf_val_packages[];
 

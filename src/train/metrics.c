@@ -1,6 +1,6 @@
 /*
  * metrics.c - scores a restored animation against its ground truth with the
- * metrics of shared/METRICS.md (acc, acc_opaque, alpha_iou, psnr, edge_f1,
+ * metrics of docs/metrics.md (acc, acc_opaque, alpha_iou, psnr, edge_f1,
  * flicker, perfect_frames, colors, palette_de). Pure scoring on in-memory
  * frames: no file I/O, no restoration logic.
  *
@@ -16,9 +16,9 @@
 
 #include "palette/palette.h"
 
-#define SAME_DIST 0.04     /* METRICS.md: same colour below this OKLab distance */
-#define OPAQUE_MIN 128     /* METRICS.md: opaque when alpha >= 128 */
-#define PERFECT_ACC 0.995  /* METRICS.md: per-frame acc for a perfect frame */
+#define SAME_DIST 0.04     /* docs/metrics.md: same colour below this OKLab distance */
+#define OPAQUE_MIN 128     /* docs/metrics.md: opaque when alpha >= 128 */
+#define PERFECT_ACC 0.995  /* docs/metrics.md: per-frame acc for a perfect frame */
 #define PSNR_MAX 99.0      /* dB, reported for zero error; the cap */
 #define PALETTE_DE_EMPTY 1.0 /* palette_de when exactly one colour set is empty */
 

@@ -1,6 +1,6 @@
 /*
  * metrics.h - quality metrics of a restored animation against ground truth,
- * exactly as defined in shared/METRICS.md (opaque: alpha >= 128; same
+ * exactly as defined in docs/metrics.md (opaque: alpha >= 128; same
  * colour: OKLab distance < 0.04; one clip-wide integer alignment shift in
  * [-1, 1]^2 chosen to maximise acc).
  */
@@ -31,7 +31,7 @@ typedef struct pf_metrics {
     int frames_gt, frames_out;
 } pf_metrics;
 
-/* Scores out against gt (shared/METRICS.md). Frames are compared index by
+/* Scores out against gt (docs/metrics.md). Frames are compared index by
  * index over n = min(N_gt, N_out) frames (size_ok records a mismatch);
  * pixels are compared over the GT area (W, H) only, and a GT pixel that the
  * shifted output does not cover counts as wrong.

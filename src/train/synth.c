@@ -1,6 +1,6 @@
 /*
  * synth.c - procedural pixel-art sprites and synthetic animations with exact
- * ground truth (shared/DATA.md, "Generated data"). Draws clean native frames
+ * ground truth (docs/data.md, "Generated data"). Draws clean native frames
  * only; degrading them into network inputs is another module's job.
  *
  * A sprite is drawn in four passes over a (h, w) material map:

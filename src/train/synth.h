@@ -1,5 +1,5 @@
 /*
- * synth.h - generated training data with exact ground truth (shared/DATA.md,
+ * synth.h - generated training data with exact ground truth (docs/data.md,
  * "Generated data"): procedural pixel-art sprites at native resolution, and
  * synthetic animations of a sprite or a static tile (whole-pixel
  * translation, a region moving by one pixel, blinking, palette cycling,

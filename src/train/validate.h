@@ -1,6 +1,6 @@
 /*
  * validate.h - scores a model (or the classical path) on an evaluation
- * split in-process, with pixelfix eval's metrics (shared/METRICS.md): each
+ * split in-process, with pixelfix eval's metrics (docs/metrics.md): each
  * case's input goes through pf_stream exactly as `pixelfix INPUT -o
  * FRAMES/` restores it, and the frames are compared with the case's GT.
  * Used for the periodic validation of training.

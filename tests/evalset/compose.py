@@ -7,7 +7,7 @@ background near. plan_* draw the parameters (recorded in case.json);
 apply() renders the frames from those parameters alone. Not a degrader
 (degrade.py) and not a case sampler (build.py).
 
-Material: a split's own packages only (shared/DATA.md). The val packages
+Material: a split's own packages only (docs/data.md). The val packages
 ship no tiles in the cache's clean/ set, so opaque_scene reads the static
 art of xbill (usr/share/xbill/pixmaps/*.xpm) and gnujump-data (skin floor
 and brick tiles) straight from the packages fetch.py unpacked under

@@ -1,5 +1,5 @@
 """degrade.py - renders clean native-resolution RGBA frames into degraded
-input frames, in float numpy at input resolution, as shared/METRICS.md
+input frames, in float numpy at input resolution, as docs/metrics.md
 lists: scale with a sub-cell grid phase, nearest / bilinear / bicubic
 resampling (premultiplied alpha), sub-pixel jitter, solid / gradient /
 noisy / blob-field backgrounds, Gaussian blur, gamma and additive noise;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fetch.py - downloads the Debian packages of shared/DATA.md with
+"""fetch.py - downloads the Debian packages of docs/data.md with
 `apt-get download` (never installs them), unpacks them with `dpkg -x`, and
 slices their animations into clean RGBA frame sequences and their static
 images into tiles: the evaluation set's packages and the training set's.

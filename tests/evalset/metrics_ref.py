@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """metrics_ref.py - a numpy reference of the quality metrics defined in
-shared/METRICS.md, to cross-check `pixelfix eval` (the C implementation is
+docs/metrics.md, to cross-check `pixelfix eval` (the C implementation is
 the one that reports figures). opaque: alpha >= 128; same colour: OKLab
 distance < 0.04 (Bjorn Ottosson's matrices, L in 0..1); one integer
 alignment (dx, dy) in [-1, 1]^2 for the whole clip, output pixel
@@ -64,7 +64,7 @@ def _edges(op, lab):
 
 
 def compute(gt, out):
-    """gt (N, H, W, 4), out (M, H', W', 4) uint8 -> dict of METRICS.md."""
+    """gt (N, H, W, 4), out (M, H', W', 4) uint8 -> dict of docs/metrics.md."""
     n = min(len(gt), len(out))
     h, w = gt.shape[1:3]
     g = gt[:n]
@@ -138,7 +138,7 @@ def load(path):
 
 def main(argv):
     import argparse
-    ap = argparse.ArgumentParser(description="reference METRICS.md scorer")
+    ap = argparse.ArgumentParser(description="reference docs/metrics.md scorer")
     ap.add_argument("gt")
     ap.add_argument("out")
     ap.add_argument("--json")

@@ -28,7 +28,7 @@ command line as run.py uses, for testing run.py's plumbing and for an
       (bent_cells). A drifting blob field (bg_field) is compared frame by
       frame against that frame's own field.
   oracle_pixelfix.py eval GT OUT --json FILE
-      scores with metrics_ref.py (the numpy reference of METRICS.md); OUT
+      scores with metrics_ref.py (the numpy reference of docs/metrics.md); OUT
       may be a folder of PNG frames.
   oracle_pixelfix.py --version
 """

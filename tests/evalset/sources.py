@@ -1,5 +1,5 @@
 """sources.py - per-package slicers: turn the files of one extracted Debian
-package (see shared/DATA.md) into animations, each a list of RGBA frames
+package (see docs/data.md) into animations, each a list of RGBA frames
 with per-frame durations in ms and the package paths they came from, and
 into static tiles (one RGBA image each) that the trainer animates
 synthetically. Every slicer returns raw pixels; fetch.py canonicalises
@@ -59,7 +59,7 @@ class Skip:
 
 def clean_reason(images):
     """Why a list of raw RGBA images (one tile or one animation's frames)
-    is not binary-alpha pixel art, or None when it is: soft alpha (DATA.md
+    is not binary-alpha pixel art, or None when it is: soft alpha (docs/data.md
     wants binary alpha), more than 256 colours over all images, or nothing
     drawn (fully transparent or a single RGBA value)."""
     stack = np.stack(images) if len({im.shape for im in images}) == 1 else None
@@ -273,7 +273,7 @@ def _parse_gnujump_anim(path):
 def slice_gnujump_data(root):
     """Every .anim file of every skin (pic/time lines, time in ms). Kept
     only when all its frames have binary alpha and <= 256 colours in all
-    (DATA.md); cursors and soft-alpha skins drop out here."""
+    (docs/data.md); cursors and soft-alpha skins drop out here."""
     skins = os.path.join(root, GNUJUMP_SKINS)
     anims = []
     for path in sorted(glob.glob(os.path.join(skins, "*", "*.anim")) +
@@ -456,7 +456,7 @@ def slice_pekka_kana_2_data(root):
 
 XPENGUINS_THEMES = "usr/share/xpenguins/themes"
 XPENGUINS_USE = ("Turtles",)
-# DATA.md also names Bill/, but its about file says "Images from XBill" and
+# The data rules also allow Bill/, but its about file says "Images from XBill" and
 # its frames are xbill's (splat.xpm = billD_0..4 pixel for pixel, walker
 # = billL/billR recoloured by 1/255): xbill is a validation package.
 XPENGUINS_LEFT_OUT = {"Bill": "xbill art (validation package)"}
@@ -645,9 +645,9 @@ def slice_crawl_tiles_data(root):
 
 # ---- registry -------------------------------------------------------------
 
-# licence: as DATA.md states and the package's debian/copyright confirms for
+# licence: as docs/data.md states and the package's debian/copyright confirms for
 # the files used (a Tile or Anim may override it in its meta).
-# role: "val" = validation only, never trained on (DATA.md "Validation");
+# role: "val" = validation only, never trained on (docs/data.md "Splits");
 # "dev+train" = the development eval split, also trained on; "train".
 # slicer -> Anim/Tile/Skip objects; tiler (optional) -> more tiles, run
 # after the slicer so the slicer's output stays as it was.

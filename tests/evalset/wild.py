@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """wild.py - scores a restore of a real clip that has no ground truth
-(shared/wild/, users' clips) by its behaviour, as shared/METRICS.md "Real
+(shared/wild/, users' clips) by its behaviour, as docs/metrics.md "Real
 clips without ground truth" defines:
 
   sizes        distinct output frame sizes (must be 1)
@@ -42,7 +42,7 @@ from PIL import Image             # noqa: E402
 import metrics_ref                # noqa: E402
 import oracle_pixelfix            # noqa: E402
 
-BOX_MOVE = 24                     # METRICS.md: "moves by more than 24"
+BOX_MOVE = 24                     # docs/metrics.md: "moves by more than 24"
 
 
 def steadiness(frames):
