@@ -1,5 +1,5 @@
 /* test_synth.c - the synthetic sprite and animation generator
- * (src/train/synth.h): determinism, clean frames, palette and outline
+ * (src/train/synth.h; sprite.c, animate.c): determinism, clean frames, palette and outline
  * guarantees, and for every motion the exact relation between frames that
  * the generator declares in pf_synth_info. */
 #include "testutil.h"

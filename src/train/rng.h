@@ -37,4 +37,16 @@ static inline int pf_rng_int(pf_rng *r, int n)
 /* Standard normal. */
 static inline double pf_rng_normal(pf_rng *r) { return nn_rng_normal(r); }
 
+/* Uniform integer in lo..hi inclusive (lo when hi <= lo). */
+static inline int pf_rng_between(pf_rng *r, int lo, int hi)
+{
+    return hi <= lo ? lo : lo + pf_rng_int(r, hi - lo + 1);
+}
+
+/* Uniform float in [lo, hi). */
+static inline float pf_rng_betweenf(pf_rng *r, float lo, float hi) { return (float)pf_rng_range(r, lo, hi); }
+
+/* 1 with probability p. */
+static inline int pf_rng_chance(pf_rng *r, double p) { return pf_rng_unit(r) < p; }
+
 #endif /* PF_TRAIN_RNG_H */

@@ -1,7 +1,8 @@
 /*
- * synth.c - procedural pixel-art sprites and synthetic animations with exact
- * ground truth (docs/data.md, "Generated data"). Draws clean native frames
- * only; degrading them into network inputs is another module's job.
+ * sprite.c - procedural pixel-art sprites with exact ground truth
+ * (docs/data.md, "Generated data"): pf_synth_sprite. Draws clean native
+ * frames only; animating them is animate.c's job, degrading them into
+ * network inputs degrade.c's.
  *
  * A sprite is drawn in four passes over a (h, w) material map:
  *   1. shapes: a kind (character, creature, blob, item) paints material ids
@@ -16,8 +17,6 @@
  *      ordered dithering (checker band or 4x4 Bayer) between two shades;
  *   4. outline: every empty pixel touching the shape becomes an outline
  *      colour, so no shape pixel ever borders transparency.
- * Animations render a still per motion step into a canvas; holds repeat
- * the previous step.
  */
 #include "train/synth.h"
 
@@ -81,23 +80,6 @@ typedef struct sprite {
     int want_accent, outline8, lines, cast;
 } sprite;
 
-/* ---- small random helpers ---------------------------------------------- */
-
-static int ri(pf_rng *r, int lo, int hi) /* lo..hi inclusive */
-{
-    return hi <= lo ? lo : lo + pf_rng_int(r, hi - lo + 1);
-}
-
-static float rf(pf_rng *r, float lo, float hi)
-{
-    return (float)pf_rng_range(r, lo, hi);
-}
-
-static int chance(pf_rng *r, double p)
-{
-    return pf_rng_unit(r) < p;
-}
-
 /* ---- palette ------------------------------------------------------------- */
 
 /* Adds lab (rounded to sRGB8) when its L is in [lmin, lmax) and it is at
@@ -133,15 +115,15 @@ static int make_ramp(sprite *c, int n, const ramp_hint *hn, ramp *out)
 {
     for (int tries = 0; tries < 80 && n > 0; tries++) {
         int nn = tries < 50 ? n : (n - 1 - (tries - 50) / 10 > 1 ? n - 1 - (tries - 50) / 10 : 1);
-        float hue = hn->hue >= 0 && tries < 25 ? hn->hue + rf(&c->rng, -0.3f, 0.3f)
-                                                : rf(&c->rng, 0.f, 2.f * PI_F);
-        float c0 = rf(&c->rng, hn->cmin, hn->cmax);
-        float llo = rf(&c->rng, hn->lmin, hn->lmax), dl = rf(&c->rng, 0.09f, 0.17f);
+        float hue = hn->hue >= 0 && tries < 25 ? hn->hue + pf_rng_betweenf(&c->rng, -0.3f, 0.3f)
+                                                : pf_rng_betweenf(&c->rng, 0.f, 2.f * PI_F);
+        float c0 = pf_rng_betweenf(&c->rng, hn->cmin, hn->cmax);
+        float llo = pf_rng_betweenf(&c->rng, hn->lmin, hn->lmax), dl = pf_rng_betweenf(&c->rng, 0.09f, 0.17f);
         float toward = remainderf(OKLAB_YELLOW - hue, 2.f * PI_F) > 0 ? 1.f : -1.f;
-        float hs = rf(&c->rng, 0.1f, 0.45f);
+        float hs = pf_rng_betweenf(&c->rng, 0.1f, 0.45f);
         int save = c->npal, ok = 1;
 
-        if (nn == 1) llo = rf(&c->rng, 0.45f, 0.85f);
+        if (nn == 1) llo = pf_rng_betweenf(&c->rng, 0.45f, 0.85f);
         if (llo + (nn - 1) * dl > FILL_L_TOP) {
             llo = FILL_L_TOP - (nn - 1) * dl;
             if (llo < PF_SYNTH_FILL_L_MIN + 0.03f) {
@@ -172,9 +154,9 @@ static int make_outline(sprite *c, float hue, float lmax)
     for (int tries = 0; tries < 60; tries++) {
         float lab[3];
         float hi = lmax < OUTLINE_L_HI ? lmax : OUTLINE_L_HI;
-        lch(lab, rf(&c->rng, OUTLINE_L_LO, hi > OUTLINE_L_LO ? hi : OUTLINE_L_LO + 0.01f),
-            tries < 40 ? rf(&c->rng, 0.f, 0.06f) : 0.f,
-            tries < 20 ? hue : rf(&c->rng, 0.f, 2.f * PI_F));
+        lch(lab, pf_rng_betweenf(&c->rng, OUTLINE_L_LO, hi > OUTLINE_L_LO ? hi : OUTLINE_L_LO + 0.01f),
+            tries < 40 ? pf_rng_betweenf(&c->rng, 0.f, 0.06f) : 0.f,
+            tries < 20 ? hue : pf_rng_betweenf(&c->rng, 0.f, 2.f * PI_F));
         int k = pal_try_add(c, lab, 0.f, PF_SYNTH_OUTLINE_L_MAX - 0.01f);
         if (k >= 0) return k;
     }
@@ -202,13 +184,13 @@ static pf_status build_palette(sprite *c)
         else total -= shades[--nr];
     }
     c->want_accent = c->want_accent && total < avail;
-    selective = nr >= 2 && total + c->want_accent + nr <= PF_SYNTH_MAX_COLORS && chance(&c->rng, 0.25);
+    selective = nr >= 2 && total + c->want_accent + nr <= PF_SYNTH_MAX_COLORS && pf_rng_chance(&c->rng, 0.25);
 
     c->npal = 0;
     c->nramp = nr;
     memset(c->r, 0, sizeof c->r);
     if (!selective) {
-        c->outline_main = make_outline(c, c->hint[0].hue >= 0 ? c->hint[0].hue : rf(&c->rng, 0, 6.28f),
+        c->outline_main = make_outline(c, c->hint[0].hue >= 0 ? c->hint[0].hue : pf_rng_betweenf(&c->rng, 0, 6.28f),
                                        OUTLINE_L_HI);
         if (c->outline_main < 0) return PF_EINTERNAL;
     }
@@ -233,7 +215,7 @@ static pf_status build_palette(sprite *c)
     if (c->want_accent) {
         float lab[3];
         for (int tries = 0; tries < 20 && c->accent < 0; tries++) {
-            lch(lab, rf(&c->rng, 0.9f, 0.99f), rf(&c->rng, 0.f, 0.04f), rf(&c->rng, 0, 6.28f));
+            lch(lab, pf_rng_betweenf(&c->rng, 0.9f, 0.99f), pf_rng_betweenf(&c->rng, 0.f, 0.04f), pf_rng_betweenf(&c->rng, 0, 6.28f));
             c->accent = pal_try_add(c, lab, PF_SYNTH_FILL_L_MIN + 0.01f, 2.f);
         }
     }
@@ -461,11 +443,11 @@ static void hint_any(sprite *c, int slot)
  * budget depends on them). */
 static void plan_character(sprite *c)
 {
-    hint(c, 0, rf(&c->rng, 0.6f, 1.2f), 0.04f, 0.11f, 0.5f, 0.66f); /* skin */
+    hint(c, 0, pf_rng_betweenf(&c->rng, 0.6f, 1.2f), 0.04f, 0.11f, 0.5f, 0.66f); /* skin */
     hint_any(c, 1);   /* shirt */
     hint_any(c, 2);   /* trousers */
     hint_any(c, 3);   /* hair or hat */
-    hint(c, 4, rf(&c->rng, 0.5f, 1.1f), 0.02f, 0.08f, 0.38f, 0.5f);   /* boots */
+    hint(c, 4, pf_rng_betweenf(&c->rng, 0.5f, 1.1f), 0.02f, 0.08f, 0.38f, 0.5f);   /* boots */
     hint_any(c, 5);   /* belt, gear */
     add_material(c, 0, 0.f);   /* 1 skin */
     add_material(c, 1, 0.f);   /* 2 shirt */
@@ -480,16 +462,16 @@ static void draw_character(sprite *c)
 {
     pf_rng *r = &c->rng;
     int W = c->bw, H = c->bh;
-    int head_h = pf_clampi((int)lrintf(H * rf(r, 0.28f, 0.42f)), 1, H);
-    int leg_h = pf_clampi((int)lrintf(H * rf(r, 0.18f, 0.32f)), H >= 5 ? 1 : 0, H - head_h);
+    int head_h = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.28f, 0.42f)), 1, H);
+    int leg_h = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.18f, 0.32f)), H >= 5 ? 1 : 0, H - head_h);
     int body_h = H - head_h - leg_h, arm_w, top, body_top, body_bot;
-    float head_w = W * rf(r, 0.45f, 0.85f), body_w = W * rf(r, 0.45f, 0.8f), cx = c->cx;
+    float head_w = W * pf_rng_betweenf(r, 0.45f, 0.85f), body_w = W * pf_rng_betweenf(r, 0.45f, 0.8f), cx = c->cx;
 
     if (body_h < 1 && leg_h > 0) leg_h--, body_h++;
     if (body_h < 1 && head_h > 1) head_h--, body_h++;
     if (head_w < 2) head_w = 2;
     if (body_w < 2) body_w = 2;
-    arm_w = W >= 10 ? ri(r, 1, W / 8 > 1 ? W / 8 : 1) : (W >= 6 && chance(r, 0.5)) ? 1 : 0;
+    arm_w = W >= 10 ? pf_rng_between(r, 1, W / 8 > 1 ? W / 8 : 1) : (W >= 6 && pf_rng_chance(r, 0.5)) ? 1 : 0;
     if (body_w + 2 * arm_w > W) body_w = (float)(W - 2 * arm_w);
     if (body_w < 1) body_w = 1, arm_w = 0;
     top = c->by0;
@@ -497,18 +479,18 @@ static void draw_character(sprite *c)
     body_bot = body_top + body_h - 1;
 
     /* head */
-    if (chance(r, 0.6)) fill_ellipse(c, cx, top + head_h * 0.5f, head_w * 0.5f, head_h * 0.5f, 1);
+    if (pf_rng_chance(r, 0.6)) fill_ellipse(c, cx, top + head_h * 0.5f, head_w * 0.5f, head_h * 0.5f, 1);
     else {
         fill_rectf(c, cx - head_w * 0.5f, top, cx + head_w * 0.5f, top + head_h - 1, 1);
-        if (head_h >= 3 && head_w >= 5 && chance(r, 0.6)) {   /* rounded corners */
+        if (head_h >= 3 && head_w >= 5 && pf_rng_chance(r, 0.6)) {   /* rounded corners */
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, top) == 1) { put(c, x, top, 0); break; }
         }
     }
     /* hair, or a hat with a brim */
-    if (chance(r, 0.75)) {
-        int rows = ri(r, 1, head_h / 2 > 1 ? head_h / 2 : 1);
-        if (chance(r, 0.3) && head_h >= 4) {
+    if (pf_rng_chance(r, 0.75)) {
+        int rows = pf_rng_between(r, 1, head_h / 2 > 1 ? head_h / 2 : 1);
+        if (pf_rng_chance(r, 0.3) && head_h >= 4) {
             float brim = head_w + 2.f < W ? head_w + 2.f : (float)W;
             for (int y = top; y < top + rows - 1; y++)
                 for (int x = c->bx0; x <= c->bx1; x++)
@@ -516,7 +498,7 @@ static void draw_character(sprite *c)
             fill_rectf(c, cx - brim * 0.5f, top + rows - 1, cx + brim * 0.5f, top + rows - 1, 4);
             fill_rectf(c, cx - head_w * 0.35f, top, cx + head_w * 0.35f, top + rows - 1, 4);
         } else {
-            int side = chance(r, 0.5) ? (int)(head_h * 0.7f) : 0;
+            int side = pf_rng_chance(r, 0.5) ? (int)(head_h * 0.7f) : 0;
             for (int y = top; y < top + head_h; y++) {
                 int first = 1;
                 for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++) {
@@ -529,7 +511,7 @@ static void draw_character(sprite *c)
     }
     /* body, widening downwards for a robe */
     {
-        int robe = chance(r, 0.25);
+        int robe = pf_rng_chance(r, 0.25);
         for (int y = body_top; y <= body_bot; y++) {
             float bwid = body_w + (robe ? (float)((y - body_top) / 2) : 0.f);
             fill_rectf(c, cx - bwid * 0.5f, y, cx + bwid * 0.5f, y, 2);
@@ -537,21 +519,21 @@ static void draw_character(sprite *c)
     }
     /* arms: sleeves with hands, or bare */
     if (arm_w > 0) {
-        int sleeves = chance(r, 0.6);
+        int sleeves = pf_rng_chance(r, 0.6);
         int ya = body_top + (body_h > 3 ? 1 : 0);
-        int yb = body_bot + (leg_h > 1 && chance(r, 0.5) ? 1 : 0);
+        int yb = body_bot + (leg_h > 1 && pf_rng_chance(r, 0.5) ? 1 : 0);
         for (int y = ya; y <= yb; y++)
             fill_rectf(c, cx - body_w * 0.5f - arm_w, y, cx - body_w * 0.5f - 0.01f, y,
                        sleeves && y < yb ? 2 : 1);
     }
-    if (body_h >= 3 && chance(r, 0.4)) {   /* belt */
+    if (body_h >= 3 && pf_rng_chance(r, 0.4)) {   /* belt */
         for (int x = c->bx0; x <= c->bx1; x++)
             if (mat_at(c, x, body_bot) == 2) put(c, x, body_bot, 6);
     }
     /* legs with a gap, boots */
     if (leg_h > 0) {
-        float gap = leg_h >= 2 ? (float)ri(r, 0, 2) : 0.f, inset = (float)ri(r, 0, 1);
-        int boots = leg_h >= 2 && chance(r, 0.6), wide = chance(r, 0.4);
+        float gap = leg_h >= 2 ? (float)pf_rng_between(r, 0, 2) : 0.f, inset = (float)pf_rng_between(r, 0, 1);
+        int boots = leg_h >= 2 && pf_rng_chance(r, 0.6), wide = pf_rng_chance(r, 0.4);
         for (int y = body_bot + 1; y <= c->by1; y++) {
             int m = boots && y == c->by1 ? 5 : 3;
             fill_rectf(c, cx - body_w * 0.5f + inset, y, cx - gap * 0.5f, y, m);
@@ -560,31 +542,31 @@ static void draw_character(sprite *c)
     }
     /* eyes (and a mouth) on the left half; mirror_x makes the right one */
     {
-        int ey = top + pf_clampi((int)lrintf(head_h * rf(r, 0.45f, 0.65f)), 0, head_h - 1);
-        float eo = rf(r, 0.5f, head_w * 0.3f > 0.6f ? head_w * 0.3f : 0.6f);
+        int ey = top + pf_clampi((int)lrintf(head_h * pf_rng_betweenf(r, 0.45f, 0.65f)), 0, head_h - 1);
+        float eo = pf_rng_betweenf(r, 0.5f, head_w * 0.3f > 0.6f ? head_w * 0.3f : 0.6f);
         int ex = (int)floorf(cx - eo - 0.5f);
         if (mat_at(c, ex, ey) == 1) {
             set_spec(c, ex, ey, SPEC_DARK);
-            if (head_w >= 7 && head_h >= 5 && mat_at(c, ex - 1, ey) == 1 && chance(r, 0.5))
+            if (head_w >= 7 && head_h >= 5 && mat_at(c, ex - 1, ey) == 1 && pf_rng_chance(r, 0.5))
                 set_spec(c, ex - 1, ey, SPEC_ACCENT);
-            if (head_h >= 6 && chance(r, 0.4) && ey + 2 < top + head_h)
+            if (head_h >= 6 && pf_rng_chance(r, 0.4) && ey + 2 < top + head_h)
                 for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++)
                     if (fabsf(x + 0.5f - cx) < 1.0f && mat_at(c, x, ey + 2) == 1)
                         set_spec(c, x, ey + 2, SPEC_DARK);
         }
     }
-    if (body_h >= 3 && chance(r, 0.3))   /* a buckle or a badge */
+    if (body_h >= 3 && pf_rng_chance(r, 0.3))   /* a buckle or a badge */
         for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++)
             if (fabsf(x + 0.5f - cx) < 1.0f) set_spec(c, x, body_bot - (mat_at(c, x, body_bot) == 6 ? 0 : 1), SPEC_ACCENT);
     mirror_x(c);
-    if (chance(r, 0.5)) {
+    if (pf_rng_chance(r, 0.5)) {
         /* asymmetric details: a staff held in one hand, a side glance */
-        int side = chance(r, 0.5), xs = side ? c->bx1 : c->bx0;
+        int side = pf_rng_chance(r, 0.5), xs = side ? c->bx1 : c->bx0;
         if (arm_w > 0 && head_h >= 3) {
             for (int y = top + head_h / 3; y < body_top + body_h - 1; y++)
                 if (!mat_at(c, xs, y) || y >= body_top) put(c, xs, y, 6);
         }
-        if (chance(r, 0.5))
+        if (pf_rng_chance(r, 0.5))
             for (int y = top; y < body_top; y++)
                 for (int x = side ? c->bx0 : (c->bx0 + c->bx1 + 1) / 2; x <= (side ? (c->bx0 + c->bx1) / 2 : c->bx1); x++)
                     if (c->spec[(size_t)y * c->w + x] == SPEC_DARK) c->spec[(size_t)y * c->w + x] = SPEC_NONE;
@@ -599,7 +581,7 @@ static void plan_creature(sprite *c)
     add_material(c, 0, 0.f);   /* 1 body */
     add_material(c, 1, 0.f);   /* 2 belly or shell */
     add_material(c, 2, 0.f);   /* 3 legs, tentacles */
-    c->want_accent = chance(&c->rng, 0.6);
+    c->want_accent = pf_rng_chance(&c->rng, 0.6);
 }
 
 static void draw_creature(sprite *c, int *queue)
@@ -607,7 +589,7 @@ static void draw_creature(sprite *c, int *queue)
     pf_rng *r = &c->rng;
     int W = c->bw, H = c->bh, spine_x;
     float cy = (c->by0 + c->by1 + 1) * 0.5f, cx = c->cx;
-    float pbase = rf(r, 0.6f, 1.0f), pa = rf(r, 0.4f, 1.0f), pb = rf(r, 0.2f, 0.7f);
+    float pbase = pf_rng_betweenf(r, 0.6f, 1.0f), pa = pf_rng_betweenf(r, 0.4f, 1.0f), pb = pf_rng_betweenf(r, 0.2f, 0.7f);
 
     for (int y = c->by0; y <= c->by1; y++)
         for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++) {
@@ -615,38 +597,38 @@ static void draw_creature(sprite *c, int *queue)
             if (pf_rng_unit(r) < pbase - pa * nx * nx - pb * ny * ny) put(c, x, y, 1);
         }
     mirror_x(c);
-    if (W >= 10 && H >= 10 && chance(r, 0.7)) smooth_shape(c);
-    for (int k = ri(r, 0, 3); k > 0; k--) {   /* limbs: strokes from the middle outwards */
-        int y = ri(r, c->by0, c->by1), len = ri(r, 1, W / 2 > 1 ? W / 2 : 1);
+    if (W >= 10 && H >= 10 && pf_rng_chance(r, 0.7)) smooth_shape(c);
+    for (int k = pf_rng_between(r, 0, 3); k > 0; k--) {   /* limbs: strokes from the middle outwards */
+        int y = pf_rng_between(r, c->by0, c->by1), len = pf_rng_between(r, 1, W / 2 > 1 ? W / 2 : 1);
         for (int x = (int)floorf(cx - 0.5f); x > (int)floorf(cx - 0.5f) - len; x--) put(c, x, y, 1);
-        if (chance(r, 0.5)) put(c, (int)floorf(cx - 0.5f) - len + 1, y + 1, 1);
+        if (pf_rng_chance(r, 0.5)) put(c, (int)floorf(cx - 0.5f) - len + 1, y + 1, 1);
     }
     spine_x = (int)floorf(cx - 0.5f);   /* a spine keeps the body in one piece */
     for (int y = (int)(cy - H * 0.3f); y <= (int)(cy + H * 0.3f); y++) put(c, spine_x, y, 1);
     mirror_x(c);
     keep_component(c, spine_x, (int)cy < c->by1 ? (int)cy : c->by1, queue);
-    fill_holes(c, chance(r, 0.5) ? 1 << 20 : 3, 1, queue);
+    fill_holes(c, pf_rng_chance(r, 0.5) ? 1 << 20 : 3, 1, queue);
 
     chamfer(c, 0);
-    if (chance(r, 0.5)) {   /* belly: the inside of the lower half */
+    if (pf_rng_chance(r, 0.5)) {   /* belly: the inside of the lower half */
         for (int y = (int)cy; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y) && c->dist[(size_t)y * c->w + x] >= 2.f) put(c, x, y, 2);
-    } else if (chance(r, 0.5)) {   /* shell or head: the top rows */
-        int yb = (int)(cy - H * rf(r, 0.05f, 0.3f));
+    } else if (pf_rng_chance(r, 0.5)) {   /* shell or head: the top rows */
+        int yb = (int)(cy - H * pf_rng_betweenf(r, 0.05f, 0.3f));
         for (int y = c->by0; y <= yb; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y)) put(c, x, y, 2);
     }
-    if (chance(r, 0.5)) {   /* legs or tentacles: the bottom rows */
-        int ya = (int)(cy + H * rf(r, 0.15f, 0.35f));
+    if (pf_rng_chance(r, 0.5)) {   /* legs or tentacles: the bottom rows */
+        int ya = (int)(cy + H * pf_rng_betweenf(r, 0.15f, 0.35f));
         for (int y = ya; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y)) put(c, x, y, 3);
     }
     /* eyes: a symmetric pair of interior pixels in the upper half */
     for (int tries = 0; tries < 30; tries++) {
-        int y = ri(r, c->by0 + H / 6, (int)cy), x = ri(r, c->bx0, spine_x);
+        int y = pf_rng_between(r, c->by0 + H / 6, (int)cy), x = pf_rng_between(r, c->bx0, spine_x);
         int ok = 1;
         for (int k = 0; k < 5 && ok; k++) {
             static const int ox[5] = { 0, -1, 1, 0, 0 }, oy[5] = { 0, 0, 0, -1, 1 };
@@ -654,7 +636,7 @@ static void draw_creature(sprite *c, int *queue)
         }
         if (!ok) continue;
         set_spec(c, x, y, SPEC_DARK);
-        if (chance(r, 0.5) && mat_at(c, x - 1, y - 1)) set_spec(c, x, y - 1, SPEC_ACCENT);
+        if (pf_rng_chance(r, 0.5) && mat_at(c, x - 1, y - 1)) set_spec(c, x, y - 1, SPEC_ACCENT);
         break;
     }
     mirror_x(c);
@@ -662,32 +644,32 @@ static void draw_creature(sprite *c, int *queue)
 
 static void plan_blob(sprite *c)
 {
-    int n = ri(&c->rng, 1, SLOT_MAX);
+    int n = pf_rng_between(&c->rng, 1, SLOT_MAX);
     for (int i = 0; i < n; i++) {
         hint_any(c, i);
         add_material(c, i, 0.f);
     }
-    c->want_accent = chance(&c->rng, 0.4);
+    c->want_accent = pf_rng_chance(&c->rng, 0.4);
 }
 
 static void draw_blob(sprite *c, int *queue)
 {
     pf_rng *r = &c->rng;
-    int W = c->bw, H = c->bh, sym = chance(r, 0.35), nprim = ri(r, 2, c->nmat > 5 ? c->nmat + 1 : 6);
+    int W = c->bw, H = c->bh, sym = pf_rng_chance(r, 0.35), nprim = pf_rng_between(r, 2, c->nmat > 5 ? c->nmat + 1 : 6);
     float cx = c->cx, cy = (c->by0 + c->by1 + 1) * 0.5f;
 
     for (int i = 0; i < nprim; i++) {
-        float px = cx + W * rf(r, -0.25f, 0.25f), py = cy + H * rf(r, -0.25f, 0.25f);
-        float rx = W * rf(r, 0.15f, 0.45f), ry = H * rf(r, 0.15f, 0.45f);
+        float px = cx + W * pf_rng_betweenf(r, -0.25f, 0.25f), py = cy + H * pf_rng_betweenf(r, -0.25f, 0.25f);
+        float rx = W * pf_rng_betweenf(r, 0.15f, 0.45f), ry = H * pf_rng_betweenf(r, 0.15f, 0.45f);
         int m = 1 + i % c->nmat;
-        if (i == 0) px = cx, py = cy, rx = W * rf(r, 0.3f, 0.5f), ry = H * rf(r, 0.3f, 0.5f);
-        if (chance(r, 0.7)) fill_ellipse(c, px, py, rx, ry, m);
+        if (i == 0) px = cx, py = cy, rx = W * pf_rng_betweenf(r, 0.3f, 0.5f), ry = H * pf_rng_betweenf(r, 0.3f, 0.5f);
+        if (pf_rng_chance(r, 0.7)) fill_ellipse(c, px, py, rx, ry, m);
         else fill_rectf(c, px - rx, (int)floorf(py - ry), px + rx, (int)floorf(py + ry), m);
     }
     if (sym) mirror_x(c);
-    if (chance(r, 0.8)) keep_component(c, (int)cx, (int)cy, queue);
-    if (chance(r, 0.4)) {   /* a slime's eyes */
-        int y = (int)(cy - H * rf(r, 0.0f, 0.2f)), x = (int)floorf(cx - 0.5f - W * rf(r, 0.08f, 0.25f));
+    if (pf_rng_chance(r, 0.8)) keep_component(c, (int)cx, (int)cy, queue);
+    if (pf_rng_chance(r, 0.4)) {   /* a slime's eyes */
+        int y = (int)(cy - H * pf_rng_betweenf(r, 0.0f, 0.2f)), x = (int)floorf(cx - 0.5f - W * pf_rng_betweenf(r, 0.08f, 0.25f));
         set_spec(c, x, y, SPEC_DARK);
         if (sym) mirror_x(c);
         else set_spec(c, c->bx0 + c->bx1 - x, y, SPEC_DARK);
@@ -698,14 +680,14 @@ enum { ITEM_POTION, ITEM_GEM, ITEM_SWORD, ITEM_CHEST, ITEM_ORB, ITEM_SHIELD, ITE
 
 static int plan_item(sprite *c)
 {
-    int kind = ri(&c->rng, 0, ITEM_COUNT - 1);
-    float metal_hue = rf(&c->rng, 0.f, 6.28f);
+    int kind = pf_rng_between(&c->rng, 0, ITEM_COUNT - 1);
+    float metal_hue = pf_rng_betweenf(&c->rng, 0.f, 6.28f);
 
     c->want_accent = 1;
     switch (kind) {
     case ITEM_POTION:
         hint_any(c, 0);                                          /* liquid */
-        hint(c, 1, rf(&c->rng, 3.f, 4.f), 0.0f, 0.05f, 0.6f, 0.75f); /* glass */
+        hint(c, 1, pf_rng_betweenf(&c->rng, 3.f, 4.f), 0.0f, 0.05f, 0.6f, 0.75f); /* glass */
         hint(c, 2, 1.0f, 0.04f, 0.09f, 0.38f, 0.5f);               /* cork */
         add_material(c, 0, 0.f);
         add_material(c, 1, 0.3f);
@@ -726,7 +708,7 @@ static int plan_item(sprite *c)
         add_material(c, 2, 0.f);
         break;
     case ITEM_CHEST:
-        hint(c, 0, rf(&c->rng, 0.7f, 1.2f), 0.04f, 0.1f, 0.38f, 0.5f);  /* wood */
+        hint(c, 0, pf_rng_betweenf(&c->rng, 0.7f, 1.2f), 0.04f, 0.1f, 0.38f, 0.5f);  /* wood */
         hint(c, 1, 1.6f, 0.06f, 0.14f, 0.45f, 0.6f);                    /* metal */
         add_material(c, 0, 0.3f);    /* lid */
         add_material(c, 0, -0.2f);   /* body */
@@ -758,10 +740,10 @@ static void draw_item(sprite *c, int kind)
 
     switch (kind) {
     case ITEM_POTION: {
-        float rb = fminf(W * rf(r, 0.38f, 0.5f), H * 0.36f);
+        float rb = fminf(W * pf_rng_betweenf(r, 0.38f, 0.5f), H * 0.36f);
         float fy = c->by1 + 1 - rb;                  /* flask centre */
-        float nw = fmaxf(1.f, W * rf(r, 0.18f, 0.3f));
-        int cork = H >= 8 ? ri(r, 1, 2) : 1, level = (int)(fy - rb * rf(r, -0.3f, 0.5f));
+        float nw = fmaxf(1.f, W * pf_rng_betweenf(r, 0.18f, 0.3f));
+        int cork = H >= 8 ? pf_rng_between(r, 1, 2) : 1, level = (int)(fy - rb * pf_rng_betweenf(r, -0.3f, 0.5f));
         fill_ellipse(c, cx, fy, rb, rb, 1);
         fill_rectf(c, cx - nw * 0.5f, c->by0, cx + nw * 0.5f, (int)fy, 1);
         for (int y = c->by0; y <= c->by1; y++)
@@ -772,7 +754,7 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_GEM: {
-        float rx = W * 0.5f, ry = H * 0.5f, table = rf(r, 0.0f, 0.5f);
+        float rx = W * 0.5f, ry = H * 0.5f, table = pf_rng_betweenf(r, 0.0f, 0.5f);
         for (int y = c->by0; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++) {
                 float dx = fabsf(x + 0.5f - cx) / rx, dy = (y + 0.5f - cy) / ry;
@@ -784,8 +766,8 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_SWORD: {
-        int n = W < H ? W : H, hilt = pf_clampi(n / 4, 1, n), guard = n >= 10 ? ri(r, 1, 2) : 1;
-        int thick = n >= 16 && chance(r, 0.6), flip = chance(r, 0.5);
+        int n = W < H ? W : H, hilt = pf_clampi(n / 4, 1, n), guard = n >= 10 ? pf_rng_between(r, 1, 2) : 1;
+        int thick = n >= 16 && pf_rng_chance(r, 0.6), flip = pf_rng_chance(r, 0.5);
         for (int k = 0; k < n; k++) {
             int x = c->bx0 + k, y = c->by1 - k;
             if (flip) x = c->bx1 - k;
@@ -803,12 +785,12 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_CHEST: {
-        int ch = pf_clampi((int)lrintf(H * rf(r, 0.6f, 0.85f)), 2, H);
+        int ch = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.6f, 0.85f)), 2, H);
         int ctop = c->by1 - ch + 1, lid = pf_clampi(ch / 3, 1, ch - 1);
         fill_rectf(c, (float)c->bx0, ctop, (float)(c->bx1 + 1), c->by1, 2);
         fill_rectf(c, (float)c->bx0, ctop, (float)(c->bx1 + 1), ctop + lid - 1, 1);
         if (ch >= 4) fill_rectf(c, (float)c->bx0, ctop + lid, (float)(c->bx1 + 1), ctop + lid, 3);
-        if (W >= 8 && chance(r, 0.6)) {   /* corner straps */
+        if (W >= 8 && pf_rng_chance(r, 0.6)) {   /* corner straps */
             fill_rectf(c, (float)c->bx0, ctop, c->bx0 + 1.f, c->by1, 3);
             fill_rectf(c, (float)c->bx1, ctop, c->bx1 + 1.f, c->by1, 3);
         }
@@ -818,7 +800,7 @@ static void draw_item(sprite *c, int kind)
     }
     case ITEM_ORB: {
         float rad = fminf(W, H) * 0.5f;
-        int coin = chance(r, 0.5);
+        int coin = pf_rng_chance(r, 0.5);
         fill_ellipse(c, cx, cy, rad, rad, coin ? 1 : 2);
         if (coin) {
             fill_ellipse(c, cx, cy, rad - 1.2f, rad - 1.2f, 2);
@@ -834,7 +816,7 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     default: {   /* shield: a rectangle over a half ellipse, a rim, an emblem */
-        int ytop = c->by0 + (int)(H * rf(r, 0.3f, 0.5f)), cross = chance(r, 0.5);
+        int ytop = c->by0 + (int)(H * pf_rng_betweenf(r, 0.3f, 0.5f)), cross = pf_rng_chance(r, 0.5);
         fill_rectf(c, (float)c->bx0, c->by0, (float)(c->bx1 + 1), ytop, 1);
         for (int y = ytop; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++) {
@@ -972,7 +954,7 @@ static void choose_dither(sprite *c)
     for (int m = 1; m <= c->nmat; m++) {
         const ramp *rp = &c->r[c->slot_ramp[c->m[m].slot]];
         double u;
-        if (rp->n < 2 || !chance(&c->rng, 0.25)) continue;
+        if (rp->n < 2 || !pf_rng_chance(&c->rng, 0.25)) continue;
         u = pf_rng_unit(&c->rng);
         c->m[m].dither = u < 0.45 ? DITHER_BAND : u < 0.8 ? DITHER_BAYER : DITHER_PATTERN;
     }
@@ -1010,10 +992,10 @@ pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
      * tiny canvases so the box inside margin + outline keeps at least 1 px */
     capx = pf_clampi(w / 6, 2, 5);
     capy = pf_clampi(h / 6, 2, 5);
-    ml = ri(&c->rng, 2, capx);
-    mr = kind == KIND_CHARACTER || kind == KIND_CREATURE ? ml : ri(&c->rng, 2, capx);
-    mt = ri(&c->rng, 2, capy);
-    mb = ri(&c->rng, 2, capy);
+    ml = pf_rng_between(&c->rng, 2, capx);
+    mr = kind == KIND_CHARACTER || kind == KIND_CREATURE ? ml : pf_rng_between(&c->rng, 2, capx);
+    mt = pf_rng_between(&c->rng, 2, capy);
+    mb = pf_rng_between(&c->rng, 2, capy);
     capx = (w - 3) / 2;   /* tiny canvases: keep a 1-px box */
     capy = (h - 3) / 2;
     ml = pf_clampi(ml, 0, capx);
@@ -1027,9 +1009,9 @@ pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
     c->bw = c->bx1 - c->bx0 + 1;
     c->bh = c->by1 - c->by0 + 1;
     c->cx = (c->bx0 + c->bx1 + 1) * 0.5f;
-    c->outline8 = chance(&c->rng, 0.3);
-    c->lines = chance(&c->rng, 0.35);
-    c->cast = chance(&c->rng, 0.5);
+    c->outline8 = pf_rng_chance(&c->rng, 0.3);
+    c->lines = pf_rng_chance(&c->rng, 0.35);
+    c->cast = pf_rng_chance(&c->rng, 0.5);
 
     switch (kind) {
     case KIND_CHARACTER: plan_character(c); break;
@@ -1090,564 +1072,4 @@ fail:
     free(c);
     free(queue);
     return st;
-}
-
-/* ---- animation ---------------------------------------------------------------- */
-
-typedef struct still {
-    int w, h;
-    uint8_t *px;                      /* (h, w, 4), binary alpha */
-    int ox0, oy0, ox1, oy1;           /* opaque bounding box, ox1 < ox0 when none */
-    int ncol;                         /* distinct opaque colours */
-    uint32_t *col;                    /* (ncol) rgb24, sorted */
-    int *cnt;                         /* (ncol) pixel counts */
-} still;
-
-static uint32_t rgb24(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static void rgb_of(uint32_t v, uint8_t o[3])
-{
-    o[0] = (uint8_t)(v >> 16);
-    o[1] = (uint8_t)(v >> 8);
-    o[2] = (uint8_t)v;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static float lum_of(uint32_t v)
-{
-    uint8_t q[3];
-    float lab[3];
-    rgb_of(v, q);
-    pf_srgb8_to_oklab(q, lab);
-    return lab[0];
-}
-
-/* Binary alpha copy of the input, its opaque box and its colour table. */
-static pf_status still_make(still *s, const uint8_t *rgba, int w, int h)
-{
-    size_t n = (size_t)w * h, k = 0;
-    uint32_t *all;
-
-    memset(s, 0, sizeof *s);
-    s->w = w;
-    s->h = h;
-    s->px = pf_malloc4(n, 4, 1, 1);
-    all = pf_malloc4(n, sizeof *all, 1, 1);
-    s->col = pf_malloc4(n, sizeof *s->col, 1, 1);
-    s->cnt = pf_malloc4(n, sizeof *s->cnt, 1, 1);
-    if (!s->px || !all || !s->col || !s->cnt) {
-        free(all);
-        return PF_ENOMEM;
-    }
-    s->ox0 = w;
-    s->oy0 = h;
-    s->ox1 = s->oy1 = -1;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            const uint8_t *p = rgba + 4 * i;
-            uint8_t *o = s->px + 4 * i;
-            if (p[3] < 128) {
-                memset(o, 0, 4);
-                continue;
-            }
-            memcpy(o, p, 3);
-            o[3] = 255;
-            all[k++] = rgb24(p);
-            if (x < s->ox0) s->ox0 = x;
-            if (x > s->ox1) s->ox1 = x;
-            if (y < s->oy0) s->oy0 = y;
-            if (y > s->oy1) s->oy1 = y;
-        }
-    qsort(all, k, sizeof *all, cmp_u32);
-    for (size_t i = 0; i < k; i++) {
-        if (i == 0 || all[i] != all[i - 1]) {
-            s->col[s->ncol] = all[i];
-            s->cnt[s->ncol++] = 0;
-        }
-        s->cnt[s->ncol - 1]++;
-    }
-    free(all);
-    return PF_OK;
-}
-
-static void still_free(still *s)
-{
-    free(s->px);
-    free(s->col);
-    free(s->cnt);
-    memset(s, 0, sizeof *s);
-}
-
-static int still_opaque(const still *s, int x, int y)
-{
-    return x >= 0 && x < s->w && y >= 0 && y < s->h && s->px[4 * ((size_t)y * s->w + x) + 3];
-}
-
-/* The plan of one clip: everything pf_synth_info records plus periods. */
-typedef struct plan {
-    pf_synth_info in;
-    int rx, ry, rw, rh;    /* region in still coordinates */
-} plan;
-
-/* Writes one frame: the still transformed by frame t's state. */
-static void render(uint8_t *buf, int cw, int ch, const still *s, const plan *pl, int t)
-{
-    const pf_synth_info *in = &pl->in;
-    int active = in->state[t];
-    int ox = in->img_x + in->dx[t], oy = in->img_y + in->dy[t];
-
-    memset(buf, 0, (size_t)cw * ch * 4);
-    if (in->variant == PF_SYNTH_V_HIDE_ALL && active) return;
-    for (int y = 0; y < s->h; y++)
-        for (int x = 0; x < s->w; x++) {
-            int sx = x, sy = y;
-            uint8_t px[4];
-            int in_region = x >= pl->rx && x < pl->rx + pl->rw && y >= pl->ry && y < pl->ry + pl->rh;
-            if (in->variant == PF_SYNTH_V_FLIP && active) sx = s->w - 1 - x;
-            if (in->variant == PF_SYNTH_V_HEAD_BOB && active) {
-                /* the region's rows drawn 1 px lower, over the rest */
-                int from_region = y - 1 >= pl->ry && y - 1 < pl->ry + pl->rh && x >= pl->rx &&
-                                  x < pl->rx + pl->rw && still_opaque(s, x, y - 1);
-                if (from_region) sy = y - 1;
-                else if (in_region) continue;
-            }
-            memcpy(px, s->px + 4 * ((size_t)sy * s->w + sx), 4);
-            if (!px[3]) continue;
-            switch (in->variant) {
-            case PF_SYNTH_V_TOGGLE:
-                if (active && in_region) memcpy(px, in->alt_rgb, 3);
-                break;
-            case PF_SYNTH_V_FLASH_ALL:
-                if (active) memcpy(px, in->alt_rgb, 3);
-                break;
-            case PF_SYNTH_V_HIDE_PART:
-                if (active && in_region) continue;
-                break;
-            case PF_SYNTH_V_SWAP:
-                if (active && !memcmp(px, in->from_rgb, 3)) memcpy(px, in->alt_rgb, 3);
-                break;
-            case PF_SYNTH_V_CYCLE:
-                for (int i = 0; i < in->cycle_n; i++)
-                    if (!memcmp(px, in->cycle_rgb[i], 3)) {
-                        memcpy(px, in->cycle_rgb[(i + active) % in->cycle_n], 3);
-                        break;
-                    }
-                break;
-            default:
-                break;
-            }
-            memcpy(buf + 4 * ((size_t)(oy + y) * cw + (ox + x)), px, 4);
-        }
-}
-
-/* Periodic on/off: active for `on` steps out of every `period`. */
-static int pulse(int step, int phase, int period, int on)
-{
-    return (step + phase) % period < on;
-}
-
-/* Picks a small rectangle of opaque pixels (an eye) and the colour it turns
- * to: the commonest colour around it (the eyelid), or another colour of the
- * still. Returns 0 when no such region exists. */
-static int pick_toggle(pf_rng *r, const still *s, plan *pl)
-{
-    for (int tries = 0; tries < 300; tries++) {
-        int rw = ri(r, 1, 3), rh = ri(r, 1, 2), strict = tries < 200;
-        int bh = s->oy1 - s->oy0 + 1;
-        int x = ri(r, s->ox0, s->ox1 - rw + 1), y = ri(r, s->oy0, s->oy0 + (strict ? (bh * 3) / 5 : bh - rh));
-        uint32_t ring[16];
-        int nring = 0, ok = 1, differs = 0, best = -1, bestn = 0;
-        if (x > s->ox1 - rw + 1 || y > s->oy1 - rh + 1) continue;
-        for (int yy = y; yy < y + rh && ok; yy++)
-            for (int xx = x; xx < x + rw && ok; xx++) ok = still_opaque(s, xx, yy);
-        if (!ok) continue;
-        for (int xx = x - 1; xx <= x + rw; xx++)   /* the ring's rows above and below */
-            for (int k = 0; k < 2; k++) {
-                int yy = k ? y + rh : y - 1;
-                if (still_opaque(s, xx, yy) && nring < 16) ring[nring++] = rgb24(s->px + 4 * ((size_t)yy * s->w + xx));
-                else if (strict) ok = 0;
-            }
-        if (!ok || nring == 0) continue;
-        for (int i = 0; i < nring; i++) {
-            int cnt = 0;
-            for (int j = 0; j < nring; j++) cnt += ring[j] == ring[i];
-            if (cnt > bestn) bestn = cnt, best = i;
-        }
-        for (int yy = y; yy < y + rh; yy++)
-            for (int xx = x; xx < x + rw; xx++)
-                differs |= rgb24(s->px + 4 * ((size_t)yy * s->w + xx)) != ring[best];
-        if (!differs) continue;
-        pl->rx = x;
-        pl->ry = y;
-        pl->rw = rw;
-        pl->rh = rh;
-        rgb_of(ring[best], pl->in.alt_rgb);
-        return 1;
-    }
-    return 0;
-}
-
-/* The motion steps: step[t] grows by 1 per frame except on holds. */
-static void plan_steps(pf_rng *r, plan *pl, int frames)
-{
-    int held = 0;
-    if (frames >= 4 && chance(r, 0.35)) held = ri(r, 1, frames / 4);
-    pl->in.step[0] = 0;
-    for (int t = 1; t < frames; t++) pl->in.step[t] = pl->in.step[t - 1] + 1;
-    for (int k = 0; k < held; k++) {
-        int t = ri(r, 1, frames - 1);
-        if (pl->in.step[t] == pl->in.step[t - 1]) continue;   /* already a hold */
-        for (int u = t; u < frames; u++) pl->in.step[u]--;
-        pl->in.held++;
-    }
-}
-
-static void plan_durations(pf_rng *r, pf_synth_info *in, int frames)
-{
-    static const int nice[] = { 40, 50, 60, 70, 80, 100, 120, 150, 200 };
-    double u = pf_rng_unit(r);
-    int d = chance(r, 0.6) ? nice[ri(r, 0, 8)] : ri(r, 40, 200);
-    for (int t = 0; t < frames; t++) {
-        int dt = d;
-        if (u >= 0.6 && u < 0.85) dt = ri(r, 40, 200);                  /* every frame its own */
-        else if (u >= 0.85 && chance(r, 0.25)) dt = pf_clampi(d * 2, 40, 200);   /* key poses */
-        in->duration_ms[t] = dt;
-    }
-}
-
-static int motion_applies(pf_synth_motion m, const still *s, int cw, int ch)
-{
-    switch (m) {
-    case PF_SYNTH_TRANSLATE: return cw > s->w || ch > s->h;
-    case PF_SYNTH_PALETTE_CYCLE: return s->ncol >= 2;
-    case PF_SYNTH_REGION_SHIFT: return s->ox1 >= s->ox0;
-    default: return 1;
-    }
-}
-
-/* Fills pl for a TRANSLATE: a variant, the per-frame offsets and the
- * placement so that every offset keeps the still inside the canvas. */
-static void plan_translate(pf_rng *r, plan *pl, const still *s, int cw, int ch, int frames)
-{
-    pf_synth_info *in = &pl->in;
-    int sx = cw - s->w, sy = ch - s->h, steps = in->step[frames - 1] + 1;
-    int vmaxx = steps > 1 ? sx / (steps - 1) : sx, vmaxy = steps > 1 ? sy / (steps - 1) : sy;
-    int minx = 0, maxx = 0, miny = 0, maxy = 0;
-    double u = pf_rng_unit(r);
-
-    if (vmaxx > 3) vmaxx = 3;
-    if (vmaxy > 3) vmaxy = 3;
-    if ((vmaxx > 0 || vmaxy > 0) && u < 0.45) {
-        int vx, vy;
-        do {
-            vx = ri(r, -vmaxx, vmaxx);
-            vy = chance(r, 0.6) ? 0 : ri(r, -vmaxy, vmaxy);
-            if (vmaxx == 0) vy = ri(r, -vmaxy, vmaxy);
-        } while (vx == 0 && vy == 0);
-        in->variant = PF_SYNTH_V_LINEAR;
-        for (int t = 0; t < frames; t++) in->dx[t] = vx * in->step[t], in->dy[t] = vy * in->step[t];
-    } else if (sy > 0 && u < 0.75) {
-        int period = ri(r, 4, 10), height = ri(r, 1, sy < 6 ? sy : 6), phase = ri(r, 0, period - 1);
-        int vx = sx >= steps - 1 && chance(r, 0.5) ? (chance(r, 0.5) ? 1 : -1) : 0;
-        in->variant = PF_SYNTH_V_HOP;
-        for (int t = 0; t < frames; t++) {
-            float q = (float)((in->step[t] + phase) % period) / (float)period;
-            in->dx[t] = vx * in->step[t];
-            in->dy[t] = -(int)lrintf(height * 4.f * q * (1.f - q));
-        }
-    } else {
-        int ax = sx > 0 ? ri(r, 1, sx < 12 ? sx : 12) : 0, ay = sy > 0 ? ri(r, 1, sy < 12 ? sy : 12) : 0;
-        int ux = 0, uy = 0, a, phase;
-        while (ux == 0 && uy == 0) {
-            ux = ax > 0 ? ri(r, -1, 1) : 0;
-            uy = ay > 0 ? ri(r, -1, 1) : 0;
-        }
-        a = ux && uy ? (ax < ay ? ax : ay) : ux ? ax : ay;
-        phase = ri(r, 0, 2 * a - 1);
-        in->variant = PF_SYNTH_V_PINGPONG;
-        for (int t = 0; t < frames; t++) {
-            int p = (in->step[t] + phase) % (2 * a), off = p <= a ? p : 2 * a - p;
-            in->dx[t] = ux * off;
-            in->dy[t] = uy * off;
-        }
-    }
-    for (int t = 0; t < frames; t++) {
-        if (in->dx[t] < minx) minx = in->dx[t];
-        if (in->dx[t] > maxx) maxx = in->dx[t];
-        if (in->dy[t] < miny) miny = in->dy[t];
-        if (in->dy[t] > maxy) maxy = in->dy[t];
-    }
-    PF_ASSERT(maxx - minx <= sx && maxy - miny <= sy);
-    in->img_x = ri(r, -minx, sx - maxx);
-    in->img_y = ri(r, -miny, sy - maxy);
-}
-
-/* A period for a pattern over `steps` steps: at least 2 and, when there
- * are enough steps, short enough that it repeats within the clip. */
-static int period_for(pf_rng *r, int lo, int hi, int steps)
-{
-    if (hi > steps) hi = steps;
-    if (hi < lo) hi = lo;
-    return ri(r, lo, hi);
-}
-
-static pf_status plan_motion(pf_rng *r, plan *pl, const still *s, int cw, int ch, int frames,
-                             pf_synth_motion motion)
-{
-    pf_synth_info *in = &pl->in;
-    int steps;
-
-    if (motion == PF_SYNTH_ANY) {
-        static const double cum[5] = { 0.3, 0.5, 0.65, 0.8, 1.0 };
-        for (int tries = 0; tries < 100; tries++) {
-            double u = pf_rng_unit(r);
-            int k = 0;
-            while (k < 4 && u >= cum[k]) k++;
-            motion = (pf_synth_motion)k;
-            if (motion_applies(motion, s, cw, ch)) break;
-            motion = PF_SYNTH_FLIP;
-        }
-    }
-    if (motion == PF_SYNTH_TRANSLATE && !motion_applies(motion, s, cw, ch)) return PF_EINVAL;
-    in->motion = motion;
-    in->frames = frames;
-    in->img_w = s->w;
-    in->img_h = s->h;
-    plan_steps(r, pl, frames);
-    plan_durations(r, in, frames);
-    steps = in->step[frames - 1] + 1;
-    pl->rx = pl->ry = 0;
-    pl->rw = s->w;
-    pl->rh = s->h;
-
-    if (motion == PF_SYNTH_TRANSLATE) {
-        plan_translate(r, pl, s, cw, ch, frames);
-    } else {
-        in->img_x = ri(r, 0, cw - s->w);
-        in->img_y = ri(r, 0, ch - s->h);
-    }
-    switch (motion) {
-    case PF_SYNTH_REGION_SHIFT: {
-        int bh = s->oy1 - s->oy0 + 1, has_clear = 0, bob;
-        for (size_t i = 0; i < (size_t)s->w * s->h && !has_clear; i++) has_clear = !s->px[4 * i + 3];
-        bob = bh >= 2 && has_clear && chance(r, 0.5);
-        in->variant = PF_SYNTH_V_HEAD_BOB;
-        if (!bob && s->ox1 >= s->ox0 && s->ncol >= 2 && pick_toggle(r, s, pl)) {
-            int period = period_for(r, 3, 12, steps), on = ri(r, 1, period >= 5 ? 2 : 1);
-            int phase = ri(r, 0, period - 1);
-            in->variant = PF_SYNTH_V_TOGGLE;
-            for (int t = 0; t < frames; t++) in->state[t] = pulse(in->step[t], phase, period, on);
-        } else if (bh >= 2 && s->oy1 < s->h) {
-            int rows = pf_clampi((int)lrintf(bh * rf(r, 0.3f, 0.55f)), 1, bh - 1);
-            int period = period_for(r, 2, 8, steps), on = ri(r, 1, period - 1), phase = ri(r, 0, period - 1);
-            pl->rx = s->ox0;
-            pl->rw = s->ox1 - s->ox0 + 1;
-            pl->ry = s->oy0;
-            pl->rh = rows;
-            for (int t = 0; t < frames; t++) in->state[t] = pulse(in->step[t], phase, period, on);
-        } else {
-            pl->rh = 0;   /* nothing can move: static frames */
-        }
-        break;
-    }
-    case PF_SYNTH_BLINK: {
-        double u = pf_rng_unit(r);
-        int period = period_for(r, 2, 8, steps), on = ri(r, 1, period - 1), phase = ri(r, 0, period - 1);
-        for (int t = 0; t < frames; t++) in->state[t] = pulse(in->step[t], phase, period, on);
-        if (u < 0.3 || s->ncol == 0) {
-            in->variant = PF_SYNTH_V_HIDE_ALL;
-        } else if (u < 0.5) {
-            uint32_t lightest = s->col[0];
-            for (int i = 1; i < s->ncol; i++)
-                if (lum_of(s->col[i]) > lum_of(lightest)) lightest = s->col[i];
-            in->variant = PF_SYNTH_V_FLASH_ALL;
-            if (chance(r, 0.5)) lightest = 0xffffff;
-            rgb_of(lightest, in->alt_rgb);
-        } else if (u < 0.75 || s->ncol < 2) {
-            int bw = s->ox1 - s->ox0 + 1, bh = s->oy1 - s->oy0 + 1;
-            in->variant = PF_SYNTH_V_HIDE_PART;
-            pl->rw = ri(r, (bw + 3) / 4, (bw + 1) / 2);
-            pl->rh = ri(r, (bh + 3) / 4, (bh + 1) / 2);
-            pl->rx = ri(r, s->ox0, s->ox1 - pl->rw + 1);
-            pl->ry = ri(r, s->oy0, s->oy1 - pl->rh + 1);
-        } else {
-            int a = ri(r, 0, s->ncol - 1), b = ri(r, 0, s->ncol - 2);
-            if (b >= a) b++;
-            in->variant = PF_SYNTH_V_SWAP;
-            rgb_of(s->col[a], in->from_rgb);
-            rgb_of(s->col[b], in->alt_rgb);
-        }
-        break;
-    }
-    case PF_SYNTH_PALETTE_CYCLE: {
-        int n = s->ncol < 2 ? 0 : ri(r, 2, s->ncol < PF_SYNTH_CYCLE_MAX ? s->ncol : PF_SYNTH_CYCLE_MAX);
-        int every = chance(r, 0.7) ? 1 : 2, dir = chance(r, 0.5) ? 1 : -1;
-        int phase = ri(r, 0, 7);
-        uint32_t pick[PF_SYNTH_CYCLE_MAX];
-        in->variant = PF_SYNTH_V_CYCLE;
-        if (n > 0 && chance(r, 0.7)) {
-            /* a ramp: n colours adjacent in OKLab L order (water, fire) */
-            float lum[PF_SYNTH_CYCLE_MAX];
-            int start = ri(r, 0, s->ncol - 1), cnt = 0;
-            /* walk from a start colour to the n-1 nearest in L above it */
-            pick[cnt] = s->col[start];
-            lum[cnt++] = lum_of(s->col[start]);
-            while (cnt < n) {
-                int best = -1;
-                float bd = 1e9f;
-                for (int i = 0; i < s->ncol; i++) {
-                    int used = 0;
-                    float l = lum_of(s->col[i]), d;
-                    for (int j = 0; j < cnt; j++) used |= pick[j] == s->col[i];
-                    if (used) continue;
-                    d = fabsf(l - lum[cnt - 1]);
-                    if (d < bd) bd = d, best = i;
-                }
-                pick[cnt] = s->col[best];
-                lum[cnt++] = lum_of(s->col[best]);
-            }
-        } else {
-            for (int cnt = 0; cnt < n;) {
-                uint32_t v = s->col[ri(r, 0, s->ncol - 1)];
-                int used = 0;
-                for (int j = 0; j < cnt; j++) used |= pick[j] == v;
-                if (!used) pick[cnt++] = v;
-            }
-        }
-        in->cycle_n = n;
-        for (int i = 0; i < n; i++) rgb_of(pick[i], in->cycle_rgb[i]);
-        for (int t = 0; t < frames; t++) {
-            int q = (in->step[t] + phase) / every;
-            in->state[t] = n ? ((dir * q) % n + n) % n : 0;
-        }
-        break;
-    }
-    case PF_SYNTH_FLIP: {
-        int k = steps >= 2 ? ri(r, 1, steps - 1 < 8 ? steps - 1 : 8) : 1, phase = ri(r, 0, 2 * k - 1);
-        in->variant = PF_SYNTH_V_FLIP;
-        for (int t = 0; t < frames; t++) in->state[t] = ((in->step[t] + phase) / k) & 1;
-        break;
-    }
-    default:
-        break;
-    }
-    in->region_x = in->img_x + pl->rx;
-    in->region_y = in->img_y + pl->ry;
-    in->region_w = pl->rw;
-    in->region_h = pl->rh;
-    return PF_OK;
-}
-
-pf_status pf_synth_animate(pf_anim *out, const uint8_t *rgba, int w, int h,
-                           int out_w, int out_h, int frames, pf_synth_motion motion,
-                           uint64_t seed, pf_synth_info *info)
-{
-    still s;
-    plan *pl = NULL;
-    uint8_t *buf = NULL;
-    pf_rng rng;
-    pf_status st;
-
-    if (!out) return PF_EINVAL;
-    memset(out, 0, sizeof *out);
-    if (!rgba || w < PF_SYNTH_MIN_SIZE || h < PF_SYNTH_MIN_SIZE || w > PF_SYNTH_MAX_SIZE ||
-        h > PF_SYNTH_MAX_SIZE || out_w < w || out_h < h || out_w > PF_SYNTH_MAX_SIZE ||
-        out_h > PF_SYNTH_MAX_SIZE || frames < 1 || frames > PF_SYNTH_MAX_FRAMES ||
-        (int)motion < 0 || motion > PF_SYNTH_ANY)
-        return PF_EINVAL;
-    st = still_make(&s, rgba, w, h);
-    if (st != PF_OK) goto fail;
-    st = PF_ENOMEM;
-    pl = calloc(1, sizeof *pl);
-    buf = pf_malloc4((size_t)out_w, (size_t)out_h, 4, 1);
-    if (!pl || !buf) goto fail;
-    pf_rng_seed(&rng, seed);
-    st = plan_motion(&rng, pl, &s, out_w, out_h, frames, motion);
-    if (st != PF_OK) goto fail;
-    st = pf_anim_init(out, out_w, out_h);
-    if (st != PF_OK) goto fail;
-    for (int t = 0; t < frames; t++) {
-        if (t == 0 || pl->in.step[t] != pl->in.step[t - 1]) render(buf, out_w, out_h, &s, pl, t);
-        st = pf_anim_push(out, buf, pl->in.duration_ms[t]);
-        if (st != PF_OK) goto fail;
-    }
-    if (info) *info = pl->in;
-    st = PF_OK;
-fail:
-    if (st != PF_OK) pf_anim_free(out);
-    still_free(&s);
-    free(pl);
-    free(buf);
-    return st;
-}
-
-pf_status pf_synth_clip(pf_anim *out, int max_w, int max_h, int frames, uint64_t seed,
-                        pf_synth_info *info)
-{
-    static const double cum[5] = { 0.3, 0.5, 0.65, 0.8, 1.0 };
-    pf_rng rng;
-    pf_synth_motion motion;
-    uint8_t *sprite_px = NULL;
-    int sw, sh, cw, ch, k = 0;
-    double u;
-    pf_status st;
-
-    if (!out) return PF_EINVAL;
-    memset(out, 0, sizeof *out);
-    if (max_w < PF_SYNTH_MIN_SIZE || max_h < PF_SYNTH_MIN_SIZE || max_w > PF_SYNTH_MAX_SIZE ||
-        max_h > PF_SYNTH_MAX_SIZE || frames < 0 || frames > PF_SYNTH_MAX_FRAMES)
-        return PF_EINVAL;
-    pf_rng_seed(&rng, seed);
-    if (frames == 0) frames = ri(&rng, 8, 32);
-    u = pf_rng_unit(&rng);
-    while (k < 4 && u >= cum[k]) k++;
-    motion = (pf_synth_motion)k;
-    if (motion == PF_SYNTH_TRANSLATE && max_w == PF_SYNTH_MIN_SIZE && max_h == PF_SYNTH_MIN_SIZE)
-        motion = PF_SYNTH_FLIP;
-
-    sw = ri(&rng, max_w < 8 ? max_w : 8, max_w < 48 ? max_w : 48);
-    sh = chance(&rng, 0.5) ? pf_clampi(sw + ri(&rng, -2, 2), PF_SYNTH_MIN_SIZE, max_h)
-                           : ri(&rng, max_h < 8 ? max_h : 8, max_h < 48 ? max_h : 48);
-    if (sh > max_h) sh = max_h;
-    if (motion == PF_SYNTH_TRANSLATE) {
-        /* leave room to move: shrink the sprite when the canvas is tight */
-        if (sw == max_w && sh == max_h) {
-            if (sw > PF_SYNTH_MIN_SIZE) sw -= ri(&rng, 1, (sw - PF_SYNTH_MIN_SIZE) < 8 ? sw - PF_SYNTH_MIN_SIZE : 8);
-            else sh -= 1;
-        }
-        cw = pf_clampi(sw + ri(&rng, 4, 48), sw, max_w);
-        ch = pf_clampi(sh + ri(&rng, 2, 32), sh, max_h);
-    } else {
-        cw = pf_clampi(sw + (chance(&rng, 0.5) ? 0 : ri(&rng, 1, 8)), sw, max_w);
-        ch = pf_clampi(sh + (chance(&rng, 0.5) ? 0 : ri(&rng, 1, 8)), sh, max_h);
-    }
-    sprite_px = pf_malloc4((size_t)sw, (size_t)sh, 4, 1);
-    if (!sprite_px) return PF_ENOMEM;
-    st = pf_synth_sprite(sprite_px, sw, sh, pf_rng_u64(&rng));
-    if (st == PF_OK)
-        st = pf_synth_animate(out, sprite_px, sw, sh, cw, ch, frames, motion, pf_rng_u64(&rng), info);
-    free(sprite_px);
-    return st;
-}
-
-const char *pf_synth_motion_name(pf_synth_motion m)
-{
-    switch (m) {
-    case PF_SYNTH_TRANSLATE: return "translate";
-    case PF_SYNTH_REGION_SHIFT: return "region_shift";
-    case PF_SYNTH_BLINK: return "blink";
-    case PF_SYNTH_PALETTE_CYCLE: return "palette_cycle";
-    case PF_SYNTH_FLIP: return "flip";
-    case PF_SYNTH_ANY: return "any";
-    }
-    return "?";
 }
