@@ -1467,6 +1467,28 @@ static void test_defringe(void **state)
     assert_int_equal(fringe_run(yellow, red, red, brown, &p), 0);
     assert_memory_equal(p.rgb[2], yellow, 3);
 
+    /* the background itself, off every blend line by its codec noise (val
+     * webp_lossy_02: magenta specks (223,37,220) on a (255,1,255) key, 0.076
+     * OKLab away, 23 levels off the line to the outline): cleared */
+    static const uint8_t magenta[3] = {255, 1, 255}, speck[3] = {223, 37, 220}, outline[3] = {90, 65, 80};
+    assert_int_equal(fringe_run(speck, outline, outline, magenta, &p), 1);
+    assert_int_equal(p.clear[2], 1);
+    /* ... but a dark outline beside a dull dark key, as close to it in OKLab
+     * (val video_model_01: (87,54,84) on (81,40,49), 0.064 apart, the key's
+     * chroma 0.062), is the sprite's: kept */
+    static const uint8_t wine[3] = {81, 40, 49}, dark_purple[3] = {87, 54, 84}, skin[3] = {241, 175, 243};
+    assert_int_equal(fringe_run(dark_purple, skin, skin, wine, &p), 0);
+    assert_int_equal(p.clear[2], 0);
+    assert_memory_equal(p.rgb[2], dark_purple, 3);
+
+    /* 92% of the way to the shape's colour (val video_model_04: a purple
+     * outline tinted by a green key): written as that colour */
+    static const uint8_t green_key[3] = {68, 246, 13}, purple[3] = {85, 56, 81};
+    uint8_t tinted[3];
+    for (int c = 0; c < 3; c++) tinted[c] = (uint8_t)lround(green_key[c] + 0.92 * (purple[c] - green_key[c]));
+    assert_int_equal(fringe_run(tinted, purple, purple, green_key, &p), 1);
+    assert_memory_equal(p.rgb[2], purple, 3);
+
     int merged = 5;
     assert_int_equal(pf_palette_defringe(NULL, NULL, 1, 12, 12, brown, &merged), PF_EINVAL);
     assert_int_equal(merged, 0);
