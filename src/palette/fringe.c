@@ -32,8 +32,9 @@
  * specks left on val webp_lossy_02's outline); a plain 0.1 took val
  * video_model_01's purple outline on a dark wine key (0.96 -> 0.86), and
  * 0.9 left a 92% purple on a green key a colour of its own once the green
- * blend it paired with was cleared (val video_model_04 0.98 -> 0.90). The pair rule: steps of a fire ramp (yellow,
- * orange, red: 0.29-0.35 OKLab apart) merged below the contrast floor (dev
+ * blend it paired with was cleared (val video_model_04 0.98 -> 0.90). The
+ * pair rule: steps of a fire ramp (yellow, orange, red: 0.29-0.35 OKLab
+ * apart) merged below the contrast floor (dev
  * minority_hue_04 -0.025) and, above it, dark reds between (62,0,0) and
  * (233,68,4) (dev bg_busy_02 -0.013), hence the hue test; shades towards
  * a black outline (dev: 22 cases down, up to -0.07), hence "not towards
@@ -184,14 +185,14 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
     int changed = 0;
     for (int i = 0; i < m; i++) parent[i] = -1;
     if (bg) pf_srgb8_to_oklab(bg, lab);
-    for (int i = 0; bg && hypotf(lab[1], lab[2]) >= FRINGE_BG_CHROMA && i < m; i++) {
+    const float bg_chroma = bg ? hypotf(lab[1], lab[2]) : 0;
+    for (int i = 0; bg && bg_chroma >= FRINGE_BG_CHROMA && i < m; i++) {
         double best = FRINGE_OFF_LINE, off, best_t = 1;
         int j_best = -1;
         if (count[i] <= 0 || edge[i] < FRINGE_EDGE * count[i]) continue;
         float li[3];
         pf_srgb8_to_oklab(p->rgb[i], li);
-        if (hypotf(hypotf(li[0] - lab[0], li[1] - lab[1]), li[2] - lab[2]) <
-            fminf(FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * hypotf(lab[1], lab[2]))) {
+        if (pf_oklab_dist(li, lab) < fminf(FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * bg_chroma)) {
             /* the background itself, off every blend line by its codec noise */
             p->clear[i] = 1;
             changed++;
