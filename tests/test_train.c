@@ -5,12 +5,15 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <sys/stat.h>
 
 #include "nn/model.h"
 #include "nn/weights.h"
 #include "train/sample.h"
 #include "train/trainer.h"
 #include "train/synth.h"
+#include "train/dataset.h"
+#include "io/io.h"
 #include "core/stream_tap.h"
 
 static pf_sample_cfg small_cfg(int kind)
@@ -73,6 +76,40 @@ static void test_sample_deterministic(void **state)
     assert_true(memcmp(a.samples, b.samples, n * c.k * c.k * sizeof(float)) != 0);
     pf_sample_free(&a);
     pf_sample_free(&b);
+}
+
+/* The validation packages never reach training, whatever the manifest
+ * lists: a manifest with one animation from each of them and one from a
+ * training package loads that one only; --exclude drops it too. */
+static void test_dataset_refuses_val(void **state)
+{
+    (void)state;
+    static const char *pkgs[] = {"xbill", "gnujump-data", "tecnoballz-data", "pekka-kana-2-data"};
+    char dir[256], path[512];
+    uint8_t px[4 * 4 * 4];
+    tu_tmpdir(dir, sizeof dir);
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 37);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "{\"animations\": [");
+    for (int p = 0; p < 4; p++) {
+        snprintf(path, sizeof path, "%s/a%d", dir, p);
+        assert_int_equal(mkdir(path, 0700), 0);
+        snprintf(path, sizeof path, "%s/a%d/0000.png", dir, p);
+        assert_int_equal(pf_png_write(path, px, 4, 4, 1), PF_OK);
+        fprintf(fp, "%s{\"package\": \"%s\", \"dir\": \"a%d\", \"frames\": 1, \"durations_ms\": [100]}",
+                p ? ", " : "", pkgs[p], p);
+    }
+    fprintf(fp, "]}\n");
+    fclose(fp);
+    pf_dataset d;
+    assert_int_equal(pf_dataset_load(&d, dir, NULL, NULL), PF_OK);
+    assert_int_equal(d.n_anims, 1);
+    assert_int_equal(d.n_packages, 1);
+    pf_dataset_free(&d);
+    assert_int_equal(pf_dataset_load(&d, dir, "pekka-kana-2-data", NULL), PF_ENOFRAMES);
+    tu_rmtree(dir);
 }
 
 static nn_unet_cfg tiny_net(void)
@@ -328,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_gt_aligned),
         cmocka_unit_test(test_sample_deterministic),
+        cmocka_unit_test(test_dataset_refuses_val),
         cmocka_unit_test(test_sample_matches_stream),
         cmocka_unit_test(test_loss_gradient),
         cmocka_unit_test(test_resume_bit_for_bit),

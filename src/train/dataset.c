@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pf_val_packages[] = {"xbill", "gnujump-data", NULL};
+const char *const pf_val_packages[] = {"xbill", "gnujump-data", "tecnoballz-data", NULL};
 
 static int listed(const char *pkg, const char *list)
 {

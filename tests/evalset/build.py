@@ -36,7 +36,7 @@ import encoders               # noqa: E402
 import fetch                  # noqa: E402
 
 SPLITS = {"dev": ["minetest-data", "whichwayisup"],
-          "val": ["xbill", "gnujump-data"]}
+          "val": ["xbill", "gnujump-data", "tecnoballz-data"]}
 DEFAULT_SEED = 20240601
 MAX_SIDE = 512                # input canvas bound, px
 MAX_FRAMES = 48
@@ -700,8 +700,13 @@ def choose(pool, split, kind, index, seed, ok=None):
     per-(split, kind, package) permutation of its animations (those for
     which ok(entry) holds, when given)."""
     pkgs = SPLITS[split]
-    pkg = pkgs[index % len(pkgs)]
-    entries = pool[pkg] if ok is None else [e for e in pool[pkg] if ok(e)]
+    for step in range(len(pkgs)):   # a package with no suitable animation passes its turn on
+        pkg = pkgs[(index + step) % len(pkgs)]
+        entries = pool[pkg] if ok is None else [e for e in pool[pkg] if ok(e)]
+        if entries:
+            break
+    if not entries:
+        raise RuntimeError("no animation of %s suits %s" % (split, kind))
     perm = np.random.default_rng(ev.stable_seed(seed, split, kind, pkg)).permutation(len(entries))
     return entries[int(perm[(index // len(pkgs)) % len(entries)])]
 

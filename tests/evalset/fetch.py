@@ -45,7 +45,7 @@ import sources                # noqa: E402
 
 # The evaluation set's packages first: duplicates are marked in this order,
 # so a training item equal to a validation one is the duplicate.
-EVAL_PACKAGES = ["minetest-data", "whichwayisup", "xbill", "gnujump-data"]
+EVAL_PACKAGES = ["minetest-data", "whichwayisup", "xbill", "gnujump-data", "tecnoballz-data"]
 TRAIN_ONLY_PACKAGES = ["pekka-kana-2-data", "xpenguins", "davegnukem-data",
                        "crawl-tiles-data"]
 SPLITS = {

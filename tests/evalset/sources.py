@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 import spr
 import xpm
@@ -643,6 +644,50 @@ def slice_crawl_tiles_data(root):
     return out
 
 
+# ---- tecnoballz-data -------------------------------------------------------
+
+TB_LORES = "usr/share/games/tecnoballz/lores"
+TB_MS = 80   # no timing in the data (the game steps these per frame): a plausible rate
+# name -> (sheet, frame rectangles (x, y, w, h) in play order). The sheets
+# carry no geometry (the game's C++ source has it): measured on the 0.93.1
+# lores sheets. The head's frames 1-3 are TV static, left out, and each
+# frame's last column is the sheet's separator line.
+TB_ANIMS = {
+    "head": ("head_animation.png", [(32 * i, 0, 31, 29) for i in [0] + list(range(4, 14))]),
+    "eye": ("all_sprites.png", [(32 * (k % 10), 642 + 29 * (k // 10), 32, 29) for k in range(32)]),
+}
+
+
+def _key_border_black(rgba):
+    """Black (palette index 0, the sheets' key) connected to the frame's
+    border becomes transparent; black inside the drawing (eyes, glasses)
+    stays opaque."""
+    black = (rgba[..., :3] == 0).all(axis=2)
+    lab, _ = ndimage.label(black)
+    edge = set(np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))) - {0}
+    out = rgba.copy()
+    m = np.isin(lab, sorted(edge))
+    out[m] = 0
+    return out
+
+
+def slice_tecnoballz_data(root):
+    """Two animations of the lores sheets at TB_ANIMS' rectangles: the
+    shaded Amiga-style art (23 and 56 colours) that xbill and gnujump lack."""
+    out = []
+    for name, (sheet, rects) in sorted(TB_ANIMS.items()):
+        path = os.path.join(root, TB_LORES, sheet)
+        img = load_rgba(path)
+        frames = [_key_border_black(img[y:y + h, x:x + w]) for (x, y, w, h) in rects]
+        reason = clean_reason(frames)
+        if reason:
+            out.append(Skip(name, [_rel(root, path)], reason))
+            continue
+        out.append(Anim(name, frames, [TB_MS] * len(frames), [_rel(root, path)],
+                        timing="default", author="TLK Games"))
+    return out
+
+
 # ---- registry -------------------------------------------------------------
 
 # licence: as docs/data.md states and the package's debian/copyright confirms for
@@ -659,6 +704,7 @@ PACKAGES = {
                      "slicer": slice_whichwayisup},
     "xbill": {"licence": "GPL-2+", "role": "val", "slicer": slice_xbill},
     "gnujump-data": {"licence": "GPL-3+", "role": "val", "slicer": slice_gnujump_data},
+    "tecnoballz-data": {"licence": "GPL-3+", "role": "val", "slicer": slice_tecnoballz_data},
     "pekka-kana-2-data": {"licence": "BSD-2-Clause", "role": "train",
                           "slicer": slice_pekka_kana_2_data},
     "xpenguins": {"licence": "GPL-2+", "role": "train", "slicer": slice_xpenguins},
