@@ -917,6 +917,47 @@ static void test_background_field(void **state)
     free(scratch);
 }
 
+/* A field that a plane covers only at its widest inlier threshold (red
+ * waves of +-0.25 over a flat green and blue), with a square whose blue
+ * differs from the field by a step (0.05 OKLab from the field's mean):
+ * keyed as a plane, the square went with the background (val bg_field_08,
+ * a shaded eye over a blob field); keyed as a field, it stays. */
+static void bg_red_waves(float u, float v, float rgb[3])
+{
+    rgb[0] = 0.5f + 0.25f * sinf(7.f * u + 3.f * v);
+    rgb[1] = 0.45f;
+    rgb[2] = 0.5f;
+}
+
+static void test_background_field_near_plane(void **state)
+{
+    const int rows = 40, cols = 48;
+    const size_t plane = (size_t)rows * cols;
+    float *cells = malloc(sizeof(float) * plane * 4);
+    const float *cc[1] = {cells};
+    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    uint64_t rng = 99;
+    pf_background bg;
+    (void)state;
+    make_native(cells, rows, cols, bg_red_waves, 0.005f, &rng);
+    for (int y = 24; y < 34; y++)
+        for (int x = 30; x < 40; x++) {
+            const size_t i = (size_t)y * cols + x;
+            cells[i] = 0.5f;
+            cells[plane + i] = 0.45f;
+            cells[2 * plane + i] = 0.62f;
+        }
+    pf_background_estimate(&bg, cc, 1, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_FIELD);
+    pf_background_key(&bg, cells, rows, cols, scratch);
+    check_keyed(cells, rows, cols);
+    const float *a = cells + 3 * plane;
+    for (int y = 24; y < 34; y++)
+        for (int x = 30; x < 40; x++) assert_true(a[(size_t)y * cols + x] == 1);
+    free(cells);
+    free(scratch);
+}
+
 /* ---- regression: low-contrast texture framed by a saturated background ---- */
 
 /* A 16x16 texture of close blues (an animated water tile) padded to 24x22
@@ -1015,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_irregular),
         cmocka_unit_test(test_background),
         cmocka_unit_test(test_background_field),
+        cmocka_unit_test(test_background_field_near_plane),
         cmocka_unit_test(test_background_pockets),
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_families),

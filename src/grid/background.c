@@ -198,7 +198,9 @@ static int border_is_scene(const pf_background *bg, const float *const *cells, i
 #define FIELD_STEP_MIN 0.035f    /* OKLab: the field's step limits */
 #define FIELD_STEP_MAX 0.07f
 #define FIELD_MIN_SMOOTH 0.90    /* share of the ring in runs, over the frames (opaque scenes: at most 0.77 on dev + val) */
-#define FIELD_MAX_PLANE 0.92     /* a plane that fits more of the border is keyed as one */
+#define FIELD_MAX_PLANE 0.92     /* a plane that fits more of the border is keyed as one ... */
+#define PLANE_THR_MAX 0.15f      /* ... unless its inlier threshold (OKLab) had to grow to this
+                                    cap: then the plane swallowed the border rather than fit it */
 
 /* Marks (mark[i] = 1) the ring cells of frame c that lie in runs of at
  * least the minimum length whose steps stay under step; returns their
@@ -360,11 +362,15 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         fit_plane(bg, s, in, m, it < 1);
         qsort(res, k, sizeof *res, cmp_float);
         /* the noise level of the background: 3x its median residual */
-        thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, 0.15f);
+        thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, PLANE_THR_MAX);
     }
     if (border_is_texture(bg, cells, n, rows, cols, thr)) goto done;
     if (border_is_scene(bg, cells, n, rows, cols, thr)) goto done;
-    if (nin < FIELD_MAX_PLANE * m && is_field(bg, cells, n, rows, cols, res)) goto done;
+    /* a field the plane only covers at its widest threshold would be keyed
+     * with that tolerance (0.15 OKLab) and take sprite colours near the
+     * field's mean with it (val bg_field_08: alpha IoU 0.37 -> 0.95) */
+    if ((nin < FIELD_MAX_PLANE * m || thr >= PLANE_THR_MAX) && is_field(bg, cells, n, rows, cols, res))
+        goto done;
     if (nin * 2 < m) goto done; /* the border is not one background */
     {
         float c0[3], corner[3], worst = 0;
@@ -382,7 +388,7 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         }
         model_rgb(bg, 0.5f, 0.5f, c0);
         for (int c = 0; c < 3; c++) bg->rgb[c] = (uint8_t)(c0[c] * 255.f + 0.5f);
-        bg->tol = pf_clampf(thr, 0.06f, 0.15f);
+        bg->tol = pf_clampf(thr, 0.06f, PLANE_THR_MAX);
     }
 done:
     free(s);
