@@ -21,7 +21,7 @@ CFLAGS  += $(CSTD) $(WARN) $(OPTFLAGS) $(DEP_CFLAGS) -MMD -MP -Isrc $(MODEL_DIRS
 LDLIBS  := $(DEP_LIBS)
 LDFLAGS += $(SAN_LDFLAGS)
 
-LIB_SRC := $(sort $(wildcard src/core/*.c src/io/*.c src/grid/*.c src/nn/*.c \
+LIB_SRC := $(sort $(wildcard src/base/*.c src/core/*.c src/eval/*.c src/io/*.c src/grid/*.c src/nn/*.c \
                              src/palette/*.c src/train/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

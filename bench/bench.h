@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* The model every end-to-end and per-stage figure uses, relative to the
  * repository root (bench binaries run from there). */

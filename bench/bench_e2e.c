@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "core/common.h"
+#include "base/common.h"
 
 #define PATH_CAP 4096
 

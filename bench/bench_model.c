@@ -22,7 +22,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/gemm.h"
 #include "nn/model.h"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/nn.h"
 
 /* Repetitions per figure (the best is kept); BENCH_QUICK=1: 3. */

@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "core/common.h"
+#include "base/common.h"
 #include "grid/grid.h"
 #include "io/io.h"
 #include "nn/gemm.h"

@@ -16,7 +16,7 @@
 #include <webp/encode.h>
 
 #include "testutil.h"
-#include "core/common.h"
+#include "base/common.h"
 
 enum { GS_NEAREST = 0, GS_BILINEAR = 1, GS_BICUBIC = 2 };
 

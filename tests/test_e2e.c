@@ -8,7 +8,7 @@
 
 #include "testutil.h"
 #include "io/io.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 typedef struct sample {
     const char *input;     /* degraded clip */

@@ -5,7 +5,7 @@
 #include <math.h>
 
 #include "palette/palette.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 /* ---- clip helpers (no dependency on anim.c) ------------------------------- */
 

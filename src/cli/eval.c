@@ -1,6 +1,6 @@
 /*
  * eval.c - `pixelfix eval GROUND_TRUTH RESTORED [--json FILE]`: scores a
- * restoration with the metrics of docs/metrics.md (src/train/metrics.c)
+ * restoration with the metrics of docs/metrics.md (src/eval/metrics.c)
  * and prints them as a table, or as JSON.
  */
 #include <getopt.h>
@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 #include "io/io.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 static int has_suffix(const char *s, const char *suf)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/common.h"
+#include "base/common.h"
 #include "train/degrade.h"
 #include "train/trainer.h"
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/common.h"
+#include "base/common.h"
 #include "io/io.h"
 
 int cli_exit_code(pf_status st)

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 #ifndef PF_DATADIR
 #define PF_DATADIR "/usr/local/share/pixelfix/models"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "core/debug.h"
 #include "io/io.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "core/debug.h"
 #include "core/stream_tap.h"
 #include "grid/grid.h"

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* Edge locations across one axis of a frame, summed over bands of lines.
  * axis 0: column boundaries, located along x, bands of `band` rows;

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* A detected grid, in input pixel coordinates (x to the right, y down;
  * pixel i covers [i, i+1)). */

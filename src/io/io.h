@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* ---- the animation type ---------------------------------------------- */
 

@@ -4,7 +4,7 @@
  * shortened to fit NAME_MAX) and moves it into place on success, so a
  * failure never leaves a half-written output. Without force the move never
  * replaces a file that appeared meanwhile. Open temp files are listed in
- * the signal-safe table of core/tempfiles.c, so that pf_remove_temp_files()
+ * the signal-safe table of base/tempfiles.c, so that pf_remove_temp_files()
  * can delete them from a signal handler. Not an encoder itself; see the
  * writer_*.c files.
  */

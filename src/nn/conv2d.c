@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/gemm.h"
 
 /* Target size of one band of columns, in floats (1 MiB: measured best of

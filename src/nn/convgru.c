@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/activation.h"
 #include "nn/conv2d.h"
 #include "nn/resample.h"

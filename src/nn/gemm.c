@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* Columns of C per sgemm call: wide enough to keep sgemm efficient. */
 #define NN_GEMM_CHUNK 1024

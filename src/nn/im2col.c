@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* The valid output range [lo, hi) along one axis for kernel offset kk:
  * those o with 0 <= o*stride - pad + kk < n. */

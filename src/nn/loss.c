@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 static inline double charb(double d, double eps) { return sqrt(d * d + eps * eps) - eps; }
 static inline double charb_d(double d, double eps)

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/unet.h"
 #include "nn/weights.h"
 

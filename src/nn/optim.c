@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 nn_adamw_cfg nn_adamw_default(void)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 int nn_params_add(nn_params *p, const char *name, int ndim, const int *shape,
                   nn_init init, float gain, int decay)

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* Source frame of tap j at frame t, or -1 for a zero-padded frame. */
 static int src_frame(int t, int j, int k, int T, nn_tpad pad)

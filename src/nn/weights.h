@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/init.h"
 #include "nn/optim.h"
 #include "nn/param_table.h"

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 #define PF_PALETTE_MAX 256
 

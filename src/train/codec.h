@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 /* Y'CbCr matrices (ITU-R BT.601 / BT.709 luma coefficients). */
 typedef enum pf_yuv_matrix { PF_YUV_BT601 = 0, PF_YUV_BT709 = 1 } pf_yuv_matrix;

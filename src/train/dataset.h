@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "io/io.h"
 
 /* Packages held out for validation (docs/data.md, "Splits"): never

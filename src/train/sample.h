@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "train/dataset.h"
 #include "train/degrade.h"
 #include "train/rng.h"

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
+#include "base/common.h"
 #include "nn/optim.h"
 #include "nn/unet.h"
 #include "train/sample.h"

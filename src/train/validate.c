@@ -9,7 +9,7 @@
 
 #include "io/io.h"
 #include "pixelfix.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 static int cmp_str(const void *a, const void *b)
 {

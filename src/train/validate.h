@@ -8,7 +8,7 @@
 #ifndef PF_TRAIN_VALIDATE_H
 #define PF_TRAIN_VALIDATE_H
 
-#include "core/common.h"
+#include "base/common.h"
 
 #define PF_VAL_MAX_KINDS 8
 

@@ -9,7 +9,7 @@
  * the table index. "Same colour" is then a squared OKLab distance between two
  * table entries, and "identical RGB" is equal indices.
  */
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 #include <math.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * there is no moment when the file exists but is not listed; a handler
  * that runs before the file exists unlinks a name nobody has.
  */
-#include "core/common.h"
+#include "base/common.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /* color.c - colour values as options give them (pf_parse_color). */
-#include "core/common.h"
+#include "base/common.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* params.c - status strings, version, default parameters and the report's
  * destructor: the small public API surface that is not the pipeline. */
-#include "core/common.h"
+#include "base/common.h"
 
 const char *pf_strerror(pf_status st)
 {

@@ -1,6 +1,6 @@
 /* common.c - logging, checked allocation and the clock (see common.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "core/common.h"
+#include "base/common.h"
 
 #include <stdarg.h>
 #include <string.h>
