@@ -22,9 +22,13 @@ LDLIBS  := $(DEP_LIBS)
 LDFLAGS += $(SAN_LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard src/base/*.c src/core/*.c src/eval/*.c src/io/*.c src/grid/*.c src/nn/*.c \
-                             src/palette/*.c src/train/*.c))
+                             src/palette/*.c))
+# The trainer is not part of the installed library: the binary, the tests
+# and the tools link it from a library of its own, first.
+TRAIN_SRC := $(sort $(wildcard src/train/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TRAIN_OBJ := $(TRAIN_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -35,6 +39,7 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/libpixelfix.a
+TRAIN_LIB := $(BUILD)/libpixelfix-train.a
 BIN := pixelfix
 PC  := $(BUILD)/pixelfix.pc
 
@@ -53,8 +58,13 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(TRAIN_LIB): $(TRAIN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(TRAIN_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TRAIN_LIB) $(LIB) $(LDLIBS)
 
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^\#define PF_VERSION_STRING "\(.*\)"/\1/p' src/pixelfix.h)|' \
 	    -e 's|@LIBS@|$(DEP_LIBS)|' pixelfix.pc.in
@@ -63,17 +73,17 @@ $(PC): pixelfix.pc.in config.mk
 	@mkdir -p $(dir $@)
 	$(PC_SED) > $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(TRAIN_LIB) $(LIB) tests/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TRAIN_LIB) $(LIB) $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+$(BUILD)/tools/%: tests/tools/%.c $(TRAIN_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TRAIN_LIB) $(LIB) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/bench/%: bench/%.c $(TRAIN_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TRAIN_LIB) $(LIB) $(LDLIBS)
 
 tools: $(TOOL_BIN)
 
@@ -102,8 +112,8 @@ $(BUILD)/replay/replay.o: tests/fuzz/replay.c tests/fuzz/fuzz_util.h config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/replay/replay.o $(CLI_LIB) $(LIB)
-	$(CC) $(NODEP_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/replay/replay.o $(CLI_LIB) $(LIB) $(LDLIBS)
+$(BUILD)/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/replay/replay.o $(CLI_LIB) $(TRAIN_LIB) $(LIB)
+	$(CC) $(NODEP_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/replay/replay.o $(CLI_LIB) $(TRAIN_LIB) $(LIB) $(LDLIBS)
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -111,7 +121,7 @@ FUZZ_JOBS    ?= 1
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 $(DEP_CFLAGS) -MMD -MP -Isrc $(MODEL_DIRS)
-FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(TRAIN_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
             $(filter-out $(BUILD)/fuzz/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/fuzz/obj/%.o)) \
             $(BUILD)/fuzz/obj/cli_main.o
 
@@ -197,6 +207,6 @@ ffmpeg: $(LIB) config.mk
 check-ffmpeg: ffmpeg $(BIN) $(TOOL_BIN)
 	sh tests/ffmpeg.sh
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d) \
+-include $(LIB_OBJ:.o=.d) $(TRAIN_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TOOL_BIN:=.d) $(BENCH_BIN:=.d) \
          $(BUILD)/replay/cli_main.d $(BUILD)/replay/replay.d \
          $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)
