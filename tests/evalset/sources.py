@@ -673,7 +673,7 @@ def _key_border_black(rgba):
 
 def slice_tecnoballz_data(root):
     """Two animations of the lores sheets at TB_ANIMS' rectangles: the
-    shaded Amiga-style art (23 and 56 colours) that xbill and gnujump lack."""
+    shaded Amiga-style art (22 and 57 colours) that xbill and gnujump lack."""
     out = []
     for name, (sheet, rects) in sorted(TB_ANIMS.items()):
         path = os.path.join(root, TB_LORES, sheet)
