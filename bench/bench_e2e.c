@@ -7,6 +7,9 @@
  *   clip720  1280x720 H.264, 120 frames at 24 fps   -> MP4 out
  *   gif64    64x64 GIF, 48 frames (16x16 native x4)  -> spritesheet PNG out
  *   clip1080 1920x1080 H.264, 60 frames at 24 fps   -> MP4 out
+ *   gif16    16x16 GIF, 10000 frames (4x4 native x4) -> spritesheet PNG out
+ *   long64   64x64 GIF, 14400 frames (10 min at 24 fps) -> spritesheet PNG out:
+ *            these two show the per-frame cost that no pixel count hides
  * Video goes to MP4 (the streaming path: frames are encoded as they come
  * out, the palette is fixed after 64 frames); the GIF goes to a
  * spritesheet, its usual target.
@@ -52,17 +55,22 @@ typedef struct e2e_input {
     const char *maker;      /* generator script, run with /usr/bin/python3 */
     const char *source;     /* the sample it is made from */
     int w, h, frames, quick_frames;
+    int native;             /* GIF: native side, make-gif.py's SIZE (the scale is w / native) */
     const char *ext;        /* input file type */
     const char *out_ext;    /* output: "mp4" or "png" (spritesheet) */
 } e2e_input;
 
 static const e2e_input inputs[] = {
-    {"clip720", "1280x720 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1280, 720, 120, 24,
+    {"clip720", "1280x720 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1280, 720, 120, 24, 0,
      "mp4", "mp4"},
     {"gif64", "64x64 GIF, 16x16 native art x4", "bench/make-gif.py", "samples/fire-flame.gt.webp",
-     64, 64, 48, 48, "gif", "png"},
-    {"clip1080", "1920x1080 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1920, 1080, 60, 12,
+     64, 64, 48, 48, 16, "gif", "png"},
+    {"clip1080", "1920x1080 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1920, 1080, 60, 12, 0,
      "mp4", "mp4"},
+    {"gif16", "16x16 GIF, 4x4 native art x4, 10000 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
+     16, 16, 10000, 500, 4, "gif", "png"},
+    {"long64", "64x64 GIF, 16x16 native art x4, 14400 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
+     64, 64, 14400, 500, 16, "gif", "png"},
 };
 
 typedef struct run_result {
@@ -154,9 +162,9 @@ static int make_input(char *path, size_t cap, const char *dir, const e2e_input *
     snprintf(tmp, sizeof tmp, "%s/%s_%d.part.%s", dir, in->tag, n, in->ext);
     snprintf(c, sizeof c, "%d", n);
     char *argv_clip[] = {"/usr/bin/python3", (char *)in->maker, (char *)in->source, tmp, a, b, c, NULL};
-    if (strcmp(in->ext, "gif") == 0) {   /* make-gif.py GT OUT SIZE SCALE FRAMES: 16 x 4 */
-        snprintf(a, sizeof a, "%d", 16);
-        snprintf(b, sizeof b, "%d", in->w / 16);
+    if (strcmp(in->ext, "gif") == 0) {   /* make-gif.py GT OUT SIZE SCALE FRAMES */
+        snprintf(a, sizeof a, "%d", in->native);
+        snprintf(b, sizeof b, "%d", in->w / in->native);
     } else {                             /* make-clip.py GT OUT W H FRAMES */
         snprintf(a, sizeof a, "%d", in->w);
         snprintf(b, sizeof b, "%d", in->h);

@@ -284,12 +284,9 @@ static pf_status run_window(void *ctx, const float *const *in, int T, float *con
 static void take_outputs(stages *s, nn_windower *win)
 {
     const float *o;
-    int64_t pts;
-    int dur;
-    while (nn_window_pull(win, &o, &pts, &dur) == PF_OK) {
+    while (nn_window_pull(win, &o) == PF_OK) {
         if (s->n_native >= s->n) die("more frames out than in");
-        uint8_t *px = s->native[s->n_native];
-        s->dur[s->n_native++] = dur;
+        uint8_t *px = s->native[s->n_native++];
         for (size_t i = 0; i < s->plane; i++) {
             for (int c = 0; c < 3; c++)
                 px[i * 4 + c] = (uint8_t)(pf_clampf(o[(size_t)c * s->plane + i], 0.f, 1.f) * 255.f + .5f);
@@ -319,7 +316,8 @@ static void stage_network(stages *s)
         if (i < s->n_head) { dx = s->hdx[i]; dy = s->hdy[i]; }
         else if (pf_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
         resample(s, px, dx, dy);
-        if (nn_window_push(&win, s->payload, i++, dur) < 0) die("the model failed");
+        s->dur[i++] = dur;   /* frames come out in the order they go in */
+        if (nn_window_push(&win, s->payload) < 0) die("the model failed");
         take_outputs(s, &win);
     }
     if (nn_window_finish(&win) < 0) die("the model failed");

@@ -30,7 +30,8 @@ STAGE_WHAT = {
     "other": "other: model load, background estimate, files",
     "total": "total (the --json report's total_ms)",
 }
-INPUTS = [("clip720", "MP4"), ("gif64", "spritesheet PNG"), ("clip1080", "MP4")]
+INPUTS = [("clip720", "MP4"), ("gif64", "spritesheet PNG"), ("clip1080", "MP4"), ("gif16", "spritesheet PNG"),
+          ("long64", "spritesheet PNG")]
 
 
 # ---- reading ---------------------------------------------------------------

@@ -85,10 +85,14 @@ typedef struct pf_limits {
     int64_t max_model_memory;  /* bytes the model's window may take (its frames and the
                                   network's activations; bigger frames run in tiles);
                                   default 768 MiB */
-    int64_t max_memory;        /* bytes the grid lock may take: the frames held for
-                                  detection and its work on whole canvases; fewer
-                                  frames are held to fit, and a canvas that does not
-                                  fit with one is refused; default 1 GiB */
+    int64_t max_memory;        /* bytes a restore may take: finding the grid (the frames
+                                  held for detection and its work on whole canvases;
+                                  fewer frames are held to fit, and a canvas that does
+                                  not fit with one is refused), then the native working
+                                  set (the network's window is planned within what is
+                                  left, in tiles if need be) and the frames held for the
+                                  palette and by the output; refused with PF_ELIMIT
+                                  before the allocation that would cross it; default 1 GiB */
 } pf_limits;
 
 /* The background a restore found (pf_report.bg_kind). */
@@ -159,7 +163,8 @@ typedef struct pf_params {
     int upscale;           /* nearest upscale of the output, any kind; 0 = none, except video:
                               the smallest making height >= 256 */
     int loop;              /* GIF/WebP loop count; 0 = forever, -1 = as the input (default) */
-    const char *debug_dir; /* write grid overlays and pre-palette images here; NULL = none */
+    const char *debug_dir; /* pf_restore_file writes grid overlays and pre-palette images
+                              here (pf_stream itself writes no files); NULL = none */
     /* model */
     int use_model;         /* 1 (default): restore with the model (model_path, or the
                               installed default when there is one); 0: classical path */
@@ -233,6 +238,10 @@ typedef struct pf_report {
     char *model_path;          /* the model file that ran (owned); NULL on the classical path */
     int window, overlap;       /* T and O used */
     double ms_model;           /* network time, ms (part of ms_restore) */
+    /* memory */
+    int64_t mem_bytes;         /* the restore's planned working set after the grid lock
+                                  (network included) plus the frames it holds, bytes;
+                                  what pf_limits.max_memory bounds */
 } pf_report;
 
 void pf_report_free(pf_report *rep);

@@ -152,6 +152,19 @@ cp "$T/selfdir/frame_0000.png" "$T/frame0.png"
 expect 5 "a frame restored into its own folder" -- "$BIN" "$T/selfdir/frame_0000.png" -o "$T/selfdir/" --scale 1 --force -q --no-model
 cmp -s "$T/selfdir/frame_0000.png" "$T/frame0.png" && ok || bad "a frame restored into its own folder: the input changed"
 
+# --- --debug DIR: grid overlays of the lookahead, native frames before and after
+# the palette (drawn by pf_restore_file through the stream's hooks); the output
+# is the same as without it
+expect 0 "--debug" -- "$BIN" "$SRC" -o "$T/dbg.gif" -q --no-model --debug "$T/dbgdir"
+expect 0 "without --debug" -- "$BIN" "$SRC" -o "$T/nodbg.gif" -q --no-model
+cmp -s "$T/dbg.gif" "$T/nodbg.gif" && ok || bad "--debug changed the output"
+for f in grid_000 cells_000 result_000; do
+    [ "$(head -c 8 "$T/dbgdir/$f.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok ||
+        bad "--debug: no $f.png ($(ls "$T/dbgdir" 2>&1 | tr '\n' ' '))"
+done
+[ "$(ls "$T/dbgdir" | grep -c '^grid_')" -ge 2 ] && [ "$(ls "$T/dbgdir" | grep -c '^grid_')" -le 4 ] && ok ||
+    bad "--debug: $(ls "$T/dbgdir" | grep -c '^grid_') grid overlays (2..4 expected)"
+
 # --- a 254-byte output name (legal; NAME_MAX is 255) works: the temp name fits ----
 long=$(printf '%0250d' 0)
 expect 0 "a 254-byte output name" -- "$BIN" "$SRC" -o "$T/$long.gif" -q --no-model
@@ -211,6 +224,32 @@ expect 2 "--max-memory 12x" -- "$BIN" "$SRC" -o "$T/mem1.gif" --no-model --max-m
 expect 0 "--max-memory 2GiB" -- "$BIN" "$SRC" -o "$T/mem3.gif" --no-model --max-memory 2GiB
 expect 0 "--max-memory holds fewer frames" -- "$BIN" "$SRC" -o "$T/mem2.gif" --no-model --max-memory 2500000 -v
 grep -q "5 of 8 frames held" "$T/stderr" && ok || bad "--max-memory: not 5 of 8 frames: $(grep held "$T/stderr")"
+# --max-memory bounds the rest of the restore too: the native working set
+# (256x256 cells at --scale 1: about 45 MB) and the frames held for the
+# palette and by a spritesheet (48 frames of 256 KiB, three copies), each
+# refused before it is allocated; an MP4 writes frames as they come
+ffmpeg -nostdin -v error -f lavfi -i testsrc=s=256x256:r=24 -frames:v 48 -y "$T/mem.mp4" 2>/dev/null
+if [ -s "$T/mem.mp4" ]; then
+    expect 7 "--max-memory under the lock's native work" -- "$BIN" "$T/mem.mp4" -o "$T/mem4.gif" --no-model --scale 1 --max-memory 20M
+    grep -q "need about .* to set up, over the limit of 20.0 MiB (--max-memory raises it)" "$T/stderr" && ok ||
+        bad "--max-memory lock: $(cat "$T/stderr")"
+    expect 7 "--max-memory under the working set" -- "$BIN" "$T/mem.mp4" -o "$T/mem4.gif" --no-model --scale 1 --max-memory 30M
+    no_output "$T/mem4.gif" "--max-memory under the working set"
+    one_line "--max-memory under the working set"
+    grep -q "need about .* to restore, over the limit of 30.0 MiB (--max-memory raises it)" "$T/stderr" && ok ||
+        bad "--max-memory working set: $(cat "$T/stderr")"
+    expect 7 "--max-memory under a sheet's frames" -- "$BIN" "$T/mem.mp4" -o "$T/mem5.png" --no-model --scale 1 --max-memory 60M
+    no_output "$T/mem5.png" "--max-memory under a sheet's frames"
+    no_output "$T/mem5.json" "--max-memory under a sheet's frames (JSON)"
+    grep -q "holding .* frames of 256x256 native pixels .* (--max-memory raises it" "$T/stderr" && ok ||
+        bad "--max-memory held frames: $(cat "$T/stderr")"
+    expect 0 "--max-memory: an MP4 holds no frames" -- "$BIN" "$T/mem.mp4" -o "$T/mem6.mp4" --no-model --scale 1 \
+        --max-memory 60M --json "$T/mem6.json"
+    m=$(sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p' "$T/mem6.json")
+    [ -n "$m" ] && [ "$m" -gt 30000000 ] && [ "$m" -le 62914560 ] && ok || bad "memory_bytes of the MP4 run: '$m'"
+else
+    bad "ffmpeg could not make the --max-memory clip"
+fi
 # A truncated GIF that still has frames: a warning, and an output
 size=$(wc -c < "$SRC")
 head -c $((size * 2 / 3)) "$SRC" > "$T/trunc.gif"

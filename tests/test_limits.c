@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#include <gif_lib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -124,8 +125,8 @@ static void make_webp(buf *b, uint32_t w, uint32_t h)
     b->d[5] = (uint8_t)((b->n - 8) >> 8);
 }
 
-/* A 2x2 GIF of `frames` 1x1 frames, 10 ms each. */
-static void make_long_gif(const char *path, int frames)
+/* A w x h GIF of `frames` 1x1 frames, 10 ms each. */
+static void make_long_gif(const char *path, unsigned w, unsigned h, int frames)
 {
     static const uint8_t pal[6] = {0, 0, 0, 255, 255, 255};
     FILE *fp = fopen(path, "wb");
@@ -133,7 +134,7 @@ static void make_long_gif(const char *path, int frames)
 
     assert_non_null(fp);
     put(&b, "GIF89a", 6);
-    put16le(&b, 2); put16le(&b, 2);
+    put16le(&b, w); put16le(&b, h);
     put8(&b, 0x80); put8(&b, 0); put8(&b, 0);
     put(&b, pal, sizeof pal);
     assert_int_equal(fwrite(b.d, 1, b.n, fp), b.n);
@@ -203,9 +204,9 @@ static int stderr_has(const char *s)
 
 /* Runs `pixelfix in -o dir/out.png --no-model` (plus extra), expects exit
  * code `code`, stderr naming `flag` (NULL: no check), an output file only
- * when code is 0, and a peak RSS under RSS_CAP_KIB. */
-static void expect_run(const char *in, const char *extra1, const char *extra2, int code,
-                       const char *flag)
+ * when code is 0, and a peak RSS under cap_kib. */
+static void expect_run_cap(const char *in, const char *extra1, const char *extra2, int code,
+                           const char *flag, long cap_kib)
 {
     char out[300];
     char *args[8];
@@ -237,7 +238,13 @@ static void expect_run(const char *in, const char *extra1, const char *extra2, i
         remove(json);
     }
     assert_true(rss > 0);
-    assert_true(rss < RSS_CAP_KIB);
+    assert_true(rss < cap_kib);
+}
+
+static void expect_run(const char *in, const char *extra1, const char *extra2, int code,
+                       const char *flag)
+{
+    expect_run_cap(in, extra1, extra2, code, flag, RSS_CAP_KIB);
 }
 
 static void path_in(char *p, size_t n, const char *name)
@@ -313,9 +320,77 @@ static void test_frame_and_byte_limits(void **state)
     char p[300];
     (void)state;
     path_in(p, sizeof p, "long.gif");
-    make_long_gif(p, 3000);
+    make_long_gif(p, 2, 2, 3000);
     expect_run(p, "--max-frames=1000", "--scale=1", 7, "--max-frames");
     expect_run(p, "--max-decoded-bytes=4000", "--scale=1", 7, "--max-decoded-bytes");
+}
+
+/* A 40 KB GIF whose 8191x8191 screen holds 3000 frames of 1x1 (issue 16:
+ * it once took 2.85 GB): within --max-pixels, but finding its grid needs
+ * about 3.2 GiB of canvases, so the default --max-memory refuses it at
+ * once, and with the model too. */
+static void test_big_screen_tiny_frames(void **state)
+{
+    char p[300], out[300];
+    char *args[] = {p, "-o", out, "--model", "models/pixelfix-v2.safetensors", NULL};
+    long rss = 0;
+    (void)state;
+    path_in(p, sizeof p, "screen.gif");
+    make_long_gif(p, 8191, 8191, 3000);
+    expect_run(p, NULL, NULL, 7, "--max-memory");
+    snprintf(out, sizeof out, "%s/out.webp", g_dir);
+    assert_int_equal(run_cli(args, &rss), 7);
+    assert_true(stderr_has("--max-memory"));
+    assert_false(tu_exists(out));
+    assert_true(rss < RSS_CAP_KIB);
+}
+
+/* A GIF (giflib writes the LZW) whose first frame is side x side pixel
+ * art of 8-pixel cells in four colours, then `tiny` frames of 1x1 that
+ * flip its corner pixel. */
+static void make_art_then_tiny_gif(const char *path, int side, int tiny)
+{
+    GifColorType cols[4] = {{20, 20, 30}, {220, 60, 40}, {60, 200, 90}, {240, 230, 200}};
+    ColorMapObject *map = GifMakeMapObject(4, cols);
+    int err = 0;
+    GifFileType *g = EGifOpenFileName(path, false, &err);
+    GifPixelType *row = malloc((size_t)side);
+
+    assert_non_null(map);
+    assert_non_null(g);
+    assert_non_null(row);
+    EGifSetGifVersion(g, true);
+    assert_int_equal(EGifPutScreenDesc(g, side, side, 2, 0, map), GIF_OK);
+    assert_int_equal(EGifPutImageDesc(g, 0, 0, side, side, false, NULL), GIF_OK);
+    for (int y = 0; y < side; y++) {
+        for (int x = 0; x < side; x++) row[x] = (GifPixelType)(((x / 8) * 7 + (y / 8) * 13 + (x / 8) * (y / 8)) % 4);
+        assert_int_equal(EGifPutLine(g, row, side), GIF_OK);
+    }
+    for (int i = 0; i < tiny; i++) {
+        GifPixelType px = (GifPixelType)(i & 1 ? 3 : 0);
+        const GifByteType gce[4] = {0x04, 4, 0, 0};   /* keep, 40 ms */
+        assert_int_equal(EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, 4, gce), GIF_OK);
+        assert_int_equal(EGifPutImageDesc(g, 0, 0, 1, 1, false, NULL), GIF_OK);
+        assert_int_equal(EGifPutLine(g, &px, 1), GIF_OK);
+    }
+    assert_int_equal(EGifCloseFile(g, &err), GIF_OK);
+    GifFreeMapObject(map);
+    free(row);
+}
+
+/* Pixel art and then 600 frames of 1x1 (issue 16: at 1024x1024 it once
+ * took 2.86 GB with the model and grew past 6.6 GB without): the canvas is
+ * composited frame by frame and nothing canvas-sized is held per input
+ * frame (that would be 600 MiB here), so it restores in a small peak
+ * (83 MiB measured, 193 MiB under ASan, whose quarantine keeps freed
+ * canvases a while). */
+static void test_art_then_tiny_frames(void **state)
+{
+    char p[300];
+    (void)state;
+    path_in(p, sizeof p, "art600.gif");
+    make_art_then_tiny_gif(p, 512, 600);
+    expect_run_cap(p, NULL, NULL, 0, NULL, 256 * 1024);
 }
 
 /* samples/guy-exit.gif with the shipped model and `flag value`: refused
@@ -370,6 +445,8 @@ int main(void)
         cmocka_unit_test(test_huge_png_canvas),
         cmocka_unit_test(test_apng_billions_of_frames),
         cmocka_unit_test(test_frame_and_byte_limits),
+        cmocka_unit_test(test_big_screen_tiny_frames),
+        cmocka_unit_test(test_art_then_tiny_frames),
         cmocka_unit_test(test_model_limit),
         cmocka_unit_test(test_model_memory_limit),
     };

@@ -69,6 +69,7 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
     json_object_set_new(o, "model", rep->model_path ? json_pack("{s:s,s:i,s:i}", "path", rep->model_path,
                         "window", rep->window, "overlap", rep->overlap) : json_pack("{s:n}", "path"));
     json_object_set_new(o, "timing", timing);
+    json_object_set_new(o, "memory_bytes", json_integer(rep->mem_bytes));
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     return text;

@@ -7,13 +7,16 @@
  * Memory: the stream holds the grid lookahead and one model window; video
  * and frame outputs are written as frames come out. Whole-clip palettes
  * (the default) and --crop hold the native frames of the clip, which are
- * small; the spritesheet, GIF and WebP need them all anyway.
+ * usually small; the spritesheet, GIF and WebP need them all anyway.
+ * --max-memory bounds the lot (check_memory).
  */
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/common.h"
 #include "core/debug.h"
+#include "core/stream_tap.h"
 #include "io/io.h"
 
 typedef struct restore {
@@ -32,6 +35,7 @@ typedef struct restore {
     int last_dur, w, h, loop;
     int *dur;                 /* (frames_out) */
     int n_out, dur_cap;
+    int64_t mem_out;          /* bytes the output side holds (writer, --crop, --dedupe) */
 } restore;
 
 static int progress(const restore *r, const char *stage, int64_t done, int64_t total)
@@ -105,6 +109,34 @@ static void fill_meta(restore *r)
     m->has_bg = s->bg_kind == PF_BGK_SOLID || s->bg_kind == PF_BGK_GRADIENT || s->bg_kind == PF_BGK_FIELD;
     memcpy(m->bg_rgb, s->bg_rgb, 3);
     m->source = r->input;
+}
+
+/* Copies of each native frame the output side keeps until the end: the
+ * spritesheet, GIF and WebP writers hold every frame (the sheet's layout
+ * one more), and --crop holds them all before the writer sees one. */
+static int held_copies(const restore *r)
+{
+    int n = r->kind == PF_OUT_SHEET ? 2 : r->kind == PF_OUT_GIF || r->kind == PF_OUT_WEBP ? 1 : 0;
+    return n + (r->p->crop != 0);
+}
+
+/* After `pushed` input frames: what the stream holds plus what the output
+ * will hold of them, checked against --max-memory while the stream holds
+ * them, so the run stops before the output would copy them. */
+static pf_status check_memory(restore *r, int64_t pushed)
+{
+    const pf_report *s = pf_stream_report(r->st);
+    const int64_t max = r->p->limits.max_memory;
+    if (!s->native_w || !r->output || held_copies(r) == 0) return PF_OK;
+    const int up = r->kind != PF_OUT_VIDEO && r->p->upscale > 1 ? r->p->upscale : 1;
+    const double frame = (double)s->native_w * up * s->native_h * up * 4;
+    r->mem_out = (int64_t)fmin(9e18, frame * (double)held_copies(r) * (double)pushed);
+    if (max <= 0 || (double)s->mem_bytes + (double)r->mem_out <= (double)max) return PF_OK;
+    char a[32];
+    pf_error(&r->lg, "holding %lld frames of %dx%d native pixels for '%s' takes more than %s (--max-memory "
+             "raises it; an MP4 or a folder of PNG frames is written as the frames come)", (long long)pushed,
+             s->native_w * up, s->native_h * up, r->output, pf_fmt_bytes(a, (double)max));
+    return PF_ELIMIT;
 }
 
 /* Appends one frame's duration to the report's list. */
@@ -252,6 +284,20 @@ static pf_status flush_crop(restore *r)
     return st;
 }
 
+/* --debug: the stream's hooks (stream_tap.h) draw into params->debug_dir. */
+static pf_status debug_grid(void *user, const pf_lattice *lat, const uint8_t *rgba, int w, int h, double dx,
+                            double dy, int index)
+{
+    const restore *r = user;
+    return pf_debug_grid(r->p->debug_dir, lat, rgba, w, h, dx, dy, index, &r->lg);
+}
+
+static pf_status debug_cells(void *user, const pf_anim *frames)
+{
+    const restore *r = user;
+    return pf_debug_native(r->p->debug_dir, "cells", frames, &r->lg);
+}
+
 /* The model the parameters ask for, or NULL for the classical path. */
 static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *lg)
 {
@@ -307,6 +353,7 @@ static pf_status finish_report(restore *r)
     rep->ms_restore = s->ms_restore;
     rep->ms_palette = s->ms_palette;
     rep->ms_model = s->ms_model;
+    rep->mem_bytes = s->mem_bytes + r->mem_out;
     rep->used_model = s->used_model;
     if (s->model_path && !rep->model_path && !(rep->model_path = strdup(s->model_path))) return PF_ENOMEM;
     rep->window = s->window;
@@ -377,6 +424,7 @@ pf_status pf_restore_file(const char *input, const char *output,
         sp.palette_frames = 0;   /* the writer holds every frame anyway */
     if (!output) sp.candidates = 1;
     if ((st = pf_stream_open(&r.st, r.rep->in_width, r.rep->in_height, &sp, model)) < 0) goto fail;
+    if (params->debug_dir) pf_stream_set_debug(r.st, &(pf_stream_debug){debug_grid, debug_cells, &r});
 
     int nogrid = 0;
     for (int64_t n = 0;;) {
@@ -396,7 +444,7 @@ pf_status pf_restore_file(const char *input, const char *output,
             nogrid = 1;
             continue;
         }
-        if (st < 0 || (st = pull_all(&r)) < 0) goto fail;
+        if (st < 0 || (st = check_memory(&r, n)) < 0 || (st = pull_all(&r)) < 0) goto fail;
         if (progress(&r, n <= params->grid_frames ? "decode" : "restore", n, pf_reader_frame_count(rd))) {
             st = PF_EABORTED;
             goto fail;

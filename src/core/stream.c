@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "base/common.h"
-#include "core/debug.h"
 #include "core/stream_tap.h"
 #include "grid/grid.h"
 #include "io/io.h"
@@ -55,6 +54,13 @@ typedef struct held_frame {
     int after;
 } held_frame;
 
+/* When a frame shows and for how long: kept by the stream for the frames
+ * in the windower, which hands them back in the order they went in. */
+typedef struct frame_time {
+    int64_t pts;
+    int duration_ms;
+} frame_time;
+
 /* A FIFO of native RGBA8 frames. */
 typedef struct frame_queue {
     out_frame *f;
@@ -77,7 +83,8 @@ struct pf_stream {
     pf_sampler smp;              /* the clip's grid, background, samples and cells */
     pf_stream_tap_fn tap;        /* stream_tap.h */
     void *tap_user;
-    int debug_until, debug_step; /* --debug: draw lookahead frames 0, step, ... before this */
+    pf_stream_debug dbg;         /* stream_tap.h: the caller's --debug images */
+    int debug_until, debug_step; /* dbg.grid: lookahead frames 0, step, ... before this */
     int k, rows, cols;
     size_t slen, clen;           /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
     float bg01[3];
@@ -93,6 +100,7 @@ struct pf_stream {
     held_frame *held_in;         /* FIFO of held drawings waiting for the frame they repeat */
     int held_head, held_count, held_cap;
     int restored_in, restored_out; /* frames given to the windower, and out of it */
+    frame_time *win_time;        /* (window + 1) ring: frame i's timing at i % (window + 1) */
     int have_ref, have_last;
     uint8_t *contig;             /* a contiguous input frame */
     nn_windower win;
@@ -107,6 +115,7 @@ struct pf_stream {
     int pushed, finished;
     pf_status lock_err;          /* a failed lock, repeated: the lookahead is full */
     int drift_cap;
+    size_t mem_fixed;            /* bytes of the working set planned at the lock (model included) */
     pf_report rep;
 };
 
@@ -223,6 +232,10 @@ static pf_status check_params(const pf_params *p, const pf_logger *lg)
 }
 
 #define GRID_WORK_CANVASES 12   /* grid detection's work, in RGBA canvases (measured 11, plus margin) */
+/* input-sized memory for the whole run after the lock, in RGBA canvases:
+ * the contiguous frame, the reader's canvas and the decoder's frames in
+ * flight (a 4096x2160 H.264 clip: 4-5) */
+#define STREAM_CANVASES 6.0
 
 pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params *p, pf_model *model)
 {
@@ -332,6 +345,7 @@ void pf_stream_close(pf_stream *s)
     free(s->still);
     free(s->last_out);
     free(s->held_in);
+    free(s->win_time);
     free(s->contig);
     pf_palette_mapper_free(&s->mapper);
     free(s->pulled);
@@ -350,6 +364,11 @@ void pf_stream_set_tap(pf_stream *s, pf_stream_tap_fn fn, void *user)
 {
     s->tap = fn;
     s->tap_user = user;
+}
+
+void pf_stream_set_debug(pf_stream *s, const pf_stream_debug *d)
+{
+    s->dbg = *d;
 }
 
 const pf_report *pf_stream_report(const pf_stream *s)
@@ -398,11 +417,11 @@ static pf_status make_palette(pf_stream *s)
 {
     double t = pf_now_ms();
     pf_status st;
-    if (s->p.debug_dir && s->held.count > s->held.head) {
+    if (s->dbg.cells && s->held.count > s->held.head) {
         pf_anim a = {0};
         a.width = s->cols;
         a.height = s->rows;
-        /* pf_debug_native wants a pf_anim: borrow the held frames */
+        /* the hook takes a pf_anim: borrow the held frames */
         pf_frame *frames = calloc((size_t)(s->held.count - s->held.head), sizeof *frames);
         if (!frames) return PF_ENOMEM;
         for (int i = s->held.head; i < s->held.count; i++) {
@@ -410,7 +429,7 @@ static pf_status make_palette(pf_stream *s)
             frames[a.count++].duration_ms = s->held.f[i].duration_ms;
         }
         a.frames = frames;
-        st = pf_debug_native(s->p.debug_dir, "cells", &a, &s->lg);
+        st = s->dbg.cells(s->dbg.user, &a);
         free(frames);
         if (st < 0) return st;
     }
@@ -466,6 +485,16 @@ static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int
         if (st < 0) free(px);
         return st;
     }
+    const int n_held = s->held.count - s->held.head + 1;
+    s->rep.mem_bytes = (int64_t)s->mem_fixed + (int64_t)n_held * (int64_t)plane * 4;
+    if (s->p.limits.max_memory > 0 && s->rep.mem_bytes > s->p.limits.max_memory) {
+        char a[32];
+        free(px);
+        pf_error(&s->lg, "holding %d frames of %dx%d native pixels for the clip-wide palette takes more than %s "
+                 "(--max-memory raises it; --palette-frames N builds the palette from the first N frames)",
+                 n_held, s->cols, s->rows, pf_fmt_bytes(a, (double)s->p.limits.max_memory));
+        return PF_ELIMIT;
+    }
     if ((st = queue_push(&s->held, px, pts, dur)) < 0) {
         free(px);
         return st;
@@ -509,11 +538,10 @@ static pf_status push_held(pf_stream *s, int64_t pts, int dur)
 static pf_status drain_windows(pf_stream *s)
 {
     const float *o;
-    int64_t pts;
-    int dur;
     pf_status st;
-    while (nn_window_pull(&s->win, &o, &pts, &dur) == PF_OK) {
-        if ((st = to_palette_stage(s, o, pts, dur)) < 0) return st;
+    while (nn_window_pull(&s->win, &o) == PF_OK) {
+        const frame_time ft = s->win_time[s->restored_out % (s->rep.window + 1)];
+        if ((st = to_palette_stage(s, o, ft.pts, ft.duration_ms)) < 0) return st;
         s->restored_out++;
         if ((st = flush_held(s)) < 0) return st;
     }
@@ -650,8 +678,8 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
     pf_status st;
     if ((st = pf_sampler_next(&s->smp, rgba, s->payload, cells, &dx, &dy)) < 0) return st;
     if (s->tap) s->tap(s->tap_user, s->payload, cells, s->rows, s->cols, s->k);
-    if (s->p.debug_dir && s->rep.frames_in < s->debug_until && s->rep.frames_in % s->debug_step == 0) {
-        if ((st = pf_debug_grid(s->p.debug_dir, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in, &s->lg)) < 0)
+    if (s->dbg.grid && s->rep.frames_in < s->debug_until && s->rep.frames_in % s->debug_step == 0) {
+        if ((st = s->dbg.grid(s->dbg.user, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in)) < 0)
             return st;
     }
     /* at most a window of held drawings wait for the frame they repeat, so
@@ -666,7 +694,9 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
         st = push_held(s, pts, dur);
         if (st == PF_OK) st = flush_held(s);
     } else {
-        if ((st = nn_window_push(&s->win, s->payload, pts, dur)) < 0) return st;
+        /* at most a window's frames are in the windower: the ring holds them */
+        s->win_time[s->restored_in % (s->rep.window + 1)] = (frame_time){pts, dur};
+        if ((st = nn_window_push(&s->win, s->payload)) < 0) return st;
         s->restored_in++;
         st = drain_windows(s);
     }
@@ -693,6 +723,16 @@ static void fill_report_grid(pf_report *rep, const pf_lattice *L)
     }
 }
 
+/* The clip needs about `need` bytes to `what`, over --max-memory. */
+static pf_status over_memory(pf_stream *s, const char *what, double need)
+{
+    char a[32], b[32];
+    pf_error(&s->lg, "%dx%d native pixels (cells of %.2f px) need about %s to %s, over the limit of %s "
+             "(--max-memory raises it)", s->smp.cols, s->smp.rows, pf_lattice_grid(s->smp.lat)->cell_w, pf_fmt_bytes(a, need),
+             what, pf_fmt_bytes(b, (double)s->p.limits.max_memory));
+    return PF_ELIMIT;
+}
+
 /* Finds the lattice on the held frames, sets everything up, and feeds them. */
 static pf_status lock(pf_stream *s)
 {
@@ -701,8 +741,13 @@ static pf_status lock(pf_stream *s)
     pf_lattice_params lp = {p->grid, p->scale, s->k};
     pf_status st;
 
+    /* the lookahead and the contiguous frame stay while the native work is set up */
+    const size_t canvas = (size_t)s->w * s->h * 4, inputs = canvas * (size_t)(s->n_head + 1);
+    const size_t max_mem = p->limits.max_memory > 0 ? (size_t)p->limits.max_memory : 0;
     st = pf_sampler_lock(&s->smp, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, p->background,
-                         p->bg_rgb, p->keep_pockets, &s->lg);
+                         p->bg_rgb, p->keep_pockets, max_mem ? (max_mem > inputs ? max_mem - inputs : 1) : 0, &s->lg);
+    if (st == PF_ELIMIT)
+        return over_memory(s, "set up", (double)inputs + (double)s->smp.lock_bytes);
     if (s->smp.lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
         pf_status cs = pf_lattice_candidates(s->smp.lat, (const uint8_t *const *)s->head, s->n_head);
         if (cs < 0) return cs;
@@ -741,14 +786,33 @@ static pf_status lock(pf_stream *s)
             pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence);
     }
+    /* The working set from here on: the frame's samples and cells, the
+     * per-cell state, the still masks of a window, and the windower's queue
+     * (plus the network, below). --max-memory bounds it with the input
+     * frames still held, before anything of its size is allocated. */
+    const double base = (double)inputs + (double)pf_background_scratch_size(s->smp.rows, s->smp.cols) +
+                        4.0 * ((double)s->smp.slen + (double)s->smp.clen) +
+                        4.0 * 4.0 * 3.0 * (double)s->smp.rows * s->smp.cols +
+                        (double)s->smp.rows * s->smp.cols * (s->model ? p->window + 16 : 16);
+    const double queue_c = 4.0 * ((double)s->smp.slen + 3.0 * (double)s->smp.clen);
+    if (max_mem && base + (s->model ? 0.0 : queue_c) > (double)max_mem)
+        return over_memory(s, "restore", base + (s->model ? 0.0 : queue_c));
+    s->mem_fixed = (size_t)(base - (double)inputs + STREAM_CANVASES * (double)canvas + queue_c);
     if (s->model) {
         /* A window of native frames waits in the windower (samples and
          * cells in, corrected cells out), and the network runs on it: in
          * tiles (nn_model_run_tiled) when the whole frame would not fit the
-         * budget. Refused before allocating when even that does not fit. */
+         * budget, which is --max-model-memory or 3/4 of what --max-memory
+         * leaves. Refused before allocating when even that does not fit. */
         size_t limit = p->limits.max_model_memory > 0 ? (size_t)p->limits.max_model_memory : 0;
         size_t net = SIZE_MAX, queue = SIZE_MAX;
         char a[32], b[32];
+        /* the lookahead is fed and freed before the window fills; the
+         * canvases stay. A quarter is kept
+         * for the frames held for the palette and by the output. */
+        const double room = ((double)max_mem - (base - (double)inputs + STREAM_CANVASES * (double)canvas)) * 0.75;
+        const int by_memory = max_mem && (limit == 0 || room < (double)limit);
+        if (by_memory) limit = (size_t)fmax(1.0, room);
         if (s->smp.slen <= SIZE_MAX - s->smp.clen)
             queue = nn_window_bytes(p->window, p->overlap, s->smp.slen + s->smp.clen, s->smp.clen);
         s->tile = -1;
@@ -759,11 +823,13 @@ static pf_status lock(pf_stream *s)
         }
         if (s->tile < 0) {
             pf_error(&s->lg, "the model needs more than %s for a window of %d frames of %dx%d native pixels "
-                     "(%s of it the window's frames; --max-model-memory raises it, --window lowers it, "
+                     "(%s of it the window's frames; %s raises it, --window lowers it, "
                      "--no-model restores without the model)", pf_fmt_bytes(b, (double)limit), p->window,
-                     s->cols, s->rows, queue == SIZE_MAX ? "more than can be addressed" : pf_fmt_bytes(a, (double)queue));
+                     s->cols, s->rows, queue == SIZE_MAX ? "more than can be addressed" : pf_fmt_bytes(a, (double)queue),
+                     by_memory ? "--max-memory" : "--max-model-memory");
             return PF_ELIMIT;
         }
+        s->mem_fixed = (size_t)(base - (double)inputs + STREAM_CANVASES * (double)canvas) + net + queue;
         if (s->tile > 0)
             pf_info(&s->lg, "model: %dx%d native pixels run in tiles of %d (%s a window with its frames, "
                     "limit %s)", s->cols, s->rows, s->tile, pf_fmt_bytes(a, (double)(net + queue)),
@@ -778,12 +844,14 @@ static pf_status lock(pf_stream *s)
     if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
         !(s->ref_mean = pf_calloc4(plane, 4, sizeof(float), 1)) ||
         !(s->cell_mean = pf_malloc4(plane, 4, sizeof(float), 1)) ||
-        !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)))
+        !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
+        !(s->win_time = calloc((size_t)s->rep.window + 1, sizeof *s->win_time)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
     if (st < 0) goto done;
     s->locked = 1;
+    s->rep.mem_bytes = (int64_t)s->mem_fixed;
     s->debug_until = s->n_head;
     s->debug_step = s->n_head <= 4 ? 1 : (s->n_head + 3) / 4;
     for (int i = 0; i < s->n_head; i++) {

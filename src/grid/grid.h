@@ -309,6 +309,7 @@ typedef struct pf_sampler {
     int rows, cols;         /* native size */
     size_t slen, clen;      /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
     uint8_t *scratch;       /* (rows, cols) keying */
+    size_t lock_bytes;      /* what pf_sampler_lock's native work takes, bytes */
 } pf_sampler;
 
 /* Finds the lattice on the n lookahead frames (h, w, 4) RGBA8 and the
@@ -316,11 +317,14 @@ typedef struct pf_sampler {
  * of them; PF_BG_COLOR: bg_rgb; PF_BG_NONE: no keying; keep_pockets 1
  * keys only what the border reaches), then rewinds so
  * that pf_sampler_next starts at head[0]. On PF_ENOGRID s->lat still
- * holds the figures found (free with pf_sampler_free).
- * Errors: those of pf_lattice_find, PF_ENOMEM. */
+ * holds the figures found (free with pf_sampler_free). max_bytes (0: no
+ * limit) bounds the native work once the lattice is found (a frame of
+ * samples, the background's cells): over it, PF_ELIMIT with s->lat, rows,
+ * cols and lock_bytes set, before that work is allocated.
+ * Errors: those of pf_lattice_find, PF_ELIMIT, PF_ENOMEM. */
 pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
                           const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          int keep_pockets, const pf_logger *lg);
+                          int keep_pockets, size_t max_bytes, const pf_logger *lg);
 
 /* The next frame in clip order: samples (4, rows k, cols k) and the
  * classical cells (4, rows, cols) keyed against the background, 0..1, and

@@ -58,10 +58,10 @@ static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, 
 
 pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
                           const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          int keep_pockets, const pf_logger *lg)
+                          int keep_pockets, size_t max_bytes, const pf_logger *lg)
 {
     float *samples = NULL;
-    size_t plane;
+    size_t plane, est_bytes, sample_bytes;
     pf_status st;
 
     memset(s, 0, sizeof *s);
@@ -76,6 +76,15 @@ pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int 
     if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
         !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
         return PF_ENOMEM;
+    /* the native work below: scratch, one frame of samples, and the cells
+     * of the frames the background is estimated from */
+    const int m = bg_mode == PF_BG_AUTO ? (n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES) : 0;
+    if (!pf_mul4_size(&est_bytes, s->clen, (size_t)m + 1, sizeof(float), 1) ||
+        !pf_add_size(&est_bytes, est_bytes, pf_background_scratch_size(s->rows, s->cols)) ||
+        !pf_mul_size(&sample_bytes, s->slen, sizeof(float)) ||
+        !pf_add_size(&s->lock_bytes, sample_bytes, est_bytes))
+        s->lock_bytes = SIZE_MAX;
+    if (max_bytes && s->lock_bytes > max_bytes) return PF_ELIMIT;
     if (!(s->scratch = malloc(pf_background_scratch_size(s->rows, s->cols))) ||
         !(samples = pf_malloc4(s->slen, sizeof(float), 1, 1))) {
         free(samples);

@@ -58,11 +58,7 @@ pf_status nn_window_init(nn_windower *w, int T, int O, size_t in_len, size_t out
     w->ctx = ctx;
     if (!(w->in = alloc_rows(T, in_len)) || !(w->y = alloc_rows(T, out_len)) ||
         !(w->stash = alloc_rows(O, out_len)) || !(w->ready = alloc_rows(T, out_len)) ||
-        !(w->x = calloc((size_t)T, sizeof *w->x)) ||
-        !(w->in_pts = calloc((size_t)T, sizeof *w->in_pts)) ||
-        !(w->in_dur = calloc((size_t)T, sizeof *w->in_dur)) ||
-        !(w->ready_pts = calloc((size_t)T, sizeof *w->ready_pts)) ||
-        !(w->ready_dur = calloc((size_t)T, sizeof *w->ready_dur))) {
+        !(w->x = calloc((size_t)T, sizeof *w->x))) {
         nn_window_free(w);
         return PF_ENOMEM;
     }
@@ -77,21 +73,15 @@ void nn_window_free(nn_windower *w)
     free_rows(w->stash, w->O);
     free_rows(w->ready, w->T);
     free(w->x);
-    free(w->in_pts);
-    free(w->in_dur);
-    free(w->ready_pts);
-    free(w->ready_dur);
     memset(w, 0, sizeof *w);
 }
 
-static void emit(nn_windower *w, const float *a, const float *b, float wb, int j)
+static void emit(nn_windower *w, const float *a, const float *b, float wb)
 {
     float *dst = w->ready[w->n_ready];
     if (!a) memcpy(dst, b, w->out_len * sizeof(float));
     else
         for (size_t i = 0; i < w->out_len; i++) dst[i] = (1.0f - wb) * a[i] + wb * b[i];
-    w->ready_pts[w->n_ready] = w->in_pts[j];
-    w->ready_dur[w->n_ready] = w->in_dur[j];
     w->n_ready++;
 }
 
@@ -107,7 +97,7 @@ static pf_status run(nn_windower *w, int count)
     w->n_ready = w->ready_head = 0;
     for (int j = 0; j < count; j++)
         emit(w, j < overlap ? w->stash[j] : NULL, w->y[j],
-             j < overlap ? nn_window_weight(w->O, j) : 1.0f, j);
+             j < overlap ? nn_window_weight(w->O, j) : 1.0f);
     for (int j = count; j < n; j++) /* the overlap with the next window */
         memcpy(w->stash[j - count], w->y[j], w->out_len * sizeof(float));
     w->ran++;
@@ -121,18 +111,14 @@ static void shift(nn_windower *w)
         float *t = w->in[j];
         w->in[j] = w->in[j + w->S];
         w->in[j + w->S] = t;
-        w->in_pts[j] = w->in_pts[j + w->S];
-        w->in_dur[j] = w->in_dur[j + w->S];
     }
     w->n_in = w->O;
 }
 
-pf_status nn_window_push(nn_windower *w, const float *in, int64_t pts, int duration_ms)
+pf_status nn_window_push(nn_windower *w, const float *in)
 {
     if (w->finished || w->ready_head < w->n_ready) return PF_EINVAL;
     memcpy(w->in[w->n_in], in, w->in_len * sizeof(float));
-    w->in_pts[w->n_in] = pts;
-    w->in_dur[w->n_in] = duration_ms;
     if (++w->n_in < w->T) return PF_OK;
     pf_status st = run(w, w->S);
     if (st == PF_OK) shift(w);
@@ -148,18 +134,15 @@ pf_status nn_window_finish(nn_windower *w)
     if (w->n_in == 0) return PF_OK;
     if (w->ran && w->n_in == w->O) {
         /* no later window: the stashed outputs stand alone */
-        for (int j = 0; j < w->O; j++) emit(w, NULL, w->stash[j], 1.0f, j);
+        for (int j = 0; j < w->O; j++) emit(w, NULL, w->stash[j], 1.0f);
         return PF_OK;
     }
     return run(w, w->n_in);
 }
 
-pf_status nn_window_pull(nn_windower *w, const float **out, int64_t *pts, int *duration_ms)
+pf_status nn_window_pull(nn_windower *w, const float **out)
 {
     if (w->ready_head >= w->n_ready) return PF_DONE;
-    int i = w->ready_head++;
-    *out = w->ready[i];
-    if (pts) *pts = w->ready_pts[i];
-    if (duration_ms) *duration_ms = w->ready_dur[i];
+    *out = w->ready[w->ready_head++];
     return PF_OK;
 }

@@ -30,16 +30,12 @@ typedef struct nn_windower {
     nn_window_fn fn;
     void *ctx;
     float **in;                 /* (T) inputs of the next window, n_in held */
-    int64_t *in_pts;
-    int *in_dur;
     int n_in;
     int ran;                    /* windows run so far */
     float **y;                  /* (T) one window's outputs */
     const float **x;            /* (T) the window's inputs, padded */
     float **stash;              /* (O) previous window's outputs for the overlap */
     float **ready;              /* (T) blended frames waiting to be pulled */
-    int64_t *ready_pts;
-    int *ready_dur;
     int n_ready, ready_head;
     int finished;
 } nn_windower;
@@ -57,19 +53,18 @@ pf_status nn_window_init(nn_windower *w, int T, int O, size_t in_len, size_t out
  * beyond size_t. */
 size_t nn_window_bytes(int T, int O, size_t in_len, size_t out_len);
 
-/* Adds one frame's input (in_len floats, copied) with its pts (any time
- * base, passed through) and duration (ms). Runs a window when T frames are
- * held. Every frame ready before must have been pulled (PF_EINVAL
- * otherwise). Errors: those of fn. */
-pf_status nn_window_push(nn_windower *w, const float *in, int64_t pts, int duration_ms);
+/* Adds one frame's input (in_len floats, copied). Runs a window when T
+ * frames are held. Frames come out in the order they went in, so a caller
+ * keeps their timing itself. Every frame ready before must have been
+ * pulled (PF_EINVAL otherwise). Errors: those of fn. */
+pf_status nn_window_push(nn_windower *w, const float *in);
 
 /* End of stream: runs the last, padded window. Errors: those of fn. */
 pf_status nn_window_finish(nn_windower *w);
 
 /* The next output frame in order: *out (out_len floats, owned by w, valid
- * until the next push/finish), its pts and duration. PF_OK, or PF_DONE
- * when none is ready now. */
-pf_status nn_window_pull(nn_windower *w, const float **out, int64_t *pts, int *duration_ms);
+ * until the next push/finish). PF_OK, or PF_DONE when none is ready now. */
+pf_status nn_window_pull(nn_windower *w, const float **out);
 
 void nn_window_free(nn_windower *w);
 

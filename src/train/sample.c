@@ -180,7 +180,7 @@ pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim 
     if (deg->count < T || nh > 64) return PF_EINVAL;
     for (int i = 0; i < nh; i++) head[i] = deg->frames[i].rgba;
     /* the lattice, background and cells exactly as pf_stream makes them */
-    st = pf_sampler_lock(&smp, head, nh, deg->width, deg->height, &lp, PF_BG_AUTO, NULL, 0, NULL);
+    st = pf_sampler_lock(&smp, head, nh, deg->width, deg->height, &lp, PF_BG_AUTO, NULL, 0, 0, NULL);
     if (st < 0) goto done;
     const int rows = smp.rows, cols = smp.cols, H = s->H, W = s->W;
     st = PF_ENOMEM;
