@@ -7,7 +7,7 @@
  *   clip720  1280x720 H.264, 120 frames at 24 fps   -> MP4 out
  *   gif64    64x64 GIF, 48 frames (16x16 native x4)  -> spritesheet PNG out
  *   clip1080 1920x1080 H.264, 60 frames at 24 fps   -> MP4 out
- *   gif16    16x16 GIF, 10000 frames (4x4 native x4) -> spritesheet PNG out
+ *   gif16    16x16 GIF, 10000 frames (8x8 native x2) -> spritesheet PNG out
  *   long64   64x64 GIF, 14400 frames (10 min at 24 fps) -> spritesheet PNG out:
  *            these two show the per-frame cost that no pixel count hides
  * Video goes to MP4 (the streaming path: frames are encoded as they come
@@ -67,8 +67,8 @@ static const e2e_input inputs[] = {
      64, 64, 48, 48, 16, "gif", "png"},
     {"clip1080", "1920x1080 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1920, 1080, 60, 12, 0,
      "mp4", "mp4"},
-    {"gif16", "16x16 GIF, 4x4 native art x4, 10000 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
-     16, 16, 10000, 500, 4, "gif", "png"},
+    {"gif16", "16x16 GIF, 8x8 native art x2, 10000 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
+     16, 16, 10000, 500, 8, "gif", "png"},
     {"long64", "64x64 GIF, 16x16 native art x4, 14400 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
      64, 64, 14400, 500, 16, "gif", "png"},
 };
