@@ -67,9 +67,9 @@ static const e2e_input inputs[] = {
      64, 64, 48, 48, 16, "gif", "png"},
     {"clip1080", "1920x1080 H.264 MP4", "bench/make-clip.py", BENCH_CLIP_SOURCE, 1920, 1080, 60, 12, 0,
      "mp4", "mp4"},
-    {"gif16", "16x16 GIF, 8x8 native art x2, 10000 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
+    {"gif16", "16x16 GIF, 8x8 native art x2", "bench/make-gif.py", "samples/fire-flame.gt.webp",
      16, 16, 10000, 500, 8, "gif", "png"},
-    {"long64", "64x64 GIF, 16x16 native art x4, 14400 frames", "bench/make-gif.py", "samples/fire-flame.gt.webp",
+    {"long64", "64x64 GIF, 16x16 native art x4, 10 min at 24 fps", "bench/make-gif.py", "samples/fire-flame.gt.webp",
      64, 64, 14400, 500, 16, "gif", "png"},
 };
 
