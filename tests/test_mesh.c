@@ -129,15 +129,20 @@ static double boundary_error(const pf_lattice *L, const bent_case *b, int t)
     return n ? err / n : 1e9;
 }
 
-static pf_lattice *find(const pf_anim *a, pf_grid_mode mode, pf_status *st)
+static pf_lattice *find_at(const pf_anim *a, pf_grid_mode mode, double scale, pf_status *st)
 {
     const uint8_t *fr[8];
     const int n = a->count < 8 ? a->count : 8;
     pf_lattice *L = NULL;
-    pf_lattice_params lp = {mode, 0, 4};
+    pf_lattice_params lp = {mode, scale, 4};
     for (int i = 0; i < n; i++) fr[i] = a->frames[i].rgba;
     *st = pf_lattice_find(&L, fr, n, a->width, a->height, &lp, NULL);
     return L;
+}
+
+static pf_lattice *find(const pf_anim *a, pf_grid_mode mode, pf_status *st)
+{
+    return find_at(a, mode, 0, st);
 }
 
 /* ---- bent upscales: the count and the boundaries ----------------------------- */
@@ -175,6 +180,37 @@ static void test_bent_count_and_boundaries(void **state)
             exact, ncase, elastic, errsum / ncase);
     assert_true(exact * 100 >= 95 * ncase);
     assert_true(errsum / ncase <= 0.2);
+}
+
+/* ---- a forced cell size keeps its count ------------------------------------------ */
+
+/* --scale S on a bent clip: the native size is the canvas over S (as the
+ * ground truth's), whether the lattice stays regular or goes elastic; the
+ * mesh's own recount (the sprite's mean cell) would move it by up to a few
+ * cells (measured on val video_bent at the true scale: 5 of 10 sizes
+ * right before, 10 of 10 after). */
+static void test_forced_scale_count(void **state)
+{
+    int exact = 0, elastic = 0;
+    (void)state;
+    for (int c = 0; c < 20; c++) {
+        bent_case b;
+        pf_status st;
+        bent_make(&b, 1000 + (uint64_t)c, 4, c % 5 == 4);
+        pf_lattice *L = find_at(&b.in, PF_GRID_AUTO, b.d.scale, &st);
+        assert_non_null(L);
+        assert_int_equal(st, PF_OK);
+        const pf_grid *g = pf_lattice_grid(L);
+        assert_int_equal(g->cols, (int)lrint(b.in.width / b.d.scale));
+        assert_int_equal(g->rows, (int)lrint(b.in.height / b.d.scale));
+        exact += g->cols == b.nw && g->rows == b.nh;
+        elastic += pf_lattice_elastic(L);
+        pf_lattice_free(L);
+        bent_free(&b);
+    }
+    fprintf(stderr, "mesh: forced scale: %d/20 the ground truth's size, %d elastic\n", exact, elastic);
+    assert_int_equal(exact, 20);
+    assert_true(elastic >= 5);
 }
 
 /* ---- straight upscales stay regular -------------------------------------------- */
@@ -433,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bent_count_and_boundaries),
+        cmocka_unit_test(test_forced_scale_count),
         cmocka_unit_test(test_straight_stays_regular),
         cmocka_unit_test(test_no_lattice),
         cmocka_unit_test(test_tracking_held_and_rewind),

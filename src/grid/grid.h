@@ -227,6 +227,12 @@ void pf_mesh_rewind(pf_mesh *m);
  * wobble measures it anew), then rewinds. Errors: PF_ENOMEM. */
 pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n);
 
+/* Sets the count to round(side / cell) on both axes, centred on the fitted
+ * lattice: the cell size a caller forces (--scale, input px), so the
+ * native size is the canvas over it whatever the bend (the ground truth of
+ * a bent clip is sized so too). Errors: PF_EINVAL (cell <= 0), PF_ENOMEM. */
+pf_status pf_mesh_fix_cell(pf_mesh *m, double cell);
+
 /* The native coordinates (u, v) of input position (x, y) px in the current
  * frame: native cell (i, j) holds u in [i, i + 1), v in [j, j + 1). */
 void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v);

@@ -150,7 +150,7 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n,
         pf_mesh_free(keep);
         return PF_ENOGRID;
     }
-    pf_status st = still ? PF_OK : pf_mesh_recount(keep, frames, n);
+    pf_status st = scale > 0 ? pf_mesh_fix_cell(keep, scale) : still ? PF_OK : pf_mesh_recount(keep, frames, n);
     if (st < 0) {
         pf_mesh_free(keep);
         return st;
@@ -195,7 +195,8 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
                 if (ms == PF_OK && pf_mesh_bend(m) >= LATTICE_BEND_MIN &&
                     pf_mesh_confidence(m) >= LATTICE_MIN_COHERENCE) {
                     pf_info(lg, "grid: the lattice bends by %.2f cells: using an elastic grid", pf_mesh_bend(m));
-                    if ((st = pf_mesh_recount(m, frames, n)) < 0) {
+                    st = p->scale > 0 ? pf_mesh_fix_cell(m, p->scale) : pf_mesh_recount(m, frames, n);
+                    if (st < 0) {
                         pf_mesh_free(m);
                         goto fail;
                     }

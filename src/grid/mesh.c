@@ -817,6 +817,22 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
     return PF_OK;
 }
 
+/* Axis i's count from a mean cell (axis_count), with its sampling
+ * buffer resized to match. Errors: PF_ENOMEM. */
+static pf_status set_count(pf_mesh *m, int i, double mean_cell)
+{
+    mesh_axis *a = &m->ax[i];
+    const int old = a->cells;
+    axis_count(a, mean_cell);
+    if (a->cells != old) {
+        float *inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * m->k + 1, sizeof(float), 1);
+        if (!inv) return PF_ENOMEM;
+        free(a->inv);
+        a->inv = inv;
+    }
+    return PF_OK;
+}
+
 pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
 {
     double sum[2] = {0, 0};
@@ -840,19 +856,17 @@ pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
     }
     pf_mesh_rewind(m);
     if (st < 0) return st;
-    for (int i = 0; i < 2; i++) {
-        mesh_axis *a = &m->ax[i];
-        if (!cnt[i]) continue;
-        const int old = a->cells;
-        axis_count(a, sum[i] / cnt[i]);
-        if (a->cells != old) {
-            float *inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * m->k + 1, sizeof(float), 1);
-            if (!inv) return PF_ENOMEM;
-            free(a->inv);
-            a->inv = inv;
-        }
-    }
+    for (int i = 0; i < 2; i++)
+        if (cnt[i] && (st = set_count(m, i, sum[i] / cnt[i])) < 0) return st;
     return PF_OK;
+}
+
+pf_status pf_mesh_fix_cell(pf_mesh *m, double cell)
+{
+    pf_status st = PF_OK;
+    if (!(cell > 0)) return PF_EINVAL;
+    for (int i = 0; i < 2 && st == PF_OK; i++) st = set_count(m, i, cell);
+    return st;
 }
 
 void pf_mesh_rewind(pf_mesh *m)
