@@ -35,7 +35,7 @@ typedef struct restore {
     int last_dur, w, h, loop;
     int *dur;                 /* (frames_out) */
     int n_out, dur_cap;
-    int64_t mem_out;          /* bytes the output side holds (writer, --crop, --dedupe) */
+    int64_t mem_out;          /* bytes the output side holds (writer, --crop) */
 } restore;
 
 static int progress(const restore *r, const char *stage, int64_t done, int64_t total)

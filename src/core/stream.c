@@ -797,7 +797,9 @@ static pf_status lock(pf_stream *s)
     const double queue_c = 4.0 * ((double)s->smp.slen + 3.0 * (double)s->smp.clen);
     if (max_mem && base + (s->model ? 0.0 : queue_c) > (double)max_mem)
         return over_memory(s, "restore", base + (s->model ? 0.0 : queue_c));
-    s->mem_fixed = (size_t)(base - (double)inputs + STREAM_CANVASES * (double)canvas + queue_c);
+    /* once fed, the lookahead is freed; the canvases stay */
+    const double stays = base - (double)inputs + STREAM_CANVASES * (double)canvas;
+    s->mem_fixed = (size_t)(stays + queue_c);
     if (s->model) {
         /* A window of native frames waits in the windower (samples and
          * cells in, corrected cells out), and the network runs on it: in
@@ -807,10 +809,9 @@ static pf_status lock(pf_stream *s)
         size_t limit = p->limits.max_model_memory > 0 ? (size_t)p->limits.max_model_memory : 0;
         size_t net = SIZE_MAX, queue = SIZE_MAX;
         char a[32], b[32];
-        /* the lookahead is fed and freed before the window fills; the
-         * canvases stay. A quarter is kept
-         * for the frames held for the palette and by the output. */
-        const double room = ((double)max_mem - (base - (double)inputs + STREAM_CANVASES * (double)canvas)) * 0.75;
+        /* a quarter of what is left is kept for the frames held for the
+         * palette and by the output */
+        const double room = ((double)max_mem - stays) * 0.75;
         const int by_memory = max_mem && (limit == 0 || room < (double)limit);
         if (by_memory) limit = (size_t)fmax(1.0, room);
         if (s->smp.slen <= SIZE_MAX - s->smp.clen)
@@ -829,7 +830,7 @@ static pf_status lock(pf_stream *s)
                      by_memory ? "--max-memory" : "--max-model-memory");
             return PF_ELIMIT;
         }
-        s->mem_fixed = (size_t)(base - (double)inputs + STREAM_CANVASES * (double)canvas) + net + queue;
+        s->mem_fixed = (size_t)stays + net + queue;
         if (s->tile > 0)
             pf_info(&s->lg, "model: %dx%d native pixels run in tiles of %d (%s a window with its frames, "
                     "limit %s)", s->cols, s->rows, s->tile, pf_fmt_bytes(a, (double)(net + queue)),
