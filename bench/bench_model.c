@@ -45,7 +45,7 @@ static double conv_flops(const nn_unet_conv *c, int Ho, int Wo)
  * res_blocks residual blocks, depthwise temporal skip conv, the bottleneck mixer
  * (ConvGRU: input conv on every frame, hidden-state convs on all frames
  * but the first, whose h is 0 and skipped; per direction), the decoder and
- * the 1x1 head. */
+ * the 1x1 head, as the inference forward computes them. */
 static double unet_flops(const nn_unet *u, int T, int H, int W)
 {
     const nn_unet_cfg *c = &u->cfg;
@@ -59,7 +59,10 @@ static double unet_flops(const nn_unet *u, int T, int H, int W)
             f += T * (conv_flops(&v->res1[b], Hl, Wl) + conv_flops(&v->res2[b], Hl, Wl));
         if (l < L - 1 && c->skip_tconv) f += T * 2.0 * c->ch[l] * c->tk * (double)Hl * Wl;
         if (l == L - 1) continue;
-        f += T * (conv_flops(&v->up, Hl, Wl) + conv_flops(&v->fuse, Hl, Wl));
+        /* the up conv as inference runs it: four 2x2 phase kernels at the
+         * low resolution, over (Hl/2 + 1) x (Wl/2 + 1) (unet.c up_phases) */
+        f += T * (2.0 * 4 * v->up.cout * v->up.cin * 4 * (double)(Hl / 2 + 1) * (Wl / 2 + 1) +
+                  conv_flops(&v->fuse, Hl, Wl));
         for (int b = 0; b < c->res_blocks; b++)
             f += T * (conv_flops(&v->dres1[b], Hl, Wl) + conv_flops(&v->dres2[b], Hl, Wl));
     }
@@ -81,10 +84,18 @@ typedef struct net_result {
     double ms_per_frame, gflops, gflop_per_window;
 } net_result;
 
+/* Threads of the states bench_net runs on. */
+static int g_threads = 1;
+
 /* Best time of nn_model_run over one T_WIN window at native W x H (after
  * one warm-up run, which plans the arenas). */
 static net_result bench_net(nn_model *m, int W, int H, int reps, const char *what)
 {
+    nn_state st;
+    if (nn_state_init(&st, m, g_threads) < 0) {
+        fprintf(stderr, "bench_model: out of memory\n");
+        exit(1);
+    }
     const int k = m->k;
     const size_t ns = (size_t)4 * H * k * W * k, nc = (size_t)4 * H * W;
     uint64_t seed = 99;
@@ -98,16 +109,17 @@ static net_result bench_net(nn_model *m, int W, int H, int reps, const char *wha
     double best = 1e30;
     for (int r = -1; r < reps; r++) {
         double t0 = pf_now_ms();
-        if (nn_model_run(m, (const float *const *)samples, (const float *const *)cells, bg, T_WIN, H, W,
-                         out) < 0) {
+        if (nn_model_run(m, &st, (const float *const *)samples, (const float *const *)cells, bg, T_WIN, H, W,
+                         0, out) < 0) {
             fprintf(stderr, "bench_model: nn_model_run failed at %dx%d\n", W, H);
             exit(1);
         }
         double dt = pf_now_ms() - t0;
         if (r >= 0 && dt < best) best = dt;
     }
-    /* m->net is planned at the padded size the network really ran at */
-    const double flop = unet_flops(&m->net, T_WIN, m->net.H, m->net.W);
+    /* st.net is planned at the padded size the network really ran at */
+    const double flop = unet_flops(&st.net, T_WIN, st.net.H, st.net.W);
+    nn_state_free(&st);
     net_result res = {best / T_WIN, flop / best * 1e-6, flop * 1e-9};
     fprintf(stderr, "bench_model: %s %dx%d: %.1f ms per window, %.2f GFLOP per window, %.1f GFLOP/s\n",
             what, W, H, best, res.gflop_per_window, res.gflops);
@@ -191,7 +203,6 @@ int main(void)
     int rc = 0;
 
     bench_info("openblas_config", openblas_get_config());
-    nn_set_threads(1);
     if (bench_shipped(quick) < 0) rc = 1;
 
     static const int sizes[4] = {32, 64, 128, 256};
@@ -205,7 +216,7 @@ int main(void)
     if (!quick) {
         net_result rb = bench_random(NN_MIX_BICONVGRU, 128, 3);
         bench_figure(rb.ms_per_frame, "ms", "net_ms_per_frame_128_biconvgru");
-        nn_set_threads(2);
+        g_threads = 2;
         net_result r2 = bench_random(NN_MIX_CONVGRU, 128, 3);
         bench_figure(r2.ms_per_frame, "ms", "net_ms_per_frame_128_convgru_t2");
     }

@@ -145,11 +145,14 @@ int main(void)
 {
     static const int cfgs[3][2] = {{32, 64}, {64, 32}, {96, 16}};
     if (bench_quick()) reps = 3;
-    nn_set_threads(1);
+    nn_pool *two;
     for (int i = 0; i < 3; i++) bench_conv(cfgs[i][0], cfgs[i][1], "");
     bench_convgru();
     bench_unet();
-    nn_set_threads(2);
+    if (nn_pool_new(&two, 2) < 0) return 1;
+    nn_pool_bind(two);
     for (int i = 0; i < 3; i++) bench_conv(cfgs[i][0], cfgs[i][1], "_t2");
+    nn_pool_bind(NULL);
+    nn_pool_free(two);
     return 0;
 }

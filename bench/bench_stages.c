@@ -78,6 +78,7 @@ typedef struct stages {
     pf_grid_scratch drift;        /* pf_grid_drift's buffers */
     /* network */
     nn_model model;
+    nn_state state;              /* one thread */
     double ms_network;
     uint8_t **native;             /* (n) native RGBA8 frames, (rows, cols, 4) each */
     int *dur;                     /* (n) ms */
@@ -265,7 +266,7 @@ static void stage_resample(stages *s, pf_reader *r)
 
 /* The windower's callback: the model over one window (stream.c's
  * run_window()), timed. */
-static pf_status run_window(void *ctx, const float *const *in, int T, float *const *out)
+static pf_status run_window(void *ctx, const float *const *in, int T, int reuse, float *const *out)
 {
     stages *s = ctx;
     const float *samples[64], *cells[64];
@@ -274,7 +275,7 @@ static pf_status run_window(void *ctx, const float *const *in, int T, float *con
         cells[t] = in[t] + s->slen;
     }
     double t0 = pf_now_ms();
-    pf_status st = nn_model_run(&s->model, samples, cells, s->bg01, T, s->rows, s->cols, out);
+    pf_status st = nn_model_run(&s->model, &s->state, samples, cells, s->bg01, T, s->rows, s->cols, reuse, out);
     s->ms_network += pf_now_ms() - t0;
     return st;
 }
@@ -387,7 +388,7 @@ int main(int argc, char **argv)
     s.lim = pf_default_limits();
     if (nn_model_load(&s.model, BENCH_MODEL, 0, NULL) < 0) die("cannot load " BENCH_MODEL);
     s.k = s.model.k;
-    nn_set_threads(1);
+    if (nn_state_init(&s.state, &s.model, 1) < 0) die("out of memory");
     bench_info("stage_input", clip);
     bench_info("stage_model", BENCH_MODEL);
 
@@ -397,6 +398,7 @@ int main(int argc, char **argv)
     stage_resample(&s, r);
     pf_reader_close(r);
     stage_network(&s);
+    nn_state_free(&s.state);
     nn_model_free(&s.model);
     stage_palette(&s);
     stage_encode(&s);

@@ -31,7 +31,7 @@ STAGE_WHAT = {
     "total": "total (the --json report's total_ms)",
 }
 INPUTS = [("clip720", "MP4"), ("gif64", "spritesheet PNG"), ("clip1080", "MP4"), ("gif16", "spritesheet PNG"),
-          ("long64", "spritesheet PNG")]
+          ("long64", "spritesheet PNG"), ("wild640", "spritesheet PNG")]
 
 
 # ---- reading ---------------------------------------------------------------
@@ -238,14 +238,19 @@ def markdown(rep):
           "included); peak RSS: the child's ru_maxrss from wait4().", ""]
     rows = []
     for it in rep["end_to_end"]:
+        runs = it["runs"]
+        ratio = (runs["model"]["ms_per_frame"] / runs["no_model"]["ms_per_frame"]
+                 if "model" in runs and "no_model" in runs and runs["no_model"]["ms_per_frame"] else None)
         for key, label in (("model", "pixelfix-v2"), ("no_model", "none")):
-            r = it["runs"].get(key)
+            r = runs.get(key)
             if r:
                 rows.append([f"{it['what']}, {it['frames']} frames" if key == "model" else "",
                              it["output"] if key == "model" else "",
                              f"{it['native'][0]}×{it['native'][1]}" if key == "model" else "", label,
-                             f(r["ms_per_frame"]), f(r["fps"]), f(r["peak_rss_mib"], " MiB")])
-    L += [table(["input", "output", "native", "model", "ms per frame", "frames/s", "peak RSS"], rows), "",
+                             f(r["ms_per_frame"]), f(r["fps"]), f(r["peak_rss_mib"], " MiB"),
+                             f(ratio, "×") if key == "model" else ""])
+    L += [table(["input", "output", "native", "model", "ms per frame", "frames/s", "peak RSS",
+                 "model / none"], rows), "",
           "make-clip.py scales the sprite sheet to the frame height, so the 1080p clip has the "
           "720p clip's native grid: it costs more to decode, detect and resample, the same in "
           "the network.", "",

@@ -179,7 +179,10 @@ typedef struct pf_params {
                               (default) = PF_PALETTE_AUTO_FRAMES in pf_stream, and in
                               pf_restore_file the whole clip for outputs that hold
                               every frame anyway (sheet, GIF, WebP) */
-    int threads;           /* OpenBLAS and libav* codec threads; 0 = their defaults */
+    int threads;           /* threads of this stream's network (its own pool; sgemm split
+                              over fixed column chunks, so the output does not depend
+                              on it) and of the libav* codecs; 0 = 1 for the network,
+                              the codecs' own default */
     double input_fps;      /* frame rate of PNG-frame input (a folder or a %d pattern),
                               which has no timing of its own: 0.1..1000; 0 = 24 */
     pf_limits limits;
@@ -311,8 +314,9 @@ void pf_rgba_converter_free(pf_rgba_converter *c);
 /* ---- the model ------------------------------------------------------------ */
 
 /* A loaded restoration network (docs/architecture.md section 4; weights in
- * safetensors, https://github.com/huggingface/safetensors). One pf_model
- * serves one stream at a time. */
+ * safetensors, https://github.com/huggingface/safetensors). Only read once
+ * loaded: one pf_model serves any number of streams at once, from any
+ * threads (each stream keeps its own plan, buffers and threads). */
 typedef struct pf_model pf_model;
 
 /* Loads a model file, checking its size against p->limits.max_model_bytes

@@ -112,6 +112,14 @@ monotonic "$T/ff1.md5" "model"
 run "filter model=FILE" -- env -u PIXELFIX_MODEL "$FF" -nostdin -y -v error -i "$SRC" \
     -vf "pixelfix=model=$T/m.safetensors" -fps_mode passthrough -pix_fmt rgba -f framemd5 "$T/ff2.md5"
 same_frames "$T/ff2.md5" "$T/cli1.md5" "model=FILE vs CLI"
+# two pixelfix filters in one graph share nothing mutable (issue 17): each
+# restores what the CLI does, one of them on two threads
+run "two filters in one graph" -- env -u PIXELFIX_MODEL "$FF" -nostdin -y -v error -i "$SRC" \
+    -filter_complex "[0:v]split[a][b];[a]pixelfix=model=$T/m.safetensors[x];[b]pixelfix=model=$T/m.safetensors:threads=2[y]" \
+    -map "[x]" -fps_mode passthrough -pix_fmt rgba -f framemd5 "$T/two_a.md5" \
+    -map "[y]" -fps_mode passthrough -pix_fmt rgba -f framemd5 "$T/two_b.md5"
+same_frames "$T/two_a.md5" "$T/cli1.md5" "two filters in one graph (first) vs CLI"
+same_frames "$T/two_b.md5" "$T/cli1.md5" "two filters in one graph (second, threads=2) vs CLI"
 
 # options reach the library: the same options on both sides
 run "CLI options" -- "$BIN" "$SRC" -o "$T/cli3/" --no-model -q --colors 6 --background none &&

@@ -33,10 +33,10 @@
 #define HOLD_LEVELS 64.0
 #define HOLD_SHARE 0.5
 
+/* Only read once loaded: every stream runs it on its own nn_state. */
 struct pf_model {
     nn_model nn;
     char *path;             /* as loaded, for the report */
-    int busy;               /* a stream holds it */
 };
 
 typedef struct out_frame {
@@ -71,6 +71,7 @@ struct pf_stream {
     pf_params p;
     pf_logger lg;
     pf_model *model;             /* borrowed; NULL = classical */
+    nn_state nn;                 /* this stream's run of the model: plan, threads */
     int w, h;                    /* input canvas */
     /* grid lookahead: input frames held until the grid is found */
     uint8_t **head;
@@ -287,11 +288,6 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
             s->p.grid_frames = (int)fit;
         }
     }
-    if (model && model->busy) {
-        pf_error(&s->lg, "this model is in use by another stream; load one per stream");
-        st = PF_EINVAL;
-        goto fail;
-    }
     st = PF_ENOMEM;
     if (!(s->head = calloc((size_t)s->p.grid_frames, sizeof *s->head)) ||
         !(s->head_pts = calloc((size_t)s->p.grid_frames, sizeof *s->head_pts)) ||
@@ -307,13 +303,12 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
         s->rep.palette_size = pf_palette_colors(&s->pal, s->rep.palette);
     }
     if (model) {
-        model->busy = 1;
+        if ((st = nn_state_init(&s->nn, &model->nn, p->threads > 0 ? p->threads : 1)) < 0) goto fail;
         s->model = model;
         s->k = model->nn.k;
     } else {
         s->k = p->samples_k;
     }
-    if (p->threads > 0) nn_set_threads(p->threads);
     s->rep.in_width = width;
     s->rep.in_height = height;
     s->rep.used_model = model != NULL;
@@ -356,7 +351,7 @@ void pf_stream_close(pf_stream *s)
     queue_free(&s->held);
     queue_free(&s->out);
     pf_sampler_free(&s->smp);
-    if (s->model) s->model->busy = 0;
+    nn_state_free(&s->nn);
     free(s);
 }
 
@@ -552,7 +547,7 @@ static pf_status drain_windows(pf_stream *s)
 
 /* The windower's callback: the model over one window, or (classical, T 1)
  * the cells as they are. */
-static pf_status run_window(void *ctx, const float *const *in, int T, float *const *out)
+static pf_status run_window(void *ctx, const float *const *in, int T, int reuse, float *const *out)
 {
     pf_stream *s = ctx;
     if (!s->model) {
@@ -565,7 +560,8 @@ static pf_status run_window(void *ctx, const float *const *in, int T, float *con
         cells[t] = in[t] + s->slen;
     }
     double t0 = pf_now_ms();
-    pf_status st = nn_model_run_tiled(&s->model->nn, samples, cells, s->bg01, T, s->rows, s->cols, s->tile, out);
+    pf_status st = nn_model_run_tiled(&s->model->nn, &s->nn, samples, cells, s->bg01, T, s->rows, s->cols,
+                                      s->tile, reuse, out);
     s->rep.ms_model += pf_now_ms() - t0;
     if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory running the model on %dx%d cells", s->cols, s->rows);
     return st;

@@ -147,18 +147,48 @@ static double pf_clampd(double v, double lo, double hi) { return v < lo ? lo : v
 
 /* Premultiplied luma, two chroma differences (times cw / 256) and alpha,
  * 0..255 scale: transparent pixels' colours do not count. */
+static inline void premultiply_px(const uint8_t *s, int cw, int16_t *d)
+{
+    int a = s[3];
+    int r = (s[0] * a + 127) / 255, g = (s[1] * a + 127) / 255, b = (s[2] * a + 127) / 255;
+    int y = (77 * r + 150 * g + 29 * b) >> 8;
+    d[0] = (int16_t)y;
+    d[1] = (int16_t)(((b - y) * cw) >> 8);
+    d[2] = (int16_t)(((r - y) * cw) >> 8);
+    d[3] = (int16_t)a;
+}
+
 static void premultiply(const uint8_t *rgba, size_t npx, int cw, int16_t *px)
 {
-    size_t i;
-    for (i = 0; i < npx; i++) {
-        const uint8_t *s = rgba + i * 4;
-        int a = s[3];
-        int r = (s[0] * a + 127) / 255, g = (s[1] * a + 127) / 255, b = (s[2] * a + 127) / 255;
-        int y = (77 * r + 150 * g + 29 * b) >> 8;
-        px[i * 4 + 0] = (int16_t)y;
-        px[i * 4 + 1] = (int16_t)(((b - y) * cw) >> 8);
-        px[i * 4 + 2] = (int16_t)(((r - y) * cw) >> 8);
-        px[i * 4 + 3] = (int16_t)a;
+    for (size_t i = 0; i < npx; i++) premultiply_px(rgba + i * 4, cw, px + i * 4);
+}
+
+/* The line of frame_profiles' l-th of nl lines across nl0 (rows or columns). */
+static inline int profile_line(int l, int nl, int nl0)
+{
+    return (2 * l + 1) * nl0 / (2 * nl);
+}
+
+/* premultiply of only the pixels frame_profiles reads: its rows whole, and
+ * its columns in the other rows (a 720p frame: 56% of the pixels). */
+static void premultiply_profiled(const uint8_t *rgba, int w, int h, int cw, int16_t *px)
+{
+    const int nr = h < GRID_MAX_LINES ? h : GRID_MAX_LINES, nc = w < GRID_MAX_LINES ? w : GRID_MAX_LINES;
+    if (nr == h || nc == w) {   /* every row or every column is read */
+        premultiply(rgba, (size_t)w * h, cw, px);
+        return;
+    }
+    for (int y = 0, l = 0; y < h; y++) {
+        const size_t row = (size_t)y * w;
+        if (l < nr && profile_line(l, nr, h) == y) {
+            premultiply(rgba + row * 4, (size_t)w, cw, px + row * 4);
+            l++;
+            continue;
+        }
+        for (int c = 0; c < nc; c++) {
+            const size_t i = row + (size_t)profile_line(c, nc, w);
+            premultiply_px(rgba + i * 4, cw, px + i * 4);
+        }
     }
 }
 
@@ -301,7 +331,7 @@ static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *
         memset(p1, 0, sizeof(float) * (size_t)(n + 1));
         if (bands) memset(p2, 0, sizeof(float) * (size_t)(n + 1) * GRID_BANDS);
         for (l = 0; l < nl; l++) {
-            const int li = (2 * l + 1) * nl0 / (2 * nl);
+            const int li = profile_line(l, nl, nl0);
             const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
             double s = 0;
             for (x = 1; x < n; x++) {
@@ -314,7 +344,7 @@ static double frame_profiles(const int16_t *px, int w, int h, float *x1, float *
         tot += mean;
         mean = mean / nl + 1e-9;
         for (l = 0; l < nl; l++) {
-            const int li = (2 * l + 1) * nl0 / (2 * nl);
+            const int li = profile_line(l, nl, nl0);
             const int16_t *base = px + (axis == 0 ? (size_t)li * w * 4 : (size_t)li * 4);
             const float wr = (float)(1.0 / (lw[l] > mean ? lw[l] : mean));
             if (lw[l] <= 0) continue;
@@ -1230,7 +1260,7 @@ static void frame_phase_profiles(pf_grid_scratch *fs, const uint8_t *rgba, int w
     const int bx = band_of(perx), by = band_of(pery);
     float *combx = fs->cx + (size_t)bx * (w + 1), *comby = fs->cy + (size_t)by * (h + 1);
     double lw[GRID_MAX_LINES];
-    premultiply(rgba, (size_t)w * h, cw, fs->px);
+    premultiply_profiled(rgba, w, h, cw, fs->px);
     frame_profiles(fs->px, w, h, fx, fs->cx, fy, fs->cy, (1u << bx) | (1u << by), fs->cs, fs->v, lw);
     remove_floor(fx, w + 1, 0, fs->tmp);
     remove_floor(fy, h + 1, 0, fs->tmp);
@@ -1773,6 +1803,7 @@ pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h)
     }
     s->w = w;
     s->h = h;
+    s->chroma = -1;
     return PF_OK;
 }
 
@@ -1793,7 +1824,8 @@ pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_
     if (!g || !rgba || !scratch || !dx || !dy || w < 2 || h < 2 || w > scratch->w || h > scratch->h ||
         !(g->cell_w > 0) || !(g->cell_h > 0))
         return PF_EINVAL;
-    frame_phase_profiles(scratch, rgba, w, h, pf_grid_chroma_subsampled(rgba, w, h) ? 0 : GRID_CHROMA_FULL,
+    if (scratch->chroma < 0) scratch->chroma = pf_grid_chroma_subsampled(rgba, w, h);
+    frame_phase_profiles(scratch, rgba, w, h, scratch->chroma ? 0 : GRID_CHROMA_FULL,
                          g->cell_w, g->cell_h, scratch->fx, scratch->fy);
     ph = edge_phase(scratch->fx, w + 1, g->cell_w, &str);
     if (str > GRID_DRIFT_MIN_COH) *dx = wrap_half(ph - g->offset_x, g->cell_w);

@@ -71,6 +71,8 @@ typedef struct pf_grid_scratch {
     int16_t *px;
     float *fx, *fy, *cx, *cy, *tmp;
     double *cs, *v;
+    int chroma;              /* pf_grid_chroma_subsampled of the first frame
+                                pf_grid_drift saw (a clip's codec is one), -1 before */
 } pf_grid_scratch;
 
 /* Errors: PF_EINVAL (s NULL, w or h < 2), PF_ELIMIT (a side over
@@ -85,7 +87,8 @@ void pf_grid_scratch_free(pf_grid_scratch *s);
  * lines). An axis whose edges show no comb at g's period (coherence 0.05
  * or less: a flat frame, too few edges) gets 0 with PF_OK: no evidence of
  * a shift reads as no shift, which is what every caller wants. scratch:
- * from pf_grid_scratch_init with sizes of at least w and h. About 10 ms
+ * from pf_grid_scratch_init with sizes of at least w and h, one per clip:
+ * it keeps whether the first frame's chroma is subsampled. About 6 ms
  * for a 720p frame. Errors (dx and dy then 0): PF_EINVAL (a NULL
  * argument, w or h < 2 or over the scratch's size, g without a cell
  * size). */

@@ -1,24 +1,29 @@
 /*
- * gemm.c - sgemm through OpenBLAS's CBLAS interface (row-major), and the
- * naive reference the tests compare it with. No other file calls BLAS.
+ * gemm.c - sgemm through OpenBLAS's CBLAS interface (row-major), the
+ * thread pools that share it, and the naive reference the tests compare it
+ * with. No other file calls BLAS.
  *
  * Determinism: OpenBLAS's own threading picks different kernels and
  * blockings by thread count, so results changed in the last bits between
  * 1 and 2 threads. OpenBLAS therefore always runs single-threaded, and we
  * parallelise ourselves over fixed column chunks of C: every chunk is the
  * same sgemm call whatever the thread count, so the output is identical.
+ *
+ * A pool belongs to its owner (a stream, the trainer) and is bound to the
+ * calling thread only while the owner computes, so two streams on two
+ * threads never share a worker or a lock.
  */
 #include "nn/gemm.h"
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "base/common.h"
 
 /* Columns of C per sgemm call: wide enough to keep sgemm efficient. */
 #define NN_GEMM_CHUNK 1024
-#define NN_MAX_THREADS 64
 
 typedef struct gemm_job {
     int trans_a, trans_b, M, N, K, lda, ldb, ldc;
@@ -28,15 +33,19 @@ typedef struct gemm_job {
     int chunks, next, done;
 } gemm_job;
 
-static struct {
+struct nn_pool {
     pthread_mutex_t mu;
     pthread_cond_t work, finished;
     pthread_t tid[NN_MAX_THREADS];
-    int started, wanted;      /* workers running; threads asked for (callers included) */
+    int threads;          /* callers included */
+    int started;          /* workers running */
+    int quit;
     gemm_job *job;
     unsigned gen;
-} g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-            {0}, 0, 1, NULL, 0};
+};
+
+/* The pool the calling thread computes with (NULL: one thread). */
+static _Thread_local nn_pool *tl_pool;
 
 static void run_chunk(const gemm_job *j, int c)
 {
@@ -49,27 +58,29 @@ static void run_chunk(const gemm_job *j, int c)
 
 /* Takes chunks of the current job until none is left; mu held on entry
  * and exit. */
-static void work_on(gemm_job *j)
+static void work_on(nn_pool *p, gemm_job *j)
 {
     while (j->next < j->chunks) {
         int c = j->next++;
-        pthread_mutex_unlock(&g_pool.mu);
+        pthread_mutex_unlock(&p->mu);
         run_chunk(j, c);
-        pthread_mutex_lock(&g_pool.mu);
-        if (++j->done == j->chunks) pthread_cond_broadcast(&g_pool.finished);
+        pthread_mutex_lock(&p->mu);
+        if (++j->done == j->chunks) pthread_cond_broadcast(&p->finished);
     }
 }
 
 static void *worker(void *arg)
 {
+    nn_pool *p = arg;
     unsigned seen = 0;
-    (void)arg;
-    pthread_mutex_lock(&g_pool.mu);
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (g_pool.gen == seen) pthread_cond_wait(&g_pool.work, &g_pool.mu);
-        seen = g_pool.gen;
-        if (g_pool.job) work_on(g_pool.job);
+        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->work, &p->mu);
+        if (p->quit) break;
+        seen = p->gen;
+        if (p->job) work_on(p, p->job);
     }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -78,6 +89,59 @@ static pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
 static void blas_single(void)
 {
     openblas_set_num_threads(1);
+}
+
+pf_status nn_pool_new(nn_pool **pool, int threads)
+{
+    *pool = NULL;
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    if (threads > NN_MAX_THREADS) threads = NN_MAX_THREADS;
+    pthread_once(&g_blas_once, blas_single);
+    nn_pool *p = calloc(1, sizeof *p);
+    if (!p) return PF_ENOMEM;
+    p->threads = threads;
+    if (pthread_mutex_init(&p->mu, NULL)) goto fail_mu;
+    if (pthread_cond_init(&p->work, NULL)) goto fail_work;
+    if (pthread_cond_init(&p->finished, NULL)) goto fail_finished;
+    *pool = p;
+    return PF_OK;
+fail_finished:
+    pthread_cond_destroy(&p->work);
+fail_work:
+    pthread_mutex_destroy(&p->mu);
+fail_mu:
+    free(p);
+    return PF_ENOMEM;
+}
+
+int nn_pool_threads(const nn_pool *pool)
+{
+    return pool ? pool->threads : 1;
+}
+
+void nn_pool_free(nn_pool *pool)
+{
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mu);
+    pool->quit = 1;
+    pthread_cond_broadcast(&pool->work);
+    pthread_mutex_unlock(&pool->mu);
+    for (int i = 0; i < pool->started; i++) pthread_join(pool->tid[i], NULL);
+    pthread_cond_destroy(&pool->finished);
+    pthread_cond_destroy(&pool->work);
+    pthread_mutex_destroy(&pool->mu);
+    if (tl_pool == pool) tl_pool = NULL;
+    free(pool);
+}
+
+nn_pool *nn_pool_bind(nn_pool *pool)
+{
+    nn_pool *prev = tl_pool;
+    tl_pool = pool;
+    return prev;
 }
 
 void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
@@ -89,25 +153,23 @@ void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     pthread_once(&g_blas_once, blas_single);
     gemm_job j = {trans_a, trans_b, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C,
                   (N + NN_GEMM_CHUNK - 1) / NN_GEMM_CHUNK, 0, 0};
-    pthread_mutex_lock(&g_pool.mu);
-    if (j.chunks == 1 || g_pool.wanted <= 1 || g_pool.job) {
-        /* one chunk, one thread, or the pool is busy with another caller */
-        pthread_mutex_unlock(&g_pool.mu);
+    nn_pool *p = tl_pool;
+    if (j.chunks == 1 || !p || p->threads <= 1) {
         for (int c = 0; c < j.chunks; c++) run_chunk(&j, c);
         return;
     }
-    while (g_pool.started < g_pool.wanted - 1) {
-        if (pthread_create(&g_pool.tid[g_pool.started], NULL, worker, NULL) != 0) break;
-        pthread_detach(g_pool.tid[g_pool.started]);
-        g_pool.started++;
+    pthread_mutex_lock(&p->mu);
+    while (p->started < p->threads - 1) {   /* workers start on first need and stay */
+        if (pthread_create(&p->tid[p->started], NULL, worker, p) != 0) break;
+        p->started++;
     }
-    g_pool.job = &j;
-    g_pool.gen++;
-    pthread_cond_broadcast(&g_pool.work);
-    work_on(&j);
-    while (j.done < j.chunks) pthread_cond_wait(&g_pool.finished, &g_pool.mu);
-    g_pool.job = NULL;
-    pthread_mutex_unlock(&g_pool.mu);
+    p->job = &j;
+    p->gen++;
+    pthread_cond_broadcast(&p->work);
+    work_on(p, &j);
+    while (j.done < j.chunks) pthread_cond_wait(&p->finished, &p->mu);
+    p->job = NULL;
+    pthread_mutex_unlock(&p->mu);
 }
 
 void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
@@ -126,17 +188,4 @@ void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
             *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
         }
     }
-}
-
-void nn_set_threads(int n)
-{
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    if (n > NN_MAX_THREADS) n = NN_MAX_THREADS;
-    pthread_once(&g_blas_once, blas_single);
-    pthread_mutex_lock(&g_pool.mu);
-    g_pool.wanted = n;
-    pthread_mutex_unlock(&g_pool.mu);
 }

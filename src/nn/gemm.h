@@ -5,6 +5,8 @@
 #ifndef PF_NN_GEMM_H
 #define PF_NN_GEMM_H
 
+#include "pixelfix.h"
+
 /* C = alpha * op(A) @ op(B) + beta * C, all row-major (BLAS sgemm semantics).
  * op(A) is (M, K): A is (M, K) with lda >= K, or (K, M) with lda >= M when
  * trans_a. op(B) is (K, N): B is (K, N) with ldb >= N, or (N, K) with
@@ -20,9 +22,28 @@ void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 
-/* Sets the threads that share every sgemm (n <= 0: one per online CPU).
- * Workers start on first need and stay; results do not depend on n.
- * Default before any call: 1. */
-void nn_set_threads(int n);
+/* Most threads a pool runs, callers included. */
+#define NN_MAX_THREADS 64
+
+/* A pool of threads that share each nn_sgemm over fixed column chunks of C
+ * (so results do not depend on the thread count). One per owner (a
+ * stream, the trainer): it is not for two threads at once. */
+typedef struct nn_pool nn_pool;
+
+/* A pool of `threads` threads, the caller included (<= 0: one per online
+ * CPU; at most NN_MAX_THREADS). Workers start on the first nn_sgemm that
+ * needs them and stay until nn_pool_free. Errors: PF_ENOMEM. */
+pf_status nn_pool_new(nn_pool **pool, int threads);
+
+/* Threads of the pool, callers included (1 for NULL). */
+int nn_pool_threads(const nn_pool *pool);
+
+/* Stops and joins the workers, then frees; NULL is fine. */
+void nn_pool_free(nn_pool *pool);
+
+/* Makes pool the one that nn_sgemm calls on the calling thread use (NULL:
+ * the calling thread alone, the default) and returns the one bound before,
+ * for the caller to restore. The binding is the thread's own. */
+nn_pool *nn_pool_bind(nn_pool *pool);
 
 #endif /* PF_NN_GEMM_H */

@@ -113,10 +113,28 @@ pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, con
 void nn_model_free(nn_model *m)
 {
     if (!m) return;
-    nn_unet_free(&m->net);
     nn_params_free(&m->p);
-    free(m->x);
     memset(m, 0, sizeof *m);
+}
+
+pf_status nn_state_init(nn_state *s, const nn_model *m, int threads)
+{
+    memset(s, 0, sizeof *s);
+    s->net = m->net;   /* the rows; the copy plans its own arenas */
+    memset(&s->net.av, 0, sizeof s->net.av);
+    memset(&s->net.ag, 0, sizeof s->net.ag);
+    s->net.T = 0;
+    if (threads != 1 && nn_pool_new(&s->pool, threads) < 0) return PF_ENOMEM;
+    return PF_OK;
+}
+
+void nn_state_free(nn_state *s)
+{
+    if (!s) return;
+    nn_unet_free(&s->net);
+    nn_pool_free(s->pool);
+    free(s->x);
+    memset(s, 0, sizeof *s);
 }
 
 static int round_up(int v, int q)
@@ -124,8 +142,9 @@ static int round_up(int v, int q)
     return (v + q - 1) / q * q;
 }
 
-pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg[3], int T,
-                        int H, int W, int training)
+/* nn_model_pack of frames t0.. only (the frames before are not needed). */
+static pf_status pack(const nn_model *m, nn_state *s, const float *const *samples, const float bg[3],
+                      int T, int H, int W, int training, int t0)
 {
     const int k = m->k, q = 1 << (m->cfg.levels - 1), C = m->cfg.in_ch;
     if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
@@ -134,18 +153,18 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
     size_t frame, need;
     if (!pf_mul_size(&frame, (size_t)C, plane) || !pf_mul_size(&need, frame, (size_t)T))
         return PF_ENOMEM;
-    if (need > m->x_cap) {
+    if (need > s->x_cap) {
         float *x = pf_malloc4(need, sizeof(float), 1, 1);
         if (!x) return PF_ENOMEM;
-        free(m->x);
-        m->x = x;
-        m->x_cap = need;
+        free(s->x);
+        s->x = x;
+        s->x_cap = need;
     }
-    pf_status st = nn_unet_plan(&m->net, T, Hp, Wp, training);
+    pf_status st = nn_unet_plan(&s->net, T, Hp, Wp, training);
     if (st < 0) return st;
     const size_t sw = (size_t)W * k, splane = (size_t)H * k * sw;
-    for (int t = 0; t < T; t++) {
-        float *x = m->x + (size_t)t * frame;
+    for (int t = t0; t < T; t++) {
+        float *x = s->x + (size_t)t * frame;
         for (int c = 0; c < 4; c++)
             for (int i = 0; i < k; i++)
                 for (int j = 0; j < k; j++) {
@@ -166,27 +185,47 @@ pf_status nn_model_pack(nn_model *m, const float *const *samples, const float bg
     return PF_OK;
 }
 
-pf_status nn_model_window_bytes(nn_model *m, int T, int H, int W, size_t *bytes)
+pf_status nn_model_pack(const nn_model *m, nn_state *s, const float *const *samples,
+                        const float bg[3], int T, int H, int W, int training)
+{
+    s->held = 0;
+    return pack(m, s, samples, bg, T, H, W, training, 0);
+}
+
+pf_status nn_model_window_bytes(const nn_model *m, int T, int H, int W, size_t *bytes)
 {
     const int q = 1 << (m->cfg.levels - 1);
     size_t net = 0, x = 0;
     pf_status st;
     if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
     const int Hp = round_up(H, q), Wp = round_up(W, q);
-    if ((st = nn_unet_plan_bytes(&m->net, T, Hp, Wp, 0, &net)) < 0) return st;
+    nn_unet u = m->net;   /* measured on a copy: m is only read */
+    if ((st = nn_unet_plan_bytes(&u, T, Hp, Wp, 0, &net)) < 0) return st;
     if (!pf_mul4_size(&x, (size_t)m->cfg.in_ch, (size_t)Hp, (size_t)Wp, (size_t)T) ||
         !pf_mul_size(&x, x, sizeof(float)) || !pf_add_size(bytes, net, x))
         *bytes = SIZE_MAX;
     return PF_OK;
 }
 
-pf_status nn_model_run(nn_model *m, const float *const *samples, const float *const *cells,
-                       const float bg[3], int T, int H, int W, float *const *out)
+pf_status nn_model_run(const nn_model *m, nn_state *s, const float *const *samples,
+                       const float *const *cells, const float bg[3], int T, int H, int W,
+                       int reuse, float *const *out)
 {
-    pf_status st = nn_model_pack(m, samples, bg, T, H, W, 0);
+    const int q = 1 << (m->cfg.levels - 1);
+    if (reuse < 0 || 2 * reuse > T || H < 1 || W < 1) return PF_EINVAL;
+    const nn_unet *u = &s->net;
+    if (!(s->held == T && u->av.base && !u->training && u->T == T && u->H == round_up(H, q) &&
+          u->W == round_up(W, q)))
+        reuse = 0;   /* nothing to take the features from */
+    s->held = 0;
+    pf_status st = pack(m, s, samples, bg, T, H, W, 0, reuse);
     if (st < 0) return st;
-    const float *y = nn_unet_forward(&m->net, m->x);
-    const int Hp = m->net.H, Wp = m->net.W;
+    nn_pool *prev = nn_pool_bind(s->pool);
+    const float *y = nn_unet_forward_reuse(&s->net, s->x, reuse);
+    nn_pool_bind(prev);
+    s->held = T;
+    s->encoded += T - reuse;
+    const int Hp = s->net.H, Wp = s->net.W;
     const size_t pp = (size_t)Hp * Wp, plane = (size_t)H * W;
     for (int t = 0; t < T; t++) {
         const float *yt = y + (size_t)t * 4 * pp, *ct = cells[t];
@@ -229,7 +268,7 @@ static int tile_buffer_bytes(const nn_model *m, int T, int h, int w, size_t *byt
            pf_mul_size(bytes, *bytes, sizeof(float));
 }
 
-pf_status nn_model_tile_plan(nn_model *m, int T, int H, int W, size_t max_bytes, int *S, size_t *bytes)
+pf_status nn_model_tile_plan(const nn_model *m, int T, int H, int W, size_t max_bytes, int *S, size_t *bytes)
 {
     static const int sides[] = {1024, 768, 512, 384, 256, 192, 128, 96, 64, 32};
     const int q = 1 << (m->cfg.levels - 1);
@@ -259,11 +298,12 @@ pf_status nn_model_tile_plan(nn_model *m, int T, int H, int W, size_t max_bytes,
     return PF_OK;
 }
 
-pf_status nn_model_run_tiled(nn_model *m, const float *const *samples, const float *const *cells,
-                             const float bg[3], int T, int H, int W, int S, float *const *out)
+pf_status nn_model_run_tiled(const nn_model *m, nn_state *s, const float *const *samples,
+                             const float *const *cells, const float bg[3], int T, int H, int W,
+                             int S, int reuse, float *const *out)
 {
     const int k = m->k, q = 1 << (m->cfg.levels - 1);
-    if (S <= 0 || (S >= H && S >= W)) return nn_model_run(m, samples, cells, bg, T, H, W, out);
+    if (S <= 0 || (S >= H && S >= W)) return nn_model_run(m, s, samples, cells, bg, T, H, W, reuse, out);
     if (S % q || T < 1 || T > 64 || H < 1 || W < 1) return PF_EINVAL;
     const int side = S + 2 * NN_TILE_HALO;
     const int th = side < H ? side : H, tw = side < W ? side : W;
@@ -301,7 +341,7 @@ pf_status nn_model_run_tiled(nn_model *m, const float *const *samples, const flo
                                (size_t)w * sizeof(float));
                 }
             }
-            st = nn_model_run(m, ts, tc, bg, T, h, w, to);
+            st = nn_model_run(m, s, ts, tc, bg, T, h, w, 0, to);
             for (int t = 0; t < T && st == PF_OK; t++)   /* keep the centre */
                 for (int c = 0; c < 4; c++)
                     for (int r = y0; r < y1; r++)
@@ -310,5 +350,6 @@ pf_status nn_model_run_tiled(nn_model *m, const float *const *samples, const flo
                                (size_t)(x1 - x0) * sizeof(float));
         }
     free(buf);
+    s->held = 0;   /* the last tile's features are not the frame's */
     return st;
 }

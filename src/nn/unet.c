@@ -173,6 +173,10 @@ static size_t level_ws(const nn_unet *u, int l)
         size_t wi = nn_conv2d_ws_floats(cins[i], Hl, Wl, 3, 1, 1);
         if (wi > w) w = wi;
     }
+    if (l < c->levels - 1 && !u->training) {   /* the up conv's phases (up_phases) */
+        size_t wi = nn_conv2d_ws_floats(c->ch[l + 1], Hl / 2, Wl / 2, 2, 1, 1);
+        if (wi > w) w = wi;
+    }
     return w;
 }
 
@@ -197,7 +201,8 @@ static void layout_infer(nn_unet *u)
         v->r.v = nn_arena_alloc(&u->av, (size_t)T * a1);
         v->s.v = l < L - 1 && c->skip_tconv ? nn_arena_alloc(&u->av, (size_t)T * a1) : v->r.v;
         if (l < L - 1) {
-            v->upx.v = nn_arena_alloc(&u->av, (size_t)c->ch[l + 1] * Hl * Wl);
+            v->up_w = nn_arena_alloc(&u->av, (size_t)16 * ch * c->ch[l + 1]);
+            v->up_p = nn_arena_alloc(&u->av, (size_t)4 * ch * (Hl / 2 + 1) * (Wl / 2 + 1));
             v->u.v = nn_arena_alloc(&u->av, a1);
             v->cat.v = nn_arena_alloc(&u->av, 2 * a1);
             v->f.v = nn_arena_alloc(&u->av, a1);
@@ -384,6 +389,58 @@ static void act_inplace(const nn_unet *u, float *x, size_t n)
     nn_act_forward(x, x, n, u->cfg.act);
 }
 
+/* The decoder's nearest x2 upsample and 3x3 conv (pad 1) as one 2x2 conv
+ * at the low resolution with four phase kernels: output pixel (2y + py,
+ * 2x + px) reads low rows y - 1 + py, y + py and columns x - 1 + px, x + px,
+ * each tap the sum of the 3x3 taps that land on it (taps 0 | 1, 2 for phase
+ * 0; 0, 1 | 2 for phase 1). 2.25x fewer multiply-adds and a ninth of the
+ * im2col traffic; the same sums up to rounding. The phase kernels are
+ * remade from the weights at every forward (16 OC C floats: nothing next to
+ * the conv), so a state never holds stale ones. */
+static void up_phase_weights(float *pw, const float *w, int OC, int C)
+{
+    static const int first[2][2] = {{0, 1}, {0, 2}}, last[2][2] = {{0, 2}, {1, 2}};
+    for (int ph = 0; ph < 4; ph++) {
+        const int py = ph >> 1, px = ph & 1;
+        for (int o = 0; o < OC; o++)
+            for (int ci = 0; ci < C; ci++) {
+                const float *k = w + ((size_t)o * C + ci) * 9;
+                float *d = pw + (((size_t)ph * OC + o) * C + ci) * 4;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) {
+                        float sum = 0.0f;
+                        for (int ky = first[py][a]; ky <= last[py][a]; ky++)
+                            for (int kx = first[px][b]; kx <= last[px][b]; kx++) sum += k[ky * 3 + kx];
+                        d[a * 2 + b] = sum;
+                    }
+            }
+    }
+}
+
+/* y = act(up(x)): x (C, h, w) -> y (OC, 2h, 2w), one frame; v->up_w holds
+ * up_phase_weights of the level's up conv. */
+static void up_phases(nn_unet *u, nn_unet_level *v, float *y, const float *x, int h, int w)
+{
+    const nn_unet_conv *c = &v->up;
+    const int OC = c->cout, wp = w + 1;
+    const size_t pplane = (size_t)(h + 1) * wp;
+    const float *b = P(c->b);
+    nn_conv2d_forward(v->up_p, x, v->up_w, NULL, u->ws, 1, c->cin, h, w, 4 * OC, 2, 1, 1);
+    for (int o = 0; o < OC; o++) {
+        float *yo = y + (size_t)o * 4 * h * w;
+        for (int ph = 0; ph < 4; ph++) {
+            const int py = ph >> 1, px = ph & 1;
+            const float *p = v->up_p + ((size_t)ph * OC + o) * pplane;
+            for (int yy = 0; yy < h; yy++) {
+                const float *src = p + (size_t)(yy + py) * wp + px;
+                float *dst = yo + (size_t)(2 * yy + py) * 2 * w + px;
+                for (int xx = 0; xx < w; xx++) dst[2 * xx] = src[xx] + b[o];
+            }
+        }
+    }
+    act_inplace(u, y, (size_t)OC * 4 * h * w);
+}
+
 /* The temporal mixing at the bottleneck: m = r + mix(r), (T, cb, Hb, Wb). */
 static void mid_forward(nn_unet *u)
 {
@@ -408,8 +465,9 @@ static void mid_forward(nn_unet *u)
 }
 
 /* Inference: the same arithmetic as the training forward, but the 2-D
- * layers run one frame at a time through one-frame buffers. */
-static const float *forward_infer(nn_unet *u, const float *x)
+ * layers run one frame at a time through one-frame buffers. The encoder
+ * starts at frame t0: the frames before hold their features already. */
+static const float *forward_infer(nn_unet *u, const float *x, int t0)
 {
     const nn_unet_cfg *c = &u->cfg;
     const int L = c->levels, T = u->T;
@@ -419,7 +477,7 @@ static const float *forward_infer(nn_unet *u, const float *x)
         const int Hl = u->H >> l, Wl = u->W >> l, Hi = l ? 2 * Hl : Hl, Wi = l ? 2 * Wl : Wl;
         const int cin = l ? c->ch[l - 1] : c->in_ch;
         const size_t a1 = (size_t)c->ch[l] * Hl * Wl, in1 = (size_t)cin * Hi * Wi;
-        for (int t = 0; t < T; t++) {
+        for (int t = t0; t < T; t++) {
             const float *in = (l ? u->lev[l - 1].r.v : x) + (size_t)t * in1;
             float *r = v->r.v + (size_t)t * a1;
             conv_fwd_n(u, &v->enc, v->e.v, in, Hi, Wi, 1);
@@ -439,6 +497,8 @@ static const float *forward_infer(nn_unet *u, const float *x)
                                c->tk, c->tpad);
     }
     mid_forward(u);
+    for (int l = 0; l + 1 < L; l++)
+        up_phase_weights(u->lev[l].up_w, P(u->lev[l].up.w), c->ch[l], c->ch[l + 1]);
     const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1);
     const size_t ab1 = (size_t)c->ch[L - 1] * Hb * Wb, y1 = (size_t)c->out_ch * u->H * u->W;
     for (int t = 0; t < T; t++) {
@@ -447,9 +507,7 @@ static const float *forward_infer(nn_unet *u, const float *x)
             nn_unet_level *v = &u->lev[l];
             const int Hl = u->H >> l, Wl = u->W >> l, ch = c->ch[l];
             const size_t a1 = (size_t)ch * Hl * Wl;
-            nn_upsample2_forward(v->upx.v, din, 1, c->ch[l + 1], Hl / 2, Wl / 2);
-            conv_fwd_n(u, &v->up, v->u.v, v->upx.v, Hl, Wl, 1);
-            act_inplace(u, v->u.v, a1);
+            up_phases(u, v, v->u.v, din, Hl / 2, Wl / 2);
             nn_concat_forward(v->cat.v, v->u.v, v->s.v + (size_t)t * a1, 1, ch, ch, Hl, Wl);
             conv_fwd_n(u, &v->fuse, v->f.v, v->cat.v, Hl, Wl, 1);
             act_inplace(u, v->f.v, a1);
@@ -475,7 +533,7 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
     const int L = c->levels, T = u->T;
 
     PF_ASSERT(u->av.base && u->p->data);
-    if (!u->training) return forward_infer(u, x);
+    if (!u->training) return forward_infer(u, x, 0);
     memcpy(u->x.v, x, sizeof(float) * (size_t)T * c->in_ch * u->H * u->W);
     for (int l = 0; l < L; l++) {
         nn_unet_level *v = &u->lev[l];
@@ -519,6 +577,17 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
     }
     conv_fwd(u, &u->head, u->y.v, L > 1 ? u->lev[0].o.v : u->m.v, u->H, u->W);
     return u->y.v;
+}
+
+const float *nn_unet_forward_reuse(nn_unet *u, const float *x, int reuse)
+{
+    const nn_unet_cfg *c = &u->cfg;
+    PF_ASSERT(u->av.base && u->p->data && !u->training && reuse >= 0 && reuse < u->T);
+    for (int l = 0; l < c->levels; l++) {   /* frames T-reuse.. become 0.. */
+        const size_t a1 = (size_t)c->ch[l] * (u->H >> l) * (u->W >> l);
+        memmove(u->lev[l].r.v, u->lev[l].r.v + (size_t)(u->T - reuse) * a1, (size_t)reuse * a1 * sizeof(float));
+    }
+    return forward_infer(u, x, reuse);
 }
 
 void nn_unet_backward(nn_unet *u, float *dx, const float *dy)

@@ -76,7 +76,10 @@ typedef struct nn_unet_level {
     /* activations, (T, ch[l], H_l, W_l) unless noted; rb/ob are the
      * residual blocks' outputs, r and o the last of them */
     nn_unet_buf e_pre, e, h_pre[NN_UNET_MAX_RES], h[NN_UNET_MAX_RES], rb[NN_UNET_MAX_RES], r, s;
-    nn_unet_buf upx;              /* (T, ch[l+1], H_l, W_l) */
+    nn_unet_buf upx;              /* (T, ch[l+1], H_l, W_l); training only */
+    float *up_w, *up_p;           /* inference: the up conv's phase kernels (4 ch[l],
+                                     ch[l+1], 2, 2) and their output (4 ch[l],
+                                     H_l/2 + 1, W_l/2 + 1) */
     nn_unet_buf u_pre, u, cat;    /* cat: (T, 2 ch[l], H_l, W_l) */
     nn_unet_buf f_pre, f, hd_pre[NN_UNET_MAX_RES], hd[NN_UNET_MAX_RES], ob[NN_UNET_MAX_RES], o;
 } nn_unet_level;
@@ -115,6 +118,15 @@ pf_status nn_unet_plan_bytes(nn_unet *u, int T, int H, int W, int training, size
 /* y = U-Net(x). x: (T, in_ch, H, W) as planned; returns the output
  * (T, out_ch, H, W), owned by u and valid until the next call. */
 const float *nn_unet_forward(nn_unet *u, const float *x);
+
+/* Inference forward of a window whose first `reuse` frames (0 <= reuse <
+ * T) are the last `reuse` frames of the previous forward on this plan:
+ * their encoder features (every level's r, computed frame by frame before
+ * any temporal mixing) are moved, not recomputed, and x's first reuse
+ * frames are not read. Bit-identical to nn_unet_forward on the whole x
+ * when that holds; the caller keeps track of it. Needs an inference plan
+ * unchanged since that forward. Returns as nn_unet_forward. */
+const float *nn_unet_forward_reuse(nn_unet *u, const float *x, int reuse);
 
 /* Backward of the last forward: accumulates dL/dtheta into u->p->grad
  * and, if dx is not NULL, dL/dx into dx: (T, in_ch, H, W).

@@ -92,7 +92,7 @@ static pf_status run(nn_windower *w, int count)
 {
     const int T = w->T, n = w->n_in, overlap = w->ran ? w->O : 0;
     for (int t = 0; t < T; t++) w->x[t] = w->in[t < n ? t : n - 1];
-    pf_status st = w->fn(w->ctx, w->x, T, w->y);
+    pf_status st = w->fn(w->ctx, w->x, T, overlap, w->y);
     if (st < 0) return st;
     w->n_ready = w->ready_head = 0;
     for (int j = 0; j < count; j++)

@@ -21,8 +21,12 @@
 #include "pixelfix.h"
 
 /* Runs one window: in[t] (in_len floats) for t < T -> out[t] (out_len
- * floats). Returns PF_OK or an error, which the windower passes on. */
-typedef pf_status (*nn_window_fn)(void *ctx, const float *const *in, int T, float *const *out);
+ * floats). Its first `reuse` frames are the last `reuse` frames of the
+ * window run before (the overlap; 0 for the first window), so what the
+ * callback computed for them frame by frame can be kept. Returns PF_OK or
+ * an error, which the windower passes on. */
+typedef pf_status (*nn_window_fn)(void *ctx, const float *const *in, int T, int reuse,
+                                  float *const *out);
 
 typedef struct nn_windower {
     int T, O, S;

@@ -196,6 +196,7 @@ typedef struct work {
     float *z, *ga, *gz;                   /* (T, H, W) */
     float *p4, *g4, *gp4;                 /* (T, 4, H, W) premultiplied */
     float *dy;                            /* (T, 4, H, W) */
+    nn_state net;                         /* the network planned for training, its threads */
 } work;
 
 static void work_free(work *w)
@@ -203,14 +204,15 @@ static void work_free(work *w)
     free(w->rgb), free(w->gtrgb), free(w->mask), free(w->grgb);
     free(w->z), free(w->ga), free(w->gz);
     free(w->p4), free(w->g4), free(w->gp4), free(w->dy);
+    nn_state_free(&w->net);
     memset(w, 0, sizeof *w);
 }
 
-static pf_status work_alloc(work *w, int T, int H, int W)
+static pf_status work_alloc(work *w, const nn_model *m, int threads, int T, int H, int W)
 {
     size_t n = (size_t)T * H * W;
     memset(w, 0, sizeof *w);
-    if (!(w->rgb = malloc(sizeof(float) * 3 * n)) || !(w->gtrgb = malloc(sizeof(float) * 3 * n)) ||
+    if (nn_state_init(&w->net, m, threads) < 0 ||!(w->rgb = malloc(sizeof(float) * 3 * n)) || !(w->gtrgb = malloc(sizeof(float) * 3 * n)) ||
         !(w->mask = malloc(sizeof(float) * n)) || !(w->grgb = malloc(sizeof(float) * 3 * n)) ||
         !(w->z = malloc(sizeof(float) * n)) || !(w->ga = malloc(sizeof(float) * n)) ||
         !(w->gz = malloc(sizeof(float) * n)) || !(w->p4 = malloc(sizeof(float) * 4 * n)) ||
@@ -236,9 +238,10 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
     const float *samples[64] = {0};
     if (T > 64) return PF_EINVAL;
     for (int t = 0; t < T; t++) samples[t] = s->samples + (size_t)t * 4 * plane * k * k;
-    pf_status st = nn_model_pack(m, samples, s->bg, T, H, W, 1);
+    pf_status st = nn_model_pack(m, &w->net, samples, s->bg, T, H, W, 1);
     if (st < 0) return st;
-    const float *y = nn_unet_forward(&m->net, m->x);   /* (T, 4, H, W): H, W are multiples of 4 */
+    nn_pool *prev = nn_pool_bind(w->net.pool);
+    const float *y = nn_unet_forward(&w->net.net, w->net.x);   /* (T, 4, H, W): H, W are multiples of 4 */
 
     for (int t = 0; t < T; t++) {
         const float *yt = y + (size_t)t * 4 * plane, *ct = s->cells + (size_t)t * 4 * plane,
@@ -297,7 +300,8 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
             d[3 * plane + i] = m->classical_alpha ? 0.0f : v * w->gz[(size_t)t * plane + i];
         }
     }
-    nn_unet_backward(&m->net, NULL, w->dy);
+    nn_unet_backward(&w->net.net, NULL, w->dy);
+    nn_pool_bind(prev);
     return PF_OK;
 }
 
@@ -305,7 +309,7 @@ pf_status pf_train_example(nn_model *m, const pf_sample *s, const pf_train_cfg *
 {
     work w;
     losses l = {0};
-    pf_status st = work_alloc(&w, s->T, s->H, s->W);
+    pf_status st = work_alloc(&w, m, 1, s->T, s->H, s->W);
     if (st == PF_OK) st = run_example(m, s, &w, c, &l);
     work_free(&w);
     *loss = (c->w_rgb * l.rgb + c->w_alpha * l.alpha + c->w_temporal * l.temporal) / c->batch;
@@ -505,8 +509,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
         st = PF_EOUTPUT;
         goto done;
     }
-    if ((st = work_alloc(&w, c.sample.T, c.sample.crop, c.sample.crop)) < 0) goto done;
-    nn_set_threads(c.threads);
+    if ((st = work_alloc(&w, &m, c.threads, c.sample.T, c.sample.crop, c.sample.crop)) < 0) goto done;
     if ((st = feeder_init(&fd, &d, &c.sample, c.seed, c.prefetch, first * c.batch, lg)) < 0) goto done;
 
     double t0 = pf_now_ms(), waited = 0, acc_l[4] = {0};

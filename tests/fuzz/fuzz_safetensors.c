@@ -24,12 +24,15 @@ static void run_window(nn_model *m)
         for (size_t i = 0; ok && i < ns; i++) samples[t][i] = (float)(i % 7) / 7.0f;
         for (size_t i = 0; ok && i < nc; i++) cells[t][i] = 0.5f;
     }
-    if (ok && nn_model_run(m, (const float *const *)samples, (const float *const *)cells, bg,
-                           T, H, W, out) == PF_OK) {
+    nn_state st;
+    if (ok && nn_state_init(&st, m, 1) != PF_OK) ok = 0;
+    if (ok && nn_model_run(m, &st, (const float *const *)samples, (const float *const *)cells, bg,
+                           T, H, W, 0, out) == PF_OK) {
         for (int t = 0; t < T; t++)
             for (size_t i = 0; i < nc; i++)
                 if (!(out[t][i] >= 0.0f && out[t][i] <= 1.0f)) abort();   /* NaN too */
     }
+    if (ok) nn_state_free(&st);
     for (int t = 0; t < T; t++) {
         free(samples[t]);
         free(cells[t]);
