@@ -27,7 +27,7 @@
  *   resample  per frame: pf_grid_drift, pf_grid_sample, pf_grid_cells and
  *             the background key, plus the background estimate once; the
  *             frames come from a reader that is not timed;
- *   network   the windowed model, T = 8 overlapping by 4 as in the CLI
+ *   network   the windowed model, T = 8 overlapping by 2 as in the CLI
  *             (nn_window + nn_model_run, one thread): only nn_model_run is
  *             timed; its inputs are resampled from a reader, untimed, and
  *             its outputs kept as native RGBA8 for the next stage;
