@@ -93,6 +93,7 @@ typedef struct PixelfixContext {
     int upscale;            ///< integer nearest upscale of the output
     int threads;            ///< network threads, 0 = libpixelfix's default
     int keep_pockets;       ///< 1: key only background the border reaches
+    int64_t max_memory;     ///< bytes a restore may take, 0 = no limit, -1 = libpixelfix's default
 
     /* state */
     pf_params params;
@@ -147,6 +148,8 @@ static const AVOption pixelfix_options[] = {
       AV_OPT_TYPE_INT, { .i64 = 1 }, 1, 64, FLAGS },
     { "threads", "threads for the network, 0 for libpixelfix's default", OFFSET(threads),
       AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 256, FLAGS },
+    { "max_memory", "most bytes a restore may take (e.g. 2Gi), 0 for no limit, -1 for libpixelfix's "
+                    "default (1 GiB)", OFFSET(max_memory), AV_OPT_TYPE_INT64, { .i64 = -1 }, -1, INT64_MAX, FLAGS },
     { NULL }
 };
 
@@ -176,10 +179,34 @@ static int averror_from(pf_status st)
 }
 
 /* libpixelfix's log callback: its messages go to av_log on this filter. */
+/* libpixelfix's hints name the pixelfix command's flags; here they are
+ * the filter's options (or, where the filter has none, the CLI's flag). */
+static const char *const option_names[][2] = {
+    { "--max-memory", "the max_memory option" }, { "--scale", "the scale option" },
+    { "--window", "the window option" }, { "--keep-pockets", "keep_pockets=1" },
+    { "--no-model", "model=none" },
+};
+
 static void log_cb(void *user, int level, const char *msg)
 {
     static const int av_level[] = { AV_LOG_ERROR, AV_LOG_WARNING, AV_LOG_VERBOSE, AV_LOG_DEBUG };
-    av_log(user, av_level[level < 0 ? 0 : level > 3 ? 3 : level], "%s\n", msg);
+    char line[2048];
+    size_t n = 0;
+    while (*msg && n + 1 < sizeof line) {
+        size_t i, k = sizeof option_names / sizeof option_names[0];
+        for (i = 0; i < k; i++) {
+            const size_t len = strlen(option_names[i][0]);
+            if (!strncmp(msg, option_names[i][0], len) && (msg[len] < 'a' || msg[len] > 'z') && msg[len] != '-') {
+                n += (size_t)snprintf(line + n, sizeof line - n, "%s", option_names[i][1]);
+                if (n >= sizeof line) n = sizeof line - 1;
+                msg += len;
+                break;
+            }
+        }
+        if (i == k) line[n++] = *msg++;
+    }
+    line[n] = 0;
+    av_log(user, av_level[level < 0 ? 0 : level > 3 ? 3 : level], "%s\n", line);
 }
 
 /* Keeps the first error line in user (1024 bytes). */
@@ -234,6 +261,7 @@ static av_cold int init(AVFilterContext *ctx)
     p->overlap = s->overlap;
     p->threads = s->threads;
     p->keep_pockets = s->keep_pockets;
+    if (s->max_memory >= 0) p->limits.max_memory = s->max_memory;
     p->log = log_cb;
     p->user = ctx;
     p->log_level = av_log_get_level() >= AV_LOG_DEBUG ? PF_LOG_DEBUG : PF_LOG_INFO;
@@ -269,10 +297,13 @@ static av_cold int init(AVFilterContext *ctx)
     path = s->model ? s->model : pf_model_default_path();
     if (path && !strcmp(path, "none")) {
         p->use_model = 0;
-        path = NULL;
+        av_log(ctx, AV_LOG_INFO, "no model: using the classical path\n");
+        return 0;
     }
     if (!path) {
-        av_log(ctx, AV_LOG_INFO, "no model: using the classical path\n");
+        av_log(ctx, AV_LOG_WARNING, "no model found ($PIXELFIX_MODEL unset, none in the pixelfix tree "
+               "or installed): using the classical path; give one with model=FILE, or model=none to "
+               "choose the classical path\n");
         return 0;
     }
     p->model_path = path;

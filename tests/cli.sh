@@ -443,6 +443,8 @@ if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} --no-print-directory in
     if [ ! -e "$cfg/share/pixelfix/models/pixelfix-v2.safetensors" ]; then
         expect 0 "installed binary, no model" -- env -u PIXELFIX_MODEL "$IBIN" "$SRC" -o "$T/inst2.gif"
         grep -q "no model (classical path: none found)" "$T/stderr" && ok || bad "no model installed: $(cat "$T/stderr")"
+        # and warns, with what to do, since the same binary in place would use one
+        grep -q "warning.*no model found.*-m FILE" "$T/stderr" && ok || bad "no model installed: no warning: $(cat "$T/stderr")"
     fi
 else
     bad "make install DESTDIR=$STAGE PREFIX=/usr: $(tail -c 400 "$T/install.log")"

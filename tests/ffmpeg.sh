@@ -73,7 +73,7 @@ monotonic() {
 # --- registration and documentation ------------------------------------------
 "$FF" -hide_banner -filters 2>/dev/null | grep -q ' pixelfix ' && ok || bad "ffmpeg -filters lacks pixelfix"
 "$FF" -hide_banner -h filter=pixelfix > "$T/help.txt" 2>&1
-for opt in model scale colors palette background matte window overlap upscale threads; do
+for opt in model scale colors palette background matte window overlap upscale threads max_memory; do
     grep -q "^ *$opt " "$T/help.txt" && ok || bad "ffmpeg -h filter=pixelfix lacks '$opt'"
 done
 
@@ -179,6 +179,16 @@ if command -v valgrind >/dev/null 2>&1 && [ "${PF_VALGRIND:-1}" != 0 ]; then
     vg "missing model" fail -i "$SRC" -vf pixelfix=model=/nonexistent -f null -
     vg "no grid" fail -f lavfi -i color=c=gray:s=64x64:d=1 -vf pixelfix=model=none -f null -
 fi
+
+# --- limits: max_memory reaches the library, and its hints name the filter's options -----------
+if "$FF" -nostdin -y -v error -i "$SRC" -vf pixelfix=model=none:max_memory=1000 -f null - 2>"$T/lim.txt"; then
+    bad "max_memory=1000: the restore ran"
+else
+    grep -q "max_memory option" "$T/lim.txt" && ! grep -q -- "--max-memory" "$T/lim.txt" && ok ||
+        bad "max_memory=1000: the message does not name the filter's option: $(head -c 300 "$T/lim.txt")"
+fi
+run "max_memory=0 (no limit)" -- ff_md5 "$T/lim0.md5" -i "$SRC" -vf pixelfix=model=none:max_memory=0
+same_frames "$T/lim0.md5" "$T/cli0.md5" "max_memory=0 vs CLI --no-model"
 
 # --- upscale: native x N, nearest -------------------------------------------------------------
 run "upscale=3" -- ff_md5 "$T/up.md5" -i "$SRC" -vf pixelfix=model=none:upscale=3

@@ -305,7 +305,11 @@ static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *l
     if (!p->use_model) return PF_OK;
     const char *path = p->model_path ? p->model_path : pf_model_default_path();
     if (!path) {
-        pf_info(lg, "no model found: using the classical path");
+        /* a program copied away from its tree finds none: say so, since the
+         * result then differs from the same program in place */
+        pf_warn(lg, "no model found ($PIXELFIX_MODEL unset, no models/pixelfix-v2.safetensors beside "
+                    "the program or in its tree, none installed): using the classical path; give one "
+                    "with -m FILE or PIXELFIX_MODEL, or --no-model to choose the classical path");
         return PF_OK;
     }
     /* pf_model_load's one error line, logged once with a hint */
