@@ -102,7 +102,7 @@ NODEP_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS))
 
 $(BUILD)/replay/cli_main.o: src/cli/main.c config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Dmain=pf_cli_main -c $< -o $@
+	$(CC) $(CFLAGS) -Dmain=pfi_cli_main -c $< -o $@
 
 $(CLI_LIB): $(NOMAIN_CLI_OBJ) $(BUILD)/replay/cli_main.o
 	rm -f $@
@@ -127,7 +127,7 @@ FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(TRAIN_SRC:%.c=$(BUILD)/fuzz/o
 
 $(BUILD)/fuzz/obj/cli_main.o: src/cli/main.c config.mk
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pf_cli_main -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pfi_cli_main -c $< -o $@
 
 $(BUILD)/fuzz/obj/%.o: %.c config.mk
 	@mkdir -p $(dir $@)

@@ -115,7 +115,7 @@ static run_result reap(pid_t pid, double t0, const char *what)
             perror("bench_e2e: wait4");
             return res;
         }
-    res.ms = pf_now_ms() - t0;
+    res.ms = pfi_now_ms() - t0;
     res.rss_mib = ru.ru_maxrss / 1024.0;   /* Linux: KiB */
     res.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!res.ok) fprintf(stderr, "bench_e2e: %s failed (status %d)\n", what, status);
@@ -125,7 +125,7 @@ static run_result reap(pid_t pid, double t0, const char *what)
 
 static run_result run_child(char *const argv[])
 {
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     return reap(spawn(argv), t0, argv[0]);
 }
 
@@ -292,7 +292,7 @@ static int bench_long(const char *dir, int n)
     char *argv1[] = {"./pixelfix", path, "-o", out1, "-m", BENCH_MODEL, "--force", "-q", NULL};
     char *argv2[] = {"./pixelfix", path, "-o", out2, "-m", BENCH_MODEL, "--palette-frames", "0",
                      "--force", "-q", NULL};
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     pid_t p1 = spawn(argv1), p2 = spawn(argv2);
     run_result r1 = reap(p1, t0, "default (64-frame palette lookahead)");
     run_result r2 = reap(p2, t0, "--palette-frames 0 (whole clip)");
@@ -310,7 +310,7 @@ int main(int argc, char **argv)
     char dir[PATH_CAP];
     const int quick = bench_quick();
     int rc = 0;
-    double t_start = pf_now_ms();
+    double t_start = pfi_now_ms();
 
     bench_dir(dir, sizeof dir, argc > 0 ? argv[0] : NULL);
     if (access("./pixelfix", X_OK) < 0 || access(BENCH_MODEL, R_OK) < 0 ||
@@ -332,6 +332,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
         if (bench_input(dir, &inputs[i], quick ? inputs[i].quick_frames : inputs[i].frames) < 0) rc = 1;
     if (!quick && bench_long(dir, 1000) < 0) rc = 1;
-    fprintf(stderr, "bench_e2e: done in %.0f s\n", (pf_now_ms() - t_start) / 1000.0);
+    fprintf(stderr, "bench_e2e: done in %.0f s\n", (pfi_now_ms() - t_start) / 1000.0);
     return rc;
 }

@@ -108,13 +108,13 @@ static net_result bench_net(nn_model *m, int W, int H, int reps, const char *wha
     const float bg[3] = {0.92f, 0.92f, 0.91f};
     double best = 1e30;
     for (int r = -1; r < reps; r++) {
-        double t0 = pf_now_ms();
+        double t0 = pfi_now_ms();
         if (nn_model_run(m, &st, (const float *const *)samples, (const float *const *)cells, bg, T_WIN, H, W,
                          0, out) < 0) {
             fprintf(stderr, "bench_model: nn_model_run failed at %dx%d\n", W, H);
             exit(1);
         }
-        double dt = pf_now_ms() - t0;
+        double dt = pfi_now_ms() - t0;
         if (r >= 0 && dt < best) best = dt;
     }
     /* st.net is planned at the padded size the network really ran at */
@@ -156,9 +156,9 @@ static double bench_sgemm_peak(int reps)
         float *c = bench_xmalloc((size_t)M * N * sizeof(float));
         double best = 1e30;
         for (int r = 0; r < reps; r++) {
-            double t0 = pf_now_ms();
+            double t0 = pfi_now_ms();
             nn_sgemm(0, 0, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-            double dt = pf_now_ms() - t0;
+            double dt = pfi_now_ms() - t0;
             if (dt < best) best = dt;
         }
         double g = 2.0 * M * N * K / best * 1e-6;
@@ -199,7 +199,7 @@ static int bench_shipped(int quick)
 int main(void)
 {
     const int quick = bench_quick();
-    double t_start = pf_now_ms();
+    double t_start = pfi_now_ms();
     int rc = 0;
 
     bench_info("openblas_config", openblas_get_config());
@@ -220,6 +220,6 @@ int main(void)
         net_result r2 = bench_random(NN_MIX_CONVGRU, 128, 3);
         bench_figure(r2.ms_per_frame, "ms", "net_ms_per_frame_128_convgru_t2");
     }
-    fprintf(stderr, "bench_model: done in %.0f s\n", (pf_now_ms() - t_start) / 1000.0);
+    fprintf(stderr, "bench_model: done in %.0f s\n", (pfi_now_ms() - t_start) / 1000.0);
     return rc;
 }

@@ -41,19 +41,19 @@ static void bench_conv(int C, int S, const char *suffix)
     const double flops = 2.0 * OC * HW * K9 * N;
 
     for (int r = 0; r < reps; r++) {
-        double t0 = pf_now_ms();
+        double t0 = pfi_now_ms();
         for (int n = 0; n < N; n++)
             nn_sgemm(0, 0, OC, HW, K9, 1.0f, w, K9, col, HW, 0.0f, y + (size_t)n * OC * HW, HW);
-        double t1 = pf_now_ms();
+        double t1 = pfi_now_ms();
         nn_conv2d_forward(y, x, w, b, ws, N, C, H, W, OC, 3, 1, 1);
-        double t2 = pf_now_ms();
+        double t2 = pfi_now_ms();
         for (int n = 0; n < N; n++) {
             nn_sgemm(0, 1, OC, K9, HW, 1.0f, y + (size_t)n * OC * HW, HW, col, HW, 1.0f, dw, K9);
             nn_sgemm(1, 0, K9, HW, OC, 1.0f, w, K9, y + (size_t)n * OC * HW, HW, 0.0f, col, HW);
         }
-        double t3 = pf_now_ms();
+        double t3 = pfi_now_ms();
         nn_conv2d_backward(dx, dw, db, y, x, w, ws, N, C, H, W, OC, 3, 1, 1);
-        double t4 = pf_now_ms();
+        double t4 = pfi_now_ms();
         t_sf = best(t_sf, t1 - t0);
         t_cf = best(t_cf, t2 - t1);
         t_sb = best(t_sb, t3 - t2);
@@ -88,11 +88,11 @@ static void bench_convgru(void)
     dw = (nn_convgru_w){bufs[4], bufs[5], bufs[6], bufs[7]};
     double tf = 1e30, tb = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = pf_now_ms();
+        double t0 = pfi_now_ms();
         nn_convgru_forward(&g, hs, x, &w);
-        double t1 = pf_now_ms();
+        double t1 = pfi_now_ms();
         nn_convgru_backward(&g, dx, &dw, dhs, x, hs, &w);
-        double t2 = pf_now_ms();
+        double t2 = pfi_now_ms();
         tf = best(tf, t1 - t0);
         tb = best(tb, t2 - t1);
     }
@@ -123,12 +123,12 @@ static void bench_unet(void)
     float *x = rnd(nx, &seed), *dy = rnd(ny, &seed);
     double tf = 1e30, tfb = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = pf_now_ms();
+        double t0 = pfi_now_ms();
         nn_unet_forward(&u, x);
-        double t1 = pf_now_ms();
+        double t1 = pfi_now_ms();
         nn_params_zero_grad(&p);
         nn_unet_backward(&u, NULL, dy);
-        double t2 = pf_now_ms();
+        double t2 = pfi_now_ms();
         tf = best(tf, t1 - t0);
         tfb = best(tfb, t2 - t0);
     }

@@ -18,13 +18,13 @@
  * far (cumulative), and info stage_rss_method says so.
  *
  * Stages, each with what it holds and what its time counts:
- *   decode    pf_reader over the clip, streamed: each frame is decoded into
+ *   decode    pfi_reader over the clip, streamed: each frame is decoded into
  *             the reader's buffer and dropped (open, probe and every
  *             frame);
- *   grid      pf_grid_detect on the 8-frame lookahead (pf_params
+ *   grid      pfi_grid_detect on the 8-frame lookahead (pf_params
  *             grid_frames), held as the stream holds it; once per clip,
  *             spread over the clip's frames;
- *   resample  per frame: pf_grid_drift, pf_grid_sample, pf_grid_cells and
+ *   resample  per frame: pfi_grid_drift, pfi_grid_sample, pfi_grid_cells and
  *             the background key, plus the background estimate once; the
  *             frames come from a reader that is not timed;
  *   network   the windowed model, T = 8 overlapping by 2 as in the CLI
@@ -33,7 +33,7 @@
  *             its outputs kept as native RGBA8 for the next stage;
  *   palette   the clip-wide palette from the first 64 frames (the video
  *             output's lookahead) and every frame mapped with hysteresis;
- *   encode    pf_writer to H.264 MP4 (the CLI's output for video).
+ *   encode    pfi_writer to H.264 MP4 (the CLI's output for video).
  *
  * BENCH_QUICK=1: the 24-frame clip. The clip is made by bench_e2e (make
  * bench runs it first). Not a test: nothing is checked.
@@ -68,14 +68,14 @@ typedef struct stages {
     uint8_t *head[MAX_HEAD];      /* the lookahead, (h, w, 4) each */
     int n_head;
     double hdx[MAX_HEAD], hdy[MAX_HEAD];
-    pf_grid grid;
+    pfi_grid grid;
     int k, rows, cols;
     size_t slen, clen, plane;     /* floats of samples (4, rows k, cols k) and cells (4, rows, cols); cells */
-    pf_background bg;
+    pfi_background bg;
     float bg01[3];
     float *payload;               /* samples then cells of one frame */
     uint8_t *scratch;             /* keying, (rows * cols) */
-    pf_grid_scratch drift;        /* pf_grid_drift's buffers */
+    pfi_grid_scratch drift;        /* pfi_grid_drift's buffers */
     /* network */
     nn_model model;
     nn_state state;              /* one thread */
@@ -151,18 +151,18 @@ static void stage_end(stages *s, const char *name, double ms)
 
 /* ---- shared steps ------------------------------------------------------------ */
 
-static pf_reader *open_reader(const stages *s)
+static pfi_reader *open_reader(const stages *s)
 {
-    pf_reader *r;
-    if (pf_reader_open(&r, s->clip, &s->lim, 0, NULL) < 0) die("cannot open the clip");
+    pfi_reader *r;
+    if (pfi_reader_open(&r, s->clip, &s->lim, 0, NULL) < 0) die("cannot open the clip");
     return r;
 }
 
 /* The next frame's RGBA, or NULL at the end. */
-static const uint8_t *next_frame(pf_reader *r, int *dur)
+static const uint8_t *next_frame(pfi_reader *r, int *dur)
 {
-    pf_frame f;
-    pf_status st = pf_reader_next(r, &f);
+    pfi_frame f;
+    pf_status st = pfi_reader_next(r, &f);
     if (st == PF_DONE) return NULL;
     if (st < 0) die("cannot decode the clip");
     *dur = f.duration_ms;
@@ -174,10 +174,10 @@ static const uint8_t *next_frame(pf_reader *r, int *dur)
 static void resample(stages *s, const uint8_t *rgba, double dx, double dy)
 {
     float *cells = s->payload + s->slen;
-    pf_grid_sample(&s->grid, dx, dy, rgba, s->w, s->h, s->k, s->payload);
-    pf_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
+    pfi_grid_sample(&s->grid, dx, dy, rgba, s->w, s->h, s->k, s->payload);
+    pfi_grid_cells(s->payload, s->rows, s->cols, s->k, cells);
     if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT)
-        pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
+        pfi_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
 }
 
 /* ---- the stages ----------------------------------------------------------------- */
@@ -186,18 +186,18 @@ static void stage_decode(stages *s)
 {
     int dur;
     stage_begin(s);
-    double t0 = pf_now_ms();
-    pf_reader *r = open_reader(s);
-    s->w = pf_reader_width(r);
-    s->h = pf_reader_height(r);
+    double t0 = pfi_now_ms();
+    pfi_reader *r = open_reader(s);
+    s->w = pfi_reader_width(r);
+    s->h = pfi_reader_height(r);
     for (s->n = 0; next_frame(r, &dur); s->n++) {}
-    double ms = pf_now_ms() - t0;
+    double ms = pfi_now_ms() - t0;
     if (s->n == 0) die("the clip has no frames");
     stage_end(s, "decode", ms);
-    pf_reader_close(r);
+    pfi_reader_close(r);
 }
 
-static void stage_grid(stages *s, pf_reader *r)
+static void stage_grid(stages *s, pfi_reader *r)
 {
     const size_t bytes = (size_t)s->w * s->h * 4;
     const uint8_t *px;
@@ -206,12 +206,12 @@ static void stage_grid(stages *s, pf_reader *r)
         s->head[s->n_head] = bench_xmalloc(bytes);
         memcpy(s->head[s->n_head++], px, bytes);
     }
-    pf_grid_params gp = pf_grid_default_params();
+    pfi_grid_params gp = pfi_grid_default_params();
     stage_begin(s);
-    double t0 = pf_now_ms();
-    if (pf_grid_detect(&s->grid, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &gp, NULL) < 0)
+    double t0 = pfi_now_ms();
+    if (pfi_grid_detect(&s->grid, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &gp, NULL) < 0)
         die("no grid in the clip");
-    stage_end(s, "grid", pf_now_ms() - t0);
+    stage_end(s, "grid", pfi_now_ms() - t0);
     s->rows = s->grid.rows;
     s->cols = s->grid.cols;
     s->plane = (size_t)s->rows * s->cols;
@@ -231,33 +231,33 @@ static void estimate_background(stages *s)
         est[i] = bench_xmalloc(s->clen * sizeof(float));
         memcpy(est[i], s->payload + s->slen, s->clen * sizeof(float));
     }
-    pf_background_estimate(&s->bg, (const float *const *)est, s->n_head, s->rows, s->cols);
+    pfi_background_estimate(&s->bg, (const float *const *)est, s->n_head, s->rows, s->cols);
     for (int i = 0; i < s->n_head; i++) free(est[i]);
     for (int c = 0; c < 3; c++) s->bg01[c] = s->bg.rgb[c] / 255.f;
 }
 
 /* Continues r after the lookahead, which it frees; leaves s->payload and
  * s->scratch for the network stage. */
-static void stage_resample(stages *s, pf_reader *r)
+static void stage_resample(stages *s, pfi_reader *r)
 {
     double ms = 0.0, dx, dy;
     int dur;
     const uint8_t *px;
     stage_begin(s);
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     s->payload = bench_xmalloc((s->slen + s->clen) * sizeof(float));
     s->scratch = bench_xmalloc(s->plane);
-    if (pf_grid_scratch_init(&s->drift, s->w, s->h) < 0) die("out of memory");
+    if (pfi_grid_scratch_init(&s->drift, s->w, s->h) < 0) die("out of memory");
     for (int i = 0; i < s->n_head; i++)
-        if (pf_grid_drift(&s->grid, s->head[i], s->w, s->h, &s->drift, &s->hdx[i], &s->hdy[i]) < 0) die("drift failed");
+        if (pfi_grid_drift(&s->grid, s->head[i], s->w, s->h, &s->drift, &s->hdx[i], &s->hdy[i]) < 0) die("drift failed");
     estimate_background(s);
     for (int i = 0; i < s->n_head; i++) resample(s, s->head[i], s->hdx[i], s->hdy[i]);
-    ms += pf_now_ms() - t0;
+    ms += pfi_now_ms() - t0;
     while ((px = next_frame(r, &dur))) {   /* decoding is not counted */
-        t0 = pf_now_ms();
-        if (pf_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
+        t0 = pfi_now_ms();
+        if (pfi_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
         resample(s, px, dx, dy);
-        ms += pf_now_ms() - t0;
+        ms += pfi_now_ms() - t0;
     }
     stage_end(s, "resample", ms);
     for (int i = 0; i < s->n_head; i++) free(s->head[i]);
@@ -274,9 +274,9 @@ static pf_status run_window(void *ctx, const float *const *in, int T, int reuse,
         samples[t] = in[t];
         cells[t] = in[t] + s->slen;
     }
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     pf_status st = nn_model_run(&s->model, &s->state, samples, cells, s->bg01, T, s->rows, s->cols, reuse, out);
-    s->ms_network += pf_now_ms() - t0;
+    s->ms_network += pfi_now_ms() - t0;
     return st;
 }
 
@@ -290,7 +290,7 @@ static void take_outputs(stages *s, nn_windower *win)
         uint8_t *px = s->native[s->n_native++];
         for (size_t i = 0; i < s->plane; i++) {
             for (int c = 0; c < 3; c++)
-                px[i * 4 + c] = (uint8_t)(pf_clampf(o[(size_t)c * s->plane + i], 0.f, 1.f) * 255.f + .5f);
+                px[i * 4 + c] = (uint8_t)(pfi_clampf(o[(size_t)c * s->plane + i], 0.f, 1.f) * 255.f + .5f);
             px[i * 4 + 3] = o[3 * s->plane + i] >= 0.5f ? 255 : 0;
         }
     }
@@ -309,13 +309,13 @@ static void stage_network(stages *s)
         s->native[f] = bench_xmalloc(s->plane * 4);
         memset(s->native[f], 0, s->plane * 4);
     }
-    pf_reader *r = open_reader(s);
+    pfi_reader *r = open_reader(s);
     stage_begin(s);
     if (nn_window_init(&win, s->p.window, s->p.overlap, s->slen + s->clen, s->clen, run_window, s) < 0)
         die("cannot set up the windows");
     while ((px = next_frame(r, &dur))) {
         if (i < s->n_head) { dx = s->hdx[i]; dy = s->hdy[i]; }
-        else if (pf_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
+        else if (pfi_grid_drift(&s->grid, px, s->w, s->h, &s->drift, &dx, &dy) < 0) die("drift failed");
         resample(s, px, dx, dy);
         s->dur[i++] = dur;   /* frames come out in the order they go in */
         if (nn_window_push(&win, s->payload) < 0) die("the model failed");
@@ -325,48 +325,48 @@ static void stage_network(stages *s)
     take_outputs(s, &win);
     stage_end(s, "network", s->ms_network);
     nn_window_free(&win);
-    pf_reader_close(r);
+    pfi_reader_close(r);
     free(s->payload);
     free(s->scratch);
-    pf_grid_scratch_free(&s->drift);
+    pfi_grid_scratch_free(&s->drift);
     s->payload = NULL;
     s->scratch = NULL;
     if (s->n_native != s->n) die("frames lost in the windows");
 }
 
 /* The palette from the first PF_PALETTE_AUTO_FRAMES frames, as pf_stream
- * builds it for video output (pf_palette_from_rgba), then every frame
- * mapped in place with hysteresis (pf_palette_mapper). */
+ * builds it for video output (pfi_palette_from_rgba), then every frame
+ * mapped in place with hysteresis (pfi_palette_mapper). */
 static void stage_palette(stages *s)
 {
-    pf_palette pal;
-    pf_palette_mapper mp;
+    pfi_palette pal;
+    pfi_palette_mapper mp;
     const int nf = s->n < PF_PALETTE_AUTO_FRAMES ? s->n : PF_PALETTE_AUTO_FRAMES;
     stage_begin(s);
-    double t0 = pf_now_ms();
-    if (pf_palette_from_rgba(&pal, (const uint8_t *const *)s->native, nf, s->plane, s->p.colors) < 0 ||
-        pf_palette_mapper_init(&mp, &pal, s->cols, s->rows) < 0)
+    double t0 = pfi_now_ms();
+    if (pfi_palette_from_rgba(&pal, (const uint8_t *const *)s->native, nf, s->plane, s->p.colors) < 0 ||
+        pfi_palette_mapper_init(&mp, &pal, s->cols, s->rows) < 0)
         die("cannot build the palette");
-    for (int f = 0; f < s->n; f++) pf_palette_mapper_apply(&mp, s->native[f]);
-    stage_end(s, "palette", pf_now_ms() - t0);
+    for (int f = 0; f < s->n; f++) pfi_palette_mapper_apply(&mp, s->native[f]);
+    stage_end(s, "palette", pfi_now_ms() - t0);
     bench_figure(pal.n, "colours", "stage_palette_size");
-    pf_palette_mapper_free(&mp);
+    pfi_palette_mapper_free(&mp);
 }
 
 static void stage_encode(stages *s)
 {
-    pf_writer *w;
-    pf_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_write_opts wo = {0};
     int has_bg = s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT;
     wo.force = 1;
     wo.bg_rgb = has_bg ? s->bg.rgb : NULL;
     stage_begin(s);
-    double t0 = pf_now_ms();
-    if (pf_writer_open(&w, s->out, s->cols, s->rows, 0, &wo, NULL) < 0) die("cannot open the output");
+    double t0 = pfi_now_ms();
+    if (pfi_writer_open(&w, s->out, s->cols, s->rows, 0, &wo, NULL) < 0) die("cannot open the output");
     for (int f = 0; f < s->n; f++)
-        if (pf_writer_push(w, s->native[f], s->dur[f]) < 0) die("cannot encode");
-    if (pf_writer_close(w, 1) < 0) die("cannot finish the output");
-    stage_end(s, "encode", pf_now_ms() - t0);
+        if (pfi_writer_push(w, s->native[f], s->dur[f]) < 0) die("cannot encode");
+    if (pfi_writer_close(w, 1) < 0) die("cannot finish the output");
+    stage_end(s, "encode", pfi_now_ms() - t0);
     unlink(s->out);
 }
 
@@ -374,7 +374,7 @@ int main(int argc, char **argv)
 {
     static stages s;
     char dir[4096], clip[4200];
-    double t_start = pf_now_ms();
+    double t_start = pfi_now_ms();
 
     bench_dir(dir, sizeof dir, argc > 0 ? argv[0] : NULL);
     snprintf(clip, sizeof clip, "%s/clip720_%d.mp4", dir, bench_quick() ? 24 : 120);
@@ -393,10 +393,10 @@ int main(int argc, char **argv)
     bench_info("stage_model", BENCH_MODEL);
 
     stage_decode(&s);
-    pf_reader *r = open_reader(&s);
+    pfi_reader *r = open_reader(&s);
     stage_grid(&s, r);
     stage_resample(&s, r);
-    pf_reader_close(r);
+    pfi_reader_close(r);
     stage_network(&s);
     nn_state_free(&s.state);
     nn_model_free(&s.model);
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
     for (int f = 0; f < s.n; f++) free(s.native[f]);
     free(s.native);
     free(s.dur);
-    pf_grid_free(&s.grid);
-    fprintf(stderr, "bench_stages: done in %.0f s\n", (pf_now_ms() - t_start) / 1000.0);
+    pfi_grid_free(&s.grid);
+    fprintf(stderr, "bench_stages: done in %.0f s\n", (pfi_now_ms() - t_start) / 1000.0);
     return 0;
 }

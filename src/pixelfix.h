@@ -21,6 +21,8 @@
  * it says otherwise; the library never calls exit() and never writes to
  * stdout; diagnostics go to the log callback in pf_params. Colours are sRGB
  * 0..255 unless stated; durations are milliseconds; sizes are pixels.
+ * Every pf_ name is declared here; the library's internal names are pfi_
+ * and nn_ (docs/architecture.md).
  */
 #ifndef PIXELFIX_H
 #define PIXELFIX_H

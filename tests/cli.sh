@@ -699,5 +699,16 @@ unset OPENBLAS_NUM_THREADS
 echo "cli.sh: double signal: $dbl_ok of $dbl_tries tries clean"
 [ $dbl_ok -eq $dbl_tries ] && ok || bad "double signal: $dbl_ok of $dbl_tries tries clean"
 
+# --- names: the library exports as pf_ only what pixelfix.h declares; the rest
+# is pfi_ or nn_, so a name shows whether it is public (docs/architecture.md) ---
+LIBA="${PF_BUILD:-build}/libpixelfix.a"
+if command -v nm >/dev/null 2>&1 && [ -f "$LIBA" ]; then
+    nm -g --defined-only "$LIBA" | awk '$2 ~ /^[TDBRC]$/ { print $3 }' | sort -u > "$T/syms"
+    grep -q '^pf_restore_file$' "$T/syms" && ok || bad "nm found no pf_restore_file in $LIBA"
+    odd=$(grep '^pf_' "$T/syms" | while read -r s; do grep -q "[ *]$s(" src/pixelfix.h || echo "$s"; done)
+    odd="$odd$(grep -vE '^(pf_|pfi_|nn_)' "$T/syms" | tr '\n' ' ')"
+    [ -z "$odd" ] && ok || bad "exported names outside the convention: $odd"
+fi
+
 echo "cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

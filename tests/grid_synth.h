@@ -125,7 +125,7 @@ static inline void gs_upscale(const uint8_t *src, int sw, int sh, double sx, dou
             double acc[4] = {0, 0, 0, 0};
             uint8_t *d = dst + ((size_t)y * dw + x) * 4;
             if (kernel == GS_NEAREST) {
-                int ju = pf_clampi((int)floor(u), 0, sw - 1), jv = pf_clampi((int)floor(v), 0, sh - 1);
+                int ju = pfi_clampi((int)floor(u), 0, sw - 1), jv = pfi_clampi((int)floor(v), 0, sh - 1);
                 memcpy(d, src + ((size_t)jv * sw + ju) * 4, 4);
                 continue;
             }
@@ -136,7 +136,7 @@ static inline void gs_upscale(const uint8_t *src, int sw, int sh, double sx, dou
                     for (i = u0 - r + 1; i <= u0 + r; i++) {
                         double wu = kernel == GS_BILINEAR ? 1 - fabs(uu - i) : gs_keys(uu - i);
                         double wv = kernel == GS_BILINEAR ? 1 - fabs(vv - j) : gs_keys(vv - j);
-                        const uint8_t *p = src + ((size_t)pf_clampi(j, 0, sh - 1) * sw + pf_clampi(i, 0, sw - 1)) * 4;
+                        const uint8_t *p = src + ((size_t)pfi_clampi(j, 0, sh - 1) * sw + pfi_clampi(i, 0, sw - 1)) * 4;
                         double wt = wu * wv, a = p[3] / 255.0;
                         for (c = 0; c < 3; c++) acc[c] += wt * p[c] * a;
                         acc[3] += wt * p[3];
@@ -145,7 +145,7 @@ static inline void gs_upscale(const uint8_t *src, int sw, int sh, double sx, dou
                 for (c = 0; c < 4; c++) acc[c] /= wsum;
                 if (acc[3] > 0.5) for (c = 0; c < 3; c++) acc[c] = acc[c] * 255.0 / acc[3];
                 else acc[0] = acc[1] = acc[2] = 0;
-                for (c = 0; c < 4; c++) d[c] = (uint8_t)pf_clampi((int)lrint(acc[c]), 0, 255);
+                for (c = 0; c < 4; c++) d[c] = (uint8_t)pfi_clampi((int)lrint(acc[c]), 0, 255);
             }
         }
 }
@@ -183,7 +183,7 @@ static inline void gs_blur(uint8_t *img, int w, int h, double sigma)
         for (x = 0; x < w; x++)
             for (c = 0; c < 4; c++) {
                 double a = 0;
-                for (k = -r; k <= r; k++) a += kern[k + r] * img[((size_t)y * w + pf_clampi(x + k, 0, w - 1)) * 4 + c];
+                for (k = -r; k <= r; k++) a += kern[k + r] * img[((size_t)y * w + pfi_clampi(x + k, 0, w - 1)) * 4 + c];
                 line[x * 4 + c] = a;
             }
         for (x = 0; x < w * 4; x++) img[(size_t)y * w * 4 + x] = (uint8_t)lrint(line[x]);
@@ -192,7 +192,7 @@ static inline void gs_blur(uint8_t *img, int w, int h, double sigma)
         for (y = 0; y < h; y++)
             for (c = 0; c < 4; c++) {
                 double a = 0;
-                for (k = -r; k <= r; k++) a += kern[k + r] * img[((size_t)pf_clampi(y + k, 0, h - 1) * w + x) * 4 + c];
+                for (k = -r; k <= r; k++) a += kern[k + r] * img[((size_t)pfi_clampi(y + k, 0, h - 1) * w + x) * 4 + c];
                 line[y * 4 + c] = a;
             }
         for (y = 0; y < h; y++)
@@ -207,7 +207,7 @@ static inline void gs_noise(uint64_t *s, uint8_t *img, int w, int h, int amp)
 {
     size_t i;
     for (i = 0; i < (size_t)w * h * 4; i++)
-        if ((i & 3) != 3) img[i] = (uint8_t)pf_clampi(img[i] + gs_randi(s, -amp, amp), 0, 255);
+        if ((i & 3) != 3) img[i] = (uint8_t)pfi_clampi(img[i] + gs_randi(s, -amp, amp), 0, 255);
 }
 
 /* Composites straight RGBA over an opaque colour. */
@@ -323,7 +323,7 @@ static inline void gs_photo(uint64_t *rng, uint8_t *img, int w, int h)
                 double e = 80 * exp(-((x - cx[k]) * (x - cx[k]) + (y - cy[k]) * (y - cy[k])) / (r[k] * r[k]));
                 for (c = 0; c < 3; c++) v[c] += e * col[k][c];
             }
-            for (c = 0; c < 3; c++) img[((size_t)y * w + x) * 4 + c] = (uint8_t)pf_clampi((int)v[c], 0, 255);
+            for (c = 0; c < 3; c++) img[((size_t)y * w + x) * 4 + c] = (uint8_t)pfi_clampi((int)v[c], 0, 255);
             img[((size_t)y * w + x) * 4 + 3] = 255;
         }
     gs_noise(rng, img, w, h, 2);

@@ -1,4 +1,4 @@
-/* test_decode.c - the decode side of src/io: pf_anim, the streaming reader
+/* test_decode.c - the decode side of src/io: pfi_anim, the streaming reader
  * and its GIF (giflib), WebP (WebPAnimDecoder) and libav back ends. Inputs
  * are made here: GIFs with giflib's EGif*, WebPs with libwebp, MP4 / PNG /
  * APNG with the ffmpeg CLI. Expected canvases follow the GIF89a spec and
@@ -29,9 +29,9 @@ static void cap_fn(void *user, int level, const char *msg)
     if (level <= PF_LOG_WARN) snprintf(c->last, sizeof c->last, "%s", msg);
 }
 
-static pf_logger cap_logger(logcap *c)
+static pfi_logger cap_logger(logcap *c)
 {
-    pf_logger lg = { cap_fn, c, PF_LOG_WARN };
+    pfi_logger lg = { cap_fn, c, PF_LOG_WARN };
     memset(c, 0, sizeof *c);
     return lg;
 }
@@ -152,20 +152,20 @@ static void expect_canvas(const uint8_t *rgba, int W, int H, const char *pic,
     }
 }
 
-/* ---- pf_anim ---------------------------------------------------------- */
+/* ---- pfi_anim ---------------------------------------------------------- */
 
 static void test_anim_basics(void **state)
 {
-    pf_anim a;
+    pfi_anim a;
     uint8_t px[2 * 3 * 4];
     (void)state;
-    assert_int_equal(pf_anim_init(&a, 0, 3), PF_EINVAL);
-    assert_int_equal(pf_anim_init(&a, 2, 3), PF_OK);
+    assert_int_equal(pfi_anim_init(&a, 0, 3), PF_EINVAL);
+    assert_int_equal(pfi_anim_init(&a, 2, 3), PF_OK);
     memset(px, 7, sizeof px);
-    assert_int_equal(pf_anim_push(&a, px, 0), PF_EINVAL);
+    assert_int_equal(pfi_anim_push(&a, px, 0), PF_EINVAL);
     for (int i = 0; i < 40; i++) {
         px[0] = (uint8_t)i;
-        assert_int_equal(pf_anim_push(&a, px, 10 + i), PF_OK);
+        assert_int_equal(pfi_anim_push(&a, px, 10 + i), PF_OK);
     }
     assert_int_equal(a.count, 40);
     int64_t t = 0;
@@ -176,10 +176,10 @@ static void test_anim_basics(void **state)
         assert_int_equal(a.frames[i].rgba[5], 7);
         t += 10 + i;
     }
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     assert_int_equal(a.count, 0);
     assert_null(a.frames);
-    pf_anim_free(&a);   /* twice is fine */
+    pfi_anim_free(&a);   /* twice is fine */
 }
 
 /* ---- GIF ------------------------------------------------------------- */
@@ -193,11 +193,11 @@ static void test_gif_roundtrip(void **state)
     gframe fr[N];
     uint64_t seed = 12345;
     char path[512];
-    pf_reader *r = NULL;
-    pf_frame f;
-    pf_anim a;
+    pfi_reader *r = NULL;
+    pfi_frame f;
+    pfi_anim a;
     logcap lc_;
-    pf_logger lg = cap_logger(&lc_);
+    pfi_logger lg = cap_logger(&lc_);
     (void)state;
 
     for (int i = 0; i < 8; i++) {
@@ -215,14 +215,14 @@ static void test_gif_roundtrip(void **state)
     tpath(path, sizeof path, "rt.gif");
     write_gif(path, W, H, pal, 8, 3, fr, N);
 
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_OK);
-    assert_string_equal(pf_reader_format(r), "gif");
-    assert_int_equal(pf_reader_width(r), W);
-    assert_int_equal(pf_reader_height(r), H);
-    assert_int_equal(pf_reader_loop(r), 3);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, &lg), PF_OK);
+    assert_string_equal(pfi_reader_format(r), "gif");
+    assert_int_equal(pfi_reader_width(r), W);
+    assert_int_equal(pfi_reader_height(r), H);
+    assert_int_equal(pfi_reader_loop(r), 3);
     int64_t t = 0;
     for (int k = 0; k < N; k++) {
-        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_OK);
         assert_int_equal(f.duration_ms, want_ms[k]);
         assert_int_equal(f.pts_ms, t);
         t += want_ms[k];
@@ -238,28 +238,28 @@ static void test_gif_roundtrip(void **state)
             }
         }
     }
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
     assert_int_equal(lc_.warns + lc_.errors, 0);
 
-    /* pf_read_anim gives the same frames and timing. */
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
+    /* pfi_read_anim gives the same frames and timing. */
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, N);
     assert_int_equal(a.loop, 3);
     assert_int_equal(a.frames[2].pts_ms, 200);
     assert_int_equal(a.frames[3].duration_ms, 70);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 
     /* No NETSCAPE2.0 block and no GCE: plays once, 100 ms, opaque. */
     fr[0].no_gce = 1;
     write_gif(path, W, H, pal, 8, -1, fr, 1);
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.loop, 1);
     assert_int_equal(a.frames[0].duration_ms, 100);
     assert_int_equal(a.frames[0].rgba[4 * 0 + 3], 255);   /* index 7 is not transparent here */
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 }
 
 static void test_gif_disposal(void **state)
@@ -303,21 +303,21 @@ static void test_gif_disposal(void **state)
         "MRRR" "R..R" "R.YR" "RRO.",
     };
     char path[512];
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     (void)state;
 
     tpath(path, sizeof path, "disposal.gif");
     write_gif(path, W, H, pal, 8, 0, fr, 6);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
-    assert_int_equal(pf_reader_loop(r), 0);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_loop(r), 0);
     for (int k = 0; k < 6; k++) {
-        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_OK);
         assert_int_equal(f.duration_ms, 50);
         expect_canvas(f.rgba, W, H, want[k], key, (int)(sizeof key / sizeof key[0]), k + 1);
     }
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
 }
 
 static void test_gif_interlaced(void **state)
@@ -326,7 +326,7 @@ static void test_gif_interlaced(void **state)
     GifColorType pal[16];
     uint8_t idx[W * H];
     char path[512];
-    pf_anim a;
+    pfi_anim a;
     (void)state;
 
     for (int i = 0; i < 16; i++)
@@ -337,7 +337,7 @@ static void test_gif_interlaced(void **state)
     gframe fr = { 2, 1, W, H, DISPOSE_DO_NOT, -1, 4, 1, NULL, 0, idx, 0 };
     tpath(path, sizeof path, "interlaced.gif");
     write_gif(path, 6, 12, pal, 16, 0, &fr, 1);
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, 6);
     assert_int_equal(a.height, 12);
@@ -356,7 +356,7 @@ static void test_gif_interlaced(void **state)
             assert_int_equal(p[3], 255);
         }
     }
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 }
 
 /* Writes a random 5-frame 16x16 GIF (256 colours, hard to compress) and
@@ -392,9 +392,9 @@ static void test_gif_truncated(void **state)
     char full[512], cut[512];
     size_t end_of[5], n;
     uint8_t *bytes;
-    pf_anim whole, part;
+    pfi_anim whole, part;
     logcap lc_;
-    pf_logger lg;
+    pfi_logger lg;
     (void)state;
 
     tpath(full, sizeof full, "multi.gif");
@@ -402,49 +402,49 @@ static void test_gif_truncated(void **state)
     make_multi_gif(full, end_of);
     bytes = tu_read_file(full, &n);
     assert_int_equal(end_of[4] + 1, n);
-    assert_int_equal(pf_read_anim(&whole, full, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&whole, full, NULL, 0, NULL), PF_OK);
     assert_int_equal(whole.count, 5);
 
     /* Cut in the middle of frame 4: frames 1-3, a warning, PF_DONE. */
     write_bytes(cut, bytes, end_of[2] + (end_of[3] - end_of[2]) / 2);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
+    assert_int_equal(pfi_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
     assert_int_equal(part.count, 3);
     assert_true(lc_.warns >= 1);
     assert_int_equal(lc_.errors, 0);
     for (int k = 0; k < 3; k++)
         assert_memory_equal(part.frames[k].rgba, whole.frames[k].rgba, 16 * 16 * 4);
-    pf_anim_free(&part);
+    pfi_anim_free(&part);
 
     /* Cut right after frame 2's data (no trailer): 2 frames. */
     write_bytes(cut, bytes, end_of[1]);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
+    assert_int_equal(pfi_read_anim(&part, cut, NULL, 0, &lg), PF_OK);
     assert_int_equal(part.count, 2);
     assert_true(lc_.warns >= 1);
-    pf_anim_free(&part);
+    pfi_anim_free(&part);
 
     /* Cut inside frame 1: no frame at all -> PF_EFORMAT. */
     {
-        pf_reader *r = NULL;
-        pf_frame f;
+        pfi_reader *r = NULL;
+        pfi_frame f;
         write_bytes(cut, bytes, end_of[0] - 40);   /* inside its pixel data */
         lg = cap_logger(&lc_);
-        assert_int_equal(pf_reader_open(&r, cut, NULL, 0, &lg), PF_OK);
-        assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);
+        assert_int_equal(pfi_reader_open(&r, cut, NULL, 0, &lg), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_EFORMAT);
         assert_true(lc_.errors >= 1);
-        assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);   /* sticky */
-        pf_reader_close(r);
+        assert_int_equal(pfi_reader_next(r, &f), PF_EFORMAT);   /* sticky */
+        pfi_reader_close(r);
     }
 
     /* Header and global colour map only. */
     write_bytes(cut, bytes, 13 + 3 * 256);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, NULL), PF_EFORMAT);
+    assert_int_equal(pfi_read_anim(&part, cut, NULL, 0, NULL), PF_EFORMAT);
     assert_int_equal(part.count, 0);
     /* Cut inside the screen descriptor. */
     write_bytes(cut, bytes, 9);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_read_anim(&part, cut, NULL, 0, &lg), PF_EFORMAT);
+    assert_int_equal(pfi_read_anim(&part, cut, NULL, 0, &lg), PF_EFORMAT);
     assert_true(strstr(lc_.last, cut) != NULL);
 
     /* Every cut length: never a crash; frames read never decrease. */
@@ -454,7 +454,7 @@ static void test_gif_truncated(void **state)
             pf_status st;
             if (len > n) len = n;
             write_bytes(cut, bytes, len);
-            st = pf_read_anim(&part, cut, NULL, 0, NULL);
+            st = pfi_read_anim(&part, cut, NULL, 0, NULL);
             assert_true(st == PF_OK || st == PF_EFORMAT);
             if (st == PF_OK) {
                 assert_true(part.count >= prev);
@@ -462,14 +462,14 @@ static void test_gif_truncated(void **state)
                 assert_memory_equal(part.frames[part.count - 1].rgba,
                                     whole.frames[part.count - 1].rgba, 16 * 16 * 4);
             }
-            pf_anim_free(&part);
+            pfi_anim_free(&part);
             if (len == n) break;
         }
         assert_int_equal(prev, 5);
     }
 
     free(bytes);
-    pf_anim_free(&whole);
+    pfi_anim_free(&whole);
 }
 
 static void test_gif_huge_and_empty(void **state)
@@ -480,16 +480,16 @@ static void test_gif_huge_and_empty(void **state)
     static const uint8_t none[14] = {'G', 'I', 'F', '8', '9', 'a', 4, 0, 4, 0, 0, 0, 0, ';'};
     pf_limits lim = { .max_pixels = 8192LL * 8192, .max_frames = 100000, .max_decoded_bytes = 64LL << 30 };
     char path[512];
-    pf_reader *r = NULL;
-    pf_frame f;
-    pf_anim a;
+    pfi_reader *r = NULL;
+    pfi_frame f;
+    pfi_anim a;
     logcap lc_;
-    pf_logger lg = cap_logger(&lc_);
+    pfi_logger lg = cap_logger(&lc_);
     (void)state;
 
     tpath(path, sizeof path, "huge.gif");
     write_bytes(path, huge, sizeof huge);
-    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_ELIMIT);
+    assert_int_equal(pfi_reader_open(&r, path, &lim, 0, &lg), PF_ELIMIT);
     assert_null(r);
     assert_non_null(strstr(lc_.last, "65535x65535"));
     assert_non_null(strstr(lc_.last, "67108864"));
@@ -498,10 +498,10 @@ static void test_gif_huge_and_empty(void **state)
     /* A valid GIF with no image: the stream ends at once; as a whole, no frames. */
     tpath(path, sizeof path, "noframes.gif");
     write_bytes(path, none, sizeof none);
-    assert_int_equal(pf_reader_open(&r, path, &lim, 0, NULL), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
-    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ENOFRAMES);
+    assert_int_equal(pfi_reader_open(&r, path, &lim, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 0, NULL), PF_ENOFRAMES);
 }
 
 /* ---- WebP ------------------------------------------------------------ */
@@ -536,8 +536,8 @@ static void test_webp_anim(void **state)
     WebPConfig cfg;
     WebPData out;
     char path[512];
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     pf_limits small = { .max_pixels = 20 };
     (void)state;
 
@@ -567,23 +567,23 @@ static void test_webp_anim(void **state)
     WebPDataClear(&out);
     WebPAnimEncoderDelete(enc);
 
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
-    assert_string_equal(pf_reader_format(r), "webp");
-    assert_int_equal(pf_reader_width(r), W);
-    assert_int_equal(pf_reader_height(r), H);
-    assert_int_equal(pf_reader_frame_count(r), N);
-    assert_int_equal(pf_reader_loop(r), 2);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_string_equal(pfi_reader_format(r), "webp");
+    assert_int_equal(pfi_reader_width(r), W);
+    assert_int_equal(pfi_reader_height(r), H);
+    assert_int_equal(pfi_reader_frame_count(r), N);
+    assert_int_equal(pfi_reader_loop(r), 2);
     for (int k = 0; k < N; k++) {
-        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_OK);
         assert_int_equal(f.pts_ms, ts[k]);
         assert_int_equal(f.duration_ms, ts[k + 1] - ts[k]);
         expect_rgba_visible(f.rgba, px[k], W * H);
     }
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
 
     /* The canvas is checked before decoding. */
-    assert_int_equal(pf_reader_open(&r, path, &small, 0, NULL), PF_ELIMIT);
+    assert_int_equal(pfi_reader_open(&r, path, &small, 0, NULL), PF_ELIMIT);
     assert_null(r);
 }
 
@@ -594,7 +594,7 @@ static void test_webp_still(void **state)
     uint64_t seed = 5;
     size_t n;
     char path[512];
-    pf_anim a;
+    pfi_anim a;
     (void)state;
 
     random_rgba(px, W * H, &seed);
@@ -603,19 +603,19 @@ static void test_webp_still(void **state)
     tpath(path, sizeof path, "still.webp");
     write_bytes(path, enc, n);
     WebPFree(enc);
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, W);
     assert_true(a.frames[0].duration_ms > 0);
     expect_rgba_visible(a.frames[0].rgba, px, W * H);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 
     /* Truncated still WebP: corrupt, not a crash. */
     {
         uint8_t *b = tu_read_file(path, &n);
         write_bytes(path, b, n / 2);
         free(b);
-        assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
+        assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
     }
 }
 
@@ -624,8 +624,8 @@ static void test_webp_still(void **state)
 static void test_mp4_timing(void **state)
 {
     char path[512], args[1024];
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     pf_limits lim = { .max_frames = 6 };
     int n = 0;
     int64_t t = 0;
@@ -636,12 +636,12 @@ static void test_mp4_timing(void **state)
     snprintf(args, sizeof args, "-f lavfi -i testsrc=size=64x48:rate=25 -frames:v 10 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
-    assert_non_null(strstr(pf_reader_format(r), "mp4"));
-    assert_int_equal(pf_reader_width(r), 64);
-    assert_int_equal(pf_reader_height(r), 48);
-    assert_int_equal(pf_reader_frame_count(r), 10);
-    while (pf_reader_next(r, &f) == PF_OK) {
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_non_null(strstr(pfi_reader_format(r), "mp4"));
+    assert_int_equal(pfi_reader_width(r), 64);
+    assert_int_equal(pfi_reader_height(r), 48);
+    assert_int_equal(pfi_reader_frame_count(r), 10);
+    while (pfi_reader_next(r, &f) == PF_OK) {
         assert_int_equal(f.pts_ms, t);
         assert_int_equal(f.duration_ms, 40);   /* 1/25 s from the time base, last one too */
         for (int i = 0; i < 64 * 48; i++) assert_int_equal(f.rgba[4 * i + 3], 255);
@@ -649,30 +649,30 @@ static void test_mp4_timing(void **state)
         n++;
     }
     assert_int_equal(n, 10);
-    pf_reader_close(r);
+    pfi_reader_close(r);
 
     /* NTSC rate: pts from the time base, rounded to ms; durations 33/34. */
     tpath(path, sizeof path, "ntsc.mp4");
     snprintf(args, sizeof args, "-f lavfi -i testsrc=size=32x32:rate=30000/1001 -frames:v 9 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
     n = 0;
-    while (pf_reader_next(r, &f) == PF_OK) {
+    while (pfi_reader_next(r, &f) == PF_OK) {
         int64_t want = (n * 1001 + 15) / 30;   /* n frames of 1001/30 ms, rounded */
         assert_true(f.pts_ms == want || f.pts_ms == want - 1 || f.pts_ms == want + 1);
         assert_true(f.duration_ms == 33 || f.duration_ms == 34);
         n++;
     }
     assert_int_equal(n, 9);
-    pf_reader_close(r);
+    pfi_reader_close(r);
 
     /* max_frames = 6 on 10 frames. */
     tpath(path, sizeof path, "clip.mp4");
-    assert_int_equal(pf_reader_open(&r, path, &lim, 0, NULL), PF_OK);
-    for (int k = 0; k < 6; k++) assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_open(&r, path, &lim, 0, NULL), PF_OK);
+    for (int k = 0; k < 6; k++) assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_ELIMIT);
+    pfi_reader_close(r);
 }
 
 /* Widths that are not a multiple of 8: every column is converted (swscale's
@@ -680,8 +680,8 @@ static void test_mp4_timing(void **state)
 static void test_mp4_odd_width(void **state)
 {
     char path[512], args[1024];
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     int n = 0;
     (void)state;
 
@@ -690,9 +690,9 @@ static void test_mp4_odd_width(void **state)
     snprintf(args, sizeof args, "-f lavfi -i color=c=0xC83214:size=100x62:rate=10 -frames:v 3 "
              "-c:v libx264 -pix_fmt yuv420p '%s'", path);
     run_ffmpeg(args);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
-    assert_int_equal(pf_reader_width(r), 100);
-    while (pf_reader_next(r, &f) == PF_OK) {
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_width(r), 100);
+    while (pfi_reader_next(r, &f) == PF_OK) {
         for (int y = 0; y < 62; y++)
             for (int x = 92; x < 100; x++) {
                 const uint8_t *p = f.rgba + 4 * (y * 100 + x);
@@ -704,7 +704,7 @@ static void test_mp4_odd_width(void **state)
         n++;
     }
     assert_int_equal(n, 3);
-    pf_reader_close(r);
+    pfi_reader_close(r);
 }
 
 static void test_png_apng_exact(void **state)
@@ -713,7 +713,7 @@ static void test_png_apng_exact(void **state)
     uint8_t px[N][W * H * 4];
     uint64_t seed = 4242;
     char raw[512], png[512], apng[512], args[2048];
-    pf_anim a;
+    pfi_anim a;
     (void)state;
 
     if (!have_ffmpeg()) { fprintf(stderr, "ffmpeg not found: skipped\n"); skip(); }
@@ -726,26 +726,26 @@ static void test_png_apng_exact(void **state)
     snprintf(args, sizeof args, "-f rawvideo -pix_fmt rgba -s %dx%d -i '%s' -frames:v 1 "
              "-pix_fmt rgba '%s'", W, H, raw, png);
     run_ffmpeg(args);
-    assert_int_equal(pf_read_anim(&a, png, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, png, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.width, W);
     assert_int_equal(a.height, H);
     assert_int_equal(a.frames[0].duration_ms, 100);   /* a lone still image */
     assert_memory_equal(a.frames[0].rgba, px[0], W * H * 4);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 
     tpath(apng, sizeof apng, "anim.apng");
     snprintf(args, sizeof args, "-f rawvideo -pix_fmt rgba -s %dx%d -framerate 10 -i '%s' "
              "-plays 0 -pix_fmt rgba -f apng '%s'", W, H, raw, apng);
     run_ffmpeg(args);
-    assert_int_equal(pf_read_anim(&a, apng, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, apng, NULL, 0, NULL), PF_OK);
     assert_int_equal(a.count, N);
     for (int k = 0; k < N; k++) {
         assert_int_equal(a.frames[k].duration_ms, 100);
         assert_int_equal(a.frames[k].pts_ms, 100 * k);
         assert_memory_equal(a.frames[k].rgba, px[k], W * H * 4);
     }
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 }
 
 /* ---- errors and limits ------------------------------------------------ */
@@ -754,15 +754,15 @@ static void test_bad_files(void **state)
 {
     static const char text[] = "this is a text file, not a video\nsecond line\n";
     char path[512];
-    pf_reader *r = NULL;
-    pf_anim a;
+    pfi_reader *r = NULL;
+    pfi_anim a;
     logcap lc_;
-    pf_logger lg = cap_logger(&lc_);
+    pfi_logger lg = cap_logger(&lc_);
     (void)state;
 
     tpath(path, sizeof path, "empty.mp4");
     write_bytes(path, "", 0);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
     assert_null(r);
     assert_non_null(strstr(lc_.last, "is empty"));
     assert_non_null(strstr(lc_.last, path));
@@ -770,7 +770,7 @@ static void test_bad_files(void **state)
     tpath(path, sizeof path, "text.mp4");
     write_bytes(path, text, sizeof text - 1);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);
     assert_null(r);
     assert_true(lc_.errors >= 1);
     assert_non_null(strstr(lc_.last, path));
@@ -778,23 +778,23 @@ static void test_bad_files(void **state)
     /* A GIF signature followed by garbage, and a RIFF/WEBP one. */
     tpath(path, sizeof path, "bad.gif");
     write_bytes(path, "GIF89a\x01", 7);
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
     tpath(path, sizeof path, "bad.webp");
     write_bytes(path, "RIFF\x10\0\0\0WEBPVP8L\x04\0\0\0junk", 24);
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_EFORMAT);
 
     tpath(path, sizeof path, "missing.mp4");
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EIO);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, &lg), PF_EIO);
     assert_non_null(strstr(lc_.last, path));
     assert_non_null(strstr(lc_.last, "No such file"));
-    assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_EIO);
+    assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_EIO);
     tpath(path, sizeof path, "no-frames");
     assert_int_equal(mkdir(path, 0700), 0);
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);   /* a folder without PNGs */
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, &lg), PF_EFORMAT);   /* a folder without PNGs */
     assert_non_null(strstr(lc_.last, "no .png frames"));
-    pf_reader_close(NULL);
+    pfi_reader_close(NULL);
 }
 
 /* A folder of PNG frames in natural name order (f2 before f10), at 24 fps,
@@ -806,114 +806,114 @@ static void test_png_frames(void **state)
     char dir[512], path[600];
     uint8_t px[3 * 2 * 4];
     const int order[4] = {1, 2, 10, 11};
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
 
     tpath(dir, sizeof dir, "frames");
     assert_int_equal(mkdir(dir, 0700), 0);
     for (int i = 3; i >= 0; i--) {   /* written out of order */
         memset(px, order[i] * 10, sizeof px);
         snprintf(path, sizeof path, "%s/f%d.png", dir, order[i]);
-        assert_int_equal(pf_png_write(path, px, 3, 2, 0), PF_OK);
+        assert_int_equal(pfi_png_write(path, px, 3, 2, 0), PF_OK);
     }
     snprintf(path, sizeof path, "%s/notes.txt", dir);
     write_bytes(path, "x", 1);
-    assert_int_equal(pf_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
-    assert_string_equal(pf_reader_format(r), "png frames");
-    assert_int_equal(pf_reader_width(r), 3);
-    assert_int_equal(pf_reader_height(r), 2);
-    assert_int_equal(pf_reader_frame_count(r), 4);
+    assert_int_equal(pfi_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
+    assert_string_equal(pfi_reader_format(r), "png frames");
+    assert_int_equal(pfi_reader_width(r), 3);
+    assert_int_equal(pfi_reader_height(r), 2);
+    assert_int_equal(pfi_reader_frame_count(r), 4);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_OK);
         assert_int_equal(f.rgba[0], order[i] * 10);
         assert_int_equal(f.pts_ms, i * 1000 / PF_FRAMES_FPS);
         assert_int_equal(f.duration_ms, (i + 1) * 1000 / PF_FRAMES_FPS - i * 1000 / PF_FRAMES_FPS);
     }
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
 
     /* the pattern starts at the first of 0..4 that exists and stops at a gap (f10) */
     snprintf(path, sizeof path, "%s/f%%d.png", dir);
-    assert_true(pf_frames_is_pattern(path));
-    assert_int_equal(pf_reader_open(&r, path, NULL, 0, NULL), PF_OK);
-    assert_int_equal(pf_reader_frame_count(r), -1);
+    assert_true(pfi_frames_is_pattern(path));
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_frame_count(r), -1);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(pf_reader_next(r, &f), PF_OK);
+        assert_int_equal(pfi_reader_next(r, &f), PF_OK);
         assert_int_equal(f.rgba[0], order[i] * 10);
     }
-    assert_int_equal(pf_reader_next(r, &f), PF_DONE);
-    pf_reader_close(r);
-    assert_false(pf_frames_is_pattern("a%%d.png"));
-    assert_false(pf_frames_is_pattern("a%d_%d.png"));
-    assert_true(pf_frames_is_pattern("100%%/f_%04d.png"));
+    assert_int_equal(pfi_reader_next(r, &f), PF_DONE);
+    pfi_reader_close(r);
+    assert_false(pfi_frames_is_pattern("a%%d.png"));
+    assert_false(pfi_frames_is_pattern("a%d_%d.png"));
+    assert_true(pfi_frames_is_pattern("100%%/f_%04d.png"));
 
     /* one frame of another size */
     uint8_t big[4 * 2 * 4] = {0};
     snprintf(path, sizeof path, "%s/f3.png", dir);
-    assert_int_equal(pf_png_write(path, big, 4, 2, 0), PF_OK);
-    assert_int_equal(pf_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_EFORMAT);
-    pf_reader_close(r);
+    assert_int_equal(pfi_png_write(path, big, 4, 2, 0), PF_OK);
+    assert_int_equal(pfi_reader_open(&r, dir, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_EFORMAT);
+    pfi_reader_close(r);
 }
 
 static void test_limits(void **state)
 {
     char path[512];
     size_t end_of[5];
-    pf_reader *r = NULL;
-    pf_frame f;
-    pf_anim a;
+    pfi_reader *r = NULL;
+    pfi_frame f;
+    pfi_anim a;
     pf_limits lim = { .max_frames = 2 };
     logcap lc_;
-    pf_logger lg = cap_logger(&lc_);
+    pfi_logger lg = cap_logger(&lc_);
     (void)state;
 
     tpath(path, sizeof path, "limits.gif");
     make_multi_gif(path, end_of);
 
-    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
+    assert_int_equal(pfi_reader_open(&r, path, &lim, 0, &lg), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_ELIMIT);
     assert_null(f.rgba);
     assert_non_null(strstr(lc_.last, "--max-frames"));
-    assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
-    pf_reader_close(r);
+    assert_int_equal(pfi_reader_next(r, &f), PF_ELIMIT);
+    pfi_reader_close(r);
 
     /* Exactly at the limit passes. */
     lim.max_frames = 5;
-    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 0, NULL), PF_OK);
     assert_int_equal(a.count, 5);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     lim.max_frames = 4;
-    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
     assert_int_equal(a.count, 0);
 
     /* Room for two and a half 16x16 RGBA frames. */
     lim.max_frames = 0;
     lim.max_decoded_bytes = 16 * 16 * 4 * 5 / 2;
     lg = cap_logger(&lc_);
-    assert_int_equal(pf_reader_open(&r, path, &lim, 0, &lg), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_OK);
-    assert_int_equal(pf_reader_next(r, &f), PF_ELIMIT);
+    assert_int_equal(pfi_reader_open(&r, path, &lim, 0, &lg), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_OK);
+    assert_int_equal(pfi_reader_next(r, &f), PF_ELIMIT);
     assert_non_null(strstr(lc_.last, "--max-decoded-bytes"));
-    pf_reader_close(r);
+    pfi_reader_close(r);
 
     /* max_pixels one short of the canvas. */
     lim.max_decoded_bytes = 0;
     lim.max_pixels = 16 * 16 - 1;
-    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 0, NULL), PF_ELIMIT);
     lim.max_pixels = 16 * 16;
-    assert_int_equal(pf_read_anim(&a, path, &lim, 0, NULL), PF_OK);
-    pf_anim_free(&a);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 0, NULL), PF_OK);
+    pfi_anim_free(&a);
 }
 
 /* ---- in-memory input and nested files ----------------------------------- */
 
-/* pf_reader_open_mem decodes each sample exactly as pf_reader_open does:
+/* pfi_reader_open_mem decodes each sample exactly as pfi_reader_open does:
  * same format, size, frame count, durations and pixels. */
 static void test_memory_reader(void **state)
 {
@@ -921,39 +921,39 @@ static void test_memory_reader(void **state)
                                         "samples/guy-walk-video.mp4"};
     (void)state;
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        pf_reader *rf = NULL, *rm = NULL;
-        pf_frame ff, fm;
+        pfi_reader *rf = NULL, *rm = NULL;
+        pfi_frame ff, fm;
         pf_status sf, sm;
         size_t n;
         int frames = 0;
         uint8_t *d = tu_read_file(files[i], &n);
 
-        assert_int_equal(pf_reader_open(&rf, files[i], NULL, 1, NULL), PF_OK);
-        assert_int_equal(pf_reader_open_mem(&rm, d, n, "mem", NULL, 1, NULL), PF_OK);
-        assert_string_equal(pf_reader_format(rf), pf_reader_format(rm));
-        assert_int_equal(pf_reader_width(rf), pf_reader_width(rm));
-        assert_int_equal(pf_reader_height(rf), pf_reader_height(rm));
+        assert_int_equal(pfi_reader_open(&rf, files[i], NULL, 1, NULL), PF_OK);
+        assert_int_equal(pfi_reader_open_mem(&rm, d, n, "mem", NULL, 1, NULL), PF_OK);
+        assert_string_equal(pfi_reader_format(rf), pfi_reader_format(rm));
+        assert_int_equal(pfi_reader_width(rf), pfi_reader_width(rm));
+        assert_int_equal(pfi_reader_height(rf), pfi_reader_height(rm));
         for (;;) {
-            sf = pf_reader_next(rf, &ff);
-            sm = pf_reader_next(rm, &fm);
+            sf = pfi_reader_next(rf, &ff);
+            sm = pfi_reader_next(rm, &fm);
             assert_int_equal(sf, sm);
             if (sf != PF_OK) break;
             assert_int_equal(ff.duration_ms, fm.duration_ms);
             assert_int_equal(ff.pts_ms, fm.pts_ms);
             assert_memory_equal(ff.rgba, fm.rgba,
-                                (size_t)pf_reader_width(rf) * pf_reader_height(rf) * 4);
+                                (size_t)pfi_reader_width(rf) * pfi_reader_height(rf) * 4);
             frames++;
         }
         assert_int_equal(sf, PF_DONE);
         assert_true(frames >= 2);
-        pf_reader_close(rf);
-        pf_reader_close(rm);
+        pfi_reader_close(rf);
+        pfi_reader_close(rm);
         free(d);
     }
     /* Empty memory is an empty file. */
     {
-        pf_reader *r = NULL;
-        assert_int_equal(pf_reader_open_mem(&r, "", 0, "mem", NULL, 1, NULL), PF_EFORMAT);
+        pfi_reader *r = NULL;
+        assert_int_equal(pfi_reader_open_mem(&r, "", 0, "mem", NULL, 1, NULL), PF_EFORMAT);
         assert_null(r);
     }
 }
@@ -965,7 +965,7 @@ static void test_nested_open_refused(void **state)
     char path[512], seg[512];
     size_t n;
     uint8_t *d = tu_read_file("samples/guy-walk-video.mp4", &n);
-    pf_reader *r = NULL;
+    pfi_reader *r = NULL;
     (void)state;
 
     tpath(seg, sizeof seg, "segment.mp4");
@@ -979,7 +979,7 @@ static void test_nested_open_refused(void **state)
                          seg);
         write_bytes(path, text, (size_t)k);
     }
-    assert_int_equal(pf_reader_open(&r, path, NULL, 1, NULL), PF_EFORMAT);
+    assert_int_equal(pfi_reader_open(&r, path, NULL, 1, NULL), PF_EFORMAT);
     assert_null(r);
 }
 

@@ -19,11 +19,11 @@ static const uint8_t PAL[6][3] = {
  * checker of 2x3-pixel blocks of PAL colours that moves one pixel right per
  * frame, with a transparent hole every 7th block. Binary alpha, transparent
  * pixels (0, 0, 0, 0). */
-static void make_clip(pf_anim *a, int w, int h, int n)
+static void make_clip(pfi_anim *a, int w, int h, int n)
 {
     uint8_t *f = calloc((size_t)w * h * 4, 1);
     assert_non_null(f);
-    assert_int_equal(pf_anim_init(a, w, h), PF_OK);
+    assert_int_equal(pfi_anim_init(a, w, h), PF_OK);
     for (int t = 0; t < n; t++) {
         memset(f, 0, (size_t)w * h * 4);
         for (int y = 2; y < h - 2; y++)
@@ -34,17 +34,17 @@ static void make_clip(pf_anim *a, int w, int h, int n)
                 memcpy(p, PAL[k % 6], 3);
                 p[3] = 255;
             }
-        assert_int_equal(pf_anim_push(a, f, 80 + 10 * t), PF_OK);
+        assert_int_equal(pfi_anim_push(a, f, 80 + 10 * t), PF_OK);
     }
     free(f);
 }
 
 /* A clip of random opaque colours with random transparent pixels. */
-static void make_random_clip(pf_anim *a, int w, int h, int n, uint64_t seed)
+static void make_random_clip(pfi_anim *a, int w, int h, int n, uint64_t seed)
 {
     uint8_t *f = malloc((size_t)w * h * 4);
     assert_non_null(f);
-    assert_int_equal(pf_anim_init(a, w, h), PF_OK);
+    assert_int_equal(pfi_anim_init(a, w, h), PF_OK);
     for (int t = 0; t < n; t++) {
         for (int i = 0; i < w * h; i++) {
             uint8_t *p = f + (size_t)i * 4;
@@ -55,17 +55,17 @@ static void make_random_clip(pf_anim *a, int w, int h, int n, uint64_t seed)
             for (int c = 0; c < 3; c++) p[c] = (uint8_t)(tu_rand(&seed) & 255);
             p[3] = 255;
         }
-        assert_int_equal(pf_anim_push(a, f, 100), PF_OK);
+        assert_int_equal(pfi_anim_push(a, f, 100), PF_OK);
     }
     free(f);
 }
 
 /* Parameters with every effect off: nearest, no jitter/hold/blur/noise,
  * transparent background, no codec. */
-static pf_degrade plain(double scale, double px, double py)
+static pfi_degrade plain(double scale, double px, double py)
 {
-    pf_degrade d;
-    pf_degrade_draw(&d, PF_DKIND_ANY, 1);
+    pfi_degrade d;
+    pfi_degrade_draw(&d, PF_DKIND_ANY, 1);
     d.scale = scale;
     d.phase_x = px;
     d.phase_y = py;
@@ -80,7 +80,7 @@ static pf_degrade plain(double scale, double px, double py)
     return d;
 }
 
-static void set_solid(pf_degrade *d, int r, int g, int b)
+static void set_solid(pfi_degrade *d, int r, int g, int b)
 {
     d->bg = PF_DBG_SOLID;
     d->bg_rgb[0][0] = (uint8_t)r;
@@ -88,7 +88,7 @@ static void set_solid(pf_degrade *d, int r, int g, int b)
     d->bg_rgb[0][2] = (uint8_t)b;
 }
 
-static const uint8_t *pxl(const pf_anim *a, int t, int x, int y)
+static const uint8_t *pxl(const pfi_anim *a, int t, int x, int y)
 {
     return a->frames[t].rgba + ((size_t)y * a->width + x) * 4;
 }
@@ -108,7 +108,7 @@ static double psnr2(const uint8_t *a, int wa, const uint8_t *b, int wb, int w, i
     return 10.0 * log10(255.0 * 255.0 / (se / (3.0 * w * h)));
 }
 
-static int anims_equal(const pf_anim *a, const pf_anim *b)
+static int anims_equal(const pfi_anim *a, const pfi_anim *b)
 {
     if (a->width != b->width || a->height != b->height || a->count != b->count) return 0;
     for (int t = 0; t < a->count; t++)
@@ -122,48 +122,48 @@ static int anims_equal(const pf_anim *a, const pf_anim *b)
 
 static void test_determinism(void **state)
 {
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_clip(&clean, 20, 16, 3);
     for (int kind = 0; kind < PF_DKIND_COUNT; kind++) {
-        pf_degrade d1, d2, d3;
-        pf_anim o1, o2, o3;
-        pf_degrade_geom g1, g2;
+        pfi_degrade d1, d2, d3;
+        pfi_anim o1, o2, o3;
+        pfi_degrade_geom g1, g2;
         uint64_t seed = 1000 + (uint64_t)kind;
-        pf_degrade_draw(&d1, kind, seed);
-        pf_degrade_draw(&d2, kind, seed);
+        pfi_degrade_draw(&d1, kind, seed);
+        pfi_degrade_draw(&d2, kind, seed);
         assert_memory_equal(&d1, &d2, sizeof d1);
         /* every stochastic stage on, whatever the kind drew */
         d1.noise = 2.0;
         d1.jitter_x = d1.jitter_y = 0.3;
         d1.scale = fmin(d1.scale, 6.0);
         d2 = d1;
-        assert_int_equal(pf_degrade_clip(&d1, &clean, &o1, &g1, NULL), PF_OK);
-        assert_int_equal(pf_degrade_clip(&d2, &clean, &o2, &g2, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d1, &clean, &o1, &g1, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d2, &clean, &o2, &g2, NULL), PF_OK);
         assert_true(anims_equal(&o1, &o2));
         assert_int_equal(g1.n, g2.n);
         assert_memory_equal(g1.src, g2.src, (size_t)g1.n * sizeof *g1.src);
         assert_memory_equal(g1.ox, g2.ox, (size_t)g1.n * sizeof *g1.ox);
         /* another seed: other parameters and other pixels */
-        pf_degrade_draw(&d3, kind, seed + 77);
+        pfi_degrade_draw(&d3, kind, seed + 77);
         assert_true(memcmp(&d1, &d3, sizeof d1) != 0);
         d3.noise = 2.0;
         d3.scale = fmin(d3.scale, 6.0);
-        assert_int_equal(pf_degrade_clip(&d3, &clean, &o3, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d3, &clean, &o3, NULL, NULL), PF_OK);
         assert_false(anims_equal(&o1, &o3));
         /* the same parameters with only the seed changed: other noise */
-        pf_anim_free(&o3);
+        pfi_anim_free(&o3);
         d3 = d1;
         d3.seed ^= 1;
-        assert_int_equal(pf_degrade_clip(&d3, &clean, &o3, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d3, &clean, &o3, NULL, NULL), PF_OK);
         assert_false(anims_equal(&o1, &o3));
-        pf_anim_free(&o1);
-        pf_anim_free(&o2);
-        pf_anim_free(&o3);
-        pf_degrade_geom_free(&g1);
-        pf_degrade_geom_free(&g2);
+        pfi_anim_free(&o1);
+        pfi_anim_free(&o2);
+        pfi_anim_free(&o3);
+        pfi_degrade_geom_free(&g1);
+        pfi_degrade_geom_free(&g2);
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* ---- geometry ------------------------------------------------------------------ */
@@ -174,17 +174,17 @@ static void test_determinism(void **state)
 static void test_nearest_integer_blocks(void **state)
 {
     static const double phases[4][2] = {{0.0, 0.0}, {0.25, -0.5}, {-0.25, 0.5}, {0.5, 0.25}};
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_random_clip(&clean, 10, 8, 2, 99);
     for (int k = 0; k < 4; k++)
         for (int solid = 0; solid < 2; solid++) {
-            pf_degrade d = plain(4.0, phases[k][0], phases[k][1]);
-            pf_anim out;
-            pf_degrade_geom g;
+            pfi_degrade d = plain(4.0, phases[k][0], phases[k][1]);
+            pfi_anim out;
+            pfi_degrade_geom g;
             int ox = (int)lround(phases[k][0] * 4), oy = (int)lround(phases[k][1] * 4);
             if (solid) set_solid(&d, 255, 0, 255);
-            assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+            assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
             assert_int_equal(out.width, 40);
             assert_int_equal(out.height, 32);
             assert_int_equal(out.count, 2);
@@ -212,10 +212,10 @@ static void test_nearest_integer_blocks(void **state)
                         }
                     }
             }
-            pf_anim_free(&out);
-            pf_degrade_geom_free(&g);
+            pfi_anim_free(&out);
+            pfi_degrade_geom_free(&g);
         }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* Non-integer nearest scales with phases and jitter: the input pixel under
@@ -227,20 +227,20 @@ static void test_geometry_nonint(void **state)
         {5.37, 0.23, -0.41, 0.0, 0.0}, {3.3, -0.5, 0.49, 0.35, 0.2},
         {7.77, 0.1, 0.3, 0.3, 0.35},   {2.45, 0.44, -0.12, 0.25, 0.0},
         {11.6, -0.3, -0.3, 0.1, 0.3}};
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_random_clip(&clean, 12, 9, 4, 5);
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const double *c = cases[k];
-        pf_degrade d = plain(c[0], c[1], c[2]);
-        pf_anim out;
-        pf_degrade_geom g;
+        pfi_degrade d = plain(c[0], c[1], c[2]);
+        pfi_anim out;
+        pfi_degrade_geom g;
         int jittered = 0;
         d.jitter_x = c[3];
         d.jitter_y = c[4];
         d.hold = 1;
         d.hold_max = 2;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
         assert_int_equal(out.count, g.n);
         for (int t = 0; t < g.n; t++) {
             /* the documented two-sine drift (degrade.h, degrade.py jitter_track) */
@@ -262,17 +262,17 @@ static void test_geometry_nonint(void **state)
                 }
         }
         assert_int_equal(jittered, c[3] > 0 || c[4] > 0);
-        pf_anim_free(&out);
-        pf_degrade_geom_free(&g);
+        pfi_anim_free(&out);
+        pfi_degrade_geom_free(&g);
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* An opaque constant image stays that constant inside for every kernel
  * (weights sum to 1), with blur too. */
 static void test_kernels_constant(void **state)
 {
-    pf_anim clean;
+    pfi_anim clean;
     uint8_t *f = malloc(16 * 16 * 4);
     (void)state;
     assert_non_null(f);
@@ -282,15 +282,15 @@ static void test_kernels_constant(void **state)
         f[i * 4 + 2] = 222;
         f[i * 4 + 3] = 255;
     }
-    assert_int_equal(pf_anim_init(&clean, 16, 16), PF_OK);
-    assert_int_equal(pf_anim_push(&clean, f, 100), PF_OK);
+    assert_int_equal(pfi_anim_init(&clean, 16, 16), PF_OK);
+    assert_int_equal(pfi_anim_push(&clean, f, 100), PF_OK);
     for (int kern = PF_RS_NEAREST; kern <= PF_RS_LANCZOS3; kern++)
         for (int b = 0; b < 2; b++) {
-            pf_degrade d = plain(4.37, 0.31, -0.22);
-            pf_anim out;
-            d.kernel = (pf_resample_kind)kern;
+            pfi_degrade d = plain(4.37, 0.31, -0.22);
+            pfi_anim out;
+            d.kernel = (pfi_resample_kind)kern;
             d.blur = b ? 0.3 : 0.0;
-            assert_int_equal(pf_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
+            assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
             /* away from the image edge by the kernel and blur reach */
             for (int y = 20; y < out.height - 20; y++)
                 for (int x = 20; x < out.width - 20; x++) {
@@ -298,26 +298,26 @@ static void test_kernels_constant(void **state)
                     assert_true(abs(p[0] - 37) <= 1 && abs(p[1] - 150) <= 1 && abs(p[2] - 222) <= 1);
                     assert_int_equal(p[3], 255);
                 }
-            pf_anim_free(&out);
+            pfi_anim_free(&out);
         }
     free(f);
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* ---- timing and size ------------------------------------------------------------ */
 
 static void test_hold(void **state)
 {
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_clip(&clean, 14, 12, 5);
     {
-        pf_degrade d = plain(3.5, 0.1, 0.2);
-        pf_anim out;
-        pf_degrade_geom g;
+        pfi_degrade d = plain(3.5, 0.1, 0.2);
+        pfi_anim out;
+        pfi_degrade_geom g;
         int total = 0;
         d.hold = d.hold_max = 3;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
         assert_int_equal(g.n, 15);
         assert_int_equal(out.count, 15);
         for (int t = 0; t < 15; t++) {
@@ -332,18 +332,18 @@ static void test_hold(void **state)
         assert_int_equal(total, (int)lround(15 * 1000.0 / 24.0));
         assert_false(memcmp(out.frames[2].rgba, out.frames[3].rgba,
                             (size_t)out.width * out.height * 4) == 0);
-        pf_anim_free(&out);
-        pf_degrade_geom_free(&g);
+        pfi_anim_free(&out);
+        pfi_degrade_geom_free(&g);
     }
     {   /* holds of 2..3, varying; without holds the clean durations stay */
-        pf_degrade d = plain(3.5, 0.1, 0.2);
-        pf_anim out;
-        pf_degrade_geom g;
+        pfi_degrade d = plain(3.5, 0.1, 0.2);
+        pfi_anim out;
+        pfi_degrade_geom g;
         int run = 1, seen2 = 0, seen3 = 0;
         d.hold = 2;
         d.hold_max = 3;
         d.jitter_x = 0.2;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
         assert_true(g.n >= 10 && g.n <= 15);
         assert_int_equal(g.src[0], 0);
         for (int t = 1; t <= g.n; t++) {
@@ -360,31 +360,31 @@ static void test_hold(void **state)
         assert_int_equal(g.src[g.n - 1], 4);
         (void)seen2;
         (void)seen3;
-        pf_anim_free(&out);
-        pf_degrade_geom_free(&g);
+        pfi_anim_free(&out);
+        pfi_degrade_geom_free(&g);
         d.hold = d.hold_max = 1;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
         assert_int_equal(out.count, 5);
         for (int t = 0; t < 5; t++) assert_int_equal(out.frames[t].duration_ms, 80 + 10 * t);
-        pf_anim_free(&out);
-        pf_degrade_geom_free(&g);
+        pfi_anim_free(&out);
+        pfi_degrade_geom_free(&g);
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 static void test_output_size(void **state)
 {
     static const double scales[] = {2.0, 2.5, 3.3, 4.75, 7.77, 12.0};
-    static const pf_codec_kind codecs[] = {PF_CODEC_NONE, PF_CODEC_H264, PF_CODEC_MJPEG,
+    static const pfi_codec_kind codecs[] = {PF_CODEC_NONE, PF_CODEC_H264, PF_CODEC_MJPEG,
                                            PF_CODEC_WEBP, PF_CODEC_GIF};
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_clip(&clean, 13, 11, 2);
     for (size_t si = 0; si < sizeof scales / sizeof *scales; si++)
         for (size_t ci = 0; ci < sizeof codecs / sizeof *codecs; ci++) {
-            pf_degrade d = plain(scales[si], 0.0, 0.0);
-            pf_anim out;
-            pf_degrade_geom g;
+            pfi_degrade d = plain(scales[si], 0.0, 0.0);
+            pfi_anim out;
+            pfi_degrade_geom g;
             int video = codecs[ci] == PF_CODEC_H264 || codecs[ci] == PF_CODEC_MJPEG;
             /* round half to even, as Python's round() in build.py */
             int ew = (int)nearbyint(13 * scales[si]), eh = (int)nearbyint(11 * scales[si]);
@@ -395,24 +395,24 @@ static void test_output_size(void **state)
                 ew += ew & 1;
                 eh += eh & 1;
             }
-            assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+            assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
             assert_int_equal(out.width, ew);
             assert_int_equal(out.height, eh);
             assert_int_equal(g.in_w, ew);
             assert_int_equal(g.in_h, eh);
             assert_int_equal(out.count, 2);
             if (video) assert_true(out.width % 2 == 0 && out.height % 2 == 0);
-            pf_anim_free(&out);
-            pf_degrade_geom_free(&g);
+            pfi_anim_free(&out);
+            pfi_degrade_geom_free(&g);
         }
     {   /* 13 * 2.5 = 32.5 rounds to 32 (even), as build.py's canvas_nominal */
-        pf_degrade d = plain(2.5, 0.0, 0.0);
-        pf_anim out;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
+        pfi_degrade d = plain(2.5, 0.0, 0.0);
+        pfi_anim out;
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
         assert_int_equal(out.width, 32);
-        pf_anim_free(&out);
+        pfi_anim_free(&out);
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* ---- codecs -------------------------------------------------------------------- */
@@ -438,18 +438,18 @@ static double psnr_luma(const uint8_t *a, int wa, const uint8_t *b, int wb, int 
  * (matrix m, full range or not): 4:2:0 alone costs saturated pixel-art
  * edges far more than 30 dB (ffmpeg's libx264 the same), so the codec's
  * own loss is measured beyond it. Returns the mean RGB PSNR. */
-static double codec_round_trip(const pf_anim *clean, pf_degrade d, double min_db, pf_yuv_matrix m,
+static double codec_round_trip(const pfi_anim *clean, pfi_degrade d, double min_db, pfi_yuv_matrix m,
                                int full)
 {
-    pf_degrade raw = d;
-    pf_anim a, b;
+    pfi_degrade raw = d;
+    pfi_anim a, b;
     double sum = 0.0, sum_raw = 0.0;
     int changed = 0;
     uint8_t *ref;
     size_t fb;
     raw.codec = PF_CODEC_NONE;
-    assert_int_equal(pf_degrade_clip(&raw, clean, &a, NULL, NULL), PF_OK);
-    assert_int_equal(pf_degrade_clip(&d, clean, &b, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_degrade_clip(&raw, clean, &a, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_degrade_clip(&d, clean, &b, NULL, NULL), PF_OK);
     /* video pads the canvas to even; the shared area renders the same */
     assert_true(b.width - a.width >= 0 && b.width - a.width <= 1);
     assert_true(b.height - a.height >= 0 && b.height - a.height <= 1);
@@ -458,7 +458,7 @@ static double codec_round_trip(const pf_anim *clean, pf_degrade d, double min_db
     ref = malloc(fb * (size_t)a.count);
     assert_non_null(ref);
     for (int t = 0; t < a.count; t++) memcpy(ref + (size_t)t * fb, a.frames[t].rgba, fb);
-    assert_int_equal(pf_codec_chroma420(ref, a.count, a.width, a.height, m, full), PF_OK);
+    assert_int_equal(pfi_codec_chroma420(ref, a.count, a.width, a.height, m, full), PF_OK);
     for (int t = 0; t < a.count; t++) {
         const uint8_t *pa = a.frames[t].rgba, *pb = b.frames[t].rgba;
         double py = psnr_luma(pa, a.width, pb, b.width, a.width, a.height);
@@ -482,15 +482,15 @@ static double codec_round_trip(const pf_anim *clean, pf_degrade d, double min_db
             d.codec, d.quality, sum / a.count, sum_raw / a.count, a.count);
     sum /= a.count;
     free(ref);
-    pf_anim_free(&a);
-    pf_anim_free(&b);
+    pfi_anim_free(&a);
+    pfi_anim_free(&b);
     return sum;
 }
 
 static void test_h264(void **state)
 {
-    pf_anim clean;
-    pf_degrade d = plain(4.75, 0.2, -0.3);
+    pfi_anim clean;
+    pfi_degrade d = plain(4.75, 0.2, -0.3);
     (void)state;
     make_clip(&clean, 24, 20, 6);     /* 114 x 95 -> 114 x 96 */
     set_solid(&d, 255, 0, 255);
@@ -510,13 +510,13 @@ static void test_h264(void **state)
         d.quality = 18;
         assert_true(codec_round_trip(&clean, d, 30.0, PF_YUV_BT601, 0) > hi);   /* CRF 18 beats CRF 32 */
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 static void test_mjpeg(void **state)
 {
-    pf_anim clean;
-    pf_degrade d = plain(3.3, -0.1, 0.4);
+    pfi_anim clean;
+    pfi_degrade d = plain(3.3, -0.1, 0.4);
     double q2, q12;
     (void)state;
     make_clip(&clean, 24, 20, 4);
@@ -527,13 +527,13 @@ static void test_mjpeg(void **state)
     d.quality = 12;
     q12 = codec_round_trip(&clean, d, 20.0, PF_YUV_BT601, 1);
     assert_true(q2 > q12);
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 static void test_webp(void **state)
 {
-    pf_anim clean, a, b;
-    pf_degrade d = plain(3.7, 0.3, 0.1);
+    pfi_anim clean, a, b;
+    pfi_degrade d = plain(3.7, 0.3, 0.1);
     (void)state;
     make_clip(&clean, 24, 20, 4);
     d.codec = PF_CODEC_WEBP;
@@ -544,10 +544,10 @@ static void test_webp(void **state)
     d.bg = PF_DBG_TRANSPARENT;
     d.quality = 50;
     {
-        pf_degrade raw = d;
+        pfi_degrade raw = d;
         raw.codec = PF_CODEC_NONE;
-        assert_int_equal(pf_degrade_clip(&raw, &clean, &a, NULL, NULL), PF_OK);
-        assert_int_equal(pf_degrade_clip(&d, &clean, &b, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&raw, &clean, &a, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &b, NULL, NULL), PF_OK);
     }
     assert_int_equal(a.count, b.count);
     for (int t = 0; t < a.count; t++) {
@@ -571,9 +571,9 @@ static void test_webp(void **state)
         /* luma of the opaque pixels (4:2:0 costs saturated edges more) */
         assert_true(10.0 * log10(255.0 * 255.0 / (se / n + 1e-9)) > 25.0);
     }
-    pf_anim_free(&a);
-    pf_anim_free(&b);
-    pf_anim_free(&clean);
+    pfi_anim_free(&a);
+    pfi_anim_free(&b);
+    pfi_anim_free(&clean);
 }
 
 /* Distinct RGBA values of one frame, at most 257 counted. */
@@ -597,15 +597,15 @@ static int distinct_colours(const uint8_t *rgba, size_t npx)
 static void test_gif(void **state)
 {
     static const int colours[] = {2, 16, 64, 256};
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_clip(&clean, 24, 20, 3);
     for (int ci = 0; ci < 4; ci++)
         for (int dither = 0; dither <= PF_GIF_DITHER_FS; dither++)
             for (int per_frame = 0; per_frame < 2; per_frame++)
                 for (int transp = 0; transp < 2; transp++) {
-                    pf_degrade d = plain(4.4, 0.2, 0.2);
-                    pf_anim out;
+                    pfi_degrade d = plain(4.4, 0.2, 0.2);
+                    pfi_anim out;
                     d.kernel = PF_RS_BICUBIC;    /* soft alpha edges and many colours */
                     d.blur = 0.2;
                     d.noise = 6.0;
@@ -614,7 +614,7 @@ static void test_gif(void **state)
                     d.gif_colors = colours[ci];
                     d.gif_dither = dither;
                     d.gif_per_frame = per_frame;
-                    assert_int_equal(pf_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
+                    assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
                     for (int t = 0; t < out.count; t++) {
                         const uint8_t *f = out.frames[t].rgba;
                         size_t npx = (size_t)out.width * out.height;
@@ -630,9 +630,9 @@ static void test_gif(void **state)
                         assert_int_equal(has_t, transp);
                         if (colours[ci] >= 16) assert_true(nc >= 8);   /* the palette is used */
                     }
-                    pf_anim_free(&out);
+                    pfi_anim_free(&out);
                 }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* Direct codec call: well-separated colours, no more than the palette
@@ -656,7 +656,7 @@ static void test_gif_exact_and_dither(void **state)
         p[3] = 255;
     }
     memcpy(img, ref, (size_t)w * h * 4);
-    assert_int_equal(pf_codec_gif(img, 1, w, h, 8, PF_GIF_DITHER_NONE, 2, 0), PF_OK);
+    assert_int_equal(pfi_codec_gif(img, 1, w, h, 8, PF_GIF_DITHER_NONE, 2, 0), PF_OK);
     assert_memory_equal(img, ref, (size_t)w * h * 4);
 
     /* a grey ramp, 4 colours: error diffusion keeps column means closer */
@@ -669,7 +669,7 @@ static void test_gif_exact_and_dither(void **state)
                     p[0] = p[1] = p[2] = (uint8_t)(x * 4);
                     p[3] = 255;
                 }
-            assert_int_equal(pf_codec_gif(img, 1, w, h, 4, pass ? dither : PF_GIF_DITHER_NONE, 1, 0),
+            assert_int_equal(pfi_codec_gif(img, 1, w, h, 4, pass ? dither : PF_GIF_DITHER_NONE, 1, 0),
                              PF_OK);
             for (int x = 0; x < w; x++) {
                 double m = 0.0;
@@ -680,26 +680,26 @@ static void test_gif_exact_and_dither(void **state)
         }
         assert_true(err_dith < err_plain);
     }
-    assert_int_equal(pf_codec_gif(img, 1, w, h, 1, PF_GIF_DITHER_NONE, 2, 0), PF_EINVAL);
-    assert_int_equal(pf_codec_gif(img, 1, w, h, 257, PF_GIF_DITHER_NONE, 2, 0), PF_EINVAL);
+    assert_int_equal(pfi_codec_gif(img, 1, w, h, 1, PF_GIF_DITHER_NONE, 2, 0), PF_EINVAL);
+    assert_int_equal(pfi_codec_gif(img, 1, w, h, 257, PF_GIF_DITHER_NONE, 2, 0), PF_EINVAL);
     free(img);
     free(ref);
 }
 
 static void test_chroma420(void **state)
 {
-    pf_anim clean;
+    pfi_anim clean;
     (void)state;
     make_clip(&clean, 24, 20, 2);
     for (int mode = 1; mode <= 2; mode++) {
-        pf_degrade d = plain(3.3, 0.3, 0.3);
-        pf_anim a, b;
+        pfi_degrade d = plain(3.3, 0.3, 0.3);
+        pfi_anim a, b;
         double dy = 0.0, drgb = 0.0;
         size_t n = 0;
         set_solid(&d, 40, 40, 40);
-        assert_int_equal(pf_degrade_clip(&d, &clean, &a, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &a, NULL, NULL), PF_OK);
         d.chroma420 = mode;
-        assert_int_equal(pf_degrade_clip(&d, &clean, &b, NULL, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &b, NULL, NULL), PF_OK);
         for (int t = 0; t < a.count; t++)
             for (size_t i = 0; i < (size_t)a.width * a.height; i++, n++) {
                 const uint8_t *p = a.frames[t].rgba + i * 4, *q = b.frames[t].rgba + i * 4;
@@ -715,17 +715,17 @@ static void test_chroma420(void **state)
         assert_true(drgb > 2.0);       /* colours change at chroma edges */
         assert_true(dy < 1.5);         /* luma stays */
         assert_true(dy < drgb / 3.0);
-        pf_anim_free(&a);
-        pf_anim_free(&b);
+        pfi_anim_free(&a);
+        pfi_anim_free(&b);
     }
-    pf_anim_free(&clean);
+    pfi_anim_free(&clean);
 }
 
 /* ---- draws --------------------------------------------------------------------- */
 
 static int in(double v, double lo, double hi) { return v >= lo && v <= hi; }
 
-static void check_draw(const pf_degrade *d, int kind)
+static void check_draw(const pfi_degrade *d, int kind)
 {
     int video = d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_MJPEG;
     assert_true(in(d->scale, 2.0, 12.0));
@@ -811,23 +811,23 @@ static void check_draw(const pf_degrade *d, int kind)
 
 static void test_draw_kinds(void **state)
 {
-    pf_anim clean;
+    pfi_anim clean;
     int solids = 0, magenta = 0, codec_seen[5] = {0}, bg_seen[4] = {0};
     (void)state;
     make_clip(&clean, 11, 10, 3);
     for (int kind = 0; kind < PF_DKIND_COUNT; kind++) {
-        const char *name = pf_degrade_kind_name(kind);
+        const char *name = pfi_degrade_kind_name(kind);
         assert_non_null(name);
         assert_string_not_equal(name, "unknown");
         for (int s = 0; s < 50; s++) {
-            pf_degrade d;
-            pf_anim out;
-            pf_degrade_geom g;
-            pf_degrade_draw(&d, kind, 0xabc00ull + (uint64_t)s);
+            pfi_degrade d;
+            pfi_anim out;
+            pfi_degrade_geom g;
+            pfi_degrade_draw(&d, kind, 0xabc00ull + (uint64_t)s);
             check_draw(&d, kind);
             codec_seen[d.codec]++;
             bg_seen[d.bg]++;
-            assert_int_equal(pf_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
+            assert_int_equal(pfi_degrade_clip(&d, &clean, &out, &g, NULL), PF_OK);
             assert_int_equal(out.count, g.n);
             assert_true(g.n >= 3 * d.hold && g.n <= 3 * (d.hold_max > d.hold ? d.hold_max : d.hold));
             assert_int_equal(out.width, g.in_w);
@@ -837,34 +837,34 @@ static void test_draw_kinds(void **state)
                     for (size_t i = 0; i < (size_t)out.width * out.height; i++)
                         assert_int_equal(out.frames[t].rgba[i * 4 + 3], 255);
             }
-            pf_anim_free(&out);
-            pf_degrade_geom_free(&g);
+            pfi_anim_free(&out);
+            pfi_degrade_geom_free(&g);
         }
     }
     for (int c = 0; c < 5; c++) assert_true(codec_seen[c] > 0);
     for (int b = 0; b < 4; b++) assert_true(bg_seen[b] > 0);
     /* magenta in about a third of the solids (ANY: 1/3, kinds: 0.25-0.35) */
     for (int s = 0; s < 3000; s++) {
-        pf_degrade d;
-        pf_degrade_draw(&d, s % PF_DKIND_COUNT, (uint64_t)s * 7919u);
+        pfi_degrade d;
+        pfi_degrade_draw(&d, s % PF_DKIND_COUNT, (uint64_t)s * 7919u);
         if (d.bg != PF_DBG_SOLID) continue;
         solids++;
         magenta += d.bg_rgb[0][0] == 255 && d.bg_rgb[0][1] == 0 && d.bg_rgb[0][2] == 255;
     }
     assert_true(solids > 300);
     assert_true(magenta > solids / 5 && magenta < solids / 2);
-    assert_string_equal(pf_degrade_kind_name(PF_DKIND_VIDEO_MODEL), "video_model");
-    assert_string_equal(pf_degrade_kind_name(99), "unknown");
-    pf_anim_free(&clean);
+    assert_string_equal(pfi_degrade_kind_name(PF_DKIND_VIDEO_MODEL), "video_model");
+    assert_string_equal(pfi_degrade_kind_name(99), "unknown");
+    pfi_anim_free(&clean);
 }
 
 /* ---- errors -------------------------------------------------------------------- */
 
 static void test_errors(void **state)
 {
-    pf_anim clean, big, out, empty = {0};
-    pf_degrade_geom g;
-    pf_degrade d;
+    pfi_anim clean, big, out, empty = {0};
+    pfi_degrade_geom g;
+    pfi_degrade d;
     (void)state;
     make_clip(&clean, 12, 10, 2);
     make_clip(&big, 129, 8, 1);
@@ -880,45 +880,45 @@ static void test_errors(void **state)
     d = plain(3.0, 0.0, 0.0);
     d.codec = PF_CODEC_H264;
     d.quality = 23;
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));   /* transparent + H.264 */
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));   /* transparent + H.264 */
     d.codec = PF_CODEC_MJPEG;
     d.quality = 5;
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));   /* transparent + MJPEG */
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));   /* transparent + MJPEG */
     d = plain(100.0, 0.0, 0.0);
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));
     d = plain(3.0, 0.0, 0.0);
-    EXPECT_EINVAL(pf_degrade_clip(&d, &big, &out, &g, NULL));     /* 129 native px */
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &big, &out, &g, NULL));     /* 129 native px */
     d = plain(12.0, 0.0, 0.0);
     {
-        pf_anim wide;
+        pfi_anim wide;
         make_clip(&wide, 100, 8, 1);                                /* 1200 px canvas */
-        EXPECT_EINVAL(pf_degrade_clip(&d, &wide, &out, &g, NULL));
-        pf_anim_free(&wide);
+        EXPECT_EINVAL(pfi_degrade_clip(&d, &wide, &out, &g, NULL));
+        pfi_anim_free(&wide);
     }
     d = plain(3.0, 0.0, 0.0);
-    EXPECT_EINVAL(pf_degrade_clip(&d, &empty, &out, &g, NULL));
-    EXPECT_EINVAL(pf_degrade_clip(NULL, &clean, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &empty, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(NULL, &clean, &out, &g, NULL));
     d.noise = NAN;
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));
     d = plain(3.0, 0.0, 0.0);
     d.codec = PF_CODEC_GIF;
     d.gif_colors = 300;
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));
     d = plain(3.0, 0.0, 0.0);
     d.hold = 0;
-    EXPECT_EINVAL(pf_degrade_clip(&d, &clean, &out, &g, NULL));
+    EXPECT_EINVAL(pfi_degrade_clip(&d, &clean, &out, &g, NULL));
     /* odd sizes are refused by the video round trips themselves */
     {
         uint8_t px[3 * 2 * 4] = {0};
-        assert_int_equal(pf_codec_h264(px, 1, 3, 2, 23, 0, PF_YUV_BT601, NULL), PF_EINVAL);
-        assert_int_equal(pf_codec_mjpeg(px, 1, 3, 2, 4, NULL), PF_EINVAL);
-        assert_int_equal(pf_codec_webp(px, 1, 3, 2, 101, 0, NULL), PF_EINVAL);
+        assert_int_equal(pfi_codec_h264(px, 1, 3, 2, 23, 0, PF_YUV_BT601, NULL), PF_EINVAL);
+        assert_int_equal(pfi_codec_mjpeg(px, 1, 3, 2, 4, NULL), PF_EINVAL);
+        assert_int_equal(pfi_codec_webp(px, 1, 3, 2, 101, 0, NULL), PF_EINVAL);
     }
 #undef EXPECT_EINVAL
-    pf_degrade_geom_free(&g);
-    pf_degrade_geom_free(NULL);
-    pf_anim_free(&clean);
-    pf_anim_free(&big);
+    pfi_degrade_geom_free(&g);
+    pfi_degrade_geom_free(NULL);
+    pfi_anim_free(&clean);
+    pfi_anim_free(&big);
 }
 
 int main(void)

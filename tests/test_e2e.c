@@ -42,7 +42,7 @@ static int run_cli(const char *args)
     return rc;
 }
 
-static void check_sheet(const sample *s, const pf_anim *gt)
+static void check_sheet(const sample *s, const pfi_anim *gt)
 {
     char args[1024], png[512], json[512];
     json_error_t jerr;
@@ -57,7 +57,7 @@ static void check_sheet(const sample *s, const pf_anim *gt)
     json_t *root = json_load_file(json, 0, &jerr);
     if (!root) fprintf(stderr, "%s: %s (line %d)\n", json, jerr.text, jerr.line);
     assert_non_null(root);
-    assert_int_equal(pf_png_read(png, &px, &w, &h, NULL), PF_OK);
+    assert_int_equal(pfi_png_read(png, &px, &w, &h, NULL), PF_OK);
 
     json_t *meta = json_object_get(root, "meta"), *frames = json_object_get(root, "frames");
     assert_non_null(meta);
@@ -88,16 +88,16 @@ static void check_sheet(const sample *s, const pf_anim *gt)
 }
 
 /* Every other output kind decodes back to the same frames as the sheet. */
-static void check_outputs(const sample *s, const pf_anim *gt)
+static void check_outputs(const sample *s, const pfi_anim *gt)
 {
     static const char *outs[] = {"out.gif", "out.webp", "frames/", "out.mp4"};
     char args[1024], path[512];
-    pf_anim ref = {0};
+    pfi_anim ref = {0};
 
     snprintf(path, sizeof path, "%s/sheet.json", tmp);
-    assert_int_equal(pf_read_sheet(&ref, path, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_read_sheet(&ref, path, NULL, NULL), PF_OK);
     for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
-        pf_anim a = {0};
+        pfi_anim a = {0};
         snprintf(path, sizeof path, "%s/%s", tmp, outs[k]);
         snprintf(args, sizeof args, "%s -o %s --force", s->input, path);
         assert_int_equal(run_cli(args), 0);
@@ -107,14 +107,14 @@ static void check_outputs(const sample *s, const pf_anim *gt)
             uint8_t *px;
             int w, h;
             snprintf(f0, sizeof f0, "%sframe_%04d.png", path, ref.count - 1);
-            assert_int_equal(pf_png_read(f0, &px, &w, &h, NULL), PF_OK);
+            assert_int_equal(pfi_png_read(f0, &px, &w, &h, NULL), PF_OK);
             assert_int_equal(w, ref.width);
             assert_int_equal(h, ref.height);
             assert_memory_equal(px, ref.frames[ref.count - 1].rgba, (size_t)w * h * 4);
             free(px);
             continue;
         }
-        assert_int_equal(pf_read_anim(&a, path, NULL, 0, NULL), PF_OK);
+        assert_int_equal(pfi_read_anim(&a, path, NULL, 0, NULL), PF_OK);
         if (strstr(outs[k], ".mp4")) {
             /* nearest-upscaled so the height is at least 256 */
             assert_true(a.height >= 256);
@@ -134,38 +134,38 @@ static void check_outputs(const sample *s, const pf_anim *gt)
             assert_int_equal(a.height, ref.height);
             assert_true(a.count <= ref.count);
         }
-        pf_anim_free(&a);
+        pfi_anim_free(&a);
     }
-    pf_anim_free(&ref);
+    pfi_anim_free(&ref);
     (void)gt;
 }
 
-static void check_quality(const sample *s, const pf_anim *gt)
+static void check_quality(const sample *s, const pfi_anim *gt)
 {
     char path[512];
-    pf_anim out = {0};
-    pf_metrics m;
+    pfi_anim out = {0};
+    pfi_metrics m;
     snprintf(path, sizeof path, "%s/sheet.json", tmp);
-    assert_int_equal(pf_read_sheet(&out, path, NULL, NULL), PF_OK);
-    assert_int_equal(pf_metrics_compute(&m, gt, &out), PF_OK);
+    assert_int_equal(pfi_read_sheet(&out, path, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, gt, &out), PF_OK);
     fprintf(stderr, "%s: size_ok %d acc %.4f acc_opaque %.4f flicker %.4f colours %d/%d\n", s->input,
             m.size_ok, m.acc, m.acc_opaque, m.flicker, m.colors_out, m.colors_gt);
     assert_int_equal(m.size_ok, 1);
     assert_true(m.acc >= s->min_acc);
-    pf_anim_free(&out);
+    pfi_anim_free(&out);
 }
 
 static void test_samples(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
-        pf_anim gt = {0};
+        pfi_anim gt = {0};
         tu_tmpdir(tmp, sizeof tmp);
-        assert_int_equal(pf_read_anim(&gt, samples[i].gt, NULL, 0, NULL), PF_OK);
+        assert_int_equal(pfi_read_anim(&gt, samples[i].gt, NULL, 0, NULL), PF_OK);
         check_sheet(&samples[i], &gt);
         check_quality(&samples[i], &gt);
         check_outputs(&samples[i], &gt);
-        pf_anim_free(&gt);
+        pfi_anim_free(&gt);
         tu_rmtree(tmp);
     }
 }

@@ -35,30 +35,30 @@ static void log_to_buf(void *user, int level, const char *msg)
     snprintf(b->text + n, sizeof b->text - n, "%s\n", msg);
 }
 
-static pf_logger capture(log_buf *b)
+static pfi_logger capture(log_buf *b)
 {
-    pf_logger lg = {log_to_buf, b, PF_LOG_DEBUG};
+    pfi_logger lg = {log_to_buf, b, PF_LOG_DEBUG};
     b->text[0] = '\0';
     return lg;
 }
 
 /* n frames of w x h; pixels drawn from `ncol` random colours; roughly
  * `transp` of them fully transparent; durations 40 + 30 i ms. */
-static void make_anim(pf_anim *a, int w, int h, int n, int ncol, double transp, uint64_t seed)
+static void make_anim(pfi_anim *a, int w, int h, int n, int ncol, double transp, uint64_t seed)
 {
     uint8_t pal[256][3], *buf = malloc((size_t)w * h * 4);
     assert_non_null(buf);
     assert_true(ncol >= 1 && ncol <= 256);
     for (int c = 0; c < ncol; c++)
         for (int k = 0; k < 3; k++) pal[c][k] = (uint8_t)(tu_rand(&seed) >> 56);
-    assert_int_equal(pf_anim_init(a, w, h), PF_OK);
+    assert_int_equal(pfi_anim_init(a, w, h), PF_OK);
     for (int f = 0; f < n; f++) {
         for (int i = 0; i < w * h; i++) {
             int c = (int)(tu_rand(&seed) % (uint64_t)ncol);
             memcpy(buf + i * 4, pal[c], 3);
             buf[i * 4 + 3] = tu_uniform(&seed) < transp ? 0 : 255;
         }
-        assert_int_equal(pf_anim_push(a, buf, 40 + 30 * f), PF_OK);
+        assert_int_equal(pfi_anim_push(a, buf, 40 + 30 * f), PF_OK);
     }
     free(buf);
 }
@@ -128,7 +128,7 @@ static int64_t file_size(const char *path)
     return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
 }
 
-/* ---- pf_out_kind_from_path ------------------------------------------------ */
+/* ---- pfi_out_kind_from_path ------------------------------------------------ */
 
 static void test_kind_from_path(void **state)
 {
@@ -138,26 +138,26 @@ static void test_kind_from_path(void **state)
     snprintf(sub, sizeof sub, "%s/existing", dir);
     assert_int_equal(mkdir(sub, 0755), 0);
 
-    assert_int_equal(pf_out_kind_from_path("out/sheet.png"), PF_OUT_SHEET);
-    assert_int_equal(pf_out_kind_from_path("SHEET.PNG"), PF_OUT_SHEET);
-    assert_int_equal(pf_out_kind_from_path("a.gif"), PF_OUT_GIF);
-    assert_int_equal(pf_out_kind_from_path("a.GiF"), PF_OUT_GIF);
-    assert_int_equal(pf_out_kind_from_path("a.webp"), PF_OUT_WEBP);
-    assert_int_equal(pf_out_kind_from_path("a.mp4"), PF_OUT_VIDEO);
-    assert_int_equal(pf_out_kind_from_path("a.MOV"), PF_OUT_VIDEO);
-    assert_int_equal(pf_out_kind_from_path("a.mkv"), PF_OUT_VIDEO);
-    assert_int_equal(pf_out_kind_from_path("a.m4v"), PF_OUT_VIDEO);
-    assert_int_equal(pf_out_kind_from_path("f_%d.png"), PF_OUT_FRAMES);
-    assert_int_equal(pf_out_kind_from_path("f_%04d.png"), PF_OUT_FRAMES);
-    assert_int_equal(pf_out_kind_from_path("f_%s.png"), PF_OUT_FRAMES);   /* refused later */
-    assert_int_equal(pf_out_kind_from_path("frames/"), PF_OUT_FRAMES);
-    assert_int_equal(pf_out_kind_from_path(sub), PF_OUT_FRAMES);
-    assert_int_equal(pf_out_kind_from_path("100%.png"), PF_OUT_SHEET);
-    assert_int_equal(pf_out_kind_from_path("a.txt"), PF_OUT_NONE);
-    assert_int_equal(pf_out_kind_from_path("noext"), PF_OUT_NONE);
-    assert_int_equal(pf_out_kind_from_path(".png"), PF_OUT_NONE);
-    assert_int_equal(pf_out_kind_from_path(""), PF_OUT_NONE);
-    assert_int_equal(pf_out_kind_from_path(NULL), PF_OUT_NONE);
+    assert_int_equal(pfi_out_kind_from_path("out/sheet.png"), PF_OUT_SHEET);
+    assert_int_equal(pfi_out_kind_from_path("SHEET.PNG"), PF_OUT_SHEET);
+    assert_int_equal(pfi_out_kind_from_path("a.gif"), PF_OUT_GIF);
+    assert_int_equal(pfi_out_kind_from_path("a.GiF"), PF_OUT_GIF);
+    assert_int_equal(pfi_out_kind_from_path("a.webp"), PF_OUT_WEBP);
+    assert_int_equal(pfi_out_kind_from_path("a.mp4"), PF_OUT_VIDEO);
+    assert_int_equal(pfi_out_kind_from_path("a.MOV"), PF_OUT_VIDEO);
+    assert_int_equal(pfi_out_kind_from_path("a.mkv"), PF_OUT_VIDEO);
+    assert_int_equal(pfi_out_kind_from_path("a.m4v"), PF_OUT_VIDEO);
+    assert_int_equal(pfi_out_kind_from_path("f_%d.png"), PF_OUT_FRAMES);
+    assert_int_equal(pfi_out_kind_from_path("f_%04d.png"), PF_OUT_FRAMES);
+    assert_int_equal(pfi_out_kind_from_path("f_%s.png"), PF_OUT_FRAMES);   /* refused later */
+    assert_int_equal(pfi_out_kind_from_path("frames/"), PF_OUT_FRAMES);
+    assert_int_equal(pfi_out_kind_from_path(sub), PF_OUT_FRAMES);
+    assert_int_equal(pfi_out_kind_from_path("100%.png"), PF_OUT_SHEET);
+    assert_int_equal(pfi_out_kind_from_path("a.txt"), PF_OUT_NONE);
+    assert_int_equal(pfi_out_kind_from_path("noext"), PF_OUT_NONE);
+    assert_int_equal(pfi_out_kind_from_path(".png"), PF_OUT_NONE);
+    assert_int_equal(pfi_out_kind_from_path(""), PF_OUT_NONE);
+    assert_int_equal(pfi_out_kind_from_path(NULL), PF_OUT_NONE);
     tu_rmtree(dir);
 }
 
@@ -166,7 +166,7 @@ static void test_kind_from_path(void **state)
 static void test_outfile(void **state)
 {
     char dir[256], path[300], names[1024];
-    pf_outfile of;
+    pfi_outfile of;
     struct stat sb;
     mode_t um;
     (void)state;
@@ -174,19 +174,19 @@ static void test_outfile(void **state)
     snprintf(path, sizeof path, "%s/out.bin", dir);
 
     /* begin: a temp beside the final name; abort removes it, twice is fine */
-    assert_int_equal(pf_outfile_begin(&of, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&of, path, 0), PF_OK);
     assert_true(of.fd >= 0);
     assert_true(strncmp(of.tmp_path, path, strlen(path)) == 0);
     assert_non_null(strstr(of.tmp_path, ".tmp-"));
     assert_int_equal(list_dir(dir, NULL, 0), 1);
-    pf_outfile_abort(&of);
-    pf_outfile_abort(&of);
+    pfi_outfile_abort(&of);
+    pfi_outfile_abort(&of);
     assert_int_equal(list_dir(dir, NULL, 0), 0);
 
     /* commit: renamed onto the final name with ordinary permissions */
-    assert_int_equal(pf_outfile_begin(&of, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&of, path, 0), PF_OK);
     assert_int_equal(write(of.fd, "new", 3), 3);
-    assert_int_equal(pf_outfile_commit(&of), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&of), PF_OK);
     assert_true(file_equals(path, "new"));
     assert_int_equal(list_dir(dir, names, sizeof names), 1);
     um = umask(022);
@@ -195,19 +195,19 @@ static void test_outfile(void **state)
     assert_int_equal(sb.st_mode & 0777, 0666 & ~um);
 
     /* exists: refused without force, replaced with force */
-    assert_int_equal(pf_output_check(path, 0), PF_EEXIST);
-    assert_int_equal(pf_output_check(path, 1), PF_OK);
-    assert_int_equal(pf_outfile_begin(&of, path, 0), PF_EEXIST);
-    pf_outfile_abort(&of);   /* harmless after a failed begin */
-    assert_int_equal(pf_outfile_begin(&of, path, 1), PF_OK);
+    assert_int_equal(pfi_output_check(path, 0), PF_EEXIST);
+    assert_int_equal(pfi_output_check(path, 1), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&of, path, 0), PF_EEXIST);
+    pfi_outfile_abort(&of);   /* harmless after a failed begin */
+    assert_int_equal(pfi_outfile_begin(&of, path, 1), PF_OK);
     assert_int_equal(write(of.fd, "newer", 5), 5);
-    assert_int_equal(pf_outfile_commit(&of), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&of), PF_OK);
     assert_true(file_equals(path, "newer"));
     assert_int_equal(list_dir(dir, NULL, 0), 1);
 
     /* a missing folder */
     snprintf(path, sizeof path, "%s/missing/out.bin", dir);
-    assert_int_equal(pf_outfile_begin(&of, path, 0), PF_EOUTPUT);
+    assert_int_equal(pfi_outfile_begin(&of, path, 0), PF_EOUTPUT);
     assert_int_equal(errno, ENOENT);
     tu_rmtree(dir);
 }
@@ -219,39 +219,39 @@ static void test_outfile(void **state)
 static void test_outfile_no_replace(void **state)
 {
     char dir[256], path[300], json[300], names[1024];
-    pf_outfile a, b;
-    pf_write_opts wo = {0};
-    pf_writer *w;
-    pf_anim an;
+    pfi_outfile a, b;
+    pfi_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_anim an;
     log_buf lb;
-    pf_logger lg;
+    pfi_logger lg;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/out.bin", dir);
 
     /* both pass the check; the first to commit wins */
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
-    assert_int_equal(pf_outfile_begin(&b, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&b, path, 0), PF_OK);
     assert_int_equal(write(a.fd, "A", 1), 1);
     assert_int_equal(write(b.fd, "B", 1), 1);
-    assert_int_equal(pf_outfile_commit(&b), PF_OK);
-    assert_int_equal(pf_outfile_commit(&a), PF_EEXIST);
+    assert_int_equal(pfi_outfile_commit(&b), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&a), PF_EEXIST);
     assert_true(file_equals(path, "B"));
     assert_int_equal(list_dir(dir, names, sizeof names), 1);
 
     /* a file (even a dangling link) made by someone else meanwhile */
     unlink(path);
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_OK);
     assert_int_equal(symlink("nowhere", path), 0);
-    assert_int_equal(pf_outfile_commit(&a), PF_EEXIST);
+    assert_int_equal(pfi_outfile_commit(&a), PF_EEXIST);
     assert_int_equal(list_dir(dir, NULL, 0), 1);
     unlink(path);
 
     /* force: rename over, as before */
     write_text(path, "old");
-    assert_int_equal(pf_outfile_begin(&a, path, 1), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 1), PF_OK);
     assert_int_equal(write(a.fd, "new", 3), 3);
-    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&a), PF_OK);
     assert_true(file_equals(path, "new"));
     unlink(path);
 
@@ -262,18 +262,18 @@ static void test_outfile_no_replace(void **state)
     for (int which = 0; which < 2; which++) {
         const char *other = which ? path : json, *ours = which ? json : path;
         lg = capture(&lb);
-        assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, &lg), PF_OK);
+        assert_int_equal(pfi_writer_open(&w, path, 6, 4, 0, &wo, &lg), PF_OK);
         for (int f = 0; f < an.count; f++)
-            assert_int_equal(pf_writer_push(w, an.frames[f].rgba, 40), PF_OK);
+            assert_int_equal(pfi_writer_push(w, an.frames[f].rgba, 40), PF_OK);
         write_text(other, "theirs");
-        assert_int_equal(pf_writer_close(w, 1), PF_EEXIST);
+        assert_int_equal(pfi_writer_close(w, 1), PF_EEXIST);
         assert_non_null(strstr(lb.text, other));
         assert_true(file_equals(other, "theirs"));
         assert_false(tu_exists(ours));
         assert_int_equal(list_dir(dir, names, sizeof names), 1);
         unlink(other);
     }
-    pf_anim_free(&an);
+    pfi_anim_free(&an);
     tu_rmtree(dir);
 }
 
@@ -283,20 +283,20 @@ static void test_outfile_no_replace(void **state)
 static void test_outfile_temp_names(void **state)
 {
     char dir[256], path[600], base[300];
-    pf_outfile a, b;
+    pfi_outfile a, b;
     const char *tb;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
 
     snprintf(path, sizeof path, "%s/one.mp4", dir);
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_OK);
     snprintf(path, sizeof path, "%s/two.gif", dir);
-    assert_int_equal(pf_outfile_begin(&b, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&b, path, 0), PF_OK);
     assert_int_equal(list_dir(dir, NULL, 0), 2);
     pf_remove_temp_files();
     assert_int_equal(list_dir(dir, NULL, 0), 0);
-    pf_outfile_abort(&a);
-    pf_outfile_abort(&b);
+    pfi_outfile_abort(&a);
+    pfi_outfile_abort(&b);
     pf_remove_temp_files();
     assert_int_equal(list_dir(dir, NULL, 0), 0);
 
@@ -304,11 +304,11 @@ static void test_outfile_temp_names(void **state)
     memset(base, 'n', 250);
     strcpy(base + 250, ".gif");
     snprintf(path, sizeof path, "%s/%s", dir, base);
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_OK);
     tb = strrchr(a.tmp_path, '/') + 1;
     assert_true(strlen(tb) <= 255);
     assert_non_null(strstr(tb, ".tmp-"));
-    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&a), PF_OK);
     assert_true(tu_exists(path));
     assert_int_equal(list_dir(dir, NULL, 0), 1);
     unlink(path);
@@ -317,7 +317,7 @@ static void test_outfile_temp_names(void **state)
     for (int i = 0; i < 126; i++) memcpy(base + 2 * i, "\xc3\xa9", 2);
     strcpy(base + 252, ".gif");
     snprintf(path, sizeof path, "%s/%s", dir, base);
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_EOUTPUT);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_EOUTPUT);
     assert_int_equal(errno, ENAMETOOLONG);
     /* "x" + 124 of them + ".gif" = 253 bytes: cut to 244 bytes, the temp
      * name would end inside a character, so it keeps 243 */
@@ -325,11 +325,11 @@ static void test_outfile_temp_names(void **state)
     for (int i = 0; i < 124; i++) memcpy(base + 1 + 2 * i, "\xc3\xa9", 2);
     strcpy(base + 249, ".gif");
     snprintf(path, sizeof path, "%s/%s", dir, base);
-    assert_int_equal(pf_outfile_begin(&a, path, 0), PF_OK);
+    assert_int_equal(pfi_outfile_begin(&a, path, 0), PF_OK);
     tb = strrchr(a.tmp_path, '/') + 1;
     assert_true(strlen(tb) <= 255);
     assert_int_equal((int)(strstr(tb, ".tmp-") - tb), 243);
-    assert_int_equal(pf_outfile_commit(&a), PF_OK);
+    assert_int_equal(pfi_outfile_commit(&a), PF_OK);
     assert_true(tu_exists(path));
     tu_rmtree(dir);
 }
@@ -341,10 +341,10 @@ static void test_exists_and_force(void **state)
 {
     static const char *names[] = {"o.gif", "o.webp", "o.png", "o.mp4"};
     char dir[256], path[300], json[300], listing[1024];
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     log_buf lb;
-    pf_logger lg = capture(&lb);
+    pfi_logger lg = capture(&lb);
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     make_anim(&a, 6, 4, 3, 5, 0.2, 11);
@@ -354,13 +354,13 @@ static void test_exists_and_force(void **state)
         write_text(path, "old");
         wo.force = 0;
         lg = capture(&lb);
-        assert_int_equal(pf_write_anim(path, &a, &wo, &lg), PF_EEXIST);
+        assert_int_equal(pfi_write_anim(path, &a, &wo, &lg), PF_EEXIST);
         assert_true(file_equals(path, "old"));
         assert_non_null(strstr(lb.text, path));
         assert_non_null(strstr(lb.text, "--force"));
         assert_int_equal(list_dir(dir, listing, sizeof listing), 1);
         wo.force = 1;
-        assert_int_equal(pf_write_anim(path, &a, &wo, &lg), PF_OK);
+        assert_int_equal(pfi_write_anim(path, &a, &wo, &lg), PF_OK);
         assert_false(file_equals(path, "old"));
         assert_true(file_size(path) > 3);
         /* the sheet brings its JSON */
@@ -375,7 +375,7 @@ static void test_exists_and_force(void **state)
     write_text(json, "{}");
     wo.force = 0;
     lg = capture(&lb);
-    assert_int_equal(pf_write_sheet(path, &a, &wo, &lg), PF_EEXIST);
+    assert_int_equal(pfi_write_sheet(path, &a, &wo, &lg), PF_EEXIST);
     assert_non_null(strstr(lb.text, json));
     assert_false(tu_exists(path));
     assert_true(file_equals(json, "{}"));
@@ -385,7 +385,7 @@ static void test_exists_and_force(void **state)
     for (int k = 0; k < 4; k++) {
         snprintf(path, sizeof path, "%s/nowhere/%s", dir, names[k]);
         lg = capture(&lb);
-        assert_int_equal(pf_write_anim(path, &a, &wo, &lg), PF_EOUTPUT);
+        assert_int_equal(pfi_write_anim(path, &a, &wo, &lg), PF_EOUTPUT);
         assert_non_null(strstr(lb.text, path));
         assert_non_null(strstr(lb.text, strerror(ENOENT)));
     }
@@ -398,12 +398,12 @@ static void test_exists_and_force(void **state)
         assert_int_equal(mkdir(ro, 0555), 0);
         snprintf(path, sizeof path, "%s/x.gif", ro);
         lg = capture(&lb);
-        assert_int_equal(pf_write_gif(path, &a, &wo, &lg), PF_EOUTPUT);
+        assert_int_equal(pfi_write_gif(path, &a, &wo, &lg), PF_EOUTPUT);
         assert_non_null(strstr(lb.text, strerror(EACCES)));
         assert_int_equal(list_dir(ro, NULL, 0), 0);
         chmod(ro, 0755);
     }
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -412,9 +412,9 @@ static void test_failed_write_leaves_nothing(void **state)
 {
     static const char *names[] = {"o.gif", "o.webp", "o.png", "o.mp4", "frames/"};
     char dir[256], path[300], listing[1024];
-    pf_write_opts wo = {0};
+    pfi_write_opts wo = {0};
     struct rlimit old, lim;
-    pf_anim a;
+    pfi_anim a;
     pf_status st;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
@@ -428,14 +428,14 @@ static void test_failed_write_leaves_nothing(void **state)
         lim = old;
         lim.rlim_cur = 2000;
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-        st = pf_write_anim(path, &a, &wo, NULL);   /* nothing printed while limited */
+        st = pfi_write_anim(path, &a, &wo, NULL);   /* nothing printed while limited */
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_int_equal(st, PF_EOUTPUT);
         /* (the frames folder the writer made is removed again too) */
         assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
     }
     signal(SIGXFSZ, SIG_DFL);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -465,9 +465,9 @@ static void test_sheet_layout_and_json(void **state)
     char dir[256], png[300], json[300], name[64];
     const uint8_t pal[3][3] = {{1, 2, 3}, {250, 128, 0}, {9, 9, 9}};
     const uint8_t bg[3] = {10, 20, 30};
-    pf_sheet_meta meta = {0};
-    pf_write_opts wo = {0};
-    pf_anim a, b;
+    pfi_sheet_meta meta = {0};
+    pfi_write_opts wo = {0};
+    pfi_anim a, b;
     json_t *root;
     json_error_t jerr;
     uint8_t *img;
@@ -495,7 +495,7 @@ static void test_sheet_layout_and_json(void **state)
     wo.columns = 2;
     wo.padding = 1;
     wo.meta = &meta;
-    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_OK);
 
     /* PNG: 2 columns x 3 rows, 1 pixel between frames, no border */
     img = load_png(png, &W, &H);
@@ -570,7 +570,7 @@ static void test_sheet_layout_and_json(void **state)
     json_decref(root);
 
     /* read back: the same frames, durations and loop */
-    assert_int_equal(pf_read_sheet(&b, json, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, NULL), PF_OK);
     assert_int_equal(b.count, n);
     assert_int_equal(b.width, w);
     assert_int_equal(b.height, h);
@@ -579,14 +579,14 @@ static void test_sheet_layout_and_json(void **state)
         assert_memory_equal(b.frames[f].rgba, a.frames[f].rgba, (size_t)w * h * 4);
         assert_int_equal(b.frames[f].duration_ms, a.frames[f].duration_ms);
     }
-    pf_anim_free(&b);
+    pfi_anim_free(&b);
 
     /* json-hash, a named tag and Aseprite's placeholders; reads back the same */
     wo.hash = 1;
     wo.tag = "run";
     wo.filename_format = "{title}-{tag} {frame}.{extension}";
     wo.force = 1;
-    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_OK);
     root = json_load_file(json, 0, &jerr);
     assert_non_null(root);
     assert_true(json_is_object(jget(root, "frames")));
@@ -601,17 +601,17 @@ static void test_sheet_layout_and_json(void **state)
     }
     assert_string_equal(json_string_value(jget(json_array_get(jget(root, "meta.frameTags"), 0), "name")), "run");
     json_decref(root);
-    assert_int_equal(pf_read_sheet(&b, json, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, NULL), PF_OK);
     assert_int_equal(b.count, n);
     for (int f = 0; f < n; f++) assert_memory_equal(b.frames[f].rgba, a.frames[f].rgba, (size_t)w * h * 4);
-    pf_anim_free(&b);
+    pfi_anim_free(&b);
     /* a format without {frame} would repeat names: refused */
     wo.filename_format = "{tag}.png";
-    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_EINVAL);
     char nm[32];
-    assert_int_equal(pf_sheet_frame_name(nm, sizeof nm, "{frame}", "t", 12, "x"), 2);
+    assert_int_equal(pfi_sheet_frame_name(nm, sizeof nm, "{frame}", "t", 12, "x"), 2);
     assert_string_equal(nm, "12");
-    assert_int_equal(pf_sheet_frame_name(nm, 4, "{tag}{frame}", "t", 12, "long"), -1);   /* too small */
+    assert_int_equal(pfi_sheet_frame_name(nm, 4, "{tag}{frame}", "t", 12, "long"), -1);   /* too small */
     wo.hash = 0;
     wo.tag = NULL;
     wo.filename_format = NULL;
@@ -619,13 +619,13 @@ static void test_sheet_layout_and_json(void **state)
     /* no meta: background null-free JSON still parses, loop still recorded */
     wo.meta = NULL;
     wo.force = 1;
-    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_OK);
     root = json_load_file(json, 0, &jerr);
     assert_non_null(root);
     assert_int_equal(jint(root, "meta.pixelfix.loop"), 3);
     json_decref(root);
     assert_int_equal(list_dir(dir, NULL, 0), 2);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -633,8 +633,8 @@ static void test_sheet_default_columns(void **state)
 {
     static const int counts[] = {1, 2, 4, 5, 9, 10, 17};
     char dir[256], png[300];
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
@@ -644,18 +644,18 @@ static void test_sheet_default_columns(void **state)
         make_anim(&a, 3, 2, n, 4, 0.0, 30 + k);
         snprintf(png, sizeof png, "%s/s%d.png", dir, n);
         wo.padding = 2;
-        assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_OK);
+        assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_OK);
         img = load_png(png, &W, &H);
         assert_non_null(img);
         assert_int_equal(W, cols * 3 + (cols - 1) * 2);
         assert_int_equal(H, ((n + cols - 1) / cols) * 2 + ((n + cols - 1) / cols - 1) * 2);
         free(img);
-        pf_anim_free(&a);
+        pfi_anim_free(&a);
     }
     /* empty animation */
     memset(&a, 0, sizeof a);
     snprintf(png, sizeof png, "%s/empty.png", dir);
-    assert_int_equal(pf_write_sheet(png, &a, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_write_sheet(png, &a, &wo, NULL), PF_EINVAL);
     assert_false(tu_exists(png));
     tu_rmtree(dir);
 }
@@ -665,9 +665,9 @@ static void test_sheet_read_hash_and_errors(void **state)
 {
     char dir[256], png[300], json[300], doc[2048];
     uint8_t img[10 * 4 * 4];
-    pf_anim b;
+    pfi_anim b;
     log_buf lb;
-    pf_logger lg = capture(&lb);
+    pfi_logger lg = capture(&lb);
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     snprintf(png, sizeof png, "%s/atlas.png", dir);
@@ -678,7 +678,7 @@ static void test_sheet_read_hash_and_errors(void **state)
         img[i * 4 + 2] = 7;
         img[i * 4 + 3] = 255;
     }
-    assert_int_equal(pf_png_write(png, img, 10, 4, 0), PF_OK);
+    assert_int_equal(pfi_png_write(png, img, 10, 4, 0), PF_OK);
 
     /* "b" placed at (1,1) of a 6x5 canvas; "a" untrimmed 6x4 at (4,0) */
     write_text(json, "{\"frames\": {"
@@ -688,7 +688,7 @@ static void test_sheet_read_hash_and_errors(void **state)
                " \"a\": {\"frame\": {\"x\":4,\"y\":0,\"w\":6,\"h\":4},"
                "  \"sourceSize\": {\"w\":6,\"h\":5}, \"duration\": 70}},"
                " \"meta\": {\"image\": \"atlas.png\", \"size\": {\"w\":10,\"h\":4}}}");
-    assert_int_equal(pf_read_sheet(&b, json, NULL, &lg), PF_OK);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, &lg), PF_OK);
     assert_int_equal(b.count, 2);
     assert_int_equal(b.width, 6);
     assert_int_equal(b.height, 5);
@@ -706,7 +706,7 @@ static void test_sheet_read_hash_and_errors(void **state)
             else assert_int_equal(q[3], 0);
         }
     }
-    pf_anim_free(&b);
+    pfi_anim_free(&b);
 
     /* each of these is refused with PF_EFORMAT */
     static const char *bad[] = {
@@ -723,18 +723,18 @@ static void test_sheet_read_hash_and_errors(void **state)
         snprintf(doc, sizeof doc, "{\"frames\": [{\"frame\": %s}], \"meta\": {\"image\": "
                  "\"atlas.png\"}}", bad[k]);
         write_text(json, doc);
-        assert_int_equal(pf_read_sheet(&b, json, NULL, &lg), PF_EFORMAT);
+        assert_int_equal(pfi_read_sheet(&b, json, NULL, &lg), PF_EFORMAT);
         assert_int_equal(b.count, 0);
     }
     write_text(json, "{\"frames\": [ not json");
-    assert_int_equal(pf_read_sheet(&b, json, NULL, &lg), PF_EFORMAT);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, &lg), PF_EFORMAT);
     write_text(json, "{\"frames\": [], \"meta\": {\"image\": \"atlas.png\"}}");
-    assert_true(pf_read_sheet(&b, json, NULL, &lg) < 0);
+    assert_true(pfi_read_sheet(&b, json, NULL, &lg) < 0);
     write_text(json, "{\"frames\": [{\"frame\": {\"x\":0,\"y\":0,\"w\":4,\"h\":4}}],"
                " \"meta\": {\"image\": \"missing.png\"}}");
-    assert_int_equal(pf_read_sheet(&b, json, NULL, &lg), PF_EIO);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, &lg), PF_EIO);
     snprintf(json, sizeof json, "%s/none.json", dir);
-    assert_int_equal(pf_read_sheet(&b, json, NULL, &lg), PF_EIO);
+    assert_int_equal(pfi_read_sheet(&b, json, NULL, &lg), PF_EIO);
     tu_rmtree(dir);
 }
 
@@ -743,8 +743,8 @@ static void test_sheet_read_hash_and_errors(void **state)
 static void test_gif_exact(void **state)
 {
     char dir[256], path[300];
-    pf_write_opts wo = {0};
-    pf_anim a, r;
+    pfi_write_opts wo = {0};
+    pfi_anim a, r;
     GifFileType *g;
     GraphicsControlBlock gcb;
     int err, found_loop = 0, loop = -1;
@@ -760,7 +760,7 @@ static void test_gif_exact(void **state)
     a.frames[1].rgba[3] = 100;
     a.frames[1].rgba[7] = 200;
     a.loop = 0;
-    assert_int_equal(pf_write_gif(path, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_gif(path, &a, &wo, NULL), PF_OK);
 
     g = DGifOpenFileName(path, &err);
     assert_non_null(g);
@@ -813,7 +813,7 @@ static void test_gif_exact(void **state)
     DGifCloseFile(g, &err);
 
     /* the project's reader sees the same frames */
-    assert_int_equal(pf_read_anim(&r, path, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&r, path, NULL, 0, NULL), PF_OK);
     assert_int_equal(r.count, 4);
     for (int f = 0; f < 4; f++) {
         assert_int_equal(r.frames[f].duration_ms, expect_cs[f] * 10);
@@ -827,12 +827,12 @@ static void test_gif_exact(void **state)
             }
         }
     }
-    pf_anim_free(&r);
+    pfi_anim_free(&r);
 
     /* loop count 5 is stored as given */
     a.loop = 5;
     wo.force = 1;
-    assert_int_equal(pf_write_gif(path, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_gif(path, &a, &wo, NULL), PF_OK);
     g = DGifOpenFileName(path, &err);
     assert_non_null(g);
     assert_int_equal(DGifSlurp(g), GIF_OK);
@@ -844,18 +844,18 @@ static void test_gif_exact(void **state)
     }
     assert_int_equal(loop, 5);
     DGifCloseFile(g, &err);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
 static void test_gif_colour_limit(void **state)
 {
     char dir[256], path[300];
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     uint8_t buf[16 * 16 * 4];
     log_buf lb;
-    pf_logger lg = capture(&lb);
+    pfi_logger lg = capture(&lb);
     GifFileType *g;
     int err;
     (void)state;
@@ -869,20 +869,20 @@ static void test_gif_colour_limit(void **state)
         buf[i * 4 + 2] = 3;
         buf[i * 4 + 3] = 255;
     }
-    assert_int_equal(pf_anim_init(&a, 16, 16), PF_OK);
-    assert_int_equal(pf_anim_push(&a, buf, 100), PF_OK);
-    assert_int_equal(pf_write_gif(path, &a, &wo, &lg), PF_EINVAL);
+    assert_int_equal(pfi_anim_init(&a, 16, 16), PF_OK);
+    assert_int_equal(pfi_anim_push(&a, buf, 100), PF_OK);
+    assert_int_equal(pfi_write_gif(path, &a, &wo, &lg), PF_EINVAL);
     assert_non_null(strstr(lb.text, "255"));
     assert_int_equal(list_dir(dir, NULL, 0), 0);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
 
     /* 255 opaque colours spread over two frames plus transparency: exactly fits */
     buf[255 * 4 + 3] = 0;
-    assert_int_equal(pf_anim_init(&a, 16, 16), PF_OK);
-    assert_int_equal(pf_anim_push(&a, buf, 100), PF_OK);
+    assert_int_equal(pfi_anim_init(&a, 16, 16), PF_OK);
+    assert_int_equal(pfi_anim_push(&a, buf, 100), PF_OK);
     buf[3] = 0;                        /* colour 0 only in frame 0 */
-    assert_int_equal(pf_anim_push(&a, buf, 100), PF_OK);
-    assert_int_equal(pf_write_gif(path, &a, &wo, &lg), PF_OK);
+    assert_int_equal(pfi_anim_push(&a, buf, 100), PF_OK);
+    assert_int_equal(pfi_write_gif(path, &a, &wo, &lg), PF_OK);
     g = DGifOpenFileName(path, &err);
     assert_non_null(g);
     assert_int_equal(DGifSlurp(g), GIF_OK);
@@ -893,7 +893,7 @@ static void test_gif_colour_limit(void **state)
         assert_int_equal(c->Green, 255 - i);
     }
     DGifCloseFile(g, &err);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -902,8 +902,8 @@ static void test_gif_colour_limit(void **state)
 static void test_webp_lossless(void **state)
 {
     char dir[256], path[300];
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     WebPData data;
     WebPAnimDecoderOptions dopt;
     WebPAnimDecoder *dec;
@@ -914,7 +914,7 @@ static void test_webp_lossless(void **state)
     snprintf(path, sizeof path, "%s/a.webp", dir);
     make_anim(&a, 13, 9, 4, 256, 0.1, 51);
     a.loop = 7;
-    assert_int_equal(pf_write_webp(path, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_webp(path, &a, &wo, NULL), PF_OK);
 
     data.bytes = tu_read_file(path, &data.size);
     assert_true(WebPAnimDecoderOptionsInit(&dopt));
@@ -941,13 +941,13 @@ static void test_webp_lossless(void **state)
     assert_false(WebPAnimDecoderHasMoreFrames(dec));
     WebPAnimDecoderDelete(dec);
     free((void *)data.bytes);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
 /* Held frames stay frames: identical consecutive frames are not merged (the
  * contract is one output frame per input frame), checked both in the
- * container (WebPDemux: ANMF count, durations) and through pf_read_anim. */
+ * container (WebPDemux: ANMF count, durations) and through pfi_read_anim. */
 static void test_webp_held_frames(void **state)
 {
     /* which of 3 distinct frames each output frame shows */
@@ -957,8 +957,8 @@ static void test_webp_held_frames(void **state)
     static const struct { const int *seq; int n; } cases[] = {
         {seq_a, 8}, {seq_b, 3}, {seq_c, 1}};
     char dir[256], path[300];
-    pf_write_opts wo = {0};
-    pf_anim src, a, back;
+    pfi_write_opts wo = {0};
+    pfi_anim src, a, back;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     make_anim(&src, 11, 7, 3, 6, 0.2, 61);
@@ -969,13 +969,13 @@ static void test_webp_held_frames(void **state)
         WebPDemuxer *dmx;
         WebPIterator it;
 
-        assert_int_equal(pf_anim_init(&a, 11, 7), PF_OK);
+        assert_int_equal(pfi_anim_init(&a, 11, 7), PF_OK);
         for (int i = 0; i < n; i++)   /* > 10 ms each: readers keep them as they are */
-            assert_int_equal(pf_anim_push(&a, src.frames[seq[i]].rgba, 20 + 10 * i), PF_OK);
+            assert_int_equal(pfi_anim_push(&a, src.frames[seq[i]].rgba, 20 + 10 * i), PF_OK);
         a.loop = (int)k;   /* 0 = forever first */
         snprintf(path, sizeof path, "%s/held%d.webp", dir, (int)k);
         wo.force = 0;
-        assert_int_equal(pf_write_webp(path, &a, &wo, NULL), PF_OK);
+        assert_int_equal(pfi_write_webp(path, &a, &wo, NULL), PF_OK);
 
         /* the container: one ANMF per input frame with its own duration */
         data.bytes = tu_read_file(path, &data.size);
@@ -999,7 +999,7 @@ static void test_webp_held_frames(void **state)
         free((void *)data.bytes);
 
         /* the project's reader: same count, durations, pixels, loop */
-        assert_int_equal(pf_read_anim(&back, path, NULL, 0, NULL), PF_OK);
+        assert_int_equal(pfi_read_anim(&back, path, NULL, 0, NULL), PF_OK);
         assert_int_equal(back.width, 11);
         assert_int_equal(back.height, 7);
         assert_int_equal(back.count, n);
@@ -1012,10 +1012,10 @@ static void test_webp_held_frames(void **state)
                 else assert_int_equal(back.frames[i].rgba[p * 4 + 3], 0);
             }
         }
-        pf_anim_free(&back);
-        pf_anim_free(&a);
+        pfi_anim_free(&back);
+        pfi_anim_free(&a);
     }
-    pf_anim_free(&src);
+    pfi_anim_free(&src);
     tu_rmtree(dir);
 }
 
@@ -1099,8 +1099,8 @@ static void test_video(void **state)
 {
     char dir[256], path[300];
     const uint8_t green[3] = {0, 200, 0};
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     uint8_t buf[4 * 3 * 4];
     probe p;
     static const uint8_t colours[3][4] = {{220, 30, 30, 255}, {0, 0, 0, 0}, {0, 0, 255, 128}};
@@ -1109,14 +1109,14 @@ static void test_video(void **state)
     tu_tmpdir(dir, sizeof dir);
 
     /* 4x3 frames, solid colours; auto upscale -> 86x (height >= 256) */
-    assert_int_equal(pf_anim_init(&a, 4, 3), PF_OK);
+    assert_int_equal(pfi_anim_init(&a, 4, 3), PF_OK);
     for (int f = 0; f < 3; f++) {
         for (int i = 0; i < 12; i++) memcpy(buf + i * 4, colours[f], 4);
-        assert_int_equal(pf_anim_push(&a, buf, durations[f]), PF_OK);
+        assert_int_equal(pfi_anim_push(&a, buf, durations[f]), PF_OK);
     }
     snprintf(path, sizeof path, "%s/v.mp4", dir);
     wo.bg_rgb = green;
-    assert_int_equal(pf_write_video(path, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_video(path, &a, &wo, NULL), PF_OK);
     probe_video(path, &p);
     assert_non_null(strstr(p.format, "mp4"));
     assert_int_equal(p.w, 4 * 86);
@@ -1135,25 +1135,25 @@ static void test_video(void **state)
     }
 
     /* explicit upscale with odd sizes: 5x5 * 3 = 15 -> padded to 16; mkv */
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     make_anim(&a, 5, 5, 3, 8, 0.0, 61);
     wo.upscale = 3;
     wo.bg_rgb = NULL;
     snprintf(path, sizeof path, "%s/v.mkv", dir);
-    assert_int_equal(pf_write_video(path, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_video(path, &a, &wo, NULL), PF_OK);
     probe_video(path, &p);
     assert_non_null(strstr(p.format, "matroska"));
     assert_int_equal(p.w, 16);
     assert_int_equal(p.h, 16);
     assert_int_equal(p.frames, 3);
     assert_int_equal(list_dir(dir, NULL, 0), 2);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
 /* ---- PNG frames ----------------------------------------------------------- */
 
-static void check_png_frame(const char *path, const pf_anim *a, int f)
+static void check_png_frame(const char *path, const pfi_anim *a, int f)
 {
     int w, h;
     uint8_t *img = load_png(path, &w, &h);
@@ -1167,10 +1167,10 @@ static void check_png_frame(const char *path, const pf_anim *a, int f)
 static void test_frames(void **state)
 {
     char dir[256], path[300], name[400];
-    pf_write_opts wo = {0};
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_anim a;
     log_buf lb;
-    pf_logger lg = capture(&lb);
+    pfi_logger lg = capture(&lb);
     static const char *bad[] = {"%s.png", "f%d%d.png", "%n.png", "%ld.png", "a%", "%-3d.png",
                                 "%*d.png", "%.3d.png", "%x.png", "%1$d.png", "%99d.png"};
     (void)state;
@@ -1179,7 +1179,7 @@ static void test_frames(void **state)
 
     /* a folder, created when missing */
     snprintf(path, sizeof path, "%s/frames/", dir);
-    assert_int_equal(pf_write_frames(path, &a, &wo, &lg), PF_OK);
+    assert_int_equal(pfi_write_frames(path, &a, &wo, &lg), PF_OK);
     for (int f = 0; f < 3; f++) {
         snprintf(name, sizeof name, "%s/frames/frame_%04d.png", dir, f);
         check_png_frame(name, &a, f);
@@ -1187,30 +1187,30 @@ static void test_frames(void **state)
     snprintf(name, sizeof name, "%s/frames", dir);
     assert_int_equal(list_dir(name, NULL, 0), 3);
     /* again: refused (nothing touched), then forced */
-    assert_int_equal(pf_write_frames(path, &a, &wo, &lg), PF_EEXIST);
+    assert_int_equal(pfi_write_frames(path, &a, &wo, &lg), PF_EEXIST);
     assert_non_null(strstr(lb.text, "frame_0000.png"));
     wo.force = 1;
-    assert_int_equal(pf_write_anim(name, &a, &wo, &lg), PF_OK);   /* existing folder */
+    assert_int_equal(pfi_write_anim(name, &a, &wo, &lg), PF_OK);   /* existing folder */
     assert_int_equal(list_dir(name, NULL, 0), 3);
     wo.force = 0;
 
     /* a pattern, zero padded, with a literal percent sign */
     snprintf(path, sizeof path, "%s/p_%%%%_%%03d.png", dir);   /* "p_%%_%03d.png" */
-    assert_int_equal(pf_out_kind_from_path(path), PF_OUT_FRAMES);
-    assert_int_equal(pf_write_anim(path, &a, &wo, &lg), PF_OK);
+    assert_int_equal(pfi_out_kind_from_path(path), PF_OUT_FRAMES);
+    assert_int_equal(pfi_write_anim(path, &a, &wo, &lg), PF_OK);
     for (int f = 0; f < 3; f++) {
         snprintf(name, sizeof name, "%s/p_%%_%03d.png", dir, f);
         check_png_frame(name, &a, f);
     }
     snprintf(path, sizeof path, "%s/q%%d.png", dir);
-    assert_int_equal(pf_write_frames(path, &a, &wo, &lg), PF_OK);
+    assert_int_equal(pfi_write_frames(path, &a, &wo, &lg), PF_OK);
     snprintf(name, sizeof name, "%s/q2.png", dir);
     check_png_frame(name, &a, 2);
     /* one of the files exists: nothing written */
     snprintf(path, sizeof path, "%s/r%%d.png", dir);
     snprintf(name, sizeof name, "%s/r1.png", dir);
     write_text(name, "old");
-    assert_int_equal(pf_write_frames(path, &a, &wo, &lg), PF_EEXIST);
+    assert_int_equal(pfi_write_frames(path, &a, &wo, &lg), PF_EEXIST);
     assert_true(file_equals(name, "old"));
     snprintf(name, sizeof name, "%s/r0.png", dir);
     assert_false(tu_exists(name));
@@ -1219,10 +1219,10 @@ static void test_frames(void **state)
     int before = list_dir(dir, NULL, 0);
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, bad[k]);
-        assert_int_equal(pf_write_frames(path, &a, &wo, &lg), PF_EINVAL);
+        assert_int_equal(pfi_write_frames(path, &a, &wo, &lg), PF_EINVAL);
     }
     assert_int_equal(list_dir(dir, NULL, 0), before);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -1242,11 +1242,11 @@ static int file_contains(const char *path, const char *needle)
 
 /* A clip of flat 2x2-pixel blocks (so chroma subsampling has no edge to
  * blur after the upscale), opaque, with varied durations 40..80 ms. */
-static void make_block_anim(pf_anim *a, int w, int h, int n, uint64_t seed)
+static void make_block_anim(pfi_anim *a, int w, int h, int n, uint64_t seed)
 {
     uint8_t *buf = malloc((size_t)w * h * 4);
     assert_non_null(buf);
-    assert_int_equal(pf_anim_init(a, w, h), PF_OK);
+    assert_int_equal(pfi_anim_init(a, w, h), PF_OK);
     for (int f = 0; f < n; f++) {
         for (int by = 0; by < h; by += 2)
             for (int bx = 0; bx < w; bx += 2) {
@@ -1255,14 +1255,14 @@ static void make_block_anim(pf_anim *a, int w, int h, int n, uint64_t seed)
                 for (int y = by; y < by + 2 && y < h; y++)
                     for (int x = bx; x < bx + 2 && x < w; x++) memcpy(buf + (y * w + x) * 4, c, 4);
             }
-        assert_int_equal(pf_anim_push(a, buf, 40 + 10 * (f % 5)), PF_OK);
+        assert_int_equal(pfi_anim_push(a, buf, 40 + 10 * (f % 5)), PF_OK);
     }
     free(buf);
 }
 
 /* Decoded video frame `f` (native pixels upscaled by s) against the source:
  * the mean absolute error over the centres of the native pixels, 0..255. */
-static double video_error(const pf_anim *back, const pf_anim *src, int f, int s)
+static double video_error(const pfi_anim *back, const pfi_anim *src, int f, int s)
 {
     double sum = 0;
     for (int y = 0; y < src->height; y++)
@@ -1277,13 +1277,13 @@ static double video_error(const pf_anim *back, const pf_anim *src, int f, int s)
 
 /* The streaming video writer gives the whole-anim writer's frames, pts and
  * colours; with threads = 1 libx264 runs single-threaded, with 0 on its own
- * default. Both decode back through pf_reader (threaded and not). */
+ * default. Both decode back through pfi_reader (threaded and not). */
 static void test_stream_video(void **state)
 {
     char dir[256], whole[300], streamed[300], one[300];
-    pf_write_opts wo = {0};
-    pf_writer *w;
-    pf_anim a, bw, bs, b1;
+    pfi_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_anim a, bw, bs, b1;
     const int n = 30, s = 8;   /* 128x96: tall enough for libx264 to use several threads */
     (void)state;
     tu_tmpdir(dir, sizeof dir);
@@ -1293,29 +1293,29 @@ static void test_stream_video(void **state)
     snprintf(one, sizeof one, "%s/one.mkv", dir);
     wo.upscale = s;
 
-    assert_int_equal(pf_write_video(whole, &a, &wo, NULL), PF_OK);
-    assert_int_equal(pf_writer_open(&w, streamed, 16, 12, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_video(whole, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_open(&w, streamed, 16, 12, 0, &wo, NULL), PF_OK);
     for (int f = 0; f < n; f++) {
-        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+        assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
         assert_false(tu_exists(streamed));   /* renamed into place only at commit */
     }
-    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 0), PF_EINVAL);   /* not sticky */
-    assert_int_equal(pf_writer_push(w, NULL, 40), PF_EINVAL);
-    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    assert_int_equal(pfi_writer_push(w, a.frames[0].rgba, 0), PF_EINVAL);   /* not sticky */
+    assert_int_equal(pfi_writer_push(w, NULL, 40), PF_EINVAL);
+    assert_int_equal(pfi_writer_close(w, 1), PF_OK);
 
     wo.threads = 1;
-    assert_int_equal(pf_writer_open(&w, one, 16, 12, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_open(&w, one, 16, 12, 0, &wo, NULL), PF_OK);
     for (int f = 0; f < n; f++)
-        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
-    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+        assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+    assert_int_equal(pfi_writer_close(w, 1), PF_OK);
     assert_int_equal(list_dir(dir, NULL, 0), 3);   /* no temp file left */
     /* x264 records its options: the thread count was applied */
     assert_true(file_contains(one, " threads=1 "));
     if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) assert_false(file_contains(streamed, " threads=1 "));
 
-    assert_int_equal(pf_read_anim(&bw, whole, NULL, 0, NULL), PF_OK);
-    assert_int_equal(pf_read_anim(&bs, streamed, NULL, 1, NULL), PF_OK);
-    assert_int_equal(pf_read_anim(&b1, one, NULL, 2, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&bw, whole, NULL, 0, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&bs, streamed, NULL, 1, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&b1, one, NULL, 2, NULL), PF_OK);
     assert_int_equal(bw.count, n);
     assert_int_equal(bs.count, n);
     assert_int_equal(b1.count, n);
@@ -1336,20 +1336,20 @@ static void test_stream_video(void **state)
         assert_true(fabs(ew - es) < 3.0);
     }
     /* H.264 decoding is exact whatever the decoder's thread count */
-    pf_anim_free(&bw);
-    assert_int_equal(pf_read_anim(&bw, streamed, NULL, 0, NULL), PF_OK);
+    pfi_anim_free(&bw);
+    assert_int_equal(pfi_read_anim(&bw, streamed, NULL, 0, NULL), PF_OK);
     assert_int_equal(bw.count, n);
     for (int f = 0; f < n; f++)
         assert_memory_equal(bw.frames[f].rgba, bs.frames[f].rgba, (size_t)bs.width * bs.height * 4);
     {
-        pf_reader *r = NULL;
-        assert_int_equal(pf_reader_open(&r, streamed, NULL, -1, NULL), PF_EINVAL);
+        pfi_reader *r = NULL;
+        assert_int_equal(pfi_reader_open(&r, streamed, NULL, -1, NULL), PF_EINVAL);
         assert_null(r);
     }
-    pf_anim_free(&bw);
-    pf_anim_free(&bs);
-    pf_anim_free(&b1);
-    pf_anim_free(&a);
+    pfi_anim_free(&bw);
+    pfi_anim_free(&bs);
+    pfi_anim_free(&b1);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -1357,31 +1357,31 @@ static void test_stream_video(void **state)
 static void test_stream_frames(void **state)
 {
     char dir[256], path[300], name[400];
-    pf_write_opts wo = {0};
-    pf_writer *w;
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_anim a;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     make_anim(&a, 7, 5, 4, 50, 0.3, 91);
 
     snprintf(path, sizeof path, "%s/out/", dir);
-    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
     for (int f = 0; f < 4; f++) {
-        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+        assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
         snprintf(name, sizeof name, "%s/out/frame_%04d.png", dir, f);
         check_png_frame(name, &a, f);   /* before the next push or the close */
         snprintf(name, sizeof name, "%s/out", dir);
         assert_int_equal(list_dir(name, NULL, 0), f + 1);
     }
-    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+    assert_int_equal(pfi_writer_close(w, 1), PF_OK);
     assert_int_equal(list_dir(name, NULL, 0), 4);
 
     /* a pattern */
     snprintf(path, sizeof path, "%s/f%%02d.png", dir);
-    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
     for (int f = 0; f < 4; f++)
-        assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
-    assert_int_equal(pf_writer_close(w, 1), PF_OK);
+        assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms), PF_OK);
+    assert_int_equal(pfi_writer_close(w, 1), PF_OK);
     for (int f = 0; f < 4; f++) {
         snprintf(name, sizeof name, "%s/f%02d.png", dir, f);
         check_png_frame(name, &a, f);
@@ -1391,18 +1391,18 @@ static void test_stream_frames(void **state)
     snprintf(path, sizeof path, "%s/g%%d.png", dir);
     snprintf(name, sizeof name, "%s/g2.png", dir);
     write_text(name, "old");
-    assert_int_equal(pf_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
-    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 40), PF_OK);
-    assert_int_equal(pf_writer_push(w, a.frames[1].rgba, 40), PF_OK);
-    assert_int_equal(pf_writer_push(w, a.frames[2].rgba, 40), PF_EEXIST);
-    assert_int_equal(pf_writer_push(w, a.frames[3].rgba, 40), PF_EEXIST);
-    assert_int_equal(pf_writer_close(w, 1), PF_EEXIST);
+    assert_int_equal(pfi_writer_open(&w, path, 7, 5, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_push(w, a.frames[0].rgba, 40), PF_OK);
+    assert_int_equal(pfi_writer_push(w, a.frames[1].rgba, 40), PF_OK);
+    assert_int_equal(pfi_writer_push(w, a.frames[2].rgba, 40), PF_EEXIST);
+    assert_int_equal(pfi_writer_push(w, a.frames[3].rgba, 40), PF_EEXIST);
+    assert_int_equal(pfi_writer_close(w, 1), PF_EEXIST);
     assert_true(file_equals(name, "old"));
     snprintf(name, sizeof name, "%s/g0.png", dir);
     assert_false(tu_exists(name));
     snprintf(name, sizeof name, "%s/g1.png", dir);
     assert_false(tu_exists(name));
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -1412,25 +1412,25 @@ static void test_stream_discard(void **state)
     static const char *names[] = {"d.mp4", "d.mkv", "frames/", "f%03d.png", "d.png", "d.gif",
                                   "d.webp"};
     char dir[256], path[300], listing[1024];
-    pf_write_opts wo = {0};
-    pf_writer *w;
-    pf_anim a;
+    pfi_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_anim a;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     make_anim(&a, 6, 4, 5, 8, 0.2, 101);
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         for (int pushes = 0; pushes <= 5; pushes += 5) {
-            assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+            assert_int_equal(pfi_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
             for (int f = 0; f < pushes; f++)
-                assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
+                assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
                                  PF_OK);
-            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+            assert_int_equal(pfi_writer_close(w, 0), PF_OK);
             assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
         }
         /* committing nothing is refused, and leaves nothing either */
-        assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
-        assert_int_equal(pf_writer_close(w, 1), PF_EINVAL);
+        assert_int_equal(pfi_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+        assert_int_equal(pfi_writer_close(w, 1), PF_EINVAL);
         assert_int_equal(list_dir(dir, listing, sizeof listing), 0);
     }
     /* discarding over an existing folder keeps it and its other files */
@@ -1438,14 +1438,14 @@ static void test_stream_discard(void **state)
     assert_int_equal(mkdir(path, 0700), 0);
     snprintf(listing, sizeof listing, "%s/keep/other.txt", dir);
     write_text(listing, "x");
-    assert_int_equal(pf_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
-    assert_int_equal(pf_writer_push(w, a.frames[0].rgba, 40), PF_OK);
+    assert_int_equal(pfi_writer_open(&w, path, 6, 4, 0, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_writer_push(w, a.frames[0].rgba, 40), PF_OK);
     assert_int_equal(list_dir(path, NULL, 0), 2);
-    assert_int_equal(pf_writer_close(w, 0), PF_OK);
+    assert_int_equal(pfi_writer_close(w, 0), PF_OK);
     assert_int_equal(list_dir(path, NULL, 0), 1);
     assert_true(file_equals(listing, "x"));
-    assert_int_equal(pf_writer_close(NULL, 1), PF_OK);
-    pf_anim_free(&a);
+    assert_int_equal(pfi_writer_close(NULL, 1), PF_OK);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -1456,10 +1456,10 @@ static void test_stream_held_equal(void **state)
     static const char *names[] = {"s.png", "s.json", "s.gif", "s.webp"};
     char dir[256], d1[300], d2[300], p1[400], p2[400];
     const uint8_t pal[2][3] = {{1, 2, 3}, {200, 100, 0}};
-    pf_sheet_meta meta = {0};
-    pf_write_opts wo = {0};
-    pf_writer *w;
-    pf_anim a;
+    pfi_sheet_meta meta = {0};
+    pfi_write_opts wo = {0};
+    pfi_writer *w;
+    pfi_anim a;
     (void)state;
     tu_tmpdir(dir, sizeof dir);
     snprintf(d1, sizeof d1, "%s/whole", dir);
@@ -1477,26 +1477,26 @@ static void test_stream_held_equal(void **state)
     meta.source = "in.webp";
 
     snprintf(p1, sizeof p1, "%s/s.png", d1);
-    assert_int_equal(pf_write_sheet(p1, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_sheet(p1, &a, &wo, NULL), PF_OK);
     snprintf(p1, sizeof p1, "%s/s.gif", d1);
-    assert_int_equal(pf_write_gif(p1, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_gif(p1, &a, &wo, NULL), PF_OK);
     snprintf(p1, sizeof p1, "%s/s.webp", d1);
-    assert_int_equal(pf_write_webp(p1, &a, &wo, NULL), PF_OK);
+    assert_int_equal(pfi_write_webp(p1, &a, &wo, NULL), PF_OK);
 
     for (int k = 0; k < 3; k++) {
         static const char *ext[] = {"png", "gif", "webp"};
         snprintf(p2, sizeof p2, "%s/s.%s", d2, ext[k]);
         memset(&meta, 0, sizeof meta);   /* filled in only before the close */
-        assert_int_equal(pf_writer_open(&w, p2, 9, 6, 2, &wo, NULL), PF_OK);
+        assert_int_equal(pfi_writer_open(&w, p2, 9, 6, 2, &wo, NULL), PF_OK);
         for (int f = 0; f < a.count; f++)
-            assert_int_equal(pf_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
+            assert_int_equal(pfi_writer_push(w, a.frames[f].rgba, a.frames[f].duration_ms),
                              PF_OK);
         meta.cell_w = 3.5;
         meta.palette_size = 2;
         meta.palette = pal;
         meta.source = "in.webp";
         assert_false(tu_exists(p2));
-        assert_int_equal(pf_writer_close(w, 1), PF_OK);
+        assert_int_equal(pfi_writer_close(w, 1), PF_OK);
     }
     for (int k = 0; k < 4; k++) {
         size_t n1, n2;
@@ -1511,7 +1511,7 @@ static void test_stream_held_equal(void **state)
         free(b2);
     }
     assert_int_equal(list_dir(d2, NULL, 0), 4);
-    pf_anim_free(&a);
+    pfi_anim_free(&a);
     tu_rmtree(dir);
 }
 
@@ -1523,26 +1523,26 @@ static void test_stream_open_errors(void **state)
                                   "fr/frame_0000.png", "p7.png"};
     static const char *targets[] = {"e.mp4", "e.png", "e.png", "e.gif", "e.webp", "fr/", "p%d.png"};
     char dir[256], path[300], target[300];
-    pf_write_opts wo = {0};
-    pf_writer *w = NULL;
+    pfi_write_opts wo = {0};
+    pfi_writer *w = NULL;
     log_buf lb;
-    pf_logger lg = capture(&lb);
+    pfi_logger lg = capture(&lb);
     (void)state;
     tu_tmpdir(dir, sizeof dir);
 
     snprintf(path, sizeof path, "%s/x.txt", dir);
-    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, &lg), PF_EINVAL);
+    assert_int_equal(pfi_writer_open(&w, path, 4, 4, 0, &wo, &lg), PF_EINVAL);
     assert_non_null(strstr(lb.text, "output kind"));
     assert_null(w);
     snprintf(path, sizeof path, "%s/x.gif", dir);
-    assert_int_equal(pf_writer_open(&w, path, 0, 4, 0, &wo, NULL), PF_EINVAL);
-    assert_int_equal(pf_writer_open(&w, path, 4, 4, -1, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_writer_open(&w, path, 0, 4, 0, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_writer_open(&w, path, 4, 4, -1, &wo, NULL), PF_EINVAL);
     snprintf(path, sizeof path, "%s/x.mp4", dir);
     wo.threads = -1;
-    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
     wo.threads = 0;
     snprintf(path, sizeof path, "%s/%%s.png", dir);
-    assert_int_equal(pf_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
+    assert_int_equal(pfi_writer_open(&w, path, 4, 4, 0, &wo, NULL), PF_EINVAL);
     assert_int_equal(list_dir(dir, NULL, 0), 0);
 
     snprintf(path, sizeof path, "%s/fr", dir);
@@ -1553,20 +1553,20 @@ static void test_stream_open_errors(void **state)
         write_text(path, "old");
         lg = capture(&lb);
         wo.force = 0;
-        assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), k == 6 ? PF_OK : PF_EEXIST);
+        assert_int_equal(pfi_writer_open(&w, target, 4, 4, 0, &wo, &lg), k == 6 ? PF_OK : PF_EEXIST);
         if (k == 6) {
             /* the pattern checks frame 0 only at open; frame 7 at its push */
             for (int f = 0; f < 7; f++) {
                 uint8_t px[64] = {0};
-                assert_int_equal(pf_writer_push(w, px, 10), PF_OK);
+                assert_int_equal(pfi_writer_push(w, px, 10), PF_OK);
             }
-            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+            assert_int_equal(pfi_writer_close(w, 0), PF_OK);
         } else {
             assert_non_null(strstr(lb.text, path));
             assert_non_null(strstr(lb.text, "--force"));
             wo.force = 1;
-            assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_OK);
-            assert_int_equal(pf_writer_close(w, 0), PF_OK);
+            assert_int_equal(pfi_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_OK);
+            assert_int_equal(pfi_writer_close(w, 0), PF_OK);
         }
         assert_true(file_equals(path, "old"));
         unlink(path);
@@ -1579,7 +1579,7 @@ static void test_stream_open_errors(void **state)
         if (k == 2) continue;
         snprintf(target, sizeof target, "%s/nowhere/%s", dir, targets[k]);
         lg = capture(&lb);
-        assert_int_equal(pf_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_EOUTPUT);
+        assert_int_equal(pfi_writer_open(&w, target, 4, 4, 0, &wo, &lg), PF_EOUTPUT);
         assert_non_null(strstr(lb.text, strerror(ENOENT)));
     }
     assert_int_equal(list_dir(dir, NULL, 0), 0);
@@ -1634,7 +1634,7 @@ static void test_png_read(void **state)
                                     255, 255, 255, 255};
         write_png_raw(path, 2, 2, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE, &idx[0][0], 2,
                       pal, 4, trans, 3, NULL);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_int_equal(w, 2);
         assert_int_equal(h, 2);
         assert_memory_equal(out, expect, 16);
@@ -1647,7 +1647,7 @@ static void test_png_read(void **state)
                                     0, 0, 0, 255};
         write_png_raw(path, 4, 1, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, row, 1,
                       NULL, 0, NULL, 0, NULL);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_int_equal(w, 4);
         assert_memory_equal(out, expect, 16);
         free(out);
@@ -1658,7 +1658,7 @@ static void test_png_read(void **state)
         const uint8_t expect[8] = {77, 77, 77, 10, 200, 200, 200, 255};
         write_png_raw(path, 2, 1, 8, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_INTERLACE_NONE, row, 4,
                       NULL, 0, NULL, 0, NULL);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_memory_equal(out, expect, 8);
         free(out);
     }
@@ -1669,7 +1669,7 @@ static void test_png_read(void **state)
         const uint8_t expect[8] = {1, 2, 3, 255, 9, 8, 7, 0};
         write_png_raw(path, 2, 1, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, row, 6,
                       NULL, 0, NULL, 0, &key);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_memory_equal(out, expect, 8);
         free(out);
     }
@@ -1684,7 +1684,7 @@ static void test_png_read(void **state)
         }
         write_png_raw(path, 9, 7, 16, PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_ADAM7,
                       (const uint8_t *)px16, 9 * 8, NULL, 0, NULL, 0, NULL);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_int_equal(w, 9);
         assert_int_equal(h, 7);
         assert_memory_equal(out, expect, sizeof expect);
@@ -1692,10 +1692,10 @@ static void test_png_read(void **state)
 
         /* limits are checked before the pixels are allocated */
         lim.max_pixels = 62;
-        assert_int_equal(pf_png_read(path, &out, &w, &h, &lim), PF_ELIMIT);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, &lim), PF_ELIMIT);
         assert_null(out);
         lim.max_pixels = 63;
-        assert_int_equal(pf_png_read(path, &out, &w, &h, &lim), PF_OK);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, &lim), PF_OK);
         free(out);
     }
     /* our writer round-trips */
@@ -1704,9 +1704,9 @@ static void test_png_read(void **state)
         uint64_t s = 9;
         for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(tu_rand(&s) >> 56);
         snprintf(path, sizeof path, "%s/w.png", dir);
-        assert_int_equal(pf_png_write(path, px, 3, 2, 0), PF_OK);
-        assert_int_equal(pf_png_write(path, px, 3, 2, 0), PF_EEXIST);
-        assert_int_equal(pf_png_read(path, &out, &w, &h, NULL), PF_OK);
+        assert_int_equal(pfi_png_write(path, px, 3, 2, 0), PF_OK);
+        assert_int_equal(pfi_png_write(path, px, 3, 2, 0), PF_EEXIST);
+        assert_int_equal(pfi_png_read(path, &out, &w, &h, NULL), PF_OK);
         assert_memory_equal(out, px, sizeof px);
         free(out);
     }
@@ -1724,12 +1724,12 @@ static void test_png_read(void **state)
         f = fopen(cut, "wb");
         fwrite(head, 1, n / 2 + 10, f);   /* signature + part of the chunks */
         fclose(f);
-        assert_int_equal(pf_png_read(cut, &out, &w, &h, NULL), PF_EFORMAT);
+        assert_int_equal(pfi_png_read(cut, &out, &w, &h, NULL), PF_EFORMAT);
         assert_null(out);
         write_text(cut, "GIF89a not a png");
-        assert_int_equal(pf_png_read(cut, &out, &w, &h, NULL), PF_EFORMAT);
+        assert_int_equal(pfi_png_read(cut, &out, &w, &h, NULL), PF_EFORMAT);
         snprintf(cut, sizeof cut, "%s/none.png", dir);
-        assert_int_equal(pf_png_read(cut, &out, &w, &h, NULL), PF_EIO);
+        assert_int_equal(pfi_png_read(cut, &out, &w, &h, NULL), PF_EIO);
     }
     tu_rmtree(dir);
 }

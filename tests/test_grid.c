@@ -110,16 +110,16 @@ static void test_families(void **state)
         double worst = 0, ms = 0;
         for (i = 0; i < ncase; i++) {
             gcase c;
-            pf_grid g;
+            pfi_grid g;
             const uint8_t *fr[1];
-            pf_grid_params p = pf_grid_default_params();
+            pfi_grid_params p = pfi_grid_default_params();
             double t0, err;
             pf_status st;
             make_case(&rng, fam, dir, &c);
             fr[0] = c.img;
-            t0 = pf_now_ms();
-            st = pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
-            ms += pf_now_ms() - t0;
+            t0 = pfi_now_ms();
+            st = pfi_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
+            ms += pfi_now_ms() - t0;
             err = fmax(fabs(g.cell_w - c.s), fabs(g.cell_h - c.s)) / c.s;
             if (st == PF_OK && g.cols == c.nw && g.rows == c.nh) {
                 hits++;
@@ -132,7 +132,7 @@ static void test_families(void **state)
             } else {
                 assert_int_equal(st, PF_OK);
             }
-            pf_grid_free(&g);
+            pfi_grid_free(&g);
             case_free(&c);
         }
         fprintf(stderr, "grid: %-11s %3d/%d exact (%.1f %%), %d no grid, worst cell error %.3f %%, "
@@ -154,13 +154,13 @@ static void webp_counts(int fam, uint64_t seed, int ncase, int *hits, int *wrong
     *hits = *wrong = *enogrid = 0;
     for (int i = 0; i < ncase; i++) {
         gcase c;
-        pf_grid g;
+        pfi_grid g;
         const uint8_t *fr[1];
-        pf_grid_params p = pf_grid_default_params();
+        pfi_grid_params p = pfi_grid_default_params();
         pf_status st;
         make_case(&rng, fam, NULL, &c);
         fr[0] = c.img;
-        st = pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
+        st = pfi_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL);
         assert_true(st == PF_OK || st == PF_ENOGRID);
         if (st == PF_OK && g.cols == c.nw && g.rows == c.nh &&
             fmax(fabs(g.cell_w - c.s), fabs(g.cell_h - c.s)) < 0.01 * c.s) {
@@ -172,7 +172,7 @@ static void webp_counts(int fam, uint64_t seed, int ncase, int *hits, int *wrong
         } else {
             (*enogrid)++;
         }
-        pf_grid_free(&g);
+        pfi_grid_free(&g);
         case_free(&c);
     }
     fprintf(stderr, "grid: %-11s %3d/%d exact (%.1f %%), %d no grid, %d wrong\n", fam_name[fam], *hits, ncase,
@@ -223,11 +223,11 @@ static void test_webp_2x_bilinear(void **state)
 static void test_wild_webp(void **state)
 {
     const char *path = "../shared/wild/sprited_one_part00.webp";
-    pf_anim a;
+    pfi_anim a;
     pf_limits lim = pf_default_limits();
     const uint8_t *fr[8];
-    pf_grid g;
-    pf_grid_params p = pf_grid_default_params();
+    pfi_grid g;
+    pfi_grid_params p = pfi_grid_default_params();
     pf_status st;
     int i, n;
     (void)state;
@@ -236,10 +236,10 @@ static void test_wild_webp(void **state)
         fprintf(stderr, "grid: %s not found: skipped\n", path);
         skip();
     }
-    assert_int_equal(pf_read_anim(&a, path, &lim, 1, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&a, path, &lim, 1, NULL), PF_OK);
     n = a.count < 8 ? a.count : 8;
     for (i = 0; i < n; i++) fr[i] = a.frames[i].rgba;
-    st = pf_grid_detect(&g, fr, n, a.width, a.height, &p, NULL);
+    st = pfi_grid_detect(&g, fr, n, a.width, a.height, &p, NULL);
     fprintf(stderr, "grid: wild WebP: %s, cell %.3f x %.3f, confidence %.2f\n",
             st == PF_OK ? "found" : "no grid", g.cell_w, g.cell_h, g.confidence);
     assert_true(st == PF_OK || st == PF_ENOGRID);
@@ -247,19 +247,19 @@ static void test_wild_webp(void **state)
         const double cell = i ? g.cell_h : g.cell_w;
         assert_true(fabs(cell - 2) > 0.02 && fabs(cell - 4) > 0.04);
     }
-    pf_grid_free(&g);
-    pf_anim_free(&a);
+    pfi_grid_free(&g);
+    pfi_anim_free(&a);
 }
 
 /* ---- no grid ----------------------------------------------------------------- */
 
 
 
-static pf_status detect1(const uint8_t *img, int w, int h, pf_grid *g)
+static pf_status detect1(const uint8_t *img, int w, int h, pfi_grid *g)
 {
     const uint8_t *fr[1] = {img};
-    pf_grid_params p = pf_grid_default_params();
-    return pf_grid_detect(g, fr, 1, w, h, &p, NULL);
+    pfi_grid_params p = pfi_grid_default_params();
+    return pfi_grid_detect(g, fr, 1, w, h, &p, NULL);
 }
 
 static void test_no_grid(void **state)
@@ -267,7 +267,7 @@ static void test_no_grid(void **state)
     const int w = 320, h = 240;
     uint8_t *img = malloc((size_t)w * h * 4);
     uint64_t rng = 77;
-    pf_grid g;
+    pfi_grid g;
     int i, none = 0, total = 0;
     (void)state;
     assert_non_null(img);
@@ -278,12 +278,12 @@ static void test_no_grid(void **state)
     assert_null(g.xb);
     assert_true(g.confidence >= 0 && g.confidence < 0.25);
     assert_true(g.cell_w >= 0);
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
 
     /* flat */
     memset(img, 120, (size_t)w * h * 4);
     assert_int_equal(detect1(img, w, h, &g), PF_ENOGRID);
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
 
     /* a batch: photos, vector discs, white noise, native-resolution sprites */
     for (i = 0; i < 24; i++) {
@@ -300,7 +300,7 @@ static void test_no_grid(void **state)
         assert_true(st == PF_OK || st == PF_ENOGRID);
         none += st == PF_ENOGRID;
         total++;
-        pf_grid_free(&g);
+        pfi_grid_free(&g);
     }
     fprintf(stderr, "grid: no-grid images: %d/%d reported as no grid\n", none, total);
     assert_true(none * 10 >= total * 9);
@@ -313,8 +313,8 @@ static void test_forced_scale(void **state)
 {
     uint64_t rng = 4242;
     gcase c;
-    pf_grid g;
-    pf_grid_params p = pf_grid_default_params();
+    pfi_grid g;
+    pfi_grid_params p = pfi_grid_default_params();
     const uint8_t *fr[1];
     (void)state;
     memset(&c, 0, sizeof c);
@@ -332,30 +332,30 @@ static void test_forced_scale(void **state)
     fr[0] = c.img;
 
     p.scale = c.s;
-    assert_int_equal(pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_OK);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_OK);
     assert_true(g.cell_w == c.s && g.cell_h == c.s);
     assert_int_equal(g.cols, c.nw);
     assert_int_equal(g.rows, c.nh);
     assert_true(g.confidence > 0.25);
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
 
     /* scale 1: every pixel is a cell */
     p.scale = 1;
-    assert_int_equal(pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_OK);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_OK);
     assert_int_equal(g.cols, c.W);
     assert_int_equal(g.rows, c.H);
     assert_true(fabs(g.xb[0]) < 1e-6 && fabs(g.xb[c.W] - c.W) < 1e-6);
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
 
     /* bad arguments */
-    p = pf_grid_default_params();
-    assert_int_equal(pf_grid_detect(&g, fr, 0, c.W, c.H, &p, NULL), PF_EINVAL);
-    assert_int_equal(pf_grid_detect(&g, NULL, 1, c.W, c.H, &p, NULL), PF_EINVAL);
-    assert_int_equal(pf_grid_detect(&g, fr, 1, 1, c.H, &p, NULL), PF_EINVAL);
+    p = pfi_grid_default_params();
+    assert_int_equal(pfi_grid_detect(&g, fr, 0, c.W, c.H, &p, NULL), PF_EINVAL);
+    assert_int_equal(pfi_grid_detect(&g, NULL, 1, c.W, c.H, &p, NULL), PF_EINVAL);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, 1, c.H, &p, NULL), PF_EINVAL);
     p.scale = 0.5;
-    assert_int_equal(pf_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_EINVAL);
-    pf_grid_free(&g);
-    pf_grid_free(NULL);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, c.W, c.H, &p, NULL), PF_EINVAL);
+    pfi_grid_free(&g);
+    pfi_grid_free(NULL);
     case_free(&c);
 }
 
@@ -374,9 +374,9 @@ static void test_drift(void **state)
         const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
         uint8_t *native = malloc((size_t)nw * nh * 4), *img[6];
         const uint8_t *fr[6];
-        pf_grid g, nog = {0};
-        pf_grid_params p = pf_grid_default_params();
-        pf_grid_scratch sc, big, zero = {0};
+        pfi_grid g, nog = {0};
+        pfi_grid_params p = pfi_grid_default_params();
+        pfi_grid_scratch sc, big, zero = {0};
         double dxs[6], dys[6], dx, dy, mx = 0, my = 0, ms = 0, worst = 0;
         int t;
         gs_sprite(&rng, nw, nh, NULL, native);
@@ -387,11 +387,11 @@ static void test_drift(void **state)
                        kernels[kk], img[t], W, H);
             fr[t] = img[t];
         }
-        assert_int_equal(pf_grid_detect(&g, fr, 6, W, H, &p, NULL), PF_OK);
+        assert_int_equal(pfi_grid_detect(&g, fr, 6, W, H, &p, NULL), PF_OK);
         assert_true(fabs(g.cell_w - s) < 0.01 * s);
-        assert_int_equal(pf_grid_scratch_init(&sc, W, H), PF_OK);
+        assert_int_equal(pfi_grid_scratch_init(&sc, W, H), PF_OK);
         for (t = 0; t < 6; t++) {
-            assert_int_equal(pf_grid_drift(&g, img[t], W, H, &sc, &dxs[t], &dys[t]), PF_OK);
+            assert_int_equal(pfi_grid_drift(&g, img[t], W, H, &sc, &dxs[t], &dys[t]), PF_OK);
             mx += dxs[t] / 6;
             my += dys[t] / 6;
         }
@@ -406,26 +406,26 @@ static void test_drift(void **state)
                 kk == 0 ? "nearest" : kk == 1 ? "bilinear" : "bicubic", worst);
         assert_true(worst < 0.15);
         /* a scratch for larger frames serves too */
-        assert_int_equal(pf_grid_scratch_init(&big, W + 7, H + 3), PF_OK);
-        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &big, &dx, &dy), PF_OK);
+        assert_int_equal(pfi_grid_scratch_init(&big, W + 7, H + 3), PF_OK);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W, H, &big, &dx, &dy), PF_OK);
         assert_true(dx == dxs[2] && dy == dys[2]);
         /* bad arguments: EINVAL, no drift */
-        assert_int_equal(pf_grid_drift(&g, img[2], W, H, NULL, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W, H, NULL, &dx, &dy), PF_EINVAL);
         assert_true(dx == 0 && dy == 0);
-        assert_int_equal(pf_grid_drift(&g, img[2], W + 8, H, &big, &dx, &dy), PF_EINVAL);
-        assert_int_equal(pf_grid_drift(&g, img[2], W, H + 1, &sc, &dx, &dy), PF_EINVAL);
-        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &zero, &dx, &dy), PF_EINVAL);
-        assert_int_equal(pf_grid_drift(&g, NULL, W, H, &sc, &dx, &dy), PF_EINVAL);
-        assert_int_equal(pf_grid_drift(&g, img[2], W, H, &sc, NULL, &dy), PF_EINVAL);
-        assert_int_equal(pf_grid_drift(&nog, img[2], W, H, &sc, &dx, &dy), PF_EINVAL);
-        pf_grid_scratch_free(&big);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W + 8, H, &big, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W, H + 1, &sc, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W, H, &zero, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&g, NULL, W, H, &sc, &dx, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&g, img[2], W, H, &sc, NULL, &dy), PF_EINVAL);
+        assert_int_equal(pfi_grid_drift(&nog, img[2], W, H, &sc, &dx, &dy), PF_EINVAL);
+        pfi_grid_scratch_free(&big);
         /* a frame without edges: no drift, and no error */
         memset(img[0], 80, (size_t)W * H * 4);
-        assert_int_equal(pf_grid_drift(&g, img[0], W, H, &sc, &dxs[0], &dys[0]), PF_OK);
+        assert_int_equal(pfi_grid_drift(&g, img[0], W, H, &sc, &dxs[0], &dys[0]), PF_OK);
         assert_true(dxs[0] == 0 && dys[0] == 0);
-        pf_grid_scratch_free(&sc);
-        pf_grid_scratch_free(&sc);   /* a freed scratch is fine */
-        pf_grid_free(&g);
+        pfi_grid_scratch_free(&sc);
+        pfi_grid_scratch_free(&sc);   /* a freed scratch is fine */
+        pfi_grid_free(&g);
         for (t = 0; t < 6; t++) free(img[t]);
         free(native);
     }
@@ -444,9 +444,9 @@ static void test_irregular(void **state)
         double xb[37], yb[31], ex = 0, ey = 0, rx = 0, ry = 0;
         int W, H, i;
         uint8_t *native = malloc((size_t)nw * nh * 4), *img;
-        pf_grid g;
+        pfi_grid g;
         const uint8_t *fr[1];
-        pf_grid_params p = pf_grid_default_params();
+        pfi_grid_params p = pfi_grid_default_params();
         /* boundaries perturbed by up to +-0.2 cell */
         for (i = 0; i <= nw; i++) xb[i] = 0.3 * s + i * s + (i > 0 && i < nw ? (tu_uniform(&rng) - 0.5) * 0.4 * s : 0);
         for (i = 0; i <= nh; i++) yb[i] = 0.2 * s + i * s + (i > 0 && i < nh ? (tu_uniform(&rng) - 0.5) * 0.4 * s : 0);
@@ -465,7 +465,7 @@ static void test_irregular(void **state)
             }
         gs_upscale_bounds(native, nw, nh, xb, yb, img, W, H);
         fr[0] = img;
-        assert_int_equal(pf_grid_detect(&g, fr, 1, W, H, &p, NULL), PF_OK);
+        assert_int_equal(pfi_grid_detect(&g, fr, 1, W, H, &p, NULL), PF_OK);
         assert_int_equal(g.cols, nw);
         assert_int_equal(g.rows, nh);
         /* compare the interior boundaries with the truth: refined and regular */
@@ -482,7 +482,7 @@ static void test_irregular(void **state)
         fprintf(stderr, "grid: irregular s=%.1f: mean boundary error %.2f / %.2f px (regular grid %.2f / %.2f)\n",
                 s, ex, ey, rx, ry);
         assert_true(ex < 0.5 && ey < 0.5);
-        pf_grid_free(&g);
+        pfi_grid_free(&g);
         free(img);
         free(native);
     }
@@ -499,7 +499,7 @@ static void test_cells_exact(void **state)
     (void)state;
     for (si = 0; si < 6; si++) {
         gcase c;
-        pf_grid g;
+        pfi_grid g;
         const int k = 4;
         float *samples, *cells;
         size_t plane;
@@ -522,8 +522,8 @@ static void test_cells_exact(void **state)
         plane = (size_t)g.rows * g.cols;
         samples = malloc(sizeof *samples * plane * k * k * 4);
         cells = malloc(sizeof *cells * plane * 4);
-        pf_grid_sample(&g, 0, 0, c.img, c.W, c.H, k, samples);
-        pf_grid_cells(samples, g.rows, g.cols, k, cells);
+        pfi_grid_sample(&g, 0, 0, c.img, c.W, c.H, k, samples);
+        pfi_grid_cells(samples, g.rows, g.cols, k, cells);
         for (y = 0; y < c.nh; y++)
             for (x = 0; x < c.nw; x++) {
                 const uint8_t *px = c.native + ((size_t)y * c.nw + x) * 4;
@@ -538,7 +538,7 @@ static void test_cells_exact(void **state)
         assert_int_equal(bad, 0);
         free(samples);
         free(cells);
-        pf_grid_free(&g);
+        pfi_grid_free(&g);
         case_free(&c);
     }
 }
@@ -549,7 +549,7 @@ static void test_sample_area(void **state)
     /* 5 x 2 image: columns 0, 100, 200, 100, 0 (red), alpha 255 */
     uint8_t img[5 * 2 * 4];
     double xb[3] = {0.5, 3.0, 5.5}, yb[2] = {0, 2};
-    pf_grid g;
+    pfi_grid g;
     float out[4 * 2 * 4], cells[4 * 1 * 2];   /* (4, rows k, cols k), (4, rows, cols) */
     int x, y;
     (void)state;
@@ -567,7 +567,7 @@ static void test_sample_area(void **state)
     g.xb = xb;
     g.yb = yb;
     /* k = 2: sub-cells [0.5,1.75) [1.75,3) [3,4.25) [4.25,5.5), rows [0,1) [1,2) */
-    pf_grid_sample(&g, 0, 0, img, 5, 2, 2, out);
+    pfi_grid_sample(&g, 0, 0, img, 5, 2, 2, out);
     assert_float_equal(out[0], (0.5 * 0 + 0.75 * 100) / 1.25 / 255, 1e-5);
     assert_float_equal(out[1], (0.25 * 100 + 1.0 * 200) / 1.25 / 255, 1e-5);
     assert_float_equal(out[2], (1.0 * 100 + 0.25 * 0) / 1.25 / 255, 1e-5);
@@ -577,11 +577,11 @@ static void test_sample_area(void **state)
     assert_float_equal(out[2 * 8 + 1], 50 / 255.f, 1e-5);  /* blue plane */
     assert_float_equal(out[3 * 8 + 2], 1, 1e-5);           /* alpha plane */
     /* a drift of -0.5 px: the first sub-cell is [0, 1.25) */
-    pf_grid_sample(&g, -0.5, 0, img, 5, 2, 2, out);
+    pfi_grid_sample(&g, -0.5, 0, img, 5, 2, 2, out);
     assert_float_equal(out[0], (1.0 * 0 + 0.25 * 100) / 1.25 / 255, 1e-5);
     /* cells: k = 2 takes the median of all 4 samples (mean of the middle two) */
-    pf_grid_sample(&g, 0, 0, img, 5, 2, 2, out);
-    pf_grid_cells(out, 1, 2, 2, cells);
+    pfi_grid_sample(&g, 0, 0, img, 5, 2, 2, out);
+    pfi_grid_cells(out, 1, 2, 2, cells);
     assert_float_equal(cells[0], 0.5f * (out[0] + out[1]), 1e-6);
     assert_float_equal(cells[2 * 2 + 1], 50 / 255.f, 1e-5);
 }
@@ -594,9 +594,9 @@ static void test_speed(void **state)
     uint64_t rng = 31337;
     uint8_t *native = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
     const uint8_t *fr[8];
-    pf_grid g;
-    pf_grid_scratch sc;
-    pf_grid_params p = pf_grid_default_params();
+    pfi_grid g;
+    pfi_grid_scratch sc;
+    pfi_grid_params p = pfi_grid_default_params();
     float *samples;
     double t0, t1, t2, t3;
     int t;
@@ -604,24 +604,24 @@ static void test_speed(void **state)
     gs_sprite(&rng, nw, nh, (const uint8_t[3]){40, 40, 60}, native);
     gs_upscale(native, nw, nh, s, s, 0, 0, GS_NEAREST, img, W, H);
     for (t = 0; t < 8; t++) fr[t] = img;
-    t0 = pf_now_ms();
-    assert_int_equal(pf_grid_detect(&g, fr, 8, W, H, &p, NULL), PF_OK);
-    t1 = pf_now_ms();
+    t0 = pfi_now_ms();
+    assert_int_equal(pfi_grid_detect(&g, fr, 8, W, H, &p, NULL), PF_OK);
+    t1 = pfi_now_ms();
     assert_int_equal(g.cols, nw);
     samples = malloc(sizeof *samples * (size_t)g.cols * g.rows * k * k * 4);
-    pf_grid_sample(&g, 0, 0, img, W, H, k, samples);
-    t2 = pf_now_ms();
-    assert_int_equal(pf_grid_scratch_init(&sc, W, H), PF_OK);
+    pfi_grid_sample(&g, 0, 0, img, W, H, k, samples);
+    t2 = pfi_now_ms();
+    assert_int_equal(pfi_grid_scratch_init(&sc, W, H), PF_OK);
     for (t = 0; t < 3; t++) {
         double dx, dy;
-        assert_int_equal(pf_grid_drift(&g, img, W, H, &sc, &dx, &dy), PF_OK);
+        assert_int_equal(pfi_grid_drift(&g, img, W, H, &sc, &dx, &dy), PF_OK);
     }
-    t3 = pf_now_ms();
-    pf_grid_scratch_free(&sc);
+    t3 = pfi_now_ms();
+    pfi_grid_scratch_free(&sc);
     fprintf(stderr, "grid: 720p: detect (8 frames) %.1f ms, sample k=4 %.1f ms, drift %.1f ms per frame\n",
             t1 - t0, t2 - t1, (t3 - t2) / 3);
     free(samples);
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
     free(native);
     free(img);
 }
@@ -651,7 +651,7 @@ static void make_native(float *cells, int rows, int cols, bg_fn bg, float noise,
             if (ring) { rgb[0] = 0.1f; rgb[1] = 0.6f; rgb[2] = 0.2f; }
             if (ushape) { rgb[0] = 0.9f; rgb[1] = 0.8f; rgb[2] = 0.1f; }
             for (c = 0; c < 3; c++)
-                cells[c * plane + i] = pf_clampf(rgb[c] + (float)((tu_uniform(rng) * 2 - 1) * noise), 0, 1);
+                cells[c * plane + i] = pfi_clampf(rgb[c] + (float)((tu_uniform(rng) * 2 - 1) * noise), 0, 1);
             cells[3 * plane + i] = 1;
         }
 }
@@ -677,9 +677,9 @@ static void test_background(void **state)
     static const float noises[3] = {0, 0.02f, 0.04f};
     float *cells[3];
     const float *cc[3];
-    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
     uint64_t rng = 8080;
-    pf_background bg;
+    pfi_background bg;
     int f, t, ni, y, x;
     (void)state;
     for (t = 0; t < nf; t++) cells[t] = malloc(sizeof(float) * plane * 4);
@@ -689,23 +689,23 @@ static void test_background(void **state)
                 make_native(cells[t], rows, cols, fns[f], noises[ni], &rng);
                 cc[t] = cells[t];
             }
-            pf_background_estimate(&bg, cc, nf, rows, cols);
+            pfi_background_estimate(&bg, cc, nf, rows, cols);
             fprintf(stderr, "grid: background %s, noise %.2f: kind %d, rgb %d,%d,%d, tol %.3f\n",
                     f == 0 ? "magenta" : f == 1 ? "gradient" : "white", noises[ni], bg.kind, bg.rgb[0],
                     bg.rgb[1], bg.rgb[2], bg.tol);
             assert_int_equal(bg.kind, f == 1 ? PF_BGK_GRADIENT : PF_BGK_SOLID);
             if (f == 0) assert_true(bg.rgb[0] > 240 && bg.rgb[1] < 15 && bg.rgb[2] > 240);
             for (t = 0; t < nf; t++) {
-                pf_background_key(&bg, cells[t], rows, cols, scratch);
+                pfi_background_key(&bg, cells[t], rows, cols, scratch);
                 check_keyed(cells[t], rows, cols);
             }
         }
 
     /* a given colour */
     make_native(cells[0], rows, cols, bg_magenta, 0.01f, &rng);
-    pf_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
+    pfi_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
     assert_int_equal(bg.kind, PF_BGK_SOLID);
-    pf_background_key(&bg, cells[0], rows, cols, scratch);
+    pfi_background_key(&bg, cells[0], rows, cols, scratch);
     check_keyed(cells[0], rows, cols);
 
     /* transparent borders: the input has alpha already */
@@ -714,9 +714,9 @@ static void test_background(void **state)
         for (x = 0; x < cols; x++)
             if (x < 2 || y < 2 || x >= cols - 2 || y >= rows - 2) cells[0][3 * plane + (size_t)y * cols + x] = 0;
     cc[0] = cells[0];
-    pf_background_estimate(&bg, cc, 1, rows, cols);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_ALPHA);
-    pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
+    pfi_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
     assert_true(cells[0][3 * plane + (size_t)5 * cols + 5] == 1);
 
     /* no dominant colour on the border */
@@ -726,10 +726,10 @@ static void test_background(void **state)
             int c;
             for (c = 0; c < 3; c++) cells[0][c * plane + (size_t)y * cols + x] = (float)tu_uniform(&rng);
         }
-    pf_background_estimate(&bg, cc, 1, rows, cols);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_NONE);
     memcpy(cells[1], cells[0], sizeof(float) * plane * 4);
-    pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
+    pfi_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
     assert_memory_equal(cells[0], cells[1], sizeof(float) * plane * 4);
 
     /* a halo: a green square on white whose edge cells are blends of the
@@ -751,9 +751,9 @@ static void test_background(void **state)
                 }
             cc[t] = cells[t];
         }
-        pf_background_estimate(&bg, cc, nf, rows, cols);
+        pfi_background_estimate(&bg, cc, nf, rows, cols);
         assert_int_equal(bg.kind, PF_BGK_SOLID);
-        pf_background_key(&bg, cells[0], rows, cols, scratch);
+        pfi_background_key(&bg, cells[0], rows, cols, scratch);
         const float *a = cells[0] + 3 * plane;
         assert_true(a[(size_t)16 * cols + 14] == 0);   /* bottom edge, 70% white */
         assert_true(a[(size_t)10 * cols + 20] == 0);   /* right edge, 70% white */
@@ -779,10 +779,10 @@ static void test_background(void **state)
                 }
             cc[t] = cells[t];
         }
-        pf_background_estimate(&bg, cc, nf, rows, cols);
+        pfi_background_estimate(&bg, cc, nf, rows, cols);
         assert_int_equal(bg.kind, PF_BGK_NONE);
         memcpy(cells[1], cells[0], sizeof(float) * plane * 4);
-        pf_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
+        pfi_background_key(&bg, cells[0], rows, cols, scratch);   /* no-op */
         assert_memory_equal(cells[0], cells[1], sizeof(float) * plane * 4);
         /* the same wall in one tone (a plain background) is keyed */
         for (t = 0; t < nf; t++) {
@@ -794,7 +794,7 @@ static void test_background(void **state)
                     for (int c = 0; c < 3; c++) cells[t][c * plane + i] = tone[0][c];
                 }
         }
-        pf_background_estimate(&bg, cc, nf, rows, cols);
+        pfi_background_estimate(&bg, cc, nf, rows, cols);
         assert_int_equal(bg.kind, PF_BGK_SOLID);
     }
 
@@ -813,7 +813,7 @@ static void test_background(void **state)
             }
         cc[t] = cells[t];
     }
-    pf_background_estimate(&bg, cc, nf, rows, cols);
+    pfi_background_estimate(&bg, cc, nf, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_NONE);
 
     for (t = 0; t < nf; t++) free(cells[t]);
@@ -830,8 +830,8 @@ static void test_background_pockets(void **state)
     const int rows = 24, cols = 30;
     const size_t plane = (size_t)rows * cols;
     float *cells = malloc(sizeof(float) * plane * 4);
-    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
-    pf_background bg;
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
+    pfi_background bg;
     (void)state;
     for (int variant = 0; variant < 3; variant++) {
         const int keep = variant == 1;
@@ -846,9 +846,9 @@ static void test_background_pockets(void **state)
                     cells[c * plane + i] = ring || block ? dark[c] : inside && variant == 2 ? coat[c] : magenta[c];
                 cells[3 * plane + i] = 1;
             }
-        pf_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
+        pfi_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
         bg.keep_pockets = keep;
-        pf_background_key(&bg, cells, rows, cols, scratch);
+        pfi_background_key(&bg, cells, rows, cols, scratch);
         const float *a = cells + 3 * plane;
         assert_true(a[(size_t)20 * cols + 2] == 0);           /* open background */
         assert_true(a[(size_t)2 * cols + 20] == 1);           /* the ring */
@@ -876,9 +876,9 @@ static void test_background_field(void **state)
     const size_t plane = (size_t)rows * cols;
     float *cells[3], *copy = malloc(sizeof(float) * plane * 4);
     const float *cc[3];
-    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
     uint64_t rng = 4242;
-    pf_background bg;
+    pfi_background bg;
     (void)state;
     for (int t = 0; t < nf; t++) {
         cells[t] = malloc(sizeof(float) * plane * 4);
@@ -889,12 +889,12 @@ static void test_background_field(void **state)
                 for (int c = 0; c < 3; c++) cells[t][c * plane + (size_t)y * cols + x] = c == 2 ? 0.35f : 0.15f;
         cc[t] = cells[t];
     }
-    pf_background_estimate(&bg, cc, nf, rows, cols);
+    pfi_background_estimate(&bg, cc, nf, rows, cols);
     fprintf(stderr, "grid: background field: kind %d, rgb %d,%d,%d, tol %.3f\n", bg.kind, bg.rgb[0], bg.rgb[1],
             bg.rgb[2], bg.tol);
     assert_int_equal(bg.kind, PF_BGK_FIELD);
     for (int t = 0; t < nf; t++) {
-        pf_background_key(&bg, cells[t], rows, cols, scratch);
+        pfi_background_key(&bg, cells[t], rows, cols, scratch);
         check_keyed(cells[t], rows, cols);
         const float *a = cells[t] + 3 * plane;
         assert_true(a[(size_t)30 * cols + 50] == 0);             /* far from the sprites */
@@ -903,14 +903,14 @@ static void test_background_field(void **state)
     }
     /* the same frame on a solid colour is no field */
     make_native(cells[0], rows, cols, bg_magenta, 0.01f, &rng);
-    pf_background_estimate(&bg, cc, 1, rows, cols);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_SOLID);
     /* noise with no continuity is neither: nothing is keyed */
     for (size_t i = 0; i < 3 * plane; i++) cells[0][i] = (float)tu_uniform(&rng);
-    pf_background_estimate(&bg, cc, 1, rows, cols);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_NONE);
     memcpy(copy, cells[0], sizeof(float) * plane * 4);
-    pf_background_key(&bg, cells[0], rows, cols, scratch);
+    pfi_background_key(&bg, cells[0], rows, cols, scratch);
     assert_memory_equal(copy, cells[0], sizeof(float) * plane * 4);
     for (int t = 0; t < nf; t++) free(cells[t]);
     free(copy);
@@ -935,9 +935,9 @@ static void test_background_field_near_plane(void **state)
     const size_t plane = (size_t)rows * cols;
     float *cells = malloc(sizeof(float) * plane * 4);
     const float *cc[1] = {cells};
-    uint8_t *scratch = malloc(pf_background_scratch_size(rows, cols));
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
     uint64_t rng = 99;
-    pf_background bg;
+    pfi_background bg;
     (void)state;
     make_native(cells, rows, cols, bg_red_waves, 0.005f, &rng);
     for (int y = 24; y < 34; y++)
@@ -947,9 +947,9 @@ static void test_background_field_near_plane(void **state)
             cells[plane + i] = 0.45f;
             cells[2 * plane + i] = 0.62f;
         }
-    pf_background_estimate(&bg, cc, 1, rows, cols);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_FIELD);
-    pf_background_key(&bg, cells, rows, cols, scratch);
+    pfi_background_key(&bg, cells, rows, cols, scratch);
     check_keyed(cells, rows, cols);
     const float *a = cells + 3 * plane;
     for (int y = 24; y < 34; y++)
@@ -973,8 +973,8 @@ static void test_framed_texture(void **state)
     uint8_t tex[16 * 16], *native = malloc((size_t)NW * NH * 4), *img[T];
     const uint8_t *fr[T];
     uint64_t rng = 4242;
-    pf_grid g;
-    pf_grid_params p = pf_grid_default_params();
+    pfi_grid g;
+    pfi_grid_params p = pfi_grid_default_params();
     int t, x, y;
     (void)state;
     assert_non_null(native);
@@ -997,14 +997,14 @@ static void test_framed_texture(void **state)
         gs_upscale(native, NW, NH, s, s, (-0.3 + jx) * s, (0.1 + jy) * s, GS_BICUBIC, img[t], W, H);
         fr[t] = img[t];
     }
-    assert_int_equal(pf_grid_detect(&g, fr, T, W, H, &p, NULL), PF_OK);
+    assert_int_equal(pfi_grid_detect(&g, fr, T, W, H, &p, NULL), PF_OK);
     fprintf(stderr, "grid: framed texture: cell %.3f x %.3f (true %.2f), %dx%d cells, confidence %.2f\n",
             g.cell_w, g.cell_h, s, g.cols, g.rows, g.confidence);
     assert_true(fabs(g.cell_w - s) < 0.01 * s && fabs(g.cell_h - s) < 0.01 * s);
     assert_int_equal(g.cols, NW);
     assert_int_equal(g.rows, NH);
     assert_true(g.confidence >= 0.5);   /* a clear grid, with margin over min_confidence */
-    pf_grid_free(&g);
+    pfi_grid_free(&g);
     for (t = 0; t < T; t++) free(img[t]);
     free(native);
 }
@@ -1020,8 +1020,8 @@ static void test_huge_side(void **state)
     const int w = 2, h = 4300000;
     uint8_t *img = malloc((size_t)w * h * 4);
     const uint8_t *fr[1];
-    pf_grid g;
-    pf_grid_scratch sc;
+    pfi_grid g;
+    pfi_grid_scratch sc;
     (void)state;
     assert_non_null(img);
     for (size_t i = 0; i < (size_t)w * h; i++) {
@@ -1030,15 +1030,15 @@ static void test_huge_side(void **state)
         img[4 * i + 3] = 255;
     }
     fr[0] = img;
-    assert_int_equal(pf_grid_detect(&g, fr, 1, w, h, NULL, NULL), PF_ELIMIT);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, w, h, NULL, NULL), PF_ELIMIT);
     assert_null(g.xb);
-    assert_int_equal(pf_grid_detect(&g, fr, 1, h, w, NULL, NULL), PF_ELIMIT);
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, h, w, NULL, NULL), PF_ELIMIT);
     assert_null(g.xb);
     /* nor does the drift's scratch */
-    assert_int_equal(pf_grid_scratch_init(&sc, w, h), PF_ELIMIT);
+    assert_int_equal(pfi_grid_scratch_init(&sc, w, h), PF_ELIMIT);
     assert_null(sc.px);
-    assert_int_equal(pf_grid_scratch_init(&sc, 1, 10), PF_EINVAL);
-    assert_int_equal(pf_grid_scratch_init(NULL, 10, 10), PF_EINVAL);
+    assert_int_equal(pfi_grid_scratch_init(&sc, 1, 10), PF_EINVAL);
+    assert_int_equal(pfi_grid_scratch_init(NULL, 10, 10), PF_EINVAL);
     free(img);
 }
 

@@ -2,7 +2,7 @@
  * lattice.c, period.c) on synthetic bent upscales: busy pixel-art sprites
  * rendered by the trainer's video_bent degradation (src/train/degrade.c),
  * whose true native coordinate of every input pixel is known
- * (pf_degrade_native_at). Also: straight upscales stay regular, pictures
+ * (pfi_degrade_native_at). Also: straight upscales stay regular, pictures
  * with no lattice get no grid, tracking is steady and rewinds exactly, and
  * the real AI clip of ../shared/wild restores into one size when it is
  * there. Per-case figures go to stderr. */
@@ -45,9 +45,9 @@ static void busy_sprite(uint64_t *s, int w, int h, uint8_t *img)
  * margin of 1-2), n frames through the video_bent degradation (codec
  * off unless asked, one frame per drawing). */
 typedef struct bent_case {
-    pf_degrade d;
-    pf_degrade_geom g;
-    pf_anim clean, in;
+    pfi_degrade d;
+    pfi_degrade_geom g;
+    pfi_anim clean, in;
     int nw, nh;
 } bent_case;
 
@@ -65,29 +65,29 @@ static void bent_make(bent_case *b, uint64_t seed, int n, int codec)
     assert_non_null(spr);
     busy_sprite(&s, sw, sh, spr);
     for (int y = 0; y < sh; y++) memcpy(img + ((size_t)(y + my) * b->nw + mx) * 4, spr + (size_t)y * sw * 4, (size_t)sw * 4);
-    assert_int_equal(pf_anim_init(&b->clean, b->nw, b->nh), PF_OK);
-    for (int f = 0; f < n; f++) assert_int_equal(pf_anim_push(&b->clean, img, 100), PF_OK);
-    pf_degrade_draw(&b->d, PF_DKIND_BENT, seed);
+    assert_int_equal(pfi_anim_init(&b->clean, b->nw, b->nh), PF_OK);
+    for (int f = 0; f < n; f++) assert_int_equal(pfi_anim_push(&b->clean, img, 100), PF_OK);
+    pfi_degrade_draw(&b->d, PF_DKIND_BENT, seed);
     b->d.hold = b->d.hold_max = 1;
     if (!codec) b->d.codec = PF_CODEC_NONE;
-    assert_int_equal(pf_degrade_clip(&b->d, &b->clean, &b->in, &b->g, NULL), PF_OK);
+    assert_int_equal(pfi_degrade_clip(&b->d, &b->clean, &b->in, &b->g, NULL), PF_OK);
     free(img);
     free(spr);
 }
 
 static void bent_free(bent_case *b)
 {
-    pf_anim_free(&b->clean);
-    pf_anim_free(&b->in);
-    pf_degrade_geom_free(&b->g);
+    pfi_anim_free(&b->clean);
+    pfi_anim_free(&b->in);
+    pfi_degrade_geom_free(&b->g);
 }
 
 /* Mean distance, in cells, between the mesh's boundaries and the true
  * ones of frame t (the same lattice index up to one whole offset per
  * axis), over the sprite. */
-static double boundary_error(const pf_lattice *L, const bent_case *b, int t)
+static double boundary_error(const pfi_lattice *L, const bent_case *b, int t)
 {
-    const pf_grid *g = pf_lattice_grid(L);
+    const pfi_grid *g = pfi_lattice_grid(L);
     double err = 0;
     int n = 0;
     for (int axis = 0; axis < 2; axis++) {
@@ -104,10 +104,10 @@ static double boundary_error(const pf_lattice *L, const bent_case *b, int t)
             for (int p = 0; p <= 4 * len; p++) {
                 const double pos = p / 4.0, x = axis ? across : pos, y = axis ? pos : across;
                 double u, v, tu, tv;
-                pf_lattice_coord(L, 0, 0, x, y, &u, &v);
+                pfi_lattice_coord(L, 0, 0, x, y, &u, &v);
                 const double c = axis ? v : u;
                 if (p > 0 && floor(c) != floor(prev) && nv < (cells + 1) * 64) {
-                    pf_degrade_native_at(&b->d, &b->g, t, x, y, &tu, &tv);
+                    pfi_degrade_native_at(&b->d, &b->g, t, x, y, &tu, &tv);
                     const double tc = axis ? tv : tu, other = axis ? tu : tv;
                     if (tc >= 1 && tc <= (axis ? b->nh : b->nw) - 1 && other >= 1 &&
                         other <= (axis ? b->nw : b->nh) - 1)
@@ -129,18 +129,18 @@ static double boundary_error(const pf_lattice *L, const bent_case *b, int t)
     return n ? err / n : 1e9;
 }
 
-static pf_lattice *find_at(const pf_anim *a, pf_grid_mode mode, double scale, pf_status *st)
+static pfi_lattice *find_at(const pfi_anim *a, pf_grid_mode mode, double scale, pf_status *st)
 {
     const uint8_t *fr[8];
     const int n = a->count < 8 ? a->count : 8;
-    pf_lattice *L = NULL;
-    pf_lattice_params lp = {mode, scale, 4};
+    pfi_lattice *L = NULL;
+    pfi_lattice_params lp = {mode, scale, 4};
     for (int i = 0; i < n; i++) fr[i] = a->frames[i].rgba;
-    *st = pf_lattice_find(&L, fr, n, a->width, a->height, &lp, NULL);
+    *st = pfi_lattice_find(&L, fr, n, a->width, a->height, &lp, NULL);
     return L;
 }
 
-static pf_lattice *find(const pf_anim *a, pf_grid_mode mode, pf_status *st)
+static pfi_lattice *find(const pfi_anim *a, pf_grid_mode mode, pf_status *st)
 {
     return find_at(a, mode, 0, st);
 }
@@ -157,23 +157,23 @@ static void test_bent_count_and_boundaries(void **state)
         bent_case b;
         pf_status st;
         bent_make(&b, 1000 + (uint64_t)c, 4, c % 5 == 4);
-        pf_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
+        pfi_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
         assert_non_null(L);
         assert_int_equal(st, PF_OK);
-        const pf_grid *g = pf_lattice_grid(L);
-        float *smp = pf_malloc4((size_t)g->cols * 4, (size_t)g->rows * 4, 4, sizeof(float));
+        const pfi_grid *g = pfi_lattice_grid(L);
+        float *smp = pfi_malloc4((size_t)g->cols * 4, (size_t)g->rows * 4, 4, sizeof(float));
         double dx, dy;
         assert_non_null(smp);
-        assert_int_equal(pf_lattice_sample(L, b.in.frames[0].rgba, smp, &dx, &dy), PF_OK);
+        assert_int_equal(pfi_lattice_sample(L, b.in.frames[0].rgba, smp, &dx, &dy), PF_OK);
         const double e = boundary_error(L, &b, 0);
         exact += g->cols == b.nw && g->rows == b.nh;
-        elastic += pf_lattice_elastic(L);
+        elastic += pfi_lattice_elastic(L);
         errsum += e;
         fprintf(stderr, "mesh: bent %2d: scale %.3f (found %.3f x %.3f) bend %.2f codec %d, %dx%d -> %dx%d %s, boundary error %.3f cell\n",
                 c, b.d.scale, g->cell_w, g->cell_h, b.d.bend, b.d.codec, b.nw, b.nh, g->cols, g->rows,
-                pf_lattice_elastic(L) ? "elastic" : "regular", e);
+                pfi_lattice_elastic(L) ? "elastic" : "regular", e);
         free(smp);
-        pf_lattice_free(L);
+        pfi_lattice_free(L);
         bent_free(&b);
     }
     fprintf(stderr, "mesh: bent upscales: %d/%d exact count, %d elastic, mean boundary error %.3f cell\n",
@@ -197,15 +197,15 @@ static void test_forced_scale_count(void **state)
         bent_case b;
         pf_status st;
         bent_make(&b, 1000 + (uint64_t)c, 4, c % 5 == 4);
-        pf_lattice *L = find_at(&b.in, PF_GRID_AUTO, b.d.scale, &st);
+        pfi_lattice *L = find_at(&b.in, PF_GRID_AUTO, b.d.scale, &st);
         assert_non_null(L);
         assert_int_equal(st, PF_OK);
-        const pf_grid *g = pf_lattice_grid(L);
+        const pfi_grid *g = pfi_lattice_grid(L);
         assert_int_equal(g->cols, (int)lrint(b.in.width / b.d.scale));
         assert_int_equal(g->rows, (int)lrint(b.in.height / b.d.scale));
         exact += g->cols == b.nw && g->rows == b.nh;
-        elastic += pf_lattice_elastic(L);
-        pf_lattice_free(L);
+        elastic += pfi_lattice_elastic(L);
+        pfi_lattice_free(L);
         bent_free(&b);
     }
     fprintf(stderr, "mesh: forced scale: %d/20 the ground truth's size, %d elastic\n", exact, elastic);
@@ -229,17 +229,17 @@ static void test_straight_stays_regular(void **state)
         uint8_t *img = malloc((size_t)b.nw * b.nh * 4);
         assert_non_null(img);
         busy_sprite(&s, b.nw, b.nh, img);
-        assert_int_equal(pf_anim_init(&b.clean, b.nw, b.nh), PF_OK);
-        for (int f = 0; f < 3; f++) assert_int_equal(pf_anim_push(&b.clean, img, 100), PF_OK);
-        pf_degrade_draw(&b.d, PF_DKIND_VIDEO_MODEL, s);   /* bicubic, jitter, no bend */
+        assert_int_equal(pfi_anim_init(&b.clean, b.nw, b.nh), PF_OK);
+        for (int f = 0; f < 3; f++) assert_int_equal(pfi_anim_push(&b.clean, img, 100), PF_OK);
+        pfi_degrade_draw(&b.d, PF_DKIND_VIDEO_MODEL, s);   /* bicubic, jitter, no bend */
         b.d.codec = PF_CODEC_NONE;
         b.d.hold = b.d.hold_max = 1;
-        assert_int_equal(pf_degrade_clip(&b.d, &b.clean, &b.in, &b.g, NULL), PF_OK);
-        pf_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
+        assert_int_equal(pfi_degrade_clip(&b.d, &b.clean, &b.in, &b.g, NULL), PF_OK);
+        pfi_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
         assert_int_equal(st, PF_OK);
-        regular += !pf_lattice_elastic(L);
-        exact += pf_lattice_grid(L)->cols == b.nw && pf_lattice_grid(L)->rows == b.nh;
-        pf_lattice_free(L);
+        regular += !pfi_lattice_elastic(L);
+        exact += pfi_lattice_grid(L)->cols == b.nw && pfi_lattice_grid(L)->rows == b.nh;
+        pfi_lattice_free(L);
         bent_free(&b);
         free(img);
     }
@@ -268,13 +268,13 @@ static void test_no_lattice(void **state)
         else
             gs_sprite(&rng, w, h, NULL, img);   /* pixel art at its own size: no grid to find */
         const uint8_t *fr[1] = {img};
-        pf_lattice *L = NULL;
-        pf_lattice_params lp = {PF_GRID_AUTO, 0, 4};
-        pf_status st = pf_lattice_find(&L, fr, 1, w, h, &lp, NULL);
+        pfi_lattice *L = NULL;
+        pfi_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+        pf_status st = pfi_lattice_find(&L, fr, 1, w, h, &lp, NULL);
         assert_true(st == PF_OK || st == PF_ENOGRID);
         none += st == PF_ENOGRID;
         total++;
-        pf_lattice_free(L);
+        pfi_lattice_free(L);
     }
     fprintf(stderr, "mesh: pictures with no lattice: %d/%d reported as no grid\n", none, total);
     assert_true(none * 10 >= total * 9);
@@ -294,16 +294,16 @@ static void test_tracking_held_and_rewind(void **state)
     /* hold: frames 2 and 3 repeat frame 1 */
     memcpy(b.in.frames[2].rgba, b.in.frames[1].rgba, (size_t)b.in.width * b.in.height * 4);
     memcpy(b.in.frames[3].rgba, b.in.frames[1].rgba, (size_t)b.in.width * b.in.height * 4);
-    pf_lattice *L = find(&b.in, PF_GRID_ELASTIC, &st);
+    pfi_lattice *L = find(&b.in, PF_GRID_ELASTIC, &st);
     assert_int_equal(st, PF_OK);
-    assert_true(pf_lattice_elastic(L));
-    const pf_grid *g = pf_lattice_grid(L);
+    assert_true(pfi_lattice_elastic(L));
+    const pfi_grid *g = pfi_lattice_grid(L);
     const size_t ns = (size_t)g->cols * 4 * g->rows * 4 * 4;
     float *smp[6];
     double dx, dy;
     for (int t = 0; t < 6; t++) {
         assert_non_null(smp[t] = malloc(ns * sizeof(float)));
-        assert_int_equal(pf_lattice_sample(L, b.in.frames[t].rgba, smp[t], &dx, &dy), PF_OK);
+        assert_int_equal(pfi_lattice_sample(L, b.in.frames[t].rgba, smp[t], &dx, &dy), PF_OK);
     }
     /* held frames: the mesh settles, so samples barely move (< 1/255 mean) */
     for (int t = 2; t <= 3; t++) {
@@ -313,11 +313,11 @@ static void test_tracking_held_and_rewind(void **state)
         assert_true(d / ns < 1.0 / 255);
     }
     /* rewind: the same samples again */
-    pf_lattice_rewind(L);
+    pfi_lattice_rewind(L);
     float *again = malloc(ns * sizeof(float));
     assert_non_null(again);
     for (int t = 0; t < 6; t++) {
-        assert_int_equal(pf_lattice_sample(L, b.in.frames[t].rgba, again, &dx, &dy), PF_OK);
+        assert_int_equal(pfi_lattice_sample(L, b.in.frames[t].rgba, again, &dx, &dy), PF_OK);
         assert_memory_equal(again, smp[t], ns * sizeof(float));
     }
     /* boundaries follow the wobble: still accurate on the last frame */
@@ -326,7 +326,7 @@ static void test_tracking_held_and_rewind(void **state)
     assert_true(e < 0.25);
     free(again);
     for (int t = 0; t < 6; t++) free(smp[t]);
-    pf_lattice_free(L);
+    pfi_lattice_free(L);
     bent_free(&b);
 }
 
@@ -365,7 +365,7 @@ static double steadiness(uint8_t *const *frames, uint8_t *const *mask, int n, in
 static void test_wild_clip(void **state)
 {
     const char *path = "../shared/wild/sprited_one_part00.webp";
-    pf_anim in = {0};
+    pfi_anim in = {0};
     pf_limits lim = pf_default_limits();
     pf_params p = pf_default_params();
     pf_model *model = NULL;
@@ -378,7 +378,7 @@ static void test_wild_clip(void **state)
         fprintf(stderr, "mesh: %s not found: skipped\n", path);
         skip();
     }
-    assert_int_equal(pf_read_anim(&in, path, &lim, 1, NULL), PF_OK);
+    assert_int_equal(pfi_read_anim(&in, path, &lim, 1, NULL), PF_OK);
     if (tu_exists("models/pixelfix-v2.safetensors"))
         assert_int_equal(pf_model_load(&model, "models/pixelfix-v2.safetensors", &p), PF_OK);
     assert_int_equal(pf_stream_open(&st, in.width, in.height, &p, model), PF_OK);
@@ -408,7 +408,7 @@ static void test_wild_clip(void **state)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
                 float px[4];
-                pf_grid_sample_box(in.frames[t].rgba, in.width, in.height, (double)x * in.width / w,
+                pfi_grid_sample_box(in.frames[t].rgba, in.width, in.height, (double)x * in.width / w,
                                    (double)(x + 1) * in.width / w, (double)y * in.height / h,
                                    (double)(y + 1) * in.height / h, px);
                 for (int c = 0; c < 4; c++) box[t][((size_t)y * w + x) * 4 + c] = (uint8_t)lrintf(px[c] * 255);
@@ -426,7 +426,7 @@ static void test_wild_clip(void **state)
     }
     pf_stream_close(st);
     pf_model_free(model);
-    pf_anim_free(&in);
+    pfi_anim_free(&in);
 }
 
 /* ---- arguments ------------------------------------------------------------------ */
@@ -435,33 +435,33 @@ static void test_errors(void **state)
 {
     uint8_t img[16 * 16 * 4] = {0};
     const uint8_t *fr[1] = {img};
-    pf_lattice *L = NULL;
-    pf_mesh *m = NULL;
-    pf_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+    pfi_lattice *L = NULL;
+    pfi_mesh *m = NULL;
+    pfi_lattice_params lp = {PF_GRID_AUTO, 0, 4};
     (void)state;
-    assert_int_equal(pf_lattice_find(&L, NULL, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    assert_int_equal(pfi_lattice_find(&L, NULL, 1, 16, 16, &lp, NULL), PF_EINVAL);
     lp.k = 0;
-    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    assert_int_equal(pfi_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
     lp.k = 4;
     lp.scale = 0.5;
-    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
+    assert_int_equal(pfi_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_EINVAL);
     assert_null(L);
-    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 2.0, 4, 0, NULL), PF_EINVAL);   /* cell under 2.5 */
-    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 8.0, 4, 0, NULL), PF_EINVAL);   /* over a third */
-    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 4.0, 9, 0, NULL), PF_EINVAL);   /* k */
-    assert_int_equal(pf_mesh_fit(&m, img, 16, 16, 4.0, 4, 0, NULL), PF_ENOGRID);  /* flat: no edges */
+    assert_int_equal(pfi_mesh_fit(&m, img, 16, 16, 2.0, 4, 0, NULL), PF_EINVAL);   /* cell under 2.5 */
+    assert_int_equal(pfi_mesh_fit(&m, img, 16, 16, 8.0, 4, 0, NULL), PF_EINVAL);   /* over a third */
+    assert_int_equal(pfi_mesh_fit(&m, img, 16, 16, 4.0, 9, 0, NULL), PF_EINVAL);   /* k */
+    assert_int_equal(pfi_mesh_fit(&m, img, 16, 16, 4.0, 4, 0, NULL), PF_ENOGRID);  /* flat: no edges */
     assert_null(m);
     /* a flat clip: no grid, and the lattice still says what it saw */
     lp.mode = PF_GRID_ELASTIC;
     lp.scale = 0;
-    assert_int_equal(pf_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_ENOGRID);
+    assert_int_equal(pfi_lattice_find(&L, fr, 1, 16, 16, &lp, NULL), PF_ENOGRID);
     assert_non_null(L);
     float smp[64];
     double dx, dy;
-    assert_int_equal(pf_lattice_sample(L, img, smp, &dx, &dy), PF_EINVAL);
-    pf_lattice_free(L);
-    pf_lattice_free(NULL);
-    pf_mesh_free(NULL);
+    assert_int_equal(pfi_lattice_sample(L, img, smp, &dx, &dy), PF_EINVAL);
+    pfi_lattice_free(L);
+    pfi_lattice_free(NULL);
+    pfi_mesh_free(NULL);
 }
 
 int main(void)

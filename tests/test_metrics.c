@@ -1,4 +1,4 @@
-/* test_metrics.c - pf_metrics_compute against clips built by hand, with every
+/* test_metrics.c - pfi_metrics_compute against clips built by hand, with every
  * expected figure derived from the construction (docs/metrics.md). */
 #include "testutil.h"
 
@@ -9,9 +9,9 @@
 
 /* ---- clip helpers (no dependency on anim.c) ------------------------------- */
 
-static pf_anim mk_anim(int w, int h, int n)
+static pfi_anim mk_anim(int w, int h, int n)
 {
-    pf_anim a;
+    pfi_anim a;
     int t;
     memset(&a, 0, sizeof a);
     a.width = w;
@@ -28,7 +28,7 @@ static pf_anim mk_anim(int w, int h, int n)
     return a;
 }
 
-static void free_anim(pf_anim *a)
+static void free_anim(pfi_anim *a)
 {
     int t;
     for (t = 0; t < a->cap; t++) free(a->frames[t].rgba);
@@ -36,27 +36,27 @@ static void free_anim(pf_anim *a)
     memset(a, 0, sizeof *a);
 }
 
-static uint8_t *px(pf_anim *a, int t, int x, int y)
+static uint8_t *px(pfi_anim *a, int t, int x, int y)
 {
     return a->frames[t].rgba + ((size_t)y * a->width + x) * 4;
 }
 
-static void set_px(pf_anim *a, int t, int x, int y, int r, int g, int b, int alpha)
+static void set_px(pfi_anim *a, int t, int x, int y, int r, int g, int b, int alpha)
 {
     uint8_t *p = px(a, t, x, y);
     p[0] = (uint8_t)r; p[1] = (uint8_t)g; p[2] = (uint8_t)b; p[3] = (uint8_t)alpha;
 }
 
-static void fill(pf_anim *a, int t, int r, int g, int b, int alpha)
+static void fill(pfi_anim *a, int t, int r, int g, int b, int alpha)
 {
     int x, y;
     for (y = 0; y < a->height; y++)
         for (x = 0; x < a->width; x++) set_px(a, t, x, y, r, g, b, alpha);
 }
 
-static pf_anim copy_anim(const pf_anim *s)
+static pfi_anim copy_anim(const pfi_anim *s)
 {
-    pf_anim a = mk_anim(s->width, s->height, s->count);
+    pfi_anim a = mk_anim(s->width, s->height, s->count);
     int t;
     for (t = 0; t < s->count; t++)
         memcpy(a.frames[t].rgba, s->frames[t].rgba, (size_t)s->width * s->height * 4);
@@ -69,9 +69,9 @@ static const uint8_t PAL[6][3] = {
 };
 
 /* Random pixel art: one palette colour or transparent (with random RGB) per pixel. */
-static pf_anim random_clip(int w, int h, int n, uint64_t seed)
+static pfi_anim random_clip(int w, int h, int n, uint64_t seed)
 {
-    pf_anim a = mk_anim(w, h, n);
+    pfi_anim a = mk_anim(w, h, n);
     uint64_t s = seed;
     int t, x, y;
     for (t = 0; t < n; t++)
@@ -105,7 +105,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Distinct opaque RGB of an animation; list (sorted rgb24) returned in *out. */
-static int distinct_opaque(const pf_anim *a, uint32_t **out)
+static int distinct_opaque(const pfi_anim *a, uint32_t **out)
 {
     size_t cap = (size_t)a->width * a->height * a->count, n = 0, i, k = 0;
     uint32_t *v = malloc((cap ? cap : 1) * sizeof *v);
@@ -114,7 +114,7 @@ static int distinct_opaque(const pf_anim *a, uint32_t **out)
     for (t = 0; t < a->count; t++)
         for (y = 0; y < a->height; y++)
             for (x = 0; x < a->width; x++) {
-                const uint8_t *p = px((pf_anim *)a, t, x, y);
+                const uint8_t *p = px((pfi_anim *)a, t, x, y);
                 if (opaque(p)) v[n++] = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
             }
     qsort(v, n, sizeof *v, cmp_u32);
@@ -138,9 +138,9 @@ static double oklab_dist8(uint32_t a, uint32_t b)
     uint8_t ca[3] = { (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a };
     uint8_t cb[3] = { (uint8_t)(b >> 16), (uint8_t)(b >> 8), (uint8_t)b };
     float la[3], lb[3];
-    pf_srgb8_to_oklab(ca, la);
-    pf_srgb8_to_oklab(cb, lb);
-    return pf_oklab_dist(la, lb);
+    pfi_srgb8_to_oklab(ca, la);
+    pfi_srgb8_to_oklab(cb, lb);
+    return pfi_oklab_dist(la, lb);
 }
 
 /* Greys 128 + k_same (OKLab distance < 0.035 from grey 128) and 128 + k_diff
@@ -166,8 +166,8 @@ static void grey_steps(int *k_same, int *k_diff)
 
 static void test_identical(void **state)
 {
-    pf_anim g = random_clip(17, 11, 6, 1), o = copy_anim(&g);
-    pf_metrics m;
+    pfi_anim g = random_clip(17, 11, 6, 1), o = copy_anim(&g);
+    pfi_metrics m;
     uint64_t s = 99;
     int t, x, y, ncol = distinct_opaque(&g, NULL);
 
@@ -176,7 +176,7 @@ static void test_identical(void **state)
         for (y = 0; y < o.height; y++)
             for (x = 0; x < o.width; x++)
                 if (!opaque(px(&o, t, x, y))) set_px(&o, t, x, y, (int)(tu_rand(&s) & 255), 7, 9, 0);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.size_ok, 1);
     assert_int_equal(m.dx, 0);
     assert_int_equal(m.dy, 0);
@@ -201,8 +201,8 @@ static void test_identical(void **state)
 static void check_shift(int sx, int sy)
 {
     const int w = 13, h = 9, n = 4;
-    pf_anim g = random_clip(w, h, n, 7 + (uint64_t)(sx * 3 + sy + 4)), o = mk_anim(w, h, n);
-    pf_metrics m;
+    pfi_anim g = random_clip(w, h, n, 7 + (uint64_t)(sx * 3 + sy + 4)), o = mk_anim(w, h, n);
+    pfi_metrics m;
     uint64_t s = 5;
     long tp = 0, fn = 0, gop = 0, unc = 0;
     int t, x, y;
@@ -238,7 +238,7 @@ static void check_shift(int sx, int sy)
                     fn += !cov2;
                 }
             }
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.dx, sx);
     assert_int_equal(m.dy, sy);
     assert_int_equal(m.size_ok, 1);
@@ -266,8 +266,8 @@ static void test_shift(void **state)
 static void test_colour_threshold(void **state)
 {
     const int w = 8, h = 6;
-    pf_anim g = mk_anim(w, h, 2), o = mk_anim(w, h, 2);
-    pf_metrics m;
+    pfi_anim g = mk_anim(w, h, 2), o = mk_anim(w, h, 2);
+    pfi_metrics m;
     int ks, kd, t, x, y;
 
     grey_steps(&ks, &kd);
@@ -275,7 +275,7 @@ static void test_colour_threshold(void **state)
 
     /* Perturbed below 0.04: the same colour everywhere. */
     for (t = 0; t < 2; t++) fill(&o, t, 128 + ks, 128 + ks, 128 + ks, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.acc, 1);
     NEAR(m.acc_opaque, 1);
     NEAR(m.perfect_frames, 1);
@@ -287,7 +287,7 @@ static void test_colour_threshold(void **state)
 
     /* Perturbed above 0.04: different everywhere. */
     for (t = 0; t < 2; t++) fill(&o, t, 128 + kd, 128 + kd, 128 + kd, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.acc, 0);
     NEAR(m.acc_opaque, 0);
     NEAR(m.alpha_iou, 1);   /* classes still all match */
@@ -306,7 +306,7 @@ static void test_colour_threshold(void **state)
                 int v = 128 + (x < w / 2 ? kd : 0);
                 set_px(&o, t, x, y, v, v, v, 255);
             }
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.dx, 0);
     assert_int_equal(m.dy, 0);
     NEAR(m.acc, 0.5);
@@ -322,8 +322,8 @@ static void test_colour_threshold(void **state)
 static void test_alpha(void **state)
 {
     const int w = 6, h = 4;
-    pf_anim g = mk_anim(w, h, 1), o = mk_anim(w, h, 1);
-    pf_metrics m;
+    pfi_anim g = mk_anim(w, h, 1), o = mk_anim(w, h, 1);
+    pfi_metrics m;
     int x, y;
 
     /* GT: left half opaque red (alpha exactly 128), right half transparent. */
@@ -332,7 +332,7 @@ static void test_alpha(void **state)
 
     /* Output all red at alpha 127: transparent, RGB still right. */
     fill(&o, 0, 255, 0, 0, 127);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.dx, 0);
     assert_int_equal(m.dy, 0);
     NEAR(m.acc, 0.5);
@@ -348,7 +348,7 @@ static void test_alpha(void **state)
     /* Output all opaque red: the transparent half is wrong; the shift
      * (1, 0) ties with (0, 0) and the tie goes to (0, 0). */
     fill(&o, 0, 255, 0, 0, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.dx, 0);
     assert_int_equal(m.dy, 0);
     NEAR(m.acc, 0.5);
@@ -362,7 +362,7 @@ static void test_alpha(void **state)
      * class edges stay true positives. */
     memcpy(o.frames[0].rgba, g.frames[0].rgba, (size_t)w * h * 4);
     set_px(&o, 0, w - 1, 0, 0, 0, 255, 200);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.acc, (w * h - 1.0) / (w * h));
     NEAR(m.alpha_iou, (h * w / 2.0) / (h * w / 2.0 + 1));
     NEAR(m.edge_f1, 2.0 * h / (2.0 * h + 2));
@@ -375,8 +375,8 @@ static void test_alpha(void **state)
 static void test_edges(void **state)
 {
     /* 4x4: columns 0-1 colour A, 2-3 colour B: 4 GT edges (one per row). */
-    pf_anim g = mk_anim(4, 4, 1), o;
-    pf_metrics m;
+    pfi_anim g = mk_anim(4, 4, 1), o;
+    pfi_metrics m;
     int ks, kd, x, y;
 
     grey_steps(&ks, &kd);
@@ -386,12 +386,12 @@ static void test_edges(void **state)
 
     /* (0, 0) to a third colour: edges to (1, 0) and (0, 1) are false positives. */
     set_px(&o, 0, 0, 0, 255, 255, 255, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.edge_f1, 8.0 / 10.0);
 
     /* (3, 3) made transparent too: two more false positives. */
     set_px(&o, 0, 3, 3, 0, 90, 40, 0);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.edge_f1, 8.0 / 12.0);
     NEAR(m.acc, 14.0 / 16.0);
 
@@ -399,12 +399,12 @@ static void test_edges(void **state)
     fill(&g, 0, 128, 128, 128, 255);
     fill(&o, 0, 128, 128, 128, 255);
     set_px(&o, 0, 1, 1, 128 + ks, 128 + ks, 128 + ks, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.edge_f1, 1);
     NEAR(m.acc, 1);
     /* ... and by more than 0.04: four false positives, no true edge. */
     set_px(&o, 0, 1, 1, 128 + kd, 128 + kd, 128 + kd, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.edge_f1, 0);
     NEAR(m.acc, 15.0 / 16.0);
     free_anim(&g);
@@ -415,8 +415,8 @@ static void test_edges(void **state)
 /* perfect_frames at its boundary: 20x10 frames, 199/200 = 0.995 counts. */
 static void test_perfect(void **state)
 {
-    pf_anim g = mk_anim(20, 10, 4), o;
-    pf_metrics m;
+    pfi_anim g = mk_anim(20, 10, 4), o;
+    pfi_metrics m;
     int t;
 
     for (t = 0; t < 4; t++) fill(&g, t, 0, 0, 255, 255);
@@ -424,7 +424,7 @@ static void test_perfect(void **state)
     set_px(&o, 1, 5, 5, 255, 255, 0, 255);   /* frame 1: 199 / 200 */
     set_px(&o, 2, 5, 5, 255, 255, 0, 255);   /* frame 2: 198 / 200 */
     set_px(&o, 2, 6, 5, 0, 0, 255, 0);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     NEAR(m.perfect_frames, 3.0 / 4.0);
     NEAR(m.acc, 797.0 / 800.0);
     free_anim(&g);
@@ -435,8 +435,8 @@ static void test_perfect(void **state)
 static void test_flicker(void **state)
 {
     const int w = 9, h = 7, n = 6;
-    pf_anim g = random_clip(w, h, 1, 3), g2 = mk_anim(w, h, n), o;
-    pf_metrics m;
+    pfi_anim g = random_clip(w, h, 1, 3), g2 = mk_anim(w, h, n), o;
+    pfi_metrics m;
     int t, px_n = w * h;
 
     /* Static GT; its transparent pixels change RGB every frame (still static). */
@@ -452,12 +452,12 @@ static void test_flicker(void **state)
     for (t = 1; t < n; t++) memcpy(px(&g2, t, 2, 3), px(&g2, 0, 2, 3), 4);
     o = copy_anim(&g2);
 
-    assert_int_equal(pf_metrics_compute(&m, &g2, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g2, &o), PF_OK);
     NEAR(m.flicker, 0);
 
     /* Output (2, 3) turns green at frame 2 only: changes at 1->2 and 2->3. */
     set_px(&o, 2, 2, 3, 0, 255, 0, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g2, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g2, &o), PF_OK);
     NEAR(m.flicker, 2.0 / ((n - 1.0) * px_n));
 
     /* One GT pixel (5, 5) changes colour every frame, and the output follows:
@@ -466,13 +466,13 @@ static void test_flicker(void **state)
         set_px(&g2, t, 5, 5, PAL[t % 6][0], PAL[t % 6][1], PAL[t % 6][2], 255);
         memcpy(px(&o, t, 5, 5), px(&g2, t, 5, 5), 4);
     }
-    assert_int_equal(pf_metrics_compute(&m, &g2, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g2, &o), PF_OK);
     NEAR(m.flicker, 2.0 / ((n - 1.0) * (px_n - 1)));
 
     /* Output (2, 3) at frame 4 moves one level (still the same colour, but
      * not identical): two more changes, 3->4 and 4->5. */
     set_px(&o, 4, 2, 3, 254, 0, 0, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g2, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g2, &o), PF_OK);
     NEAR(m.flicker, 4.0 / ((n - 1.0) * (px_n - 1)));
     NEAR(m.acc, 1.0 - 1.0 / ((double)n * px_n));   /* only frame 2's green is wrong */
 
@@ -487,7 +487,7 @@ static void test_flicker(void **state)
                 }
         assert_true(found);
     }
-    assert_int_equal(pf_metrics_compute(&m, &g2, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g2, &o), PF_OK);
     NEAR(m.flicker, 4.0 / ((n - 1.0) * (px_n - 1)));
     free_anim(&g);
     free_anim(&g2);
@@ -498,9 +498,9 @@ static void test_flicker(void **state)
 static void test_wrong_size(void **state)
 {
     const int w = 10, h = 8, n = 5;
-    pf_anim g = random_clip(w, h, n, 11), big = mk_anim(w + 1, h, n), small = mk_anim(w - 1, h, n);
-    pf_anim few = copy_anim(&g);
-    pf_metrics m;
+    pfi_anim g = random_clip(w, h, n, 11), big = mk_anim(w + 1, h, n), small = mk_anim(w - 1, h, n);
+    pfi_anim few = copy_anim(&g);
+    pfi_metrics m;
     int t, y;
 
     /* Wider output equal to the GT on the GT area: covered and right. */
@@ -510,20 +510,20 @@ static void test_wrong_size(void **state)
             set_px(&big, t, w, y, 0, 255, 0, 255);
             memcpy(px(&small, t, 0, y), px(&g, t, 0, y), (size_t)(w - 1) * 4);
         }
-    assert_int_equal(pf_metrics_compute(&m, &g, &big), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &big), PF_OK);
     assert_int_equal(m.size_ok, 0);
     NEAR(m.acc, 1);
     assert_int_equal(m.dx, 0);
 
     /* Narrower output: the GT's last column is uncovered, hence wrong. */
-    assert_int_equal(pf_metrics_compute(&m, &g, &small), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &small), PF_OK);
     assert_int_equal(m.size_ok, 0);
     assert_int_equal(m.dx, 0);
     NEAR(m.acc, (w - 1.0) / w);
 
     /* Fewer frames: compared over the frames both have. */
     few.count = n - 2;
-    assert_int_equal(pf_metrics_compute(&m, &g, &few), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &few), PF_OK);
     assert_int_equal(m.size_ok, 0);
     assert_int_equal(m.frames_gt, n);
     assert_int_equal(m.frames_out, n - 2);
@@ -542,8 +542,8 @@ static void test_palette_known(void **state)
     /* GT colours: greys a, b; output: greys a, c. In OKLab greys lie on the
      * L axis, so the nearest distances are differences of L. */
     const int a = 40, b = 120, c = 200;
-    pf_anim g = mk_anim(2, 1, 1), o = mk_anim(2, 1, 1);
-    pf_metrics m;
+    pfi_anim g = mk_anim(2, 1, 1), o = mk_anim(2, 1, 1);
+    pfi_metrics m;
     double La = grey_L(a), Lb = grey_L(b), Lc = grey_L(c);
     double d_og = (0 + fmin(fabs(Lc - La), fabs(Lc - Lb))) / 2;
     double d_go = (0 + fmin(fabs(Lb - La), fabs(Lb - Lc))) / 2;
@@ -552,14 +552,14 @@ static void test_palette_known(void **state)
     set_px(&g, 0, 1, 0, b, b, b, 255);
     set_px(&o, 0, 0, 0, a, a, a, 255);
     set_px(&o, 0, 1, 0, c, c, c, 255);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.colors_gt, 2);
     assert_int_equal(m.colors_out, 2);
     assert_true(fabs(m.palette_de - (d_og + d_go) / 2) < 1e-4);
 
     /* Transparent pixels add no colour to either set. */
     set_px(&o, 0, 1, 0, 7, 7, 7, 0);
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.colors_out, 1);
     assert_true(fabs(m.palette_de - (0 + (0 + fabs(Lb - La)) / 2) / 2) < 1e-4);
     free_anim(&g);
@@ -573,8 +573,8 @@ static void test_palette_known(void **state)
  * and b keys) with a few other colours; 3: 20 GT colours against many. */
 static void check_palette_random(uint64_t seed, int mode)
 {
-    pf_anim g = mk_anim(64, 40, 1), o = mk_anim(48, 30, 1);
-    pf_metrics m;
+    pfi_anim g = mk_anim(64, 40, 1), o = mk_anim(48, 30, 1);
+    pfi_metrics m;
     uint32_t *cg, *co;
     float *lg, *lo;
     uint64_t s = seed;
@@ -608,26 +608,26 @@ static void check_palette_random(uint64_t seed, int mode)
     assert_true(lg && lo);
     for (j = 0; j < ng; j++) {
         uint8_t c[3] = { (uint8_t)(cg[j] >> 16), (uint8_t)(cg[j] >> 8), (uint8_t)cg[j] };
-        pf_srgb8_to_oklab(c, lg + 3 * j);
+        pfi_srgb8_to_oklab(c, lg + 3 * j);
     }
     for (i = 0; i < no; i++) {
         uint8_t c[3] = { (uint8_t)(co[i] >> 16), (uint8_t)(co[i] >> 8), (uint8_t)co[i] };
-        pf_srgb8_to_oklab(c, lo + 3 * i);
+        pfi_srgb8_to_oklab(c, lo + 3 * i);
     }
     for (i = 0; i < no; i++) {
         double best = INFINITY;
-        for (j = 0; j < ng; j++) best = fmin(best, pf_oklab_dist(lo + 3 * i, lg + 3 * j));
+        for (j = 0; j < ng; j++) best = fmin(best, pfi_oklab_dist(lo + 3 * i, lg + 3 * j));
         sum_og += best;
     }
     for (j = 0; j < ng; j++) {
         double best = INFINITY;
-        for (i = 0; i < no; i++) best = fmin(best, pf_oklab_dist(lg + 3 * j, lo + 3 * i));
+        for (i = 0; i < no; i++) best = fmin(best, pfi_oklab_dist(lg + 3 * j, lo + 3 * i));
         sum_go += best;
     }
     free(lg);
     free(lo);
     want = (sum_og / no + sum_go / ng) / 2;
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     assert_int_equal(m.size_ok, 0);
     assert_int_equal(m.colors_gt, ng);
     assert_int_equal(m.colors_out, no);
@@ -650,23 +650,23 @@ static void test_palette_random(void **state)
 
 static void test_errors(void **state)
 {
-    pf_anim g = random_clip(4, 4, 2, 1), e, o = copy_anim(&g);
-    pf_metrics m;
+    pfi_anim g = random_clip(4, 4, 2, 1), e, o = copy_anim(&g);
+    pfi_metrics m;
     uint8_t *keep;
 
     memset(&e, 0, sizeof e);
-    assert_int_equal(pf_metrics_compute(&m, &g, &e), PF_EINVAL);
-    assert_int_equal(pf_metrics_compute(&m, &e, &g), PF_EINVAL);
-    assert_int_equal(pf_metrics_compute(&m, NULL, &g), PF_EINVAL);
-    assert_int_equal(pf_metrics_compute(NULL, &g, &g), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &e), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(&m, &e, &g), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(&m, NULL, &g), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(NULL, &g, &g), PF_EINVAL);
     keep = o.frames[1].rgba;
     o.frames[1].rgba = NULL;
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_EINVAL);
     o.frames[1].rgba = keep;
     o.width = 0;
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_EINVAL);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_EINVAL);
     o.width = 4;
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
     free_anim(&g);
     free_anim(&o);
     (void)state;
@@ -676,8 +676,8 @@ static void test_errors(void **state)
 static void test_large(void **state)
 {
     const int n = 200, w = 128, h = 128;
-    pf_anim g = random_clip(w, h, n, 77), o;
-    pf_metrics m;
+    pfi_anim g = random_clip(w, h, n, 77), o;
+    pfi_metrics m;
     long still = 0;
     double t0;
     int t, x, y;
@@ -693,9 +693,9 @@ static void test_large(void **state)
                 const uint8_t *a = px(&g, t - 1, x, y), *b = px(&g, t, x, y);
                 still += (!opaque(a) && !opaque(b)) || (opaque(a) && opaque(b) && !memcmp(a, b, 3));
             }
-    t0 = pf_now_ms();
-    assert_int_equal(pf_metrics_compute(&m, &g, &o), PF_OK);
-    printf("200x128x128: %.1f ms\n", pf_now_ms() - t0);
+    t0 = pfi_now_ms();
+    assert_int_equal(pfi_metrics_compute(&m, &g, &o), PF_OK);
+    printf("200x128x128: %.1f ms\n", pfi_now_ms() - t0);
     NEAR(m.acc, 1.0 - 1.0 / ((double)n * w * h));
     NEAR(m.perfect_frames, 1);
     NEAR(m.flicker, 2.0 / still);

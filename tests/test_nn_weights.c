@@ -16,7 +16,7 @@ static void capture(void *user, int level, const char *msg)
     fprintf(stderr, "  log: %s\n", msg);
 }
 
-static pf_logger lg = {capture, NULL, PF_LOG_DEBUG};
+static pfi_logger lg = {capture, NULL, PF_LOG_DEBUG};
 
 static int setup(void **state)
 {
@@ -309,7 +309,7 @@ static void capture_first(void *user, int level, const char *msg)
 
 static void expect_named(nn_params *p, const char *path, int with_opt, nn_werr want, const char *name)
 {
-    pf_logger l1 = {capture_first, NULL, PF_LOG_DEBUG};
+    pfi_logger l1 = {capture_first, NULL, PF_LOG_DEBUG};
     nn_werr why = NN_WOK;
     first_set = 0;
     first_msg[0] = 0;
@@ -334,11 +334,11 @@ static void test_write_atomic_temp_table(void **state)
     uint8_t back[8];
 
     snprintf(path, sizeof path, "%s/ck.safetensors", tmpdir);
-    while (n < 31 && (held[n] = pf_temp_claim(&slots[n])) != NULL) n++;
+    while (n < 31 && (held[n] = pfi_temp_claim(&slots[n])) != NULL) n++;
     assert_int_equal(n, 31);
     assert_int_equal(nn_write_file_atomic(path, bytes, sizeof bytes, &lg), NN_WOK);
-    assert_non_null(pf_temp_claim(&last));            /* the write gave its slot back */
-    assert_int_equal(pf_temp_claim(&slots[31]) == NULL && slots[31] == 0, 1);   /* full */
+    assert_non_null(pfi_temp_claim(&last));            /* the write gave its slot back */
+    assert_int_equal(pfi_temp_claim(&slots[31]) == NULL && slots[31] == 0, 1);   /* full */
     assert_int_equal(nn_write_file_atomic(path, bytes, 3, &lg), NN_WOK);
     f = fopen(path, "rb");
     assert_non_null(f);
@@ -351,12 +351,12 @@ static void test_write_atomic_temp_table(void **state)
     f = fopen(held[0], "wb");
     assert_non_null(f);
     fclose(f);
-    pf_temp_list(slots[0]);
+    pfi_temp_list(slots[0]);
     pf_remove_temp_files();
     assert_int_equal(access(held[0], F_OK), -1);
     assert_int_equal(access(path, F_OK), 0);          /* the finished file stays */
-    for (int i = 0; i < n; i++) pf_temp_release(slots[i]);
-    pf_temp_release(last);
+    for (int i = 0; i < n; i++) pfi_temp_release(slots[i]);
+    pfi_temp_release(last);
 }
 
 static void test_corrupt(void **state)

@@ -36,7 +36,7 @@ static void hex_to_lab(const char *hex, float lab[3])
 {
     unsigned v = (unsigned)strtoul(hex, NULL, 16);
     uint8_t c[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    pf_srgb8_to_oklab(c, lab);
+    pfi_srgb8_to_oklab(c, lab);
 }
 
 /* Parses a space-separated list of RRGGBB into OKLab; returns the count. */
@@ -60,8 +60,8 @@ static int random_palette(int k, float sep, uint64_t *rng, float (*lab)[3])
         uint8_t c[3] = { (uint8_t)tu_rand(rng), (uint8_t)tu_rand(rng), (uint8_t)tu_rand(rng) };
         float l[3];
         int ok = 1;
-        pf_srgb8_to_oklab(c, l);
-        for (int i = 0; i < n && ok; i++) ok = pf_oklab_dist(l, lab[i]) >= sep;
+        pfi_srgb8_to_oklab(c, l);
+        for (int i = 0; i < n && ok; i++) ok = pfi_oklab_dist(l, lab[i]) >= sep;
         if (ok) memcpy(lab[n++], l, sizeof l);
     }
     return n;
@@ -82,9 +82,9 @@ static void noisy_clusters(float *out, size_t m, const float (*P)[3], int k, con
         float x[3], rgb[3];
         uint8_t q[3];
         for (int d = 0; d < 3; d++) x[d] = P[j][d] + (float)(sigma * tu_gauss(rng));
-        pf_oklab_to_srgb(x, rgb);
+        pfi_oklab_to_srgb(x, rgb);
         for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
-        pf_srgb8_to_oklab(q, out + 3 * i);
+        pfi_srgb8_to_oklab(q, out + 3 * i);
     }
 }
 
@@ -92,7 +92,7 @@ static void noisy_clusters(float *out, size_t m, const float (*P)[3], int k, con
 static float nearest_of(const float lab[3], const float (*set)[3], int k)
 {
     float best = INFINITY;
-    for (int i = 0; i < k; i++) best = fminf(best, pf_oklab_dist(lab, set[i]));
+    for (int i = 0; i < k; i++) best = fminf(best, pfi_oklab_dist(lab, set[i]));
     return best;
 }
 
@@ -103,17 +103,17 @@ static void check_extraction(const char *what, const float (*P)[3], int k, doubl
 {
     uint64_t rng = seed;
     float *lab = malloc(m * 3 * sizeof(float));
-    pf_palette p;
+    pfi_palette p;
     assert_non_null(lab);
     noisy_clusters(lab, m, P, k, NULL, sigma, &rng);
-    double t0 = pf_now_ms();
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
-    double ms = pf_now_ms() - t0;
+    double t0 = pfi_now_ms();
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    double ms = pfi_now_ms() - t0;
     int tol = (int)(0.1 * k);
     float worst = 0, junk = 0;
     for (int i = 0; i < k; i++) {
         float d;
-        pf_palette_nearest(&p, P[i], &d);
+        pfi_palette_nearest(&p, P[i], &d);
         worst = fmaxf(worst, d);
     }
     for (int i = 0; i < p.n; i++) junk = fmaxf(junk, nearest_of(p.lab[i], P, k));
@@ -140,9 +140,9 @@ static void test_oklab_reference(void **state)
     };
     for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
         float lab[3], back[3];
-        pf_srgb_to_oklab(ref[i].rgb, lab);
+        pfi_srgb_to_oklab(ref[i].rgb, lab);
         for (int d = 0; d < 3; d++) assert_true(fabsf(lab[d] - ref[i].lab[d]) < 1e-4f);
-        pf_oklab_to_srgb(lab, back);
+        pfi_oklab_to_srgb(lab, back);
         for (int d = 0; d < 3; d++) assert_true(fabsf(back[d] - ref[i].rgb[d]) < 1e-4f);
     }
 }
@@ -160,8 +160,8 @@ static void test_oklab_table(void **state)
         else for (int d = 0; d < 3; d++) c[d] = (uint8_t)tu_rand(&rng);
         float lab[3], lab2[3], rgb[3] = { c[0] / 255.0f, c[1] / 255.0f, c[2] / 255.0f };
         double want[3];
-        pf_srgb8_to_oklab(c, lab);
-        pf_srgb_to_oklab(rgb, lab2);
+        pfi_srgb8_to_oklab(c, lab);
+        pfi_srgb_to_oklab(rgb, lab2);
         ref_oklab(c, want);
         for (int d = 0; d < 3; d++) {
             worst = fmax(worst, fabs(lab[d] - want[d]));
@@ -182,8 +182,8 @@ static void test_oklab_round_trip(void **state)
             for (int b = 0; b < 256; b++) {
                 uint8_t c[3] = { (uint8_t)r, (uint8_t)g, (uint8_t)b };
                 float lab[3], rgb[3];
-                pf_srgb8_to_oklab(c, lab);
-                pf_oklab_to_srgb(lab, rgb);
+                pfi_srgb8_to_oklab(c, lab);
+                pfi_oklab_to_srgb(lab, rgb);
                 for (int d = 0; d < 3; d++) bad += lrintf(rgb[d] * 255.0f) != c[d];
             }
     assert_int_equal(bad, 0);
@@ -196,23 +196,23 @@ static void test_oklab_clamp_and_dist(void **state)
     for (int i = 0; i < 10000; i++) {
         float lab[3] = { (float)(tu_uniform(&rng) * 1.6 - 0.3), (float)(tu_uniform(&rng) - 0.5),
                          (float)(tu_uniform(&rng) - 0.5) }, rgb[3];
-        pf_oklab_to_srgb(lab, rgb);
+        pfi_oklab_to_srgb(lab, rgb);
         for (int d = 0; d < 3; d++) assert_true(rgb[d] >= 0.0f && rgb[d] <= 1.0f);
     }
     float nan3[3] = { NAN, NAN, NAN }, rgb[3];
-    pf_oklab_to_srgb(nan3, rgb);
+    pfi_oklab_to_srgb(nan3, rgb);
     for (int d = 0; d < 3; d++) assert_true(rgb[d] >= 0.0f && rgb[d] <= 1.0f);
 
     float a[3] = { 0.5f, 0.0f, 0.0f }, b[3] = { 0.5f, 0.3f, 0.4f };
-    assert_true(fabsf(pf_oklab_dist(a, b) - 0.5f) < 1e-6f);
-    assert_true(pf_oklab_dist(a, b) == pf_oklab_dist(b, a));
-    assert_true(pf_oklab_dist(a, a) == 0.0f);
+    assert_true(fabsf(pfi_oklab_dist(a, b) - 0.5f) < 1e-6f);
+    assert_true(pfi_oklab_dist(a, b) == pfi_oklab_dist(b, a));
+    assert_true(pfi_oklab_dist(a, a) == 0.0f);
 
-    pf_palette p;
+    pfi_palette p;
     memset(&p, 0, sizeof p);
     p.n = 2;
     p.rgb[1][0] = 255;
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     assert_true(fabsf(p.lab[0][0]) < 1e-6f);
     assert_true(fabsf(p.lab[1][0] - 0.62796f) < 1e-4f);
 }
@@ -289,14 +289,14 @@ static void test_extract_small_colours(void **state)
         memcpy(lab + 3 * n, P[0], sizeof hi);
         lab[3 * n] += 0.03f;
     }
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, n, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, n, 0), PF_OK);
     float d;
-    pf_palette_nearest(&p, hi, &d);
+    pfi_palette_nearest(&p, hi, &d);
     assert_int_equal(p.n, 4);
     assert_true(d < 0.01f);
     /* the same highlight as a single stray pixel is noise */
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m - 39, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m - 39, 0), PF_OK);
     assert_int_equal(p.n, 3);
     free(lab);
 }
@@ -313,12 +313,12 @@ static void test_extract_small_sprite(void **state)
     for (int j = 0; j < 12; j++)
         for (int r = 0; r < (j < 4 ? 1 : 2 * j); r++, n++) memcpy(lab + 3 * n, P[j], sizeof P[j]);
     while (n < 256) { memcpy(lab + 3 * n, P[11], sizeof P[11]); n++; }
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, n, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, n, 0), PF_OK);
     assert_int_equal(p.n, 12);
     for (int j = 0; j < 12; j++) {
         float d;
-        pf_palette_nearest(&p, P[j], &d);
+        pfi_palette_nearest(&p, P[j], &d);
         assert_true(d < 1e-6f);
     }
 }
@@ -338,12 +338,12 @@ static void test_extract_near_black(void **state)
         for (int d = 0; d < 3; d++) {
             int base = which == 0 ? 0 : which == 1 ? 255 : (d == 0 ? 200 : 40);
             int v = base + (int)lrint(2.5 * tu_gauss(&rng));
-            c[d] = (uint8_t)pf_clampi(v, 0, 255);
+            c[d] = (uint8_t)pfi_clampi(v, 0, 255);
         }
-        pf_srgb8_to_oklab(c, lab + 3 * i);
+        pfi_srgb8_to_oklab(c, lab + 3 * i);
     }
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, 0), PF_OK);
     assert_int_equal(p.n, 3);
     assert_true(p.rgb[0][0] <= 2 && p.rgb[0][1] <= 2 && p.rgb[0][2] <= 2);
     free(lab);
@@ -359,7 +359,7 @@ static void test_extract_blends(void **state)
     float *lab = malloc(m * 3 * sizeof(float));
     float P[3][3], rgb[3][3];
     parse_list("202020 f0d020 e06020", P);
-    for (int j = 0; j < 3; j++) pf_oklab_to_srgb(P[j], rgb[j]);
+    for (int j = 0; j < 3; j++) pfi_oklab_to_srgb(P[j], rgb[j]);
     assert_non_null(lab);
     for (size_t i = 0; i < m; i++) {
         double u = tu_uniform(&rng);
@@ -371,17 +371,17 @@ static void test_extract_blends(void **state)
         } else {
             int j = u < 0.5 ? 0 : u < 0.9 ? 1 : 2;
             for (int d = 0; d < 3; d++) x[d] = P[j][d] + (float)(0.008 * tu_gauss(&rng));
-            pf_oklab_to_srgb(x, c);
+            pfi_oklab_to_srgb(x, c);
         }
         for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(c[d] * 255.0f);
-        pf_srgb8_to_oklab(q, lab + 3 * i);
+        pfi_srgb8_to_oklab(q, lab + 3 * i);
     }
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, 0), PF_OK);
     assert_int_equal(p.n, 3);
     for (int j = 0; j < 3; j++) {
         float d;
-        pf_palette_nearest(&p, P[j], &d);
+        pfi_palette_nearest(&p, P[j], &d);
         assert_true(d < 0.02f);
     }
     free(lab);
@@ -403,24 +403,24 @@ static void test_extract_ramp(void **state)
         float t = (float)tu_uniform(&rng), x[3], rgb[3];
         uint8_t q[3];
         for (int d = 0; d < 3; d++) x[d] = a[d] + t * (b[d] - a[d]) + (float)(0.004 * tu_gauss(&rng));
-        pf_oklab_to_srgb(x, rgb);
+        pfi_oklab_to_srgb(x, rgb);
         for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
-        pf_srgb8_to_oklab(q, lab + 3 * i);
+        pfi_srgb8_to_oklab(q, lab + 3 * i);
     }
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, 0), PF_OK);
     float worst = 0;
     for (int i = 0; i <= 100; i++) {
         float x[3], d;
         for (int c = 0; c < 3; c++) x[c] = a[c] + 0.01f * (float)i * (b[c] - a[c]);
-        pf_palette_nearest(&p, x, &d);
+        pfi_palette_nearest(&p, x, &d);
         worst = fmaxf(worst, d);
     }
-    printf("  ramp of length %.3f: %d steps, farthest ramp colour %.3f\n", pf_oklab_dist(a, b), p.n, worst);
+    printf("  ramp of length %.3f: %d steps, farthest ramp colour %.3f\n", pfi_oklab_dist(a, b), p.n, worst);
     assert_true(worst <= 0.05f);
     assert_in_range(p.n, 4, 12);
     for (int i = 0; i < p.n; i++)
-        for (int j = i + 1; j < p.n; j++) assert_true(pf_oklab_dist(p.lab[i], p.lab[j]) >= 0.035f);
+        for (int j = i + 1; j < p.n; j++) assert_true(pfi_oklab_dist(p.lab[i], p.lab[j]) >= 0.035f);
     free(lab);
 }
 
@@ -433,15 +433,15 @@ static void test_extract_fixed_count(void **state)
     uint64_t rng = 41;
     size_t m = 100000;
     float *lab = malloc(m * 3 * sizeof(float));
-    pf_palette p, a;
+    pfi_palette p, a;
     assert_non_null(lab);
     assert_int_equal(random_palette(8, 0.1f, &rng, P), 8);
     noisy_clusters(lab, m, (const float (*)[3])P, 8, NULL, 0.01, &rng);
-    assert_int_equal(pf_palette_extract(&a, lab, NULL, m, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&a, lab, NULL, m, 0), PF_OK);
     assert_int_equal(a.n, 8);
     static const int want[] = { 1, 2, 3, 5, 7, 8, 12, 16, 40, 64, 256 };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        assert_int_equal(pf_palette_extract(&p, lab, NULL, m, want[i]), PF_OK);
+        assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, want[i]), PF_OK);
         if (want[i] >= 8) {   /* the automatic palette, exactly */
             assert_int_equal(p.n, 8);
             assert_memory_equal(p.rgb, a.rgb, 8 * 3);
@@ -453,13 +453,13 @@ static void test_extract_fixed_count(void **state)
     }
     for (int j = 0; j < 8; j++) {
         float d;
-        pf_palette_nearest(&a, P[j], &d);
+        pfi_palette_nearest(&a, P[j], &d);
         assert_true(d < 0.02f);
     }
     /* fewer distinct colours than asked: each of them once, exactly */
     static const uint8_t exact[3][3] = { { 10, 20, 30 }, { 200, 100, 50 }, { 255, 255, 255 } };
-    for (size_t i = 0; i < 3000; i++) pf_srgb8_to_oklab(exact[i % 3], lab + 3 * i);
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 3000, 8), PF_OK);
+    for (size_t i = 0; i < 3000; i++) pfi_srgb8_to_oklab(exact[i % 3], lab + 3 * i);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 3000, 8), PF_OK);
     assert_int_equal(p.n, 3);
     for (int j = 0; j < 3; j++) {
         int found = 0;
@@ -467,7 +467,7 @@ static void test_extract_fixed_count(void **state)
         assert_true(found);
     }
     /* and auto mode returns exact colours exactly */
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 3000, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 3000, 0), PF_OK);
     assert_int_equal(p.n, 3);
     free(lab);
 }
@@ -479,15 +479,15 @@ static void test_extract_deterministic(void **state)
     uint64_t rng = 51;
     size_t m = 150000;
     float *lab = malloc(m * 3 * sizeof(float));
-    pf_palette a, b;
+    pfi_palette a, b;
     assert_non_null(lab);
     parse_list(PICO8, P);
     noisy_clusters(lab, m, (const float (*)[3])P, 16, NULL, 0.02, &rng);
     for (int colors = 0; colors <= 24; colors += 12) {
         memset(&a, 0xAB, sizeof a);
         memset(&b, 0xCD, sizeof b);
-        assert_int_equal(pf_palette_extract(&a, lab, NULL, m, colors), PF_OK);
-        assert_int_equal(pf_palette_extract(&b, lab, NULL, m, colors), PF_OK);
+        assert_int_equal(pfi_palette_extract(&a, lab, NULL, m, colors), PF_OK);
+        assert_int_equal(pfi_palette_extract(&b, lab, NULL, m, colors), PF_OK);
         assert_int_equal(a.n, b.n);
         assert_memory_equal(a.rgb, b.rgb, (size_t)a.n * 3);
         assert_memory_equal(a.lab, b.lab, (size_t)a.n * sizeof a.lab[0]);
@@ -505,7 +505,7 @@ static void test_extract_weights(void **state)
     size_t m = 20000;
     float *lab = malloc(m * 5 * 3 * sizeof(float)), *w = malloc(m * sizeof(float));
     float *rep = lab + m * 3;
-    pf_palette a, b, c;
+    pfi_palette a, b, c;
     assert_true(lab && w);
     parse_list("102030 c04040 40c040 f0f0a0", P);
     noisy_clusters(lab, m, (const float (*)[3])P, 4, NULL, 0.01, &rng);
@@ -513,18 +513,18 @@ static void test_extract_weights(void **state)
         w[i] = 5.0f;
         for (int r = 0; r < 4; r++) memcpy(rep + 3 * (4 * i + r), lab + 3 * i, 3 * sizeof(float));
     }
-    assert_int_equal(pf_palette_extract(&a, lab, w, m, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&a, lab, w, m, 0), PF_OK);
     /* the same colours five times over, unweighted */
     float *five = malloc(m * 5 * 3 * sizeof(float));
     assert_non_null(five);
     memcpy(five, lab, m * 3 * sizeof(float));
     memcpy(five + m * 3, rep, m * 4 * 3 * sizeof(float));
-    assert_int_equal(pf_palette_extract(&b, five, NULL, m * 5, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&b, five, NULL, m * 5, 0), PF_OK);
     assert_int_equal(a.n, 4);
     assert_int_equal(a.n, b.n);
     assert_memory_equal(a.rgb, b.rgb, (size_t)a.n * 3);
     for (size_t i = 0; i < m; i++) w[i] = 1e-3f;
-    assert_int_equal(pf_palette_extract(&c, lab, w, m, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&c, lab, w, m, 0), PF_OK);
     assert_int_equal(c.n, 4);
     /* zero, negative and NaN weights and NaN colours are skipped */
     for (size_t i = 0; i < m; i++) w[i] = 1.0f;
@@ -533,7 +533,7 @@ static void test_extract_weights(void **state)
         lab[3 * i + 1] = 0.35f;   /* far-off colour that must not count */
     }
     lab[3 * 5] = NAN;
-    assert_int_equal(pf_palette_extract(&c, lab, w, m, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&c, lab, w, m, 0), PF_OK);
     assert_int_equal(c.n, 4);
     free(lab);
     free(w);
@@ -544,26 +544,26 @@ static void test_extract_args(void **state)
 {
     (void)state;
     float lab[6] = { 0.5f, 0, 0, 0.6f, 0.1f, 0 };
-    pf_palette p;
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, -1), PF_EINVAL);
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, 257), PF_EINVAL);
-    assert_int_equal(pf_palette_extract(NULL, lab, NULL, 2, 0), PF_EINVAL);
-    assert_int_equal(pf_palette_extract(&p, NULL, NULL, 2, 0), PF_EINVAL);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 2, -1), PF_EINVAL);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 2, 257), PF_EINVAL);
+    assert_int_equal(pfi_palette_extract(NULL, lab, NULL, 2, 0), PF_EINVAL);
+    assert_int_equal(pfi_palette_extract(&p, NULL, NULL, 2, 0), PF_EINVAL);
     p.n = 99;
-    assert_int_equal(pf_palette_extract(&p, NULL, NULL, 0, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, NULL, NULL, 0, 0), PF_OK);
     assert_int_equal(p.n, 0);
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 2, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 2, 0), PF_OK);
     assert_int_equal(p.n, 2);
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, 1, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, 1, 0), PF_OK);
     assert_int_equal(p.n, 1);
     float bad[3] = { NAN, 0, 0 };
-    assert_int_equal(pf_palette_extract(&p, bad, NULL, 1, 4), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, bad, NULL, 1, 4), PF_OK);
     assert_int_equal(p.n, 0);
     /* absurd and infinite colours are ignored, not binned */
     float huge[12] = { 1e30f, 0, 0, 0.5f, -1e30f, 3e38f, INFINITY, 0, 0, 0.7f, 0.01f, 0.02f };
-    assert_int_equal(pf_palette_extract(&p, huge, NULL, 4, 0), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, huge, NULL, 4, 0), PF_OK);
     assert_int_equal(p.n, 1);
-    assert_int_equal(pf_palette_extract(&p, huge, NULL, 4, 3), PF_OK);
+    assert_int_equal(pfi_palette_extract(&p, huge, NULL, 4, 3), PF_OK);
     assert_int_equal(p.n, 1);
 }
 
@@ -575,18 +575,18 @@ static void test_extract_speed(void **state)
     uint64_t rng = 71;
     size_t m = 2000000;
     float *lab = malloc(m * 3 * sizeof(float));
-    pf_palette p;
+    pfi_palette p;
     assert_non_null(lab);
     assert_int_equal(random_palette(32, 0.08f, &rng, P), 32);
     noisy_clusters(lab, m, (const float (*)[3])P, 32, NULL, 0.015, &rng);
-    double t0 = pf_now_ms();
-    assert_int_equal(pf_palette_extract(&p, lab, NULL, m, 0), PF_OK);
-    printf("  2M colours, 32 true: %d colours in %.0f ms\n", p.n, pf_now_ms() - t0);
+    double t0 = pfi_now_ms();
+    assert_int_equal(pfi_palette_extract(&p, lab, NULL, m, 0), PF_OK);
+    printf("  2M colours, 32 true: %d colours in %.0f ms\n", p.n, pfi_now_ms() - t0);
     assert_in_range(p.n, 29, 35);
     free(lab);
 }
 
-/* ---- whole clips (pf_palette_from_rgba) -------------------------------------- */
+/* ---- whole clips (pfi_palette_from_rgba) -------------------------------------- */
 
 /* One pixel of a synthetic restored clip: colour c of the table, blended
  * towards a 4-neighbour of another region (where there is one) by a share
@@ -604,17 +604,17 @@ static void clip_pixel(uint8_t *px, const int *lbl, int w, int h, int x, int y, 
     double t = o >= 0 ? edge_mix * tu_uniform(rng) : 0.0;
     for (int d = 0; d < 3; d++) {
         double v = (1 - t) * tab[c][d] + t * (o >= 0 ? tab[o][d] : 0) + noise * tu_gauss(rng);
-        px[d] = (uint8_t)pf_clampi((int)lrint(v), 0, 255);
+        px[d] = (uint8_t)pfi_clampi((int)lrint(v), 0, 255);
     }
     px[3] = 255;
 }
 
 /* The colour of table entry c that the palette has nearest, as a distance. */
-static float entry_dist(const pf_palette *p, const uint8_t c[3])
+static float entry_dist(const pfi_palette *p, const uint8_t c[3])
 {
     float lab[3], d;
-    pf_srgb8_to_oklab(c, lab);
-    pf_palette_nearest(p, lab, &d);
+    pfi_srgb8_to_oklab(c, lab);
+    pfi_palette_nearest(p, lab, &d);
     return d;
 }
 
@@ -639,7 +639,7 @@ static void test_clip_small_hues(void **state)
     int lbl[W * H];
     float lab[NCOL][3];
     assert_non_null(rgba);
-    for (int c = 0; c < NCOL; c++) pf_srgb8_to_oklab(tab[c], lab[c]);
+    for (int c = 0; c < NCOL; c++) pfi_srgb8_to_oklab(tab[c], lab[c]);
     for (uint64_t seed = 1; seed <= 4; seed++) {
         uint64_t rng = 0x5eed0000 + seed;
         for (int f = 0; f < F; f++) {
@@ -658,14 +658,14 @@ static void test_clip_small_hues(void **state)
                     clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.5, 4.0, &rng);
             frames[f] = px;
         }
-        pf_palette p;
-        assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+        pfi_palette p;
+        assert_int_equal(pfi_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
         float dr = entry_dist(&p, tab[RED]), dt = entry_dist(&p, tab[TEAL]), junk = 0, worst = 0;
         for (int i = 0; i < p.n; i++) junk = fmaxf(junk, nearest_of(p.lab[i], (const float (*)[3])lab, NCOL));
         for (int c = 0; c < NCOL; c++) worst = fmaxf(worst, entry_dist(&p, tab[c]));
         printf("  seed %d: %d entries, red %.3f (%.3f from the brown), teal %.3f (%.3f from the grey), "
-               "worst colour %.3f, worst entry %.3f\n", (int)seed, p.n, dr, pf_oklab_dist(lab[RED], lab[0]), dt,
-               pf_oklab_dist(lab[TEAL], lab[3]), worst, junk);
+               "worst colour %.3f, worst entry %.3f\n", (int)seed, p.n, dr, pfi_oklab_dist(lab[RED], lab[0]), dt,
+               pfi_oklab_dist(lab[TEAL], lab[3]), worst, junk);
         assert_true(dr < 0.04f);
         assert_true(dt < 0.04f);
         assert_true(worst < 0.04f);
@@ -698,12 +698,12 @@ static void test_clip_colors_max(void **state)
             for (int x = 0; x < W; x++) clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.3, 3.0, &rng);
         frames[f] = px;
     }
-    pf_palette p, a;
-    assert_int_equal(pf_palette_from_rgba(&a, frames, F, (size_t)W * H, 0), PF_OK);
-    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 16), PF_OK);
+    pfi_palette p, a;
+    assert_int_equal(pfi_palette_from_rgba(&a, frames, F, (size_t)W * H, 0), PF_OK);
+    assert_int_equal(pfi_palette_from_rgba(&p, frames, F, (size_t)W * H, 16), PF_OK);
     float close = INFINITY, worst = 0;
     for (int i = 0; i < p.n; i++)
-        for (int j = i + 1; j < p.n; j++) close = fminf(close, pf_oklab_dist(p.lab[i], p.lab[j]));
+        for (int j = i + 1; j < p.n; j++) close = fminf(close, pfi_oklab_dist(p.lab[i], p.lab[j]));
     for (int c = 0; c < NCOL; c++) worst = fmaxf(worst, entry_dist(&p, tab[c]));
     printf("  8 colours, --colors 16: %d entries (auto %d), closest pair %.3f, worst colour %.3f\n", p.n, a.n,
            close, worst);
@@ -712,7 +712,7 @@ static void test_clip_colors_max(void **state)
     assert_true(worst < 0.04f);
     assert_int_equal(p.n, a.n);
     assert_memory_equal(p.rgb, a.rgb, (size_t)p.n * 3);
-    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 5), PF_OK);
+    assert_int_equal(pfi_palette_from_rgba(&p, frames, F, (size_t)W * H, 5), PF_OK);
     assert_int_equal(p.n, 5);
     free(rgba);
 }
@@ -737,18 +737,18 @@ static void test_clip_gradient(void **state)
                 double t = (double)((x + f) % W) / (W - 1);
                 for (int d = 0; d < 3; d++) {
                     double v = (1 - t) * a[d] + t * b[d] + 2.0 * tu_gauss(&rng);
-                    px[((size_t)y * W + x) * 4 + d] = (uint8_t)pf_clampi((int)lrint(v), 0, 255);
+                    px[((size_t)y * W + x) * 4 + d] = (uint8_t)pfi_clampi((int)lrint(v), 0, 255);
                 }
                 px[((size_t)y * W + x) * 4 + 3] = 255;
             }
         frames[f] = px;
     }
-    pf_palette p;
-    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+    pfi_palette p;
+    assert_int_equal(pfi_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
     float la[3], lb[3];
-    pf_srgb8_to_oklab(a, la);
-    pf_srgb8_to_oklab(b, lb);
-    printf("  gradient of length %.3f: %d entries\n", pf_oklab_dist(la, lb), p.n);
+    pfi_srgb8_to_oklab(a, la);
+    pfi_srgb8_to_oklab(b, lb);
+    printf("  gradient of length %.3f: %d entries\n", pfi_oklab_dist(la, lb), p.n);
     assert_in_range(p.n, 4, 12);
     free(rgba);
 }
@@ -758,44 +758,44 @@ static void test_clip_gradient(void **state)
 static void test_nearest(void **state)
 {
     (void)state;
-    pf_palette p;
+    pfi_palette p;
     uint64_t rng = 81;
     float d, lab[3] = { 0.5f, 0, 0 };
     memset(&p, 0, sizeof p);
-    assert_int_equal(pf_palette_nearest(&p, lab, &d), -1);
+    assert_int_equal(pfi_palette_nearest(&p, lab, &d), -1);
     assert_true(isinf(d));
     p.n = 40;
     for (int i = 0; i < p.n; i++)
         for (int c = 0; c < 3; c++) p.rgb[i][c] = (uint8_t)tu_rand(&rng);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     for (int t = 0; t < 2000; t++) {
         uint8_t c[3] = { (uint8_t)tu_rand(&rng), (uint8_t)tu_rand(&rng), (uint8_t)tu_rand(&rng) };
-        pf_srgb8_to_oklab(c, lab);
+        pfi_srgb8_to_oklab(c, lab);
         int best = 0;
         for (int i = 1; i < p.n; i++)
-            if (pf_oklab_dist(lab, p.lab[i]) < pf_oklab_dist(lab, p.lab[best])) best = i;
-        assert_int_equal(pf_palette_nearest(&p, lab, &d), best);
-        assert_true(fabsf(d - pf_oklab_dist(lab, p.lab[best])) < 1e-6f);
+            if (pfi_oklab_dist(lab, p.lab[i]) < pfi_oklab_dist(lab, p.lab[best])) best = i;
+        assert_int_equal(pfi_palette_nearest(&p, lab, &d), best);
+        assert_true(fabsf(d - pfi_oklab_dist(lab, p.lab[best])) < 1e-6f);
     }
-    assert_int_equal(pf_palette_nearest(&p, p.lab[7], NULL), 7);
+    assert_int_equal(pfi_palette_nearest(&p, p.lab[7], NULL), 7);
 }
 
 /* One-pixel frames: RGBA planes of a single cell. */
 static void cell_from_lab(float cell[4], const float lab[3], float alpha)
 {
-    pf_oklab_to_srgb(lab, cell);
+    pfi_oklab_to_srgb(lab, cell);
     cell[3] = alpha;
 }
 
 /* Maps a sequence of single-pixel frames; returns the indices. */
-static void map_sequence(const pf_palette *p, const float (*labs)[3], const float *alpha, int n,
-                         const pf_hysteresis *hy, int16_t *out)
+static void map_sequence(const pfi_palette *p, const float (*labs)[3], const float *alpha, int n,
+                         const pfi_hysteresis *hy, int16_t *out)
 {
     float cur[4], prev[4];
     int16_t pidx = -1;
     for (int f = 0; f < n; f++) {
         cell_from_lab(cur, labs[f], alpha ? alpha[f] : 1.0f);
-        pf_palette_map_frame(p, cur, 1, 1, f ? prev : NULL, f ? &pidx : NULL, hy, &out[f]);
+        pfi_palette_map_frame(p, cur, 1, 1, f ? prev : NULL, f ? &pidx : NULL, hy, &out[f]);
         memcpy(prev, cur, sizeof cur);
         pidx = out[f];
     }
@@ -804,13 +804,13 @@ static void map_sequence(const pf_palette *p, const float (*labs)[3], const floa
 static void test_map_frame_basic(void **state)
 {
     (void)state;
-    pf_palette p;
+    pfi_palette p;
     memset(&p, 0, sizeof p);
     p.n = 3;
     memcpy(p.rgb[0], (uint8_t[]){ 0, 0, 0 }, 3);
     memcpy(p.rgb[1], (uint8_t[]){ 255, 0, 0 }, 3);
     memcpy(p.rgb[2], (uint8_t[]){ 255, 255, 255 }, 3);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     /* (4, 2, 3) planar RGBA */
     float cells[4 * 6] = {
         0.0f, 0.9f, 1.0f, 0.1f, 0.5f, NAN,    /* R */
@@ -819,7 +819,7 @@ static void test_map_frame_basic(void **state)
         1.0f, 1.0f, 1.0f, 0.4f, NAN,  1.0f,   /* A */
     };
     int16_t idx[6];
-    pf_palette_map_frame(&p, cells, 3, 2, NULL, NULL, NULL, idx);
+    pfi_palette_map_frame(&p, cells, 3, 2, NULL, NULL, NULL, idx);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
     assert_int_equal(idx[2], 2);
@@ -827,13 +827,13 @@ static void test_map_frame_basic(void **state)
     assert_int_equal(idx[4], -1);   /* NaN alpha */
     assert_true(idx[5] >= 0 && idx[5] < 3);   /* NaN colour: some entry, no crash */
     /* an empty palette maps everything to -1 */
-    pf_palette empty;
+    pfi_palette empty;
     memset(&empty, 0, sizeof empty);
-    pf_palette_map_frame(&empty, cells, 3, 2, NULL, NULL, NULL, idx);
+    pfi_palette_map_frame(&empty, cells, 3, 2, NULL, NULL, NULL, idx);
     for (int i = 0; i < 6; i++) assert_int_equal(idx[i], -1);
     /* garbage previous indices are ignored */
     int16_t junk[6] = { 300, -7, 3, 2, 1, 0 };
-    pf_palette_map_frame(&p, cells, 3, 2, cells, junk, NULL, idx);
+    pfi_palette_map_frame(&p, cells, 3, 2, cells, junk, NULL, idx);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
     assert_int_equal(idx[2], 2);
@@ -849,14 +849,14 @@ static void test_map_frame_cache(void **state)
     float *cells = malloc(4 * plane * sizeof(float));
     int16_t *idx = malloc(plane * sizeof(int16_t));
     uint8_t set[3000][3];
-    pf_palette p;
+    pfi_palette p;
     uint64_t rng = 83;
     assert_true(cells && idx);
     memset(&p, 0, sizeof p);
     p.n = 200;
     for (int i = 0; i < p.n; i++)
         for (int c = 0; c < 3; c++) p.rgb[i][c] = (uint8_t)tu_rand(&rng);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     for (int i = 0; i < 3000; i++)
         for (int c = 0; c < 3; c++) set[i][c] = (uint8_t)tu_rand(&rng);
     for (size_t i = 0; i < plane; i++) {
@@ -865,13 +865,13 @@ static void test_map_frame_cache(void **state)
             cells[c * plane + i] = exact ? set[k][c] / 255.0f : (float)tu_uniform(&rng);
         cells[3 * plane + i] = 1.0f;
     }
-    double t0 = pf_now_ms();
-    pf_palette_map_frame(&p, cells, W, H, NULL, NULL, NULL, idx);
-    printf("  %dx%d frame, 200 entries: %.2f ms\n", W, H, pf_now_ms() - t0);
+    double t0 = pfi_now_ms();
+    pfi_palette_map_frame(&p, cells, W, H, NULL, NULL, NULL, idx);
+    printf("  %dx%d frame, 200 entries: %.2f ms\n", W, H, pfi_now_ms() - t0);
     for (size_t i = 0; i < plane; i++) {
         float rgb[3] = { cells[i], cells[plane + i], cells[2 * plane + i] }, lab[3];
-        pf_srgb_to_oklab(rgb, lab);
-        assert_int_equal(idx[i], pf_palette_nearest(&p, lab, NULL));
+        pfi_srgb_to_oklab(rgb, lab);
+        assert_int_equal(idx[i], pfi_palette_nearest(&p, lab, NULL));
     }
     free(cells);
     free(idx);
@@ -880,16 +880,16 @@ static void test_map_frame_cache(void **state)
 static void test_hysteresis(void **state)
 {
     (void)state;
-    pf_hysteresis hy = pf_hysteresis_default();
+    pfi_hysteresis hy = pfi_hysteresis_default();
     assert_true(fabsf(hy.keep_margin - 0.03f) < 1e-6f && fabsf(hy.same_dist - 0.03f) < 1e-6f);
 
     /* two greys 0.1 apart in L; a pixel hovering around their midpoint */
-    pf_palette p;
+    pfi_palette p;
     memset(&p, 0, sizeof p);
     p.n = 2;
     memcpy(p.rgb[0], (uint8_t[]){ 100, 100, 100 }, 3);
     memcpy(p.rgb[1], (uint8_t[]){ 125, 125, 125 }, 3);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     float mid = 0.5f * (p.lab[0][0] + p.lab[1][0]);
     enum { N = 12 };
     float seq[N][3];
@@ -902,12 +902,12 @@ static void test_hysteresis(void **state)
     for (int f = 0; f < N; f++) {   /* without history it flips every frame */
         float cell[4];
         cell_from_lab(cell, seq[f], 1.0f);
-        pf_palette_map_frame(&p, cell, 1, 1, NULL, NULL, &hy, &without[f]);
+        pfi_palette_map_frame(&p, cell, 1, 1, NULL, NULL, &hy, &without[f]);
     }
     for (int f = 1; f < N; f++) assert_int_not_equal(without[f], without[f - 1]);
 
     /* a larger wobble (0.04 > same_dist) kept by the margin rule alone */
-    pf_hysteresis wide = { 0.05f, 0.01f };
+    pfi_hysteresis wide = { 0.05f, 0.01f };
     for (int f = 0; f < N; f++) seq[f][0] = mid + (f % 2 ? 0.02f : -0.02f);
     map_sequence(&p, (const float (*)[3])seq, NULL, N, &wide, with);
     for (int f = 1; f < N; f++) assert_int_equal(with[f], with[0]);
@@ -937,13 +937,13 @@ static void test_hysteresis(void **state)
         else if (drift[f][0] > mid + hy.keep_margin + 2 * hy.same_dist) assert_int_equal(di[f], 1);
 
     /* entries closer than the margins still hand over on a drift */
-    pf_palette close;
+    pfi_palette close;
     memset(&close, 0, sizeof close);
     close.n = 2;
     memcpy(close.rgb[0], (uint8_t[]){ 100, 100, 100 }, 3);
     memcpy(close.rgb[1], (uint8_t[]){ 105, 105, 105 }, 3);
-    pf_palette_update_lab(&close);
-    assert_true(pf_oklab_dist(close.lab[0], close.lab[1]) < hy.keep_margin);
+    pfi_palette_update_lab(&close);
+    assert_true(pfi_oklab_dist(close.lab[0], close.lab[1]) < hy.keep_margin);
     for (int f = 0; f < D; f++) drift[f][0] = close.lab[0][0] + 0.002f * (float)f;
     map_sequence(&close, (const float (*)[3])drift, NULL, D, &hy, di);
     assert_int_equal(di[0], 0);
@@ -972,7 +972,7 @@ static void capture_log(void *user, int level, const char *msg)
     snprintf(g_log, sizeof g_log, "%s", msg);
 }
 
-static const pf_logger g_lg = { capture_log, NULL, PF_LOG_DEBUG };
+static const pfi_logger g_lg = { capture_log, NULL, PF_LOG_DEBUG };
 
 static void write_file(const char *path, const void *data, size_t n)
 {
@@ -982,22 +982,22 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
-static pf_status load_text(const char *dir, const char *name, const char *text, pf_palette *p)
+static pf_status load_text(const char *dir, const char *name, const char *text, pfi_palette *p)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     write_file(path, text, strlen(text));
     g_log[0] = 0;
-    return pf_palette_load(p, path, &g_lg);
+    return pfi_palette_load(p, path, &g_lg);
 }
 
-static void expect_rgb(const pf_palette *p, int i, int r, int g, int b)
+static void expect_rgb(const pfi_palette *p, int i, int r, int g, int b)
 {
     assert_int_equal(p->rgb[i][0], r);
     assert_int_equal(p->rgb[i][1], g);
     assert_int_equal(p->rgb[i][2], b);
     float lab[3];
-    pf_srgb8_to_oklab(p->rgb[i], lab);
+    pfi_srgb8_to_oklab(p->rgb[i], lab);
     assert_memory_equal(lab, p->lab[i], sizeof lab);
 }
 
@@ -1005,7 +1005,7 @@ static void test_file_hex(void **state)
 {
     (void)state;
     char dir[256];
-    pf_palette p;
+    pfi_palette p;
     tu_tmpdir(dir, sizeof dir);
     assert_int_equal(load_text(dir, "a.hex", "#FF0000\r\n00ff00\n\n  0000Fa  \r\n\n", &p), PF_OK);
     assert_int_equal(p.n, 3);
@@ -1044,7 +1044,7 @@ static void test_file_gpl(void **state)
 {
     (void)state;
     char dir[256];
-    pf_palette p;
+    pfi_palette p;
     tu_tmpdir(dir, sizeof dir);
     const char *good =
         "GIMP Palette\r\n"
@@ -1087,7 +1087,7 @@ static void test_file_png(void **state)
 {
     (void)state;
     char dir[256], path[4200];
-    pf_palette p;
+    pfi_palette p;
     tu_tmpdir(dir, sizeof dir);
     /* 4x2: duplicates and transparent pixels are skipped, scan order kept */
     uint8_t px[8][4] = {
@@ -1095,8 +1095,8 @@ static void test_file_png(void **state)
         { 1, 2, 3, 200 },    { 40, 50, 60, 255 }, { 70, 80, 90, 127 }, { 250, 0, 5, 255 },
     };
     snprintf(path, sizeof path, "%s/pal.png", dir);
-    assert_int_equal(pf_png_write(path, &px[0][0], 4, 2, 1), PF_OK);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_OK);
+    assert_int_equal(pfi_png_write(path, &px[0][0], 4, 2, 1), PF_OK);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_OK);
     assert_int_equal(p.n, 4);
     expect_rgb(&p, 0, 10, 20, 30);
     expect_rgb(&p, 1, 40, 50, 60);
@@ -1113,22 +1113,22 @@ static void test_file_png(void **state)
         many[4 * i + 3] = 255;
     }
     snprintf(path, sizeof path, "%s/many.png", dir);
-    assert_int_equal(pf_png_write(path, many, 30, 10, 1), PF_OK);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_png_write(path, many, 30, 10, 1), PF_OK);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     assert_non_null(strstr(g_log, "many.png"));
     /* ... but 256 of them are fine */
-    assert_int_equal(pf_png_write(path, many, 16, 16, 1), PF_OK);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_OK);
+    assert_int_equal(pfi_png_write(path, many, 16, 16, 1), PF_OK);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_OK);
     assert_int_equal(p.n, 256);
     /* all transparent: no colour */
     for (int i = 0; i < 300; i++) many[4 * i + 3] = 0;
-    assert_int_equal(pf_png_write(path, many, 30, 10, 1), PF_OK);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_png_write(path, many, 30, 10, 1), PF_OK);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     free(many);
     /* not a PNG */
     snprintf(path, sizeof path, "%s/fake.png", dir);
     write_file(path, "GIMP Palette\n1 2 3\n", 19);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     assert_non_null(strstr(g_log, "fake.png"));
     tu_rmtree(dir);
 }
@@ -1137,27 +1137,27 @@ static void test_file_errors(void **state)
 {
     (void)state;
     char dir[256], path[4200];
-    pf_palette p;
+    pfi_palette p;
     tu_tmpdir(dir, sizeof dir);
     static const char *const missing[] = { "none.hex", "none.gpl", "none.png", "none" };
     for (size_t i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, missing[i]);
         g_log[0] = 0;
-        assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+        assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
         assert_non_null(strstr(g_log, missing[i]));
     }
     g_log[0] = 0;
-    assert_int_equal(pf_palette_load(&p, dir, &g_lg), PF_EPALETTE);   /* a folder */
+    assert_int_equal(pfi_palette_load(&p, dir, &g_lg), PF_EPALETTE);   /* a folder */
     assert_non_null(strstr(g_log, "is a folder"));
     snprintf(path, sizeof path, "%s/dir.png", dir);   /* a folder named like a palette */
     assert_int_equal(mkdir(path, 0700), 0);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
-    assert_int_equal(pf_palette_load(NULL, path, NULL), PF_EINVAL);
-    assert_int_equal(pf_palette_load(&p, NULL, NULL), PF_EINVAL);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_palette_load(NULL, path, NULL), PF_EINVAL);
+    assert_int_equal(pfi_palette_load(&p, NULL, NULL), PF_EINVAL);
     assert_int_equal(load_text(dir, "x.pal", "JASC-PAL\n0100\n1\n1 2 3\n", &p), PF_EPALETTE);
     snprintf(path, sizeof path, "%s/nul.hex", dir);
     write_file(path, "ff0000\n\0\n", 9);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     /* a file over the size limit is refused without reading it all */
     size_t n = (2u << 20) + 5;
     char *big = malloc(n);
@@ -1165,13 +1165,13 @@ static void test_file_errors(void **state)
     for (size_t i = 0; i < n; i++) big[i] = i % 7 == 6 ? '\n' : 'a';
     snprintf(path, sizeof path, "%s/big.hex", dir);
     write_file(path, big, n);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     /* a very long line */
     snprintf(path, sizeof path, "%s/long.gpl", dir);
     memcpy(big, "GIMP Palette\n1 2 3 ", 19);
     big[100000] = 0;
     write_file(path, big, 100000);
-    assert_int_equal(pf_palette_load(&p, path, &g_lg), PF_EPALETTE);
+    assert_int_equal(pfi_palette_load(&p, path, &g_lg), PF_EPALETTE);
     free(big);
     /* random bytes never crash and never load as colours unless valid */
     uint64_t rng = 91;
@@ -1186,7 +1186,7 @@ static void test_file_errors(void **state)
         }
         snprintf(path, sizeof path, "%s/fuzz%d.%s", dir, t, t % 3 ? "hex" : "gpl");
         write_file(path, buf, len);
-        pf_status st = pf_palette_load(&p, path, NULL);
+        pf_status st = pfi_palette_load(&p, path, NULL);
         assert_true(st == PF_OK || st == PF_EPALETTE);
         if (st == PF_OK) assert_in_range(p.n, 1, 256);
         else assert_int_equal(p.n, 0);
@@ -1195,13 +1195,13 @@ static void test_file_errors(void **state)
 }
 
 
-/* pf_palette_snap: a dominant exact colour replaces a biased entry, clipped
+/* pfi_palette_snap: a dominant exact colour replaces a biased entry, clipped
  * noise near the gamut's ends snaps to 0/255, and without a dominant
  * colour an entry keeps its value. */
 static void test_snap(void **state)
 {
     (void)state;
-    pf_palette p = {0};
+    pfi_palette p = {0};
     uint8_t rgb[3 * 1000];
     size_t m = 0;
     uint64_t s = 7;
@@ -1209,7 +1209,7 @@ static void test_snap(void **state)
     memcpy(p.rgb[0], (uint8_t[3]){1, 2, 1}, 3);       /* a biased "black" */
     memcpy(p.rgb[1], (uint8_t[3]){120, 60, 30}, 3);   /* mean of a dominant colour + noise */
     memcpy(p.rgb[2], (uint8_t[3]){40, 200, 90}, 3);   /* members all different */
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     for (int i = 0; i < 300; i++) { /* black with one-sided noise: no single code dominates... */
         uint8_t v = (uint8_t)(tu_rand(&s) % 4);
         rgb[m++] = (uint8_t)(i % 3 == 0 ? v : 0); rgb[m++] = (uint8_t)(i % 3 == 1 ? v : 0);
@@ -1225,21 +1225,21 @@ static void test_snap(void **state)
     }
     uint8_t before2[3];
     memcpy(before2, p.rgb[2], 3);
-    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, NULL), PF_OK);
+    assert_int_equal(pfi_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, NULL), PF_OK);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){0, 0, 0}), 3);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){121, 61, 29}), 3);
     assert_memory_equal(p.rgb[2], before2, 3);
     /* lab[] follows rgb[] */
     float lab[3];
-    pf_srgb8_to_oklab(p.rgb[1], lab);
-    assert_true(pf_oklab_dist(lab, p.lab[1]) < 1e-6f);
+    pfi_srgb8_to_oklab(p.rgb[1], lab);
+    assert_true(pfi_oklab_dist(lab, p.lab[1]) < 1e-6f);
     /* near white snaps up, and an empty input changes nothing else */
     p.n = 1;
     memcpy(p.rgb[0], (uint8_t[3]){253, 254, 128}, 3);
-    pf_palette_update_lab(&p);
-    assert_int_equal(pf_palette_snap(&p, (const uint8_t[3]){10, 10, 10}, 1, 0.03f, 0.2f, NULL), PF_OK);
+    pfi_palette_update_lab(&p);
+    assert_int_equal(pfi_palette_snap(&p, (const uint8_t[3]){10, 10, 10}, 1, 0.03f, 0.2f, NULL), PF_OK);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 128}), 3);
-    assert_int_equal(pf_palette_snap(NULL, rgb, 1, 0.03f, 0.2f, NULL), PF_EINVAL);
+    assert_int_equal(pfi_palette_snap(NULL, rgb, 1, 0.03f, 0.2f, NULL), PF_EINVAL);
 }
 
 /* A mean entry (no exact colour dominates its members) near a corner of
@@ -1250,25 +1250,25 @@ static void test_snap(void **state)
 static void test_snap_corner(void **state)
 {
     (void)state;
-    pf_palette p = {0};
+    pfi_palette p = {0};
     uint8_t rgb[3 * 1200];
     size_t m = 0;
     uint64_t s = 11;
     static const uint8_t ent[4][3] = { { 240, 235, 234 }, { 235, 9, 23 }, { 234, 0, 0 }, { 120, 140, 90 } };
     p.n = 4;
     for (int e = 0; e < 4; e++) memcpy(p.rgb[e], ent[e], 3);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     for (int e = 0; e < 4; e++)
         for (int i = 0; i < 300; i++) {   /* entry 2: every member exact; the others: noise of +-4 */
             for (int c = 0; c < 3; c++) {
                 int v = ent[e][c] + (e == 2 ? 0 : (int)(tu_rand(&s) % 9) - 4);
-                rgb[m++] = (uint8_t)pf_clampi(v, 0, 255);
+                rgb[m++] = (uint8_t)pfi_clampi(v, 0, 255);
             }
         }
     float lab0[3];
     uint8_t clean[4];
     memcpy(lab0, p.lab[0], sizeof lab0);
-    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, clean), PF_OK);
+    assert_int_equal(pfi_palette_snap(&p, rgb, m / 3, 0.03f, 0.2f, clean), PF_OK);
     assert_int_equal(clean[2], 1);   /* an exact colour dominates it */
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){255, 255, 255}), 3);
     assert_memory_equal(p.lab[0], lab0, sizeof lab0);
@@ -1280,16 +1280,16 @@ static void test_snap_corner(void **state)
     p.n = 2;
     memcpy(p.rgb[0], (uint8_t[3]){100, 100, 100}, 3);
     memcpy(p.rgb[1], (uint8_t[3]){30, 26, 22}, 3);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     m = 0;
     for (int i = 0; i < 400; i++) {
         const int e = i % 2, r = e ? 24 : 1;   /* +-1 code around the grey, +-24 around the dark */
         for (int c = 0; c < 3; c++) {
             int v = p.rgb[e][c] + (int)(tu_rand(&s) % (unsigned)(2 * r + 1)) - r;
-            rgb[m++] = (uint8_t)pf_clampi(v, 0, 255);
+            rgb[m++] = (uint8_t)pfi_clampi(v, 0, 255);
         }
     }
-    assert_int_equal(pf_palette_snap(&p, rgb, m / 3, 0.0f, 0.2f, clean), PF_OK);
+    assert_int_equal(pfi_palette_snap(&p, rgb, m / 3, 0.0f, 0.2f, clean), PF_OK);
     assert_int_equal(clean[0], 1);
     assert_int_equal(clean[1], 0);
 }
@@ -1297,20 +1297,20 @@ static void test_snap_corner(void **state)
 /* The black point: a neutral dark entry lifted by blur and noise is
  * written as (0,0,0) and keeps its members (lab stays), also a tinted one
  * beside an exact black; a saturated dark colour, a mid grey, and a
- * neutral or clean dark grey beside black stay as they are. Through pf_palette_from_rgba, a clip whose outline came out as
+ * neutral or clean dark grey beside black stay as they are. Through pfi_palette_from_rgba, a clip whose outline came out as
  * (30,26,22) +- noise maps that outline to pure black. */
 static void test_black_point(void **state)
 {
     (void)state;
-    pf_palette p = {0};
+    pfi_palette p = {0};
     p.n = 3;
     memcpy(p.rgb[0], (uint8_t[3]){120, 60, 30}, 3);
     memcpy(p.rgb[1], (uint8_t[3]){30, 26, 22}, 3);    /* a lifted black outline */
     memcpy(p.rgb[2], (uint8_t[3]){0, 0, 130}, 3);
-    pf_palette_update_lab(&p);
+    pfi_palette_update_lab(&p);
     float lab1[3];
     memcpy(lab1, p.lab[1], sizeof lab1);
-    pf_palette_black_point(&p, NULL);
+    pfi_palette_black_point(&p, NULL);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
     assert_memory_equal(p.lab[1], lab1, sizeof lab1);
     assert_memory_equal(p.rgb[0], ((uint8_t[3]){120, 60, 30}), 3);
@@ -1321,30 +1321,30 @@ static void test_black_point(void **state)
         p.n = 2;
         memcpy(p.rgb[0], keep[k], 3);
         memcpy(p.rgb[1], (uint8_t[3]){200, 180, 120}, 3);
-        pf_palette_update_lab(&p);
-        pf_palette_black_point(&p, NULL);
+        pfi_palette_update_lab(&p);
+        pfi_palette_black_point(&p, NULL);
         assert_memory_equal(p.rgb[0], keep[k], 3);
     }
     p.n = 3;   /* a lifted second black beside an exact one: both written black, counted once */
     memcpy(p.rgb[0], (uint8_t[3]){0, 0, 0}, 3);
     memcpy(p.rgb[1], (uint8_t[3]){29, 29, 11}, 3);
     memcpy(p.rgb[2], (uint8_t[3]){200, 180, 120}, 3);
-    pf_palette_update_lab(&p);
-    pf_palette_black_point(&p, NULL);
+    pfi_palette_update_lab(&p);
+    pfi_palette_black_point(&p, NULL);
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){0, 0, 0}), 3);
     uint8_t distinct[3][3];
-    assert_int_equal(pf_palette_colors(&p, distinct), 2);
+    assert_int_equal(pfi_palette_colors(&p, distinct), 2);
     assert_memory_equal(distinct[1], ((uint8_t[3]){200, 180, 120}), 3);
     memcpy(p.rgb[1], (uint8_t[3]){22, 22, 22}, 3);   /* a neutral dark grey beside black stays */
     memcpy(p.rgb[2], (uint8_t[3]){30, 24, 12}, 3);   /* and a tinted one, marked clean, too */
-    pf_palette_update_lab(&p);
-    pf_palette_black_point(&p, (const uint8_t[3]){0, 0, 1});
+    pfi_palette_update_lab(&p);
+    pfi_palette_black_point(&p, (const uint8_t[3]){0, 0, 1});
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
     assert_memory_equal(p.rgb[2], ((uint8_t[3]){30, 24, 12}), 3);
-    pf_palette_black_point(&p, NULL);   /* unmarked, the tinted one is a lifted black */
+    pfi_palette_black_point(&p, NULL);   /* unmarked, the tinted one is a lifted black */
     assert_memory_equal(p.rgb[1], ((uint8_t[3]){22, 22, 22}), 3);
     assert_memory_equal(p.rgb[2], ((uint8_t[3]){0, 0, 0}), 3);
-    pf_palette_black_point(NULL, NULL);
+    pfi_palette_black_point(NULL, NULL);
 
     enum { W = 32, H = 32, F = 4 };
     static const uint8_t tab[2][3] = { { 30, 26, 22 }, { 220, 180, 90 } };
@@ -1361,11 +1361,11 @@ static void test_black_point(void **state)
             for (int x = 0; x < W; x++) clip_pixel(px + ((size_t)y * W + x) * 4, lbl, W, H, x, y, tab, 0.0, 3.0, &rng);
         frames[f] = px;
     }
-    assert_int_equal(pf_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
+    assert_int_equal(pfi_palette_from_rgba(&p, frames, F, (size_t)W * H, 0), PF_OK);
     assert_int_equal(p.n, 2);
     float lab[3];
-    pf_srgb8_to_oklab((const uint8_t[3]){34, 28, 24}, lab);
-    int e = pf_palette_nearest(&p, lab, NULL);
+    pfi_srgb8_to_oklab((const uint8_t[3]){34, 28, 24}, lab);
+    int e = pfi_palette_nearest(&p, lab, NULL);
     assert_true(e >= 0);
     assert_memory_equal(p.rgb[e], ((uint8_t[3]){0, 0, 0}), 3);
     free(rgba);
@@ -1392,7 +1392,7 @@ static void fringe_frame(uint8_t *rgba, const uint8_t ring[3], const uint8_t mid
 /* Palette entries core, mid, ring (in that order) after defringe against
  * bg (NULL: no keyed colour); returns the entries changed. */
 static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t core[3], const uint8_t *bg,
-                      pf_palette *p)
+                      pfi_palette *p)
 {
     uint8_t rgba[12 * 12 * 4];
     const uint8_t *frames[1] = {rgba};
@@ -1403,8 +1403,8 @@ static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t
     memcpy(p->rgb[0], core, 3);
     memcpy(p->rgb[1], mid, 3);
     memcpy(p->rgb[2], ring, 3);
-    pf_palette_update_lab(p);
-    assert_int_equal(pf_palette_defringe(p, frames, 1, 12, 12, bg, &merged), PF_OK);
+    pfi_palette_update_lab(p);
+    assert_int_equal(pfi_palette_defringe(p, frames, 1, 12, 12, bg, &merged), PF_OK);
     return merged;
 }
 
@@ -1415,16 +1415,16 @@ static void test_defringe(void **state)
                          yellow[3] = {250, 240, 120};
     uint8_t fringe[3];   /* 60% red, 40% the brown background */
     for (int c = 0; c < 3; c++) fringe[c] = (uint8_t)lround(brown[c] + 0.6 * (red[c] - brown[c]));
-    pf_palette p;
+    pfi_palette p;
 
     /* a red shape whose silhouette blends with the brown background */
     assert_int_equal(fringe_run(fringe, red, red, brown, &p), 1);
     assert_memory_equal(p.rgb[2], red, 3);
     float lab[3];
-    pf_srgb8_to_oklab(fringe, lab);
-    assert_true(pf_oklab_dist(lab, p.lab[2]) < 1e-4f);   /* still matched as before */
+    pfi_srgb8_to_oklab(fringe, lab);
+    assert_true(pfi_oklab_dist(lab, p.lab[2]) < 1e-4f);   /* still matched as before */
     uint8_t distinct[3][3];
-    assert_int_equal(pf_palette_colors(&p, distinct), 1);
+    assert_int_equal(pfi_palette_colors(&p, distinct), 1);
 
     /* mostly the background (20% red): the key left it opaque; cleared,
      * so mapping writes it transparent */
@@ -1433,19 +1433,19 @@ static void test_defringe(void **state)
     assert_int_equal(fringe_run(halo, red, red, brown, &p), 1);
     assert_int_equal(p.clear[2], 1);
     assert_memory_equal(p.rgb[2], halo, 3);
-    assert_int_equal(pf_palette_colors(&p, distinct), 1);
+    assert_int_equal(pfi_palette_colors(&p, distinct), 1);
     uint8_t rgba[12 * 12 * 4];
     fringe_frame(rgba, halo, red, red);
-    pf_palette_mapper mp;
-    assert_int_equal(pf_palette_mapper_init(&mp, &p, 12, 12), PF_OK);
-    pf_palette_mapper_apply(&mp, rgba);
+    pfi_palette_mapper mp;
+    assert_int_equal(pfi_palette_mapper_init(&mp, &p, 12, 12), PF_OK);
+    pfi_palette_mapper_apply(&mp, rgba);
     assert_int_equal(rgba[(2 * 12 + 2) * 4 + 3], 0);      /* the ring */
     assert_int_equal(rgba[(3 * 12 + 3) * 4 + 3], 255);    /* the red inside */
     assert_memory_equal(rgba + (3 * 12 + 3) * 4, red, 3);
-    pf_palette_mapper_free(&mp);
+    pfi_palette_mapper_free(&mp);
     fringe_frame(rgba, halo, red, red);   /* a later call starts over: nothing to clear on black */
     const uint8_t *one[1] = {rgba};
-    assert_int_equal(pf_palette_defringe(&p, one, 1, 12, 12, black, NULL), PF_OK);
+    assert_int_equal(pfi_palette_defringe(&p, one, 1, 12, 12, black, NULL), PF_OK);
     assert_int_equal(p.clear[2], 0);
 
     /* on black, the same geometry is a darker shade: kept */
@@ -1490,7 +1490,7 @@ static void test_defringe(void **state)
     assert_memory_equal(p.rgb[2], purple, 3);
 
     int merged = 5;
-    assert_int_equal(pf_palette_defringe(NULL, NULL, 1, 12, 12, brown, &merged), PF_EINVAL);
+    assert_int_equal(pfi_palette_defringe(NULL, NULL, 1, 12, 12, brown, &merged), PF_EINVAL);
     assert_int_equal(merged, 0);
 }
 
@@ -1507,7 +1507,7 @@ static void test_defringe_pair(void **state)
                          black[3] = {0, 0, 0}, dark_red[3] = {62, 0, 0}, orange[3] = {233, 68, 4},
                          grey[3] = {100, 100, 100}, light_grey[3] = {160, 160, 160};
     uint8_t i[3];
-    pf_palette p;
+    pfi_palette p;
 
     /* a dark outline ring around a light fill, with a band of the outline
      * tinted 10% by the fill between them: the band is the outline */

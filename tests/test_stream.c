@@ -15,14 +15,14 @@
 static void held_pairs(int kind, uint64_t clip_seed, uint64_t deg_seed, int *held, int *same, double *worst,
                        int *changes, int *changed)
 {
-    pf_anim clean = {0}, deg = {0};
-    pf_degrade dp;
-    pf_degrade_geom geom = {0};
-    assert_int_equal(pf_synth_clip(&clean, 40, 40, 6, clip_seed, NULL), PF_OK);
-    pf_degrade_draw(&dp, kind, deg_seed);
+    pfi_anim clean = {0}, deg = {0};
+    pfi_degrade dp;
+    pfi_degrade_geom geom = {0};
+    assert_int_equal(pfi_synth_clip(&clean, 40, 40, 6, clip_seed, NULL), PF_OK);
+    pfi_degrade_draw(&dp, kind, deg_seed);
     dp.hold = 2;
     dp.hold_max = 3;
-    assert_int_equal(pf_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
+    assert_int_equal(pfi_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
 
     pf_params p = pf_default_params();
     p.use_model = 0;
@@ -70,9 +70,9 @@ static void held_pairs(int kind, uint64_t clip_seed, uint64_t deg_seed, int *hel
     assert_true(rep->frames_held <= held_here);
     free(prev);
     pf_stream_close(st);
-    pf_degrade_geom_free(&geom);
-    pf_anim_free(&deg);
-    pf_anim_free(&clean);
+    pfi_degrade_geom_free(&geom);
+    pfi_anim_free(&deg);
+    pfi_anim_free(&clean);
 }
 
 /* share: of the held pairs, at least this share must come out identical */

@@ -1,7 +1,7 @@
 /* test_synth.c - the synthetic sprite and animation generator
  * (src/train/synth.h; sprite.c, animate.c): determinism, clean frames, palette and outline
  * guarantees, and for every motion the exact relation between frames that
- * the generator declares in pf_synth_info. */
+ * the generator declares in pfi_synth_info. */
 #include "testutil.h"
 
 #include <math.h>
@@ -42,7 +42,7 @@ static int colours(const uint8_t *img, size_t n, uint32_t *out)
 static void lab_of(uint32_t v, float lab[3])
 {
     uint8_t q[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    pf_srgb8_to_oklab(q, lab);
+    pfi_srgb8_to_oklab(q, lab);
 }
 
 /* Binary alpha, and every transparent pixel exactly (0, 0, 0, 0). */
@@ -81,13 +81,13 @@ static void place(uint8_t *canvas, int cw, int ch, const uint8_t *still, int w, 
         }
 }
 
-static int frames_equal(const pf_anim *a, int s, int t)
+static int frames_equal(const pfi_anim *a, int s, int t)
 {
     return !memcmp(a->frames[s].rgba, a->frames[t].rgba, (size_t)a->width * a->height * 4);
 }
 
 /* Durations in range, pts the running sum, holds byte-identical. */
-static void assert_timing(const pf_anim *a, const pf_synth_info *in)
+static void assert_timing(const pfi_anim *a, const pfi_synth_info *in)
 {
     int64_t pts = 0;
     assert_int_equal(a->count, in->frames);
@@ -119,15 +119,15 @@ static void test_sprite_deterministic(void **state)
     for (uint64_t s = 0; s < 40; s++) {
         int w = 8 + (int)(s * 5 % 41), h = 8 + (int)(s * 11 % 41);
         size_t n = (size_t)w * h * 4;
-        assert_int_equal(pf_synth_sprite(a, w, h, s), PF_OK);
-        assert_int_equal(pf_synth_sprite(b, w, h, s), PF_OK);
+        assert_int_equal(pfi_synth_sprite(a, w, h, s), PF_OK);
+        assert_int_equal(pfi_synth_sprite(b, w, h, s), PF_OK);
         assert_memory_equal(a, b, n);
-        assert_int_equal(pf_synth_sprite(c, w, h, s + 1000), PF_OK);
+        assert_int_equal(pfi_synth_sprite(c, w, h, s + 1000), PF_OK);
         assert_memory_not_equal(a, c, n);
     }
 }
 
-/* Every guarantee of pf_synth_sprite's doc comment, over many seeds and
+/* Every guarantee of pfi_synth_sprite's doc comment, over many seeds and
  * sizes, plus the variety a training set needs. */
 static void test_sprite_invariants(void **state)
 {
@@ -142,7 +142,7 @@ static void test_sprite_invariants(void **state)
         float lab[PF_SYNTH_MAX_COLORS][3];
         if (it % 50 == 0) w = randi(4, 7), h = randi(4, 128);
         if (it % 50 == 1) w = 128, h = randi(100, 128);
-        assert_int_equal(pf_synth_sprite(img, w, h, seed), PF_OK);
+        assert_int_equal(pfi_synth_sprite(img, w, h, seed), PF_OK);
         assert_clean(img, (size_t)w * h);
         n = colours(img, (size_t)w * h, cols);
         assert_in_range(n, 2, PF_SYNTH_MAX_COLORS);
@@ -151,7 +151,7 @@ static void test_sprite_invariants(void **state)
             /* outline colours and fill colours are separated in L */
             assert_true(lab[i][0] < PF_SYNTH_OUTLINE_L_MAX || lab[i][0] >= PF_SYNTH_FILL_L_MIN);
             dark += lab[i][0] < PF_SYNTH_OUTLINE_L_MAX;
-            for (int j = 0; j < i; j++) assert_true(pf_oklab_dist(lab[i], lab[j]) >= PF_SYNTH_MIN_DE);
+            for (int j = 0; j < i; j++) assert_true(pfi_oklab_dist(lab[i], lab[j]) >= PF_SYNTH_MIN_DE);
         }
         assert_true(dark >= 1 && dark <= n - dark);
         for (int y = 0; y < h; y++)
@@ -214,13 +214,13 @@ static void test_sprite_errors(void **state)
 {
     (void)state;
     uint8_t img[130 * 130 * 4];
-    assert_int_equal(pf_synth_sprite(NULL, 16, 16, 1), PF_EINVAL);
-    assert_int_equal(pf_synth_sprite(img, 3, 16, 1), PF_EINVAL);
-    assert_int_equal(pf_synth_sprite(img, 16, 3, 1), PF_EINVAL);
-    assert_int_equal(pf_synth_sprite(img, 129, 16, 1), PF_EINVAL);
-    assert_int_equal(pf_synth_sprite(img, 16, 129, 1), PF_EINVAL);
-    assert_int_equal(pf_synth_sprite(img, 4, 4, 1), PF_OK);
-    assert_int_equal(pf_synth_sprite(img, 128, 128, 1), PF_OK);
+    assert_int_equal(pfi_synth_sprite(NULL, 16, 16, 1), PF_EINVAL);
+    assert_int_equal(pfi_synth_sprite(img, 3, 16, 1), PF_EINVAL);
+    assert_int_equal(pfi_synth_sprite(img, 16, 3, 1), PF_EINVAL);
+    assert_int_equal(pfi_synth_sprite(img, 129, 16, 1), PF_EINVAL);
+    assert_int_equal(pfi_synth_sprite(img, 16, 129, 1), PF_EINVAL);
+    assert_int_equal(pfi_synth_sprite(img, 4, 4, 1), PF_OK);
+    assert_int_equal(pfi_synth_sprite(img, 128, 128, 1), PF_OK);
 }
 
 /* ---- animations ------------------------------------------------------------------ */
@@ -229,12 +229,12 @@ typedef struct fixture {
     int w, h, cw, ch, frames;
     uint8_t still[48 * 48 * 4];
     uint8_t canvas[128 * 128 * 4];
-    pf_anim a;
-    pf_synth_info in;
+    pfi_anim a;
+    pfi_synth_info in;
 } fixture;
 
 /* A random sprite animated with `motion` on a random canvas. */
-static void make_clip(fixture *f, pf_synth_motion motion, int slack)
+static void make_clip(fixture *f, pfi_synth_motion motion, int slack)
 {
     f->w = randi(8, 40);
     f->h = randi(8, 40);
@@ -242,8 +242,8 @@ static void make_clip(fixture *f, pf_synth_motion motion, int slack)
     f->ch = f->h + (slack ? randi(0, 30) : randi(0, 3));
     if (slack && f->cw == f->w && f->ch == f->h) f->cw++;
     f->frames = randi(8, 32);
-    assert_int_equal(pf_synth_sprite(f->still, f->w, f->h, tu_rand(&g_seed)), PF_OK);
-    assert_int_equal(pf_synth_animate(&f->a, f->still, f->w, f->h, f->cw, f->ch, f->frames, motion,
+    assert_int_equal(pfi_synth_sprite(f->still, f->w, f->h, tu_rand(&g_seed)), PF_OK);
+    assert_int_equal(pfi_synth_animate(&f->a, f->still, f->w, f->h, f->cw, f->ch, f->frames, motion,
                                       tu_rand(&g_seed), &f->in), PF_OK);
     assert_int_equal(f->a.width, f->cw);
     assert_int_equal(f->a.height, f->ch);
@@ -255,7 +255,7 @@ static void make_clip(fixture *f, pf_synth_motion motion, int slack)
     for (int t = 0; t < f->frames; t++) assert_clean(f->a.frames[t].rgba, (size_t)f->cw * f->ch);
 }
 
-static int any_change(const pf_anim *a)
+static int any_change(const pfi_anim *a)
 {
     for (int t = 1; t < a->count; t++)
         if (!frames_equal(a, 0, t)) return 1;
@@ -297,11 +297,11 @@ static void test_translate(void **state)
                 assert_true(abs(f.in.dx[t] - f.in.dx[t - 1]) <= 1 && abs(f.in.dy[t] - f.in.dy[t - 1]) <= 1);
         }
         assert_true(any_change(&f.a));
-        pf_anim_free(&f.a);
+        pfi_anim_free(&f.a);
     }
     assert_true(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
     /* no room to move */
-    assert_int_equal(pf_synth_animate(&f.a, f.still, 16, 16, 16, 16, 8, PF_SYNTH_TRANSLATE, 1, NULL),
+    assert_int_equal(pfi_synth_animate(&f.a, f.still, 16, 16, 16, 16, 8, PF_SYNTH_TRANSLATE, 1, NULL),
                      PF_EINVAL);
     assert_int_equal(f.a.count, 0);
 }
@@ -342,7 +342,7 @@ static void test_palette_cycle(void **state)
             assert_memory_equal(fr, f.canvas, (size_t)f.cw * f.ch * 4);
         }
         assert_true(any_change(&f.a));
-        pf_anim_free(&f.a);
+        pfi_anim_free(&f.a);
     }
 }
 
@@ -371,7 +371,7 @@ static void test_flip(void **state)
             }
         }
         assert_true(flips >= 1);
-        pf_anim_free(&f.a);
+        pfi_anim_free(&f.a);
     }
 }
 
@@ -416,7 +416,7 @@ static void test_region_shift(void **state)
             }
         }
         assert_true(changed);
-        pf_anim_free(&f.a);
+        pfi_anim_free(&f.a);
     }
     assert_true(bobs > 0 && toggles > 0);
 }
@@ -466,7 +466,7 @@ static void test_blink(void **state)
                 }
         }
         assert_true(on > 0 && off > 0);
-        pf_anim_free(&f.a);
+        pfi_anim_free(&f.a);
     }
     assert_true(seen[0] && seen[1] && seen[2] && seen[3]);
 }
@@ -488,10 +488,10 @@ static void test_tile(void **state)
     binarise(tile, bin, 16 * 16);
     ns = colours(bin, 16 * 16, cs);
     for (int it = 0; it < 60; it++) {
-        pf_anim a = { 0 };
-        pf_synth_info in;
+        pfi_anim a = { 0 };
+        pfi_synth_info in;
         int cw = it % 3 ? 40 : 16, ch = it % 3 ? 30 : 16;
-        assert_int_equal(pf_synth_animate(&a, tile, 16, 16, cw, ch, 12, PF_SYNTH_ANY, (uint64_t)it * 77, &in), PF_OK);
+        assert_int_equal(pfi_synth_animate(&a, tile, 16, 16, cw, ch, 12, PF_SYNTH_ANY, (uint64_t)it * 77, &in), PF_OK);
         assert_true(in.motion >= PF_SYNTH_TRANSLATE && in.motion < PF_SYNTH_ANY);
         motions[in.motion]++;
         if (cw == 16) assert_true(in.motion != PF_SYNTH_TRANSLATE);
@@ -513,7 +513,7 @@ static void test_tile(void **state)
                     assert_memory_equal(a.frames[t].rgba, canvas, (size_t)cw * ch * 4);
                 }
         }
-        pf_anim_free(&a);
+        pfi_anim_free(&a);
     }
     for (int m = 0; m < 5; m++) assert_true(motions[m] > 0);
 }
@@ -523,10 +523,10 @@ static void test_clip(void **state)
     (void)state;
     int motions[5] = { 0, 0, 0, 0, 0 }, holds = 0, constant = 0, varying = 0;
     for (uint64_t s = 0; s < 150; s++) {
-        pf_anim a = { 0 }, b = { 0 }, c = { 0 };
-        pf_synth_info in, in2;
+        pfi_anim a = { 0 }, b = { 0 }, c = { 0 };
+        pfi_synth_info in, in2;
         int mw = 16 + (int)(s * 37 % 113), mh = 16 + (int)(s * 53 % 113), same = 1;
-        assert_int_equal(pf_synth_clip(&a, mw, mh, 0, s, &in), PF_OK);
+        assert_int_equal(pfi_synth_clip(&a, mw, mh, 0, s, &in), PF_OK);
         assert_true(a.width <= mw && a.height <= mh);
         assert_in_range(a.count, 8, 32);
         assert_timing(&a, &in);
@@ -537,7 +537,7 @@ static void test_clip(void **state)
         varying += !same;
         for (int t = 0; t < a.count; t++) assert_clean(a.frames[t].rgba, (size_t)a.width * a.height);
         /* the same seed gives the same clip, another seed another */
-        assert_int_equal(pf_synth_clip(&b, mw, mh, 0, s, &in2), PF_OK);
+        assert_int_equal(pfi_synth_clip(&b, mw, mh, 0, s, &in2), PF_OK);
         assert_int_equal(b.count, a.count);
         assert_int_equal(b.width, a.width);
         assert_int_equal(b.height, a.height);
@@ -546,25 +546,25 @@ static void test_clip(void **state)
             assert_int_equal(a.frames[t].duration_ms, b.frames[t].duration_ms);
             assert_memory_equal(a.frames[t].rgba, b.frames[t].rgba, (size_t)a.width * a.height * 4);
         }
-        assert_int_equal(pf_synth_clip(&c, mw, mh, 0, s + 7777, NULL), PF_OK);
+        assert_int_equal(pfi_synth_clip(&c, mw, mh, 0, s + 7777, NULL), PF_OK);
         assert_true(c.width != a.width || c.height != a.height || c.count != a.count ||
                     memcmp(c.frames[0].rgba, a.frames[0].rgba, (size_t)a.width * a.height * 4));
-        pf_anim_free(&a);
-        pf_anim_free(&b);
-        pf_anim_free(&c);
+        pfi_anim_free(&a);
+        pfi_anim_free(&b);
+        pfi_anim_free(&c);
     }
     for (int m = 0; m < 5; m++) assert_true(motions[m] > 0);
     assert_true(holds > 0 && constant > 0 && varying > 0);
     {   /* explicit frame counts and the smallest canvas */
-        pf_anim a = { 0 };
-        assert_int_equal(pf_synth_clip(&a, 4, 4, 1, 3, NULL), PF_OK);
+        pfi_anim a = { 0 };
+        assert_int_equal(pfi_synth_clip(&a, 4, 4, 1, 3, NULL), PF_OK);
         assert_int_equal(a.count, 1);
-        pf_anim_free(&a);
-        assert_int_equal(pf_synth_clip(&a, 128, 128, 64, 3, NULL), PF_OK);
+        pfi_anim_free(&a);
+        assert_int_equal(pfi_synth_clip(&a, 128, 128, 64, 3, NULL), PF_OK);
         assert_int_equal(a.count, 64);
-        pf_anim_free(&a);
-        assert_int_equal(pf_synth_clip(&a, 5, 4, 16, 11, NULL), PF_OK);
-        pf_anim_free(&a);
+        pfi_anim_free(&a);
+        assert_int_equal(pfi_synth_clip(&a, 5, 4, 16, 11, NULL), PF_OK);
+        pfi_anim_free(&a);
     }
 }
 
@@ -572,29 +572,29 @@ static void test_animate_errors(void **state)
 {
     (void)state;
     uint8_t img[16 * 16 * 4];
-    pf_anim a = { 0 };
-    assert_int_equal(pf_synth_sprite(img, 16, 16, 5), PF_OK);
-    assert_int_equal(pf_synth_animate(NULL, img, 16, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, NULL, 16, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 3, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 15, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 129, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 16, 16, 0, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 16, 16, 65, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 16, 16, 8, (pf_synth_motion)99, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 16, 16, 8, (pf_synth_motion)-1, 1, NULL), PF_EINVAL);
+    pfi_anim a = { 0 };
+    assert_int_equal(pfi_synth_sprite(img, 16, 16, 5), PF_OK);
+    assert_int_equal(pfi_synth_animate(NULL, img, 16, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, NULL, 16, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 3, 16, 16, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 15, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 129, 16, 8, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 16, 16, 0, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 16, 16, 65, PF_SYNTH_FLIP, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 16, 16, 8, (pfi_synth_motion)99, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 16, 16, 8, (pfi_synth_motion)-1, 1, NULL), PF_EINVAL);
     assert_int_equal(a.count, 0);
     assert_null(a.frames);
-    assert_int_equal(pf_synth_clip(NULL, 16, 16, 8, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_clip(&a, 3, 16, 8, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_clip(&a, 16, 200, 8, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_clip(&a, 16, 16, -1, 1, NULL), PF_EINVAL);
-    assert_int_equal(pf_synth_clip(&a, 16, 16, 65, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_clip(NULL, 16, 16, 8, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_clip(&a, 3, 16, 8, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_clip(&a, 16, 200, 8, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_clip(&a, 16, 16, -1, 1, NULL), PF_EINVAL);
+    assert_int_equal(pfi_synth_clip(&a, 16, 16, 65, 1, NULL), PF_EINVAL);
     /* a single frame is fine */
-    assert_int_equal(pf_synth_animate(&a, img, 16, 16, 20, 16, 1, PF_SYNTH_ANY, 1, NULL), PF_OK);
+    assert_int_equal(pfi_synth_animate(&a, img, 16, 16, 20, 16, 1, PF_SYNTH_ANY, 1, NULL), PF_OK);
     assert_int_equal(a.count, 1);
-    pf_anim_free(&a);
-    assert_string_equal(pf_synth_motion_name(PF_SYNTH_PALETTE_CYCLE), "palette_cycle");
+    pfi_anim_free(&a);
+    assert_string_equal(pfi_synth_motion_name(PF_SYNTH_PALETTE_CYCLE), "palette_cycle");
 }
 
 int main(void)

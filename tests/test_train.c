@@ -16,9 +16,9 @@
 #include "io/io.h"
 #include "core/stream_tap.h"
 
-static pf_sample_cfg small_cfg(int kind)
+static pfi_sample_cfg small_cfg(int kind)
 {
-    pf_sample_cfg c = pf_sample_default_cfg();
+    pfi_sample_cfg c = pfi_sample_default_cfg();
     c.T = 4;
     c.crop = 16;
     c.kind = kind;
@@ -32,14 +32,14 @@ static pf_sample_cfg small_cfg(int kind)
 static void test_sample_gt_aligned(void **state)
 {
     (void)state;
-    pf_dataset d = {0};
-    pf_sample_cfg c = small_cfg(1);
-    pf_sample s;
-    assert_int_equal(pf_sample_alloc(&s, &c), PF_OK);
+    pfi_dataset d = {0};
+    pfi_sample_cfg c = small_cfg(1);
+    pfi_sample s;
+    assert_int_equal(pfi_sample_alloc(&s, &c), PF_OK);
     int good = 0, seen = 0;
     for (uint64_t seed = 1; seed <= 6; seed++) {
-        pf_sample_stats st = {0};
-        assert_int_equal(pf_sample_make(&s, &d, &c, seed, &st, NULL), PF_OK);
+        pfi_sample_stats st = {0};
+        assert_int_equal(pfi_sample_make(&s, &d, &c, seed, &st, NULL), PF_OK);
         assert_int_equal(s.kind, 1);
         const size_t plane = (size_t)s.H * s.W;
         for (int t = 0; t < s.T; t++)
@@ -55,27 +55,27 @@ static void test_sample_gt_aligned(void **state)
     assert_true(seen > 200);
     printf("  classical cells within 12/255 of the aligned GT: %d of %d\n", good, seen);
     assert_true(good > 0.85 * seen);
-    pf_sample_free(&s);
+    pfi_sample_free(&s);
 }
 
 /* Same seed, same bytes; another seed, another example. */
 static void test_sample_deterministic(void **state)
 {
     (void)state;
-    pf_dataset d = {0};
-    pf_sample_cfg c = small_cfg(-1);
-    pf_sample a, b;
-    assert_int_equal(pf_sample_alloc(&a, &c), PF_OK);
-    assert_int_equal(pf_sample_alloc(&b, &c), PF_OK);
+    pfi_dataset d = {0};
+    pfi_sample_cfg c = small_cfg(-1);
+    pfi_sample a, b;
+    assert_int_equal(pfi_sample_alloc(&a, &c), PF_OK);
+    assert_int_equal(pfi_sample_alloc(&b, &c), PF_OK);
     const size_t n = (size_t)c.T * 4 * c.crop * c.crop;
-    assert_int_equal(pf_sample_make(&a, &d, &c, 77, NULL, NULL), PF_OK);
-    assert_int_equal(pf_sample_make(&b, &d, &c, 77, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_sample_make(&a, &d, &c, 77, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_sample_make(&b, &d, &c, 77, NULL, NULL), PF_OK);
     assert_memory_equal(a.gt, b.gt, n * sizeof(float));
     assert_memory_equal(a.samples, b.samples, n * c.k * c.k * sizeof(float));
-    assert_int_equal(pf_sample_make(&b, &d, &c, 78, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_sample_make(&b, &d, &c, 78, NULL, NULL), PF_OK);
     assert_true(memcmp(a.samples, b.samples, n * c.k * c.k * sizeof(float)) != 0);
-    pf_sample_free(&a);
-    pf_sample_free(&b);
+    pfi_sample_free(&a);
+    pfi_sample_free(&b);
 }
 
 /* The validation packages never reach training, whatever the manifest
@@ -97,18 +97,18 @@ static void test_dataset_refuses_val(void **state)
         snprintf(path, sizeof path, "%s/a%d", dir, p);
         assert_int_equal(mkdir(path, 0700), 0);
         snprintf(path, sizeof path, "%s/a%d/0000.png", dir, p);
-        assert_int_equal(pf_png_write(path, px, 4, 4, 1), PF_OK);
+        assert_int_equal(pfi_png_write(path, px, 4, 4, 1), PF_OK);
         fprintf(fp, "%s{\"package\": \"%s\", \"dir\": \"a%d\", \"frames\": 1, \"durations_ms\": [100]}",
                 p ? ", " : "", pkgs[p], p);
     }
     fprintf(fp, "]}\n");
     fclose(fp);
-    pf_dataset d;
-    assert_int_equal(pf_dataset_load(&d, dir, NULL, NULL), PF_OK);
+    pfi_dataset d;
+    assert_int_equal(pfi_dataset_load(&d, dir, NULL, NULL), PF_OK);
     assert_int_equal(d.n_anims, 1);
     assert_int_equal(d.n_packages, 1);
-    pf_dataset_free(&d);
-    assert_int_equal(pf_dataset_load(&d, dir, "pekka-kana-2-data", NULL), PF_ENOFRAMES);
+    pfi_dataset_free(&d);
+    assert_int_equal(pfi_dataset_load(&d, dir, "pekka-kana-2-data", NULL), PF_ENOFRAMES);
     tu_rmtree(dir);
 }
 
@@ -128,7 +128,7 @@ static nn_unet_cfg tiny_net(void)
  * with a random non-zero head so every path carries gradient. */
 /* The trainer's network input is pf_stream's, bit for bit: a degraded
  * clip goes through pf_stream (its tap sees every frame's samples and
- * keyed cells) and through pf_sample_from_clip with a crop covering the
+ * keyed cells) and through pfi_sample_from_clip with a crop covering the
  * whole native frame, for a straight and a bent (elastic) lattice. */
 typedef struct tap_rec {
     float *samples, *cells;   /* (T, ...) as the tap saw them */
@@ -158,19 +158,19 @@ static void test_sample_matches_stream(void **state)
      * (on procedural sprites the trainer keeps about a third of bent draws) */
     const uint64_t clip_seed[2] = {77, 86}, deg_seed[2] = {900, 909};
     for (int q = 0; q < 2; q++) {
-        pf_anim clean = {0}, deg = {0};
-        pf_degrade dp;
-        pf_degrade_geom geom = {0};
-        pf_sample_cfg c = pf_sample_default_cfg();
-        pf_sample s;
-        pf_rng r;
+        pfi_anim clean = {0}, deg = {0};
+        pfi_degrade dp;
+        pfi_degrade_geom geom = {0};
+        pfi_sample_cfg c = pfi_sample_default_cfg();
+        pfi_sample s;
+        pfi_rng r;
         c.T = 8;
         c.crop = 64;
-        assert_int_equal(pf_synth_clip(&clean, 60, 60, c.T, clip_seed[q], NULL), PF_OK);
-        pf_degrade_draw(&dp, kinds[q], deg_seed[q]);
+        assert_int_equal(pfi_synth_clip(&clean, 60, 60, c.T, clip_seed[q], NULL), PF_OK);
+        pfi_degrade_draw(&dp, kinds[q], deg_seed[q]);
         dp.hold = dp.hold_max = 1;
         dp.scale = 6.3;   /* up to 378 px: cells enough for a clear lattice, a native frame within the crop */
-        assert_int_equal(pf_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
+        assert_int_equal(pfi_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
 
         /* pf_stream, classical, with the tap */
         tap_rec rec = {0};
@@ -183,7 +183,7 @@ static void test_sample_matches_stream(void **state)
         pf_stream *st = NULL;
         pf_stream_frame f;
         assert_int_equal(pf_stream_open(&st, deg.width, deg.height, &p, NULL), PF_OK);
-        pf_stream_set_tap(st, tap_keep, &rec);
+        pfi_stream_set_tap(st, tap_keep, &rec);
         for (int t = 0; t < c.T; t++) {
             assert_int_equal(pf_stream_push(st, deg.frames[t].rgba, deg.width * 4, t * 40, 40), PF_OK);
             while (pf_stream_pull(st, &f) == PF_OK) {}
@@ -193,9 +193,9 @@ static void test_sample_matches_stream(void **state)
         assert_true(rec.rows <= c.crop && rec.cols <= c.crop);
 
         /* the trainer */
-        assert_int_equal(pf_sample_alloc(&s, &c), PF_OK);
-        pf_rng_seed(&r, 1);
-        assert_int_equal(pf_sample_from_clip(&s, &clean, &deg, &dp, &geom, &c, &r), PF_OK);
+        assert_int_equal(pfi_sample_alloc(&s, &c), PF_OK);
+        pfi_rng_seed(&r, 1);
+        assert_int_equal(pfi_sample_from_clip(&s, &clean, &deg, &dp, &geom, &c, &r), PF_OK);
         const size_t cp = (size_t)s.H * s.W, sw = (size_t)s.W * s.k, sp = cp * s.k * s.k;
         for (int t = 0; t < c.T; t++)
             for (int ch = 0; ch < 4; ch++) {
@@ -214,34 +214,34 @@ static void test_sample_matches_stream(void **state)
                 q ? "bent" : "video-model", rec.cols, rec.rows, elastic ? "elastic" : "regular", c.T);
         assert_int_equal(elastic, q);   /* both the regular and the elastic path are compared */
         pf_stream_close(st);
-        pf_sample_free(&s);
+        pfi_sample_free(&s);
         free(rec.samples);
         free(rec.cells);
-        pf_degrade_geom_free(&geom);
-        pf_anim_free(&deg);
-        pf_anim_free(&clean);
+        pfi_degrade_geom_free(&geom);
+        pfi_anim_free(&deg);
+        pfi_anim_free(&clean);
     }
 }
 
 static void test_loss_gradient(void **state)
 {
     (void)state;
-    pf_dataset d = {0};
-    pf_sample_cfg c = small_cfg(-1);
+    pfi_dataset d = {0};
+    pfi_sample_cfg c = small_cfg(-1);
     c.crop = 8;
-    pf_sample s;
-    assert_int_equal(pf_sample_alloc(&s, &c), PF_OK);
-    assert_int_equal(pf_sample_make(&s, &d, &c, 5, NULL, NULL), PF_OK);
+    pfi_sample s;
+    assert_int_equal(pfi_sample_alloc(&s, &c), PF_OK);
+    assert_int_equal(pfi_sample_make(&s, &d, &c, 5, NULL, NULL), PF_OK);
     nn_unet_cfg net = tiny_net();
     nn_model m = {0};
     assert_int_equal(nn_model_init_random(&m, &net, 3), PF_OK);
     assert_int_equal(nn_params_alloc_grad(&m.p), PF_OK);
-    pf_train_cfg tc = pf_train_default_cfg();
+    pfi_train_cfg tc = pfi_train_default_cfg();
     tc.batch = 1;
     tc.w_temporal = 2.0f;   /* make the temporal term count */
     double L;
     nn_params_zero_grad(&m.p);
-    assert_int_equal(pf_train_example(&m, &s, &tc, &L), PF_OK);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &L), PF_OK);
     assert_true(L > 0 && isfinite(L));
     const nn_param *rows[2] = {&m.p.t[m.net.head.w], &m.p.t[m.net.head.b]};
     int checked = 0;
@@ -253,9 +253,9 @@ static void test_loss_gradient(void **state)
             float *saved = malloc(sizeof(float) * m.p.total);
             memcpy(saved, m.p.grad, sizeof(float) * m.p.total);
             *v = (float)(keep + h);
-            assert_int_equal(pf_train_example(&m, &s, &tc, &lp), PF_OK);
+            assert_int_equal(pfi_train_example(&m, &s, &tc, &lp), PF_OK);
             *v = (float)(keep - h);
-            assert_int_equal(pf_train_example(&m, &s, &tc, &lm), PF_OK);
+            assert_int_equal(pfi_train_example(&m, &s, &tc, &lm), PF_OK);
             *v = (float)keep;
             memcpy(m.p.grad, saved, sizeof(float) * m.p.total);
             free(saved);
@@ -266,7 +266,7 @@ static void test_loss_gradient(void **state)
         }
     assert_true(checked >= 10);
     nn_model_free(&m);
-    pf_sample_free(&s);
+    pfi_sample_free(&s);
 }
 
 static void log_stderr(void *user, int level, const char *msg)
@@ -275,9 +275,9 @@ static void log_stderr(void *user, int level, const char *msg)
     (void)level;
     fprintf(stderr, "  train: %s\n", msg);
 }
-static const pf_logger tlog = {log_stderr, NULL, PF_LOG_WARN};
+static const pfi_logger tlog = {log_stderr, NULL, PF_LOG_WARN};
 
-static int stop_at_2(void *user, const pf_train_status *s)
+static int stop_at_2(void *user, const pfi_train_status *s)
 {
     (void)user;
     return s->step == 2;
@@ -307,7 +307,7 @@ static void test_resume_bit_for_bit(void **state)
     char a[64], b[64];
     tu_tmpdir(a, sizeof a);
     tu_tmpdir(b, sizeof b);
-    pf_train_cfg c = pf_train_default_cfg();
+    pfi_train_cfg c = pfi_train_default_cfg();
     c.net = tiny_net();
     c.sample = small_cfg(-1);
     c.sample.crop = 8;
@@ -319,12 +319,12 @@ static void test_resume_bit_for_bit(void **state)
     c.prefetch = 2;
     c.seed = 9;
     c.out_dir = a;
-    assert_int_equal(pf_train(&c, NULL, NULL, &tlog), PF_OK);
+    assert_int_equal(pfi_train(&c, NULL, NULL, &tlog), PF_OK);
     c.out_dir = b;
-    assert_int_equal(pf_train(&c, stop_at_2, NULL, &tlog), PF_EABORTED);
+    assert_int_equal(pfi_train(&c, stop_at_2, NULL, &tlog), PF_EABORTED);
     c.resume = 1;
     c.prefetch = 0;   /* the data thread does not change the data */
-    assert_int_equal(pf_train(&c, NULL, NULL, &tlog), PF_OK);
+    assert_int_equal(pfi_train(&c, NULL, NULL, &tlog), PF_OK);
     nn_params pa = {0}, pb = {0};
     nn_adamw oa, ob;
     load_ckpt(&pa, &oa, a);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-void pf_log(const pf_logger *lg, int level, const char *fmt, ...)
+void pfi_log(const pfi_logger *lg, int level, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -18,14 +18,14 @@ void pf_log(const pf_logger *lg, int level, const char *fmt, ...)
     lg->fn(lg->user, level, buf);
 }
 
-void pf_first_error_log(void *user, int level, const char *msg)
+void pfi_first_error_log(void *user, int level, const char *msg)
 {
-    pf_first_error *fe = user;
-    if (level != PF_LOG_ERROR) pf_log(fe->next, level, "%s", msg);
+    pfi_first_error *fe = user;
+    if (level != PF_LOG_ERROR) pfi_log(fe->next, level, "%s", msg);
     else if (!fe->msg[0]) snprintf(fe->msg, sizeof fe->msg, "%s", msg);
 }
 
-const char *pf_fmt_bytes(char buf[32], double bytes)
+const char *pfi_fmt_bytes(char buf[32], double bytes)
 {
     static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     int u = -1;
@@ -41,21 +41,21 @@ const char *pf_fmt_bytes(char buf[32], double bytes)
     return buf;
 }
 
-void *pf_malloc4(size_t a, size_t b, size_t c, size_t d)
+void *pfi_malloc4(size_t a, size_t b, size_t c, size_t d)
 {
     size_t n;
-    if (!pf_mul4_size(&n, a, b, c, d)) return NULL;
+    if (!pfi_mul4_size(&n, a, b, c, d)) return NULL;
     return malloc(n ? n : 1);
 }
 
-void *pf_calloc4(size_t a, size_t b, size_t c, size_t d)
+void *pfi_calloc4(size_t a, size_t b, size_t c, size_t d)
 {
     size_t n;
-    if (!pf_mul4_size(&n, a, b, c, d)) return NULL;
+    if (!pfi_mul4_size(&n, a, b, c, d)) return NULL;
     return calloc(n ? n : 1, 1);
 }
 
-double pf_now_ms(void)
+double pfi_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -68,7 +68,7 @@ static int cmp_float_asc(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-double pf_quantile_f(float *v, size_t n, double q)
+double pfi_quantile_f(float *v, size_t n, double q)
 {
     if (n == 0) return 0;
     qsort(v, n, sizeof *v, cmp_float_asc);

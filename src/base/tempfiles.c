@@ -19,7 +19,7 @@ static struct {
     char path[PF_TEMP_PATH_MAX];
 } g_tmp[TMP_SLOTS];
 
-char *pf_temp_claim(int *slot)
+char *pfi_temp_claim(int *slot)
 {
     for (int i = 0; i < TMP_SLOTS; i++) {
         int free_ = 0;
@@ -32,12 +32,12 @@ char *pf_temp_claim(int *slot)
     return NULL;   /* all taken: the caller's file goes unlisted (best effort) */
 }
 
-void pf_temp_list(int slot)
+void pfi_temp_list(int slot)
 {
     if (slot > 0 && slot <= TMP_SLOTS) atomic_store(&g_tmp[slot - 1].state, 2);
 }
 
-void pf_temp_release(int slot)
+void pfi_temp_release(int slot)
 {
     if (slot > 0 && slot <= TMP_SLOTS) atomic_store(&g_tmp[slot - 1].state, 0);
 }

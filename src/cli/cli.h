@@ -30,7 +30,7 @@ typedef struct cli_ui {
     int verbosity;
     int tty;          /* stderr is a terminal: draw the progress bar */
     int bar_drawn;
-    double last_draw_ms;  /* pf_now_ms() of the last redraw */
+    double last_draw_ms;  /* pfi_now_ms() of the last redraw */
     int errors;       /* error lines logged by the library */
     int one_error;    /* a restore or probe: one line per error */
 } cli_ui;

@@ -22,20 +22,20 @@ static int has_suffix(const char *s, const char *suf)
 
 /* GT or restored clip: a spritesheet (.json, or .png with a .json beside
  * it), a folder of PNG frames, or any animation pixelfix decodes. */
-static pf_status load(pf_anim *a, const char *path, const pf_limits *lim, const pf_logger *lg)
+static pf_status load(pfi_anim *a, const char *path, const pf_limits *lim, const pfi_logger *lg)
 {
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return pf_read_anim(a, path, lim, 0, lg);   /* PNG frames */
-    if (has_suffix(path, ".json")) return pf_read_sheet(a, path, lim, lg);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return pfi_read_anim(a, path, lim, 0, lg);   /* PNG frames */
+    if (has_suffix(path, ".json")) return pfi_read_sheet(a, path, lim, lg);
     if (has_suffix(path, ".png")) {
         char json[4200];
-        if (pf_sheet_json_path(path, json, sizeof json) == 0 && stat(json, &sb) == 0)
-            return pf_read_sheet(a, json, lim, lg);
+        if (pfi_sheet_json_path(path, json, sizeof json) == 0 && stat(json, &sb) == 0)
+            return pfi_read_sheet(a, json, lim, lg);
     }
-    return pf_read_anim(a, path, lim, 0, lg);
+    return pfi_read_anim(a, path, lim, 0, lg);
 }
 
-static json_t *metrics_json(const pf_metrics *m)
+static json_t *metrics_json(const pfi_metrics *m)
 {
     return json_pack("{s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:f,s:i,s:i,s:i,s:i}",
                      "size_ok", m->size_ok, "acc", m->acc, "acc_opaque", m->acc_opaque,
@@ -53,11 +53,11 @@ int cli_eval(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *json_path = NULL;
     int c, quiet = 0, rc;
-    pf_anim gt = {0}, out = {0};
-    pf_metrics m;
+    pfi_anim gt = {0}, out = {0};
+    pfi_metrics m;
     pf_limits lim = pf_default_limits();
     cli_ui ui;
-    pf_logger lg;
+    pfi_logger lg;
     pf_status st;
 
     optind = 1;
@@ -91,14 +91,14 @@ int cli_eval(int argc, char **argv)
         const char *path = argv[optind + i];
         if ((st = load(i ? &out : &gt, path, &lim, &lg)) < 0) {
             fprintf(stderr, "pixelfix eval: %s: %s\n", path, pf_strerror(st));
-            pf_anim_free(&gt);
-            pf_anim_free(&out);
+            pfi_anim_free(&gt);
+            pfi_anim_free(&out);
             return cli_exit_code(st);
         }
     }
-    st = pf_metrics_compute(&m, &gt, &out);
-    pf_anim_free(&gt);
-    pf_anim_free(&out);
+    st = pfi_metrics_compute(&m, &gt, &out);
+    pfi_anim_free(&gt);
+    pfi_anim_free(&out);
     if (st < 0) {
         fprintf(stderr, "pixelfix eval: %s\n", pf_strerror(st));
         return cli_exit_code(st);

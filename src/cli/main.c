@@ -187,9 +187,9 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 
 /* --format's kinds: what can go to standard output (one file, no sheet JSON
  * beside it); PF_OUT_NONE for anything else or NULL. */
-static pf_out_kind format_kind(const char *f)
+static pfi_out_kind format_kind(const char *f)
 {
-    static const struct { const char *name; pf_out_kind kind; } fmts[] = {
+    static const struct { const char *name; pfi_out_kind kind; } fmts[] = {
         {"gif", PF_OUT_GIF}, {"webp", PF_OUT_WEBP}, {"mp4", PF_OUT_VIDEO}, {"mov", PF_OUT_VIDEO}, {"mkv", PF_OUT_VIDEO}};
     for (size_t i = 0; f && i < sizeof fmts / sizeof *fmts; i++)
         if (!strcmp(f, fmts[i].name)) return fmts[i].kind;
@@ -319,7 +319,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
             if (!*optarg) return bad_value("--tag", optarg, "a non-empty name");
             o->p.sheet_tag = optarg;
             break;
-        case OPT_FILENAME_FORMAT:   /* pf_write_sheet's rule, checked before the restore */
+        case OPT_FILENAME_FORMAT:   /* pfi_write_sheet's rule, checked before the restore */
             if (!strstr(optarg, "{frame}"))
                 return bad_value("--filename-format", optarg, "a pattern holding {frame}, e.g. {tag} {frame}.{extension}");
             o->p.sheet_filename = optarg;
@@ -438,7 +438,7 @@ static int expand_name(char *out, size_t n, const char *tmpl, const char *input)
     while (len > 1 && input[len - 1] == '/') len--;
     const char *base = input + len;
     while (base > input && base[-1] != '/') base--;
-    if (memchr(base, '%', (size_t)(input + len - base)) && pf_frames_is_pattern(input) && base > input + 1) {
+    if (memchr(base, '%', (size_t)(input + len - base)) && pfi_frames_is_pattern(input) && base > input + 1) {
         len = (size_t)(base - 1 - input);
         base = input + len;
         while (base > input && base[-1] != '/') base--;
@@ -475,7 +475,7 @@ static int write_report(const char *path, const char *input, const char *output,
     return rc;
 }
 
-static const char *kind_name(pf_out_kind k)
+static const char *kind_name(pfi_out_kind k)
 {
     switch (k) {
     case PF_OUT_SHEET: return "a spritesheet";
@@ -488,9 +488,9 @@ static const char *kind_name(pf_out_kind k)
 }
 
 /* The output kind: from the name, or for -o - (standard output) from --format. */
-static pf_out_kind out_kind(const cli_opts *o)
+static pfi_out_kind out_kind(const cli_opts *o)
 {
-    if (!o->output || strcmp(o->output, "-")) return pf_out_kind_from_path(o->output);
+    if (!o->output || strcmp(o->output, "-")) return pfi_out_kind_from_path(o->output);
     return format_kind(o->format);
 }
 
@@ -500,20 +500,20 @@ static pf_out_kind out_kind(const cli_opts *o)
 static int stdout_begin(const cli_opts *o, char *out, int *slot)
 {
     const char *dir = getenv("TMPDIR");
-    char *name = pf_temp_claim(slot);
+    char *name = pfi_temp_claim(slot);
     char *path = name ? name : out;
     int n = snprintf(path, PF_TEMP_PATH_MAX, "%s/pixelfix-stdout-XXXXXX.%s", dir && *dir ? dir : "/tmp", o->format);
     if (n < 0 || n >= PF_TEMP_PATH_MAX) {
-        pf_temp_release(*slot);
+        pfi_temp_release(*slot);
         fprintf(stderr, "pixelfix: error: TMPDIR is too long a path\n");
         return EXIT_OUTPUT;
     }
-    pf_temp_list(*slot);
+    pfi_temp_list(*slot);
     int fd = mkstemps(path, (int)strlen(o->format) + 1);
     if (fd < 0) {
         fprintf(stderr, "pixelfix: error: cannot create a temporary file in %s for standard output: %s\n",
                 dir && *dir ? dir : "/tmp", strerror(errno));
-        pf_temp_release(*slot);
+        pfi_temp_release(*slot);
         return EXIT_OUTPUT;
     }
     close(fd);
@@ -572,7 +572,7 @@ static void warn_ignored(const cli_opts *o)
             if (o->seen[model_opts[i].opt])
                 fprintf(stderr, "pixelfix: warning: %s is ignored: probe runs no model\n", model_opts[i].name);
     } else {
-        pf_out_kind k = out_kind(o);
+        pfi_out_kind k = out_kind(o);
         if (o->seen[OPT_COLUMNS] && k != PF_OUT_SHEET)
             fprintf(stderr, "pixelfix: warning: --columns is ignored for %s: it applies to a spritesheet\n",
                     kind_name(k));
@@ -610,9 +610,9 @@ static int restore_one(cli_opts *op, const char *input)
     int rc;
     pf_status st;
 
-    if (!probe && o.json && !json_stdout && pf_out_kind_from_path(o.output) == PF_OUT_SHEET) {
+    if (!probe && o.json && !json_stdout && pfi_out_kind_from_path(o.output) == PF_OUT_SHEET) {
         char own[4200];
-        if (pf_sheet_json_path(o.output, own, sizeof own) == 0 && strcmp(own, o.json) == 0) {
+        if (pfi_sheet_json_path(o.output, own, sizeof own) == 0 && strcmp(own, o.json) == 0) {
             fprintf(stderr, "pixelfix: error: --json %s is the spritesheet's own JSON; name the report "
                     "differently\n", o.json);
             return EXIT_USAGE;
@@ -626,7 +626,7 @@ static int restore_one(cli_opts *op, const char *input)
             return EXIT_OUTPUT;
         }
     }
-    if (!probe && o.json && !json_stdout && pf_output_check(o.json, o.p.force) < 0) {
+    if (!probe && o.json && !json_stdout && pfi_output_check(o.json, o.p.force) < 0) {
         fprintf(stderr, "pixelfix: error: report '%s' exists; use --force to overwrite it\n", o.json);
         return EXIT_OUTPUT;
     }
@@ -638,7 +638,7 @@ static int restore_one(cli_opts *op, const char *input)
                     : o.verbosity == 2 ? PF_LOG_INFO : PF_LOG_DEBUG;
     o.p.progress = cli_progress;
     if (o.seen[OPT_FPS] && o.verbosity > 0) {
-        if (!pf_frames_input(input))
+        if (!pfi_frames_input(input))
             fprintf(stderr, "pixelfix: warning: --fps is ignored for %s: it applies to PNG frames (a folder "
                     "or a %%d pattern); other inputs keep their own timing\n", input);
     }
@@ -655,7 +655,7 @@ static int restore_one(cli_opts *op, const char *input)
     if (to_stdout) {
         rc = st >= 0 && !cli_interrupted() ? stdout_copy(piped) : 0;
         unlink(piped);
-        pf_temp_release(slot);
+        pfi_temp_release(slot);
         if (rc) {   /* stdout_copy said why */
             pf_report_free(rep);
             return rc;

@@ -49,7 +49,7 @@ int cli_train_plot(const char *dir, const char *png_path)
             fprintf(g, "set title 'validation %s (held-out packages)'\nplot ", cols[p]);
             /* "all", then the evaluation set's kinds (degrade.h) */
             for (int k = PF_DKIND_GIF - 1; k <= PF_DKIND_BENT; k++) {
-                const char *kind = k < PF_DKIND_GIF ? "all" : pf_degrade_kind_name(k);
+                const char *kind = k < PF_DKIND_GIF ? "all" : pfi_degrade_kind_name(k);
                 fprintf(g, "%s\"%s\" using 1:(strcol(2) eq '%s' ? $%d : NaN) with linespoints title '%s'",
                         k >= PF_DKIND_GIF ? ", " : "", val, kind, p == 0 ? 5 : 8, kind);
             }

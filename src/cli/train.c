@@ -1,6 +1,6 @@
 /*
  * train.c - `pixelfix train`: parses the training options (flags, or the
- * same names in a config file given with --config), runs pf_train with a
+ * same names in a config file given with --config), runs pfi_train with a
  * progress line on stderr, and draws the curves with --plot.
  */
 #include <getopt.h>
@@ -98,7 +98,7 @@ static const struct option opts[] = {
 
 
 typedef struct train_opts {
-    pf_train_cfg c;
+    pfi_train_cfg c;
     const char *plot_png, *export_path;
     int plot, quiet;
     char data_buf[64], val_buf[64];
@@ -143,7 +143,7 @@ static int parse_config(train_opts *o, const char *path);
 static int apply(train_opts *o, int c, const char *a, const char *name)
 {
     double v;
-    pf_train_cfg *t = &o->c;
+    pfi_train_cfg *t = &o->c;
     switch (c) {
     case O_OUT: t->out_dir = a; break;
     case O_CONFIG: return parse_config(o, a);
@@ -154,7 +154,7 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
     case O_KIND:
         t->sample.kind = -2;
         for (int k = 0; k < PF_SAMPLE_KINDS; k++)
-            if (strcmp(a, pf_degrade_kind_name(pf_sample_dkind(k))) == 0) t->sample.kind = k;
+            if (strcmp(a, pfi_degrade_kind_name(pfi_sample_dkind(k))) == 0) t->sample.kind = k;
         if (strcmp(a, "all") == 0) t->sample.kind = -1;
         if (t->sample.kind == -2) return bad(name, a, "a degradation kind or all (see --help)");
         break;
@@ -245,7 +245,7 @@ static int parse_config(train_opts *o, const char *path)
     return rc;
 }
 
-static int on_progress(void *user, const pf_train_status *s)
+static int on_progress(void *user, const pfi_train_status *s)
 {
     train_opts *o = user;
     if (!o->quiet) {
@@ -279,7 +279,7 @@ int cli_train(int argc, char **argv)
 /* The train command on *o (zeroed by the caller, which frees o->kept). */
 static int train_main(train_opts *o, int argc, char **argv)
 {
-    o->c = pf_train_default_cfg();
+    o->c = pfi_train_default_cfg();
     if (access("tests/data/cache/clean/manifest.json", R_OK) == 0) o->c.data_dir = "tests/data/cache/clean";
     if (access("tests/data/evalset/val", R_OK) == 0) o->c.val_dir = "tests/data/evalset/val";
     optind = 1;
@@ -306,7 +306,7 @@ static int train_main(train_opts *o, int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_ui ui;
-    pf_logger lg;
+    pfi_logger lg;
     cli_ui_init(&ui, o->quiet ? 0 : 1);
     lg.fn = cli_log;
     lg.user = NULL;
@@ -320,10 +320,10 @@ static int train_main(train_opts *o, int argc, char **argv)
         return rc;
     }
     if (o->export_path) {
-        st = pf_train_export(&o->c, o->export_path, &lg);
+        st = pfi_train_export(&o->c, o->export_path, &lg);
         if (st == PF_OK && !o->quiet) fprintf(stderr, "pixelfix train: wrote %s\n", o->export_path);
         return cli_exit_code(st);
     }
-    st = pf_train(&o->c, on_progress, o, &lg);
+    st = pfi_train(&o->c, on_progress, o, &lg);
     return cli_exit_code(st);
 }

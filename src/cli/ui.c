@@ -133,7 +133,7 @@ int cli_progress(void *user, const char *stage, int64_t done, int64_t total)
     if (interrupted) return 1;
     if (!ui || !ui->tty) return 0;
     /* at most 10 redraws a second, but always the last one of a stage */
-    double now = pf_now_ms();
+    double now = pfi_now_ms();
     if (now - ui->last_draw_ms < 100 && !(total > 0 && done >= total)) return 0;
     ui->last_draw_ms = now;
     if (total > 0) {
@@ -149,9 +149,9 @@ int cli_progress(void *user, const char *stage, int64_t done, int64_t total)
 
 int cli_write_text(const char *path, const char *text, int force)
 {
-    pf_outfile of;
+    pfi_outfile of;
     size_t n = strlen(text), done = 0;
-    pf_status st = pf_outfile_begin(&of, path, force);
+    pf_status st = pfi_outfile_begin(&of, path, force);
     if (st < 0) {
         fprintf(stderr, "pixelfix: error: cannot write '%s': %s\n", path,
                 st == PF_EEXIST ? "it exists (use --force)" : pf_strerror(st));
@@ -160,14 +160,14 @@ int cli_write_text(const char *path, const char *text, int force)
     while (done < n) {
         ssize_t w = write(of.fd, text + done, n - done);
         if (w <= 0) {
-            pf_outfile_abort(&of);
+            pfi_outfile_abort(&of);
             fprintf(stderr, "pixelfix: error: cannot write '%s'\n", path);
             return EXIT_OUTPUT;
         }
         done += (size_t)w;
     }
-    if (write(of.fd, "\n", 1) != 1 || (st = pf_outfile_commit(&of)) < 0) {
-        pf_outfile_abort(&of);
+    if (write(of.fd, "\n", 1) != 1 || (st = pfi_outfile_commit(&of)) < 0) {
+        pfi_outfile_abort(&of);
         fprintf(stderr, "pixelfix: error: cannot write '%s'%s\n", path,
                 st == PF_EEXIST ? ": it was created meanwhile (use --force)" : "");
         return EXIT_OUTPUT;

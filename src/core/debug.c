@@ -10,10 +10,10 @@
 
 #include "core/debug.h"
 
-static pf_status make_dir(const char *dir, const pf_logger *lg)
+static pf_status make_dir(const char *dir, const pfi_logger *lg)
 {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return PF_OK;
-    pf_error(lg, "cannot create debug folder '%s': %s", dir, strerror(errno));
+    pfi_error(lg, "cannot create debug folder '%s': %s", dir, strerror(errno));
     return PF_EOUTPUT;
 }
 
@@ -38,14 +38,14 @@ static void content_centre(const uint8_t *rgba, int w, int h, double *cx, double
     *cy = n > 0 ? sy / n : h / 2.0;
 }
 
-pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgba, int w, int h,
-                        double dx, double dy, int index, const pf_logger *lg)
+pf_status pfi_debug_grid(const char *dir, const pfi_lattice *L, const uint8_t *rgba, int w, int h,
+                        double dx, double dy, int index, const pfi_logger *lg)
 {
     static const uint8_t line[3] = {255, 40, 40};
-    const pf_grid *g = pf_lattice_grid(L);
+    const pfi_grid *g = pfi_lattice_grid(L);
     const double cell = fmax(1.0, fmin(g->cell_w, g->cell_h));
     /* 2-4x, and at least 12 px a cell when the crop allows it */
-    const int zoom = pf_clampi((int)ceil(12.0 / cell), 2, 4);
+    const int zoom = pfi_clampi((int)ceil(12.0 / cell), 2, 4);
     const int cw = DEBUG_VIEW / zoom < w ? DEBUG_VIEW / zoom : w, ch = DEBUG_VIEW / zoom < h ? DEBUG_VIEW / zoom : h;
     const int ow = cw * zoom, oh = ch * zoom;
     double cx, cy;
@@ -53,9 +53,9 @@ pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgb
     pf_status st = make_dir(dir, lg);
     if (st < 0) return st;
     content_centre(rgba, w, h, &cx, &cy);
-    const int x0 = pf_clampi((int)(cx - cw / 2), 0, w - cw), y0 = pf_clampi((int)(cy - ch / 2), 0, h - ch);
-    uint8_t *img = pf_malloc4((size_t)ow, (size_t)oh, 4, 1);
-    int *ci = pf_malloc4((size_t)ow, (size_t)oh, 2, sizeof(int));
+    const int x0 = pfi_clampi((int)(cx - cw / 2), 0, w - cw), y0 = pfi_clampi((int)(cy - ch / 2), 0, h - ch);
+    uint8_t *img = pfi_malloc4((size_t)ow, (size_t)oh, 4, 1);
+    int *ci = pfi_malloc4((size_t)ow, (size_t)oh, 2, sizeof(int));
     if (!img || !ci) {
         free(img);
         free(ci);
@@ -65,7 +65,7 @@ pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgb
         for (int X = 0; X < ow; X++) {
             const double x = x0 + (X + 0.5) / zoom, y = y0 + (Y + 0.5) / zoom;
             double u, v;
-            pf_lattice_coord(L, dx, dy, x, y, &u, &v);
+            pfi_lattice_coord(L, dx, dy, x, y, &u, &v);
             const int iu = (int)floor(u), iv = (int)floor(v);
             const uint8_t *src = rgba + ((size_t)(y0 + Y / zoom) * w + (size_t)(x0 + X / zoom)) * 4;
             uint8_t *dst = img + ((size_t)Y * ow + X) * 4;
@@ -85,13 +85,13 @@ pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgb
             if (c[0] != l[0] || c[1] != up[1]) memcpy(img + ((size_t)Y * ow + X) * 4, line, 3);
         }
     snprintf(path, sizeof path, "%s/grid_%03d.png", dir, index);
-    st = pf_png_write(path, img, ow, oh, 1);
+    st = pfi_png_write(path, img, ow, oh, 1);
     free(img);
     free(ci);
     return st;
 }
 
-pf_status pf_debug_native(const char *dir, const char *name, const pf_anim *a, const pf_logger *lg)
+pf_status pfi_debug_native(const char *dir, const char *name, const pfi_anim *a, const pfi_logger *lg)
 {
     int s = a->height >= 256 ? 1 : (256 + a->height - 1) / a->height;
     int w, h;
@@ -103,14 +103,14 @@ pf_status pf_debug_native(const char *dir, const char *name, const pf_anim *a, c
     if (s > 64 || a->width > INT_MAX / 4 / s || a->height > INT_MAX / 4 / s) return PF_ENOMEM;
     w = a->width * s;
     h = a->height * s;
-    if (!(img = pf_malloc4((size_t)w, (size_t)h, 4, 1))) return PF_ENOMEM;
+    if (!(img = pfi_malloc4((size_t)w, (size_t)h, 4, 1))) return PF_ENOMEM;
     for (int f = 0; st == PF_OK && f < a->count; f += frame_step(a->count)) {
         const uint8_t *src = a->frames[f].rgba;
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
                 memcpy(img + ((size_t)y * w + x) * 4, src + ((size_t)(y / s) * a->width + x / s) * 4, 4);
         snprintf(path, sizeof path, "%s/%s_%03d.png", dir, name, f);
-        st = pf_png_write(path, img, w, h, 1);
+        st = pfi_png_write(path, img, w, h, 1);
     }
     free(img);
     return st;

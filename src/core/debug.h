@@ -11,11 +11,11 @@
  * the sprite, enlarged 2-4x (nearest), with every other native cell
  * shaded like a chequerboard and the cell boundaries drawn, so a person
  * can judge the alignment. Creates DIR. Errors: PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_debug_grid(const char *dir, const pf_lattice *L, const uint8_t *rgba, int w, int h,
-                        double dx, double dy, int index, const pf_logger *lg);
+pf_status pfi_debug_grid(const char *dir, const pfi_lattice *L, const uint8_t *rgba, int w, int h,
+                        double dx, double dy, int index, const pfi_logger *lg);
 
 /* Writes DIR/<name>_NNN.png for up to 4 frames of a, nearest-enlarged so
  * the height is at least 256 pixels. Errors: PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_debug_native(const char *dir, const char *name, const pf_anim *a, const pf_logger *lg);
+pf_status pfi_debug_native(const char *dir, const char *name, const pfi_anim *a, const pfi_logger *lg);
 
 #endif

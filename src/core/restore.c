@@ -21,16 +21,16 @@
 
 typedef struct restore {
     const pf_params *p;
-    pf_logger lg;
+    pfi_logger lg;
     pf_report *rep;
     const char *input, *output;
-    pf_file_id in_id;         /* the input, which no output may be */
-    pf_out_kind kind;
+    pfi_file_id in_id;         /* the input, which no output may be */
+    pfi_out_kind kind;
     pf_stream *st;
-    pf_writer *wr;
-    pf_sheet_meta meta;
-    pf_anim held;             /* --crop: every frame; else unused */
-    pf_anim dbg;              /* --debug: the frames written */
+    pfi_writer *wr;
+    pfi_sheet_meta meta;
+    pfi_anim held;             /* --crop: every frame; else unused */
+    pfi_anim dbg;              /* --debug: the frames written */
     uint8_t *last;            /* --dedupe: the frame not yet written */
     int last_dur, w, h, loop;
     int *dur;                 /* (frames_out) */
@@ -44,34 +44,34 @@ static int progress(const restore *r, const char *stage, int64_t done, int64_t t
 }
 
 /* PF_EOUTPUT (logged) when out is the input file, whatever force says. */
-static pf_status not_input(const char *out, const char *input, const pf_file_id *id,
-                           const pf_logger *lg)
+static pf_status not_input(const char *out, const char *input, const pfi_file_id *id,
+                           const pfi_logger *lg)
 {
-    if (!pf_same_file(out, id)) return PF_OK;
+    if (!pfi_same_file(out, id)) return PF_OK;
     if (strcmp(out, input) == 0)
-        pf_error(lg, "'%s' is the input; pixelfix never writes over its input, not even with "
+        pfi_error(lg, "'%s' is the input; pixelfix never writes over its input, not even with "
                  "--force: choose another output", out);
     else
-        pf_error(lg, "'%s' is the input '%s' under another name (a link); pixelfix never writes "
+        pfi_error(lg, "'%s' is the input '%s' under another name (a link); pixelfix never writes "
                  "over its input, not even with --force: choose another output", out, input);
     return PF_EOUTPUT;
 }
 
 /* Every file the output will create must be absent unless force, and
  * none may be the input. */
-static pf_status check_outputs(const char *out, const char *input, const pf_file_id *id,
-                               pf_out_kind kind, int force, const pf_logger *lg)
+static pf_status check_outputs(const char *out, const char *input, const pfi_file_id *id,
+                               pfi_out_kind kind, int force, const pfi_logger *lg)
 {
     pf_status st;
     if (kind == PF_OUT_NONE) {
-        pf_error(lg, "cannot tell the output kind of '%s': use .png (spritesheet), .gif, .webp, "
+        pfi_error(lg, "cannot tell the output kind of '%s': use .png (spritesheet), .gif, .webp, "
                  ".mp4/.mov/.mkv, a folder or a %%d pattern", out);
         return PF_EINVAL;
     }
     if (kind == PF_OUT_FRAMES) return PF_OK; /* checked per frame by the writer */
     if ((st = not_input(out, input, id, lg)) < 0) return st;
-    if ((st = pf_output_check(out, force)) < 0) {
-        pf_error(lg, "'%s' exists; use --force to overwrite it", out);
+    if ((st = pfi_output_check(out, force)) < 0) {
+        pfi_error(lg, "'%s' exists; use --force to overwrite it", out);
         return st;
     }
     if (kind == PF_OUT_SHEET) {
@@ -81,8 +81,8 @@ static pf_status check_outputs(const char *out, const char *input, const pf_file
         memcpy(json, out, n - 4);
         strcpy(json + n - 4, ".json");
         if ((st = not_input(json, input, id, lg)) < 0) return st;
-        if ((st = pf_output_check(json, force)) < 0) {
-            pf_error(lg, "'%s' exists; use --force to overwrite it", json);
+        if ((st = pfi_output_check(json, force)) < 0) {
+            pfi_error(lg, "'%s' exists; use --force to overwrite it", json);
             return st;
         }
     }
@@ -92,7 +92,7 @@ static pf_status check_outputs(const char *out, const char *input, const pf_file
 static void fill_meta(restore *r)
 {
     const pf_report *s = pf_stream_report(r->st);
-    pf_sheet_meta *m = &r->meta;
+    pfi_sheet_meta *m = &r->meta;
     m->cell_w = s->cell_w;
     m->cell_h = s->cell_h;
     m->offset_x = s->offset_x;
@@ -133,9 +133,9 @@ static pf_status check_memory(restore *r, int64_t pushed)
     r->mem_out = (int64_t)fmin(9e18, frame * (double)held_copies(r) * (double)pushed);
     if (max <= 0 || (double)s->mem_bytes + (double)r->mem_out <= (double)max) return PF_OK;
     char a[32];
-    pf_error(&r->lg, "holding %lld frames of %dx%d native pixels for '%s' takes more than %s (--max-memory "
+    pfi_error(&r->lg, "holding %lld frames of %dx%d native pixels for '%s' takes more than %s (--max-memory "
              "raises it; an MP4 or a folder of PNG frames is written as the frames come)", (long long)pushed,
-             s->native_w * up, s->native_h * up, r->output, pf_fmt_bytes(a, (double)max));
+             s->native_w * up, s->native_h * up, r->output, pfi_fmt_bytes(a, (double)max));
     return PF_ELIMIT;
 }
 
@@ -161,13 +161,13 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
     pf_status st;
     if (r->output && (st = add_duration(r, dur)) < 0) return st;
     if (r->p->debug_dir) {
-        if (!r->dbg.width && (st = pf_anim_init(&r->dbg, r->w, r->h)) < 0) return st;
-        if ((st = pf_anim_push(&r->dbg, rgba, dur)) < 0) return st;
+        if (!r->dbg.width && (st = pfi_anim_init(&r->dbg, r->w, r->h)) < 0) return st;
+        if ((st = pfi_anim_push(&r->dbg, rgba, dur)) < 0) return st;
     }
     if (!r->output) return PF_OK;
-    double t = pf_now_ms();
+    double t = pfi_now_ms();
     if (!r->wr) {
-        pf_write_opts wo = {0};
+        pfi_write_opts wo = {0};
         int loop = r->p->loop >= 0 ? r->p->loop : r->loop;
         wo.force = r->p->force;
         wo.columns = r->p->columns;
@@ -180,10 +180,10 @@ static pf_status emit(restore *r, const uint8_t *rgba, int dur)
         wo.bg_rgb = r->meta.has_bg ? r->meta.bg_rgb : NULL;
         wo.meta = &r->meta;
         wo.input = r->in_id;
-        if ((st = pf_writer_open(&r->wr, r->output, r->w, r->h, loop, &wo, &r->lg)) < 0) return st;
+        if ((st = pfi_writer_open(&r->wr, r->output, r->w, r->h, loop, &wo, &r->lg)) < 0) return st;
     }
-    st = pf_writer_push(r->wr, rgba, dur);
-    r->rep->ms_encode += pf_now_ms() - t;
+    st = pfi_writer_push(r->wr, rgba, dur);
+    r->rep->ms_encode += pfi_now_ms() - t;
     return st;
 }
 
@@ -219,9 +219,9 @@ static pf_status take(restore *r, const pf_stream_frame *f)
         r->w = f->width;
         r->h = f->height;
         fill_meta(r);
-        if (r->p->crop && (st = pf_anim_init(&r->held, r->w, r->h)) < 0) return st;
+        if (r->p->crop && (st = pfi_anim_init(&r->held, r->w, r->h)) < 0) return st;
     }
-    if (r->p->crop) return pf_anim_push(&r->held, f->rgba, f->duration_ms);
+    if (r->p->crop) return pfi_anim_push(&r->held, f->rgba, f->duration_ms);
     return sink(r, f->rgba, f->duration_ms);
 }
 
@@ -235,7 +235,7 @@ static pf_status pull_all(restore *r)
 }
 
 /* --crop: the union bounding box of opaque pixels over every frame. */
-static void crop_box(const pf_anim *a, int *x0, int *y0, int *cw, int *ch)
+static void crop_box(const pfi_anim *a, int *x0, int *y0, int *cw, int *ch)
 {
     int ax = a->width, ay = a->height, bx = -1, by = -1;
     for (int f = 0; f < a->count; f++)
@@ -261,12 +261,12 @@ static void crop_box(const pf_anim *a, int *x0, int *y0, int *cw, int *ch)
 
 static pf_status flush_crop(restore *r)
 {
-    pf_anim *a = &r->held;
+    pfi_anim *a = &r->held;
     int x0, y0, cw, ch;
     pf_status st = PF_OK;
     if (a->count == 0) return PF_OK;
     crop_box(a, &x0, &y0, &cw, &ch);
-    uint8_t *buf = pf_malloc4((size_t)cw, (size_t)ch, 4, 1);
+    uint8_t *buf = pfi_malloc4((size_t)cw, (size_t)ch, 4, 1);
     if (!buf) return PF_ENOMEM;
     r->rep->crop_x = x0;
     r->rep->crop_y = y0;
@@ -285,21 +285,21 @@ static pf_status flush_crop(restore *r)
 }
 
 /* --debug: the stream's hooks (stream_tap.h) draw into params->debug_dir. */
-static pf_status debug_grid(void *user, const pf_lattice *lat, const uint8_t *rgba, int w, int h, double dx,
+static pf_status debug_grid(void *user, const pfi_lattice *lat, const uint8_t *rgba, int w, int h, double dx,
                             double dy, int index)
 {
     const restore *r = user;
-    return pf_debug_grid(r->p->debug_dir, lat, rgba, w, h, dx, dy, index, &r->lg);
+    return pfi_debug_grid(r->p->debug_dir, lat, rgba, w, h, dx, dy, index, &r->lg);
 }
 
-static pf_status debug_cells(void *user, const pf_anim *frames)
+static pf_status debug_cells(void *user, const pfi_anim *frames)
 {
     const restore *r = user;
-    return pf_debug_native(r->p->debug_dir, "cells", frames, &r->lg);
+    return pfi_debug_native(r->p->debug_dir, "cells", frames, &r->lg);
 }
 
 /* The model the parameters ask for, or NULL for the classical path. */
-static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *lg)
+static pf_status open_model(const pf_params *p, pf_model **m, const pfi_logger *lg)
 {
     *m = NULL;
     if (!p->use_model) return PF_OK;
@@ -307,25 +307,25 @@ static pf_status open_model(const pf_params *p, pf_model **m, const pf_logger *l
     if (!path) {
         /* a program copied away from its tree finds none: say so, since the
          * result then differs from the same program in place */
-        pf_warn(lg, "no model found ($PIXELFIX_MODEL unset, no models/pixelfix-v2.safetensors beside "
+        pfi_warn(lg, "no model found ($PIXELFIX_MODEL unset, no models/pixelfix-v2.safetensors beside "
                     "the program or in its tree, none installed): using the classical path; give one "
                     "with -m FILE or PIXELFIX_MODEL, or --no-model to choose the classical path");
         return PF_OK;
     }
     /* pf_model_load's one error line, logged once with a hint */
-    pf_first_error e = {.next = lg};
+    pfi_first_error e = {.next = lg};
     pf_params q = *p;
-    q.log = pf_first_error_log;
+    q.log = pfi_first_error_log;
     q.user = &e;
     q.log_level = lg->level > PF_LOG_ERROR ? lg->level : PF_LOG_ERROR;
     pf_status st = pf_model_load(m, path, &q);
     if (st == PF_EMODEL)
-        pf_error(lg, "%s; give another with --model FILE, or --no-model for the classical path",
+        pfi_error(lg, "%s; give another with --model FILE, or --no-model for the classical path",
                  e.msg[0] ? e.msg : pf_strerror(st));
     else if (st < 0 && e.msg[0])
-        pf_error(lg, "%s", e.msg);
+        pfi_error(lg, "%s", e.msg);
     else if (st >= 0)
-        pf_info(lg, "model: %s", path);
+        pfi_info(lg, "model: %s", path);
     return st;
 }
 
@@ -381,17 +381,17 @@ pf_status pf_restore_file(const char *input, const char *output,
                           const pf_params *params, pf_report **report)
 {
     restore r;
-    pf_reader *rd = NULL;
+    pfi_reader *rd = NULL;
     pf_model *model = NULL;
     pf_status st;
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
 
     memset(&r, 0, sizeof r);
     if (report) *report = NULL;
     if (!input || !params) return PF_EINVAL;
     if (params->input_fps != 0 && !(params->input_fps >= 0.1 && params->input_fps <= 1000)) {
-        pf_logger lg = {params->log, params->user, params->log_level};
-        pf_error(&lg, "input_fps must be 0 (24) or 0.1..1000 frames per second (got %g)", params->input_fps);
+        pfi_logger lg = {params->log, params->user, params->log_level};
+        pfi_error(&lg, "input_fps must be 0 (24) or 0.1..1000 frames per second (got %g)", params->input_fps);
         return PF_EINVAL;
     }
     r.p = params;
@@ -404,21 +404,21 @@ pf_status pf_restore_file(const char *input, const char *output,
 
     if (output) {
         struct stat sb;
-        if (stat(input, &sb) == 0) r.in_id = (pf_file_id){1, sb.st_dev, sb.st_ino};
-        r.kind = pf_out_kind_from_path(output);
+        if (stat(input, &sb) == 0) r.in_id = (pfi_file_id){1, sb.st_dev, sb.st_ino};
+        r.kind = pfi_out_kind_from_path(output);
         if ((st = check_outputs(output, input, &r.in_id, r.kind, params->force, &r.lg)) < 0) goto fail;
     }
     /* a probe (no output) analyses: no model, and every frame is counted */
     if (output && (st = open_model(params, &model, &r.lg)) < 0) goto fail;
-    if ((st = pf_reader_open(&rd, input, &params->limits, params->threads, &r.lg)) < 0) goto fail;
-    pf_reader_set_fps(rd, params->input_fps);
-    snprintf(r.rep->input_format, sizeof r.rep->input_format, "%s", pf_reader_format(rd));
-    r.rep->in_width = pf_reader_width(rd);
-    r.rep->in_height = pf_reader_height(rd);
-    r.loop = pf_reader_loop(rd);
+    if ((st = pfi_reader_open(&rd, input, &params->limits, params->threads, &r.lg)) < 0) goto fail;
+    pfi_reader_set_fps(rd, params->input_fps);
+    snprintf(r.rep->input_format, sizeof r.rep->input_format, "%s", pfi_reader_format(rd));
+    r.rep->in_width = pfi_reader_width(rd);
+    r.rep->in_height = pfi_reader_height(rd);
+    r.loop = pfi_reader_loop(rd);
     if (r.rep->in_width < 2 || r.rep->in_height < 2) {
         /* pf_stream_open's minimum: a grid needs two input pixels a side. */
-        pf_error(&r.lg, "'%s' is %dx%d pixels; pixelfix needs at least 2x2", input,
+        pfi_error(&r.lg, "'%s' is %dx%d pixels; pixelfix needs at least 2x2", input,
                  r.rep->in_width, r.rep->in_height);
         st = PF_EFORMAT;
         goto fail;
@@ -428,14 +428,14 @@ pf_status pf_restore_file(const char *input, const char *output,
         sp.palette_frames = 0;   /* the writer holds every frame anyway */
     if (!output) sp.candidates = 1;
     if ((st = pf_stream_open(&r.st, r.rep->in_width, r.rep->in_height, &sp, model)) < 0) goto fail;
-    if (params->debug_dir) pf_stream_set_debug(r.st, &(pf_stream_debug){debug_grid, debug_cells, &r});
+    if (params->debug_dir) pfi_stream_set_debug(r.st, &(pfi_stream_debug){debug_grid, debug_cells, &r});
 
     int nogrid = 0;
     for (int64_t n = 0;;) {
-        pf_frame fr;
-        double t = pf_now_ms();
-        st = pf_reader_next(rd, &fr);
-        r.rep->ms_decode += pf_now_ms() - t;
+        pfi_frame fr;
+        double t = pfi_now_ms();
+        st = pfi_reader_next(rd, &fr);
+        r.rep->ms_decode += pfi_now_ms() - t;
         if (st == PF_DONE) break;
         if (st < 0) goto fail;
         n++;
@@ -449,48 +449,48 @@ pf_status pf_restore_file(const char *input, const char *output,
             continue;
         }
         if (st < 0 || (st = check_memory(&r, n)) < 0 || (st = pull_all(&r)) < 0) goto fail;
-        if (progress(&r, n <= params->grid_frames ? "decode" : "restore", n, pf_reader_frame_count(rd))) {
+        if (progress(&r, n <= params->grid_frames ? "decode" : "restore", n, pfi_reader_frame_count(rd))) {
             st = PF_EABORTED;
             goto fail;
         }
     }
-    pf_reader_close(rd);
+    pfi_reader_close(rd);
     rd = NULL;
     if (nogrid) {
         st = PF_ENOGRID;
         goto fail;
     }
     st = pf_stream_finish(r.st);
-    if (st == PF_ENOFRAMES) pf_error(&r.lg, "'%s' has no frames", input);
+    if (st == PF_ENOFRAMES) pfi_error(&r.lg, "'%s' has no frames", input);
     if (st < 0 || (st = pull_all(&r)) < 0) goto fail;
     fill_meta(&r);   /* the palette is final now */
     if (params->crop && (st = flush_crop(&r)) < 0) goto fail;
     if (r.last && (st = emit(&r, r.last, r.last_dur)) < 0) goto fail;
-    if (params->debug_dir && r.dbg.count && (st = pf_debug_native(params->debug_dir, "result", &r.dbg, &r.lg)) < 0)
+    if (params->debug_dir && r.dbg.count && (st = pfi_debug_native(params->debug_dir, "result", &r.dbg, &r.lg)) < 0)
         goto fail;
     if (r.wr) {
-        double t = pf_now_ms();
+        double t = pfi_now_ms();
         if (progress(&r, "encode", 0, 1)) {
             st = PF_EABORTED;
             goto fail;
         }
-        st = pf_writer_close(r.wr, 1);
+        st = pfi_writer_close(r.wr, 1);
         r.wr = NULL;
-        r.rep->ms_encode += pf_now_ms() - t;
+        r.rep->ms_encode += pfi_now_ms() - t;
         if (st < 0) goto fail;
     }
     st = finish_report(&r);
 fail:
     if (st == PF_ENOGRID) finish_report(&r);
-    pf_writer_close(r.wr, 0);
-    pf_reader_close(rd);
+    pfi_writer_close(r.wr, 0);
+    pfi_reader_close(rd);
     pf_stream_close(r.st);
     pf_model_free(model);
-    pf_anim_free(&r.held);
-    pf_anim_free(&r.dbg);
+    pfi_anim_free(&r.held);
+    pfi_anim_free(&r.dbg);
     free(r.last);
     free(r.dur);
-    r.rep->ms_total = pf_now_ms() - t0;
+    r.rep->ms_total = pfi_now_ms() - t0;
     if (report && (st >= 0 || st == PF_ENOGRID)) *report = r.rep;
     else pf_report_free(r.rep);
     return st;

@@ -69,7 +69,7 @@ typedef struct frame_queue {
 
 struct pf_stream {
     pf_params p;
-    pf_logger lg;
+    pfi_logger lg;
     pf_model *model;             /* borrowed; NULL = classical */
     nn_state nn;                 /* this stream's run of the model: plan, threads */
     int w, h;                    /* input canvas */
@@ -81,10 +81,10 @@ struct pf_stream {
     /* after the lock */
     int locked;
     int tile;                    /* model tile side in cells, 0 = whole frames (nn_model_tile_plan) */
-    pf_sampler smp;              /* the clip's grid, background, samples and cells */
-    pf_stream_tap_fn tap;        /* stream_tap.h */
+    pfi_sampler smp;              /* the clip's grid, background, samples and cells */
+    pfi_stream_tap_fn tap;        /* stream_tap.h */
     void *tap_user;
-    pf_stream_debug dbg;         /* stream_tap.h: the caller's --debug images */
+    pfi_stream_debug dbg;         /* stream_tap.h: the caller's --debug images */
     int debug_until, debug_step; /* dbg.grid: lookahead frames 0, step, ... before this */
     int k, rows, cols;
     size_t slen, clen;           /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
@@ -106,10 +106,10 @@ struct pf_stream {
     uint8_t *contig;             /* a contiguous input frame */
     nn_windower win;
     /* palette */
-    pf_palette pal;
+    pfi_palette pal;
     int pal_ready;
     frame_queue held;            /* pre-palette native frames waiting for the palette */
-    pf_palette_mapper mapper;    /* set up once the palette is built */
+    pfi_palette_mapper mapper;    /* set up once the palette is built */
     /* out */
     frame_queue out;
     uint8_t *pulled;             /* the frame last handed out, freed on the next call */
@@ -125,7 +125,7 @@ struct pf_stream {
 pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
 {
     pf_limits lim = p ? p->limits : pf_default_limits();
-    pf_logger lg = {0};
+    pfi_logger lg = {0};
     if (p) {
         lg.fn = p->log;
         lg.user = p->user;
@@ -139,8 +139,8 @@ pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
         return PF_ENOMEM;
     }
     /* the inner module's error line is reported once, below, with the path */
-    pf_first_error fe = {.next = &lg};
-    pf_logger inner = {pf_first_error_log, &fe, lg.level > PF_LOG_ERROR ? lg.level : PF_LOG_ERROR};
+    pfi_first_error fe = {.next = &lg};
+    pfi_logger inner = {pfi_first_error_log, &fe, lg.level > PF_LOG_ERROR ? lg.level : PF_LOG_ERROR};
     pf_status st = nn_model_load(&m->nn, path, lim.max_model_bytes > 0 ? (size_t)lim.max_model_bytes : 0, &inner);
     if (st < 0) {
         /* the inner line without its module prefix, and the path once */
@@ -151,12 +151,12 @@ pf_status pf_model_load(pf_model **model, const char *path, const pf_params *p)
         else if (!strncmp(why, "safetensors: ", 13)) why += 13;
         else if (!strncmp(why, "weights: ", 9)) why += 9;
         if (st == PF_ELIMIT)
-            pf_error(&lg, "cannot use the model '%s': it is larger than the limit of %lld bytes "
+            pfi_error(&lg, "cannot use the model '%s': it is larger than the limit of %lld bytes "
                      "(--max-model-bytes raises it)", path, (long long)lim.max_model_bytes);
         else if (strstr(why, path))
-            pf_error(&lg, "cannot use the model: %s", why);
+            pfi_error(&lg, "cannot use the model: %s", why);
         else
-            pf_error(&lg, "cannot use the model '%s': %s", path, why);
+            pfi_error(&lg, "cannot use the model '%s': %s", path, why);
         free(m->path);
         free(m);
         return st;
@@ -206,27 +206,27 @@ static void queue_free(frame_queue *q)
 
 /* ---- opening ------------------------------------------------------------- */
 
-static pf_status check_params(const pf_params *p, const pf_logger *lg)
+static pf_status check_params(const pf_params *p, const pfi_logger *lg)
 {
     if (p->scale < 0 || (p->scale > 0 && p->scale < 1) || p->scale > 256) {
-        pf_error(lg, "scale %.3f is out of range: give 0 (detect) or a cell size from 1 to 256 pixels", p->scale);
+        pfi_error(lg, "scale %.3f is out of range: give 0 (detect) or a cell size from 1 to 256 pixels", p->scale);
         return PF_EINVAL;
     }
     if (p->colors != 0 && (p->colors < 2 || p->colors > 256)) {
-        pf_error(lg, "colors %d is out of range: give 0 (auto) or 2..256", p->colors);
+        pfi_error(lg, "colors %d is out of range: give 0 (auto) or 2..256", p->colors);
         return PF_EINVAL;
     }
     if (p->samples_k < 1 || p->samples_k > 8 || p->grid_frames < 1 || p->grid_frames > 256) {
-        pf_error(lg, "samples_k must be 1..8 and grid_frames 1..256");
+        pfi_error(lg, "samples_k must be 1..8 and grid_frames 1..256");
         return PF_EINVAL;
     }
     if (p->window < 1 || p->window > 64 || p->overlap < 0 || 2 * p->overlap > p->window) {
-        pf_error(lg, "window %d / overlap %d: the window must be 1..64 frames and the overlap "
+        pfi_error(lg, "window %d / overlap %d: the window must be 1..64 frames and the overlap "
                  "0..window/2", p->window, p->overlap);
         return PF_EINVAL;
     }
     if (p->palette_frames < PF_PALETTE_AUTO || p->threads < 0 || p->threads > 256) {
-        pf_error(lg, "palette_frames must be PF_PALETTE_AUTO or >= 0, and threads 0..256");
+        pfi_error(lg, "palette_frames must be PF_PALETTE_AUTO or >= 0, and threads 0..256");
         return PF_EINVAL;
     }
     return PF_OK;
@@ -255,13 +255,13 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     s->h = height;
     if ((st = check_params(p, &s->lg)) < 0) goto fail;
     if (p->limits.max_pixels > 0 && (int64_t)width * height > p->limits.max_pixels) {
-        pf_error(&s->lg, "a %dx%d frame is over the limit of %lld pixels (--max-pixels raises it)",
+        pfi_error(&s->lg, "a %dx%d frame is over the limit of %lld pixels (--max-pixels raises it)",
                  width, height, (long long)p->limits.max_pixels);
         st = PF_ELIMIT;
         goto fail;
     }
     if (width > PF_GRID_MAX_SIDE || height > PF_GRID_MAX_SIDE) {
-        pf_error(&s->lg, "a %dx%d frame is over %d pixels a side", width, height, PF_GRID_MAX_SIDE);
+        pfi_error(&s->lg, "a %dx%d frame is over %d pixels a side", width, height, PF_GRID_MAX_SIDE);
         st = PF_ELIMIT;
         goto fail;
     }
@@ -275,15 +275,15 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
         const int64_t fit = p->limits.max_memory / canvas - GRID_WORK_CANVASES;
         if (fit < 1) {
             char a[32], b[32];
-            pf_error(&s->lg, "a %dx%d frame needs about %s to find its grid, over the limit of %s "
+            pfi_error(&s->lg, "a %dx%d frame needs about %s to find its grid, over the limit of %s "
                      "(--max-memory raises it)", width, height,
-                     pf_fmt_bytes(a, (double)canvas * (GRID_WORK_CANVASES + 1)),
-                     pf_fmt_bytes(b, (double)p->limits.max_memory));
+                     pfi_fmt_bytes(a, (double)canvas * (GRID_WORK_CANVASES + 1)),
+                     pfi_fmt_bytes(b, (double)p->limits.max_memory));
             st = PF_ELIMIT;
             goto fail;
         }
         if (fit < s->p.grid_frames) {
-            pf_info(&s->lg, "grid: %d of %d frames held for detection, to stay within --max-memory",
+            pfi_info(&s->lg, "grid: %d of %d frames held for detection, to stay within --max-memory",
                     (int)fit, s->p.grid_frames);
             s->p.grid_frames = (int)fit;
         }
@@ -292,15 +292,15 @@ pf_status pf_stream_open(pf_stream **out, int width, int height, const pf_params
     if (!(s->head = calloc((size_t)s->p.grid_frames, sizeof *s->head)) ||
         !(s->head_pts = calloc((size_t)s->p.grid_frames, sizeof *s->head_pts)) ||
         !(s->head_dur = calloc((size_t)s->p.grid_frames, sizeof *s->head_dur)) ||
-        !(s->contig = pf_malloc4((size_t)width, (size_t)height, 4, 1)))
+        !(s->contig = pfi_malloc4((size_t)width, (size_t)height, 4, 1)))
         goto fail;
     if (p->palette_path) {
-        if ((st = pf_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) {
+        if ((st = pfi_palette_load(&s->pal, p->palette_path, &s->lg)) < 0) {
             if (st == PF_EIO) st = PF_EPALETTE;   /* the palette file, not the input */
             goto fail;
         }
         s->pal_ready = 1;
-        s->rep.palette_size = pf_palette_colors(&s->pal, s->rep.palette);
+        s->rep.palette_size = pfi_palette_colors(&s->pal, s->rep.palette);
     }
     if (model) {
         if ((st = nn_state_init(&s->nn, &model->nn, p->threads > 0 ? p->threads : 1)) < 0) goto fail;
@@ -342,7 +342,7 @@ void pf_stream_close(pf_stream *s)
     free(s->held_in);
     free(s->win_time);
     free(s->contig);
-    pf_palette_mapper_free(&s->mapper);
+    pfi_palette_mapper_free(&s->mapper);
     free(s->pulled);
     free(s->rep.drift_x);
     free(s->rep.drift_y);
@@ -350,18 +350,18 @@ void pf_stream_close(pf_stream *s)
     nn_window_free(&s->win);
     queue_free(&s->held);
     queue_free(&s->out);
-    pf_sampler_free(&s->smp);
+    pfi_sampler_free(&s->smp);
     nn_state_free(&s->nn);
     free(s);
 }
 
-void pf_stream_set_tap(pf_stream *s, pf_stream_tap_fn fn, void *user)
+void pfi_stream_set_tap(pf_stream *s, pfi_stream_tap_fn fn, void *user)
 {
     s->tap = fn;
     s->tap_user = user;
 }
 
-void pf_stream_set_debug(pf_stream *s, const pf_stream_debug *d)
+void pfi_stream_set_debug(pf_stream *s, const pfi_stream_debug *d)
 {
     s->dbg = *d;
 }
@@ -383,13 +383,13 @@ static pf_status build_palette(pf_stream *s)
 
     if (!frames) return PF_ENOMEM;
     for (int f = 0; f < n; f++) frames[f] = q->f[q->head + f].rgba;
-    st = pf_palette_from_rgba(&s->pal, frames, n, (size_t)s->rows * s->cols, s->p.colors);
+    st = pfi_palette_from_rgba(&s->pal, frames, n, (size_t)s->rows * s->cols, s->p.colors);
     int merged = 0;
     if (st == PF_OK &&
-        (st = pf_palette_defringe(&s->pal, frames, n, s->cols, s->rows,
+        (st = pfi_palette_defringe(&s->pal, frames, n, s->cols, s->rows,
                                   s->smp.bg.kind == PF_BGK_SOLID ? s->smp.bg.rgb : NULL, &merged)) == PF_OK &&
         merged > 0)
-        pf_debug(&s->lg, "palette: %d entries are blends across an edge", merged);
+        pfi_debug(&s->lg, "palette: %d entries are blends across an edge", merged);
     free(frames);
     return st;
 }
@@ -401,23 +401,23 @@ static pf_status map_frame(pf_stream *s, uint8_t *px, int64_t pts, int dur)
     pf_status st;
 
     /* First frame: the palette (built, or loaded at open) is final now. */
-    if (!s->mapper.pal && (st = pf_palette_mapper_init(&s->mapper, &s->pal, s->cols, s->rows)) < 0)
+    if (!s->mapper.pal && (st = pfi_palette_mapper_init(&s->mapper, &s->pal, s->cols, s->rows)) < 0)
         return st;
-    pf_palette_mapper_apply(&s->mapper, px);
+    pfi_palette_mapper_apply(&s->mapper, px);
     return queue_push(&s->out, px, pts, dur);
 }
 
 /* Builds the palette from the held frames, then maps and releases them. */
 static pf_status make_palette(pf_stream *s)
 {
-    double t = pf_now_ms();
+    double t = pfi_now_ms();
     pf_status st;
     if (s->dbg.cells && s->held.count > s->held.head) {
-        pf_anim a = {0};
+        pfi_anim a = {0};
         a.width = s->cols;
         a.height = s->rows;
-        /* the hook takes a pf_anim: borrow the held frames */
-        pf_frame *frames = calloc((size_t)(s->held.count - s->held.head), sizeof *frames);
+        /* the hook takes a pfi_anim: borrow the held frames */
+        pfi_frame *frames = calloc((size_t)(s->held.count - s->held.head), sizeof *frames);
         if (!frames) return PF_ENOMEM;
         for (int i = s->held.head; i < s->held.count; i++) {
             frames[a.count].rgba = s->held.f[i].rgba;
@@ -430,7 +430,7 @@ static pf_status make_palette(pf_stream *s)
     }
     if ((st = build_palette(s)) < 0) return st;
     s->pal_ready = 1;
-    s->rep.palette_size = pf_palette_colors(&s->pal, s->rep.palette);
+    s->rep.palette_size = pfi_palette_colors(&s->pal, s->rep.palette);
     while (s->held.head < s->held.count) {
         out_frame f = s->held.f[s->held.head++];
         if ((st = map_frame(s, f.rgba, f.pts, f.duration_ms)) < 0) {
@@ -438,7 +438,7 @@ static pf_status make_palette(pf_stream *s)
             return st;
         }
     }
-    s->rep.ms_palette += pf_now_ms() - t;
+    s->rep.ms_palette += pfi_now_ms() - t;
     return PF_OK;
 }
 
@@ -447,7 +447,7 @@ static pf_status make_palette(pf_stream *s)
 static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int dur)
 {
     const size_t plane = (size_t)s->rows * s->cols;
-    uint8_t *px = pf_malloc4(plane, 4, 1, 1);
+    uint8_t *px = pfi_malloc4(plane, 4, 1, 1);
     pf_status st;
     if (!px) return PF_ENOMEM;
     if (!o) {
@@ -470,13 +470,13 @@ static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int
     }
     for (size_t i = 0; i < plane; i++) {
         for (int c = 0; c < 3; c++)
-            px[i * 4 + c] = (uint8_t)(pf_clampf(o[(size_t)c * plane + i], 0.f, 1.f) * 255.f + .5f);
+            px[i * 4 + c] = (uint8_t)(pfi_clampf(o[(size_t)c * plane + i], 0.f, 1.f) * 255.f + .5f);
         px[i * 4 + 3] = o[3 * plane + i] >= 0.5f ? 255 : 0;
     }
     if (s->pal_ready) {
-        double t = pf_now_ms();
+        double t = pfi_now_ms();
         st = map_frame(s, px, pts, dur);
-        s->rep.ms_palette += pf_now_ms() - t;
+        s->rep.ms_palette += pfi_now_ms() - t;
         if (st < 0) free(px);
         return st;
     }
@@ -485,9 +485,9 @@ static pf_status to_palette_stage(pf_stream *s, const float *o, int64_t pts, int
     if (s->p.limits.max_memory > 0 && s->rep.mem_bytes > s->p.limits.max_memory) {
         char a[32];
         free(px);
-        pf_error(&s->lg, "holding %d frames of %dx%d native pixels for the clip-wide palette takes more than %s "
+        pfi_error(&s->lg, "holding %d frames of %dx%d native pixels for the clip-wide palette takes more than %s "
                  "(--max-memory raises it; --palette-frames N builds the palette from the first N frames)",
-                 n_held, s->cols, s->rows, pf_fmt_bytes(a, (double)s->p.limits.max_memory));
+                 n_held, s->cols, s->rows, pfi_fmt_bytes(a, (double)s->p.limits.max_memory));
         return PF_ELIMIT;
     }
     if ((st = queue_push(&s->held, px, pts, dur)) < 0) {
@@ -559,11 +559,11 @@ static pf_status run_window(void *ctx, const float *const *in, int T, int reuse,
         samples[t] = in[t];
         cells[t] = in[t] + s->slen;
     }
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     pf_status st = nn_model_run_tiled(&s->model->nn, &s->nn, samples, cells, s->bg01, T, s->rows, s->cols,
                                       s->tile, reuse, out);
-    s->rep.ms_model += pf_now_ms() - t0;
-    if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory running the model on %dx%d cells", s->cols, s->rows);
+    s->rep.ms_model += pfi_now_ms() - t0;
+    if (st == PF_ENOMEM) pfi_error(&s->lg, "out of memory running the model on %dx%d cells", s->cols, s->rows);
     return st;
 }
 
@@ -643,7 +643,7 @@ static pf_status mark_still(pf_stream *s, int may_skip, int *skipped)
         } else {
             const int cap = s->still_cap ? 2 * s->still_cap : 16;
             if (s->still_cap > (1 << 20)) return PF_ENOMEM;
-            uint8_t *m = pf_malloc4(plane, (size_t)cap, 1, 1);
+            uint8_t *m = pfi_malloc4(plane, (size_t)cap, 1, 1);
             if (!m) return PF_ENOMEM;
             if (s->still) memcpy(m, s->still, plane * (size_t)s->still_count);
             free(s->still);
@@ -669,10 +669,10 @@ static pf_status mark_still(pf_stream *s, int may_skip, int *skipped)
  * the lattice, keys the cells, and feeds the windower. */
 static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
 {
-    double t = pf_now_ms(), pal0 = s->rep.ms_palette, dx, dy;
+    double t = pfi_now_ms(), pal0 = s->rep.ms_palette, dx, dy;
     float *cells = s->payload + s->slen;
     pf_status st;
-    if ((st = pf_sampler_next(&s->smp, rgba, s->payload, cells, &dx, &dy)) < 0) return st;
+    if ((st = pfi_sampler_next(&s->smp, rgba, s->payload, cells, &dx, &dy)) < 0) return st;
     if (s->tap) s->tap(s->tap_user, s->payload, cells, s->rows, s->cols, s->k);
     if (s->dbg.grid && s->rep.frames_in < s->debug_until && s->rep.frames_in % s->debug_step == 0) {
         if ((st = s->dbg.grid(s->dbg.user, s->smp.lat, rgba, s->w, s->h, dx, dy, s->rep.frames_in)) < 0)
@@ -696,22 +696,22 @@ static pf_status feed(pf_stream *s, const uint8_t *rgba, int64_t pts, int dur)
         s->restored_in++;
         st = drain_windows(s);
     }
-    s->rep.ms_restore += pf_now_ms() - t - (s->rep.ms_palette - pal0);
+    s->rep.ms_restore += pfi_now_ms() - t - (s->rep.ms_palette - pal0);
     return st;
 }
 
-static void fill_report_grid(pf_report *rep, const pf_lattice *L)
+static void fill_report_grid(pf_report *rep, const pfi_lattice *L)
 {
-    const pf_grid *g = pf_lattice_grid(L);
-    const pf_cell_candidate *c;
+    const pfi_grid *g = pfi_lattice_grid(L);
+    const pfi_cell_candidate *c;
     rep->cell_w = g->cell_w;
     rep->cell_h = g->cell_h;
     rep->offset_x = g->offset_x;
     rep->offset_y = g->offset_y;
     rep->confidence = g->confidence;
-    rep->grid_kind = pf_lattice_elastic(L) ? PF_GRID_ELASTIC : PF_GRID_REGULAR;
-    rep->bend = pf_lattice_bend(L);
-    rep->n_candidates = pf_lattice_get_candidates(L, &c);
+    rep->grid_kind = pfi_lattice_elastic(L) ? PF_GRID_ELASTIC : PF_GRID_REGULAR;
+    rep->bend = pfi_lattice_bend(L);
+    rep->n_candidates = pfi_lattice_get_candidates(L, &c);
     if (rep->n_candidates > 8) rep->n_candidates = 8;
     for (int i = 0; i < rep->n_candidates; i++) {
         rep->candidate_cell[i] = c[i].cell;
@@ -723,9 +723,9 @@ static void fill_report_grid(pf_report *rep, const pf_lattice *L)
 static pf_status over_memory(pf_stream *s, const char *what, double need)
 {
     char a[32], b[32];
-    pf_error(&s->lg, "%dx%d native pixels (cells of %.2f px) need about %s to %s, over the limit of %s "
-             "(--max-memory raises it)", s->smp.cols, s->smp.rows, pf_lattice_grid(s->smp.lat)->cell_w, pf_fmt_bytes(a, need),
-             what, pf_fmt_bytes(b, (double)s->p.limits.max_memory));
+    pfi_error(&s->lg, "%dx%d native pixels (cells of %.2f px) need about %s to %s, over the limit of %s "
+             "(--max-memory raises it)", s->smp.cols, s->smp.rows, pfi_lattice_grid(s->smp.lat)->cell_w, pfi_fmt_bytes(a, need),
+             what, pfi_fmt_bytes(b, (double)s->p.limits.max_memory));
     return PF_ELIMIT;
 }
 
@@ -733,60 +733,60 @@ static pf_status over_memory(pf_stream *s, const char *what, double need)
 static pf_status lock(pf_stream *s)
 {
     const pf_params *p = &s->p;
-    double t = pf_now_ms();
-    pf_lattice_params lp = {p->grid, p->scale, s->k};
+    double t = pfi_now_ms();
+    pfi_lattice_params lp = {p->grid, p->scale, s->k};
     pf_status st;
 
     /* the lookahead and the contiguous frame stay while the native work is set up */
     const size_t canvas = (size_t)s->w * s->h * 4, inputs = canvas * (size_t)(s->n_head + 1);
     const size_t max_mem = p->limits.max_memory > 0 ? (size_t)p->limits.max_memory : 0;
-    st = pf_sampler_lock(&s->smp, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, p->background,
+    st = pfi_sampler_lock(&s->smp, (const uint8_t *const *)s->head, s->n_head, s->w, s->h, &lp, p->background,
                          p->bg_rgb, p->keep_pockets, max_mem ? (max_mem > inputs ? max_mem - inputs : 1) : 0, &s->lg);
     if (st == PF_ELIMIT)
         return over_memory(s, "set up", (double)inputs + (double)s->smp.lock_bytes);
     if (s->smp.lat && p->candidates && (st == PF_OK || st == PF_ENOGRID)) {
-        pf_status cs = pf_lattice_candidates(s->smp.lat, (const uint8_t *const *)s->head, s->n_head);
+        pf_status cs = pfi_lattice_candidates(s->smp.lat, (const uint8_t *const *)s->head, s->n_head);
         if (cs < 0) return cs;
     }
     if (s->smp.lat) fill_report_grid(&s->rep, s->smp.lat);
     if (st == PF_ENOGRID) {
-        const pf_grid *g = pf_lattice_grid(s->smp.lat);
+        const pfi_grid *g = pfi_lattice_grid(s->smp.lat);
         if (s->rep.n_candidates > 0)
-            pf_error(&s->lg, "no pixel grid found: the likeliest cell size, %.2f px, has confidence "
+            pfi_error(&s->lg, "no pixel grid found: the likeliest cell size, %.2f px, has confidence "
                      "%.2f; try --scale %.2f (check it with --debug DIR), see `pixelfix probe` "
                      "for other candidates, or --scale 1 if the input is already at native resolution",
                      s->rep.candidate_cell[0], s->rep.candidate_confidence[0], s->rep.candidate_cell[0]);
         else
-            pf_error(&s->lg, "no pixel grid found (the strongest period, %.2f px, has confidence %.2f): "
+            pfi_error(&s->lg, "no pixel grid found (the strongest period, %.2f px, has confidence %.2f): "
                      "give the pixel size in input pixels with --scale N (check it with --debug DIR), "
                      "or --scale 1 if the input is already at native resolution",
                      g->cell_w, g->confidence);
         return st;
     }
     if (st < 0) return st;
-    s->rep.ms_grid = pf_now_ms() - t;
+    s->rep.ms_grid = pfi_now_ms() - t;
     for (int c = 0; c < 3; c++) s->bg01[c] = s->smp.bg.rgb[c] / 255.f;
     s->rep.bg_kind = s->smp.bg.kind;
     memcpy(s->rep.bg_rgb, s->smp.bg.rgb, 3);
     {
-        const pf_grid *g = pf_lattice_grid(s->smp.lat);
+        const pfi_grid *g = pfi_lattice_grid(s->smp.lat);
         s->rows = g->rows;
         s->cols = g->cols;
         s->rep.native_w = s->cols;
         s->rep.native_h = s->rows;
-        s->still_level = (float)(pf_lattice_elastic(s->smp.lat) ? STILL_LEVELS_ELASTIC : STILL_LEVELS_REGULAR) / 255.f;
-        if (pf_lattice_elastic(s->smp.lat))
-            pf_info(&s->lg, "grid: elastic, %dx%d cells of %.3fx%.3f px, bending %.2f cells, confidence %.2f",
+        s->still_level = (float)(pfi_lattice_elastic(s->smp.lat) ? STILL_LEVELS_ELASTIC : STILL_LEVELS_REGULAR) / 255.f;
+        if (pfi_lattice_elastic(s->smp.lat))
+            pfi_info(&s->lg, "grid: elastic, %dx%d cells of %.3fx%.3f px, bending %.2f cells, confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, s->rep.bend, g->confidence);
         else
-            pf_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
+            pfi_info(&s->lg, "grid: %dx%d cells of %.3fx%.3f px, offset (%.2f, %.2f), confidence %.2f",
                     s->cols, s->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence);
     }
     /* The working set from here on: the frame's samples and cells, the
      * per-cell state, the still masks of a window, and the windower's queue
      * (plus the network, below). --max-memory bounds it with the input
      * frames still held, before anything of its size is allocated. */
-    const double base = (double)inputs + (double)pf_background_scratch_size(s->smp.rows, s->smp.cols) +
+    const double base = (double)inputs + (double)pfi_background_scratch_size(s->smp.rows, s->smp.cols) +
                         4.0 * ((double)s->smp.slen + (double)s->smp.clen) +
                         4.0 * 4.0 * 3.0 * (double)s->smp.rows * s->smp.cols +
                         (double)s->smp.rows * s->smp.cols * (s->model ? p->window + 16 : 16);
@@ -819,29 +819,29 @@ static pf_status lock(pf_stream *s)
                 s->tile = -1;   /* beyond what the network takes at all */
         }
         if (s->tile < 0) {
-            pf_error(&s->lg, "the model needs more than %s for a window of %d frames of %dx%d native pixels "
+            pfi_error(&s->lg, "the model needs more than %s for a window of %d frames of %dx%d native pixels "
                      "(%s of it the window's frames; %s raises it, --window lowers it, "
-                     "--no-model restores without the model)", pf_fmt_bytes(b, (double)limit), p->window,
-                     s->cols, s->rows, queue == SIZE_MAX ? "more than can be addressed" : pf_fmt_bytes(a, (double)queue),
+                     "--no-model restores without the model)", pfi_fmt_bytes(b, (double)limit), p->window,
+                     s->cols, s->rows, queue == SIZE_MAX ? "more than can be addressed" : pfi_fmt_bytes(a, (double)queue),
                      by_memory ? "--max-memory" : "--max-model-memory");
             return PF_ELIMIT;
         }
         s->mem_fixed = (size_t)stays + net + queue;
         if (s->tile > 0)
-            pf_info(&s->lg, "model: %dx%d native pixels run in tiles of %d (%s a window with its frames, "
-                    "limit %s)", s->cols, s->rows, s->tile, pf_fmt_bytes(a, (double)(net + queue)),
-                    pf_fmt_bytes(b, (double)limit));
+            pfi_info(&s->lg, "model: %dx%d native pixels run in tiles of %d (%s a window with its frames, "
+                    "limit %s)", s->cols, s->rows, s->tile, pfi_fmt_bytes(a, (double)(net + queue)),
+                    pfi_fmt_bytes(b, (double)limit));
     }
 
     size_t plane = (size_t)s->rows * s->cols, plen;
     s->slen = s->smp.slen;
     s->clen = s->smp.clen;
     st = PF_ENOMEM;
-    if (!pf_add_size(&plen, s->slen, s->clen)) goto done;
-    if (!(s->payload = pf_malloc4(plen, sizeof(float), 1, 1)) ||
-        !(s->ref_mean = pf_calloc4(plane, 4, sizeof(float), 1)) ||
-        !(s->cell_mean = pf_malloc4(plane, 4, sizeof(float), 1)) ||
-        !(s->last_out = pf_malloc4(s->clen, sizeof(float), 1, 1)) ||
+    if (!pfi_add_size(&plen, s->slen, s->clen)) goto done;
+    if (!(s->payload = pfi_malloc4(plen, sizeof(float), 1, 1)) ||
+        !(s->ref_mean = pfi_calloc4(plane, 4, sizeof(float), 1)) ||
+        !(s->cell_mean = pfi_malloc4(plane, 4, sizeof(float), 1)) ||
+        !(s->last_out = pfi_malloc4(s->clen, sizeof(float), 1, 1)) ||
         !(s->win_time = calloc((size_t)s->rep.window + 1, sizeof *s->win_time)))
         goto done;
     st = s->model ? nn_window_init(&s->win, p->window, p->overlap, plen, s->clen, run_window, s)
@@ -859,7 +859,7 @@ static pf_status lock(pf_stream *s)
     s->n_head = 0;
     st = PF_OK;
 done:
-    if (st == PF_ENOMEM) pf_error(&s->lg, "out of memory setting up a %dx%d native grid", s->cols, s->rows);
+    if (st == PF_ENOMEM) pfi_error(&s->lg, "out of memory setting up a %dx%d native grid", s->cols, s->rows);
     return st;
 }
 
@@ -872,14 +872,14 @@ pf_status pf_stream_push(pf_stream *s, const uint8_t *rgba, int stride, int64_t 
     if (s->finished || !rgba || stride < (int)row || duration_ms <= 0) return PF_EINVAL;
     if (s->lock_err < 0) return s->lock_err;
     if (s->out.head < s->out.count) {
-        pf_error(&s->lg, "pf_stream_push: pull every ready frame first");
+        pfi_error(&s->lg, "pf_stream_push: pull every ready frame first");
         return PF_EINVAL;
     }
     free(s->pulled);
     s->pulled = NULL;
     s->pushed++;
     if (!s->locked) {
-        uint8_t *copy = pf_malloc4(row, (size_t)s->h, 1, 1);
+        uint8_t *copy = pfi_malloc4(row, (size_t)s->h, 1, 1);
         if (!copy) return PF_ENOMEM;
         for (int y = 0; y < s->h; y++) memcpy(copy + (size_t)y * row, rgba + (size_t)y * stride, row);
         s->head[s->n_head] = copy;
@@ -901,15 +901,15 @@ pf_status pf_stream_finish(pf_stream *s)
     pf_status st;
     if (s->finished) return PF_OK;
     if (s->pushed == 0) {
-        pf_error(&s->lg, "the stream ended before any frame");
+        pfi_error(&s->lg, "the stream ended before any frame");
         return PF_ENOFRAMES;
     }
     if (s->lock_err < 0) return s->lock_err;
     if (!s->locked && (st = lock(s)) < 0) return s->lock_err = st;
     s->finished = 1;
-    double t = pf_now_ms();
+    double t = pfi_now_ms();
     if ((st = nn_window_finish(&s->win)) < 0) return st;
-    s->rep.ms_restore += pf_now_ms() - t;
+    s->rep.ms_restore += pfi_now_ms() - t;
     if ((st = drain_windows(s)) < 0) return st;
     if (!s->pal_ready) return make_palette(s);
     return PF_OK;

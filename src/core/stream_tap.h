@@ -14,10 +14,10 @@
 /* Called once per frame fed, in clip order, with the frame's canonical
  * samples (4, rows k, cols k) and keyed classical cells (4, rows, cols),
  * 0..1; the arrays are valid only during the call. */
-typedef void (*pf_stream_tap_fn)(void *user, const float *samples, const float *cells, int rows, int cols,
+typedef void (*pfi_stream_tap_fn)(void *user, const float *samples, const float *cells, int rows, int cols,
                                  int k);
 
-void pf_stream_set_tap(pf_stream *s, pf_stream_tap_fn fn, void *user);
+void pfi_stream_set_tap(pf_stream *s, pfi_stream_tap_fn fn, void *user);
 
 /* The --debug images' hooks, both optional. grid: lookahead frame `index`
  * (h, w, 4) RGBA8 just sampled by lat with drift (dx, dy) input px, for at
@@ -25,13 +25,13 @@ void pf_stream_set_tap(pf_stream *s, pf_stream_tap_fn fn, void *user);
  * (rows, cols, 4) RGBA8 before the palette, once, when it is built. Their
  * arguments are valid only during the call; a negative return fails the
  * stream with that status. */
-typedef struct pf_stream_debug {
-    pf_status (*grid)(void *user, const pf_lattice *lat, const uint8_t *rgba, int w, int h, double dx,
+typedef struct pfi_stream_debug {
+    pf_status (*grid)(void *user, const pfi_lattice *lat, const uint8_t *rgba, int w, int h, double dx,
                       double dy, int index);
-    pf_status (*cells)(void *user, const pf_anim *frames);
+    pf_status (*cells)(void *user, const pfi_anim *frames);
     void *user;
-} pf_stream_debug;
+} pfi_stream_debug;
 
-void pf_stream_set_debug(pf_stream *s, const pf_stream_debug *d);
+void pfi_stream_set_debug(pf_stream *s, const pfi_stream_debug *d);
 
 #endif

@@ -56,8 +56,8 @@ static size_t slot_of(uint32_t key, size_t cap)
 
 static pf_status table_rehash(colour_table *ct, size_t cap)
 {
-    uint32_t *k = pf_calloc4(cap, sizeof *k, 1, 1);
-    uint32_t *v = pf_malloc4(cap, sizeof *v, 1, 1);
+    uint32_t *k = pfi_calloc4(cap, sizeof *k, 1, 1);
+    uint32_t *v = pfi_malloc4(cap, sizeof *v, 1, 1);
     size_t i;
 
     if (!k || !v) {
@@ -128,7 +128,7 @@ static pf_status table_init(colour_table *ct)
 
 /* Codes the first n frames of a (RGBA8 (H, W, 4) each) into codes
  * (n, H, W), marking opaque colours with flag. Errors: PF_ENOMEM. */
-static pf_status code_frames(colour_table *ct, const pf_anim *a, int n, uint8_t flag,
+static pf_status code_frames(colour_table *ct, const pfi_anim *a, int n, uint8_t flag,
                              uint32_t *codes)
 {
     size_t npx = (size_t)a->width * (size_t)a->height;
@@ -253,7 +253,7 @@ static double ratio_or(double num, double den, double empty)
 }
 
 /* Every per-pixel metric at the chosen shift (m->dx, m->dy). */
-static void score_aligned(const scene *s, pf_metrics *m)
+static void score_aligned(const scene *s, pfi_metrics *m)
 {
     const float *lab = s->ct->lab;
     const uint32_t *rgb = s->ct->rgb;
@@ -453,7 +453,7 @@ static pf_status kd_init(kd_tree *kd, float *pts, size_t n, int build)
     kd->n = n;
     kd->axis = NULL;
     if (!build) return PF_OK;
-    kd->axis = pf_calloc4(n, 1, 1, 1);
+    kd->axis = pfi_calloc4(n, 1, 1, 1);
     if (!kd->axis) return PF_ENOMEM;
     kd_build(kd, 0, n);
     return PF_OK;
@@ -477,17 +477,17 @@ static double kd_nearest_dist(const kd_tree *kd, const float *q)
     } else {
         for (i = 0; i < kd->n; i++) kd_visit(kd->pts + 3 * i, q, &best, &arg);
     }
-    return pf_oklab_dist(q, arg);
+    return pfi_oklab_dist(q, arg);
 }
 
 /* Counts the opaque colour sets and scores palette_de: the mean of (mean
  * over output colours of the distance to the nearest GT colour) and (the
  * same from GT to output). A colour in both sets is at distance 0 without
  * a search. Errors: PF_ENOMEM. */
-static pf_status score_palette(const colour_table *ct, pf_metrics *m)
+static pf_status score_palette(const colour_table *ct, pfi_metrics *m)
 {
-    float *gs = pf_malloc4(ct->n, 3, sizeof(float), 1);
-    float *os = pf_malloc4(ct->n, 3, sizeof(float), 1);
+    float *gs = pfi_malloc4(ct->n, 3, sizeof(float), 1);
+    float *os = pfi_malloc4(ct->n, 3, sizeof(float), 1);
     kd_tree gt_tree, out_tree;
     size_t ng = 0, no = 0, only_g = 0, only_o = 0, i;
     double sum_go = 0, sum_og = 0;
@@ -530,7 +530,7 @@ fail:
 
 /* ---- entry point ------------------------------------------------------------ */
 
-static int anim_ok(const pf_anim *a, int n)
+static int anim_ok(const pfi_anim *a, int n)
 {
     int t;
     if (!a || a->width <= 0 || a->height <= 0 || a->count <= 0 || !a->frames) return 0;
@@ -539,7 +539,7 @@ static int anim_ok(const pf_anim *a, int n)
     return 1;
 }
 
-pf_status pf_metrics_compute(pf_metrics *m, const pf_anim *gt, const pf_anim *out)
+pf_status pfi_metrics_compute(pfi_metrics *m, const pfi_anim *gt, const pfi_anim *out)
 {
     /* Shift candidates in tie-break order: none, then 4-neighbours, then diagonals. */
     static const int shifts[9][2] = {
@@ -563,17 +563,17 @@ pf_status pf_metrics_compute(pf_metrics *m, const pf_anim *gt, const pf_anim *ou
     m->size_ok = gt->width == out->width && gt->height == out->height && gt->count == out->count;
 
     st = PF_ENOMEM;
-    gc = pf_malloc4((size_t)n, (size_t)gt->width, (size_t)gt->height, sizeof *gc);
-    oc = pf_malloc4((size_t)n, (size_t)out->width, (size_t)out->height, sizeof *oc);
+    gc = pfi_malloc4((size_t)n, (size_t)gt->width, (size_t)gt->height, sizeof *gc);
+    oc = pfi_malloc4((size_t)n, (size_t)out->width, (size_t)out->height, sizeof *oc);
     if (!gc || !oc) goto fail;
     if ((st = table_init(&ct)) != PF_OK) goto fail;
     if ((st = code_frames(&ct, gt, n, IN_GT, gc)) != PF_OK) goto fail;
     if ((st = code_frames(&ct, out, n, IN_OUT, oc)) != PF_OK) goto fail;
     st = PF_ENOMEM;
-    if (!(ct.lab = pf_malloc4(ct.n, 3, sizeof(float), 1))) goto fail;
+    if (!(ct.lab = pfi_malloc4(ct.n, 3, sizeof(float), 1))) goto fail;
     for (i = 0; i < ct.n; i++) {
         uint8_t c[3] = { (uint8_t)(ct.rgb[i] >> 16), (uint8_t)(ct.rgb[i] >> 8), (uint8_t)ct.rgb[i] };
-        pf_srgb8_to_oklab(c, ct.lab + 3 * i);
+        pfi_srgb8_to_oklab(c, ct.lab + 3 * i);
     }
 
     s.w = gt->width;

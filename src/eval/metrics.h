@@ -9,7 +9,7 @@
 
 #include "io/io.h"
 
-typedef struct pf_metrics {
+typedef struct pfi_metrics {
     int size_ok;          /* 1 when W, H and N match */
     int dx, dy;           /* chosen alignment: output pixel (x+dx, y+dy) vs GT (x, y) */
     double acc;           /* share of GT pixels right (class, and colour if opaque) */
@@ -29,7 +29,7 @@ typedef struct pf_metrics {
     double palette_de;    /* symmetric mean nearest-colour OKLab distance; 0 when both
                            * sets are empty, 1 when exactly one is */
     int frames_gt, frames_out;
-} pf_metrics;
+} pfi_metrics;
 
 /* Scores out against gt (docs/metrics.md). Frames are compared index by
  * index over n = min(N_gt, N_out) frames (size_ok records a mismatch);
@@ -50,6 +50,6 @@ typedef struct pf_metrics {
  * (mean over GT colours of the distance to the nearest output colour).
  * Errors: PF_EINVAL (NULL, no frames, a size <= 0, a compared frame with
  * no pixel buffer), PF_ENOMEM. m is zeroed first. */
-pf_status pf_metrics_compute(pf_metrics *m, const pf_anim *gt, const pf_anim *out);
+pf_status pfi_metrics_compute(pfi_metrics *m, const pfi_anim *gt, const pfi_anim *out);
 
 #endif /* PF_METRICS_H */

@@ -13,18 +13,18 @@
 #include "grid/grid.h"
 #include "palette/palette.h"
 
-static void model_rgb(const pf_background *bg, float u, float v, float rgb[3])
+static void model_rgb(const pfi_background *bg, float u, float v, float rgb[3])
 {
     for (int c = 0; c < 3; c++)
-        rgb[c] = pf_clampf(bg->coef[c][0] + bg->coef[c][1] * u + bg->coef[c][2] * v, 0.f, 1.f);
+        rgb[c] = pfi_clampf(bg->coef[c][0] + bg->coef[c][1] * u + bg->coef[c][2] * v, 0.f, 1.f);
 }
 
 static float dist_rgb(const float a[3], const float b[3])
 {
     float la[3], lb[3];
-    pf_srgb_to_oklab(a, la);
-    pf_srgb_to_oklab(b, lb);
-    return pf_oklab_dist(la, lb);
+    pfi_srgb_to_oklab(a, la);
+    pfi_srgb_to_oklab(b, lb);
+    return pfi_oklab_dist(la, lb);
 }
 
 /* One border sample. */
@@ -32,7 +32,7 @@ typedef struct bsample { float u, v, rgb[3], res; } bsample;
 
 /* Least-squares plane a + b*u + c*v per channel over the inliers; solid
  * (b = c = 0) when fewer than 3 distinct positions or a singular system. */
-static void fit_plane(pf_background *bg, const bsample *s, const uint8_t *in, size_t n, int solid)
+static void fit_plane(pfi_background *bg, const bsample *s, const uint8_t *in, size_t n, int solid)
 {
     double m[3][3] = {{0}}, r[3][3] = {{0}}, cnt = 0;
     for (size_t i = 0; i < n; i++) {
@@ -105,7 +105,7 @@ static size_t ring_cell(int q, int rows, int cols, int *px, int *py)
     return (size_t)y * cols + x;
 }
 
-static int border_is_texture(const pf_background *bg, const float *const *cells, int n, int rows, int cols,
+static int border_is_texture(const pfi_background *bg, const float *const *cells, int n, int rows, int cols,
                              float thr)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
@@ -137,7 +137,7 @@ static int border_is_texture(const pf_background *bg, const float *const *cells,
 }
 
 /* The distance of cell i of c (4, rows, cols) from the model, OKLab. */
-static float cell_residual(const pf_background *bg, const float *cells, int rows, int cols, size_t i)
+static float cell_residual(const pfi_background *bg, const float *cells, int rows, int cols, size_t i)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     const int x = (int)(i % (size_t)cols), y = (int)(i / (size_t)cols);
@@ -158,7 +158,7 @@ static float cell_residual(const pf_background *bg, const float *cells, int rows
 #define SCENE_MIN_RUNS 5.0
 #define SCENE_MIN_OUT 0.14
 
-static int border_is_scene(const pf_background *bg, const float *const *cells, int n, int rows, int cols,
+static int border_is_scene(const pfi_background *bg, const float *const *cells, int n, int rows, int cols,
                            float thr)
 {
     const int len = ring_len(rows, cols);
@@ -250,7 +250,7 @@ static int cmp_float(const void *a, const void *b)
  * (see ring_runs); if so, fills bg as PF_BGK_FIELD: tol is the field's
  * step (3x the median step between ring neighbours, within the limits),
  * rgb and the solid model its mean colour. steps holds n * ring floats. */
-static int is_field(pf_background *bg, const float *const *cells, int n, int rows, int cols, float *steps)
+static int is_field(pfi_background *bg, const float *const *cells, int n, int rows, int cols, float *steps)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     const int len = ring_len(rows, cols);
@@ -270,7 +270,7 @@ static int is_field(pf_background *bg, const float *const *cells, int n, int row
             steps[k++] = dist_rgb(a, b);
         }
     qsort(steps, k, sizeof *steps, cmp_float);
-    const float step = pf_clampf(3.f * steps[k / 2] + 0.02f, FIELD_STEP_MIN, FIELD_STEP_MAX);
+    const float step = pfi_clampf(3.f * steps[k / 2] + 0.02f, FIELD_STEP_MIN, FIELD_STEP_MAX);
     for (int f = 0; f < n; f++) {
         const float *c = cells[f];
         memset(mark, 0, plane);
@@ -292,7 +292,7 @@ static int is_field(pf_background *bg, const float *const *cells, int n, int row
     return 1;
 }
 
-void pf_background_solid(pf_background *bg, const uint8_t rgb[3])
+void pfi_background_solid(pfi_background *bg, const uint8_t rgb[3])
 {
     memset(bg, 0, sizeof *bg);
     bg->kind = PF_BGK_SOLID;
@@ -301,7 +301,7 @@ void pf_background_solid(pf_background *bg, const uint8_t rgb[3])
     bg->tol = 0.08f;
 }
 
-void pf_background_estimate(pf_background *bg, const float *const *cells, int n, int rows, int cols)
+void pfi_background_estimate(pfi_background *bg, const float *const *cells, int n, int rows, int cols)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     size_t ring = cols > 1 && rows > 1 ? (size_t)2 * (cols + rows) - 4 : plane;
@@ -362,7 +362,7 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         fit_plane(bg, s, in, m, it < 1);
         qsort(res, k, sizeof *res, cmp_float);
         /* the noise level of the background: 3x its median residual */
-        thr = pf_clampf(3.f * res[k / 2] + 0.03f, 0.05f, PLANE_THR_MAX);
+        thr = pfi_clampf(3.f * res[k / 2] + 0.03f, 0.05f, PLANE_THR_MAX);
     }
     if (border_is_texture(bg, cells, n, rows, cols, thr)) goto done;
     if (border_is_scene(bg, cells, n, rows, cols, thr)) goto done;
@@ -388,7 +388,7 @@ void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
         }
         model_rgb(bg, 0.5f, 0.5f, c0);
         for (int c = 0; c < 3; c++) bg->rgb[c] = (uint8_t)(c0[c] * 255.f + 0.5f);
-        bg->tol = pf_clampf(thr, 0.06f, PLANE_THR_MAX);
+        bg->tol = pfi_clampf(thr, 0.06f, PLANE_THR_MAX);
     }
 done:
     free(s);
@@ -398,7 +398,7 @@ done:
 
 /* The background's colour at cell (x, y): the plane's, or for a field
  * the mean of the keyed (scratch 1) 8-neighbours; 0 when none is keyed. */
-static int local_bg(const pf_background *bg, const float *cells, int rows, int cols, const uint8_t *scratch,
+static int local_bg(const pfi_background *bg, const float *cells, int rows, int cols, const uint8_t *scratch,
                     int x, int y, float rgb[3])
 {
     const size_t plane = (size_t)rows * (size_t)cols;
@@ -430,7 +430,7 @@ static int local_bg(const pf_background *bg, const float *cells, int rows, int c
 #define FRINGE_OFF_LINE 0.035f   /* sRGB 0..1: largest distance from the blend line */
 #define FRINGE_MIN_BG 0.5f       /* the background's share of the blend */
 
-static void defringe(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
+static void defringe(const pfi_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     float *alpha = cells + 3 * plane;
@@ -484,7 +484,7 @@ static void defringe(const pf_background *bg, float *cells, int rows, int cols, 
  * when a 4-neighbour has joined and its colour is within bg->tol of the
  * mean of its joined 8-neighbours, so the key follows the field's colour
  * across the frame and stops at the silhouette's step. */
-static void key_field(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
+static void key_field(const pfi_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     memset(scratch, 0, plane);
@@ -512,7 +512,7 @@ static void key_field(const pf_background *bg, float *cells, int rows, int cols,
     defringe(bg, cells, rows, cols, scratch);
 }
 
-size_t pf_background_scratch_size(int rows, int cols)
+size_t pfi_background_scratch_size(int rows, int cols)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     return ((plane + 3) & ~(size_t)3) + plane * sizeof(int32_t);
@@ -538,7 +538,7 @@ size_t pf_background_scratch_size(int rows, int cols)
 #define POCKET_NOISE 1.5
 #define POCKET_SLACK 0.01
 
-static void key_pockets(const pf_background *bg, const float *cells, int rows, int cols, uint8_t *scratch)
+static void key_pockets(const pfi_background *bg, const float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     const float *alpha = cells + 3 * plane;
@@ -577,7 +577,7 @@ static void key_pockets(const pf_background *bg, const float *cells, int rows, i
     }
 }
 
-void pf_background_key(const pf_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
+void pfi_background_key(const pfi_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     float *alpha = cells + 3 * plane;

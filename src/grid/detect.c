@@ -47,11 +47,11 @@
  *   of the drift-compensated edges within +-0.3 cell, in proportion to the
  *   local evidence.
  *
- * pf_grid_detect runs these as stages over one detect_state: detect_profiles,
+ * pfi_grid_detect runs these as stages over one detect_state: detect_profiles,
  * detect_period, detect_confidence, detect_phase, detect_boundaries (their
- * thresholds under "tuning" below). pf_grid_drift measures one frame's
+ * thresholds under "tuning" below). pfi_grid_drift measures one frame's
  * phase the way detect_phase does, in buffers the caller keeps
- * (pf_grid_scratch).
+ * (pfi_grid_scratch).
  */
 #include "grid/grid.h"
 
@@ -65,7 +65,7 @@
 #define GRID_MIN_EDGE 6.0    /* weakest edge counted, summed 0..255 channel steps */
 #define GRID_MIN_STEP 6      /* weakest single-pixel step counted */
 
-/* ---- tuning of pf_grid_detect's stages --------------------------------------
+/* ---- tuning of pfi_grid_detect's stages --------------------------------------
  * "Raw" scores are coherences, 0..1 (a comb's normalised Fourier
  * coefficient, axis_score); "normalised" ones are raw over the spectrum's
  * local background (axis_nscore), about 1 where there is no comb. */
@@ -122,9 +122,9 @@
 /* drift */
 #define GRID_DRIFT_MIN_COH 0.05   /* raw coherence of a frame's comb under which an axis has no drift */
 
-pf_grid_params pf_grid_default_params(void)
+pfi_grid_params pfi_grid_default_params(void)
 {
-    pf_grid_params p;
+    pfi_grid_params p;
     p.scale = 0;
     p.min_cell = 1.5;
     p.max_cell = 48;
@@ -133,7 +133,7 @@ pf_grid_params pf_grid_default_params(void)
     return p;
 }
 
-void pf_grid_free(pf_grid *g)
+void pfi_grid_free(pfi_grid *g)
 {
     if (!g) return;
     free(g->xb);
@@ -141,7 +141,7 @@ void pf_grid_free(pf_grid *g)
     g->xb = g->yb = NULL;
 }
 
-static double pf_clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double pfi_clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* ---- features ------------------------------------------------------------- */
 
@@ -199,7 +199,7 @@ static void premultiply_profiled(const uint8_t *rgba, int w, int h, int cw, int1
  * chroma is the codec's grid, not the art's, so the detector then works
  * on luma and alpha only. Opaque, unclipped pixels only (clipping moves
  * chroma into luma). */
-int pf_grid_chroma_subsampled(const uint8_t *rgba, int w, int h)
+int pfi_grid_chroma_subsampled(const uint8_t *rgba, int w, int h)
 {
     /* [axis][luma, chroma][difference order][parity] */
     double acc[2][2][2][2];
@@ -760,7 +760,7 @@ static void fold_frame(const axis_data *a, int t, double per, int m, double *h, 
  * frames. */
 static double extra_line_ratio(const axis_data *a, double per, int m, double *hbuf)
 {
-    const int nb = pf_clampi(8 * m, 16, 96);
+    const int nb = pfi_clampi(8 * m, 16, 96);
     const double bin = per / nb;
     const int hw = (int)ceil(0.5 / bin);     /* +-0.5 px: jitter of rounded edges */
     double rsum = 0, wsum = 0;
@@ -854,7 +854,7 @@ static int codec_locked(const axis_data *a, double per, int cw, int lattice)
  * 0 if none; *score gets the raw coherence there, *nscore the normalised. */
 static double choose_period(const axis_data *a, const double *s, double flo, double fhi,
                             int no_codec, double *score, double *nscore, double *hbuf,
-                            const pf_logger *lg)
+                            const pfi_logger *lg)
 {
     const int nfft = a->nfft;
     int jlo = (int)ceil(flo * nfft), jhi = (int)floor(fhi * nfft), jb = -1, m, j;
@@ -884,7 +884,7 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
         nm = sm / (axis_floor(a, fm) + GRID_FLOOR_EPS);
         if (!((nm >= 0.5 * nb_ && nm >= 2.0) || (sm >= 0.8 * sb && nm >= 1.5))) continue;
         r = extra_line_ratio(a, 1.0 / fm, m, hbuf);
-        pf_debug(lg, "grid: is %.3f (%.3f, %.2f) the fundamental of %.3f (%.3f, %.2f)? extra lines %.3f",
+        pfi_debug(lg, "grid: is %.3f (%.3f, %.2f) the fundamental of %.3f (%.3f, %.2f)? extra lines %.3f",
                  1.0 / fm, sm, nm, 1.0 / fb, sb, nb_, r);
         if (r < 0.25) { fc = fm; sc = sm; nc = nm; }
     }
@@ -1138,10 +1138,10 @@ static int axis_alloc(axis_data *a, int n, int tp)
     a->n = n;
     a->t = tp;
     a->nfft = pow2_at_least(4 * n);
-    a->p1 = pf_malloc4((size_t)tp, (size_t)n, 1, sizeof(float));
-    a->p2 = pf_malloc4((size_t)tp, (size_t)n, GRID_BANDS, sizeof(float));
-    a->wt = pf_malloc4((size_t)tp, 1, 1, sizeof(double));
-    a->floor_ = pf_malloc4((size_t)a->nfft / 2 + 1, 1, 1, sizeof(double));
+    a->p1 = pfi_malloc4((size_t)tp, (size_t)n, 1, sizeof(float));
+    a->p2 = pfi_malloc4((size_t)tp, (size_t)n, GRID_BANDS, sizeof(float));
+    a->wt = pfi_malloc4((size_t)tp, 1, 1, sizeof(double));
+    a->floor_ = pfi_malloc4((size_t)a->nfft / 2 + 1, 1, 1, sizeof(double));
     return a->p1 && a->p2 && a->wt && a->floor_;
 }
 
@@ -1217,12 +1217,12 @@ static void axis_spectrum(axis_data *a, spec_work *sw, double *spec)
 
 /* ---- the detector's stages ------------------------------------------------- */
 
-/* What pf_grid_detect's stages share. Axis 0 is x (columns), 1 is y. */
+/* What pfi_grid_detect's stages share. Axis 0 is x (columns), 1 is y. */
 typedef struct detect_state {
     const uint8_t *const *frames;
     int n, w, h;                 /* frames; canvas, px */
-    pf_grid_params p;
-    const pf_logger *lg;
+    pfi_grid_params p;
+    const pfi_logger *lg;
     double t0;                   /* when detection began, ms */
     int tp;                      /* frames used for the period, evenly spread */
     int cw;                      /* chroma weight: GRID_CHROMA_FULL, or 0 (subsampled chroma) */
@@ -1231,7 +1231,7 @@ typedef struct detect_state {
     axis_data ad[4];             /* x, y, then (cw 0) the same without 16-pixel combs */
     spec_work sw;
     double *spec;                /* (nfft/2 + 1) one axis's combined spectrum */
-    pf_grid_scratch fs;          /* one frame's profiles */
+    pfi_grid_scratch fs;          /* one frame's profiles */
     float *ftmp;                 /* (3, max(w, h) + 1) the codec check's luma profiles */
     double *cum;                 /* (max(w, h) + 1, 8) luma sums */
     double *hist;                /* (GRID_FIT_BINS_MAX) phase bins */
@@ -1247,14 +1247,14 @@ typedef struct detect_state {
 } detect_state;
 
 /* 0 up to lo, rising linearly to 1 at hi. */
-static double ramp(double v, double lo, double hi) { return pf_clampd((v - lo) / (hi - lo), 0, 1); }
+static double ramp(double v, double lo, double hi) { return pfi_clampd((v - lo) / (hi - lo), 0, 1); }
 
 /* The edge profiles of one frame rgba at the grid's periods perx, pery
  * into fx (w + 1) and fy (h + 1): per axis, the first difference or the
  * edge comb at the period's band, whichever is more coherent there
  * (best_feature), floors removed. cw: chroma weight (premultiply). What
- * the phase is measured on, in pf_grid_detect and pf_grid_drift alike. */
-static void frame_phase_profiles(pf_grid_scratch *fs, const uint8_t *rgba, int w, int h, int cw,
+ * the phase is measured on, in pfi_grid_detect and pfi_grid_drift alike. */
+static void frame_phase_profiles(pfi_grid_scratch *fs, const uint8_t *rgba, int w, int h, int cw,
                                  double perx, double pery, float *fx, float *fy)
 {
     const int bx = band_of(perx), by = band_of(pery);
@@ -1274,15 +1274,15 @@ static void frame_phase_profiles(pf_grid_scratch *fs, const uint8_t *rgba, int w
  * then use luma and alpha, and keep a copy without the codec's combs) and
  * allocates what the stages use. s is zeroed first, so detect_close is
  * always safe. */
-static pf_status detect_open(detect_state *s, pf_grid *g, const uint8_t *const *frames, int n,
-                             int w, int h, const pf_grid_params *pp, const pf_logger *lg)
+static pf_status detect_open(detect_state *s, pfi_grid *g, const uint8_t *const *frames, int n,
+                             int w, int h, const pfi_grid_params *pp, const pfi_logger *lg)
 {
     size_t nmax, nfft_max;
     int t, j, ok = 1;
 
     memset(s, 0, sizeof *s);
-    s->t0 = pf_now_ms();
-    s->p = pp ? *pp : pf_grid_default_params();
+    s->t0 = pfi_now_ms();
+    s->p = pp ? *pp : pfi_grid_default_params();
     s->lg = lg;
     if (!g) return PF_EINVAL;
     memset(g, 0, sizeof *g);
@@ -1292,7 +1292,7 @@ static pf_status detect_open(detect_state *s, pf_grid *g, const uint8_t *const *
     for (t = 0; t < n; t++)
         if (!frames[t]) return PF_EINVAL;
     if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) {
-        pf_error(lg, "grid: a %dx%d frame is over %d pixels a side", w, h, PF_GRID_MAX_SIDE);
+        pfi_error(lg, "grid: a %dx%d frame is over %d pixels a side", w, h, PF_GRID_MAX_SIDE);
         return PF_ELIMIT;
     }
     g->in_w = w;
@@ -1302,27 +1302,27 @@ static pf_status detect_open(detect_state *s, pf_grid *g, const uint8_t *const *
     s->w = w;
     s->h = h;
     s->tp = n < GRID_MAX_FRAMES ? n : GRID_MAX_FRAMES;
-    s->cw = pf_grid_chroma_subsampled(frames[n / 2], w, h) ? 0 : GRID_CHROMA_FULL;
-    if (!s->cw) pf_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
+    s->cw = pfi_grid_chroma_subsampled(frames[n / 2], w, h) ? 0 : GRID_CHROMA_FULL;
+    if (!s->cw) pfi_debug(lg, "grid: chroma is subsampled (lossy codec); using luma and alpha");
     for (j = 0; j < (s->cw ? 2 : 4); j++) ok &= axis_alloc(&s->ad[j], (j % 2 == 0 ? w : h) + 1, s->tp);
     nmax = (size_t)(w > h ? w : h);
     nfft_max = (size_t)(s->ad[0].nfft > s->ad[1].nfft ? s->ad[0].nfft : s->ad[1].nfft);
-    s->sw.re = pf_malloc4(nfft_max, 1, 1, sizeof(double));
-    s->sw.im = pf_malloc4(nfft_max, 1, 1, sizeof(double));
-    s->sw.cosv = pf_malloc4(nfft_max, 1, 1, sizeof(double));
-    s->sw.sinv = pf_malloc4(nfft_max, 1, 1, sizeof(double));
-    s->sw.mag = pf_malloc4(nfft_max / 2 + 1, 1 + GRID_BANDS, 1, sizeof(double));
-    s->spec = pf_malloc4(nfft_max / 2 + 1, 1, 1, sizeof(double));
-    s->ftmp = pf_malloc4(nmax + 1, 3, 1, sizeof(float));
-    s->cum = pf_malloc4(nmax + 1, 8, 1, sizeof(double));
-    s->hist = pf_malloc4(GRID_FIT_BINS_MAX, 1, 1, sizeof(double));
-    s->d1[0] = pf_malloc4((size_t)n, (size_t)w + 1, 1, sizeof(float));
-    s->d1[1] = pf_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
-    s->drift[0] = pf_malloc4((size_t)n, 1, 1, sizeof(double));
-    s->drift[1] = pf_malloc4((size_t)n, 1, 1, sizeof(double));
+    s->sw.re = pfi_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.im = pfi_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.cosv = pfi_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.sinv = pfi_malloc4(nfft_max, 1, 1, sizeof(double));
+    s->sw.mag = pfi_malloc4(nfft_max / 2 + 1, 1 + GRID_BANDS, 1, sizeof(double));
+    s->spec = pfi_malloc4(nfft_max / 2 + 1, 1, 1, sizeof(double));
+    s->ftmp = pfi_malloc4(nmax + 1, 3, 1, sizeof(float));
+    s->cum = pfi_malloc4(nmax + 1, 8, 1, sizeof(double));
+    s->hist = pfi_malloc4(GRID_FIT_BINS_MAX, 1, 1, sizeof(double));
+    s->d1[0] = pfi_malloc4((size_t)n, (size_t)w + 1, 1, sizeof(float));
+    s->d1[1] = pfi_malloc4((size_t)n, (size_t)h + 1, 1, sizeof(float));
+    s->drift[0] = pfi_malloc4((size_t)n, 1, 1, sizeof(double));
+    s->drift[1] = pfi_malloc4((size_t)n, 1, 1, sizeof(double));
     if (!ok || !s->sw.re || !s->sw.im || !s->sw.cosv || !s->sw.sinv || !s->sw.mag || !s->spec ||
         !s->ftmp || !s->cum || !s->hist || !s->d1[0] || !s->d1[1] || !s->drift[0] || !s->drift[1] ||
-        pf_grid_scratch_init(&s->fs, w, h) < 0)
+        pfi_grid_scratch_init(&s->fs, w, h) < 0)
         return PF_ENOMEM;
     return PF_OK;
 }
@@ -1337,7 +1337,7 @@ static void detect_close(detect_state *s)
         free(s->d1[j]);
         free(s->drift[j]);
     }
-    pf_grid_scratch_free(&s->fs);
+    pfi_grid_scratch_free(&s->fs);
 }
 
 /* 1. Profiles: the edge profiles (frame_profiles, every band) of up to
@@ -1438,14 +1438,14 @@ static void codec_check(detect_state *s, int j, double flo, double fhi)
     if (s->cw) lc = fmax(lc, s->own_sc[j]);
     premultiply(s->frames[mid], (size_t)s->w * s->h, 0, s->fs.px);
     gain = cell_fit_gain(s->fs.px, s->w, s->h, j, per, s->cum, s->hist,
-                         pf_clampi((int)lrint(per * GRID_PHASE_Q), GRID_FIT_BINS_MIN, GRID_FIT_BINS_MAX));
+                         pfi_clampi((int)lrint(per * GRID_PHASE_Q), GRID_FIT_BINS_MIN, GRID_FIT_BINS_MAX));
     /* real pixels there: edges in the luma and flat cells */
     real = per < GRID_CODEC_SMALL ? lc >= GRID_LUMA_COH_SMALL && gain >= GRID_LUMA_GAIN_SMALL
                                   : lc >= GRID_LUMA_COH && gain >= GRID_LUMA_GAIN;
     accept = ph > GRID_CODEC_PHASE * per || real;
     if (!accept) s->rejected[j] = per;
     p2 = choose_period(a, s->spec, flo, fhi, 1, &s2, &n2, s->hist, s->lg);
-    pf_debug(s->lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
+    pfi_debug(s->lg, "grid: %s period %.3f is a codec period; phase %.2f, luma coherence "
              "%.3f, luma fit gain %.3f; else %.3f (%.3f, %.2f)", j ? "y" : "x", per, ph, lc, gain,
              p2, s2, n2);
     if (!accept || (lc < GRID_LUMA_SURE && !(ph > GRID_CODEC_PHASE * per && real) && p2 > 0 &&
@@ -1546,7 +1546,7 @@ static void refine_lsq(detect_state *s)
         rx = refine_period_lsq(ax, NULL, perx);
         ry = refine_period_lsq(ay, NULL, pery);
     }
-    pf_debug(s->lg, "grid: edge fit %.3f x %.3f from %.3f x %.3f", rx, ry, perx, pery);
+    pfi_debug(s->lg, "grid: edge fit %.3f x %.3f from %.3f x %.3f", rx, ry, perx, pery);
     if (axis_score(ax, 1.0 / rx) < GRID_LSQ_KEEP * axis_score(ax, 1.0 / perx) ||
         axis_score(ay, 1.0 / ry) < GRID_LSQ_KEEP * axis_score(ay, 1.0 / pery))
         rx = perx, ry = pery;
@@ -1567,7 +1567,7 @@ static void detect_period(detect_state *s)
     /* lossy blocks that the chroma test cannot see (lossy WebP decoded
      * with fancy upsampling) still leave their lattice in the edges */
     s->lattice = s->cw && (block_lattice(&s->ad[0]) || block_lattice(&s->ad[1]));
-    if (s->lattice) pf_debug(s->lg, "grid: edges on a 4 / 8 px lattice at the frame origin (lossy blocks?)");
+    if (s->lattice) pfi_debug(s->lg, "grid: edges on a 4 / 8 px lattice at the frame origin (lossy blocks?)");
     /* the comb-free copies need their spectrum's background only */
     for (j = (s->cw ? 1 : 3); j >= 0; j--) {
         const double flo = fmax(1.0 / s->p.max_cell, GRID_MIN_CYCLES / s->ad[j].n);
@@ -1578,7 +1578,7 @@ static void detect_period(detect_state *s)
                                   s->lg);
         if (codec_period(s->own[j]) && codec_locked(&s->ad[j], s->own[j], s->cw, s->lattice))
             codec_check(s, j, flo, fhi);
-        pf_debug(s->lg, "grid: %s period %.3f (coherence %.3f, %.2f over background)", j ? "y" : "x",
+        pfi_debug(s->lg, "grid: %s period %.3f (coherence %.3f, %.2f over background)", j ? "y" : "x",
                  s->own[j], s->own_sc[j], s->own_ns[j]);
     }
     if (s->p.scale > 0) {
@@ -1612,7 +1612,7 @@ static double one_clear_axis(const detect_state *s, double cyc)
         return 0;
     xs = nsx >= nsy;
     fr = on_grid_fraction(xs ? &s->ad[1] : &s->ad[0], per);
-    pf_debug(s->lg, "grid: %s axis weak; %.3f of its edges on the grid lines", xs ? "y" : "x", fr);
+    pfi_debug(s->lg, "grid: %s axis weak; %.3f of its edges on the grid lines", xs ? "y" : "x", fr);
     return ramp(xs ? nsx : nsy, GRID_NS_LO, GRID_NS_HI) *
            ramp(xs ? scx : scy, GRID_CLEAR_RAW_LO, GRID_CLEAR_RAW_HI) *
            ramp(fr, GRID_ONGRID_LO, GRID_ONGRID_HI) * ramp(cyc, GRID_CYC_LO, GRID_CYC_HI);
@@ -1627,7 +1627,7 @@ static double one_clear_axis(const detect_state *s, double cyc)
  * weaker one only has to stand somewhat out of its spectrum; and square
  * cells may rest on one clear axis (one_clear_axis).
  * PF_ENOGRID (confidence 0) when an axis has no period at all. */
-static pf_status detect_confidence(detect_state *s, pf_grid *g)
+static pf_status detect_confidence(detect_state *s, pfi_grid *g)
 {
     const double perx = s->per[0], pery = s->per[1], scx = s->sc[0], scy = s->sc[1];
     const double nsx = s->ns[0], nsy = s->ns[1], *own = s->own;
@@ -1663,7 +1663,7 @@ static pf_status detect_confidence(detect_state *s, pf_grid *g)
     g->confidence = sqrt(c1 * c2) * (agree ? 1.0 : GRID_DISAGREE) * ramp(cyc, GRID_CYC_LO, GRID_CYC_HI);
     c = one_clear_axis(s, cyc);
     if (c > g->confidence) g->confidence = c;
-    pf_debug(s->lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
+    pfi_debug(s->lg, "grid: cell %.3f x %.3f, raw %.3f %.3f, normalised %.2f %.2f", perx, pery, scx,
              scy, nsx, nsy);
     if (!(perx > 0) || !(pery > 0)) {
         g->confidence = 0;
@@ -1676,7 +1676,7 @@ static pf_status detect_confidence(detect_state *s, pf_grid *g)
  * edge_phase), each frame's best profile kept for the boundaries; the
  * clip's phase is their circular mean weighted by comb strength (into g),
  * and each frame's drift is its phase against it. */
-static void detect_phase(detect_state *s, pf_grid *g)
+static void detect_phase(detect_state *s, pfi_grid *g)
 {
     const int len[2] = {s->w + 1, s->h + 1};
     double cr[2] = {0, 0}, ci[2] = {0, 0};
@@ -1699,7 +1699,7 @@ static void detect_phase(detect_state *s, pf_grid *g)
     }
     g->offset_x = s->off[0];
     g->offset_y = s->off[1];
-    pf_debug(s->lg, "grid: chosen cell: coherence x %.3f y %.3f, %.2f x %.2f over background; each axis "
+    pfi_debug(s->lg, "grid: chosen cell: coherence x %.3f y %.3f, %.2f x %.2f over background; each axis "
              "alone: %.3f x %.3f px, %.2f x %.2f over background",
              s->sc[0], s->sc[1], s->ns[0], s->ns[1], s->own[0], s->own[1], s->own_ns[0], s->own_ns[1]);
 }
@@ -1708,7 +1708,7 @@ static void detect_phase(detect_state *s, pf_grid *g)
  * for irregular grids, each boundary moved towards the centroid of the
  * clip's drift-compensated edges near it (refine_bounds). Errors:
  * PF_ENOGRID (no whole cell), PF_ENOMEM. */
-static pf_status detect_boundaries(detect_state *s, pf_grid *g)
+static pf_status detect_boundaries(detect_state *s, pfi_grid *g)
 {
     const int nmax = s->w > s->h ? s->w : s->h;
     double *q = NULL, *ev = NULL;
@@ -1718,10 +1718,10 @@ static pf_status detect_boundaries(detect_state *s, pf_grid *g)
     g->cols = half_cells(s->per[0], s->off[0], s->w, &k0x);
     g->rows = half_cells(s->per[1], s->off[1], s->h, &k0y);
     if (g->cols < 1 || g->rows < 1) return PF_ENOGRID;
-    g->xb = pf_malloc4((size_t)g->cols + 1, 1, 1, sizeof(double));
-    g->yb = pf_malloc4((size_t)g->rows + 1, 1, 1, sizeof(double));
-    q = pf_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
-    ev = pf_malloc4((size_t)(g->cols > g->rows ? g->cols : g->rows) + 1, 3, 1, sizeof(double));
+    g->xb = pfi_malloc4((size_t)g->cols + 1, 1, 1, sizeof(double));
+    g->yb = pfi_malloc4((size_t)g->rows + 1, 1, 1, sizeof(double));
+    q = pfi_malloc4((size_t)nmax + 1, 1, 1, sizeof(double));
+    ev = pfi_malloc4((size_t)(g->cols > g->rows ? g->cols : g->rows) + 1, 3, 1, sizeof(double));
     if (!g->xb || !g->yb || !q || !ev) goto done;
     for (i = 0; i <= g->cols; i++) g->xb[i] = s->off[0] + (k0x + i) * s->per[0];
     for (i = 0; i <= g->rows; i++) g->yb[i] = s->off[1] + (k0y + i) * s->per[1];
@@ -1748,8 +1748,8 @@ done:
     return st;
 }
 
-pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w, int h,
-                         const pf_grid_params *pp, const pf_logger *lg)
+pf_status pfi_grid_detect(pfi_grid *g, const uint8_t *const *frames, int n, int w, int h,
+                         const pfi_grid_params *pp, const pfi_logger *lg)
 {
     detect_state s;
     pf_status st = detect_open(&s, g, frames, n, w, h, pp, lg);
@@ -1762,18 +1762,18 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
     if (st == PF_OK) {
         detect_phase(&s, g);
         if (!s.p.scale && g->confidence < s.p.min_confidence) {
-            pf_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)",
+            pfi_info(lg, "grid: no periodic structure (cell %.3f x %.3f px, confidence %.3f)",
                     g->cell_w, g->cell_h, g->confidence);
             st = PF_ENOGRID;
         }
     }
     if (st == PF_OK) st = detect_boundaries(&s, g);
     if (st == PF_OK) {
-        pf_debug(lg, "grid: %dx%d cells of %.3f x %.3f px, offset %.2f,%.2f, confidence %.3f, %.1f ms",
+        pfi_debug(lg, "grid: %dx%d cells of %.3f x %.3f px, offset %.2f,%.2f, confidence %.3f, %.1f ms",
                  g->cols, g->rows, g->cell_w, g->cell_h, g->offset_x, g->offset_y, g->confidence,
-                 pf_now_ms() - s.t0);
+                 pfi_now_ms() - s.t0);
     } else if (g) {
-        pf_grid_free(g);   /* the figures found stay */
+        pfi_grid_free(g);   /* the figures found stay */
         g->cols = g->rows = 0;
     }
     detect_close(&s);
@@ -1782,23 +1782,23 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n, int w,
 
 /* ---- drift ------------------------------------------------------------------- */
 
-pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h)
+pf_status pfi_grid_scratch_init(pfi_grid_scratch *s, int w, int h)
 {
     const size_t nmax = (size_t)(w > h ? w : h);
     if (!s) return PF_EINVAL;
     memset(s, 0, sizeof *s);
     if (w < 2 || h < 2) return PF_EINVAL;
     if (w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) return PF_ELIMIT;
-    s->px = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *s->px);
-    s->fx = pf_malloc4((size_t)w + 1, 1, 1, sizeof *s->fx);
-    s->fy = pf_malloc4((size_t)h + 1, 1, 1, sizeof *s->fy);
-    s->cx = pf_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof *s->cx);
-    s->cy = pf_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof *s->cy);
-    s->tmp = pf_malloc4(nmax + 1, 1, 1, sizeof *s->tmp);
-    s->cs = pf_malloc4(nmax + 1, 4, 1, sizeof *s->cs);
-    s->v = pf_malloc4(nmax + 1, 1, 1, sizeof *s->v);
+    s->px = pfi_malloc4((size_t)w, (size_t)h, 4, sizeof *s->px);
+    s->fx = pfi_malloc4((size_t)w + 1, 1, 1, sizeof *s->fx);
+    s->fy = pfi_malloc4((size_t)h + 1, 1, 1, sizeof *s->fy);
+    s->cx = pfi_malloc4((size_t)w + 1, GRID_BANDS, 1, sizeof *s->cx);
+    s->cy = pfi_malloc4((size_t)h + 1, GRID_BANDS, 1, sizeof *s->cy);
+    s->tmp = pfi_malloc4(nmax + 1, 1, 1, sizeof *s->tmp);
+    s->cs = pfi_malloc4(nmax + 1, 4, 1, sizeof *s->cs);
+    s->v = pfi_malloc4(nmax + 1, 1, 1, sizeof *s->v);
     if (!s->px || !s->fx || !s->fy || !s->cx || !s->cy || !s->tmp || !s->cs || !s->v) {
-        pf_grid_scratch_free(s);
+        pfi_grid_scratch_free(s);
         return PF_ENOMEM;
     }
     s->w = w;
@@ -1807,14 +1807,14 @@ pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h)
     return PF_OK;
 }
 
-void pf_grid_scratch_free(pf_grid_scratch *s)
+void pfi_grid_scratch_free(pfi_grid_scratch *s)
 {
     if (!s) return;
     free(s->px); free(s->fx); free(s->fy); free(s->cx); free(s->cy); free(s->tmp); free(s->cs); free(s->v);
     memset(s, 0, sizeof *s);
 }
 
-pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_grid_scratch *scratch,
+pf_status pfi_grid_drift(const pfi_grid *g, const uint8_t *rgba, int w, int h, pfi_grid_scratch *scratch,
                         double *dx, double *dy)
 {
     double str, ph;
@@ -1824,7 +1824,7 @@ pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h, pf_
     if (!g || !rgba || !scratch || !dx || !dy || w < 2 || h < 2 || w > scratch->w || h > scratch->h ||
         !(g->cell_w > 0) || !(g->cell_h > 0))
         return PF_EINVAL;
-    if (scratch->chroma < 0) scratch->chroma = pf_grid_chroma_subsampled(rgba, w, h);
+    if (scratch->chroma < 0) scratch->chroma = pfi_grid_chroma_subsampled(rgba, w, h);
     frame_phase_profiles(scratch, rgba, w, h, scratch->chroma ? 0 : GRID_CHROMA_FULL,
                          g->cell_w, g->cell_h, scratch->fx, scratch->fy);
     ph = edge_phase(scratch->fx, w + 1, g->cell_w, &str);

@@ -15,33 +15,33 @@
 #define EDGE_FLOOR_ADD 4.0      /* ... plus this, 0..255 units */
 #define EDGE_WEIGHT_SCALE 10.0  /* weight = log(1 + (D - floor) / this) */
 
-void pf_edge_bands_free(pf_edge_bands *eb)
+void pfi_edge_bands_free(pfi_edge_bands *eb)
 {
     if (!eb) return;
     free(eb->p);
     eb->p = NULL;
 }
 
-static int band_lo(const pf_edge_bands *eb, int b)
+static int band_lo(const pfi_edge_bands *eb, int b)
 {
     return (int)((int64_t)b * eb->lines / eb->nb);
 }
 
-void pf_edge_prefix_free(pf_edge_prefix *pp)
+void pfi_edge_prefix_free(pfi_edge_prefix *pp)
 {
     if (!pp) return;
     free(pp->cs);
     pp->cs = NULL;
 }
 
-pf_status pf_edge_prefix_make(pf_edge_prefix *pp, const uint8_t *rgba, int w, int h, int axis, int luma_only)
+pf_status pfi_edge_prefix_make(pfi_edge_prefix *pp, const uint8_t *rgba, int w, int h, int axis, int luma_only)
 {
     memset(pp, 0, sizeof *pp);
     if (!rgba || w < 2 || h < 2 || (axis != 0 && axis != 1)) return PF_EINVAL;
     pp->axis = axis;
     pp->len = axis == 0 ? w : h;
     pp->lines = axis == 0 ? h : w;
-    if (!(pp->cs = pf_malloc4((size_t)pp->lines, (size_t)pp->len + 1, 4, sizeof *pp->cs))) return PF_ENOMEM;
+    if (!(pp->cs = pfi_malloc4((size_t)pp->lines, (size_t)pp->len + 1, 4, sizeof *pp->cs))) return PF_ENOMEM;
     const size_t row = (size_t)w * 4, along = axis == 0 ? 4 : row, across = axis == 0 ? row : 4;
     for (int l = 0; l < pp->lines; l++) {
         const uint8_t *q = rgba + (size_t)l * across;
@@ -91,7 +91,7 @@ static void line_steps(const float *cs, int len, int step, float *d)
     }
 }
 
-pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int step, int band)
+pf_status pfi_edge_bands_cut(pfi_edge_bands *eb, const pfi_edge_prefix *pp, int step, int band)
 {
     const int len = pp->len, lines = pp->lines;
     float *d = NULL;
@@ -105,8 +105,8 @@ pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int ste
     eb->n = len + 1;
     eb->lines = lines;
     eb->nb = lines / band < 1 ? 1 : lines / band;
-    if (!(eb->p = pf_calloc4((size_t)eb->nb, (size_t)eb->n, 1, sizeof(float))) ||
-        !(d = pf_malloc4((size_t)len + 1, 1, 1, sizeof *d)) ||
+    if (!(eb->p = pfi_calloc4((size_t)eb->nb, (size_t)eb->n, 1, sizeof(float))) ||
+        !(d = pfi_malloc4((size_t)len + 1, 1, 1, sizeof *d)) ||
         !(hist = calloc(EDGE_HIST_BINS, sizeof *hist)))
         goto fail;
 
@@ -160,20 +160,20 @@ pf_status pf_edge_bands_cut(pf_edge_bands *eb, const pf_edge_prefix *pp, int ste
 fail:
     free(d);
     free(hist);
-    if (st < 0) pf_edge_bands_free(eb);
+    if (st < 0) pfi_edge_bands_free(eb);
     return st;
 }
 
-pf_status pf_edge_bands_make(pf_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
+pf_status pfi_edge_bands_make(pfi_edge_bands *eb, const uint8_t *rgba, int w, int h, int axis,
                              int step, int band, int luma_only)
 {
-    pf_edge_prefix pp;
+    pfi_edge_prefix pp;
     memset(eb, 0, sizeof *eb);
     if (step < 1 || band < 1) return PF_EINVAL;
-    pf_status st = pf_edge_prefix_make(&pp, rgba, w, h, axis, luma_only);
+    pf_status st = pfi_edge_prefix_make(&pp, rgba, w, h, axis, luma_only);
     if (st < 0) return st;
-    st = pf_edge_bands_cut(eb, &pp, step, band);
-    pf_edge_prefix_free(&pp);
+    st = pfi_edge_bands_cut(eb, &pp, step, band);
+    pfi_edge_prefix_free(&pp);
     return st;
 }
 
@@ -196,7 +196,7 @@ static void box_pass(float *v, int n, int ri, double f, float *tmp)
     }
 }
 
-void pf_gauss_1d(float *v, int n, double sigma, float *tmp)
+void pfi_gauss_1d(float *v, int n, double sigma, float *tmp)
 {
     /* three boxes of width L have variance 3 (L^2 - 1) / 12 */
     const double r = (sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0;
@@ -205,7 +205,7 @@ void pf_gauss_1d(float *v, int n, double sigma, float *tmp)
     for (int k = 0; k < 3; k++) box_pass(v, n, ri, r - ri, tmp);
 }
 
-void pf_edge_demod(const pf_edge_bands *eb, const float *u, double period, double sigma,
+void pfi_edge_demod(const pfi_edge_bands *eb, const float *u, double period, double sigma,
                    float *zr, float *zi, float *m, float *scratch)
 {
     const int n = eb->n;
@@ -223,8 +223,8 @@ void pf_edge_demod(const pf_edge_bands *eb, const float *u, double period, doubl
             im[x] = (float)(-p[x] * sin(ph));
         }
         memcpy(mm, p, sizeof *mm * (size_t)n);
-        pf_gauss_1d(re, n, sigma, scratch);
-        pf_gauss_1d(im, n, sigma, scratch);
-        pf_gauss_1d(mm, n, sigma, scratch);
+        pfi_gauss_1d(re, n, sigma, scratch);
+        pfi_gauss_1d(im, n, sigma, scratch);
+        pfi_gauss_1d(mm, n, sigma, scratch);
     }
 }

@@ -13,7 +13,7 @@
 
 /* A detected grid, in input pixel coordinates (x to the right, y down;
  * pixel i covers [i, i+1)). */
-typedef struct pf_grid {
+typedef struct pfi_grid {
     int in_w, in_h;          /* input canvas, pixels */
     int cols, rows;          /* native size: cells covering at least half a cell */
     double *xb;              /* (cols + 1) column boundaries, increasing, input px */
@@ -21,18 +21,18 @@ typedef struct pf_grid {
     double cell_w, cell_h;   /* mean period, input px */
     double offset_x, offset_y; /* phase: where boundary 0 would be for a regular grid, in [0, cell) */
     double confidence;       /* 0..1: periodicity strength of the edge profile */
-} pf_grid;
+} pfi_grid;
 
 /* Detection settings. */
-typedef struct pf_grid_params {
+typedef struct pfi_grid_params {
     double scale;            /* forced cell size (both axes), 0 = detect */
     double min_cell;         /* smallest cell to consider, px; default 1.5 */
     double max_cell;         /* largest, px; default 48 */
     double min_confidence;   /* below this, PF_ENOGRID; default 0.25 */
     int irregular;           /* refine each boundary locally; default 1 */
-} pf_grid_params;
+} pfi_grid_params;
 
-pf_grid_params pf_grid_default_params(void);
+pfi_grid_params pfi_grid_default_params(void);
 
 /* The longest frame side the detector takes, pixels: its FFT lengths
  * (4 (side + 1) rounded up to a power of two) and sampled-line indices
@@ -48,15 +48,15 @@ pf_grid_params pf_grid_default_params(void);
  * artefacts (4:2:0 chroma, 8x8 blocks) are recognised and not taken for
  * a grid. confidence is 0 for no periodic structure and reaches 1 when
  * both axes show the same clear comb over a dozen cells or more.
- * On success g owns xb/yb (free with pf_grid_free). On PF_ENOGRID the
+ * On success g owns xb/yb (free with pfi_grid_free). On PF_ENOGRID the
  * figures found (cell size, confidence) are still filled in, xb/yb NULL.
  * Errors: PF_EINVAL (no frames, w or h < 2, scale < 1, bad cell range),
  * PF_ELIMIT (w or h over PF_GRID_MAX_SIDE), PF_ENOMEM, PF_ENOGRID. */
-pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
-                         int w, int h, const pf_grid_params *p, const pf_logger *lg);
+pf_status pfi_grid_detect(pfi_grid *g, const uint8_t *const *frames, int n,
+                         int w, int h, const pfi_grid_params *p, const pfi_logger *lg);
 
 /* Buffers for one frame's edge profiles, sized once for frames up to
- * w x h (n = max(w, h)) and reused, so that pf_grid_drift allocates
+ * w x h (n = max(w, h)) and reused, so that pfi_grid_drift allocates
  * nothing per frame. The fields belong to the detector:
  *   px      (h, w, 4) premultiplied luma, two chroma differences and
  *           alpha, 0..255 scale;
@@ -66,20 +66,20 @@ pf_status pf_grid_detect(pf_grid *g, const uint8_t *const *frames, int n,
  *   tmp     (n + 1) floats; cs (n + 1, 4) a line's prefix sums; v (n + 1).
  * About 8 w h bytes (7 MiB for 720p). One per stream: not for two
  * threads at once. */
-typedef struct pf_grid_scratch {
+typedef struct pfi_grid_scratch {
     int w, h;                /* the largest frame it serves, px; 0 when none */
     int16_t *px;
     float *fx, *fy, *cx, *cy, *tmp;
     double *cs, *v;
-    int chroma;              /* pf_grid_chroma_subsampled of the first frame
-                                pf_grid_drift saw (a clip's codec is one), -1 before */
-} pf_grid_scratch;
+    int chroma;              /* pfi_grid_chroma_subsampled of the first frame
+                                pfi_grid_drift saw (a clip's codec is one), -1 before */
+} pfi_grid_scratch;
 
 /* Errors: PF_EINVAL (s NULL, w or h < 2), PF_ELIMIT (a side over
  * PF_GRID_MAX_SIDE), PF_ENOMEM; on failure nothing is held. */
-pf_status pf_grid_scratch_init(pf_grid_scratch *s, int w, int h);
+pf_status pfi_grid_scratch_init(pfi_grid_scratch *s, int w, int h);
 /* Frees; a zeroed or freed scratch is fine. */
-void pf_grid_scratch_free(pf_grid_scratch *s);
+void pfi_grid_scratch_free(pfi_grid_scratch *s);
 
 /* The sub-pixel drift of one frame rgba (h, w, 4) RGBA8 against g, in
  * input pixels, each in (-cell/2, cell/2]: the frame's grid is g shifted
@@ -87,49 +87,49 @@ void pf_grid_scratch_free(pf_grid_scratch *s);
  * lines). An axis whose edges show no comb at g's period (coherence 0.05
  * or less: a flat frame, too few edges) gets 0 with PF_OK: no evidence of
  * a shift reads as no shift, which is what every caller wants. scratch:
- * from pf_grid_scratch_init with sizes of at least w and h, one per clip:
+ * from pfi_grid_scratch_init with sizes of at least w and h, one per clip:
  * it keeps whether the first frame's chroma is subsampled. About 6 ms
  * for a 720p frame. Errors (dx and dy then 0): PF_EINVAL (a NULL
  * argument, w or h < 2 or over the scratch's size, g without a cell
  * size). */
-pf_status pf_grid_drift(const pf_grid *g, const uint8_t *rgba, int w, int h,
-                        pf_grid_scratch *scratch, double *dx, double *dy);
+pf_status pfi_grid_drift(const pfi_grid *g, const uint8_t *rgba, int w, int h,
+                        pfi_grid_scratch *scratch, double *dx, double *dy);
 
 /* Canonical resampling: every cell (shifted by the drift) is area-sampled
  * into k x k samples. out is (4, rows*k, cols*k) planar float RGBA in
  * 0..1, NCHW-style with N = 1. Samples outside the canvas clamp to the
  * edge pixel. */
-void pf_grid_sample(const pf_grid *g, double dx, double dy,
+void pfi_grid_sample(const pfi_grid *g, double dx, double dy,
                     const uint8_t *rgba, int w, int h, int k, float *out);
 
 /* The area mean of the box [x0, x1) x [y0, y1) (input px, exact
  * fractional coverage; pixels outside the canvas clamp to its edge), RGBA
  * in 0..1. A degenerate interval samples the pixel at its point. */
-void pf_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1, double y0,
+void pfi_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1, double y0,
                         double y1, float out[4]);
 
 /* Per-cell colour from canonical samples: per-channel median of the
  * cell's central samples (the inner half in each direction), a robust
  * estimate that ignores samples blurred across cell edges.
  * samples (4, rows*k, cols*k) -> cells (4, rows, cols), 0..1. */
-void pf_grid_cells(const float *samples, int rows, int cols, int k, float *cells);
+void pfi_grid_cells(const float *samples, int rows, int cols, int k, float *cells);
 
-void pf_grid_free(pf_grid *g);
+void pfi_grid_free(pfi_grid *g);
 
 /* 1 when one RGBA8 frame (h, w, 4) carries subsampled chroma (JPEG, H.264,
  * lossy WebP 4:2:0): its chroma changes mostly at every other pixel, a comb
  * the luma does not have. Detectors then use luma and alpha only. */
-int pf_grid_chroma_subsampled(const uint8_t *rgba, int w, int h);
+int pfi_grid_chroma_subsampled(const uint8_t *rgba, int w, int h);
 
 /* ---- cell-size candidates ------------------------------------------------ */
 
 /* One nominal cell size and how much the edges back it. */
-typedef struct pf_cell_candidate {
+typedef struct pfi_cell_candidate {
     double cell;         /* nominal cell size, input px (square cells) */
     double confidence;   /* 0..1, from contrast and score */
     double score;        /* mean local coherence of the edges at this size, 0..1 */
     double contrast;     /* score over the median score at sizes around it, >= 0 */
-} pf_cell_candidate;
+} pfi_cell_candidate;
 
 /* Ranks nominal cell sizes from min_cell to max_cell input px (at least
  * 2.5, at most a sixth of the smaller side) by the local coherence of the
@@ -140,21 +140,21 @@ typedef struct pf_cell_candidate {
  * max_out, best first. *n_out = 0 when nothing stands out.
  * About 0.2 s for three 640x640 frames.
  * Errors: PF_EINVAL, PF_ELIMIT (a side over PF_GRID_MAX_SIDE), PF_ENOMEM. */
-pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
-                             double max_cell, pf_cell_candidate *out, int max_out, int *n_out,
-                             const pf_logger *lg);
+pf_status pfi_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
+                             double max_cell, pfi_cell_candidate *out, int max_out, int *n_out,
+                             const pfi_logger *lg);
 
 /* ---- background ---------------------------------------------------------- */
 
 /* A background model over the native frame: per channel
  * c(u, v) = a + b*u + c*v in 0..1 sRGB, u = x/cols, v = y/rows. */
-typedef struct pf_background {
+typedef struct pfi_background {
     pf_bg_kind kind;
     float coef[3][3];       /* [channel][a, b, c] */
     uint8_t rgb[3];         /* the colour at the centre, 0..255 */
     float tol;              /* OKLab distance under which a cell is background */
     int keep_pockets;       /* 1: enclosed regions are never keyed (pf_params.keep_pockets) */
-} pf_background;
+} pfi_background;
 
 /* Estimates the key colour from the border cells of n native frames
  * (cells: n x (4, rows, cols), 0..1): a robust plane fit with outlier
@@ -164,11 +164,11 @@ typedef struct pf_background {
  * NONE when the border is neither, or is a drawn texture or crosses a
  * scene's shapes again and again (an opaque scene: nothing to key); ALPHA
  * when the input already has transparent borders. */
-void pf_background_estimate(pf_background *bg, const float *const *cells, int n,
+void pfi_background_estimate(pfi_background *bg, const float *const *cells, int n,
                             int rows, int cols);
 
 /* A solid background of the given colour (for --background COLOR). */
-void pf_background_solid(pf_background *bg, const uint8_t rgb[3]);
+void pfi_background_solid(pfi_background *bg, const uint8_t rgb[3]);
 
 /* Keys one native frame in place: cells connected (4-neighbour) to the
  * border whose colour is within bg->tol of the model get alpha 0, and so
@@ -180,17 +180,17 @@ void pf_background_solid(pf_background *bg, const uint8_t rgb[3]);
  * beside a keyed one that is a blend of mostly background and an opaque
  * neighbour's colour is keyed too (one cell deep). Input alpha < 0.5 is
  * kept transparent. cells (4, rows, cols), sRGB 0..1; scratch holds
- * pf_background_scratch_size(rows, cols) bytes. */
-void pf_background_key(const pf_background *bg, float *cells, int rows, int cols,
+ * pfi_background_scratch_size(rows, cols) bytes. */
+void pfi_background_key(const pfi_background *bg, float *cells, int rows, int cols,
                        uint8_t *scratch);
-/* Bytes of scratch pf_background_key needs for a rows x cols frame. */
-size_t pf_background_scratch_size(int rows, int cols);
+/* Bytes of scratch pfi_background_key needs for a rows x cols frame. */
+size_t pfi_background_scratch_size(int rows, int cols);
 
 /* ---- elastic grid (mesh) -------------------------------------------------- */
 
 /* A lattice whose column and row boundaries are smooth curves, with one
  * cell count for the clip, tracked from frame to frame (mesh.c). */
-typedef struct pf_mesh pf_mesh;
+typedef struct pfi_mesh pfi_mesh;
 
 /* Fits a mesh to one RGBA8 frame (h, w, 4) around the nominal cell size
  * `cell` (input px, >= 2.5): per axis, the edges of every band of 2 cells
@@ -204,8 +204,8 @@ typedef struct pf_mesh pf_mesh;
  * Errors: PF_EINVAL (bad sizes, cell < 2.5 or over a third of a side, k),
  * PF_ELIMIT (a side over PF_GRID_MAX_SIDE), PF_ENOMEM, PF_ENOGRID (no
  * edges at all). */
-pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
-                      int quick, const pf_logger *lg);
+pf_status pfi_mesh_fit(pfi_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
+                      int quick, const pfi_logger *lg);
 
 /* Moves the mesh onto the next frame (same size): the residual phase of
  * its edges against the current mesh, smoothed with the edges as weights,
@@ -213,134 +213,134 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
  * whole-cell re-index (the sprite then moves one native pixel) when the
  * mean move passes 0.7 cell. Errors: PF_EINVAL, PF_ENOMEM (the mesh is
  * then unchanged). */
-pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba);
+pf_status pfi_mesh_track(pfi_mesh *m, const uint8_t *rgba);
 
 /* Canonical samples of the current frame along the mesh: every cell split
  * into k x k sub-cells, each the area mean of its box in the input.
- * out (4, rows k, cols k) planar float RGBA in 0..1, as pf_grid_sample.
+ * out (4, rows k, cols k) planar float RGBA in 0..1, as pfi_grid_sample.
  * Errors: PF_ENOMEM (out untouched). */
-pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out);
+pf_status pfi_mesh_sample(pfi_mesh *m, const uint8_t *rgba, float *out);
 
-/* Back to the state right after pf_mesh_fit (a second pass over the same
+/* Back to the state right after pfi_mesh_fit (a second pass over the same
  * frames then gives the same meshes). */
-void pf_mesh_rewind(pf_mesh *m);
+void pfi_mesh_rewind(pfi_mesh *m);
 
 /* Sets the count from the sprite's mean cell averaged over n frames (the
  * fitted one first, then frames[1..n-1] tracked in order; each frame's
  * wobble measures it anew), then rewinds. Errors: PF_ENOMEM. */
-pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n);
+pf_status pfi_mesh_recount(pfi_mesh *m, const uint8_t *const *frames, int n);
 
 /* Sets the count to round(side / cell) on both axes, centred on the fitted
  * lattice: the cell size a caller forces (--scale, input px), so the
  * native size is the canvas over it whatever the bend (the ground truth of
  * a bent clip is sized so too). Errors: PF_EINVAL (cell <= 0), PF_ENOMEM. */
-pf_status pf_mesh_fix_cell(pf_mesh *m, double cell);
+pf_status pfi_mesh_fix_cell(pfi_mesh *m, double cell);
 
 /* The native coordinates (u, v) of input position (x, y) px in the current
  * frame: native cell (i, j) holds u in [i, i + 1), v in [j, j + 1). */
-void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v);
+void pfi_mesh_coord(const pfi_mesh *m, double x, double y, double *u, double *v);
 
 /* The centre of native cell (col i, row j), input px, in the frame last
- * sampled by pf_mesh_sample. */
-void pf_mesh_centre(const pf_mesh *m, int i, int j, double *x, double *y);
+ * sampled by pfi_mesh_sample. */
+void pfi_mesh_centre(const pfi_mesh *m, int i, int j, double *x, double *y);
 
 /* Native size, nominal cell (input px, per axis), how far the lattice
  * bends from a straight even one over the content (cells, 95th
  * percentile), the fit's confidence 0..1, and the mean move since the fit
  * (cells, per axis, after re-indexing). */
-void pf_mesh_size(const pf_mesh *m, int *cols, int *rows);
-void pf_mesh_cell(const pf_mesh *m, double *cell_w, double *cell_h);
-double pf_mesh_bend(const pf_mesh *m);
-double pf_mesh_confidence(const pf_mesh *m);
-void pf_mesh_shift(const pf_mesh *m, double *sx, double *sy);
+void pfi_mesh_size(const pfi_mesh *m, int *cols, int *rows);
+void pfi_mesh_cell(const pfi_mesh *m, double *cell_w, double *cell_h);
+double pfi_mesh_bend(const pfi_mesh *m);
+double pfi_mesh_confidence(const pfi_mesh *m);
+void pfi_mesh_shift(const pfi_mesh *m, double *sx, double *sy);
 
-void pf_mesh_free(pf_mesh *m);
+void pfi_mesh_free(pfi_mesh *m);
 
 /* ---- the lattice of a clip: regular, elastic or none ------------------------- */
 
-typedef struct pf_lattice pf_lattice;
+typedef struct pfi_lattice pfi_lattice;
 
-typedef struct pf_lattice_params {
+typedef struct pfi_lattice_params {
     pf_grid_mode mode;   /* PF_GRID_AUTO, _REGULAR or _ELASTIC */
     double scale;        /* forced cell size, input px; 0 = detect */
     int k;               /* canonical samples per cell side, 1..8 */
-} pf_lattice_params;
+} pfi_lattice_params;
 
 /* Chooses the clip's lattice from n frames (h, w, 4) RGBA8 (lattice.c):
- * regular when pf_grid_detect finds one whose mesh does not bend; else the
+ * regular when pfi_grid_detect finds one whose mesh does not bend; else the
  * best mesh over the cell-size candidates (fitted on frames[0]); else no
  * grid. *out is set also on PF_ENOGRID (its figures say what was found;
- * sampling is then refused). Free with pf_lattice_free.
+ * sampling is then refused). Free with pfi_lattice_free.
  * Errors: PF_EINVAL, PF_ELIMIT, PF_ENOMEM, PF_ENOGRID. */
-pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n, int w, int h,
-                          const pf_lattice_params *p, const pf_logger *lg);
+pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int n, int w, int h,
+                          const pfi_lattice_params *p, const pfi_logger *lg);
 
 /* Canonical samples of the next frame, in clip order from frames[0]
- * (as pf_grid_sample: (4, rows k, cols k), 0..1), and its drift in input
+ * (as pfi_grid_sample: (4, rows k, cols k), 0..1), and its drift in input
  * px (regular: the frame's offset; elastic: the mesh's mean move).
  * Errors: PF_EINVAL (no grid), PF_ENOMEM. */
-pf_status pf_lattice_sample(pf_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy);
+pf_status pfi_lattice_sample(pfi_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy);
 
-/* Back to frames[0]: the next pf_lattice_sample is the first frame again. */
-void pf_lattice_rewind(pf_lattice *L);
+/* Back to frames[0]: the next pfi_lattice_sample is the first frame again. */
+void pfi_lattice_rewind(pfi_lattice *L);
 
-/* Fills the candidates if pf_lattice_find did not need them (probe). */
-pf_status pf_lattice_candidates(pf_lattice *L, const uint8_t *const *frames, int n);
+/* Fills the candidates if pfi_lattice_find did not need them (probe). */
+pf_status pfi_lattice_candidates(pfi_lattice *L, const uint8_t *const *frames, int n);
 
-int pf_lattice_elastic(const pf_lattice *L);
+int pfi_lattice_elastic(const pfi_lattice *L);
 /* The figures: cols, rows, cell_w/h, offset, confidence (xb/yb only for
  * regular grids). */
-const pf_grid *pf_lattice_grid(const pf_lattice *L);
+const pfi_grid *pfi_lattice_grid(const pfi_lattice *L);
 /* How far the lattice bends from a straight even one, cells (0 when not
  * measured). */
-double pf_lattice_bend(const pf_lattice *L);
-int pf_lattice_get_candidates(const pf_lattice *L, const pf_cell_candidate **cand);
+double pfi_lattice_bend(const pfi_lattice *L);
+int pfi_lattice_get_candidates(const pfi_lattice *L, const pfi_cell_candidate **cand);
 
 /* Native coordinates (u, v) of input position (x, y) px in the frame last
  * sampled (regular: with its drift dx, dy): cell (i, j) holds u in
  * [i, i + 1), v in [j, j + 1). */
-void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v);
+void pfi_lattice_coord(const pfi_lattice *L, double dx, double dy, double x, double y, double *u, double *v);
 
 /* The centre of native cell (col i, row j) in input px in the frame last
  * sampled (regular: with its drift dx, dy). */
-void pf_lattice_centre(const pf_lattice *L, double dx, double dy, int i, int j, double *x, double *y);
+void pfi_lattice_centre(const pfi_lattice *L, double dx, double dy, int i, int j, double *x, double *y);
 
-void pf_lattice_free(pf_lattice *L);
+void pfi_lattice_free(pfi_lattice *L);
 
 /* ---- the network's input: lattice, background, samples and cells ------------- */
 
 /* What pf_stream and the trainer make from every frame (sampler.c): one
  * routine, so the model trains on what it later sees. */
-typedef struct pf_sampler {
-    pf_lattice *lat;
-    pf_background bg;
+typedef struct pfi_sampler {
+    pfi_lattice *lat;
+    pfi_background bg;
     int w, h, k;            /* input canvas px; samples per cell side */
     int rows, cols;         /* native size */
     size_t slen, clen;      /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
     uint8_t *scratch;       /* (rows, cols) keying */
-    size_t lock_bytes;      /* what pf_sampler_lock's native work takes, bytes */
-} pf_sampler;
+    size_t lock_bytes;      /* what pfi_sampler_lock's native work takes, bytes */
+} pfi_sampler;
 
 /* Finds the lattice on the n lookahead frames (h, w, 4) RGBA8 and the
  * background (PF_BG_AUTO: estimated from the classical cells of up to 32
  * of them; PF_BG_COLOR: bg_rgb; PF_BG_NONE: no keying; keep_pockets 1
  * keys only what the border reaches), then rewinds so
- * that pf_sampler_next starts at head[0]. On PF_ENOGRID s->lat still
- * holds the figures found (free with pf_sampler_free). max_bytes (0: no
+ * that pfi_sampler_next starts at head[0]. On PF_ENOGRID s->lat still
+ * holds the figures found (free with pfi_sampler_free). max_bytes (0: no
  * limit) bounds the native work once the lattice is found (a frame of
  * samples, the background's cells): over it, PF_ELIMIT with s->lat, rows,
  * cols and lock_bytes set, before that work is allocated.
- * Errors: those of pf_lattice_find, PF_ELIMIT, PF_ENOMEM. */
-pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
-                          const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          int keep_pockets, size_t max_bytes, const pf_logger *lg);
+ * Errors: those of pfi_lattice_find, PF_ELIMIT, PF_ENOMEM. */
+pf_status pfi_sampler_lock(pfi_sampler *s, const uint8_t *const *head, int n, int w, int h,
+                          const pfi_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
+                          int keep_pockets, size_t max_bytes, const pfi_logger *lg);
 
 /* The next frame in clip order: samples (4, rows k, cols k) and the
  * classical cells (4, rows, cols) keyed against the background, 0..1, and
  * the frame's drift (input px). Errors: PF_ENOMEM. */
-pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
+pf_status pfi_sampler_next(pfi_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
                           double *dy);
 
-void pf_sampler_free(pf_sampler *s);
+void pfi_sampler_free(pfi_sampler *s);
 
 #endif /* PF_GRID_H */

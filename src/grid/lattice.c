@@ -41,52 +41,52 @@
 #define LATTICE_AGREE 0.06        /* a mesh cell this close (relative) to the regular
                                      detector's period is confirmed by it */
 
-struct pf_lattice {
-    pf_grid grid;           /* regular: the grid; elastic: its figures (xb/yb NULL) */
-    pf_mesh *mesh;          /* elastic only */
-    pf_grid_scratch drift;  /* regular only: pf_grid_drift's buffers */
+struct pfi_lattice {
+    pfi_grid grid;           /* regular: the grid; elastic: its figures (xb/yb NULL) */
+    pfi_mesh *mesh;          /* elastic only */
+    pfi_grid_scratch drift;  /* regular only: pfi_grid_drift's buffers */
     int w, h, k;
     int fed;                /* frames sampled since find or rewind */
     double bend;            /* cells */
-    pf_cell_candidate cand[LATTICE_MAX_CAND];
+    pfi_cell_candidate cand[LATTICE_MAX_CAND];
     int ncand;
 };
 
-void pf_lattice_free(pf_lattice *L)
+void pfi_lattice_free(pfi_lattice *L)
 {
     if (!L) return;
-    pf_grid_free(&L->grid);
-    pf_mesh_free(L->mesh);
-    pf_grid_scratch_free(&L->drift);
+    pfi_grid_free(&L->grid);
+    pfi_mesh_free(L->mesh);
+    pfi_grid_scratch_free(&L->drift);
     free(L);
 }
 
 /* The grid's figures from a mesh (cell, count, confidence). */
-static void figures_from_mesh(pf_lattice *L)
+static void figures_from_mesh(pfi_lattice *L)
 {
-    pf_mesh_size(L->mesh, &L->grid.cols, &L->grid.rows);
-    pf_mesh_cell(L->mesh, &L->grid.cell_w, &L->grid.cell_h);
-    L->grid.confidence = pf_clampf((float)((pf_mesh_confidence(L->mesh) - LATTICE_MIN_COHERENCE) /
+    pfi_mesh_size(L->mesh, &L->grid.cols, &L->grid.rows);
+    pfi_mesh_cell(L->mesh, &L->grid.cell_w, &L->grid.cell_h);
+    L->grid.confidence = pfi_clampf((float)((pfi_mesh_confidence(L->mesh) - LATTICE_MIN_COHERENCE) /
                                            (0.8 - LATTICE_MIN_COHERENCE)), 0.f, 1.f);
     /* where native (0, 0) sits, px */
     double u, v;
-    pf_mesh_coord(L->mesh, 0, 0, &u, &v);
+    pfi_mesh_coord(L->mesh, 0, 0, &u, &v);
     L->grid.offset_x = fmod(-u * L->grid.cell_w + 1e3 * L->grid.cell_w, L->grid.cell_w);
     L->grid.offset_y = fmod(-v * L->grid.cell_h + 1e3 * L->grid.cell_h, L->grid.cell_h);
-    L->bend = pf_mesh_bend(L->mesh);
+    L->bend = pfi_mesh_bend(L->mesh);
 }
 
 /* Fits meshes at the candidates (or at `scale`) and keeps the best. still:
  * the clip shows one picture (a still, or frames all alike); reg_cell: the
  * period the regular detector found without trusting it, px (0: none). */
-static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n, double scale, int still,
-                             double reg_cell, const pf_logger *lg)
+static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n, double scale, int still,
+                             double reg_cell, const pfi_logger *lg)
 {
     const double min_contrast = still ? LATTICE_STILL_CONTRAST : LATTICE_MIN_CONTRAST;
     const uint8_t *rgba = frames[0];
     double cells[LATTICE_TRY], best = -1;
     int nc = 0;
-    pf_mesh *keep = NULL;
+    pfi_mesh *keep = NULL;
     if (scale > 0) {
         cells[nc++] = scale;
     } else {
@@ -96,18 +96,18 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n,
                 cells[nc++] = L->cand[i].cell;
     }
     double coh[LATTICE_TRY] = {0};
-    pf_mesh *meshes[LATTICE_TRY] = {NULL};
+    pfi_mesh *meshes[LATTICE_TRY] = {NULL};
     for (int i = 0; i < nc; i++) {
         if (!(cells[i] >= LATTICE_MIN_CELL) || cells[i] > fmin(L->w, L->h) / 3.0) continue;
-        pf_status st = pf_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, nc > 1, lg);
+        pf_status st = pfi_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, nc > 1, lg);
         if (st == PF_ENOMEM) {
-            for (int j = 0; j < i; j++) pf_mesh_free(meshes[j]);
+            for (int j = 0; j < i; j++) pfi_mesh_free(meshes[j]);
             return st;
         }
         if (st < 0) continue;
-        coh[i] = pf_mesh_confidence(meshes[i]);
-        pf_debug(lg, "grid: mesh at %.3f px: coherence %.3f, bend %.2f cells", cells[i], coh[i],
-                 pf_mesh_bend(meshes[i]));
+        coh[i] = pfi_mesh_confidence(meshes[i]);
+        pfi_debug(lg, "grid: mesh at %.3f px: coherence %.3f, bend %.2f cells", cells[i], coh[i],
+                 pfi_mesh_bend(meshes[i]));
         if (coh[i] > best) best = coh[i];
     }
     /* the largest cell among those about as coherent as the best */
@@ -123,50 +123,50 @@ static pf_status fit_elastic(pf_lattice *L, const uint8_t *const *frames, int n,
             agree = i;
     }
     if (agree >= 0 && agree != pick) {
-        pf_debug(lg, "grid: %.3f px agrees with the regular detector's %.3f px", cells[agree], reg_cell);
+        pfi_debug(lg, "grid: %.3f px agrees with the regular detector's %.3f px", cells[agree], reg_cell);
         pick = agree;
     }
     for (int i = 0; i < nc; i++)
-        if (i != pick) pf_mesh_free(meshes[i]);
+        if (i != pick) pfi_mesh_free(meshes[i]);
     if (pick < 0) return PF_ENOGRID;
     keep = meshes[pick];
     if (nc > 1) {   /* the quick fit chose; now the full one */
-        pf_mesh *full = NULL;
-        pf_status st = pf_mesh_fit(&full, rgba, L->w, L->h, cells[pick], L->k, 0, lg);
+        pfi_mesh *full = NULL;
+        pf_status st = pfi_mesh_fit(&full, rgba, L->w, L->h, cells[pick], L->k, 0, lg);
         if (st == PF_ENOMEM) {
-            pf_mesh_free(keep);
+            pfi_mesh_free(keep);
             return st;
         }
         if (st == PF_OK) {
-            pf_mesh_free(keep);
+            pfi_mesh_free(keep);
             keep = full;
-            coh[pick] = pf_mesh_confidence(full);
+            coh[pick] = pfi_mesh_confidence(full);
         }
     }
     if (scale == 0 && coh[pick] < LATTICE_MIN_COHERENCE) {
-        pf_info(lg, "grid: the best mesh (%.3f px) puts only %.2f of the edges on its lines", cells[pick], coh[pick]);
+        pfi_info(lg, "grid: the best mesh (%.3f px) puts only %.2f of the edges on its lines", cells[pick], coh[pick]);
         L->grid.cell_w = L->grid.cell_h = cells[pick];
         L->grid.confidence = 0;
-        pf_mesh_free(keep);
+        pfi_mesh_free(keep);
         return PF_ENOGRID;
     }
-    pf_status st = scale > 0 ? pf_mesh_fix_cell(keep, scale) : still ? PF_OK : pf_mesh_recount(keep, frames, n);
+    pf_status st = scale > 0 ? pfi_mesh_fix_cell(keep, scale) : still ? PF_OK : pfi_mesh_recount(keep, frames, n);
     if (st < 0) {
-        pf_mesh_free(keep);
+        pfi_mesh_free(keep);
         return st;
     }
-    pf_grid_free(&L->grid);
+    pfi_grid_free(&L->grid);
     L->mesh = keep;
     figures_from_mesh(L);
     return PF_OK;
 }
 
-pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n, int w, int h,
-                          const pf_lattice_params *p, const pf_logger *lg)
+pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int n, int w, int h,
+                          const pfi_lattice_params *p, const pfi_logger *lg)
 {
-    pf_lattice *L;
+    pfi_lattice *L;
     pf_status st;
-    pf_grid_params gp = pf_grid_default_params();
+    pfi_grid_params gp = pfi_grid_default_params();
 
     *out = NULL;
     if (!frames || n < 1 || !p || p->k < 1 || p->k > 8 || (p->scale != 0 && !(p->scale >= 1)) ||
@@ -179,33 +179,33 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
     gp.scale = p->scale;
 
     if (p->mode != PF_GRID_ELASTIC) {
-        st = pf_grid_detect(&L->grid, frames, n, w, h, &gp, lg);
+        st = pfi_grid_detect(&L->grid, frames, n, w, h, &gp, lg);
         if (st != PF_OK && st != PF_ENOGRID) goto fail;
         if (p->mode == PF_GRID_REGULAR) goto done;
         if (st == PF_OK) {
             /* a straight lattice, or a bent one found by its mean period? */
             const double cell = fmin(L->grid.cell_w, L->grid.cell_h);
             if (cell >= LATTICE_MIN_CELL && cell <= fmin(w, h) / 3.0 && L->grid.confidence < LATTICE_BEND_CHECK) {
-                pf_mesh *m = NULL;
-                pf_status ms = pf_mesh_fit(&m, frames[0], w, h, 0.5 * (L->grid.cell_w + L->grid.cell_h), p->k, 0, lg);
+                pfi_mesh *m = NULL;
+                pf_status ms = pfi_mesh_fit(&m, frames[0], w, h, 0.5 * (L->grid.cell_w + L->grid.cell_h), p->k, 0, lg);
                 if (ms == PF_ENOMEM) {
                     st = ms;
                     goto fail;
                 }
-                if (ms == PF_OK && pf_mesh_bend(m) >= LATTICE_BEND_MIN &&
-                    pf_mesh_confidence(m) >= LATTICE_MIN_COHERENCE) {
-                    pf_info(lg, "grid: the lattice bends by %.2f cells: using an elastic grid", pf_mesh_bend(m));
-                    st = p->scale > 0 ? pf_mesh_fix_cell(m, p->scale) : pf_mesh_recount(m, frames, n);
+                if (ms == PF_OK && pfi_mesh_bend(m) >= LATTICE_BEND_MIN &&
+                    pfi_mesh_confidence(m) >= LATTICE_MIN_COHERENCE) {
+                    pfi_info(lg, "grid: the lattice bends by %.2f cells: using an elastic grid", pfi_mesh_bend(m));
+                    st = p->scale > 0 ? pfi_mesh_fix_cell(m, p->scale) : pfi_mesh_recount(m, frames, n);
                     if (st < 0) {
-                        pf_mesh_free(m);
+                        pfi_mesh_free(m);
                         goto fail;
                     }
-                    pf_grid_free(&L->grid);
+                    pfi_grid_free(&L->grid);
                     L->mesh = m;
                     figures_from_mesh(L);
                 } else {
-                    if (ms == PF_OK) L->bend = pf_mesh_bend(m);
-                    pf_mesh_free(m);
+                    if (ms == PF_OK) L->bend = pfi_mesh_bend(m);
+                    pfi_mesh_free(m);
                 }
             }
             st = PF_OK;
@@ -214,7 +214,7 @@ pf_status pf_lattice_find(pf_lattice **out, const uint8_t *const *frames, int n,
     }
     /* no regular grid (or elastic asked for): candidates, then meshes */
     if (p->scale == 0) {
-        st = pf_grid_candidates(frames, n, w, h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, lg);
+        st = pfi_grid_candidates(frames, n, w, h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, lg);
         if (st < 0) goto fail;
     }
     int still = 1;
@@ -232,67 +232,67 @@ done:
     *out = L;
     return st;
 fail:
-    pf_lattice_free(L);
+    pfi_lattice_free(L);
     return st;
 }
 
-pf_status pf_lattice_candidates(pf_lattice *L, const uint8_t *const *frames, int n)
+pf_status pfi_lattice_candidates(pfi_lattice *L, const uint8_t *const *frames, int n)
 {
     if (L->ncand > 0) return PF_OK;
-    return pf_grid_candidates(frames, n, L->w, L->h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, NULL);
+    return pfi_grid_candidates(frames, n, L->w, L->h, 1.5, 48, L->cand, LATTICE_MAX_CAND, &L->ncand, NULL);
 }
 
-int pf_lattice_elastic(const pf_lattice *L) { return L->mesh != NULL; }
-const pf_grid *pf_lattice_grid(const pf_lattice *L) { return &L->grid; }
-double pf_lattice_bend(const pf_lattice *L) { return L->bend; }
+int pfi_lattice_elastic(const pfi_lattice *L) { return L->mesh != NULL; }
+const pfi_grid *pfi_lattice_grid(const pfi_lattice *L) { return &L->grid; }
+double pfi_lattice_bend(const pfi_lattice *L) { return L->bend; }
 
-int pf_lattice_get_candidates(const pf_lattice *L, const pf_cell_candidate **cand)
+int pfi_lattice_get_candidates(const pfi_lattice *L, const pfi_cell_candidate **cand)
 {
     *cand = L->cand;
     return L->ncand;
 }
 
-pf_status pf_lattice_sample(pf_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy)
+pf_status pfi_lattice_sample(pfi_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy)
 {
     pf_status st = PF_OK;
     *dx = *dy = 0;
     if (L->mesh) {
-        if (L->fed > 0 && (st = pf_mesh_track(L->mesh, rgba)) < 0) return st;
-        if ((st = pf_mesh_sample(L->mesh, rgba, samples)) < 0) return st;
+        if (L->fed > 0 && (st = pfi_mesh_track(L->mesh, rgba)) < 0) return st;
+        if ((st = pfi_mesh_sample(L->mesh, rgba, samples)) < 0) return st;
         double sx, sy;
-        pf_mesh_shift(L->mesh, &sx, &sy);
+        pfi_mesh_shift(L->mesh, &sx, &sy);
         *dx = -sx * L->grid.cell_w;
         *dy = -sy * L->grid.cell_h;
     } else {
         if (!L->grid.xb) return PF_EINVAL;
-        if (!L->drift.px && (st = pf_grid_scratch_init(&L->drift, L->w, L->h)) < 0) return st;
-        if ((st = pf_grid_drift(&L->grid, rgba, L->w, L->h, &L->drift, dx, dy)) < 0) return st;
-        pf_grid_sample(&L->grid, *dx, *dy, rgba, L->w, L->h, L->k, samples);
+        if (!L->drift.px && (st = pfi_grid_scratch_init(&L->drift, L->w, L->h)) < 0) return st;
+        if ((st = pfi_grid_drift(&L->grid, rgba, L->w, L->h, &L->drift, dx, dy)) < 0) return st;
+        pfi_grid_sample(&L->grid, *dx, *dy, rgba, L->w, L->h, L->k, samples);
     }
     L->fed++;
     return st;
 }
 
-void pf_lattice_rewind(pf_lattice *L)
+void pfi_lattice_rewind(pfi_lattice *L)
 {
-    if (L->mesh) pf_mesh_rewind(L->mesh);
+    if (L->mesh) pfi_mesh_rewind(L->mesh);
     L->fed = 0;
 }
 
-void pf_lattice_centre(const pf_lattice *L, double dx, double dy, int i, int j, double *x, double *y)
+void pfi_lattice_centre(const pfi_lattice *L, double dx, double dy, int i, int j, double *x, double *y)
 {
     if (L->mesh) {
-        pf_mesh_centre(L->mesh, i, j, x, y);
+        pfi_mesh_centre(L->mesh, i, j, x, y);
         return;
     }
     *x = 0.5 * (L->grid.xb[i] + L->grid.xb[i + 1]) + dx;
     *y = 0.5 * (L->grid.yb[j] + L->grid.yb[j + 1]) + dy;
 }
 
-void pf_lattice_coord(const pf_lattice *L, double dx, double dy, double x, double y, double *u, double *v)
+void pfi_lattice_coord(const pfi_lattice *L, double dx, double dy, double x, double y, double *u, double *v)
 {
     if (L->mesh) {
-        pf_mesh_coord(L->mesh, x, y, u, v);
+        pfi_mesh_coord(L->mesh, x, y, u, v);
         return;
     }
     /* regular: the boundaries shifted by the drift, linear inside a cell */

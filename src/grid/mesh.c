@@ -30,7 +30,7 @@
  *    per band over the cells the field counts across it) and the fit
  *    repeated until it settles: each fit leans to the cell it starts from.
  *    The count is the frame over that mean cell (averaged over the
- *    lookahead by pf_mesh_recount): the background cannot tell where the
+ *    lookahead by pfi_mesh_recount): the background cannot tell where the
  *    frame's edges fall on a lattice that bends.
  * Measured on synthetic bent upscales (tests/test_mesh.c: exact count on
  * 19 of 20, mean boundary error 0.07 cell) and on
@@ -95,13 +95,13 @@ typedef struct mesh_axis {
     double mean_cell; /* the sprite's mean cell at the fit, px (0 = unknown) */
 } mesh_axis;
 
-struct pf_mesh {
+struct pfi_mesh {
     int w, h, k;
     double cell;          /* nominal cell, input px */
     mesh_axis ax[2];      /* 0: columns (x), 1: rows (y) */
     double confidence, bend;
     int luma_only;        /* subsampled chroma: edges from luma and alpha */
-    pf_logger lg;
+    pfi_logger lg;
     /* scratch */
     float *zr, *zi, *zm, *sc;
     size_t zcap;
@@ -294,7 +294,7 @@ static pf_status axis_setup(mesh_axis *a, int len, int lines, double cell)
     a->r = calloc(N, sizeof *a->r);
     a->ref = calloc(N, sizeof *a->ref);
     a->wt = calloc(N, sizeof *a->wt);
-    a->u = pf_malloc4((size_t)a->nb, (size_t)a->n, 1, sizeof *a->u);
+    a->u = pfi_malloc4((size_t)a->nb, (size_t)a->n, 1, sizeof *a->u);
     return a->r && a->ref && a->wt && a->u ? PF_OK : PF_ENOMEM;
 }
 
@@ -317,7 +317,7 @@ static size_t node_at(const mesh_axis *a, int b, int j)
 }
 
 /* Step 2: unwrap the regular demodulation into a field. */
-static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell)
+static pf_status axis_unwrap(pfi_mesh *m, mesh_axis *a, const pfi_edge_bands *eb, double cell)
 {
     const int nb = a->nb, nx = a->nx;
     const size_t N = (size_t)nb * nx;
@@ -325,7 +325,7 @@ static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
     if (!buf) return PF_ENOMEM;
     double *zr = buf, *zi = buf + N, *wx = buf + 2 * N, *gx = buf + 3 * N, *wy = buf + 4 * N, *gy = buf + 5 * N;
     double *tmp = buf + 6 * N, *work = buf + 7 * N;
-    pf_edge_demod(eb, NULL, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    pfi_edge_demod(eb, NULL, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
     for (int b = 0; b < nb; b++)
         for (int j = 0; j < nx; j++) {
             const size_t k = node_at(a, b, j);
@@ -346,8 +346,8 @@ static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
                 pr[j] = (float)(r0[j + 1] * r0[j] + i0[j + 1] * i0[j]);
                 pi[j] = (float)(i0[j + 1] * r0[j] - r0[j + 1] * i0[j]);
             }
-            pf_gauss_1d(pr, nx - 1, sig, t);
-            pf_gauss_1d(pi, nx - 1, sig, t);
+            pfi_gauss_1d(pr, nx - 1, sig, t);
+            pfi_gauss_1d(pi, nx - 1, sig, t);
             for (int j = 0; j + 1 < nx; j++) {
                 const size_t e = (size_t)b * (nx - 1) + j;
                 gx[e] = atan2(pi[j], pr[j]) / (2 * M_PI);
@@ -361,8 +361,8 @@ static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
                 pr[j] = (float)(r1[j] * r0[j] + i1[j] * i0[j]);
                 pi[j] = (float)(i1[j] * r0[j] - r1[j] * i0[j]);
             }
-            pf_gauss_1d(pr, nx, sig, t);
-            pf_gauss_1d(pi, nx, sig, t);
+            pfi_gauss_1d(pr, nx, sig, t);
+            pfi_gauss_1d(pi, nx, sig, t);
             for (int j = 0; j < nx; j++) {
                 gy[(size_t)b * nx + j] = atan2(pi[j], pr[j]) / (2 * M_PI);
                 wy[(size_t)b * nx + j] = hypot(pr[j], pi[j]) / s95;
@@ -394,17 +394,17 @@ static pf_status axis_unwrap(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
  * at the node: near the end of a run of edges the two differ by the slope
  * times the distance to the edges' centroid, and adding to the node's value
  * makes any slope feed itself round after round. */
-static void axis_target(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell,
+static void axis_target(pfi_mesh *m, mesh_axis *a, const pfi_edge_bands *eb, double cell,
                         double *tgt, double *q)
 {
     const int n = a->n;
     axis_dense(a, cell);
-    pf_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    pfi_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
     float *pr = m->sc, *tmp = m->sc + n;
     for (int b = 0; b < a->nb; b++) {
         const float *p = eb->p + (size_t)b * n, *u = a->u + (size_t)b * n;
         for (int x = 0; x < n; x++) pr[x] = p[x] * (float)(u[x] - x / cell);
-        pf_gauss_1d(pr, n, MESH_WINDOW_CELLS * cell, tmp);
+        pfi_gauss_1d(pr, n, MESH_WINDOW_CELLS * cell, tmp);
         for (int j = 0; j < a->nx; j++) {
             const size_t k = node_at(a, b, j), i = (size_t)b * a->nx + j;
             const int x = (int)(k - (size_t)b * n);
@@ -417,7 +417,7 @@ static void axis_target(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, doubl
 }
 
 /* Step 3: rounds of residual fitting. wt gets the last weights. */
-static pf_status axis_refine(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell, int rounds)
+static pf_status axis_refine(pfi_mesh *m, mesh_axis *a, const pfi_edge_bands *eb, double cell, int rounds)
 {
     const size_t N = (size_t)a->nb * a->nx;
     double *buf = malloc(sizeof *buf * (N * 10 + 64));
@@ -534,11 +534,11 @@ static double axis_bend(const mesh_axis *a, double *work)
 
 /* The mean local coherence of the edges against the fitted field (energy
  * weighted), 0..1. */
-static double axis_coherence(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, double cell)
+static double axis_coherence(pfi_mesh *m, mesh_axis *a, const pfi_edge_bands *eb, double cell)
 {
     double sz = 0, sm = 0;
     axis_dense(a, cell);
-    pf_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
+    pfi_edge_demod(eb, a->u, cell, MESH_WINDOW_CELLS * cell, m->zr, m->zi, m->zm, m->sc);
     for (size_t i = 0; i < (size_t)a->nb * a->n; i++) {
         sz += m->zr[i];   /* the in-phase part: edges on the lines */
         sm += m->zm[i];
@@ -548,7 +548,7 @@ static double axis_coherence(pf_mesh *m, mesh_axis *a, const pf_edge_bands *eb, 
 
 /* ---- the public mesh ----------------------------------------------------------------- */
 
-static pf_status mesh_scratch(pf_mesh *m)
+static pf_status mesh_scratch(pfi_mesh *m)
 {
     size_t need = 0;
     for (int a = 0; a < 2; a++) {
@@ -560,10 +560,10 @@ static pf_status mesh_scratch(pf_mesh *m)
     free(m->zi);
     free(m->zm);
     free(m->sc);
-    m->zr = pf_malloc4(need, sizeof(float), 1, 1);
-    m->zi = pf_malloc4(need, sizeof(float), 1, 1);
-    m->zm = pf_malloc4(need, sizeof(float), 1, 1);
-    m->sc = pf_malloc4((size_t)(m->w > m->h ? m->w : m->h) + 2, 3, sizeof(float), 1);
+    m->zr = pfi_malloc4(need, sizeof(float), 1, 1);
+    m->zi = pfi_malloc4(need, sizeof(float), 1, 1);
+    m->zm = pfi_malloc4(need, sizeof(float), 1, 1);
+    m->sc = pfi_malloc4((size_t)(m->w > m->h ? m->w : m->h) + 2, 3, sizeof(float), 1);
     m->zcap = m->zr && m->zi && m->zm && m->sc ? need : 0;
     return m->zcap ? PF_OK : PF_ENOMEM;
 }
@@ -575,16 +575,16 @@ static int edge_step(double cell)
 }
 
 /* Fits both axes at the cells in m->ax[].cell (already set up). */
-static pf_status mesh_fit_pass(pf_mesh *m, const uint8_t *rgba, double coh[2], double mean_cell[2])
+static pf_status mesh_fit_pass(pfi_mesh *m, const uint8_t *rgba, double coh[2], double mean_cell[2])
 {
     pf_status st;
     if ((st = mesh_scratch(m)) < 0) return st;
     for (int i = 0; i < 2; i++) {
         mesh_axis *a = &m->ax[i];
-        pf_edge_bands eb;
-        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) return st;
+        pfi_edge_bands eb;
+        if ((st = pfi_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) return st;
         if (!(eb.total > 0)) {
-            pf_edge_bands_free(&eb);
+            pfi_edge_bands_free(&eb);
             return PF_ENOGRID;
         }
         if ((st = axis_unwrap(m, a, &eb, a->cell)) >= 0 && (st = axis_refine(m, a, &eb, a->cell, MESH_REFINE_ROUNDS)) >= 0) {
@@ -594,13 +594,13 @@ static pf_status mesh_fit_pass(pf_mesh *m, const uint8_t *rgba, double coh[2], d
             else mean_cell[i] = axis_mean_cell(a, work);
             free(work);
         }
-        pf_edge_bands_free(&eb);
+        pfi_edge_bands_free(&eb);
         if (st < 0) return st;
     }
     return PF_OK;
 }
 
-void pf_mesh_free(pf_mesh *m)
+void pfi_mesh_free(pfi_mesh *m)
 {
     if (!m) return;
     axis_free(&m->ax[0]);
@@ -612,10 +612,10 @@ void pf_mesh_free(pf_mesh *m)
     free(m);
 }
 
-pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
-                      int quick, const pf_logger *lg)
+pf_status pfi_mesh_fit(pfi_mesh **out, const uint8_t *rgba, int w, int h, double cell, int k,
+                      int quick, const pfi_logger *lg)
 {
-    pf_mesh *m;
+    pfi_mesh *m;
     pf_status st;
     double cells[2] = {cell * MESH_START, cell * MESH_START}, coh[2] = {0, 0}, mcell[2] = {0, 0};
 
@@ -627,7 +627,7 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
     m->w = w;
     m->h = h;
     m->k = k;
-    m->luma_only = pf_grid_chroma_subsampled(rgba, w, h);
+    m->luma_only = pfi_grid_chroma_subsampled(rgba, w, h);
     if (lg) m->lg = *lg;
     const int passes = quick ? 1 : MESH_PASSES;
     for (int pass = 0; pass < passes; pass++) {
@@ -638,7 +638,7 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
         double mc[2] = {0, 0};
         if ((st = mesh_fit_pass(m, rgba, coh, mc)) < 0) goto fail;
         for (int i = 0; i < 2; i++) mcell[i] = fabs(mc[i] - cell) < 0.25 * cell ? mc[i] : 0;
-        pf_debug(lg, "grid: mesh pass %d at %.3f x %.3f px: coherence %.3f %.3f", pass, cells[0],
+        pfi_debug(lg, "grid: mesh pass %d at %.3f x %.3f px: coherence %.3f %.3f", pass, cells[0],
                  cells[1], coh[0], coh[1]);
         if (pass == passes - 1) break;
         /* the sprite's own mean cell, per axis (a bent lattice's mean
@@ -668,7 +668,7 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
             a->mean_cell = mcell[i];
             axis_count(a, mcell[i]);
             memcpy(a->ref, a->r, sizeof *a->r * N);
-            if (!(a->inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * k + 1, sizeof(float), 1))) {
+            if (!(a->inv = pfi_malloc4((size_t)a->nb, (size_t)a->cells * k + 1, sizeof(float), 1))) {
                 st = PF_ENOMEM;
                 goto fail;
             }
@@ -679,33 +679,33 @@ pf_status pf_mesh_fit(pf_mesh **out, const uint8_t *rgba, int w, int h, double c
         m->cell = 0.5 * (m->ax[0].cell + m->ax[1].cell);
         m->confidence = fmin(coh[0], coh[1]);
     }
-    pf_debug(lg, "grid: mesh %dx%d cells of %.3f x %.3f px, bend %.2f cells, coherence %.3f",
+    pfi_debug(lg, "grid: mesh %dx%d cells of %.3f x %.3f px, bend %.2f cells, coherence %.3f",
              m->ax[0].cells, m->ax[1].cells, m->ax[0].cell, m->ax[1].cell, m->bend, m->confidence);
     *out = m;
     return PF_OK;
 fail:
-    pf_mesh_free(m);
+    pfi_mesh_free(m);
     return st;
 }
 
-pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba)
+pf_status pfi_mesh_track(pfi_mesh *m, const uint8_t *rgba)
 {
     if (!m || !rgba) return PF_EINVAL;
     for (int i = 0; i < 2; i++) {
         mesh_axis *a = &m->ax[i];
         const size_t N = (size_t)a->nb * a->nx;
-        pf_edge_bands eb;
+        pfi_edge_bands eb;
         pf_status st;
         double *buf = malloc(sizeof *buf * (4 * N + 8));
         if (!buf) return PF_ENOMEM;
-        if ((st = pf_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) {
+        if ((st = pfi_edge_bands_make(&eb, rgba, m->w, m->h, i, edge_step(a->cell), a->band, m->luma_only)) < 0) {
             free(buf);
             return st;
         }
         double *res = buf, *q = buf + N, *num = buf + 2 * N, *den = buf + 3 * N;
         axis_target(m, a, &eb, a->cell, res, q);
         for (size_t j = 0; j < N; j++) res[j] -= a->r[j];
-        pf_edge_bands_free(&eb);
+        pfi_edge_bands_free(&eb);
         /* normalised convolution along (sigma in nodes) and across (one band) */
         const double s95 = quantile(q, N, 0.95, num);
         const double scale = s95 > 0 ? s95 : 1;
@@ -719,13 +719,13 @@ pf_status pf_mesh_track(pf_mesh *m, const uint8_t *rgba)
             double *v = pass ? den : num;
             for (int b = 0; b < a->nb; b++) {
                 for (int j = 0; j < a->nx; j++) row[j] = (float)v[(size_t)b * a->nx + j];
-                pf_gauss_1d(row, a->nx, MESH_TRACK_SIGMA_CELLS * a->cell / a->step, tmp);
+                pfi_gauss_1d(row, a->nx, MESH_TRACK_SIGMA_CELLS * a->cell / a->step, tmp);
                 for (int j = 0; j < a->nx; j++) v[(size_t)b * a->nx + j] = row[j];
             }
             if (a->nb > 1)
                 for (int j = 0; j < a->nx; j++) {
                     for (int b = 0; b < a->nb; b++) row[b] = (float)v[(size_t)b * a->nx + j];
-                    pf_gauss_1d(row, a->nb, 1.0, tmp);
+                    pfi_gauss_1d(row, a->nb, 1.0, tmp);
                     for (int b = 0; b < a->nb; b++) v[(size_t)b * a->nx + j] = row[b];
                 }
         }
@@ -795,7 +795,7 @@ static double axis_at(const mesh_axis *a, int k, double t, double c)
     return v0 * (1 - fb) + v1 * fb;
 }
 
-pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
+pf_status pfi_mesh_sample(pfi_mesh *m, const uint8_t *rgba, float *out)
 {
     const int k = m->k, C = m->ax[0].cells * k, R = m->ax[1].cells * k;
     const size_t plane = (size_t)R * C;
@@ -811,7 +811,7 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
             const double x0 = axis_at(&m->ax[0], k, X, yc), x1 = axis_at(&m->ax[0], k, X + 1, yc);
             const double y0 = axis_at(&m->ax[1], k, Y, xc), y1 = axis_at(&m->ax[1], k, Y + 1, xc);
             float px[4];
-            pf_grid_sample_box(rgba, m->w, m->h, x0, x1 > x0 ? x1 : x0, y0, y1 > y0 ? y1 : y0, px);
+            pfi_grid_sample_box(rgba, m->w, m->h, x0, x1 > x0 ? x1 : x0, y0, y1 > y0 ? y1 : y0, px);
             for (int c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = px[c];
         }
     return PF_OK;
@@ -819,13 +819,13 @@ pf_status pf_mesh_sample(pf_mesh *m, const uint8_t *rgba, float *out)
 
 /* Axis i's count from a mean cell (axis_count), with its sampling
  * buffer resized to match. Errors: PF_ENOMEM. */
-static pf_status set_count(pf_mesh *m, int i, double mean_cell)
+static pf_status set_count(pfi_mesh *m, int i, double mean_cell)
 {
     mesh_axis *a = &m->ax[i];
     const int old = a->cells;
     axis_count(a, mean_cell);
     if (a->cells != old) {
-        float *inv = pf_malloc4((size_t)a->nb, (size_t)a->cells * m->k + 1, sizeof(float), 1);
+        float *inv = pfi_malloc4((size_t)a->nb, (size_t)a->cells * m->k + 1, sizeof(float), 1);
         if (!inv) return PF_ENOMEM;
         free(a->inv);
         a->inv = inv;
@@ -833,7 +833,7 @@ static pf_status set_count(pf_mesh *m, int i, double mean_cell)
     return PF_OK;
 }
 
-pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
+pf_status pfi_mesh_recount(pfi_mesh *m, const uint8_t *const *frames, int n)
 {
     double sum[2] = {0, 0};
     int cnt[2] = {0, 0};
@@ -841,7 +841,7 @@ pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
     for (int i = 0; i < 2; i++)
         if (m->ax[i].mean_cell > 0) sum[i] += m->ax[i].mean_cell, cnt[i]++;
     for (int t = 1; t < n && st == PF_OK; t++) {
-        if ((st = pf_mesh_track(m, frames[t])) < 0) break;
+        if ((st = pfi_mesh_track(m, frames[t])) < 0) break;
         for (int i = 0; i < 2; i++) {
             mesh_axis *a = &m->ax[i];
             double *work = malloc(sizeof *work * ((size_t)a->nb * a->nx + 1));
@@ -854,14 +854,14 @@ pf_status pf_mesh_recount(pf_mesh *m, const uint8_t *const *frames, int n)
             if (c > 0 && fabs(c / a->cell - 1) < 0.25) sum[i] += c, cnt[i]++;
         }
     }
-    pf_mesh_rewind(m);
+    pfi_mesh_rewind(m);
     if (st < 0) return st;
     for (int i = 0; i < 2; i++)
         if (cnt[i] && (st = set_count(m, i, sum[i] / cnt[i])) < 0) return st;
     return PF_OK;
 }
 
-pf_status pf_mesh_fix_cell(pf_mesh *m, double cell)
+pf_status pfi_mesh_fix_cell(pfi_mesh *m, double cell)
 {
     pf_status st = PF_OK;
     if (!(cell > 0)) return PF_EINVAL;
@@ -869,7 +869,7 @@ pf_status pf_mesh_fix_cell(pf_mesh *m, double cell)
     return st;
 }
 
-void pf_mesh_rewind(pf_mesh *m)
+void pfi_mesh_rewind(pfi_mesh *m)
 {
     for (int i = 0; i < 2; i++) {
         mesh_axis *a = &m->ax[i];
@@ -898,13 +898,13 @@ static double axis_u(const mesh_axis *a, double p, double c)
     return v0 * (1 - fb) + v1 * fb + extra;
 }
 
-void pf_mesh_coord(const pf_mesh *m, double x, double y, double *u, double *v)
+void pfi_mesh_coord(const pfi_mesh *m, double x, double y, double *u, double *v)
 {
     *u = axis_u(&m->ax[0], x, y) - m->ax[0].k0;
     *v = axis_u(&m->ax[1], y, x) - m->ax[1].k0;
 }
 
-void pf_mesh_centre(const pf_mesh *m, int i, int j, double *x, double *y)
+void pfi_mesh_centre(const pfi_mesh *m, int i, int j, double *x, double *y)
 {
     const int k = m->k;
     double xc = axis_at(&m->ax[0], k, (i + 0.5) * k, m->h * 0.5);
@@ -914,22 +914,22 @@ void pf_mesh_centre(const pf_mesh *m, int i, int j, double *x, double *y)
     *x = xc;
 }
 
-void pf_mesh_size(const pf_mesh *m, int *cols, int *rows)
+void pfi_mesh_size(const pfi_mesh *m, int *cols, int *rows)
 {
     if (cols) *cols = m->ax[0].cells;
     if (rows) *rows = m->ax[1].cells;
 }
 
-void pf_mesh_cell(const pf_mesh *m, double *cell_w, double *cell_h)
+void pfi_mesh_cell(const pfi_mesh *m, double *cell_w, double *cell_h)
 {
     if (cell_w) *cell_w = m->ax[0].cell;
     if (cell_h) *cell_h = m->ax[1].cell;
 }
 
-double pf_mesh_bend(const pf_mesh *m) { return m->bend; }
-double pf_mesh_confidence(const pf_mesh *m) { return m->confidence; }
+double pfi_mesh_bend(const pfi_mesh *m) { return m->bend; }
+double pfi_mesh_confidence(const pfi_mesh *m) { return m->confidence; }
 
-void pf_mesh_shift(const pf_mesh *m, double *sx, double *sy)
+void pfi_mesh_shift(const pfi_mesh *m, double *sx, double *sy)
 {
     if (sx) *sx = m->ax[0].shift;
     if (sy) *sy = m->ax[1].shift;

@@ -51,10 +51,10 @@ static int cmp_double(const void *a, const void *b)
  * lines, centred every 2 p lines: a window that grows with p (more edges
  * per window, so random coherence stays low) and grows continuously (a
  * height that jumped with p would make false peaks). */
-static double axis_score(const pf_edge_bands *fine, double p, float *work)
+static double axis_score(const pfi_edge_bands *fine, double p, float *work)
 {
     const int n = fine->n;
-    pf_edge_bands eb = *fine;
+    pfi_edge_bands eb = *fine;
     float *zr = work, *zi = work + n, *m = work + 2 * (size_t)n, *sc = work + 3 * (size_t)n;
     float *row = work + 5 * (size_t)n;
     const double sig = PERIOD_BAND_CELLS * p / PERIOD_FINE_BAND;   /* in fine bands */
@@ -71,7 +71,7 @@ static double axis_score(const pf_edge_bands *fine, double p, float *work)
             const float *src = fine->p + (size_t)b * n;
             for (int x = 0; x < n; x++) row[x] += w * src[x];
         }
-        pf_edge_demod(&eb, NULL, p, PERIOD_WINDOW_CELLS * p, zr, zi, m, sc);
+        pfi_edge_demod(&eb, NULL, p, PERIOD_WINDOW_CELLS * p, zr, zi, m, sc);
         for (int x = 0; x < n; x++) {
             sz += hypot(zr[x], zi[x]);
             sm += m[x];
@@ -88,8 +88,8 @@ static int codec_lattices(const uint8_t *rgba, int w, int h, int luma_only)
 {
     int found = 3;
     for (int a = 0; a < 2; a++) {
-        pf_edge_bands eb;
-        if (pf_edge_bands_make(&eb, rgba, w, h, a, 1, a ? w : h, luma_only) < 0) return 0;
+        pfi_edge_bands eb;
+        if (pfi_edge_bands_make(&eb, rgba, w, h, a, 1, a ? w : h, luma_only) < 0) return 0;
         for (int k = 0; k < 2; k++) {
             const double per = k ? 8.0 : 4.0;
             double re = 0, im = 0, sum = 0;
@@ -104,7 +104,7 @@ static int codec_lattices(const uint8_t *rgba, int w, int h, int luma_only)
             const double phase = fabs(atan2(im, re)) / (2 * M_PI) * per;   /* px from the origin */
             if (!(coh >= PERIOD_CODEC_COHERENCE && phase <= PERIOD_CODEC_PHASE)) found &= ~(1 << k);
         }
-        pf_edge_bands_free(&eb);
+        pfi_edge_bands_free(&eb);
     }
     return found;
 }
@@ -116,16 +116,16 @@ static int codec_lattices(const uint8_t *rgba, int w, int h, int luma_only)
 static pf_status spectrum(const uint8_t *const *frames, int n, int nf, int w, int h, const double *per,
                           int np, double *score, float *work)
 {
-    pf_edge_bands eb[4] = {{0}, {0}, {0}, {0}};
-    pf_edge_prefix pp[2] = {{0}, {0}};
+    pfi_edge_bands eb[4] = {{0}, {0}, {0}, {0}};
+    pfi_edge_prefix pp[2] = {{0}, {0}};
     pf_status st = PF_OK;
     for (int f = 0; f < nf && st == PF_OK; f++) {
         const uint8_t *rgba = frames[nf > 1 ? (int)((int64_t)f * (n - 1) / (nf - 1)) : 0];
-        const int luma = pf_grid_chroma_subsampled(rgba, w, h);
+        const int luma = pfi_grid_chroma_subsampled(rgba, w, h);
         int have = 0;   /* eb[0..1] hold step `have`, eb[2..3] step have + 1 */
         for (int a = 0; a < 2; a++) {
-            pf_edge_prefix_free(&pp[a]);
-            if ((st = pf_edge_prefix_make(&pp[a], rgba, w, h, a, luma)) < 0) goto done;
+            pfi_edge_prefix_free(&pp[a]);
+            if ((st = pfi_edge_prefix_make(&pp[a], rgba, w, h, a, luma)) < 0) goto done;
         }
         for (int i = 0; i < np; i++) {
             const double sf = fmax(1.0, PERIOD_STEP_CELLS * per[i]);
@@ -133,8 +133,8 @@ static pf_status spectrum(const uint8_t *const *frames, int n, int nf, int w, in
             const double fr = sf - s0;
             if (s0 != have) {
                 for (int a = 0; a < 4; a++) {
-                    pf_edge_bands_free(&eb[a]);
-                    if ((st = pf_edge_bands_cut(&eb[a], &pp[a & 1], s0 + a / 2, PERIOD_FINE_BAND)) < 0) goto done;
+                    pfi_edge_bands_free(&eb[a]);
+                    if ((st = pfi_edge_bands_cut(&eb[a], &pp[a & 1], s0 + a / 2, PERIOD_FINE_BAND)) < 0) goto done;
                 }
                 have = s0;
             }
@@ -144,15 +144,15 @@ static pf_status spectrum(const uint8_t *const *frames, int n, int nf, int w, in
         }
     }
 done:
-    for (int a = 0; a < 4; a++) pf_edge_bands_free(&eb[a]);
-    pf_edge_prefix_free(&pp[0]);
-    pf_edge_prefix_free(&pp[1]);
+    for (int a = 0; a < 4; a++) pfi_edge_bands_free(&eb[a]);
+    pfi_edge_prefix_free(&pp[0]);
+    pfi_edge_prefix_free(&pp[1]);
     return st;
 }
 
-pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
-                             double max_cell, pf_cell_candidate *out, int max_out, int *n_out,
-                             const pf_logger *lg)
+pf_status pfi_grid_candidates(const uint8_t *const *frames, int n, int w, int h, double min_cell,
+                             double max_cell, pfi_cell_candidate *out, int max_out, int *n_out,
+                             const pfi_logger *lg)
 {
     double *per = NULL, *score = NULL, *tmp = NULL, *fper = NULL, *fscore = NULL;
     float *work = NULL;
@@ -173,7 +173,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
         tmp = malloc(sizeof *tmp * (size_t)np);
         fper = malloc(sizeof *fper * (size_t)np * PERIOD_FINE_TRIALS);
         fscore = calloc((size_t)np * PERIOD_FINE_TRIALS, sizeof *fscore);
-        work = pf_malloc4((size_t)(w > h ? w : h) + 1, 6, 1, sizeof *work);
+        work = pfi_malloc4((size_t)(w > h ? w : h) + 1, 6, 1, sizeof *work);
         if (!per || !score || !tmp || !fper || !fscore || !work) goto done;
         np = 0;
         for (double p = lo; p <= hi; p *= PERIOD_STEP) per[np++] = p;
@@ -187,8 +187,8 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
             fper[nfine++] = per[i] * pow(PERIOD_STEP, (k + 0.5) / PERIOD_FINE_TRIALS - 0.5) * 1.0;
     }
     if ((st = spectrum(frames, n, nf, w, h, fper, nfine, fscore, work)) < 0) goto done;
-    const int codec = codec_lattices(frames[0], w, h, pf_grid_chroma_subsampled(frames[0], w, h));
-    if (codec) pf_debug(lg, "grid: edges on a %s px lattice at the frame origin (codec blocks)",
+    const int codec = codec_lattices(frames[0], w, h, pfi_grid_chroma_subsampled(frames[0], w, h));
+    if (codec) pfi_debug(lg, "grid: edges on a %s px lattice at the frame origin (codec blocks)",
                         codec == 3 ? "4 and 8" : codec == 1 ? "4" : "8");
     /* peaks ranked by contrast x score */
     for (int i = 1, pk = 0; i + 1 < np; i++) {
@@ -210,7 +210,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
         int best = 0;
         for (int j = 1; j < PERIOD_FINE_TRIALS; j++)
             if (fs[j] > fs[best]) best = j;
-        pf_cell_candidate cand;
+        pfi_cell_candidate cand;
         cand.cell = fp[best];
         cand.score = fs[best];
         cand.contrast = contrast;
@@ -227,7 +227,7 @@ pf_status pf_grid_candidates(const uint8_t *const *frames, int n, int w, int h, 
         out[pos] = cand;
     }
     for (int i = 0; i < found; i++)
-        pf_debug(lg, "grid: cell candidate %.3f px: coherence %.3f, contrast %.2f, confidence %.2f",
+        pfi_debug(lg, "grid: cell candidate %.3f px: coherence %.3f, contrast %.2f, confidence %.2f",
                  out[i].cell, out[i].score, out[i].contrast, out[i].confidence);
     *n_out = found;
     st = PF_OK;

@@ -82,7 +82,7 @@ static void sample_spans(const span *sx, const float *wx, int C, const span *sy,
         memset(o3, 0, sizeof(float) * (size_t)C);
         for (j = 0; j < ys->n; j++) {
             const float wyj = wy[ys->off + j] * (1.0f / 255.0f);
-            const uint8_t *row = rgba + (size_t)pf_clampi(ys->i0 + j, 0, h - 1) * w * 4;
+            const uint8_t *row = rgba + (size_t)pfi_clampi(ys->i0 + j, 0, h - 1) * w * 4;
             if (wyj == 0) continue;
             for (X = 0; X < C; X++) {
                 const span *xs = &sx[X];
@@ -98,7 +98,7 @@ static void sample_spans(const span *sx, const float *wx, int C, const span *sy,
                     }
                 } else {
                     for (i = 0; i < xs->n; i++) {
-                        const uint8_t *p = row + (size_t)pf_clampi(xs->i0 + i, 0, w - 1) * 4;
+                        const uint8_t *p = row + (size_t)pfi_clampi(xs->i0 + i, 0, w - 1) * 4;
                         a0 += ww[i] * p[0];
                         a1 += ww[i] * p[1];
                         a2 += ww[i] * p[2];
@@ -123,7 +123,7 @@ static float coverage(int p, double a, double b)
 }
 
 /* The same without tables (when they cannot be allocated): slower. */
-static void sample_direct(const pf_grid *g, double dx, double dy, const uint8_t *rgba, int w,
+static void sample_direct(const pfi_grid *g, double dx, double dy, const uint8_t *rgba, int w,
                           int h, int k, float *out)
 {
     const int C = g->cols * k, R = g->rows * k;
@@ -140,10 +140,10 @@ static void sample_direct(const pf_grid *g, double dx, double dy, const uint8_t 
             double acc[4] = {0, 0, 0, 0};
             for (yy = (int)floor(y0); yy < (int)floor(y0) + span_len(y0, y1); yy++) {
                 const float wy_ = coverage(yy, y0, y1);
-                const uint8_t *row = rgba + (size_t)pf_clampi(yy, 0, h - 1) * w * 4;
+                const uint8_t *row = rgba + (size_t)pfi_clampi(yy, 0, h - 1) * w * 4;
                 for (xx = (int)floor(x0); xx < (int)floor(x0) + span_len(x0, x1); xx++) {
                     const float wgt = wy_ * coverage(xx, x0, x1);
-                    const uint8_t *p = row + (size_t)pf_clampi(xx, 0, w - 1) * 4;
+                    const uint8_t *p = row + (size_t)pfi_clampi(xx, 0, w - 1) * 4;
                     for (c = 0; c < 4; c++) acc[c] += wgt * p[c];
                 }
             }
@@ -152,7 +152,7 @@ static void sample_direct(const pf_grid *g, double dx, double dy, const uint8_t 
     }
 }
 
-void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba, int w, int h,
+void pfi_grid_sample(const pfi_grid *g, double dx, double dy, const uint8_t *rgba, int w, int h,
                     int k, float *out)
 {
     span *sx = NULL, *sy = NULL;
@@ -163,10 +163,10 @@ void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba,
     PF_ASSERT(g->cols >= 1 && g->rows >= 1);
     nx = spans_total(g->xb, g->cols, k, dx);
     ny = spans_total(g->yb, g->rows, k, dy);
-    sx = pf_malloc4((size_t)g->cols, (size_t)k, sizeof *sx, 1);
-    sy = pf_malloc4((size_t)g->rows, (size_t)k, sizeof *sy, 1);
-    wx = pf_malloc4(nx, sizeof *wx, 1, 1);
-    wy = pf_malloc4(ny, sizeof *wy, 1, 1);
+    sx = pfi_malloc4((size_t)g->cols, (size_t)k, sizeof *sx, 1);
+    sy = pfi_malloc4((size_t)g->rows, (size_t)k, sizeof *sy, 1);
+    wx = pfi_malloc4(nx, sizeof *wx, 1, 1);
+    wy = pfi_malloc4(ny, sizeof *wy, 1, 1);
     if (sx && sy && wx && wy) {
         make_spans(g->xb, g->cols, k, dx, sx, wx);
         make_spans(g->yb, g->rows, k, dy, sy, wy);
@@ -180,7 +180,7 @@ void pf_grid_sample(const pf_grid *g, double dx, double dy, const uint8_t *rgba,
     free(wy);
 }
 
-void pf_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1, double y0,
+void pfi_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1, double y0,
                         double y1, float out[4])
 {
     double acc[4] = {0, 0, 0, 0};
@@ -189,10 +189,10 @@ void pf_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1,
     for (int yy = yi; yy < yi + ny; yy++) {
         const float wy = coverage(yy, y0, y1);
         if (wy == 0) continue;
-        const uint8_t *row = rgba + (size_t)pf_clampi(yy, 0, h - 1) * w * 4;
+        const uint8_t *row = rgba + (size_t)pfi_clampi(yy, 0, h - 1) * w * 4;
         for (int xx = xi; xx < xi + nx; xx++) {
             const float wgt = wy * coverage(xx, x0, x1);
-            const uint8_t *p = row + (size_t)pf_clampi(xx, 0, w - 1) * 4;
+            const uint8_t *p = row + (size_t)pfi_clampi(xx, 0, w - 1) * 4;
             for (int c = 0; c < 4; c++) acc[c] += wgt * p[c];
         }
     }
@@ -214,7 +214,7 @@ static float median_small(float *v, int n)
     return n & 1 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void pf_grid_cells(const float *samples, int rows, int cols, int k, float *cells)
+void pfi_grid_cells(const float *samples, int rows, int cols, int k, float *cells)
 {
     const int C = cols * k;
     const size_t splane = (size_t)rows * k * C, cplane = (size_t)rows * cols;

@@ -12,10 +12,10 @@
 
 #define SAMPLER_BG_FRAMES 32   /* lookahead frames the background is estimated from */
 
-void pf_sampler_free(pf_sampler *s)
+void pfi_sampler_free(pfi_sampler *s)
 {
     if (!s) return;
-    pf_lattice_free(s->lat);
+    pfi_lattice_free(s->lat);
     free(s->scratch);
     memset(s, 0, sizeof *s);
 }
@@ -23,7 +23,7 @@ void pf_sampler_free(pf_sampler *s)
 /* The background from the classical cells of up to SAMPLER_BG_FRAMES
  * lookahead frames, evenly spread. The lattice samples frames in order, so
  * it runs over the lookahead and is rewound for the real pass. */
-static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, int n, pf_bg_mode mode,
+static pf_status estimate_background(pfi_sampler *s, const uint8_t *const *head, int n, pf_bg_mode mode,
                                      const uint8_t bg_rgb[3], float *samples)
 {
     memset(&s->bg, 0, sizeof s->bg);
@@ -32,7 +32,7 @@ static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, 
         return PF_OK;
     }
     if (mode == PF_BG_COLOR) {
-        pf_background_solid(&s->bg, bg_rgb);
+        pfi_background_solid(&s->bg, bg_rgb);
         return PF_OK;
     }
     const int m = n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES;
@@ -41,52 +41,52 @@ static pf_status estimate_background(pf_sampler *s, const uint8_t *const *head, 
     for (int i = 0, next = 0; i < n && next < m && st == PF_OK; i++) {
         const int want = m > 1 ? (int)((int64_t)next * (n - 1) / (m - 1)) : 0;
         double dx, dy;
-        if ((st = pf_lattice_sample(s->lat, head[i], samples, &dx, &dy)) < 0) break;
+        if ((st = pfi_lattice_sample(s->lat, head[i], samples, &dx, &dy)) < 0) break;
         if (i != want) continue;
-        if (!(est[next] = pf_malloc4(s->clen, sizeof(float), 1, 1))) {
+        if (!(est[next] = pfi_malloc4(s->clen, sizeof(float), 1, 1))) {
             st = PF_ENOMEM;
             break;
         }
-        pf_grid_cells(samples, s->rows, s->cols, s->k, est[next++]);
+        pfi_grid_cells(samples, s->rows, s->cols, s->k, est[next++]);
     }
-    pf_lattice_rewind(s->lat);
-    if (st == PF_OK) pf_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
+    pfi_lattice_rewind(s->lat);
+    if (st == PF_OK) pfi_background_estimate(&s->bg, (const float *const *)est, m, s->rows, s->cols);
     for (int i = 0; i < m && est; i++) free(est[i]);
     free(est);
     return st;
 }
 
-pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int w, int h,
-                          const pf_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
-                          int keep_pockets, size_t max_bytes, const pf_logger *lg)
+pf_status pfi_sampler_lock(pfi_sampler *s, const uint8_t *const *head, int n, int w, int h,
+                          const pfi_lattice_params *lp, pf_bg_mode bg_mode, const uint8_t bg_rgb[3],
+                          int keep_pockets, size_t max_bytes, const pfi_logger *lg)
 {
     float *samples = NULL;
     size_t plane, est_bytes, sample_bytes;
     pf_status st;
 
     memset(s, 0, sizeof *s);
-    st = pf_lattice_find(&s->lat, head, n, w, h, lp, lg);
+    st = pfi_lattice_find(&s->lat, head, n, w, h, lp, lg);
     if (st < 0) return st;   /* the lattice (with its figures) stays on PF_ENOGRID */
-    const pf_grid *g = pf_lattice_grid(s->lat);
+    const pfi_grid *g = pfi_lattice_grid(s->lat);
     s->w = w;
     s->h = h;
     s->k = lp->k;
     s->rows = g->rows;
     s->cols = g->cols;
-    if (!pf_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pf_mul_size(&s->clen, plane, 4) ||
-        !pf_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
+    if (!pfi_mul_size(&plane, (size_t)s->rows, (size_t)s->cols) || !pfi_mul_size(&s->clen, plane, 4) ||
+        !pfi_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
         return PF_ENOMEM;
     /* the native work below: scratch, one frame of samples, and the cells
      * of the frames the background is estimated from */
     const int m = bg_mode == PF_BG_AUTO ? (n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES) : 0;
-    if (!pf_mul4_size(&est_bytes, s->clen, (size_t)m + 1, sizeof(float), 1) ||
-        !pf_add_size(&est_bytes, est_bytes, pf_background_scratch_size(s->rows, s->cols)) ||
-        !pf_mul_size(&sample_bytes, s->slen, sizeof(float)) ||
-        !pf_add_size(&s->lock_bytes, sample_bytes, est_bytes))
+    if (!pfi_mul4_size(&est_bytes, s->clen, (size_t)m + 1, sizeof(float), 1) ||
+        !pfi_add_size(&est_bytes, est_bytes, pfi_background_scratch_size(s->rows, s->cols)) ||
+        !pfi_mul_size(&sample_bytes, s->slen, sizeof(float)) ||
+        !pfi_add_size(&s->lock_bytes, sample_bytes, est_bytes))
         s->lock_bytes = SIZE_MAX;
     if (max_bytes && s->lock_bytes > max_bytes) return PF_ELIMIT;
-    if (!(s->scratch = malloc(pf_background_scratch_size(s->rows, s->cols))) ||
-        !(samples = pf_malloc4(s->slen, sizeof(float), 1, 1))) {
+    if (!(s->scratch = malloc(pfi_background_scratch_size(s->rows, s->cols))) ||
+        !(samples = pfi_malloc4(s->slen, sizeof(float), 1, 1))) {
         free(samples);
         return PF_ENOMEM;
     }
@@ -96,13 +96,13 @@ pf_status pf_sampler_lock(pf_sampler *s, const uint8_t *const *head, int n, int 
     return st;
 }
 
-pf_status pf_sampler_next(pf_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
+pf_status pfi_sampler_next(pfi_sampler *s, const uint8_t *rgba, float *samples, float *cells, double *dx,
                           double *dy)
 {
-    pf_status st = pf_lattice_sample(s->lat, rgba, samples, dx, dy);
+    pf_status st = pfi_lattice_sample(s->lat, rgba, samples, dx, dy);
     if (st < 0) return st;
-    pf_grid_cells(samples, s->rows, s->cols, s->k, cells);
+    pfi_grid_cells(samples, s->rows, s->cols, s->k, cells);
     if (s->bg.kind == PF_BGK_SOLID || s->bg.kind == PF_BGK_GRADIENT || s->bg.kind == PF_BGK_FIELD)
-        pf_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
+        pfi_background_key(&s->bg, cells, s->rows, s->cols, s->scratch);
     return PF_OK;
 }

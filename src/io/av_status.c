@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <libavutil/error.h>
 
-pf_status pf_av_status(int r, pf_status fail, const char *what, const char *step, const pf_logger *lg)
+pf_status pfi_av_status(int r, pf_status fail, const char *what, const char *step, const pfi_logger *lg)
 {
     char msg[AV_ERROR_MAX_STRING_SIZE];
     if (r >= 0) return PF_OK;
     av_make_error_string(msg, sizeof msg, r);
-    pf_error(lg, "%s failed (%s): %s", what, step, msg);
+    pfi_error(lg, "%s failed (%s): %s", what, step, msg);
     return r == AVERROR(ENOMEM) ? PF_ENOMEM : fail;
 }

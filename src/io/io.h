@@ -15,31 +15,31 @@
 /* ---- the animation type ---------------------------------------------- */
 
 /* One frame: RGBA8, non-premultiplied, rows top to bottom. */
-typedef struct pf_frame {
+typedef struct pfi_frame {
     uint8_t *rgba;      /* (H, W, 4), 0..255 */
     int64_t pts_ms;     /* presentation time from the clip start, ms */
     int duration_ms;    /* display time, ms, > 0 */
-} pf_frame;
+} pfi_frame;
 
 /* A whole animation held in memory; used for native-resolution frames. */
-typedef struct pf_anim {
+typedef struct pfi_anim {
     int width, height;  /* pixels, every frame the same */
     int count, cap;     /* frames held, frames allocated */
-    pf_frame *frames;   /* (count) each owning its rgba */
+    pfi_frame *frames;   /* (count) each owning its rgba */
     int loop;           /* loop count, 0 = forever */
-} pf_anim;
+} pfi_anim;
 
 /* Sets an empty animation of the given size. Errors: PF_EINVAL. */
-pf_status pf_anim_init(pf_anim *a, int width, int height);
+pf_status pfi_anim_init(pfi_anim *a, int width, int height);
 /* Appends a copy of rgba (H, W, 4). pts_ms is taken as the running total
  * of earlier durations. Errors: PF_ENOMEM, PF_EINVAL (duration <= 0). */
-pf_status pf_anim_push(pf_anim *a, const uint8_t *rgba, int duration_ms);
-/* Frees the frames; a zeroed or freed pf_anim is fine. */
-void pf_anim_free(pf_anim *a);
+pf_status pfi_anim_push(pfi_anim *a, const uint8_t *rgba, int duration_ms);
+/* Frees the frames; a zeroed or freed pfi_anim is fine. */
+void pfi_anim_free(pfi_anim *a);
 
 /* ---- streaming reader ------------------------------------------------ */
 
-typedef struct pf_reader pf_reader;
+typedef struct pfi_reader pfi_reader;
 
 /* Opens `path`, sniffing the format from its first bytes: GIF (giflib),
  * RIFF/WEBP (libwebp WebPAnimDecoder), anything else through libavformat.
@@ -50,32 +50,32 @@ typedef struct pf_reader pf_reader;
  * the caller's thread only); GIF and WebP ignore it.
  * Errors: PF_EIO (cannot open/read), PF_EFORMAT (empty, corrupt or
  * unsupported), PF_ELIMIT, PF_ENOMEM, PF_EINVAL (threads < 0). lg may be NULL. */
-pf_status pf_reader_open(pf_reader **out, const char *path,
-                         const pf_limits *lim, int threads, const pf_logger *lg);
+pf_status pfi_reader_open(pfi_reader **out, const char *path,
+                         const pf_limits *lim, int threads, const pfi_logger *lg);
 
 /* PNG frames carry no timing: a folder or pattern plays at this rate
- * unless pf_reader_set_fps says otherwise. */
+ * unless pfi_reader_set_fps says otherwise. */
 #define PF_FRAMES_FPS 24
 
 /* The frame rate of PNG-frame input, frames per second (> 0); call before
- * the first pf_reader_next. Other formats keep their own timing: a no-op. */
-void pf_reader_set_fps(pf_reader *r, double fps);
+ * the first pfi_reader_next. Other formats keep their own timing: a no-op. */
+void pfi_reader_set_fps(pfi_reader *r, double fps);
 
 /* 1 when path is a PNG-frame pattern: exactly one printf integer
  * conversion ("%d", "%04d"); "%%" is a literal percent sign. */
-int pf_frames_is_pattern(const char *path);
+int pfi_frames_is_pattern(const char *path);
 
-/* 1 when pf_reader_open reads path as PNG frames: an existing folder, or a
- * pattern (pf_frames_is_pattern) that is not itself a file's name. */
-int pf_frames_input(const char *path);
+/* 1 when pfi_reader_open reads path as PNG frames: an existing folder, or a
+ * pattern (pfi_frames_is_pattern) that is not itself a file's name. */
+int pfi_frames_input(const char *path);
 
-/* As pf_reader_open, for a file already in memory: `size` bytes at `data`,
- * which must stay valid and unchanged until pf_reader_close. `name` is
+/* As pfi_reader_open, for a file already in memory: `size` bytes at `data`,
+ * which must stay valid and unchanged until pfi_reader_close. `name` is
  * only used in messages. libav* reads it through a custom AVIOContext.
- * Errors: as pf_reader_open (PF_EFORMAT when size is 0). */
-pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
+ * Errors: as pfi_reader_open (PF_EFORMAT when size is 0). */
+pf_status pfi_reader_open_mem(pfi_reader **out, const void *data, size_t size,
                              const char *name, const pf_limits *lim, int threads,
-                             const pf_logger *lg);
+                             const pfi_logger *lg);
 
 /* Decodes the next frame, fully composited (GIF disposal, WebP blending).
  * f->rgba points into a reader-owned (H, W, 4) buffer that stays valid
@@ -83,83 +83,83 @@ pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
  * (PF_EFORMAT for corrupt data met before any frame; a truncated file
  * after at least one frame ends with PF_DONE and a warning). Enforces
  * lim->max_frames and max_decoded_bytes (PF_ELIMIT). */
-pf_status pf_reader_next(pf_reader *r, pf_frame *f);
+pf_status pfi_reader_next(pfi_reader *r, pfi_frame *f);
 
-int pf_reader_width(const pf_reader *r);
-int pf_reader_height(const pf_reader *r);
+int pfi_reader_width(const pfi_reader *r);
+int pfi_reader_height(const pfi_reader *r);
 /* Frame count if the container knows it, else -1. */
-int64_t pf_reader_frame_count(const pf_reader *r);
+int64_t pfi_reader_frame_count(const pfi_reader *r);
 /* "gif", "webp", or libavformat's demuxer name. */
-const char *pf_reader_format(const pf_reader *r);
+const char *pfi_reader_format(const pfi_reader *r);
 /* Loop count from the file (GIF NETSCAPE2.0, WebP ANIM), 0 = forever. */
-int pf_reader_loop(const pf_reader *r);
+int pfi_reader_loop(const pfi_reader *r);
 /* Closes; NULL is fine. */
-void pf_reader_close(pf_reader *r);
+void pfi_reader_close(pfi_reader *r);
 
-/* Reads a whole file into a pf_anim (for small inputs and tests);
- * threads as pf_reader_open. */
-pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
-                       int threads, const pf_logger *lg);
+/* Reads a whole file into a pfi_anim (for small inputs and tests);
+ * threads as pfi_reader_open. */
+pf_status pfi_read_anim(pfi_anim *a, const char *path, const pf_limits *lim,
+                       int threads, const pfi_logger *lg);
 
 /* ---- PNG (libpng) ----------------------------------------------------- */
 
 /* Reads any PNG as RGBA8 into *rgba (malloc'd, (H, W, 4)).
  * Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT (lim may be NULL), PF_ENOMEM. */
-pf_status pf_png_read(const char *path, uint8_t **rgba, int *w, int *h,
+pf_status pfi_png_read(const char *path, uint8_t **rgba, int *w, int *h,
                       const pf_limits *lim);
 /* Writes RGBA8 (H, W, 4) to path atomically (temp file + rename).
  * Errors: PF_EOUTPUT, PF_EEXIST (exists and !force). */
-pf_status pf_png_write(const char *path, const uint8_t *rgba, int w, int h, int force);
+pf_status pfi_png_write(const char *path, const uint8_t *rgba, int w, int h, int force);
 
 /* ---- atomic output ----------------------------------------------------- */
 
 /* A file's identity, to recognise it under another name (a link). */
-typedef struct pf_file_id {
+typedef struct pfi_file_id {
     int valid;           /* 0: no file */
     dev_t dev;
     ino_t ino;
-} pf_file_id;
+} pfi_file_id;
 
 /* An output file being written: a temporary file beside the final path. */
-typedef struct pf_outfile {
+typedef struct pfi_outfile {
     char final_path[4096];
     char tmp_path[4096];
     int fd;              /* open on tmp_path, -1 once closed */
     int force;           /* commit may replace an existing final path */
     int slot;            /* 1 + its entry in the signal-safe temp table, 0 none */
     int placed;          /* committed: final_path is this file */
-    dev_t dev;           /* the temp file's identity, for pf_outfile_unplace */
+    dev_t dev;           /* the temp file's identity, for pfi_outfile_unplace */
     ino_t ino;
-} pf_outfile;
+} pfi_outfile;
 
 /* Creates `final.tmp-XXXXXX` in the same folder (the final base name cut
  * so that the temp name fits NAME_MAX). Errors: PF_EEXIST when final
  * exists and !force; PF_EOUTPUT when the folder is not writable or the
  * final name is too long (ENAMETOOLONG). */
-pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force);
+pf_status pfi_outfile_begin(pfi_outfile *o, const char *final_path, int force);
 /* fsyncs, closes and moves onto the final path. Without force this never
  * replaces a file: PF_EEXIST when the final path appeared meanwhile.
  * Errors: PF_EEXIST, PF_EOUTPUT; the temp file is removed on failure. */
-pf_status pf_outfile_commit(pf_outfile *o);
+pf_status pfi_outfile_commit(pfi_outfile *o);
 /* Closes and removes the temporary file; safe to call twice. */
-void pf_outfile_abort(pf_outfile *o);
+void pfi_outfile_abort(pfi_outfile *o);
 /* Undoes a commit that created its final path (the first file of a pair
  * whose second failed): unlinks it if it is still this file. 0 when
  * removed, -1 otherwise. */
-int pf_outfile_unplace(pf_outfile *o);
+int pfi_outfile_unplace(pfi_outfile *o);
 /* PF_EEXIST when path exists and !force, else PF_OK. */
-pf_status pf_output_check(const char *path, int force);
+pf_status pfi_output_check(const char *path, int force);
 /* path + suffix into out (n bytes), the base name shortened (at a UTF-8
  * character boundary) so that base + suffix fit NAME_MAX; the folder is
  * kept. Returns 0, or -1 when it does not fit n. */
-int pf_sibling_name(char *out, size_t n, const char *path, const char *suffix);
+int pfi_sibling_name(char *out, size_t n, const char *path, const char *suffix);
 /* 1 when path names the same file as id (stat follows links), else 0. */
-int pf_same_file(const char *path, const pf_file_id *id);
+int pfi_same_file(const char *path, const pfi_file_id *id);
 
 /* ---- encoders ---------------------------------------------------------- */
 
 /* What pixelfix detected, recorded in the spritesheet JSON "meta". */
-typedef struct pf_sheet_meta {
+typedef struct pfi_sheet_meta {
     double cell_w, cell_h, offset_x, offset_y, confidence;
     int elastic;                   /* 1: the grid is a mesh (a video model's bent lattice) */
     double bend;                   /* how far it bends, native cells */
@@ -170,31 +170,31 @@ typedef struct pf_sheet_meta {
     int has_bg;
     uint8_t bg_rgb[3];
     const char *source;            /* input file name */
-} pf_sheet_meta;
+} pfi_sheet_meta;
 
 /* Output options shared by the encoders. */
-typedef struct pf_write_opts {
+typedef struct pfi_write_opts {
     int force;          /* overwrite existing files (frames: and remove stale ones) */
     int columns;        /* spritesheet columns, 0 = ceil(sqrt(n)) */
     int padding;        /* spritesheet padding, pixels */
-    int upscale;        /* nearest upscale; video: 0 = auto (height >= 256); pf_writer:
+    int upscale;        /* nearest upscale; video: 0 = auto (height >= 256); pfi_writer:
                            every other kind too (0 or 1 = none) */
     int threads;        /* video: libx264 threads, 0 = libx264's automatic, 1 = none extra */
     const uint8_t *bg_rgb;  /* video: colour behind transparent pixels; NULL = black */
-    const pf_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
+    const pfi_sheet_meta *meta; /* spritesheet JSON meta; may be NULL */
     const char *tag;    /* spritesheet: the one frame tag; NULL = meta's source stem, else the PNG's */
-    const char *filename_format; /* spritesheet: frame names (pf_sheet_frame_name); NULL = "{frame}" */
+    const char *filename_format; /* spritesheet: frame names (pfi_sheet_frame_name); NULL = "{frame}" */
     int hash;           /* spritesheet: frames as Aseprite's json-hash (an object by name) */
-    pf_file_id input;   /* frames: never overwrite (nor remove) this file */
-} pf_write_opts;
+    pfi_file_id input;   /* frames: never overwrite (nor remove) this file */
+} pfi_write_opts;
 
-typedef enum pf_out_kind {
+typedef enum pfi_out_kind {
     PF_OUT_NONE = 0, PF_OUT_SHEET, PF_OUT_GIF, PF_OUT_WEBP, PF_OUT_VIDEO, PF_OUT_FRAMES
-} pf_out_kind;
+} pfi_out_kind;
 
 /* The output kind from a path: "%d" or a folder -> frames; .png sheet;
  * .gif; .webp; .mp4/.mov/.mkv video. PF_OUT_NONE when unknown. */
-pf_out_kind pf_out_kind_from_path(const char *path);
+pfi_out_kind pfi_out_kind_from_path(const char *path);
 
 /* Spritesheet PNG (grid layout) plus `<stem>.json` in Aseprite's
  * json-array format (o->hash: json-hash): frames[].filename/frame/
@@ -206,45 +206,45 @@ pf_out_kind pf_out_kind_from_path(const char *path);
  * (--format json-array|json-hash, --filename-format). Errors: PF_EINVAL
  * (no frames, or a filename_format without {frame}), PF_EEXIST,
  * PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
-                         const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_write_sheet(const char *png_path, const pfi_anim *a,
+                         const pfi_write_opts *o, const pfi_logger *lg);
 
 /* Frame i's name from an Aseprite --filename-format: {title} (title),
  * {frame} (i), {tag} (tag), {extension} ("png"); other text as it is.
  * Returns the length, or -1 when fmt lacks {frame} (names would repeat)
  * or out (n bytes) is too small. */
-int pf_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag);
+int pfi_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag);
 /* GIF89a via giflib: exact palette (<= 255 colours + 1 transparent index,
  * else PF_EINVAL), no dithering, per-frame delays in centiseconds,
  * NETSCAPE2.0 looping, disposal "restore to background". */
-pf_status pf_write_gif(const char *path, const pf_anim *a,
-                       const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_write_gif(const char *path, const pfi_anim *a,
+                       const pfi_write_opts *o, const pfi_logger *lg);
 /* Animated lossless exact-RGBA WebP (WebPEncode stills + WebPMux): one
  * ANMF frame per input frame, held frames never merged; ANIM loop count. */
-pf_status pf_write_webp(const char *path, const pf_anim *a,
-                        const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_write_webp(const char *path, const pfi_anim *a,
+                        const pfi_write_opts *o, const pfi_logger *lg);
 /* H.264 (libx264) yuv420p in the container named by the extension, frames
  * nearest-upscaled, alpha composited over o->bg_rgb; pts in ms. */
-pf_status pf_write_video(const char *path, const pf_anim *a,
-                         const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_write_video(const char *path, const pfi_anim *a,
+                         const pfi_write_opts *o, const pfi_logger *lg);
 /* One PNG per frame: `dir/frame_0000.png`, or the `%d` pattern. With
  * o->force, the files the pattern names for frames past the last one
  * written (an earlier, longer run's) are removed; never o->input. */
-pf_status pf_write_frames(const char *path, const pf_anim *a,
-                          const pf_write_opts *o, const pf_logger *lg);
-/* Dispatches on pf_out_kind_from_path(). */
-pf_status pf_write_anim(const char *path, const pf_anim *a,
-                        const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_write_frames(const char *path, const pfi_anim *a,
+                          const pfi_write_opts *o, const pfi_logger *lg);
+/* Dispatches on pfi_out_kind_from_path(). */
+pf_status pfi_write_anim(const char *path, const pfi_anim *a,
+                        const pfi_write_opts *o, const pfi_logger *lg);
 
 /* ---- streaming writer ---------------------------------------------------- */
 
-typedef struct pf_writer pf_writer;
+typedef struct pfi_writer pfi_writer;
 
-/* Opens an output of pf_out_kind_from_path(path) for frames of width x
+/* Opens an output of pfi_out_kind_from_path(path) for frames of width x
  * height (native pixels), written nearest-upscaled by o->upscale (every
  * kind; a side over 32768 pixels is PF_EINVAL). VIDEO and FRAMES outputs encode each pushed frame
  * immediately (memory O(1) frames; libx264 keeps its own lookahead); SHEET,
- * GIF and WEBP need every frame, so they are held in a pf_anim and encoded
+ * GIF and WEBP need every frame, so they are held in a pfi_anim and encoded
  * at close. Every kind checks its target(s) now (exists without force,
  * folder not writable). loop: GIF/WebP loop count (0 = forever). o is
  * copied, but o->meta and o->bg_rgb pointers are read at close/push time
@@ -252,38 +252,38 @@ typedef struct pf_writer pf_writer;
  * defaults. The video frame rate tag comes from the first frame's duration.
  * Errors: PF_EINVAL (unknown kind, bad size, loop < 0, bad frame pattern,
  * bad options), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. lg (copied) may be NULL. */
-pf_status pf_writer_open(pf_writer **w, const char *path, int width, int height, int loop,
-                         const pf_write_opts *o, const pf_logger *lg);
+pf_status pfi_writer_open(pfi_writer **w, const char *path, int width, int height, int loop,
+                         const pfi_write_opts *o, const pfi_logger *lg);
 /* Adds one frame, RGBA8 (H, W, 4), duration in ms (> 0). Errors:
  * PF_EINVAL (NULL rgba, duration <= 0), PF_EOUTPUT, PF_EEXIST (a frame file
  * appeared), PF_ENOMEM; all but PF_EINVAL are sticky (later pushes and the
  * commit repeat them). */
-pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms);
+pf_status pfi_writer_push(pfi_writer *w, const uint8_t *rgba, int duration_ms);
 /* commit=1: finishes the encode (video: flushes libx264, writes the
  * trailer) and renames every file into place (atomic; each FRAMES file
  * already is; with force, FRAMES then removes stale frames as
- * pf_write_frames does). commit=0, or a failed commit: discards (temp files removed;
+ * pfi_write_frames does). commit=0, or a failed commit: discards (temp files removed;
  * for FRAMES the frame files this writer created, and its folder if it made
  * it). Always frees w; NULL is fine. Returns the commit's status (PF_OK for
  * commit=0): a sticky push error, PF_EINVAL (no frame pushed; GIF over 255
  * colours), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_writer_close(pf_writer *w, int commit);
+pf_status pfi_writer_close(pfi_writer *w, int commit);
 
 /* libav's convention (>= 0 success, a negative AVERROR failure) as a
  * pf_status, in one place (av_status.c): PF_OK for r >= 0, PF_ENOMEM for
  * AVERROR(ENOMEM), else `fail`; a failure is logged as
  * "WHAT failed (STEP): libav's message". Source: libavutil/error.h. */
-pf_status pf_av_status(int r, pf_status fail, const char *what, const char *step, const pf_logger *lg);
+pf_status pfi_av_status(int r, pf_status fail, const char *what, const char *step, const pfi_logger *lg);
 
 /* A spritesheet's JSON beside its PNG: "dir/sheet.png" -> "dir/sheet.json"
  * (a trailing any-case ".png" replaced, else ".json" appended). The one
  * rule for the writer, the CLI and pixelfix eval. Returns 0, or -1 when it
  * does not fit n bytes. */
-int pf_sheet_json_path(const char *png_path, char *out, size_t n);
+int pfi_sheet_json_path(const char *png_path, char *out, size_t n);
 
 /* Reads frames back from a spritesheet JSON (Aseprite array or hash
  * format) and the PNG it names. Errors: PF_EIO, PF_EFORMAT. */
-pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
-                        const pf_logger *lg);
+pf_status pfi_read_sheet(pfi_anim *a, const char *json_path, const pf_limits *lim,
+                        const pfi_logger *lg);
 
 #endif /* PF_IO_H */

@@ -31,7 +31,7 @@ static void read_umask(void)
 }
 
 /* PF_EEXIST when path exists (even as a dangling link) and !force. */
-pf_status pf_output_check(const char *path, int force)
+pf_status pfi_output_check(const char *path, int force)
 {
     struct stat sb;
     if (!path || !*path) return PF_EINVAL;
@@ -40,7 +40,7 @@ pf_status pf_output_check(const char *path, int force)
     return PF_OK;
 }
 
-int pf_sibling_name(char *out, size_t n, const char *path, const char *suffix)
+int pfi_sibling_name(char *out, size_t n, const char *path, const char *suffix)
 {
     const char *slash = strrchr(path, '/');
     size_t dir = slash ? (size_t)(slash + 1 - path) : 0, base = strlen(path) - dir;
@@ -58,7 +58,7 @@ int pf_sibling_name(char *out, size_t n, const char *path, const char *suffix)
     return 0;
 }
 
-int pf_same_file(const char *path, const pf_file_id *id)
+int pfi_same_file(const char *path, const pfi_file_id *id)
 {
     struct stat sb;
     return id && id->valid && stat(path, &sb) == 0 && sb.st_dev == id->dev && sb.st_ino == id->ino;
@@ -66,7 +66,7 @@ int pf_same_file(const char *path, const pf_file_id *id)
 
 /* mkstemp "<final>.tmp-XXXXXX" beside final_path, mode 0666 & ~umask.
  * Errors: PF_EINVAL, PF_EEXIST, PF_EOUTPUT (errno says why). */
-pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force)
+pf_status pfi_outfile_begin(pfi_outfile *o, const char *final_path, int force)
 {
     const char *base;
     struct stat sb;
@@ -79,29 +79,29 @@ pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force)
     memset(o, 0, sizeof *o);
     o->fd = -1;
     if (!final_path || !*final_path) return PF_EINVAL;
-    if ((st = pf_output_check(final_path, force)) < 0) return st;
+    if ((st = pfi_output_check(final_path, force)) < 0) return st;
     n = strlen(final_path);
     base = strrchr(final_path, '/');
     base = base ? base + 1 : final_path;
     if (n >= sizeof o->final_path || strlen(base) > NAME_MAX ||
-        pf_sibling_name(o->tmp_path, sizeof o->tmp_path, final_path, ".tmp-XXXXXX") < 0) {
+        pfi_sibling_name(o->tmp_path, sizeof o->tmp_path, final_path, ".tmp-XXXXXX") < 0) {
         o->tmp_path[0] = '\0';
         errno = ENAMETOOLONG;
         return PF_EOUTPUT;
     }
     memcpy(o->final_path, final_path, n + 1);
     o->force = force != 0;
-    tmpl = pf_temp_claim(&o->slot);
+    tmpl = pfi_temp_claim(&o->slot);
     if (tmpl) {
         memcpy(tmpl, o->tmp_path, strlen(o->tmp_path) + 1);
-        pf_temp_list(o->slot);
+        pfi_temp_list(o->slot);
     } else {
         tmpl = o->tmp_path;
     }
     o->fd = mkstemp(tmpl);
     if (o->fd < 0) {
         e = errno;
-        pf_temp_release(o->slot);
+        pfi_temp_release(o->slot);
         o->slot = 0;
         o->tmp_path[0] = '\0';
         errno = e;
@@ -111,7 +111,7 @@ pf_status pf_outfile_begin(pf_outfile *o, const char *final_path, int force)
     pthread_once(&g_umask_once, read_umask);
     if (fchmod(o->fd, 0666 & ~g_umask) != 0 || fstat(o->fd, &sb) != 0) {
         e = errno;
-        pf_outfile_abort(o);
+        pfi_outfile_abort(o);
         errno = e;
         return PF_EOUTPUT;
     }
@@ -169,7 +169,7 @@ static int move_noreplace(const char *from, const char *to)
  * fsync the folder (best effort). On failure the temp file is removed.
  * Errors: PF_EEXIST (the final path appeared meanwhile and !force),
  * PF_EOUTPUT (errno). */
-pf_status pf_outfile_commit(pf_outfile *o)
+pf_status pfi_outfile_commit(pfi_outfile *o)
 {
     int e;
     PF_ASSERT(o);
@@ -185,20 +185,20 @@ pf_status pf_outfile_commit(pf_outfile *o)
     if ((o->force ? rename(o->tmp_path, o->final_path) : move_noreplace(o->tmp_path, o->final_path)) != 0)
         goto fail;
     o->tmp_path[0] = '\0';
-    pf_temp_release(o->slot);
+    pfi_temp_release(o->slot);
     o->slot = 0;
     o->placed = 1;
     sync_parent(o->final_path);
     return PF_OK;
 fail:
     e = errno;
-    pf_outfile_abort(o);
+    pfi_outfile_abort(o);
     errno = e;
     return e == EEXIST ? PF_EEXIST : PF_EOUTPUT;
 }
 
 /* Closes and unlinks the temp file; idempotent, keeps errno. */
-void pf_outfile_abort(pf_outfile *o)
+void pfi_outfile_abort(pfi_outfile *o)
 {
     int e = errno;
     if (!o) return;
@@ -206,12 +206,12 @@ void pf_outfile_abort(pf_outfile *o)
     o->fd = -1;
     if (o->tmp_path[0]) unlink(o->tmp_path);
     o->tmp_path[0] = '\0';
-    pf_temp_release(o->slot);
+    pfi_temp_release(o->slot);
     o->slot = 0;
     errno = e;
 }
 
-int pf_outfile_unplace(pf_outfile *o)
+int pfi_outfile_unplace(pfi_outfile *o)
 {
     struct stat sb;
     if (!o || !o->placed) return -1;
@@ -221,39 +221,39 @@ int pf_outfile_unplace(pf_outfile *o)
     return unlink(o->final_path);
 }
 
-pf_status pf_outfile_open(pf_outfile *o, const char *final_path, int force,
-                          const pf_logger *lg)
+pf_status pfi_outfile_open(pfi_outfile *o, const char *final_path, int force,
+                          const pfi_logger *lg)
 {
-    pf_status st = pf_outfile_begin(o, final_path, force);
+    pf_status st = pfi_outfile_begin(o, final_path, force);
     if (st == PF_EEXIST)
-        pf_error(lg, "'%s' exists; use --force to overwrite it", final_path);
+        pfi_error(lg, "'%s' exists; use --force to overwrite it", final_path);
     else if (st == PF_EOUTPUT)
-        pf_error(lg, "cannot write '%s': %s", final_path, strerror(errno));
+        pfi_error(lg, "cannot write '%s': %s", final_path, strerror(errno));
     else if (st < 0)
-        pf_error(lg, "invalid output path");
+        pfi_error(lg, "invalid output path");
     return st;
 }
 
-pf_status pf_outfile_probe(const char *final_path, int force, const pf_logger *lg)
+pf_status pfi_outfile_probe(const char *final_path, int force, const pfi_logger *lg)
 {
-    pf_outfile o = {.fd = -1};
-    pf_status st = pf_outfile_open(&o, final_path, force, lg);
-    pf_outfile_abort(&o);
+    pfi_outfile o = {.fd = -1};
+    pf_status st = pfi_outfile_open(&o, final_path, force, lg);
+    pfi_outfile_abort(&o);
     return st;
 }
 
-pf_status pf_outfile_close(pf_outfile *o, const pf_logger *lg)
+pf_status pfi_outfile_close(pfi_outfile *o, const pfi_logger *lg)
 {
-    pf_status st = pf_outfile_commit(o);
+    pf_status st = pfi_outfile_commit(o);
     if (st == PF_EEXIST)
-        pf_error(lg, "'%s' was created by someone else while pixelfix wrote it; left as it is "
+        pfi_error(lg, "'%s' was created by someone else while pixelfix wrote it; left as it is "
                  "(use --force to overwrite it)", o->final_path);
     else if (st < 0)
-        pf_error(lg, "cannot write '%s': %s", o->final_path, strerror(errno));
+        pfi_error(lg, "cannot write '%s': %s", o->final_path, strerror(errno));
     return st;
 }
 
-pf_status pf_write_all(int fd, const void *buf, size_t n)
+pf_status pfi_write_all(int fd, const void *buf, size_t n)
 {
     const uint8_t *p = buf;
     while (n > 0) {

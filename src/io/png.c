@@ -42,7 +42,7 @@ static void png_warn_fn(png_structp png, png_const_charp msg)
  * is checked against lim (max_pixels, max_decoded_bytes) before allocating.
  * Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT, PF_ENOMEM. Source: libpng manual,
  * "Transformations". */
-pf_status pf_png_read(const char *path, uint8_t **rgba, int *w, int *h,
+pf_status pfi_png_read(const char *path, uint8_t **rgba, int *w, int *h,
                       const pf_limits *lim)
 {
     FILE *fp = NULL;
@@ -102,12 +102,12 @@ pf_status pf_png_read(const char *path, uint8_t **rgba, int *w, int *h,
     png_read_update_info(png, info);
     if (png_get_rowbytes(png, info) != (size_t)pw * 4) goto done;
 
-    if (!pf_mul_size(&stride, pw, 4) || !pf_mul_size(&total, stride, ph)) {
+    if (!pfi_mul_size(&stride, pw, 4) || !pfi_mul_size(&total, stride, ph)) {
         st = PF_ELIMIT;
         goto done;
     }
     buf = malloc(total);
-    rows = pf_malloc4(ph, sizeof *rows, 1, 1);
+    rows = pfi_malloc4(ph, sizeof *rows, 1, 1);
     if (!buf || !rows) {
         st = PF_ENOMEM;
         goto done;
@@ -133,7 +133,7 @@ done:
 static void png_write_fn(png_structp png, png_bytep data, size_t n)
 {
     png_ctx *c = png_get_io_ptr(png);
-    if (pf_write_all(c->fd, data, n) < 0) {
+    if (pfi_write_all(c->fd, data, n) < 0) {
         c->write_errno = errno ? errno : EIO;
         png_error(png, "write failed");
     }
@@ -141,7 +141,7 @@ static void png_write_fn(png_structp png, png_bytep data, size_t n)
 
 static void png_flush_fn(png_structp png) { (void)png; }
 
-pf_status pf_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pf_logger *lg)
+pf_status pfi_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pfi_logger *lg)
 {
     png_structp png = NULL;
     png_infop info = NULL;
@@ -151,7 +151,7 @@ pf_status pf_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pf_lo
     size_t stride;
 
     if (!rgba || w <= 0 || h <= 0) return PF_EINVAL;
-    if (!pf_mul_size(&stride, (size_t)w, 4)) return PF_EINVAL;
+    if (!pfi_mul_size(&stride, (size_t)w, 4)) return PF_EINVAL;
     png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, png_err_fn, png_warn_fn);
     if (!png || !(info = png_create_info_struct(png))) {
         png_destroy_write_struct(&png, NULL);
@@ -159,14 +159,14 @@ pf_status pf_png_write_fd(int fd, const uint8_t *rgba, int w, int h, const pf_lo
     }
     if (setjmp(png_jmpbuf(png))) {
         if (ctx.write_errno) errno = ctx.write_errno;
-        if (st == PF_EOUTPUT) pf_error(lg, "PNG encoding failed: %s", ctx.msg);
+        if (st == PF_EOUTPUT) pfi_error(lg, "PNG encoding failed: %s", ctx.msg);
         goto done;
     }
     png_set_write_fn(png, &ctx, png_write_fn, png_flush_fn);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGBA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    rows = pf_malloc4((size_t)h, sizeof *rows, 1, 1);
+    rows = pfi_malloc4((size_t)h, sizeof *rows, 1, 1);
     if (!rows) {
         st = PF_ENOMEM;
         goto done;
@@ -183,19 +183,19 @@ done:
 
 /* RGBA8 (h, w, 4) -> PNG at path through a temp file and rename.
  * Errors: PF_EINVAL, PF_EEXIST, PF_EOUTPUT (errno), PF_ENOMEM. */
-pf_status pf_png_write(const char *path, const uint8_t *rgba, int w, int h, int force)
+pf_status pfi_png_write(const char *path, const uint8_t *rgba, int w, int h, int force)
 {
-    pf_outfile of;
+    pfi_outfile of;
     pf_status st;
     int e;
 
     if (!path || !rgba || w <= 0 || h <= 0) return PF_EINVAL;
-    if ((st = pf_outfile_begin(&of, path, force)) < 0) return st;
-    if ((st = pf_png_write_fd(of.fd, rgba, w, h, NULL)) < 0) {
+    if ((st = pfi_outfile_begin(&of, path, force)) < 0) return st;
+    if ((st = pfi_png_write_fd(of.fd, rgba, w, h, NULL)) < 0) {
         e = errno;
-        pf_outfile_abort(&of);
+        pfi_outfile_abort(&of);
         errno = e;
         return st;
     }
-    return pf_outfile_commit(&of);
+    return pfi_outfile_commit(&of);
 }

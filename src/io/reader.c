@@ -26,7 +26,7 @@ static int sniff_bytes(const unsigned char *b, size_t n)
 
 /* Reads up to 12 bytes of `path` to pick a back end. Errors: PF_EIO with
  * strerror, PF_EFORMAT for an empty file. */
-static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
+static pf_status sniff(const char *path, int *kind, const pfi_logger *lg)
 {
     unsigned char b[12];
     struct stat sb;
@@ -34,16 +34,16 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        pf_error(lg, "cannot open '%s': %s", path, strerror(errno));
+        pfi_error(lg, "cannot open '%s': %s", path, strerror(errno));
         return PF_EIO;
     }
     if (fstat(fd, &sb) != 0) {
-        pf_error(lg, "cannot read '%s': %s", path, strerror(errno));
+        pfi_error(lg, "cannot read '%s': %s", path, strerror(errno));
         close(fd);
         return PF_EIO;
     }
     if (S_ISDIR(sb.st_mode)) {
-        pf_error(lg, "cannot read '%s': %s", path, strerror(EISDIR));
+        pfi_error(lg, "cannot read '%s': %s", path, strerror(EISDIR));
         close(fd);
         return PF_EIO;
     }
@@ -51,7 +51,7 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
         ssize_t k = read(fd, b + n, sizeof b - (size_t)n);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) {
-            pf_error(lg, "cannot read '%s': %s", path, strerror(errno));
+            pfi_error(lg, "cannot read '%s': %s", path, strerror(errno));
             close(fd);
             return PF_EIO;
         }
@@ -60,7 +60,7 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
     }
     close(fd);
     if (n == 0) {
-        pf_error(lg, "'%s' is empty", path);
+        pfi_error(lg, "'%s' is empty", path);
         return PF_EFORMAT;
     }
     *kind = sniff_bytes(b, (size_t)n);
@@ -68,9 +68,9 @@ static pf_status sniff(const char *path, int *kind, const pf_logger *lg)
 }
 
 /* Standard input into r->owned: a pipe cannot be sniffed and rewound, and
- * libavformat reads memory through the same AVIOContext as pf_reader_open_mem.
+ * libavformat reads memory through the same AVIOContext as pfi_reader_open_mem.
  * At most lim.max_decoded_bytes (a clip's file is smaller than its frames). */
-static pf_status read_stdin(pf_reader *r)
+static pf_status read_stdin(pfi_reader *r)
 {
     size_t n = 0, cap = 0;
     const int64_t most = r->lim.max_decoded_bytes > 0 ? r->lim.max_decoded_bytes : INT64_MAX;
@@ -85,18 +85,18 @@ static pf_status read_stdin(pf_reader *r)
         ssize_t k = read(0, r->owned + n, cap - n);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) {
-            pf_error(&r->lg, "cannot read standard input: %s", strerror(errno));
+            pfi_error(&r->lg, "cannot read standard input: %s", strerror(errno));
             return PF_EIO;
         }
         if (k == 0) break;
         n += (size_t)k;
         if ((uint64_t)n > (uint64_t)most) {
-            pf_error(&r->lg, "standard input holds more than %lld bytes (--max-decoded-bytes)", (long long)most);
+            pfi_error(&r->lg, "standard input holds more than %lld bytes (--max-decoded-bytes)", (long long)most);
             return PF_ELIMIT;
         }
     }
     if (n == 0) {
-        pf_error(&r->lg, "standard input is empty");
+        pfi_error(&r->lg, "standard input is empty");
         return PF_EFORMAT;
     }
     r->mem = r->owned;
@@ -105,25 +105,25 @@ static pf_status read_stdin(pf_reader *r)
 }
 
 /* See reader_impl.h; the message names the option that raises the limit. */
-pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
+pf_status pfi_reader_check_canvas(const pfi_reader *r, int64_t w, int64_t h)
 {
     size_t bytes;
 
     if (w <= 0 || h <= 0) {
-        pf_error(&r->lg, "'%s': the canvas is empty (%lldx%lld)", r->path,
+        pfi_error(&r->lg, "'%s': the canvas is empty (%lldx%lld)", r->path,
                  (long long)w, (long long)h);
         return PF_EFORMAT;
     }
     /* w * 4 is a row in bytes, kept in int by the back ends (libav linesizes). */
     if (w > INT32_MAX / 4 || h > INT32_MAX ||
         (r->lim.max_pixels > 0 && w * h > r->lim.max_pixels)) {
-        pf_error(&r->lg, "'%s': canvas %lldx%lld exceeds the limit of %lld pixels "
+        pfi_error(&r->lg, "'%s': canvas %lldx%lld exceeds the limit of %lld pixels "
                  "(--max-pixels)", r->path, (long long)w, (long long)h,
                  (long long)r->lim.max_pixels);
         return PF_ELIMIT;
     }
-    if (!pf_mul4_size(&bytes, (size_t)w, (size_t)h, 4, 1)) {
-        pf_error(&r->lg, "'%s': canvas %lldx%lld is too large for this machine",
+    if (!pfi_mul4_size(&bytes, (size_t)w, (size_t)h, 4, 1)) {
+        pfi_error(&r->lg, "'%s': canvas %lldx%lld is too large for this machine",
                  r->path, (long long)w, (long long)h);
         return PF_ELIMIT;
     }
@@ -132,18 +132,18 @@ pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h)
 
 /* Sniffs (from `mem` when set, else from the file `name`), then opens the
  * matching back end. A NULL lim means no limits. */
-static pf_status open_any(pf_reader **out, const char *name, const void *mem,
+static pf_status open_any(pfi_reader **out, const char *name, const void *mem,
                           size_t mem_size, const pf_limits *lim, int threads,
-                          const pf_logger *lg)
+                          const pfi_logger *lg)
 {
-    pf_reader *r = NULL;
+    pfi_reader *r = NULL;
     pf_status st;
     int kind = SNIFF_AV;
 
     PF_ASSERT(out && name);
     *out = NULL;
     if (threads < 0) {
-        pf_error(lg, "decoder threads must be >= 0 (got %d)", threads);
+        pfi_error(lg, "decoder threads must be >= 0 (got %d)", threads);
         return PF_EINVAL;
     }
     r = calloc(1, sizeof *r);
@@ -159,7 +159,7 @@ static pf_status open_any(pf_reader **out, const char *name, const void *mem,
         r->mem = mem;
         r->mem_size = mem_size;
         if (mem_size == 0) {
-            pf_error(&r->lg, "'%s' is empty", name);
+            pfi_error(&r->lg, "'%s' is empty", name);
             st = PF_EFORMAT;
             goto fail;
         }
@@ -167,39 +167,39 @@ static pf_status open_any(pf_reader **out, const char *name, const void *mem,
     } else if (!strcmp(name, "-")) {
         if ((st = read_stdin(r)) != PF_OK) goto fail;
         kind = sniff_bytes(r->mem, r->mem_size);
-    } else if (pf_frames_input(name)) {
+    } else if (pfi_frames_input(name)) {
         kind = SNIFF_FRAMES;
     } else {
         st = sniff(name, &kind, &r->lg);
         if (st != PF_OK) goto fail;
     }
     switch (kind) {
-    case SNIFF_GIF:  st = pf_reader_open_gif(r); break;
-    case SNIFF_WEBP: st = pf_reader_open_webp(r); break;
-    case SNIFF_FRAMES: st = pf_reader_open_frames(r); break;
-    default:         st = pf_reader_open_av(r); break;
+    case SNIFF_GIF:  st = pfi_reader_open_gif(r); break;
+    case SNIFF_WEBP: st = pfi_reader_open_webp(r); break;
+    case SNIFF_FRAMES: st = pfi_reader_open_frames(r); break;
+    default:         st = pfi_reader_open_av(r); break;
     }
     if (st != PF_OK) goto fail;
     PF_ASSERT(r->vt && r->width > 0 && r->height > 0);
-    pf_debug(&r->lg, "'%s': %s, %dx%d, %lld frames, loop %d", name, r->format,
+    pfi_debug(&r->lg, "'%s': %s, %dx%d, %lld frames, loop %d", name, r->format,
              r->width, r->height, (long long)r->frame_count, r->loop);
     *out = r;
     return PF_OK;
 fail:
-    pf_reader_close(r);
+    pfi_reader_close(r);
     return st;
 }
 
-pf_status pf_reader_open(pf_reader **out, const char *path,
-                         const pf_limits *lim, int threads, const pf_logger *lg)
+pf_status pfi_reader_open(pfi_reader **out, const char *path,
+                         const pf_limits *lim, int threads, const pfi_logger *lg)
 {
     PF_ASSERT(path);
     return open_any(out, path, NULL, 0, lim, threads, lg);
 }
 
-pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
+pf_status pfi_reader_open_mem(pfi_reader **out, const void *data, size_t size,
                              const char *name, const pf_limits *lim, int threads,
-                             const pf_logger *lg)
+                             const pfi_logger *lg)
 {
     static const unsigned char empty[1];
 
@@ -210,7 +210,7 @@ pf_status pf_reader_open_mem(pf_reader **out, const void *data, size_t size,
 /* Runs the back end, then applies max_frames and max_decoded_bytes to the
  * frame it produced, so a clip of exactly max_frames frames still passes.
  * PF_DONE and errors are sticky: later calls repeat them. */
-pf_status pf_reader_next(pf_reader *r, pf_frame *f)
+pf_status pfi_reader_next(pfi_reader *r, pfi_frame *f)
 {
     pf_status st;
     int64_t fb;
@@ -221,18 +221,18 @@ pf_status pf_reader_next(pf_reader *r, pf_frame *f)
     st = r->vt->next(r, f);
     if (st != PF_OK) {
         if (st == PF_DONE)
-            pf_debug(&r->lg, "'%s': %lld frames decoded", r->path, (long long)r->frames_out);
+            pfi_debug(&r->lg, "'%s': %lld frames decoded", r->path, (long long)r->frames_out);
         r->sticky = st;
         return st;
     }
     fb = (int64_t)r->width * r->height * 4;
     if (r->lim.max_frames > 0 && r->frames_out + 1 > r->lim.max_frames) {
-        pf_error(&r->lg, "'%s' has more than %lld frames (--max-frames)", r->path,
+        pfi_error(&r->lg, "'%s' has more than %lld frames (--max-frames)", r->path,
                  (long long)r->lim.max_frames);
         st = PF_ELIMIT;
     } else if (r->lim.max_decoded_bytes > 0 &&
                r->bytes_out + fb > r->lim.max_decoded_bytes) {
-        pf_error(&r->lg, "'%s': decoding frame %lld would exceed the limit of %lld "
+        pfi_error(&r->lg, "'%s': decoding frame %lld would exceed the limit of %lld "
                  "decoded bytes (--max-decoded-bytes)", r->path,
                  (long long)r->frames_out + 1, (long long)r->lim.max_decoded_bytes);
         st = PF_ELIMIT;
@@ -248,20 +248,20 @@ pf_status pf_reader_next(pf_reader *r, pf_frame *f)
     return PF_OK;
 }
 
-void pf_reader_set_fps(pf_reader *r, double fps)
+void pfi_reader_set_fps(pfi_reader *r, double fps)
 {
     if (r && fps > 0) r->fps = fps;
 }
 
 /* Accessors (see io.h); r must be open. */
-int pf_reader_width(const pf_reader *r) { return r->width; }
-int pf_reader_height(const pf_reader *r) { return r->height; }
-int64_t pf_reader_frame_count(const pf_reader *r) { return r->frame_count; }
-const char *pf_reader_format(const pf_reader *r) { return r->format ? r->format : "unknown"; }
-int pf_reader_loop(const pf_reader *r) { return r->loop; }
+int pfi_reader_width(const pfi_reader *r) { return r->width; }
+int pfi_reader_height(const pfi_reader *r) { return r->height; }
+int64_t pfi_reader_frame_count(const pfi_reader *r) { return r->frame_count; }
+const char *pfi_reader_format(const pfi_reader *r) { return r->format ? r->format : "unknown"; }
+int pfi_reader_loop(const pfi_reader *r) { return r->loop; }
 
 /* Closes the back end and frees the reader; NULL is fine. */
-void pf_reader_close(pf_reader *r)
+void pfi_reader_close(pfi_reader *r)
 {
     if (!r) return;
     if (r->vt && r->vt->close) r->vt->close(r);
@@ -271,35 +271,35 @@ void pf_reader_close(pf_reader *r)
 }
 
 /* Opens, decodes every frame into a copy, closes. Errors: those of
- * pf_reader_open/next, PF_ENOFRAMES when the file holds no frame. */
-pf_status pf_read_anim(pf_anim *a, const char *path, const pf_limits *lim,
-                       int threads, const pf_logger *lg)
+ * pfi_reader_open/next, PF_ENOFRAMES when the file holds no frame. */
+pf_status pfi_read_anim(pfi_anim *a, const char *path, const pf_limits *lim,
+                       int threads, const pfi_logger *lg)
 {
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     pf_status st;
 
     PF_ASSERT(a);
     memset(a, 0, sizeof *a);
-    st = pf_reader_open(&r, path, lim, threads, lg);
+    st = pfi_reader_open(&r, path, lim, threads, lg);
     if (st != PF_OK) return st;
-    st = pf_anim_init(a, r->width, r->height);
+    st = pfi_anim_init(a, r->width, r->height);
     if (st != PF_OK) goto fail;
-    while ((st = pf_reader_next(r, &f)) == PF_OK) {
-        st = pf_anim_push(a, f.rgba, f.duration_ms);
+    while ((st = pfi_reader_next(r, &f)) == PF_OK) {
+        st = pfi_anim_push(a, f.rgba, f.duration_ms);
         if (st != PF_OK) goto fail;
     }
     if (st != PF_DONE) goto fail;
     a->loop = r->loop;   /* after decoding: a GIF may name it late */
     if (a->count == 0) {
-        pf_error(lg, "'%s' holds no frame", path);
+        pfi_error(lg, "'%s' holds no frame", path);
         st = PF_ENOFRAMES;
         goto fail;
     }
-    pf_reader_close(r);
+    pfi_reader_close(r);
     return PF_OK;
 fail:
-    pf_reader_close(r);
-    pf_anim_free(a);
+    pfi_reader_close(r);
+    pfi_anim_free(a);
     return st;
 }

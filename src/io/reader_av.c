@@ -69,7 +69,7 @@ static const char *av_err(int rc, char *buf, size_t n)
 }
 
 /* The logger of the reader call running on this thread, if any. */
-static _Thread_local const pf_logger *tl_lg;
+static _Thread_local const pfi_logger *tl_lg;
 /* The last libav error of the reader call running on this thread ("" if
  * none): quoted when libav gives up without a status that says why. */
 static _Thread_local char tl_last_err[256];
@@ -100,7 +100,7 @@ static void av_log_route(void *avcl, int level, const char *fmt, va_list vl)
     av_log_format_line2(avcl, level, fmt, vl, line, (int)sizeof line, &print_prefix);
     n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-    if (n) pf_log(tl_lg, level <= AV_LOG_ERROR ? PF_LOG_INFO : PF_LOG_DEBUG, "libav: %s", line);
+    if (n) pfi_log(tl_lg, level <= AV_LOG_ERROR ? PF_LOG_INFO : PF_LOG_DEBUG, "libav: %s", line);
     if (n && level <= AV_LOG_ERROR) snprintf(tl_last_err, sizeof tl_last_err, "%.255s", line);
 }
 
@@ -179,17 +179,17 @@ static int64_t stream_end_ms(const av_state *a)
 /* Converts a->frm to RGBA (H, W, 4) in dst through the reader's converter.
  * A frame whose size differs from the canvas is scaled to it (with one
  * warning). Errors: PF_EFORMAT (unsupported pixel format), PF_ENOMEM. */
-static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
+static pf_status to_rgba(pfi_reader *r, av_state *a, uint8_t *dst)
 {
     const AVFrame *frm = a->frm;
     pf_status st;
 
     if (frm->width <= 0 || frm->height <= 0 || !av_pix_fmt_desc_get(frm->format)) {
-        pf_error(&r->lg, "'%s': decoder returned an invalid frame", r->path);
+        pfi_error(&r->lg, "'%s': decoder returned an invalid frame", r->path);
         return PF_EFORMAT;
     }
     if ((frm->width != r->width || frm->height != r->height) && !a->warned_resize) {
-        pf_warn(&r->lg, "'%s': frame size changes from %dx%d to %dx%d; scaling to %dx%d",
+        pfi_warn(&r->lg, "'%s': frame size changes from %dx%d to %dx%d; scaling to %dx%d",
                 r->path, r->width, r->height, frm->width, frm->height, r->width, r->height);
         a->warned_resize = 1;
     }
@@ -197,7 +197,7 @@ static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
                          (int)frm->colorspace, (int)frm->color_range, frm->width, frm->height,
                          dst, r->width * 4, r->width, r->height);
     if (st != PF_OK) {
-        pf_error(&r->lg, "'%s': cannot convert pixel format %s to RGBA", r->path,
+        pfi_error(&r->lg, "'%s': cannot convert pixel format %s to RGBA", r->path,
                  av_get_pix_fmt_name(frm->format));
         return st == PF_ENOMEM ? PF_ENOMEM : PF_EFORMAT;
     }
@@ -209,7 +209,7 @@ static pf_status to_rgba(pf_reader *r, av_state *a, uint8_t *dst)
  * *own_ms its own duration. PF_DONE once the decoder is drained (after a
  * read error too, with a warning). Corrupt packets are skipped, as ffmpeg
  * does. Errors: PF_EFORMAT, PF_ENOMEM. */
-static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms, int *own_ms)
+static pf_status decode_one(pfi_reader *r, av_state *a, int slot, int64_t *raw_ms, int *own_ms)
 {
     char eb[128];
 
@@ -239,7 +239,7 @@ static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms
         if (rc == AVERROR_EOF) { a->ended = 1; return PF_DONE; }
         if (rc != AVERROR(EAGAIN)) {
             /* The decoder gave up: end the stream here. */
-            pf_warn(&r->lg, "'%s': decoding stopped after %d frames (%s)", r->path,
+            pfi_warn(&r->lg, "'%s': decoding stopped after %d frames (%s)", r->path,
                     a->decoded, av_err(rc, eb, sizeof eb));
             a->ended = 1;
             return PF_DONE;
@@ -248,7 +248,7 @@ static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms
         rc = av_read_frame(a->fmt, a->pkt);
         if (!av_ok(rc)) {
             if (rc != AVERROR_EOF && !a->warned_read) {
-                pf_warn(&r->lg, "'%s': read error after %d frames (%s); the file may be "
+                pfi_warn(&r->lg, "'%s': read error after %d frames (%s); the file may be "
                         "truncated", r->path, a->decoded, av_err(rc, eb, sizeof eb));
                 a->warned_read = 1;
             }
@@ -261,7 +261,7 @@ static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms
         av_packet_unref(a->pkt);
         if (!av_ok(rc)) {
             if (a->bad_packets++ == 0)
-                pf_warn(&r->lg, "'%s': skipping corrupt data (%s)", r->path,
+                pfi_warn(&r->lg, "'%s': skipping corrupt data (%s)", r->path,
                         av_err(rc, eb, sizeof eb));
         }
     }
@@ -270,7 +270,7 @@ static pf_status decode_one(pf_reader *r, av_state *a, int slot, int64_t *raw_ms
 /* Hands out the lookahead frame and decodes the one after it, whose pts
  * gives the duration. pts_ms is the running total of durations, so it
  * equals the stream's pts whenever those increase. */
-static pf_status av_next_inner(pf_reader *r, pf_frame *f)
+static pf_status av_next_inner(pfi_reader *r, pfi_frame *f)
 {
     av_state *a = r->impl;
     pf_status st;
@@ -282,7 +282,7 @@ static pf_status av_next_inner(pf_reader *r, pf_frame *f)
         st = decode_one(r, a, a->la, &a->la_raw_ms, &a->la_own_ms);
         if (st == PF_DONE) {
             if (a->handed > 0) return PF_DONE;
-            pf_error(&r->lg, "'%s': no frame could be decoded (%s stream)", r->path,
+            pfi_error(&r->lg, "'%s': no frame could be decoded (%s stream)", r->path,
                      avcodec_get_name(a->st->codecpar->codec_id));
             return PF_EFORMAT;
         }
@@ -317,9 +317,9 @@ static pf_status av_next_inner(pf_reader *r, pf_frame *f)
 }
 
 /* vtable next: av_next_inner with libav's log routed to this reader. */
-static pf_status av_next(pf_reader *r, pf_frame *f)
+static pf_status av_next(pfi_reader *r, pfi_frame *f)
 {
-    const pf_logger *outer = tl_lg;
+    const pfi_logger *outer = tl_lg;
     pf_status st;
 
     tl_lg = &r->lg;
@@ -329,7 +329,7 @@ static pf_status av_next(pf_reader *r, pf_frame *f)
 }
 
 /* vtable close: frees the libav contexts and both RGBA buffers. */
-static void av_close(pf_reader *r)
+static void av_close(pfi_reader *r)
 {
     av_state *a = r->impl;
 
@@ -348,7 +348,7 @@ static void av_close(pf_reader *r)
     r->impl = NULL;
 }
 
-static const pf_reader_vt av_vt = { av_next, av_close };
+static const pfi_reader_vt av_vt = { av_next, av_close };
 
 /* AVIOContext read_packet: up to n bytes from the source; AVERROR_EOF at
  * the end. */
@@ -403,7 +403,7 @@ static int deny_io_open(struct AVFormatContext *s, AVIOContext **pb, const char 
 
 /* avformat_find_stream_info with every stream's probe decoder limited to
  * r->lim.max_pixels. Errors: PF_EFORMAT, PF_ENOMEM. */
-static pf_status find_stream_info_capped(pf_reader *r, av_state *a)
+static pf_status find_stream_info_capped(pfi_reader *r, av_state *a)
 {
     AVDictionary **opts = NULL;
     unsigned n = a->fmt->nb_streams;
@@ -420,7 +420,7 @@ static pf_status find_stream_info_capped(pf_reader *r, av_state *a)
     for (unsigned i = 0; opts && i < n; i++) av_dict_free(&opts[i]);
     av_free(opts);
     if (!av_ok(rc)) {
-        pf_error(&r->lg, "'%s': cannot read stream information (%s)", r->path,
+        pfi_error(&r->lg, "'%s': cannot read stream information (%s)", r->path,
                  av_err(rc, eb, sizeof eb));
         return rc == AVERROR(ENOMEM) ? PF_ENOMEM : PF_EFORMAT;
     }
@@ -429,7 +429,7 @@ static pf_status find_stream_info_capped(pf_reader *r, av_state *a)
 
 /* Sets up a->src and its AVIOContext over r->mem or the file r->path.
  * Errors: PF_EIO, PF_ENOMEM. */
-static pf_status open_source(pf_reader *r, av_state *a)
+static pf_status open_source(pfi_reader *r, av_state *a)
 {
     enum { AVIO_BUF = 32768 };
     uint8_t *buf;
@@ -442,7 +442,7 @@ static pf_status open_source(pf_reader *r, av_state *a)
         struct stat sb;
         a->src.fd = open(r->path, O_RDONLY | O_CLOEXEC);
         if (a->src.fd < 0 || fstat(a->src.fd, &sb) != 0) {
-            pf_error(&r->lg, "cannot open '%s': %s", r->path, strerror(errno));
+            pfi_error(&r->lg, "cannot open '%s': %s", r->path, strerror(errno));
             return PF_EIO;
         }
         a->src.size = sb.st_size;
@@ -457,7 +457,7 @@ static pf_status open_source(pf_reader *r, av_state *a)
 /* Opens with libavformat over our own AVIOContext (no protocols, no
  * nested files), picks the best video stream, checks its size against the
  * limits, then opens the decoder. */
-static pf_status open_av(pf_reader *r)
+static pf_status open_av(pfi_reader *r)
 {
     const AVCodec *codec = NULL;
     AVDictionary *opts = NULL;
@@ -492,7 +492,7 @@ static pf_status open_av(pf_reader *r)
         if (rc == AVERROR(ENOMEM)) {
             st = PF_ENOMEM;
         } else {
-            pf_error(&r->lg, "'%s' is not a recognised image or video file (%s)", r->path,
+            pfi_error(&r->lg, "'%s' is not a recognised image or video file (%s)", r->path,
                      av_err(rc, eb, sizeof eb));
             st = PF_EFORMAT;
         }
@@ -506,12 +506,12 @@ static pf_status open_av(pf_reader *r)
     if (st != PF_OK) goto fail;
     rc = av_find_best_stream(a->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (rc == AVERROR_STREAM_NOT_FOUND) {
-        pf_error(&r->lg, "'%s' (%s) has no video stream", r->path, r->format);
+        pfi_error(&r->lg, "'%s' (%s) has no video stream", r->path, r->format);
         st = PF_EFORMAT;
         goto fail;
     }
     if (!av_ok(rc) || !codec) {
-        pf_error(&r->lg, "'%s': no decoder for its video stream (%s)", r->path,
+        pfi_error(&r->lg, "'%s': no decoder for its video stream (%s)", r->path,
                  av_err(rc, eb, sizeof eb));
         st = PF_EFORMAT;
         goto fail;
@@ -524,13 +524,13 @@ static pf_status open_av(pf_reader *r)
         r->lim.max_pixels > 0 && tl_last_err[0]) {
         /* The capped probe decoder refused the frame before its size was
          * recorded (libav: "Picture size WxH is invalid"). */
-        pf_error(&r->lg, "'%s': the first frame could not be opened (libav: %s); frames over "
+        pfi_error(&r->lg, "'%s': the first frame could not be opened (libav: %s); frames over "
                  "%lld pixels are refused (--max-pixels)", r->path, tl_last_err,
                  (long long)r->lim.max_pixels);
         st = PF_ELIMIT;
         goto fail;
     }
-    st = pf_reader_check_canvas(r, a->st->codecpar->width, a->st->codecpar->height);
+    st = pfi_reader_check_canvas(r, a->st->codecpar->width, a->st->codecpar->height);
     if (st != PF_OK) goto fail;
     r->width = a->st->codecpar->width;
     r->height = a->st->codecpar->height;
@@ -550,13 +550,13 @@ static pf_status open_av(pf_reader *r)
         rc = avcodec_open2(a->cc, codec, NULL);
     }
     if (!av_ok(rc)) {
-        pf_error(&r->lg, "'%s': cannot open the %s decoder (%s)", r->path, codec->name,
+        pfi_error(&r->lg, "'%s': cannot open the %s decoder (%s)", r->path, codec->name,
                  av_err(rc, eb, sizeof eb));
         st = rc == AVERROR(ENOMEM) ? PF_ENOMEM : PF_EFORMAT;
         goto fail;
     }
     /* Slack past the end: some swscale paths write whole SIMD vectors. */
-    if (!pf_mul4_size(&bytes, (size_t)r->width, (size_t)r->height, 4, 1) ||
+    if (!pfi_mul4_size(&bytes, (size_t)r->width, (size_t)r->height, 4, 1) ||
         bytes > SIZE_MAX - 64) { st = PF_ELIMIT; goto fail; }
     a->buf[0] = av_malloc(bytes + 64);
     a->buf[1] = av_malloc(bytes + 64);
@@ -569,10 +569,10 @@ fail:
 }
 
 /* open_av with libav quietened once and its log routed to this reader. */
-pf_status pf_reader_open_av(pf_reader *r)
+pf_status pfi_reader_open_av(pfi_reader *r)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    const pf_logger *outer = tl_lg;
+    const pfi_logger *outer = tl_lg;
     pf_status st;
 
     pthread_once(&once, quiet_libav);

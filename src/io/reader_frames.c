@@ -4,7 +4,7 @@
  * frame10) or a printf pattern such as f_%04d.png (numbered from the first
  * of 0..4 that exists, as FFmpeg's image2 demuxer starts, until a number is
  * missing). Tools that render frame by frame (ComfyUI, Blender) write
- * these. PNG has no frame timing: frames run at r->fps (pf_reader_set_fps,
+ * these. PNG has no frame timing: frames run at r->fps (pfi_reader_set_fps,
  * default PF_FRAMES_FPS), each pts rounded down to a whole ms. One frame
  * is decoded at a time.
  */
@@ -47,17 +47,17 @@ static const char *int_conversion(const char *s)
     return NULL;
 }
 
-int pf_frames_is_pattern(const char *path)
+int pfi_frames_is_pattern(const char *path)
 {
     const char *end = int_conversion(path);
     return end && !int_conversion(end);   /* exactly one number */
 }
 
-int pf_frames_input(const char *path)
+int pfi_frames_input(const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
-    return pf_frames_is_pattern(path);
+    return pfi_frames_is_pattern(path);
 }
 
 /* Natural order: runs of digits compare by value, the rest bytewise. */
@@ -93,7 +93,7 @@ static int is_png_name(const char *s)
 }
 
 /* Frame i's path into out (n bytes). 0, or -1 when it does not fit. */
-static int frame_path(const pf_reader *r, const frames_impl *f, int64_t i, char *out, size_t n)
+static int frame_path(const pfi_reader *r, const frames_impl *f, int64_t i, char *out, size_t n)
 {
     int k;
     if (f->names) {
@@ -108,7 +108,7 @@ static int frame_path(const pf_reader *r, const frames_impl *f, int64_t i, char 
     return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
-static void frames_close(pf_reader *r)
+static void frames_close(pfi_reader *r)
 {
     frames_impl *f = r->impl;
     if (!f) return;
@@ -126,7 +126,7 @@ static int exists(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static pf_status frames_next(pf_reader *r, pf_frame *fr)
+static pf_status frames_next(pfi_reader *r, pfi_frame *fr)
 {
     frames_impl *f = r->impl;
     char path[4096];
@@ -140,19 +140,19 @@ static pf_status frames_next(pf_reader *r, pf_frame *fr)
         goto hand_out;
     }
     if (frame_path(r, f, f->next, path, sizeof path) < 0) {
-        pf_error(&r->lg, "'%s': frame %lld's file name is too long", r->path, (long long)f->next + 1);
+        pfi_error(&r->lg, "'%s': frame %lld's file name is too long", r->path, (long long)f->next + 1);
         return PF_EIO;
     }
     if (!f->names && !exists(path)) {
         f->count = f->next;
         return PF_DONE;
     }
-    if ((st = pf_png_read(path, &px, &w, &h, &r->lim)) < 0) {
-        pf_error(&r->lg, "'%s': cannot read frame %lld, '%s'", r->path, (long long)f->next + 1, path);
+    if ((st = pfi_png_read(path, &px, &w, &h, &r->lim)) < 0) {
+        pfi_error(&r->lg, "'%s': cannot read frame %lld, '%s'", r->path, (long long)f->next + 1, path);
         return st;
     }
     if (w != r->width || h != r->height) {
-        pf_error(&r->lg, "'%s' is %dx%d, the first frame %dx%d: every frame must have one size", path, w, h,
+        pfi_error(&r->lg, "'%s' is %dx%d, the first frame %dx%d: every frame must have one size", path, w, h,
                  r->width, r->height);
         free(px);
         return PF_EFORMAT;
@@ -169,10 +169,10 @@ hand_out:
     return PF_OK;
 }
 
-static const pf_reader_vt frames_vt = {frames_next, frames_close};
+static const pfi_reader_vt frames_vt = {frames_next, frames_close};
 
 /* Lists a folder's PNG files in natural order. */
-static pf_status list_folder(pf_reader *r, frames_impl *f)
+static pf_status list_folder(pfi_reader *r, frames_impl *f)
 {
     DIR *d = opendir(r->path);
     struct dirent *e;
@@ -180,14 +180,14 @@ static pf_status list_folder(pf_reader *r, frames_impl *f)
     pf_status st = PF_OK;
 
     if (!d) {
-        pf_error(&r->lg, "cannot open folder '%s': %s", r->path, strerror(errno));
+        pfi_error(&r->lg, "cannot open folder '%s': %s", r->path, strerror(errno));
         return PF_EIO;
     }
     f->count = 0;
     while ((e = readdir(d))) {
         if (!is_png_name(e->d_name)) continue;
         if (r->lim.max_frames > 0 && f->count >= r->lim.max_frames) {
-            pf_error(&r->lg, "folder '%s' has more than %lld frames (--max-frames)", r->path,
+            pfi_error(&r->lg, "folder '%s' has more than %lld frames (--max-frames)", r->path,
                      (long long)r->lim.max_frames);
             st = PF_ELIMIT;
             break;
@@ -209,14 +209,14 @@ static pf_status list_folder(pf_reader *r, frames_impl *f)
     }
     closedir(d);
     if (st == PF_OK && f->count == 0) {
-        pf_error(&r->lg, "folder '%s' holds no .png frames", r->path);
+        pfi_error(&r->lg, "folder '%s' holds no .png frames", r->path);
         st = PF_EFORMAT;
     }
     if (st == PF_OK) qsort(f->names, (size_t)f->count, sizeof *f->names, cmp_natural);
     return st;
 }
 
-pf_status pf_reader_open_frames(pf_reader *r)
+pf_status pfi_reader_open_frames(pfi_reader *r)
 {
     frames_impl *f = calloc(1, sizeof *f);
     char path[4096];
@@ -234,22 +234,22 @@ pf_status pf_reader_open_frames(pf_reader *r)
         for (f->first = 0; f->first <= FRAMES_FIRST_MAX; f->first++)
             if (frame_path(r, f, 0, path, sizeof path) == 0 && exists(path)) break;
         if (f->first > FRAMES_FIRST_MAX) {
-            pf_error(&r->lg, "no frame matches '%s' (numbers 0 to %d tried for the first)", r->path,
+            pfi_error(&r->lg, "no frame matches '%s' (numbers 0 to %d tried for the first)", r->path,
                      FRAMES_FIRST_MAX);
             st = PF_EIO;
             goto fail;
         }
     }
     if (frame_path(r, f, 0, path, sizeof path) < 0) {
-        pf_error(&r->lg, "'%s': the first frame's file name is too long", r->path);
+        pfi_error(&r->lg, "'%s': the first frame's file name is too long", r->path);
         st = PF_EIO;
         goto fail;
     }
-    if ((st = pf_png_read(path, &px, &w, &h, &r->lim)) < 0) {
-        pf_error(&r->lg, "'%s': cannot read its first frame, '%s'", r->path, path);
+    if ((st = pfi_png_read(path, &px, &w, &h, &r->lim)) < 0) {
+        pfi_error(&r->lg, "'%s': cannot read its first frame, '%s'", r->path, path);
         goto fail;
     }
-    if ((st = pf_reader_check_canvas(r, w, h)) < 0 || !(f->buf = pf_malloc4((size_t)w, (size_t)h, 4, 1))) {
+    if ((st = pfi_reader_check_canvas(r, w, h)) < 0 || !(f->buf = pfi_malloc4((size_t)w, (size_t)h, 4, 1))) {
         free(px);
         if (st >= 0) st = PF_ENOMEM;
         goto fail;

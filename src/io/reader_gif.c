@@ -29,7 +29,7 @@ typedef struct gif_state {
     int64_t pts_ms;        /* running total of the durations handed out */
     int frames;            /* frames handed out */
     size_t mem_pos;        /* read position in r->mem (in-memory input) */
-    const pf_reader *r;    /* for mem_read */
+    const pfi_reader *r;    /* for mem_read */
 } gif_state;
 
 /* giflib's message for the last error on gif. */
@@ -42,7 +42,7 @@ static const char *gif_err(const GifFileType *gif)
 /* Reads records up to the next image descriptor (REC_IMAGE) or the trailer
  * (REC_END), keeping the last GCE and the NETSCAPE2.0 / ANIMEXTS1.0 loop
  * count. REC_ERROR on a read error (truncation, bad record). */
-static int advance(pf_reader *r, gif_state *g)
+static int advance(pfi_reader *r, gif_state *g)
 {
     for (;;) {
         GifRecordType type;
@@ -76,7 +76,7 @@ static int advance(pf_reader *r, gif_state *g)
 /* Restores the previous frame's rectangle per its disposal: 2 clears it to
  * transparent (what browsers do instead of the background colour), 3 puts
  * back the saved canvas; 0, 1 and the reserved 4..7 keep it. */
-static void apply_disposal(pf_reader *r, gif_state *g)
+static void apply_disposal(pfi_reader *r, gif_state *g)
 {
     size_t W = (size_t)r->width, n = (size_t)(g->px1 - g->px0) * 4;
 
@@ -91,7 +91,7 @@ static void apply_disposal(pf_reader *r, gif_state *g)
 }
 
 /* Paints one row of indices at canvas row y, columns clipped to [x0, x1). */
-static void paint_row(pf_reader *r, gif_state *g, const ColorMapObject *cmap,
+static void paint_row(pfi_reader *r, gif_state *g, const ColorMapObject *cmap,
                       int trans, int left, int y, int x0, int x1)
 {
     uint8_t *dst = g->canvas + ((size_t)y * (size_t)r->width) * 4;
@@ -110,7 +110,7 @@ static void paint_row(pf_reader *r, gif_state *g, const ColorMapObject *cmap,
 /* Decodes the image whose descriptor record is next, compositing it onto
  * the canvas. PF_OK, PF_EFORMAT (read error: the caller decides between
  * truncation and corruption) or PF_ELIMIT / PF_ENOMEM. */
-static pf_status decode_image(pf_reader *r, gif_state *g, pf_frame *f)
+static pf_status decode_image(pfi_reader *r, gif_state *g, pfi_frame *f)
 {
     static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
     const GifImageDesc *d = &g->gif->Image;
@@ -129,7 +129,7 @@ static pf_status decode_image(pf_reader *r, gif_state *g, pf_frame *f)
         return PF_EFORMAT;
     }
     if (r->lim.max_pixels > 0 && (int64_t)d->Width * d->Height > r->lim.max_pixels) {
-        pf_error(&r->lg, "'%s': frame %d is %dx%d, over the limit of %lld pixels "
+        pfi_error(&r->lg, "'%s': frame %d is %dx%d, over the limit of %lld pixels "
                  "(--max-pixels)", r->path, g->frames + 1, d->Width, d->Height,
                  (long long)r->lim.max_pixels);
         return PF_ELIMIT;
@@ -143,14 +143,14 @@ static pf_status decode_image(pf_reader *r, gif_state *g, pf_frame *f)
     g->have_gce = 0;
 
     /* The frame rectangle clipped to the canvas (it may stick out). */
-    x0 = pf_clampi(d->Left, 0, r->width);
-    x1 = pf_clampi(d->Left + d->Width, 0, r->width);
-    y0 = pf_clampi(d->Top, 0, r->height);
-    y1 = pf_clampi(d->Top + d->Height, 0, r->height);
+    x0 = pfi_clampi(d->Left, 0, r->width);
+    x1 = pfi_clampi(d->Left + d->Width, 0, r->width);
+    y0 = pfi_clampi(d->Top, 0, r->height);
+    y1 = pfi_clampi(d->Top + d->Height, 0, r->height);
 
     if (disposal == DISPOSE_PREVIOUS) {
         if (!g->saved) {
-            g->saved = pf_malloc4((size_t)r->width, (size_t)r->height, 4, 1);
+            g->saved = pfi_malloc4((size_t)r->width, (size_t)r->height, 4, 1);
             if (!g->saved) return PF_ENOMEM;
         }
         for (int y = y0; y < y1 && x1 > x0; y++) {
@@ -193,21 +193,21 @@ static pf_status decode_image(pf_reader *r, gif_state *g, pf_frame *f)
 
 /* Ends the stream after a read error: before any frame it is corrupt
  * (PF_EFORMAT), after some frames it is a truncation (warning, PF_DONE). */
-static pf_status read_error(pf_reader *r, gif_state *g)
+static pf_status read_error(pfi_reader *r, gif_state *g)
 {
     if (g->frames == 0) {
-        pf_error(&r->lg, "'%s': no frame could be read from this GIF (%s)",
+        pfi_error(&r->lg, "'%s': no frame could be read from this GIF (%s)",
                  r->path, gif_err(g->gif));
         return PF_EFORMAT;
     }
-    pf_warn(&r->lg, "'%s': GIF is truncated or damaged after frame %d (%s); "
+    pfi_warn(&r->lg, "'%s': GIF is truncated or damaged after frame %d (%s); "
             "keeping the %d frames read", r->path, g->frames, gif_err(g->gif), g->frames);
     return PF_DONE;
 }
 
 /* vtable next: the next composited frame; f->rgba is the canvas itself,
  * valid until the next call (the next frame's disposal changes it). */
-static pf_status gif_next(pf_reader *r, pf_frame *f)
+static pf_status gif_next(pfi_reader *r, pfi_frame *f)
 {
     gif_state *g = r->impl;
     pf_status st;
@@ -226,7 +226,7 @@ static pf_status gif_next(pf_reader *r, pf_frame *f)
 }
 
 /* vtable close: closes giflib's handle and frees the canvases. */
-static void gif_close(pf_reader *r)
+static void gif_close(pfi_reader *r)
 {
     gif_state *g = r->impl;
     int err;
@@ -240,7 +240,7 @@ static void gif_close(pf_reader *r)
     r->impl = NULL;
 }
 
-static const pf_reader_vt gif_vt = { gif_next, gif_close };
+static const pfi_reader_vt gif_vt = { gif_next, gif_close };
 
 /* giflib InputFunc over r->mem: copies up to n bytes, fewer at the end
  * (giflib reports the short read as a truncated file). */
@@ -260,7 +260,7 @@ static int mem_read(GifFileType *gif, GifByteType *buf, int n)
  * colour map only), checks the logical screen against the limits before
  * allocating the canvas, then reads the records before the first image so
  * that the loop count is known. */
-pf_status pf_reader_open_gif(pf_reader *r)
+pf_status pfi_reader_open_gif(pfi_reader *r)
 {
     gif_state *g;
     pf_status st;
@@ -280,19 +280,19 @@ pf_status pf_reader_open_gif(pf_reader *r)
         const char *why = GifErrorString(err);
         if (err == D_GIF_ERR_NOT_ENOUGH_MEM) { st = PF_ENOMEM; goto fail; }
         if (err == D_GIF_ERR_OPEN_FAILED || err == D_GIF_ERR_NOT_READABLE) {
-            pf_error(&r->lg, "cannot open '%s' (%s)", r->path, why ? why : "?");
+            pfi_error(&r->lg, "cannot open '%s' (%s)", r->path, why ? why : "?");
             st = PF_EIO;
             goto fail;
         }
-        pf_error(&r->lg, "'%s': not a readable GIF (%s)", r->path, why ? why : "?");
+        pfi_error(&r->lg, "'%s': not a readable GIF (%s)", r->path, why ? why : "?");
         st = PF_EFORMAT;
         goto fail;
     }
-    st = pf_reader_check_canvas(r, g->gif->SWidth, g->gif->SHeight);
+    st = pfi_reader_check_canvas(r, g->gif->SWidth, g->gif->SHeight);
     if (st != PF_OK) goto fail;
     r->width = g->gif->SWidth;
     r->height = g->gif->SHeight;
-    g->canvas = pf_calloc4((size_t)r->width, (size_t)r->height, 4, 1);
+    g->canvas = pfi_calloc4((size_t)r->width, (size_t)r->height, 4, 1);
     g->line = malloc(65536 * sizeof *g->line);   /* GIF widths are 16-bit */
     if (!g->canvas || !g->line) { st = PF_ENOMEM; goto fail; }
     g->prev_disposal = DISPOSAL_UNSPECIFIED;

@@ -12,16 +12,16 @@
  * (rgba, pts_ms, duration_ms > 0) or returns PF_DONE / an error; the
  * generic wrapper enforces the limits and makes errors sticky. `close`
  * frees r->impl (may be NULL). */
-typedef struct pf_reader_vt {
-    pf_status (*next)(pf_reader *r, pf_frame *f);
-    void (*close)(pf_reader *r);
-} pf_reader_vt;
+typedef struct pfi_reader_vt {
+    pf_status (*next)(pfi_reader *r, pfi_frame *f);
+    void (*close)(pfi_reader *r);
+} pfi_reader_vt;
 
-struct pf_reader {
-    const pf_reader_vt *vt;  /* set by the back end's open */
+struct pfi_reader {
+    const pfi_reader_vt *vt;  /* set by the back end's open */
     void *impl;              /* back-end state */
     char *path;              /* the file, or the name used in messages */
-    const uint8_t *mem;      /* in-memory file (pf_reader_open_mem, or stdin), else NULL */
+    const uint8_t *mem;      /* in-memory file (pfi_reader_open_mem, or stdin), else NULL */
     uint8_t *owned;          /* stdin's bytes, read at open; freed at close */
     size_t mem_size;         /* its bytes */
     const char *format;      /* "gif", "webp" or libav's demuxer name (static) */
@@ -31,7 +31,7 @@ struct pf_reader {
     double fps;              /* PNG frames: frames per second (0 = PF_FRAMES_FPS) */
     pf_limits lim;           /* 0 fields = no limit */
     int threads;             /* libavcodec decoder thread_count, 0 = auto */
-    pf_logger lg;            /* a copy; zeroed = silent */
+    pfi_logger lg;            /* a copy; zeroed = silent */
     int64_t frames_out;      /* frames handed out so far */
     int64_t bytes_out;       /* RGBA bytes handed out so far */
     pf_status sticky;        /* PF_OK, or the PF_DONE / error to repeat */
@@ -42,15 +42,15 @@ struct pf_reader {
  * honouring r->lim. On failure they free what
  * they made and leave r->impl NULL. Errors: PF_EIO, PF_EFORMAT, PF_ELIMIT,
  * PF_ENOMEM, with a message through r->lg. */
-pf_status pf_reader_open_gif(pf_reader *r);
-pf_status pf_reader_open_webp(pf_reader *r);
-pf_status pf_reader_open_av(pf_reader *r);
+pf_status pfi_reader_open_gif(pfi_reader *r);
+pf_status pfi_reader_open_webp(pfi_reader *r);
+pf_status pfi_reader_open_av(pfi_reader *r);
 /* A folder of PNG files or a %d pattern, from r->path (reader_frames.c). */
-pf_status pf_reader_open_frames(pf_reader *r);
+pf_status pfi_reader_open_frames(pfi_reader *r);
 
 /* PF_OK when a w x h canvas is non-empty and within r->lim.max_pixels and
  * its RGBA bytes fit in size_t; else PF_EFORMAT (empty) or PF_ELIMIT, with
  * a message naming the limit. Call before allocating anything canvas-sized. */
-pf_status pf_reader_check_canvas(const pf_reader *r, int64_t w, int64_t h);
+pf_status pfi_reader_check_canvas(const pfi_reader *r, int64_t w, int64_t h);
 
 #endif /* PF_READER_IMPL_H */

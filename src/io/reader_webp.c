@@ -27,23 +27,23 @@ typedef struct webp_state {
 static inline int webp_ok(int rc) { return rc != 0; }
 
 /* Reads the whole of path. Errors: PF_EIO, PF_ENOMEM. */
-static pf_status slurp(pf_reader *r, webp_state *w)
+static pf_status slurp(pfi_reader *r, webp_state *w)
 {
     struct stat sb;
     FILE *fp = fopen(r->path, "rb");
     pf_status st = PF_OK;
 
     if (!fp) {
-        pf_error(&r->lg, "cannot open '%s': %s", r->path, strerror(errno));
+        pfi_error(&r->lg, "cannot open '%s': %s", r->path, strerror(errno));
         return PF_EIO;
     }
     if (fstat(fileno(fp), &sb) != 0 || sb.st_size < 0) {
-        pf_error(&r->lg, "cannot read '%s': %s", r->path, strerror(errno));
+        pfi_error(&r->lg, "cannot read '%s': %s", r->path, strerror(errno));
         st = PF_EIO;
         goto done;
     }
     if ((uint64_t)sb.st_size > (uint64_t)UINT32_MAX + 8) {   /* RIFF sizes are 32-bit */
-        pf_error(&r->lg, "'%s': %lld bytes is too large for a WebP file", r->path,
+        pfi_error(&r->lg, "'%s': %lld bytes is too large for a WebP file", r->path,
                  (long long)sb.st_size);
         st = PF_EFORMAT;
         goto done;
@@ -53,7 +53,7 @@ static pf_status slurp(pf_reader *r, webp_state *w)
     if (!w->owned) { st = PF_ENOMEM; goto done; }
     w->data = w->owned;
     if (fread(w->owned, 1, w->size, fp) != w->size) {
-        pf_error(&r->lg, "cannot read '%s': %s", r->path,
+        pfi_error(&r->lg, "cannot read '%s': %s", r->path,
                  ferror(fp) ? strerror(errno) : "file shrank while reading");
         st = PF_EIO;
     }
@@ -64,7 +64,7 @@ done:
 
 /* vtable next: the decoder's canvas for the next frame (valid until the
  * next call). A decode failure after some frames ends the stream. */
-static pf_status webp_next(pf_reader *r, pf_frame *f)
+static pf_status webp_next(pfi_reader *r, pfi_frame *f)
 {
     webp_state *w = r->impl;
     uint8_t *buf = NULL;
@@ -73,10 +73,10 @@ static pf_status webp_next(pf_reader *r, pf_frame *f)
     if (!WebPAnimDecoderHasMoreFrames(w->dec)) return PF_DONE;
     if (!webp_ok(WebPAnimDecoderGetNext(w->dec, &buf, &ts)) || !buf) {
         if (w->frames == 0) {
-            pf_error(&r->lg, "'%s': no frame could be decoded from this WebP", r->path);
+            pfi_error(&r->lg, "'%s': no frame could be decoded from this WebP", r->path);
             return PF_EFORMAT;
         }
-        pf_warn(&r->lg, "'%s': WebP frame %d is damaged; keeping the %d frames read",
+        pfi_warn(&r->lg, "'%s': WebP frame %d is damaged; keeping the %d frames read",
                 r->path, w->frames + 1, w->frames);
         return PF_DONE;
     }
@@ -95,7 +95,7 @@ static pf_status webp_next(pf_reader *r, pf_frame *f)
 }
 
 /* vtable close: deletes the decoder, then the file bytes it read from. */
-static void webp_close(pf_reader *r)
+static void webp_close(pfi_reader *r)
 {
     webp_state *w = r->impl;
 
@@ -106,12 +106,12 @@ static void webp_close(pf_reader *r)
     r->impl = NULL;
 }
 
-static const pf_reader_vt webp_vt = { webp_next, webp_close };
+static const pfi_reader_vt webp_vt = { webp_next, webp_close };
 
 /* Reads the file, checks the canvas from the headers (WebPGetFeatures, no
  * pixel allocation) against the limits, then creates the animation decoder
  * in MODE_RGBA. */
-pf_status pf_reader_open_webp(pf_reader *r)
+pf_status pfi_reader_open_webp(pfi_reader *r)
 {
     WebPBitstreamFeatures feat;
     WebPAnimDecoderOptions opt;
@@ -134,15 +134,15 @@ pf_status pf_reader_open_webp(pf_reader *r)
         if (st != PF_OK) goto fail;
     }
     if (WebPGetFeatures(w->data, w->size, &feat) != VP8_STATUS_OK) {
-        pf_error(&r->lg, "'%s': not a readable WebP (bad or truncated header)", r->path);
+        pfi_error(&r->lg, "'%s': not a readable WebP (bad or truncated header)", r->path);
         st = PF_EFORMAT;
         goto fail;
     }
-    st = pf_reader_check_canvas(r, feat.width, feat.height);
+    st = pfi_reader_check_canvas(r, feat.width, feat.height);
     if (st != PF_OK) goto fail;
 
     if (!webp_ok(WebPAnimDecoderOptionsInit(&opt))) {
-        pf_error(&r->lg, "libwebp demux version mismatch");
+        pfi_error(&r->lg, "libwebp demux version mismatch");
         st = PF_EINTERNAL;
         goto fail;
     }
@@ -152,18 +152,18 @@ pf_status pf_reader_open_webp(pf_reader *r)
     wd.size = w->size;
     w->dec = WebPAnimDecoderNew(&wd, &opt);
     if (!w->dec) {
-        pf_error(&r->lg, "'%s': corrupt or truncated WebP", r->path);
+        pfi_error(&r->lg, "'%s': corrupt or truncated WebP", r->path);
         st = PF_EFORMAT;
         goto fail;
     }
     if (!webp_ok(WebPAnimDecoderGetInfo(w->dec, &info))) {
-        pf_error(&r->lg, "'%s': corrupt WebP (no animation info)", r->path);
+        pfi_error(&r->lg, "'%s': corrupt WebP (no animation info)", r->path);
         st = PF_EFORMAT;
         goto fail;
     }
     /* The canvas the decoder uses must be the one that was checked. */
     if ((int64_t)info.canvas_width != feat.width || (int64_t)info.canvas_height != feat.height) {
-        st = pf_reader_check_canvas(r, info.canvas_width, info.canvas_height);
+        st = pfi_reader_check_canvas(r, info.canvas_width, info.canvas_height);
         if (st != PF_OK) goto fail;
     }
     r->width = (int)info.canvas_width;

@@ -2,7 +2,7 @@
  * sheet.c - spritesheet PNG plus Aseprite-style JSON (the "array" export
  * format that Phaser, PixiJS, Godot and Unity importers read; see
  * Aseprite's docs, "Sprite Sheet" / --data), and reading such a pair back
- * (array or hash layout) into a pf_anim. Not a general texture-atlas
+ * (array or hash layout) into a pfi_anim. Not a general texture-atlas
  * reader: rotated frames are refused.
  */
 #include "io/encode.h"
@@ -28,7 +28,7 @@ static const char *base_name(const char *path)
 }
 
 /* "dir/sheet.png" -> "dir/sheet.json" (any-case .png replaced, else appended). */
-int pf_sheet_json_path(const char *png_path, char *out, size_t n)
+int pfi_sheet_json_path(const char *png_path, char *out, size_t n)
 {
     size_t len = strlen(png_path);
     const char *base = base_name(png_path);
@@ -50,7 +50,7 @@ static void stem_of(const char *path, char *out, size_t n)
     out[len] = '\0';
 }
 
-int pf_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag)
+int pfi_sheet_frame_name(char *out, size_t n, const char *fmt, const char *title, int i, const char *tag)
 {
     static const char *const keys[] = {"{title}", "{frame}", "{tag}", "{extension}"};
     char num[16];
@@ -124,7 +124,7 @@ static json_t *hex_colour(const uint8_t rgb[3])
 }
 
 /* meta.pixelfix: what was detected, plus the loop count. */
-static json_t *pixelfix_meta(const pf_anim *a, const pf_sheet_meta *m)
+static json_t *pixelfix_meta(const pfi_anim *a, const pfi_sheet_meta *m)
 {
     json_t *pal, *bg;
     if (!m) return json_pack("{s:i}", "loop", a->loop);
@@ -153,9 +153,9 @@ static json_t *pixelfix_meta(const pf_anim *a, const pf_sheet_meta *m)
 /* The whole JSON document for frames laid out by L in `image`: frames
  * named by fmt, as an array or (hash) an object by name; one frame tag
  * over the clip, also as PixiJS's "animations". */
-static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *image, const char *title,
+static json_t *sheet_json(const pfi_anim *a, const sheet_layout *L, const char *image, const char *title,
                           const char *tag, const char *fmt, int hash, int pad, int upscale,
-                          const pf_sheet_meta *m)
+                          const pfi_sheet_meta *m)
 {
     char scale[16];   /* Aseprite's meta.scale: the export's upscale, as a string */
     snprintf(scale, sizeof scale, "%d", upscale > 1 ? upscale : 1);
@@ -166,7 +166,7 @@ static json_t *sheet_json(const pf_anim *a, const sheet_layout *L, const char *i
     for (int i = 0; i < a->count; i++) {
         int x = (i % L->cols) * (a->width + pad);
         int y = (i / L->cols) * (a->height + pad);
-        if (pf_sheet_frame_name(name, sizeof name, fmt, title, i, tag) < 0) goto fail;
+        if (pfi_sheet_frame_name(name, sizeof name, fmt, title, i, tag) < 0) goto fail;
         /* json-array: the name first in each frame, as Aseprite writes it */
         json_t *f = hash ? json_object() : json_pack("{s:s}", "filename", name);
         json_t *rest = json_pack("{s:{s:i, s:i, s:i, s:i}, s:b, s:b, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}, s:i}",
@@ -208,15 +208,15 @@ fail:
 
 /* ---- writing ----------------------------------------------------------- */
 
-static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
+static pf_status check_anim(const pfi_anim *a, const pfi_logger *lg)
 {
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+        pfi_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
     }
     for (int i = 0; i < a->count; i++) {
         if (!a->frames[i].rgba || a->frames[i].duration_ms <= 0) {
-            pf_error(lg, "frame %d has no pixels or a duration <= 0", i);
+            pfi_error(lg, "frame %d has no pixels or a duration <= 0", i);
             return PF_EINVAL;
         }
     }
@@ -228,7 +228,7 @@ static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
 static int backup_link(const char *path, char *bak, size_t n)
 {
     int fd;
-    if (pf_sibling_name(bak, n, path, ".old-XXXXXX") < 0) return 0;
+    if (pfi_sibling_name(bak, n, path, ".old-XXXXXX") < 0) return 0;
     if ((fd = mkstemp(bak)) < 0) return 0;
     close(fd);
     unlink(bak);
@@ -243,11 +243,11 @@ static int backup_link(const char *path, char *bak, size_t n)
  * one places it, and the other touches neither file. Errors: PF_EINVAL,
  * PF_EEXIST (either file exists, or appeared meanwhile, and !force),
  * PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
-                         const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_sheet(const char *png_path, const pfi_anim *a,
+                         const pfi_write_opts *o, const pfi_logger *lg)
 {
-    static const pf_write_opts defaults = {0};
-    pf_outfile png = {.fd = -1}, js = {.fd = -1};
+    static const pfi_write_opts defaults = {0};
+    pfi_outfile png = {.fd = -1}, js = {.fd = -1};
     sheet_layout L;
     uint8_t *sheet = NULL;
     json_t *root = NULL;
@@ -262,27 +262,27 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     if (!png_path) return PF_EINVAL;
     if ((st = check_anim(a, lg)) < 0) return st;
     if (o->filename_format && !strstr(o->filename_format, "{frame}")) {
-        pf_error(lg, "the frame name format '%s' has no {frame}: every frame would get the same name",
+        pfi_error(lg, "the frame name format '%s' has no {frame}: every frame would get the same name",
                  o->filename_format);
         return PF_EINVAL;
     }
     if (layout_sheet(&L, a->count, a->width, a->height, o->columns, o->padding) < 0) {
-        pf_error(lg, "spritesheet too large: %d frames of %dx%d", a->count, a->width, a->height);
+        pfi_error(lg, "spritesheet too large: %d frames of %dx%d", a->count, a->width, a->height);
         return PF_EINVAL;
     }
-    if (pf_sheet_json_path(png_path, json_path, sizeof json_path) < 0) {
-        pf_error(lg, "output path too long: '%s'", png_path);
+    if (pfi_sheet_json_path(png_path, json_path, sizeof json_path) < 0) {
+        pfi_error(lg, "output path too long: '%s'", png_path);
         return PF_EOUTPUT;
     }
     stem_of(png_path, stem, sizeof stem);
 
     /* Both temps exist before either is written: an existing JSON is
      * refused before anything is created. */
-    if ((st = pf_outfile_open(&png, png_path, o->force, lg)) < 0) goto fail;
-    if ((st = pf_outfile_open(&js, json_path, o->force, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_open(&png, png_path, o->force, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_open(&js, json_path, o->force, lg)) < 0) goto fail;
 
     /* Transparent background, frames row-major in the grid. */
-    if (!(sheet = pf_calloc4((size_t)L.w, (size_t)L.h, 4, 1))) {
+    if (!(sheet = pfi_calloc4((size_t)L.w, (size_t)L.h, 4, 1))) {
         st = PF_ENOMEM;
         goto fail;
     }
@@ -294,8 +294,8 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
             memcpy(sheet + ((y + (size_t)r) * (size_t)L.w + x) * 4,
                    a->frames[i].rgba + (size_t)r * row, row);
     }
-    if ((st = pf_png_write_fd(png.fd, sheet, L.w, L.h, lg)) < 0) {
-        if (st == PF_EOUTPUT) pf_error(lg, "cannot write '%s': %s", png_path, strerror(errno));
+    if ((st = pfi_png_write_fd(png.fd, sheet, L.w, L.h, lg)) < 0) {
+        if (st == PF_EOUTPUT) pfi_error(lg, "cannot write '%s': %s", png_path, strerror(errno));
         goto fail;
     }
 
@@ -305,12 +305,12 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     root = sheet_json(a, &L, base_name(png_path), stem, tag, o->filename_format ? o->filename_format : "{frame}",
                       o->hash, o->padding, o->upscale, o->meta);
     if (!root || !(text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10)))) {
-        pf_error(lg, "cannot build the spritesheet JSON");
+        pfi_error(lg, "cannot build the spritesheet JSON");
         st = PF_ENOMEM;
         goto fail;
     }
-    if (pf_write_all(js.fd, text, strlen(text)) < 0 || pf_write_all(js.fd, "\n", 1) < 0) {
-        pf_error(lg, "cannot write '%s': %s", json_path, strerror(errno));
+    if (pfi_write_all(js.fd, text, strlen(text)) < 0 || pfi_write_all(js.fd, "\n", 1) < 0) {
+        pfi_error(lg, "cannot write '%s': %s", json_path, strerror(errno));
         st = PF_EOUTPUT;
         goto fail;
     }
@@ -318,21 +318,21 @@ pf_status pf_write_sheet(const char *png_path, const pf_anim *a,
     /* Rename both; put the old PNG back if the JSON cannot follow it. */
     png_existed = lstat(png_path, &sb) == 0;
     if (png_existed) have_bak = backup_link(png_path, bak, sizeof bak);
-    if ((st = pf_outfile_close(&png, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_close(&png, lg)) < 0) goto fail;
     png_done = 1;
-    if ((st = pf_outfile_close(&js, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_close(&js, lg)) < 0) goto fail;
     if (have_bak) unlink(bak);
     st = PF_OK;
     goto done;
 fail:
     if (png_done) {
-        if (have_bak ? rename(bak, png_path) != 0 : png_existed || pf_outfile_unplace(&png) != 0)
-            pf_warn(lg, "'%s' was written but its JSON was not", png_path);
+        if (have_bak ? rename(bak, png_path) != 0 : png_existed || pfi_outfile_unplace(&png) != 0)
+            pfi_warn(lg, "'%s' was written but its JSON was not", png_path);
         have_bak = 0;
     }
     if (have_bak) unlink(bak);
-    pf_outfile_abort(&png);
-    pf_outfile_abort(&js);
+    pfi_outfile_abort(&png);
+    pfi_outfile_abort(&js);
 done:
     free(text);
     json_decref(root);
@@ -374,24 +374,24 @@ typedef struct sheet_frame {
 
 /* Parses and validates one frame entry against the image size. */
 static pf_status parse_frame(const json_t *f, int idx, int img_w, int img_h, sheet_frame *out,
-                             const pf_logger *lg)
+                             const pfi_logger *lg)
 {
     const json_t *rot, *dur;
     int ss[4];
 
     if (!json_is_object(f) || get_rect(f, "frame", 1, out->frame) < 0) {
-        pf_error(lg, "spritesheet JSON: frame %d has no valid \"frame\" {x,y,w,h}", idx);
+        pfi_error(lg, "spritesheet JSON: frame %d has no valid \"frame\" {x,y,w,h}", idx);
         return PF_EFORMAT;
     }
     if ((int64_t)out->frame[0] + out->frame[2] > img_w ||
         (int64_t)out->frame[1] + out->frame[3] > img_h) {
-        pf_error(lg, "spritesheet JSON: frame %d (%d,%d %dx%d) lies outside the %dx%d image", idx,
+        pfi_error(lg, "spritesheet JSON: frame %d (%d,%d %dx%d) lies outside the %dx%d image", idx,
                  out->frame[0], out->frame[1], out->frame[2], out->frame[3], img_w, img_h);
         return PF_EFORMAT;
     }
     rot = json_object_get(f, "rotated");
     if (rot && !json_is_false(rot)) {
-        pf_error(lg, "spritesheet JSON: frame %d is rotated, which is not supported", idx);
+        pfi_error(lg, "spritesheet JSON: frame %d is rotated, which is not supported", idx);
         return PF_EFORMAT;
     }
     /* Untrimmed by default: canvas = frame. */
@@ -417,12 +417,12 @@ static pf_status parse_frame(const json_t *f, int idx, int img_w, int img_h, she
     out->duration = SHEET_DEFAULT_DURATION_MS;
     dur = json_object_get(f, "duration");
     if (dur && get_int(f, "duration", 1, INT_MAX, &out->duration) < 0) {
-        pf_error(lg, "spritesheet JSON: frame %d has an invalid duration", idx);
+        pfi_error(lg, "spritesheet JSON: frame %d has an invalid duration", idx);
         return PF_EFORMAT;
     }
     return PF_OK;
 bad_source:
-    pf_error(lg, "spritesheet JSON: frame %d has an invalid sourceSize/spriteSourceSize", idx);
+    pfi_error(lg, "spritesheet JSON: frame %d has an invalid sourceSize/spriteSourceSize", idx);
     return PF_EFORMAT;
 }
 
@@ -433,8 +433,8 @@ bad_source:
  * PNG unreadable), PF_EFORMAT (bad JSON, a rectangle outside the image or the
  * canvas, rotated frames, differing canvas sizes), PF_ENOFRAMES, PF_ELIMIT,
  * PF_ENOMEM. */
-pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
-                        const pf_logger *lg)
+pf_status pfi_read_sheet(pfi_anim *a, const char *json_path, const pf_limits *lim,
+                        const pfi_logger *lg)
 {
     json_t *root = NULL;
     json_error_t jerr;
@@ -453,10 +453,10 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
     if (!json_path) return PF_EINVAL;
     if (!(root = json_load_file(json_path, JSON_REJECT_DUPLICATES, &jerr))) {
         if (json_error_code(&jerr) == json_error_cannot_open_file) {
-            pf_error(lg, "cannot read '%s': %s", json_path, jerr.text);
+            pfi_error(lg, "cannot read '%s': %s", json_path, jerr.text);
             return PF_EIO;
         }
-        pf_error(lg, "'%s' is not valid JSON (line %d: %s)", json_path, jerr.line, jerr.text);
+        pfi_error(lg, "'%s' is not valid JSON (line %d: %s)", json_path, jerr.line, jerr.text);
         return PF_EFORMAT;
     }
     frames = json_object_get(root, "frames");
@@ -464,19 +464,19 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
     image = json_object_get(meta, "image");
     if (!(json_is_array(frames) || json_is_object(frames)) || !json_is_string(image) ||
         !json_string_length(image)) {
-        pf_error(lg, "'%s' is not a spritesheet JSON (needs \"frames\" and \"meta\".\"image\")",
+        pfi_error(lg, "'%s' is not a spritesheet JSON (needs \"frames\" and \"meta\".\"image\")",
                  json_path);
         st = PF_EFORMAT;
         goto fail;
     }
     nf = json_is_array(frames) ? json_array_size(frames) : json_object_size(frames);
     if (nf == 0) {
-        pf_error(lg, "'%s' lists no frames", json_path);
+        pfi_error(lg, "'%s' lists no frames", json_path);
         st = PF_ENOFRAMES;
         goto fail;
     }
     if (nf > INT_MAX || (lim && lim->max_frames > 0 && nf > (uint64_t)lim->max_frames)) {
-        pf_error(lg, "'%s' has %zu frames, more than the limit (--max-frames)", json_path, nf);
+        pfi_error(lg, "'%s' has %zu frames, more than the limit (--max-frames)", json_path, nf);
         st = PF_ELIMIT;
         goto fail;
     }
@@ -495,8 +495,8 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
     }
     memcpy(png_path, json_path, dirlen);
     memcpy(png_path + dirlen, json_string_value(image), json_string_length(image) + 1);
-    if ((st = pf_png_read(png_path, &img, &img_w, &img_h, lim)) < 0) {
-        pf_error(lg, "cannot read the spritesheet image '%s': %s", png_path, pf_strerror(st));
+    if ((st = pfi_png_read(png_path, &img, &img_w, &img_h, lim)) < 0) {
+        pfi_error(lg, "cannot read the spritesheet image '%s': %s", png_path, pf_strerror(st));
         goto fail;
     }
 
@@ -520,7 +520,7 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
     }
     for (i = 1; i < n; i++) {
         if (sf[i].src_w != sf[0].src_w || sf[i].src_h != sf[0].src_h) {
-            pf_error(lg, "spritesheet JSON: frame %d is %dx%d but frame 0 is %dx%d", i,
+            pfi_error(lg, "spritesheet JSON: frame %d is %dx%d but frame 0 is %dx%d", i,
                      sf[i].src_w, sf[i].src_h, sf[0].src_w, sf[0].src_h);
             st = PF_EFORMAT;
             goto fail;
@@ -530,12 +530,12 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
         st = PF_ELIMIT;
         goto fail;
     }
-    if (!pf_mul4_size(&canvas_bytes, (size_t)sf[0].src_w, (size_t)sf[0].src_h, 4, 1) ||
+    if (!pfi_mul4_size(&canvas_bytes, (size_t)sf[0].src_w, (size_t)sf[0].src_h, 4, 1) ||
         !(canvas = malloc(canvas_bytes))) {
         st = PF_ENOMEM;
         goto fail;
     }
-    if ((st = pf_anim_init(a, sf[0].src_w, sf[0].src_h)) < 0) goto fail;
+    if ((st = pfi_anim_init(a, sf[0].src_w, sf[0].src_h)) < 0) goto fail;
     px = json_object_get(meta, "pixelfix");
     if (json_is_integer(json_object_get(px, "loop")) &&
         json_integer_value(json_object_get(px, "loop")) >= 0 &&
@@ -554,12 +554,12 @@ pf_status pf_read_sheet(pf_anim *a, const char *json_path, const pf_limits *lim,
             memcpy(canvas + ((size_t)(s->dst[1] + r) * (size_t)s->src_w + (size_t)s->dst[0]) * 4,
                    img + ((size_t)(s->frame[1] + r) * (size_t)img_w + (size_t)s->frame[0]) * 4,
                    (size_t)s->frame[2] * 4);
-        if ((st = pf_anim_push(a, canvas, s->duration)) < 0) goto fail;
+        if ((st = pfi_anim_push(a, canvas, s->duration)) < 0) goto fail;
     }
     st = PF_OK;
     goto done;
 fail:
-    pf_anim_free(a);
+    pfi_anim_free(a);
 done:
     free(sf);
     free(canvas);

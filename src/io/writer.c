@@ -28,9 +28,9 @@ static int has_printf_conversion(const char *path)
 /* "%d" pattern or folder (existing, or ending in '/') -> FRAMES; then the
  * extension, case-insensitive: .png SHEET, .gif, .webp, .mp4/.mov/.mkv/.m4v
  * VIDEO; PF_OUT_NONE otherwise. */
-pf_out_kind pf_out_kind_from_path(const char *path)
+pfi_out_kind pfi_out_kind_from_path(const char *path)
 {
-    static const struct { const char *ext; pf_out_kind kind; } exts[] = {
+    static const struct { const char *ext; pfi_out_kind kind; } exts[] = {
         {".png", PF_OUT_SHEET}, {".gif", PF_OUT_GIF}, {".webp", PF_OUT_WEBP},
         {".mp4", PF_OUT_VIDEO}, {".mov", PF_OUT_VIDEO}, {".mkv", PF_OUT_VIDEO},
         {".m4v", PF_OUT_VIDEO},
@@ -41,8 +41,8 @@ pf_out_kind pf_out_kind_from_path(const char *path)
 
     if (!path || !*path) return PF_OUT_NONE;
     /* A frame pattern; an attempted but bad one ("%s", "%d%d", "%n") is
-     * sent to pf_write_frames too, which refuses it with a clear message. */
-    switch (pf_frame_pattern_parse(NULL, path)) {
+     * sent to pfi_write_frames too, which refuses it with a clear message. */
+    switch (pfi_frame_pattern_parse(NULL, path)) {
     case 1: return PF_OUT_FRAMES;
     case -1: if (has_printf_conversion(path)) return PF_OUT_FRAMES; break;
     default: break;
@@ -60,23 +60,23 @@ pf_out_kind pf_out_kind_from_path(const char *path)
 }
 
 /* Errors: those of the chosen writer; PF_EINVAL for an unknown kind. */
-pf_status pf_write_anim(const char *path, const pf_anim *a,
-                        const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_anim(const char *path, const pfi_anim *a,
+                        const pfi_write_opts *o, const pfi_logger *lg)
 {
-    switch (pf_out_kind_from_path(path)) {
-    case PF_OUT_SHEET: return pf_write_sheet(path, a, o, lg);
-    case PF_OUT_GIF: return pf_write_gif(path, a, o, lg);
-    case PF_OUT_WEBP: return pf_write_webp(path, a, o, lg);
-    case PF_OUT_VIDEO: return pf_write_video(path, a, o, lg);
-    case PF_OUT_FRAMES: return pf_write_frames(path, a, o, lg);
+    switch (pfi_out_kind_from_path(path)) {
+    case PF_OUT_SHEET: return pfi_write_sheet(path, a, o, lg);
+    case PF_OUT_GIF: return pfi_write_gif(path, a, o, lg);
+    case PF_OUT_WEBP: return pfi_write_webp(path, a, o, lg);
+    case PF_OUT_VIDEO: return pfi_write_video(path, a, o, lg);
+    case PF_OUT_FRAMES: return pfi_write_frames(path, a, o, lg);
     case PF_OUT_NONE: break;
     }
-    return pf_out_kind_error(path, lg);
+    return pfi_out_kind_error(path, lg);
 }
 
-pf_status pf_out_kind_error(const char *path, const pf_logger *lg)
+pf_status pfi_out_kind_error(const char *path, const pfi_logger *lg)
 {
-    pf_error(lg, "cannot tell the output kind of '%s': use .png (spritesheet), .gif, .webp, "
+    pfi_error(lg, "cannot tell the output kind of '%s': use .png (spritesheet), .gif, .webp, "
              ".mp4/.mov/.mkv/.m4v, a folder or a %%d pattern", path ? path : "(null)");
     return PF_EINVAL;
 }

@@ -27,9 +27,9 @@ static int put_char(char *buf, size_t n, size_t *len, char c)
     return 0;
 }
 
-int pf_frame_pattern_parse(pf_frame_pattern *pat, const char *path)
+int pfi_frame_pattern_parse(pfi_frame_pattern *pat, const char *path)
 {
-    pf_frame_pattern tmp;
+    pfi_frame_pattern tmp;
     size_t len = 0;
     int convs = 0;
     char *cur;
@@ -69,7 +69,7 @@ int pf_frame_pattern_parse(pf_frame_pattern *pat, const char *path)
     return convs;
 }
 
-int pf_frame_pattern_format(const pf_frame_pattern *pat, int i, char *out, size_t n)
+int pfi_frame_pattern_format(const pfi_frame_pattern *pat, int i, char *out, size_t n)
 {
     char num[32];
     int r;
@@ -82,42 +82,42 @@ int pf_frame_pattern_format(const pf_frame_pattern *pat, int i, char *out, size_
 }
 
 /* Frame i's file name: the pattern, or dir/frame_%04d.png. */
-static int frame_name(const pf_frame_pattern *pat, const char *dir, int i, char *out, size_t n)
+static int frame_name(const pfi_frame_pattern *pat, const char *dir, int i, char *out, size_t n)
 {
     int r;
-    if (pat) return pf_frame_pattern_format(pat, i, out, n);
+    if (pat) return pfi_frame_pattern_format(pat, i, out, n);
     r = snprintf(out, n, "%s%sframe_%04d.png", dir,
                  dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", i);
     return r < 0 || (size_t)r >= n ? -1 : 0;
 }
 
-struct pf_frames_stream {
-    pf_frame_pattern pat;    /* used when has_pat */
+struct pfi_frames_stream {
+    pfi_frame_pattern pat;    /* used when has_pat */
     int has_pat;
     char *dir;               /* the folder otherwise */
     int made_dir;            /* this stream created the folder */
     int w, h, force;         /* frame size, pixels */
-    pf_file_id input;        /* never written over nor removed */
-    pf_logger lg;
-    const pf_logger *lgp;    /* &lg, or NULL when the caller gave none */
+    pfi_file_id input;        /* never written over nor removed */
+    pfi_logger lg;
+    const pfi_logger *lgp;    /* &lg, or NULL when the caller gave none */
     int count, cap;          /* frames written, fresh[] allocated */
     uint8_t *fresh;          /* (count) 1 = file did not exist before */
     pf_status err;           /* first failure; sticky */
 };
 
 /* Frame i's name into out; PF_EOUTPUT (logged) when it does not fit. */
-static pf_status stream_name(const pf_frames_stream *f, int i, char *out, size_t n)
+static pf_status stream_name(const pfi_frames_stream *f, int i, char *out, size_t n)
 {
     if (frame_name(f->has_pat ? &f->pat : NULL, f->dir, i, out, n) == 0) return PF_OK;
-    pf_error(f->lgp, "output path too long: '%s'", f->dir);
+    pfi_error(f->lgp, "output path too long: '%s'", f->dir);
     return PF_EOUTPUT;
 }
 
 /* PF_EOUTPUT (logged) when name is the input file. */
-static pf_status not_input(const pf_frames_stream *f, const char *name)
+static pf_status not_input(const pfi_frames_stream *f, const char *name)
 {
-    if (!pf_same_file(name, &f->input)) return PF_OK;
-    pf_error(f->lgp, "'%s' is the input file; pixelfix never writes over its input, "
+    if (!pfi_same_file(name, &f->input)) return PF_OK;
+    pfi_error(f->lgp, "'%s' is the input file; pixelfix never writes over its input, "
              "not even with --force", name);
     return PF_EOUTPUT;
 }
@@ -125,10 +125,10 @@ static pf_status not_input(const pf_frames_stream *f, const char *name)
 /* Parses the pattern or creates the folder (one level), then checks that
  * frame 0 could be written now. Errors: PF_EINVAL (bad pattern or size),
  * PF_EEXIST, PF_EOUTPUT, PF_ENOMEM; all logged. */
-pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int width, int height,
-                                const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_frames_stream_open(pfi_frames_stream **out, const char *path, int width, int height,
+                                const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_frames_stream *f;
+    pfi_frames_stream *f;
     char name[4096];
     size_t bytes;
     struct stat sb;
@@ -138,7 +138,7 @@ pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int wi
     PF_ASSERT(out);
     *out = NULL;
     if (!path || !*path || width <= 0 || height <= 0 ||
-        !pf_mul4_size(&bytes, (size_t)width, (size_t)height, 4, 1))
+        !pfi_mul4_size(&bytes, (size_t)width, (size_t)height, 4, 1))
         return PF_EINVAL;
     if (!(f = calloc(1, sizeof *f)) || !(f->dir = strdup(path))) {
         free(f);
@@ -153,9 +153,9 @@ pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int wi
     f->h = height;
     f->force = o ? o->force : 0;
     if (o) f->input = o->input;
-    kind = pf_frame_pattern_parse(&f->pat, path);
+    kind = pfi_frame_pattern_parse(&f->pat, path);
     if (kind < 0) {
-        pf_error(lg, "bad frame name pattern '%s': use exactly one %%d (or %%04d), and %%%% "
+        pfi_error(lg, "bad frame name pattern '%s': use exactly one %%d (or %%04d), and %%%% "
                  "for a literal percent sign", path);
         st = PF_EINVAL;
         goto fail;
@@ -164,32 +164,32 @@ pf_status pf_frames_stream_open(pf_frames_stream **out, const char *path, int wi
     if (!f->has_pat) {
         if (stat(path, &sb) != 0) {
             if (errno != ENOENT || mkdir(path, 0777) != 0) {
-                pf_error(lg, "cannot create the folder '%s': %s", path, strerror(errno));
+                pfi_error(lg, "cannot create the folder '%s': %s", path, strerror(errno));
                 st = PF_EOUTPUT;
                 goto fail;
             }
             f->made_dir = 1;
         } else if (!S_ISDIR(sb.st_mode)) {
-            pf_error(lg, "'%s' is not a folder", path);
+            pfi_error(lg, "'%s' is not a folder", path);
             st = PF_EOUTPUT;
             goto fail;
         }
     }
     /* Refuse now rather than after the caller's work. */
     if ((st = stream_name(f, 0, name, sizeof name)) < 0 || (st = not_input(f, name)) < 0 ||
-        (st = pf_outfile_probe(name, f->force, lg)) < 0)
+        (st = pfi_outfile_probe(name, f->force, lg)) < 0)
         goto fail;
     *out = f;
     return PF_OK;
 fail:
-    pf_frames_stream_close(f, 0);
+    pfi_frames_stream_close(f, 0);
     return st;
 }
 
 /* Frames count .. count + n - 1: PF_EEXIST (logged) if one exists and
  * !force, PF_EOUTPUT if a name does not fit or is the input. Touches
  * nothing. */
-pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
+pf_status pfi_frames_stream_check(pfi_frames_stream *f, int n)
 {
     char name[4096];
     struct stat sb;
@@ -200,7 +200,7 @@ pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
         if ((st = stream_name(f, i, name, sizeof name)) < 0) return st;
         if ((st = not_input(f, name)) < 0) return st;
         if (!f->force && lstat(name, &sb) == 0) {
-            pf_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
+            pfi_error(f->lgp, "'%s' exists; use --force to overwrite it", name);
             return PF_EEXIST;
         }
     }
@@ -210,7 +210,7 @@ pf_status pf_frames_stream_check(pf_frames_stream *f, int n)
 /* Writes frame `count` (RGBA8 (h, w, 4)) as its own PNG, atomically.
  * Errors: PF_EINVAL (NULL rgba; not sticky), PF_EEXIST, PF_EOUTPUT,
  * PF_ENOMEM (sticky). */
-pf_status pf_frames_stream_push(pf_frames_stream *f, const uint8_t *rgba)
+pf_status pfi_frames_stream_push(pfi_frames_stream *f, const uint8_t *rgba)
 {
     char name[4096];
     struct stat sb;
@@ -237,10 +237,10 @@ pf_status pf_frames_stream_push(pf_frames_stream *f, const uint8_t *rgba)
     if ((st = stream_name(f, f->count, name, sizeof name)) < 0) goto fail;
     if ((st = not_input(f, name)) < 0) goto fail;
     fresh = lstat(name, &sb) != 0;
-    if ((st = pf_png_write(name, rgba, f->w, f->h, f->force)) < 0) {
-        if (st == PF_EEXIST) pf_error(f->lgp, "'%s' exists (or was just created by someone else); "
+    if ((st = pfi_png_write(name, rgba, f->w, f->h, f->force)) < 0) {
+        if (st == PF_EEXIST) pfi_error(f->lgp, "'%s' exists (or was just created by someone else); "
                                       "use --force to overwrite it", name);
-        else pf_error(f->lgp, "cannot write '%s': %s", name, strerror(errno));
+        else pfi_error(f->lgp, "cannot write '%s': %s", name, strerror(errno));
         goto fail;
     }
     f->fresh[f->count++] = (uint8_t)fresh;
@@ -253,9 +253,9 @@ fail:
 /* After a forced run: removes the regular files in the frames' folder that
  * the pattern names for frames count and on (an earlier run's, which would
  * otherwise pass for this clip's), never another name nor the input. */
-static void remove_stale(pf_frames_stream *f)
+static void remove_stale(pfi_frames_stream *f)
 {
-    pf_frame_pattern pat;
+    pfi_frame_pattern pat;
     char dir[4096], name[4096], path[8200];
     const char *slash;
     size_t plen, slen;
@@ -295,12 +295,12 @@ static void remove_stale(pf_frames_stream *f)
         i = strtol(num, &end, 10);
         if (errno || i < f->count || i > INT_MAX || end != de->d_name + n - slen) continue;
         /* exactly the name frame i gets, so "f_012.png" is not "f_%d.png"'s */
-        if (pf_frame_pattern_format(&pat, (int)i, name, sizeof name) < 0 || strcmp(name, de->d_name) != 0)
+        if (pfi_frame_pattern_format(&pat, (int)i, name, sizeof name) < 0 || strcmp(name, de->d_name) != 0)
             continue;
         snprintf(path, sizeof path, "%s%s", dir, de->d_name);
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || pf_same_file(path, &f->input)) continue;
-        if (unlink(path) == 0) pf_debug(f->lgp, "removed the stale frame '%s'", path);
-        else pf_warn(f->lgp, "cannot remove the stale frame '%s': %s", path, strerror(errno));
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || pfi_same_file(path, &f->input)) continue;
+        if (unlink(path) == 0) pfi_debug(f->lgp, "removed the stale frame '%s'", path);
+        else pfi_warn(f->lgp, "cannot remove the stale frame '%s': %s", path, strerror(errno));
     }
     closedir(d);
 }
@@ -311,7 +311,7 @@ static void remove_stale(pf_frames_stream *f)
  * made it and it is empty; overwritten files cannot come back. Frees f
  * (NULL is fine). Errors (commit only): the sticky push error, PF_EINVAL
  * when no frame was written. */
-pf_status pf_frames_stream_close(pf_frames_stream *f, int commit)
+pf_status pfi_frames_stream_close(pfi_frames_stream *f, int commit)
 {
     char name[4096];
     pf_status st;
@@ -319,7 +319,7 @@ pf_status pf_frames_stream_close(pf_frames_stream *f, int commit)
     if (!f) return PF_OK;
     st = commit ? f->err : PF_OK;
     if (commit && st == PF_OK && f->count == 0) {
-        pf_error(f->lgp, "nothing to write: the animation has no frames");
+        pfi_error(f->lgp, "nothing to write: the animation has no frames");
         st = PF_EINVAL;
     }
     if (commit && st == PF_OK && f->force) remove_stale(f);
@@ -339,23 +339,23 @@ pf_status pf_frames_stream_close(pf_frames_stream *f, int commit)
  * the first is written, and on failure the files (and folder) this call
  * created are removed again. Errors: PF_EINVAL (no frames, bad pattern),
  * PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_write_frames(const char *path, const pf_anim *a,
-                          const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_frames(const char *path, const pfi_anim *a,
+                          const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_frames_stream *f = NULL;
+    pfi_frames_stream *f = NULL;
     pf_status st, c;
 
     if (!path || !*path) return PF_EINVAL;
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+        pfi_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
     }
     for (int i = 0; i < a->count; i++)
         if (!a->frames[i].rgba) return PF_EINVAL;
-    if ((st = pf_frames_stream_open(&f, path, a->width, a->height, o, lg)) < 0) return st;
-    st = pf_frames_stream_check(f, a->count);
+    if ((st = pfi_frames_stream_open(&f, path, a->width, a->height, o, lg)) < 0) return st;
+    st = pfi_frames_stream_check(f, a->count);
     for (int i = 0; st == PF_OK && i < a->count; i++)
-        st = pf_frames_stream_push(f, a->frames[i].rgba);
-    c = pf_frames_stream_close(f, st == PF_OK);
+        st = pfi_frames_stream_push(f, a->frames[i].rgba);
+    c = pfi_frames_stream_close(f, st == PF_OK);
     return st < 0 ? st : c;
 }

@@ -20,17 +20,17 @@
 
 /* giflib's convention (GIF_OK = 1, GIF_ERROR = 0, detail in ->Error),
  * turned into a pf_status in this one place. */
-static pf_status gif_status(int ret, int code, const char *what, const pf_logger *lg)
+static pf_status gif_status(int ret, int code, const char *what, const pfi_logger *lg)
 {
     const char *msg;
     if (ret == GIF_OK) return PF_OK;
     msg = GifErrorString(code);
-    pf_error(lg, "GIF encoding failed (%s): %s", what, msg ? msg : "unknown error");
+    pfi_error(lg, "GIF encoding failed (%s): %s", what, msg ? msg : "unknown error");
     return PF_EOUTPUT;
 }
 
 /* For calls on an open encoder, whose error code is in g->Error. */
-static pf_status gif_check(GifFileType *g, int ret, const char *what, const pf_logger *lg)
+static pf_status gif_check(GifFileType *g, int ret, const char *what, const pfi_logger *lg)
 {
     return gif_status(ret, g->Error, what, lg);
 }
@@ -72,10 +72,10 @@ static int delay_cs(int ms)
  * transparent; delays round(ms / 10) cs, at least 2. Errors: PF_EINVAL (no
  * frames, > 255 opaque colours, > 65535 pixels a side), PF_EEXIST,
  * PF_EOUTPUT, PF_ENOMEM. Source: GIF89a specification, giflib 5.2 docs. */
-pf_status pf_write_gif(const char *path, const pf_anim *a,
-                       const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_gif(const char *path, const pfi_anim *a,
+                       const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_outfile of = {.fd = -1};
+    pfi_outfile of = {.fd = -1};
     colour_map *cm = NULL;
     GifByteType *idx = NULL;
     ColorMapObject *cmap = NULL;
@@ -87,16 +87,16 @@ pf_status pf_write_gif(const char *path, const pf_anim *a,
 
     if (!path) return PF_EINVAL;
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+        pfi_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
     }
     if (a->width > 65535 || a->height > 65535) {
-        pf_error(lg, "GIF frames are at most 65535 pixels wide and high (have %dx%d)",
+        pfi_error(lg, "GIF frames are at most 65535 pixels wide and high (have %dx%d)",
                  a->width, a->height);
         return PF_EINVAL;
     }
-    if (!pf_mul_size(&npix, (size_t)a->width, (size_t)a->height) ||
-        !(idx = pf_malloc4(npix, 1, 1, 1)) || !(cm = calloc(1, sizeof *cm))) {
+    if (!pfi_mul_size(&npix, (size_t)a->width, (size_t)a->height) ||
+        !(idx = pfi_malloc4(npix, 1, 1, 1)) || !(cm = calloc(1, sizeof *cm))) {
         st = PF_ENOMEM;
         goto fail;
     }
@@ -105,7 +105,7 @@ pf_status pf_write_gif(const char *path, const pf_anim *a,
     for (int f = 0; f < a->count; f++) {
         const uint8_t *p = a->frames[f].rgba;
         if (!p || a->frames[f].duration_ms <= 0) {
-            pf_error(lg, "frame %d has no pixels or a duration <= 0", f);
+            pfi_error(lg, "frame %d has no pixels or a duration <= 0", f);
             st = PF_EINVAL;
             goto fail;
         }
@@ -113,7 +113,7 @@ pf_status pf_write_gif(const char *path, const pf_anim *a,
             if (p[3] < GIF_ALPHA_CUT) {
                 has_transparent = 1;
             } else if (map_colour(cm, (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]) < 0) {
-                pf_error(lg, "GIF needs an exact palette of at most %d opaque colours, but frame %d "
+                pfi_error(lg, "GIF needs an exact palette of at most %d opaque colours, but frame %d "
                          "has more; reduce the colours first (--colors)", GIF_MAX_OPAQUE, f);
                 st = PF_EINVAL;
                 goto fail;
@@ -133,11 +133,11 @@ pf_status pf_write_gif(const char *path, const pf_anim *a,
         goto fail;
     }
 
-    if ((st = pf_outfile_open(&of, path, force, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_open(&of, path, force, lg)) < 0) goto fail;
     /* EGifCloseFile closes the descriptor it was given: hand it a dup so
-     * that pf_outfile_commit can still fsync and rename ours. */
+     * that pfi_outfile_commit can still fsync and rename ours. */
     if ((fd2 = dup(of.fd)) < 0) {
-        pf_error(lg, "cannot write '%s': %s", path, strerror(errno));
+        pfi_error(lg, "cannot write '%s': %s", path, strerror(errno));
         st = PF_EOUTPUT;
         goto fail;
     }
@@ -199,12 +199,12 @@ pf_status pf_write_gif(const char *path, const pf_anim *a,
         st = gif_status(ret, err, "close", lg);
     }
     if (st < 0) goto fail;
-    if ((st = pf_outfile_close(&of, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_close(&of, lg)) < 0) goto fail;
     st = PF_OK;
     goto done;
 fail:
     if (g) EGifCloseFile(g, &err);
-    pf_outfile_abort(&of);
+    pfi_outfile_abort(&of);
 done:
     GifFreeMapObject(cmap);
     free(cm);

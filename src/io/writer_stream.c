@@ -1,25 +1,25 @@
 /*
- * writer_stream.c - pf_writer, the streaming output: frames pushed one at a
+ * writer_stream.c - pfi_writer, the streaming output: frames pushed one at a
  * time as the restore pipeline makes them, nearest-upscaled by o->upscale
  * for every kind but video (whose encoder upscales, with its own default).
  * Video and PNG frames are encoded
  * per push (writer_video.c, writer_frames.c); spritesheet, GIF and WebP need
  * the whole clip (layout, one palette, the mux), so their frames are held in
- * a pf_anim and encoded at close. Not an encoder itself.
+ * a pfi_anim and encoded at close. Not an encoder itself.
  */
 #include "io/encode.h"
 
 #include <string.h>
 
-struct pf_writer {
-    pf_out_kind kind;
+struct pfi_writer {
+    pfi_out_kind kind;
     char *path;
-    pf_write_opts o;            /* copy; its pointers are read at push/close */
-    pf_logger lg;
-    const pf_logger *lgp;       /* &lg, or NULL when the caller gave none */
-    pf_video_stream *video;     /* PF_OUT_VIDEO */
-    pf_frames_stream *frames;   /* PF_OUT_FRAMES */
-    pf_anim held;               /* SHEET, GIF, WEBP: (count, H, W, 4) */
+    pfi_write_opts o;            /* copy; its pointers are read at push/close */
+    pfi_logger lg;
+    const pfi_logger *lgp;       /* &lg, or NULL when the caller gave none */
+    pfi_video_stream *video;     /* PF_OUT_VIDEO */
+    pfi_frames_stream *frames;   /* PF_OUT_FRAMES */
+    pfi_anim held;               /* SHEET, GIF, WEBP: (count, H, W, 4) */
     pf_status err;              /* first push failure of a held kind; sticky */
     int up;                     /* nearest upscale of every kind but video (which
                                    upscales itself), 1 = none */
@@ -46,16 +46,16 @@ static void upscale_nearest(const uint8_t *src, int w, int h, int s, uint8_t *ds
  * target(s) could be written, so a long restore is not wasted.
  * Errors: PF_EINVAL (unknown kind, size <= 0, loop < 0, bad pattern or
  * options), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM; all logged. */
-pf_status pf_writer_open(pf_writer **out, const char *path, int width, int height, int loop,
-                         const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_writer_open(pfi_writer **out, const char *path, int width, int height, int loop,
+                         const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_writer *w;
+    pfi_writer *w;
     char json[4096];
     pf_status st;
 
     PF_ASSERT(out);
     *out = NULL;
-    if (!path) return pf_out_kind_error(path, lg);
+    if (!path) return pfi_out_kind_error(path, lg);
     if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path))) {
         free(w);
         return PF_ENOMEM;
@@ -66,9 +66,9 @@ pf_status pf_writer_open(pf_writer **out, const char *path, int width, int heigh
         w->lgp = &w->lg;
     }
     lg = w->lgp;
-    w->kind = pf_out_kind_from_path(path);
+    w->kind = pfi_out_kind_from_path(path);
     if (w->kind == PF_OUT_NONE) {
-        st = pf_out_kind_error(path, lg);
+        st = pfi_out_kind_error(path, lg);
         goto fail;
     }
     w->w = width;
@@ -77,20 +77,20 @@ pf_status pf_writer_open(pf_writer **out, const char *path, int width, int heigh
     if (w->up > 1) {
         if (width <= 0 || height <= 0 || (int64_t)width * w->up > WRITER_MAX_SIDE ||
             (int64_t)height * w->up > WRITER_MAX_SIDE) {
-            pf_error(lg, "cannot write '%s': %dx%d frames upscaled %dx are over %d pixels a side; "
+            pfi_error(lg, "cannot write '%s': %dx%d frames upscaled %dx are over %d pixels a side; "
                      "lower --upscale", path, width, height, w->up, WRITER_MAX_SIDE);
             st = PF_EINVAL;
             goto fail;
         }
-        if (!(w->big = pf_malloc4((size_t)width * w->up, (size_t)height * w->up, 4, 1))) {
+        if (!(w->big = pfi_malloc4((size_t)width * w->up, (size_t)height * w->up, 4, 1))) {
             st = PF_ENOMEM;
             goto fail;
         }
         width *= w->up;
         height *= w->up;
     }
-    if (loop < 0 || (st = pf_anim_init(&w->held, width, height)) < 0) {
-        pf_error(lg, "cannot write '%s': bad frame size %dx%d or loop count %d", path, width,
+    if (loop < 0 || (st = pfi_anim_init(&w->held, width, height)) < 0) {
+        pfi_error(lg, "cannot write '%s': bad frame size %dx%d or loop count %d", path, width,
                  height, loop);
         st = PF_EINVAL;
         goto fail;
@@ -98,36 +98,36 @@ pf_status pf_writer_open(pf_writer **out, const char *path, int width, int heigh
     w->held.loop = loop;
     switch (w->kind) {
     case PF_OUT_VIDEO:
-        st = pf_video_stream_open(&w->video, path, width, height, 0, &w->o, lg);
+        st = pfi_video_stream_open(&w->video, path, width, height, 0, &w->o, lg);
         break;
     case PF_OUT_FRAMES:
-        st = pf_frames_stream_open(&w->frames, path, width, height, &w->o, lg);
+        st = pfi_frames_stream_open(&w->frames, path, width, height, &w->o, lg);
         break;
     case PF_OUT_SHEET:
-        if (pf_sheet_json_path(path, json, sizeof json) < 0) {
-            pf_error(lg, "output path too long: '%s'", path);
+        if (pfi_sheet_json_path(path, json, sizeof json) < 0) {
+            pfi_error(lg, "output path too long: '%s'", path);
             st = PF_EOUTPUT;
             break;
         }
-        if ((st = pf_outfile_probe(path, w->o.force, lg)) < 0) break;
-        st = pf_outfile_probe(json, w->o.force, lg);
+        if ((st = pfi_outfile_probe(path, w->o.force, lg)) < 0) break;
+        st = pfi_outfile_probe(json, w->o.force, lg);
         break;
     default:
-        st = pf_outfile_probe(path, w->o.force, lg);
+        st = pfi_outfile_probe(path, w->o.force, lg);
         break;
     }
     if (st < 0) goto fail;
     *out = w;
     return PF_OK;
 fail:
-    pf_writer_close(w, 0);
+    pfi_writer_close(w, 0);
     return st;
 }
 
 /* Encodes (video, frames) or keeps a copy of (others) one RGBA8 (H, W, 4)
  * frame lasting duration_ms. Errors: PF_EINVAL (NULL rgba, duration <= 0),
  * PF_EEXIST (frames), PF_EOUTPUT, PF_ENOMEM; all but PF_EINVAL are sticky. */
-pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms)
+pf_status pfi_writer_push(pfi_writer *w, const uint8_t *rgba, int duration_ms)
 {
     pf_status st;
 
@@ -138,13 +138,13 @@ pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms)
         rgba = w->big;
     }
     switch (w->kind) {
-    case PF_OUT_VIDEO: return pf_video_stream_push(w->video, rgba, duration_ms);
-    case PF_OUT_FRAMES: return pf_frames_stream_push(w->frames, rgba);
+    case PF_OUT_VIDEO: return pfi_video_stream_push(w->video, rgba, duration_ms);
+    case PF_OUT_FRAMES: return pfi_frames_stream_push(w->frames, rgba);
     default: break;
     }
     if (w->err < 0) return w->err;
-    if ((st = pf_anim_push(&w->held, rgba, duration_ms)) < 0) {
-        pf_error(w->lgp, "out of memory holding frame %d for '%s'", w->held.count, w->path);
+    if ((st = pfi_anim_push(&w->held, rgba, duration_ms)) < 0) {
+        pfi_error(w->lgp, "out of memory holding frame %d for '%s'", w->held.count, w->path);
         w->err = st;
     }
     return st;
@@ -154,26 +154,26 @@ pf_status pf_writer_push(pf_writer *w, const uint8_t *rgba, int duration_ms)
  * o->meta then); otherwise discards it. Frees w; NULL is fine. Returns the
  * commit's status (PF_OK when discarding): a sticky push error, PF_EINVAL
  * (no frames; GIF over 255 colours), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_writer_close(pf_writer *w, int commit)
+pf_status pfi_writer_close(pfi_writer *w, int commit)
 {
     pf_status st = PF_OK;
 
     if (!w) return PF_OK;
     switch (w->kind) {
-    case PF_OUT_VIDEO: st = pf_video_stream_close(w->video, commit); break;
-    case PF_OUT_FRAMES: st = pf_frames_stream_close(w->frames, commit); break;
+    case PF_OUT_VIDEO: st = pfi_video_stream_close(w->video, commit); break;
+    case PF_OUT_FRAMES: st = pfi_frames_stream_close(w->frames, commit); break;
     case PF_OUT_SHEET:
     case PF_OUT_GIF:
     case PF_OUT_WEBP:
         if (!commit) break;
         if ((st = w->err) < 0) break;
-        if (w->kind == PF_OUT_SHEET) st = pf_write_sheet(w->path, &w->held, &w->o, w->lgp);
-        else if (w->kind == PF_OUT_GIF) st = pf_write_gif(w->path, &w->held, &w->o, w->lgp);
-        else st = pf_write_webp(w->path, &w->held, &w->o, w->lgp);
+        if (w->kind == PF_OUT_SHEET) st = pfi_write_sheet(w->path, &w->held, &w->o, w->lgp);
+        else if (w->kind == PF_OUT_GIF) st = pfi_write_gif(w->path, &w->held, &w->o, w->lgp);
+        else st = pfi_write_webp(w->path, &w->held, &w->o, w->lgp);
         break;
     case PF_OUT_NONE: break;
     }
-    pf_anim_free(&w->held);
+    pfi_anim_free(&w->held);
     free(w->big);
     free(w->path);
     free(w);

@@ -6,7 +6,7 @@
  * exact). Streaming: each pushed frame is encoded at once, so only one
  * composed frame is held here (libx264 keeps its own lookahead). The
  * container (mp4/mov/mkv/m4v) comes from the final name; the bytes go to the
- * pf_outfile temp path. Not a general transcoder.
+ * pfi_outfile temp path. Not a general transcoder.
  */
 #include "io/encode.h"
 
@@ -25,9 +25,9 @@
 #define VIDEO_PRESET "medium"
 
 /* Video encoding's libav calls: a failure is the output's. */
-static pf_status av_check(int r, const char *step, const pf_logger *lg)
+static pf_status av_check(int r, const char *step, const pfi_logger *lg)
 {
-    return pf_av_status(r, PF_EOUTPUT, "video encoding", step, lg);
+    return pfi_av_status(r, PF_EOUTPUT, "video encoding", step, lg);
 }
 
 /* The nearest-upscale factor: o->upscale, or the smallest integer making
@@ -72,10 +72,10 @@ typedef struct pending_frame {
     int duration;  /* ms */
 } pending_frame;
 
-struct pf_video_stream {
-    pf_outfile of;
-    pf_logger lg;
-    const pf_logger *lgp;      /* &lg, or NULL when the caller gave none */
+struct pfi_video_stream {
+    pfi_outfile of;
+    pfi_logger lg;
+    const pfi_logger *lgp;      /* &lg, or NULL when the caller gave none */
     const AVOutputFormat *fmt;
     const AVCodec *codec;
     AVFormatContext *oc;
@@ -101,13 +101,13 @@ struct pf_video_stream {
 };
 
 /* Remembers a frame's duration until its packet comes out. Errors: PF_ENOMEM. */
-static pf_status pending_add(pf_video_stream *v, int64_t pts, int duration)
+static pf_status pending_add(pfi_video_stream *v, int64_t pts, int duration)
 {
     if (v->npending == v->cap_pending) {
         int ncap = v->cap_pending ? v->cap_pending * 2 : 64;
         pending_frame *np;
         if (v->cap_pending > (1 << 24)) return PF_ENOMEM;
-        np = pf_malloc4((size_t)ncap, sizeof *np, 1, 1);
+        np = pfi_malloc4((size_t)ncap, sizeof *np, 1, 1);
         if (!np) return PF_ENOMEM;
         if (v->npending) memcpy(np, v->pending, (size_t)v->npending * sizeof *np);
         free(v->pending);
@@ -120,7 +120,7 @@ static pf_status pending_add(pf_video_stream *v, int64_t pts, int duration)
 
 /* Duration of the frame that started at pts, ms (0 if unknown), forgotten
  * then. The list is as long as the encoder's delay, so a scan is cheap. */
-static int64_t pending_take(pf_video_stream *v, int64_t pts)
+static int64_t pending_take(pfi_video_stream *v, int64_t pts)
 {
     for (int i = 0; i < v->npending; i++) {
         if (v->pending[i].pts == pts) {
@@ -133,7 +133,7 @@ static int64_t pending_take(pf_video_stream *v, int64_t pts)
 }
 
 /* Muxes the held packet (its times in ms). */
-static pf_status write_held(pf_video_stream *v)
+static pf_status write_held(pfi_video_stream *v)
 {
     int r;
     v->have_held = 0;
@@ -150,7 +150,7 @@ static pf_status write_held(pf_video_stream *v)
  * and with B-frames that packet is not the last frame shown, so its
  * duration is set for the track to end at the clip's end (next_pts).
  * Matroska takes the maximum of pts + duration, which is right as is. */
-static pf_status drain(pf_video_stream *v, int last)
+static pf_status drain(pfi_video_stream *v, int last)
 {
     pf_status st;
     int r;
@@ -179,10 +179,10 @@ static pf_status drain(pf_video_stream *v, int last)
  * Errors: PF_EINVAL (size, upscale, threads, no H.264 container),
  * PF_EEXIST, PF_EOUTPUT (no libx264, folder not writable), PF_ENOMEM.
  * Source: FFmpeg 5.1 doc/examples/mux.c. */
-pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int width, int height,
-                               double fps_hint, const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_video_stream_open(pfi_video_stream **out, const char *path, int width, int height,
+                               double fps_hint, const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_video_stream *v;
+    pfi_video_stream *v;
     pf_status st;
     size_t rgb_bytes;
 
@@ -205,7 +205,7 @@ pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int widt
     }
     v->s = pick_scale(width, height, o ? o->upscale : 0);
     if ((int64_t)width * v->s > VIDEO_MAX_SIDE || (int64_t)height * v->s > VIDEO_MAX_SIDE) {
-        pf_error(lg, "video frames would be %lldx%lld, more than %d pixels a side; lower --upscale",
+        pfi_error(lg, "video frames would be %lldx%lld, more than %d pixels a side; lower --upscale",
                  (long long)width * v->s, (long long)height * v->s, VIDEO_MAX_SIDE);
         st = PF_EINVAL;
         goto fail;
@@ -218,24 +218,24 @@ pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int widt
     if (av_log_get_level() > AV_LOG_ERROR) av_log_set_level(AV_LOG_ERROR);
     if (!(v->fmt = av_guess_format(NULL, path, NULL)) ||
         avformat_query_codec(v->fmt, AV_CODEC_ID_H264, FF_COMPLIANCE_NORMAL) != 1) {
-        pf_error(lg, "no H.264 container for '%s': use .mp4, .mov, .mkv or .m4v", path);
+        pfi_error(lg, "no H.264 container for '%s': use .mp4, .mov, .mkv or .m4v", path);
         st = PF_EINVAL;
         goto fail;
     }
     if (!(v->codec = avcodec_find_encoder_by_name("libx264"))) {
-        pf_error(lg, "this FFmpeg has no libx264 encoder");
+        pfi_error(lg, "this FFmpeg has no libx264 encoder");
         st = PF_EOUTPUT;
         goto fail;
     }
     /* Slack past the end: swscale's SIMD input reads whole vectors beyond
      * the last pixel (valgrind: 16-byte reads 0 bytes after the block). */
-    if (!pf_mul4_size(&rgb_bytes, (size_t)v->W, (size_t)v->H, 3, 1) ||
-        !pf_add_size(&rgb_bytes, rgb_bytes, 64) || !(v->rgb = malloc(rgb_bytes))) {
+    if (!pfi_mul4_size(&rgb_bytes, (size_t)v->W, (size_t)v->H, 3, 1) ||
+        !pfi_add_size(&rgb_bytes, rgb_bytes, 64) || !(v->rgb = malloc(rgb_bytes))) {
         st = PF_ENOMEM;
         goto fail;
     }
 
-    if ((st = pf_outfile_open(&v->of, path, o ? o->force : 0, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_open(&v->of, path, o ? o->force : 0, lg)) < 0) goto fail;
     /* Format from the final name, bytes to the temp path (also the url that
      * mov's +faststart pass reads back). */
     if ((st = av_check(avformat_alloc_output_context2(&v->oc, v->fmt, NULL, v->of.tmp_path),
@@ -278,13 +278,13 @@ pf_status pf_video_stream_open(pf_video_stream **out, const char *path, int widt
     *out = v;
     return PF_OK;
 fail:
-    pf_video_stream_close(v, 0);
+    pfi_video_stream_close(v, 0);
     return st;
 }
 
 /* Opens libx264 (crf 18, preset medium) with the frame rate from the hint
  * or the first frame's duration, and writes the container header. */
-static pf_status start(pf_video_stream *v, int first_ms)
+static pf_status start(pfi_video_stream *v, int first_ms)
 {
     AVDictionary *copts = NULL, *mopts = NULL;
     const char *name = v->fmt->name;
@@ -315,7 +315,7 @@ done:
  * yuv420p and sent to the encoder at pts = sum of earlier durations (ms).
  * Errors: PF_EINVAL (NULL rgba, duration <= 0; not sticky), PF_EOUTPUT,
  * PF_ENOMEM (sticky: later pushes and the commit repeat them). */
-pf_status pf_video_stream_push(pf_video_stream *v, const uint8_t *rgba, int duration_ms)
+pf_status pfi_video_stream_push(pfi_video_stream *v, const uint8_t *rgba, int duration_ms)
 {
     static const uint8_t black[3] = {0, 0, 0};
     const uint8_t *src[1];
@@ -349,14 +349,14 @@ fail:
  * into place; otherwise (or on any failure) removes it. Frees v (NULL is
  * fine). Errors (commit only): the sticky push error, PF_EINVAL (no frame
  * pushed), PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_video_stream_close(pf_video_stream *v, int commit)
+pf_status pfi_video_stream_close(pfi_video_stream *v, int commit)
 {
     pf_status st;
 
     if (!v) return PF_OK;
     st = commit ? v->err : PF_OK;
     if (commit && st == PF_OK && !v->started) {
-        pf_error(v->lgp, "nothing to write: the animation has no frames");
+        pfi_error(v->lgp, "nothing to write: the animation has no frames");
         st = PF_EINVAL;
     }
     if (commit && st == PF_OK) {
@@ -372,10 +372,10 @@ pf_status pf_video_stream_close(pf_video_stream *v, int commit)
         if (!(v->fmt->flags & AVFMT_NOFILE) &&
             (st = av_check(avio_closep(&v->oc->pb), "close", v->lgp)) < 0)
             goto out;
-        st = pf_outfile_close(&v->of, v->lgp);
+        st = pfi_outfile_close(&v->of, v->lgp);
     }
 out:
-    if (!commit || st < 0) pf_outfile_abort(&v->of);
+    if (!commit || st < 0) pfi_outfile_abort(&v->of);
     if (v->oc && !(v->oc->oformat->flags & AVFMT_NOFILE)) avio_closep(&v->oc->pb);
     avformat_free_context(v->oc);
     avcodec_free_context(&v->cc);
@@ -393,29 +393,29 @@ out:
  * through the streaming encoder above with the clip's mean frame rate.
  * Errors: PF_EINVAL (no frames, a bad frame, unknown container, frames
  * > 16384 pixels a side), PF_EEXIST, PF_EOUTPUT, PF_ENOMEM. */
-pf_status pf_write_video(const char *path, const pf_anim *a,
-                         const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_video(const char *path, const pfi_anim *a,
+                         const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_video_stream *v = NULL;
+    pfi_video_stream *v = NULL;
     int64_t total = 0;
     pf_status st, c;
 
     if (!path) return PF_EINVAL;
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+        pfi_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
     }
     for (int f = 0; f < a->count; f++) {
         if (!a->frames[f].rgba || a->frames[f].duration_ms <= 0) {
-            pf_error(lg, "frame %d has no pixels or a duration <= 0", f);
+            pfi_error(lg, "frame %d has no pixels or a duration <= 0", f);
             return PF_EINVAL;
         }
         total += a->frames[f].duration_ms;
     }
-    st = pf_video_stream_open(&v, path, a->width, a->height, 1000.0 * a->count / (double)total,
+    st = pfi_video_stream_open(&v, path, a->width, a->height, 1000.0 * a->count / (double)total,
                               o, lg);
     for (int f = 0; st == PF_OK && f < a->count; f++)
-        st = pf_video_stream_push(v, a->frames[f].rgba, a->frames[f].duration_ms);
-    c = pf_video_stream_close(v, st == PF_OK);
+        st = pfi_video_stream_push(v, a->frames[f].rgba, a->frames[f].duration_ms);
+    c = pfi_video_stream_close(v, st == PF_OK);
     return st < 0 ? st : c;
 }

@@ -24,50 +24,50 @@
  * WebPPicture.error_code (pic may be NULL when there is none); the mux
  * returns WEBP_MUX_OK. Failures are logged with `what`. */
 static pf_status webp_enc_status(int ok, const WebPPicture *pic, const char *what,
-                                 const pf_logger *lg)
+                                 const pfi_logger *lg)
 {
     if (ok) return PF_OK;
     if (!pic || pic->error_code == VP8_ENC_ERROR_OUT_OF_MEMORY ||
         pic->error_code == VP8_ENC_ERROR_BITSTREAM_OUT_OF_MEMORY)
         return PF_ENOMEM;   /* the picture import fails only for memory */
-    pf_error(lg, "WebP encoding failed (%s): libwebp error %d", what, (int)pic->error_code);
+    pfi_error(lg, "WebP encoding failed (%s): libwebp error %d", what, (int)pic->error_code);
     return PF_EOUTPUT;
 }
 
-static pf_status webp_mux_status(WebPMuxError e, const char *what, const pf_logger *lg)
+static pf_status webp_mux_status(WebPMuxError e, const char *what, const pfi_logger *lg)
 {
     if (e == WEBP_MUX_OK) return PF_OK;
     if (e == WEBP_MUX_MEMORY_ERROR) return PF_ENOMEM;
-    pf_error(lg, "WebP muxing failed (%s): libwebp mux error %d", what, (int)e);
+    pfi_error(lg, "WebP muxing failed (%s): libwebp mux error %d", what, (int)e);
     return PF_EOUTPUT;
 }
 
 /* Checks what WebP can hold before anything is written: a canvas within
  * WEBP_MAX_DIMENSION, frames with pixels and 1..2^24-1 ms durations, and a
  * total that fits the int timestamps of libwebp's decoders. Errors: PF_EINVAL. */
-static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
+static pf_status check_anim(const pfi_anim *a, const pfi_logger *lg)
 {
     int64_t total = 0;
     if (!a || a->count <= 0 || a->width <= 0 || a->height <= 0 || !a->frames) {
-        pf_error(lg, "nothing to write: the animation has no frames");
+        pfi_error(lg, "nothing to write: the animation has no frames");
         return PF_EINVAL;
     }
     if (a->width > WEBP_MAX_DIMENSION || a->height > WEBP_MAX_DIMENSION) {
-        pf_error(lg, "WebP frames are at most %d pixels wide and high (have %dx%d)",
+        pfi_error(lg, "WebP frames are at most %d pixels wide and high (have %dx%d)",
                  WEBP_MAX_DIMENSION, a->width, a->height);
         return PF_EINVAL;
     }
     for (int f = 0; f < a->count; f++) {
         int d = a->frames[f].duration_ms;
         if (!a->frames[f].rgba || d <= 0 || d > WEBP_MAX_FRAME_MS) {
-            pf_error(lg, "frame %d has no pixels or a duration outside 1..%d ms", f,
+            pfi_error(lg, "frame %d has no pixels or a duration outside 1..%d ms", f,
                      WEBP_MAX_FRAME_MS);
             return PF_EINVAL;
         }
         total += d;
     }
     if (total > INT_MAX) {
-        pf_error(lg, "the animation is too long for WebP timestamps");
+        pfi_error(lg, "the animation is too long for WebP timestamps");
         return PF_EINVAL;
     }
     return PF_OK;
@@ -79,10 +79,10 @@ static pf_status check_anim(const pf_anim *a, const pf_logger *lg)
  * a->loop (0 = forever, clamped to 65535), transparent background.
  * Errors: PF_EINVAL, PF_EEXIST, PF_EOUTPUT, PF_ENOMEM.
  * Source: libwebp encode.h / mux.h, WebP container spec (ANIM, ANMF). */
-pf_status pf_write_webp(const char *path, const pf_anim *a,
-                        const pf_write_opts *o, const pf_logger *lg)
+pf_status pfi_write_webp(const char *path, const pfi_anim *a,
+                        const pfi_write_opts *o, const pfi_logger *lg)
 {
-    pf_outfile of = {.fd = -1};
+    pfi_outfile of = {.fd = -1};
     WebPConfig cfg;
     WebPPicture pic;
     WebPMemoryWriter wr;
@@ -97,10 +97,10 @@ pf_status pf_write_webp(const char *path, const pf_anim *a,
     WebPMemoryWriterInit(&wr);
     if (!path) return PF_EINVAL;
     if ((st = check_anim(a, lg)) < 0) return st;
-    if ((st = pf_outfile_open(&of, path, force, lg)) < 0) return st;
+    if ((st = pfi_outfile_open(&of, path, force, lg)) < 0) return st;
 
     if (!WebPConfigInit(&cfg) || !WebPPictureInit(&pic)) {
-        pf_error(lg, "libwebp version mismatch");
+        pfi_error(lg, "libwebp version mismatch");
         st = PF_EINTERNAL;
         goto fail;
     }
@@ -110,7 +110,7 @@ pf_status pf_write_webp(const char *path, const pf_anim *a,
     cfg.quality = 75;     /* lossless: effort, not fidelity */
     cfg.method = 4;
     if (!WebPValidateConfig(&cfg)) {
-        pf_error(lg, "invalid WebP configuration");
+        pfi_error(lg, "invalid WebP configuration");
         st = PF_EINTERNAL;
         goto fail;
     }
@@ -155,16 +155,16 @@ pf_status pf_write_webp(const char *path, const pf_anim *a,
     if ((st = webp_mux_status(WebPMuxSetAnimationParams(mux, &anim), "loop", lg)) < 0 ||
         (st = webp_mux_status(WebPMuxAssemble(mux, &data), "assemble", lg)) < 0)
         goto fail;
-    if (pf_write_all(of.fd, data.bytes, data.size) < 0) {
-        pf_error(lg, "cannot write '%s': %s", path, strerror(errno));
+    if (pfi_write_all(of.fd, data.bytes, data.size) < 0) {
+        pfi_error(lg, "cannot write '%s': %s", path, strerror(errno));
         st = PF_EOUTPUT;
         goto fail;
     }
-    if ((st = pf_outfile_close(&of, lg)) < 0) goto fail;
+    if ((st = pfi_outfile_close(&of, lg)) < 0) goto fail;
     st = PF_OK;
     goto done;
 fail:
-    pf_outfile_abort(&of);
+    pfi_outfile_abort(&of);
 done:
     WebPDataClear(&data);
     WebPMuxDelete(mux);

@@ -78,7 +78,7 @@ double nn_loss_sobel(float *grad, float weight, const float *pred, const float *
                 double gx = 0.0, gy = 0.0;
                 for (int dy = 0; dy < 3; dy++)
                     for (int dx = 0; dx < 3; dx++) {
-                        int yy = pf_clampi(y + dy - 1, 0, H - 1), xx = pf_clampi(x + dx - 1, 0, W - 1);
+                        int yy = pfi_clampi(y + dy - 1, 0, H - 1), xx = pfi_clampi(x + dx - 1, 0, W - 1);
                         size_t i = (size_t)yy * W + xx;
                         double e = (double)o[i] - g[i];
                         idx[dy][dx] = i;

@@ -50,7 +50,7 @@ pf_status nn_model_init_random(nn_model *m, const nn_unet_cfg *cfg, uint64_t see
     return PF_OK;
 }
 
-pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pf_logger *lg)
+pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pfi_logger *lg)
 {
     nn_st st;
     nn_unet_cfg cfg;
@@ -59,12 +59,12 @@ pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const p
     memset(m, 0, sizeof *m);
     nn_werr e = nn_st_read_file(&st, path, max_bytes, lg);
     if (e != NN_WOK) {
-        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        pfi_error(lg, "model '%s': %s", path, nn_werr_str(e));
         return nn_werr_status(e, 0);
     }
     if ((rc = nn_unet_cfg_from_st(&cfg, &st, lg)) < 0) goto fail;
     if (nn_model_k_from_in_ch(cfg.in_ch) < 0 || cfg.out_ch != 4) {
-        pf_error(lg, "model '%s': %d input and %d output channels; pixelfix needs 4k^2+3 in "
+        pfi_error(lg, "model '%s': %d input and %d output channels; pixelfix needs 4k^2+3 in "
                  "(k = samples per cell side) and 4 out", path, cfg.in_ch, cfg.out_ch);
         rc = PF_EMODEL;
         goto fail;
@@ -74,21 +74,21 @@ pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const p
     if ((rc = build_table(m, &cfg)) < 0) goto fail;
     e = nn_weights_check_st(&m->p, &st, 0, lg);
     if (e != NN_WOK) {
-        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        pfi_error(lg, "model '%s': %s", path, nn_werr_str(e));
         rc = nn_werr_status(e, 0);
         goto fail;
     }
     if ((rc = nn_params_alloc(&m->p)) < 0) goto fail;
     const char *alpha = nn_st_meta_get(&st, "pf.alpha");
     if (alpha && strcmp(alpha, "classical") && strcmp(alpha, "model")) {
-        pf_error(lg, "model '%s': pf.alpha is '%s'; expected 'model' or 'classical'", path, alpha);
+        pfi_error(lg, "model '%s': pf.alpha is '%s'; expected 'model' or 'classical'", path, alpha);
         rc = PF_EMODEL;
         goto fail;
     }
     m->classical_alpha = alpha && strcmp(alpha, "classical") == 0;
     e = nn_weights_from_st(&m->p, &st, 0, lg);
     if (e != NN_WOK) {
-        pf_error(lg, "model '%s': %s", path, nn_werr_str(e));
+        pfi_error(lg, "model '%s': %s", path, nn_werr_str(e));
         rc = nn_werr_status(e, 0);
         goto fail;
     }
@@ -100,7 +100,7 @@ fail:
     return rc;
 }
 
-pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pf_logger *lg)
+pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pfi_logger *lg)
 {
     nn_kv kv[NN_UNET_META_MAX + 1];
     char store[NN_UNET_META_STORE];
@@ -151,10 +151,10 @@ static pf_status pack(const nn_model *m, nn_state *s, const float *const *sample
     const int Hp = round_up(H, q), Wp = round_up(W, q);
     const size_t plane = (size_t)Hp * Wp;   /* under 2^31: H, W <= 2^15 */
     size_t frame, need;
-    if (!pf_mul_size(&frame, (size_t)C, plane) || !pf_mul_size(&need, frame, (size_t)T))
+    if (!pfi_mul_size(&frame, (size_t)C, plane) || !pfi_mul_size(&need, frame, (size_t)T))
         return PF_ENOMEM;
     if (need > s->x_cap) {
-        float *x = pf_malloc4(need, sizeof(float), 1, 1);
+        float *x = pfi_malloc4(need, sizeof(float), 1, 1);
         if (!x) return PF_ENOMEM;
         free(s->x);
         s->x = x;
@@ -201,8 +201,8 @@ pf_status nn_model_window_bytes(const nn_model *m, int T, int H, int W, size_t *
     const int Hp = round_up(H, q), Wp = round_up(W, q);
     nn_unet u = m->net;   /* measured on a copy: m is only read */
     if ((st = nn_unet_plan_bytes(&u, T, Hp, Wp, 0, &net)) < 0) return st;
-    if (!pf_mul4_size(&x, (size_t)m->cfg.in_ch, (size_t)Hp, (size_t)Wp, (size_t)T) ||
-        !pf_mul_size(&x, x, sizeof(float)) || !pf_add_size(bytes, net, x))
+    if (!pfi_mul4_size(&x, (size_t)m->cfg.in_ch, (size_t)Hp, (size_t)Wp, (size_t)T) ||
+        !pfi_mul_size(&x, x, sizeof(float)) || !pfi_add_size(bytes, net, x))
         *bytes = SIZE_MAX;
     return PF_OK;
 }
@@ -264,8 +264,8 @@ static void tile_span(int a, int S, int n, int *b, int *lo, int *hi)
 static int tile_buffer_bytes(const nn_model *m, int T, int h, int w, size_t *bytes)
 {
     const size_t per_cell = (size_t)4 * m->k * m->k + 8;
-    return pf_mul4_size(bytes, per_cell, (size_t)h, (size_t)w, (size_t)T) &&
-           pf_mul_size(bytes, *bytes, sizeof(float));
+    return pfi_mul4_size(bytes, per_cell, (size_t)h, (size_t)w, (size_t)T) &&
+           pfi_mul_size(bytes, *bytes, sizeof(float));
 }
 
 pf_status nn_model_tile_plan(const nn_model *m, int T, int H, int W, size_t max_bytes, int *S, size_t *bytes)
@@ -287,7 +287,7 @@ pf_status nn_model_tile_plan(const nn_model *m, int T, int H, int W, size_t max_
         if (h > H) h = H;
         if (w > W) w = W;
         if ((st = nn_model_window_bytes(m, T, h, w, &net)) < 0) return st;
-        if (!tile_buffer_bytes(m, T, h, w, &buf) || !pf_add_size(&need, net, buf)) continue;
+        if (!tile_buffer_bytes(m, T, h, w, &buf) || !pfi_add_size(&need, net, buf)) continue;
         if (need <= max_bytes) {
             *S = side;
             *bytes = need;
@@ -308,9 +308,9 @@ pf_status nn_model_run_tiled(const nn_model *m, nn_state *s, const float *const 
     const int side = S + 2 * NN_TILE_HALO;
     const int th = side < H ? side : H, tw = side < W ? side : W;
     size_t sl, cl;
-    if (!pf_mul4_size(&sl, 4, (size_t)th * k, (size_t)tw * k, 1) || !pf_mul4_size(&cl, 4, (size_t)th, (size_t)tw, 1))
+    if (!pfi_mul4_size(&sl, 4, (size_t)th * k, (size_t)tw * k, 1) || !pfi_mul4_size(&cl, 4, (size_t)th, (size_t)tw, 1))
         return PF_ENOMEM;
-    float *buf = pf_malloc4((size_t)T, sl + 2 * cl, sizeof(float), 1);
+    float *buf = pfi_malloc4((size_t)T, sl + 2 * cl, sizeof(float), 1);
     if (!buf) return PF_ENOMEM;
     const float *ts[64], *tc[64];
     float *to[64];

@@ -72,11 +72,11 @@ pf_status nn_model_init_random(nn_model *m, const nn_unet_cfg *cfg, uint64_t see
  * Errors, each logged with what is wrong: PF_EMODEL (missing, unreadable,
  * truncated, not a pixelfix model, or a tensor that is missing, unknown
  * or of the wrong shape: the message names it), PF_ELIMIT, PF_ENOMEM. */
-pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pf_logger *lg);
+pf_status nn_model_load(nn_model *m, const char *path, size_t max_bytes, const pfi_logger *lg);
 
 /* Writes the model (values as dtype, F32 or F16) with its architecture in
  * __metadata__, atomically. Errors: PF_EOUTPUT, PF_ENOMEM. */
-pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pf_logger *lg);
+pf_status nn_model_save(const nn_model *m, const char *path, nn_dtype dtype, const pfi_logger *lg);
 
 void nn_model_free(nn_model *m);
 

@@ -17,7 +17,7 @@ int nn_params_add(nn_params *p, const char *name, int ndim, const int *shape,
         return PF_EINVAL;
     if (nn_params_find(p, name) >= 0) return PF_EINVAL;
     for (int d = 0; d < ndim; d++)
-        if (shape[d] <= 0 || !pf_mul_size(&numel, numel, (size_t)shape[d])) return PF_EINVAL;
+        if (shape[d] <= 0 || !pfi_mul_size(&numel, numel, (size_t)shape[d])) return PF_EINVAL;
     off = (p->total + 15) / 16 * 16;
     if (off < p->total || off > SIZE_MAX - numel - 16) return PF_EINVAL;
     if (p->n == p->cap) {
@@ -44,7 +44,7 @@ int nn_params_add(nn_params *p, const char *name, int ndim, const int *shape,
 static float *alloc_block(size_t total)
 {
     size_t bytes, n = (total + 15) / 16 * 16;
-    if (!pf_mul_size(&bytes, n ? n : 16, sizeof(float))) return NULL;
+    if (!pfi_mul_size(&bytes, n ? n : 16, sizeof(float))) return NULL;
     float *b = aligned_alloc(64, bytes);
     if (b) memset(b, 0, bytes);
     return b;

@@ -13,7 +13,7 @@ static int src_frame(int t, int j, int k, int T, nn_tpad pad)
 {
     int s = t + j - k / 2;
     if (s >= 0 && s < T) return s;
-    return pad == NN_TPAD_REPLICATE ? pf_clampi(s, 0, T - 1) : -1;
+    return pad == NN_TPAD_REPLICATE ? pfi_clampi(s, 0, T - 1) : -1;
 }
 
 void nn_tconv1d_forward(float *y, const float *x, const float *w, const float *b,

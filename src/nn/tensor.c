@@ -22,7 +22,7 @@ pf_status nn_arena_init(nn_arena *a, size_t cap)
     size_t bytes;
     memset(a, 0, sizeof *a);
     cap = (cap + NN_ARENA_ALIGN - 1) / NN_ARENA_ALIGN * NN_ARENA_ALIGN;
-    if (!pf_mul_size(&bytes, cap ? cap : NN_ARENA_ALIGN, sizeof(float))) return PF_ENOMEM;
+    if (!pfi_mul_size(&bytes, cap ? cap : NN_ARENA_ALIGN, sizeof(float))) return PF_ENOMEM;
 #ifdef MADV_HUGEPAGE
     if (bytes >= NN_ARENA_HUGE) {
         /* an arena of hundreds of MiB in 4 KiB pages costs a page fault per
@@ -81,7 +81,7 @@ void nn_tensor_alloc(nn_tensor *t, nn_arena *a, int n, int c, int h, int w)
     size_t cnt;
     t->n = n; t->c = c; t->h = h; t->w = w;
     t->d = NULL;
-    if (!pf_mul4_size(&cnt, (size_t)n, (size_t)c, (size_t)h, (size_t)w)) {
+    if (!pfi_mul4_size(&cnt, (size_t)n, (size_t)c, (size_t)h, (size_t)w)) {
         a->overflow = 1;
         return;
     }

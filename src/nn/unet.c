@@ -712,7 +712,7 @@ static int meta_enum(const nn_st *st, const char *key, const char *const *names,
     return -1;
 }
 
-pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pf_logger *lg)
+pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pfi_logger *lg)
 {
     const char *arch = nn_st_meta_get(st, "pf.arch"), *chs = nn_st_meta_get(st, "pf.ch");
     const char *act = nn_st_meta_get(st, "pf.act");
@@ -720,7 +720,7 @@ pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pf_logger *
 
     memset(c, 0, sizeof *c);
     if (!arch || strcmp(arch, "unet-v1") != 0) {
-        pf_error(lg, "model: pf.arch is %s%s%s, not unet-v1", arch ? "'" : "", arch ? arch : "missing",
+        pfi_error(lg, "model: pf.arch is %s%s%s, not unet-v1", arch ? "'" : "", arch ? arch : "missing",
                  arch ? "'" : "");
         return PF_EMODEL;
     }
@@ -731,19 +731,19 @@ pf_status nn_unet_cfg_from_st(nn_unet_cfg *c, const nn_st *st, const pf_logger *
         meta_enum(st, "pf.tpad", tpad_names, 2, &tpad) || !chs ||
         sscanf(chs, "%d,%d,%d,%d", &c->ch[0], &c->ch[1], &c->ch[2], &c->ch[3]) != 4 ||
         (a = nn_act_parse(act)) < 0) {
-        pf_error(lg, "model: the U-Net metadata is missing a value or has a bad one");
+        pfi_error(lg, "model: the U-Net metadata is missing a value or has a bad one");
         return PF_EMODEL;
     }
     c->res_blocks = 1;   /* absent in files from before it was configurable */
     if (nn_st_meta_get(st, "pf.res_blocks") && meta_int(st, "pf.res_blocks", &c->res_blocks)) {
-        pf_error(lg, "model: pf.res_blocks is not a number");
+        pfi_error(lg, "model: pf.res_blocks is not a number");
         return PF_EMODEL;
     }
     c->mixer = (nn_mixer)mixer;
     c->tpad = (nn_tpad)tpad;
     c->act = (nn_act)a;
     if (!cfg_ok(c)) {
-        pf_error(lg, "model: the U-Net metadata describes an invalid network");
+        pfi_error(lg, "model: the U-Net metadata describes an invalid network");
         return PF_EMODEL;
     }
     return PF_OK;

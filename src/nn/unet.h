@@ -145,6 +145,6 @@ int nn_unet_cfg_to_meta(const nn_unet_cfg *cfg, nn_kv *kv, char *store);
 
 /* Reads a configuration from a file's metadata. PF_EMODEL (logged) when
  * it is not a pixelfix U-Net or a value is missing or out of range. */
-pf_status nn_unet_cfg_from_st(nn_unet_cfg *cfg, const nn_st *st, const pf_logger *lg);
+pf_status nn_unet_cfg_from_st(nn_unet_cfg *cfg, const nn_st *st, const pfi_logger *lg);
 
 #endif /* PF_NN_UNET_H */

@@ -152,7 +152,7 @@ static int json_size(const json_t *j, size_t *out)
     return 0;
 }
 
-static nn_werr parse_entry(nn_st_entry *e, const char *name, json_t *obj, const pf_logger *lg)
+static nn_werr parse_entry(nn_st_entry *e, const char *name, json_t *obj, const pfi_logger *lg)
 {
     json_t *jd = json_object_get(obj, "dtype"), *js = json_object_get(obj, "shape");
     json_t *jo = json_object_get(obj, "data_offsets");
@@ -162,45 +162,45 @@ static nn_werr parse_entry(nn_st_entry *e, const char *name, json_t *obj, const 
     if (!e->name) return NN_WERR_NOMEM;
     if (!json_is_object(obj) || !json_is_string(jd) || !json_is_array(js) ||
         !json_is_array(jo) || json_array_size(jo) != 2 || json_object_size(obj) != 3) {
-        pf_error(lg, "safetensors: tensor '%s': entry needs exactly dtype, shape and data_offsets", name);
+        pfi_error(lg, "safetensors: tensor '%s': entry needs exactly dtype, shape and data_offsets", name);
         return NN_WERR_HEADER;
     }
     int dt = dtype_parse(json_string_value(jd));
     if (dt < 0) {
-        pf_error(lg, "safetensors: tensor '%s': unknown dtype '%s'", name, json_string_value(jd));
+        pfi_error(lg, "safetensors: tensor '%s': unknown dtype '%s'", name, json_string_value(jd));
         return NN_WERR_DTYPE;
     }
     e->dtype = (nn_dtype)dt;
     if (json_array_size(js) > NN_ST_MAX_DIM) {
-        pf_error(lg, "safetensors: tensor '%s': more than %d dimensions", name, NN_ST_MAX_DIM);
+        pfi_error(lg, "safetensors: tensor '%s': more than %d dimensions", name, NN_ST_MAX_DIM);
         return NN_WERR_HEADER;
     }
     e->ndim = (int)json_array_size(js);
     for (int d = 0; d < e->ndim; d++) {
         size_t v;
         if (json_size(json_array_get(js, (size_t)d), &v) < 0 || v > (size_t)INT64_MAX) {
-            pf_error(lg, "safetensors: tensor '%s': shape entry %d is not a size", name, d);
+            pfi_error(lg, "safetensors: tensor '%s': shape entry %d is not a size", name, d);
             return NN_WERR_HEADER;
         }
         e->shape[d] = (int64_t)v;
     }
     if (json_size(json_array_get(jo, 0), &b) < 0 || json_size(json_array_get(jo, 1), &en) < 0) {
-        pf_error(lg, "safetensors: tensor '%s': data_offsets are not two sizes", name);
+        pfi_error(lg, "safetensors: tensor '%s': data_offsets are not two sizes", name);
         return NN_WERR_OFFSETS;
     }
     e->begin = b;
     e->end = en;
     size_t nbytes = dtypes[dt].size;
     for (int d = 0; d < e->ndim; d++) {
-        if (!pf_mul_size(&nbytes, nbytes, (size_t)e->shape[d])) {
-            pf_error(lg, "safetensors: tensor '%s': shape overflows", name);
+        if (!pfi_mul_size(&nbytes, nbytes, (size_t)e->shape[d])) {
+            pfi_error(lg, "safetensors: tensor '%s': shape overflows", name);
             return NN_WERR_OFFSETS;
         }
     }
     if (en < b || en - b != nbytes) {
         char sh[160];
         shape_str(sh, sizeof sh, e->ndim, e->shape);
-        pf_error(lg, "safetensors: tensor '%s': data_offsets [%zu, %zu] do not hold %s %s (%zu bytes)",
+        pfi_error(lg, "safetensors: tensor '%s': data_offsets [%zu, %zu] do not hold %s %s (%zu bytes)",
                  name, b, en, dtypes[dt].name, sh, nbytes);
         return NN_WERR_OFFSETS;
     }
@@ -217,7 +217,7 @@ static int cmp_range(const void *a, const void *b)
 
 /* Overlaps, holes and the data-section length: every byte must belong to
  * exactly one tensor (reference: Metadata::validate). */
-static nn_werr check_layout(nn_st *st, const pf_logger *lg)
+static nn_werr check_layout(nn_st *st, const pfi_logger *lg)
 {
     const size_t data_len = st->size - st->data_off;
     nn_werr err = NN_WOK;
@@ -231,11 +231,11 @@ static nn_werr check_layout(nn_st *st, const pf_logger *lg)
     for (int i = 0; i < st->n && !err; i++) {
         const nn_st_entry *e = ord[i];
         if (e->begin < pos) {
-            pf_error(lg, "safetensors: tensor '%s' [%zu, %zu] overlaps tensor '%s' (ends at %zu)",
+            pfi_error(lg, "safetensors: tensor '%s' [%zu, %zu] overlaps tensor '%s' (ends at %zu)",
                      e->name, e->begin, e->end, prev, pos);
             err = NN_WERR_OVERLAP;
         } else if (e->begin > pos) {
-            pf_error(lg, "safetensors: tensor '%s' starts at %zu: bytes %zu..%zu belong to no tensor",
+            pfi_error(lg, "safetensors: tensor '%s' starts at %zu: bytes %zu..%zu belong to no tensor",
                      e->name, e->begin, pos, e->begin);
             err = NN_WERR_OFFSETS;
         }
@@ -243,11 +243,11 @@ static nn_werr check_layout(nn_st *st, const pf_logger *lg)
         prev = e->name;
     }
     if (!err && pos > data_len) {
-        pf_error(lg, "safetensors: file truncated: tensor '%s' ends at data byte %zu, the file has %zu",
+        pfi_error(lg, "safetensors: file truncated: tensor '%s' ends at data byte %zu, the file has %zu",
                  prev, pos, data_len);
         err = NN_WERR_TRUNCATED;
     } else if (!err && pos < data_len) {
-        pf_error(lg, "safetensors: %zu trailing bytes after the last tensor%s%s%s",
+        pfi_error(lg, "safetensors: %zu trailing bytes after the last tensor%s%s%s",
                  data_len - pos, prev ? " '" : "", prev ? prev : "", prev ? "'" : "");
         err = NN_WERR_OFFSETS;
     }
@@ -255,7 +255,7 @@ static nn_werr check_layout(nn_st *st, const pf_logger *lg)
     return err;
 }
 
-static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
+static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pfi_logger *lg)
 {
     json_t *root = NULL;
     json_error_t jerr;
@@ -265,23 +265,23 @@ static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
     st->buf = buf;
     st->size = size;
     if (size < 8) {
-        pf_error(lg, "safetensors: file truncated: %zu bytes, not even the 8-byte header length", size);
+        pfi_error(lg, "safetensors: file truncated: %zu bytes, not even the 8-byte header length", size);
         return NN_WERR_TRUNCATED;
     }
     uint64_t n = rd_u64(buf);
     if (n > size - 8 || n > ST_MAX_HEADER) {
-        pf_error(lg, "safetensors: header length %" PRIu64 " is beyond the file (%zu bytes) or over %u",
+        pfi_error(lg, "safetensors: header length %" PRIu64 " is beyond the file (%zu bytes) or over %u",
                  n, size, ST_MAX_HEADER);
         return NN_WERR_HEADER_LEN;
     }
     st->data_off = 8 + (size_t)n;
     if (n < 2 || buf[8] != '{') {
-        pf_error(lg, "safetensors: the header does not start with '{'");
+        pfi_error(lg, "safetensors: the header does not start with '{'");
         return NN_WERR_HEADER;
     }
     root = json_loadb((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
-        pf_error(lg, "safetensors: header is not a JSON object: %s (column %d)", jerr.text, jerr.column);
+        pfi_error(lg, "safetensors: header is not a JSON object: %s (column %d)", jerr.text, jerr.column);
         err = NN_WERR_HEADER;
         goto fail;
     }
@@ -293,7 +293,7 @@ static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
     json_object_foreach(root, key, val) {
         if (strcmp(key, "__metadata__") == 0) {
             if (!json_is_object(val)) {
-                pf_error(lg, "safetensors: __metadata__ is not an object");
+                pfi_error(lg, "safetensors: __metadata__ is not an object");
                 err = NN_WERR_HEADER;
                 goto fail;
             }
@@ -305,7 +305,7 @@ static nn_werr parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
             json_t *mv;
             json_object_foreach(val, mk, mv) {
                 if (!json_is_string(mv)) {
-                    pf_error(lg, "safetensors: __metadata__ value of '%s' is not a string", mk);
+                    pfi_error(lg, "safetensors: __metadata__ value of '%s' is not a string", mk);
                     err = NN_WERR_HEADER;
                     goto fail;
                 }
@@ -328,14 +328,14 @@ fail:
     return err;
 }
 
-nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg)
+nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pfi_logger *lg)
 {
     nn_werr err = parse(st, buf, size, lg);
     if (err != NN_WOK) nn_st_free(st);   /* frees buf too: st owned it */
     return err;
 }
 
-nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_logger *lg)
+nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pfi_logger *lg)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
@@ -343,22 +343,22 @@ nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_
 
     memset(st, 0, sizeof *st);
     if (!f) {
-        pf_error(lg, "safetensors: cannot open %s: %s", path, strerror(errno));
+        pfi_error(lg, "safetensors: cannot open %s: %s", path, strerror(errno));
         return NN_WERR_IO;
     }
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {   /* a folder "opens" but has no size */
-        pf_error(lg, "safetensors: %s is not a regular file (give the path of a .safetensors model)", path);
+        pfi_error(lg, "safetensors: %s is not a regular file (give the path of a .safetensors model)", path);
         fclose(f);
         return NN_WERR_IO;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        pf_error(lg, "safetensors: cannot read %s: %s", path, strerror(errno));
+        pfi_error(lg, "safetensors: cannot read %s: %s", path, strerror(errno));
         fclose(f);
         return NN_WERR_IO;
     }
     if (max_bytes && (unsigned long)len > max_bytes) {
-        pf_error(lg, "safetensors: %s is %ld bytes, over the limit of %zu", path, len, max_bytes);
+        pfi_error(lg, "safetensors: %s is %ld bytes, over the limit of %zu", path, len, max_bytes);
         fclose(f);
         return NN_WERR_TOOBIG;
     }
@@ -368,7 +368,7 @@ nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_
         return NN_WERR_NOMEM;
     }
     if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        pf_error(lg, "safetensors: cannot read %s", path);
+        pfi_error(lg, "safetensors: cannot read %s", path);
         free(buf);
         fclose(f);
         return NN_WERR_IO;
@@ -430,7 +430,7 @@ static size_t src_numel(const nn_st_src *s)
 {
     size_t n = 1;
     for (int d = 0; d < s->ndim; d++)
-        if (s->shape[d] < 0 || !pf_mul_size(&n, n, (size_t)s->shape[d])) return SIZE_MAX;
+        if (s->shape[d] < 0 || !pfi_mul_size(&n, n, (size_t)s->shape[d])) return SIZE_MAX;
     return n;
 }
 
@@ -468,7 +468,7 @@ nn_werr nn_st_serialize(uint8_t **out, size_t *size, const nn_st_src *src, int n
     for (int i = 0; i < n; i++) {
         const nn_st_src *s = ord[i];
         size_t nb;
-        if (!pf_mul_size(&nb, src_numel(s), dtypes[s->dtype].size) || nb > (size_t)INT64_MAX - off) {
+        if (!pfi_mul_size(&nb, src_numel(s), dtypes[s->dtype].size) || nb > (size_t)INT64_MAX - off) {
             err = NN_WERR_HEADER;
             goto fail;
         }
@@ -489,7 +489,7 @@ nn_werr nn_st_serialize(uint8_t **out, size_t *size, const nn_st_src *src, int n
     hdr = json_dumps(root, JSON_COMPACT);
     if (!hdr) goto fail;
     size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8, total;
-    if (!pf_add_size(&total, 8 + padded, off)) goto fail;
+    if (!pfi_add_size(&total, 8 + padded, off)) goto fail;
     buf = malloc(total);
     if (!buf) goto fail;
     *size = total;
@@ -526,28 +526,28 @@ fail:
 }
 
 nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size,
-                             const pf_logger *lg)
+                             const pfi_logger *lg)
 {
     static atomic_uint counter;
     size_t len = strlen(path);
     int fd = -1, slot = 0;
     if (len + 48 > PF_TEMP_PATH_MAX) {
-        pf_error(lg, "safetensors: the path %s is too long", path);
+        pfi_error(lg, "safetensors: the path %s is too long", path);
         return NN_WERR_IO;
     }
     /* listed before it exists, so a signal handler can remove it (pf_remove_temp_files) */
-    char own[PF_TEMP_PATH_MAX], *tmp = pf_temp_claim(&slot);
+    char own[PF_TEMP_PATH_MAX], *tmp = pfi_temp_claim(&slot);
     if (!tmp) tmp = own;
     /* O_EXCL with mode 0666 honours the umask, unlike mkstemp's 0600 */
     for (int tries = 0; fd < 0 && tries < 16; tries++) {
         snprintf(tmp, PF_TEMP_PATH_MAX, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        pf_temp_list(slot);
+        pfi_temp_list(slot);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        pf_error(lg, "safetensors: cannot create a file beside %s: %s", path, strerror(errno));
-        pf_temp_release(slot);
+        pfi_error(lg, "safetensors: cannot create a file beside %s: %s", path, strerror(errno));
+        pfi_temp_release(slot);
         return NN_WERR_IO;
     }
     FILE *f = fdopen(fd, "wb");
@@ -556,10 +556,10 @@ nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size
     else close(fd);
     if (ok && rename(tmp, path) != 0) ok = 0;
     if (!ok) {
-        pf_error(lg, "safetensors: cannot write %s: %s", path, strerror(errno));
+        pfi_error(lg, "safetensors: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
     }
-    pf_temp_release(slot);
+    pfi_temp_release(slot);
     return ok ? NN_WOK : NN_WERR_IO;
 }
 
@@ -580,7 +580,7 @@ static float entry_value(const nn_st *st, const nn_st_entry *e, size_t k)
 }
 
 static nn_werr check_entry(const nn_st *st, const nn_st_entry *e, const nn_param *r,
-                           const pf_logger *lg)
+                           const pfi_logger *lg)
 {
     int same = e->ndim == r->ndim;
     for (int d = 0; same && d < r->ndim; d++) same = e->shape[d] == r->shape[d];
@@ -590,16 +590,16 @@ static nn_werr check_entry(const nn_st *st, const nn_st_entry *e, const nn_param
         for (int d = 0; d < r->ndim; d++) want[d] = r->shape[d];
         shape_str(a, sizeof a, e->ndim, e->shape);
         shape_str(b, sizeof b, r->ndim, want);
-        pf_error(lg, "weights: tensor '%s' has shape %s, the model needs %s", e->name, a, b);
+        pfi_error(lg, "weights: tensor '%s' has shape %s, the model needs %s", e->name, a, b);
         return NN_WERR_SHAPE;
     }
     if (e->dtype != NN_DT_F32 && e->dtype != NN_DT_F16) {
-        pf_error(lg, "weights: tensor '%s' is %s; only F32 and F16 load", e->name, dtypes[e->dtype].name);
+        pfi_error(lg, "weights: tensor '%s' is %s; only F32 and F16 load", e->name, dtypes[e->dtype].name);
         return NN_WERR_DTYPE;
     }
     for (size_t k = 0; k < r->numel; k++) {
         if (!isfinite(entry_value(st, e, k))) {
-            pf_error(lg, "weights: tensor '%s' element %zu is not finite", e->name, k);
+            pfi_error(lg, "weights: tensor '%s' element %zu is not finite", e->name, k);
             return NN_WERR_NONFINITE;
         }
     }
@@ -612,7 +612,7 @@ static nn_werr check_entry(const nn_st *st, const nn_st_entry *e, const nn_param
  * entry index of each value (slot 0) and moment (1, 2), -1 when absent.
  * Reads only the table and the file: p's values need not be allocated. */
 static nn_werr match_entries(const nn_params *p, const nn_st *st, int with_opt, int *found,
-                             const pf_logger *lg)
+                             const pfi_logger *lg)
 {
     nn_werr err = NN_WOK;
     for (int i = 0; i < 3 * p->n; i++) found[i] = -1;
@@ -623,7 +623,7 @@ static nn_werr match_entries(const nn_params *p, const nn_st *st, int with_opt, 
         if (is_opt_name(e->name, &base, &which)) slot = 1 + which;
         int i = nn_params_find(p, base);
         if (i < 0) {
-            pf_error(lg, "weights: tensor '%s' is not part of this model", e->name);
+            pfi_error(lg, "weights: tensor '%s' is not part of this model", e->name);
             return NN_WERR_UNKNOWN;
         }
         found[3 * i + slot] = k;
@@ -632,7 +632,7 @@ static nn_werr match_entries(const nn_params *p, const nn_st *st, int with_opt, 
     for (int i = 0; i < p->n && !err; i++) {
         for (int s = 0; s < (with_opt ? 3 : 1); s++) {
             if (found[3 * i + s] < 0) {
-                pf_error(lg, "weights: tensor '%s%s' is missing from the file",
+                pfi_error(lg, "weights: tensor '%s%s' is missing from the file",
                          s == 0 ? "" : s == 1 ? "opt.m." : "opt.v.", p->t[i].name);
                 return NN_WERR_MISSING;
             }
@@ -641,7 +641,7 @@ static nn_werr match_entries(const nn_params *p, const nn_st *st, int with_opt, 
     return err;
 }
 
-nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg)
+nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pfi_logger *lg)
 {
     int *found = malloc(sizeof(int) * 3 * (size_t)(p->n ? p->n : 1));
     if (!found) return NN_WERR_NOMEM;
@@ -650,7 +650,7 @@ nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, c
     return err;
 }
 
-nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg)
+nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pfi_logger *lg)
 {
     /* found[i * 3 + w]: entry index of value (w = 0), opt.m (1), opt.v (2) */
     int *found = malloc(sizeof(int) * 3 * (size_t)(p->n ? p->n : 1));
@@ -672,19 +672,19 @@ nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf
 }
 
 pf_status nn_weights_load(nn_params *p, const char *path, int with_opt, size_t max_bytes,
-                          nn_werr *why, const pf_logger *lg)
+                          nn_werr *why, const pfi_logger *lg)
 {
     nn_st st;
     nn_werr err = nn_st_read_file(&st, path, max_bytes, lg);
     if (!err) err = nn_weights_from_st(p, &st, with_opt, lg);
-    if (err) pf_error(lg, "weights: %s: %s", path, nn_werr_str(err));
+    if (err) pfi_error(lg, "weights: %s: %s", path, nn_werr_str(err));
     nn_st_free(&st);
     if (why) *why = err;
     return nn_werr_status(err, 0);
 }
 
 pf_status nn_weights_save(const nn_params *p, const char *path, const nn_kv *meta, int n_meta,
-                          nn_dtype dtype, int with_opt, const pf_logger *lg)
+                          nn_dtype dtype, int with_opt, const pfi_logger *lg)
 {
     const int per = with_opt ? 3 : 1;
     nn_st_src *src = calloc((size_t)(p->n ? p->n : 1) * per, sizeof *src);
@@ -710,7 +710,7 @@ pf_status nn_weights_save(const nn_params *p, const char *path, const nn_kv *met
     err = nn_st_serialize(&bytes, &size, src, p->n * per, meta, n_meta);
     if (!err) err = nn_write_file_atomic(path, bytes, size, lg);
 fail:
-    if (err) pf_error(lg, "weights: cannot save %s: %s", path, nn_werr_str(err));
+    if (err) pfi_error(lg, "weights: cannot save %s: %s", path, nn_werr_str(err));
     free(bytes);
     free(names);
     free(src);
@@ -723,7 +723,7 @@ fail:
 
 pf_status nn_checkpoint_save(const nn_params *p, const nn_adamw *opt, const nn_rng *rng,
                              const char *path, const nn_kv *meta, int n_meta,
-                             const pf_logger *lg)
+                             const pfi_logger *lg)
 {
     char step[32], lr[32], rs[32];
     nn_kv *kv = malloc(sizeof *kv * (size_t)(n_meta + CKPT_KEYS));
@@ -747,7 +747,7 @@ pf_status nn_checkpoint_save(const nn_params *p, const nn_adamw *opt, const nn_r
 }
 
 pf_status nn_checkpoint_load(nn_params *p, nn_adamw *opt, nn_rng *rng, const char *path,
-                             size_t max_bytes, nn_werr *why, const pf_logger *lg)
+                             size_t max_bytes, nn_werr *why, const pfi_logger *lg)
 {
     nn_st st;
     nn_werr err = nn_st_read_file(&st, path, max_bytes, lg);
@@ -766,7 +766,7 @@ pf_status nn_checkpoint_load(nn_params *p, nn_adamw *opt, nn_rng *rng, const cha
         if (s_rng) rs = strtoull(s_rng, &end3, 16);
         if (!s_step || !s_lr || !s_rng || *end1 || *end2 || *end3 || step < 0 || !*s_step ||
             !*s_lr || !*s_rng || rs == 0) {
-            pf_error(lg, "weights: %s: checkpoint metadata pf.step / pf.lr / pf.rng missing or malformed", path);
+            pfi_error(lg, "weights: %s: checkpoint metadata pf.step / pf.lr / pf.rng missing or malformed", path);
             err = NN_WERR_HEADER;
         }
     }
@@ -778,7 +778,7 @@ pf_status nn_checkpoint_load(nn_params *p, nn_adamw *opt, nn_rng *rng, const cha
         }
         if (rng) rng->s = rs;
     } else {
-        pf_error(lg, "weights: %s: %s", path, nn_werr_str(err));
+        pfi_error(lg, "weights: %s: %s", path, nn_werr_str(err));
     }
     nn_st_free(&st);
     if (why) *why = err;

@@ -91,11 +91,11 @@ typedef struct nn_st {
  * already freed and st is zeroed (nn_st_free on it is harmless). Checks everything that
  * does not need a model: header length, JSON, dtypes, offsets against
  * shapes, overlaps, holes, truncation. Messages name the tensor. */
-nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pf_logger *lg);
+nn_werr nn_st_parse(nn_st *st, uint8_t *buf, size_t size, const pfi_logger *lg);
 
 /* Reads path (at most max_bytes; 0 = no limit) and parses it; on failure
  * st is left zeroed with nothing to free. */
-nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pf_logger *lg);
+nn_werr nn_st_read_file(nn_st *st, const char *path, size_t max_bytes, const pfi_logger *lg);
 
 const nn_st_entry *nn_st_find(const nn_st *st, const char *name);
 /* The entry's data bytes (little-endian, possibly unaligned). */
@@ -122,7 +122,7 @@ nn_werr nn_st_serialize(uint8_t **out, size_t *size, const nn_st_src *src, int n
 
 /* Writes bytes to path through a temporary file and rename(). */
 nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size,
-                             const pf_logger *lg);
+                             const pfi_logger *lg);
 
 /* ---- models and checkpoints ------------------------------------------ */
 
@@ -133,33 +133,33 @@ nn_werr nn_write_file_atomic(const char *path, const uint8_t *bytes, size_t size
  * "opt.v.X" entries must match a tensor X; with_opt loads them into the
  * moments (allocated here) and requires them, otherwise they are skipped,
  * so a checkpoint loads as a plain model. */
-nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg);
+nn_werr nn_weights_from_st(nn_params *p, const nn_st *st, int with_opt, const pfi_logger *lg);
 
 /* nn_weights_from_st's checks alone, on p's table: p's values need not be
  * allocated, so a file whose metadata describes a network larger than
  * its tensors is refused before the network is allocated (NN_WERR_SHAPE,
  * NN_WERR_MISSING, ... as there; NN_WERR_NOMEM). */
-nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pf_logger *lg);
+nn_werr nn_weights_check_st(const nn_params *p, const nn_st *st, int with_opt, const pfi_logger *lg);
 
 /* nn_st_read_file + nn_weights_from_st. *why (may be NULL) gets the case. */
 pf_status nn_weights_load(nn_params *p, const char *path, int with_opt, size_t max_bytes,
-                          nn_werr *why, const pf_logger *lg);
+                          nn_werr *why, const pfi_logger *lg);
 
 /* Writes p's values as dtype (F32 or F16) with the metadata pairs; with_opt
  * also writes the AdamW moments (F32; they must be allocated). */
 pf_status nn_weights_save(const nn_params *p, const char *path, const nn_kv *meta, int n_meta,
-                          nn_dtype dtype, int with_opt, const pf_logger *lg);
+                          nn_dtype dtype, int with_opt, const pfi_logger *lg);
 
 /* A training checkpoint: F32 values, moments, and in __metadata__
  * "pf.step", "pf.lr" and "pf.rng" (decimal / %.9g / 16 hex digits) plus
  * the caller's pairs. */
 pf_status nn_checkpoint_save(const nn_params *p, const nn_adamw *opt, const nn_rng *rng,
                              const char *path, const nn_kv *meta, int n_meta,
-                             const pf_logger *lg);
+                             const pfi_logger *lg);
 
 /* Loads values and moments into p, and opt->step, opt->lr and *rng (either
  * may be NULL) from the metadata (PF_EMODEL if they are malformed). */
 pf_status nn_checkpoint_load(nn_params *p, nn_adamw *opt, nn_rng *rng, const char *path,
-                             size_t max_bytes, nn_werr *why, const pf_logger *lg);
+                             size_t max_bytes, nn_werr *why, const pfi_logger *lg);
 
 #endif /* PF_NN_WEIGHTS_H */

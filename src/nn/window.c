@@ -19,7 +19,7 @@ static float **alloc_rows(int n, size_t len)
     float **r = calloc((size_t)(n > 0 ? n : 1), sizeof *r);
     if (!r) return NULL;
     for (int i = 0; i < n; i++)
-        if (!(r[i] = pf_malloc4(len ? len : 1, sizeof(float), 1, 1))) {
+        if (!(r[i] = pfi_malloc4(len ? len : 1, sizeof(float), 1, 1))) {
             for (int k = 0; k < i; k++) free(r[k]);
             free(r);
             return NULL;
@@ -37,9 +37,9 @@ static void free_rows(float **r, int n)
 size_t nn_window_bytes(int T, int O, size_t in_len, size_t out_len)
 {
     size_t a, b, sum;
-    if (T < 0 || O < 0 || !pf_mul_size(&a, (size_t)T, in_len) ||
-        !pf_mul_size(&b, (size_t)(2 * T + O), out_len) || !pf_add_size(&sum, a, b) ||
-        !pf_mul_size(&sum, sum, sizeof(float)))
+    if (T < 0 || O < 0 || !pfi_mul_size(&a, (size_t)T, in_len) ||
+        !pfi_mul_size(&b, (size_t)(2 * T + O), out_len) || !pfi_add_size(&sum, a, b) ||
+        !pfi_mul_size(&sum, sum, sizeof(float)))
         return SIZE_MAX;
     return sum;
 }

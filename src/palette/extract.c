@@ -76,7 +76,7 @@
  * and b scale with the toe's slope; above, a shift by L_TOE / 2. */
 static void toe(const float lab[3], float out[3])
 {
-    float L = pf_clampf(lab[0], 0.0f, 1.05f), s = 1.0f;
+    float L = pfi_clampf(lab[0], 0.0f, 1.05f), s = 1.0f;
 
     if (L < L_TOE) {
         s = L / L_TOE;
@@ -97,9 +97,9 @@ static inline float d2(const float *a, const float *b)
 /* Grid cell of a toed colour (clamped into the grid). */
 static int cell_of(const float t[3])
 {
-    int i = (int)pf_clampf(floorf(t[0] / BIN), 0.0f, (float)(GL - 1));
-    int j = (int)pf_clampf(floorf((t[1] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
-    int k = (int)pf_clampf(floorf((t[2] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
+    int i = (int)pfi_clampf(floorf(t[0] / BIN), 0.0f, (float)(GL - 1));
+    int j = (int)pfi_clampf(floorf((t[1] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
+    int k = (int)pfi_clampf(floorf((t[2] - AB_MIN) / BIN), 0.0f, (float)(GA - 1));
     return (i * GA + j) * GA + k;
 }
 
@@ -176,9 +176,9 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
     double wsum = 0;
 
     for (int i = 0; i < NCELL; i++) slot[i] = -1;
-    e->sum = pf_malloc4(cap, 3, sizeof(double), 1);
-    e->w = pf_malloc4(cap, sizeof(double), 1, 1);
-    e->cell = pf_malloc4(cap, sizeof(int), 1, 1);
+    e->sum = pfi_malloc4(cap, 3, sizeof(double), 1);
+    e->w = pfi_malloc4(cap, sizeof(double), 1, 1);
+    e->cell = pfi_malloc4(cap, sizeof(int), 1, 1);
     if (!e->sum || !e->w || !e->cell) return PF_ENOMEM;
     for (size_t i = 0; i < m; i++) {
         const float *x = lab + 3 * i;
@@ -216,11 +216,11 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
     }
     e->nb = used;
     if (used == 0) return PF_OK;
-    e->lab = pf_malloc4(used, 3, sizeof(float), 1);
-    e->tp = pf_malloc4(used, 3, sizeof(float), 1);
-    e->asg = pf_malloc4(used, sizeof(int), 1, 1);
-    e->mask = pf_calloc4(used, 1, 1, 1);
-    e->mem = pf_malloc4(used, sizeof(int), 1, 1);
+    e->lab = pfi_malloc4(used, 3, sizeof(float), 1);
+    e->tp = pfi_malloc4(used, 3, sizeof(float), 1);
+    e->asg = pfi_malloc4(used, sizeof(int), 1, 1);
+    e->mask = pfi_calloc4(used, 1, 1, 1);
+    e->mem = pfi_malloc4(used, sizeof(int), 1, 1);
     if (!e->lab || !e->tp || !e->asg || !e->mask || !e->mem) return PF_ENOMEM;
     /* The significance test reads weights as pixel counts; weights that
      * average below 1 (shares, coverage) are scaled up to a mean of 1. */
@@ -295,8 +295,8 @@ static int uf_find(int *parent, int i)
  * Errors: PF_ENOMEM. */
 static pf_status find_modes(ext *e, int *slot, const uint8_t *sel)
 {
-    float *den = pf_calloc4(NCELL, sizeof(float), 1, 1);
-    float *tmp = pf_malloc4(NCELL, sizeof(float), 1, 1);
+    float *den = pfi_calloc4(NCELL, sizeof(float), 1, 1);
+    float *tmp = pfi_malloc4(NCELL, sizeof(float), 1, 1);
     dcell *ord = NULL;
     int *parent = NULL, *root_id = NULL, *pcell = NULL;
     float *peak = NULL;
@@ -321,7 +321,7 @@ static pf_status find_modes(ext *e, int *slot, const uint8_t *sel)
         int c = e->cell[s], at[3] = { c / (GA * GA), (c / GA) % GA, c % GA };
         den[c] = (float)e->w[s];
         for (int d = 0; d < 3; d++) {
-            int lo = pf_clampi(at[d] - KRAD, 0, glen[d] - 1), hi = pf_clampi(at[d] + KRAD, 0, glen[d] - 1);
+            int lo = pfi_clampi(at[d] - KRAD, 0, glen[d] - 1), hi = pfi_clampi(at[d] + KRAD, 0, glen[d] - 1);
             if (lo < bx.lo[d]) bx.lo[d] = lo;
             if (hi > bx.hi[d]) bx.hi[d] = hi;
         }
@@ -333,10 +333,10 @@ static pf_status find_modes(ext *e, int *slot, const uint8_t *sel)
     for (int i = bx.lo[0]; i <= bx.hi[0]; i++)   /* the box is empty when nothing is selected */
         for (int j = bx.lo[1]; j <= bx.hi[1]; j++)
             for (int l = bx.lo[2]; l <= bx.hi[2]; l++) n += tmp[(i * GA + j) * GA + l] > 0;
-    ord = pf_malloc4(n ? n : 1, sizeof *ord, 1, 1);
-    parent = pf_malloc4(n ? n : 1, sizeof(int), 1, 1);
-    peak = pf_malloc4(n ? n : 1, sizeof(float), 1, 1);
-    pcell = pf_malloc4(n ? n : 1, sizeof(int), 1, 1);
+    ord = pfi_malloc4(n ? n : 1, sizeof *ord, 1, 1);
+    parent = pfi_malloc4(n ? n : 1, sizeof(int), 1, 1);
+    peak = pfi_malloc4(n ? n : 1, sizeof(float), 1, 1);
+    pcell = pfi_malloc4(n ? n : 1, sizeof(int), 1, 1);
     if (!ord || !parent || !peak || !pcell) goto fail;
     n = 0;
     for (int i = bx.lo[0]; i <= bx.hi[0]; i++)
@@ -383,10 +383,10 @@ static pf_status find_modes(ext *e, int *slot, const uint8_t *sel)
         }
     }
 
-    root_id = pf_malloc4(nclus ? nclus : 1, sizeof(int), 1, 1);
-    mass = pf_calloc4(nclus ? nclus : 1, sizeof(double), 1, 1);
-    acc = pf_calloc4(nclus ? nclus : 1, 3, sizeof(double), 1);
-    near = pf_calloc4(nclus ? nclus : 1, 4, sizeof(double), 1);
+    root_id = pfi_malloc4(nclus ? nclus : 1, sizeof(int), 1, 1);
+    mass = pfi_calloc4(nclus ? nclus : 1, sizeof(double), 1, 1);
+    acc = pfi_calloc4(nclus ? nclus : 1, 3, sizeof(double), 1);
+    near = pfi_calloc4(nclus ? nclus : 1, 4, sizeof(double), 1);
     if (!root_id || !mass || !acc || !near) goto fail;
     for (size_t s = 0; s < e->nb; s++) {
         if (sel && !sel[s]) continue;
@@ -484,12 +484,12 @@ static int nearest2(const ext *e, const lkey *ord, const float t[3], float *b1o,
 static pf_status lloyd(ext *e, float trim, int iters)
 {
     int k = e->k;
-    double *acc = pf_malloc4(k ? k : 1, 8, sizeof(double), 1);
-    float *ub = pf_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
-    float *lb = pf_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
-    float *half = pf_malloc4(k ? k : 1, sizeof(float), 1, 1);
-    float *moved = pf_malloc4(k ? k : 1, sizeof(float), 1, 1);
-    lkey *ord = pf_malloc4(k ? k : 1, sizeof(lkey), 1, 1);
+    double *acc = pfi_malloc4(k ? k : 1, 8, sizeof(double), 1);
+    float *ub = pfi_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
+    float *lb = pfi_malloc4(e->nb ? e->nb : 1, sizeof(float), 1, 1);
+    float *half = pfi_malloc4(k ? k : 1, sizeof(float), 1, 1);
+    float *moved = pfi_malloc4(k ? k : 1, sizeof(float), 1, 1);
+    lkey *ord = pfi_malloc4(k ? k : 1, sizeof(lkey), 1, 1);
     pf_status st = PF_ENOMEM;
 
     if (!acc || !ub || !lb || !half || !moved || !ord) goto fail;
@@ -607,12 +607,12 @@ static float path_dist(const float xl[3], const float xr[3], const float al[3], 
             dot += ab[d] * bx[d];
         }
         if (!(len2 > 0)) continue;
-        float u = pf_clampf(dot / len2, BLEND_T, 1.0f - BLEND_T), p[3], pl[3];
+        float u = pfi_clampf(dot / len2, BLEND_T, 1.0f - BLEND_T), p[3], pl[3];
         for (int d = 0; d < 3; d++) p[d] = b[d] + u * ab[d];
         if (space) {
             /* cheap reject in sRGB before converting the nearest point */
             if (d2(p, x) > 0.01f) continue;
-            pf_srgb_to_oklab(p, pl);
+            pfi_srgb_to_oklab(p, pl);
         } else {
             memcpy(pl, p, sizeof pl);
         }
@@ -647,7 +647,7 @@ static void mask_bridges(ext *e, const float (*crgb)[3])
         }
         if (nd[0] <= BLEND_FAR * BLEND_FAR) continue;
         float xr[3];
-        pf_oklab_to_srgb(e->lab + 3 * s, xr);
+        pfi_oklab_to_srgb(e->lab + 3 * s, xr);
         for (int r = 0; r < 3 && near[r] >= 0 && !e->mask[s]; r++)
             for (int b = 0; b < k && !e->mask[s]; b++) {
                 float u;
@@ -673,10 +673,10 @@ static void mask_bridges(ext *e, const float (*crgb)[3])
 static int drop_blends(ext *e)
 {
     int k = e->k, dropped = 0;
-    float (*crgb)[3] = pf_malloc4(k ? k : 1, 3, sizeof(float), 1);
-    uint8_t *gone = pf_calloc4(k ? k : 1, 1, 1, 1);
+    float (*crgb)[3] = pfi_malloc4(k ? k : 1, 3, sizeof(float), 1);
+    uint8_t *gone = pfi_calloc4(k ? k : 1, 1, 1, 1);
     if (!crgb || !gone || group_members(e) < 0) goto done;
-    for (int j = 0; j < k; j++) pf_oklab_to_srgb(e->c[j], crgb[j]);
+    for (int j = 0; j < k; j++) pfi_oklab_to_srgb(e->c[j], crgb[j]);
 
     for (int c = 0; c < k; c++) {
         const int *mb = e->mem + e->mstart[c];
@@ -705,7 +705,7 @@ static int drop_blends(ext *e)
                         tot += e->w[s] * r2;
                         al += e->w[s] * p * p;
                     }
-                    pf_oklab_to_srgb(x, xr);
+                    pfi_oklab_to_srgb(x, xr);
                     if (path_dist(x, xr, e->c[a], crgb[a], e->c[b], crgb[b], &ts) > BLEND_PERP)
                         continue;
                     won += e->w[s];
@@ -841,11 +841,11 @@ static int drop_negligible(ext *e)
 static int mark_orphans(const ext *e, uint8_t *sel)
 {
     int k = e->k, n = 0;
-    double *var = pf_calloc4(k ? k : 1, 2, sizeof(double), 1);   /* (k, 2) w d^2 sum, w sum */
-    float (*crgb)[3] = pf_malloc4(k ? k : 1, 3, sizeof(float), 1);
+    double *var = pfi_calloc4(k ? k : 1, 2, sizeof(double), 1);   /* (k, 2) w d^2 sum, w sum */
+    float (*crgb)[3] = pfi_malloc4(k ? k : 1, 3, sizeof(float), 1);
 
     if (!var || !crgb) { free(var); free(crgb); return -1; }
-    for (int j = 0; j < k; j++) pf_oklab_to_srgb(e->c[j], crgb[j]);
+    for (int j = 0; j < k; j++) pfi_oklab_to_srgb(e->c[j], crgb[j]);
     for (size_t s = 0; s < e->nb; s++) {
         int a = e->asg[s];
         float dd = a >= 0 ? d2(e->tp + 3 * s, e->ct[a]) : INFINITY;
@@ -861,7 +861,7 @@ static int mark_orphans(const ext *e, uint8_t *sel)
         if (var[2 * a + 1] > 0)
             r = fmaxf(r, ORPHAN_SIG * (float)sqrt(var[2 * a] / (3 * var[2 * a + 1])));
         if (d2(e->tp + 3 * s, e->ct[a]) <= r * r) continue;
-        pf_oklab_to_srgb(e->lab + 3 * s, xr);
+        pfi_oklab_to_srgb(e->lab + 3 * s, xr);
         for (int i = 0; i < k && !blend; i++)
             for (int j = i + 1; j < k && !blend; j++)
                 blend = path_dist(e->lab + 3 * s, xr, e->c[i], crgb[i], e->c[j], crgb[j], &t) <= ORPHAN_PATH;
@@ -884,7 +884,7 @@ static int mark_orphans(const ext *e, uint8_t *sel)
 static pf_status recover_orphans(ext *e, int *slot)
 {
     const int k0 = e->k;
-    uint8_t *sel = pf_malloc4(e->nb ? e->nb : 1, 1, 1, 1);
+    uint8_t *sel = pfi_malloc4(e->nb ? e->nb : 1, 1, 1, 1);
     float (*keep)[3] = NULL, (*cl)[3] = NULL, (*crgb)[3] = NULL;
     int n, k, kept = 0;
     pf_status st = PF_ENOMEM;
@@ -892,17 +892,17 @@ static pf_status recover_orphans(ext *e, int *slot)
     if (!sel || (n = mark_orphans(e, sel)) < 0) goto done;
     st = PF_OK;
     if (n == 0) goto done;
-    keep = pf_malloc4((size_t)k0 + 1, 3, sizeof(float), 1);
+    keep = pfi_malloc4((size_t)k0 + 1, 3, sizeof(float), 1);
     if (!keep) { st = PF_ENOMEM; goto done; }
     memcpy(keep, e->c, (size_t)k0 * sizeof *keep);
     if ((st = find_modes(e, slot, sel)) < 0 || e->k == k0) goto done;
     if ((st = lloyd(e, TRIM, LLOYD_MAX)) < 0) goto done;
     k = e->k;
-    cl = pf_malloc4((size_t)k, 3, sizeof(float), 1);
-    crgb = pf_malloc4((size_t)k, 3, sizeof(float), 1);
+    cl = pfi_malloc4((size_t)k, 3, sizeof(float), 1);
+    crgb = pfi_malloc4((size_t)k, 3, sizeof(float), 1);
     if (!cl || !crgb) { st = PF_ENOMEM; goto done; }
     memcpy(cl, e->c, (size_t)k * sizeof *cl);   /* e->c is compacted below */
-    for (int j = 0; j < k; j++) pf_oklab_to_srgb(cl[j], crgb[j]);
+    for (int j = 0; j < k; j++) pfi_oklab_to_srgb(cl[j], crgb[j]);
     /* new centres come in order of falling peak */
     for (int j = k0; j < k; j++) {
         int apart = 1;
@@ -922,7 +922,7 @@ static pf_status recover_orphans(ext *e, int *slot)
     if (k0 + kept == k) goto done;
     for (int j = 0; j < k0; j++) set_centre(e, j, keep[j], 0);
     e->k = k0 + kept;
-    for (int j = 0; j < e->k; j++) pf_oklab_to_srgb(e->c[j], crgb[j]);
+    for (int j = 0; j < e->k; j++) pfi_oklab_to_srgb(e->c[j], crgb[j]);
     mask_bridges(e, (const float (*)[3])crgb);
     st = lloyd(e, TRIM, LLOYD_MAX);
 done:
@@ -966,9 +966,9 @@ static void best_partner(const ext *e, cost_fn cost, const uint8_t *dead, int i,
 static int agglomerate(ext *e, int target, double max_cost, cost_fn cost)
 {
     int k = e->k, alive = k, merged = 0;
-    int *nn = pf_malloc4(k ? k : 1, sizeof(int), 1, 1);
-    double *nc = pf_malloc4(k ? k : 1, sizeof(double), 1, 1);
-    uint8_t *dead = pf_calloc4(k ? k : 1, 1, 1, 1);
+    int *nn = pfi_malloc4(k ? k : 1, sizeof(int), 1, 1);
+    double *nc = pfi_malloc4(k ? k : 1, sizeof(double), 1, 1);
+    uint8_t *dead = pfi_calloc4(k ? k : 1, 1, 1, 1);
 
     if (!nn || !nc || !dead) { free(nn); free(nc); free(dead); return -1; }
     for (int i = 0; i < k; i++) best_partner(e, cost, dead, i, nn, nc);
@@ -1030,13 +1030,13 @@ static int cmp_entry(const void *a, const void *b)
 static void to_srgb8(const float lab[3], uint8_t q[3])
 {
     float rgb[3];
-    pf_oklab_to_srgb(lab, rgb);
+    pfi_oklab_to_srgb(lab, rgb);
     for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
 }
 
 /* Centres -> sRGB8 entries, sorted by OKLab L, then a, then b. Centres
  * that round to the same 8-bit colour are joined. */
-static void write_palette(pf_palette *p, const ext *e)
+static void write_palette(pfi_palette *p, const ext *e)
 {
     entry ent[PF_PALETTE_MAX];
     int n = 0;
@@ -1048,7 +1048,7 @@ static void write_palette(pf_palette *p, const ext *e)
         while (j < n && memcmp(ent[j].rgb, q, 3) != 0) j++;
         if (j < n) continue;
         memcpy(ent[n].rgb, q, 3);
-        pf_srgb8_to_oklab(q, ent[n++].lab);
+        pfi_srgb8_to_oklab(q, ent[n++].lab);
     }
     qsort(ent, (size_t)n, sizeof *ent, cmp_entry);
     p->n = n;
@@ -1099,7 +1099,7 @@ static pf_status auto_palette(ext *e, int *slot)
     return PF_OK;
 }
 
-pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weights,
+pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *weights,
                              size_t m, int colors)
 {
     ext e;
@@ -1111,7 +1111,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
     p->n = 0;
     memset(p->clear, 0, sizeof p->clear);
     if (m == 0) return PF_OK;
-    slot = pf_malloc4(NCELL, sizeof(int), 1, 1);
+    slot = pfi_malloc4(NCELL, sizeof(int), 1, 1);
     if (!slot) goto fail;
     if ((st = build_bins(&e, lab, weights, m, slot)) < 0) goto fail;
     if (e.nb == 0) goto done;

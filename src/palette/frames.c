@@ -11,7 +11,7 @@
 
 #define SAMPLE_CAP ((size_t)4 << 20)   /* pixels given to the extractor at most */
 
-pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int n, size_t plane,
+pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, size_t plane,
                                int colors)
 {
     size_t total = 0, m = 0, seen = 0, stride;
@@ -27,8 +27,8 @@ pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int 
         return PF_OK;
     }
     stride = total > SAMPLE_CAP ? (total + SAMPLE_CAP - 1) / SAMPLE_CAP : 1;
-    rgb = pf_malloc4(total / stride + 1, 3, 1, 1);
-    lab = pf_malloc4(total / stride + 1, 3, sizeof(float), 1);
+    rgb = pfi_malloc4(total / stride + 1, 3, 1, 1);
+    lab = pfi_malloc4(total / stride + 1, 3, sizeof(float), 1);
     if (!rgb || !lab) {
         free(rgb);
         free(lab);
@@ -39,43 +39,43 @@ pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int 
             const uint8_t *px = frames[f] + i * 4;
             if (px[3] < 128 || seen++ % stride) continue;
             memcpy(rgb + 3 * m, px, 3);
-            pf_srgb8_to_oklab(px, lab + 3 * m++);
+            pfi_srgb8_to_oklab(px, lab + 3 * m++);
         }
-    st = pf_palette_extract(p, lab, NULL, m, colors);
+    st = pfi_palette_extract(p, lab, NULL, m, colors);
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
     uint8_t clean[PF_PALETTE_MAX];
-    if (st == PF_OK) st = pf_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
-    if (st == PF_OK) pf_palette_black_point(p, clean);
+    if (st == PF_OK) st = pfi_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
+    if (st == PF_OK) pfi_palette_black_point(p, clean);
     free(lab);
     free(rgb);
     return st;
 }
 
-pf_status pf_palette_mapper_init(pf_palette_mapper *m, const pf_palette *p, int w, int h)
+pf_status pfi_palette_mapper_init(pfi_palette_mapper *m, const pfi_palette *p, int w, int h)
 {
     size_t plane, clen;
 
     if (!m) return PF_EINVAL;
     memset(m, 0, sizeof *m);
     if (!p || w < 1 || h < 1) return PF_EINVAL;
-    if (!pf_mul_size(&plane, (size_t)w, (size_t)h) || !pf_mul_size(&clen, plane, 4))
+    if (!pfi_mul_size(&plane, (size_t)w, (size_t)h) || !pfi_mul_size(&clen, plane, 4))
         return PF_ENOMEM;
     m->pal = p;
     m->w = w;
     m->h = h;
-    m->hy = pf_hysteresis_default();
-    m->cur = pf_malloc4(clen, sizeof(float), 1, 1);
-    m->prev = pf_malloc4(clen, sizeof(float), 1, 1);
-    m->idx = pf_malloc4(plane, sizeof(int16_t), 1, 1);
-    m->pidx = pf_malloc4(plane, sizeof(int16_t), 1, 1);
+    m->hy = pfi_hysteresis_default();
+    m->cur = pfi_malloc4(clen, sizeof(float), 1, 1);
+    m->prev = pfi_malloc4(clen, sizeof(float), 1, 1);
+    m->idx = pfi_malloc4(plane, sizeof(int16_t), 1, 1);
+    m->pidx = pfi_malloc4(plane, sizeof(int16_t), 1, 1);
     if (!m->cur || !m->prev || !m->idx || !m->pidx) {
-        pf_palette_mapper_free(m);
+        pfi_palette_mapper_free(m);
         return PF_ENOMEM;
     }
     return PF_OK;
 }
 
-void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba)
+void pfi_palette_mapper_apply(pfi_palette_mapper *m, uint8_t *rgba)
 {
     const size_t plane = (size_t)m->w * m->h;
     float *t;
@@ -83,7 +83,7 @@ void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba)
 
     for (size_t i = 0; i < plane; i++)
         for (int c = 0; c < 4; c++) m->cur[(size_t)c * plane + i] = rgba[i * 4 + c] / 255.f;
-    pf_palette_map_frame(m->pal, m->cur, m->w, m->h, m->mapped ? m->prev : NULL,
+    pfi_palette_map_frame(m->pal, m->cur, m->w, m->h, m->mapped ? m->prev : NULL,
                          m->mapped ? m->pidx : NULL, &m->hy, m->idx);
     for (size_t i = 0; i < plane; i++) {
         if (m->idx[i] < 0 || m->pal->clear[m->idx[i]]) {
@@ -98,7 +98,7 @@ void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba)
     m->mapped++;
 }
 
-void pf_palette_mapper_free(pf_palette_mapper *m)
+void pfi_palette_mapper_free(pfi_palette_mapper *m)
 {
     if (!m) return;
     free(m->cur);

@@ -105,7 +105,7 @@ static int same_hue(const float a[3], const float b[3])
 
 /* Writes entry i in entry parent[i]'s colour, unless that entry is itself
  * a blend; returns the entries changed. */
-static int apply(pf_palette *p, const int *parent)
+static int apply(pfi_palette *p, const int *parent)
 {
     int changed = 0;
     for (int i = 0; i < p->n; i++) {
@@ -117,7 +117,7 @@ static int apply(pf_palette *p, const int *parent)
     return changed;
 }
 
-pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
+pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
                               int *merged)
 {
     double count[PF_PALETTE_MAX] = {0}, edge[PF_PALETTE_MAX] = {0};
@@ -135,7 +135,7 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
     /* each opaque pixel to its nearest entry (consecutive equal colours
      * share the lookup: most pixels repeat their left neighbour), then
      * per entry: pixels, those on the silhouette, those touching entry j */
-    int16_t *idx = pf_malloc4((size_t)w, (size_t)h, sizeof *idx, 1);
+    int16_t *idx = pfi_malloc4((size_t)w, (size_t)h, sizeof *idx, 1);
     double *touch = calloc((size_t)m * m, sizeof *touch);
     if (!idx || !touch) {
         free(idx);
@@ -152,8 +152,8 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
             if (px[3] < 128) continue;
             const uint32_t c = (uint32_t)px[0] << 16 | (uint32_t)px[1] << 8 | px[2];
             if (c != last) {
-                pf_srgb8_to_oklab(px, lab);
-                e = pf_palette_nearest(p, lab, NULL);
+                pfi_srgb8_to_oklab(px, lab);
+                e = pfi_palette_nearest(p, lab, NULL);
                 last = c;
             }
             idx[i] = (int16_t)e;
@@ -184,15 +184,15 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
      * mostly j: j's colour, mostly the background: transparent */
     int changed = 0;
     for (int i = 0; i < m; i++) parent[i] = -1;
-    if (bg) pf_srgb8_to_oklab(bg, lab);
+    if (bg) pfi_srgb8_to_oklab(bg, lab);
     const float bg_chroma = bg ? hypotf(lab[1], lab[2]) : 0;
     for (int i = 0; bg && bg_chroma >= FRINGE_BG_CHROMA && i < m; i++) {
         double best = FRINGE_OFF_LINE, off, best_t = 1;
         int j_best = -1;
         if (count[i] <= 0 || edge[i] < FRINGE_EDGE * count[i]) continue;
         float li[3];
-        pf_srgb8_to_oklab(p->rgb[i], li);
-        if (pf_oklab_dist(li, lab) < fminf(FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * bg_chroma)) {
+        pfi_srgb8_to_oklab(p->rgb[i], li);
+        if (pfi_oklab_dist(li, lab) < fminf(FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * bg_chroma)) {
             /* the background itself, off every blend line by its codec noise */
             p->clear[i] = 1;
             changed++;
@@ -228,7 +228,7 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
 
     /* two entries across a high-contrast edge: entry i = a + t (b - a) */
     float lb[PF_PALETTE_MAX][3];
-    for (int i = 0; i < m; i++) pf_srgb8_to_oklab(p->rgb[i], lb[i]);
+    for (int i = 0; i < m; i++) pfi_srgb8_to_oklab(p->rgb[i], lb[i]);
     for (int i = 0; i < m; i++) parent[i] = -1;
     for (int i = 0; i < m; i++) {
         double best = PAIR_OFF_LINE, off;
@@ -241,7 +241,7 @@ pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n
                 if (b == i || b == a || root[b] != b || p->clear[b] ||
                     touch[(size_t)i * m + b] < FRINGE_TOUCH * count[i] ||
                     (p->rgb[b][0] < PAIR_DARK && p->rgb[b][1] < PAIR_DARK && p->rgb[b][2] < PAIR_DARK) ||
-                    pf_oklab_dist(lb[a], lb[b]) < PAIR_CONTRAST || same_hue(lb[a], lb[b]))
+                    pfi_oklab_dist(lb[a], lb[b]) < PAIR_CONTRAST || same_hue(lb[a], lb[b]))
                     continue;
                 const double t = on_line(p->rgb[i], p->rgb[b], p->rgb[a], &off);
                 if (t >= PAIR_SHARE_MIN && t <= PAIR_SHARE_MAX && off < best) {

@@ -9,9 +9,9 @@
 #include <string.h>
 
 /* Linear scan, O(n) with n <= 256; ties go to the lower index. */
-int pf_palette_nearest(const pf_palette *p, const float lab[3], float *dist)
+int pfi_palette_nearest(const pfi_palette *p, const float lab[3], float *dist)
 {
-    int n = p ? pf_clampi(p->n, 0, PF_PALETTE_MAX) : 0, bi = -1;
+    int n = p ? pfi_clampi(p->n, 0, PF_PALETTE_MAX) : 0, bi = -1;
     float bd = INFINITY;
 
     for (int i = 0; i < n; i++) {
@@ -24,9 +24,9 @@ int pf_palette_nearest(const pf_palette *p, const float lab[3], float *dist)
     return bi;
 }
 
-pf_hysteresis pf_hysteresis_default(void)
+pfi_hysteresis pfi_hysteresis_default(void)
 {
-    pf_hysteresis h = { 0.03f, 0.03f };
+    pfi_hysteresis h = { 0.03f, 0.03f };
     return h;
 }
 
@@ -64,7 +64,7 @@ static int32_t exact8(const float rgb[3])
 }
 
 /* Colour rgb (clamped 0..1) -> OKLab and its nearest entry. */
-static void look_up(const pf_palette *p, centry *cache, const float rgb[3], look *out)
+static void look_up(const pfi_palette *p, centry *cache, const float rgb[3], look *out)
 {
     int32_t k8 = exact8(rgb);
     centry *ce = NULL;
@@ -79,8 +79,8 @@ static void look_up(const pf_palette *p, centry *cache, const float rgb[3], look
         }
         ce->key = key;
     }
-    pf_srgb_to_oklab(rgb, out->lab);
-    out->best = pf_palette_nearest(p, out->lab, &out->best_d);
+    pfi_srgb_to_oklab(rgb, out->lab);
+    out->best = pfi_palette_nearest(p, out->lab, &out->best_d);
     if (ce) {
         memcpy(ce->lab, out->lab, sizeof ce->lab);
         ce->best = (int16_t)out->best;
@@ -90,12 +90,12 @@ static void look_up(const pf_palette *p, centry *cache, const float rgb[3], look
 
 /* Cell i of planar RGBA (4, h, w) looked up; 0 if transparent (alpha <
  * 0.5 or NaN). Non-finite colour channels read as 0. */
-static int cell_look(const pf_palette *p, centry *cache, const float *cells, size_t plane,
+static int cell_look(const pfi_palette *p, centry *cache, const float *cells, size_t plane,
                      size_t i, look *out)
 {
     float rgb[3] = { cells[i], cells[plane + i], cells[2 * plane + i] };
     if (!(cells[3 * plane + i] >= 0.5f)) return 0;
-    for (int c = 0; c < 3; c++) rgb[c] = isfinite(rgb[c]) ? pf_clampf(rgb[c], 0.0f, 1.0f) : 0.0f;
+    for (int c = 0; c < 3; c++) rgb[c] = isfinite(rgb[c]) ? pfi_clampf(rgb[c], 0.0f, 1.0f) : 0.0f;
     look_up(p, cache, rgb, out);
     return 1;
 }
@@ -116,13 +116,13 @@ static int cell_look(const pf_palette *p, centry *cache, const float *cells, siz
  * Cost: O(w h n) colour distances and one sRGB -> OKLab conversion per
  * pixel in the worst case; with 8-bit colours, once per distinct colour
  * (1024-entry cache, 24 KiB on the stack). No heap allocation. */
-void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
+void pfi_palette_map_frame(const pfi_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
-                          const pf_hysteresis *hy, int16_t *idx)
+                          const pfi_hysteresis *hy, int16_t *idx)
 {
-    pf_hysteresis def = pf_hysteresis_default();
+    pfi_hysteresis def = pfi_hysteresis_default();
     size_t plane = (size_t)(w > 0 ? w : 0) * (size_t)(h > 0 ? h : 0);
-    int n = p ? pf_clampi(p->n, 0, PF_PALETTE_MAX) : 0;
+    int n = p ? pfi_clampi(p->n, 0, PF_PALETTE_MAX) : 0;
     centry cache[1 << CACHE_BITS];
 
     if (!hy) hy = &def;
@@ -136,11 +136,11 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
         int best = cur.best;
         int q = prev_idx && prev_cells ? prev_idx[i] : -1;
         if (q >= 0 && q < n && q != best && cell_look(p, cache, prev_cells, plane, i, &prev)) {
-            float dq = pf_oklab_dist(cur.lab, p->lab[q]);
-            float limit = pf_oklab_dist(cur.lab, prev.lab) < hy->same_dist
+            float dq = pfi_oklab_dist(cur.lab, p->lab[q]);
+            float limit = pfi_oklab_dist(cur.lab, prev.lab) < hy->same_dist
                               ? hy->keep_margin + 2.0f * hy->same_dist
                               : hy->keep_margin;
-            limit = fminf(limit, 0.5f * pf_oklab_dist(p->lab[q], p->lab[best]));
+            limit = fminf(limit, 0.5f * pfi_oklab_dist(p->lab[q], p->lab[best]));
             if (dq - cur.best_d <= limit) best = q;
         }
         idx[i] = (int16_t)best;

@@ -86,13 +86,13 @@ static void linear_to_oklab(float r, float g, float b, float lab[3])
     lab[2] = 0.0259040371f * l + 0.7827717662f * m - 0.8086757660f * s;
 }
 
-void pf_srgb_to_oklab(const float rgb[3], float lab[3])
+void pfi_srgb_to_oklab(const float rgb[3], float lab[3])
 {
     linear_to_oklab(srgb_to_linear(rgb[0]), srgb_to_linear(rgb[1]),
                     srgb_to_linear(rgb[2]), lab);
 }
 
-void pf_srgb8_to_oklab(const uint8_t rgb[3], float lab[3])
+void pfi_srgb8_to_oklab(const uint8_t rgb[3], float lab[3])
 {
     linear_to_oklab(srgb8_linear[rgb[0]], srgb8_linear[rgb[1]], srgb8_linear[rgb[2]], lab);
 }
@@ -100,7 +100,7 @@ void pf_srgb8_to_oklab(const uint8_t rgb[3], float lab[3])
 /* Inverse of linear_to_oklab; the linear result is clipped per channel to
  * the sRGB cube (no hue-preserving gamut mapping: palette colours come from
  * sRGB data and sit in or next to the gamut). */
-void pf_oklab_to_srgb(const float lab[3], float rgb[3])
+void pfi_oklab_to_srgb(const float lab[3], float rgb[3])
 {
     float l = lab[0] + 0.3963377774f * lab[1] + 0.2158037573f * lab[2];
     float m = lab[0] - 0.1055613458f * lab[1] - 0.0638541728f * lab[2];
@@ -114,14 +114,14 @@ void pf_oklab_to_srgb(const float lab[3], float rgb[3])
     rgb[2] = linear_to_srgb(-0.0041960863f * l - 0.7034186147f * m + 1.7076147010f * s);
 }
 
-float pf_oklab_dist(const float a[3], const float b[3])
+float pfi_oklab_dist(const float a[3], const float b[3])
 {
     float d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
     return sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
 }
 
-void pf_palette_update_lab(pf_palette *p)
+void pfi_palette_update_lab(pfi_palette *p)
 {
-    int n = pf_clampi(p->n, 0, PF_PALETTE_MAX);
-    for (int i = 0; i < n; i++) pf_srgb8_to_oklab(p->rgb[i], p->lab[i]);
+    int n = pfi_clampi(p->n, 0, PF_PALETTE_MAX);
+    for (int i = 0; i < n; i++) pfi_srgb8_to_oklab(p->rgb[i], p->lab[i]);
 }

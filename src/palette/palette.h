@@ -14,25 +14,25 @@
 #define PF_PALETTE_MAX 256
 
 /* sRGB (gamma-encoded, 0..1) -> OKLab (L 0..1, a and b about -0.4..0.4). */
-void pf_srgb_to_oklab(const float rgb[3], float lab[3]);
+void pfi_srgb_to_oklab(const float rgb[3], float lab[3]);
 /* OKLab -> sRGB 0..1, clamped to the gamut cube. */
-void pf_oklab_to_srgb(const float lab[3], float rgb[3]);
+void pfi_oklab_to_srgb(const float lab[3], float rgb[3]);
 /* sRGB8 -> OKLab through a 256-entry linearisation table. */
-void pf_srgb8_to_oklab(const uint8_t rgb[3], float lab[3]);
+void pfi_srgb8_to_oklab(const uint8_t rgb[3], float lab[3]);
 /* Euclidean OKLab distance. */
-float pf_oklab_dist(const float a[3], const float b[3]);
+float pfi_oklab_dist(const float a[3], const float b[3]);
 
-typedef struct pf_palette {
+typedef struct pfi_palette {
     int n;                              /* colours, 0..256 */
     uint8_t rgb[PF_PALETTE_MAX][3];     /* sRGB 0..255 */
     float lab[PF_PALETTE_MAX][3];       /* OKLab centre that colours are matched to: rgb's,
-                                           except where pf_palette_black_point moved rgb */
+                                           except where pfi_palette_black_point moved rgb */
     uint8_t clear[PF_PALETTE_MAX];      /* 1: the background left opaque at the silhouette,
-                                           mapped to transparent (pf_palette_defringe) */
-} pf_palette;
+                                           mapped to transparent (pfi_palette_defringe) */
+} pfi_palette;
 
 /* Fills lab[] from rgb[] for the first p->n entries. */
-void pf_palette_update_lab(pf_palette *p);
+void pfi_palette_update_lab(pfi_palette *p);
 
 /* Extracts one palette from m colours (OKLab, (m, 3)) with weights
  * (m; NULL = 1 each; read as pixel counts, weights averaging below 1 are
@@ -51,7 +51,7 @@ void pf_palette_update_lab(pf_palette *p);
  * are not finite or far outside OKLab (L beyond -0.5..1.5, a or b beyond
  * -1..1), and weights that are not positive, are skipped.
  * Errors: PF_EINVAL, PF_ENOMEM. m == 0 gives an empty palette. */
-pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weights,
+pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *weights,
                              size_t m, int colors);
 
 /* Replaces each entry by the exact colour that dominates its members: of
@@ -66,7 +66,7 @@ pf_status pf_palette_extract(pf_palette *p, const float *lab, const float *weigh
  * its lab. clean_out (p->n, may be NULL) gets 1 for the clean entries:
  * those an exact colour dominates or whose members lie within 0.012 OKLab
  * of them on average (a blend or a lifted black spreads wider). Deterministic. Errors: PF_EINVAL, PF_ENOMEM. */
-pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
+pf_status pfi_palette_snap(pfi_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
                          uint8_t *clean_out);
 
 /* The black point: every near-neutral entry (OKLab chroma below 0.05)
@@ -76,30 +76,30 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
  * noise lift a black outline to about (30,26,22), often as a second dark
  * entry beside an exact black, and OKLab is so steep near black that only
  * exact 0 is the same colour as black (docs/metrics.md: below 0.04). Two
- * entries may then share (0,0,0); pf_palette_colors counts them once.
+ * entries may then share (0,0,0); pfi_palette_colors counts them once.
  * Beside the darkest entry, an entry is taken for a lifted black only
  * when it is tinted (chroma 0.01 or more: its blurred neighbours' tint)
- * and not marked in clean (p->n, from pf_palette_snap; NULL = none): a
+ * and not marked in clean (p->n, from pfi_palette_snap; NULL = none): a
  * GIF's neutral or clean dark grey beside its black is the artist's. Measured on the
  * evaluation set (tests/evalset, 120 cases per split): acc_opaque +0.03
  * on val and dev (acc 0.886 -> 0.904 on val with the corner snap). */
-void pf_palette_black_point(pf_palette *p, const uint8_t *clean);
+void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean);
 
 /* The distinct written colours (rgb) of the p->n entries not cleared, in entry order:
  * their number, and the colours in out (room for p->n; may be NULL). */
-int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3]);
+int pfi_palette_colors(const pfi_palette *p, uint8_t (*out)[3]);
 
 /* Index of the nearest entry to lab (OKLab); *dist gets the distance
  * (may be NULL). -1 for an empty palette. */
-int pf_palette_nearest(const pf_palette *p, const float lab[3], float *dist);
+int pfi_palette_nearest(const pfi_palette *p, const float lab[3], float *dist);
 
-/* Hysteresis settings for pf_palette_map_frame. */
-typedef struct pf_hysteresis {
+/* Hysteresis settings for pfi_palette_map_frame. */
+typedef struct pfi_hysteresis {
     float keep_margin;   /* keep the previous index if it is at most this much farther (OKLab) than the best; default 0.03 */
     float same_dist;     /* input colours closer than this to last frame's count as "the same thing"; default 0.03 */
-} pf_hysteresis;
+} pfi_hysteresis;
 
-pf_hysteresis pf_hysteresis_default(void);
+pfi_hysteresis pfi_hysteresis_default(void);
 
 /* Maps one native frame to palette indices without dithering.
  * cells: (4, h, w) float RGBA 0..1; alpha < 0.5 gives index -1.
@@ -108,9 +108,9 @@ pf_hysteresis pf_hysteresis_default(void);
  * keeps its index, and one near its previous entry keeps it unless another
  * entry is clearly closer (the rules and their bounds are in map.c).
  * hy NULL = defaults. idx out: (h*w) int16, -1 = transparent. */
-void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
+void pfi_palette_map_frame(const pfi_palette *p, const float *cells, int w, int h,
                           const float *prev_cells, const int16_t *prev_idx,
-                          const pf_hysteresis *hy, int16_t *idx);
+                          const pfi_hysteresis *hy, int16_t *idx);
 
 /* Palette entries that are blends across an edge write the colour they
  * mostly are (fringe.c); lab (what colours are matched to) stays.
@@ -136,37 +136,37 @@ void pf_palette_map_frame(const pf_palette *p, const float *cells, int w, int h,
  * Errors: PF_EINVAL (NULL p or frames, n < 0, w or h < 1), PF_ENOMEM; the
  * palette is unchanged then. After Smith & Blinn, "Blue Screen Matting"
  * (SIGGRAPH 1996): an edge pixel is a blend of the colours on its sides. */
-pf_status pf_palette_defringe(pf_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
+pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
                               int *merged);
 
 /* ---- whole frames (frames.c) ------------------------------------------- */
 
 /* The clip's palette from the opaque pixels (alpha >= 128) of n native
  * frames, each RGBA8 (plane, 4), sampled evenly down to at most 4M pixels:
- * pf_palette_extract in OKLab with `colors` as there, then pf_palette_snap
+ * pfi_palette_extract in OKLab with `colors` as there, then pfi_palette_snap
  * onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes)
- * and pf_palette_black_point. No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
-pf_status pf_palette_from_rgba(pf_palette *p, const uint8_t *const *frames, int n, size_t plane,
+ * and pfi_palette_black_point. No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
+pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, size_t plane,
                                int colors);
 
 /* Maps a sequence of native frames onto one palette in place, each frame
- * with hysteresis against the one before (pf_palette_map_frame). */
-typedef struct pf_palette_mapper {
-    const pf_palette *pal;   /* borrowed; must outlive the mapper */
+ * with hysteresis against the one before (pfi_palette_map_frame). */
+typedef struct pfi_palette_mapper {
+    const pfi_palette *pal;   /* borrowed; must outlive the mapper */
     int w, h;                /* frame size, cells */
-    pf_hysteresis hy;        /* defaults */
+    pfi_hysteresis hy;        /* defaults */
     float *cur, *prev;       /* (4, h, w) this and the previous frame, 0..1 */
     int16_t *idx, *pidx;     /* (h, w) their indices, -1 = transparent */
     int mapped;              /* frames mapped so far */
-} pf_palette_mapper;
+} pfi_palette_mapper;
 
 /* Errors: PF_EINVAL (w, h < 1), PF_ENOMEM; on failure nothing is held. */
-pf_status pf_palette_mapper_init(pf_palette_mapper *m, const pf_palette *p, int w, int h);
+pf_status pfi_palette_mapper_init(pfi_palette_mapper *m, const pfi_palette *p, int w, int h);
 /* rgba: (h, w, 4) RGBA8, replaced by palette colours (alpha 255) or
  * transparent black where alpha < 128. */
-void pf_palette_mapper_apply(pf_palette_mapper *m, uint8_t *rgba);
+void pfi_palette_mapper_apply(pfi_palette_mapper *m, uint8_t *rgba);
 /* Frees; a zeroed or freed mapper is fine. */
-void pf_palette_mapper_free(pf_palette_mapper *m);
+void pfi_palette_mapper_free(pfi_palette_mapper *m);
 
 /* Loads a palette file, by extension: Lospec .hex (RRGGBB per line),
  * GIMP .gpl ("R G B name" lines after the header), or .png (its distinct
@@ -176,6 +176,6 @@ void pf_palette_mapper_free(pf_palette_mapper *m);
  * Errors: PF_EPALETTE with a message naming the file (and line: malformed,
  * empty, over 256 colours, unknown format, missing, a folder, unreadable),
  * PF_EINVAL (NULL argument), PF_ENOMEM. */
-pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg);
+pf_status pfi_palette_load(pfi_palette *p, const char *path, const pfi_logger *lg);
 
 #endif /* PF_PALETTE_H */

@@ -23,7 +23,7 @@
 
 /* Reads a whole text file (at most MAX_TEXT_BYTES) NUL-terminated into
  * *buf. Errors: PF_EPALETTE (cannot open or read, too big, NUL byte). */
-static pf_status read_text(const char *path, char **buf, size_t *len, const pf_logger *lg)
+static pf_status read_text(const char *path, char **buf, size_t *len, const pfi_logger *lg)
 {
     FILE *f = fopen(path, "rb");
     char *b = NULL;
@@ -31,23 +31,23 @@ static pf_status read_text(const char *path, char **buf, size_t *len, const pf_l
     pf_status st = PF_EPALETTE;
 
     if (!f) {
-        pf_error(lg, "%s: cannot open palette: %s", path, strerror(errno));
+        pfi_error(lg, "%s: cannot open palette: %s", path, strerror(errno));
         return PF_EPALETTE;
     }
     b = malloc(MAX_TEXT_BYTES + 2);
     if (!b) { st = PF_ENOMEM; goto fail; }
     n = fread(b, 1, MAX_TEXT_BYTES + 1, f);
     if (ferror(f)) {
-        pf_error(lg, "%s: cannot read palette: %s", path, strerror(errno));
+        pfi_error(lg, "%s: cannot read palette: %s", path, strerror(errno));
         goto fail;
     }
     if (n > MAX_TEXT_BYTES) {
-        pf_error(lg, "%s: palette file larger than %d bytes", path, MAX_TEXT_BYTES);
+        pfi_error(lg, "%s: palette file larger than %d bytes", path, MAX_TEXT_BYTES);
         st = PF_EPALETTE;
         goto fail;
     }
     if (memchr(b, 0, n)) {
-        pf_error(lg, "%s: not a text palette (NUL byte)", path);
+        pfi_error(lg, "%s: not a text palette (NUL byte)", path);
         st = PF_EPALETTE;
         goto fail;
     }
@@ -88,11 +88,11 @@ static int hexval(int c)
 }
 
 /* Adds one colour; PF_EPALETTE past PF_PALETTE_MAX. */
-static pf_status add_colour(pf_palette *p, int r, int g, int b, const char *path, int line,
-                            const pf_logger *lg)
+static pf_status add_colour(pfi_palette *p, int r, int g, int b, const char *path, int line,
+                            const pfi_logger *lg)
 {
     if (p->n >= PF_PALETTE_MAX) {
-        pf_error(lg, "%s:%d: more than %d colours", path, line, PF_PALETTE_MAX);
+        pfi_error(lg, "%s:%d: more than %d colours", path, line, PF_PALETTE_MAX);
         return PF_EPALETTE;
     }
     p->rgb[p->n][0] = (uint8_t)r;
@@ -103,7 +103,7 @@ static pf_status add_colour(pf_palette *p, int r, int g, int b, const char *path
 }
 
 /* Lospec .hex: "RRGGBB" or "#RRGGBB" per line, blank lines allowed. */
-static pf_status parse_hex(pf_palette *p, char *text, const char *path, const pf_logger *lg)
+static pf_status parse_hex(pfi_palette *p, char *text, const char *path, const pfi_logger *lg)
 {
     char *cur = text, *s;
     int line = 0, too_long;
@@ -114,7 +114,7 @@ static pf_status parse_hex(pf_palette *p, char *text, const char *path, const pf
         int v[6], ok;
         line++;
         if (too_long) {
-            pf_error(lg, "%s:%d: line too long", path, line);
+            pfi_error(lg, "%s:%d: line too long", path, line);
             return PF_EPALETTE;
         }
         if (!*s) continue;
@@ -122,7 +122,7 @@ static pf_status parse_hex(pf_palette *p, char *text, const char *path, const pf
         ok = strlen(s) == 6;
         for (int i = 0; ok && i < 6; i++) ok = (v[i] = hexval((unsigned char)s[i])) >= 0;
         if (!ok) {
-            pf_error(lg, "%s:%d: expected RRGGBB (6 hex digits), got \"%.40s\"", path, line, s);
+            pfi_error(lg, "%s:%d: expected RRGGBB (6 hex digits), got \"%.40s\"", path, line, s);
             return PF_EPALETTE;
         }
         st = add_colour(p, v[0] * 16 + v[1], v[2] * 16 + v[3], v[4] * 16 + v[5], path, line, lg);
@@ -146,7 +146,7 @@ static int parse_channel(char **s)
 
 /* GIMP .gpl. Channels: RGBA rows carry a fourth value, which is read and
  * ignored (a palette entry has no alpha here). */
-static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf_logger *lg)
+static pf_status parse_gpl(pfi_palette *p, char *text, const char *path, const pfi_logger *lg)
 {
     char *cur = text, *s;
     int line = 0, too_long, header = 0, nch = 3;
@@ -156,12 +156,12 @@ static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf
     while ((s = next_line(&cur, &too_long))) {
         line++;
         if (too_long) {
-            pf_error(lg, "%s:%d: line too long", path, line);
+            pfi_error(lg, "%s:%d: line too long", path, line);
             return PF_EPALETTE;
         }
         if (!header) {
             if (strcmp(s, "GIMP Palette") != 0) {
-                pf_error(lg, "%s:%d: missing \"GIMP Palette\" header", path, line);
+                pfi_error(lg, "%s:%d: missing \"GIMP Palette\" header", path, line);
                 return PF_EPALETTE;
             }
             header = 1;
@@ -175,7 +175,7 @@ static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf
             if (!strcmp(v, "RGB")) nch = 3;
             else if (!strcmp(v, "RGBA")) nch = 4;
             else {
-                pf_error(lg, "%s:%d: unsupported channels \"%.20s\"", path, line, v);
+                pfi_error(lg, "%s:%d: unsupported channels \"%.20s\"", path, line, v);
                 return PF_EPALETTE;
             }
             continue;
@@ -184,7 +184,7 @@ static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf
         char *q = s;
         for (int i = 0; i < nch; i++) {
             if ((c[i] = parse_channel(&q)) < 0) {
-                pf_error(lg, "%s:%d: expected \"R G B [name]\" with values 0..255, got \"%.40s\"",
+                pfi_error(lg, "%s:%d: expected \"R G B [name]\" with values 0..255, got \"%.40s\"",
                          path, line, s);
                 return PF_EPALETTE;
             }
@@ -192,27 +192,27 @@ static pf_status parse_gpl(pf_palette *p, char *text, const char *path, const pf
         if ((st = add_colour(p, c[0], c[1], c[2], path, line, lg)) < 0) return st;
     }
     if (!header) {
-        pf_error(lg, "%s: empty file, missing \"GIMP Palette\" header", path);
+        pfi_error(lg, "%s: empty file, missing \"GIMP Palette\" header", path);
         return PF_EPALETTE;
     }
     return PF_OK;
 }
 
 /* PNG: distinct pixels with alpha >= 128, in scan order. */
-static pf_status parse_png(pf_palette *p, const char *path, const pf_logger *lg)
+static pf_status parse_png(pfi_palette *p, const char *path, const pfi_logger *lg)
 {
     pf_limits lim = { .max_pixels = MAX_PNG_PIXELS, .max_frames = 1,
                       .max_decoded_bytes = (int64_t)MAX_PNG_PIXELS * 4 };
     uint8_t *rgba = NULL;
     int w = 0, h = 0;
-    pf_status st = pf_png_read(path, &rgba, &w, &h, &lim);
+    pf_status st = pfi_png_read(path, &rgba, &w, &h, &lim);
 
     if (st == PF_EIO) {
-        pf_error(lg, "%s: cannot open palette image: %s", path, strerror(errno));
+        pfi_error(lg, "%s: cannot open palette image: %s", path, strerror(errno));
         return PF_EPALETTE;
     }
     if (st < 0) {
-        pf_error(lg, "%s: %s", path,
+        pfi_error(lg, "%s: %s", path,
                  st == PF_ELIMIT ? "palette image too large"
                  : st == PF_ENOMEM ? "out of memory reading the palette image"
                                    : "not a PNG, or a corrupt one");
@@ -228,7 +228,7 @@ static pf_status parse_png(pf_palette *p, const char *path, const pf_logger *lg)
         while (j < p->n && memcmp(p->rgb[j], px, 3) != 0) j++;
         if (j < p->n) continue;
         if (p->n >= PF_PALETTE_MAX) {
-            pf_error(lg, "%s: more than %d distinct opaque colours (pixel %zu, %zu)",
+            pfi_error(lg, "%s: more than %d distinct opaque colours (pixel %zu, %zu)",
                      path, PF_PALETTE_MAX, i % (size_t)w, i / (size_t)w);
             st = PF_EPALETTE;
             goto done;
@@ -250,7 +250,7 @@ static void path_ext(const char *path, char ext[8])
     for (int i = 0; dot[i + 1]; i++) ext[i] = (char)tolower((unsigned char)dot[i + 1]), ext[i + 1] = 0;
 }
 
-pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg)
+pf_status pfi_palette_load(pfi_palette *p, const char *path, const pfi_logger *lg)
 {
     char ext[8], *text = NULL;
     size_t len = 0;
@@ -261,7 +261,7 @@ pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg)
     memset(p, 0, sizeof *p);
     /* fopen opens a folder, and libpng would call it corrupt */
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        pf_error(lg, "%s: is a folder, not a palette file", path);
+        pfi_error(lg, "%s: is a folder, not a palette file", path);
         return PF_EPALETTE;
     }
     path_ext(path, ext);
@@ -274,17 +274,17 @@ pf_status pf_palette_load(pf_palette *p, const char *path, const pf_logger *lg)
         else if (!strcmp(ext, "hex") || !ext[0])
             st = parse_hex(p, text, path, lg);
         else {
-            pf_error(lg, "%s: unknown palette format (use .hex, .gpl or .png)", path);
+            pfi_error(lg, "%s: unknown palette format (use .hex, .gpl or .png)", path);
             st = PF_EPALETTE;
         }
     }
     if (st == PF_OK && p->n == 0) {
-        pf_error(lg, "%s: the palette holds no colour", path);
+        pfi_error(lg, "%s: the palette holds no colour", path);
         st = PF_EPALETTE;
     }
 done:
     free(text);
     if (st < 0) p->n = 0;
-    else pf_palette_update_lab(p);
+    else pfi_palette_update_lab(p);
     return st;
 }

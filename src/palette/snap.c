@@ -49,7 +49,7 @@ static int end_snap(const uint8_t q[3], int lim, uint8_t r[3])
     return n;
 }
 
-pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
+pf_status pfi_palette_snap(pfi_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
                          uint8_t *clean_out)
 {
     ctab t = {0};
@@ -76,8 +76,8 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
         uint32_t c = t.key[i] - 1;
         uint8_t q[3] = {(uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c};
         float lab[3], d;
-        pf_srgb8_to_oklab(q, lab);
-        int e = pf_palette_nearest(p, lab, &d);
+        pfi_srgb8_to_oklab(q, lab);
+        int e = pfi_palette_nearest(p, lab, &d);
         total[e] += t.count[i];
         spread[e] += t.count[i] * d;
         if (d <= radius && t.count[i] > best[e]) {
@@ -109,9 +109,9 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
         uint8_t c[3];
         if (!exact && end_snap(q, END_CODES, c) == 3 && memcmp(c, r, 3) != 0) {
             float a[3], b[3];
-            pf_srgb8_to_oklab(q, a);
-            pf_srgb8_to_oklab(c, b);
-            corner = pf_oklab_dist(a, b) < END_RADIUS;
+            pfi_srgb8_to_oklab(q, a);
+            pfi_srgb8_to_oklab(c, b);
+            corner = pfi_oklab_dist(a, b) < END_RADIUS;
             if (corner) memcpy(r, c, 3);
         }
         if (memcmp(r, p->rgb[e], 3) == 0) continue;
@@ -119,14 +119,14 @@ pf_status pf_palette_snap(pf_palette *p, const uint8_t *rgb, size_t m, float rad
         for (int o = 0; o < p->n; o++) dup |= o != e && memcmp(p->rgb[o], r, 3) == 0;
         if (dup) continue;
         memcpy(p->rgb[e], r, 3);
-        if (!corner) pf_srgb8_to_oklab(r, p->lab[e]);
+        if (!corner) pfi_srgb8_to_oklab(r, p->lab[e]);
     }
     free(t.key);
     free(t.count);
     return PF_OK;
 }
 
-void pf_palette_black_point(pf_palette *p, const uint8_t *clean)
+void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean)
 {
     int d = -1;
     if (!p) return;
@@ -136,14 +136,14 @@ void pf_palette_black_point(pf_palette *p, const uint8_t *clean)
         if (clean && clean[e] && e != d) continue;   /* a clean dark grey beside black is the artist's */
         uint8_t *c = p->rgb[e];
         float lab[3];
-        pf_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
+        pfi_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
         const float chroma = hypotf(lab[1], lab[2]);
         if (e != d && chroma < BLACK_TINT) continue;
         if (lab[0] < BLACK_L && chroma < BLACK_C) c[0] = c[1] = c[2] = 0;
     }
 }
 
-int pf_palette_colors(const pf_palette *p, uint8_t (*out)[3])
+int pfi_palette_colors(const pfi_palette *p, uint8_t (*out)[3])
 {
     int n = 0;
     if (!p) return 0;

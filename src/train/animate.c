@@ -1,8 +1,8 @@
 /*
  * animate.c - synthetic animations with exact ground truth (docs/data.md,
- * "Generated data"): pf_synth_animate moves a sprite or a static tile
+ * "Generated data"): pfi_synth_animate moves a sprite or a static tile
  * (whole-pixel translation, a region moving by one pixel, blinking, palette
- * cycling, flips); pf_synth_clip draws a sprite (sprite.c) and animates it.
+ * cycling, flips); pfi_synth_clip draws a sprite (sprite.c) and animates it.
  * A still is rendered per motion step into a canvas; holds repeat the
  * previous step.
  */
@@ -46,7 +46,7 @@ static float lum_of(uint32_t v)
     uint8_t q[3];
     float lab[3];
     rgb_of(v, q);
-    pf_srgb8_to_oklab(q, lab);
+    pfi_srgb8_to_oklab(q, lab);
     return lab[0];
 }
 
@@ -59,10 +59,10 @@ static pf_status still_make(still *s, const uint8_t *rgba, int w, int h)
     memset(s, 0, sizeof *s);
     s->w = w;
     s->h = h;
-    s->px = pf_malloc4(n, 4, 1, 1);
-    all = pf_malloc4(n, sizeof *all, 1, 1);
-    s->col = pf_malloc4(n, sizeof *s->col, 1, 1);
-    s->cnt = pf_malloc4(n, sizeof *s->cnt, 1, 1);
+    s->px = pfi_malloc4(n, 4, 1, 1);
+    all = pfi_malloc4(n, sizeof *all, 1, 1);
+    s->col = pfi_malloc4(n, sizeof *s->col, 1, 1);
+    s->cnt = pfi_malloc4(n, sizeof *s->cnt, 1, 1);
     if (!s->px || !all || !s->col || !s->cnt) {
         free(all);
         return PF_ENOMEM;
@@ -112,16 +112,16 @@ static int still_opaque(const still *s, int x, int y)
     return x >= 0 && x < s->w && y >= 0 && y < s->h && s->px[4 * ((size_t)y * s->w + x) + 3];
 }
 
-/* The plan of one clip: everything pf_synth_info records plus periods. */
+/* The plan of one clip: everything pfi_synth_info records plus periods. */
 typedef struct plan {
-    pf_synth_info in;
+    pfi_synth_info in;
     int rx, ry, rw, rh;    /* region in still coordinates */
 } plan;
 
 /* Writes one frame: the still transformed by frame t's state. */
 static void render(uint8_t *buf, int cw, int ch, const still *s, const plan *pl, int t)
 {
-    const pf_synth_info *in = &pl->in;
+    const pfi_synth_info *in = &pl->in;
     int active = in->state[t];
     int ox = in->img_x + in->dx[t], oy = in->img_y + in->dy[t];
 
@@ -178,12 +178,12 @@ static int pulse(int step, int phase, int period, int on)
 /* Picks a small rectangle of opaque pixels (an eye) and the colour it turns
  * to: the commonest colour around it (the eyelid), or another colour of the
  * still. Returns 0 when no such region exists. */
-static int pick_toggle(pf_rng *r, const still *s, plan *pl)
+static int pick_toggle(pfi_rng *r, const still *s, plan *pl)
 {
     for (int tries = 0; tries < 300; tries++) {
-        int rw = pf_rng_between(r, 1, 3), rh = pf_rng_between(r, 1, 2), strict = tries < 200;
+        int rw = pfi_rng_between(r, 1, 3), rh = pfi_rng_between(r, 1, 2), strict = tries < 200;
         int bh = s->oy1 - s->oy0 + 1;
-        int x = pf_rng_between(r, s->ox0, s->ox1 - rw + 1), y = pf_rng_between(r, s->oy0, s->oy0 + (strict ? (bh * 3) / 5 : bh - rh));
+        int x = pfi_rng_between(r, s->ox0, s->ox1 - rw + 1), y = pfi_rng_between(r, s->oy0, s->oy0 + (strict ? (bh * 3) / 5 : bh - rh));
         uint32_t ring[16];
         int nring = 0, ok = 1, differs = 0, best = -1, bestn = 0;
         if (x > s->ox1 - rw + 1 || y > s->oy1 - rh + 1) continue;
@@ -217,34 +217,34 @@ static int pick_toggle(pf_rng *r, const still *s, plan *pl)
 }
 
 /* The motion steps: step[t] grows by 1 per frame except on holds. */
-static void plan_steps(pf_rng *r, plan *pl, int frames)
+static void plan_steps(pfi_rng *r, plan *pl, int frames)
 {
     int held = 0;
-    if (frames >= 4 && pf_rng_chance(r, 0.35)) held = pf_rng_between(r, 1, frames / 4);
+    if (frames >= 4 && pfi_rng_chance(r, 0.35)) held = pfi_rng_between(r, 1, frames / 4);
     pl->in.step[0] = 0;
     for (int t = 1; t < frames; t++) pl->in.step[t] = pl->in.step[t - 1] + 1;
     for (int k = 0; k < held; k++) {
-        int t = pf_rng_between(r, 1, frames - 1);
+        int t = pfi_rng_between(r, 1, frames - 1);
         if (pl->in.step[t] == pl->in.step[t - 1]) continue;   /* already a hold */
         for (int u = t; u < frames; u++) pl->in.step[u]--;
         pl->in.held++;
     }
 }
 
-static void plan_durations(pf_rng *r, pf_synth_info *in, int frames)
+static void plan_durations(pfi_rng *r, pfi_synth_info *in, int frames)
 {
     static const int nice[] = { 40, 50, 60, 70, 80, 100, 120, 150, 200 };
-    double u = pf_rng_unit(r);
-    int d = pf_rng_chance(r, 0.6) ? nice[pf_rng_between(r, 0, 8)] : pf_rng_between(r, 40, 200);
+    double u = pfi_rng_unit(r);
+    int d = pfi_rng_chance(r, 0.6) ? nice[pfi_rng_between(r, 0, 8)] : pfi_rng_between(r, 40, 200);
     for (int t = 0; t < frames; t++) {
         int dt = d;
-        if (u >= 0.6 && u < 0.85) dt = pf_rng_between(r, 40, 200);                  /* every frame its own */
-        else if (u >= 0.85 && pf_rng_chance(r, 0.25)) dt = pf_clampi(d * 2, 40, 200);   /* key poses */
+        if (u >= 0.6 && u < 0.85) dt = pfi_rng_between(r, 40, 200);                  /* every frame its own */
+        else if (u >= 0.85 && pfi_rng_chance(r, 0.25)) dt = pfi_clampi(d * 2, 40, 200);   /* key poses */
         in->duration_ms[t] = dt;
     }
 }
 
-static int motion_applies(pf_synth_motion m, const still *s, int cw, int ch)
+static int motion_applies(pfi_synth_motion m, const still *s, int cw, int ch)
 {
     switch (m) {
     case PF_SYNTH_TRANSLATE: return cw > s->w || ch > s->h;
@@ -256,28 +256,28 @@ static int motion_applies(pf_synth_motion m, const still *s, int cw, int ch)
 
 /* Fills pl for a TRANSLATE: a variant, the per-frame offsets and the
  * placement so that every offset keeps the still inside the canvas. */
-static void plan_translate(pf_rng *r, plan *pl, const still *s, int cw, int ch, int frames)
+static void plan_translate(pfi_rng *r, plan *pl, const still *s, int cw, int ch, int frames)
 {
-    pf_synth_info *in = &pl->in;
+    pfi_synth_info *in = &pl->in;
     int sx = cw - s->w, sy = ch - s->h, steps = in->step[frames - 1] + 1;
     int vmaxx = steps > 1 ? sx / (steps - 1) : sx, vmaxy = steps > 1 ? sy / (steps - 1) : sy;
     int minx = 0, maxx = 0, miny = 0, maxy = 0;
-    double u = pf_rng_unit(r);
+    double u = pfi_rng_unit(r);
 
     if (vmaxx > 3) vmaxx = 3;
     if (vmaxy > 3) vmaxy = 3;
     if ((vmaxx > 0 || vmaxy > 0) && u < 0.45) {
         int vx, vy;
         do {
-            vx = pf_rng_between(r, -vmaxx, vmaxx);
-            vy = pf_rng_chance(r, 0.6) ? 0 : pf_rng_between(r, -vmaxy, vmaxy);
-            if (vmaxx == 0) vy = pf_rng_between(r, -vmaxy, vmaxy);
+            vx = pfi_rng_between(r, -vmaxx, vmaxx);
+            vy = pfi_rng_chance(r, 0.6) ? 0 : pfi_rng_between(r, -vmaxy, vmaxy);
+            if (vmaxx == 0) vy = pfi_rng_between(r, -vmaxy, vmaxy);
         } while (vx == 0 && vy == 0);
         in->variant = PF_SYNTH_V_LINEAR;
         for (int t = 0; t < frames; t++) in->dx[t] = vx * in->step[t], in->dy[t] = vy * in->step[t];
     } else if (sy > 0 && u < 0.75) {
-        int period = pf_rng_between(r, 4, 10), height = pf_rng_between(r, 1, sy < 6 ? sy : 6), phase = pf_rng_between(r, 0, period - 1);
-        int vx = sx >= steps - 1 && pf_rng_chance(r, 0.5) ? (pf_rng_chance(r, 0.5) ? 1 : -1) : 0;
+        int period = pfi_rng_between(r, 4, 10), height = pfi_rng_between(r, 1, sy < 6 ? sy : 6), phase = pfi_rng_between(r, 0, period - 1);
+        int vx = sx >= steps - 1 && pfi_rng_chance(r, 0.5) ? (pfi_rng_chance(r, 0.5) ? 1 : -1) : 0;
         in->variant = PF_SYNTH_V_HOP;
         for (int t = 0; t < frames; t++) {
             float q = (float)((in->step[t] + phase) % period) / (float)period;
@@ -285,14 +285,14 @@ static void plan_translate(pf_rng *r, plan *pl, const still *s, int cw, int ch, 
             in->dy[t] = -(int)lrintf(height * 4.f * q * (1.f - q));
         }
     } else {
-        int ax = sx > 0 ? pf_rng_between(r, 1, sx < 12 ? sx : 12) : 0, ay = sy > 0 ? pf_rng_between(r, 1, sy < 12 ? sy : 12) : 0;
+        int ax = sx > 0 ? pfi_rng_between(r, 1, sx < 12 ? sx : 12) : 0, ay = sy > 0 ? pfi_rng_between(r, 1, sy < 12 ? sy : 12) : 0;
         int ux = 0, uy = 0, a, phase;
         while (ux == 0 && uy == 0) {
-            ux = ax > 0 ? pf_rng_between(r, -1, 1) : 0;
-            uy = ay > 0 ? pf_rng_between(r, -1, 1) : 0;
+            ux = ax > 0 ? pfi_rng_between(r, -1, 1) : 0;
+            uy = ay > 0 ? pfi_rng_between(r, -1, 1) : 0;
         }
         a = ux && uy ? (ax < ay ? ax : ay) : ux ? ax : ay;
-        phase = pf_rng_between(r, 0, 2 * a - 1);
+        phase = pfi_rng_between(r, 0, 2 * a - 1);
         in->variant = PF_SYNTH_V_PINGPONG;
         for (int t = 0; t < frames; t++) {
             int p = (in->step[t] + phase) % (2 * a), off = p <= a ? p : 2 * a - p;
@@ -307,36 +307,36 @@ static void plan_translate(pf_rng *r, plan *pl, const still *s, int cw, int ch, 
         if (in->dy[t] > maxy) maxy = in->dy[t];
     }
     PF_ASSERT(maxx - minx <= sx && maxy - miny <= sy);
-    in->img_x = pf_rng_between(r, -minx, sx - maxx);
-    in->img_y = pf_rng_between(r, -miny, sy - maxy);
+    in->img_x = pfi_rng_between(r, -minx, sx - maxx);
+    in->img_y = pfi_rng_between(r, -miny, sy - maxy);
 }
 
 /* A period for a pattern over `steps` steps: at least 2 and, when there
  * are enough steps, short enough that it repeats within the clip. */
-static int period_for(pf_rng *r, int lo, int hi, int steps)
+static int period_for(pfi_rng *r, int lo, int hi, int steps)
 {
     if (hi > steps) hi = steps;
     if (hi < lo) hi = lo;
-    return pf_rng_between(r, lo, hi);
+    return pfi_rng_between(r, lo, hi);
 }
 
 /* REGION_SHIFT: a head bob (the top rows of the opaque box move by one
  * pixel), or a toggle of one colour's pixels (pick_toggle). */
-static void plan_region_shift(pf_rng *r, plan *pl, const still *s, int frames, int steps)
+static void plan_region_shift(pfi_rng *r, plan *pl, const still *s, int frames, int steps)
 {
-    pf_synth_info *in = &pl->in;
+    pfi_synth_info *in = &pl->in;
     int bh = s->oy1 - s->oy0 + 1, has_clear = 0, bob;
     for (size_t i = 0; i < (size_t)s->w * s->h && !has_clear; i++) has_clear = !s->px[4 * i + 3];
-    bob = bh >= 2 && has_clear && pf_rng_chance(r, 0.5);
+    bob = bh >= 2 && has_clear && pfi_rng_chance(r, 0.5);
     in->variant = PF_SYNTH_V_HEAD_BOB;
     if (!bob && s->ox1 >= s->ox0 && s->ncol >= 2 && pick_toggle(r, s, pl)) {
-        int period = period_for(r, 3, 12, steps), on = pf_rng_between(r, 1, period >= 5 ? 2 : 1);
-        int phase = pf_rng_between(r, 0, period - 1);
+        int period = period_for(r, 3, 12, steps), on = pfi_rng_between(r, 1, period >= 5 ? 2 : 1);
+        int phase = pfi_rng_between(r, 0, period - 1);
         in->variant = PF_SYNTH_V_TOGGLE;
         for (int t = 0; t < frames; t++) in->state[t] = pulse(in->step[t], phase, period, on);
     } else if (bh >= 2 && s->oy1 < s->h) {
-        int rows = pf_clampi((int)lrintf(bh * pf_rng_betweenf(r, 0.3f, 0.55f)), 1, bh - 1);
-        int period = period_for(r, 2, 8, steps), on = pf_rng_between(r, 1, period - 1), phase = pf_rng_between(r, 0, period - 1);
+        int rows = pfi_clampi((int)lrintf(bh * pfi_rng_betweenf(r, 0.3f, 0.55f)), 1, bh - 1);
+        int period = period_for(r, 2, 8, steps), on = pfi_rng_between(r, 1, period - 1), phase = pfi_rng_between(r, 0, period - 1);
         pl->rx = s->ox0;
         pl->rw = s->ox1 - s->ox0 + 1;
         pl->ry = s->oy0;
@@ -349,11 +349,11 @@ static void plan_region_shift(pf_rng *r, plan *pl, const still *s, int frames, i
 
 /* BLINK: the sprite, a part of it, or one colour hidden, flashed or
  * swapped on a pulse. */
-static void plan_blink(pf_rng *r, plan *pl, const still *s, int frames, int steps)
+static void plan_blink(pfi_rng *r, plan *pl, const still *s, int frames, int steps)
 {
-    pf_synth_info *in = &pl->in;
-    double u = pf_rng_unit(r);
-    int period = period_for(r, 2, 8, steps), on = pf_rng_between(r, 1, period - 1), phase = pf_rng_between(r, 0, period - 1);
+    pfi_synth_info *in = &pl->in;
+    double u = pfi_rng_unit(r);
+    int period = period_for(r, 2, 8, steps), on = pfi_rng_between(r, 1, period - 1), phase = pfi_rng_between(r, 0, period - 1);
     for (int t = 0; t < frames; t++) in->state[t] = pulse(in->step[t], phase, period, on);
     if (u < 0.3 || s->ncol == 0) {
         in->variant = PF_SYNTH_V_HIDE_ALL;
@@ -362,17 +362,17 @@ static void plan_blink(pf_rng *r, plan *pl, const still *s, int frames, int step
         for (int i = 1; i < s->ncol; i++)
             if (lum_of(s->col[i]) > lum_of(lightest)) lightest = s->col[i];
         in->variant = PF_SYNTH_V_FLASH_ALL;
-        if (pf_rng_chance(r, 0.5)) lightest = 0xffffff;
+        if (pfi_rng_chance(r, 0.5)) lightest = 0xffffff;
         rgb_of(lightest, in->alt_rgb);
     } else if (u < 0.75 || s->ncol < 2) {
         int bw = s->ox1 - s->ox0 + 1, bh = s->oy1 - s->oy0 + 1;
         in->variant = PF_SYNTH_V_HIDE_PART;
-        pl->rw = pf_rng_between(r, (bw + 3) / 4, (bw + 1) / 2);
-        pl->rh = pf_rng_between(r, (bh + 3) / 4, (bh + 1) / 2);
-        pl->rx = pf_rng_between(r, s->ox0, s->ox1 - pl->rw + 1);
-        pl->ry = pf_rng_between(r, s->oy0, s->oy1 - pl->rh + 1);
+        pl->rw = pfi_rng_between(r, (bw + 3) / 4, (bw + 1) / 2);
+        pl->rh = pfi_rng_between(r, (bh + 3) / 4, (bh + 1) / 2);
+        pl->rx = pfi_rng_between(r, s->ox0, s->ox1 - pl->rw + 1);
+        pl->ry = pfi_rng_between(r, s->oy0, s->oy1 - pl->rh + 1);
     } else {
-        int a = pf_rng_between(r, 0, s->ncol - 1), b = pf_rng_between(r, 0, s->ncol - 2);
+        int a = pfi_rng_between(r, 0, s->ncol - 1), b = pfi_rng_between(r, 0, s->ncol - 2);
         if (b >= a) b++;
         in->variant = PF_SYNTH_V_SWAP;
         rgb_of(s->col[a], in->from_rgb);
@@ -382,18 +382,18 @@ static void plan_blink(pf_rng *r, plan *pl, const still *s, int frames, int step
 
 /* PALETTE_CYCLE: n colours (a ramp adjacent in lightness, or any) rotate
  * every one or two steps. */
-static void plan_palette_cycle(pf_rng *r, plan *pl, const still *s, int frames, int steps)
+static void plan_palette_cycle(pfi_rng *r, plan *pl, const still *s, int frames, int steps)
 {
-    pf_synth_info *in = &pl->in;
-    int n = s->ncol < 2 ? 0 : pf_rng_between(r, 2, s->ncol < PF_SYNTH_CYCLE_MAX ? s->ncol : PF_SYNTH_CYCLE_MAX);
-    int every = pf_rng_chance(r, 0.7) ? 1 : 2, dir = pf_rng_chance(r, 0.5) ? 1 : -1;
-    int phase = pf_rng_between(r, 0, 7);
+    pfi_synth_info *in = &pl->in;
+    int n = s->ncol < 2 ? 0 : pfi_rng_between(r, 2, s->ncol < PF_SYNTH_CYCLE_MAX ? s->ncol : PF_SYNTH_CYCLE_MAX);
+    int every = pfi_rng_chance(r, 0.7) ? 1 : 2, dir = pfi_rng_chance(r, 0.5) ? 1 : -1;
+    int phase = pfi_rng_between(r, 0, 7);
     uint32_t pick[PF_SYNTH_CYCLE_MAX];
     in->variant = PF_SYNTH_V_CYCLE;
-    if (n > 0 && pf_rng_chance(r, 0.7)) {
+    if (n > 0 && pfi_rng_chance(r, 0.7)) {
         /* a ramp: n colours adjacent in OKLab L order (water, fire) */
         float lum[PF_SYNTH_CYCLE_MAX];
-        int start = pf_rng_between(r, 0, s->ncol - 1), cnt = 0;
+        int start = pfi_rng_between(r, 0, s->ncol - 1), cnt = 0;
         /* walk from a start colour to the n-1 nearest in L above it */
         pick[cnt] = s->col[start];
         lum[cnt++] = lum_of(s->col[start]);
@@ -413,7 +413,7 @@ static void plan_palette_cycle(pf_rng *r, plan *pl, const still *s, int frames, 
         }
     } else {
         for (int cnt = 0; cnt < n;) {
-            uint32_t v = s->col[pf_rng_between(r, 0, s->ncol - 1)];
+            uint32_t v = s->col[pfi_rng_between(r, 0, s->ncol - 1)];
             int used = 0;
             for (int j = 0; j < cnt; j++) used |= pick[j] == v;
             if (!used) pick[cnt++] = v;
@@ -428,27 +428,27 @@ static void plan_palette_cycle(pf_rng *r, plan *pl, const still *s, int frames, 
 }
 
 /* FLIP: mirrored every k steps. */
-static void plan_flip(pf_rng *r, plan *pl, const still *s, int frames, int steps)
+static void plan_flip(pfi_rng *r, plan *pl, const still *s, int frames, int steps)
 {
-    pf_synth_info *in = &pl->in;
-    int k = steps >= 2 ? pf_rng_between(r, 1, steps - 1 < 8 ? steps - 1 : 8) : 1, phase = pf_rng_between(r, 0, 2 * k - 1);
+    pfi_synth_info *in = &pl->in;
+    int k = steps >= 2 ? pfi_rng_between(r, 1, steps - 1 < 8 ? steps - 1 : 8) : 1, phase = pfi_rng_between(r, 0, 2 * k - 1);
     in->variant = PF_SYNTH_V_FLIP;
     for (int t = 0; t < frames; t++) in->state[t] = ((in->step[t] + phase) / k) & 1;
 }
 
-static pf_status plan_motion(pf_rng *r, plan *pl, const still *s, int cw, int ch, int frames,
-                             pf_synth_motion motion)
+static pf_status plan_motion(pfi_rng *r, plan *pl, const still *s, int cw, int ch, int frames,
+                             pfi_synth_motion motion)
 {
-    pf_synth_info *in = &pl->in;
+    pfi_synth_info *in = &pl->in;
     int steps;
 
     if (motion == PF_SYNTH_ANY) {
         static const double cum[5] = { 0.3, 0.5, 0.65, 0.8, 1.0 };
         for (int tries = 0; tries < 100; tries++) {
-            double u = pf_rng_unit(r);
+            double u = pfi_rng_unit(r);
             int k = 0;
             while (k < 4 && u >= cum[k]) k++;
-            motion = (pf_synth_motion)k;
+            motion = (pfi_synth_motion)k;
             if (motion_applies(motion, s, cw, ch)) break;
             motion = PF_SYNTH_FLIP;
         }
@@ -468,8 +468,8 @@ static pf_status plan_motion(pf_rng *r, plan *pl, const still *s, int cw, int ch
     if (motion == PF_SYNTH_TRANSLATE) {
         plan_translate(r, pl, s, cw, ch, frames);
     } else {
-        in->img_x = pf_rng_between(r, 0, cw - s->w);
-        in->img_y = pf_rng_between(r, 0, ch - s->h);
+        in->img_x = pfi_rng_between(r, 0, cw - s->w);
+        in->img_y = pfi_rng_between(r, 0, ch - s->h);
     }
     switch (motion) {
     case PF_SYNTH_REGION_SHIFT: plan_region_shift(r, pl, s, frames, steps); break;
@@ -485,14 +485,14 @@ static pf_status plan_motion(pf_rng *r, plan *pl, const still *s, int cw, int ch
     return PF_OK;
 }
 
-pf_status pf_synth_animate(pf_anim *out, const uint8_t *rgba, int w, int h,
-                           int out_w, int out_h, int frames, pf_synth_motion motion,
-                           uint64_t seed, pf_synth_info *info)
+pf_status pfi_synth_animate(pfi_anim *out, const uint8_t *rgba, int w, int h,
+                           int out_w, int out_h, int frames, pfi_synth_motion motion,
+                           uint64_t seed, pfi_synth_info *info)
 {
     still s;
     plan *pl = NULL;
     uint8_t *buf = NULL;
-    pf_rng rng;
+    pfi_rng rng;
     pf_status st;
 
     if (!out) return PF_EINVAL;
@@ -506,34 +506,34 @@ pf_status pf_synth_animate(pf_anim *out, const uint8_t *rgba, int w, int h,
     if (st != PF_OK) goto fail;
     st = PF_ENOMEM;
     pl = calloc(1, sizeof *pl);
-    buf = pf_malloc4((size_t)out_w, (size_t)out_h, 4, 1);
+    buf = pfi_malloc4((size_t)out_w, (size_t)out_h, 4, 1);
     if (!pl || !buf) goto fail;
-    pf_rng_seed(&rng, seed);
+    pfi_rng_seed(&rng, seed);
     st = plan_motion(&rng, pl, &s, out_w, out_h, frames, motion);
     if (st != PF_OK) goto fail;
-    st = pf_anim_init(out, out_w, out_h);
+    st = pfi_anim_init(out, out_w, out_h);
     if (st != PF_OK) goto fail;
     for (int t = 0; t < frames; t++) {
         if (t == 0 || pl->in.step[t] != pl->in.step[t - 1]) render(buf, out_w, out_h, &s, pl, t);
-        st = pf_anim_push(out, buf, pl->in.duration_ms[t]);
+        st = pfi_anim_push(out, buf, pl->in.duration_ms[t]);
         if (st != PF_OK) goto fail;
     }
     if (info) *info = pl->in;
     st = PF_OK;
 fail:
-    if (st != PF_OK) pf_anim_free(out);
+    if (st != PF_OK) pfi_anim_free(out);
     still_free(&s);
     free(pl);
     free(buf);
     return st;
 }
 
-pf_status pf_synth_clip(pf_anim *out, int max_w, int max_h, int frames, uint64_t seed,
-                        pf_synth_info *info)
+pf_status pfi_synth_clip(pfi_anim *out, int max_w, int max_h, int frames, uint64_t seed,
+                        pfi_synth_info *info)
 {
     static const double cum[5] = { 0.3, 0.5, 0.65, 0.8, 1.0 };
-    pf_rng rng;
-    pf_synth_motion motion;
+    pfi_rng rng;
+    pfi_synth_motion motion;
     uint8_t *sprite_px = NULL;
     int sw, sh, cw, ch, k = 0;
     double u;
@@ -544,40 +544,40 @@ pf_status pf_synth_clip(pf_anim *out, int max_w, int max_h, int frames, uint64_t
     if (max_w < PF_SYNTH_MIN_SIZE || max_h < PF_SYNTH_MIN_SIZE || max_w > PF_SYNTH_MAX_SIZE ||
         max_h > PF_SYNTH_MAX_SIZE || frames < 0 || frames > PF_SYNTH_MAX_FRAMES)
         return PF_EINVAL;
-    pf_rng_seed(&rng, seed);
-    if (frames == 0) frames = pf_rng_between(&rng, 8, 32);
-    u = pf_rng_unit(&rng);
+    pfi_rng_seed(&rng, seed);
+    if (frames == 0) frames = pfi_rng_between(&rng, 8, 32);
+    u = pfi_rng_unit(&rng);
     while (k < 4 && u >= cum[k]) k++;
-    motion = (pf_synth_motion)k;
+    motion = (pfi_synth_motion)k;
     if (motion == PF_SYNTH_TRANSLATE && max_w == PF_SYNTH_MIN_SIZE && max_h == PF_SYNTH_MIN_SIZE)
         motion = PF_SYNTH_FLIP;
 
-    sw = pf_rng_between(&rng, max_w < 8 ? max_w : 8, max_w < 48 ? max_w : 48);
-    sh = pf_rng_chance(&rng, 0.5) ? pf_clampi(sw + pf_rng_between(&rng, -2, 2), PF_SYNTH_MIN_SIZE, max_h)
-                           : pf_rng_between(&rng, max_h < 8 ? max_h : 8, max_h < 48 ? max_h : 48);
+    sw = pfi_rng_between(&rng, max_w < 8 ? max_w : 8, max_w < 48 ? max_w : 48);
+    sh = pfi_rng_chance(&rng, 0.5) ? pfi_clampi(sw + pfi_rng_between(&rng, -2, 2), PF_SYNTH_MIN_SIZE, max_h)
+                           : pfi_rng_between(&rng, max_h < 8 ? max_h : 8, max_h < 48 ? max_h : 48);
     if (sh > max_h) sh = max_h;
     if (motion == PF_SYNTH_TRANSLATE) {
         /* leave room to move: shrink the sprite when the canvas is tight */
         if (sw == max_w && sh == max_h) {
-            if (sw > PF_SYNTH_MIN_SIZE) sw -= pf_rng_between(&rng, 1, (sw - PF_SYNTH_MIN_SIZE) < 8 ? sw - PF_SYNTH_MIN_SIZE : 8);
+            if (sw > PF_SYNTH_MIN_SIZE) sw -= pfi_rng_between(&rng, 1, (sw - PF_SYNTH_MIN_SIZE) < 8 ? sw - PF_SYNTH_MIN_SIZE : 8);
             else sh -= 1;
         }
-        cw = pf_clampi(sw + pf_rng_between(&rng, 4, 48), sw, max_w);
-        ch = pf_clampi(sh + pf_rng_between(&rng, 2, 32), sh, max_h);
+        cw = pfi_clampi(sw + pfi_rng_between(&rng, 4, 48), sw, max_w);
+        ch = pfi_clampi(sh + pfi_rng_between(&rng, 2, 32), sh, max_h);
     } else {
-        cw = pf_clampi(sw + (pf_rng_chance(&rng, 0.5) ? 0 : pf_rng_between(&rng, 1, 8)), sw, max_w);
-        ch = pf_clampi(sh + (pf_rng_chance(&rng, 0.5) ? 0 : pf_rng_between(&rng, 1, 8)), sh, max_h);
+        cw = pfi_clampi(sw + (pfi_rng_chance(&rng, 0.5) ? 0 : pfi_rng_between(&rng, 1, 8)), sw, max_w);
+        ch = pfi_clampi(sh + (pfi_rng_chance(&rng, 0.5) ? 0 : pfi_rng_between(&rng, 1, 8)), sh, max_h);
     }
-    sprite_px = pf_malloc4((size_t)sw, (size_t)sh, 4, 1);
+    sprite_px = pfi_malloc4((size_t)sw, (size_t)sh, 4, 1);
     if (!sprite_px) return PF_ENOMEM;
-    st = pf_synth_sprite(sprite_px, sw, sh, pf_rng_u64(&rng));
+    st = pfi_synth_sprite(sprite_px, sw, sh, pfi_rng_u64(&rng));
     if (st == PF_OK)
-        st = pf_synth_animate(out, sprite_px, sw, sh, cw, ch, frames, motion, pf_rng_u64(&rng), info);
+        st = pfi_synth_animate(out, sprite_px, sw, sh, cw, ch, frames, motion, pfi_rng_u64(&rng), info);
     free(sprite_px);
     return st;
 }
 
-const char *pf_synth_motion_name(pf_synth_motion m)
+const char *pfi_synth_motion_name(pfi_synth_motion m)
 {
     switch (m) {
     case PF_SYNTH_TRANSLATE: return "translate";

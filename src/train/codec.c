@@ -25,8 +25,8 @@ static size_t frame_bytes(const uint8_t *rgba, int n, int w, int h)
     size_t b, all;
     if (!rgba || n <= 0 || w <= 0 || h <= 0 || w > CODEC_MAX_SIDE || h > CODEC_MAX_SIDE)
         return 0;
-    if (!pf_mul4_size(&b, (size_t)w, (size_t)h, 4, 1) ||
-        !pf_mul_size(&all, b, (size_t)n))
+    if (!pfi_mul4_size(&b, (size_t)w, (size_t)h, 4, 1) ||
+        !pfi_mul_size(&all, b, (size_t)n))
         return 0;
     return b;
 }
@@ -40,7 +40,7 @@ typedef struct yuv_coef {
     float ys, yo, cs;
 } yuv_coef;
 
-static yuv_coef yuv_coef_make(pf_yuv_matrix m, int full_range)
+static yuv_coef yuv_coef_make(pfi_yuv_matrix m, int full_range)
 {
     yuv_coef c;
     c.kr = m == PF_YUV_BT709 ? 0.2126f : 0.299f;
@@ -130,7 +130,7 @@ static void yuv420_to_rgb(const uint8_t *py, int sy, const uint8_t *pu, int su,
     }
 }
 
-pf_status pf_codec_chroma420(uint8_t *rgba, int n, int w, int h, pf_yuv_matrix m,
+pf_status pfi_codec_chroma420(uint8_t *rgba, int n, int w, int h, pfi_yuv_matrix m,
                              int full_range)
 {
     size_t fb = frame_bytes(rgba, n, w, h);
@@ -139,9 +139,9 @@ pf_status pf_codec_chroma420(uint8_t *rgba, int n, int w, int h, pf_yuv_matrix m
     yuv_coef c = yuv_coef_make(m, full_range);
 
     if (!fb) return PF_EINVAL;
-    py = pf_malloc4((size_t)w, (size_t)h, 1, 1);
-    pu = pf_malloc4((size_t)cw, (size_t)ch, 1, 1);
-    pv = pf_malloc4((size_t)cw, (size_t)ch, 1, 1);
+    py = pfi_malloc4((size_t)w, (size_t)h, 1, 1);
+    pu = pfi_malloc4((size_t)cw, (size_t)ch, 1, 1);
+    pv = pfi_malloc4((size_t)cw, (size_t)ch, 1, 1);
     if (!py || !pu || !pv) {
         free(py);
         free(pu);
@@ -163,9 +163,9 @@ pf_status pf_codec_chroma420(uint8_t *rgba, int n, int w, int h, pf_yuv_matrix m
 
 /* The round trips' libav calls: our own input is always well formed, so a
  * failure other than ENOMEM is internal. */
-static pf_status av_status(int r, const char *step, const pf_logger *lg)
+static pf_status av_status(int r, const char *step, const pfi_logger *lg)
 {
-    return pf_av_status(r, PF_EINTERNAL, "degrade codec round trip", step, lg);
+    return pfi_av_status(r, PF_EINTERNAL, "degrade codec round trip", step, lg);
 }
 
 /* An encoder -> decoder pair working on one clip, frames decoded back
@@ -178,7 +178,7 @@ typedef struct av_trip {
     size_t fb;         /* bytes per frame */
     int n, w, h, got;  /* got: frames decoded so far */
     yuv_coef coef;
-    const pf_logger *lg;
+    const pfi_logger *lg;
 } av_trip;
 
 /* Writes every frame the decoder has ready into the next clip slot. */
@@ -189,7 +189,7 @@ static pf_status trip_receive(av_trip *t)
         AVFrame *f = t->out;
         if ((f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P) ||
             f->width != t->w || f->height != t->h || t->got >= t->n) {
-            pf_error(t->lg, "degrade codec round trip: unexpected decoded frame %d (%dx%d, "
+            pfi_error(t->lg, "degrade codec round trip: unexpected decoded frame %d (%dx%d, "
                      "format %d)", t->got, f->width, f->height, f->format);
             av_frame_unref(f);
             return PF_EINTERNAL;
@@ -250,7 +250,7 @@ static pf_status trip_run(av_trip *t, int qscale_lambda)
         (st = trip_receive(t)) < 0)
         return st;
     if (t->got != t->n) {
-        pf_error(t->lg, "degrade codec round trip: %d frames in, %d out", t->n, t->got);
+        pfi_error(t->lg, "degrade codec round trip: %d frames in, %d out", t->n, t->got);
         return PF_EINTERNAL;
     }
     return PF_OK;
@@ -267,7 +267,7 @@ static void trip_free(av_trip *t)
 
 /* Finds the codecs and allocates the contexts, frames and packet. */
 static pf_status trip_init(av_trip *t, const AVCodec *ec, const AVCodec *dc, uint8_t *rgba,
-                           size_t fb, int n, int w, int h, yuv_coef coef, const pf_logger *lg)
+                           size_t fb, int n, int w, int h, yuv_coef coef, const pfi_logger *lg)
 {
     memset(t, 0, sizeof *t);
     t->rgba = rgba;
@@ -281,7 +281,7 @@ static pf_status trip_init(av_trip *t, const AVCodec *ec, const AVCodec *dc, uin
      * (the same rule as src/io/writer_video.c). */
     if (av_log_get_level() > AV_LOG_ERROR) av_log_set_level(AV_LOG_ERROR);
     if (!ec || !dc) {
-        pf_error(lg, "degrade: this FFmpeg lacks the %s", !ec ? "encoder" : "decoder");
+        pfi_error(lg, "degrade: this FFmpeg lacks the %s", !ec ? "encoder" : "decoder");
         return PF_EINTERNAL;
     }
     if (!(t->enc = avcodec_alloc_context3(ec)) || !(t->dec = avcodec_alloc_context3(dc)) ||
@@ -298,8 +298,8 @@ static pf_status trip_init(av_trip *t, const AVCodec *ec, const AVCodec *dc, uin
     return PF_OK;
 }
 
-pf_status pf_codec_h264(uint8_t *rgba, int n, int w, int h, int crf, int preset,
-                        pf_yuv_matrix m, const pf_logger *lg)
+pf_status pfi_codec_h264(uint8_t *rgba, int n, int w, int h, int crf, int preset,
+                        pfi_yuv_matrix m, const pfi_logger *lg)
 {
     static const char *const presets[] = {"ultrafast", "superfast", "veryfast"};
     size_t fb = frame_bytes(rgba, n, w, h);
@@ -334,7 +334,7 @@ done:
     return st;
 }
 
-pf_status pf_codec_mjpeg(uint8_t *rgba, int n, int w, int h, int qscale, const pf_logger *lg)
+pf_status pfi_codec_mjpeg(uint8_t *rgba, int n, int w, int h, int qscale, const pfi_logger *lg)
 {
     size_t fb = frame_bytes(rgba, n, w, h);
     av_trip t;
@@ -360,8 +360,8 @@ done:
 
 /* ---- WebP ---------------------------------------------------------------- */
 
-pf_status pf_codec_webp(uint8_t *rgba, int n, int w, int h, int quality, int keep_alpha,
-                        const pf_logger *lg)
+pf_status pfi_codec_webp(uint8_t *rgba, int n, int w, int h, int quality, int keep_alpha,
+                        const pfi_logger *lg)
 {
     size_t fb = frame_bytes(rgba, n, w, h);
     if (!fb || quality < 0 || quality > 100) return PF_EINVAL;
@@ -375,14 +375,14 @@ pf_status pf_codec_webp(uint8_t *rgba, int n, int w, int h, int quality, int kee
         size = WebPEncodeRGBA(f, w, h, w * 4, (float)quality, &enc);
         if (!size) {
             WebPFree(enc);
-            pf_error(lg, "degrade: WebP encode of frame %d failed", i);
+            pfi_error(lg, "degrade: WebP encode of frame %d failed", i);
             return PF_EINTERNAL;
         }
         dec = WebPDecodeRGBA(enc, size, &dw, &dh);
         WebPFree(enc);
         if (!dec || dw != w || dh != h) {
             WebPFree(dec);
-            pf_error(lg, "degrade: WebP decode of frame %d failed", i);
+            pfi_error(lg, "degrade: WebP decode of frame %d failed", i);
             return PF_EINTERNAL;
         }
         memcpy(f, dec, fb);
@@ -618,7 +618,7 @@ static inline int clamp255(float v)
 
 /* Maps one frame onto q->pal with the dither; alpha already 0 or 255.
  * err: (2, w + 2, 3) floats of scratch for Floyd-Steinberg. */
-static pf_status gif_map(gifq *q, uint8_t *f, int w, int h, pf_gif_dither dither,
+static pf_status gif_map(gifq *q, uint8_t *f, int w, int h, pfi_gif_dither dither,
                          int bayer_shift, float *err)
 {
     int bm[8][8], bn = dither == PF_GIF_DITHER_BAYER4 ? 4 : 8;
@@ -682,7 +682,7 @@ static int any_transparent(const uint8_t *rgba, size_t fb, int f0, int f1)
     return 0;
 }
 
-pf_status pf_codec_gif(uint8_t *rgba, int n, int w, int h, int colors, pf_gif_dither dither,
+pf_status pfi_codec_gif(uint8_t *rgba, int n, int w, int h, int colors, pfi_gif_dither dither,
                        int bayer_shift, int per_frame)
 {
     size_t fb = frame_bytes(rgba, n, w, h);
@@ -694,12 +694,12 @@ pf_status pf_codec_gif(uint8_t *rgba, int n, int w, int h, int colors, pf_gif_di
         bayer_shift < 0 || bayer_shift > 5)
         return PF_EINVAL;
     memset(&q, 0, sizeof q);
-    q.cnt = pf_malloc4(HN, sizeof *q.cnt, 1, 1);
-    q.sum = pf_malloc4(HN, sizeof *q.sum, 1, 1);
-    q.bins = pf_malloc4(HN, sizeof *q.bins, 1, 1);
-    q.off = pf_malloc4(HN, sizeof *q.off, 1, 1);
-    q.len = pf_malloc4(HN, sizeof *q.len, 1, 1);
-    err = pf_malloc4((size_t)w + 2, 6, sizeof *err, 1);
+    q.cnt = pfi_malloc4(HN, sizeof *q.cnt, 1, 1);
+    q.sum = pfi_malloc4(HN, sizeof *q.sum, 1, 1);
+    q.bins = pfi_malloc4(HN, sizeof *q.bins, 1, 1);
+    q.off = pfi_malloc4(HN, sizeof *q.off, 1, 1);
+    q.len = pfi_malloc4(HN, sizeof *q.len, 1, 1);
+    err = pfi_malloc4((size_t)w + 2, 6, sizeof *err, 1);
     if (!q.cnt || !q.sum || !q.bins || !q.off || !q.len || !err) {
         st = PF_ENOMEM;
         goto done;

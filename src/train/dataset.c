@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pf_val_packages[] = {"xbill", "gnujump-data", "tecnoballz-data", NULL};
+const char *const pfi_val_packages[] = {"xbill", "gnujump-data", "tecnoballz-data", NULL};
 
 static int listed(const char *pkg, const char *list)
 {
@@ -23,31 +23,31 @@ static int listed(const char *pkg, const char *list)
 
 static int excluded(const char *pkg, const char *exclude)
 {
-    for (int i = 0; pf_val_packages[i]; i++)
-        if (strcmp(pkg, pf_val_packages[i]) == 0) return 1;
+    for (int i = 0; pfi_val_packages[i]; i++)
+        if (strcmp(pkg, pfi_val_packages[i]) == 0) return 1;
     return listed(pkg, exclude);
 }
 
 static pf_status read_png(const char *dir, const char *rel, uint8_t **rgba, int *w, int *h,
-                          const pf_logger *lg)
+                          const pfi_logger *lg)
 {
     char path[4096];
     pf_limits lim = pf_default_limits();
     lim.max_pixels = 256 * 256;
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    pf_status st = pf_png_read(path, rgba, w, h, &lim);
-    if (st < 0 && st != PF_ELIMIT) pf_error(lg, "cannot read training frame %s", path);
+    pf_status st = pfi_png_read(path, rgba, w, h, &lim);
+    if (st < 0 && st != PF_ELIMIT) pfi_error(lg, "cannot read training frame %s", path);
     return st;
 }
 
 /* One animation: dir/<anim dir>/NNNN.png for each frame. */
-static pf_status load_anim(pf_dataset *d, const char *clean_dir, json_t *a, const pf_logger *lg)
+static pf_status load_anim(pfi_dataset *d, const char *clean_dir, json_t *a, const pfi_logger *lg)
 {
     const char *sub = json_string_value(json_object_get(a, "dir"));
     json_t *durs = json_object_get(a, "durations_ms");
     int n = (int)json_integer_value(json_object_get(a, "frames"));
     if (!sub || n < 1 || !json_is_array(durs) || json_array_size(durs) != (size_t)n) return PF_EFORMAT;
-    pf_anim an = {0};
+    pfi_anim an = {0};
     pf_status st = PF_OK;
     for (int i = 0; i < n && st == PF_OK; i++) {
         char rel[4096];
@@ -55,17 +55,17 @@ static pf_status load_anim(pf_dataset *d, const char *clean_dir, json_t *a, cons
         int w, h, dur = (int)json_integer_value(json_array_get(durs, (size_t)i));
         snprintf(rel, sizeof rel, "%s/%04d.png", sub, i);
         if ((st = read_png(clean_dir, rel, &px, &w, &h, lg)) < 0) break;
-        if (i == 0) st = pf_anim_init(&an, w, h);
+        if (i == 0) st = pfi_anim_init(&an, w, h);
         else if (w != an.width || h != an.height) st = PF_EFORMAT;
-        if (st == PF_OK) st = pf_anim_push(&an, px, dur > 0 ? dur : 100);
+        if (st == PF_OK) st = pfi_anim_push(&an, px, dur > 0 ? dur : 100);
         free(px);
     }
     if (st == PF_ELIMIT) {   /* too big to be a sprite: skip it */
-        pf_anim_free(&an);
+        pfi_anim_free(&an);
         return PF_OK;
     }
     if (st == PF_OK) {
-        pf_anim *g = realloc(d->anims, sizeof *g * (size_t)(d->n_anims + 1));
+        pfi_anim *g = realloc(d->anims, sizeof *g * (size_t)(d->n_anims + 1));
         if (!g) st = PF_ENOMEM;
         else {
             d->anims = g;
@@ -74,17 +74,17 @@ static pf_status load_anim(pf_dataset *d, const char *clean_dir, json_t *a, cons
             return PF_OK;
         }
     }
-    pf_anim_free(&an);
+    pfi_anim_free(&an);
     return st;
 }
 
-static pf_status load_tile(pf_dataset *d, const char *clean_dir, const char *rel, const pf_logger *lg)
+static pf_status load_tile(pfi_dataset *d, const char *clean_dir, const char *rel, const pfi_logger *lg)
 {
-    pf_tile t = {0};
+    pfi_tile t = {0};
     pf_status st = read_png(clean_dir, rel, &t.rgba, &t.w, &t.h, lg);
     if (st == PF_ELIMIT) return PF_OK;
     if (st < 0) return st;
-    pf_tile *g = realloc(d->tiles, sizeof *g * (size_t)(d->n_tiles + 1));
+    pfi_tile *g = realloc(d->tiles, sizeof *g * (size_t)(d->n_tiles + 1));
     if (!g) {
         free(t.rgba);
         return PF_ENOMEM;
@@ -96,7 +96,7 @@ static pf_status load_tile(pf_dataset *d, const char *clean_dir, const char *rel
 
 /* A "tiles" entry: {"package", "dir", "files": ["0000.png", ...]} or
  * {"package", "path"} for one tile. */
-static pf_status load_tiles(pf_dataset *d, const char *clean_dir, json_t *e, const pf_logger *lg)
+static pf_status load_tiles(pfi_dataset *d, const char *clean_dir, json_t *e, const pfi_logger *lg)
 {
     const char *path = json_string_value(json_object_get(e, "path"));
     if (path) return load_tile(d, clean_dir, path, lg);
@@ -115,8 +115,8 @@ static pf_status load_tiles(pf_dataset *d, const char *clean_dir, json_t *e, con
     return PF_OK;
 }
 
-pf_status pf_dataset_load(pf_dataset *d, const char *clean_dir, const char *exclude,
-                          const pf_logger *lg)
+pf_status pfi_dataset_load(pfi_dataset *d, const char *clean_dir, const char *exclude,
+                          const pfi_logger *lg)
 {
     char path[4096], pkgs[8192] = ",";
     json_error_t jerr;
@@ -124,7 +124,7 @@ pf_status pf_dataset_load(pf_dataset *d, const char *clean_dir, const char *excl
     snprintf(path, sizeof path, "%s/manifest.json", clean_dir);
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root) {
-        pf_error(lg, "cannot read the training manifest %s (%s): build the data with "
+        pfi_error(lg, "cannot read the training manifest %s (%s): build the data with "
                  "/usr/bin/python3 tests/evalset/fetch.py", path, jerr.text);
         return PF_EIO;
     }
@@ -144,7 +144,7 @@ pf_status pf_dataset_load(pf_dataset *d, const char *clean_dir, const char *excl
             if (excluded(pkg, exclude)) continue;
             st = k == 0 ? load_anim(d, clean_dir, e, lg) : load_tiles(d, clean_dir, e, lg);
             if (st < 0) {
-                if (st == PF_EFORMAT) pf_error(lg, "malformed %s entry %zu in %s", keys[k], i, path);
+                if (st == PF_EFORMAT) pfi_error(lg, "malformed %s entry %zu in %s", keys[k], i, path);
                 break;
             }
             if (!listed(pkg, pkgs + 1) && strlen(pkgs) + strlen(pkg) + 2 < sizeof pkgs) {
@@ -156,16 +156,16 @@ pf_status pf_dataset_load(pf_dataset *d, const char *clean_dir, const char *excl
     }
     json_decref(root);
     if (st == PF_OK && d->n_anims + d->n_tiles == 0) {
-        pf_error(lg, "the manifest %s lists no training material outside the validation packages", path);
+        pfi_error(lg, "the manifest %s lists no training material outside the validation packages", path);
         st = PF_ENOFRAMES;
     }
-    if (st < 0) pf_dataset_free(d);
+    if (st < 0) pfi_dataset_free(d);
     return st;
 }
 
-void pf_dataset_free(pf_dataset *d)
+void pfi_dataset_free(pfi_dataset *d)
 {
-    for (int i = 0; i < d->n_anims; i++) pf_anim_free(&d->anims[i]);
+    for (int i = 0; i < d->n_anims; i++) pfi_anim_free(&d->anims[i]);
     for (int i = 0; i < d->n_tiles; i++) free(d->tiles[i].rgba);
     free(d->anims);
     free(d->tiles);

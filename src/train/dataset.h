@@ -15,21 +15,21 @@
 
 /* Packages held out for validation (docs/data.md, "Splits"): never
  * loaded for training whatever the manifest says. NULL-terminated. */
-extern const char *const pf_val_packages[];
+extern const char *const pfi_val_packages[];
 
-typedef struct pf_tile {
+typedef struct pfi_tile {
     uint8_t *rgba;          /* (h, w, 4) */
     int w, h;
-} pf_tile;
+} pfi_tile;
 
-typedef struct pf_dataset {
-    pf_anim *anims;         /* clean animations, native px */
+typedef struct pfi_dataset {
+    pfi_anim *anims;         /* clean animations, native px */
     int n_anims;
-    pf_tile *tiles;         /* static images, animated synthetically */
+    pfi_tile *tiles;         /* static images, animated synthetically */
     int n_tiles;
     int n_packages;         /* distinct packages loaded */
     int64_t frames;         /* animation frames in total */
-} pf_dataset;
+} pfi_dataset;
 
 /* Loads every animation and tile of the manifest at clean_dir/manifest.json
  * whose package is not a validation package (nor listed in exclude, a
@@ -37,9 +37,9 @@ typedef struct pf_dataset {
  * skipped. Errors: PF_EIO (no or unreadable manifest: the message says to
  * run tests/evalset/fetch.py), PF_EFORMAT (malformed manifest or PNG),
  * PF_ENOFRAMES (nothing left to train on), PF_ENOMEM. */
-pf_status pf_dataset_load(pf_dataset *d, const char *clean_dir, const char *exclude,
-                          const pf_logger *lg);
+pf_status pfi_dataset_load(pfi_dataset *d, const char *clean_dir, const char *exclude,
+                          const pfi_logger *lg);
 
-void pf_dataset_free(pf_dataset *d);
+void pfi_dataset_free(pfi_dataset *d);
 
 #endif /* PF_TRAIN_DATASET_H */

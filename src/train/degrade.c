@@ -23,15 +23,15 @@ static const char *const kind_names[PF_DKIND_COUNT] = {
     "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model", "webp_lossy", "bg_busy",
     "video_bent"};
 
-const char *pf_degrade_kind_name(int kind)
+const char *pfi_degrade_kind_name(int kind)
 {
     return kind >= 0 && kind < PF_DKIND_COUNT ? kind_names[kind] : "unknown";
 }
 
 /* Index drawn with the given probabilities (summing to about 1). */
-static int pick(pf_rng *r, const double *p, int n)
+static int pick(pfi_rng *r, const double *p, int n)
 {
-    double u = pf_rng_unit(r);
+    double u = pfi_rng_unit(r);
     for (int i = 0; i < n - 1; i++) {
         if (u < p[i]) return i;
         u -= p[i];
@@ -41,40 +41,40 @@ static int pick(pf_rng *r, const double *p, int n)
 
 /* An integer scale in [ceil(lo), floor(hi)], or a non-integer one at least
  * 0.1 from an integer (build.py's sample_scale). */
-static double draw_scale(pf_rng *r, int integer, double lo, double hi)
+static double draw_scale(pfi_rng *r, int integer, double lo, double hi)
 {
     int ilo = (int)ceil(lo), ihi = (int)floor(hi);
-    if (integer && ihi >= ilo) return (double)(ilo + pf_rng_int(r, ihi - ilo + 1));
+    if (integer && ihi >= ilo) return (double)(ilo + pfi_rng_int(r, ihi - ilo + 1));
     for (int i = 0; i < 100; i++) {
-        double s = pf_rng_range(r, lo, hi), f = s - floor(s);
+        double s = pfi_rng_range(r, lo, hi), f = s - floor(s);
         if (f >= 0.1 && f <= 0.9) return s;
     }
     return lo + 0.5 * (hi - lo);
 }
 
-static void draw_solid(pf_degrade *d, pf_rng *r, double p_magenta)
+static void draw_solid(pfi_degrade *d, pfi_rng *r, double p_magenta)
 {
     static const uint8_t named[4][3] = {{0, 255, 0}, {255, 255, 255}, {0, 0, 0}, {128, 128, 128}};
     d->bg = PF_DBG_SOLID;
-    if (pf_rng_unit(r) < p_magenta) {
+    if (pfi_rng_unit(r) < p_magenta) {
         d->bg_rgb[0][0] = 255;
         d->bg_rgb[0][1] = 0;
         d->bg_rgb[0][2] = 255;
         return;
     }
-    int k = pf_rng_int(r, 5);
+    int k = pfi_rng_int(r, 5);
     for (int c = 0; c < 3; c++)
-        d->bg_rgb[0][c] = k < 4 ? named[k][c] : (uint8_t)pf_rng_int(r, 256);
+        d->bg_rgb[0][c] = k < 4 ? named[k][c] : (uint8_t)pfi_rng_int(r, 256);
 }
 
 /* A solid background, mostly white or pale (video models put sprites on
  * white or a light plain colour), as build.py's sample_solid_pale. */
-static void draw_solid_pale(pf_degrade *d, pf_rng *r)
+static void draw_solid_pale(pfi_degrade *d, pfi_rng *r)
 {
     static const double kp[6] = {0.35, 0.3, 0.1, 0.05, 0.05, 0.15};   /* white pale grey green black random */
     static const uint8_t named[6][3] = {{255, 255, 255}, {0, 0, 0}, {128, 128, 128}, {0, 255, 0}, {0, 0, 0}, {0, 0, 0}};
     d->bg = PF_DBG_SOLID;
-    if (pf_rng_unit(r) < 0.15) {
+    if (pfi_rng_unit(r) < 0.15) {
         d->bg_rgb[0][0] = 255;
         d->bg_rgb[0][1] = 0;
         d->bg_rgb[0][2] = 255;
@@ -82,87 +82,87 @@ static void draw_solid_pale(pf_degrade *d, pf_rng *r)
     }
     const int k = pick(r, kp, 6);
     for (int c = 0; c < 3; c++)
-        d->bg_rgb[0][c] = k == 1 ? (uint8_t)(200 + pf_rng_int(r, 56)) : k == 5 ? (uint8_t)pf_rng_int(r, 256) : named[k][c];
+        d->bg_rgb[0][c] = k == 1 ? (uint8_t)(200 + pfi_rng_int(r, 56)) : k == 5 ? (uint8_t)pfi_rng_int(r, 256) : named[k][c];
 }
 
-static void draw_gradient(pf_degrade *d, pf_rng *r)
+static void draw_gradient(pfi_degrade *d, pfi_rng *r)
 {
     d->bg = PF_DBG_GRADIENT;
-    d->bg_stops = 2 + pf_rng_int(r, 2);
-    d->bg_angle = pf_rng_range(r, 0.0, 360.0);
+    d->bg_stops = 2 + pfi_rng_int(r, 2);
+    d->bg_angle = pfi_rng_range(r, 0.0, 360.0);
     for (int i = 0; i < d->bg_stops; i++)
-        for (int c = 0; c < 3; c++) d->bg_rgb[i][c] = (uint8_t)pf_rng_int(r, 256);
+        for (int c = 0; c < 3; c++) d->bg_rgb[i][c] = (uint8_t)pfi_rng_int(r, 256);
 }
 
-static void draw_noise_bg(pf_degrade *d, pf_rng *r)
+static void draw_noise_bg(pfi_degrade *d, pfi_rng *r)
 {
     d->bg = PF_DBG_NOISE;
-    for (int c = 0; c < 3; c++) d->bg_rgb[0][c] = (uint8_t)(40 + pf_rng_int(r, 176));
-    d->bg_blotch = pf_rng_range(r, 0.05, 0.2);
-    d->bg_grain = pf_rng_range(r, 0.01, 0.06);
-    d->bg_cells = 3 + pf_rng_int(r, 9);
+    for (int c = 0; c < 3; c++) d->bg_rgb[0][c] = (uint8_t)(40 + pfi_rng_int(r, 176));
+    d->bg_blotch = pfi_rng_range(r, 0.05, 0.2);
+    d->bg_grain = pfi_rng_range(r, 0.01, 0.06);
+    d->bg_cells = 3 + pfi_rng_int(r, 9);
 }
 
-static void draw_h264(pf_degrade *d, pf_rng *r, int crf_lo, int crf_hi)
+static void draw_h264(pfi_degrade *d, pfi_rng *r, int crf_lo, int crf_hi)
 {
     d->codec = PF_CODEC_H264;
-    d->quality = crf_lo + pf_rng_int(r, crf_hi - crf_lo + 1);
-    d->h264_preset = pf_rng_int(r, 3);
+    d->quality = crf_lo + pfi_rng_int(r, crf_hi - crf_lo + 1);
+    d->h264_preset = pfi_rng_int(r, 3);
 }
 
-static void draw_webp(pf_degrade *d, pf_rng *r, int q_lo, int q_hi)
+static void draw_webp(pfi_degrade *d, pfi_rng *r, int q_lo, int q_hi)
 {
     d->codec = PF_CODEC_WEBP;
-    d->quality = q_lo + pf_rng_int(r, q_hi - q_lo + 1);
+    d->quality = q_lo + pfi_rng_int(r, q_hi - q_lo + 1);
 }
 
 /* GIF palette and dither (build.py kind_gif_dither: 32..256 colours,
  * ordered or error-diffusion dither, a palette per clip or per frame). */
-static void draw_gif(pf_degrade *d, pf_rng *r, int allow_16)
+static void draw_gif(pfi_degrade *d, pfi_rng *r, int allow_16)
 {
     static const double dp[4] = {0.15, 0.15, 0.3, 0.4};
     d->codec = PF_CODEC_GIF;
-    d->gif_colors = 1 << (allow_16 ? 4 + pf_rng_int(r, 5) : 5 + pf_rng_int(r, 4));
+    d->gif_colors = 1 << (allow_16 ? 4 + pfi_rng_int(r, 5) : 5 + pfi_rng_int(r, 4));
     d->gif_dither = pick(r, dp, 4);
-    d->gif_bayer_shift = 1 + pf_rng_int(r, 3);
-    d->gif_per_frame = pf_rng_unit(r) < 1.0 / 3.0;
+    d->gif_bayer_shift = 1 + pfi_rng_int(r, 3);
+    d->gif_per_frame = pfi_rng_unit(r) < 1.0 / 3.0;
 }
 
-static void draw_transparent_or_solid(pf_degrade *d, pf_rng *r)
+static void draw_transparent_or_solid(pfi_degrade *d, pfi_rng *r)
 {
-    if (pf_rng_unit(r) < 0.5) d->bg = PF_DBG_TRANSPARENT;
+    if (pfi_rng_unit(r) < 0.5) d->bg = PF_DBG_TRANSPARENT;
     else draw_solid(d, r, 0.35);
 }
 
-static void draw_any(pf_degrade *d, pf_rng *r)
+static void draw_any(pfi_degrade *d, pfi_rng *r)
 {
     static const double kp[4] = {0.25, 0.25, 0.3, 0.2};
     static const double cp[5] = {0.15, 0.35, 0.15, 0.2, 0.15};   /* none h264 mjpeg webp gif */
-    d->scale = draw_scale(r, pf_rng_unit(r) < 0.25, 2.0, 12.0);
-    d->kernel = (pf_resample_kind)pick(r, kp, 4);
-    if (pf_rng_unit(r) < 0.4) {
-        d->jitter_x = pf_rng_range(r, 0.0, 0.35);
-        d->jitter_y = pf_rng_range(r, 0.0, 0.35);
+    d->scale = draw_scale(r, pfi_rng_unit(r) < 0.25, 2.0, 12.0);
+    d->kernel = (pfi_resample_kind)pick(r, kp, 4);
+    if (pfi_rng_unit(r) < 0.4) {
+        d->jitter_x = pfi_rng_range(r, 0.0, 0.35);
+        d->jitter_y = pfi_rng_range(r, 0.0, 0.35);
     }
-    if (pf_rng_unit(r) < 0.35) {
-        d->hold = 2 + pf_rng_int(r, 2);
-        d->hold_max = d->hold == 2 && pf_rng_unit(r) < 0.6 ? 3 : d->hold;
+    if (pfi_rng_unit(r) < 0.35) {
+        d->hold = 2 + pfi_rng_int(r, 2);
+        d->hold_max = d->hold == 2 && pfi_rng_unit(r) < 0.6 ? 3 : d->hold;
     }
-    if (pf_rng_unit(r) < 0.5) d->blur = pf_rng_range(r, 0.0, 0.3);
-    if (pf_rng_unit(r) < 0.6) d->noise = pf_rng_range(r, 0.0, 6.0);
-    if (pf_rng_unit(r) < 0.5) d->gamma = pf_rng_range(r, 0.9, 1.1);
-    if (pf_rng_unit(r) < 0.4) d->exposure = pf_rng_range(r, 0.85, 1.15);
+    if (pfi_rng_unit(r) < 0.5) d->blur = pfi_rng_range(r, 0.0, 0.3);
+    if (pfi_rng_unit(r) < 0.6) d->noise = pfi_rng_range(r, 0.0, 6.0);
+    if (pfi_rng_unit(r) < 0.5) d->gamma = pfi_rng_range(r, 0.9, 1.1);
+    if (pfi_rng_unit(r) < 0.4) d->exposure = pfi_rng_range(r, 0.85, 1.15);
     switch (pick(r, cp, 5)) {
     case 1: draw_h264(d, r, 18, 32); break;
     case 2:
         d->codec = PF_CODEC_MJPEG;
-        d->quality = 2 + pf_rng_int(r, 11);
+        d->quality = 2 + pfi_rng_int(r, 11);
         break;
     case 3: draw_webp(d, r, 50, 90); break;
     case 4: draw_gif(d, r, 1); break;
     default: d->codec = PF_CODEC_NONE; break;
     }
-    if (d->codec == PF_CODEC_H264) d->yuv709 = pf_rng_unit(r) < 0.5;
+    if (d->codec == PF_CODEC_H264) d->yuv709 = pfi_rng_unit(r) < 0.5;
     {
         static const double opaque[3] = {0.5, 0.25, 0.25};       /* solid gradient noise */
         static const double any[4] = {0.35, 0.35, 0.15, 0.15};   /* + transparent first */
@@ -172,20 +172,20 @@ static void draw_any(pf_degrade *d, pf_rng *r)
         else if (b == PF_DBG_GRADIENT) draw_gradient(d, r);
         else if (b == PF_DBG_NOISE) draw_noise_bg(d, r);
         else d->bg = PF_DBG_TRANSPARENT;
-        if (!video && pf_rng_unit(r) < 0.25) d->chroma420 = 1 + pf_rng_int(r, 2);
+        if (!video && pfi_rng_unit(r) < 0.25) d->chroma420 = 1 + pfi_rng_int(r, 2);
     }
 }
 
 /* The evaluation set's kinds, build.py's ranges (with Lanczos added to the
  * smooth kernels and the x264 presets limited to veryfast and faster). */
-static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
+static void draw_kind(pfi_degrade *d, pfi_rng *r, int kind)
 {
     switch (kind) {
     case PF_DKIND_GIF:
-        d->scale = draw_scale(r, pf_rng_unit(r) < 0.5, 2.0, 12.0);
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.5, 2.0, 12.0);
         draw_transparent_or_solid(d, r);
-        if (pf_rng_unit(r) < 0.6) d->noise = pf_rng_range(r, 0.5, 3.0);
-        if (pf_rng_unit(r) < 0.5) d->gamma = pf_rng_range(r, 0.95, 1.05);
+        if (pfi_rng_unit(r) < 0.6) d->noise = pfi_rng_range(r, 0.5, 3.0);
+        if (pfi_rng_unit(r) < 0.5) d->gamma = pfi_rng_range(r, 0.95, 1.05);
         draw_gif(d, r, 0);
         break;
     case PF_DKIND_H264_NEAREST:
@@ -195,12 +195,12 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
         break;
     case PF_DKIND_H264_SMOOTH: {
         static const double kp[3] = {0.4, 0.4, 0.2};
-        d->scale = draw_scale(r, pf_rng_unit(r) < 0.3, 2.5, 12.0);
-        d->kernel = (pf_resample_kind)(PF_RS_BILINEAR + pick(r, kp, 3));
-        d->blur = pf_rng_range(r, 0.0, 0.2);
-        d->noise = pf_rng_range(r, 0.0, 4.0);
-        d->gamma = pf_rng_range(r, 0.9, 1.1);
-        if (pf_rng_unit(r) < 0.3) {
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.3, 2.5, 12.0);
+        d->kernel = (pfi_resample_kind)(PF_RS_BILINEAR + pick(r, kp, 3));
+        d->blur = pfi_rng_range(r, 0.0, 0.2);
+        d->noise = pfi_rng_range(r, 0.0, 4.0);
+        d->gamma = pfi_rng_range(r, 0.9, 1.1);
+        if (pfi_rng_unit(r) < 0.3) {
             d->hold = 2;
             d->hold_max = 3;
         }
@@ -211,35 +211,35 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
     case PF_DKIND_VIDEO_MODEL: {
         static const double kp[3] = {0.15, 0.25, 0.6};   /* nearest bilinear bicubic */
         d->scale = draw_scale(r, 0, 4.5, 7.5);
-        d->kernel = (pf_resample_kind)pick(r, kp, 3);
-        d->blur = pf_rng_range(r, 0.05, 0.2);
-        d->noise = pf_rng_range(r, 0.5, 3.0);
-        d->gamma = pf_rng_range(r, 0.9, 1.1);
-        d->jitter_x = pf_rng_range(r, 0.15, 0.35);
-        d->jitter_y = pf_rng_range(r, 0.15, 0.35);
+        d->kernel = (pfi_resample_kind)pick(r, kp, 3);
+        d->blur = pfi_rng_range(r, 0.05, 0.2);
+        d->noise = pfi_rng_range(r, 0.5, 3.0);
+        d->gamma = pfi_rng_range(r, 0.9, 1.1);
+        d->jitter_x = pfi_rng_range(r, 0.15, 0.35);
+        d->jitter_y = pfi_rng_range(r, 0.15, 0.35);
         d->hold = 2;
         d->hold_max = 3;
-        if (pf_rng_unit(r) < 0.8) draw_solid(d, r, 0.25);
+        if (pfi_rng_unit(r) < 0.8) draw_solid(d, r, 0.25);
         else draw_gradient(d, r);
         draw_h264(d, r, 20, 28);
-        d->yuv709 = pf_rng_unit(r) < 0.5;
+        d->yuv709 = pfi_rng_unit(r) < 0.5;
         break;
     }
     case PF_DKIND_WEBP:
-        d->scale = draw_scale(r, pf_rng_unit(r) < 0.4, 2.0, 12.0);
-        d->kernel = pf_rng_unit(r) < 0.8 ? PF_RS_NEAREST : PF_RS_BILINEAR;
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.4, 2.0, 12.0);
+        d->kernel = pfi_rng_unit(r) < 0.8 ? PF_RS_NEAREST : PF_RS_BILINEAR;
         draw_transparent_or_solid(d, r);
-        if (pf_rng_unit(r) < 0.5) d->noise = pf_rng_range(r, 0.5, 2.0);
+        if (pfi_rng_unit(r) < 0.5) d->noise = pfi_rng_range(r, 0.5, 2.0);
         draw_webp(d, r, 60, 85);
         break;
     case PF_DKIND_BG_BUSY:
-        d->kernel = pf_rng_unit(r) < 0.6 ? PF_RS_NEAREST : PF_RS_BICUBIC;
-        d->scale = draw_scale(r, pf_rng_unit(r) < 0.4, 2.0, 12.0);
-        if (d->kernel == PF_RS_BICUBIC) d->blur = pf_rng_range(r, 0.0, 0.15);
-        d->noise = pf_rng_range(r, 0.0, 2.0);
-        if (pf_rng_unit(r) < 0.5) draw_gradient(d, r);
+        d->kernel = pfi_rng_unit(r) < 0.6 ? PF_RS_NEAREST : PF_RS_BICUBIC;
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.4, 2.0, 12.0);
+        if (d->kernel == PF_RS_BICUBIC) d->blur = pfi_rng_range(r, 0.0, 0.15);
+        d->noise = pfi_rng_range(r, 0.0, 2.0);
+        if (pfi_rng_unit(r) < 0.5) draw_gradient(d, r);
         else draw_noise_bg(d, r);
-        if (pf_rng_unit(r) < 0.6) draw_h264(d, r, 18, 28);
+        if (pfi_rng_unit(r) < 0.6) draw_h264(d, r, 18, 28);
         else draw_webp(d, r, 65, 85);
         break;
     case PF_DKIND_BENT: {
@@ -247,28 +247,28 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
          * no lattice, only the look of one, bending and wobbling */
         static const double kp[2] = {0.3, 0.7};   /* bilinear bicubic */
         d->scale = draw_scale(r, 0, 4.5, 8.0);
-        d->kernel = (pf_resample_kind)(PF_RS_BILINEAR + pick(r, kp, 2));
-        d->blur = pf_rng_range(r, 0.1, 0.3);
-        d->noise = pf_rng_range(r, 0.5, 3.0);
-        d->gamma = pf_rng_range(r, 0.9, 1.1);
-        d->jitter_x = pf_rng_range(r, 0.1, 0.35);
-        d->jitter_y = pf_rng_range(r, 0.1, 0.35);
+        d->kernel = (pfi_resample_kind)(PF_RS_BILINEAR + pick(r, kp, 2));
+        d->blur = pfi_rng_range(r, 0.1, 0.3);
+        d->noise = pfi_rng_range(r, 0.5, 3.0);
+        d->gamma = pfi_rng_range(r, 0.9, 1.1);
+        d->jitter_x = pfi_rng_range(r, 0.1, 0.35);
+        d->jitter_y = pfi_rng_range(r, 0.1, 0.35);
         d->hold = 2;
         d->hold_max = 3;
-        d->bend = pf_rng_range(r, 0.10, 0.20);
+        d->bend = pfi_rng_range(r, 0.10, 0.20);
         for (int a = 0; a < 2; a++)
             for (int m = 0; m < 2; m++) {
-                d->bend_lambda[a][m] = pf_rng_range(r, 0.2, 0.6);   /* x the larger side, at clip time */
-                d->bend_dir[a][m] = pf_rng_range(r, 0.0, TWO_PI);
-                d->bend_phase[a][m] = pf_rng_range(r, 0.0, TWO_PI);
-                d->bend_speed[a][m] = pf_rng_range(r, -0.15, 0.15);
-                d->bend_wobble[a][m] = pf_rng_range(r, 0.0, 0.15);
+                d->bend_lambda[a][m] = pfi_rng_range(r, 0.2, 0.6);   /* x the larger side, at clip time */
+                d->bend_dir[a][m] = pfi_rng_range(r, 0.0, TWO_PI);
+                d->bend_phase[a][m] = pfi_rng_range(r, 0.0, TWO_PI);
+                d->bend_speed[a][m] = pfi_rng_range(r, -0.15, 0.15);
+                d->bend_wobble[a][m] = pfi_rng_range(r, 0.0, 0.15);
             }
-        if (pf_rng_unit(r) < 0.8) draw_solid_pale(d, r);
+        if (pfi_rng_unit(r) < 0.8) draw_solid_pale(d, r);
         else draw_gradient(d, r);
-        if (pf_rng_unit(r) < 0.6) {
+        if (pfi_rng_unit(r) < 0.6) {
             draw_h264(d, r, 20, 28);
-            d->yuv709 = pf_rng_unit(r) < 0.5;
+            d->yuv709 = pfi_rng_unit(r) < 0.5;
         } else {
             draw_webp(d, r, 60, 85);
         }
@@ -280,14 +280,14 @@ static void draw_kind(pf_degrade *d, pf_rng *r, int kind)
     }
 }
 
-void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed)
+void pfi_degrade_draw(pfi_degrade *d, int kind, uint64_t seed)
 {
-    pf_rng r;
+    pfi_rng r;
 
     PF_ASSERT(d);
     if (kind < 0 || kind >= PF_DKIND_COUNT) kind = PF_DKIND_ANY;
     /* Distinct streams per kind for the same seed. */
-    pf_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(kind + 1)));
+    pfi_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(kind + 1)));
     memset(d, 0, sizeof *d);
     d->kernel = PF_RS_NEAREST;
     d->hold = d->hold_max = 1;
@@ -297,15 +297,15 @@ void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed)
     d->codec = PF_CODEC_NONE;
     d->gif_colors = 256;
     d->gif_bayer_shift = 2;
-    d->phase_x = pf_rng_range(&r, -0.5, 0.5);
-    d->phase_y = pf_rng_range(&r, -0.5, 0.5);
+    d->phase_x = pfi_rng_range(&r, -0.5, 0.5);
+    d->phase_y = pfi_rng_range(&r, -0.5, 0.5);
     for (int a = 0; a < 2; a++) {   /* degrade.py's jitter_track */
-        d->jit_period[a][0] = pf_rng_range(&r, 24.0, 64.0);
-        d->jit_period[a][1] = pf_rng_range(&r, 9.0, 20.0);
-        d->jit_theta[a][0] = pf_rng_range(&r, 0.0, TWO_PI);
-        d->jit_theta[a][1] = pf_rng_range(&r, 0.0, TWO_PI);
+        d->jit_period[a][0] = pfi_rng_range(&r, 24.0, 64.0);
+        d->jit_period[a][1] = pfi_rng_range(&r, 9.0, 20.0);
+        d->jit_theta[a][0] = pfi_rng_range(&r, 0.0, TWO_PI);
+        d->jit_theta[a][1] = pfi_rng_range(&r, 0.0, TWO_PI);
     }
-    d->seed = pf_rng_u64(&r);
+    d->seed = pfi_rng_u64(&r);
     draw_kind(d, &r, kind);
 }
 
@@ -317,7 +317,7 @@ static int in_range(double v, double lo, double hi)
 }
 
 /* PF_OK when every field is in its valid range (degrade.h). */
-static pf_status check_params(const pf_degrade *d, const pf_logger *lg)
+static pf_status check_params(const pfi_degrade *d, const pfi_logger *lg)
 {
     const char *bad = NULL;
     int video = d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_MJPEG;
@@ -364,14 +364,14 @@ static pf_status check_params(const pf_degrade *d, const pf_logger *lg)
                 if (!in_range(d->jit_period[a][k], 1.0, 1e6) || !isfinite(d->jit_theta[a][k]))
                     bad = "jitter period/phase";
     if (bad) {
-        pf_error(lg, "degrade: invalid %s", bad);
+        pfi_error(lg, "degrade: invalid %s", bad);
         return PF_EINVAL;
     }
     return PF_OK;
 }
 
 /* degrade.py's jitter_track at output frame t, native px, |.| <= amp. */
-static double jitter_at(const pf_degrade *d, int axis, int t)
+static double jitter_at(const pfi_degrade *d, int axis, int t)
 {
     double amp = axis ? d->jitter_y : d->jitter_x;
     if (amp <= 0.0) return 0.0;
@@ -379,7 +379,7 @@ static double jitter_at(const pf_degrade *d, int axis, int t)
                   0.3 * sin(TWO_PI * t / d->jit_period[axis][1] + d->jit_theta[axis][1]));
 }
 
-void pf_degrade_geom_free(pf_degrade_geom *g)
+void pfi_degrade_geom_free(pfi_degrade_geom *g)
 {
     if (!g) return;
     free(g->src);
@@ -389,8 +389,8 @@ void pf_degrade_geom_free(pf_degrade_geom *g)
 }
 
 /* The bend's displacement along `axis` at native-scaled input position
- * (X, Y) in frame t, native px (degrade.h, pf_degrade.bend). */
-static double bend_at(const pf_degrade *d, int axis, double X, double Y, int t, int side)
+ * (X, Y) in frame t, native px (degrade.h, pfi_degrade.bend). */
+static double bend_at(const pfi_degrade *d, int axis, double X, double Y, int t, int side)
 {
     double s = 0.0;
     for (int m = 0; m < 2; m++) {
@@ -402,7 +402,7 @@ static double bend_at(const pf_degrade *d, int axis, double X, double Y, int t, 
     return s;
 }
 
-void pf_degrade_native_at(const pf_degrade *d, const pf_degrade_geom *g, int t, double x,
+void pfi_degrade_native_at(const pfi_degrade *d, const pfi_degrade_geom *g, int t, double x,
                           double y, double *u, double *v)
 {
     const double X = x / d->scale, Y = y / d->scale;
@@ -436,7 +436,7 @@ static double sinc(double t)
 
 /* Taps of one kernel at native coordinate u (pixel centres at i + 0.5):
  * weights w[0..n) of native indices *i0 + k. Returns n. */
-static int kernel_taps(pf_resample_kind k, double u, int *i0, double w[6])
+static int kernel_taps(pfi_resample_kind k, double u, int *i0, double w[6])
 {
     double c, f;
     int b;
@@ -470,7 +470,7 @@ static int kernel_taps(pf_resample_kind k, double u, int *i0, double w[6])
     return 6;
 }
 
-static int kernel_width(pf_resample_kind k)
+static int kernel_width(pfi_resample_kind k)
 {
     return k == PF_RS_NEAREST ? 1 : k == PF_RS_BILINEAR ? 2 : k == PF_RS_BICUBIC ? 4 : 6;
 }
@@ -486,13 +486,13 @@ typedef struct axis_taps {
     double *acc;     /* (stride) scratch */
 } axis_taps;
 
-static pf_status axis_alloc(axis_taps *t, int n_out, pf_resample_kind k, double s, int r)
+static pf_status axis_alloc(axis_taps *t, int n_out, pfi_resample_kind k, double s, int r)
 {
     t->stride = kernel_width(k) + (int)ceil(2.0 * r / s) + 2;
-    t->start = pf_malloc4((size_t)n_out, sizeof *t->start, 1, 1);
-    t->cnt = pf_malloc4((size_t)n_out, sizeof *t->cnt, 1, 1);
-    t->w = pf_malloc4((size_t)n_out, (size_t)t->stride, sizeof *t->w, 1);
-    t->acc = pf_malloc4((size_t)t->stride, sizeof *t->acc, 1, 1);
+    t->start = pfi_malloc4((size_t)n_out, sizeof *t->start, 1, 1);
+    t->cnt = pfi_malloc4((size_t)n_out, sizeof *t->cnt, 1, 1);
+    t->w = pfi_malloc4((size_t)n_out, (size_t)t->stride, sizeof *t->w, 1);
+    t->acc = pfi_malloc4((size_t)t->stride, sizeof *t->acc, 1, 1);
     return t->start && t->cnt && t->w && t->acc ? PF_OK : PF_ENOMEM;
 }
 
@@ -506,7 +506,7 @@ static void axis_free(axis_taps *t)
 }
 
 static void axis_build(axis_taps *t, int n_out, int n_in, double s, double o,
-                       pf_resample_kind k, const double *g, int r)
+                       pfi_resample_kind k, const double *g, int r)
 {
     for (int x = 0; x < n_out; x++) {
         double tw[6];
@@ -588,15 +588,15 @@ static void resample(const float *pm, int w, int h, const axis_taps *tx, const a
  * lattice: every output pixel takes the kernel's taps around its own
  * native coordinate (not separable). Native pixels outside the clip are
  * transparent. */
-static void resample_bent(const float *pm, int w, int h, const pf_degrade *d,
-                          const pf_degrade_geom *g, int t, float *out, int W, int H)
+static void resample_bent(const float *pm, int w, int h, const pfi_degrade *d,
+                          const pfi_degrade_geom *g, int t, float *out, int W, int H)
 {
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             double u, v, wu[6], wv[6];
             int iu, iv;
             float acc[4] = {0, 0, 0, 0};
-            pf_degrade_native_at(d, g, t, x + 0.5, y + 0.5, &u, &v);
+            pfi_degrade_native_at(d, g, t, x + 0.5, y + 0.5, &u, &v);
             const int nu = kernel_taps(d->kernel, u, &iu, wu), nv = kernel_taps(d->kernel, v, &iv, wv);
             for (int j = 0; j < nv; j++) {
                 if (iv + j < 0 || iv + j >= h) continue;
@@ -618,8 +618,8 @@ static void clip_premul(float *img, size_t npx)
 {
     for (size_t i = 0; i < npx; i++) {
         float *p = img + i * 4;
-        p[3] = pf_clampf(p[3], 0.0f, 255.0f);
-        for (int c = 0; c < 3; c++) p[c] = pf_clampf(p[c], 0.0f, p[3]);
+        p[3] = pfi_clampf(p[3], 0.0f, 255.0f);
+        for (int c = 0; c < 3; c++) p[c] = pfi_clampf(p[c], 0.0f, p[3]);
     }
 }
 
@@ -636,7 +636,7 @@ static void blur_rgba(float *img, int W, int H, const double *g, int r, float *t
         for (int x = 0; x < W; x++) {
             float a[4] = {0, 0, 0, 0};
             for (int k = -r; k <= r; k++) {
-                const float *p = src + (size_t)pf_clampi(x + k, 0, W - 1) * 4;
+                const float *p = src + (size_t)pfi_clampi(x + k, 0, W - 1) * 4;
                 for (int c = 0; c < 4; c++) a[c] += gf[k + r] * p[c];
             }
             memcpy(dst + (size_t)x * 4, a, sizeof a);
@@ -646,7 +646,7 @@ static void blur_rgba(float *img, int W, int H, const double *g, int r, float *t
         float *dst = img + (size_t)y * row;
         memset(dst, 0, row * sizeof *dst);
         for (int k = -r; k <= r; k++) {
-            const float *src = tmp + (size_t)pf_clampi(y + k, 0, H - 1) * row;
+            const float *src = tmp + (size_t)pfi_clampi(y + k, 0, H - 1) * row;
             for (size_t i = 0; i < row; i++) dst[i] += gf[k + r] * src[i];
         }
     }
@@ -657,9 +657,9 @@ static void blur_rgba(float *img, int W, int H, const double *g, int r, float *t
 /* A standard normal from one 64-bit draw: four 16-bit uniforms summed
  * (Irwin-Hall, unit variance, |z| < 3.47). Cheap enough for per-pixel
  * noise; close enough to Gaussian for training data. */
-static inline float fast_normal(pf_rng *r)
+static inline float fast_normal(pfi_rng *r)
 {
-    uint64_t v = pf_rng_u64(r);
+    uint64_t v = pfi_rng_u64(r);
     uint32_t s = (uint32_t)(v & 0xffff) + (uint32_t)((v >> 16) & 0xffff) +
                  (uint32_t)((v >> 32) & 0xffff) + (uint32_t)(v >> 48);
     return ((float)s + 2.0f) * (1.0f / 65536.0f) * 1.7320508f - 2.0f * 1.7320508f;
@@ -676,7 +676,7 @@ static void blur_rgb(float *img, int w, int h, const double *g, int r, float *sc
             for (int c = 0; c < 3; c++) {
                 double a = 0.0;
                 for (int k = -r; k <= r; k++)
-                    a += g[k + r] * scratch[(size_t)pf_clampi(x + k, 0, w - 1) * 3 + (size_t)c];
+                    a += g[k + r] * scratch[(size_t)pfi_clampi(x + k, 0, w - 1) * 3 + (size_t)c];
                 row[(size_t)x * 3 + (size_t)c] = (float)a;
             }
     }
@@ -688,7 +688,7 @@ static void blur_rgb(float *img, int w, int h, const double *g, int r, float *sc
             for (int c = 0; c < 3; c++) {
                 double a = 0.0;
                 for (int k = -r; k <= r; k++)
-                    a += g[k + r] * scratch[(size_t)pf_clampi(y + k, 0, h - 1) * 3 + (size_t)c];
+                    a += g[k + r] * scratch[(size_t)pfi_clampi(y + k, 0, h - 1) * 3 + (size_t)c];
                 img[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = (float)a;
             }
     }
@@ -700,7 +700,7 @@ static void blur_rgb(float *img, int w, int h, const double *g, int r, float *sc
  * from sprite edges: only the noise background needs it (a blur leaves a
  * solid colour, and a linear ramp away from its stops, as they are).
  * Errors: PF_ENOMEM. */
-static pf_status make_background(const pf_degrade *d, int W, int H, const double *g, int r,
+static pf_status make_background(const pfi_degrade *d, int W, int H, const double *g, int r,
                                  float *bg)
 {
     size_t n = (size_t)W * (size_t)H;
@@ -734,19 +734,19 @@ static pf_status make_background(const pf_degrade *d, int W, int H, const double
         return PF_OK;   /* a symmetric blur leaves a linear ramp as it is (but at stops) */
     } else {
         int cells = d->bg_cells;
-        double *grid = pf_malloc4((size_t)cells + 1, (size_t)cells + 1, 3, sizeof(double));
-        pf_rng rr;
+        double *grid = pfi_malloc4((size_t)cells + 1, (size_t)cells + 1, 3, sizeof(double));
+        pfi_rng rr;
         if (!grid) return PF_ENOMEM;
-        pf_rng_seed(&rr, d->seed ^ 0x5eedull);
+        pfi_rng_seed(&rr, d->seed ^ 0x5eedull);
         for (int i = 0; i < (cells + 1) * (cells + 1) * 3; i++)
-            grid[i] = pf_rng_normal(&rr) * d->bg_blotch;
+            grid[i] = pfi_rng_normal(&rr) * d->bg_blotch;
         for (int y = 0; y < H; y++) {
             double gy = H > 1 ? (double)y * cells / (H - 1) : 0.0;
-            int y0 = pf_clampi((int)floor(gy), 0, cells - 1);
+            int y0 = pfi_clampi((int)floor(gy), 0, cells - 1);
             double fy = gy - y0;
             for (int x = 0; x < W; x++) {
                 double gx = W > 1 ? (double)x * cells / (W - 1) : 0.0;
-                int x0 = pf_clampi((int)floor(gx), 0, cells - 1);
+                int x0 = pfi_clampi((int)floor(gx), 0, cells - 1);
                 double fx = gx - x0;
                 float *p = bg + ((size_t)y * (size_t)W + (size_t)x) * 3;
                 for (int c = 0; c < 3; c++) {
@@ -762,7 +762,7 @@ static pf_status make_background(const pf_degrade *d, int W, int H, const double
         free(grid);
     }
     if (r > 0) {
-        float *scratch = pf_malloc4((size_t)(W > H ? W : H), 3, sizeof(float), 1);
+        float *scratch = pfi_malloc4((size_t)(W > H ? W : H), 3, sizeof(float), 1);
         if (!scratch) return PF_ENOMEM;
         blur_rgb(bg, W, H, g, r, scratch);
         free(scratch);
@@ -805,29 +805,29 @@ static inline float tone(const float *lut, float v)
 /* Resampled premultiplied (H, W, 4) -> RGBA8: clip (bicubic and Lanczos
  * overshoot), composite over bg (NULL = keep alpha), tone, noise. */
 static void finish_frame(const float *img, const float *bg, int W, int H, const float *lut,
-                         float noise, pf_rng *rn, uint8_t *out)
+                         float noise, pfi_rng *rn, uint8_t *out)
 {
     size_t n = (size_t)W * (size_t)H;
     for (size_t i = 0; i < n; i++) {
         const float *p = img + i * 4;
         uint8_t *o = out + i * 4;
-        float a = pf_clampf(p[3], 0.0f, 255.0f), rgb[3];
+        float a = pfi_clampf(p[3], 0.0f, 255.0f), rgb[3];
         int a8 = (int)(a + 0.5f);
         if (bg) {
             float keep = 1.0f - a / 255.0f;
-            for (int c = 0; c < 3; c++) rgb[c] = pf_clampf(p[c], 0.0f, a) + keep * bg[i * 3 + (size_t)c];
+            for (int c = 0; c < 3; c++) rgb[c] = pfi_clampf(p[c], 0.0f, a) + keep * bg[i * 3 + (size_t)c];
             a8 = 255;
         } else {
             if (!a8) {
                 o[0] = o[1] = o[2] = o[3] = 0;
                 continue;
             }
-            for (int c = 0; c < 3; c++) rgb[c] = pf_clampf(p[c], 0.0f, a) * 255.0f / a;
+            for (int c = 0; c < 3; c++) rgb[c] = pfi_clampf(p[c], 0.0f, a) * 255.0f / a;
         }
         for (int c = 0; c < 3; c++) {
             float v = lut ? tone(lut, rgb[c]) : rgb[c];
             if (noise > 0.0f) v += noise * fast_normal(rn);
-            o[c] = (uint8_t)(pf_clampf(v, 0.0f, 255.0f) + 0.5f);
+            o[c] = (uint8_t)(pfi_clampf(v, 0.0f, 255.0f) + 0.5f);
         }
         o[3] = (uint8_t)a8;
     }
@@ -841,10 +841,10 @@ static int video_ms(int i)
     return (int)(lround(1000.0 * (i + 1) / 24.0) - lround(1000.0 * i / 24.0));
 }
 
-pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *out,
-                          pf_degrade_geom *geom, const pf_logger *lg)
+pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim *out,
+                          pfi_degrade_geom *geom, const pfi_logger *lg)
 {
-    pf_degrade_geom g = {0};
+    pfi_degrade_geom g = {0};
     axis_taps tx = {0}, ty = {0};
     float *pm = NULL, *tmp = NULL, *img = NULL, *bg = NULL, *lut = NULL, *bbuf = NULL;
     uint8_t *frames = NULL;
@@ -852,7 +852,7 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
     const double unit = 1.0;
     int w, h, W, H, n = 0, r, rf, rp, held, last_src = -1;
     size_t fb;
-    pf_rng rn;
+    pfi_rng rn;
     pf_status st;
 
     PF_ASSERT(out);
@@ -865,7 +865,7 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
     w = clean->width;
     h = clean->height;
     if (w <= 0 || h <= 0 || w > PF_DEGRADE_MAX_NATIVE || h > PF_DEGRADE_MAX_NATIVE) {
-        pf_error(lg, "degrade: clean clip %dx%d, limit %d a side", w, h, PF_DEGRADE_MAX_NATIVE);
+        pfi_error(lg, "degrade: clean clip %dx%d, limit %d a side", w, h, PF_DEGRADE_MAX_NATIVE);
         return PF_EINVAL;
     }
     for (int i = 0; i < clean->count; i++)
@@ -877,25 +877,25 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
         H += H & 1;
     }
     if (W < 1 || H < 1 || W > PF_DEGRADE_MAX_CANVAS || H > PF_DEGRADE_MAX_CANVAS) {
-        pf_error(lg, "degrade: canvas %dx%d, limit %d a side", W, H, PF_DEGRADE_MAX_CANVAS);
+        pfi_error(lg, "degrade: canvas %dx%d, limit %d a side", W, H, PF_DEGRADE_MAX_CANVAS);
         return PF_EINVAL;
     }
     held = d->hold > 1 || d->hold_max > 1;
 
     /* Timeline: each clean frame held hold..hold_max output frames. */
-    pf_rng_seed(&rn, d->seed ^ 0x401dull);
+    pfi_rng_seed(&rn, d->seed ^ 0x401dull);
     {
         int hmax = d->hold_max > d->hold ? d->hold_max : d->hold;
         size_t cap = (size_t)clean->count * (size_t)hmax;
-        g.src = pf_malloc4(cap, sizeof *g.src, 1, 1);
-        g.ox = pf_malloc4(cap, sizeof *g.ox, 1, 1);
-        g.oy = pf_malloc4(cap, sizeof *g.oy, 1, 1);
+        g.src = pfi_malloc4(cap, sizeof *g.src, 1, 1);
+        g.ox = pfi_malloc4(cap, sizeof *g.ox, 1, 1);
+        g.oy = pfi_malloc4(cap, sizeof *g.oy, 1, 1);
         if (!g.src || !g.ox || !g.oy) {
             st = PF_ENOMEM;
             goto fail;
         }
         for (int k = 0; k < clean->count; k++) {
-            int reps = d->hold + (hmax > d->hold ? pf_rng_int(&rn, hmax - d->hold + 1) : 0);
+            int reps = d->hold + (hmax > d->hold ? pfi_rng_int(&rn, hmax - d->hold + 1) : 0);
             for (int j = 0; j < reps; j++) g.src[n++] = k;
         }
     }
@@ -916,23 +916,23 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
     r = gauss_taps(d->blur * d->scale, gk, 64);
     rf = (d->kernel == PF_RS_NEAREST || d->kernel == PF_RS_BILINEAR) && d->bend == 0.0 ? r : 0;
     rp = r - rf;
-    if (!pf_mul4_size(&fb, (size_t)W, (size_t)H, 4, 1) ||
+    if (!pfi_mul4_size(&fb, (size_t)W, (size_t)H, 4, 1) ||
         (st = axis_alloc(&tx, W, d->kernel, d->scale, rf)) < 0 ||
         (st = axis_alloc(&ty, H, d->kernel, d->scale, rf)) < 0) {
         st = st < 0 ? st : PF_EINVAL;
         goto fail;
     }
-    pm = pf_malloc4((size_t)w, (size_t)h, 4, sizeof *pm);
-    tmp = pf_malloc4((size_t)W, (size_t)h, 4, sizeof *tmp);
-    img = pf_malloc4((size_t)W, (size_t)H, 4, sizeof *img);
-    frames = pf_malloc4(fb, (size_t)n, 1, 1);
-    if (rp) bbuf = pf_malloc4((size_t)W, (size_t)H, 4, sizeof *bbuf);
+    pm = pfi_malloc4((size_t)w, (size_t)h, 4, sizeof *pm);
+    tmp = pfi_malloc4((size_t)W, (size_t)h, 4, sizeof *tmp);
+    img = pfi_malloc4((size_t)W, (size_t)H, 4, sizeof *img);
+    frames = pfi_malloc4(fb, (size_t)n, 1, 1);
+    if (rp) bbuf = pfi_malloc4((size_t)W, (size_t)H, 4, sizeof *bbuf);
     if (!pm || !tmp || !img || !frames || (rp && !bbuf)) {
         st = PF_ENOMEM;
         goto fail;
     }
     if (d->bg != PF_DBG_TRANSPARENT) {
-        if (!(bg = pf_malloc4((size_t)W, (size_t)H, 3, sizeof *bg))) {
+        if (!(bg = pfi_malloc4((size_t)W, (size_t)H, 3, sizeof *bg))) {
             st = PF_ENOMEM;
             goto fail;
         }
@@ -946,7 +946,7 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
         tone_lut(lut, d->gamma, d->exposure);
     }
 
-    pf_rng_seed(&rn, d->seed ^ 0x7015eull);
+    pfi_rng_seed(&rn, d->seed ^ 0x7015eull);
     for (int t = 0; t < n; t++) {
         if (g.src[t] != last_src) {
             last_src = g.src[t];
@@ -967,39 +967,39 @@ pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *ou
     }
 
     if (d->chroma420 &&
-        (st = pf_codec_chroma420(frames, n, W, H, PF_YUV_BT601, d->chroma420 == 1)) < 0)
+        (st = pfi_codec_chroma420(frames, n, W, H, PF_YUV_BT601, d->chroma420 == 1)) < 0)
         goto fail;
     switch (d->codec) {
     case PF_CODEC_H264:
-        st = pf_codec_h264(frames, n, W, H, d->quality, d->h264_preset,
+        st = pfi_codec_h264(frames, n, W, H, d->quality, d->h264_preset,
                            d->yuv709 ? PF_YUV_BT709 : PF_YUV_BT601, lg);
         break;
-    case PF_CODEC_MJPEG: st = pf_codec_mjpeg(frames, n, W, H, d->quality, lg); break;
+    case PF_CODEC_MJPEG: st = pfi_codec_mjpeg(frames, n, W, H, d->quality, lg); break;
     case PF_CODEC_WEBP:
-        st = pf_codec_webp(frames, n, W, H, d->quality, d->bg == PF_DBG_TRANSPARENT, lg);
+        st = pfi_codec_webp(frames, n, W, H, d->quality, d->bg == PF_DBG_TRANSPARENT, lg);
         break;
     case PF_CODEC_GIF:
-        st = pf_codec_gif(frames, n, W, H, d->gif_colors, (pf_gif_dither)d->gif_dither,
+        st = pfi_codec_gif(frames, n, W, H, d->gif_colors, (pfi_gif_dither)d->gif_dither,
                           d->gif_bayer_shift, d->gif_per_frame);
         break;
     default: st = PF_OK; break;
     }
     if (st < 0) goto fail;
 
-    if ((st = pf_anim_init(out, W, H)) < 0) goto fail;
+    if ((st = pfi_anim_init(out, W, H)) < 0) goto fail;
     out->loop = clean->loop;
     for (int t = 0; t < n; t++) {
         int ms = held ? video_ms(t) : clean->frames[g.src[t]].duration_ms;
-        if ((st = pf_anim_push(out, frames + (size_t)t * fb, ms > 0 ? ms : 1)) < 0) goto fail;
+        if ((st = pfi_anim_push(out, frames + (size_t)t * fb, ms > 0 ? ms : 1)) < 0) goto fail;
     }
     if (geom) *geom = g;
-    else pf_degrade_geom_free(&g);
-    g = (pf_degrade_geom){0};
+    else pfi_degrade_geom_free(&g);
+    g = (pfi_degrade_geom){0};
     st = PF_OK;
     goto done;
 fail:
-    pf_anim_free(out);
-    pf_degrade_geom_free(&g);
+    pfi_anim_free(out);
+    pfi_degrade_geom_free(&g);
 done:
     axis_free(&tx);
     axis_free(&ty);

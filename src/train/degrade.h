@@ -37,29 +37,29 @@
 #define PF_DEGRADE_MAX_NATIVE 128   /* clean clip side limit, native px */
 #define PF_DEGRADE_MAX_CANVAS 1024  /* input canvas side limit, px */
 
-typedef enum pf_resample_kind {
+typedef enum pfi_resample_kind {
     PF_RS_NEAREST = 0,
     PF_RS_BILINEAR = 1,
     PF_RS_BICUBIC = 2,   /* Keys (1981) cubic convolution, a = -0.5 */
     PF_RS_LANCZOS3 = 3   /* sinc(t) sinc(t/3), |t| < 3, taps normalised to sum 1 */
-} pf_resample_kind;
+} pfi_resample_kind;
 
-typedef enum pf_dbg_kind {
+typedef enum pfi_dbg_kind {
     PF_DBG_TRANSPARENT = 0, /* no background: the output keeps (soft) alpha */
     PF_DBG_SOLID = 1,       /* bg_rgb[0] */
     PF_DBG_GRADIENT = 2,    /* linear through bg_stops colours bg_rgb[0..], along bg_angle */
     PF_DBG_NOISE = 3        /* bg_rgb[0] + smooth colour blotches + grain */
-} pf_dbg_kind;
+} pfi_dbg_kind;
 
-typedef enum pf_codec_kind {
+typedef enum pfi_codec_kind {
     PF_CODEC_NONE = 0,
     PF_CODEC_H264 = 1,   /* libx264 yuv420p CRF `quality`, then the h264 decoder */
     PF_CODEC_MJPEG = 2,  /* libavcodec mjpeg yuvj420p, qscale `quality` */
     PF_CODEC_WEBP = 3,   /* libwebp lossy per frame at quality `quality` */
     PF_CODEC_GIF = 4     /* palette quantisation + dither (what a GIF stores) */
-} pf_codec_kind;
+} pfi_codec_kind;
 
-/* Families of parameters for pf_degrade_draw. 1..6 are the evaluation
+/* Families of parameters for pfi_degrade_draw. 1..6 are the evaluation
  * set's kinds (tests/evalset/README.md) with build.py's ranges, so
  * training can report per kind; ANY draws over the full ranges below. */
 enum {
@@ -74,14 +74,14 @@ enum {
     PF_DKIND_COUNT = 8
 };
 
-/* One clip's degradation. pf_degrade_draw fills every field within the
- * ranges given here; a caller may also set fields by hand (pf_degrade_clip
+/* One clip's degradation. pfi_degrade_draw fills every field within the
+ * ranges given here; a caller may also set fields by hand (pfi_degrade_clip
  * validates them against the "valid" ranges). */
-typedef struct pf_degrade {
+typedef struct pfi_degrade {
     /* geometry */
     double scale;            /* input px per native px; drawn 2..12, valid 1..64 */
     double phase_x, phase_y; /* grid origin offset, native px; drawn [-0.5, 0.5), valid |.| <= 1 */
-    pf_resample_kind kernel;
+    pfi_resample_kind kernel;
     double jitter_x, jitter_y;  /* jitter amplitude per axis, native px, 0..0.35 (valid 0..1):
                                    output frame t is offset by (x axis; y likewise with [1])
                                    jitter_x * (0.7 sin(2 pi t / jit_period[0][0] + jit_theta[0][0])
@@ -117,7 +117,7 @@ typedef struct pf_degrade {
     double exposure;         /* gain before gamma, v -> min(1, v * exposure); drawn
                                 0.85..1.15, valid 0.2..5 */
     /* background */
-    pf_dbg_kind bg;
+    pfi_dbg_kind bg;
     int bg_stops;            /* gradient colours, 2 or 3 */
     uint8_t bg_rgb[3][3];    /* solid: [0]; gradient: [0..bg_stops-1]; noise: [0] is the base */
     double bg_angle;         /* gradient direction, degrees 0..360 (0 = left to right) */
@@ -127,21 +127,21 @@ typedef struct pf_degrade {
     /* chroma and codec */
     int chroma420;           /* 4:2:0 round trip before the codec: 0 off, 1 BT.601 full
                                 range, 2 BT.601 limited range */
-    pf_codec_kind codec;     /* H264 and MJPEG need an opaque background */
+    pfi_codec_kind codec;     /* H264 and MJPEG need an opaque background */
     int quality;             /* H264: CRF 18..32; MJPEG: qscale 2..12; WebP: 50..90 */
     int h264_preset;         /* 0 ultrafast, 1 superfast, 2 veryfast */
     int yuv709;              /* H264: BT.709 matrix instead of BT.601 (both TV range) */
     int gif_colors;          /* GIF: palette entries incl. the transparent one, 2..256
                                 (drawn 16, 32, 64, 128 or 256) */
-    int gif_dither;          /* GIF: pf_gif_dither (codec.h): 0 none, 1 Bayer 4x4,
+    int gif_dither;          /* GIF: pfi_gif_dither (codec.h): 0 none, 1 Bayer 4x4,
                                 2 Bayer 8x8, 3 Floyd-Steinberg */
     int gif_bayer_shift;     /* GIF ordered dither amplitude +-(32 >> shift) levels, 1..3 */
     int gif_per_frame;       /* GIF: 1 = a palette per frame, 0 = one for the clip */
     uint64_t seed;           /* noise, noise background, hold counts */
-} pf_degrade;
+} pfi_degrade;
 
 /* Per output frame geometry. in_w x in_h is the input canvas (px). */
-typedef struct pf_degrade_geom {
+typedef struct pfi_degrade_geom {
     int n;             /* output frames */
     int native_w, native_h; /* the clean clip's W x H */
     int in_w, in_h;    /* round(W * s) x round(H * s) (halves to even, as build.py's
@@ -149,7 +149,7 @@ typedef struct pf_degrade_geom {
     int *src;          /* (n) index of the clean frame shown */
     double *ox, *oy;   /* (n) origin o = phase + jitter, native px: native pixel j
                           covers input px [(j + ox) * s, (j + 1 + ox) * s) */
-} pf_degrade_geom;
+} pfi_degrade_geom;
 
 /* Fills *d from seed for the family `kind` (PF_DKIND_*; an unknown kind is
  * taken as PF_DKIND_ANY). Deterministic: the same (kind, seed) gives the
@@ -161,8 +161,8 @@ typedef struct pf_degrade_geom {
  * background (magenta in about a third of solids), chroma420 on about a
  * quarter of codec-free / GIF / WebP clips, codec H264 CRF 18..32 /
  * MJPEG q 2..12 / WebP 50..90 / GIF / none. The seven evaluation kinds use
- * tests/evalset/build.py's ranges (see pf_degrade_draw in degrade.c). */
-void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed);
+ * tests/evalset/build.py's ranges (see pfi_degrade_draw in degrade.c). */
+void pfi_degrade_draw(pfi_degrade *d, int kind, uint64_t seed);
 
 /* Degrades `clean` (native W x H <= PF_DEGRADE_MAX_NATIVE a side, RGBA8,
  * binary alpha expected but any alpha works: resampling is premultiplied)
@@ -173,8 +173,8 @@ void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed);
  * its clean frame's duration; with holds the clip is 24 fps video, frame i
  * lasting round(1000 (i+1) / 24) - round(1000 i / 24) ms (42/41/42...),
  * as the evaluation set's held clips. out->loop = clean->loop.
- * *out is overwritten (free with pf_anim_free); geom (may be NULL) gets
- * the per-frame geometry (free with pf_degrade_geom_free). Both are left
+ * *out is overwritten (free with pfi_anim_free); geom (may be NULL) gets
+ * the per-frame geometry (free with pfi_degrade_geom_free). Both are left
  * empty on failure. lg may be NULL.
  * Errors: PF_EINVAL (a parameter outside its valid range, a transparent
  * background with H264 / MJPEG, an empty clip or missing frame, a clean
@@ -182,22 +182,22 @@ void pf_degrade_draw(pf_degrade *d, int kind, uint64_t seed);
  * PF_DEGRADE_MAX_CANVAS), PF_ENOMEM, PF_EINTERNAL (a codec failed, see
  * codec.h). Not thread-hostile: no global state besides lowering
  * libav's log level (as src/io does). */
-pf_status pf_degrade_clip(const pf_degrade *d, const pf_anim *clean, pf_anim *out,
-                          pf_degrade_geom *geom, const pf_logger *lg);
+pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim *out,
+                          pfi_degrade_geom *geom, const pfi_logger *lg);
 
 /* Frees the arrays and zeroes *g; NULL and zeroed are fine. */
-void pf_degrade_geom_free(pf_degrade_geom *g);
+void pfi_degrade_geom_free(pfi_degrade_geom *g);
 
 /* The native coordinate (u, v) of input position (x, y) (px, pixel centres
- * at i + 0.5) in output frame t of a clip made by pf_degrade_clip with d
+ * at i + 0.5) in output frame t of a clip made by pfi_degrade_clip with d
  * and geometry g: native pixel j covers u in [j, j + 1). Straight lattices
  * (bend 0) give u = x / s - ox[t]; bent ones subtract the displacement
- * described at pf_degrade.bend. */
-void pf_degrade_native_at(const pf_degrade *d, const pf_degrade_geom *g, int t, double x,
+ * described at pfi_degrade.bend. */
+void pfi_degrade_native_at(const pfi_degrade *d, const pfi_degrade_geom *g, int t, double x,
                           double y, double *u, double *v);
 
 /* "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model",
  * "webp_lossy", "bg_busy", "video_bent"; "unknown" for other values. */
-const char *pf_degrade_kind_name(int kind);
+const char *pfi_degrade_kind_name(int kind);
 
 #endif /* PF_TRAIN_DEGRADE_H */

@@ -11,42 +11,42 @@
 
 #include "nn/init.h"
 
-typedef nn_rng pf_rng;
+typedef nn_rng pfi_rng;
 
 /* Seeds the state from one 64-bit seed (any value, 0 included). */
-static inline void pf_rng_seed(pf_rng *r, uint64_t seed) { nn_rng_seed(r, seed); }
+static inline void pfi_rng_seed(pfi_rng *r, uint64_t seed) { nn_rng_seed(r, seed); }
 
-static inline uint64_t pf_rng_u64(pf_rng *r) { return nn_rng_u64(r); }
+static inline uint64_t pfi_rng_u64(pfi_rng *r) { return nn_rng_u64(r); }
 
 /* Uniform in [0, 1). */
-static inline double pf_rng_unit(pf_rng *r) { return nn_rng_uniform(r); }
+static inline double pfi_rng_unit(pfi_rng *r) { return nn_rng_uniform(r); }
 
 /* Uniform in [lo, hi). */
-static inline double pf_rng_range(pf_rng *r, double lo, double hi)
+static inline double pfi_rng_range(pfi_rng *r, double lo, double hi)
 {
     return lo + (hi - lo) * nn_rng_uniform(r);
 }
 
 /* Uniform integer in [0, n), n >= 1 (multiply-shift; the bias for n far
  * below 2^64 is negligible for training data). */
-static inline int pf_rng_int(pf_rng *r, int n)
+static inline int pfi_rng_int(pfi_rng *r, int n)
 {
     return (int)(((unsigned __int128)nn_rng_u64(r) * (uint64_t)n) >> 64);
 }
 
 /* Standard normal. */
-static inline double pf_rng_normal(pf_rng *r) { return nn_rng_normal(r); }
+static inline double pfi_rng_normal(pfi_rng *r) { return nn_rng_normal(r); }
 
 /* Uniform integer in lo..hi inclusive (lo when hi <= lo). */
-static inline int pf_rng_between(pf_rng *r, int lo, int hi)
+static inline int pfi_rng_between(pfi_rng *r, int lo, int hi)
 {
-    return hi <= lo ? lo : lo + pf_rng_int(r, hi - lo + 1);
+    return hi <= lo ? lo : lo + pfi_rng_int(r, hi - lo + 1);
 }
 
 /* Uniform float in [lo, hi). */
-static inline float pf_rng_betweenf(pf_rng *r, float lo, float hi) { return (float)pf_rng_range(r, lo, hi); }
+static inline float pfi_rng_betweenf(pfi_rng *r, float lo, float hi) { return (float)pfi_rng_range(r, lo, hi); }
 
 /* 1 with probability p. */
-static inline int pf_rng_chance(pf_rng *r, double p) { return pf_rng_unit(r) < p; }
+static inline int pfi_rng_chance(pfi_rng *r, double p) { return pfi_rng_unit(r) < p; }
 
 #endif /* PF_TRAIN_RNG_H */

@@ -1,5 +1,5 @@
 /* sample.c - one training example: clean clip -> degrade -> the lattice,
- * background, samples and cells through pf_sampler, as pf_stream makes
+ * background, samples and cells through pfi_sampler, as pf_stream makes
  * them -> GT aligned to the detected grid through the true geometry. */
 #include "train/sample.h"
 
@@ -14,19 +14,19 @@
 
 #define SAMPLE_MAX_OFF 0.3   /* mean |x - centre| + |y - centre| of detected centres, cells */
 
-pf_sample_cfg pf_sample_default_cfg(void)
+pfi_sample_cfg pfi_sample_default_cfg(void)
 {
-    pf_sample_cfg c = {.T = 8, .crop = 32, .k = 4, .grid_frames = 8, .p_anim = 0.5, .p_tile = 0.25,
+    pfi_sample_cfg c = {.T = 8, .crop = 32, .k = 4, .grid_frames = 8, .p_anim = 0.5, .p_tile = 0.25,
                        .kind = -1, .max_native = 48};
     return c;
 }
 
-int pf_sample_dkind(int k)
+int pfi_sample_dkind(int k)
 {
     return k < PF_SAMPLE_KINDS - 1 ? PF_DKIND_GIF + k : PF_DKIND_ANY;
 }
 
-pf_status pf_sample_alloc(pf_sample *s, const pf_sample_cfg *c)
+pf_status pfi_sample_alloc(pfi_sample *s, const pfi_sample_cfg *c)
 {
     memset(s, 0, sizeof *s);
     if (c->T < 2 || c->T > 64 || c->crop < 8 || c->crop > 128 || c->crop % 4 || c->k < 1 || c->k > 8)
@@ -40,13 +40,13 @@ pf_status pf_sample_alloc(pf_sample *s, const pf_sample_cfg *c)
     s->gt = malloc(sizeof(float) * (size_t)s->T * 4 * plane);
     s->valid = malloc(sizeof(float) * (size_t)s->T * plane);
     if (!s->samples || !s->cells || !s->gt || !s->valid) {
-        pf_sample_free(s);
+        pfi_sample_free(s);
         return PF_ENOMEM;
     }
     return PF_OK;
 }
 
-void pf_sample_free(pf_sample *s)
+void pfi_sample_free(pfi_sample *s)
 {
     free(s->samples);
     free(s->cells);
@@ -67,51 +67,51 @@ static int opaque_count(const uint8_t *rgba, int w, int x0, int y0, int cw, int 
 
 /* T frames of a real animation from a random start (looping), a random
  * crop of at most max_in px with content, on a transparent margin. */
-static pf_status clip_from_anim(pf_anim *out, const pf_anim *a, int T, int max_in, pf_rng *r)
+static pf_status clip_from_anim(pfi_anim *out, const pfi_anim *a, int T, int max_in, pfi_rng *r)
 {
     int cw = a->width < max_in ? a->width : max_in, ch = a->height < max_in ? a->height : max_in;
     int x0 = 0, y0 = 0;
     for (int tries = 0; tries < 8; tries++) {
-        x0 = pf_rng_int(r, a->width - cw + 1);
-        y0 = pf_rng_int(r, a->height - ch + 1);
+        x0 = pfi_rng_int(r, a->width - cw + 1);
+        y0 = pfi_rng_int(r, a->height - ch + 1);
         if (opaque_count(a->frames[0].rgba, a->width, x0, y0, cw, ch) * 10 >= cw * ch) break;
     }
-    int ml = 2 + pf_rng_int(r, 4), mt = 2 + pf_rng_int(r, 4), mr = 2 + pf_rng_int(r, 4),
-        mb = 2 + pf_rng_int(r, 4);
-    int W = cw + ml + mr, H = ch + mt + mb, start = pf_rng_int(r, a->count);
+    int ml = 2 + pfi_rng_int(r, 4), mt = 2 + pfi_rng_int(r, 4), mr = 2 + pfi_rng_int(r, 4),
+        mb = 2 + pfi_rng_int(r, 4);
+    int W = cw + ml + mr, H = ch + mt + mb, start = pfi_rng_int(r, a->count);
     uint8_t *buf = calloc((size_t)W * H, 4);
-    pf_status st = buf ? pf_anim_init(out, W, H) : PF_ENOMEM;
+    pf_status st = buf ? pfi_anim_init(out, W, H) : PF_ENOMEM;
     for (int t = 0; t < T && st == PF_OK; t++) {
-        const pf_frame *f = &a->frames[(start + t) % a->count];
+        const pfi_frame *f = &a->frames[(start + t) % a->count];
         for (int y = 0; y < ch; y++)
             memcpy(buf + ((size_t)(y + mt) * W + ml) * 4, f->rgba + ((size_t)(y + y0) * a->width + x0) * 4,
                    (size_t)cw * 4);
-        st = pf_anim_push(out, buf, f->duration_ms);
+        st = pfi_anim_push(out, buf, f->duration_ms);
     }
     free(buf);
     return st;
 }
 
-static pf_status clean_clip(pf_anim *out, int *source, const pf_dataset *d, const pf_sample_cfg *c,
-                            pf_rng *r)
+static pf_status clean_clip(pfi_anim *out, int *source, const pfi_dataset *d, const pfi_sample_cfg *c,
+                            pfi_rng *r)
 {
-    double u = pf_rng_unit(r);
+    double u = pfi_rng_unit(r);
     int max_in = c->max_native - 10;
     if (u < c->p_anim && d->n_anims > 0) {
         *source = 0;
-        return clip_from_anim(out, &d->anims[pf_rng_int(r, d->n_anims)], c->T, max_in, r);
+        return clip_from_anim(out, &d->anims[pfi_rng_int(r, d->n_anims)], c->T, max_in, r);
     }
     if (u < c->p_anim + c->p_tile && d->n_tiles > 0) {
-        const pf_tile *t = &d->tiles[pf_rng_int(r, d->n_tiles)];
+        const pfi_tile *t = &d->tiles[pfi_rng_int(r, d->n_tiles)];
         if (t->w <= max_in - 8 && t->h <= max_in - 8) {
             *source = 1;
-            int ow = t->w + 8 + pf_rng_int(r, max_in - t->w - 7), oh = t->h + 8 + pf_rng_int(r, max_in - t->h - 7);
-            return pf_synth_animate(out, t->rgba, t->w, t->h, ow, oh, c->T, PF_SYNTH_ANY, pf_rng_u64(r), NULL);
+            int ow = t->w + 8 + pfi_rng_int(r, max_in - t->w - 7), oh = t->h + 8 + pfi_rng_int(r, max_in - t->h - 7);
+            return pfi_synth_animate(out, t->rgba, t->w, t->h, ow, oh, c->T, PF_SYNTH_ANY, pfi_rng_u64(r), NULL);
         }
     }
     *source = 2;
-    return pf_synth_clip(out, 16 + pf_rng_int(r, max_in - 15), 16 + pf_rng_int(r, max_in - 15), c->T,
-                         pf_rng_u64(r), NULL);
+    return pfi_synth_clip(out, 16 + pfi_rng_int(r, max_in - 15), 16 + pfi_rng_int(r, max_in - 15), c->T,
+                         pfi_rng_u64(r), NULL);
 }
 
 /* ---- the detected grid and the aligned GT ------------------------------------------ */
@@ -137,77 +137,77 @@ static void crop_planes(float *dst, const float *src, int C, int rows, int cols,
         }
 }
 
-static pf_status make_once(pf_sample *s, const pf_dataset *d, const pf_sample_cfg *c, pf_rng *r,
-                           pf_sample_stats *stats, const pf_logger *lg)
+static pf_status make_once(pfi_sample *s, const pfi_dataset *d, const pfi_sample_cfg *c, pfi_rng *r,
+                           pfi_sample_stats *stats, const pfi_logger *lg)
 {
-    pf_anim clean = {0}, deg = {0};
-    pf_degrade_geom geom = {0};
-    pf_degrade dp;
-    int kind = c->kind >= 0 ? c->kind : pf_rng_int(r, PF_SAMPLE_KINDS);
+    pfi_anim clean = {0}, deg = {0};
+    pfi_degrade_geom geom = {0};
+    pfi_degrade dp;
+    int kind = c->kind >= 0 ? c->kind : pfi_rng_int(r, PF_SAMPLE_KINDS);
     pf_status st = clean_clip(&clean, &s->source, d, c, r);
     if (st < 0) goto done;
-    pf_degrade_draw(&dp, pf_sample_dkind(kind), pf_rng_u64(r));
-    if ((st = pf_degrade_clip(&dp, &clean, &deg, &geom, lg)) < 0) goto done;
+    pfi_degrade_draw(&dp, pfi_sample_dkind(kind), pfi_rng_u64(r));
+    if ((st = pfi_degrade_clip(&dp, &clean, &deg, &geom, lg)) < 0) goto done;
     if (deg.count < c->T) {
         st = PF_EINTERNAL;
         goto done;
     }
     s->kind = kind;
     if (stats) stats->drawn[kind]++;
-    if ((st = pf_sample_from_clip(s, &clean, &deg, &dp, &geom, c, r)) == PF_ENOGRID && stats) {
+    if ((st = pfi_sample_from_clip(s, &clean, &deg, &dp, &geom, c, r)) == PF_ENOGRID && stats) {
         if (s->wrong_grid) stats->wrong_grid[kind]++;
         else stats->no_grid[kind]++;
     }
 done:
-    pf_degrade_geom_free(&geom);
-    pf_anim_free(&deg);
-    pf_anim_free(&clean);
+    pfi_degrade_geom_free(&geom);
+    pfi_anim_free(&deg);
+    pfi_anim_free(&clean);
     return st;
 }
 
-pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim *deg, const pf_degrade *dp,
-                              const pf_degrade_geom *geom, const pf_sample_cfg *c, pf_rng *r)
+pf_status pfi_sample_from_clip(pfi_sample *s, const pfi_anim *clean, const pfi_anim *deg, const pfi_degrade *dp,
+                              const pfi_degrade_geom *geom, const pfi_sample_cfg *c, pfi_rng *r)
 {
-    pf_sampler smp = {0};
+    pfi_sampler smp = {0};
     float *full = NULL, *cells = NULL;
     const int T = c->T, k = c->k;
     const uint8_t *head[64];
     const int nh = c->grid_frames < T ? c->grid_frames : T;
-    pf_lattice_params lp = {PF_GRID_AUTO, 0, k};
+    pfi_lattice_params lp = {PF_GRID_AUTO, 0, k};
     pf_status st;
 
     s->wrong_grid = 0;
     if (deg->count < T || nh > 64) return PF_EINVAL;
     for (int i = 0; i < nh; i++) head[i] = deg->frames[i].rgba;
     /* the lattice, background and cells exactly as pf_stream makes them */
-    st = pf_sampler_lock(&smp, head, nh, deg->width, deg->height, &lp, PF_BG_AUTO, NULL, 0, 0, NULL);
+    st = pfi_sampler_lock(&smp, head, nh, deg->width, deg->height, &lp, PF_BG_AUTO, NULL, 0, 0, NULL);
     if (st < 0) goto done;
     const int rows = smp.rows, cols = smp.cols, H = s->H, W = s->W;
     st = PF_ENOMEM;
-    if (!(full = pf_malloc4(smp.slen, sizeof *full, 1, 1)) || !(cells = pf_malloc4(smp.clen, sizeof *cells, 1, 1)))
+    if (!(full = pfi_malloc4(smp.slen, sizeof *full, 1, 1)) || !(cells = pfi_malloc4(smp.clen, sizeof *cells, 1, 1)))
         goto done;
     for (int ch = 0; ch < 3; ch++) s->bg[ch] = smp.bg.rgb[ch] / 255.f;
 
-    const int r0 = rows > H ? pf_rng_int(r, rows - H + 1) : 0, c0 = cols > W ? pf_rng_int(r, cols - W + 1) : 0;
+    const int r0 = rows > H ? pfi_rng_int(r, rows - H + 1) : 0, c0 = cols > W ? pfi_rng_int(r, cols - W + 1) : 0;
     const size_t cp = (size_t)H * W;
     double off = 0;   /* how far the detected centres sit from the true ones, cells */
     int noff = 0;
     for (int t = 0; t < T; t++) {
         double dx, dy;
-        if ((st = pf_sampler_next(&smp, deg->frames[t].rgba, full, cells, &dx, &dy)) < 0) goto done;
+        if ((st = pfi_sampler_next(&smp, deg->frames[t].rgba, full, cells, &dx, &dy)) < 0) goto done;
         crop_planes(s->samples + (size_t)t * 4 * cp * k * k, full, 4, rows, cols, k, r0, c0, H, W);
         crop_planes(s->cells + (size_t)t * 4 * cp, cells, 4, rows, cols, 1, r0, c0, H, W);
         /* GT: the clean pixel under each detected cell's centre, through the
          * true geometry (straight or bent) of this frame */
-        const pf_frame *gf = &clean->frames[geom->src[t]];
+        const pfi_frame *gf = &clean->frames[geom->src[t]];
         float *gt = s->gt + (size_t)t * 4 * cp, *valid = s->valid + (size_t)t * cp;
         for (int y = 0; y < H; y++) {
             const int gr = r0 + y < rows ? r0 + y : rows - 1;
             for (int x = 0; x < W; x++) {
                 const int gc = c0 + x < cols ? c0 + x : cols - 1;
                 double cx, cy, u, v;
-                pf_lattice_centre(smp.lat, dx, dy, gc, gr, &cx, &cy);
-                pf_degrade_native_at(dp, geom, t, cx, cy, &u, &v);
+                pfi_lattice_centre(smp.lat, dx, dy, gc, gr, &cx, &cy);
+                pfi_degrade_native_at(dp, geom, t, cx, cy, &u, &v);
                 if (t == 0 && r0 + y < rows && c0 + x < cols) {
                     off += fabs(u - floor(u) - 0.5) + fabs(v - floor(v) - 0.5);
                     noff++;
@@ -230,19 +230,19 @@ pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim 
     }
     st = PF_OK;
 done:
-    pf_sampler_free(&smp);
+    pfi_sampler_free(&smp);
     free(full);
     free(cells);
     return st;
 }
 
-pf_status pf_sample_make(pf_sample *s, const pf_dataset *d, const pf_sample_cfg *c, uint64_t seed,
-                         pf_sample_stats *stats, const pf_logger *lg)
+pf_status pfi_sample_make(pfi_sample *s, const pfi_dataset *d, const pfi_sample_cfg *c, uint64_t seed,
+                         pfi_sample_stats *stats, const pfi_logger *lg)
 {
     if (c->T != s->T || c->crop != s->H || c->k != s->k || c->grid_frames < 1 || c->grid_frames > 64)
         return PF_EINVAL;
-    pf_rng r;
-    pf_rng_seed(&r, seed);
+    pfi_rng r;
+    pfi_rng_seed(&r, seed);
     pf_status st = PF_ENOGRID;
     for (int i = 0; i < 32 && st == PF_ENOGRID; i++) st = make_once(s, d, c, &r, stats, lg);
     return st;

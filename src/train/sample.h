@@ -24,9 +24,9 @@
 #define PF_SAMPLE_KINDS 8
 
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
-int pf_sample_dkind(int k);
+int pfi_sample_dkind(int k);
 
-typedef struct pf_sample_cfg {
+typedef struct pfi_sample_cfg {
     int T;              /* frames per window, 2..64 */
     int crop;           /* H = W of the crop in native cells, a multiple of 4, 8..128 */
     int k;              /* canonical samples per cell side (4) */
@@ -35,18 +35,18 @@ typedef struct pf_sample_cfg {
     double p_tile;      /* share of synthetically animated real tiles; the rest procedural */
     int kind;           /* degradation kind 0..PF_SAMPLE_KINDS-1, or -1 = uniform */
     int max_native;     /* largest native canvas side before degrading, px (48) */
-} pf_sample_cfg;
+} pfi_sample_cfg;
 
-pf_sample_cfg pf_sample_default_cfg(void);
+pfi_sample_cfg pfi_sample_default_cfg(void);
 
 /* Per-kind counts of draws and of draws whose grid was missed. */
-typedef struct pf_sample_stats {
+typedef struct pfi_sample_stats {
     int64_t drawn[PF_SAMPLE_KINDS];
     int64_t no_grid[PF_SAMPLE_KINDS];     /* PF_ENOGRID */
-    int64_t wrong_grid[PF_SAMPLE_KINDS];  /* a grid whose centres miss the true ones (pf_sample_from_clip) */
-} pf_sample_stats;
+    int64_t wrong_grid[PF_SAMPLE_KINDS];  /* a grid whose centres miss the true ones (pfi_sample_from_clip) */
+} pfi_sample_stats;
 
-typedef struct pf_sample {
+typedef struct pfi_sample {
     int T, H, W, k;
     float *samples;     /* (T, 4, H*k, W*k) canonical samples, 0..1 */
     float *cells;       /* (T, 4, H, W) classical colour + keyed alpha, 0..1 */
@@ -56,32 +56,32 @@ typedef struct pf_sample {
     float bg[3];        /* estimated background, 0..1 (0 when none) */
     int kind;           /* degradation kind */
     int source;         /* 0 animation, 1 tile, 2 procedural */
-    int wrong_grid;     /* set by pf_sample_from_clip: PF_ENOGRID meant a grid off the true one */
-} pf_sample;
+    int wrong_grid;     /* set by pfi_sample_from_clip: PF_ENOGRID meant a grid off the true one */
+} pfi_sample;
 
 /* Allocates the buffers for cfg's shapes. Errors: PF_EINVAL, PF_ENOMEM. */
-pf_status pf_sample_alloc(pf_sample *s, const pf_sample_cfg *cfg);
-void pf_sample_free(pf_sample *s);
+pf_status pfi_sample_alloc(pfi_sample *s, const pfi_sample_cfg *cfg);
+void pfi_sample_free(pfi_sample *s);
 
 /* Makes the example of seed (deterministic: the same seed and data give
  * the same bytes). d may hold no animations or tiles (procedural only).
  * stats (may be NULL) is updated. Errors: PF_ENOGRID after 32 draws
  * without a usable grid, PF_ENOMEM, or the degradation's error. */
-pf_status pf_sample_make(pf_sample *s, const pf_dataset *d, const pf_sample_cfg *cfg,
-                         uint64_t seed, pf_sample_stats *stats, const pf_logger *lg);
+pf_status pfi_sample_make(pfi_sample *s, const pfi_dataset *d, const pfi_sample_cfg *cfg,
+                         uint64_t seed, pfi_sample_stats *stats, const pfi_logger *lg);
 
 /* One example from a clip already degraded: `deg` is `clean` through dp
- * with geometry geom (pf_degrade_clip). The lattice, background, samples
- * and keyed cells come from pf_sampler on deg's first cfg->grid_frames
+ * with geometry geom (pfi_degrade_clip). The lattice, background, samples
+ * and keyed cells come from pfi_sampler on deg's first cfg->grid_frames
  * frames, exactly as pf_stream makes them; a random crop of cfg->crop
  * cells (r draws it); the GT of each cell is the clean pixel at the true
  * native coordinate of the cell's centre in that frame
- * (pf_degrade_native_at), straight or bent. s's buffers come from
- * pf_sample_alloc(cfg). Errors: PF_EINVAL, PF_ENOMEM, PF_ENOGRID (no grid,
+ * (pfi_degrade_native_at), straight or bent. s's buffers come from
+ * pfi_sample_alloc(cfg). Errors: PF_EINVAL, PF_ENOMEM, PF_ENOGRID (no grid,
  * or one off the true one: the detected centres of the first frame sit on
  * average more than 0.3 cell (|dx| + |dy|) from the true ones, where a
  * wrong grid gives 0.5: s->wrong_grid). */
-pf_status pf_sample_from_clip(pf_sample *s, const pf_anim *clean, const pf_anim *deg, const pf_degrade *dp,
-                              const pf_degrade_geom *geom, const pf_sample_cfg *cfg, pf_rng *r);
+pf_status pfi_sample_from_clip(pfi_sample *s, const pfi_anim *clean, const pfi_anim *deg, const pfi_degrade *dp,
+                              const pfi_degrade_geom *geom, const pfi_sample_cfg *cfg, pfi_rng *r);
 
 #endif /* PF_TRAIN_SAMPLE_H */

@@ -1,6 +1,6 @@
 /*
  * sprite.c - procedural pixel-art sprites with exact ground truth
- * (docs/data.md, "Generated data"): pf_synth_sprite. Draws clean native
+ * (docs/data.md, "Generated data"): pfi_synth_sprite. Draws clean native
  * frames only; animating them is animate.c's job, degrading them into
  * network inputs degrade.c's.
  *
@@ -58,7 +58,7 @@ typedef struct material {
 } material;
 
 typedef struct sprite {
-    pf_rng rng;
+    pfi_rng rng;
     int w, h;
     int bx0, by0, bx1, by1, bw, bh;   /* drawable box, inclusive */
     float cx;                         /* mirror axis (continuous x) */
@@ -90,12 +90,12 @@ static int pal_try_add(sprite *c, const float lab[3], float lmin, float lmax)
     uint8_t rgb[3];
 
     if (c->npal >= PF_SYNTH_MAX_COLORS) return -1;
-    pf_oklab_to_srgb(lab, rgbf);
-    for (int i = 0; i < 3; i++) rgb[i] = (uint8_t)lrintf(pf_clampf(rgbf[i], 0.f, 1.f) * 255.f);
-    pf_srgb8_to_oklab(rgb, q);
+    pfi_oklab_to_srgb(lab, rgbf);
+    for (int i = 0; i < 3; i++) rgb[i] = (uint8_t)lrintf(pfi_clampf(rgbf[i], 0.f, 1.f) * 255.f);
+    pfi_srgb8_to_oklab(rgb, q);
     if (q[0] < lmin || q[0] >= lmax) return -1;
     for (int i = 0; i < c->npal; i++)
-        if (pf_oklab_dist(q, c->lab[i]) < PF_SYNTH_MIN_DE + DE_GUARD) return -1;
+        if (pfi_oklab_dist(q, c->lab[i]) < PF_SYNTH_MIN_DE + DE_GUARD) return -1;
     memcpy(c->rgb[c->npal], rgb, 3);
     memcpy(c->lab[c->npal], q, sizeof q);
     return c->npal++;
@@ -115,15 +115,15 @@ static int make_ramp(sprite *c, int n, const ramp_hint *hn, ramp *out)
 {
     for (int tries = 0; tries < 80 && n > 0; tries++) {
         int nn = tries < 50 ? n : (n - 1 - (tries - 50) / 10 > 1 ? n - 1 - (tries - 50) / 10 : 1);
-        float hue = hn->hue >= 0 && tries < 25 ? hn->hue + pf_rng_betweenf(&c->rng, -0.3f, 0.3f)
-                                                : pf_rng_betweenf(&c->rng, 0.f, 2.f * PI_F);
-        float c0 = pf_rng_betweenf(&c->rng, hn->cmin, hn->cmax);
-        float llo = pf_rng_betweenf(&c->rng, hn->lmin, hn->lmax), dl = pf_rng_betweenf(&c->rng, 0.09f, 0.17f);
+        float hue = hn->hue >= 0 && tries < 25 ? hn->hue + pfi_rng_betweenf(&c->rng, -0.3f, 0.3f)
+                                                : pfi_rng_betweenf(&c->rng, 0.f, 2.f * PI_F);
+        float c0 = pfi_rng_betweenf(&c->rng, hn->cmin, hn->cmax);
+        float llo = pfi_rng_betweenf(&c->rng, hn->lmin, hn->lmax), dl = pfi_rng_betweenf(&c->rng, 0.09f, 0.17f);
         float toward = remainderf(OKLAB_YELLOW - hue, 2.f * PI_F) > 0 ? 1.f : -1.f;
-        float hs = pf_rng_betweenf(&c->rng, 0.1f, 0.45f);
+        float hs = pfi_rng_betweenf(&c->rng, 0.1f, 0.45f);
         int save = c->npal, ok = 1;
 
-        if (nn == 1) llo = pf_rng_betweenf(&c->rng, 0.45f, 0.85f);
+        if (nn == 1) llo = pfi_rng_betweenf(&c->rng, 0.45f, 0.85f);
         if (llo + (nn - 1) * dl > FILL_L_TOP) {
             llo = FILL_L_TOP - (nn - 1) * dl;
             if (llo < PF_SYNTH_FILL_L_MIN + 0.03f) {
@@ -154,9 +154,9 @@ static int make_outline(sprite *c, float hue, float lmax)
     for (int tries = 0; tries < 60; tries++) {
         float lab[3];
         float hi = lmax < OUTLINE_L_HI ? lmax : OUTLINE_L_HI;
-        lch(lab, pf_rng_betweenf(&c->rng, OUTLINE_L_LO, hi > OUTLINE_L_LO ? hi : OUTLINE_L_LO + 0.01f),
-            tries < 40 ? pf_rng_betweenf(&c->rng, 0.f, 0.06f) : 0.f,
-            tries < 20 ? hue : pf_rng_betweenf(&c->rng, 0.f, 2.f * PI_F));
+        lch(lab, pfi_rng_betweenf(&c->rng, OUTLINE_L_LO, hi > OUTLINE_L_LO ? hi : OUTLINE_L_LO + 0.01f),
+            tries < 40 ? pfi_rng_betweenf(&c->rng, 0.f, 0.06f) : 0.f,
+            tries < 20 ? hue : pfi_rng_betweenf(&c->rng, 0.f, 2.f * PI_F));
         int k = pal_try_add(c, lab, 0.f, PF_SYNTH_OUTLINE_L_MAX - 0.01f);
         if (k >= 0) return k;
     }
@@ -167,12 +167,12 @@ static int make_outline(sprite *c, float hue, float lmax)
  * Every slot gets a ramp with at least one shade. */
 static pf_status build_palette(sprite *c)
 {
-    int k = 2 + (int)(31.0 * pow(pf_rng_unit(&c->rng), 1.15));
+    int k = 2 + (int)(31.0 * pow(pfi_rng_unit(&c->rng), 1.15));
     int avail = k - 1, nr, total = 0, shades[SLOT_MAX], selective;
 
     nr = c->nslot < (avail / 2 > 1 ? avail / 2 : 1) ? c->nslot : (avail / 2 > 1 ? avail / 2 : 1);
     for (int i = 0; i < nr; i++) {   /* 2..4 shades, more when the budget is large */
-        double u = pf_rng_unit(&c->rng), rich = avail >= 3 * nr ? 0.25 : 0.0;
+        double u = pfi_rng_unit(&c->rng), rich = avail >= 3 * nr ? 0.25 : 0.0;
         shades[i] = u < 0.3 - rich ? 2 : u < 0.7 - rich ? 3 : 4;
         total += shades[i];
     }
@@ -184,13 +184,13 @@ static pf_status build_palette(sprite *c)
         else total -= shades[--nr];
     }
     c->want_accent = c->want_accent && total < avail;
-    selective = nr >= 2 && total + c->want_accent + nr <= PF_SYNTH_MAX_COLORS && pf_rng_chance(&c->rng, 0.25);
+    selective = nr >= 2 && total + c->want_accent + nr <= PF_SYNTH_MAX_COLORS && pfi_rng_chance(&c->rng, 0.25);
 
     c->npal = 0;
     c->nramp = nr;
     memset(c->r, 0, sizeof c->r);
     if (!selective) {
-        c->outline_main = make_outline(c, c->hint[0].hue >= 0 ? c->hint[0].hue : pf_rng_betweenf(&c->rng, 0, 6.28f),
+        c->outline_main = make_outline(c, c->hint[0].hue >= 0 ? c->hint[0].hue : pfi_rng_betweenf(&c->rng, 0, 6.28f),
                                        OUTLINE_L_HI);
         if (c->outline_main < 0) return PF_EINTERNAL;
     }
@@ -215,7 +215,7 @@ static pf_status build_palette(sprite *c)
     if (c->want_accent) {
         float lab[3];
         for (int tries = 0; tries < 20 && c->accent < 0; tries++) {
-            lch(lab, pf_rng_betweenf(&c->rng, 0.9f, 0.99f), pf_rng_betweenf(&c->rng, 0.f, 0.04f), pf_rng_betweenf(&c->rng, 0, 6.28f));
+            lch(lab, pfi_rng_betweenf(&c->rng, 0.9f, 0.99f), pfi_rng_betweenf(&c->rng, 0.f, 0.04f), pfi_rng_betweenf(&c->rng, 0, 6.28f));
             c->accent = pal_try_add(c, lab, PF_SYNTH_FILL_L_MIN + 0.01f, 2.f);
         }
     }
@@ -443,11 +443,11 @@ static void hint_any(sprite *c, int slot)
  * budget depends on them). */
 static void plan_character(sprite *c)
 {
-    hint(c, 0, pf_rng_betweenf(&c->rng, 0.6f, 1.2f), 0.04f, 0.11f, 0.5f, 0.66f); /* skin */
+    hint(c, 0, pfi_rng_betweenf(&c->rng, 0.6f, 1.2f), 0.04f, 0.11f, 0.5f, 0.66f); /* skin */
     hint_any(c, 1);   /* shirt */
     hint_any(c, 2);   /* trousers */
     hint_any(c, 3);   /* hair or hat */
-    hint(c, 4, pf_rng_betweenf(&c->rng, 0.5f, 1.1f), 0.02f, 0.08f, 0.38f, 0.5f);   /* boots */
+    hint(c, 4, pfi_rng_betweenf(&c->rng, 0.5f, 1.1f), 0.02f, 0.08f, 0.38f, 0.5f);   /* boots */
     hint_any(c, 5);   /* belt, gear */
     add_material(c, 0, 0.f);   /* 1 skin */
     add_material(c, 1, 0.f);   /* 2 shirt */
@@ -460,18 +460,18 @@ static void plan_character(sprite *c)
 
 static void draw_character(sprite *c)
 {
-    pf_rng *r = &c->rng;
+    pfi_rng *r = &c->rng;
     int W = c->bw, H = c->bh;
-    int head_h = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.28f, 0.42f)), 1, H);
-    int leg_h = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.18f, 0.32f)), H >= 5 ? 1 : 0, H - head_h);
+    int head_h = pfi_clampi((int)lrintf(H * pfi_rng_betweenf(r, 0.28f, 0.42f)), 1, H);
+    int leg_h = pfi_clampi((int)lrintf(H * pfi_rng_betweenf(r, 0.18f, 0.32f)), H >= 5 ? 1 : 0, H - head_h);
     int body_h = H - head_h - leg_h, arm_w, top, body_top, body_bot;
-    float head_w = W * pf_rng_betweenf(r, 0.45f, 0.85f), body_w = W * pf_rng_betweenf(r, 0.45f, 0.8f), cx = c->cx;
+    float head_w = W * pfi_rng_betweenf(r, 0.45f, 0.85f), body_w = W * pfi_rng_betweenf(r, 0.45f, 0.8f), cx = c->cx;
 
     if (body_h < 1 && leg_h > 0) leg_h--, body_h++;
     if (body_h < 1 && head_h > 1) head_h--, body_h++;
     if (head_w < 2) head_w = 2;
     if (body_w < 2) body_w = 2;
-    arm_w = W >= 10 ? pf_rng_between(r, 1, W / 8 > 1 ? W / 8 : 1) : (W >= 6 && pf_rng_chance(r, 0.5)) ? 1 : 0;
+    arm_w = W >= 10 ? pfi_rng_between(r, 1, W / 8 > 1 ? W / 8 : 1) : (W >= 6 && pfi_rng_chance(r, 0.5)) ? 1 : 0;
     if (body_w + 2 * arm_w > W) body_w = (float)(W - 2 * arm_w);
     if (body_w < 1) body_w = 1, arm_w = 0;
     top = c->by0;
@@ -479,18 +479,18 @@ static void draw_character(sprite *c)
     body_bot = body_top + body_h - 1;
 
     /* head */
-    if (pf_rng_chance(r, 0.6)) fill_ellipse(c, cx, top + head_h * 0.5f, head_w * 0.5f, head_h * 0.5f, 1);
+    if (pfi_rng_chance(r, 0.6)) fill_ellipse(c, cx, top + head_h * 0.5f, head_w * 0.5f, head_h * 0.5f, 1);
     else {
         fill_rectf(c, cx - head_w * 0.5f, top, cx + head_w * 0.5f, top + head_h - 1, 1);
-        if (head_h >= 3 && head_w >= 5 && pf_rng_chance(r, 0.6)) {   /* rounded corners */
+        if (head_h >= 3 && head_w >= 5 && pfi_rng_chance(r, 0.6)) {   /* rounded corners */
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, top) == 1) { put(c, x, top, 0); break; }
         }
     }
     /* hair, or a hat with a brim */
-    if (pf_rng_chance(r, 0.75)) {
-        int rows = pf_rng_between(r, 1, head_h / 2 > 1 ? head_h / 2 : 1);
-        if (pf_rng_chance(r, 0.3) && head_h >= 4) {
+    if (pfi_rng_chance(r, 0.75)) {
+        int rows = pfi_rng_between(r, 1, head_h / 2 > 1 ? head_h / 2 : 1);
+        if (pfi_rng_chance(r, 0.3) && head_h >= 4) {
             float brim = head_w + 2.f < W ? head_w + 2.f : (float)W;
             for (int y = top; y < top + rows - 1; y++)
                 for (int x = c->bx0; x <= c->bx1; x++)
@@ -498,7 +498,7 @@ static void draw_character(sprite *c)
             fill_rectf(c, cx - brim * 0.5f, top + rows - 1, cx + brim * 0.5f, top + rows - 1, 4);
             fill_rectf(c, cx - head_w * 0.35f, top, cx + head_w * 0.35f, top + rows - 1, 4);
         } else {
-            int side = pf_rng_chance(r, 0.5) ? (int)(head_h * 0.7f) : 0;
+            int side = pfi_rng_chance(r, 0.5) ? (int)(head_h * 0.7f) : 0;
             for (int y = top; y < top + head_h; y++) {
                 int first = 1;
                 for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++) {
@@ -511,7 +511,7 @@ static void draw_character(sprite *c)
     }
     /* body, widening downwards for a robe */
     {
-        int robe = pf_rng_chance(r, 0.25);
+        int robe = pfi_rng_chance(r, 0.25);
         for (int y = body_top; y <= body_bot; y++) {
             float bwid = body_w + (robe ? (float)((y - body_top) / 2) : 0.f);
             fill_rectf(c, cx - bwid * 0.5f, y, cx + bwid * 0.5f, y, 2);
@@ -519,21 +519,21 @@ static void draw_character(sprite *c)
     }
     /* arms: sleeves with hands, or bare */
     if (arm_w > 0) {
-        int sleeves = pf_rng_chance(r, 0.6);
+        int sleeves = pfi_rng_chance(r, 0.6);
         int ya = body_top + (body_h > 3 ? 1 : 0);
-        int yb = body_bot + (leg_h > 1 && pf_rng_chance(r, 0.5) ? 1 : 0);
+        int yb = body_bot + (leg_h > 1 && pfi_rng_chance(r, 0.5) ? 1 : 0);
         for (int y = ya; y <= yb; y++)
             fill_rectf(c, cx - body_w * 0.5f - arm_w, y, cx - body_w * 0.5f - 0.01f, y,
                        sleeves && y < yb ? 2 : 1);
     }
-    if (body_h >= 3 && pf_rng_chance(r, 0.4)) {   /* belt */
+    if (body_h >= 3 && pfi_rng_chance(r, 0.4)) {   /* belt */
         for (int x = c->bx0; x <= c->bx1; x++)
             if (mat_at(c, x, body_bot) == 2) put(c, x, body_bot, 6);
     }
     /* legs with a gap, boots */
     if (leg_h > 0) {
-        float gap = leg_h >= 2 ? (float)pf_rng_between(r, 0, 2) : 0.f, inset = (float)pf_rng_between(r, 0, 1);
-        int boots = leg_h >= 2 && pf_rng_chance(r, 0.6), wide = pf_rng_chance(r, 0.4);
+        float gap = leg_h >= 2 ? (float)pfi_rng_between(r, 0, 2) : 0.f, inset = (float)pfi_rng_between(r, 0, 1);
+        int boots = leg_h >= 2 && pfi_rng_chance(r, 0.6), wide = pfi_rng_chance(r, 0.4);
         for (int y = body_bot + 1; y <= c->by1; y++) {
             int m = boots && y == c->by1 ? 5 : 3;
             fill_rectf(c, cx - body_w * 0.5f + inset, y, cx - gap * 0.5f, y, m);
@@ -542,31 +542,31 @@ static void draw_character(sprite *c)
     }
     /* eyes (and a mouth) on the left half; mirror_x makes the right one */
     {
-        int ey = top + pf_clampi((int)lrintf(head_h * pf_rng_betweenf(r, 0.45f, 0.65f)), 0, head_h - 1);
-        float eo = pf_rng_betweenf(r, 0.5f, head_w * 0.3f > 0.6f ? head_w * 0.3f : 0.6f);
+        int ey = top + pfi_clampi((int)lrintf(head_h * pfi_rng_betweenf(r, 0.45f, 0.65f)), 0, head_h - 1);
+        float eo = pfi_rng_betweenf(r, 0.5f, head_w * 0.3f > 0.6f ? head_w * 0.3f : 0.6f);
         int ex = (int)floorf(cx - eo - 0.5f);
         if (mat_at(c, ex, ey) == 1) {
             set_spec(c, ex, ey, SPEC_DARK);
-            if (head_w >= 7 && head_h >= 5 && mat_at(c, ex - 1, ey) == 1 && pf_rng_chance(r, 0.5))
+            if (head_w >= 7 && head_h >= 5 && mat_at(c, ex - 1, ey) == 1 && pfi_rng_chance(r, 0.5))
                 set_spec(c, ex - 1, ey, SPEC_ACCENT);
-            if (head_h >= 6 && pf_rng_chance(r, 0.4) && ey + 2 < top + head_h)
+            if (head_h >= 6 && pfi_rng_chance(r, 0.4) && ey + 2 < top + head_h)
                 for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++)
                     if (fabsf(x + 0.5f - cx) < 1.0f && mat_at(c, x, ey + 2) == 1)
                         set_spec(c, x, ey + 2, SPEC_DARK);
         }
     }
-    if (body_h >= 3 && pf_rng_chance(r, 0.3))   /* a buckle or a badge */
+    if (body_h >= 3 && pfi_rng_chance(r, 0.3))   /* a buckle or a badge */
         for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++)
             if (fabsf(x + 0.5f - cx) < 1.0f) set_spec(c, x, body_bot - (mat_at(c, x, body_bot) == 6 ? 0 : 1), SPEC_ACCENT);
     mirror_x(c);
-    if (pf_rng_chance(r, 0.5)) {
+    if (pfi_rng_chance(r, 0.5)) {
         /* asymmetric details: a staff held in one hand, a side glance */
-        int side = pf_rng_chance(r, 0.5), xs = side ? c->bx1 : c->bx0;
+        int side = pfi_rng_chance(r, 0.5), xs = side ? c->bx1 : c->bx0;
         if (arm_w > 0 && head_h >= 3) {
             for (int y = top + head_h / 3; y < body_top + body_h - 1; y++)
                 if (!mat_at(c, xs, y) || y >= body_top) put(c, xs, y, 6);
         }
-        if (pf_rng_chance(r, 0.5))
+        if (pfi_rng_chance(r, 0.5))
             for (int y = top; y < body_top; y++)
                 for (int x = side ? c->bx0 : (c->bx0 + c->bx1 + 1) / 2; x <= (side ? (c->bx0 + c->bx1) / 2 : c->bx1); x++)
                     if (c->spec[(size_t)y * c->w + x] == SPEC_DARK) c->spec[(size_t)y * c->w + x] = SPEC_NONE;
@@ -581,54 +581,54 @@ static void plan_creature(sprite *c)
     add_material(c, 0, 0.f);   /* 1 body */
     add_material(c, 1, 0.f);   /* 2 belly or shell */
     add_material(c, 2, 0.f);   /* 3 legs, tentacles */
-    c->want_accent = pf_rng_chance(&c->rng, 0.6);
+    c->want_accent = pfi_rng_chance(&c->rng, 0.6);
 }
 
 static void draw_creature(sprite *c, int *queue)
 {
-    pf_rng *r = &c->rng;
+    pfi_rng *r = &c->rng;
     int W = c->bw, H = c->bh, spine_x;
     float cy = (c->by0 + c->by1 + 1) * 0.5f, cx = c->cx;
-    float pbase = pf_rng_betweenf(r, 0.6f, 1.0f), pa = pf_rng_betweenf(r, 0.4f, 1.0f), pb = pf_rng_betweenf(r, 0.2f, 0.7f);
+    float pbase = pfi_rng_betweenf(r, 0.6f, 1.0f), pa = pfi_rng_betweenf(r, 0.4f, 1.0f), pb = pfi_rng_betweenf(r, 0.2f, 0.7f);
 
     for (int y = c->by0; y <= c->by1; y++)
         for (int x = c->bx0; 2 * x <= c->bx0 + c->bx1; x++) {
             float nx = (cx - (x + 0.5f)) / (W * 0.5f), ny = ((y + 0.5f) - cy) / (H * 0.5f);
-            if (pf_rng_unit(r) < pbase - pa * nx * nx - pb * ny * ny) put(c, x, y, 1);
+            if (pfi_rng_unit(r) < pbase - pa * nx * nx - pb * ny * ny) put(c, x, y, 1);
         }
     mirror_x(c);
-    if (W >= 10 && H >= 10 && pf_rng_chance(r, 0.7)) smooth_shape(c);
-    for (int k = pf_rng_between(r, 0, 3); k > 0; k--) {   /* limbs: strokes from the middle outwards */
-        int y = pf_rng_between(r, c->by0, c->by1), len = pf_rng_between(r, 1, W / 2 > 1 ? W / 2 : 1);
+    if (W >= 10 && H >= 10 && pfi_rng_chance(r, 0.7)) smooth_shape(c);
+    for (int k = pfi_rng_between(r, 0, 3); k > 0; k--) {   /* limbs: strokes from the middle outwards */
+        int y = pfi_rng_between(r, c->by0, c->by1), len = pfi_rng_between(r, 1, W / 2 > 1 ? W / 2 : 1);
         for (int x = (int)floorf(cx - 0.5f); x > (int)floorf(cx - 0.5f) - len; x--) put(c, x, y, 1);
-        if (pf_rng_chance(r, 0.5)) put(c, (int)floorf(cx - 0.5f) - len + 1, y + 1, 1);
+        if (pfi_rng_chance(r, 0.5)) put(c, (int)floorf(cx - 0.5f) - len + 1, y + 1, 1);
     }
     spine_x = (int)floorf(cx - 0.5f);   /* a spine keeps the body in one piece */
     for (int y = (int)(cy - H * 0.3f); y <= (int)(cy + H * 0.3f); y++) put(c, spine_x, y, 1);
     mirror_x(c);
     keep_component(c, spine_x, (int)cy < c->by1 ? (int)cy : c->by1, queue);
-    fill_holes(c, pf_rng_chance(r, 0.5) ? 1 << 20 : 3, 1, queue);
+    fill_holes(c, pfi_rng_chance(r, 0.5) ? 1 << 20 : 3, 1, queue);
 
     chamfer(c, 0);
-    if (pf_rng_chance(r, 0.5)) {   /* belly: the inside of the lower half */
+    if (pfi_rng_chance(r, 0.5)) {   /* belly: the inside of the lower half */
         for (int y = (int)cy; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y) && c->dist[(size_t)y * c->w + x] >= 2.f) put(c, x, y, 2);
-    } else if (pf_rng_chance(r, 0.5)) {   /* shell or head: the top rows */
-        int yb = (int)(cy - H * pf_rng_betweenf(r, 0.05f, 0.3f));
+    } else if (pfi_rng_chance(r, 0.5)) {   /* shell or head: the top rows */
+        int yb = (int)(cy - H * pfi_rng_betweenf(r, 0.05f, 0.3f));
         for (int y = c->by0; y <= yb; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y)) put(c, x, y, 2);
     }
-    if (pf_rng_chance(r, 0.5)) {   /* legs or tentacles: the bottom rows */
-        int ya = (int)(cy + H * pf_rng_betweenf(r, 0.15f, 0.35f));
+    if (pfi_rng_chance(r, 0.5)) {   /* legs or tentacles: the bottom rows */
+        int ya = (int)(cy + H * pfi_rng_betweenf(r, 0.15f, 0.35f));
         for (int y = ya; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++)
                 if (mat_at(c, x, y)) put(c, x, y, 3);
     }
     /* eyes: a symmetric pair of interior pixels in the upper half */
     for (int tries = 0; tries < 30; tries++) {
-        int y = pf_rng_between(r, c->by0 + H / 6, (int)cy), x = pf_rng_between(r, c->bx0, spine_x);
+        int y = pfi_rng_between(r, c->by0 + H / 6, (int)cy), x = pfi_rng_between(r, c->bx0, spine_x);
         int ok = 1;
         for (int k = 0; k < 5 && ok; k++) {
             static const int ox[5] = { 0, -1, 1, 0, 0 }, oy[5] = { 0, 0, 0, -1, 1 };
@@ -636,7 +636,7 @@ static void draw_creature(sprite *c, int *queue)
         }
         if (!ok) continue;
         set_spec(c, x, y, SPEC_DARK);
-        if (pf_rng_chance(r, 0.5) && mat_at(c, x - 1, y - 1)) set_spec(c, x, y - 1, SPEC_ACCENT);
+        if (pfi_rng_chance(r, 0.5) && mat_at(c, x - 1, y - 1)) set_spec(c, x, y - 1, SPEC_ACCENT);
         break;
     }
     mirror_x(c);
@@ -644,32 +644,32 @@ static void draw_creature(sprite *c, int *queue)
 
 static void plan_blob(sprite *c)
 {
-    int n = pf_rng_between(&c->rng, 1, SLOT_MAX);
+    int n = pfi_rng_between(&c->rng, 1, SLOT_MAX);
     for (int i = 0; i < n; i++) {
         hint_any(c, i);
         add_material(c, i, 0.f);
     }
-    c->want_accent = pf_rng_chance(&c->rng, 0.4);
+    c->want_accent = pfi_rng_chance(&c->rng, 0.4);
 }
 
 static void draw_blob(sprite *c, int *queue)
 {
-    pf_rng *r = &c->rng;
-    int W = c->bw, H = c->bh, sym = pf_rng_chance(r, 0.35), nprim = pf_rng_between(r, 2, c->nmat > 5 ? c->nmat + 1 : 6);
+    pfi_rng *r = &c->rng;
+    int W = c->bw, H = c->bh, sym = pfi_rng_chance(r, 0.35), nprim = pfi_rng_between(r, 2, c->nmat > 5 ? c->nmat + 1 : 6);
     float cx = c->cx, cy = (c->by0 + c->by1 + 1) * 0.5f;
 
     for (int i = 0; i < nprim; i++) {
-        float px = cx + W * pf_rng_betweenf(r, -0.25f, 0.25f), py = cy + H * pf_rng_betweenf(r, -0.25f, 0.25f);
-        float rx = W * pf_rng_betweenf(r, 0.15f, 0.45f), ry = H * pf_rng_betweenf(r, 0.15f, 0.45f);
+        float px = cx + W * pfi_rng_betweenf(r, -0.25f, 0.25f), py = cy + H * pfi_rng_betweenf(r, -0.25f, 0.25f);
+        float rx = W * pfi_rng_betweenf(r, 0.15f, 0.45f), ry = H * pfi_rng_betweenf(r, 0.15f, 0.45f);
         int m = 1 + i % c->nmat;
-        if (i == 0) px = cx, py = cy, rx = W * pf_rng_betweenf(r, 0.3f, 0.5f), ry = H * pf_rng_betweenf(r, 0.3f, 0.5f);
-        if (pf_rng_chance(r, 0.7)) fill_ellipse(c, px, py, rx, ry, m);
+        if (i == 0) px = cx, py = cy, rx = W * pfi_rng_betweenf(r, 0.3f, 0.5f), ry = H * pfi_rng_betweenf(r, 0.3f, 0.5f);
+        if (pfi_rng_chance(r, 0.7)) fill_ellipse(c, px, py, rx, ry, m);
         else fill_rectf(c, px - rx, (int)floorf(py - ry), px + rx, (int)floorf(py + ry), m);
     }
     if (sym) mirror_x(c);
-    if (pf_rng_chance(r, 0.8)) keep_component(c, (int)cx, (int)cy, queue);
-    if (pf_rng_chance(r, 0.4)) {   /* a slime's eyes */
-        int y = (int)(cy - H * pf_rng_betweenf(r, 0.0f, 0.2f)), x = (int)floorf(cx - 0.5f - W * pf_rng_betweenf(r, 0.08f, 0.25f));
+    if (pfi_rng_chance(r, 0.8)) keep_component(c, (int)cx, (int)cy, queue);
+    if (pfi_rng_chance(r, 0.4)) {   /* a slime's eyes */
+        int y = (int)(cy - H * pfi_rng_betweenf(r, 0.0f, 0.2f)), x = (int)floorf(cx - 0.5f - W * pfi_rng_betweenf(r, 0.08f, 0.25f));
         set_spec(c, x, y, SPEC_DARK);
         if (sym) mirror_x(c);
         else set_spec(c, c->bx0 + c->bx1 - x, y, SPEC_DARK);
@@ -680,14 +680,14 @@ enum { ITEM_POTION, ITEM_GEM, ITEM_SWORD, ITEM_CHEST, ITEM_ORB, ITEM_SHIELD, ITE
 
 static int plan_item(sprite *c)
 {
-    int kind = pf_rng_between(&c->rng, 0, ITEM_COUNT - 1);
-    float metal_hue = pf_rng_betweenf(&c->rng, 0.f, 6.28f);
+    int kind = pfi_rng_between(&c->rng, 0, ITEM_COUNT - 1);
+    float metal_hue = pfi_rng_betweenf(&c->rng, 0.f, 6.28f);
 
     c->want_accent = 1;
     switch (kind) {
     case ITEM_POTION:
         hint_any(c, 0);                                          /* liquid */
-        hint(c, 1, pf_rng_betweenf(&c->rng, 3.f, 4.f), 0.0f, 0.05f, 0.6f, 0.75f); /* glass */
+        hint(c, 1, pfi_rng_betweenf(&c->rng, 3.f, 4.f), 0.0f, 0.05f, 0.6f, 0.75f); /* glass */
         hint(c, 2, 1.0f, 0.04f, 0.09f, 0.38f, 0.5f);               /* cork */
         add_material(c, 0, 0.f);
         add_material(c, 1, 0.3f);
@@ -708,7 +708,7 @@ static int plan_item(sprite *c)
         add_material(c, 2, 0.f);
         break;
     case ITEM_CHEST:
-        hint(c, 0, pf_rng_betweenf(&c->rng, 0.7f, 1.2f), 0.04f, 0.1f, 0.38f, 0.5f);  /* wood */
+        hint(c, 0, pfi_rng_betweenf(&c->rng, 0.7f, 1.2f), 0.04f, 0.1f, 0.38f, 0.5f);  /* wood */
         hint(c, 1, 1.6f, 0.06f, 0.14f, 0.45f, 0.6f);                    /* metal */
         add_material(c, 0, 0.3f);    /* lid */
         add_material(c, 0, -0.2f);   /* body */
@@ -734,16 +734,16 @@ static int plan_item(sprite *c)
 
 static void draw_item(sprite *c, int kind)
 {
-    pf_rng *r = &c->rng;
+    pfi_rng *r = &c->rng;
     int W = c->bw, H = c->bh;
     float cx = c->cx, cy = (c->by0 + c->by1 + 1) * 0.5f;
 
     switch (kind) {
     case ITEM_POTION: {
-        float rb = fminf(W * pf_rng_betweenf(r, 0.38f, 0.5f), H * 0.36f);
+        float rb = fminf(W * pfi_rng_betweenf(r, 0.38f, 0.5f), H * 0.36f);
         float fy = c->by1 + 1 - rb;                  /* flask centre */
-        float nw = fmaxf(1.f, W * pf_rng_betweenf(r, 0.18f, 0.3f));
-        int cork = H >= 8 ? pf_rng_between(r, 1, 2) : 1, level = (int)(fy - rb * pf_rng_betweenf(r, -0.3f, 0.5f));
+        float nw = fmaxf(1.f, W * pfi_rng_betweenf(r, 0.18f, 0.3f));
+        int cork = H >= 8 ? pfi_rng_between(r, 1, 2) : 1, level = (int)(fy - rb * pfi_rng_betweenf(r, -0.3f, 0.5f));
         fill_ellipse(c, cx, fy, rb, rb, 1);
         fill_rectf(c, cx - nw * 0.5f, c->by0, cx + nw * 0.5f, (int)fy, 1);
         for (int y = c->by0; y <= c->by1; y++)
@@ -754,7 +754,7 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_GEM: {
-        float rx = W * 0.5f, ry = H * 0.5f, table = pf_rng_betweenf(r, 0.0f, 0.5f);
+        float rx = W * 0.5f, ry = H * 0.5f, table = pfi_rng_betweenf(r, 0.0f, 0.5f);
         for (int y = c->by0; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++) {
                 float dx = fabsf(x + 0.5f - cx) / rx, dy = (y + 0.5f - cy) / ry;
@@ -766,8 +766,8 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_SWORD: {
-        int n = W < H ? W : H, hilt = pf_clampi(n / 4, 1, n), guard = n >= 10 ? pf_rng_between(r, 1, 2) : 1;
-        int thick = n >= 16 && pf_rng_chance(r, 0.6), flip = pf_rng_chance(r, 0.5);
+        int n = W < H ? W : H, hilt = pfi_clampi(n / 4, 1, n), guard = n >= 10 ? pfi_rng_between(r, 1, 2) : 1;
+        int thick = n >= 16 && pfi_rng_chance(r, 0.6), flip = pfi_rng_chance(r, 0.5);
         for (int k = 0; k < n; k++) {
             int x = c->bx0 + k, y = c->by1 - k;
             if (flip) x = c->bx1 - k;
@@ -785,12 +785,12 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     case ITEM_CHEST: {
-        int ch = pf_clampi((int)lrintf(H * pf_rng_betweenf(r, 0.6f, 0.85f)), 2, H);
-        int ctop = c->by1 - ch + 1, lid = pf_clampi(ch / 3, 1, ch - 1);
+        int ch = pfi_clampi((int)lrintf(H * pfi_rng_betweenf(r, 0.6f, 0.85f)), 2, H);
+        int ctop = c->by1 - ch + 1, lid = pfi_clampi(ch / 3, 1, ch - 1);
         fill_rectf(c, (float)c->bx0, ctop, (float)(c->bx1 + 1), c->by1, 2);
         fill_rectf(c, (float)c->bx0, ctop, (float)(c->bx1 + 1), ctop + lid - 1, 1);
         if (ch >= 4) fill_rectf(c, (float)c->bx0, ctop + lid, (float)(c->bx1 + 1), ctop + lid, 3);
-        if (W >= 8 && pf_rng_chance(r, 0.6)) {   /* corner straps */
+        if (W >= 8 && pfi_rng_chance(r, 0.6)) {   /* corner straps */
             fill_rectf(c, (float)c->bx0, ctop, c->bx0 + 1.f, c->by1, 3);
             fill_rectf(c, (float)c->bx1, ctop, c->bx1 + 1.f, c->by1, 3);
         }
@@ -800,7 +800,7 @@ static void draw_item(sprite *c, int kind)
     }
     case ITEM_ORB: {
         float rad = fminf(W, H) * 0.5f;
-        int coin = pf_rng_chance(r, 0.5);
+        int coin = pfi_rng_chance(r, 0.5);
         fill_ellipse(c, cx, cy, rad, rad, coin ? 1 : 2);
         if (coin) {
             fill_ellipse(c, cx, cy, rad - 1.2f, rad - 1.2f, 2);
@@ -816,7 +816,7 @@ static void draw_item(sprite *c, int kind)
         break;
     }
     default: {   /* shield: a rectangle over a half ellipse, a rim, an emblem */
-        int ytop = c->by0 + (int)(H * pf_rng_betweenf(r, 0.3f, 0.5f)), cross = pf_rng_chance(r, 0.5);
+        int ytop = c->by0 + (int)(H * pfi_rng_betweenf(r, 0.3f, 0.5f)), cross = pfi_rng_chance(r, 0.5);
         fill_rectf(c, (float)c->bx0, c->by0, (float)(c->bx1 + 1), ytop, 1);
         for (int y = ytop; y <= c->by1; y++)
             for (int x = c->bx0; x <= c->bx1; x++) {
@@ -848,7 +848,7 @@ static void colourise(sprite *c, int extras)
 {
     const float lx = -0.55f, ly = -0.65f, lz = 0.52f;   /* light from the top left */
     float ln = sqrtf(lx * lx + ly * ly + lz * lz), tilt = 1.2f;
-    float cap = pf_clampf(fminf(c->bw, c->bh) / 6.f, 1.5f, 4.f);
+    float cap = pfi_clampf(fminf(c->bw, c->bh) / 6.f, 1.5f, 4.f);
     int w = c->w, h = c->h;
     int mbx0[MAT_MAX + 1], mby0[MAT_MAX + 1], mbx1[MAT_MAX + 1], mby1[MAT_MAX + 1];
 
@@ -911,7 +911,7 @@ static void colourise(sprite *c, int extras)
             default:
                 break;
             }
-            k = pf_clampi((int)floorf(s + thr), 0, n - 1);
+            k = pfi_clampi((int)floorf(s + thr), 0, n - 1);
             c->idx[p] = (int16_t)rp->pal[k];
             if (extras) {
                 if (c->spec[p] == SPEC_DARK) c->idx[p] = (int16_t)c->outline_main;
@@ -954,13 +954,13 @@ static void choose_dither(sprite *c)
     for (int m = 1; m <= c->nmat; m++) {
         const ramp *rp = &c->r[c->slot_ramp[c->m[m].slot]];
         double u;
-        if (rp->n < 2 || !pf_rng_chance(&c->rng, 0.25)) continue;
-        u = pf_rng_unit(&c->rng);
+        if (rp->n < 2 || !pfi_rng_chance(&c->rng, 0.25)) continue;
+        u = pfi_rng_unit(&c->rng);
         c->m[m].dither = u < 0.45 ? DITHER_BAND : u < 0.8 ? DITHER_BAYER : DITHER_PATTERN;
     }
 }
 
-pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
+pf_status pfi_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
 {
     sprite *c = NULL;
     int *queue = NULL, kind, item = 0, fills = 0;
@@ -976,32 +976,32 @@ pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
     if (!c) goto fail;
     c->mat = calloc(n, 1);
     c->spec = malloc(n);
-    c->dist = pf_malloc4(n, sizeof(float), 1, 1);
-    c->idx = pf_malloc4(n, sizeof(int16_t), 1, 1);
-    queue = pf_malloc4(n, sizeof(int), 1, 1);
+    c->dist = pfi_malloc4(n, sizeof(float), 1, 1);
+    c->idx = pfi_malloc4(n, sizeof(int16_t), 1, 1);
+    queue = pfi_malloc4(n, sizeof(int), 1, 1);
     if (!c->mat || !c->spec || !c->dist || !c->idx || !queue) goto fail;
     memset(c->spec, SPEC_NONE, n);
 
-    pf_rng_seed(&c->rng, seed);
+    pfi_rng_seed(&c->rng, seed);
     c->w = w;
     c->h = h;
-    kind = (int)(pf_rng_unit(&c->rng) * 100);
+    kind = (int)(pfi_rng_unit(&c->rng) * 100);
     kind = kind < 30 ? KIND_CHARACTER : kind < 55 ? KIND_CREATURE : kind < 75 ? KIND_BLOB : KIND_ITEM;
     /* margins 2..5 px per side (one for both sides of a mirrored kind; at
      * most side/6 above 2, so small sprites fill their canvas), shrunk on
      * tiny canvases so the box inside margin + outline keeps at least 1 px */
-    capx = pf_clampi(w / 6, 2, 5);
-    capy = pf_clampi(h / 6, 2, 5);
-    ml = pf_rng_between(&c->rng, 2, capx);
-    mr = kind == KIND_CHARACTER || kind == KIND_CREATURE ? ml : pf_rng_between(&c->rng, 2, capx);
-    mt = pf_rng_between(&c->rng, 2, capy);
-    mb = pf_rng_between(&c->rng, 2, capy);
+    capx = pfi_clampi(w / 6, 2, 5);
+    capy = pfi_clampi(h / 6, 2, 5);
+    ml = pfi_rng_between(&c->rng, 2, capx);
+    mr = kind == KIND_CHARACTER || kind == KIND_CREATURE ? ml : pfi_rng_between(&c->rng, 2, capx);
+    mt = pfi_rng_between(&c->rng, 2, capy);
+    mb = pfi_rng_between(&c->rng, 2, capy);
     capx = (w - 3) / 2;   /* tiny canvases: keep a 1-px box */
     capy = (h - 3) / 2;
-    ml = pf_clampi(ml, 0, capx);
-    mr = pf_clampi(mr, 0, capx);
-    mt = pf_clampi(mt, 0, capy);
-    mb = pf_clampi(mb, 0, capy);
+    ml = pfi_clampi(ml, 0, capx);
+    mr = pfi_clampi(mr, 0, capx);
+    mt = pfi_clampi(mt, 0, capy);
+    mb = pfi_clampi(mb, 0, capy);
     c->bx0 = ml + 1;
     c->bx1 = w - mr - 2;
     c->by0 = mt + 1;
@@ -1009,9 +1009,9 @@ pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed)
     c->bw = c->bx1 - c->bx0 + 1;
     c->bh = c->by1 - c->by0 + 1;
     c->cx = (c->bx0 + c->bx1 + 1) * 0.5f;
-    c->outline8 = pf_rng_chance(&c->rng, 0.3);
-    c->lines = pf_rng_chance(&c->rng, 0.35);
-    c->cast = pf_rng_chance(&c->rng, 0.5);
+    c->outline8 = pfi_rng_chance(&c->rng, 0.3);
+    c->lines = pfi_rng_chance(&c->rng, 0.35);
+    c->cast = pfi_rng_chance(&c->rng, 0.5);
 
     switch (kind) {
     case KIND_CHARACTER: plan_character(c); break;

@@ -10,9 +10,9 @@
  * Every function is a pure function of its arguments and seed (the project's
  * xoshiro256** in rng.h); no global state, no output.
  *
- *     pf_anim clip = {0};
- *     pf_synth_info info;
- *     if (pf_synth_clip(&clip, 64, 64, 0, seed, &info) == PF_OK) { ...; pf_anim_free(&clip); }
+ *     pfi_anim clip = {0};
+ *     pfi_synth_info info;
+ *     if (pfi_synth_clip(&clip, 64, 64, 0, seed, &info) == PF_OK) { ...; pfi_anim_free(&clip); }
  */
 #ifndef PF_TRAIN_SYNTH_H
 #define PF_TRAIN_SYNTH_H
@@ -27,7 +27,7 @@
 #define PF_SYNTH_MAX_COLORS 32    /* opaque colours of a sprite, at most */
 #define PF_SYNTH_CYCLE_MAX 6      /* colours in a palette cycle, at most */
 
-/* Sprite colour guarantees (OKLab, pf_srgb8_to_oklab): any two different
+/* Sprite colour guarantees (OKLab, pfi_srgb8_to_oklab): any two different
  * colours of a sprite are at least PF_SYNTH_MIN_DE apart; the outline
  * colours have L < PF_SYNTH_OUTLINE_L_MAX, every other colour L >=
  * PF_SYNTH_FILL_L_MIN; there are never more outline colours than others. */
@@ -35,7 +35,7 @@
 #define PF_SYNTH_OUTLINE_L_MAX 0.30f
 #define PF_SYNTH_FILL_L_MIN 0.35f
 
-typedef enum pf_synth_motion {
+typedef enum pfi_synth_motion {
     PF_SYNTH_TRANSLATE = 0,   /* whole-pixel motion on a larger canvas */
     PF_SYNTH_REGION_SHIFT,    /* a head bob (the top part 1 px down and back)
                                * or a small region toggling colour (an eye) */
@@ -43,10 +43,10 @@ typedef enum pf_synth_motion {
     PF_SYNTH_PALETTE_CYCLE,   /* a subset of colours rotates through itself */
     PF_SYNTH_FLIP,            /* horizontal mirror every K frames */
     PF_SYNTH_ANY              /* drawn from the seed among those that apply */
-} pf_synth_motion;
+} pfi_synth_motion;
 
-/* The sub-kinds recorded in pf_synth_info.variant. */
-typedef enum pf_synth_variant {
+/* The sub-kinds recorded in pfi_synth_info.variant. */
+typedef enum pfi_synth_variant {
     PF_SYNTH_V_LINEAR = 0,    /* TRANSLATE: constant velocity (dx, dy) px per step */
     PF_SYNTH_V_PINGPONG,      /* TRANSLATE: 1 px per step back and forth */
     PF_SYNTH_V_HOP,           /* TRANSLATE: parabolic hops, maybe drifting sideways */
@@ -58,13 +58,13 @@ typedef enum pf_synth_variant {
     PF_SYNTH_V_SWAP,          /* BLINK: colour from_rgb becomes alt_rgb when active */
     PF_SYNTH_V_CYCLE,         /* PALETTE_CYCLE */
     PF_SYNTH_V_FLIP           /* FLIP */
-} pf_synth_variant;
+} pfi_synth_variant;
 
-/* What pf_synth_animate made, for tests and logs. Coordinates are canvas
+/* What pfi_synth_animate made, for tests and logs. Coordinates are canvas
  * pixels; per-frame arrays hold `frames` entries. */
-typedef struct pf_synth_info {
-    pf_synth_motion motion;   /* the motion used, never PF_SYNTH_ANY */
-    pf_synth_variant variant;
+typedef struct pfi_synth_info {
+    pfi_synth_motion motion;   /* the motion used, never PF_SYNTH_ANY */
+    pfi_synth_variant variant;
     int frames;               /* frames pushed */
     int held;                 /* frames that repeat the previous one (holds) */
     int img_x, img_y;         /* top-left of the still at offset (0, 0), px */
@@ -85,7 +85,7 @@ typedef struct pf_synth_info {
     int state[PF_SYNTH_MAX_FRAMES];  /* FLIP: 1 = mirrored; REGION_SHIFT, BLINK: 1 = active;
                                       * PALETTE_CYCLE: the phase 0..cycle_n-1; else 0 */
     int duration_ms[PF_SYNTH_MAX_FRAMES];
-} pf_synth_info;
+} pfi_synth_info;
 
 /* A new random sprite into rgba (h, w, 4), RGBA8 0..255: a character
  * (mirrored about a vertical axis), a creature (a mirrored random mask, as
@@ -102,10 +102,10 @@ typedef struct pf_synth_info {
  * (the shading is not: it is lit from the top left).
  * w, h: native px, 4..128 (8..48 is the intended range).
  * Errors: PF_EINVAL (NULL rgba, size out of range), PF_ENOMEM. */
-pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed);
+pf_status pfi_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed);
 
 /* Animates a still (a sprite or a tile, rgba (h, w, 4) RGBA8) into out,
- * which it initialises (pass a zeroed or freed pf_anim; freed again on
+ * which it initialises (pass a zeroed or freed pfi_anim; freed again on
  * error): `frames` frames of out_w x out_h px, the still placed so that the
  * motion stays inside the canvas. The still's alpha is first made binary
  * (alpha >= 128 -> 255, else the pixel becomes (0, 0, 0, 0)); its colours
@@ -118,19 +118,19 @@ pf_status pf_synth_sprite(uint8_t *rgba, int w, int h, uint64_t seed);
  * Sizes: w, h, out_w, out_h 4..128 with out_w >= w, out_h >= h; frames 1..64.
  * Errors: PF_EINVAL (NULL pointers, sizes or motion out of range,
  * PF_SYNTH_TRANSLATE on a canvas no larger than the still), PF_ENOMEM. */
-pf_status pf_synth_animate(pf_anim *out, const uint8_t *rgba, int w, int h,
-                           int out_w, int out_h, int frames, pf_synth_motion motion,
-                           uint64_t seed, pf_synth_info *info);
+pf_status pfi_synth_animate(pfi_anim *out, const uint8_t *rgba, int w, int h,
+                           int out_w, int out_h, int frames, pfi_synth_motion motion,
+                           uint64_t seed, pfi_synth_info *info);
 
 /* Convenience: a random sprite (8..48 px a side, within the canvas) and a
  * random motion on a canvas of at most max_w x max_h px (4..128).
  * frames: 1..64, or 0 to draw 8..32 from the seed. info as above.
  * Errors: PF_EINVAL, PF_ENOMEM. */
-pf_status pf_synth_clip(pf_anim *out, int max_w, int max_h, int frames, uint64_t seed,
-                        pf_synth_info *info);
+pf_status pfi_synth_clip(pfi_anim *out, int max_w, int max_h, int frames, uint64_t seed,
+                        pfi_synth_info *info);
 
 /* The motion's name ("translate", "region_shift", "blink", "palette_cycle",
  * "flip", "any"), or "?" */
-const char *pf_synth_motion_name(pf_synth_motion m);
+const char *pfi_synth_motion_name(pfi_synth_motion m);
 
 #endif /* PF_TRAIN_SYNTH_H */

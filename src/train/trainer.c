@@ -18,12 +18,12 @@
 #include "train/dataset.h"
 #include "train/validate.h"
 
-pf_train_cfg pf_train_default_cfg(void)
+pfi_train_cfg pfi_train_default_cfg(void)
 {
-    pf_train_cfg c;
+    pfi_train_cfg c;
     memset(&c, 0, sizeof c);
     c.net = nn_unet_default_cfg();
-    c.sample = pf_sample_default_cfg();
+    c.sample = pfi_sample_default_cfg();
     c.batch = 4;
     c.steps = 20000;
     c.opt = nn_adamw_default();
@@ -47,27 +47,27 @@ pf_train_cfg pf_train_default_cfg(void)
 /* ---- the data thread: examples in order of their index ------------------------------ */
 
 typedef struct slot {
-    pf_sample s;
+    pfi_sample s;
     int64_t index;          /* example index held, -1 = free */
     pf_status st;
 } slot;
 
 typedef struct feeder {
-    const pf_dataset *d;
-    const pf_sample_cfg *sc;
+    const pfi_dataset *d;
+    const pfi_sample_cfg *sc;
     uint64_t seed;
-    const pf_logger *lg;
+    const pfi_logger *lg;
     slot *slots;
     int n;                  /* slots; 0 = make examples inline */
     int64_t next_make, next_take;
-    pf_sample_stats stats;
+    pfi_sample_stats stats;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, started;
     pthread_t th;
 } feeder;
 
-static void stats_add(pf_sample_stats *a, const pf_sample_stats *b)
+static void stats_add(pfi_sample_stats *a, const pfi_sample_stats *b)
 {
     for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
         a->drawn[k] += b->drawn[k];
@@ -93,8 +93,8 @@ static void *feeder_main(void *arg)
         int64_t idx = f->next_make;
         slot *sl = &f->slots[idx % f->n];
         pthread_mutex_unlock(&f->mu);
-        pf_sample_stats st = {0};
-        pf_status r = pf_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, idx), &st, f->lg);
+        pfi_sample_stats st = {0};
+        pf_status r = pfi_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, idx), &st, f->lg);
         pthread_mutex_lock(&f->mu);
         stats_add(&f->stats, &st);
         sl->st = r;
@@ -106,8 +106,8 @@ static void *feeder_main(void *arg)
     return NULL;
 }
 
-static pf_status feeder_init(feeder *f, const pf_dataset *d, const pf_sample_cfg *sc, uint64_t seed, int n,
-                             int64_t first, const pf_logger *lg)
+static pf_status feeder_init(feeder *f, const pfi_dataset *d, const pfi_sample_cfg *sc, uint64_t seed, int n,
+                             int64_t first, const pfi_logger *lg)
 {
     memset(f, 0, sizeof *f);
     f->d = d;
@@ -119,7 +119,7 @@ static pf_status feeder_init(feeder *f, const pf_dataset *d, const pf_sample_cfg
     if (!(f->slots = calloc((size_t)f->n, sizeof *f->slots))) return PF_ENOMEM;
     for (int i = 0; i < f->n; i++) {
         f->slots[i].index = -1;
-        pf_status st = pf_sample_alloc(&f->slots[i].s, sc);
+        pf_status st = pfi_sample_alloc(&f->slots[i].s, sc);
         if (st < 0) return st;
     }
     pthread_mutex_init(&f->mu, NULL);
@@ -134,23 +134,23 @@ static pf_status feeder_init(feeder *f, const pf_dataset *d, const pf_sample_cfg
 /* The next example in index order; *wait_ms gets the time spent waiting. */
 static slot *feeder_take(feeder *f, double *wait_ms)
 {
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     slot *sl;
     if (!f->started) {   /* inline */
         sl = &f->slots[0];
-        pf_sample_stats st = {0};
-        sl->st = pf_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, f->next_take), &st, f->lg);
+        pfi_sample_stats st = {0};
+        sl->st = pfi_sample_make(&sl->s, f->d, f->sc, example_seed(f->seed, f->next_take), &st, f->lg);
         stats_add(&f->stats, &st);
         sl->index = f->next_take;
         f->next_make = ++f->next_take;
-        *wait_ms = pf_now_ms() - t0;
+        *wait_ms = pfi_now_ms() - t0;
         return sl;
     }
     pthread_mutex_lock(&f->mu);
     while (f->next_make <= f->next_take) pthread_cond_wait(&f->cv, &f->mu);
     sl = &f->slots[f->next_take % f->n];
     pthread_mutex_unlock(&f->mu);
-    *wait_ms = pf_now_ms() - t0;
+    *wait_ms = pfi_now_ms() - t0;
     return sl;
 }
 
@@ -164,7 +164,7 @@ static void feeder_release(feeder *f)
     pthread_mutex_unlock(&f->mu);
 }
 
-static void feeder_stats(feeder *f, pf_sample_stats *out)
+static void feeder_stats(feeder *f, pfi_sample_stats *out)
 {
     pthread_mutex_lock(&f->mu);
     *out = f->stats;
@@ -183,7 +183,7 @@ static void feeder_free(feeder *f)
     if (f->slots) {
         pthread_mutex_destroy(&f->mu);
         pthread_cond_destroy(&f->cv);
-        for (int i = 0; i < f->n; i++) pf_sample_free(&f->slots[i].s);
+        for (int i = 0; i < f->n; i++) pfi_sample_free(&f->slots[i].s);
     }
     free(f->slots);
     memset(f, 0, sizeof *f);
@@ -230,7 +230,7 @@ typedef struct losses {
 
 /* Forward and backward of one example; gradients accumulate into the
  * model's parameter table, scaled by 1/batch through the weights. */
-static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_train_cfg *c, losses *out)
+static pf_status run_example(nn_model *m, const pfi_sample *s, work *w, const pfi_train_cfg *c, losses *out)
 {
     const int T = s->T, H = s->H, W = s->W, k = s->k;
     const size_t plane = (size_t)H * W, n = (size_t)T * plane;
@@ -305,7 +305,7 @@ static pf_status run_example(nn_model *m, const pf_sample *s, work *w, const pf_
     return PF_OK;
 }
 
-pf_status pf_train_example(nn_model *m, const pf_sample *s, const pf_train_cfg *c, double *loss)
+pf_status pfi_train_example(nn_model *m, const pfi_sample *s, const pfi_train_cfg *c, double *loss)
 {
     work w;
     losses l = {0};
@@ -318,10 +318,10 @@ pf_status pf_train_example(nn_model *m, const pf_sample *s, const pf_train_cfg *
 
 /* ---- files ------------------------------------------------------------------------- */
 
-static pf_status ensure_dir(const char *dir, const pf_logger *lg)
+static pf_status ensure_dir(const char *dir, const pfi_logger *lg)
 {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return PF_OK;
-    pf_error(lg, "cannot create the training folder %s: %s", dir, strerror(errno));
+    pfi_error(lg, "cannot create the training folder %s: %s", dir, strerror(errno));
     return PF_EOUTPUT;
 }
 
@@ -344,13 +344,13 @@ static void csv_truncate(const char *path, int64_t step)
     if (fclose(o) == 0) rename(tmp, path);
 }
 
-static FILE *csv_open(const char *dir, const char *name, const char *header, const pf_logger *lg)
+static FILE *csv_open(const char *dir, const char *name, const char *header, const pfi_logger *lg)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "a+");
     if (!f) {
-        pf_error(lg, "cannot write %s: %s", path, strerror(errno));
+        pfi_error(lg, "cannot write %s: %s", path, strerror(errno));
         return NULL;
     }
     fseek(f, 0, SEEK_END);
@@ -358,7 +358,7 @@ static FILE *csv_open(const char *dir, const char *name, const char *header, con
     return f;
 }
 
-static int meta_stats(const pf_sample_stats *s, char *buf, size_t cap)
+static int meta_stats(const pfi_sample_stats *s, char *buf, size_t cap)
 {
     size_t o = 0;
     for (int k = 0; k < PF_SAMPLE_KINDS && o < cap; k++)
@@ -367,7 +367,7 @@ static int meta_stats(const pf_sample_stats *s, char *buf, size_t cap)
     return (int)o;
 }
 
-static void parse_stats(pf_sample_stats *s, const char *txt)
+static void parse_stats(pfi_sample_stats *s, const char *txt)
 {
     memset(s, 0, sizeof *s);
     for (int k = 0; k < PF_SAMPLE_KINDS && txt && *txt; k++) {
@@ -379,8 +379,8 @@ static void parse_stats(pf_sample_stats *s, const char *txt)
     }
 }
 
-static pf_status save_checkpoint(const pf_train_cfg *c, nn_model *m, const nn_adamw *opt,
-                                 const pf_sample_stats *stats, const pf_logger *lg)
+static pf_status save_checkpoint(const pfi_train_cfg *c, nn_model *m, const nn_adamw *opt,
+                                 const pfi_sample_stats *stats, const pfi_logger *lg)
 {
     char path[4200], store[NN_UNET_META_STORE], sbuf[512];
     nn_kv kv[NN_UNET_META_MAX + 1];
@@ -394,33 +394,33 @@ static pf_status save_checkpoint(const pf_train_cfg *c, nn_model *m, const nn_ad
     return nn_checkpoint_save(&m->p, opt, &rng, path, kv, n, lg);
 }
 
-static void write_val(FILE *f, int64_t step, const pf_val_result *r)
+static void write_val(FILE *f, int64_t step, const pfi_val_result *r)
 {
     for (int i = 0; i <= r->n_kinds; i++) {
-        const pf_val_kind *k = i < r->n_kinds ? &r->kind[i] : &r->all;
+        const pfi_val_kind *k = i < r->n_kinds ? &r->kind[i] : &r->all;
         fprintf(f, "%lld,%s,%d,%d,%.5f,%.5f,%.5f,%.5f\n", (long long)step, k->name, k->cases, k->failed, k->acc,
                 k->acc_opaque, k->alpha_iou, k->flicker);
     }
     fflush(f);
 }
 
-static pf_status validate(const pf_train_cfg *c, nn_model *m, FILE *vf, int64_t step, const pf_logger *lg)
+static pf_status validate(const pfi_train_cfg *c, nn_model *m, FILE *vf, int64_t step, const pfi_logger *lg)
 {
     char path[4200];
-    pf_val_result r;
+    pfi_val_result r;
     snprintf(path, sizeof path, "%s/val-model.safetensors", c->out_dir);
     pf_status st = nn_model_save(m, path, NN_DT_F32, lg);
     if (st < 0) return st;
-    st = pf_validate(&r, c->val_dir, path, c->val_stride, lg);
+    st = pfi_validate(&r, c->val_dir, path, c->val_stride, lg);
     remove(path);
     if (st < 0) return st;
     write_val(vf, step, &r);
-    pf_info(lg, "validation at step %lld: acc %.4f, flicker %.4f over %d cases (%.0f s)", (long long)step,
+    pfi_info(lg, "validation at step %lld: acc %.4f, flicker %.4f over %d cases (%.0f s)", (long long)step,
             r.all.acc, r.all.flicker, r.all.cases, r.ms / 1000);
     return PF_OK;
 }
 
-pf_status pf_train_export(const pf_train_cfg *c, const char *path, const pf_logger *lg)
+pf_status pfi_train_export(const pfi_train_cfg *c, const char *path, const pfi_logger *lg)
 {
     char ck[4200];
     nn_model m;
@@ -435,7 +435,7 @@ pf_status pf_train_export(const pf_train_cfg *c, const char *path, const pf_logg
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
-static pf_status check_cfg(const pf_train_cfg *c, const pf_logger *lg)
+static pf_status check_cfg(const pfi_train_cfg *c, const pfi_logger *lg)
 {
     const char *why = NULL;
     if (!c->out_dir) why = "no output folder";
@@ -447,16 +447,16 @@ static pf_status check_cfg(const pf_train_cfg *c, const pf_logger *lg)
     else if (c->prefetch < 0 || c->prefetch > 256) why = "prefetch must be 0..256";
     else if (c->w_rgb < 0 || c->w_alpha < 0 || c->w_temporal < 0) why = "loss weights must be >= 0";
     if (why) {
-        pf_error(lg, "training configuration: %s", why);
+        pfi_error(lg, "training configuration: %s", why);
         return PF_EINVAL;
     }
     return PF_OK;
 }
 
-pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void *user, const pf_logger *lg)
+pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, void *user, const pfi_logger *lg)
 {
-    pf_train_cfg c = *cfg;
-    pf_dataset d = {0};
+    pfi_train_cfg c = *cfg;
+    pfi_dataset d = {0};
     nn_model m = {0};
     nn_adamw opt;
     feeder fd = {0};
@@ -468,8 +468,8 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
     c.net.out_ch = 4;
     c.opt.total = (int)(c.steps < INT32_MAX ? c.steps : INT32_MAX);
     if ((st = ensure_dir(c.out_dir, lg)) < 0) return st;
-    if (c.data_dir && (st = pf_dataset_load(&d, c.data_dir, c.exclude, lg)) < 0) return st;
-    pf_info(lg, "training data: %d animations (%lld frames) and %d tiles from %d packages", d.n_anims,
+    if (c.data_dir && (st = pfi_dataset_load(&d, c.data_dir, c.exclude, lg)) < 0) return st;
+    pfi_info(lg, "training data: %d animations (%lld frames) and %d tiles from %d packages", d.n_anims,
             (long long)d.frames, d.n_tiles, d.n_packages);
 
     if ((st = nn_model_init_random(&m, &c.net, c.seed)) < 0) goto done;
@@ -481,14 +481,14 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
     if ((st = nn_params_alloc_grad(&m.p)) < 0 || (st = nn_params_alloc_opt(&m.p)) < 0) goto done;
     nn_adamw_init(&opt, &c.opt);
 
-    pf_sample_stats base = {0};
+    pfi_sample_stats base = {0};
     char path[4200];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", c.out_dir);
     if (c.resume) {
         nn_werr why;
         nn_rng rng;
         if ((st = nn_checkpoint_load(&m.p, &opt, &rng, path, 0, &why, lg)) < 0) {
-            pf_error(lg, "cannot resume from %s: %s", path, nn_werr_str(why));
+            pfi_error(lg, "cannot resume from %s: %s", path, nn_werr_str(why));
             goto done;
         }
         nn_st stf;
@@ -496,7 +496,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
             parse_stats(&base, nn_st_meta_get(&stf, "pf.train_stats"));
             nn_st_free(&stf);
         }
-        pf_info(lg, "resuming at step %lld", (long long)opt.step);
+        pfi_info(lg, "resuming at step %lld", (long long)opt.step);
     }
     const int64_t first = opt.step;
     char tp[4200];
@@ -512,7 +512,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
     if ((st = work_alloc(&w, &m, c.threads, c.sample.T, c.sample.crop, c.sample.crop)) < 0) goto done;
     if ((st = feeder_init(&fd, &d, &c.sample, c.seed, c.prefetch, first * c.batch, lg)) < 0) goto done;
 
-    double t0 = pf_now_ms(), waited = 0, acc_l[4] = {0};
+    double t0 = pfi_now_ms(), waited = 0, acc_l[4] = {0};
     int acc_n = 0;
     for (int64_t step = first; step < c.steps;) {
         nn_params_zero_grad(&m.p);
@@ -527,23 +527,23 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
             feeder_release(&fd);
             if (st == PF_ENOGRID) continue;   /* counted in the stats; the step uses fewer examples */
             if (st < 0) {
-                pf_error(lg, "training example %lld failed: %s", (long long)(step * c.batch + b), pf_strerror(st));
+                pfi_error(lg, "training example %lld failed: %s", (long long)(step * c.batch + b), pf_strerror(st));
                 goto done;
             }
             sum.rgb += l.rgb / c.batch, sum.alpha += l.alpha / c.batch, sum.temporal += l.temporal / c.batch;
         }
         st = nn_adamw_step(&opt, &m.p);
-        if (st == PF_EINVAL) pf_warn(lg, "step %lld: non-finite gradient, update skipped", (long long)step);
+        if (st == PF_EINVAL) pfi_warn(lg, "step %lld: non-finite gradient, update skipped", (long long)step);
         else if (st < 0) goto done;
         step++;
         const double loss = c.w_rgb * sum.rgb + c.w_alpha * sum.alpha + c.w_temporal * sum.temporal;
         acc_l[0] += loss, acc_l[1] += sum.rgb, acc_l[2] += sum.alpha, acc_l[3] += sum.temporal;
         acc_n++;
-        const double el = (pf_now_ms() - t0) / 1000;
+        const double el = (pfi_now_ms() - t0) / 1000;
         const int over = c.max_minutes > 0 && el > c.max_minutes * 60;
         const int last = step == c.steps;
         if ((c.log_every > 0 && step % c.log_every == 0) || last || over) {
-            pf_train_status s = {0};
+            pfi_train_status s = {0};
             s.step = step, s.steps = c.steps;
             s.loss = acc_l[0] / acc_n, s.l_rgb = acc_l[1] / acc_n, s.l_alpha = acc_l[2] / acc_n,
             s.l_temporal = acc_l[3] / acc_n;
@@ -562,7 +562,7 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
             if (progress && progress(user, &s)) st = PF_EABORTED;
         }
         if (st == PF_EABORTED || over || last || (c.ckpt_every > 0 && step % c.ckpt_every == 0)) {
-            pf_sample_stats tot;
+            pfi_sample_stats tot;
             feeder_stats(&fd, &tot);
             stats_add(&tot, &base);
             pf_status cs = save_checkpoint(&c, &m, &opt, &tot, lg);
@@ -580,20 +580,20 @@ pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void 
         }
         if (st == PF_EABORTED) goto done;
         if (over) {
-            pf_info(lg, "stopped after %.0f minutes at step %lld; --resume continues", el / 60, (long long)step);
+            pfi_info(lg, "stopped after %.0f minutes at step %lld; --resume continues", el / 60, (long long)step);
             st = PF_EABORTED;
             goto done;
         }
     }
     snprintf(path, sizeof path, "%s/model.safetensors", c.out_dir);
     st = nn_model_save(&m, path, NN_DT_F16, lg);
-    if (st == PF_OK) pf_info(lg, "wrote %s", path);
+    if (st == PF_OK) pfi_info(lg, "wrote %s", path);
 done:
     feeder_free(&fd);
     work_free(&w);
     if (tf) fclose(tf);
     if (vf) fclose(vf);
     nn_model_free(&m);
-    pf_dataset_free(&d);
+    pfi_dataset_free(&d);
     return st;
 }

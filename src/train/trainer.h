@@ -27,14 +27,14 @@
 #include "nn/unet.h"
 #include "train/sample.h"
 
-typedef struct pf_train_cfg {
+typedef struct pfi_train_cfg {
     const char *out_dir;      /* created if missing */
     const char *data_dir;     /* clean material (manifest.json); NULL = procedural sprites only */
     const char *exclude;      /* packages not to train on besides the validation ones, or NULL */
     const char *val_dir;      /* evaluation split for periodic validation, or NULL */
     int val_stride;           /* validate on every n-th case (1 = all) */
     nn_unet_cfg net;          /* architecture; in_ch follows sample.k */
-    pf_sample_cfg sample;     /* T, crop, k, data mix */
+    pfi_sample_cfg sample;     /* T, crop, k, data mix */
     int batch;                /* examples per step */
     int64_t steps;            /* total steps (the schedule's length) */
     nn_adamw_cfg opt;         /* opt.total is set to steps */
@@ -47,49 +47,49 @@ typedef struct pf_train_cfg {
     int resume;               /* continue from out_dir/checkpoint.safetensors */
     int classical_alpha;      /* 1: alpha stays the classical key's (the alpha logit is not
                                  used or trained; the model file says pf.alpha classical) */
-} pf_train_cfg;
+} pfi_train_cfg;
 
-/* Defaults: the default U-Net (unet.h), pf_sample_default_cfg, batch 4,
+/* Defaults: the default U-Net (unet.h), pfi_sample_default_cfg, batch 4,
  * 20000 steps, AdamW lr 1e-3 warm-up 200 cosine to 2e-5, weights 1 / 0.5
  * / 0.5, 1 thread, prefetch 8, seed 1, log 10, checkpoint 250, validate
  * every 1000 steps on every 2nd case. */
-pf_train_cfg pf_train_default_cfg(void);
+pfi_train_cfg pfi_train_default_cfg(void);
 
 /* What one progress report carries. */
-typedef struct pf_train_status {
+typedef struct pfi_train_status {
     int64_t step, steps;
     double loss, l_rgb, l_alpha, l_temporal;  /* means over the last log_every steps */
     double lr, grad_norm;
     double samples_per_s;     /* examples per second since the start (or resume) */
     double data_wait;         /* share of the time the network waited for data */
     double eta_s;             /* seconds to the end at the current pace */
-    pf_sample_stats stats;    /* draws and missed grids per kind */
+    pfi_sample_stats stats;    /* draws and missed grids per kind */
     int stopping;             /* 1 on the last report */
-} pf_train_status;
+} pfi_train_status;
 
 /* Called every log_every steps; a non-zero return stops the run after a
  * checkpoint. */
-typedef int (*pf_train_progress_fn)(void *user, const pf_train_status *s);
+typedef int (*pfi_train_progress_fn)(void *user, const pfi_train_status *s);
 
 /* One example's forward and backward (the loss above), for tests: adds
  * dL/dtheta / cfg->batch to m->p.grad (allocated by the caller) and
  * returns the weighted loss in *loss. s->T, H, W must suit m (H, W
  * multiples of 2^(levels-1)). Errors: PF_EINVAL, PF_ENOMEM. */
 struct nn_model;
-pf_status pf_train_example(struct nn_model *m, const pf_sample *s, const pf_train_cfg *cfg, double *loss);
+pf_status pfi_train_example(struct nn_model *m, const pfi_sample *s, const pfi_train_cfg *cfg, double *loss);
 
 /* Writes the weights of out_dir/checkpoint.safetensors as a model file at
  * path (F16), with pf.alpha from cfg->classical_alpha: how a model is cut
  * from a run. Errors: PF_EMODEL (no or bad checkpoint), PF_EOUTPUT,
  * PF_ENOMEM. */
-pf_status pf_train_export(const pf_train_cfg *cfg, const char *path, const pf_logger *lg);
+pf_status pfi_train_export(const pfi_train_cfg *cfg, const char *path, const pfi_logger *lg);
 
 /* Trains. Errors: PF_EINVAL (a bad configuration, named in the log),
  * PF_EIO / PF_EFORMAT / PF_ENOFRAMES (training data: dataset.h),
  * PF_EMODEL (a checkpoint that does not fit cfg->net), PF_EOUTPUT,
  * PF_ENOMEM, PF_EABORTED (stopped by the callback or max_minutes: a
  * checkpoint was written and --resume continues). */
-pf_status pf_train(const pf_train_cfg *cfg, pf_train_progress_fn progress, void *user,
-                   const pf_logger *lg);
+pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, void *user,
+                   const pfi_logger *lg);
 
 #endif /* PF_TRAIN_TRAINER_H */

@@ -17,27 +17,27 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Appends every frame the stream has ready to out. */
-static pf_status drain(pf_stream *s, pf_anim *out)
+static pf_status drain(pf_stream *s, pfi_anim *out)
 {
     pf_stream_frame f;
     pf_status st = PF_OK;
     while (st >= 0 && pf_stream_pull(s, &f) == PF_OK) {
-        if (out->width == 0 && (st = pf_anim_init(out, f.width, f.height)) < 0) break;
-        st = pf_anim_push(out, f.rgba, f.duration_ms);
+        if (out->width == 0 && (st = pfi_anim_init(out, f.width, f.height)) < 0) break;
+        st = pfi_anim_push(out, f.rgba, f.duration_ms);
     }
     return st;
 }
 
 /* Restores input into out (native frames, never merged). */
-static pf_status restore(pf_anim *out, const char *input, pf_model *model, const pf_logger *lg)
+static pf_status restore(pfi_anim *out, const char *input, pf_model *model, const pfi_logger *lg)
 {
     pf_params p = pf_default_params();
     pf_limits lim = pf_default_limits();
-    pf_anim in = {0};
+    pfi_anim in = {0};
     pf_stream *s = NULL;
     p.use_model = model != NULL;
     p.palette_frames = 0;   /* the whole clip, as the sheet/GIF/WebP outputs do */
-    pf_status st = pf_read_anim(&in, input, &lim, 1, lg);
+    pf_status st = pfi_read_anim(&in, input, &lim, 1, lg);
     if (st < 0) return st;
     if ((st = pf_stream_open(&s, in.width, in.height, &p, model)) < 0) goto done;
     for (int i = 0; i < in.count && st >= 0; i++) {
@@ -48,21 +48,21 @@ static pf_status restore(pf_anim *out, const char *input, pf_model *model, const
     if (st >= 0) st = drain(s, out);
 done:
     pf_stream_close(s);
-    pf_anim_free(&in);
+    pfi_anim_free(&in);
     return st;
 }
 
-static pf_val_kind *kind_slot(pf_val_result *res, const char *name)
+static pfi_val_kind *kind_slot(pfi_val_result *res, const char *name)
 {
     for (int i = 0; i < res->n_kinds; i++)
         if (strcmp(res->kind[i].name, name) == 0) return &res->kind[i];
     if (res->n_kinds == PF_VAL_MAX_KINDS) return NULL;
-    pf_val_kind *k = &res->kind[res->n_kinds++];
+    pfi_val_kind *k = &res->kind[res->n_kinds++];
     snprintf(k->name, sizeof k->name, "%s", name);
     return k;
 }
 
-static void add(pf_val_kind *k, const pf_metrics *m, int ok)
+static void add(pfi_val_kind *k, const pfi_metrics *m, int ok)
 {
     k->cases++;
     if (!ok) {
@@ -75,7 +75,7 @@ static void add(pf_val_kind *k, const pf_metrics *m, int ok)
     k->flicker += m->flicker;
 }
 
-static void finish(pf_val_kind *k)
+static void finish(pfi_val_kind *k)
 {
     if (k->cases) {
         k->acc /= k->cases;
@@ -85,15 +85,15 @@ static void finish(pf_val_kind *k)
     if (k->cases > k->failed) k->flicker /= k->cases - k->failed;
 }
 
-pf_status pf_validate(pf_val_result *res, const char *split_dir, const char *model_path, int stride,
-                      const pf_logger *lg)
+pf_status pfi_validate(pfi_val_result *res, const char *split_dir, const char *model_path, int stride,
+                      const pfi_logger *lg)
 {
     memset(res, 0, sizeof *res);
     snprintf(res->all.name, sizeof res->all.name, "all");
-    double t0 = pf_now_ms();
+    double t0 = pfi_now_ms();
     DIR *dir = opendir(split_dir);
     if (!dir) {
-        pf_error(lg, "no evaluation split at %s: build it with /usr/bin/python3 tests/evalset/build.py", split_dir);
+        pfi_error(lg, "no evaluation split at %s: build it with /usr/bin/python3 tests/evalset/build.py", split_dir);
         return PF_EIO;
     }
     char **names = NULL;
@@ -127,20 +127,20 @@ pf_status pf_validate(pf_val_result *res, const char *split_dir, const char *mod
         const char *kind = json_string_value(json_object_get(c, "kind"));
         const char *input = json_string_value(json_object_get(c, "input"));
         const char *gt = json_string_value(json_object_get(c, "gt"));
-        pf_val_kind *k = kind && input && gt ? kind_slot(res, kind) : NULL;
+        pfi_val_kind *k = kind && input && gt ? kind_slot(res, kind) : NULL;
         if (k) {
             snprintf(in, sizeof in, "%s/%s/%s", split_dir, names[i], input);
             snprintf(gtp, sizeof gtp, "%s/%s/%s", split_dir, names[i], gt);
-            pf_anim ga = {0}, oa = {0};
+            pfi_anim ga = {0}, oa = {0};
             pf_limits lim = pf_default_limits();
-            pf_metrics m;
-            int ok = pf_read_anim(&ga, gtp, &lim, 1, NULL) == PF_OK && restore(&oa, in, model, NULL) == PF_OK &&
-                     pf_metrics_compute(&m, &ga, &oa) == PF_OK;
+            pfi_metrics m;
+            int ok = pfi_read_anim(&ga, gtp, &lim, 1, NULL) == PF_OK && restore(&oa, in, model, NULL) == PF_OK &&
+                     pfi_metrics_compute(&m, &ga, &oa) == PF_OK;
             add(k, &m, ok);
             add(&res->all, &m, ok);
             scored++;
-            pf_anim_free(&ga);
-            pf_anim_free(&oa);
+            pfi_anim_free(&ga);
+            pfi_anim_free(&oa);
         }
         json_decref(c);
     }
@@ -150,9 +150,9 @@ pf_status pf_validate(pf_val_result *res, const char *split_dir, const char *mod
     free(names);
     pf_model_free(model);
     if (st == PF_OK && !scored) {
-        pf_error(lg, "no evaluation cases (<case>/case.json) under %s", split_dir);
+        pfi_error(lg, "no evaluation cases (<case>/case.json) under %s", split_dir);
         st = PF_EIO;
     }
-    res->ms = pf_now_ms() - t0;
+    res->ms = pfi_now_ms() - t0;
     return st;
 }

@@ -12,25 +12,25 @@
 
 #define PF_VAL_MAX_KINDS 8
 
-typedef struct pf_val_kind {
+typedef struct pfi_val_kind {
     char name[32];          /* degradation kind, e.g. "h264_smooth" */
     int cases, failed;      /* cases scored; of which restores failed (scored 0) */
     double acc, acc_opaque, alpha_iou, flicker;   /* means; flicker over restored cases */
-} pf_val_kind;
+} pfi_val_kind;
 
-typedef struct pf_val_result {
-    pf_val_kind kind[PF_VAL_MAX_KINDS];
+typedef struct pfi_val_result {
+    pfi_val_kind kind[PF_VAL_MAX_KINDS];
     int n_kinds;
-    pf_val_kind all;        /* every case */
+    pfi_val_kind all;        /* every case */
     double ms;              /* wall time */
-} pf_val_result;
+} pfi_val_result;
 
 /* Restores every stride-th case (1 = all) of split_dir (its <case>/case.json
  * with input, gt and kind) with the model file at model_path (NULL = the
  * classical path) and default pf_params otherwise, and averages the
  * metrics per kind. Errors: PF_EIO (no cases under split_dir), PF_EMODEL,
  * PF_ENOMEM. A case whose restore fails counts with acc 0 (as run.py). */
-pf_status pf_validate(pf_val_result *res, const char *split_dir, const char *model_path, int stride,
-                      const pf_logger *lg);
+pf_status pfi_validate(pfi_val_result *res, const char *split_dir, const char *model_path, int stride,
+                      const pfi_logger *lg);
 
 #endif /* PF_TRAIN_VALIDATE_H */

@@ -12,7 +12,7 @@ grid origin offset in native px. Input pixel x samples the native image at
 u = (x + 0.5) / s - o; outside the native image everything is transparent.
 A bent lattice (case key "bend") also subtracts a smooth displacement
 that depends on x, y and the frame (bend_displacement), exactly as
-src/train/degrade.c does (pf_degrade.bend in degrade.h).
+src/train/degrade.c does (pfi_degrade.bend in degrade.h).
 """
 
 import math
@@ -286,7 +286,7 @@ def compose_frame(native, p, bg, jitter_xy, rng, t=0):
     off = (p["phase"][0] + jitter_xy[0], p["phase"][1] + jitter_xy[1])
     sigma = p["blur"] * s                         # native px -> input px
     if p.get("bend"):
-        # pf_degrade_clip's order, which the bent kind was defined with:
+        # pfi_degrade_clip's order, which the bent kind was defined with:
         # blur the clipped premultiplied sprite, then composite over the
         # background, which C blurs only when it is a noise one (a blur
         # leaves a solid colour, and a linear ramp away from its stops, as

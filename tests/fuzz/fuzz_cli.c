@@ -4,11 +4,11 @@
  * frames), bit 3 --crop --dedupe, bit 4 --colors 4, bits 5-6 the grid
  * (detected, --scale 1, --scale 2, --scale 3.7); the rest is the input
  * file. Runs the CLI's own main (src/cli/main.c built with
- * -Dmain=pf_cli_main) with small --max-* limits. */
+ * -Dmain=pfi_cli_main) with small --max-* limits. */
 #include "fuzz_util.h"
 #include "nn/model.h"
 
-int pf_cli_main(int argc, char **argv);
+int pfi_cli_main(int argc, char **argv);
 
 static char model_path[256];
 
@@ -79,6 +79,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc++] = "4";
     }
     argv[argc] = NULL;
-    pf_cli_main(argc, argv);
+    pfi_cli_main(argc, argv);
     return 0;
 }

@@ -8,13 +8,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const names[] = {"p.hex", "p.gpl", "p.png"};
     char path[256];
-    pf_palette p;
+    pfi_palette p;
 
     if (size < 1) return 0;
     fuzz_path(path, sizeof path, names[data[0] % 3]);
     fuzz_write(path, data + 1, size - 1);
     memset(&p, 0, sizeof p);
-    if (pf_palette_load(&p, path, NULL) == PF_OK) {
+    if (pfi_palette_load(&p, path, NULL) == PF_OK) {
         if (p.n < 1 || p.n > PF_PALETTE_MAX) abort();   /* the parser's promise */
     }
     return 0;

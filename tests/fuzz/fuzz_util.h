@@ -96,18 +96,18 @@ static inline void fuzz_write(const char *path, const void *data, size_t size)
 static inline void fuzz_read_mem(const uint8_t *data, size_t size)
 {
     pf_limits lim = fuzz_limits();
-    pf_reader *r = NULL;
-    pf_frame f;
+    pfi_reader *r = NULL;
+    pfi_frame f;
     unsigned sum = 0;
 
-    if (pf_reader_open_mem(&r, data, size, "fuzz", &lim, 1, NULL) != PF_OK) return;
-    while (pf_reader_next(r, &f) == PF_OK) {
-        size_t n = (size_t)pf_reader_width(r) * (size_t)pf_reader_height(r) * 4;
+    if (pfi_reader_open_mem(&r, data, size, "fuzz", &lim, 1, NULL) != PF_OK) return;
+    while (pfi_reader_next(r, &f) == PF_OK) {
+        size_t n = (size_t)pfi_reader_width(r) * (size_t)pfi_reader_height(r) * 4;
         for (size_t i = 0; i < n; i += 61) sum += f.rgba[i];
         sum += f.rgba[n - 1];
         if (f.duration_ms <= 0) abort();   /* the reader's promise */
     }
-    pf_reader_close(r);
+    pfi_reader_close(r);
     if (sum == 0xdeadbeefu) fputc(' ', stderr);   /* keep the reads */
 }
 

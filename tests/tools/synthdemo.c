@@ -46,7 +46,7 @@ static int write_scaled(const char *path, const uint8_t *rgba, int w, int h, int
     uint8_t *up = upscale(rgba, w, h, k, bg);
     pf_status st;
     if (!up) return -1;
-    st = pf_png_write(path, up, w * k, h * k, 1);
+    st = pfi_png_write(path, up, w * k, h * k, 1);
     free(up);
     if (st != PF_OK) fprintf(stderr, "synthdemo: %s: %s\n", path, pf_strerror(st));
     return st == PF_OK ? 0 : -1;
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         perror(dir);
         return 1;
     }
-    if (tile && pf_png_read(tile, &tile_px, &tw, &th, NULL) != PF_OK) {
+    if (tile && pfi_png_read(tile, &tile_px, &tw, &th, NULL) != PF_OK) {
         fprintf(stderr, "synthdemo: cannot read %s\n", tile);
         return 1;
     }
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
             if (i % 3 == 0) h = 8 + (int)(s / 369 % 41);
             h = h < 8 ? 8 : h > 48 ? 48 : h;
             if (fix_w > 0) w = fix_w, h = fix_h;
-            if (pf_synth_sprite(spr, w, h, s) != PF_OK) return 1;
+            if (pfi_synth_sprite(spr, w, h, s) != PF_OK) return 1;
             for (int y = 0; y < h; y++)
                 memcpy(sheet + 4 * ((size_t)((i / cols) * cell + 2 + y) * sw + (i % cols) * cell + 2),
                        spr + 4 * (size_t)y * w, 4 * (size_t)w);
@@ -125,15 +125,15 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int c = 0; c < nclips && rc == 0; c++) {
-        pf_anim a = { 0 };
-        pf_synth_info info;
+        pfi_anim a = { 0 };
+        pfi_synth_info info;
         uint64_t s = seed * 7919ull + (uint64_t)c;
         pf_status st;
         if (tile_px) {
             int cw = tw + (int)(s % 3) * 8 > 128 ? tw : tw + (int)(s % 3) * 8;
-            st = pf_synth_animate(&a, tile_px, tw, th, cw, th + (cw > tw ? 4 : 0), 16, PF_SYNTH_ANY, s, &info);
+            st = pfi_synth_animate(&a, tile_px, tw, th, cw, th + (cw > tw ? 4 : 0), 16, PF_SYNTH_ANY, s, &info);
         } else {
-            st = pf_synth_clip(&a, max_w, max_h, 0, s, &info);
+            st = pfi_synth_clip(&a, max_w, max_h, 0, s, &info);
         }
         if (st != PF_OK) {
             fprintf(stderr, "synthdemo: clip %d: %s\n", c, pf_strerror(st));
@@ -150,11 +150,11 @@ int main(int argc, char **argv)
             if (write_scaled(path, a.frames[t].rgba, a.width, a.height, scale, NULL)) rc = 1;
         }
         fprintf(log, "clip_%03d %s variant=%d frames=%d size=%dx%d still=%dx%d holds=%d durations=",
-                c, pf_synth_motion_name(info.motion), (int)info.variant, a.count, a.width, a.height,
+                c, pfi_synth_motion_name(info.motion), (int)info.variant, a.count, a.width, a.height,
                 info.img_w, info.img_h, info.held);
         for (int t = 0; t < a.count; t++) fprintf(log, "%s%d", t ? "," : "", a.frames[t].duration_ms);
         fprintf(log, "\n");
-        pf_anim_free(&a);
+        pfi_anim_free(&a);
     }
     fclose(log);
     free(tile_px);
