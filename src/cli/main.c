@@ -255,6 +255,34 @@ static const char *word_after_json(int argc, char **argv)
     return NULL;
 }
 
+/* "--json FILE": FILE is the word after --json, when an input remains
+ * (getopt has moved the operands to argv[optind..]). Returns 1 when that
+ * settles the inputs (one input and the word), 0 otherwise. */
+static int take_json_word(int *argc, char **argv, cli_opts *o, const char *json_word, char ***inputs,
+                          int *n_inputs)
+{
+    int nargs = *argc - optind;
+    if (nargs == 2 && (argv[optind] == json_word || argv[optind + 1] == json_word)) {
+        o->json = json_word;
+        *inputs = argv + (argv[optind] == json_word ? optind + 1 : optind);
+        *n_inputs = 1;
+        return 1;
+    }
+    if (nargs == 1 && argv[optind] == json_word && !o->probe) {
+        o->json = json_word;
+        optind++;
+    }
+    if (nargs > 2 && !o->probe)   /* several inputs: the word is the report's, wherever getopt put it */
+        for (int j = optind; j < *argc; j++)
+            if (argv[j] == json_word) {
+                o->json = json_word;
+                memmove(argv + j, argv + j + 1, (size_t)(*argc - j - 1) * sizeof *argv);
+                (*argc)--;
+                break;
+            }
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n_inputs)
 {
     int c;
@@ -391,28 +419,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o, char ***inputs, int *n
             return EXIT_USAGE;
         }
     }
-    /* "--json FILE": FILE is the word after --json, when an input remains */
-    if (o->json_flag && !o->json && json_word) {
-        int nargs = argc - optind;
-        if (nargs == 2 && (argv[optind] == json_word || argv[optind + 1] == json_word)) {
-            o->json = json_word;
-            *inputs = argv + (argv[optind] == json_word ? optind + 1 : optind);
-            *n_inputs = 1;
-            return 0;
-        }
-        if (nargs == 1 && argv[optind] == json_word && !o->probe) {
-            o->json = json_word;
-            optind++;
-        }
-        if (nargs > 2 && !o->probe)   /* several inputs: the word is the report's, wherever getopt put it */
-            for (int j = optind; j < argc; j++)
-                if (argv[j] == json_word) {
-                    o->json = json_word;
-                    memmove(argv + j, argv + j + 1, (size_t)(argc - j - 1) * sizeof *argv);
-                    argc--;
-                    break;
-                }
-    }
+    if (o->json_flag && !o->json && json_word && take_json_word(&argc, argv, o, json_word, inputs, n_inputs))
+        return 0;
     if (optind >= argc) {
         fprintf(stderr, "pixelfix: error: no input file given (see pixelfix --help)\n");
         return EXIT_USAGE;

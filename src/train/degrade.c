@@ -841,6 +841,54 @@ static int video_ms(int i)
     return (int)(lround(1000.0 * (i + 1) / 24.0) - lround(1000.0 * i / 24.0));
 }
 
+/* The timeline: each clean frame held hold..hold_max output frames (g->src),
+ * and each output frame's sub-pixel offset (g->ox, g->oy). */
+static pf_status make_timeline(const pfi_degrade *d, const pfi_anim *clean, pfi_degrade_geom *g)
+{
+    const int hmax = d->hold_max > d->hold ? d->hold_max : d->hold;
+    const size_t cap = (size_t)clean->count * (size_t)hmax;
+    pfi_rng rn;
+    int n = 0;
+    pfi_rng_seed(&rn, d->seed ^ 0x401dull);
+    g->src = pfi_malloc4(cap, sizeof *g->src, 1, 1);
+    g->ox = pfi_malloc4(cap, sizeof *g->ox, 1, 1);
+    g->oy = pfi_malloc4(cap, sizeof *g->oy, 1, 1);
+    if (!g->src || !g->ox || !g->oy) return PF_ENOMEM;
+    for (int k = 0; k < clean->count; k++) {
+        int reps = d->hold + (hmax > d->hold ? pfi_rng_int(&rn, hmax - d->hold + 1) : 0);
+        for (int j = 0; j < reps; j++) g->src[n++] = k;
+    }
+    g->n = n;
+    g->native_w = clean->width;
+    g->native_h = clean->height;
+    for (int t = 0; t < n; t++) {
+        g->ox[t] = d->phase_x + jitter_at(d, 0, t);
+        g->oy[t] = d->phase_y + jitter_at(d, 1, t);
+    }
+    return PF_OK;
+}
+
+/* The 4:2:0 chroma and the codec of d, in place on n RGBA8 frames of W x H. */
+static pf_status codec_round_trip(const pfi_degrade *d, uint8_t *frames, int n, int W, int H,
+                                  const pfi_logger *lg)
+{
+    pf_status st;
+    if (d->chroma420 &&
+        (st = pfi_codec_chroma420(frames, n, W, H, PF_YUV_BT601, d->chroma420 == 1)) < 0)
+        return st;
+    switch (d->codec) {
+    case PF_CODEC_H264:
+        return pfi_codec_h264(frames, n, W, H, d->quality, d->h264_preset,
+                              d->yuv709 ? PF_YUV_BT709 : PF_YUV_BT601, lg);
+    case PF_CODEC_MJPEG: return pfi_codec_mjpeg(frames, n, W, H, d->quality, lg);
+    case PF_CODEC_WEBP: return pfi_codec_webp(frames, n, W, H, d->quality, d->bg == PF_DBG_TRANSPARENT, lg);
+    case PF_CODEC_GIF:
+        return pfi_codec_gif(frames, n, W, H, d->gif_colors, (pfi_gif_dither)d->gif_dither,
+                             d->gif_bayer_shift, d->gif_per_frame);
+    default: return PF_OK;
+    }
+}
+
 pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim *out,
                           pfi_degrade_geom *geom, const pfi_logger *lg)
 {
@@ -882,32 +930,10 @@ pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim
     }
     held = d->hold > 1 || d->hold_max > 1;
 
-    /* Timeline: each clean frame held hold..hold_max output frames. */
-    pfi_rng_seed(&rn, d->seed ^ 0x401dull);
-    {
-        int hmax = d->hold_max > d->hold ? d->hold_max : d->hold;
-        size_t cap = (size_t)clean->count * (size_t)hmax;
-        g.src = pfi_malloc4(cap, sizeof *g.src, 1, 1);
-        g.ox = pfi_malloc4(cap, sizeof *g.ox, 1, 1);
-        g.oy = pfi_malloc4(cap, sizeof *g.oy, 1, 1);
-        if (!g.src || !g.ox || !g.oy) {
-            st = PF_ENOMEM;
-            goto fail;
-        }
-        for (int k = 0; k < clean->count; k++) {
-            int reps = d->hold + (hmax > d->hold ? pfi_rng_int(&rn, hmax - d->hold + 1) : 0);
-            for (int j = 0; j < reps; j++) g.src[n++] = k;
-        }
-    }
-    g.n = n;
-    g.native_w = w;
-    g.native_h = h;
+    if ((st = make_timeline(d, clean, &g)) < 0) goto fail;
+    n = g.n;
     g.in_w = W;
     g.in_h = H;
-    for (int t = 0; t < n; t++) {
-        g.ox[t] = d->phase_x + jitter_at(d, 0, t);
-        g.oy[t] = d->phase_y + jitter_at(d, 1, t);
-    }
 
     /* The blur: for nearest and bilinear (weights >= 0, nothing to clip)
      * folded into the resampling weights (rf), which costs next to
@@ -966,25 +992,7 @@ pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim
         finish_frame(img, bg, W, H, lut, (float)d->noise, &rn, frames + (size_t)t * fb);
     }
 
-    if (d->chroma420 &&
-        (st = pfi_codec_chroma420(frames, n, W, H, PF_YUV_BT601, d->chroma420 == 1)) < 0)
-        goto fail;
-    switch (d->codec) {
-    case PF_CODEC_H264:
-        st = pfi_codec_h264(frames, n, W, H, d->quality, d->h264_preset,
-                           d->yuv709 ? PF_YUV_BT709 : PF_YUV_BT601, lg);
-        break;
-    case PF_CODEC_MJPEG: st = pfi_codec_mjpeg(frames, n, W, H, d->quality, lg); break;
-    case PF_CODEC_WEBP:
-        st = pfi_codec_webp(frames, n, W, H, d->quality, d->bg == PF_DBG_TRANSPARENT, lg);
-        break;
-    case PF_CODEC_GIF:
-        st = pfi_codec_gif(frames, n, W, H, d->gif_colors, (pfi_gif_dither)d->gif_dither,
-                          d->gif_bayer_shift, d->gif_per_frame);
-        break;
-    default: st = PF_OK; break;
-    }
-    if (st < 0) goto fail;
+    if ((st = codec_round_trip(d, frames, n, W, H, lg)) < 0) goto fail;
 
     if ((st = pfi_anim_init(out, W, H)) < 0) goto fail;
     out->loop = clean->loop;
