@@ -23,6 +23,9 @@
  * (model_ms), palette, encode, other (total_ms less those: model load,
  * background estimate, opening and closing files).
  *
+ * Threads: the 720p clip with the model at --threads 1, 2, 4 .. the CPUs
+ * online (at most 16).
+ *
  * Memory over clip length: the 720p clip at 1000 frames with the model,
  * with the default palette lookahead and with --palette-frames 0 (the
  * whole clip), side by side, one per core.
@@ -280,6 +283,28 @@ static int bench_input(const char *dir, const e2e_input *in, int frames)
     return fails ? -1 : 0;
 }
 
+/* The 720p clip with the model at --threads 1..max_threads (the stream's
+ * pool splits every sgemm): ms per frame per thread count. */
+static int bench_threads(const char *dir, int frames, int max_threads)
+{
+    char path[PATH_CAP], out[PATH_CAP + 64], nt[16];
+    int fails = 0;
+    if (make_input(path, sizeof path, dir, &inputs[0], frames) < 0) return -1;
+    snprintf(out, sizeof out, "%s/e2e_out_threads.mp4", dir);
+    for (int n = 1; n <= max_threads; n *= 2) {
+        snprintf(nt, sizeof nt, "%d", n);
+        char *argv_t[] = {"./pixelfix", path, "-o", out, "-m", BENCH_MODEL, "--threads", nt, "--force", "-q", NULL};
+        run_result r = run_child(argv_t);
+        if (!r.ok) {
+            fails++;
+            continue;
+        }
+        bench_figure(r.ms / frames, "ms", "e2e_clip720_threads_%d_ms_per_frame", n);
+    }
+    remove_output(out);
+    return fails ? -1 : 0;
+}
+
 /* Peak RSS over clip length: the 720p clip at n frames with the model,
  * default palette lookahead and whole-clip palette side by side. */
 static int bench_long(const char *dir, int n)
@@ -331,6 +356,12 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
         if (bench_input(dir, &inputs[i], quick ? inputs[i].quick_frames : inputs[i].frames) < 0) rc = 1;
+    {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (bench_threads(dir, quick ? inputs[0].quick_frames : inputs[0].frames,
+                          cpus > 16 ? 16 : cpus > 1 ? (int)cpus : 2) < 0)
+            rc = 1;
+    }
     if (!quick && bench_long(dir, 1000) < 0) rc = 1;
     fprintf(stderr, "bench_e2e: done in %.0f s\n", (pfi_now_ms() - t_start) / 1000.0);
     return rc;

@@ -134,6 +134,12 @@ def build(figs, info):
             }
         e2e.append(item)
     rep["end_to_end"] = e2e
+    thr = []
+    for name, (v, _) in figs.items():
+        m = re.fullmatch(r"e2e_clip720_threads_(\d+)_ms_per_frame", name)
+        if m:
+            thr.append({"threads": int(m[1]), "ms_per_frame": v})
+    rep["threads_720p"] = sorted(thr, key=lambda t: t["threads"])
 
     cli = {m: r["stages_ms_per_frame"] for item in e2e if item["input"] == "clip720"
            for m, r in item["runs"].items()}
@@ -254,7 +260,14 @@ def markdown(rep):
           "make-clip.py scales the sprite sheet to the frame height, so the 1080p clip has the "
           "720p clip's native grid: it costs more to decode, detect and resample, the same in "
           "the network.", "",
-          "Commands (the inputs are made by bench/make-clip.py and bench/make-gif.py):", ""]
+          ]
+    thr = rep.get("threads_720p", [])
+    if thr:
+        L += ["The 720p clip with the model by `--threads N` (the stream's own pool splits every "
+              "sgemm over fixed column chunks, so the output is the same for every N): "
+              + ", ".join(f"{t['threads']}: {f(t['ms_per_frame'])} ms per frame" for t in thr)
+              + ".", ""]
+    L += ["Commands (the inputs are made by bench/make-clip.py and bench/make-gif.py):", ""]
     L += [f"- `{r['command']}`" for it in rep["end_to_end"] for r in it["runs"].values()]
     L += [""]
 
