@@ -241,7 +241,9 @@ def markdown(rep):
           "and with `--no-model`, default settings otherwise (the network on one thread, the "
           "codecs' automatic threads), each run alone (bench/bench_e2e.c). ms per frame: wall "
           "time from fork to exit over the frames decoded (process start and model load "
-          "included); peak RSS: the child's ru_maxrss from wait4().", ""]
+          "included), the median of 3 runs with and without the model alternating for the inputs of "
+          "at most 200 frames (this machine's speed drifts by 10-15% between runs); peak RSS: the "
+          "child's ru_maxrss from wait4(), the largest of the runs.", ""]
     rows = []
     for it in rep["end_to_end"]:
         runs = it["runs"]
