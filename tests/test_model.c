@@ -353,6 +353,62 @@ static void test_reuse_bit_identical(void **state)
     nn_model_free(&m);
 }
 
+/* A window padded at the end of a clip by repeating its last frame (the
+ * same pointers, as nn_windower pads) skips the encoder and the decoder on
+ * the repeats: the real frames' outputs are bit for bit those of a window
+ * whose repeats are separate copies (which it computes), the repeats get
+ * the last real frame's output, and with reuse too. */
+static void test_padded_window(void **state)
+{
+    (void)state;
+    nn_unet_cfg cfg = nn_unet_default_cfg();
+    nn_model m;
+    assert_int_equal(nn_model_init_random(&m, &cfg, 23), PF_OK);
+    const int T = 8, O = 3, n = 5, H = 12, W = 16, k = m.k;
+    size_t clen = (size_t)4 * H * W, slen = clen * k * k;
+    uint64_t s = 9;
+    float **smp = rand_frames(T + n, slen, &s), **cel = rand_frames(T + n, clen, &s);
+    float **oa = rand_frames(T, clen, &s), **ob = rand_frames(T, clen, &s);
+    float **cs = rand_frames(T, slen, &s), **cc = rand_frames(T, clen, &s);   /* copies */
+    const float bg[3] = {0.5f, 0.5f, 0.5f};
+    for (int round = 0; round < 2; round++) {
+        /* round 0: a window alone; round 1: the clip's last window after a
+         * full one, its first O frames reused */
+        const int f0 = round ? T - O : 0, reuse = round ? O : 0;
+        const float *pa[8], *ca[8], *pb[8], *cb[8];
+        for (int t = 0; t < T; t++) {
+            const int f = f0 + (t < n ? t : n - 1);
+            pa[t] = smp[f], ca[t] = cel[f];
+            memcpy(cs[t], smp[f], slen * sizeof(float));
+            memcpy(cc[t], cel[f], clen * sizeof(float));
+            pb[t] = cs[t], cb[t] = cc[t];
+        }
+        nn_state a, b;
+        assert_int_equal(nn_state_init(&a, &m, 1), PF_OK);
+        assert_int_equal(nn_state_init(&b, &m, 1), PF_OK);
+        if (round) {
+            assert_int_equal(nn_model_run(&m, &a, (const float *const *)smp, (const float *const *)cel, bg, T, H, W, 0, oa),
+                             PF_OK);
+            a.encoded = 0;
+        }
+        assert_int_equal(nn_model_run(&m, &a, pa, ca, bg, T, H, W, reuse, oa), PF_OK);
+        assert_int_equal(a.encoded, n - reuse);
+        assert_int_equal(nn_model_run(&m, &b, pb, cb, bg, T, H, W, 0, ob), PF_OK);
+        assert_int_equal(b.encoded, T);
+        for (int t = 0; t < n; t++) assert_memory_equal(oa[t], ob[t], clen * sizeof(float));
+        for (int t = n; t < T; t++) assert_memory_equal(oa[t], oa[n - 1], clen * sizeof(float));
+        nn_state_free(&a);
+        nn_state_free(&b);
+    }
+    free_frames(smp, T + n);
+    free_frames(cel, T + n);
+    free_frames(oa, T);
+    free_frames(ob, T);
+    free_frames(cs, T);
+    free_frames(cc, T);
+    nn_model_free(&m);
+}
+
 /* ---- memory of one window ------------------------------------------------------- */
 
 /* nn_model_window_bytes is exactly what a run then allocates (the packed
@@ -852,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_blend_weights_sum_to_one),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_reuse_bit_identical),
+        cmocka_unit_test(test_padded_window),
         cmocka_unit_test(test_window_bytes),
         cmocka_unit_test(test_tiled_equals_whole),
         cmocka_unit_test(test_model_file_errors),

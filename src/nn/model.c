@@ -142,9 +142,9 @@ static int round_up(int v, int q)
     return (v + q - 1) / q * q;
 }
 
-/* nn_model_pack of frames t0.. only (the frames before are not needed). */
+/* nn_model_pack of frames t0..t1-1 only (the others are not needed). */
 static pf_status pack(const nn_model *m, nn_state *s, const float *const *samples, const float bg[3],
-                      int T, int H, int W, int training, int t0)
+                      int T, int H, int W, int training, int t0, int t1)
 {
     const int k = m->k, q = 1 << (m->cfg.levels - 1), C = m->cfg.in_ch;
     if (T < 1 || H < 1 || W < 1 || H > 1 << 15 || W > 1 << 15) return PF_EINVAL;
@@ -163,7 +163,7 @@ static pf_status pack(const nn_model *m, nn_state *s, const float *const *sample
     pf_status st = nn_unet_plan(&s->net, T, Hp, Wp, training);
     if (st < 0) return st;
     const size_t sw = (size_t)W * k, splane = (size_t)H * k * sw;
-    for (int t = t0; t < T; t++) {
+    for (int t = t0; t < t1; t++) {
         float *x = s->x + (size_t)t * frame;
         for (int c = 0; c < 4; c++)
             for (int i = 0; i < k; i++)
@@ -189,7 +189,7 @@ pf_status nn_model_pack(const nn_model *m, nn_state *s, const float *const *samp
                         const float bg[3], int T, int H, int W, int training)
 {
     s->held = 0;
-    return pack(m, s, samples, bg, T, H, W, training, 0);
+    return pack(m, s, samples, bg, T, H, W, training, 0, T);
 }
 
 pf_status nn_model_window_bytes(const nn_model *m, int T, int H, int W, size_t *bytes)
@@ -218,13 +218,18 @@ pf_status nn_model_run(const nn_model *m, nn_state *s, const float *const *sampl
           u->W == round_up(W, q)))
         reuse = 0;   /* nothing to take the features from */
     s->held = 0;
-    pf_status st = pack(m, s, samples, bg, T, H, W, 0, reuse);
+    /* a window padded by repeating its last frame (the same pointers, as
+     * nn_windower pads the last one): the repeats run neither encoder nor
+     * decoder */
+    int n = T;
+    while (n > reuse + 1 && samples[n - 1] == samples[n - 2] && cells[n - 1] == cells[n - 2]) n--;
+    pf_status st = pack(m, s, samples, bg, T, H, W, 0, reuse, n);
     if (st < 0) return st;
     nn_pool *prev = nn_pool_bind(s->pool);
-    const float *y = nn_unet_forward_reuse(&s->net, s->x, reuse);
+    const float *y = nn_unet_forward_window(&s->net, s->x, reuse, n);
     nn_pool_bind(prev);
     s->held = T;
-    s->encoded += T - reuse;
+    s->encoded += n - reuse;
     const int Hp = s->net.H, Wp = s->net.W;
     const size_t pp = (size_t)Hp * Wp, plane = (size_t)H * W;
     for (int t = 0; t < T; t++) {

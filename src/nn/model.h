@@ -112,7 +112,11 @@ pf_status nn_model_window_bytes(const nn_model *m, int T, int H, int W, size_t *
  * taken from it instead of recomputed (the encoder runs frame by frame
  * before any temporal mixing, unet.h), bit-identical to reuse = 0. When s
  * holds no such features (its first run, another shape, a tiled run in
- * between) they are computed.
+ * between) they are computed. Trailing frames given as the same samples
+ * and cells pointers as the frame before (a window padded at the end of a
+ * clip, as nn_windower pads it) run through neither the encoder nor the
+ * decoder: their output is that frame's, and the real frames' outputs are
+ * bit for bit those of a window that computes the repeats.
  * Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status nn_model_run(const nn_model *m, nn_state *s, const float *const *samples,
                        const float *const *cells, const float bg[3], int T, int H, int W,

@@ -466,8 +466,11 @@ static void mid_forward(nn_unet *u)
 
 /* Inference: the same arithmetic as the training forward, but the 2-D
  * layers run one frame at a time through one-frame buffers. The encoder
- * starts at frame t0: the frames before hold their features already. */
-static const float *forward_infer(nn_unet *u, const float *x, int t0)
+ * starts at frame t0: the frames before hold their features already.
+ * Frames n.. repeat frame n - 1: they take its encoder features, and their
+ * outputs are its output (the decoder is per frame, so no other frame's
+ * output depends on theirs). */
+static const float *forward_infer(nn_unet *u, const float *x, int t0, int n)
 {
     const nn_unet_cfg *c = &u->cfg;
     const int L = c->levels, T = u->T;
@@ -477,7 +480,7 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0)
         const int Hl = u->H >> l, Wl = u->W >> l, Hi = l ? 2 * Hl : Hl, Wi = l ? 2 * Wl : Wl;
         const int cin = l ? c->ch[l - 1] : c->in_ch;
         const size_t a1 = (size_t)c->ch[l] * Hl * Wl, in1 = (size_t)cin * Hi * Wi;
-        for (int t = t0; t < T; t++) {
+        for (int t = t0; t < n; t++) {
             const float *in = (l ? u->lev[l - 1].r.v : x) + (size_t)t * in1;
             float *r = v->r.v + (size_t)t * a1;
             conv_fwd_n(u, &v->enc, v->e.v, in, Hi, Wi, 1);
@@ -492,6 +495,8 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0)
                 xin = y;
             }
         }
+        for (int t = n; t < T; t++)   /* the repeats of frame n - 1 */
+            memcpy(v->r.v + (size_t)t * a1, v->r.v + (size_t)(n - 1) * a1, a1 * sizeof(float));
         if (l < L - 1 && c->skip_tconv)
             nn_tconv1d_forward(v->s.v, v->r.v, P(v->skip_w), P(v->skip_b), T, c->ch[l], Hl, Wl,
                                c->tk, c->tpad);
@@ -501,7 +506,7 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0)
         up_phase_weights(u->lev[l].up_w, P(u->lev[l].up.w), c->ch[l], c->ch[l + 1]);
     const int Hb = u->H >> (L - 1), Wb = u->W >> (L - 1);
     const size_t ab1 = (size_t)c->ch[L - 1] * Hb * Wb, y1 = (size_t)c->out_ch * u->H * u->W;
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < n; t++) {
         const float *din = u->m.v + (size_t)t * ab1;
         for (int l = L - 2; l >= 0; l--) {
             nn_unet_level *v = &u->lev[l];
@@ -524,6 +529,7 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0)
         }
         conv_fwd_n(u, &u->head, u->y.v + (size_t)t * y1, din, u->H, u->W, 1);
     }
+    for (int t = n; t < T; t++) memcpy(u->y.v + (size_t)t * y1, u->y.v + (size_t)(n - 1) * y1, y1 * sizeof(float));
     return u->y.v;
 }
 
@@ -533,7 +539,7 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
     const int L = c->levels, T = u->T;
 
     PF_ASSERT(u->av.base && u->p->data);
-    if (!u->training) return forward_infer(u, x, 0);
+    if (!u->training) return forward_infer(u, x, 0, u->T);
     memcpy(u->x.v, x, sizeof(float) * (size_t)T * c->in_ch * u->H * u->W);
     for (int l = 0; l < L; l++) {
         nn_unet_level *v = &u->lev[l];
@@ -579,15 +585,15 @@ const float *nn_unet_forward(nn_unet *u, const float *x)
     return u->y.v;
 }
 
-const float *nn_unet_forward_reuse(nn_unet *u, const float *x, int reuse)
+const float *nn_unet_forward_window(nn_unet *u, const float *x, int reuse, int frames)
 {
     const nn_unet_cfg *c = &u->cfg;
-    PF_ASSERT(u->av.base && u->p->data && !u->training && reuse >= 0 && reuse < u->T);
+    PF_ASSERT(u->av.base && u->p->data && !u->training && reuse >= 0 && reuse < frames && frames <= u->T);
     for (int l = 0; l < c->levels; l++) {   /* frames T-reuse.. become 0.. */
         const size_t a1 = (size_t)c->ch[l] * (u->H >> l) * (u->W >> l);
         memmove(u->lev[l].r.v, u->lev[l].r.v + (size_t)(u->T - reuse) * a1, (size_t)reuse * a1 * sizeof(float));
     }
-    return forward_infer(u, x, reuse);
+    return forward_infer(u, x, reuse, frames);
 }
 
 void nn_unet_backward(nn_unet *u, float *dx, const float *dy)

@@ -119,14 +119,18 @@ pf_status nn_unet_plan_bytes(nn_unet *u, int T, int H, int W, int training, size
  * (T, out_ch, H, W), owned by u and valid until the next call. */
 const float *nn_unet_forward(nn_unet *u, const float *x);
 
-/* Inference forward of a window whose first `reuse` frames (0 <= reuse <
- * T) are the last `reuse` frames of the previous forward on this plan:
- * their encoder features (every level's r, computed frame by frame before
- * any temporal mixing) are moved, not recomputed, and x's first reuse
- * frames are not read. Bit-identical to nn_unet_forward on the whole x
- * when that holds; the caller keeps track of it. Needs an inference plan
- * unchanged since that forward. Returns as nn_unet_forward. */
-const float *nn_unet_forward_reuse(nn_unet *u, const float *x, int reuse);
+/* Inference forward of a window whose first `reuse` frames are the last
+ * `reuse` frames of the previous forward on this plan, and whose frames
+ * from `frames` on repeat frame frames - 1 (a window padded at the end of
+ * a clip); 0 <= reuse < frames <= T. The reused frames' encoder features
+ * (every level's r, computed frame by frame before any temporal mixing)
+ * are moved, not recomputed; the repeats take frame frames - 1's features,
+ * skip the decoder, and get its output. x's first reuse frames and its
+ * repeats are not read. For the real frames, bit-identical to
+ * nn_unet_forward on the whole x when that holds; the caller keeps track
+ * of it. Needs an inference plan unchanged since that forward. Returns as
+ * nn_unet_forward. */
+const float *nn_unet_forward_window(nn_unet *u, const float *x, int reuse, int frames);
 
 /* Backward of the last forward: accumulates dL/dtheta into u->p->grad
  * and, if dx is not NULL, dL/dx into dx: (T, in_ch, H, W).
