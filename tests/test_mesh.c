@@ -281,6 +281,54 @@ static void test_no_lattice(void **state)
     free(img);
 }
 
+/* The same for clips, where a candidate needs less contrast than on a
+ * still (LATTICE_MIN_CONTRAST): four frames of a picture panning by 3 px
+ * a frame, or of noise redrawn every frame. Noise is never taken for a
+ * grid. */
+static void test_no_lattice_clips(void **state)
+{
+    const int w = 240, h = 180, n = 4, pad = 3 * n;
+    uint8_t *big = malloc((size_t)(w + pad) * (h + pad) * 4), *fr[4];
+    uint64_t rng = 91;
+    int none = 0, total = 0, noise_found = 0;
+    (void)state;
+    assert_non_null(big);
+    for (int f = 0; f < n; f++) assert_non_null(fr[f] = malloc((size_t)w * h * 4));
+    for (int i = 0; i < 32; i++) {
+        const int W = w + pad, H = h + pad;
+        if (i % 4 == 0) gs_photo(&rng, big, W, H);
+        else if (i % 4 == 1) gs_discs(&rng, big, W, H);
+        else if (i % 4 == 3) gs_sprite(&rng, W, H, NULL, big);
+        for (int f = 0; f < n; f++) {
+            if (i % 4 == 2)
+                for (size_t q = 0; q < (size_t)w * h * 4; q++) fr[f][q] = (q & 3) == 3 ? 255 : (uint8_t)gs_randi(&rng, 0, 255);
+            else
+                for (int y = 0; y < h; y++)
+                    memcpy(fr[f] + (size_t)y * w * 4, big + ((size_t)(y + 3 * f) * W + 3 * f) * 4, (size_t)w * 4);
+        }
+        pfi_lattice *L = NULL;
+        pfi_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+        pf_status st = pfi_lattice_find(&L, (const uint8_t *const *)fr, n, w, h, &lp, NULL);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        if (st == PF_OK)
+            fprintf(stderr, "mesh: clip %d (%s) found a %s grid of %.2f px\n", i,
+                    (const char *[]){"photo", "discs", "noise", "sprite"}[i % 4],
+                    pfi_lattice_elastic(L) ? "elastic" : "regular", pfi_lattice_grid(L)->cell_w);
+        none += st == PF_ENOGRID;
+        noise_found += i % 4 == 2 && st == PF_OK;
+        total++;
+        pfi_lattice_free(L);
+    }
+    assert_int_equal(noise_found, 0);
+    fprintf(stderr, "mesh: clips with no lattice: %d/%d reported as no grid\n", none, total);
+    /* today 25 of 32: panning photos, discs and pixel art at its own size
+     * can pass as a bent lattice of 8-15 px (the mesh fallback is lenient;
+     * see the issue 13 note); this holds the line */
+    assert_true(none * 4 >= total * 3);
+    for (int f = 0; f < n; f++) free(fr[f]);
+    free(big);
+}
+
 /* ---- tracking ------------------------------------------------------------------ */
 
 /* The same drawing held for several frames (as video models hold each
@@ -472,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_forced_scale_count),
         cmocka_unit_test(test_straight_stays_regular),
         cmocka_unit_test(test_no_lattice),
+        cmocka_unit_test(test_no_lattice_clips),
         cmocka_unit_test(test_tracking_held_and_rewind),
         cmocka_unit_test(test_wild_clip),
     };

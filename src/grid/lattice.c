@@ -33,7 +33,10 @@
                                      (exact upscales give 1) */
 #define LATTICE_MAX_CELL 16.0     /* largest mesh cell in auto, input px: video models draw
                                      cells of 3-12 px; larger lattices are regular upscales */
-#define LATTICE_MIN_CONTRAST 1.15 /* a candidate's score over its neighbours' ... */
+#define LATTICE_MIN_CONTRAST 1.10 /* a candidate's score over its neighbours' ... (1.15
+                                     refused 1 val and 4 dev clips whose best candidate,
+                                     near the true cell, scored 1.10-1.15; the mesh's
+                                     coherence then confirms or rejects it) ... */
 #define LATTICE_STILL_CONTRAST 1.5 /* ... and for a still image, which has no second frame
                                      to show the same lattice again */
 #define LATTICE_MIN_COHERENCE 0.30 /* mesh coherence (edges on its lines, 0..1) */
