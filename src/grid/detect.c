@@ -170,7 +170,7 @@ static inline int profile_line(int l, int nl, int nl0)
 }
 
 /* premultiply of only the pixels frame_profiles reads: its rows whole, and
- * its columns in the other rows (a 720p frame: 56% of the pixels). */
+ * its columns in the other rows (a 720p frame: 48% of the pixels). */
 static void premultiply_profiled(const uint8_t *rgba, int w, int h, int cw, int16_t *px)
 {
     const int nr = h < GRID_MAX_LINES ? h : GRID_MAX_LINES, nc = w < GRID_MAX_LINES ? w : GRID_MAX_LINES;
