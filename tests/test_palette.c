@@ -840,7 +840,8 @@ static void test_map_frame_basic(void **state)
 }
 
 /* The cached path (8-bit colours) and the direct one (other floats) give
- * exactly the brute-force nearest entry. */
+ * exactly what each colour maps to alone: the nearest entry, or for a
+ * colour far from all of them the end of a mixing path it lies on. */
 static void test_map_frame_cache(void **state)
 {
     (void)state;
@@ -868,13 +869,61 @@ static void test_map_frame_cache(void **state)
     double t0 = pfi_now_ms();
     pfi_palette_map_frame(&p, cells, W, H, NULL, NULL, NULL, idx);
     printf("  %dx%d frame, 200 entries: %.2f ms\n", W, H, pfi_now_ms() - t0);
+    int far = 0;
     for (size_t i = 0; i < plane; i++) {
-        float rgb[3] = { cells[i], cells[plane + i], cells[2 * plane + i] }, lab[3];
-        pfi_srgb_to_oklab(rgb, lab);
-        assert_int_equal(idx[i], pfi_palette_nearest(&p, lab, NULL));
+        float one[4] = { cells[i], cells[plane + i], cells[2 * plane + i], 1.0f }, lab[3], d;
+        int16_t alone;
+        pfi_palette_map_frame(&p, one, 1, 1, NULL, NULL, NULL, &alone);
+        assert_int_equal(idx[i], alone);
+        pfi_srgb_to_oklab(one, lab);
+        const int nearest = pfi_palette_nearest(&p, lab, &d);
+        if (d <= 0.05f) assert_int_equal(idx[i], nearest);
+        else far++;
     }
+    printf("  %d of %zu colours farther than 0.05 from every entry\n", far, plane);
     free(cells);
     free(idx);
+}
+
+/* A colour that the upscaler mixed from two entries (skin and its brown
+ * outline) and that lies far from every entry maps to the end it holds
+ * more of, not to the nearest entry when that is a third colour of
+ * another hue (teal hair): the wild clip's skin shadows went teal. Near
+ * an entry, the nearest one stands. */
+static void test_map_blend_end(void **state)
+{
+    (void)state;
+    pfi_palette p;
+    memset(&p, 0, sizeof p);
+    p.n = 3;
+    memcpy(p.rgb[0], (uint8_t[]){ 243, 199, 175 }, 3);   /* skin */
+    memcpy(p.rgb[1], (uint8_t[]){ 96, 61, 56 }, 3);      /* outline */
+    memcpy(p.rgb[2], (uint8_t[]){ 140, 181, 174 }, 3);   /* teal */
+    pfi_palette_update_lab(&p);
+    /* skin shares of the sRGB mix, and the end each must map to */
+    const float share[] = { 0.9f, 0.7f, 0.6f, 0.4f, 0.3f, 0.1f };
+    const int want[] = { 0, 0, 0, 1, 1, 1 };
+    float cells[4 * 6];
+    for (int i = 0; i < 6; i++) {
+        for (int c = 0; c < 3; c++)
+            cells[c * 6 + i] = (share[i] * p.rgb[0][c] + (1 - share[i]) * p.rgb[1][c]) / 255.0f;
+        cells[3 * 6 + i] = 1.0f;
+    }
+    int16_t idx[6];
+    pfi_palette_map_frame(&p, cells, 6, 1, NULL, NULL, NULL, idx);
+    int teal_nearest = 0;
+    for (int i = 0; i < 6; i++) {
+        float rgb[3] = { cells[i], cells[6 + i], cells[12 + i] }, lab[3];
+        pfi_srgb_to_oklab(rgb, lab);
+        teal_nearest += pfi_palette_nearest(&p, lab, NULL) == 2;
+        assert_int_equal(idx[i], want[i]);
+    }
+    assert_true(teal_nearest >= 3);   /* plain nearest would have gone teal */
+    /* a colour near teal stays teal although it lies on no path */
+    float near_teal[4] = { 145 / 255.f, 178 / 255.f, 170 / 255.f, 1.0f };
+    int16_t one;
+    pfi_palette_map_frame(&p, near_teal, 1, 1, NULL, NULL, NULL, &one);
+    assert_int_equal(one, 2);
 }
 
 static void test_hysteresis(void **state)
@@ -1554,6 +1603,7 @@ int main(void)
         cmocka_unit_test(test_nearest),
         cmocka_unit_test(test_map_frame_basic),
         cmocka_unit_test(test_map_frame_cache),
+        cmocka_unit_test(test_map_blend_end),
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_file_hex),
         cmocka_unit_test(test_file_gpl),

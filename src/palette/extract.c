@@ -588,39 +588,11 @@ static pf_status group_members(ext *e)
 
 /* ---- blends --------------------------------------------------------------- */
 
-/* OKLab distance from colour x (OKLab xl, sRGB 0..1 xr) to the mixing path
- * between centres A and B (OKLab al/bl, sRGB ar/br), over mixes t in
- * [BLEND_T, 1 - BLEND_T]: the nearer of the straight line in OKLab and the
- * straight line in gamma-encoded sRGB (what resampling and blurring of
- * 8-bit frames produce). *t gets the share of A at the nearest point. */
+/* The mixing path over t in [BLEND_T, 1 - BLEND_T] (pfi_blend_dist). */
 static float path_dist(const float xl[3], const float xr[3], const float al[3], const float ar[3],
                        const float bl[3], const float br[3], float *t)
 {
-    float best = INFINITY, bt = 0;
-    for (int space = 0; space < 2; space++) {
-        const float *x = space ? xr : xl, *a = space ? ar : al, *b = space ? br : bl;
-        float ab[3], bx[3], len2 = 0, dot = 0;
-        for (int d = 0; d < 3; d++) {
-            ab[d] = a[d] - b[d];
-            bx[d] = x[d] - b[d];
-            len2 += ab[d] * ab[d];
-            dot += ab[d] * bx[d];
-        }
-        if (!(len2 > 0)) continue;
-        float u = pfi_clampf(dot / len2, BLEND_T, 1.0f - BLEND_T), p[3], pl[3];
-        for (int d = 0; d < 3; d++) p[d] = b[d] + u * ab[d];
-        if (space) {
-            /* cheap reject in sRGB before converting the nearest point */
-            if (d2(p, x) > 0.01f) continue;
-            pfi_srgb_to_oklab(p, pl);
-        } else {
-            memcpy(pl, p, sizeof pl);
-        }
-        float dd = sqrtf(d2(pl, xl));
-        if (dd < best) { best = dd; bt = u; }
-    }
-    *t = bt;
-    return best;
+    return pfi_blend_dist(xl, xr, al, ar, bl, br, BLEND_T, t);
 }
 
 /* Masks the bins farther than BLEND_FAR from every centre that lie within

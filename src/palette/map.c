@@ -24,6 +24,52 @@ int pfi_palette_nearest(const pfi_palette *p, const float lab[3], float *dist)
     return bi;
 }
 
+/* A colour far from every entry that lies on the mixing path of two
+ * (a cell the upscaler or the blur mixed across an edge, such as a skin
+ * shadow between skin and its outline when the palette holds neither the
+ * shadow nor anything near it) goes to the path's end it holds more of,
+ * not to the nearest entry: that can be a third colour of another hue
+ * (wild clip: skin blends became teal-grey hair shades). */
+#define MAP_BLEND_FAR 0.05f   /* OKLab: nearer than this, the nearest entry stands */
+#define MAP_BLEND_PERP 0.02f  /* OKLab: within this of the path */
+#define MAP_BLEND_GAIN 0.5f   /* ... and this share of the nearest entry's distance */
+#define MAP_BLEND_NEAR 3      /* one end among the nearest entries */
+
+static int blend_end(const pfi_palette *p, const float lab[3], const float rgb[3], int best, float *best_d)
+{
+    const int n = pfi_clampi(p->n, 0, PF_PALETTE_MAX);
+    int near[MAP_BLEND_NEAR], nn = 0;
+    float nd[MAP_BLEND_NEAR];
+    for (int i = 0; i < n; i++) {
+        const float d = pfi_oklab_dist(lab, p->lab[i]);
+        int r = nn < MAP_BLEND_NEAR ? nn++ : MAP_BLEND_NEAR;
+        while (r > 0 && d < nd[r - 1]) {
+            if (r < MAP_BLEND_NEAR) near[r] = near[r - 1], nd[r] = nd[r - 1];
+            r--;
+        }
+        if (r < MAP_BLEND_NEAR) near[r] = i, nd[r] = d;
+    }
+    float bp = fminf(MAP_BLEND_PERP, MAP_BLEND_GAIN * *best_d);
+    int pick = best;
+    for (int r = 0; r < nn; r++) {
+        const int a = near[r];
+        float ar[3];
+        for (int c = 0; c < 3; c++) ar[c] = p->rgb[a][c] / 255.f;
+        for (int b = 0; b < n; b++) {
+            float br[3], t;
+            if (b == a) continue;
+            for (int c = 0; c < 3; c++) br[c] = p->rgb[b][c] / 255.f;
+            const float d = pfi_blend_dist(lab, rgb, p->lab[a], ar, p->lab[b], br, 0.0f, &t);
+            if (d < bp) {
+                bp = d;
+                pick = t >= 0.5f ? a : b;
+            }
+        }
+    }
+    if (pick != best) *best_d = pfi_oklab_dist(lab, p->lab[pick]);
+    return pick;
+}
+
 pfi_hysteresis pfi_hysteresis_default(void)
 {
     pfi_hysteresis h = { 0.03f, 0.03f };
@@ -81,6 +127,7 @@ static void look_up(const pfi_palette *p, centry *cache, const float rgb[3], loo
     }
     pfi_srgb_to_oklab(rgb, out->lab);
     out->best = pfi_palette_nearest(p, out->lab, &out->best_d);
+    if (out->best >= 0 && out->best_d > MAP_BLEND_FAR) out->best = blend_end(p, out->lab, rgb, out->best, &out->best_d);
     if (ce) {
         memcpy(ce->lab, out->lab, sizeof ce->lab);
         ce->best = (int16_t)out->best;

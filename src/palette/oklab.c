@@ -7,6 +7,7 @@
 #include "palette/palette.h"
 
 #include <math.h>
+#include <string.h>
 
 /* sRGB8 value -> linear light (IEC 61966-2-1), rounded to the nearest
  * float from double precision; generated once and checked by
@@ -118,6 +119,38 @@ float pfi_oklab_dist(const float a[3], const float b[3])
 {
     float d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
     return sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
+}
+
+float pfi_blend_dist(const float xl[3], const float xr[3], const float al[3], const float ar[3],
+                     const float bl[3], const float br[3], float t_min, float *t)
+{
+    float best = INFINITY, bt = 0;
+    for (int space = 0; space < 2; space++) {
+        const float *x = space ? xr : xl, *a = space ? ar : al, *b = space ? br : bl;
+        float ab[3], bx[3], len2 = 0, dot = 0;
+        for (int d = 0; d < 3; d++) {
+            ab[d] = a[d] - b[d];
+            bx[d] = x[d] - b[d];
+            len2 += ab[d] * ab[d];
+            dot += ab[d] * bx[d];
+        }
+        if (!(len2 > 0)) continue;
+        float u = pfi_clampf(dot / len2, t_min, 1.0f - t_min), p[3], pl[3];
+        for (int d = 0; d < 3; d++) p[d] = b[d] + u * ab[d];
+        if (space) {
+            /* cheap reject in sRGB before converting the nearest point */
+            float e = 0;
+            for (int d = 0; d < 3; d++) e += (p[d] - x[d]) * (p[d] - x[d]);
+            if (e > 0.01f) continue;
+            pfi_srgb_to_oklab(p, pl);
+        } else {
+            memcpy(pl, p, sizeof pl);
+        }
+        float dd = pfi_oklab_dist(pl, xl);
+        if (dd < best) { best = dd; bt = u; }
+    }
+    *t = bt;
+    return best;
 }
 
 void pfi_palette_update_lab(pfi_palette *p)

@@ -21,6 +21,14 @@ void pfi_oklab_to_srgb(const float lab[3], float rgb[3]);
 void pfi_srgb8_to_oklab(const uint8_t rgb[3], float lab[3]);
 /* Euclidean OKLab distance. */
 float pfi_oklab_dist(const float a[3], const float b[3]);
+/* OKLab distance from colour x (OKLab xl, sRGB 0..1 xr) to the mixing path
+ * of colours A and B (OKLab al/bl, sRGB ar/br) over mixes t in [t_min,
+ * 1 - t_min]: the nearer of the straight line in OKLab and the straight
+ * line in gamma-encoded sRGB (what resampling and blurring of 8-bit frames
+ * produce). *t gets the share of A at the nearest point; INFINITY when A
+ * and B are the same colour. */
+float pfi_blend_dist(const float xl[3], const float xr[3], const float al[3], const float ar[3],
+                     const float bl[3], const float br[3], float t_min, float *t);
 
 typedef struct pfi_palette {
     int n;                              /* colours, 0..256 */
