@@ -763,6 +763,46 @@ static void test_background(void **state)
         assert_true(a[(size_t)15 * cols + 14] == 1);   /* one cell deep only */
     }
 
+    /* a halo outside an outline: an orange fill inside a one-cell dark
+     * outline, on white, whose outer ring mixes white (60%) with the fill
+     * two cells in (the wild clip's pale specks beside skin). The outline
+     * beside it is no partner (the halo is off the white-outline line), the
+     * fill is. A pale ring
+     * that is no blend of white and anything within two cells stays. */
+    {
+        static const float fill[3] = {0.90f, 0.45f, 0.20f}, line[3] = {0.38f, 0.24f, 0.22f},
+                           pale[3] = {0.85f, 0.95f, 0.55f};
+        for (int variant = 0; variant < 2; variant++) {
+            for (t = 0; t < nf; t++) {
+                for (y = 0; y < rows; y++)
+                    for (x = 0; x < cols; x++) {
+                        const size_t i = (size_t)y * cols + x;
+                        const int dx = x < 8 ? 8 - x : x > 20 ? x - 20 : 0, dy = y < 6 ? 6 - y : y > 16 ? y - 16 : 0;
+                        const int ring = (x >= 8 && x <= 20 && y >= 6 && y <= 16)
+                                             ? (x - 8 < 20 - x ? x - 8 : 20 - x) < (y - 6 < 16 - y ? y - 6 : 16 - y)
+                                                   ? (x - 8 < 20 - x ? x - 8 : 20 - x)
+                                                   : (y - 6 < 16 - y ? y - 6 : 16 - y)
+                                             : -1 - (dx > dy ? dx : dy);
+                        for (int c = 0; c < 3; c++) {
+                            float v = ring < 0 ? 1.f : ring == 1 ? line[c] : fill[c];
+                            if (ring == 0) v = variant ? pale[c] : 0.6f + 0.4f * fill[c];
+                            cells[t][c * plane + i] = v;
+                        }
+                        cells[t][3 * plane + i] = 1;
+                    }
+                cc[t] = cells[t];
+            }
+            pfi_background_estimate(&bg, cc, nf, rows, cols);
+            assert_int_equal(bg.kind, PF_BGK_SOLID);
+            pfi_background_key(&bg, cells[0], rows, cols, scratch);
+            const float *a = cells[0] + 3 * plane;
+            assert_true(a[(size_t)6 * cols + 14] == (variant ? 1 : 0));    /* the ring */
+            assert_true(a[(size_t)11 * cols + 8] == (variant ? 1 : 0));
+            assert_true(a[(size_t)7 * cols + 14] == 1);   /* the outline */
+            assert_true(a[(size_t)11 * cols + 14] == 1);  /* the fill */
+        }
+    }
+
     /* an opaque scene: a pixel-art wall of three close tones in 3x2-cell
      * blocks fills the frame. It fits one colour as well as a noisy
      * background does, but it is drawn: nothing may be keyed */

@@ -422,19 +422,46 @@ static int local_bg(const pfi_background *bg, const float *cells, int rows, int 
  * background, and keeps a pale (on white) or tinted (on magenta) halo
  * when it stays opaque. After the fill, each opaque cell beside a keyed
  * one is compared with the blends of the background and each opaque
- * neighbour that is not itself on the edge: when it lies on such a blend
+ * cell up to FRINGE_REACH away (the colour two cells in: a halo beside a
+ * one-cell outline mixes the background with the fill, not the outline),
+ * edge cells only when far from the background: when it lies on such a blend
  * (within FRINGE_OFF_LINE) and is mostly background (weight over
  * FRINGE_MIN_BG), it is keyed too. One cell deep: a pale sprite part
  * wider than that keeps its inside. Blends are taken in sRGB 0..1, as
  * upscalers and codecs mix. scratch holds the fill (1 = keyed). */
 #define FRINGE_OFF_LINE 0.035f   /* sRGB 0..1: largest distance from the blend line */
 #define FRINGE_MIN_BG 0.5f       /* the background's share of the blend */
+#define FRINGE_REACH 2           /* partners up to this many cells away */
+#define FRINGE_EDGE_FAR 0.25f    /* squared sRGB distance from the background of an edge partner */
+
+/* Whether c = w b + (1 - w) s for background b, partner s and w in
+ * [FRINGE_MIN_BG, 1], within FRINGE_OFF_LINE (sRGB 0..1). A partner on
+ * the edge itself must be far from the background (an outline), or halo
+ * cells would vouch for each other. */
+static int blend_of(const float c[3], const float b[3], const float s[3], int edge_partner)
+{
+    float e[3], len2 = 0, dot = 0, off2 = 0;
+    for (int k = 0; k < 3; k++) {
+        e[k] = b[k] - s[k];
+        len2 += e[k] * e[k];
+        dot += (c[k] - s[k]) * e[k];
+    }
+    if (len2 < 0.01f) return 0;   /* the partner is background-coloured itself */
+    if (edge_partner && len2 < FRINGE_EDGE_FAR) return 0;
+    const float w = dot / len2;
+    if (w < FRINGE_MIN_BG || w > 1.f) return 0;
+    for (int k = 0; k < 3; k++) {
+        const float r = c[k] - (s[k] + w * e[k]);
+        off2 += r * r;
+    }
+    return off2 < FRINGE_OFF_LINE * FRINGE_OFF_LINE;
+}
 
 static void defringe(const pfi_background *bg, float *cells, int rows, int cols, uint8_t *scratch)
 {
     const size_t plane = (size_t)rows * (size_t)cols;
     float *alpha = cells + 3 * plane;
-    static const int dx[8] = {1, -1, 0, 0, 1, 1, -1, -1}, dy[8] = {0, 0, 1, -1, 1, -1, 1, -1};
+    static const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
     /* 3 = on the edge: opaque with a keyed 4-neighbour */
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++) {
@@ -455,27 +482,14 @@ static void defringe(const pfi_background *bg, float *cells, int rows, int cols,
             float c[3] = {cells[i], cells[plane + i], cells[2 * plane + i]}, b[3];
             if (!local_bg(bg, cells, rows, cols, scratch, x, y, b)) continue;
             int fringe = 0;
-            for (int d = 0; d < 8 && !fringe; d++) {
-                int u = x + dx[d], v = y + dy[d];
-                if (u < 0 || v < 0 || u >= cols || v >= rows) continue;
-                size_t j = (size_t)v * cols + u;
-                if (scratch[j] == 1 || scratch[j] == 3 || alpha[j] < 0.5f) continue;
-                /* c = w b + (1 - w) s for the neighbour's colour s */
-                float sc[3] = {cells[j], cells[plane + j], cells[2 * plane + j]}, e[3], len2 = 0, dot = 0;
-                for (int k = 0; k < 3; k++) {
-                    e[k] = b[k] - sc[k];
-                    len2 += e[k] * e[k];
-                    dot += (c[k] - sc[k]) * e[k];
+            for (int v = y - FRINGE_REACH; v <= y + FRINGE_REACH && !fringe; v++)
+                for (int u = x - FRINGE_REACH; u <= x + FRINGE_REACH && !fringe; u++) {
+                    if (u < 0 || v < 0 || u >= cols || v >= rows || (u == x && v == y)) continue;
+                    const size_t j = (size_t)v * cols + u;
+                    if (scratch[j] == 1 || alpha[j] < 0.5f) continue;
+                    const float sc[3] = {cells[j], cells[plane + j], cells[2 * plane + j]};
+                    fringe = blend_of(c, b, sc, scratch[j] == 3);
                 }
-                if (len2 < 0.01f) continue;   /* the neighbour is background-coloured itself */
-                float w = dot / len2, off2 = 0;
-                if (w < FRINGE_MIN_BG || w > 1.f) continue;
-                for (int k = 0; k < 3; k++) {
-                    float r = c[k] - (sc[k] + w * e[k]);
-                    off2 += r * r;
-                }
-                fringe = off2 < FRINGE_OFF_LINE * FRINGE_OFF_LINE;
-            }
             if (fringe) alpha[i] = 0.f;
         }
 }
