@@ -778,21 +778,43 @@ static void axis_inverse(mesh_axis *a, int k)
     }
 }
 
-/* Position along axis a of sub-boundary t (fractional), at coordinate c
- * across (px): linear between band centres. */
-static double axis_at(const mesh_axis *a, int k, double t, double c)
+/* One coordinate across axis a: its band pair and weight, looked up once
+ * for the sub-boundaries read there. */
+typedef struct axis_row {
+    const float *i0, *i1;   /* the inverse of the two bands, (nt) each */
+    double fb;              /* weight of i1 */
+    int nt;
+} axis_row;
+
+static axis_row axis_row_at(const mesh_axis *a, int k, double c)
 {
-    const int nt = a->cells * k + 1;
-    const int j = (int)floor(t) < 0 ? 0 : (int)floor(t) >= nt - 1 ? nt - 2 : (int)floor(t);
-    const double ft = t - j;
+    axis_row r;
+    r.nt = a->cells * k + 1;
     const double bc = c / a->lines * a->nb - 0.5;   /* band index of c */
     int b = (int)floor(bc);
-    double fb = bc - b;
-    if (b < 0) b = 0, fb = 0;
-    if (b >= a->nb - 1) b = a->nb - 1, fb = 0;
-    const float *i0 = a->inv + (size_t)b * nt, *i1 = a->inv + (size_t)(b + (fb > 0 ? 1 : 0)) * nt;
-    const double v0 = i0[j] * (1 - ft) + i0[j + 1] * ft, v1 = i1[j] * (1 - ft) + i1[j + 1] * ft;
-    return v0 * (1 - fb) + v1 * fb;
+    r.fb = bc - b;
+    if (b < 0) b = 0, r.fb = 0;
+    if (b >= a->nb - 1) b = a->nb - 1, r.fb = 0;
+    r.i0 = a->inv + (size_t)b * r.nt;
+    r.i1 = a->inv + (size_t)(b + (r.fb > 0 ? 1 : 0)) * r.nt;
+    return r;
+}
+
+/* Position along the axis of sub-boundary t (fractional) on row r (px):
+ * linear between band centres. */
+static double axis_row_pos(const axis_row *r, double t)
+{
+    const int j = (int)floor(t) < 0 ? 0 : (int)floor(t) >= r->nt - 1 ? r->nt - 2 : (int)floor(t);
+    const double ft = t - j;
+    const double v0 = r->i0[j] * (1 - ft) + r->i0[j + 1] * ft, v1 = r->i1[j] * (1 - ft) + r->i1[j + 1] * ft;
+    return v0 * (1 - r->fb) + v1 * r->fb;
+}
+
+/* Position along axis a of sub-boundary t at coordinate c across (px). */
+static double axis_at(const mesh_axis *a, int k, double t, double c)
+{
+    const axis_row r = axis_row_at(a, k, c);
+    return axis_row_pos(&r, t);
 }
 
 pf_status pfi_mesh_sample(pfi_mesh *m, const uint8_t *rgba, float *out)
@@ -801,19 +823,26 @@ pf_status pfi_mesh_sample(pfi_mesh *m, const uint8_t *rgba, float *out)
     const size_t plane = (size_t)R * C;
     axis_inverse(&m->ax[0], k);
     axis_inverse(&m->ax[1], k);
+    /* the first guess of each column's centre, along the middle row */
+    const axis_row mid = axis_row_at(&m->ax[0], k, m->h * 0.5);
+    double *xg = malloc(sizeof *xg * (size_t)(C > 0 ? C : 1));
+    if (!xg) return PF_ENOMEM;
+    for (int X = 0; X < C; X++) xg[X] = axis_row_pos(&mid, X + 0.5);
     for (int Y = 0; Y < R; Y++)
         for (int X = 0; X < C; X++) {
             /* the sub-cell's centre, then its box */
-            double xc = axis_at(&m->ax[0], k, X + 0.5, m->h * 0.5);
-            double yc = axis_at(&m->ax[1], k, Y + 0.5, xc);
-            xc = axis_at(&m->ax[0], k, X + 0.5, yc);
-            yc = axis_at(&m->ax[1], k, Y + 0.5, xc);
-            const double x0 = axis_at(&m->ax[0], k, X, yc), x1 = axis_at(&m->ax[0], k, X + 1, yc);
-            const double y0 = axis_at(&m->ax[1], k, Y, xc), y1 = axis_at(&m->ax[1], k, Y + 1, xc);
+            double yc = axis_at(&m->ax[1], k, Y + 0.5, xg[X]);
+            double xc = axis_at(&m->ax[0], k, X + 0.5, yc);
+            const axis_row ry = axis_row_at(&m->ax[1], k, xc);
+            yc = axis_row_pos(&ry, Y + 0.5);
+            const axis_row rx = axis_row_at(&m->ax[0], k, yc);
+            const double x0 = axis_row_pos(&rx, X), x1 = axis_row_pos(&rx, X + 1);
+            const double y0 = axis_row_pos(&ry, Y), y1 = axis_row_pos(&ry, Y + 1);
             float px[4];
             pfi_grid_sample_box(rgba, m->w, m->h, x0, x1 > x0 ? x1 : x0, y0, y1 > y0 ? y1 : y0, px);
             for (int c = 0; c < 4; c++) out[c * plane + (size_t)Y * C + X] = px[c];
         }
+    free(xg);
     return PF_OK;
 }
 
