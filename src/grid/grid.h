@@ -177,8 +177,9 @@ void pfi_background_solid(pfi_background *bg, const uint8_t rgb[3]);
  * stay opaque. A FIELD grows instead from the
  * border's smooth runs through cells within bg->tol of the mean of their
  * keyed neighbours. Then the halo: an opaque cell
- * beside a keyed one that is a blend of mostly background and an opaque
- * neighbour's colour is keyed too (one cell deep). Input alpha < 0.5 is
+ * beside a keyed one that is a blend of mostly background and the colour
+ * of an opaque cell up to two away (an edge cell only when far from the
+ * background, as an outline is) is keyed too (one cell deep). Input alpha < 0.5 is
  * kept transparent. cells (4, rows, cols), sRGB 0..1; scratch holds
  * pfi_background_scratch_size(rows, cols) bytes. */
 void pfi_background_key(const pfi_background *bg, float *cells, int rows, int cols,

@@ -1,5 +1,6 @@
 /*
- * map.c - native frames to palette indices: nearest colour in OKLab, no
+ * map.c - native frames to palette indices: nearest colour in OKLab (a
+ * blend of two entries far from all: the end it holds more of), no
  * dithering, with temporal hysteresis so a pixel keeps its index unless its
  * colour really changed. Not the extractor (extract.c).
  */
@@ -109,7 +110,7 @@ static int32_t exact8(const float rgb[3])
     return key;
 }
 
-/* Colour rgb (clamped 0..1) -> OKLab and its nearest entry. */
+/* Colour rgb (clamped 0..1) -> OKLab and its entry (nearest, or blend_end). */
 static void look_up(const pfi_palette *p, centry *cache, const float rgb[3], look *out)
 {
     int32_t k8 = exact8(rgb);
@@ -149,7 +150,7 @@ static int cell_look(const pfi_palette *p, centry *cache, const float *cells, si
 
 /* ---- mapping ---------------------------------------------------------------- */
 
-/* Per pixel: alpha < 0.5 -> -1. Otherwise the nearest entry b, except
+/* Per pixel: alpha < 0.5 -> -1. Otherwise the entry b look_up gives, except
  * that with a previous frame where the pixel was opaque (same alpha class)
  * with a valid index q, q stays while d(q) - d(b) <= limit:
  *   - limit = keep_margin + 2 same_dist when the input colour moved less
