@@ -669,6 +669,27 @@ static void check_keyed(const float *cells, int rows, int cols)
     assert_true(a[(size_t)15 * cols + 16] == 1);
 }
 
+/* The halo cases' square, cells x 8..20, y 6..16: the ring a cell lies
+ * on (0 = its edge, 1 = one in, ...), negative outside it. */
+static int square_ring(int x, int y)
+{
+    if (x < 8 || x > 20 || y < 6 || y > 16) return -1;
+    const int rx = x - 8 < 20 - x ? x - 8 : 20 - x, ry = y - 6 < 16 - y ? y - 6 : 16 - y;
+    return rx < ry ? rx : ry;
+}
+
+/* Estimates the background of nf opaque frames (it must come out solid)
+ * and keys frame 0; returns frame 0's alpha plane. */
+static const float *key_solid(float **cells, const float **cc, int nf, int rows, int cols, uint8_t *scratch)
+{
+    pfi_background bg;
+    for (int t = 0; t < nf; t++) cc[t] = cells[t];
+    pfi_background_estimate(&bg, cc, nf, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_SOLID);
+    pfi_background_key(&bg, cells[0], rows, cols, scratch);
+    return cells[0] + 3 * (size_t)rows * cols;
+}
+
 static void test_background(void **state)
 {
     const int rows = 24, cols = 30, nf = 3;
@@ -741,20 +762,15 @@ static void test_background(void **state)
             for (y = 0; y < rows; y++)
                 for (x = 0; x < cols; x++) {
                     const size_t i = (size_t)y * cols + x;
-                    int in = x >= 8 && x <= 20 && y >= 6 && y <= 16;
-                    int edge = in && (x == 8 || x == 20 || y == 6 || y == 16);
-                    float w = !in ? 1.f : !edge ? 0.f : x == 8 ? 0.3f : 0.7f;
+                    const int ring = square_ring(x, y);
+                    float w = ring < 0 ? 1.f : ring > 0 ? 0.f : x == 8 ? 0.3f : 0.7f;
                     for (int c = 0; c < 3; c++) cells[t][c * plane + i] = w + (1 - w) * green[c];
                     if (x == 14 && y == 6)
                         for (int c = 0; c < 3; c++) cells[t][c * plane + i] = yellow[c];
                     cells[t][3 * plane + i] = 1;
                 }
-            cc[t] = cells[t];
         }
-        pfi_background_estimate(&bg, cc, nf, rows, cols);
-        assert_int_equal(bg.kind, PF_BGK_SOLID);
-        pfi_background_key(&bg, cells[0], rows, cols, scratch);
-        const float *a = cells[0] + 3 * plane;
+        const float *a = key_solid(cells, cc, nf, rows, cols, scratch);
         assert_true(a[(size_t)16 * cols + 14] == 0);   /* bottom edge, 70% white */
         assert_true(a[(size_t)10 * cols + 20] == 0);   /* right edge, 70% white */
         assert_true(a[(size_t)10 * cols + 8] == 1);    /* left edge, 30% white */
@@ -767,8 +783,8 @@ static void test_background(void **state)
      * outline, on white, whose outer ring mixes white (60%) with the fill
      * two cells in (the wild clip's pale specks beside skin). The outline
      * beside it is no partner (the halo is off the white-outline line), the
-     * fill is. A pale ring
-     * that is no blend of white and anything within two cells stays. */
+     * fill is. A pale ring that is no blend of white and anything within
+     * two cells stays. */
     {
         static const float fill[3] = {0.90f, 0.45f, 0.20f}, line[3] = {0.38f, 0.24f, 0.22f},
                            pale[3] = {0.85f, 0.95f, 0.55f};
@@ -777,12 +793,7 @@ static void test_background(void **state)
                 for (y = 0; y < rows; y++)
                     for (x = 0; x < cols; x++) {
                         const size_t i = (size_t)y * cols + x;
-                        const int dx = x < 8 ? 8 - x : x > 20 ? x - 20 : 0, dy = y < 6 ? 6 - y : y > 16 ? y - 16 : 0;
-                        const int ring = (x >= 8 && x <= 20 && y >= 6 && y <= 16)
-                                             ? (x - 8 < 20 - x ? x - 8 : 20 - x) < (y - 6 < 16 - y ? y - 6 : 16 - y)
-                                                   ? (x - 8 < 20 - x ? x - 8 : 20 - x)
-                                                   : (y - 6 < 16 - y ? y - 6 : 16 - y)
-                                             : -1 - (dx > dy ? dx : dy);
+                        const int ring = square_ring(x, y);
                         for (int c = 0; c < 3; c++) {
                             float v = ring < 0 ? 1.f : ring == 1 ? line[c] : fill[c];
                             if (ring == 0) v = variant ? pale[c] : 0.6f + 0.4f * fill[c];
@@ -790,12 +801,8 @@ static void test_background(void **state)
                         }
                         cells[t][3 * plane + i] = 1;
                     }
-                cc[t] = cells[t];
             }
-            pfi_background_estimate(&bg, cc, nf, rows, cols);
-            assert_int_equal(bg.kind, PF_BGK_SOLID);
-            pfi_background_key(&bg, cells[0], rows, cols, scratch);
-            const float *a = cells[0] + 3 * plane;
+            const float *a = key_solid(cells, cc, nf, rows, cols, scratch);
             assert_true(a[(size_t)6 * cols + 14] == (variant ? 1 : 0));    /* the ring */
             assert_true(a[(size_t)11 * cols + 8] == (variant ? 1 : 0));
             assert_true(a[(size_t)7 * cols + 14] == 1);   /* the outline */
