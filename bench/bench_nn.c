@@ -7,7 +7,9 @@
  * M, N, K in the same run: forward M = C, N = H*W, K = 9C; backward the
  * two products dW (C x 9C, K = H*W) and dcol (9C x H*W, K = C). Each
  * figure is the best of several repetitions. OpenBLAS runs on 1 thread
- * (the _t2 lines: 2), our own loops always on 1. BENCH_QUICK=1: 3
+ * (the _t2 lines: 2), our own loops always on 1. The forward conv runs
+ * the direct kernel (conv_direct.h) where the CPU has one; the _im2col,
+ * _avx2 and _avx512 lines time each path alone. BENCH_QUICK=1: 3
  * repetitions.
  */
 #include <stdio.h>
@@ -66,6 +68,31 @@ static void bench_conv(int C, int S, const char *suffix)
     printf("conv3x3_bwd_gflops_c%d_%dx%d%s %.1f GFLOP/s\n", C, S, S, suffix, 2 * flops / t_cb * 1e-6);
     printf("conv3x3_bwd_vs_sgemm_c%d_%dx%d%s %.1f %%\n", C, S, S, suffix, 100.0 * t_sb / t_cb);
     free(x); free(w); free(b); free(y); free(dx); free(dw); free(db); free(col); free(ws);
+}
+
+/* The forward conv3x3 by each path this CPU runs: im2col + sgemm, and the
+ * direct kernel per instruction set. */
+static void bench_conv_paths(int C, int S)
+{
+    static const char *const names[] = {"im2col", "avx2", "avx512"};
+    const int N = 8, H = S, W = S, OC = C, HW = H * W;
+    const double flops = 2.0 * OC * HW * 9 * C * N;
+    uint64_t seed = 9;
+    float *x = rnd((size_t)N * C * HW, &seed), *w = rnd((size_t)OC * 9 * C, &seed), *b = rnd(OC, &seed);
+    float *y = rnd((size_t)N * OC * HW, &seed), *ws = rnd(nn_conv2d_ws_floats(C, H, W, 3, 1, 1) + 1, &seed);
+    const int widest = nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    for (int isa = NN_DIRECT_NONE; isa <= widest; isa++) {
+        double t = 1e30;
+        nn_conv3x3_direct_limit(isa);
+        for (int r = 0; r < reps; r++) {
+            double t0 = pfi_now_ms();
+            nn_conv2d_forward(y, x, w, b, ws, N, C, H, W, OC, 3, 1, 1);
+            t = best(t, pfi_now_ms() - t0);
+        }
+        printf("conv3x3_fwd_gflops_c%d_%dx%d_%s %.1f GFLOP/s\n", C, S, S, names[isa], flops / t * 1e-6);
+    }
+    nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    free(x); free(w); free(b); free(y); free(ws);
 }
 
 static void bench_convgru(void)
@@ -147,6 +174,7 @@ int main(void)
     if (bench_quick()) reps = 3;
     nn_pool *two;
     for (int i = 0; i < 3; i++) bench_conv(cfgs[i][0], cfgs[i][1], "");
+    for (int i = 0; i < 3; i++) bench_conv_paths(cfgs[i][0], cfgs[i][1]);
     bench_convgru();
     bench_unet();
     if (nn_pool_new(&two, 2) < 0) return 1;

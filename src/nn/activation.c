@@ -13,7 +13,13 @@ void nn_act_forward(float *y, const float *x, size_t n, nn_act act)
         if (y != x) memmove(y, x, n * sizeof(float));
         break;
     case NN_ACT_LEAKY:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : NN_LEAKY_SLOPE * x[i];
+        /* max(x, slope x) is the same function (slope < 1), and compiles
+         * to a branchless maxss: the sign of activations is a coin toss
+         * that a branch mispredicts half the time */
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i], s = NN_LEAKY_SLOPE * v;
+            y[i] = v > s ? v : s;
+        }
         break;
     case NN_ACT_SILU:
         for (size_t i = 0; i < n; i++) y[i] = x[i] * nn_sigmoidf(x[i]);

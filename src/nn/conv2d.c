@@ -1,6 +1,7 @@
 /*
  * conv2d.c - convolution as im2col + sgemm (darknet's layout: columns are
- * [C*K*K][pixels]). The output rows are processed in bands so that each
+ * [C*K*K][pixels]); the forward 3x3 stride-1 pad-1 case goes to the direct
+ * kernel (conv_direct.h) where the CPU runs it. The output rows are processed in bands so that each
  * band's columns (about NN_CONV_BAND_FLOATS floats, 1 MiB) are still in the L2
  * cache when sgemm packs them: im2col then costs little next to the GEMM.
  * Backward recomputes the columns rather than keeping them from forward.
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "nn/conv_direct.h"
 #include "nn/gemm.h"
 
 /* Target size of one band of columns, in floats (1 MiB: measured best of
@@ -21,6 +23,11 @@
 static int is_pointwise(int K, int stride, int pad)
 {
     return K == 1 && stride == 1 && pad == 0;
+}
+
+static int is_3x3_same(int K, int stride, int pad)
+{
+    return K == 3 && stride == 1 && pad == 1;
 }
 
 /* Output rows per band for this geometry: at least 1, at most Ho. */
@@ -37,12 +44,18 @@ size_t nn_conv2d_ws_floats(int C, int H, int W, int K, int stride, int pad)
 {
     if (is_pointwise(K, stride, pad)) return 0;
     int Ho = nn_conv_out(H, K, stride, pad), Wo = nn_conv_out(W, K, stride, pad);
-    return (size_t)C * K * K * band_rows(C, K, Ho, Wo) * Wo;
+    size_t n = (size_t)C * K * K * band_rows(C, K, Ho, Wo) * Wo;
+    if (is_3x3_same(K, stride, pad)) {
+        size_t d = nn_conv3x3_direct_ws_floats(C, H, W);
+        if (d > n) n = d;
+    }
+    return n;
 }
 
-/* y = conv(x, w) + (b ? b : 0), or y += conv(x, w) when acc. */
+/* y = act(conv(x, w) + (b ? b : 0)), or y += conv(x, w) when acc (act
+ * none). */
 static void conv_forward(float *y, const float *x, const float *w, const float *b,
-                         int acc, float *ws, int N, int C, int H, int W, int OC,
+                         int acc, nn_act act, float *ws, int N, int C, int H, int W, int OC,
                          int K, int stride, int pad)
 {
     const int Ho = nn_conv_out(H, K, stride, pad), Wo = nn_conv_out(W, K, stride, pad);
@@ -52,6 +65,15 @@ static void conv_forward(float *y, const float *x, const float *w, const float *
     const float beta = (b || acc) ? 1.0f : 0.0f;
 
     PF_ASSERT(Ho > 0 && Wo > 0);
+    if (is_3x3_same(K, stride, pad) && nn_conv3x3_direct_available()) {
+        const size_t ws_floats = nn_conv2d_ws_floats(C, H, W, K, stride, pad);
+        const int leaky = act == NN_ACT_LEAKY;
+        for (int n = 0; n < N; n++) {
+            nn_conv3x3_direct(y + n * out_sz, x + n * in_sz, w, b, acc, leaky, ws, ws_floats, C, H, W, OC);
+            if (act != NN_ACT_NONE && !leaky) nn_act_forward(y + n * out_sz, y + n * out_sz, out_sz, act);
+        }
+        return;
+    }
     for (int n = 0; n < N; n++) {
         const float *xn = x + n * in_sz;
         float *yn = y + n * out_sz;
@@ -65,6 +87,7 @@ static void conv_forward(float *y, const float *x, const float *w, const float *
         }
         if (is_pointwise(K, stride, pad)) {
             nn_sgemm(0, 0, OC, HWo, C, 1.0f, w, C, xn, HWo, beta, yn, HWo);
+            if (act != NN_ACT_NONE) nn_act_forward(yn, yn, out_sz, act);
             continue;
         }
         const int R = band_rows(C, K, Ho, Wo);
@@ -75,6 +98,7 @@ static void conv_forward(float *y, const float *x, const float *w, const float *
             nn_sgemm(0, 0, OC, nb, CKK, 1.0f, w, CKK, ws, nb, beta,
                      yn + (size_t)y0 * Wo, HWo);
         }
+        if (act != NN_ACT_NONE) nn_act_forward(yn, yn, out_sz, act);
     }
 }
 
@@ -82,13 +106,19 @@ void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                        float *ws, int N, int C, int H, int W, int OC, int K,
                        int stride, int pad)
 {
-    conv_forward(y, x, w, b, 0, ws, N, C, H, W, OC, K, stride, pad);
+    conv_forward(y, x, w, b, 0, NN_ACT_NONE, ws, N, C, H, W, OC, K, stride, pad);
+}
+
+void nn_conv2d_forward_act(float *y, const float *x, const float *w, const float *b, nn_act act,
+                           float *ws, int N, int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    conv_forward(y, x, w, b, 0, act, ws, N, C, H, W, OC, K, stride, pad);
 }
 
 void nn_conv2d_forward_acc(float *y, const float *x, const float *w, float *ws,
                            int N, int C, int H, int W, int OC, int K, int stride, int pad)
 {
-    conv_forward(y, x, w, NULL, 1, ws, N, C, H, W, OC, K, stride, pad);
+    conv_forward(y, x, w, NULL, 1, NN_ACT_NONE, ws, N, C, H, W, OC, K, stride, pad);
 }
 
 void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy,

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "nn/activation.h"
 #include "nn/im2col.h"
 
 /* Floats of workspace nn_conv2d_forward/backward need for this geometry
@@ -22,6 +23,13 @@ size_t nn_conv2d_ws_floats(int C, int H, int W, int K, int stride, int pad);
 void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                        float *ws, int N, int C, int H, int W, int OC, int K,
                        int stride, int pad);
+
+/* y = act(conv(x, w) + b): nn_conv2d_forward and nn_act_forward in one
+ * call, the activation fused into the direct 3x3 kernel's epilogue (no
+ * extra pass over y) for LeakyReLU. For inference, which keeps no
+ * pre-activation. */
+void nn_conv2d_forward_act(float *y, const float *x, const float *w, const float *b, nn_act act,
+                           float *ws, int N, int C, int H, int W, int OC, int K, int stride, int pad);
 
 /* y += conv(x, w), no bias: for sums of convolutions (the ConvGRU gates).
  * y: (N, OC, Ho, Wo), accumulated; the rest as for nn_conv2d_forward.

@@ -9,6 +9,8 @@
  * parallelise ourselves over fixed column chunks of C: every chunk is the
  * same sgemm call whatever the thread count, so the output is identical.
  *
+ * The pool also runs the direct convolution's tiles (nn_pool_for).
+ *
  * A pool belongs to its owner (a stream, the trainer) and is bound to the
  * calling thread only while the owner computes, so two streams on two
  * threads never share a worker or a lock.
@@ -25,13 +27,19 @@
 /* Columns of C per sgemm call: wide enough to keep sgemm efficient. */
 #define NN_GEMM_CHUNK 1024
 
-typedef struct gemm_job {
+/* One nn_pool_for: tasks 0 .. n-1 of fn, handed out in order. */
+typedef struct pool_job {
+    void (*fn)(void *ctx, int i);
+    void *ctx;
+    int n, next, done;
+} pool_job;
+
+typedef struct gemm_args {
     int trans_a, trans_b, M, N, K, lda, ldb, ldc;
     float alpha, beta;
     const float *A, *B;
     float *C;
-    int chunks, next, done;
-} gemm_job;
+} gemm_args;
 
 struct nn_pool {
     pthread_mutex_t mu;
@@ -40,15 +48,16 @@ struct nn_pool {
     int threads;          /* callers included */
     int started;          /* workers running */
     int quit;
-    gemm_job *job;
+    pool_job *job;
     unsigned gen;
 };
 
 /* The pool the calling thread computes with (NULL: one thread). */
 static _Thread_local nn_pool *tl_pool;
 
-static void run_chunk(const gemm_job *j, int c)
+static void gemm_chunk(void *ctx, int c)
 {
+    const gemm_args *j = ctx;
     int j0 = c * NN_GEMM_CHUNK, n = j->N - j0 < NN_GEMM_CHUNK ? j->N - j0 : NN_GEMM_CHUNK;
     const float *B = j->trans_b ? j->B + (size_t)j0 * j->ldb : j->B + j0;
     cblas_sgemm(CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
@@ -56,16 +65,16 @@ static void run_chunk(const gemm_job *j, int c)
                 j->A, j->lda, B, j->ldb, j->beta, j->C + j0, j->ldc);
 }
 
-/* Takes chunks of the current job until none is left; mu held on entry
+/* Takes tasks of the current job until none is left; mu held on entry
  * and exit. */
-static void work_on(nn_pool *p, gemm_job *j)
+static void work_on(nn_pool *p, pool_job *j)
 {
-    while (j->next < j->chunks) {
+    while (j->next < j->n) {
         int c = j->next++;
         pthread_mutex_unlock(&p->mu);
-        run_chunk(j, c);
+        j->fn(j->ctx, c);
         pthread_mutex_lock(&p->mu);
-        if (++j->done == j->chunks) pthread_cond_broadcast(&p->finished);
+        if (++j->done == j->n) pthread_cond_broadcast(&p->finished);
     }
 }
 
@@ -144,18 +153,13 @@ nn_pool *nn_pool_bind(nn_pool *pool)
     return prev;
 }
 
-void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
+void nn_pool_for(int n, void (*fn)(void *ctx, int i), void *ctx)
 {
-    PF_ASSERT(M >= 0 && N >= 0 && K >= 0);
-    if (M == 0 || N == 0) return;
-    pthread_once(&g_blas_once, blas_single);
-    gemm_job j = {trans_a, trans_b, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C,
-                  (N + NN_GEMM_CHUNK - 1) / NN_GEMM_CHUNK, 0, 0};
+    pool_job j = {fn, ctx, n, 0, 0};
     nn_pool *p = tl_pool;
-    if (j.chunks == 1 || !p || p->threads <= 1) {
-        for (int c = 0; c < j.chunks; c++) run_chunk(&j, c);
+    if (n <= 0) return;
+    if (n == 1 || !p || p->threads <= 1) {
+        for (int i = 0; i < n; i++) fn(ctx, i);
         return;
     }
     pthread_mutex_lock(&p->mu);
@@ -167,9 +171,25 @@ void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     p->gen++;
     pthread_cond_broadcast(&p->work);
     work_on(p, &j);
-    while (j.done < j.chunks) pthread_cond_wait(&p->finished, &p->mu);
+    while (j.done < j.n) pthread_cond_wait(&p->finished, &p->mu);
     p->job = NULL;
     pthread_mutex_unlock(&p->mu);
+}
+
+int nn_pool_bound_threads(void)
+{
+    return tl_pool ? tl_pool->threads : 1;
+}
+
+void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc)
+{
+    PF_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    if (M == 0 || N == 0) return;
+    pthread_once(&g_blas_once, blas_single);
+    gemm_args a = {trans_a, trans_b, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+    nn_pool_for((N + NN_GEMM_CHUNK - 1) / NN_GEMM_CHUNK, gemm_chunk, &a);
 }
 
 void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,

@@ -1,6 +1,7 @@
 /*
  * gemm.h - the one wrapper over cblas_sgemm that every layer goes through,
- * and a naive reference kept for the tests. Row-major only.
+ * the thread pool that splits it (and the direct convolution's tiles), and
+ * a naive reference kept for the tests. Row-major only.
  */
 #ifndef PF_NN_GEMM_H
 #define PF_NN_GEMM_H
@@ -26,7 +27,8 @@ void nn_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
 #define NN_MAX_THREADS 64
 
 /* A pool of threads that share each nn_sgemm over fixed column chunks of C
- * (so results do not depend on the thread count). One per owner (a
+ * (so results do not depend on the thread count), and the tasks of
+ * nn_pool_for. One per owner (a
  * stream, the trainer): it is not for two threads at once. */
 typedef struct nn_pool nn_pool;
 
@@ -45,5 +47,14 @@ void nn_pool_free(nn_pool *pool);
  * the calling thread alone, the default) and returns the one bound before,
  * for the caller to restore. The binding is the thread's own. */
 nn_pool *nn_pool_bind(nn_pool *pool);
+
+/* Runs fn(ctx, i) once for every i in 0 .. n-1, in any order, on the
+ * threads of the pool bound to the calling thread (the caller alone when
+ * none is bound), and returns when all are done. Tasks must write
+ * disjoint outputs; a result then does not depend on the thread count. */
+void nn_pool_for(int n, void (*fn)(void *ctx, int i), void *ctx);
+
+/* Threads of the pool bound to the calling thread (1 when none). */
+int nn_pool_bound_threads(void);
 
 #endif /* PF_NN_GEMM_H */

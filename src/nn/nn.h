@@ -1,6 +1,7 @@
 /*
  * nn.h - the neural-network engine of pixelfix: every layer of the temporal
- * U-Net (docs/architecture.md section 4), forward and backward, on OpenBLAS, plus its
+ * U-Net (docs/architecture.md section 4), forward and backward, on OpenBLAS and
+ * a direct 3x3 kernel of its own (conv_direct.h), plus its
  * losses, AdamW and safetensors weights. Pure maths on floats and shapes: it
  * knows no media and reads no file but weight files. Include this header to
  * get all of src/nn/; each concern also has its own header.
@@ -25,8 +26,9 @@
  *  - No hot-path function allocates: activations live in an nn_arena sized
  *    once per shape, and workspaces are passed in. Sizes come from the
  *    *_ws_floats() helpers.
- *  - All loops of our own are single-threaded and run in a fixed order, so
- *    results are deterministic for a given OpenBLAS thread count.
+ *  - Every output is summed in a fixed order by one task whatever the
+ *    thread count (OpenBLAS single-threaded on fixed chunks, the direct
+ *    kernel's tiles), so results do not depend on --threads.
  */
 #ifndef PF_NN_H
 #define PF_NN_H
@@ -35,6 +37,7 @@
 #include "nn/gemm.h"
 #include "nn/im2col.h"
 #include "nn/conv2d.h"
+#include "nn/conv_direct.h"
 #include "nn/resample.h"
 #include "nn/activation.h"
 #include "nn/temporal.h"

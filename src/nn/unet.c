@@ -384,6 +384,13 @@ static void conv_fwd_n(nn_unet *u, const nn_unet_conv *c, float *y, const float 
                       c->stride, c->k / 2);
 }
 
+/* y = act(conv(x)) on one frame, for inference */
+static void conv_act_fwd1(nn_unet *u, const nn_unet_conv *c, float *y, const float *x, int H, int W)
+{
+    nn_conv2d_forward_act(y, x, P(c->w), P(c->b), u->cfg.act, u->ws, 1, c->cin, H, W, c->cout, c->k,
+                          c->stride, c->k / 2);
+}
+
 static void act_inplace(const nn_unet *u, float *x, size_t n)
 {
     nn_act_forward(x, x, n, u->cfg.act);
@@ -483,13 +490,11 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0, int n)
         for (int t = t0; t < n; t++) {
             const float *in = (l ? u->lev[l - 1].r.v : x) + (size_t)t * in1;
             float *r = v->r.v + (size_t)t * a1;
-            conv_fwd_n(u, &v->enc, v->e.v, in, Hi, Wi, 1);
-            act_inplace(u, v->e.v, a1);
+            conv_act_fwd1(u, &v->enc, v->e.v, in, Hi, Wi);
             const float *xin = v->e.v;
             for (int b = 0; b < c->res_blocks; b++) {
                 float *y = b + 1 < c->res_blocks ? v->rb[b].v : r;
-                conv_fwd_n(u, &v->res1[b], v->h[0].v, xin, Hl, Wl, 1);
-                act_inplace(u, v->h[0].v, a1);
+                conv_act_fwd1(u, &v->res1[b], v->h[0].v, xin, Hl, Wl);
                 conv_fwd_n(u, &v->res2[b], y, v->h[0].v, Hl, Wl, 1);
                 add_into(y, xin, a1);
                 xin = y;
@@ -514,13 +519,11 @@ static const float *forward_infer(nn_unet *u, const float *x, int t0, int n)
             const size_t a1 = (size_t)ch * Hl * Wl;
             up_phases(u, v, v->u.v, din, Hl / 2, Wl / 2);
             nn_concat_forward(v->cat.v, v->u.v, v->s.v + (size_t)t * a1, 1, ch, ch, Hl, Wl);
-            conv_fwd_n(u, &v->fuse, v->f.v, v->cat.v, Hl, Wl, 1);
-            act_inplace(u, v->f.v, a1);
+            conv_act_fwd1(u, &v->fuse, v->f.v, v->cat.v, Hl, Wl);
             const float *xin = v->f.v;
             for (int b = 0; b < c->res_blocks; b++) {
                 float *y = b + 1 < c->res_blocks ? v->ob[b].v : v->o.v;
-                conv_fwd_n(u, &v->dres1[b], v->hd[0].v, xin, Hl, Wl, 1);
-                act_inplace(u, v->hd[0].v, a1);
+                conv_act_fwd1(u, &v->dres1[b], v->hd[0].v, xin, Hl, Wl);
                 conv_fwd_n(u, &v->dres2[b], y, v->hd[0].v, Hl, Wl, 1);
                 add_into(y, xin, a1);
                 xin = y;
