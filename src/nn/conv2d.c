@@ -1,9 +1,10 @@
 /*
  * conv2d.c - convolution as im2col + sgemm (darknet's layout: columns are
  * [C*K*K][pixels]); the forward 3x3 stride-1 pad-1 case goes to the direct
- * kernel (conv_direct.h) where the CPU runs it. The output rows are processed in bands so that each
- * band's columns (about NN_CONV_BAND_FLOATS floats, 1 MiB) are still in the L2
- * cache when sgemm packs them: im2col then costs little next to the GEMM.
+ * kernel (conv_direct.h) where the CPU runs it. The output rows are
+ * processed in bands so that each band's columns (about
+ * NN_CONV_BAND_FLOATS floats, 1 MiB) are still in the L2 cache when sgemm
+ * packs them: im2col then costs little next to the GEMM.
  * Backward recomputes the columns rather than keeping them from forward.
  */
 #include "nn/conv2d.h"

@@ -176,11 +176,6 @@ void nn_pool_for(int n, void (*fn)(void *ctx, int i), void *ctx)
     pthread_mutex_unlock(&p->mu);
 }
 
-int nn_pool_bound_threads(void)
-{
-    return tl_pool ? tl_pool->threads : 1;
-}
-
 void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc)

@@ -54,7 +54,4 @@ nn_pool *nn_pool_bind(nn_pool *pool);
  * disjoint outputs; a result then does not depend on the thread count. */
 void nn_pool_for(int n, void (*fn)(void *ctx, int i), void *ctx);
 
-/* Threads of the pool bound to the calling thread (1 when none). */
-int nn_pool_bound_threads(void);
-
 #endif /* PF_NN_GEMM_H */
