@@ -80,10 +80,10 @@ static void bench_conv_paths(int C, int S)
     uint64_t seed = 9;
     float *x = rnd((size_t)N * C * HW, &seed), *w = rnd((size_t)OC * 9 * C, &seed), *b = rnd(OC, &seed);
     float *y = rnd((size_t)N * OC * HW, &seed), *ws = rnd(nn_conv2d_ws_floats(C, H, W, 3, 1, 1) + 1, &seed);
-    const int widest = nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    const int widest = nn_conv_direct_limit(NN_DIRECT_AVX512);
     for (int isa = NN_DIRECT_NONE; isa <= widest; isa++) {
         double t = 1e30;
-        nn_conv3x3_direct_limit(isa);
+        nn_conv_direct_limit(isa);
         for (int r = 0; r < reps; r++) {
             double t0 = pfi_now_ms();
             nn_conv2d_forward(y, x, w, b, ws, N, C, H, W, OC, 3, 1, 1);
@@ -91,7 +91,7 @@ static void bench_conv_paths(int C, int S)
         }
         printf("conv3x3_fwd_gflops_c%d_%dx%d_%s %.1f GFLOP/s\n", C, S, S, names[isa], flops / t * 1e-6);
     }
-    nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    nn_conv_direct_limit(NN_DIRECT_AVX512);
     free(x); free(w); free(b); free(y); free(ws);
 }
 

@@ -175,16 +175,16 @@ static void test_conv_vs_direct(void **state)
     }
 }
 
-/* The direct 3x3 kernel (conv_direct.h), every instruction set this CPU
- * runs, against im2col + sgemm: a pixel, a row narrower than a tile, OC
- * not a multiple of 4, C = 67 (the U-Net's input), rows longer than a
- * tile; bias and LeakyReLU fused, and accumulation. Its output is the
- * same bit for bit with the smallest workspace (one row per band) and on
- * 2 and 3 threads. */
-static void test_conv3x3_direct(void **state)
+/* The direct kernel (conv_direct.h), 3x3 and 2x2, every instruction set
+ * this CPU runs, against im2col + sgemm: a pixel, a row narrower than a
+ * tile, OC not a multiple of 4, C = 67 (the U-Net's input), rows longer
+ * than a tile; bias and LeakyReLU fused, and accumulation. Its output is
+ * the same bit for bit with the smallest workspace (one row per band) and
+ * on 2 and 3 threads. */
+static void test_conv_direct(void **state)
 {
     (void)state;
-    const int best = nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    const int best = nn_conv_direct_limit(NN_DIRECT_AVX512);
     if (best == NN_DIRECT_NONE) skip();
     static const int shapes[][4] = {{1, 1, 1, 1}, {3, 2, 50, 5}, {67, 13, 29, 32}, {32, 9, 181, 8}, {5, 30, 7, 6}};
     uint64_t seed = 11;
@@ -192,41 +192,42 @@ static void test_conv3x3_direct(void **state)
     assert_int_equal(nn_pool_new(&pools[0], 2), PF_OK);
     assert_int_equal(nn_pool_new(&pools[1], 3), PF_OK);
     for (int isa = NN_DIRECT_AVX2; isa <= best; isa++)
-        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-            const int C = shapes[k][0], H = shapes[k][1], W = shapes[k][2], OC = shapes[k][3];
-            const size_t nx = (size_t)C * H * W, ny = (size_t)OC * H * W;
-            const size_t nws = nn_conv2d_ws_floats(C, H, W, 3, 1, 1), small = nn_conv3x3_direct_ws_floats(C, H, W);
-            float *x = nt_rand(nx, -1, 1, &seed), *w = nt_rand((size_t)OC * C * 9, -1, 1, &seed);
-            float *b = nt_rand(OC, -1, 1, &seed), *ws = nt_zeros(nws);
-            float *y0 = nt_zeros(ny), *y1 = nt_zeros(ny), *y2 = nt_zeros(ny), *acc = nt_rand(ny, -1, 1, &seed);
-            double *ref = calloc(ny, sizeof *ref);
-            nn_conv3x3_direct_limit(NN_DIRECT_NONE);
-            assert_false(nn_conv3x3_direct_available());
-            nn_conv2d_forward_act(y0, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, 3, 1, 1);
-            for (size_t i = 0; i < ny; i++) ref[i] = y0[i];
-            nn_conv3x3_direct_limit(isa);
-            assert_true(nn_conv3x3_direct_available());
-            nn_conv2d_forward_act(y1, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, 3, 1, 1);
-            assert_true(close_to(y1, ref, ny, 1e-5, "direct"));
-            nn_conv3x3_direct(y2, x, w, b, 0, 1, ws, small, C, H, W, OC);
-            assert_memory_equal(y1, y2, ny * sizeof *y1);
-            for (int p = 0; p < 2; p++) {
-                nn_pool *prev = nn_pool_bind(pools[p]);
-                memset(y2, 0, ny * sizeof *y2);
-                nn_conv2d_forward_act(y2, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, 3, 1, 1);
-                nn_pool_bind(prev);
+        for (int K = 2; K <= 3; K++)
+            for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+                const int C = shapes[k][0], H = shapes[k][1], W = shapes[k][2], OC = shapes[k][3];
+                const size_t nx = (size_t)C * H * W, ny = (size_t)OC * (H + 3 - K) * (W + 3 - K);
+                const size_t nws = nn_conv2d_ws_floats(C, H, W, K, 1, 1), small = nn_conv_direct_ws_floats(C, H, W);
+                float *x = nt_rand(nx, -1, 1, &seed), *w = nt_rand((size_t)OC * C * K * K, -1, 1, &seed);
+                float *b = nt_rand(OC, -1, 1, &seed), *ws = nt_zeros(nws);
+                float *y0 = nt_zeros(ny), *y1 = nt_zeros(ny), *y2 = nt_zeros(ny), *acc = nt_rand(ny, -1, 1, &seed);
+                double *ref = calloc(ny, sizeof *ref);
+                nn_conv_direct_limit(NN_DIRECT_NONE);
+                assert_false(nn_conv_direct_available());
+                nn_conv2d_forward_act(y0, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, K, 1, 1);
+                for (size_t i = 0; i < ny; i++) ref[i] = y0[i];
+                nn_conv_direct_limit(isa);
+                assert_true(nn_conv_direct_available());
+                nn_conv2d_forward_act(y1, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, K, 1, 1);
+                assert_true(close_to(y1, ref, ny, 1e-4, "direct"));   /* float sums of up to 603 terms */
+                nn_conv_direct(y2, x, w, b, 0, 1, ws, small, C, H, W, OC, K);
                 assert_memory_equal(y1, y2, ny * sizeof *y1);
+                for (int p = 0; p < 2; p++) {
+                    nn_pool *prev = nn_pool_bind(pools[p]);
+                    memset(y2, 0, ny * sizeof *y2);
+                    nn_conv2d_forward_act(y2, x, w, b, NN_ACT_LEAKY, ws, 1, C, H, W, OC, K, 1, 1);
+                    nn_pool_bind(prev);
+                    assert_memory_equal(y1, y2, ny * sizeof *y1);
+                }
+                /* y += conv(x, w): the bias-free sum on top of what y held */
+                nn_conv_direct_limit(NN_DIRECT_NONE);
+                nn_conv2d_forward(y0, x, w, NULL, ws, 1, C, H, W, OC, K, 1, 1);
+                for (size_t i = 0; i < ny; i++) ref[i] = (double)acc[i] + y0[i];
+                nn_conv_direct_limit(isa);
+                nn_conv2d_forward_acc(acc, x, w, ws, 1, C, H, W, OC, K, 1, 1);
+                assert_true(close_to(acc, ref, ny, 1e-4, "direct acc"));
+                free(x); free(w); free(b); free(ws); free(y0); free(y1); free(y2); free(acc); free(ref);
             }
-            /* y += conv(x, w): the bias-free sum on top of what y held */
-            nn_conv3x3_direct_limit(NN_DIRECT_NONE);
-            nn_conv2d_forward(y0, x, w, NULL, ws, 1, C, H, W, OC, 3, 1, 1);
-            for (size_t i = 0; i < ny; i++) ref[i] = (double)acc[i] + y0[i];
-            nn_conv3x3_direct_limit(isa);
-            nn_conv2d_forward_acc(acc, x, w, ws, 1, C, H, W, OC, 3, 1, 1);
-            assert_true(close_to(acc, ref, ny, 1e-5, "direct acc"));
-            free(x); free(w); free(b); free(ws); free(y0); free(y1); free(y2); free(acc); free(ref);
-        }
-    nn_conv3x3_direct_limit(NN_DIRECT_AVX512);
+    nn_conv_direct_limit(NN_DIRECT_AVX512);
     nn_pool_free(pools[0]);
     nn_pool_free(pools[1]);
 }
@@ -558,7 +559,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_im2col_adjoint),
         cmocka_unit_test(test_conv_vs_direct),
-        cmocka_unit_test(test_conv3x3_direct),
+        cmocka_unit_test(test_conv_direct),
         cmocka_unit_test(test_conv_gradcheck),
         cmocka_unit_test(test_resample_gradcheck),
         cmocka_unit_test(test_act_gradcheck),

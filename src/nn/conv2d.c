@@ -1,7 +1,7 @@
 /*
  * conv2d.c - convolution as im2col + sgemm (darknet's layout: columns are
- * [C*K*K][pixels]); the forward 3x3 stride-1 pad-1 case goes to the direct
- * kernel (conv_direct.h) where the CPU runs it. The output rows are
+ * [C*K*K][pixels]); the forward 3x3 and 2x2 stride-1 pad-1 cases go to the
+ * direct kernel (conv_direct.h) where the CPU runs it. The output rows are
  * processed in bands so that each band's columns (about
  * NN_CONV_BAND_FLOATS floats, 1 MiB) are still in the L2 cache when sgemm
  * packs them: im2col then costs little next to the GEMM.
@@ -26,9 +26,11 @@ static int is_pointwise(int K, int stride, int pad)
     return K == 1 && stride == 1 && pad == 0;
 }
 
-static int is_3x3_same(int K, int stride, int pad)
+/* What the direct kernel takes: 3x3 and 2x2 (the decoder's phase
+ * kernels), stride 1, pad 1. */
+static int is_direct(int K, int stride, int pad)
 {
-    return K == 3 && stride == 1 && pad == 1;
+    return (K == 2 || K == 3) && stride == 1 && pad == 1;
 }
 
 /* Output rows per band for this geometry: at least 1, at most Ho. */
@@ -46,8 +48,8 @@ size_t nn_conv2d_ws_floats(int C, int H, int W, int K, int stride, int pad)
     if (is_pointwise(K, stride, pad)) return 0;
     int Ho = nn_conv_out(H, K, stride, pad), Wo = nn_conv_out(W, K, stride, pad);
     size_t n = (size_t)C * K * K * band_rows(C, K, Ho, Wo) * Wo;
-    if (is_3x3_same(K, stride, pad)) {
-        size_t d = nn_conv3x3_direct_ws_floats(C, H, W);
+    if (is_direct(K, stride, pad)) {
+        size_t d = nn_conv_direct_ws_floats(C, H, W);
         if (d > n) n = d;
     }
     return n;
@@ -66,11 +68,11 @@ static void conv_forward(float *y, const float *x, const float *w, const float *
     const float beta = (b || acc) ? 1.0f : 0.0f;
 
     PF_ASSERT(Ho > 0 && Wo > 0);
-    if (is_3x3_same(K, stride, pad) && nn_conv3x3_direct_available()) {
+    if (is_direct(K, stride, pad) && nn_conv_direct_available()) {
         const size_t ws_floats = nn_conv2d_ws_floats(C, H, W, K, stride, pad);
         const int leaky = act == NN_ACT_LEAKY;
         for (int n = 0; n < N; n++) {
-            nn_conv3x3_direct(y + n * out_sz, x + n * in_sz, w, b, acc, leaky, ws, ws_floats, C, H, W, OC);
+            nn_conv_direct(y + n * out_sz, x + n * in_sz, w, b, acc, leaky, ws, ws_floats, C, H, W, OC, K);
             if (act != NN_ACT_NONE && !leaky) nn_act_forward(y + n * out_sz, y + n * out_sz, out_sz, act);
         }
         return;

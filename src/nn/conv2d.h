@@ -25,7 +25,7 @@ void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                        int stride, int pad);
 
 /* y = act(conv(x, w) + b): nn_conv2d_forward and nn_act_forward in one
- * call, the activation fused into the direct 3x3 kernel's epilogue (no
+ * call, the activation fused into the direct kernel's epilogue (no
  * extra pass over y) for LeakyReLU. For inference, which keeps no
  * pre-activation. */
 void nn_conv2d_forward_act(float *y, const float *x, const float *w, const float *b, nn_act act,

@@ -1,7 +1,7 @@
 /*
  * nn.h - the neural-network engine of pixelfix: every layer of the temporal
  * U-Net (docs/architecture.md section 4), forward and backward, on OpenBLAS and
- * a direct 3x3 kernel of its own (conv_direct.h), plus its
+ * a direct 3x3 / 2x2 kernel of its own (conv_direct.h), plus its
  * losses, AdamW and safetensors weights. Pure maths on floats and shapes: it
  * knows no media and reads no file but weight files. Include this header to
  * get all of src/nn/; each concern also has its own header.
