@@ -11,8 +11,8 @@
  * The micro-kernel holds MR output channels x NR flat positions in 12
  * vector accumulators (3 vectors of positions) and, per (c, ky, kx), loads
  * 3 vectors of input and broadcasts MR weights straight from w (OC, C, K,
- * K): no packing. Its tile of input (C x 3 rows x NR + 2) streams from L1
- * or L2 at well under the FMA rate.
+ * K): no packing. Its tile of input (C x K rows x NR + K - 1 floats)
+ * streams from L1 or L2 at well under the FMA rate.
  */
 #include "nn/conv_direct.h"
 
@@ -30,7 +30,7 @@
 
 #define MR 4           /* output channels per micro-tile */
 #define NR_MAX 48      /* flat positions per micro-tile, widest kernel */
-#define SLACK 64       /* floats past a band's rows that the last tile may read (>= NR_MAX + 2) */
+#define SLACK 64       /* floats past a band's rows that the last tile may read (>= NR_MAX) */
 #define TILES_PER_TASK 4
 
 /* out (MR, NR) = act(bias + the K x K taps of channels 0..C-1 at flat
