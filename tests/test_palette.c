@@ -874,11 +874,22 @@ static void test_map_frame_cache(void **state)
         float one[4] = { cells[i], cells[plane + i], cells[2 * plane + i], 1.0f }, lab[3], d;
         int16_t alone;
         pfi_palette_map_frame(&p, one, 1, 1, NULL, NULL, NULL, &alone);
-        assert_int_equal(idx[i], alone);
         pfi_srgb_to_oklab(one, lab);
         const int nearest = pfi_palette_nearest(&p, lab, &d);
-        if (d <= 0.05f) assert_int_equal(idx[i], nearest);
-        else far++;
+        if (d <= 0.05f) {
+            assert_int_equal(idx[i], nearest);
+            assert_int_equal(idx[i], alone);
+            continue;
+        }
+        /* far: its own choice, or one of its neighbours' (map.c neighbour_pick) */
+        far++;
+        int ok = idx[i] == alone;
+        const int x = (int)(i % W), y = (int)(i / W);
+        for (int dy = -1; dy <= 1 && !ok; dy++)
+            for (int dx = -1; dx <= 1 && !ok; dx++)
+                if ((dx || dy) && x + dx >= 0 && x + dx < W && y + dy >= 0 && y + dy < H)
+                    ok = idx[(size_t)(y + dy) * W + (size_t)(x + dx)] == idx[i];
+        assert_true(ok);
     }
     printf("  %d of %zu colours farther than 0.05 from every entry\n", far, plane);
     free(cells);
@@ -924,6 +935,50 @@ static void test_map_blend_end(void **state)
     int16_t one;
     pfi_palette_map_frame(&p, near_teal, 1, 1, NULL, NULL, NULL, &one);
     assert_int_equal(one, 2);
+}
+
+/* A cell far from every entry whose nearest is a third hue that appears
+ * nowhere near it (teal) takes its near neighbours' entry (skin) when that
+ * is at most 0.04 OKLab farther; a far cell whose neighbours' entries are
+ * much farther keeps its own; with no near neighbour nothing changes. */
+static void test_map_neighbours(void **state)
+{
+    (void)state;
+    pfi_palette p;
+    memset(&p, 0, sizeof p);
+    p.n = 3;
+    memcpy(p.rgb[0], (uint8_t[]){ 201, 153, 136 }, 3);   /* skin */
+    memcpy(p.rgb[1], (uint8_t[]){ 40, 30, 30 }, 3);      /* outline */
+    memcpy(p.rgb[2], (uint8_t[]){ 150, 140, 140 }, 3);   /* teal-grey */
+    pfi_palette_update_lab(&p);
+    /* a colour far from every entry, nearer the grey than the skin */
+    const float odd[3] = { 140 / 255.f, 162 / 255.f, 110 / 255.f };
+    float lab[3], d_grey, d_skin;
+    pfi_srgb_to_oklab(odd, lab);
+    d_grey = pfi_oklab_dist(lab, p.lab[2]);
+    d_skin = pfi_oklab_dist(lab, p.lab[0]);
+    printf("  odd cell: %.3f from the grey, %.3f from the skin\n", d_grey, d_skin);
+    assert_true(d_grey > 0.05f && d_grey < d_skin && d_skin < d_grey + 0.04f);
+    float cells[4 * 9];
+    int16_t idx[9];
+    for (int i = 0; i < 9; i++) {
+        for (int c = 0; c < 3; c++) cells[c * 9 + i] = i == 4 ? odd[c] : p.rgb[0][c] / 255.f;
+        cells[3 * 9 + i] = 1.0f;
+    }
+    pfi_palette_map_frame(&p, cells, 3, 3, NULL, NULL, NULL, idx);
+    for (int i = 0; i < 9; i++) assert_int_equal(idx[i], 0);   /* the odd cell went skin */
+    /* alone (1 x 1) it stays grey, its nearest */
+    int16_t one;
+    float alone[4] = { odd[0], odd[1], odd[2], 1.0f };
+    pfi_palette_map_frame(&p, alone, 1, 1, NULL, NULL, NULL, &one);
+    assert_int_equal(one, 2);
+    /* among outline cells (far more than 0.04 beyond the grey) it stays grey */
+    for (int i = 0; i < 9; i++)
+        if (i != 4)
+            for (int c = 0; c < 3; c++) cells[c * 9 + i] = p.rgb[1][c] / 255.f;
+    pfi_palette_map_frame(&p, cells, 3, 3, NULL, NULL, NULL, idx);
+    assert_int_equal(idx[4], 2);
+    assert_int_equal(idx[0], 1);
 }
 
 static void test_hysteresis(void **state)
@@ -1604,6 +1659,7 @@ int main(void)
         cmocka_unit_test(test_map_frame_basic),
         cmocka_unit_test(test_map_frame_cache),
         cmocka_unit_test(test_map_blend_end),
+        cmocka_unit_test(test_map_neighbours),
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_file_hex),
         cmocka_unit_test(test_file_gpl),

@@ -1,8 +1,9 @@
 /*
  * map.c - native frames to palette indices: nearest colour in OKLab (a
- * blend of two entries far from all: the end it holds more of), no
- * dithering, with temporal hysteresis so a pixel keeps its index unless its
- * colour really changed. Not the extractor (extract.c).
+ * blend of two entries far from all: the end it holds more of; a colour far
+ * from all: preferably an entry of its neighbours), no dithering, with
+ * temporal hysteresis so a pixel keeps its index unless its colour really
+ * changed. Not the extractor (extract.c).
  */
 #include "palette/palette.h"
 
@@ -148,6 +149,35 @@ static int cell_look(const pfi_palette *p, centry *cache, const float *cells, si
     return 1;
 }
 
+/* A cell far from every entry (over MAP_BLEND_FAR) whose own choice is no
+ * choice of its 8 neighbours takes the nearest entry of the neighbours that
+ * are near one, when that is at most MAP_NEIGH_SLACK farther than its own: such a cell is an edge mix of what surrounds it, and the
+ * global choice can be a third hue that appears nowhere near (wild clip: skin
+ * outline cells 0.10 OKLab from every entry went to teal-greys of the hair). */
+#define MAP_NEIGH_SLACK 0.04f
+
+static int neighbour_pick(const pfi_palette *p, centry *cache, const float *cells, int w, int h, size_t i,
+                          const look *cur)
+{
+    const int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+    const size_t plane = (size_t)w * (size_t)h;
+    int pick = -1;
+    float pd = INFINITY;
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+            const int xx = x + dx, yy = y + dy;
+            look nb;
+            if ((dx == 0 && dy == 0) || xx < 0 || yy < 0 || xx >= w || yy >= h ||
+                !cell_look(p, cache, cells, plane, (size_t)yy * (size_t)w + (size_t)xx, &nb))
+                continue;
+            if (nb.best == cur->best) return cur->best;   /* a neighbour's choice too: it stands */
+            if (nb.best_d > MAP_BLEND_FAR || nb.best == pick) continue;
+            const float d = pfi_oklab_dist(cur->lab, p->lab[nb.best]);
+            if (d < pd || (d == pd && nb.best < pick)) pd = d, pick = nb.best;
+        }
+    return pick >= 0 && pd <= cur->best_d + MAP_NEIGH_SLACK ? pick : cur->best;
+}
+
 /* ---- mapping ---------------------------------------------------------------- */
 
 /* Per pixel: alpha < 0.5 -> -1. Otherwise the entry b look_up gives, except
@@ -161,6 +191,9 @@ static int cell_look(const pfi_palette *p, centry *cache, const float *cells, si
  *   - and never more than half the distance between entries q and b, so a
  *     slow drift always switches soon after passing their midpoint, even
  *     between entries closer than the limits.
+ * Before the hysteresis, a far colour may take a neighbour's entry
+ * (neighbour_pick: from the neighbours' own choices, so the result does
+ * not depend on the scan order).
  * Cost: O(w h n) colour distances and one sRGB -> OKLab conversion per
  * pixel in the worst case; with 8-bit colours, once per distinct colour
  * (1024-entry cache, 24 KiB on the stack). No heap allocation. */
@@ -180,6 +213,10 @@ void pfi_palette_map_frame(const pfi_palette *p, const float *cells, int w, int 
         if (n == 0 || !cell_look(p, cache, cells, plane, i, &cur)) {
             idx[i] = -1;
             continue;
+        }
+        if (cur.best_d > MAP_BLEND_FAR) {
+            cur.best = neighbour_pick(p, cache, cells, w, h, i, &cur);
+            cur.best_d = pfi_oklab_dist(cur.lab, p->lab[cur.best]);
         }
         int best = cur.best;
         int q = prev_idx && prev_cells ? prev_idx[i] : -1;

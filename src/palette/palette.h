@@ -112,7 +112,9 @@ pfi_hysteresis pfi_hysteresis_default(void);
 /* Maps one native frame to palette indices without dithering: the
  * nearest entry in OKLab, or for a colour farther than 0.05 from every
  * entry that lies on the mixing path of two (a blend across an edge) the
- * end it holds more of (map.c).
+ * end it holds more of; such a far colour whose choice is no entry of its
+ * 8 neighbours takes the nearest of theirs instead when that is at most
+ * 0.04 farther (map.c).
  * cells: (4, h, w) float RGBA 0..1; alpha < 0.5 gives index -1.
  * prev_cells/prev_idx: the previous frame's cells (4, h, w) and indices
  * (h*w), or NULL for the first frame; a pixel whose colour stayed the same
