@@ -739,7 +739,7 @@ static void check_draw(const pfi_degrade *d, int kind)
     assert_true(d->hold >= 1 && d->hold <= 3 && d->hold_max >= d->hold && d->hold_max <= 3);
     assert_true(in(d->blur, 0.0, 0.3) && in(d->noise, 0.0, 6.0));
     assert_true(in(d->gamma, 0.9, 1.1) && in(d->exposure, 0.85, 1.15));
-    assert_true(d->bg >= PF_DBG_TRANSPARENT && d->bg <= PF_DBG_NOISE);
+    assert_true(d->bg >= PF_DBG_TRANSPARENT && d->bg <= PF_DBG_FIELD);
     if (video) assert_int_not_equal(d->bg, PF_DBG_TRANSPARENT);
     if (d->bg == PF_DBG_GRADIENT) {
         assert_true(d->bg_stops == 2 || d->bg_stops == 3);
@@ -758,7 +758,7 @@ static void check_draw(const pfi_degrade *d, int kind)
         assert_true(d->h264_preset >= 0 && d->h264_preset <= 2);
         break;
     case PF_CODEC_MJPEG: assert_true(d->quality >= 2 && d->quality <= 12); break;
-    case PF_CODEC_WEBP: assert_true(d->quality >= 50 && d->quality <= 90); break;
+    case PF_CODEC_WEBP: assert_true(d->quality >= 45 && d->quality <= 90); break;
     case PF_CODEC_GIF:
         assert_true(d->gif_colors >= 16 && d->gif_colors <= 256 &&
                     (d->gif_colors & (d->gif_colors - 1)) == 0);
@@ -772,7 +772,8 @@ static void check_draw(const pfi_degrade *d, int kind)
     switch (kind) {
     case PF_DKIND_GIF:
         assert_int_equal(d->codec, PF_CODEC_GIF);
-        assert_int_equal(d->kernel, PF_RS_NEAREST);
+        assert_true(d->kernel == PF_RS_NEAREST || d->kernel == PF_RS_BILINEAR);
+        if (d->kernel == PF_RS_BILINEAR) assert_true(in(d->scale, 2.5, 6.0) && d->gif_colors <= 128);
         assert_true(d->bg == PF_DBG_TRANSPARENT || d->bg == PF_DBG_SOLID);
         assert_true(d->gif_colors >= 32);
         break;
@@ -799,11 +800,26 @@ static void check_draw(const pfi_degrade *d, int kind)
     case PF_DKIND_WEBP:
         assert_int_equal(d->codec, PF_CODEC_WEBP);
         assert_true(d->kernel == PF_RS_NEAREST || d->kernel == PF_RS_BILINEAR);
-        assert_true(d->quality >= 60 && d->quality <= 85);
+        assert_true(in(d->scale, 2.0, 4.0) && d->quality >= 45 && d->quality <= 75);
         break;
     case PF_DKIND_BG_BUSY:
         assert_true(d->bg == PF_DBG_GRADIENT || d->bg == PF_DBG_NOISE);
         assert_true(d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_WEBP);
+        break;
+    case PF_DKIND_BG_FIELD:
+        assert_int_equal(d->bg, PF_DBG_FIELD);
+        assert_int_equal(d->codec, PF_CODEC_H264);
+        assert_int_equal(d->kernel, PF_RS_BILINEAR);
+        assert_true(d->field_blobs >= 4 && d->field_blobs <= 8 && d->field_near >= 1 && d->field_near <= 2);
+        for (int i = 0; i < d->field_blobs; i++)
+            assert_true(in(d->field_xy[i][0], -0.1, 1.1) && in(d->field_xy[i][1], -0.1, 1.1) &&
+                        in(d->field_radius[i], 0.08, 0.3));
+        assert_true(d->hold == 2 && d->hold_max == 3);
+        break;
+    case PF_DKIND_SCENE:
+        assert_int_equal(d->bg, PF_DBG_SOLID);
+        assert_true(d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_GIF || d->codec == PF_CODEC_WEBP);
+        assert_true(in(d->scale, 2.0, 8.0) && d->kernel <= PF_RS_BICUBIC);
         break;
     default: break;
     }
@@ -812,7 +828,7 @@ static void check_draw(const pfi_degrade *d, int kind)
 static void test_draw_kinds(void **state)
 {
     pfi_anim clean;
-    int solids = 0, magenta = 0, codec_seen[5] = {0}, bg_seen[4] = {0};
+    int solids = 0, magenta = 0, codec_seen[5] = {0}, bg_seen[5] = {0};
     (void)state;
     make_clip(&clean, 11, 10, 3);
     for (int kind = 0; kind < PF_DKIND_COUNT; kind++) {
@@ -842,12 +858,12 @@ static void test_draw_kinds(void **state)
         }
     }
     for (int c = 0; c < 5; c++) assert_true(codec_seen[c] > 0);
-    for (int b = 0; b < 4; b++) assert_true(bg_seen[b] > 0);
+    for (int b = 0; b < 5; b++) assert_true(bg_seen[b] > 0);
     /* magenta in about a third of the solids (ANY: 1/3, kinds: 0.25-0.35) */
     for (int s = 0; s < 3000; s++) {
         pfi_degrade d;
         pfi_degrade_draw(&d, s % PF_DKIND_COUNT, (uint64_t)s * 7919u);
-        if (d.bg != PF_DBG_SOLID) continue;
+        if (d.bg != PF_DBG_SOLID || s % PF_DKIND_COUNT == PF_DKIND_SCENE) continue;   /* never seen */
         solids++;
         magenta += d.bg_rgb[0][0] == 255 && d.bg_rgb[0][1] == 0 && d.bg_rgb[0][2] == 255;
     }
@@ -855,6 +871,85 @@ static void test_draw_kinds(void **state)
     assert_true(magenta > solids / 5 && magenta < solids / 2);
     assert_string_equal(pfi_degrade_kind_name(PF_DKIND_VIDEO_MODEL), "video_model");
     assert_string_equal(pfi_degrade_kind_name(99), "unknown");
+    pfi_anim_free(&clean);
+}
+
+/* The field background (bg_field): opaque, inside the blobs' colour box, and
+ * no plane (a least-squares plane per channel leaves a residual), where a
+ * gradient background of the same draw would leave none. */
+static double plane_residual(const pfi_anim *a, int ch)
+{
+    /* normal equations of v = p0 + p1 x + p2 y over every pixel of frame 0 */
+    double m[3][4] = {{0}};
+    const int W = a->width, H = a->height;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double b[3] = {1, x, y}, v = a->frames[0].rgba[((size_t)y * W + x) * 4 + ch];
+            for (int i = 0; i < 3; i++) {
+                for (int j = 0; j < 3; j++) m[i][j] += b[i] * b[j];
+                m[i][3] += b[i] * v;
+            }
+        }
+    for (int i = 0; i < 3; i++)   /* Gauss-Jordan, the matrix is positive definite */
+        for (int k = 0; k < 3; k++) {
+            if (k == i) continue;
+            const double f = m[k][i] / m[i][i];
+            for (int j = 0; j < 4; j++) m[k][j] -= f * m[i][j];
+        }
+    double ss = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double e = a->frames[0].rgba[((size_t)y * W + x) * 4 + ch] -
+                             (m[0][3] / m[0][0] + m[1][3] / m[1][1] * x + m[2][3] / m[2][2] * y);
+            ss += e * e;
+        }
+    return sqrt(ss / ((double)W * H));
+}
+
+static void test_field_background(void **state)
+{
+    (void)state;
+    pfi_anim clean, out;
+    assert_int_equal(pfi_anim_init(&clean, 24, 20), PF_OK);
+    uint8_t *f = calloc(24 * 20 * 4, 1);   /* all transparent: only the background shows */
+    assert_non_null(f);
+    assert_int_equal(pfi_anim_push(&clean, f, 100), PF_OK);
+    double worst = 1e9;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        pfi_degrade d;
+        pfi_degrade_draw(&d, PF_DKIND_BG_FIELD, seed);
+        d.codec = PF_CODEC_NONE, d.noise = 0, d.blur = 0, d.gamma = 1, d.exposure = 1, d.hold = d.hold_max = 1;
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
+        double res = 0;
+        for (int ch = 0; ch < 3; ch++) {
+            int lo = 255, hi = 0;
+            for (int i = 0; i < d.field_blobs; i++) {
+                lo = d.field_rgb[i][ch] < lo ? d.field_rgb[i][ch] : lo;
+                hi = d.field_rgb[i][ch] > hi ? d.field_rgb[i][ch] : hi;
+            }
+            for (size_t i = 0; i < (size_t)out.width * out.height; i++) {
+                const int v = out.frames[0].rgba[i * 4 + ch];
+                assert_true(v >= lo - 1 && v <= hi + 1);
+                assert_int_equal(out.frames[0].rgba[i * 4 + 3], 255);
+            }
+            res = fmax(res, plane_residual(&out, ch));
+        }
+        worst = fmin(worst, res);
+        pfi_anim_free(&out);
+        /* the same canvas as a two-stop gradient is a plane */
+        d.bg = PF_DBG_GRADIENT, d.bg_stops = 2, d.bg_angle = 30;
+        assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_OK);
+        for (int ch = 0; ch < 3; ch++) assert_true(plane_residual(&out, ch) < 1.0);
+        pfi_anim_free(&out);
+    }
+    printf("  field backgrounds: smallest plane residual %.1f levels\n", worst);
+    assert_true(worst > 3.0);
+    /* an invalid field is refused */
+    pfi_degrade d;
+    pfi_degrade_draw(&d, PF_DKIND_BG_FIELD, 9);
+    d.field_blobs = PF_DEGRADE_MAX_BLOBS + 1;
+    assert_int_equal(pfi_degrade_clip(&d, &clean, &out, NULL, NULL), PF_EINVAL);
+    free(f);
     pfi_anim_free(&clean);
 }
 
@@ -937,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_gif_exact_and_dither),
         cmocka_unit_test(test_chroma420),
         cmocka_unit_test(test_draw_kinds),
+        cmocka_unit_test(test_field_background),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,34 @@ static void test_sample_gt_aligned(void **state)
     pfi_sample_free(&s);
 }
 
+/* opaque_scene examples: the clean clip is composed over a tiled backdrop
+ * (procedural checkers without tiles), so the GT is opaque in every cell. */
+static void test_sample_scene_opaque(void **state)
+{
+    (void)state;
+    pfi_dataset d = {0};
+    int k_scene = -1;
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++)
+        if (pfi_sample_dkind(k) == PF_DKIND_SCENE) k_scene = k;
+    assert_true(k_scene >= 0);
+    pfi_sample_cfg c = small_cfg(k_scene);
+    pfi_sample s;
+    assert_int_equal(pfi_sample_alloc(&s, &c), PF_OK);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        assert_int_equal(pfi_sample_make(&s, &d, &c, seed, NULL, NULL), PF_OK);
+        const size_t plane = (size_t)s.H * s.W;
+        int valid = 0;
+        for (int t = 0; t < s.T; t++)
+            for (size_t i = 0; i < plane; i++) {
+                if (s.valid[(size_t)t * plane + i] == 0) continue;
+                valid++;
+                assert_true(s.gt[(size_t)t * 4 * plane + 3 * plane + i] == 1.0f);
+            }
+        assert_true(valid > 0);
+    }
+    pfi_sample_free(&s);
+}
+
 /* Same seed, same bytes; another seed, another example. */
 static void test_sample_deterministic(void **state)
 {
@@ -365,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_gt_aligned),
         cmocka_unit_test(test_sample_deterministic),
+        cmocka_unit_test(test_sample_scene_opaque),
         cmocka_unit_test(test_dataset_refuses_val),
         cmocka_unit_test(test_sample_matches_stream),
         cmocka_unit_test(test_loss_gradient),

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "palette/palette.h"
 #include "train/codec.h"
 #include "train/rng.h"
 
@@ -21,7 +22,7 @@
 
 static const char *const kind_names[PF_DKIND_COUNT] = {
     "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model", "webp_lossy", "bg_busy",
-    "video_bent"};
+    "video_bent", "bg_field", "opaque_scene"};
 
 const char *pfi_degrade_kind_name(int kind)
 {
@@ -103,6 +104,27 @@ static void draw_noise_bg(pfi_degrade *d, pfi_rng *r)
     d->bg_cells = 3 + pfi_rng_int(r, 9);
 }
 
+/* A field of 4..8 blobs (build.py kind_bg_field): 1..2 get a colour near the
+ * sprite's at clip time, the others hues spread around the circle at OKLab
+ * lightness 0.3..0.9 and chroma 0.05..0.2. Static (build.py drifts 60%). */
+static void draw_field(pfi_degrade *d, pfi_rng *r)
+{
+    d->bg = PF_DBG_FIELD;
+    d->field_blobs = 4 + pfi_rng_int(r, 5);
+    d->field_near = 1 + pfi_rng_int(r, 2);
+    const double h0 = pfi_rng_range(r, 0.0, TWO_PI);
+    for (int i = 0; i < d->field_blobs; i++) {
+        d->field_xy[i][0] = pfi_rng_range(r, -0.1, 1.1);
+        d->field_xy[i][1] = pfi_rng_range(r, -0.1, 1.1);
+        d->field_radius[i] = pfi_rng_range(r, 0.08, 0.3);
+        const double h = h0 + TWO_PI * i / d->field_blobs + pfi_rng_range(r, -0.3, 0.3),
+                     ch = pfi_rng_range(r, 0.05, 0.2);
+        float lab[3] = {(float)pfi_rng_range(r, 0.3, 0.9), (float)(ch * cos(h)), (float)(ch * sin(h))}, rgb[3];
+        pfi_oklab_to_srgb(lab, rgb);
+        for (int c = 0; c < 3; c++) d->field_rgb[i][c] = (uint8_t)pfi_clampi((int)lrint(rgb[c] * 255.0f), 0, 255);
+    }
+}
+
 static void draw_h264(pfi_degrade *d, pfi_rng *r, int crf_lo, int crf_hi)
 {
     d->codec = PF_CODEC_H264;
@@ -182,11 +204,19 @@ static void draw_kind(pfi_degrade *d, pfi_rng *r, int kind)
 {
     switch (kind) {
     case PF_DKIND_GIF:
-        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.5, 2.0, 12.0);
+        /* half nearest (gif_dither), half bilinear 2.5..6x (gif_bilinear_dither,
+         * whose palette spends colours on blended edges and dithers them) */
+        if (pfi_rng_unit(r) < 0.5) {
+            d->scale = draw_scale(r, pfi_rng_unit(r) < 0.5, 2.0, 12.0);
+        } else {
+            d->kernel = PF_RS_BILINEAR;
+            d->scale = draw_scale(r, pfi_rng_unit(r) < 0.25, 2.5, 6.0);
+        }
         draw_transparent_or_solid(d, r);
         if (pfi_rng_unit(r) < 0.6) d->noise = pfi_rng_range(r, 0.5, 3.0);
         if (pfi_rng_unit(r) < 0.5) d->gamma = pfi_rng_range(r, 0.95, 1.05);
         draw_gif(d, r, 0);
+        if (d->kernel == PF_RS_BILINEAR && d->gif_colors > 128) d->gif_colors = 128;
         break;
     case PF_DKIND_H264_NEAREST:
         d->scale = draw_scale(r, 0, 2.0, 12.0);
@@ -225,13 +255,48 @@ static void draw_kind(pfi_degrade *d, pfi_rng *r, int kind)
         d->yuv709 = pfi_rng_unit(r) < 0.5;
         break;
     }
-    case PF_DKIND_WEBP:
-        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.4, 2.0, 12.0);
+    case PF_DKIND_WEBP:   /* build.py since 2026-12-05: the hidden set's 2..4x, q45..75 */
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.4, 2.0, 4.0);
         d->kernel = pfi_rng_unit(r) < 0.8 ? PF_RS_NEAREST : PF_RS_BILINEAR;
         draw_transparent_or_solid(d, r);
         if (pfi_rng_unit(r) < 0.5) d->noise = pfi_rng_range(r, 0.5, 2.0);
-        draw_webp(d, r, 60, 85);
+        draw_webp(d, r, 45, 75);
         break;
+    case PF_DKIND_BG_FIELD:
+        d->kernel = PF_RS_BILINEAR;
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.2, 2.5, 8.0);
+        d->blur = pfi_rng_range(r, 0.0, 0.15);
+        d->noise = pfi_rng_range(r, 0.5, 2.5);
+        if (pfi_rng_unit(r) < 0.5) d->gamma = pfi_rng_range(r, 0.95, 1.05);
+        d->hold = 2;
+        d->hold_max = 3;
+        draw_field(d, r);
+        draw_h264(d, r, 18, 28);
+        d->yuv709 = pfi_rng_unit(r) < 0.5;
+        break;
+    case PF_DKIND_SCENE: {
+        /* the clean clip is opaque, so the background is never seen */
+        const double u = pfi_rng_unit(r);
+        d->kernel = (pfi_resample_kind)pfi_rng_int(r, 3);
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.3, 2.0, 8.0);
+        if (d->kernel != PF_RS_NEAREST) d->blur = pfi_rng_range(r, 0.0, 0.15);
+        d->noise = pfi_rng_range(r, 0.0, 2.0);
+        if (pfi_rng_unit(r) < 0.5) d->gamma = pfi_rng_range(r, 0.95, 1.05);
+        draw_solid(d, r, 0.0);
+        if (u < 0.45) {
+            draw_h264(d, r, 18, 28);
+            if (pfi_rng_unit(r) < 0.6) {
+                d->hold = 2;
+                d->hold_max = 3;
+            }
+        } else if (u < 0.7) {
+            draw_gif(d, r, 0);
+            if (d->gif_colors < 64) d->gif_colors = 64;
+        } else {
+            draw_webp(d, r, 55, 85);
+        }
+        break;
+    }
     case PF_DKIND_BG_BUSY:
         d->kernel = pfi_rng_unit(r) < 0.6 ? PF_RS_NEAREST : PF_RS_BICUBIC;
         d->scale = draw_scale(r, pfi_rng_unit(r) < 0.4, 2.0, 12.0);
@@ -332,7 +397,10 @@ static pf_status check_params(const pfi_degrade *d, const pfi_logger *lg)
     else if (!in_range(d->noise, 0.0, 64.0)) bad = "noise";
     else if (!in_range(d->gamma, 0.2, 5.0)) bad = "gamma";
     else if (!in_range(d->exposure, 0.2, 5.0)) bad = "exposure";
-    else if ((int)d->bg < 0 || d->bg > PF_DBG_NOISE) bad = "background";
+    else if ((int)d->bg < 0 || d->bg > PF_DBG_FIELD) bad = "background";
+    else if (d->bg == PF_DBG_FIELD && (d->field_blobs < 1 || d->field_blobs > PF_DEGRADE_MAX_BLOBS ||
+                                       d->field_near < 0 || d->field_near > d->field_blobs))
+        bad = "field background";
     else if (d->bg == PF_DBG_GRADIENT && (d->bg_stops < 2 || d->bg_stops > 3)) bad = "bg_stops";
     else if (d->bg == PF_DBG_NOISE && (d->bg_cells < 1 || d->bg_cells > 64 ||
                                        !in_range(d->bg_blotch, 0.0, 1.0) ||
@@ -358,6 +426,11 @@ static pf_status check_params(const pfi_degrade *d, const pfi_logger *lg)
                     !isfinite(d->bend_phase[a][k]) || !in_range(d->bend_speed[a][k], -10.0, 10.0) ||
                     !in_range(d->bend_wobble[a][k], 0.0, 0.9))
                     bad = "bend modes";
+    if (!bad && d->bg == PF_DBG_FIELD)
+        for (int i = 0; i < d->field_blobs; i++)
+            if (!in_range(d->field_xy[i][0], -2.0, 3.0) || !in_range(d->field_xy[i][1], -2.0, 3.0) ||
+                !in_range(d->field_radius[i], 0.01, 2.0))
+                bad = "field blobs";
     if (!bad && (d->jitter_x > 0.0 || d->jitter_y > 0.0))
         for (int a = 0; a < 2; a++)
             for (int k = 0; k < 2; k++)
@@ -732,6 +805,27 @@ static pf_status make_background(const pfi_degrade *d, int W, int H, const doubl
                     p[c] = (float)(d->bg_rgb[k][c] * (1.0 - f) + d->bg_rgb[k + 1][c] * f);
             }
         return PF_OK;   /* a symmetric blur leaves a linear ramp as it is (but at stops) */
+    } else if (d->bg == PF_DBG_FIELD) {
+        /* each pixel mixes the blob colours with weights exp(-d_i^2 / (2 r_i^2)),
+         * normalised (in log space: far from every blob the nearest still wins) */
+        const double diag = hypot(W, H);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double lw[PF_DEGRADE_MAX_BLOBS], mx = -1e300, sw = 0.0, acc[3] = {0, 0, 0};
+                for (int i = 0; i < d->field_blobs; i++) {
+                    const double dx = x + 0.5 - d->field_xy[i][0] * W, dy = y + 0.5 - d->field_xy[i][1] * H,
+                                 rr = d->field_radius[i] * diag;
+                    lw[i] = -(dx * dx + dy * dy) / (2.0 * rr * rr);
+                    if (lw[i] > mx) mx = lw[i];
+                }
+                for (int i = 0; i < d->field_blobs; i++) {
+                    const double wgt = exp(lw[i] - mx);
+                    sw += wgt;
+                    for (int c = 0; c < 3; c++) acc[c] += wgt * d->field_rgb[i][c];
+                }
+                float *p = bg + ((size_t)y * (size_t)W + (size_t)x) * 3;
+                for (int c = 0; c < 3; c++) p[c] = (float)(acc[c] / sw);
+            }
     } else {
         int cells = d->bg_cells;
         double *grid = pfi_malloc4((size_t)cells + 1, (size_t)cells + 1, 3, sizeof(double));
@@ -768,6 +862,33 @@ static pf_status make_background(const pfi_degrade *d, int W, int H, const doubl
         free(scratch);
     }
     return PF_OK;
+}
+
+/* Replaces the colours of blobs 0..field_near-1 by that of a random opaque
+ * pixel of `f` (w x h RGBA8) moved 0.03..0.1 OKLab in a random direction,
+ * so the field matches the sprite somewhere. No opaque pixel: unchanged. */
+static void field_near_colours(pfi_degrade *d, const pfi_frame *f, int w, int h)
+{
+    pfi_rng r;
+    pfi_rng_seed(&r, d->seed ^ 0xf1e1dull);
+    const size_t npx = (size_t)w * (size_t)h;
+    for (int i = 0; i < d->field_near; i++) {
+        size_t at = npx;
+        for (int tries = 0; tries < 64 && at == npx; tries++) {
+            const size_t k = (size_t)pfi_rng_int(&r, (int)(npx < INT_MAX ? npx : INT_MAX));
+            if (f->rgba[k * 4 + 3] >= 128) at = k;
+        }
+        if (at == npx) return;
+        float lab[3], rgb[3];
+        pfi_srgb8_to_oklab(f->rgba + at * 4, lab);
+        const double dist = pfi_rng_range(&r, 0.03, 0.1), th = pfi_rng_range(&r, 0.0, TWO_PI),
+                     ph = pfi_rng_range(&r, -1.0, 1.0);   /* a direction: lightness share ph */
+        lab[0] += (float)(dist * ph);
+        lab[1] += (float)(dist * sqrt(1.0 - ph * ph) * cos(th));
+        lab[2] += (float)(dist * sqrt(1.0 - ph * ph) * sin(th));
+        pfi_oklab_to_srgb(lab, rgb);
+        for (int c = 0; c < 3; c++) d->field_rgb[i][c] = (uint8_t)pfi_clampi((int)lrint(rgb[c] * 255.0f), 0, 255);
+    }
 }
 
 /* ---- one frame ------------------------------------------------------------------ */
@@ -962,7 +1083,9 @@ pf_status pfi_degrade_clip(const pfi_degrade *d, const pfi_anim *clean, pfi_anim
             st = PF_ENOMEM;
             goto fail;
         }
-        if ((st = make_background(d, W, H, gk, r, bg)) < 0) goto fail;
+        pfi_degrade dd = *d;
+        if (d->bg == PF_DBG_FIELD) field_near_colours(&dd, &clean->frames[0], w, h);
+        if ((st = make_background(&dd, W, H, gk, r, bg)) < 0) goto fail;
     }
     if (d->gamma != 1.0 || d->exposure != 1.0) {
         if (!(lut = malloc((TONE_LUT + 1) * sizeof *lut))) {

@@ -48,8 +48,12 @@ typedef enum pfi_dbg_kind {
     PF_DBG_TRANSPARENT = 0, /* no background: the output keeps (soft) alpha */
     PF_DBG_SOLID = 1,       /* bg_rgb[0] */
     PF_DBG_GRADIENT = 2,    /* linear through bg_stops colours bg_rgb[0..], along bg_angle */
-    PF_DBG_NOISE = 3        /* bg_rgb[0] + smooth colour blotches + grain */
+    PF_DBG_NOISE = 3,       /* bg_rgb[0] + smooth colour blotches + grain */
+    PF_DBG_FIELD = 4        /* no plane: field_blobs colour blobs mixed with normalised
+                               Gaussian weights (tests/evalset/degrade.py bg_field), static */
 } pfi_dbg_kind;
+
+#define PF_DEGRADE_MAX_BLOBS 8
 
 typedef enum pfi_codec_kind {
     PF_CODEC_NONE = 0,
@@ -59,9 +63,10 @@ typedef enum pfi_codec_kind {
     PF_CODEC_GIF = 4     /* palette quantisation + dither (what a GIF stores) */
 } pfi_codec_kind;
 
-/* Families of parameters for pfi_degrade_draw. 1..6 are the evaluation
- * set's kinds (tests/evalset/README.md) with build.py's ranges, so
- * training can report per kind; ANY draws over the full ranges below. */
+/* Families of parameters for pfi_degrade_draw. 1..9 are evaluation-set
+ * kinds (tests/evalset/README.md) with build.py's ranges, so training can
+ * report per kind (GIF also covers gif_bilinear_dither); ANY draws over
+ * the full ranges below. */
 enum {
     PF_DKIND_ANY = 0,
     PF_DKIND_GIF = 1,           /* "gif_dither" */
@@ -71,7 +76,10 @@ enum {
     PF_DKIND_WEBP = 5,          /* "webp_lossy" */
     PF_DKIND_BG_BUSY = 6,       /* "bg_busy" */
     PF_DKIND_BENT = 7,          /* "video_bent": a bent, wobbling lattice (issue 13) */
-    PF_DKIND_COUNT = 8
+    PF_DKIND_BG_FIELD = 8,      /* "bg_field": a busy background that is no plane */
+    PF_DKIND_SCENE = 9,         /* "opaque_scene": parameters for a fully opaque clean clip
+                                   (the caller composes the scene: train/sample.c) */
+    PF_DKIND_COUNT = 10
 };
 
 /* One clip's degradation. pfi_degrade_draw fills every field within the
@@ -124,6 +132,15 @@ typedef struct pfi_degrade {
     double bg_blotch;        /* noise bg: blotch sigma, 0..1 units, 0.05..0.2 */
     double bg_grain;         /* noise bg: grain sigma, 0..1 units, 0.01..0.06 */
     int bg_cells;            /* noise bg: blotch grid cells per side, 3..11 */
+    int field_blobs;         /* field bg: blobs, drawn 4..8, valid 1..PF_DEGRADE_MAX_BLOBS */
+    double field_xy[PF_DEGRADE_MAX_BLOBS][2];  /* blob centres, share of the canvas side,
+                                                  drawn -0.1..1.1 (past the edges too) */
+    double field_radius[PF_DEGRADE_MAX_BLOBS]; /* Gaussian radius, share of the canvas
+                                                  diagonal, drawn 0.08..0.3 */
+    uint8_t field_rgb[PF_DEGRADE_MAX_BLOBS][3];
+    int field_near;          /* field bg: blobs 0..field_near-1 take, at clip time, a colour
+                                0.03..0.1 OKLab from an opaque pixel of the first clean frame
+                                (a field that matches the sprite somewhere); drawn 1..2 */
     /* chroma and codec */
     int chroma420;           /* 4:2:0 round trip before the codec: 0 off, 1 BT.601 full
                                 range, 2 BT.601 limited range */
@@ -160,8 +177,10 @@ typedef struct pfi_degrade_geom {
  * 0..0.3, noise 0..6, gamma 0.9..1.1, exposure 0.85..1.15, every
  * background (magenta in about a third of solids), chroma420 on about a
  * quarter of codec-free / GIF / WebP clips, codec H264 CRF 18..32 /
- * MJPEG q 2..12 / WebP 50..90 / GIF / none. The seven evaluation kinds use
- * tests/evalset/build.py's ranges (see pfi_degrade_draw in degrade.c). */
+ * MJPEG q 2..12 / WebP 50..90 / GIF / none. The evaluation kinds use
+ * tests/evalset/build.py's ranges (see draw_kind in degrade.c); bg_field's
+ * blobs are static (build.py drifts them in 60%), and opaque_scene draws only
+ * the degradation: the caller composes an opaque clean clip. */
 void pfi_degrade_draw(pfi_degrade *d, int kind, uint64_t seed);
 
 /* Degrades `clean` (native W x H <= PF_DEGRADE_MAX_NATIVE a side, RGBA8,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grid/grid.h"
+#include "palette/palette.h"
 #include "train/degrade.h"
 #include "train/rng.h"
 #include "train/synth.h"
@@ -114,6 +115,93 @@ static pf_status clean_clip(pfi_anim *out, int *source, const pfi_dataset *d, co
                          pfi_rng_u64(r), NULL);
 }
 
+/* Fills rows y0..y1-1 of the opaque backdrop (W wide, RGBA8) with tile t
+ * repeated from a random offset; t NULL: a checker of two random colours
+ * with squares of 2..8 px. */
+static void fill_band(uint8_t *bg, int W, int y0, int y1, const pfi_tile *t, pfi_rng *r)
+{
+    uint8_t under[3], other[3];
+    for (int c = 0; c < 3; c++) under[c] = (uint8_t)pfi_rng_int(r, 256), other[c] = (uint8_t)pfi_rng_int(r, 256);
+    const int ox = pfi_rng_int(r, 64), oy = pfi_rng_int(r, 64), sq = 2 + pfi_rng_int(r, 7);
+    for (int y = y0; y < y1; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t *o = bg + ((size_t)y * W + x) * 4;
+            if (!t) {
+                memcpy(o, ((x + ox) / sq + (y + oy) / sq) % 2 ? other : under, 3);
+            } else {
+                const uint8_t *p = t->rgba + ((size_t)((y + oy) % t->h) * t->w + (size_t)((x + ox) % t->w)) * 4;
+                memcpy(o, p, 3);
+            }
+            o[3] = 255;
+        }
+}
+
+/* A wall or floor tile for a scene: opaque, with visible texture (mean
+ * OKLab distance to its mean colour >= SCENE_MIN_TEXTURE, as build.py's
+ * opaque_scene walls: no plain fills, which a key would rightly take for
+ * background). NULL when SCENE_TILE_TRIES draws find none. */
+#define SCENE_MIN_TEXTURE 0.05
+#define SCENE_TILE_TRIES 16
+static const pfi_tile *scene_tile(const pfi_dataset *d, pfi_rng *r)
+{
+    for (int i = 0; i < SCENE_TILE_TRIES && d->n_tiles > 0; i++) {
+        const pfi_tile *t = &d->tiles[pfi_rng_int(r, d->n_tiles)];
+        const size_t n = (size_t)t->w * t->h;
+        double mean[3] = {0, 0, 0}, dist = 0;
+        int opaque = 1;
+        for (size_t k = 0; k < n && opaque; k++) opaque = t->rgba[k * 4 + 3] == 255;
+        if (!opaque || n < 4) continue;
+        float (*lab)[3] = malloc(n * sizeof *lab);
+        if (!lab) return NULL;
+        for (size_t k = 0; k < n; k++) {
+            pfi_srgb8_to_oklab(t->rgba + k * 4, lab[k]);
+            for (int c = 0; c < 3; c++) mean[c] += lab[k][c] / (double)n;
+        }
+        for (size_t k = 0; k < n; k++)
+            dist += sqrt(pow(lab[k][0] - mean[0], 2) + pow(lab[k][1] - mean[1], 2) + pow(lab[k][2] - mean[2], 2));
+        free(lab);
+        if (dist / (double)n >= SCENE_MIN_TEXTURE) return t;
+    }
+    return NULL;
+}
+
+/* Replaces `clip` by an opaque scene (the evaluation set's opaque_scene): its
+ * frames over a wall of one tile repeated over the canvas and, in 70%, a floor
+ * band of another tile under the bottom 20..45%. Nothing may be keyed. */
+static pf_status make_scene(pfi_anim *clip, const pfi_dataset *d, pfi_rng *r)
+{
+    const int W = clip->width, H = clip->height;
+    uint8_t *bg = malloc((size_t)W * H * 4), *buf = malloc((size_t)W * H * 4);
+    pfi_anim out = {0};
+    pf_status st = bg && buf ? pfi_anim_init(&out, W, H) : PF_ENOMEM;
+    if (st == PF_OK) {
+        const pfi_tile *wall = scene_tile(d, r), *floor_t = scene_tile(d, r);
+        const int yf = pfi_rng_unit(r) < 0.7 ? H - (int)(H * pfi_rng_range(r, 0.2, 0.45)) : H;
+        fill_band(bg, W, 0, yf, wall, r);
+        fill_band(bg, W, yf, H, floor_t, r);
+        out.loop = clip->loop;
+    }
+    for (int t = 0; t < clip->count && st == PF_OK; t++) {
+        const uint8_t *f = clip->frames[t].rgba;
+        for (size_t i = 0; i < (size_t)W * H; i++) {
+            const int a = f[i * 4 + 3];
+            for (int c = 0; c < 3; c++)
+                buf[i * 4 + c] = (uint8_t)((f[i * 4 + c] * a + bg[i * 4 + c] * (255 - a) + 127) / 255);
+            buf[i * 4 + 3] = 255;
+        }
+        st = pfi_anim_push(&out, buf, clip->frames[t].duration_ms);
+    }
+    free(bg);
+    free(buf);
+    if (st < 0) {
+        pfi_anim_free(&out);
+        return st;
+    }
+    pfi_anim_free(clip);
+    *clip = out;
+    return PF_OK;
+}
+
 /* ---- the detected grid and the aligned GT ------------------------------------------ */
 
 /* Copies a (C, rows*f, cols*f) plane set into the crop (C, H*f, W*f) at
@@ -145,6 +233,7 @@ static pf_status make_once(pfi_sample *s, const pfi_dataset *d, const pfi_sample
     pfi_degrade dp;
     int kind = c->kind >= 0 ? c->kind : pfi_rng_int(r, PF_SAMPLE_KINDS);
     pf_status st = clean_clip(&clean, &s->source, d, c, r);
+    if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_SCENE) st = make_scene(&clean, d, r);
     if (st < 0) goto done;
     pfi_degrade_draw(&dp, pfi_sample_dkind(kind), pfi_rng_u64(r));
     if ((st = pfi_degrade_clip(&dp, &clean, &deg, &geom, lg)) < 0) goto done;

@@ -18,10 +18,10 @@
 #include "train/degrade.h"
 #include "train/rng.h"
 
-/* Degradation kinds: the seven of the evaluation set (degrade.h PF_DKIND_GIF
- * .. PF_DKIND_BENT) and an eighth, "any", over the full ranges (every
- * kernel, MJPEG, ...). */
-#define PF_SAMPLE_KINDS 8
+/* Degradation kinds: nine of the evaluation set's (degrade.h PF_DKIND_GIF
+ * .. PF_DKIND_SCENE; opaque_scene composes its clean clip over tiles) and a
+ * tenth, "any", over the full ranges (every kernel, MJPEG, ...). */
+#define PF_SAMPLE_KINDS 10
 
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
 int pfi_sample_dkind(int k);

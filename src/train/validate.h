@@ -10,7 +10,7 @@
 
 #include "base/common.h"
 
-#define PF_VAL_MAX_KINDS 8
+#define PF_VAL_MAX_KINDS 16   /* the evaluation set has 12 */
 
 typedef struct pfi_val_kind {
     char name[32];          /* degradation kind, e.g. "h264_smooth" */
