@@ -48,6 +48,7 @@
 #include "grid/edges.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define MESH_WINDOW_CELLS 1.5     /* demodulation window sigma, cells */
@@ -111,19 +112,33 @@ struct pfi_mesh {
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The q-quantile (0..1) of v (n), via a sorted copy in tmp. */
+/* The q-quantile (0..1) of v (n): the element of rank floor(q (n - 1)),
+ * the one a sort would put there, selected in a copy in tmp (Hoare's
+ * quickselect, median-of-three pivot: expected O(n)). */
 static double quantile(const double *v, size_t n, double q, double *tmp)
 {
     if (n == 0) return 0;
     memcpy(tmp, v, sizeof *v * n);
-    qsort(tmp, n, sizeof *tmp, cmp_double);
-    return tmp[(size_t)clampd(q * (double)(n - 1), 0, (double)(n - 1))];
+    const ptrdiff_t k = (ptrdiff_t)clampd(q * (double)(n - 1), 0, (double)(n - 1));
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1;
+    while (lo < hi) {
+        const double a = tmp[lo], b = tmp[lo + (hi - lo) / 2], c = tmp[hi];
+        const double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {   /* then [lo, j] <= pivot <= [i, hi], and (j, i) == pivot */
+            while (tmp[i] < pivot) i++;
+            while (tmp[j] > pivot) j--;
+            if (i <= j) {
+                const double t = tmp[i];
+                tmp[i++] = tmp[j];
+                tmp[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return tmp[k];
 }
 
 static double node_pos(const mesh_axis *a, int j) { return (double)j * a->step; }
