@@ -427,8 +427,8 @@ static void test_wild_clip(void **state)
         skip();
     }
     assert_int_equal(pfi_read_anim(&in, path, &lim, 1, NULL), PF_OK);
-    if (tu_exists("models/pixelfix-v2.safetensors"))
-        assert_int_equal(pf_model_load(&model, "models/pixelfix-v2.safetensors", &p), PF_OK);
+    if (tu_exists("models/pixelfix-v3.safetensors"))
+        assert_int_equal(pf_model_load(&model, "models/pixelfix-v3.safetensors", &p), PF_OK);
     assert_int_equal(pf_stream_open(&st, in.width, in.height, &p, model), PF_OK);
     for (int t = 0; t <= in.count; t++) {
         if (t < in.count)
