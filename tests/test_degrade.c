@@ -816,6 +816,16 @@ static void check_draw(const pfi_degrade *d, int kind)
                         in(d->field_radius[i], 0.08, 0.3));
         assert_true(d->hold == 2 && d->hold_max == 3);
         break;
+    case PF_DKIND_ENCLOSED:
+        assert_int_equal(d->bg, PF_DBG_SOLID);
+        assert_true(d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_WEBP);
+        assert_true(in(d->scale, 2.5, 8.0) && d->kernel <= PF_RS_BICUBIC);
+        break;
+    case PF_DKIND_MINORITY:
+        assert_true(d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_GIF || d->codec == PF_CODEC_WEBP);
+        assert_true(in(d->scale, 2.0, 7.0) && d->kernel <= PF_RS_BICUBIC);
+        if (d->codec == PF_CODEC_GIF) assert_true(d->gif_colors <= 128);
+        break;
     case PF_DKIND_SCENE:
         assert_int_equal(d->bg, PF_DBG_SOLID);
         assert_true(d->codec == PF_CODEC_H264 || d->codec == PF_CODEC_GIF || d->codec == PF_CODEC_WEBP);

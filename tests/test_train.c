@@ -14,6 +14,7 @@
 #include "train/synth.h"
 #include "train/dataset.h"
 #include "io/io.h"
+#include "palette/palette.h"
 #include "core/stream_tap.h"
 
 static pfi_sample_cfg small_cfg(int kind)
@@ -84,6 +85,106 @@ static void test_sample_scene_opaque(void **state)
         assert_true(valid > 0);
     }
     pfi_sample_free(&s);
+}
+
+/* Transparent pixels (alpha < 128) of frame f that no 4-connected path of
+ * transparent pixels joins to the canvas border: enclosed background. */
+static int enclosed_pixels(const pfi_anim *a, int f)
+{
+    const int W = a->width, H = a->height;
+    const uint8_t *p = a->frames[f].rgba;
+    uint8_t *seen = calloc((size_t)W * H, 1);
+    int *q = malloc(sizeof *q * (size_t)W * H), head = 0, tail = 0, clear = 0;
+    assert_true(seen && q);
+    for (int i = 0; i < W * H; i++) {
+        const int x = i % W, y = i / W;
+        clear += p[i * 4 + 3] < 128;
+        if (p[i * 4 + 3] < 128 && (x == 0 || y == 0 || x == W - 1 || y == H - 1)) seen[i] = 1, q[tail++] = i;
+    }
+    while (head < tail) {
+        const int i = q[head++], x = i % W, y = i / W;
+        const int nb[4] = {x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1};
+        for (int d = 0; d < 4; d++)
+            if (nb[d] >= 0 && !seen[nb[d]] && p[nb[d] * 4 + 3] < 128) seen[nb[d]] = 1, q[tail++] = nb[d];
+    }
+    free(seen);
+    free(q);
+    return clear - tail;
+}
+
+/* The clean-clip changes of enclosed and minority_hue: the ring keeps every
+ * opaque pixel, paints only transparent ones, and encloses background; the
+ * recolour moves 1-5% of the opaque pixels to a distant hue at about the
+ * same lightness and leaves alpha alone. */
+static void test_sample_ring_recolour(void **state)
+{
+    (void)state;
+    int painted = 0, enclosing = 0, recoloured = 0;
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        pfi_anim a = {0}, b = {0};
+        assert_int_equal(pfi_synth_clip(&a, 28, 26, 3, seed, NULL), PF_OK);
+        assert_int_equal(pfi_synth_clip(&b, 28, 26, 3, seed, NULL), PF_OK);
+        pfi_rng r;
+        pfi_rng_seed(&r, seed * 77);
+        pfi_sample_ring(&b, &r);
+        int added = 0;
+        for (int t = 0; t < a.count; t++)
+            for (int i = 0; i < a.width * a.height; i++) {
+                const uint8_t *p = a.frames[t].rgba + (size_t)i * 4, *o = b.frames[t].rgba + (size_t)i * 4;
+                if (p[3] >= 128) assert_memory_equal(p, o, 4);
+                else added += o[3] >= 128;
+            }
+        painted += added > 0;
+        enclosing += enclosed_pixels(&b, 0) > enclosed_pixels(&a, 0);
+        pfi_anim_free(&b);
+
+        assert_int_equal(pfi_synth_clip(&b, 28, 26, 3, seed, NULL), PF_OK);
+        pfi_sample_recolour(&b, &r);
+        /* the hue of the commonest chromatic colour (10: none) */
+        float main_hue = 10.0f;
+        {
+            int best = 0;
+            const uint8_t *f0 = a.frames[0].rgba;
+            for (int i = 0; i < a.width * a.height; i++) {
+                int same = 0;
+                float lab[3];
+                if (f0[i * 4 + 3] < 128) continue;
+                pfi_srgb8_to_oklab(f0 + (size_t)i * 4, lab);
+                if (hypotf(lab[1], lab[2]) <= 0.03f) continue;
+                for (int j = 0; j < a.width * a.height; j++)
+                    same += f0[j * 4 + 3] >= 128 && memcmp(f0 + (size_t)j * 4, f0 + (size_t)i * 4, 3) == 0;
+                if (same > best) best = same, main_hue = atan2f(lab[2], lab[1]);
+            }
+        }
+        int opaque = 0, moved = 0;
+        for (int t = 0; t < a.count; t++)
+            for (int i = 0; i < a.width * a.height; i++) {
+                const uint8_t *p = a.frames[t].rgba + (size_t)i * 4, *o = b.frames[t].rgba + (size_t)i * 4;
+                assert_int_equal(p[3], o[3]);
+                if (p[3] < 128) continue;
+                opaque++;
+                if (memcmp(p, o, 3) == 0) continue;
+                moved++;
+                float lp[3], lo[3];
+                pfi_srgb8_to_oklab(p, lp);
+                pfi_srgb8_to_oklab(o, lo);
+                assert_true(fabsf(lp[0] - lo[0]) < 0.1f);
+                if (hypotf(lo[1], lo[2]) > 0.1f) {   /* not crushed by the gamut: a hue */
+                    float dh = fabsf(atan2f(lo[2], lo[1]) - main_hue);
+                    if (dh > 3.14159265f) dh = 6.2831853f - dh;
+                    assert_true(main_hue > 9.0f || dh > 0.5f);   /* 29 degrees off the main colour */
+                }
+            }
+        if (moved) {
+            recoloured++;
+            assert_true(moved * 100 >= opaque && moved * 20 <= opaque);
+        }
+        pfi_anim_free(&a);
+        pfi_anim_free(&b);
+    }
+    printf("  of 24 clips: the ring painted %d and enclosed background in %d; the recolour moved %d\n", painted,
+           enclosing, recoloured);
+    assert_true(painted >= 20 && enclosing >= 6 && recoloured >= 4);
 }
 
 /* Same seed, same bytes; another seed, another example. */
@@ -394,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_sample_gt_aligned),
         cmocka_unit_test(test_sample_deterministic),
         cmocka_unit_test(test_sample_scene_opaque),
+        cmocka_unit_test(test_sample_ring_recolour),
         cmocka_unit_test(test_dataset_refuses_val),
         cmocka_unit_test(test_sample_matches_stream),
         cmocka_unit_test(test_loss_gradient),

@@ -22,7 +22,7 @@
 
 static const char *const kind_names[PF_DKIND_COUNT] = {
     "any", "gif_dither", "h264_nearest", "h264_smooth", "video_model", "webp_lossy", "bg_busy",
-    "video_bent", "bg_field", "opaque_scene"};
+    "video_bent", "bg_field", "opaque_scene", "enclosed", "minority_hue"};
 
 const char *pfi_degrade_kind_name(int kind)
 {
@@ -274,6 +274,38 @@ static void draw_kind(pfi_degrade *d, pfi_rng *r, int kind)
         draw_h264(d, r, 18, 28);
         d->yuv709 = pfi_rng_unit(r) < 0.5;
         break;
+    case PF_DKIND_ENCLOSED:   /* build.py kind_enclosed */
+        d->kernel = (pfi_resample_kind)pfi_rng_int(r, 3);
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.2, 2.5, 8.0);
+        if (d->kernel != PF_RS_NEAREST) d->blur = pfi_rng_range(r, 0.0, 0.15);
+        d->noise = pfi_rng_range(r, 0.0, 2.0);
+        draw_solid(d, r, 0.3);
+        if (pfi_rng_unit(r) < 0.5) {
+            d->hold = 2;
+            d->hold_max = 3;
+        }
+        if (pfi_rng_unit(r) < 0.6) draw_h264(d, r, 18, 28);
+        else draw_webp(d, r, 55, 80);
+        break;
+    case PF_DKIND_MINORITY: {   /* build.py kind_minority_hue */
+        const double u = pfi_rng_unit(r);
+        d->kernel = (pfi_resample_kind)pfi_rng_int(r, 3);
+        d->scale = draw_scale(r, pfi_rng_unit(r) < 0.3, 2.0, 7.0);
+        d->noise = pfi_rng_range(r, 0.0, 2.0);
+        if (u < 0.5) {
+            draw_solid(d, r, 0.3);
+            draw_h264(d, r, 20, 30);
+        } else {
+            draw_transparent_or_solid(d, r);
+            if (u < 0.8) {
+                draw_webp(d, r, 45, 75);
+            } else {
+                draw_gif(d, r, 0);
+                if (d->gif_colors > 128) d->gif_colors = 128;
+            }
+        }
+        break;
+    }
     case PF_DKIND_SCENE: {
         /* the clean clip is opaque, so the background is never seen */
         const double u = pfi_rng_unit(r);

@@ -63,7 +63,7 @@ typedef enum pfi_codec_kind {
     PF_CODEC_GIF = 4     /* palette quantisation + dither (what a GIF stores) */
 } pfi_codec_kind;
 
-/* Families of parameters for pfi_degrade_draw. 1..9 are evaluation-set
+/* Families of parameters for pfi_degrade_draw. 1..11 are evaluation-set
  * kinds (tests/evalset/README.md) with build.py's ranges, so training can
  * report per kind (GIF also covers gif_bilinear_dither); ANY draws over
  * the full ranges below. */
@@ -79,7 +79,11 @@ enum {
     PF_DKIND_BG_FIELD = 8,      /* "bg_field": a busy background that is no plane */
     PF_DKIND_SCENE = 9,         /* "opaque_scene": parameters for a fully opaque clean clip
                                    (the caller composes the scene: train/sample.c) */
-    PF_DKIND_COUNT = 10
+    PF_DKIND_ENCLOSED = 10,     /* "enclosed": background pockets (the caller draws a line
+                                   behind the sprite that encloses them: train/sample.c) */
+    PF_DKIND_MINORITY = 11,     /* "minority_hue": a small distinct hue (the caller recolours
+                                   a few per cent of the sprite: train/sample.c) */
+    PF_DKIND_COUNT = 12
 };
 
 /* One clip's degradation. pfi_degrade_draw fills every field within the
@@ -179,8 +183,9 @@ typedef struct pfi_degrade_geom {
  * quarter of codec-free / GIF / WebP clips, codec H264 CRF 18..32 /
  * MJPEG q 2..12 / WebP 50..90 / GIF / none. The evaluation kinds use
  * tests/evalset/build.py's ranges (see draw_kind in degrade.c); bg_field's
- * blobs are static (build.py drifts them in 60%), and opaque_scene draws only
- * the degradation: the caller composes an opaque clean clip. */
+ * blobs are static (build.py drifts them in 60%), and opaque_scene, enclosed
+ * and minority_hue draw only the degradation: the caller composes the clean
+ * clip. */
 void pfi_degrade_draw(pfi_degrade *d, int kind, uint64_t seed);
 
 /* Degrades `clean` (native W x H <= PF_DEGRADE_MAX_NATIVE a side, RGBA8,

@@ -202,6 +202,192 @@ static pf_status make_scene(pfi_anim *clip, const pfi_dataset *d, pfi_rng *r)
     return PF_OK;
 }
 
+/* The box of the pixels opaque in any frame (x1, y1 exclusive); 0 if none. */
+static int opaque_box(const pfi_anim *a, int box[4])
+{
+    box[0] = a->width, box[1] = a->height, box[2] = box[3] = 0;
+    for (int t = 0; t < a->count; t++)
+        for (int y = 0; y < a->height; y++)
+            for (int x = 0; x < a->width; x++)
+                if (a->frames[t].rgba[((size_t)y * a->width + x) * 4 + 3] >= 128) {
+                    if (x < box[0]) box[0] = x;
+                    if (y < box[1]) box[1] = y;
+                    if (x + 1 > box[2]) box[2] = x + 1;
+                    if (y + 1 > box[3]) box[3] = y + 1;
+                }
+    return box[2] > box[0];
+}
+
+/* A line drawn behind the sprite in every frame (the evaluation set's
+ * enclosed, compose.plan_ring), 1-2 px thick, so that background between
+ * it and the sprite is enclosed: a ground line along the feet (45%), an
+ * ellipse of 0.9-1.15 x the half box (35%, running behind the limbs) or the
+ * box itself (20%), each 0-2 px off the box. Its colour: the sprite's
+ * darkest (an outline, 40%), one of its pixels' (30%) or a saturated one.
+ * Only transparent pixels are drawn (it is behind); no opaque pixel: as is. */
+void pfi_sample_ring(pfi_anim *clip, pfi_rng *r)
+{
+    const int W = clip->width, H = clip->height;
+    int box[4];
+    if (!opaque_box(clip, box)) return;
+    const double u = pfi_rng_unit(r), f = pfi_rng_range(r, 0.9, 1.15), m = pfi_rng_unit(r);
+    const int shape = u < 0.45 ? 0 : u < 0.8 ? 1 : 2, thick = 1 + pfi_rng_int(r, 2), gap = pfi_rng_int(r, 3);
+    uint8_t rgb[3];
+    const uint8_t *f0 = clip->frames[0].rgba;
+    int best = -1;
+    float best_l = 2.0f;
+    for (int i = 0; i < W * H; i++)
+        if (f0[i * 4 + 3] >= 128) {
+            float lab[3];
+            pfi_srgb8_to_oklab(f0 + (size_t)i * 4, lab);
+            if (lab[0] < best_l) best_l = lab[0], best = i;
+        }
+    if (best < 0) return;
+    if (m < 0.4) {
+        memcpy(rgb, f0 + (size_t)best * 4, 3);
+    } else if (m < 0.7) {
+        int at = best;
+        for (int tries = 0; tries < 64; tries++) {
+            const int k = pfi_rng_int(r, W * H);
+            if (f0[k * 4 + 3] >= 128) {
+                at = k;
+                break;
+            }
+        }
+        memcpy(rgb, f0 + (size_t)at * 4, 3);
+    } else {
+        const double h = pfi_rng_range(r, 0.0, 6.283185307179586);
+        float lab[3] = {(float)pfi_rng_range(r, 0.45, 0.75), (float)(0.2 * cos(h)), (float)(0.2 * sin(h))}, c[3];
+        pfi_oklab_to_srgb(lab, c);
+        for (int k = 0; k < 3; k++) rgb[k] = (uint8_t)pfi_clampi((int)lrintf(c[k] * 255.0f), 0, 255);
+    }
+    const double cx = 0.5 * (box[0] + box[2]), cy = 0.5 * (box[1] + box[3]);
+    const double ax = 0.5 * (box[2] - box[0]) * (shape == 1 ? f : 1.0) + gap + 0.5 * thick,
+                 ay = 0.5 * (box[3] - box[1]) * (shape == 1 ? f : 1.0) + gap + 0.5 * thick;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double px = x + 0.5, py = y + 0.5;
+            int on;
+            if (shape == 0) {   /* the ground: the box's last rows, and the gap below */
+                on = x >= box[0] - gap && x < box[2] + gap && y >= box[3] - thick && y < box[3] + gap;
+            } else if (shape == 1) {   /* |radius - 1| within half the thickness, in pixels */
+                const double dx = (px - cx) / ax, dy = (py - cy) / ay, rr = sqrt(dx * dx + dy * dy);
+                const double scale = sqrt(pow(dx * ax, 2) + pow(dy * ay, 2)) / fmax(rr, 1e-9);
+                on = fabs(rr - 1.0) * scale < 0.5 * thick;
+            } else {
+                const int x0 = box[0] - gap - thick, x1 = box[2] + gap + thick, y0 = box[1] - gap - thick,
+                          y1 = box[3] + gap + thick;
+                on = x >= x0 && x < x1 && y >= y0 && y < y1 &&
+                     (x < x0 + thick || x >= x1 - thick || y < y0 + thick || y >= y1 - thick);
+            }
+            if (!on) continue;
+            for (int t = 0; t < clip->count; t++) {
+                uint8_t *p = clip->frames[t].rgba + ((size_t)y * W + x) * 4;
+                if (p[3] >= 128) continue;
+                memcpy(p, rgb, 3);
+                p[3] = 255;
+            }
+        }
+}
+
+/* A small but distinct hue (the evaluation set's minority_hue,
+ * compose.plan_recolour): a group of the clip's colours within
+ * MINORITY_GROUP OKLab of one of them (neither near black nor near white)
+ * that holds 1-5% of the opaque pixels, drawn among all such groups; else
+ * a cap, the top rows of the sprite's box holding 2-4% of them. Its pixels
+ * take a hue far from the clip's main colours at chroma 0.15-0.25, their
+ * lightness kept.
+ * More than MINORITY_MAX_COLOURS distinct colours: groups are not looked for. */
+#define MINORITY_GROUP 0.1f
+#define MINORITY_MAX_COLOURS 512
+#define MINORITY_HUE_TRIES 16
+
+typedef struct colour_count {
+    uint8_t rgb[3];
+    float lab[3];
+    size_t n;
+} colour_count;
+
+/* The distinct opaque colours and their counts; -1 past cap. */
+static int count_colours(const pfi_anim *a, colour_count *c, int cap, size_t *opaque)
+{
+    const size_t npx = (size_t)a->width * a->height;
+    int n = 0;
+    *opaque = 0;
+    for (int t = 0; t < a->count; t++)
+        for (size_t i = 0; i < npx; i++) {
+            const uint8_t *p = a->frames[t].rgba + i * 4;
+            if (p[3] < 128) continue;
+            ++*opaque;
+            int k = 0;
+            while (k < n && memcmp(c[k].rgb, p, 3) != 0) k++;
+            if (k == n) {
+                if (n == cap) return -1;
+                memcpy(c[n].rgb, p, 3);
+                pfi_srgb8_to_oklab(p, c[n].lab);
+                c[n++].n = 0;
+            }
+            c[k].n++;
+        }
+    return n;
+}
+
+void pfi_sample_recolour(pfi_anim *clip, pfi_rng *r)
+{
+    const size_t npx = (size_t)clip->width * clip->height;
+    colour_count *c = malloc(sizeof *c * MINORITY_MAX_COLOURS);
+    size_t opaque = 0;
+    if (!c) return;
+    const int n = count_colours(clip, c, MINORITY_MAX_COLOURS, &opaque);
+    int seed = -1, seen = 0;
+    for (int k = 0; k < n && opaque > 0; k++) {   /* a uniform draw among the groups that fit */
+        if (c[k].lab[0] < 0.25f || c[k].lab[0] > 0.9f) continue;
+        size_t g = 0;
+        for (int j = 0; j < n; j++) g += pfi_oklab_dist(c[j].lab, c[k].lab) < MINORITY_GROUP ? c[j].n : 0;
+        if (g * 100 >= opaque && g * 20 <= opaque && pfi_rng_int(r, ++seen) == 0) seed = k;
+    }
+    int box[4], cap_rows = 0;
+    if (seed < 0 && opaque > 0 && opaque_box(clip, box)) {   /* a cap */
+        size_t in = 0;
+        for (int y = box[1]; y < box[3] && in * 50 < opaque; y++, cap_rows++)
+            for (int t = 0; t < clip->count; t++)
+                for (int x = box[0]; x < box[2]; x++) in += clip->frames[t].rgba[((size_t)y * clip->width + x) * 4 + 3] >= 128;
+        if (in * 25 > opaque) cap_rows = 0;
+    }
+    if (seed >= 0 || cap_rows > 0) {
+        const float *ref = seed >= 0 ? c[seed].lab : NULL;
+        /* the hue: of MINORITY_HUE_TRIES draws, the farthest from every
+         * chromatic colour (chroma over 0.03) holding 3% of the pixels */
+        double h = 0, best = -1;
+        for (int k = 0; k < MINORITY_HUE_TRIES; k++) {
+            const double hk = pfi_rng_range(r, 0.0, 6.283185307179586);
+            double far = 3.141592653589793;
+            for (int j = 0; j < n; j++) {
+                if (c[j].n * 100 < 3 * opaque || hypot(c[j].lab[1], c[j].lab[2]) <= 0.03) continue;
+                double dh = fabs(hk - atan2(c[j].lab[2], c[j].lab[1]));
+                dh = fmod(dh, 6.283185307179586);
+                far = fmin(far, dh > 3.141592653589793 ? 6.283185307179586 - dh : dh);
+            }
+            if (far > best) best = far, h = hk;
+        }
+        const double ch = pfi_rng_range(r, 0.15, 0.25);
+        for (int t = 0; t < clip->count; t++)
+            for (size_t i = 0; i < npx; i++) {
+                uint8_t *p = clip->frames[t].rgba + i * 4;
+                float lab[3], out[3], rgb[3];
+                if (p[3] < 128) continue;
+                pfi_srgb8_to_oklab(p, lab);
+                if (ref ? pfi_oklab_dist(lab, ref) >= MINORITY_GROUP
+                        : (int)(i / (size_t)clip->width) >= box[1] + cap_rows)
+                    continue;
+                out[0] = lab[0], out[1] = (float)(ch * cos(h)), out[2] = (float)(ch * sin(h));
+                pfi_oklab_to_srgb(out, rgb);
+                for (int k = 0; k < 3; k++) p[k] = (uint8_t)pfi_clampi((int)lrintf(rgb[k] * 255.0f), 0, 255);
+            }
+    }
+    free(c);
+}
+
 /* ---- the detected grid and the aligned GT ------------------------------------------ */
 
 /* Copies a (C, rows*f, cols*f) plane set into the crop (C, H*f, W*f) at
@@ -234,6 +420,8 @@ static pf_status make_once(pfi_sample *s, const pfi_dataset *d, const pfi_sample
     int kind = c->kind >= 0 ? c->kind : pfi_rng_int(r, PF_SAMPLE_KINDS);
     pf_status st = clean_clip(&clean, &s->source, d, c, r);
     if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_SCENE) st = make_scene(&clean, d, r);
+    if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_ENCLOSED) pfi_sample_ring(&clean, r);
+    if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_MINORITY) pfi_sample_recolour(&clean, r);
     if (st < 0) goto done;
     pfi_degrade_draw(&dp, pfi_sample_dkind(kind), pfi_rng_u64(r));
     if ((st = pfi_degrade_clip(&dp, &clean, &deg, &geom, lg)) < 0) goto done;

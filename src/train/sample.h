@@ -18,13 +18,29 @@
 #include "train/degrade.h"
 #include "train/rng.h"
 
-/* Degradation kinds: nine of the evaluation set's (degrade.h PF_DKIND_GIF
- * .. PF_DKIND_SCENE; opaque_scene composes its clean clip over tiles) and a
- * tenth, "any", over the full ranges (every kernel, MJPEG, ...). */
-#define PF_SAMPLE_KINDS 10
+/* Degradation kinds: eleven of the evaluation set's (degrade.h PF_DKIND_GIF
+ * .. PF_DKIND_MINORITY; opaque_scene, enclosed and minority_hue change the
+ * clean clip first) and a twelfth, "any", over the full ranges (every
+ * kernel, MJPEG, ...). */
+#define PF_SAMPLE_KINDS 12
 
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
 int pfi_sample_dkind(int k);
+
+/* Clean-clip changes of two evaluation kinds (tests/evalset/compose.py),
+ * in place on RGBA8 frames, opaque pixels meaning alpha >= 128:
+ * - pfi_sample_ring (enclosed): a 1-2 px line behind the sprite (a ground
+ *   line, an ellipse or the box around the opaque pixels of all frames),
+ *   painted opaque on transparent pixels only, so that it encloses pockets
+ *   of background; opaque pixels are left as they are;
+ * - pfi_sample_recolour (minority_hue): the opaque colours within 0.1 OKLab
+ *   of one of them (OKLab L 0.25..0.9) that hold 1-5% of the opaque pixels,
+ *   or else the top rows of the sprite holding 2-4% of them, take a hue far
+ *   from every chromatic colour holding 3% of the pixels, at chroma
+ *   0.15..0.25 with their lightness kept; alpha is left as it is.
+ * Either leaves the clip as it is when it finds nothing to work on. */
+void pfi_sample_ring(pfi_anim *clip, pfi_rng *r);
+void pfi_sample_recolour(pfi_anim *clip, pfi_rng *r);
 
 typedef struct pfi_sample_cfg {
     int T;              /* frames per window, 2..64 */
