@@ -999,13 +999,6 @@ static int cmp_entry(const void *a, const void *b)
     return memcmp(x->rgb, y->rgb, 3);
 }
 
-static void to_srgb8(const float lab[3], uint8_t q[3])
-{
-    float rgb[3];
-    pfi_oklab_to_srgb(lab, rgb);
-    for (int d = 0; d < 3; d++) q[d] = (uint8_t)lrintf(rgb[d] * 255.0f);
-}
-
 /* Centres -> sRGB8 entries, sorted by OKLab L, then a, then b. Centres
  * that round to the same 8-bit colour are joined. */
 static void write_palette(pfi_palette *p, const ext *e)
@@ -1016,7 +1009,7 @@ static void write_palette(pfi_palette *p, const ext *e)
     for (int i = 0; i < e->k; i++) {
         uint8_t q[3];
         int j = 0;
-        to_srgb8(e->c[i], q);
+        pfi_oklab_to_srgb8(e->c[i], q);
         while (j < n && memcmp(ent[j].rgb, q, 3) != 0) j++;
         if (j < n) continue;
         memcpy(ent[n].rgb, q, 3);

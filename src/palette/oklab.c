@@ -115,6 +115,13 @@ void pfi_oklab_to_srgb(const float lab[3], float rgb[3])
     rgb[2] = linear_to_srgb(-0.0041960863f * l - 0.7034186147f * m + 1.7076147010f * s);
 }
 
+void pfi_oklab_to_srgb8(const float lab[3], uint8_t rgb[3])
+{
+    float f[3];
+    pfi_oklab_to_srgb(lab, f);
+    for (int c = 0; c < 3; c++) rgb[c] = (uint8_t)lrintf(f[c] * 255.0f);
+}
+
 float pfi_oklab_dist(const float a[3], const float b[3])
 {
     float d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];

@@ -17,6 +17,8 @@
 void pfi_srgb_to_oklab(const float rgb[3], float lab[3]);
 /* OKLab -> sRGB 0..1, clamped to the gamut cube. */
 void pfi_oklab_to_srgb(const float lab[3], float rgb[3]);
+/* OKLab -> sRGB8 (0..255): pfi_oklab_to_srgb rounded to nearest. */
+void pfi_oklab_to_srgb8(const float lab[3], uint8_t rgb[3]);
 /* sRGB8 -> OKLab through a 256-entry linearisation table. */
 void pfi_srgb8_to_oklab(const uint8_t rgb[3], float lab[3]);
 /* Euclidean OKLab distance. */

@@ -3,9 +3,12 @@
 #include "train/dataset.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "palette/palette.h"
 
 const char *const pfi_val_packages[] = {"xbill", "gnujump-data", "tecnoballz-data", NULL};
 
@@ -78,12 +81,34 @@ static pf_status load_anim(pfi_dataset *d, const char *clean_dir, json_t *a, con
     return st;
 }
 
+/* pfi_tile.texture of t, once at load (scenes pick their walls by it). */
+static double tile_texture(const pfi_tile *t)
+{
+    const size_t n = (size_t)t->w * t->h;
+    double mean[3] = {0, 0, 0}, dist = 0;
+    for (size_t k = 0; k < n; k++)
+        if (t->rgba[k * 4 + 3] != 255) return -1.0;
+    if (n < 4) return -1.0;
+    for (size_t k = 0; k < n; k++) {
+        float lab[3];
+        pfi_srgb8_to_oklab(t->rgba + k * 4, lab);
+        for (int c = 0; c < 3; c++) mean[c] += lab[c] / (double)n;
+    }
+    for (size_t k = 0; k < n; k++) {
+        float lab[3];
+        pfi_srgb8_to_oklab(t->rgba + k * 4, lab);
+        dist += sqrt(pow(lab[0] - mean[0], 2) + pow(lab[1] - mean[1], 2) + pow(lab[2] - mean[2], 2));
+    }
+    return dist / (double)n;
+}
+
 static pf_status load_tile(pfi_dataset *d, const char *clean_dir, const char *rel, const pfi_logger *lg)
 {
     pfi_tile t = {0};
     pf_status st = read_png(clean_dir, rel, &t.rgba, &t.w, &t.h, lg);
     if (st == PF_ELIMIT) return PF_OK;
     if (st < 0) return st;
+    t.texture = tile_texture(&t);
     pfi_tile *g = realloc(d->tiles, sizeof *g * (size_t)(d->n_tiles + 1));
     if (!g) {
         free(t.rgba);

@@ -20,6 +20,8 @@ extern const char *const pfi_val_packages[];
 typedef struct pfi_tile {
     uint8_t *rgba;          /* (h, w, 4) */
     int w, h;
+    double texture;         /* mean OKLab distance of its pixels to their mean colour;
+                               -1 unless fully opaque with at least 4 pixels */
 } pfi_tile;
 
 typedef struct pfi_dataset {

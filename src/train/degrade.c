@@ -119,9 +119,8 @@ static void draw_field(pfi_degrade *d, pfi_rng *r)
         d->field_radius[i] = pfi_rng_range(r, 0.08, 0.3);
         const double h = h0 + TWO_PI * i / d->field_blobs + pfi_rng_range(r, -0.3, 0.3),
                      ch = pfi_rng_range(r, 0.05, 0.2);
-        float lab[3] = {(float)pfi_rng_range(r, 0.3, 0.9), (float)(ch * cos(h)), (float)(ch * sin(h))}, rgb[3];
-        pfi_oklab_to_srgb(lab, rgb);
-        for (int c = 0; c < 3; c++) d->field_rgb[i][c] = (uint8_t)pfi_clampi((int)lrint(rgb[c] * 255.0f), 0, 255);
+        const float lab[3] = {(float)pfi_rng_range(r, 0.3, 0.9), (float)(ch * cos(h)), (float)(ch * sin(h))};
+        pfi_oklab_to_srgb8(lab, d->field_rgb[i]);
     }
 }
 
@@ -911,15 +910,14 @@ static void field_near_colours(pfi_degrade *d, const pfi_frame *f, int w, int h)
             if (f->rgba[k * 4 + 3] >= 128) at = k;
         }
         if (at == npx) return;
-        float lab[3], rgb[3];
+        float lab[3];
         pfi_srgb8_to_oklab(f->rgba + at * 4, lab);
         const double dist = pfi_rng_range(&r, 0.03, 0.1), th = pfi_rng_range(&r, 0.0, TWO_PI),
                      ph = pfi_rng_range(&r, -1.0, 1.0);   /* a direction: lightness share ph */
         lab[0] += (float)(dist * ph);
         lab[1] += (float)(dist * sqrt(1.0 - ph * ph) * cos(th));
         lab[2] += (float)(dist * sqrt(1.0 - ph * ph) * sin(th));
-        pfi_oklab_to_srgb(lab, rgb);
-        for (int c = 0; c < 3; c++) d->field_rgb[i][c] = (uint8_t)pfi_clampi((int)lrint(rgb[c] * 255.0f), 0, 255);
+        pfi_oklab_to_srgb8(lab, d->field_rgb[i]);
     }
 }
 

@@ -136,31 +136,17 @@ static void fill_band(uint8_t *bg, int W, int y0, int y1, const pfi_tile *t, pfi
         }
 }
 
-/* A wall or floor tile for a scene: opaque, with visible texture (mean
- * OKLab distance to its mean colour >= SCENE_MIN_TEXTURE, as build.py's
- * opaque_scene walls: no plain fills, which a key would rightly take for
- * background). NULL when SCENE_TILE_TRIES draws find none. */
+/* A wall or floor tile for a scene: opaque, with visible texture
+ * (pfi_tile.texture >= SCENE_MIN_TEXTURE, as build.py's opaque_scene
+ * walls: no plain fills, which a key would rightly take for background).
+ * NULL when SCENE_TILE_TRIES draws find none. */
 #define SCENE_MIN_TEXTURE 0.05
 #define SCENE_TILE_TRIES 16
 static const pfi_tile *scene_tile(const pfi_dataset *d, pfi_rng *r)
 {
     for (int i = 0; i < SCENE_TILE_TRIES && d->n_tiles > 0; i++) {
         const pfi_tile *t = &d->tiles[pfi_rng_int(r, d->n_tiles)];
-        const size_t n = (size_t)t->w * t->h;
-        double mean[3] = {0, 0, 0}, dist = 0;
-        int opaque = 1;
-        for (size_t k = 0; k < n && opaque; k++) opaque = t->rgba[k * 4 + 3] == 255;
-        if (!opaque || n < 4) continue;
-        float (*lab)[3] = malloc(n * sizeof *lab);
-        if (!lab) return NULL;
-        for (size_t k = 0; k < n; k++) {
-            pfi_srgb8_to_oklab(t->rgba + k * 4, lab[k]);
-            for (int c = 0; c < 3; c++) mean[c] += lab[k][c] / (double)n;
-        }
-        for (size_t k = 0; k < n; k++)
-            dist += sqrt(pow(lab[k][0] - mean[0], 2) + pow(lab[k][1] - mean[1], 2) + pow(lab[k][2] - mean[2], 2));
-        free(lab);
-        if (dist / (double)n >= SCENE_MIN_TEXTURE) return t;
+        if (t->texture >= SCENE_MIN_TEXTURE) return t;
     }
     return NULL;
 }
@@ -257,9 +243,8 @@ void pfi_sample_ring(pfi_anim *clip, pfi_rng *r)
         memcpy(rgb, f0 + (size_t)at * 4, 3);
     } else {
         const double h = pfi_rng_range(r, 0.0, 6.283185307179586);
-        float lab[3] = {(float)pfi_rng_range(r, 0.45, 0.75), (float)(0.2 * cos(h)), (float)(0.2 * sin(h))}, c[3];
-        pfi_oklab_to_srgb(lab, c);
-        for (int k = 0; k < 3; k++) rgb[k] = (uint8_t)pfi_clampi((int)lrintf(c[k] * 255.0f), 0, 255);
+        const float lab[3] = {(float)pfi_rng_range(r, 0.45, 0.75), (float)(0.2 * cos(h)), (float)(0.2 * sin(h))};
+        pfi_oklab_to_srgb8(lab, rgb);
     }
     const double cx = 0.5 * (box[0] + box[2]), cy = 0.5 * (box[1] + box[3]);
     const double ax = 0.5 * (box[2] - box[0]) * (shape == 1 ? f : 1.0) + gap + 0.5 * thick,
@@ -374,15 +359,14 @@ void pfi_sample_recolour(pfi_anim *clip, pfi_rng *r)
         for (int t = 0; t < clip->count; t++)
             for (size_t i = 0; i < npx; i++) {
                 uint8_t *p = clip->frames[t].rgba + i * 4;
-                float lab[3], out[3], rgb[3];
+                float lab[3], out[3];
                 if (p[3] < 128) continue;
                 pfi_srgb8_to_oklab(p, lab);
                 if (ref ? pfi_oklab_dist(lab, ref) >= MINORITY_GROUP
                         : (int)(i / (size_t)clip->width) >= box[1] + cap_rows)
                     continue;
                 out[0] = lab[0], out[1] = (float)(ch * cos(h)), out[2] = (float)(ch * sin(h));
-                pfi_oklab_to_srgb(out, rgb);
-                for (int k = 0; k < 3; k++) p[k] = (uint8_t)pfi_clampi((int)lrintf(rgb[k] * 255.0f), 0, 255);
+                pfi_oklab_to_srgb8(out, p);
             }
     }
     free(c);

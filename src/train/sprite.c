@@ -86,12 +86,11 @@ typedef struct sprite {
  * least MIN_DE from every entry. Returns the index, or -1. */
 static int pal_try_add(sprite *c, const float lab[3], float lmin, float lmax)
 {
-    float rgbf[3], q[3];
+    float q[3];
     uint8_t rgb[3];
 
     if (c->npal >= PF_SYNTH_MAX_COLORS) return -1;
-    pfi_oklab_to_srgb(lab, rgbf);
-    for (int i = 0; i < 3; i++) rgb[i] = (uint8_t)lrintf(pfi_clampf(rgbf[i], 0.f, 1.f) * 255.f);
+    pfi_oklab_to_srgb8(lab, rgb);
     pfi_srgb8_to_oklab(rgb, q);
     if (q[0] < lmin || q[0] >= lmax) return -1;
     for (int i = 0; i < c->npal; i++)
