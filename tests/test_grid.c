@@ -863,6 +863,37 @@ static void test_background(void **state)
     pfi_background_estimate(&bg, cc, nf, rows, cols);
     assert_int_equal(bg.kind, PF_BGK_NONE);
 
+    /* a grainy background of colour blotches (val bg_busy_06): bilinear
+     * blobs of +-0.2 every 6 cells plus grain, so that one neighbour pair
+     * in five steps by more than a drawn edge, but no two cells are one
+     * colour as a drawn texture's are. It is keyed, not taken as a scene */
+    {
+        float blob[6][6][3];
+        for (y = 0; y < 6; y++)
+            for (x = 0; x < 6; x++)
+                for (int c = 0; c < 3; c++) blob[y][x][c] = 0.45f + (float)(tu_uniform(&rng) - 0.5) * 0.4f;
+        for (t = 0; t < nf; t++) {
+            make_native(cells[t], rows, cols, bg_white, 0, &rng);
+            for (y = 0; y < rows; y++)
+                for (x = 0; x < cols; x++) {
+                    const size_t i = (size_t)y * cols + x;
+                    if (cells[t][i] < 0.95f) continue;   /* the sprites stay */
+                    const float gx = x / 6.f, gy = y / 6.f;
+                    const int x0 = (int)gx, y0 = (int)gy;
+                    const float fx = gx - x0, fy = gy - y0;
+                    const float grain = tu_uniform(&rng) < 0.3 ? 0.24f : 0.01f;   /* codec-flattened or not */
+                    for (int c = 0; c < 3; c++) {
+                        const float v = (1 - fy) * ((1 - fx) * blob[y0][x0][c] + fx * blob[y0][x0 + 1][c]) +
+                                        fy * ((1 - fx) * blob[y0 + 1][x0][c] + fx * blob[y0 + 1][x0 + 1][c]);
+                        cells[t][c * plane + i] = pfi_clampf(v + (float)(tu_uniform(&rng) - 0.5) * grain, 0, 1);
+                    }
+                }
+            cc[t] = cells[t];
+        }
+        pfi_background_estimate(&bg, cc, nf, rows, cols);
+        assert_int_not_equal(bg.kind, PF_BGK_NONE);
+    }
+
     for (t = 0; t < nf; t++) free(cells[t]);
     free(scratch);
 }
