@@ -911,17 +911,28 @@ static void test_background_pockets(void **state)
     uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
     pfi_background bg;
     (void)state;
-    for (int variant = 0; variant < 3; variant++) {
+    /* variants 3 and 4: the inside's rim mixes 10% of the ring in (a
+     * blurred upscale's edge cells). Inside a ring of one colour it is a
+     * drawn shape (a glasses lens on a white background, val enclosed_00)
+     * and stays; inside a ring of two colours (a gap between parts, val
+     * enclosed_03) it is keyed, as its inner cells are the background's */
+    for (int variant = 0; variant < 5; variant++) {
         const int keep = variant == 1;
         for (int y = 0; y < rows; y++)
             for (int x = 0; x < cols; x++) {
                 const size_t i = (size_t)y * cols + x;
                 int ring = x >= 15 && x <= 28 && y >= 2 && y <= 13 && (x == 15 || x == 28 || y == 2 || y == 13);
                 int block = x >= 3 && x <= 8 && y >= 3 && y <= 8 && !(x >= 5 && x <= 6 && y >= 5 && y <= 6);
-                static const float magenta[3] = {1, 0, 1}, dark[3] = {0.1f, 0.1f, 0.3f}, coat[3] = {0.93f, 0.06f, 0.93f};
+                static const float magenta[3] = {1, 0, 1}, dark[3] = {0.1f, 0.1f, 0.3f}, coat[3] = {0.93f, 0.06f, 0.93f},
+                                   yellow[3] = {0.9f, 0.8f, 0.1f};
                 int inside = x > 15 && x < 28 && y > 2 && y < 13;
+                int rim = inside && (x == 16 || x == 27 || y == 3 || y == 12);
                 for (int c = 0; c < 3; c++)
-                    cells[c * plane + i] = ring || block ? dark[c] : inside && variant == 2 ? coat[c] : magenta[c];
+                    cells[c * plane + i] = ring && variant == 4 && y == 2 ? yellow[c]
+                                         : ring || block ? dark[c]
+                                         : inside && variant == 2 ? coat[c]
+                                         : rim && variant >= 3 ? 0.9f * magenta[c] + 0.1f * dark[c]
+                                                               : magenta[c];
                 cells[3 * plane + i] = 1;
             }
         pfi_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
@@ -930,7 +941,8 @@ static void test_background_pockets(void **state)
         const float *a = cells + 3 * plane;
         assert_true(a[(size_t)20 * cols + 2] == 0);           /* open background */
         assert_true(a[(size_t)2 * cols + 20] == 1);           /* the ring */
-        assert_true(a[(size_t)8 * cols + 21] == (variant ? 1 : 0)); /* its inside */
+        assert_true(a[(size_t)8 * cols + 21] == (variant >= 1 && variant <= 3)); /* its inside */
+        assert_true(a[(size_t)3 * cols + 21] == (variant >= 1 && variant <= 3)); /* its rim */
         assert_true(a[(size_t)5 * cols + 5] == 1);            /* the small hole */
     }
     free(cells);
