@@ -1512,6 +1512,44 @@ static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t
     return merged;
 }
 
+/* The background's own colour inside the sprite: single-pixel specks of a
+ * magenta key (what a lossy 2.4x upscale leaves between outline cells,
+ * val h264_nearest_06) are cleared; a 7x7 patch of it (trousers of the
+ * green-screen colour, val video_model_04) is a sprite part and stays. */
+static void test_defringe_specks(void **state)
+{
+    (void)state;
+    static const uint8_t red[3] = {255, 0, 0}, magenta[3] = {255, 0, 255}, navy[3] = {20, 20, 90};
+    uint8_t rgba[16 * 16 * 4];
+    const uint8_t *frames[1] = {rgba};
+    for (int patch = 0; patch < 2; patch++) {
+        memset(rgba, 0, sizeof rgba);
+        for (int y = 2; y < 14; y++)
+            for (int x = 2; x < 14; x++) {
+                uint8_t *px = rgba + ((size_t)y * 16 + x) * 4;
+                const int outline = x == 2 || y == 2 || x == 13 || y == 13;
+                const int key = patch ? (x >= 4 && x < 11 && y >= 4 && y < 11)
+                                      : ((x == 5 && y == 5) || (x == 9 && y == 7) || (x == 6 && y == 10));
+                memcpy(px, outline ? navy : key ? magenta : red, 3);
+                px[3] = 255;
+            }
+        pfi_palette p;
+        memset(&p, 0, sizeof p);
+        p.n = 3;
+        memcpy(p.rgb[0], red, 3);
+        memcpy(p.rgb[1], navy, 3);
+        memcpy(p.rgb[2], magenta, 3);
+        pfi_palette_update_lab(&p);
+        int merged = -1;
+        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, magenta, &merged), PF_OK);
+        assert_int_equal(p.clear[2], patch ? 0 : 1);
+        assert_int_equal(p.clear[0] + p.clear[1], 0);
+        /* without a keyed colour nothing is the background */
+        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, NULL, &merged), PF_OK);
+        assert_int_equal(p.clear[2], 0);
+    }
+}
+
 static void test_defringe(void **state)
 {
     (void)state;
@@ -1669,6 +1707,7 @@ int main(void)
         cmocka_unit_test(test_snap_corner),
         cmocka_unit_test(test_black_point),
         cmocka_unit_test(test_defringe),
+        cmocka_unit_test(test_defringe_specks),
         cmocka_unit_test(test_defringe_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,7 +135,11 @@ void pfi_palette_map_frame(const pfi_palette *p, const float *cells, int w, int 
  *    transparent pixel or the frame's edge) that lies within 14 sRGB levels
  *    of the line from bg to an entry j: at 0.4..0.9 of the way to j it
  *    takes j's rgb; under 0.4 it is the background itself, left opaque by
- *    the key, and clear[i] is set (mapped to transparent).
+ *    the key, and clear[i] is set (mapped to transparent). An entry within
+ *    0.03 OKLab of such a background is cleared wherever its pixels are
+ *    when its 4-connected blobs average under 32 pixels: specks and
+ *    pockets smaller than the key's minimum (a sprite part of the key's
+ *    colour is one large blob).
  *  - Across a high-contrast edge: entry i takes entry a's rgb when i lies
  *    within 10 sRGB levels of the line from a to another entry b, 0.05..0.15
  *    of the way to b, a and b are at least 0.37 OKLab apart, and b is not
