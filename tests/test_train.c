@@ -368,6 +368,7 @@ static void test_loss_gradient(void **state)
     pfi_train_cfg tc = pfi_train_default_cfg();
     tc.batch = 1;
     tc.w_temporal = 2.0f;   /* make the temporal term count */
+    tc.w_snap = 4.0f;       /* and the palette snap */
     double L;
     nn_params_zero_grad(&m.p);
     assert_int_equal(pfi_train_example(&m, &s, &tc, &L), PF_OK);

@@ -57,6 +57,8 @@ static const char *const help =
 "      --warmup N          warm-up steps (default 200)\n"
 "      --w-rgb X, --w-alpha X, --w-temporal X\n"
 "                          loss weights (default 1, 0.5, 0.5)\n"
+"      --w-snap X          weight of the palette-snap loss: squared distance to the\n"
+"                          nearest GT colour of the window (default 0, off)\n"
 "Run:\n"
 "      --threads N         network threads (default 1; data is made on its own thread)\n"
 "      --prefetch N        examples made ahead (default 8; 0 = inline)\n"
@@ -73,7 +75,7 @@ static const char *const help =
 
 enum { O_OUT = 256, O_CONFIG, O_DATA, O_EXCLUDE, O_PANIM, O_PTILE, O_KIND, O_VAL, O_VALEVERY, O_VALSTRIDE,
        O_WIDTHS, O_RES, O_MIXER, O_K, O_WINDOW, O_CROP, O_BATCH, O_STEPS, O_LR, O_LRMIN, O_WARMUP, O_WRGB,
-       O_WALPHA, O_WTEMP, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
+       O_WALPHA, O_WTEMP, O_WSNAP, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
        O_PLOTPNG, O_ALPHA, O_EXPORT };
 
 static const struct option opts[] = {
@@ -89,6 +91,7 @@ static const struct option opts[] = {
     {"lr", required_argument, 0, O_LR}, {"lr-min", required_argument, 0, O_LRMIN},
     {"warmup", required_argument, 0, O_WARMUP}, {"w-rgb", required_argument, 0, O_WRGB},
     {"w-alpha", required_argument, 0, O_WALPHA}, {"w-temporal", required_argument, 0, O_WTEMP},
+    {"w-snap", required_argument, 0, O_WSNAP},
     {"threads", required_argument, 0, O_THREADS}, {"prefetch", required_argument, 0, O_PREFETCH},
     {"seed", required_argument, 0, O_SEED}, {"log-every", required_argument, 0, O_LOGEVERY},
     {"ckpt-every", required_argument, 0, O_CKPT}, {"max-minutes", required_argument, 0, O_MAXMIN},
@@ -181,6 +184,7 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
     case O_WRGB: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_rgb = (float)v; break;
     case O_WALPHA: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_alpha = (float)v; break;
     case O_WTEMP: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_temporal = (float)v; break;
+    case O_WSNAP: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_snap = (float)v; break;
     case O_THREADS: if (num(a, 0, 256, &v)) return bad(name, a, "0..256"); t->threads = (int)v; break;
     case O_PREFETCH: if (num(a, 0, 256, &v)) return bad(name, a, "0..256"); t->prefetch = (int)v; break;
     case O_SEED: if (num(a, 0, 1.8e19, &v)) return bad(name, a, "a number"); t->seed = strtoull(a, NULL, 10); break;

@@ -196,6 +196,7 @@ typedef struct work {
     float *z, *ga, *gz;                   /* (T, H, W) */
     float *p4, *g4, *gp4;                 /* (T, 4, H, W) premultiplied */
     float *dy;                            /* (T, 4, H, W) */
+    float pal[256 * 3];                   /* the window's GT colours, sRGB 0..1 */
     nn_state net;                         /* the network planned for training, its threads */
 } work;
 
@@ -225,8 +226,33 @@ static pf_status work_alloc(work *w, const nn_model *m, int threads, int T, int 
 }
 
 typedef struct losses {
-    double rgb, alpha, temporal;
+    double rgb, alpha, temporal, snap;
 } losses;
+
+/* The distinct GT-opaque colours of the example's cells on the grid, (K, 3)
+ * sRGB 0..1 in pal; 0 when there are more than 256 (no palette to snap to). */
+static int gt_palette(const pfi_sample *s, float *pal)
+{
+    const size_t plane = (size_t)s->H * s->W;
+    uint32_t key[256];
+    int K = 0;
+    for (int t = 0; t < s->T; t++) {
+        const float *gt = s->gt + (size_t)t * 4 * plane;
+        for (size_t i = 0; i < plane; i++) {
+            if (gt[3 * plane + i] < 0.5f || s->valid[(size_t)t * plane + i] <= 0) continue;
+            uint32_t k = 0;
+            for (int ch = 0; ch < 3; ch++) k = k << 8 | (uint32_t)lrintf(pfi_clampf(gt[ch * plane + i], 0, 1) * 255);
+            int j = 0;
+            while (j < K && key[j] != k) j++;
+            if (j < K) continue;
+            if (K == 256) return 0;
+            key[K] = k;
+            for (int ch = 0; ch < 3; ch++) pal[3 * K + ch] = gt[ch * plane + i];
+            K++;
+        }
+    }
+    return K;
+}
 
 /* Forward and backward of one example; gradients accumulate into the
  * model's parameter table, scaled by 1/batch through the weights. */
@@ -263,6 +289,13 @@ static pf_status run_example(nn_model *m, const pfi_sample *s, work *w, const pf
     memset(w->gp4, 0, sizeof(float) * 4 * n);
     out->rgb = nn_loss_charbonnier(w->grgb, c->w_rgb * inv_b, w->rgb, w->gtrgb, w->mask, T, 3, H, W, 1e-3f);
     out->alpha = nn_loss_bce_logits(w->gz, c->w_alpha * inv_b, w->z, w->ga, n);
+    out->snap = 0;
+    if (c->w_snap > 0) {
+        const int K = gt_palette(s, w->pal);
+        if (K > 0)
+            out->snap = nn_loss_palette_snap(w->grgb, c->w_snap * inv_b, w->rgb, w->pal, K, w->mask, T, H, W,
+                                             NN_SPACE_RGB);
+    }
     out->temporal = 0;
     if (c->w_temporal > 0 && T > 1) {
         for (int t = 0; t < T; t++)
@@ -312,7 +345,7 @@ pf_status pfi_train_example(nn_model *m, const pfi_sample *s, const pfi_train_cf
     pf_status st = work_alloc(&w, m, 1, s->T, s->H, s->W);
     if (st == PF_OK) st = run_example(m, s, &w, c, &l);
     work_free(&w);
-    *loss = (c->w_rgb * l.rgb + c->w_alpha * l.alpha + c->w_temporal * l.temporal) / c->batch;
+    *loss = (c->w_rgb * l.rgb + c->w_alpha * l.alpha + c->w_temporal * l.temporal + c->w_snap * l.snap) / c->batch;
     return st;
 }
 
@@ -445,7 +478,7 @@ static pf_status check_cfg(const pfi_train_cfg *c, const pfi_logger *lg)
     else if (c->sample.crop < 8 || c->sample.crop > 128 || c->sample.crop % 4) why = "crop must be a multiple of 4 in 8..128";
     else if (c->sample.crop % (1 << (c->net.levels - 1))) why = "crop must be a multiple of 2^(levels-1)";
     else if (c->prefetch < 0 || c->prefetch > 256) why = "prefetch must be 0..256";
-    else if (c->w_rgb < 0 || c->w_alpha < 0 || c->w_temporal < 0) why = "loss weights must be >= 0";
+    else if (c->w_rgb < 0 || c->w_alpha < 0 || c->w_temporal < 0 || c->w_snap < 0) why = "loss weights must be >= 0";
     if (why) {
         pfi_error(lg, "training configuration: %s", why);
         return PF_EINVAL;
@@ -504,7 +537,7 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
     csv_truncate(tp, first);
     snprintf(tp, sizeof tp, "%s/val.csv", c.out_dir);
     csv_truncate(tp, first);
-    if (!(tf = csv_open(c.out_dir, "train.csv", "step,elapsed_s,lr,loss,rgb,alpha,temporal,grad_norm,samples_per_s,data_wait", lg)) ||
+    if (!(tf = csv_open(c.out_dir, "train.csv", "step,elapsed_s,lr,loss,rgb,alpha,temporal,grad_norm,samples_per_s,data_wait,snap", lg)) ||
         (c.val_dir && !(vf = csv_open(c.out_dir, "val.csv", "step,kind,cases,failed,acc,acc_opaque,alpha_iou,flicker", lg)))) {
         st = PF_EOUTPUT;
         goto done;
@@ -512,7 +545,7 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
     if ((st = work_alloc(&w, &m, c.threads, c.sample.T, c.sample.crop, c.sample.crop)) < 0) goto done;
     if ((st = feeder_init(&fd, &d, &c.sample, c.seed, c.prefetch, first * c.batch, lg)) < 0) goto done;
 
-    double t0 = pfi_now_ms(), waited = 0, acc_l[4] = {0};
+    double t0 = pfi_now_ms(), waited = 0, acc_l[5] = {0};
     int acc_n = 0;
     for (int64_t step = first; step < c.steps;) {
         nn_params_zero_grad(&m.p);
@@ -531,13 +564,14 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
                 goto done;
             }
             sum.rgb += l.rgb / c.batch, sum.alpha += l.alpha / c.batch, sum.temporal += l.temporal / c.batch;
+            sum.snap += l.snap / c.batch;
         }
         st = nn_adamw_step(&opt, &m.p);
         if (st == PF_EINVAL) pfi_warn(lg, "step %lld: non-finite gradient, update skipped", (long long)step);
         else if (st < 0) goto done;
         step++;
-        const double loss = c.w_rgb * sum.rgb + c.w_alpha * sum.alpha + c.w_temporal * sum.temporal;
-        acc_l[0] += loss, acc_l[1] += sum.rgb, acc_l[2] += sum.alpha, acc_l[3] += sum.temporal;
+        const double loss = c.w_rgb * sum.rgb + c.w_alpha * sum.alpha + c.w_temporal * sum.temporal + c.w_snap * sum.snap;
+        acc_l[0] += loss, acc_l[1] += sum.rgb, acc_l[2] += sum.alpha, acc_l[3] += sum.temporal, acc_l[4] += sum.snap;
         acc_n++;
         const double el = (pfi_now_ms() - t0) / 1000;
         const int over = c.max_minutes > 0 && el > c.max_minutes * 60;
@@ -546,7 +580,7 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
             pfi_train_status s = {0};
             s.step = step, s.steps = c.steps;
             s.loss = acc_l[0] / acc_n, s.l_rgb = acc_l[1] / acc_n, s.l_alpha = acc_l[2] / acc_n,
-            s.l_temporal = acc_l[3] / acc_n;
+            s.l_temporal = acc_l[3] / acc_n, s.l_snap = acc_l[4] / acc_n;
             s.lr = opt.lr, s.grad_norm = opt.grad_norm;
             s.samples_per_s = (double)(step - first) * c.batch / (el > 0 ? el : 1e-9);
             s.data_wait = waited / 1000 / (el > 0 ? el : 1e-9);
@@ -554,8 +588,8 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
             feeder_stats(&fd, &s.stats);
             stats_add(&s.stats, &base);
             s.stopping = last || over;
-            fprintf(tf, "%lld,%.1f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.3f,%.3f\n", (long long)step, el, s.lr, s.loss,
-                    s.l_rgb, s.l_alpha, s.l_temporal, s.grad_norm, s.samples_per_s, s.data_wait);
+            fprintf(tf, "%lld,%.1f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.3f,%.3f,%.6g\n", (long long)step, el, s.lr, s.loss,
+                    s.l_rgb, s.l_alpha, s.l_temporal, s.grad_norm, s.samples_per_s, s.data_wait, s.l_snap);
             fflush(tf);
             memset(acc_l, 0, sizeof acc_l);
             acc_n = 0;

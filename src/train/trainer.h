@@ -13,6 +13,12 @@
  *   L = w_rgb Charbonnier(rgb, GT rgb | GT opaque)
  *     + w_alpha BCE(z, GT alpha)
  *     + w_temporal temporal-difference(premultiplied RGBA, GT's)
+ *     + w_snap palette snap(rgb, the window's GT colours | GT opaque): the
+ *       squared sRGB distance to the nearest colour of the clip's own
+ *       palette, aimed at exact palette colours (skipped for a window of
+ *       more than 256 GT colours). In sRGB, not OKLab: loss.c's OKLab has
+ *       a cube root whose slope near black is ~1e5, and black outlines
+ *       then own the gradient
  * (loss.h), over the cells on the grid (not the padding of small grids).
  * Every example of step s has the seed hash(seed, s * batch + b), so a
  * resumed run sees the same data as an uninterrupted one.
@@ -38,7 +44,7 @@ typedef struct pfi_train_cfg {
     int batch;                /* examples per step */
     int64_t steps;            /* total steps (the schedule's length) */
     nn_adamw_cfg opt;         /* opt.total is set to steps */
-    float w_rgb, w_alpha, w_temporal;
+    float w_rgb, w_alpha, w_temporal, w_snap;   /* w_snap: 0 = off (the default) */
     int threads;              /* network threads (gemm.h); the data thread is extra */
     int prefetch;             /* examples made ahead on a second thread; 0 = inline */
     uint64_t seed;
@@ -58,7 +64,7 @@ pfi_train_cfg pfi_train_default_cfg(void);
 /* What one progress report carries. */
 typedef struct pfi_train_status {
     int64_t step, steps;
-    double loss, l_rgb, l_alpha, l_temporal;  /* means over the last log_every steps */
+    double loss, l_rgb, l_alpha, l_temporal, l_snap;  /* means over the last log_every steps */
     double lr, grad_norm;
     double samples_per_s;     /* examples per second since the start (or resume) */
     double data_wait;         /* share of the time the network waited for data */
