@@ -200,7 +200,7 @@ static int border_is_scene(const pfi_background *bg, const float *const *cells, 
 #define FIELD_RUN_SHARE 16       /* ... or 1/16 of the ring, whichever is longer */
 #define FIELD_STEP_MIN 0.035f    /* OKLab: the field's step limits */
 #define FIELD_STEP_MAX 0.07f
-#define FIELD_MIN_SMOOTH 0.90    /* share of the ring in runs, over the frames (opaque scenes: at most 0.77 on dev + val) */
+#define FIELD_MIN_SMOOTH 0.80    /* share of the ring in runs, over the frames (opaque scenes: at most 0.77 on dev + val; val bg_busy_06, grainy blotches, 0.82) */
 #define FIELD_MAX_PLANE 0.92     /* a plane that fits more of the border is keyed as one ... */
 #define PLANE_THR_MAX 0.15f      /* ... unless its inlier threshold (OKLab) had to grow to this
                                     cap: then the plane swallowed the border rather than fit it */
