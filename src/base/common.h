@@ -108,4 +108,15 @@ void pfi_temp_release(int slot);
 static inline int pfi_clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 static inline float pfi_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* The 4-neighbours of pixel i of a w x h plane (row-major): left, right,
+ * up, down, -1 where one falls outside. */
+static inline void pfi_neighbours4(int32_t i, int w, int h, int32_t nb[4])
+{
+    const int x = i % w, y = i / w;
+    nb[0] = x > 0 ? i - 1 : -1;
+    nb[1] = x < w - 1 ? i + 1 : -1;
+    nb[2] = y > 0 ? i - w : -1;
+    nb[3] = y < h - 1 ? i + w : -1;
+}
+
 #endif /* PF_COMMON_H */

@@ -580,10 +580,8 @@ static int one_colour_rim(const float *cells, int rows, int cols, const uint8_t 
     size_t m = 0, best = 0;
     if (!lab) return 1;
     for (size_t k = 0; k < n; k++) {
-        const int32_t i = pocket[k];
-        const int x = i % cols, y = i / cols;
-        const int32_t nb[4] = {x > 0 ? i - 1 : -1, x < cols - 1 ? i + 1 : -1, y > 0 ? i - cols : -1,
-                               y < rows - 1 ? i + cols : -1};
+        int32_t nb[4];
+        pfi_neighbours4(pocket[k], cols, rows, nb);
         for (int d = 0; d < 4; d++)
             if (nb[d] >= 0 && scratch[nb[d]] == 0) {
                 const float rgb[3] = {cells[nb[d]], cells[plane + nb[d]], cells[2 * plane + nb[d]]};
@@ -625,9 +623,8 @@ static void key_pockets(const pfi_background *bg, const float *cells, int rows, 
         scratch[seed] = 4;   /* visited */
         while (head < tail) {
             const int32_t i = queue[head++];
-            const int x = i % cols, y = i / cols;
-            const int32_t nb[4] = {x > 0 ? i - 1 : -1, x < cols - 1 ? i + 1 : -1, y > 0 ? i - cols : -1,
-                                   y < rows - 1 ? i + cols : -1};
+            int32_t nb[4];
+            pfi_neighbours4(i, cols, rows, nb);
             int rim = 0;
             for (int d = 0; d < 4; d++) {
                 rim |= nb[d] < 0 || scratch[nb[d]] == 0;

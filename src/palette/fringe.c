@@ -207,10 +207,8 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
             queue[tail++] = (int32_t)s0;
             seen[s0] = 1;
             while (head < tail) {
-                const int32_t i = queue[head++];
-                const int x = i % w, y = i / w;
-                const int32_t nb[4] = {x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1,
-                                       y < h - 1 ? i + w : -1};
+                int32_t nb[4];
+                pfi_neighbours4(queue[head++], w, h, nb);
                 for (int d = 0; d < 4; d++)
                     if (nb[d] >= 0 && !seen[nb[d]] && idx[nb[d]] >= 0 && same_bg[idx[nb[d]]]) {
                         seen[nb[d]] = 1;

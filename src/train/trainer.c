@@ -229,6 +229,12 @@ typedef struct losses {
     double rgb, alpha, temporal, snap;
 } losses;
 
+/* The weighted sum of the terms, as the gradient sees them. */
+static double loss_total(const pfi_train_cfg *c, const losses *l)
+{
+    return c->w_rgb * l->rgb + c->w_alpha * l->alpha + c->w_temporal * l->temporal + c->w_snap * l->snap;
+}
+
 /* The distinct GT-opaque colours of the example's cells on the grid, (K, 3)
  * sRGB 0..1 in pal; 0 when there are more than 256 (no palette to snap to). */
 static int gt_palette(const pfi_sample *s, float *pal)
@@ -345,7 +351,7 @@ pf_status pfi_train_example(nn_model *m, const pfi_sample *s, const pfi_train_cf
     pf_status st = work_alloc(&w, m, 1, s->T, s->H, s->W);
     if (st == PF_OK) st = run_example(m, s, &w, c, &l);
     work_free(&w);
-    *loss = (c->w_rgb * l.rgb + c->w_alpha * l.alpha + c->w_temporal * l.temporal + c->w_snap * l.snap) / c->batch;
+    *loss = loss_total(c, &l) / c->batch;
     return st;
 }
 
@@ -570,7 +576,7 @@ pf_status pfi_train(const pfi_train_cfg *cfg, pfi_train_progress_fn progress, vo
         if (st == PF_EINVAL) pfi_warn(lg, "step %lld: non-finite gradient, update skipped", (long long)step);
         else if (st < 0) goto done;
         step++;
-        const double loss = c.w_rgb * sum.rgb + c.w_alpha * sum.alpha + c.w_temporal * sum.temporal + c.w_snap * sum.snap;
+        const double loss = loss_total(&c, &sum);
         acc_l[0] += loss, acc_l[1] += sum.rgb, acc_l[2] += sum.alpha, acc_l[3] += sum.temporal, acc_l[4] += sum.snap;
         acc_n++;
         const double el = (pfi_now_ms() - t0) / 1000;
