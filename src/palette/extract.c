@@ -59,6 +59,9 @@
 #define BLEND_SPAN  0.04f   /* and its on-path cells spread over this share of the path */
 #define BLEND_SHARE 0.8     /* and this share of its weight is on the path */
 #define BLEND_ELONG 2.0     /* and it is stretched along the path this much more than across */
+#define BLEND_FLAT  0.25    /* and under this share of its weight lies inside flat patches: an edge
+                               blend is one cell wide, a dithered dark-grey shirt between a black
+                               screen and a grey frame is not (val opaque_scene_03) */
 #define SPREAD_MAX  0.028f  /* a cluster spread wider (sd, principal axis) splits */
 #define COV_RADIUS  0.08f   /* ... measured on members this close to its centre */
 #define MERGE_DIST  0.04f   /* auto: centres closer than this are joined */
@@ -110,6 +113,7 @@ typedef struct ext {
     size_t nb;          /* occupied cells */
     double *sum;        /* (nb, 3) OKLab sums */
     double *w;          /* (nb) weights */
+    double *fw;         /* (nb) of which from colours inside flat patches */
     float *lab;         /* (nb, 3) OKLab means */
     float *tp;          /* (nb, 3) toed means */
     int *cell;          /* (nb) grid cell */
@@ -126,7 +130,7 @@ typedef struct ext {
 
 static void ext_free(ext *e)
 {
-    free(e->sum); free(e->w); free(e->lab); free(e->tp); free(e->cell); free(e->asg);
+    free(e->sum); free(e->w); free(e->fw); free(e->lab); free(e->tp); free(e->cell); free(e->asg);
     free(e->mask); free(e->mem); free(e->mstart);
     free(e->c); free(e->ct); free(e->cw);
 }
@@ -165,12 +169,13 @@ static void drop_centre(ext *e, int i)
 
 /* ---- histogram ------------------------------------------------------------ */
 
-/* Bins the m colours (OKLab (m, 3), weights (m) or NULL) into occupied
- * cells of the toed grid, keeping exact OKLab sums so means lose nothing
+/* Bins the m colours (OKLab (m, 3), weights (m) or NULL, flat (m) or NULL)
+ * into occupied cells of the toed grid, keeping exact OKLab sums so means lose nothing
  * to the cell size. Colours that are not finite or lie outside L -0.5..1.5,
  * a and b -1..1, and weights that are not finite and positive, are skipped.
  * slot: (NCELL) scratch. Errors: PF_ENOMEM. */
-static pf_status build_bins(ext *e, const float *lab, const float *weights, size_t m, int *slot)
+static pf_status build_bins(ext *e, const float *lab, const float *weights, const uint8_t *flat, size_t m,
+                            int *slot)
 {
     size_t cap = 4096, used = 0, npts = 0;
     double wsum = 0;
@@ -178,8 +183,9 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
     for (int i = 0; i < NCELL; i++) slot[i] = -1;
     e->sum = pfi_malloc4(cap, 3, sizeof(double), 1);
     e->w = pfi_malloc4(cap, sizeof(double), 1, 1);
+    e->fw = pfi_malloc4(cap, sizeof(double), 1, 1);
     e->cell = pfi_malloc4(cap, sizeof(int), 1, 1);
-    if (!e->sum || !e->w || !e->cell) return PF_ENOMEM;
+    if (!e->sum || !e->w || !e->fw || !e->cell) return PF_ENOMEM;
     for (size_t i = 0; i < m; i++) {
         const float *x = lab + 3 * i;
         double wi = weights ? weights[i] : 1.0;
@@ -197,20 +203,23 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
                 if (a) e->sum = a;
                 void *b = realloc(e->w, nc * sizeof(double));
                 if (b) e->w = b;
+                void *f = realloc(e->fw, nc * sizeof(double));
+                if (f) e->fw = f;
                 void *d = realloc(e->cell, nc * sizeof(int));
                 if (d) e->cell = d;
-                if (!a || !b || !d) return PF_ENOMEM;
+                if (!a || !b || !f || !d) return PF_ENOMEM;
                 cap = nc;
             }
             s = slot[c] = (int)used++;
             e->sum[3 * s] = e->sum[3 * s + 1] = e->sum[3 * s + 2] = 0;
-            e->w[s] = 0;
+            e->w[s] = e->fw[s] = 0;
             e->cell[s] = c;
         }
         e->sum[3 * s] += wi * x[0];
         e->sum[3 * s + 1] += wi * x[1];
         e->sum[3 * s + 2] += wi * x[2];
         e->w[s] += wi;
+        if (flat && flat[i]) e->fw[s] += wi;
         wsum += wi;
         npts++;
     }
@@ -229,6 +238,7 @@ static pf_status build_bins(ext *e, const float *lab, const float *weights, size
         for (int d = 0; d < 3; d++) e->lab[3 * s + d] = (float)(e->sum[3 * s + d] / e->w[s]);
         for (int d = 0; d < 3; d++) e->sum[3 * s + d] *= scale;
         e->w[s] *= scale;
+        e->fw[s] *= scale;
         toe(e->lab + 3 * s, e->tp + 3 * s);
         e->asg[s] = -1;
     }
@@ -638,7 +648,9 @@ static void mask_bridges(ext *e, const float (*crgb)[3])
  * on-path members spread along it (sd of t |AB|) over BLEND_SPAN of its
  * length (at least 0.012): a stretch of bridge, not a compact colour that
  * happens to sit between two others (a ramp's middle or hand-placed
- * anti-aliasing). Blend clusters are dropped; then every bin farther than
+ * anti-aliasing). Nor is a cluster with BLEND_FLAT of its weight inside
+ * flat patches a blend: noise and dithering spread a dark grey along the
+ * lightness axis, which is the path from black to a lighter grey. Blend clusters are dropped; then every bin farther than
  * BLEND_FAR from all remaining centres and on a mixing path of two of them
  * is masked, so bridges cannot come back through splitting.
  * Needs current asg. Returns the number of clusters dropped. */
@@ -654,6 +666,12 @@ static int drop_blends(ext *e)
         const int *mb = e->mem + e->mstart[c];
         size_t nm = e->mstart[c + 1] - e->mstart[c];
         if (!(e->cw[c] > 0) || nm == 0) continue;
+        double fw = 0, mw = 0;
+        for (size_t q = 0; q < nm; q++) {
+            fw += e->fw[mb[q]];
+            mw += e->w[mb[q]];
+        }
+        if (fw >= BLEND_FLAT * mw) continue;   /* a region of its own */
         for (int a = 0; a < k && !gone[c]; a++) {
             if (a == c || e->cw[a] * BLEND_WREL <= e->cw[c]) continue;
             for (int b = a + 1; b < k && !gone[c]; b++) {
@@ -1065,7 +1083,7 @@ static pf_status auto_palette(ext *e, int *slot)
 }
 
 pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *weights,
-                             size_t m, int colors)
+                             const uint8_t *flat, size_t m, int colors)
 {
     ext e;
     int *slot = NULL, target;
@@ -1078,7 +1096,7 @@ pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *wei
     if (m == 0) return PF_OK;
     slot = pfi_malloc4(NCELL, sizeof(int), 1, 1);
     if (!slot) goto fail;
-    if ((st = build_bins(&e, lab, weights, m, slot)) < 0) goto fail;
+    if ((st = build_bins(&e, lab, weights, flat, m, slot)) < 0) goto fail;
     if (e.nb == 0) goto done;
 
     if ((st = auto_palette(&e, slot)) < 0) goto fail;

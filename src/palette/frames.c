@@ -2,24 +2,46 @@
  * frames.c - the palette's two jobs on whole native RGBA8 frames, as the
  * engine runs them: one clip palette from the opaque pixels of many frames
  * (extract.c, then snap.c: exact colours and the black point), and mapping a sequence of frames onto it in
- * place with temporal hysteresis (map.c). Glue only: no clustering or
- * distance rules of its own.
+ * place with temporal hysteresis (map.c). Glue, plus the one spatial fact
+ * the extractor cannot see in a list of colours: which pixels lie inside a
+ * flat patch of their own colour (an edge blend never does).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "palette/palette.h"
 
 #define SAMPLE_CAP ((size_t)4 << 20)   /* pixels given to the extractor at most */
+#define FLAT_DIST 0.04f   /* OKLab: a neighbour this close is the same colour (docs/metrics.md) */
 
-pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, size_t plane,
+/* Is native pixel i of an RGBA8 frame (w, h) inside a flat patch: opaque,
+ * and its four neighbours in the frame, opaque and within FLAT_DIST of
+ * its colour (lab)? */
+static int inside_flat(const uint8_t *rgba, int w, int h, int32_t i, const float lab[3])
+{
+    int32_t nb[4];
+    pfi_neighbours4(i, w, h, nb);
+    for (int k = 0; k < 4; k++) {
+        if (nb[k] < 0) return 0;
+        const uint8_t *q = rgba + (size_t)nb[k] * 4;
+        float ql[3];
+        if (q[3] < 128) return 0;
+        pfi_srgb8_to_oklab(q, ql);
+        if (pfi_oklab_dist(ql, lab) >= FLAT_DIST) return 0;
+    }
+    return 1;
+}
+
+pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
                                int colors)
 {
-    size_t total = 0, m = 0, seen = 0, stride;
-    uint8_t *rgb;
+    size_t total = 0, m = 0, seen = 0, stride, plane;
+    uint8_t *rgb, *flat;
     float *lab;
     pf_status st;
 
-    if (!p || n < 0 || (n > 0 && !frames)) return PF_EINVAL;
+    if (!p || n < 0 || (n > 0 && !frames) || w < 1 || h < 1) return PF_EINVAL;
+    plane = (size_t)w * (size_t)h;
     for (int f = 0; f < n; f++)
         for (size_t i = 0; i < plane; i++) total += frames[f][i * 4 + 3] >= 128;
     if (total == 0) {
@@ -28,9 +50,11 @@ pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, in
     }
     stride = total > SAMPLE_CAP ? (total + SAMPLE_CAP - 1) / SAMPLE_CAP : 1;
     rgb = pfi_malloc4(total / stride + 1, 3, 1, 1);
+    flat = pfi_malloc4(total / stride + 1, 1, 1, 1);
     lab = pfi_malloc4(total / stride + 1, 3, sizeof(float), 1);
-    if (!rgb || !lab) {
+    if (!rgb || !flat || !lab) {
         free(rgb);
+        free(flat);
         free(lab);
         return PF_ENOMEM;
     }
@@ -39,14 +63,17 @@ pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, in
             const uint8_t *px = frames[f] + i * 4;
             if (px[3] < 128 || seen++ % stride) continue;
             memcpy(rgb + 3 * m, px, 3);
-            pfi_srgb8_to_oklab(px, lab + 3 * m++);
+            pfi_srgb8_to_oklab(px, lab + 3 * m);
+            flat[m] = plane <= INT32_MAX && inside_flat(frames[f], w, h, (int32_t)i, lab + 3 * m);
+            m++;
         }
-    st = pfi_palette_extract(p, lab, NULL, m, colors);
+    st = pfi_palette_extract(p, lab, NULL, flat, m, colors);
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
     uint8_t clean[PF_PALETTE_MAX];
     if (st == PF_OK) st = pfi_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
     if (st == PF_OK) pfi_palette_black_point(p, clean);
     free(lab);
+    free(flat);
     free(rgb);
     return st;
 }

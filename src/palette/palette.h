@@ -48,7 +48,9 @@ void pfi_palette_update_lab(pfi_palette *p);
  * (m; NULL = 1 each; read as pixel counts, weights averaging below 1 are
  * scaled up to a mean of 1). colors = 0 chooses the count: the
  * significant modes of a smoothed OKLab histogram, refined by k-means,
- * with blends of two colours dropped, wide clusters (continuous shading)
+ * with blends of two colours dropped (unless a quarter of their weight is
+ * `flat`: flat (m) or NULL, 1 where the colour lies inside a patch of its
+ * own, which an edge blend one cell wide never does), wide clusters (continuous shading)
  * split, colours that no entry represents (farther than noise from every
  * entry and off the mixing paths of two) given their own, centres closer
  * than the merge distance joined and negligible clusters dropped, so noise
@@ -62,7 +64,7 @@ void pfi_palette_update_lab(pfi_palette *p);
  * -1..1), and weights that are not positive, are skipped.
  * Errors: PF_EINVAL, PF_ENOMEM. m == 0 gives an empty palette. */
 pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *weights,
-                             size_t m, int colors);
+                             const uint8_t *flat, size_t m, int colors);
 
 /* Replaces each entry by the exact colour that dominates its members: of
  * the m input colours (sRGB8, (m, 3)), those nearest to an entry vote; the
@@ -161,11 +163,12 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
 /* ---- whole frames (frames.c) ------------------------------------------- */
 
 /* The clip's palette from the opaque pixels (alpha >= 128) of n native
- * frames, each RGBA8 (plane, 4), sampled evenly down to at most 4M pixels:
- * pfi_palette_extract in OKLab with `colors` as there, then pfi_palette_snap
+ * frames, each RGBA8 (h, w, 4), sampled evenly down to at most 4M pixels:
+ * pfi_palette_extract in OKLab with `colors` as there (a pixel whose four
+ * neighbours are opaque and within 0.04 OKLab of it is `flat`), then pfi_palette_snap
  * onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes)
  * and pfi_palette_black_point. No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
-pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, size_t plane,
+pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
                                int colors);
 
 /* Maps a sequence of native frames onto one palette in place, each frame
