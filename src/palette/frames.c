@@ -12,6 +12,8 @@
 #include "palette/palette.h"
 
 #define SAMPLE_CAP ((size_t)4 << 20)   /* pixels given to the extractor at most */
+#define LOW_L_BINS 200   /* histogram bins over OKLab L 0..1 for members_low_l */
+#define LOW_L_MAX 0.5f   /* members lighter than this are not counted: no entry near black has them */
 #define FLAT_DIST 0.04f   /* OKLab: a neighbour this close is the same colour (docs/metrics.md) */
 
 /* Is native pixel i of an RGBA8 frame (w, h) inside a flat patch: opaque,
@@ -30,6 +32,36 @@ static int inside_flat(const uint8_t *rgba, int w, int h, int32_t i, const float
         if (pfi_oklab_dist(ql, lab) >= FLAT_DIST) return 0;
     }
     return 1;
+}
+
+/* Per entry of p, the 5th percentile of its members' OKLab L (the m
+ * colours lab, (m, 3), each a member of its nearest entry), from
+ * histograms of LOW_L_BINS over L 0..1; entries above the black point's
+ * range get 1. Errors: PF_ENOMEM. */
+static pf_status members_low_l(const pfi_palette *p, const float *lab, size_t m, float *low_l)
+{
+    uint32_t *hist = pfi_calloc4((size_t)(p->n > 0 ? p->n : 1), LOW_L_BINS, sizeof *hist, 1);
+    if (!hist) return PF_ENOMEM;
+    for (size_t i = 0; i < m; i++) {
+        const float *x = lab + 3 * i;
+        if (x[0] >= LOW_L_MAX) continue;   /* only dark colours can be near a dark entry */
+        const int e = pfi_palette_nearest(p, x, NULL);
+        if (e < 0) continue;
+        hist[(size_t)e * LOW_L_BINS + pfi_clampi((int)(x[0] * LOW_L_BINS), 0, LOW_L_BINS - 1)]++;
+    }
+    for (int e = 0; e < p->n; e++) {
+        const uint32_t *h = hist + (size_t)e * LOW_L_BINS;
+        uint64_t tot = 0, acc = 0;
+        for (int b = 0; b < LOW_L_BINS; b++) tot += h[b];
+        low_l[e] = 1.0f;
+        for (int b = 0; b < LOW_L_BINS && tot > 0; b++)
+            if ((acc += h[b]) * 20 >= tot) {   /* the 5th percentile */
+                low_l[e] = (float)b / LOW_L_BINS;
+                break;
+            }
+    }
+    free(hist);
+    return PF_OK;
 }
 
 pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
@@ -71,7 +103,9 @@ pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, in
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
     uint8_t clean[PF_PALETTE_MAX];
     if (st == PF_OK) st = pfi_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
-    if (st == PF_OK) pfi_palette_black_point(p, clean);
+    float low_l[PF_PALETTE_MAX];
+    if (st == PF_OK) st = members_low_l(p, lab, m, low_l);
+    if (st == PF_OK) pfi_palette_black_point(p, clean, low_l);
     free(lab);
     free(flat);
     free(rgb);

@@ -94,8 +94,15 @@ pf_status pfi_palette_snap(pfi_palette *p, const uint8_t *rgb, size_t m, float r
  * and not marked in clean (p->n, from pfi_palette_snap; NULL = none): a
  * GIF's neutral or clean dark grey beside its black is the artist's. Measured on the
  * evaluation set (tests/evalset, 120 cases per split): acc_opaque +0.03
- * on val and dev (acc 0.886 -> 0.904 on val with the corner snap). */
-void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean);
+ * on val and dev (acc 0.886 -> 0.904 on val with the corner snap).
+ * low_l (p->n, NULL = unknown): the 5th percentile of each entry's
+ * members' OKLab L. Blur lifts a black only near lighter cells, so some of
+ * a lifted black's members stay near 0; an entry whose darkest 5% lie at
+ * L 0.115 (sRGB ~8) or above is dark everywhere, an artist's near-black
+ * or dark navy, and keeps its colour (dev + val: of 93 entries the rule
+ * moved, the 56 at or above that floor had 4 times more pixels whose
+ * true colour was the entry's than black). */
+void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean, const float *low_l);
 
 /* The distinct written colours (rgb) of the p->n entries not cleared, in entry order:
  * their number, and the colours in out (room for p->n; may be NULL). */

@@ -14,6 +14,8 @@
 
 #define BLACK_L 0.32f   /* OKLab L under which a neutral entry is black */
 #define BLACK_C 0.05f   /* OKLab chroma under which it counts as neutral */
+#define BLACK_FLOOR 0.115f /* OKLab L: an entry whose darkest 5% of members lie this high is no
+                              lifted black (pfi_palette_black_point) */
 #define BLACK_TINT 0.01f  /* a dark entry other than the darkest is a lifted black only when this
                              tinted (OKLab chroma): blur and chroma subsampling tint it with its
                              neighbours, where an artist's dark grey is neutral */
@@ -126,7 +128,7 @@ pf_status pfi_palette_snap(pfi_palette *p, const uint8_t *rgb, size_t m, float r
     return PF_OK;
 }
 
-void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean)
+void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean, const float *low_l)
 {
     int d = -1;
     if (!p) return;
@@ -134,6 +136,7 @@ void pfi_palette_black_point(pfi_palette *p, const uint8_t *clean)
         if (d < 0 || p->lab[e][0] < p->lab[d][0]) d = e;
     for (int e = 0; e < p->n; e++) {
         if (clean && clean[e] && e != d) continue;   /* a clean dark grey beside black is the artist's */
+        if (low_l && low_l[e] >= BLACK_FLOOR) continue;   /* dark everywhere: not lifted */
         uint8_t *c = p->rgb[e];
         float lab[3];
         pfi_srgb8_to_oklab(c, lab);     /* the written colour, not the centre */
