@@ -344,7 +344,7 @@ static void stage_palette(stages *s)
     const int nf = s->n < PF_PALETTE_AUTO_FRAMES ? s->n : PF_PALETTE_AUTO_FRAMES;
     stage_begin(s);
     double t0 = pfi_now_ms();
-    if (pfi_palette_from_rgba(&pal, (const uint8_t *const *)s->native, nf, s->cols, s->rows, s->p.colors) < 0 ||
+    if (pfi_palette_from_rgba(&pal, (const uint8_t *const *)s->native, nf, s->cols, s->rows, s->p.colors, 1) < 0 ||
         pfi_palette_mapper_init(&mp, &pal, s->cols, s->rows) < 0)
         die("cannot build the palette");
     for (int f = 0; f < s->n; f++) pfi_palette_mapper_apply(&mp, s->native[f]);

@@ -383,7 +383,7 @@ static pf_status build_palette(pf_stream *s)
 
     if (!frames) return PF_ENOMEM;
     for (int f = 0; f < n; f++) frames[f] = q->f[q->head + f].rgba;
-    st = pfi_palette_from_rgba(&s->pal, frames, n, s->cols, s->rows, s->p.colors);
+    st = pfi_palette_from_rgba(&s->pal, frames, n, s->cols, s->rows, s->p.colors, s->model != NULL);
     int merged = 0;
     if (st == PF_OK &&
         (st = pfi_palette_defringe(&s->pal, frames, n, s->cols, s->rows,

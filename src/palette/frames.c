@@ -65,7 +65,7 @@ static pf_status members_low_l(const pfi_palette *p, const float *lab, size_t m,
 }
 
 pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
-                               int colors)
+                               int colors, int restored)
 {
     size_t total = 0, m = 0, seen = 0, stride, plane;
     uint8_t *rgb, *flat;
@@ -103,9 +103,12 @@ pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, in
     /* snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes) */
     uint8_t clean[PF_PALETTE_MAX];
     if (st == PF_OK) st = pfi_palette_snap(p, rgb, m, 0.03f, 0.2f, clean);
+    /* the network takes blur's lift off black, so after it an entry dark
+     * everywhere is drawn so; classical cells keep the lift (measured on
+     * val: the floor costs --no-model 0.005 acc and gains the model 0.003) */
     float low_l[PF_PALETTE_MAX];
-    if (st == PF_OK) st = members_low_l(p, lab, m, low_l);
-    if (st == PF_OK) pfi_palette_black_point(p, clean, low_l);
+    if (st == PF_OK && restored) st = members_low_l(p, lab, m, low_l);
+    if (st == PF_OK) pfi_palette_black_point(p, clean, restored ? low_l : NULL);
     free(lab);
     free(flat);
     free(rgb);

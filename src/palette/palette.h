@@ -174,9 +174,11 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
  * pfi_palette_extract in OKLab with `colors` as there (a pixel whose four
  * neighbours are opaque and within 0.04 OKLab of it is `flat`), then pfi_palette_snap
  * onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes)
- * and pfi_palette_black_point. No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
+ * and pfi_palette_black_point, given each entry's low_l when `restored`
+ * (the frames come from the network, which removes blur's lift from
+ * black; classical cells keep it). No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
-                               int colors);
+                               int colors, int restored);
 
 /* Maps a sequence of native frames onto one palette in place, each frame
  * with hysteresis against the one before (pfi_palette_map_frame). */
