@@ -1,8 +1,9 @@
 /*
  * frames.c - the palette's two jobs on whole native RGBA8 frames, as the
  * engine runs them: one clip palette from the opaque pixels of many frames
- * (extract.c, then snap.c: exact colours and the black point), and mapping a sequence of frames onto it in
- * place with temporal hysteresis (map.c). Glue, plus the one spatial fact
+ * (extract.c, then snap.c: exact colours and the black point), and
+ * mapping a sequence of frames onto it in place with temporal hysteresis
+ * (map.c). Glue, plus the one spatial fact
  * the extractor cannot see in a list of colours: which pixels lie inside a
  * flat patch of their own colour (an edge blend never does).
  */
@@ -36,8 +37,8 @@ static int inside_flat(const uint8_t *rgba, int w, int h, int32_t i, const float
 
 /* Per entry of p, the 5th percentile of its members' OKLab L (the m
  * colours lab, (m, 3), each a member of its nearest entry), from
- * histograms of LOW_L_BINS over L 0..1; entries above the black point's
- * range get 1. Errors: PF_ENOMEM. */
+ * histograms of LOW_L_BINS over L 0..1; an entry with no member darker
+ * than LOW_L_MAX gets 1. Errors: PF_ENOMEM. */
 static pf_status members_low_l(const pfi_palette *p, const float *lab, size_t m, float *low_l)
 {
     uint32_t *hist = pfi_calloc4((size_t)(p->n > 0 ? p->n : 1), LOW_L_BINS, sizeof *hist, 1);
