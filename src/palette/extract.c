@@ -170,8 +170,8 @@ static void drop_centre(ext *e, int i)
 /* ---- histogram ------------------------------------------------------------ */
 
 /* Bins the m colours (OKLab (m, 3), weights (m) or NULL, flat (m) or NULL)
- * into occupied cells of the toed grid, keeping exact OKLab sums so means lose nothing
- * to the cell size. Colours that are not finite or lie outside L -0.5..1.5,
+ * into occupied cells of the toed grid, keeping exact OKLab sums so means
+ * lose nothing to the cell size. Colours that are not finite or lie outside L -0.5..1.5,
  * a and b -1..1, and weights that are not finite and positive, are skipped.
  * slot: (NCELL) scratch. Errors: PF_ENOMEM. */
 static pf_status build_bins(ext *e, const float *lab, const float *weights, const uint8_t *flat, size_t m,
@@ -650,8 +650,9 @@ static void mask_bridges(ext *e, const float (*crgb)[3])
  * happens to sit between two others (a ramp's middle or hand-placed
  * anti-aliasing). Nor is a cluster with BLEND_FLAT of its weight inside
  * flat patches a blend: noise and dithering spread a dark grey along the
- * lightness axis, which is the path from black to a lighter grey. Blend clusters are dropped; then every bin farther than
- * BLEND_FAR from all remaining centres and on a mixing path of two of them
+ * lightness axis, which is the path from black to a lighter grey. Blend
+ * clusters are dropped; then every bin farther than BLEND_FAR from all
+ * remaining centres and on a mixing path of two of them
  * is masked, so bridges cannot come back through splitting.
  * Needs current asg. Returns the number of clusters dropped. */
 static int drop_blends(ext *e)

@@ -3,9 +3,9 @@
  * engine runs them: one clip palette from the opaque pixels of many frames
  * (extract.c, then snap.c: exact colours and the black point), and
  * mapping a sequence of frames onto it in place with temporal hysteresis
- * (map.c). Glue, plus the one spatial fact
- * the extractor cannot see in a list of colours: which pixels lie inside a
- * flat patch of their own colour (an edge blend never does).
+ * (map.c). Glue, plus the one spatial fact the extractor cannot see in a
+ * list of colours: which pixels lie inside a flat patch of their own
+ * colour (an edge blend never does).
  */
 #include <stdint.h>
 #include <string.h>
@@ -29,6 +29,7 @@ static int inside_flat(const uint8_t *rgba, int w, int h, int32_t i, const float
         const uint8_t *q = rgba + (size_t)nb[k] * 4;
         float ql[3];
         if (q[3] < 128) return 0;
+        if (memcmp(q, rgba + (size_t)i * 4, 3) == 0) continue;   /* the same colour: no conversion */
         pfi_srgb8_to_oklab(q, ql);
         if (pfi_oklab_dist(ql, lab) >= FLAT_DIST) return 0;
     }
@@ -91,13 +92,14 @@ pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, in
         free(lab);
         return PF_ENOMEM;
     }
+    const int indexable = plane <= INT32_MAX;   /* pfi_neighbours4 takes int32 indices */
     for (int f = 0; f < n; f++)
         for (size_t i = 0; i < plane; i++) {
             const uint8_t *px = frames[f] + i * 4;
             if (px[3] < 128 || seen++ % stride) continue;
             memcpy(rgb + 3 * m, px, 3);
             pfi_srgb8_to_oklab(px, lab + 3 * m);
-            flat[m] = plane <= INT32_MAX && inside_flat(frames[f], w, h, (int32_t)i, lab + 3 * m);
+            flat[m] = indexable && inside_flat(frames[f], w, h, (int32_t)i, lab + 3 * m);
             m++;
         }
     st = pfi_palette_extract(p, lab, NULL, flat, m, colors);

@@ -50,8 +50,8 @@ void pfi_palette_update_lab(pfi_palette *p);
  * significant modes of a smoothed OKLab histogram, refined by k-means,
  * with blends of two colours dropped (unless a quarter of their weight is
  * `flat`: flat (m) or NULL, 1 where the colour lies inside a patch of its
- * own, which an edge blend one cell wide never does), wide clusters (continuous shading)
- * split, colours that no entry represents (farther than noise from every
+ * own, which an edge blend one cell wide never does), wide clusters
+ * (continuous shading) split, colours that no entry represents (farther than noise from every
  * entry and off the mixing paths of two) given their own, centres closer
  * than the merge distance joined and negligible clusters dropped, so noise
  * around one true colour gives one entry while a small colour far from
@@ -172,11 +172,12 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
 /* The clip's palette from the opaque pixels (alpha >= 128) of n native
  * frames, each RGBA8 (h, w, 4), sampled evenly down to at most 4M pixels:
  * pfi_palette_extract in OKLab with `colors` as there (a pixel whose four
- * neighbours are opaque and within 0.04 OKLab of it is `flat`), then pfi_palette_snap
- * onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes)
+ * neighbours are opaque and within 0.04 OKLab of it is `flat`), then
+ * pfi_palette_snap onto exact colours the clip repeats (within 0.03 OKLab, 20% of votes)
  * and pfi_palette_black_point, given each entry's low_l when `restored`
  * (the frames come from the network, which removes blur's lift from
- * black; classical cells keep it). No opaque pixel gives an empty palette. Errors: PF_EINVAL, PF_ENOMEM. */
+ * black; classical cells keep it). No opaque pixel gives an empty
+ * palette. Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status pfi_palette_from_rgba(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h,
                                int colors, int restored);
 
