@@ -950,6 +950,61 @@ static void test_background_pockets(void **state)
     free(scratch);
 }
 
+/* Small pockets (under 2% of the frame): a gap of 48 cells between a dark
+ * part and a yellow part is keyed (the space between a raised arm and the
+ * head on shared/wild/sprited_one_part00.webp: 44-59 cells of 13794). The
+ * same gap inside a ring of one colour (a glasses lens) stays, so does a
+ * 25-cell gap between two colours (an eye's white: 16 cells on dev
+ * gif_dither_05), and so does the 48-cell gap when the open background is
+ * grainy (a checkerboard 0.059 OKLab off in half its cells: an opaque
+ * scene's texture, dev opaque_scene_09, where the "background" is a
+ * colour of the scene). */
+static void put_ring(float *cells, int cols, size_t plane, int x0, int y0, int x1, int y1, const float *left,
+                     const float *right)
+{
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            if (x != x0 && x != x1 && y != y0 && y != y1) continue;
+            const float *c = x < (x0 + x1) / 2 ? left : right;
+            for (int k = 0; k < 3; k++) cells[k * plane + (size_t)y * cols + x] = c[k];
+        }
+}
+
+static void test_background_small_pockets(void **state)
+{
+    const int rows = 60, cols = 80;
+    const size_t plane = (size_t)rows * cols;
+    float *cells = malloc(sizeof(float) * plane * 4);
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
+    static const float dark[3] = {0.1f, 0.1f, 0.3f}, yellow[3] = {0.9f, 0.8f, 0.1f};
+    pfi_background bg;
+    (void)state;
+    for (int grainy = 0; grainy < 2; grainy++) {
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) {
+                const size_t i = (size_t)y * cols + x;
+                const float off = grainy && (x + y) % 2 ? 0.1f : 0.f;
+                cells[i] = 1.f - off;
+                cells[plane + i] = off * 0.3f;
+                cells[2 * plane + i] = 1.f - off;
+                cells[3 * plane + i] = 1.f;
+            }
+        put_ring(cells, cols, plane, 5, 5, 12, 14, dark, yellow);     /* inside 6x8 = 48, two colours */
+        put_ring(cells, cols, plane, 20, 5, 27, 14, dark, dark);      /* inside 48, one colour */
+        put_ring(cells, cols, plane, 35, 5, 41, 11, dark, yellow);    /* inside 5x5 = 25 */
+        pfi_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
+        pfi_background_key(&bg, cells, rows, cols, scratch);
+        const float *a = cells + 3 * plane;
+        assert_true(a[(size_t)40 * cols + 40] == 0);          /* open background */
+        assert_true(a[(size_t)5 * cols + 8] == 1);            /* a ring */
+        assert_true(a[(size_t)9 * cols + 8] == (float)grainy); /* the two-colour gap of 48 */
+        assert_true(a[(size_t)9 * cols + 23] == 1);           /* the lens */
+        assert_true(a[(size_t)8 * cols + 38] == 1);           /* the gap of 25 */
+    }
+    free(cells);
+    free(scratch);
+}
+
 /* A busy background no plane fits: a smooth field of colour waves over
  * the whole frame. It is keyed by continuity from the border (kind
  * FIELD), the sprites and their enclosed hole stay, and a sprite part
@@ -1149,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_background_field),
         cmocka_unit_test(test_background_field_near_plane),
         cmocka_unit_test(test_background_pockets),
+        cmocka_unit_test(test_background_small_pockets),
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_framed_texture),
