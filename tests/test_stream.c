@@ -177,12 +177,77 @@ static void test_subtle_changes_shown(void **state)
     assert_int_equal(hb_changes(blink, moved, 6), 3);
 }
 
+/* A pocket that grows: a ring, its left half dark blue and its right half
+ * yellow, on a white background, encloses 4x4 cells of background, under
+ * the 32 the key needs (so they are drawn white); from frame 3 on its right
+ * wall stands 4 cells further right and the pocket, 4x8, is keyed. Its old
+ * cells have not changed, so the still-cell lock would keep them opaque;
+ * a region the key clears follows it (stream.c KEY_FOLLOW_MIN). */
+#define GP_N 40
+static void gp_frame(uint8_t *rgba, int wide)
+{
+    const int W = GP_N * HB_S, x1 = wide ? 21 : 17;
+    for (int y = 0; y < W; y++)
+        for (int x = 0; x < W; x++) {
+            const int i = x / HB_S, j = y / HB_S;
+            const int ring = i >= 12 && i <= x1 && j >= 12 && j <= 17 && (i == 12 || i == x1 || j == 12 || j == 17);
+            uint8_t *p = rgba + ((size_t)y * W + x) * 4;
+            const int right = i > 12 + (x1 - 12) / 2;
+            p[0] = ring ? (right ? 230 : 20) : 250;
+            p[1] = ring ? (right ? 200 : 30) : 250;
+            p[2] = ring ? (right ? 20 : 120) : 250;
+            p[3] = 255;
+        }
+}
+
+static void test_grown_pocket_keyed(void **state)
+{
+    const int W = GP_N * HB_S, n = 6;
+    uint8_t *rgba = malloc((size_t)W * W * 4);
+    assert_non_null(rgba);
+    pf_params p = pf_default_params();
+    p.use_model = 0;
+    p.scale = HB_S;
+    pf_stream *st = NULL;
+    pf_stream_frame f;
+    int out = 0;
+    (void)state;
+    assert_int_equal(pf_stream_open(&st, W, W, &p, NULL), PF_OK);
+    for (int t = 0; t <= n; t++) {
+        if (t < n) {
+            gp_frame(rgba, t >= 3);
+            assert_int_equal(pf_stream_push(st, rgba, W * 4, t * 100, 100), PF_OK);
+        } else {
+            assert_int_equal(pf_stream_finish(st), PF_OK);
+        }
+        while (pf_stream_pull(st, &f) == PF_OK) {
+            assert_int_equal(f.width, GP_N);
+            const uint8_t *old = f.rgba + ((size_t)14 * f.width + 14) * 4;    /* in the pocket from the start */
+            const uint8_t *grown = f.rgba + ((size_t)14 * f.width + 19) * 4;  /* in it from frame 3 */
+            const uint8_t *ring = f.rgba + ((size_t)12 * f.width + 14) * 4;
+            assert_int_equal(ring[3], 255);
+            assert_int_equal(f.rgba[3], 0);                                     /* open background */
+            if (out < 3) {
+                assert_int_equal(old[3], 255);
+            } else {
+                assert_int_equal(grown[3], 0);
+                assert_int_equal(old[3], 0);
+            }
+            out++;
+        }
+    }
+    assert_int_equal(out, n);
+    pf_stream_close(st);
+    free(rgba);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_frames_identical),
         cmocka_unit_test(test_held_frames_identical_bent),
         cmocka_unit_test(test_subtle_changes_shown),
+        cmocka_unit_test(test_grown_pocket_keyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
