@@ -574,16 +574,6 @@ size_t pfi_background_scratch_size(int rows, int cols)
  * enclosed_09 (+0.004 acc): their sprites' pockets are smaller. */
 #define POCKET_SMALL_MIN 32
 #define POCKET_SMALL_NOISE 0.04
-/* So is a thin one (no inner cell: at most 2 cells across) of
- * POCKET_THIN_MIN cells or more, the gap between two legs: all its cells
- * lie on the rim and blend with the sprite, so its mean distance may
- * reach POCKET_THIN_SLACK times the limit. On the wild clip above the gap
- * is 2 x 10 cells at 1.0-1.4 times the limit; on val video_model_08 a
- * thin orange highlight on an orange background, drawn, is at 2.0-2.3
- * (keyed at a slack of 2: -0.005 acc). At 1.5, val +0.0002 acc (enclosed_08
- * +0.023) and dev unchanged. */
-#define POCKET_THIN_MIN 12
-#define POCKET_THIN_SLACK 1.5
 
 /* Whether the sprite cells around a pocket (pocket[0..n-1]) are one
  * colour: at least POCKET_ONE_SHARE of the contacts lie within
@@ -671,9 +661,7 @@ static void key_pockets(const pfi_background *bg, const float *cells, int rows, 
         if ((double)tail >= min_area)
             key = clean || (inner_clean && !one_colour_rim(cells, rows, cols, scratch, queue, tail));
         else
-            key = limit <= POCKET_SMALL_NOISE &&
-                  ((tail >= POCKET_SMALL_MIN && (clean || inner_clean)) ||
-                   (inner == 0 && tail >= POCKET_THIN_MIN && res / (double)tail <= POCKET_THIN_SLACK * limit)) &&
+            key = tail >= POCKET_SMALL_MIN && limit <= POCKET_SMALL_NOISE && (clean || inner_clean) &&
                   !one_colour_rim(cells, rows, cols, scratch, queue, tail);
         if (key)
             for (size_t k = 0; k < tail; k++) scratch[queue[k]] = 1;
