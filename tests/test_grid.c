@@ -952,10 +952,11 @@ static void test_background_pockets(void **state)
 
 /* Small pockets (under 2% of the frame): a gap of 48 cells between a dark
  * part and a yellow part is keyed (the space between a raised arm and the
- * head on shared/wild/sprited_one_part00.webp: 44-59 cells of 13794). The
- * same gap inside a ring of one colour (a glasses lens) stays, so does a
- * 25-cell gap between two colours (an eye's white: 16 cells on dev
- * gif_dither_05), and so does the 48-cell gap when the open background is
+ * head on shared/wild/sprited_one_part00.webp: 44-59 cells of 13794), and
+ * so is a gap 2 cells wide and 12 long (between its legs). The same gaps
+ * inside a ring of one colour (a glasses lens) stay, so do a 25-cell gap
+ * and a 3x5 one between two colours (an eye's white: 16 cells on dev
+ * gif_dither_05), and so do the keyed gaps when the open background is
  * grainy (a checkerboard 0.059 OKLab off in half its cells: an opaque
  * scene's texture, dev opaque_scene_09, where the "background" is a
  * colour of the scene). */
@@ -992,6 +993,9 @@ static void test_background_small_pockets(void **state)
         put_ring(cells, cols, plane, 5, 5, 12, 14, dark, yellow);     /* inside 6x8 = 48, two colours */
         put_ring(cells, cols, plane, 20, 5, 27, 14, dark, dark);      /* inside 48, one colour */
         put_ring(cells, cols, plane, 35, 5, 41, 11, dark, yellow);    /* inside 5x5 = 25 */
+        put_ring(cells, cols, plane, 50, 5, 53, 18, dark, yellow);    /* inside 2x12: a gap between legs */
+        put_ring(cells, cols, plane, 60, 5, 63, 18, dark, dark);      /* the same, one colour */
+        put_ring(cells, cols, plane, 70, 5, 74, 11, dark, yellow);    /* inside 3x5, 3 inner cells */
         pfi_background_solid(&bg, (const uint8_t[3]){255, 0, 255});
         pfi_background_key(&bg, cells, rows, cols, scratch);
         const float *a = cells + 3 * plane;
@@ -1000,6 +1004,9 @@ static void test_background_small_pockets(void **state)
         assert_true(a[(size_t)9 * cols + 8] == (float)grainy); /* the two-colour gap of 48 */
         assert_true(a[(size_t)9 * cols + 23] == 1);           /* the lens */
         assert_true(a[(size_t)8 * cols + 38] == 1);           /* the gap of 25 */
+        assert_true(a[(size_t)12 * cols + 51] == (float)grainy); /* the thin gap */
+        assert_true(a[(size_t)12 * cols + 61] == 1);          /* ... inside one colour */
+        assert_true(a[(size_t)8 * cols + 72] == 1);           /* the 3-wide gap of 15 */
     }
     free(cells);
     free(scratch);

@@ -70,7 +70,7 @@ static void usage(FILE *f)
 "      --keep-pockets      key only background the border reaches; by default\n"
 "                          enclosed regions of its colour (a ring's inside, the\n"
 "                          gap between legs) too: 2% of the frame, or 32 native\n"
-"                          pixels between parts of two colours\n"
+"                          pixels or a strip of 12 between parts of two colours\n"
 "      --palette-frames N  build the palette from the first N frames, then keep\n"
 "                          it; 0 = the whole clip (default: the whole clip for\n"
 "                          sheets, GIF and WebP; 64 for video and PNG frames)\n"

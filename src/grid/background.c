@@ -574,6 +574,19 @@ size_t pfi_background_scratch_size(int rows, int cols)
  * enclosed_09 (+0.004 acc): their sprites' pockets are smaller. */
 #define POCKET_SMALL_MIN 32
 #define POCKET_SMALL_NOISE 0.04
+/* So is a thin one (no inner cell: at most 2 cells across) of
+ * POCKET_THIN_MIN cells or more, the gap between two legs: all its cells
+ * lie on the rim and blend with the sprite, so its mean distance may
+ * reach POCKET_THIN_SLACK times the limit. On the wild clip above the gap
+ * is 2 x 10 cells at 1.0-1.4 times the limit (keyed from frame 14 on).
+ * The segments of val enclosed_05's ring gap sit at 1.31 and above: at a
+ * slack of 1.5 the cleanest was keyed, the palette's background entry then
+ * came from the blended rest, over 0.03 OKLab from the background, and
+ * fringe.c no longer cleared it (--no-model 0.935 -> 0.884). A drawn
+ * orange highlight on an orange background (val video_model_08) sits at
+ * 2.0-2.3. */
+#define POCKET_THIN_MIN 12
+#define POCKET_THIN_SLACK 1.2
 
 /* Whether the sprite cells around a pocket (pocket[0..n-1]) are one
  * colour: at least POCKET_ONE_SHARE of the contacts lie within
@@ -661,7 +674,9 @@ static void key_pockets(const pfi_background *bg, const float *cells, int rows, 
         if ((double)tail >= min_area)
             key = clean || (inner_clean && !one_colour_rim(cells, rows, cols, scratch, queue, tail));
         else
-            key = tail >= POCKET_SMALL_MIN && limit <= POCKET_SMALL_NOISE && (clean || inner_clean) &&
+            key = limit <= POCKET_SMALL_NOISE &&
+                  ((tail >= POCKET_SMALL_MIN && (clean || inner_clean)) ||
+                   (inner == 0 && tail >= POCKET_THIN_MIN && res / (double)tail <= POCKET_THIN_SLACK * limit)) &&
                   !one_colour_rim(cells, rows, cols, scratch, queue, tail);
         if (key)
             for (size_t k = 0; k < tail; k++) scratch[queue[k]] = 1;

@@ -174,8 +174,8 @@ void pfi_background_solid(pfi_background *bg, const uint8_t rgb[3]);
  * border whose colour is within bg->tol of the model get alpha 0, and so
  * do enclosed regions of that colour, up to the noise, covering at least
  * 2% of the frame (pockets) unless bg->keep_pockets, or on a plain
- * background 32 cells between parts of more than one colour; smaller ones
- * (an eye) stay opaque. A FIELD grows instead from the
+ * background 32 cells, or a strip of 12 at most 2 wide, between parts of
+ * more than one colour; smaller ones (an eye) stay opaque. A FIELD grows instead from the
  * border's smooth runs through cells within bg->tol of the mean of their
  * keyed neighbours. Then the halo: an opaque cell
  * beside a keyed one that is a blend of mostly background and the colour
