@@ -182,6 +182,70 @@ static void test_bent_count_and_boundaries(void **state)
     assert_true(errsum / ncase <= 0.2);
 }
 
+/* ---- square cells: both axes' mean cells pooled ---------------------------------- */
+
+/* in stretched along x by f (bilinear, edge clamped) into out, which is
+ * pfi_anim_init'ed here. */
+static void stretch_x(const pfi_anim *in, double f, pfi_anim *out)
+{
+    const int w = (int)lrint(in->width * f), h = in->height;
+    uint8_t *row = malloc((size_t)w * h * 4);
+    assert_non_null(row);
+    assert_int_equal(pfi_anim_init(out, w, h), PF_OK);
+    for (int i = 0; i < in->count; i++) {
+        const uint8_t *src = in->frames[i].rgba;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double sx = (x + 0.5) / f - 0.5;
+                if (sx < 0) sx = 0;
+                if (sx > in->width - 1) sx = in->width - 1;
+                const int x0 = (int)sx, x1 = x0 + 1 < in->width ? x0 + 1 : x0;
+                const double t = sx - x0;
+                for (int c = 0; c < 4; c++)
+                    row[((size_t)y * w + x) * 4 + c] =
+                        (uint8_t)lrint((1 - t) * src[((size_t)y * in->width + x0) * 4 + c] +
+                                       t * src[((size_t)y * in->width + x1) * 4 + c]);
+            }
+        assert_int_equal(pfi_anim_push(out, row, 100), PF_OK);
+    }
+    free(row);
+}
+
+/* A video model's pixels are square, and each axis measures the bend over
+ * its own rows or columns: the pooled mean cell gets the count right where
+ * one axis alone is off (seed 1016: rows 56 from the rows' own mean cell,
+ * 55 pooled). Cells 15% wider than tall are not pooled. */
+static void test_square_cells(void **state)
+{
+    bent_case b;
+    pf_status st;
+    (void)state;
+    bent_make(&b, 1016, 4, 0);
+    pfi_lattice *L = find(&b.in, PF_GRID_AUTO, &st);
+    assert_int_equal(st, PF_OK);
+    assert_true(pfi_lattice_elastic(L));
+    assert_int_equal(pfi_lattice_grid(L)->cols, b.nw);
+    assert_int_equal(pfi_lattice_grid(L)->rows, b.nh);
+    pfi_lattice_free(L);
+    bent_free(&b);
+
+    int exact = 0;
+    for (int c = 0; c < 4; c++) {
+        pfi_anim wide;
+        bent_make(&b, 1000 + (uint64_t)c, 4, 0);
+        stretch_x(&b.in, 1.15, &wide);
+        L = find(&wide, PF_GRID_ELASTIC, &st);
+        assert_int_equal(st, PF_OK);
+        const pfi_grid *g = pfi_lattice_grid(L);
+        fprintf(stderr, "mesh: stretched bent %d: %dx%d -> %dx%d\n", c, b.nw, b.nh, g->cols, g->rows);
+        exact += g->cols == b.nw && g->rows == b.nh;
+        pfi_lattice_free(L);
+        pfi_anim_free(&wide);
+        bent_free(&b);
+    }
+    assert_int_equal(exact, 4);
+}
+
 /* ---- a forced cell size keeps its count ------------------------------------------ */
 
 /* --scale S on a bent clip: the native size is the canvas over S (as the
@@ -517,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bent_count_and_boundaries),
+        cmocka_unit_test(test_square_cells),
         cmocka_unit_test(test_forced_scale_count),
         cmocka_unit_test(test_straight_stays_regular),
         cmocka_unit_test(test_no_lattice),

@@ -229,7 +229,8 @@ void pfi_mesh_rewind(pfi_mesh *m);
 
 /* Sets the count from the sprite's mean cell averaged over n frames (the
  * fitted one first, then frames[1..n-1] tracked in order; each frame's
- * wobble measures it anew), then rewinds. Errors: PF_ENOMEM. */
+ * wobble measures it anew; one mean for both axes where theirs differ by
+ * under 8%: square pixels), then rewinds. Errors: PF_ENOMEM. */
 pf_status pfi_mesh_recount(pfi_mesh *m, const uint8_t *const *frames, int n);
 
 /* Sets the count to round(side / cell) on both axes, centred on the fitted
