@@ -458,6 +458,9 @@ grep -q -- "--max-minutes" "$T/stdout" && ok || bad "train --help lists no --max
 expect 2 "train without --out" -- "$BIN" train $TINY --steps 2
 expect 2 "train bad --crop" -- "$BIN" train --out "$TR" $TINY --crop 10
 expect 2 "train bad --mixer" -- "$BIN" train --out "$TR" $TINY --mixer lstm
+expect 2 "train bad --kinds" -- "$BIN" train --out "$TR" $TINY --kinds gif_dither,,any
+expect 2 "train unknown --kinds" -- "$BIN" train --out "$TR" $TINY --kinds gif_dither,lstm
+grep -q "kinds" "$T/stderr" && ok || bad "train unknown --kinds: no message: $(cat "$T/stderr")"
 expect 8 "train --resume without a checkpoint" -- "$BIN" train --out "$T/none" $TINY --steps 2 --resume
 printf 'steps 2\n# a comment\nseed 3\n' > "$T/train.conf"
 expect 0 "train from a config file" -- "$BIN" train --out "$TR" --config "$T/train.conf" $TINY

@@ -207,6 +207,38 @@ static void test_sample_deterministic(void **state)
     pfi_sample_free(&b);
 }
 
+/* --kinds: only the set kinds are drawn, each about equally often; the
+ * full set draws exactly as no set; and v3's ten (gif_dither to
+ * opaque_scene, then any) draw as v3's trainer did, pfi_rng_int(r, 10)
+ * with rank 9 = any. */
+static void test_sample_draw_kinds(void **state)
+{
+    (void)state;
+    const uint32_t all = (1u << PF_SAMPLE_KINDS) - 1;
+    uint32_t v3 = 0;
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++)
+        if (pfi_sample_dkind(k) <= PF_DKIND_SCENE) v3 |= 1u << k;   /* any is PF_DKIND_ANY = 0 */
+    int nv3 = 0;
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++) nv3 += (v3 >> k) & 1;
+    assert_int_equal(nv3, 10);
+    pfi_rng a, b, c, d;
+    pfi_rng_seed(&a, 5);
+    pfi_rng_seed(&b, 5);
+    pfi_rng_seed(&c, 6);
+    pfi_rng_seed(&d, 6);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(pfi_sample_draw_kind(all, &a), pfi_sample_draw_kind(0, &b));
+        const int old = pfi_rng_int(&d, 10);
+        assert_int_equal(pfi_sample_dkind(pfi_sample_draw_kind(v3, &c)), old < 9 ? PF_DKIND_GIF + old : PF_DKIND_ANY);
+    }
+    const uint32_t two = 1u << 2 | 1u << 7;
+    int count[PF_SAMPLE_KINDS] = {0};
+    for (int i = 0; i < 2000; i++) count[pfi_sample_draw_kind(two, &a)]++;
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++)
+        if (k == 2 || k == 7) assert_true(count[k] > 900 && count[k] < 1100);
+        else assert_int_equal(count[k], 0);
+}
+
 /* The validation packages never reach training, whatever the manifest
  * lists: a manifest with one animation from each of them and one from a
  * training package loads that one only; --exclude drops it too. */
@@ -495,6 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_gt_aligned),
         cmocka_unit_test(test_sample_deterministic),
+        cmocka_unit_test(test_sample_draw_kinds),
         cmocka_unit_test(test_sample_scene_opaque),
         cmocka_unit_test(test_sample_ring_recolour),
         cmocka_unit_test(test_dataset_refuses_val),

@@ -36,6 +36,8 @@ static const char *const help =
 "                          video_model, webp_lossy, bg_busy, video_bent, bg_field,\n"
 "                          opaque_scene, enclosed, minority_hue, or any = full ranges\n"
 "                          with every kernel and codec; default: all twelve, uniformly)\n"
+"      --kinds A,B,...     only these degradations, drawn uniformly (names as --kind;\n"
+"                          v3 was trained on gif_dither to opaque_scene, and any)\n"
 "      --val DIR           evaluation split for validation (default\n"
 "                          tests/data/evalset/val if present; 'none' = no validation)\n"
 "      --val-every N       validate every N steps (default 1000)\n"
@@ -73,7 +75,7 @@ static const char *const help =
 "  -q, --quiet             no progress line\n"
 "  -h, --help              this help\n";
 
-enum { O_OUT = 256, O_CONFIG, O_DATA, O_EXCLUDE, O_PANIM, O_PTILE, O_KIND, O_VAL, O_VALEVERY, O_VALSTRIDE,
+enum { O_OUT = 256, O_CONFIG, O_DATA, O_EXCLUDE, O_PANIM, O_PTILE, O_KIND, O_KINDS, O_VAL, O_VALEVERY, O_VALSTRIDE,
        O_WIDTHS, O_RES, O_MIXER, O_K, O_WINDOW, O_CROP, O_BATCH, O_STEPS, O_LR, O_LRMIN, O_WARMUP, O_WRGB,
        O_WALPHA, O_WTEMP, O_WSNAP, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
        O_PLOTPNG, O_ALPHA, O_EXPORT };
@@ -82,7 +84,8 @@ static const struct option opts[] = {
     {"out", required_argument, 0, O_OUT}, {"config", required_argument, 0, O_CONFIG},
     {"data", required_argument, 0, O_DATA}, {"exclude", required_argument, 0, O_EXCLUDE},
     {"p-anim", required_argument, 0, O_PANIM}, {"p-tile", required_argument, 0, O_PTILE},
-    {"kind", required_argument, 0, O_KIND}, {"val", required_argument, 0, O_VAL},
+    {"kind", required_argument, 0, O_KIND}, {"kinds", required_argument, 0, O_KINDS},
+    {"val", required_argument, 0, O_VAL},
     {"val-every", required_argument, 0, O_VALEVERY}, {"val-stride", required_argument, 0, O_VALSTRIDE},
     {"widths", required_argument, 0, O_WIDTHS}, {"res-blocks", required_argument, 0, O_RES},
     {"mixer", required_argument, 0, O_MIXER}, {"k", required_argument, 0, O_K},
@@ -143,6 +146,29 @@ static int parse_widths(const char *s, nn_unet_cfg *net)
 
 static int parse_config(train_opts *o, const char *path);
 
+/* "a,b,c" of pfi_degrade_kind_name's names into a mask of sample kinds;
+ * 1 on an unknown or empty name. */
+static int parse_kinds(const char *a, uint32_t *mask)
+{
+    uint32_t m = 0;
+    while (*a) {
+        const char *e = strchr(a, ',');
+        const size_t len = e ? (size_t)(e - a) : strlen(a);
+        int found = -1;
+        for (int k = 0; k < PF_SAMPLE_KINDS && found < 0; k++) {
+            const char *nm = pfi_degrade_kind_name(pfi_sample_dkind(k));
+            if (len > 0 && strlen(nm) == len && strncmp(a, nm, len) == 0) found = k;
+        }
+        if (found < 0) return 1;
+        m |= 1u << found;
+        a += len + (e ? 1 : 0);
+        if (e && !*a) return 1;
+    }
+    if (!m) return 1;
+    *mask = m;
+    return 0;
+}
+
 /* One option; returns 0 or an exit code. */
 static int apply(train_opts *o, int c, const char *a, const char *name)
 {
@@ -161,6 +187,11 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
             if (strcmp(a, pfi_degrade_kind_name(pfi_sample_dkind(k))) == 0) t->sample.kind = k;
         if (strcmp(a, "all") == 0) t->sample.kind = -1;
         if (t->sample.kind == -2) return bad(name, a, "a degradation kind or all (see --help)");
+        t->sample.kinds = 0;
+        break;
+    case O_KINDS:
+        if (parse_kinds(a, &t->sample.kinds)) return bad(name, a, "degradation kinds separated by commas (see --help)");
+        t->sample.kind = -1;
         break;
     case O_VAL: t->val_dir = strcmp(a, "none") == 0 ? NULL : a; break;
     case O_VALEVERY: if (num(a, 0, 1e9, &v)) return bad(name, a, "a step count"); t->val_every = (int)v; break;

@@ -27,6 +27,19 @@ int pfi_sample_dkind(int k)
     return k < PF_SAMPLE_KINDS - 1 ? PF_DKIND_GIF + k : PF_DKIND_ANY;
 }
 
+int pfi_sample_draw_kind(uint32_t kinds, pfi_rng *r)
+{
+    const uint32_t all = (1u << PF_SAMPLE_KINDS) - 1;
+    if ((kinds & all) == 0) kinds = all;
+    kinds &= all;
+    int n = 0;
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++) n += (kinds >> k) & 1;
+    int i = pfi_rng_int(r, n);
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++)
+        if (((kinds >> k) & 1) && i-- == 0) return k;
+    return PF_SAMPLE_KINDS - 1;   /* not reached */
+}
+
 pf_status pfi_sample_alloc(pfi_sample *s, const pfi_sample_cfg *c)
 {
     memset(s, 0, sizeof *s);
@@ -401,7 +414,7 @@ static pf_status make_once(pfi_sample *s, const pfi_dataset *d, const pfi_sample
     pfi_anim clean = {0}, deg = {0};
     pfi_degrade_geom geom = {0};
     pfi_degrade dp;
-    int kind = c->kind >= 0 ? c->kind : pfi_rng_int(r, PF_SAMPLE_KINDS);
+    int kind = c->kind >= 0 ? c->kind : pfi_sample_draw_kind(c->kinds, r);
     pf_status st = clean_clip(&clean, &s->source, d, c, r);
     if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_SCENE) st = make_scene(&clean, d, r);
     if (st == PF_OK && pfi_sample_dkind(kind) == PF_DKIND_ENCLOSED) pfi_sample_ring(&clean, r);

@@ -27,6 +27,12 @@
 /* The degrade.h kind (PF_DKIND_*) of sample kind k. */
 int pfi_sample_dkind(int k);
 
+/* One sample kind 0..PF_SAMPLE_KINDS-1, uniformly among the set bits of
+ * kinds (bit k = kind k; 0 = every kind): one pfi_rng_int over their
+ * count, then the set bit of that rank. So the full set draws the same
+ * kinds as 0, and the first m kinds as a trainer that knew only those. */
+int pfi_sample_draw_kind(uint32_t kinds, pfi_rng *r);
+
 /* Clean-clip changes of two evaluation kinds (tests/evalset/compose.py),
  * in place on RGBA8 frames, opaque pixels meaning alpha >= 128:
  * - pfi_sample_ring (enclosed): a 1-2 px line behind the sprite (a ground
@@ -50,6 +56,7 @@ typedef struct pfi_sample_cfg {
     double p_anim;      /* share of real animations (0..1) */
     double p_tile;      /* share of synthetically animated real tiles; the rest procedural */
     int kind;           /* degradation kind 0..PF_SAMPLE_KINDS-1, or -1 = uniform */
+    uint32_t kinds;     /* with kind -1: the kinds drawn, bit k = kind k (pfi_sample_draw_kind); 0 = all */
     int max_native;     /* largest native canvas side before degrading, px (48) */
 } pfi_sample_cfg;
 
