@@ -146,25 +146,30 @@ static int parse_widths(const char *s, nn_unet_cfg *net)
 
 static int parse_config(train_opts *o, const char *path);
 
-/* "a,b,c" of pfi_degrade_kind_name's names into a mask of sample kinds;
- * 1 on an unknown or empty name. */
+/* The sample kind named by the len chars at a (pfi_degrade_kind_name's
+ * names), or -1. */
+static int kind_named(const char *a, size_t len)
+{
+    for (int k = 0; k < PF_SAMPLE_KINDS; k++) {
+        const char *nm = pfi_degrade_kind_name(pfi_sample_dkind(k));
+        if (len > 0 && strlen(nm) == len && strncmp(a, nm, len) == 0) return k;
+    }
+    return -1;
+}
+
+/* "a,b,c" of kind names into a mask of sample kinds; 1 on an unknown or
+ * empty name. */
 static int parse_kinds(const char *a, uint32_t *mask)
 {
     uint32_t m = 0;
-    while (*a) {
+    for (;;) {
         const char *e = strchr(a, ',');
-        const size_t len = e ? (size_t)(e - a) : strlen(a);
-        int found = -1;
-        for (int k = 0; k < PF_SAMPLE_KINDS && found < 0; k++) {
-            const char *nm = pfi_degrade_kind_name(pfi_sample_dkind(k));
-            if (len > 0 && strlen(nm) == len && strncmp(a, nm, len) == 0) found = k;
-        }
-        if (found < 0) return 1;
-        m |= 1u << found;
-        a += len + (e ? 1 : 0);
-        if (e && !*a) return 1;
+        const int k = kind_named(a, e ? (size_t)(e - a) : strlen(a));
+        if (k < 0) return 1;
+        m |= 1u << k;
+        if (!e) break;
+        a = e + 1;
     }
-    if (!m) return 1;
     *mask = m;
     return 0;
 }
@@ -182,11 +187,8 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
     case O_PANIM: if (num(a, 0, 1, &v)) return bad(name, a, "0..1"); t->sample.p_anim = v; break;
     case O_PTILE: if (num(a, 0, 1, &v)) return bad(name, a, "0..1"); t->sample.p_tile = v; break;
     case O_KIND:
-        t->sample.kind = -2;
-        for (int k = 0; k < PF_SAMPLE_KINDS; k++)
-            if (strcmp(a, pfi_degrade_kind_name(pfi_sample_dkind(k))) == 0) t->sample.kind = k;
-        if (strcmp(a, "all") == 0) t->sample.kind = -1;
-        if (t->sample.kind == -2) return bad(name, a, "a degradation kind or all (see --help)");
+        t->sample.kind = strcmp(a, "all") == 0 ? -1 : kind_named(a, strlen(a));
+        if (t->sample.kind < 0 && strcmp(a, "all") != 0) return bad(name, a, "a degradation kind or all (see --help)");
         t->sample.kinds = 0;
         break;
     case O_KINDS:

@@ -30,8 +30,8 @@ int pfi_sample_dkind(int k)
 int pfi_sample_draw_kind(uint32_t kinds, pfi_rng *r)
 {
     const uint32_t all = (1u << PF_SAMPLE_KINDS) - 1;
-    if ((kinds & all) == 0) kinds = all;
     kinds &= all;
+    if (!kinds) kinds = all;
     int n = 0;
     for (int k = 0; k < PF_SAMPLE_KINDS; k++) n += (kinds >> k) & 1;
     int i = pfi_rng_int(r, n);

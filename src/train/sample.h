@@ -30,7 +30,8 @@ int pfi_sample_dkind(int k);
 /* One sample kind 0..PF_SAMPLE_KINDS-1, uniformly among the set bits of
  * kinds (bit k = kind k; 0 = every kind): one pfi_rng_int over their
  * count, then the set bit of that rank. So the full set draws the same
- * kinds as 0, and the first m kinds as a trainer that knew only those. */
+ * kinds as 0, and a set without the kinds added since a trainer draws
+ * the kinds that trainer drew (v3's: gif_dither to opaque_scene, any). */
 int pfi_sample_draw_kind(uint32_t kinds, pfi_rng *r);
 
 /* Clean-clip changes of two evaluation kinds (tests/evalset/compose.py),
