@@ -95,6 +95,41 @@ static void make_case(uint64_t *rng, int fam, const char *dir, gcase *c)
     }
 }
 
+/* A forced scale that both axes find on their own gets the confidence the
+ * search gives it: the lattice's bend check runs on grids under 0.995, and
+ * a forced exact 3x GIF (val gif_bilinear_dither_08: 0.948) was bent into
+ * a mesh and lost 0.12 acc. Blurred and non-integer upscales. */
+static void test_forced_scale_confidence(void **state)
+{
+    uint64_t rng = 0xf0c3dULL;
+    char dir[4096];
+    int i, sure = 0, lower = 0;
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    for (i = 0; i < 40; i++) {
+        gcase c;
+        pfi_grid ga, gf;
+        pfi_grid_params p = pfi_grid_default_params();
+        const uint8_t *fr[1];
+        make_case(&rng, i % 2 ? FAM_BLURRED : FAM_NONINT, dir, &c);
+        fr[0] = c.img;
+        if (pfi_grid_detect(&ga, fr, 1, c.W, c.H, &p, NULL) == PF_OK && fabs(ga.cell_w / c.s - 1) < 0.005 &&
+            ga.cell_w == ga.cell_h && ga.confidence >= 0.995) {
+            p.scale = ga.cell_w;
+            assert_int_equal(pfi_grid_detect(&gf, fr, 1, c.W, c.H, &p, NULL), PF_OK);
+            sure++;
+            lower += gf.confidence < 0.995;
+            pfi_grid_free(&gf);
+        }
+        pfi_grid_free(&ga);
+        case_free(&c);
+    }
+    tu_rmtree(dir);
+    fprintf(stderr, "grid: forced scale: %d of %d sure grids below 0.995 when forced\n", lower, sure);
+    assert_true(sure >= 20);
+    assert_int_equal(lower, 0);
+}
+
 /* ---- detection families ---------------------------------------------------- */
 
 static void test_families(void **state)
@@ -1082,16 +1117,29 @@ static void bg_red_waves(float u, float v, float rgb[3])
     rgb[2] = 0.5f;
 }
 
+/* Estimates the background of one frame of cells (4, rows, cols), which
+ * must come out a field, and keys it; check_keyed's cells must hold. */
+static void key_as_field(float *cells, int rows, int cols)
+{
+    const float *cc[1] = {cells};
+    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
+    pfi_background bg;
+    assert_non_null(scratch);
+    pfi_background_estimate(&bg, cc, 1, rows, cols);
+    assert_int_equal(bg.kind, PF_BGK_FIELD);
+    pfi_background_key(&bg, cells, rows, cols, scratch);
+    check_keyed(cells, rows, cols);
+    free(scratch);
+}
+
 static void test_background_field_near_plane(void **state)
 {
     const int rows = 40, cols = 48;
     const size_t plane = (size_t)rows * cols;
     float *cells = malloc(sizeof(float) * plane * 4);
-    const float *cc[1] = {cells};
-    uint8_t *scratch = malloc(pfi_background_scratch_size(rows, cols));
     uint64_t rng = 99;
-    pfi_background bg;
     (void)state;
+    assert_non_null(cells);
     make_native(cells, rows, cols, bg_red_waves, 0.005f, &rng);
     for (int y = 24; y < 34; y++)
         for (int x = 30; x < 40; x++) {
@@ -1100,15 +1148,34 @@ static void test_background_field_near_plane(void **state)
             cells[plane + i] = 0.45f;
             cells[2 * plane + i] = 0.62f;
         }
-    pfi_background_estimate(&bg, cc, 1, rows, cols);
-    assert_int_equal(bg.kind, PF_BGK_FIELD);
-    pfi_background_key(&bg, cells, rows, cols, scratch);
-    check_keyed(cells, rows, cols);
+    key_as_field(cells, rows, cols);
     const float *a = cells + 3 * plane;
     for (int y = 24; y < 34; y++)
         for (int x = 30; x < 40; x++) assert_true(a[(size_t)y * cols + x] == 1);
     free(cells);
-    free(scratch);
+}
+
+/* A busy field with many strong blobs along the border: no plane fits it
+ * (the plane's threshold grows to its cap), and the stretches far from
+ * that plane are as many as a scene's objects. It must still be keyed as
+ * a field (val bg_busy_06 at --scale 5 was taken for a scene: acc 0.15). */
+static void bg_blobs(float u, float v, float rgb[3])
+{
+    rgb[0] = 0.5f + 0.4f * sinf(10.f * u + 3.f) * sinf(9.f * v + 1.f);
+    rgb[1] = 0.5f + 0.4f * cosf(10.f * v + 9.f * u);
+    rgb[2] = 0.5f + 0.3f * sinf(9.f * u - 10.f * v);
+}
+
+static void test_background_field_many_blobs(void **state)
+{
+    const int rows = 40, cols = 48;
+    float *cells = malloc(sizeof(float) * (size_t)rows * cols * 4);
+    uint64_t rng = 7;
+    (void)state;
+    assert_non_null(cells);
+    make_native(cells, rows, cols, bg_blobs, 0.005f, &rng);
+    key_as_field(cells, rows, cols);
+    free(cells);
 }
 
 /* ---- regression: low-contrast texture framed by a saturated background ---- */
@@ -1210,6 +1277,8 @@ int main(void)
         cmocka_unit_test(test_background),
         cmocka_unit_test(test_background_field),
         cmocka_unit_test(test_background_field_near_plane),
+        cmocka_unit_test(test_background_field_many_blobs),
+        cmocka_unit_test(test_forced_scale_confidence),
         cmocka_unit_test(test_background_pockets),
         cmocka_unit_test(test_background_small_pockets),
         cmocka_unit_test(test_speed),

@@ -368,12 +368,21 @@ void pfi_background_estimate(pfi_background *bg, const float *const *cells, int 
         thr = pfi_clampf(3.f * res[k / 2] + 0.03f, 0.05f, PLANE_THR_MAX);
     }
     if (border_is_texture(bg, cells, n, rows, cols, thr)) goto done;
+    /* A plane that covers the border only at its widest threshold fits
+     * none of it: the runs that leave it (border_is_scene) then trace the
+     * field's own blobs, not a scene's objects, so a smooth field is tried
+     * first. Else a busy field near the scene limits flips with the grid's
+     * phase (val bg_busy_06: 5.9 runs over 13% of the ring with the
+     * detected grid, a field; 6.4 over 14% at --scale 5, a scene, nothing
+     * keyed: acc 0.99 -> 0.15). No dev or val scene reaches the cap. */
+    const int swallowed = thr >= PLANE_THR_MAX;
+    if (swallowed && is_field(bg, cells, n, rows, cols, res)) goto done;
     if (border_is_scene(bg, cells, n, rows, cols, thr)) goto done;
     /* a field the plane only covers at its widest threshold would be keyed
      * with that tolerance (0.15 OKLab) and take sprite colours near the
-     * field's mean with it (val bg_field_08: alpha IoU 0.37 -> 0.95) */
-    if ((nin < FIELD_MAX_PLANE * m || thr >= PLANE_THR_MAX) && is_field(bg, cells, n, rows, cols, res))
-        goto done;
+     * field's mean with it (val bg_field_08: alpha IoU 0.37 -> 0.95):
+     * tried above */
+    if (!swallowed && nin < FIELD_MAX_PLANE * m && is_field(bg, cells, n, rows, cols, res)) goto done;
     if (nin * 2 < m) goto done; /* the border is not one background */
     {
         float c0[3], corner[3], worst = 0;

@@ -1573,7 +1573,9 @@ static void detect_period(detect_state *s)
         const double flo = fmax(1.0 / s->p.max_cell, GRID_MIN_CYCLES / s->ad[j].n);
         const double fhi = fmin(GRID_MAX_FREQ, 1.0 / s->p.min_cell);
         axis_spectrum(&s->ad[j], &s->sw, s->spec);
-        if (s->p.scale > 0 || j >= 2) continue;
+        /* (also for a forced scale: where both axes find it on their own,
+         * its confidence is the one the search would give it) */
+        if (j >= 2) continue;
         s->own[j] = choose_period(&s->ad[j], s->spec, flo, fhi, 0, &s->own_sc[j], &s->own_ns[j], s->hist,
                                   s->lg);
         if (codec_period(s->own[j]) && codec_locked(&s->ad[j], s->own[j], s->cw, s->lattice))
@@ -1644,7 +1646,7 @@ static pf_status detect_confidence(detect_state *s, pfi_grid *g)
 
     g->cell_w = perx;
     g->cell_h = pery;
-    if (s->p.scale == 0 && own[0] > 0 && own[1] > 0 &&
+    if (own[0] > 0 && own[1] > 0 &&
         fabs(own[0] - own[1]) < GRID_SAME_PERIOD * fmax(own[0], own[1]) && perx == pery &&
         fabs(perx - own[0]) < GRID_SAME_PERIOD * perx && fabs(perx - own[1]) < GRID_SAME_PERIOD * perx) {
         const double cs1 = ramp(fmax(nsx, nsy), GRID_NS_LO, GRID_NS_HI) *
