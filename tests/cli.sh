@@ -91,6 +91,15 @@ grep -q '"kind": "regular"' "$T/stdout" && grep -A2 '"candidates": \[' "$T/stdou
     && grep -q '"bend_cells"' "$T/stdout" && ok || bad "probe --json lacks the grid kind, bend or candidates"
 expect 0 "probe lists --scale candidates" -- "$BIN" probe "$SRC"
 grep -q "^candidates: *--scale [0-9]" "$T/stdout" && ok || bad "probe lists no --scale candidates"
+# each candidate with the native size it gives: round(input width / cell)
+W=$(sed -n 's/^input: .*, \([0-9]*\)x[0-9]*)$/\1/p' "$T/stdout")
+read -r C NW NH <<EOF
+$(sed -n -E 's/^candidates: +--scale ([0-9.]+) \([0-9.]+, ([0-9]+)x([0-9]+)\).*/\1 \2 \3/p' "$T/stdout")
+EOF
+[ -n "$W" ] && [ -n "$NW" ] && awk -v w="$W" -v c="$C" -v n="$NW" 'BEGIN { d = w / c - n; exit !(d > -1.01 && d < 1.01) }' \
+    && ok || bad "probe's first candidate lacks the native size it gives (input $W px, --scale $C -> $NW)"
+expect 0 "probe --json candidates" -- "$BIN" probe "$SRC" --json
+grep -A6 '"candidates": \[' "$T/stdout" | grep -q '"native_w"' && ok || bad "probe --json candidates lack native_w"
 # a small blurred sprite (tests/data/README.md): the regular detector measures 5.72 px
 # too weakly to trust and edge coherence alone prefers a 10.9 px mesh; the two
 # measurements agreeing pick the true cell, 5.84 px

@@ -3,6 +3,7 @@
 #ifndef PF_CLI_H
 #define PF_CLI_H
 
+#include <math.h>
 #include <stdio.h>
 
 #include "pixelfix.h"
@@ -24,6 +25,15 @@ enum {
 
 /* Maps a library status to the exit code above. */
 int cli_exit_code(pf_status st);
+
+/* Native pixels across `px` input pixels at a cell of `cell` px (> 0): what
+ * a regular grid of that cell gives, as an upscale of N pixels is round(N s)
+ * (src/grid/detect.c); a grid's phase or a mesh's bend may move it by one. */
+static inline int cli_cells(int px, double cell)
+{
+    const long n = cell > 0 ? lrint(px / cell) : 0;
+    return n < 1 ? 1 : n > px ? px : (int)n;
+}
 
 /* Verbosity shared by the subcommands: 0 quiet, 1 normal, 2 verbose. */
 typedef struct cli_ui {

@@ -710,8 +710,12 @@ static int restore_one(cli_opts *op, const char *input)
                        rep->scale_forced ? " (forced)" : "");
             if (rep->n_candidates > 0) {
                 printf("candidates: ");
+                /* with the native size each would give: a user knows their sprite's size
+                 * better than its cell's */
                 for (int i = 0; i < rep->n_candidates && i < 5; i++)
-                    printf(" --scale %.2f (%.2f)%s", rep->candidate_cell[i], rep->candidate_confidence[i],
+                    printf(" --scale %.2f (%.2f, %dx%d)%s", rep->candidate_cell[i], rep->candidate_confidence[i],
+                           cli_cells(rep->in_width, rep->candidate_cell[i]),
+                           cli_cells(rep->in_height, rep->candidate_cell[i]),
                            i + 1 < rep->n_candidates && i < 4 ? "," : "");
                 printf("\n");
             }

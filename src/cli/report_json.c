@@ -26,8 +26,10 @@ char *cli_report_json(const char *input, const char *output, const pf_report *re
         json_array_append_new(drift, d);
     }
     for (int i = 0; i < rep->n_candidates; i++)
-        json_array_append_new(cand, json_pack("{s:f,s:f}", "scale", rep->candidate_cell[i], "confidence",
-                                              rep->candidate_confidence[i]));
+        json_array_append_new(cand, json_pack("{s:f,s:f,s:i,s:i}", "scale", rep->candidate_cell[i], "confidence",
+                                              rep->candidate_confidence[i], "native_w",
+                                              cli_cells(rep->in_width, rep->candidate_cell[i]), "native_h",
+                                              cli_cells(rep->in_height, rep->candidate_cell[i])));
     json_object_set_new(grid, "kind", json_string(rep->grid_kind == PF_GRID_ELASTIC ? "elastic" : "regular"));
     json_object_set_new(grid, "bend_cells", json_real(rep->bend));
     json_object_set_new(grid, "candidates", cand);
