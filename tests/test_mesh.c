@@ -277,6 +277,35 @@ static void test_forced_scale_count(void **state)
     assert_true(elastic >= 5);
 }
 
+/* `--grid regular` on bent upscales: where the regular detector finds no
+ * period, the mesh's cell gives the regular grid (before, no grid), within
+ * a cell of the truth on each axis. */
+static void test_regular_mode_takes_mesh_cell(void **state)
+{
+    int found = 0, near = 0;
+    (void)state;
+    for (int c = 0; c < 20; c++) {
+        bent_case b;
+        pf_status st;
+        bent_make(&b, 1000 + (uint64_t)c, 4, c % 5 == 4);
+        pfi_lattice *L = find(&b.in, PF_GRID_REGULAR, &st);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        if (st == PF_OK) {
+            const pfi_grid *g = pfi_lattice_grid(L);
+            assert_false(pfi_lattice_elastic(L));
+            assert_non_null(g->xb);
+            found++;
+            near += abs(g->cols - b.nw) <= 1 && abs(g->rows - b.nh) <= 1;
+        }
+        pfi_lattice_free(L);
+        bent_free(&b);
+    }
+    fprintf(stderr, "mesh: --grid regular on bent upscales: %d/20 found, %d within a cell of the size\n", found,
+            near);
+    assert_int_equal(found, 20);
+    assert_true(near >= 18);
+}
+
 /* An empty case of lo..hi native pixels a side; returns its picture's
  * buffer (b->nh, b->nw, 4), for the caller to draw and free. */
 static uint8_t *new_still(bent_case *b, uint64_t *seed, int lo, int hi)
@@ -650,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_bent_count_and_boundaries),
         cmocka_unit_test(test_square_cells),
         cmocka_unit_test(test_forced_scale_count),
+        cmocka_unit_test(test_regular_mode_takes_mesh_cell),
         cmocka_unit_test(test_straight_stays_regular),
         cmocka_unit_test(test_small_straight),
         cmocka_unit_test(test_no_lattice),

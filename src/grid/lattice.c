@@ -18,7 +18,9 @@
  * the true 5.8). A mesh that confirms the regular detector's square
  * period and bends by less than LATTICE_STRAIGHT cells hands the clip back
  * to the regular grid at that period (dev: acc 0.8296 -> 0.8304,
- * acc_opaque +0.008, gif_dither_06 +0.045). No grid is reported only
+ * acc_opaque +0.008, gif_dither_06 +0.045). Regular mode takes the same
+ * path where the regular detector finds nothing, and puts the regular grid
+ * at the mesh's cell. No grid is reported only
  * when no candidate stands out of its neighbours (contrast) or the best
  * mesh's coherence stays at the level a mesh reaches on edges that follow
  * no lattice (textures, photos, flat images).
@@ -169,6 +171,29 @@ static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n
     return PF_OK;
 }
 
+/* Replaces L's mesh with the regular grid at `cell` px (the detector
+ * forced there, for the phase and boundaries), keeping the mesh's bend and,
+ * where higher, its confidence. Where no grid fits at that cell, L is left
+ * as it was and the detector's status returned (PF_ENOGRID, PF_ENOMEM). */
+static pf_status regular_at(pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
+                            double cell, const pfi_logger *lg)
+{
+    pfi_grid g;
+    pfi_grid_params fp = *gp;
+    fp.scale = cell;
+    pf_status st = pfi_grid_detect(&g, frames, n, L->w, L->h, &fp, lg);
+    if (st != PF_OK) return st;
+    pfi_info(lg, "grid: the mesh's cell %.3f px, bending %.2f cells: the regular grid at %.3f px",
+             0.5 * (L->grid.cell_w + L->grid.cell_h), pfi_mesh_bend(L->mesh), cell);
+    if (L->grid.confidence > g.confidence) g.confidence = L->grid.confidence;   /* the mesh's evidence */
+    L->bend = pfi_mesh_bend(L->mesh);
+    pfi_mesh_free(L->mesh);
+    L->mesh = NULL;
+    pfi_grid_free(&L->grid);
+    L->grid = g;
+    return PF_OK;
+}
+
 pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int n, int w, int h,
                           const pfi_lattice_params *p, const pfi_logger *lg)
 {
@@ -189,7 +214,7 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
     if (p->mode != PF_GRID_ELASTIC) {
         st = pfi_grid_detect(&L->grid, frames, n, w, h, &gp, lg);
         if (st != PF_OK && st != PF_ENOGRID) goto fail;
-        if (p->mode == PF_GRID_REGULAR) goto done;
+        if (p->mode == PF_GRID_REGULAR && (st == PF_OK || p->scale > 0)) goto done;
         if (st == PF_OK) {
             /* a straight lattice, or a bent one found by its mean period? */
             const double cell = fmin(L->grid.cell_w, L->grid.cell_h);
@@ -227,34 +252,34 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
     }
     int still = 1;
     for (int i = 1; i < n && still; i++) still = memcmp(frames[i], frames[0], (size_t)w * h * 4) == 0;
-    const double reg_cell = p->mode == PF_GRID_AUTO && L->grid.cell_w > 0 ? 0.5 * (L->grid.cell_w + L->grid.cell_h) : 0;
+    const double reg_cell = p->mode != PF_GRID_ELASTIC && L->grid.cell_w > 0 ? 0.5 * (L->grid.cell_w + L->grid.cell_h) : 0;
     const int reg_square = reg_cell > 0 && L->grid.cell_w == L->grid.cell_h;
     st = fit_elastic(L, frames, n, p->scale, still, reg_cell, lg);
     if (st != PF_OK && st != PF_ENOGRID) goto fail;
     /* A mesh that confirms the regular detector's square period and hardly
      * bends says the lattice is straight after all: the regular grid at that
-     * period, phase and boundaries from the detector (forced). */
-    if (st == PF_OK && reg_square && p->scale == 0 && L->mesh && pfi_mesh_bend(L->mesh) < LATTICE_STRAIGHT &&
-        fabs(0.5 * (L->grid.cell_w + L->grid.cell_h) / reg_cell - 1) < LATTICE_AGREE) {
-        pfi_grid g;
-        pfi_grid_params fp = gp;
-        fp.scale = reg_cell;
-        pf_status rs = pfi_grid_detect(&g, frames, n, w, h, &fp, lg);
+     * period. And `--grid regular` takes the mesh's cell for its grid where
+     * the regular detector found none (a busy background's blobs outweigh
+     * the cells in its spectrum: val bg_busy_06 29 px for 5 px), rather than
+     * refusing a cell size the candidates found. */
+    if (st == PF_OK && p->scale == 0 && L->mesh) {
+        const double mesh_cell = 0.5 * (L->grid.cell_w + L->grid.cell_h);
+        double cell = 0;
+        if (p->mode == PF_GRID_REGULAR)
+            cell = mesh_cell;
+        else if (reg_square && pfi_mesh_bend(L->mesh) < LATTICE_STRAIGHT &&
+                 fabs(mesh_cell / reg_cell - 1) < LATTICE_AGREE)
+            cell = reg_cell;
+        pf_status rs = cell > 0 ? regular_at(L, frames, n, &gp, cell, lg) : PF_OK;
         if (rs == PF_ENOMEM) {
             st = rs;
             goto fail;
         }
-        if (rs == PF_OK) {
-            pfi_info(lg, "grid: the mesh at %.3f px bends by %.2f cells only: the regular grid at %.3f px",
-                     0.5 * (L->grid.cell_w + L->grid.cell_h), pfi_mesh_bend(L->mesh), reg_cell);
-            L->bend = pfi_mesh_bend(L->mesh);
-            if (L->grid.confidence > g.confidence) g.confidence = L->grid.confidence;   /* the mesh's evidence */
+        if (p->mode == PF_GRID_REGULAR && rs != PF_OK) {   /* no regular grid at that cell either */
             pfi_mesh_free(L->mesh);
             L->mesh = NULL;
-            pfi_grid_free(&L->grid);
-            L->grid = g;
-        } else {
-            pfi_grid_free(&g);
+            L->grid.confidence = 0;
+            st = PF_ENOGRID;
         }
     }
     if (st == PF_ENOGRID && L->ncand > 0 && !(L->grid.cell_w > 0)) {
