@@ -21,7 +21,7 @@
 
 /* The model every end-to-end and per-stage figure uses, relative to the
  * repository root (bench binaries run from there). */
-#define BENCH_MODEL "models/pixelfix-v3.safetensors"
+#define BENCH_MODEL "models/pixelfix-v6.safetensors"
 /* The sample the clips are made from (bench/make-clip.py). */
 #define BENCH_CLIP_SOURCE "samples/guy-walk-video.gt.webp"
 

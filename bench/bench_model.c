@@ -2,7 +2,7 @@
  * Prints "name value unit" and "info" lines on stdout (bench.h), progress
  * on stderr.
  *
- * The shipped model (models/pixelfix-v3.safetensors): nn_model_run over
+ * The shipped model (models/pixelfix-v6.safetensors): nn_model_run over
  * one T = 8 window at 180x101 native (what the grid finds on the 720p
  * bench clip; padded to 180x104 inside) and at 128x128, one thread as the
  * CLI runs it; its FLOPs counted analytically over the nn_unet layers at

@@ -243,7 +243,7 @@ def markdown(rep):
                            ["bench time", f"{secs:.0f} s" if secs is not None else "–"]]), ""]
 
     L += ["## End to end", "",
-          "`./pixelfix INPUT -o OUTPUT` with the shipped model (`-m models/pixelfix-v3.safetensors`) "
+          "`./pixelfix INPUT -o OUTPUT` with the shipped model (`-m models/pixelfix-v6.safetensors`) "
           "and with `--no-model`, default settings otherwise (the network on one thread, the "
           "codecs' automatic threads), each run alone (bench/bench_e2e.c). ms per frame: wall "
           "time from fork to exit over the frames decoded (process start and model load "
@@ -255,7 +255,7 @@ def markdown(rep):
         runs = it["runs"]
         ratio = (runs["model"]["ms_per_frame"] / runs["no_model"]["ms_per_frame"]
                  if "model" in runs and "no_model" in runs and runs["no_model"]["ms_per_frame"] else None)
-        for key, label in (("model", "pixelfix-v3"), ("no_model", "none")):
+        for key, label in (("model", "pixelfix-v6"), ("no_model", "none")):
             r = runs.get(key)
             if r:
                 rows.append([f"{it['what']}, {it['frames']} frames" if key == "model" else "",

@@ -120,7 +120,7 @@ typedef struct PixelfixContext {
 static const AVOption pixelfix_options[] = {
     { "model", "restoration model file; \"none\" for the classical path (default: as the pixelfix "
                "command finds it: $PIXELFIX_MODEL, the pixelfix tree's models/, the installed "
-               "pixelfix-v3.safetensors; none found: the classical path)",
+               "pixelfix-v6.safetensors; none found: the classical path)",
       OFFSET(model), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "m", "same as model", OFFSET(model), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "scale", "native pixel size in input pixels, 1..256, or auto to detect the grid",

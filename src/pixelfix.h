@@ -333,7 +333,7 @@ void pf_model_free(pf_model *model);
 
 /* The default model file, the first of: $PIXELFIX_MODEL when set (even if
  * it does not exist, so that a wrong setting is an error, not a silent
- * classical run); models/pixelfix-v3.safetensors beside the running
+ * classical run); models/pixelfix-v6.safetensors beside the running
  * program; the source tree's models/ when the program lies inside the tree
  * libpixelfix was built in (the filter's build/ffmpeg/ffmpeg); the
  * program's ../share/pixelfix/models/ (installed under any prefix); the

@@ -420,7 +420,7 @@ expect 0 "-q silences warnings" -- "$BIN" "$SRC" -o "$T/uq.gif" --upscale 2 --no
 [ -s "$T/stderr" ] && bad "-q: $(cat "$T/stderr")" || ok
 
 # --- which model ran: the closing line and model.path in --json ---------------
-TREE_MODEL="$(cd models && pwd -P)/pixelfix-v3.safetensors"
+TREE_MODEL="$(cd models && pwd -P)/pixelfix-v6.safetensors"
 expect 0 "default model in the tree" -- env -u PIXELFIX_MODEL "$BIN" "$SRC" -o "$T/tree.png" --json "$T/tree-report.json"
 grep -q "model $TREE_MODEL\$" "$T/stderr" && ok || bad "the closing line does not name $TREE_MODEL: $(cat "$T/stderr")"
 grep -q "\"path\": \"$TREE_MODEL\"" "$T/tree-report.json" && ok || bad "--json model.path is not $TREE_MODEL"
@@ -440,16 +440,16 @@ STAGE="$T/stage"
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} --no-print-directory install DESTDIR="$STAGE" PREFIX=/usr \
        BUILD="${PF_BUILD:-build}" >"$T/install.log" 2>&1; then
     IBIN="$STAGE/usr/bin/pixelfix"
-    IMODEL="$(cd "$STAGE/usr/share/pixelfix/models" && pwd -P)/pixelfix-v3.safetensors"
+    IMODEL="$(cd "$STAGE/usr/share/pixelfix/models" && pwd -P)/pixelfix-v6.safetensors"
     expect 0 "installed binary" -- env -u PIXELFIX_MODEL "$IBIN" "$SRC" -o "$T/inst.png" --json "$T/inst-report.json"
     grep -q "model $IMODEL\$" "$T/stderr" && ok || bad "installed binary: the closing line does not name $IMODEL: $(cat "$T/stderr")"
     grep -q "\"path\": \"$IMODEL\"" "$T/inst-report.json" && ok || bad "installed binary: model.path is not $IMODEL"
     cmp -s "$T/inst.png" "$T/tree.png" && ok || bad "installed and build-tree binaries restore different frames"
     # without its model it says it ran the classical path (unless the
     # configured prefix holds one, the last place looked)
-    rm "$STAGE/usr/share/pixelfix/models/pixelfix-v3.safetensors"
+    rm "$STAGE/usr/share/pixelfix/models/pixelfix-v6.safetensors"
     cfg=$(sed -n 's/^PREFIX ?= //p' config.mk 2>/dev/null)
-    if [ ! -e "$cfg/share/pixelfix/models/pixelfix-v3.safetensors" ]; then
+    if [ ! -e "$cfg/share/pixelfix/models/pixelfix-v6.safetensors" ]; then
         expect 0 "installed binary, no model" -- env -u PIXELFIX_MODEL "$IBIN" "$SRC" -o "$T/inst2.gif"
         grep -q "no model (classical path: none found)" "$T/stderr" && ok || bad "no model installed: $(cat "$T/stderr")"
         # and warns, with what to do, since the same binary in place would use one

@@ -295,7 +295,7 @@ run "hstack" -- ff_md5 "$T/hs.md5" -i "$SRC" -filter_complex "pixelfix=model=non
 # 1. a spritesheet-ready PNG sequence: the CLI's frames under the CLI's names, both with the
 # default model as a fresh checkout finds it (pf_model_default_path: the tree's models/)
 mkdir -p "$T/walk"
-SHIPPED="$(pwd -P)/models/pixelfix-v3.safetensors"
+SHIPPED="$(pwd -P)/models/pixelfix-v6.safetensors"
 run "README: PNG sequence" -- env -u PIXELFIX_MODEL "$FF" -nostdin -v info -i "$SRC" -vf pixelfix -start_number 0 "$T/walk/frame_%04d.png"
 grep -q "model: $SHIPPED" "$T/err.txt" && ok || bad "the filter in the build tree did not find $SHIPPED"
 run "CLI PNG frames" -- env -u PIXELFIX_MODEL "$BIN" "$SRC" -o "$T/cliw/"

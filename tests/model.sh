@@ -1,5 +1,5 @@
 #!/bin/sh
-# model.sh - the shipped model (models/pixelfix-v3.safetensors): it loads,
+# model.sh - the shipped model (models/pixelfix-v6.safetensors): it loads,
 # restores every committed sample to the GT's size, scores a higher mean
 # acc than the classical path over the samples, and on no sample falls
 # more than 0.05 below it (v2 loses 0.03 on fire-flame's dense flame
@@ -8,7 +8,7 @@
 # `make`. Exit code = verdict.
 set -u
 BIN=${PIXELFIX:-./pixelfix}
-MODEL=models/pixelfix-v3.safetensors
+MODEL=models/pixelfix-v6.safetensors
 T=$(mktemp -d /tmp/pfmodel-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0; fail=0; sum_m=0; sum_c=0

@@ -621,6 +621,141 @@ static void test_sample_area(void **state)
     assert_float_equal(cells[2 * 2 + 1], 50 / 255.f, 1e-5);
 }
 
+/* ---- deblurring the cells (deblur.c) ------------------------------------------ */
+
+/* Cells (4, rows, cols) of an upscaled native image on the true grid (the
+ * detector at the true scale; sizes must match), measured into d and
+ * returned with the samples. */
+static float *grid_cells(const uint8_t *img, int W, int H, int nw, int nh, double s, int k, float **samples,
+                         pfi_deblur *d)
+{
+    pfi_grid g;
+    const uint8_t *fr[1] = {img};
+    pfi_grid_params p = pfi_grid_default_params();
+    p.scale = s;
+    assert_int_equal(pfi_grid_detect(&g, fr, 1, W, H, &p, NULL), PF_OK);
+    assert_int_equal(g.cols, nw);
+    assert_int_equal(g.rows, nh);
+    const size_t plane = (size_t)nw * nh;
+    float *cells = malloc(sizeof *cells * plane * 4);
+    *samples = malloc(sizeof **samples * plane * k * k * 4);
+    assert_non_null(cells);
+    assert_non_null(*samples);
+    pfi_grid_sample(&g, 0, 0, img, W, H, k, *samples);
+    pfi_grid_cells(*samples, nh, nw, k, cells);
+    assert_int_equal(pfi_deblur_measure(d, *samples, cells, nh, nw, k), PF_OK);
+    pfi_grid_free(&g);
+    return cells;
+}
+
+/* Cells within 8/255 on every channel of the native image's colour. */
+static int cells_right(const float *cells, const uint8_t *native, int nw, int nh)
+{
+    const size_t plane = (size_t)nw * nh;
+    int ok = 0;
+    for (size_t i = 0; i < plane; i++) {
+        int good = 1;
+        for (int ch = 0; ch < 3; ch++) good &= fabsf(cells[ch * plane + i] - native[i * 4 + ch] / 255.f) <= 8 / 255.f;
+        ok += good;
+    }
+    return ok;
+}
+
+/* A blurred upscale leaks every pixel into its neighbours' centres: the
+ * leak is measured (beta well above 0) and removing it brings more cells
+ * back to their drawn colour. Nearest upscales of art with drawn
+ * in-between shades (a quarter of the way from one run to the next, which
+ * a measure that only looked at the cell centres would take for a leak of
+ * 0.25) measure no leak, and their cells stay as they are. */
+static void test_deblur(void **state)
+{
+    const int nw = 36, nh = 30, k = 4;
+    uint64_t rng = 4711;
+    (void)state;
+    for (int c = 0; c < 4; c++) {
+        const double s = 5.0 + c * 0.7;
+        const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
+        uint8_t *native = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
+        float *samples;
+        pfi_deblur d;
+        assert_non_null(native);
+        assert_non_null(img);
+        memset(&d, 0, sizeof d);
+        gs_sprite(&rng, nw, nh, (const uint8_t[3]){30, 30, 40}, native);
+        gs_upscale(native, nw, nh, s, s, 0, 0, GS_BILINEAR, img, W, H);
+        gs_blur(img, W, H, 0.2 * s);
+        float *cells = grid_cells(img, W, H, nw, nh, s, k, &samples, &d);
+        const double beta = pfi_deblur_finish(&d);
+        float *scratch = malloc(sizeof *scratch * nw * nh * 2);
+        assert_non_null(scratch);
+        const int before = cells_right(cells, native, nw, nh);
+        assert_int_equal(pfi_deblur_apply(&d, cells, nh, nw, scratch), PF_OK);
+        const int after = cells_right(cells, native, nw, nh);
+        fprintf(stderr, "deblur: blurred x%.1f: leak %.3f from %zu edges, cells right %d -> %d of %d\n", s, beta,
+                d.edges, before, after, nw * nh);
+        assert_true(beta > 0.04 && beta <= 0.2);
+        assert_true(after >= before + (nw * nh - before) / 4);
+        free(cells);
+        free(samples);
+        pfi_deblur_free(&d);
+
+        /* drawn in-between shades, nearest: no leak, no change */
+        for (int y = 0; y < nh; y++)
+            for (int x = 0; x < nw; x++) {
+                static const uint8_t runs[4][3] = {{20, 20, 30}, {200, 180, 60}, {60, 120, 220}, {240, 240, 240}};
+                const int r = (x / 6 + y / 5) % 4, r2 = (r + 1) % 4, last = x % 6 == 5 || y % 5 == 4;
+                uint8_t *p = native + ((size_t)y * nw + x) * 4;
+                for (int ch = 0; ch < 3; ch++)   /* the last of each run, across and down, is drawn a
+                                                    quarter of the way to the next */
+                    p[ch] = (uint8_t)(last ? (3 * runs[r][ch] + runs[r2][ch]) / 4 : runs[r][ch]);
+                p[3] = 255;
+            }
+        gs_upscale(native, nw, nh, s, s, 0, 0, GS_NEAREST, img, W, H);
+        memset(&d, 0, sizeof d);
+        cells = grid_cells(img, W, H, nw, nh, s, k, &samples, &d);
+        float *kept = malloc(sizeof *kept * nw * nh * 4);
+        assert_non_null(kept);
+        memcpy(kept, cells, sizeof *kept * nw * nh * 4);
+        const double beta0 = pfi_deblur_finish(&d);
+        assert_int_equal(pfi_deblur_apply(&d, cells, nh, nw, scratch), PF_OK);
+        fprintf(stderr, "deblur: drawn shades x%.1f: leak %.3f from %zu edges\n", s, beta0, d.edges);
+        assert_true(d.edges >= 32);
+        assert_true(beta0 < 0.01);
+        assert_true(cells_right(cells, native, nw, nh) >= nw * nh - 2);
+        free(kept);
+        free(cells);
+        free(samples);
+        free(scratch);
+        pfi_deblur_free(&d);
+        free(native);
+        free(img);
+    }
+}
+
+/* Deblurring by hand: a lone opaque cell between a transparent one and an
+ * opaque one takes only the opaque neighbour's leak back; transparent cells
+ * are left alone; bad arguments are refused. */
+static void test_deblur_by_hand(void **state)
+{
+    /* 1 x 3 cells: transparent, 0.5, 0.9 (all channels) */
+    float cells[4 * 3] = {0.2f, 0.5f, 0.9f, 0.2f, 0.5f, 0.9f, 0.2f, 0.5f, 0.9f, 0, 1, 1};
+    float scratch[2 * 3];
+    pfi_deblur d;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.beta = 0.1;
+    assert_int_equal(pfi_deblur_apply(&d, cells, 1, 3, scratch), PF_OK);
+    assert_float_equal(cells[0], 0.2f, 1e-6);                     /* transparent: as it was */
+    assert_float_equal(cells[1], 0.5f - 0.1f * (0.9f - 0.5f), 1e-6);
+    assert_float_equal(cells[2], 0.9f - 0.1f * (0.5f - 0.9f), 1e-6);
+    assert_float_equal(cells[2 * 3 + 1], cells[1], 1e-6);         /* every colour channel */
+    assert_float_equal(cells[3 * 3 + 1], 1, 1e-6);                /* alpha untouched */
+    assert_int_equal(pfi_deblur_apply(&d, NULL, 1, 3, scratch), PF_EINVAL);
+    assert_int_equal(pfi_deblur_measure(&d, NULL, cells, 1, 3, 4), PF_EINVAL);
+    /* too few edges: no leak */
+    assert_float_equal(pfi_deblur_finish(&d), 0, 0);
+}
+
 /* Timing of the two hot paths on a 720p frame (reported, not asserted). */
 static void test_speed(void **state)
 {
@@ -1267,6 +1402,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_area),
         cmocka_unit_test(test_cells_exact),
+        cmocka_unit_test(test_deblur),
+        cmocka_unit_test(test_deblur_by_hand),
         cmocka_unit_test(test_forced_scale),
         cmocka_unit_test(test_no_grid),
         cmocka_unit_test(test_lossy_webp),

@@ -332,7 +332,7 @@ static void test_frame_and_byte_limits(void **state)
 static void test_big_screen_tiny_frames(void **state)
 {
     char p[300], out[300];
-    char *args[] = {p, "-o", out, "--model", "models/pixelfix-v3.safetensors", NULL};
+    char *args[] = {p, "-o", out, "--model", "models/pixelfix-v6.safetensors", NULL};
     long rss = 0;
     (void)state;
     path_in(p, sizeof p, "screen.gif");
@@ -398,7 +398,7 @@ static void test_art_then_tiny_frames(void **state)
 static void expect_model_refused(const char *flag, const char *value)
 {
     char out[300];
-    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v3.safetensors",
+    char *args[] = {"samples/guy-exit.gif", "-o", out, "--model", "models/pixelfix-v6.safetensors",
                     (char *)flag, (char *)value, NULL};
     long rss = 0;
     snprintf(out, sizeof out, "%s/out.gif", g_dir);

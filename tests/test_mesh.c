@@ -51,29 +51,57 @@ typedef struct bent_case {
     int nw, nh;
 } bent_case;
 
-static void bent_make(bent_case *b, uint64_t seed, int n, int codec)
+/* How bent_make_ex animates: the sprite moves right one native pixel
+ * every move_every clean frames (0: it stays), with room for it to the
+ * right; jitter > 0 replaces the drawn sub-pixel drift by a slow sway of
+ * that amplitude (native px) that starts at one extreme (-jitter) and
+ * reaches the other (+jitter) at frame 20, with the bend held still. */
+typedef struct bent_motion {
+    int move_every;
+    double jitter;
+} bent_motion;
+
+static void bent_make_ex(bent_case *b, uint64_t seed, int n, int codec, const bent_motion *mo)
 {
     uint64_t s = seed * 2654435761u + 17;
     memset(b, 0, sizeof *b);
-    b->nw = gs_randi(&s, 40, 70);
-    b->nh = gs_randi(&s, 40, 70);
-    uint8_t *img = calloc((size_t)b->nw * b->nh, 4), *spr;
+    const int sw0 = gs_randi(&s, 40, 70), sh0 = gs_randi(&s, 40, 70);
     const int mx = gs_randi(&s, 1, 2), my = gs_randi(&s, 1, 2);
-    const int sw = b->nw - 2 * mx, sh = b->nh - 2 * my;
-    spr = malloc((size_t)sw * sh * 4);
+    const int sw = sw0 - 2 * mx, sh = sh0 - 2 * my;
+    const int room = mo && mo->move_every > 0 ? (n - 1) / mo->move_every : 0;
+    b->nw = sw0 + room;
+    b->nh = sh0;
+    uint8_t *img = malloc((size_t)b->nw * b->nh * 4), *spr = malloc((size_t)sw * sh * 4);
     assert_non_null(img);
     assert_non_null(spr);
     busy_sprite(&s, sw, sh, spr);
-    for (int y = 0; y < sh; y++) memcpy(img + ((size_t)(y + my) * b->nw + mx) * 4, spr + (size_t)y * sw * 4, (size_t)sw * 4);
     assert_int_equal(pfi_anim_init(&b->clean, b->nw, b->nh), PF_OK);
-    for (int f = 0; f < n; f++) assert_int_equal(pfi_anim_push(&b->clean, img, 100), PF_OK);
+    for (int f = 0; f < n; f++) {
+        const int at = mx + (room ? f / mo->move_every : 0);
+        memset(img, 0, (size_t)b->nw * b->nh * 4);
+        for (int y = 0; y < sh; y++)
+            memcpy(img + ((size_t)(y + my) * b->nw + at) * 4, spr + (size_t)y * sw * 4, (size_t)sw * 4);
+        assert_int_equal(pfi_anim_push(&b->clean, img, 100), PF_OK);
+    }
     pfi_degrade_draw(&b->d, PF_DKIND_BENT, seed);
     b->d.hold = b->d.hold_max = 1;
     if (!codec) b->d.codec = PF_CODEC_NONE;
+    if (mo && mo->jitter > 0) {
+        b->d.jitter_x = b->d.jitter_y = mo->jitter;
+        for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 2; k++) {
+                b->d.jit_period[a][k] = 40;
+                b->d.jit_theta[a][k] = -M_PI / 2;
+                b->d.bend_speed[a][k] = 0;
+                b->d.bend_wobble[a][k] = 0;
+            }
+    }
     assert_int_equal(pfi_degrade_clip(&b->d, &b->clean, &b->in, &b->g, NULL), PF_OK);
     free(img);
     free(spr);
 }
+
+static void bent_make(bent_case *b, uint64_t seed, int n, int codec) { bent_make_ex(b, seed, n, codec, NULL); }
 
 static void bent_free(bent_case *b)
 {
@@ -538,6 +566,83 @@ static void test_tracking_held_and_rewind(void **state)
     bent_free(&b);
 }
 
+/* ---- whole-pixel motion ---------------------------------------------------------- */
+
+/* The whole offset (ox, oy) in [-3, 3]^2 at which restored cells (4, rows,
+ * cols), 0..1, best match the clean frame (nh, nw, 4) RGBA8: clean pixel
+ * (x, y) against cell (x + ox, y + oy), mean |RGB difference| over the
+ * clean frame's opaque pixels. */
+static void clean_offset(const float *cells, int rows, int cols, const uint8_t *clean, int nw, int nh, int *ox,
+                         int *oy)
+{
+    const size_t P = (size_t)rows * cols;
+    double best = 1e30;
+    for (int dy = -3; dy <= 3; dy++)
+        for (int dx = -3; dx <= 3; dx++) {
+            double e = 0;
+            int n = 0;
+            for (int y = 0; y < nh; y++)
+                for (int x = 0; x < nw; x++) {
+                    const uint8_t *p = clean + ((size_t)y * nw + x) * 4;
+                    const int r = y + dy, c = x + dx;
+                    if (p[3] < 128 || r < 0 || c < 0 || r >= rows || c >= cols) continue;
+                    for (int ch = 0; ch < 3; ch++) e += fabs(cells[ch * P + (size_t)r * cols + c] - p[ch] / 255.0);
+                    n++;
+                }
+            if (n > nw * nh / 4 && e / n < best) best = e / n, *ox = dx, *oy = dy;
+        }
+}
+
+/* Still parts stay still and moving parts move in whole native pixels
+ * (issue 13): the restored cells keep one offset to the clean frames over
+ * the whole clip, both when the sprite sways by up to 0.84 cell from where
+ * it starts (a video model's sub-pixel drift: the mesh must not re-index,
+ * which would make the sprite jump a pixel and back) and when it moves
+ * one native pixel every third frame (whole moves pass through as they
+ * are). A sprite that drifts 2 cells follows in steps of one pixel. */
+static void test_whole_pixel_motion(void **state)
+{
+    const bent_motion motions[3] = {{0, 0.42}, {3, 0.2}, {0, 1.0}};
+    const char *what[3] = {"swaying 0.84 cell", "moving 1 px every 3 frames", "drifting 2 cells"};
+    const int n = 24;
+    (void)state;
+    for (int c = 0; c < 4; c++) {
+        bent_case b;
+        pf_status st;
+        const int mo = c % 3;
+        bent_make_ex(&b, 3100 + (uint64_t)c, n, 0, &motions[mo]);
+        pfi_lattice *L = find(&b.in, PF_GRID_ELASTIC, &st);
+        assert_int_equal(st, PF_OK);
+        const pfi_grid *g = pfi_lattice_grid(L);
+        const int k = 4;
+        float *smp = pfi_malloc4((size_t)g->cols * k, (size_t)g->rows * k, 4, sizeof(float));
+        float *cells = pfi_malloc4((size_t)g->cols, (size_t)g->rows, 4, sizeof(float));
+        assert_non_null(smp);
+        assert_non_null(cells);
+        int ox0 = 0, oy0 = 0, moved = 0, px = 0, py = 0, jump = 0;
+        for (int t = 0; t < n; t++) {
+            double dx, dy;
+            int ox = 0, oy = 0;
+            assert_int_equal(pfi_lattice_sample(L, b.in.frames[t].rgba, smp, &dx, &dy), PF_OK);
+            pfi_grid_cells(smp, g->rows, g->cols, k, cells);
+            clean_offset(cells, g->rows, g->cols, b.clean.frames[t].rgba, b.nw, b.nh, &ox, &oy);
+            if (t == 0) ox0 = ox, oy0 = oy;
+            moved += ox != ox0 || oy != oy0;
+            if (t > 0 && (abs(ox - px) > 1 || abs(oy - py) > 1)) jump++;
+            px = ox;
+            py = oy;
+        }
+        fprintf(stderr, "mesh: motion %d (%s): %d of %d frames off the first frame's offset, %d jumps over a pixel\n",
+                c, what[mo], moved, n, jump);
+        if (mo < 2) assert_int_equal(moved, 0);
+        else assert_true(moved > 0 && jump == 0);
+        free(smp);
+        free(cells);
+        pfi_lattice_free(L);
+        bent_free(&b);
+    }
+}
+
 /* ---- the real AI clip --------------------------------------------------------- */
 
 /* Of the pixels opaque in either of two consecutive frames (alpha >= 128),
@@ -587,8 +692,8 @@ static void test_wild_clip(void **state)
         skip();
     }
     assert_int_equal(pfi_read_anim(&in, path, &lim, 1, NULL), PF_OK);
-    if (tu_exists("models/pixelfix-v3.safetensors"))
-        assert_int_equal(pf_model_load(&model, "models/pixelfix-v3.safetensors", &p), PF_OK);
+    if (tu_exists("models/pixelfix-v6.safetensors"))
+        assert_int_equal(pf_model_load(&model, "models/pixelfix-v6.safetensors", &p), PF_OK);
     assert_int_equal(pf_stream_open(&st, in.width, in.height, &p, model), PF_OK);
     for (int t = 0; t <= in.count; t++) {
         if (t < in.count)
@@ -685,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_no_lattice),
         cmocka_unit_test(test_no_lattice_clips),
         cmocka_unit_test(test_tracking_held_and_rewind),
+        cmocka_unit_test(test_whole_pixel_motion),
         cmocka_unit_test(test_wild_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

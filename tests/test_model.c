@@ -455,7 +455,7 @@ static void test_tiled_equals_whole(void **state)
 {
     (void)state;
     nn_model m;
-    assert_int_equal(nn_model_load(&m, "models/pixelfix-v3.safetensors", 0, NULL), PF_OK);
+    assert_int_equal(nn_model_load(&m, "models/pixelfix-v6.safetensors", 0, NULL), PF_OK);
     const int T = 8, H = 100, W = 76, k = m.k;
     size_t clen = (size_t)4 * H * W, slen = clen * k * k, whole = 0, bytes = 0;
     uint64_t s = 17;
@@ -794,7 +794,7 @@ static void test_two_streams_one_model(void **state)
 {
     (void)state;
     pf_model *pm;
-    assert_int_equal(pf_model_load(&pm, "models/pixelfix-v3.safetensors", NULL), PF_OK);
+    assert_int_equal(pf_model_load(&pm, "models/pixelfix-v6.safetensors", NULL), PF_OK);
     const int N = 60;
     const size_t bytes = (size_t)N * 20 * 14 * 4;
     stream_job ref = {pm, 1, N, malloc(bytes), 0, PF_OK};

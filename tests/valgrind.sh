@@ -7,7 +7,7 @@
 # verdict.
 set -u
 BIN=${PIXELFIX:-./pixelfix}
-MODEL=${PIXELFIX_MODEL:-models/pixelfix-v3.safetensors}
+MODEL=${PIXELFIX_MODEL:-models/pixelfix-v6.safetensors}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 "      --grid-frames N     frames held for grid detection, 1..256 (default 8)\n"
 "Model:\n"
 "  -m, --model FILE        restoration model (default: $PIXELFIX_MODEL, else\n"
-"                          models/pixelfix-v3.safetensors beside the binary, else\n"
+"                          models/pixelfix-v6.safetensors beside the binary, else\n"
 "                          the installed one; none found: the classical path)\n"
 "      --no-model          classical path only (grid, cell colour, palette)\n"
 "      --window N          frames per model window, 1..64 (default 8)\n"

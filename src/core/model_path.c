@@ -16,7 +16,7 @@
 #ifndef PF_DATADIR
 #define PF_DATADIR "/usr/local/share/pixelfix/models"
 #endif
-#define PF_MODEL_FILE "pixelfix-v3.safetensors"
+#define PF_MODEL_FILE "pixelfix-v6.safetensors"
 
 /* out = dir/rel, made absolute and free of "..", when it is a readable
  * regular file. */

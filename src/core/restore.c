@@ -307,7 +307,7 @@ static pf_status open_model(const pf_params *p, pf_model **m, const pfi_logger *
     if (!path) {
         /* a program copied away from its tree finds none: say so, since the
          * result then differs from the same program in place */
-        pfi_warn(lg, "no model found ($PIXELFIX_MODEL unset, no models/pixelfix-v3.safetensors beside "
+        pfi_warn(lg, "no model found ($PIXELFIX_MODEL unset, no models/pixelfix-v6.safetensors beside "
                     "the program or in its tree, none installed): using the classical path; give one "
                     "with -m FILE or PIXELFIX_MODEL, or --no-model to choose the classical path");
         return PF_OK;

@@ -314,6 +314,37 @@ void pfi_lattice_free(pfi_lattice *L);
 
 /* What pf_stream and the trainer make from every frame (sampler.c): one
  * routine, so the model trains on what it later sees. */
+/* deblur.c: the leak of a blurred upscale between neighbouring cells. The
+ * model obs = c + beta sum_n (c_n - c) over the 4-neighbours is the
+ * discrete Laplacian form of a small Gaussian blur at native resolution;
+ * beta is measured on the clip's own step edges (deblur.c says how). */
+typedef struct pfi_deblur {
+    float *leak;            /* measured leaks, accumulating until pfi_deblur_finish */
+    size_t n, cap;
+    double beta;            /* the clip's leak per neighbour, 0..0.2 (0: nothing removed) */
+    size_t edges;           /* edges beta was measured on */
+} pfi_deblur;
+
+/* Adds the leaks seen on one frame: samples (4, rows k, cols k) and its
+ * unkeyed cells (4, rows, cols) from pfi_grid_cells, RGBA 0..1; d zeroed
+ * before the first call. Only edges between runs of three opaque cells
+ * count. Errors: PF_EINVAL (NULL, k < 2), PF_ENOMEM. */
+pf_status pfi_deblur_measure(pfi_deblur *d, const float *samples, const float *cells, int rows, int cols, int k);
+
+/* Sets and returns d->beta: the median measured leak, clamped to 0..0.2
+ * (0 with fewer than 32 edges), and frees the measurements. d NULL: 0. */
+double pfi_deblur_finish(pfi_deblur *d);
+
+/* Removes d->beta's leak from cells (4, rows, cols), 0..1, in place, to
+ * first order: c = obs - beta sum_n (obs_n - obs) over the opaque
+ * (alpha >= 0.99) 4-neighbours of opaque cells, clamped to 0..1; alpha
+ * and see-through cells are left alone. scratch: rows x cols floats.
+ * Errors: PF_EINVAL. */
+pf_status pfi_deblur_apply(const pfi_deblur *d, float *cells, int rows, int cols, float *scratch);
+
+/* Frees the measurements and zeroes d. */
+void pfi_deblur_free(pfi_deblur *d);
+
 typedef struct pfi_sampler {
     pfi_lattice *lat;
     pfi_background bg;
@@ -321,6 +352,8 @@ typedef struct pfi_sampler {
     int rows, cols;         /* native size */
     size_t slen, clen;      /* floats: samples (4, rows k, cols k), cells (4, rows, cols) */
     uint8_t *scratch;       /* (rows, cols) keying */
+    pfi_deblur deblur;
+    float *dscratch;        /* (rows, cols) deblurring */
     size_t lock_bytes;      /* what pfi_sampler_lock's native work takes, bytes */
 } pfi_sampler;
 
