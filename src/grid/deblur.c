@@ -51,8 +51,7 @@ static float sub_luma(const float *samples, int rows, int cols, int k, int axis,
     int n = 0;
     for (int q = lo; q < hi; q++) {
         const size_t y = (size_t)r * k + (axis ? j : q), x = (size_t)c * k + (axis ? q : j);
-        const size_t i = y * C + x;
-        sum += 0.299f * samples[i] + 0.587f * samples[plane + i] + 0.114f * samples[2 * plane + i];
+        sum += luma_at(samples, plane, y * C + x);
         n++;
     }
     return n ? sum / n : 0;
