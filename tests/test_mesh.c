@@ -742,6 +742,27 @@ static void test_wild_clip(void **state)
     pfi_anim_free(&in);
 }
 
+/* The regular detector's period breaks ties between mesh candidates only
+ * where its two axes agree: a clip whose axes came out 22.3 x 2.0 px (a
+ * codec comb on one) has no period 12.1 px, which once outvoted the true
+ * 7.1 px mesh. */
+static void test_regular_period_needs_agreeing_axes(void **state)
+{
+    pfi_grid g;
+    (void)state;
+    memset(&g, 0, sizeof g);
+    g.cell_w = 22.275, g.cell_h = 2.0;
+    assert_true(pfi_lattice_regular_period(&g) == 0);
+    g.cell_w = 5.718, g.cell_h = 5.718;
+    assert_true(fabs(pfi_lattice_regular_period(&g) - 5.718) < 1e-12);
+    g.cell_w = 10.0, g.cell_h = 10.4;   /* 4% apart: one period, their mean */
+    assert_true(fabs(pfi_lattice_regular_period(&g) - 10.2) < 1e-12);
+    g.cell_w = 10.0, g.cell_h = 11.0;   /* 10% apart */
+    assert_true(pfi_lattice_regular_period(&g) == 0);
+    g.cell_w = 0, g.cell_h = 0;         /* nothing found */
+    assert_true(pfi_lattice_regular_period(&g) == 0);
+}
+
 /* ---- arguments ------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -791,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_no_lattice_clips),
         cmocka_unit_test(test_tracking_held_and_rewind),
         cmocka_unit_test(test_whole_pixel_motion),
+        cmocka_unit_test(test_regular_period_needs_agreeing_axes),
         cmocka_unit_test(test_wild_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

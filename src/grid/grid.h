@@ -298,6 +298,11 @@ const pfi_grid *pfi_lattice_grid(const pfi_lattice *L);
  * measured). */
 double pfi_lattice_bend(const pfi_lattice *L);
 int pfi_lattice_get_candidates(const pfi_lattice *L, const pfi_cell_candidate **cand);
+/* The period the regular detector measured in g (input px), as the mesh
+ * candidates' tie-breaker: the mean of cell_w and cell_h where they agree
+ * within LATTICE_AGREE (6%), else 0 (two unrelated axis periods are no
+ * cell size). */
+double pfi_lattice_regular_period(const pfi_grid *g);
 
 /* Native coordinates (u, v) of input position (x, y) px in the frame last
  * sampled (regular: with its drift dx, dy): cell (i, j) holds u in

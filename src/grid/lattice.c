@@ -12,7 +12,7 @@
  * candidates are tried as meshes; the best explains the edges (coherence
  * against the mesh), and among those within LATTICE_NEAR of it the largest
  * cell wins (a lattice at p also fits p / 2), unless one of them has the
- * period the regular detector measured (too weakly to trust alone): two
+ * period the regular detector measured on both axes (too weakly to trust alone): two
  * independent measurements agreeing beat coherence, which blur biases
  * towards large cells (measured: dev/video_model_04, 10.9 px chosen over
  * the true 5.8). A mesh that confirms the regular detector's square
@@ -84,6 +84,14 @@ static void figures_from_mesh(pfi_lattice *L)
     L->grid.offset_x = fmod(-u * L->grid.cell_w + 1e3 * L->grid.cell_w, L->grid.cell_w);
     L->grid.offset_y = fmod(-v * L->grid.cell_h + 1e3 * L->grid.cell_h, L->grid.cell_h);
     L->bend = pfi_mesh_bend(L->mesh);
+}
+
+double pfi_lattice_regular_period(const pfi_grid *g)
+{
+    /* the mean of 22 x 2 px is no period: it once "confirmed" an 11.4 px
+     * mesh over the true 7.1 (a video_bent clip of tecnoballz's head) */
+    if (!(g->cell_w > 0) || !(g->cell_h > 0) || !(fabs(g->cell_w / g->cell_h - 1) < LATTICE_AGREE)) return 0;
+    return 0.5 * (g->cell_w + g->cell_h);
 }
 
 /* Fits meshes at the candidates (or at `scale`) and keeps the best. still:
@@ -252,7 +260,7 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
     }
     int still = 1;
     for (int i = 1; i < n && still; i++) still = memcmp(frames[i], frames[0], (size_t)w * h * 4) == 0;
-    const double reg_cell = p->mode != PF_GRID_ELASTIC && L->grid.cell_w > 0 ? 0.5 * (L->grid.cell_w + L->grid.cell_h) : 0;
+    const double reg_cell = p->mode != PF_GRID_ELASTIC ? pfi_lattice_regular_period(&L->grid) : 0;
     const int reg_square = reg_cell > 0 && L->grid.cell_w == L->grid.cell_h;
     st = fit_elastic(L, frames, n, p->scale, still, reg_cell, lg);
     if (st != PF_OK && st != PF_ENOGRID) goto fail;
