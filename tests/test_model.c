@@ -19,6 +19,8 @@
 #include "nn/model.h"
 #include "nn/window.h"
 #include "pixelfix.h"
+#include "train/degrade.h"
+#include "train/synth.h"
 
 static char g_dir[256];
 
@@ -900,6 +902,94 @@ static void test_classical_alpha(void **state)
     free(smp), free(cel), free(out);
 }
 
+/* ---- cells like the background ------------------------------------------------- */
+
+/* Restores a (count, h, w, 4) clip; out gets the frames, (count, rows,
+ * cols, 4). Returns the native width * height. */
+static size_t restore_clip(const pfi_anim *a, pf_model *model, uint8_t **out)
+{
+    pf_params p = pf_default_params();
+    pf_stream *s = NULL;
+    pf_stream_frame f;
+    size_t len = 0, n = 0;
+    *out = NULL;
+    assert_int_equal(pf_stream_open(&s, a->width, a->height, &p, model), PF_OK);
+    for (int t = 0; t <= a->count; t++) {
+        if (t < a->count) assert_int_equal(pf_stream_push(s, a->frames[t].rgba, a->width * 4, t * 40, 40), PF_OK);
+        else assert_int_equal(pf_stream_finish(s), PF_OK);
+        while (pf_stream_pull(s, &f) == PF_OK) {
+            len = (size_t)f.width * f.height * 4;
+            if (!*out) *out = malloc(len * (size_t)a->count);
+            assert_non_null(*out);
+            assert_true(n < (size_t)a->count);
+            memcpy(*out + n++ * len, f.rgba, len);
+        }
+    }
+    assert_int_equal(n, a->count);
+    pf_stream_close(s);
+    return len / 4;
+}
+
+/* The network is trained on the colour of opaque GT pixels only, so its
+ * correction of a cell that is really background (a blend with the key the
+ * key left opaque) is arbitrary; the palette then clears such a cell by its
+ * distance to the background (fringe.c), which an arbitrary correction
+ * defeats (val minority_hue_01: a magenta halo of 33 pixels a frame left
+ * opaque, acc 1.0 -> 0.978). Cells within 0.1 OKLab of a solid background
+ * keep their classical colour. A network that darkens every colour by 0.25
+ * must then leave the silhouette as the classical path does: without the
+ * rule it keeps 22 of these 9864 pixels opaque that the classical path
+ * clears, with it none. */
+static void test_background_like_cells_keep_colour(void **state)
+{
+    (void)state;
+    char path[512];
+    nn_unet_cfg cfg = small_cfg(NN_MIX_CONVGRU);
+    nn_model m;
+    pf_model *pm;
+    snprintf(path, sizeof path, "%s/dark.safetensors", g_dir);
+    assert_int_equal(nn_model_init_random(&m, &cfg, 7), PF_OK);
+    const nn_param *hb = &m.p.t[m.net.head.b];
+    for (int c = 0; c < 3; c++) m.p.data[hb->offset + c] = -0.25f;
+    m.classical_alpha = 1;
+    assert_int_equal(nn_model_save(&m, path, NN_DT_F32, NULL), PF_OK);
+    nn_model_free(&m);
+    assert_int_equal(pf_model_load(&pm, path, NULL), PF_OK);
+    size_t extra = 0, total = 0, darker = 0;
+    for (uint64_t q = 0; q < 3; q++) {
+        pfi_anim clean = {0}, deg = {0};
+        pfi_degrade dp;
+        pfi_degrade_geom geom = {0};
+        assert_int_equal(pfi_synth_clip(&clean, 40, 40, 6, 900 + q, NULL), PF_OK);
+        pfi_degrade_draw(&dp, PF_DKIND_WEBP, 70 + q);
+        dp.scale = 3.0;
+        dp.kernel = PF_RS_BILINEAR;
+        dp.bg = PF_DBG_SOLID;
+        dp.bg_rgb[0][0] = 255, dp.bg_rgb[0][1] = 0, dp.bg_rgb[0][2] = 255;
+        dp.hold = dp.hold_max = 1;
+        assert_int_equal(pfi_degrade_clip(&dp, &clean, &deg, &geom, NULL), PF_OK);
+        uint8_t *a = NULL, *b = NULL;
+        const size_t plane = restore_clip(&deg, NULL, &a), plane_m = restore_clip(&deg, pm, &b);
+        assert_int_equal(plane, plane_m);
+        for (size_t i = 0; i < plane * deg.count; i++) {
+            const uint8_t *pa = a + i * 4, *pb = b + i * 4;
+            total++;
+            extra += pb[3] >= 128 && pa[3] < 128;
+            darker += pb[3] >= 128 && pa[3] >= 128 && pb[0] + pb[1] + pb[2] + 30 < pa[0] + pa[1] + pa[2];
+        }
+        free(a);
+        free(b);
+        pfi_degrade_geom_free(&geom);
+        pfi_anim_free(&deg);
+        pfi_anim_free(&clean);
+    }
+    fprintf(stderr, "model: background-like cells: %zu of %zu pixels opaque only with the network, "
+            "%zu darker with it\n", extra, total, darker);
+    assert_true(darker * 10 > total);      /* the network did act */
+    assert_true(extra * 2000 <= total);    /* ... but not on the silhouette's blends */
+    pf_model_free(pm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -916,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_stream_errors),
         cmocka_unit_test(test_two_streams_one_model),
         cmocka_unit_test(test_classical_alpha),
+        cmocka_unit_test(test_background_like_cells_keep_colour),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
