@@ -384,19 +384,27 @@ static void test_sample_matches_stream(void **state)
     }
 }
 
-static void test_loss_gradient(void **state)
+/* One 8x8-cell procedural example and a tiny random network with
+ * gradients, for the loss tests. */
+static void loss_setup(pfi_sample *s, nn_model *m)
 {
-    (void)state;
     pfi_dataset d = {0};
     pfi_sample_cfg c = small_cfg(-1);
     c.crop = 8;
-    pfi_sample s;
-    assert_int_equal(pfi_sample_alloc(&s, &c), PF_OK);
-    assert_int_equal(pfi_sample_make(&s, &d, &c, 5, NULL, NULL), PF_OK);
+    assert_int_equal(pfi_sample_alloc(s, &c), PF_OK);
+    assert_int_equal(pfi_sample_make(s, &d, &c, 5, NULL, NULL), PF_OK);
     nn_unet_cfg net = tiny_net();
-    nn_model m = {0};
-    assert_int_equal(nn_model_init_random(&m, &net, 3), PF_OK);
-    assert_int_equal(nn_params_alloc_grad(&m.p), PF_OK);
+    memset(m, 0, sizeof *m);
+    assert_int_equal(nn_model_init_random(m, &net, 3), PF_OK);
+    assert_int_equal(nn_params_alloc_grad(&m->p), PF_OK);
+}
+
+static void test_loss_gradient(void **state)
+{
+    (void)state;
+    pfi_sample s;
+    nn_model m;
+    loss_setup(&s, &m);
     pfi_train_cfg tc = pfi_train_default_cfg();
     tc.batch = 1;
     tc.w_temporal = 2.0f;   /* make the temporal term count */
@@ -427,6 +435,91 @@ static void test_loss_gradient(void **state)
             checked++;
         }
     assert_true(checked >= 10);
+    nn_model_free(&m);
+    pfi_sample_free(&s);
+}
+
+/* --w-rgb-keyed: cells the key left opaque that the GT has transparent get
+ * an RGB loss towards their own colour. With it off, making such cells
+ * keyed (cell alpha 0) changes no RGB loss; with it on, the loss grows by
+ * the correction the network gives them, and the gradient matches the
+ * finite difference. */
+static void test_rgb_keyed_loss(void **state)
+{
+    (void)state;
+    pfi_sample s;
+    nn_model m;
+    loss_setup(&s, &m);
+    const size_t plane = (size_t)s.H * s.W;
+    /* the first 8 cells of every frame: GT transparent, the key left them opaque */
+    for (int t = 0; t < s.T; t++)
+        for (size_t i = 0; i < 8; i++) {
+            s.gt[((size_t)t * 4 + 3) * plane + i] = 0.0f;
+            s.cells[((size_t)t * 4 + 3) * plane + i] = 1.0f;
+            s.valid[(size_t)t * plane + i] = 1.0f;
+        }
+    const nn_param *hb = &m.p.t[m.net.head.b];
+    for (int ch = 0; ch < 3; ch++) m.p.data[hb->offset + ch] = 0.3f;   /* a clear correction */
+    pfi_train_cfg tc = pfi_train_default_cfg();
+    tc.batch = 1;
+    tc.w_alpha = 0;   /* the alpha term sees the cell alpha: leave it out */
+    tc.w_temporal = 0;
+    double off_opaque, off_keyed, on_opaque;
+    nn_params_zero_grad(&m.p);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &off_opaque), PF_OK);
+    tc.w_rgb_keyed = 1.0f;
+    nn_params_zero_grad(&m.p);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &on_opaque), PF_OK);
+    for (int t = 0; t < s.T; t++)
+        for (size_t i = 0; i < 8; i++) s.cells[((size_t)t * 4 + 3) * plane + i] = 0.0f;
+    tc.w_rgb_keyed = 0;
+    nn_params_zero_grad(&m.p);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &off_keyed), PF_OK);
+    assert_true(fabs(off_opaque - off_keyed) < 1e-9);
+    assert_true(fabs(on_opaque - off_opaque) > 1e-6);
+    /* every cell such a blend: no RGB loss at all when off, the network's
+     * correction when on */
+    float *keep_gt = malloc(sizeof(float) * (size_t)s.T * 4 * plane);
+    float *keep_cells = malloc(sizeof(float) * (size_t)s.T * 4 * plane);
+    memcpy(keep_gt, s.gt, sizeof(float) * (size_t)s.T * 4 * plane);
+    memcpy(keep_cells, s.cells, sizeof(float) * (size_t)s.T * 4 * plane);
+    for (int t = 0; t < s.T; t++)
+        for (size_t i = 0; i < plane; i++) {
+            s.gt[((size_t)t * 4 + 3) * plane + i] = 0.0f;
+            s.cells[((size_t)t * 4 + 3) * plane + i] = 1.0f;
+        }
+    double all_off, all_on;
+    nn_params_zero_grad(&m.p);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &all_off), PF_OK);
+    tc.w_rgb_keyed = 1.0f;
+    nn_params_zero_grad(&m.p);
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &all_on), PF_OK);
+    assert_true(all_off == 0);
+    assert_true(all_on > 0.1);   /* a correction of about 0.3 on every cell */
+    memcpy(s.gt, keep_gt, sizeof(float) * (size_t)s.T * 4 * plane);
+    memcpy(s.cells, keep_cells, sizeof(float) * (size_t)s.T * 4 * plane);
+    free(keep_gt);
+    free(keep_cells);
+    /* the gradient of the new term: head bias, central differences */
+    for (int t = 0; t < s.T; t++)
+        for (size_t i = 0; i < 8; i++) s.cells[((size_t)t * 4 + 3) * plane + i] = 1.0f;
+    tc.w_rgb_keyed = 1.0f;
+    nn_params_zero_grad(&m.p);
+    double L, lp, lm;
+    assert_int_equal(pfi_train_example(&m, &s, &tc, &L), PF_OK);
+    double grad[3];   /* before the differences below add theirs */
+    for (int ch = 0; ch < 3; ch++) grad[ch] = m.p.grad[hb->offset + ch];
+    for (int ch = 0; ch < 3; ch++) {
+        float *v = m.p.data + hb->offset + ch;
+        const double g = grad[ch], h = 1e-3, keep = *v;
+        *v = (float)(keep + h);
+        assert_int_equal(pfi_train_example(&m, &s, &tc, &lp), PF_OK);
+        *v = (float)(keep - h);
+        assert_int_equal(pfi_train_example(&m, &s, &tc, &lm), PF_OK);
+        *v = (float)keep;
+        const double num = (lp - lm) / (2 * h);
+        if (fabs(num - g) > 2e-3 + 0.05 * fabs(num)) fail_msg("head bias %d: backward %.6g, numerical %.6g", ch, g, num);
+    }
     nn_model_free(&m);
     pfi_sample_free(&s);
 }
@@ -533,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_dataset_refuses_val),
         cmocka_unit_test(test_sample_matches_stream),
         cmocka_unit_test(test_loss_gradient),
+        cmocka_unit_test(test_rgb_keyed_loss),
         cmocka_unit_test(test_resume_bit_for_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,9 @@ static const char *const help =
 "                          loss weights (default 1, 0.5, 0.5)\n"
 "      --w-snap X          weight of the palette-snap loss: squared distance to the\n"
 "                          nearest GT colour of the window (default 0, off)\n"
+"      --w-rgb-keyed X     relative weight of the RGB loss on cells the key left opaque\n"
+"                          that the GT has transparent, towards their own colour\n"
+"                          (default 0, off; no shipped model uses it yet)\n"
 "Run:\n"
 "      --threads N         network threads (default 1; data is made on its own thread)\n"
 "      --prefetch N        examples made ahead (default 8; 0 = inline)\n"
@@ -78,7 +81,7 @@ static const char *const help =
 
 enum { O_OUT = 256, O_CONFIG, O_DATA, O_EXCLUDE, O_PANIM, O_PTILE, O_KIND, O_KINDS, O_VAL, O_VALEVERY, O_VALSTRIDE,
        O_WIDTHS, O_RES, O_MIXER, O_K, O_WINDOW, O_CROP, O_BATCH, O_STEPS, O_LR, O_LRMIN, O_WARMUP, O_WRGB,
-       O_WALPHA, O_WTEMP, O_WSNAP, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
+       O_WALPHA, O_WTEMP, O_WSNAP, O_WKEYED, O_THREADS, O_PREFETCH, O_SEED, O_LOGEVERY, O_CKPT, O_MAXMIN, O_RESUME, O_PLOT,
        O_PLOTPNG, O_ALPHA, O_EXPORT };
 
 static const struct option opts[] = {
@@ -96,6 +99,7 @@ static const struct option opts[] = {
     {"warmup", required_argument, 0, O_WARMUP}, {"w-rgb", required_argument, 0, O_WRGB},
     {"w-alpha", required_argument, 0, O_WALPHA}, {"w-temporal", required_argument, 0, O_WTEMP},
     {"w-snap", required_argument, 0, O_WSNAP},
+    {"w-rgb-keyed", required_argument, 0, O_WKEYED},
     {"threads", required_argument, 0, O_THREADS}, {"prefetch", required_argument, 0, O_PREFETCH},
     {"seed", required_argument, 0, O_SEED}, {"log-every", required_argument, 0, O_LOGEVERY},
     {"ckpt-every", required_argument, 0, O_CKPT}, {"max-minutes", required_argument, 0, O_MAXMIN},
@@ -219,6 +223,7 @@ static int apply(train_opts *o, int c, const char *a, const char *name)
     case O_WALPHA: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_alpha = (float)v; break;
     case O_WTEMP: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_temporal = (float)v; break;
     case O_WSNAP: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_snap = (float)v; break;
+    case O_WKEYED: if (num(a, 0, 100, &v)) return bad(name, a, "0..100"); t->w_rgb_keyed = (float)v; break;
     case O_THREADS: if (num(a, 0, 256, &v)) return bad(name, a, "0..256"); t->threads = (int)v; break;
     case O_PREFETCH: if (num(a, 0, 256, &v)) return bad(name, a, "0..256"); t->prefetch = (int)v; break;
     case O_SEED: if (num(a, 0, 1.8e19, &v)) return bad(name, a, "a number"); t->seed = strtoull(a, NULL, 10); break;

@@ -34,6 +34,7 @@ pfi_train_cfg pfi_train_default_cfg(void)
     c.w_rgb = 1.0f;
     c.w_alpha = 0.5f;
     c.w_temporal = 0.5f;
+    c.w_rgb_keyed = 0.0f;
     c.threads = 1;
     c.prefetch = 8;
     c.seed = 1;
@@ -285,6 +286,11 @@ static pf_status run_example(nn_model *m, const pfi_sample *s, work *w, const pf
                 w->gtrgb[((size_t)t * 3 + ch) * plane + i] = gt[ch * plane + i];
             }
             w->mask[(size_t)t * plane + i] = gt[3 * plane + i] * v;
+            if (c->w_rgb_keyed > 0 && gt[3 * plane + i] < 0.5f && ct[3 * plane + i] >= 0.5f) {
+                /* a blend with the key left opaque: keep its colour */
+                for (int ch = 0; ch < 3; ch++) w->gtrgb[((size_t)t * 3 + ch) * plane + i] = ct[ch * plane + i];
+                w->mask[(size_t)t * plane + i] = c->w_rgb_keyed * v;
+            }
             w->z[(size_t)t * plane + i] = (m->classical_alpha ? 0.0f : yt[3 * plane + i]) +
                                           NN_ALPHA_PRIOR * (2.0f * ct[3 * plane + i] - 1.0f);
             w->ga[(size_t)t * plane + i] = gt[3 * plane + i];
@@ -484,7 +490,7 @@ static pf_status check_cfg(const pfi_train_cfg *c, const pfi_logger *lg)
     else if (c->sample.crop < 8 || c->sample.crop > 128 || c->sample.crop % 4) why = "crop must be a multiple of 4 in 8..128";
     else if (c->sample.crop % (1 << (c->net.levels - 1))) why = "crop must be a multiple of 2^(levels-1)";
     else if (c->prefetch < 0 || c->prefetch > 256) why = "prefetch must be 0..256";
-    else if (c->w_rgb < 0 || c->w_alpha < 0 || c->w_temporal < 0 || c->w_snap < 0) why = "loss weights must be >= 0";
+    else if (c->w_rgb < 0 || c->w_alpha < 0 || c->w_temporal < 0 || c->w_snap < 0 || c->w_rgb_keyed < 0) why = "loss weights must be >= 0";
     if (why) {
         pfi_error(lg, "training configuration: %s", why);
         return PF_EINVAL;

@@ -11,6 +11,11 @@
  *   rgb = cells + correction (unclamped while training), z = alpha logit
  *   + NN_ALPHA_PRIOR (2 alpha_cells - 1), alpha = sigmoid(z);
  *   L = w_rgb Charbonnier(rgb, GT rgb | GT opaque)
+ *     + w_rgb w_rgb_keyed Charbonnier(rgb, the cell's own rgb | GT transparent
+ *       but the key left it opaque): a blend with the background that the
+ *       palette clears by its colour (fringe.c), so the network should leave
+ *       it as it is; 0 (the default, and every shipped model so far) leaves
+ *       the network's correction there untrained
  *     + w_alpha BCE(z, GT alpha)
  *     + w_temporal temporal-difference(premultiplied RGBA, GT's)
  *     + w_snap palette snap(rgb, the window's GT colours | GT opaque): the
@@ -45,6 +50,8 @@ typedef struct pfi_train_cfg {
     int64_t steps;            /* total steps (the schedule's length) */
     nn_adamw_cfg opt;         /* opt.total is set to steps */
     float w_rgb, w_alpha, w_temporal, w_snap;   /* w_snap: 0 = off (the default) */
+    float w_rgb_keyed;        /* relative weight of the RGB loss on key-opaque GT-transparent
+                                 cells (see above); 0 = off (the default) */
     int threads;              /* network threads (gemm.h); the data thread is extra */
     int prefetch;             /* examples made ahead on a second thread; 0 = inline */
     uint64_t seed;
