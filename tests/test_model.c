@@ -708,18 +708,31 @@ static void stream_clip(pf_model *model, int N, int palette_frames, int window)
     pf_stream_close(s);
 }
 
-static void test_stream_order_and_count(void **state)
+/* A seeded random model written to g_dir/name and loaded for pf_stream;
+ * rgb_bias (3 values, or NULL) sets the head's RGB biases, classical_alpha
+ * its alpha mode. */
+static pf_model *random_model(nn_mixer mix, uint64_t seed, const char *name, const float *rgb_bias,
+                              int classical_alpha)
 {
-    (void)state;
     char path[512];
-    nn_unet_cfg cfg = small_cfg(NN_MIX_TCONV);
+    nn_unet_cfg cfg = small_cfg(mix);
     nn_model m;
     pf_model *pm;
-    snprintf(path, sizeof path, "%s/stream.safetensors", g_dir);
-    assert_int_equal(nn_model_init_random(&m, &cfg, 2), PF_OK);
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    assert_int_equal(nn_model_init_random(&m, &cfg, seed), PF_OK);
+    if (rgb_bias)
+        for (int c = 0; c < 3; c++) m.p.data[m.p.t[m.net.head.b].offset + c] = rgb_bias[c];
+    m.classical_alpha = classical_alpha;
     assert_int_equal(nn_model_save(&m, path, NN_DT_F32, NULL), PF_OK);
     nn_model_free(&m);
     assert_int_equal(pf_model_load(&pm, path, NULL), PF_OK);
+    return pm;
+}
+
+static void test_stream_order_and_count(void **state)
+{
+    (void)state;
+    pf_model *pm = random_model(NN_MIX_TCONV, 2, "stream.safetensors", NULL, 0);
     const int lens[] = {1, 7, 8, 9, 26, 61};
     for (int i = 0; i < 6; i++) {
         stream_clip(pm, lens[i], 0, 8);
@@ -943,18 +956,8 @@ static size_t restore_clip(const pfi_anim *a, pf_model *model, uint8_t **out)
 static void test_background_like_cells_keep_colour(void **state)
 {
     (void)state;
-    char path[512];
-    nn_unet_cfg cfg = small_cfg(NN_MIX_CONVGRU);
-    nn_model m;
-    pf_model *pm;
-    snprintf(path, sizeof path, "%s/dark.safetensors", g_dir);
-    assert_int_equal(nn_model_init_random(&m, &cfg, 7), PF_OK);
-    const nn_param *hb = &m.p.t[m.net.head.b];
-    for (int c = 0; c < 3; c++) m.p.data[hb->offset + c] = -0.25f;
-    m.classical_alpha = 1;
-    assert_int_equal(nn_model_save(&m, path, NN_DT_F32, NULL), PF_OK);
-    nn_model_free(&m);
-    assert_int_equal(pf_model_load(&pm, path, NULL), PF_OK);
+    const float dark[3] = {-0.25f, -0.25f, -0.25f};
+    pf_model *pm = random_model(NN_MIX_CONVGRU, 7, "dark.safetensors", dark, 1);
     size_t extra = 0, total = 0, darker = 0;
     for (uint64_t q = 0; q < 3; q++) {
         pfi_anim clean = {0}, deg = {0};

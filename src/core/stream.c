@@ -590,13 +590,12 @@ static pf_status drain_windows(pf_stream *s)
 /* The network is trained on the colour of GT-opaque cells only, so its
  * correction of a cell that is really background (a blend with the key that
  * the key left opaque) is arbitrary, and the palette clears such cells by
- * their distance to the background (pfi_palette_defringe, FRINGE_NEAR_BG).
- * So opaque cells within MODEL_KEEP_NEAR_BG of a solid background keep
+ * their distance to the background (pfi_palette_defringe).
+ * So opaque cells within PFI_FRINGE_NEAR_BG of a solid background keep
  * their classical colour: cells and out are T frames of (4, rows, cols),
  * 0..1. Measured (run.py, v6): val acc 0.9630 -> 0.9638, flicker 0.00265
  * -> 0.00243 (minority_hue 0.968 -> 0.978: val minority_hue_01 kept a
  * magenta halo of 33 pixels a frame), dev 0.8342 -> 0.8343. */
-#define MODEL_KEEP_NEAR_BG 0.10f  /* OKLab, as FRINGE_NEAR_BG */
 static void keep_background_like(const pf_stream *s, const float *const *cells, int T, float *const *out)
 {
     const size_t plane = (size_t)s->rows * s->cols;
@@ -608,7 +607,7 @@ static void keep_background_like(const pf_stream *s, const float *const *cells, 
             if (c[3 * plane + i] < 0.5f) continue;
             float rgb[3] = {c[i], c[plane + i], c[2 * plane + i]}, lab[3];
             pfi_srgb_to_oklab(rgb, lab);
-            if (pfi_oklab_dist(lab, bl) >= MODEL_KEEP_NEAR_BG) continue;
+            if (pfi_oklab_dist(lab, bl) >= PFI_FRINGE_NEAR_BG) continue;
             for (int k = 0; k < 3; k++) out[t][k * plane + i] = rgb[k];
         }
 }

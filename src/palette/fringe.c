@@ -51,8 +51,8 @@
 #define FRINGE_SHARE_MIN 0.4    /* the entry's share in a background blend (1 - the background's) ... */
 #define FRINGE_SHARE_MAX 0.95   /* ... between these */
 #define FRINGE_OFF_LINE 14.0    /* sRGB 0..255: largest distance from a background blend's line */
-#define FRINGE_NEAR_BG 0.10f    /* OKLab: a silhouette entry this close to the background is it, ... */
-#define FRINGE_NEAR_CHROMA 0.35f /* ... and closer than this share of the background's chroma */
+#define FRINGE_NEAR_CHROMA 0.35f /* a silhouette entry within PFI_FRINGE_NEAR_BG of the background
+                                    and closer than this share of its chroma is it */
 /* An entry this close to a chromatic background is it wherever its pixels
  * are, if its 4-connected blobs average under FRINGE_BLOB_MAX pixels.
  * Measured (mean blob, pixels): specks at a 2.4x H.264 silhouette (val
@@ -243,7 +243,7 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
         if (edge[i] < FRINGE_EDGE * count[i]) continue;
         float li[3];
         pfi_srgb8_to_oklab(p->rgb[i], li);
-        if (pfi_oklab_dist(li, lab) < fminf(FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * bg_chroma)) {
+        if (pfi_oklab_dist(li, lab) < fminf(PFI_FRINGE_NEAR_BG, FRINGE_NEAR_CHROMA * bg_chroma)) {
             /* the background itself, off every blend line by its codec noise */
             p->clear[i] = 1;
             changed++;

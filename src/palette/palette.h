@@ -32,6 +32,11 @@ float pfi_oklab_dist(const float a[3], const float b[3]);
 float pfi_blend_dist(const float xl[3], const float xr[3], const float al[3], const float ar[3],
                      const float bl[3], const float br[3], float t_min, float *t);
 
+/* OKLab: a cell or entry this close to a chromatic solid background is the
+ * background (pfi_palette_defringe clears such silhouette entries; the
+ * restore keeps such cells' classical colour through the network) */
+#define PFI_FRINGE_NEAR_BG 0.10f
+
 typedef struct pfi_palette {
     int n;                              /* colours, 0..256 */
     uint8_t rgb[PF_PALETTE_MAX][3];     /* sRGB 0..255 */
