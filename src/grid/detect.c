@@ -1037,21 +1037,24 @@ static double wrap_half(double v, double per)
 
 /* ---- boundaries ------------------------------------------------------------ */
 
-/* The cells of the grid off + k per over [0, n): round(n / per) of them
- * (an upscale of W native pixels by s is round(W s) pixels, so every
- * native pixel is at least half inside and no other one is), placed so
- * that the part left outside is split evenly between the two ends. Counting
- * the cells at least half inside instead depends on the offset, which is
- * off by a few tenths of a pixel on lossy input. The first k goes in *k0;
- * returns the count. */
+/* The cells of the grid off + k per over [0, n): round(extent / per) of
+ * them (an upscale of W native pixels by s is round(W s) pixels, one more
+ * where an encoder evened an odd side: pfi_grid_extent), starting at the
+ * boundary nearest the frame's top-left corner, where upscalers start and
+ * encoders do not pad. Counting the cells at least half inside instead
+ * depends on the offset, which is off by a few tenths of a pixel on lossy
+ * input; centring the cells on the frame put the padding's half pixel on
+ * both ends (wide val draw: 8 clips a cell off that were right, 21 right
+ * that were off). The first k goes in *k0; returns the count. */
 static int half_cells(double per, double off, int n, int *k0)
 {
-    const int cnt = (int)lrint(n / per);
+    const double ext = pfi_grid_extent(n, per);
+    const int cnt = (int)lrint(ext / per);
     if (cnt < 1) {
         *k0 = 0;
         return 0;
     }
-    *k0 = (int)floor(((n - cnt * per) / 2 - off) / per + 0.5);
+    *k0 = (int)floor(-off / per + 0.5);
     return cnt;
 }
 

@@ -116,6 +116,17 @@ void pfi_grid_cells(const float *samples, int rows, int cols, int k, float *cell
 
 void pfi_grid_free(pfi_grid *g);
 
+/* The extent (px) that whole upscaled native pixels cover along a frame
+ * side of n px, for counting cells of per px: an upscale of W pixels by s
+ * is round(W s) px, and encoders and scalers that need even sides (4:2:0)
+ * add one px to an odd one. Taking half a pixel off even sides, round(extent
+ * / s) is W either way for s > 2; at 2 px and under, where one pixel is
+ * half a cell, n itself. */
+static inline double pfi_grid_extent(int n, double per)
+{
+    return (n % 2 == 0 && per > 2) ? n - 0.5 : n;
+}
+
 /* 1 when one RGBA8 frame (h, w, 4) carries subsampled chroma (JPEG, H.264,
  * lossy WebP 4:2:0): its chroma changes mostly at every other pixel, a comb
  * the luma does not have. Detectors then use luma and alpha only. */

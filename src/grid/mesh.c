@@ -487,7 +487,8 @@ static double axis_mean_cell(mesh_axis *a, double *work)
 }
 
 /* Native cells along the axis and the lattice index of the first. The
- * count is the frame over the sprite's mean cell: where the frame's edges
+ * count is the frame's extent (pfi_grid_extent: an evened side's extra
+ * pixel left out) over the sprite's mean cell: where the frame's edges
  * fall on the lattice depends on how the lattice bends there, where there
  * is nothing to see, so counting the cells whose centre is in the frame
  * would be off by one as often as not. The cells are then centred on the
@@ -498,9 +499,12 @@ static void axis_count(mesh_axis *a, double mean_cell)
     axis_dense(a, a->cell);
     const float *u = a->u + (size_t)(a->nb / 2) * a->n;
     if (mean_cell > 0) {
-        a->cells = (int)lrint(a->len / mean_cell);
+        const double ext = pfi_grid_extent(a->len, mean_cell);
+        a->cells = (int)lrint(ext / mean_cell);
         if (a->cells < 1) a->cells = 1;
-        a->k0 = (int)lrint((u[0] + u[a->n - 1] - a->cells) / 2);
+        const int ie = (int)ext;   /* u at ext, between nodes ie and ie + 1 */
+        const double ue = ie < a->len ? u[ie] + (ext - ie) * (u[ie + 1] - u[ie]) : u[ie];
+        a->k0 = (int)lrint((u[0] + ue - a->cells) / 2);
         return;
     }
     const int k0 = (int)ceil(u[0] - 0.5), k1 = (int)floor(u[a->n - 1] - 0.5);
