@@ -57,9 +57,18 @@ def pick(rng, items, p=None):
     return items[int(rng.choice(len(items), p=p))]
 
 
+# --small-cells: every scale non-integer in SMALL_CELLS_RANGE and every
+# nearest upscale bilinear or bicubic (a GIF or WebP resized by a site),
+# the draw where the grid's cells are 2-2.7 px and smooth
+SMALL_CELLS = False
+SMALL_CELLS_RANGE = (2.0, 2.7)
+
+
 def sample_scale(rng, native_wh, integer, lo=2.0, hi=12.0):
     """An integer scale, or a non-integer one at least 0.1 from an integer,
     in [lo, min(hi, MAX_SIDE / max side)]."""
+    if SMALL_CELLS:
+        integer, (lo, hi) = False, SMALL_CELLS_RANGE
     smax = min(hi, MAX_SIDE / max(native_wh))
     lo = min(lo, smax)
     if integer and math.floor(smax) >= math.ceil(lo):
@@ -182,9 +191,12 @@ def timing(rng, entry, fmt, hold, target=None):
 
 
 def base(rng, integer, nwh, resampling="nearest", lo=2.0, hi=12.0):
-    return {"scale": sample_scale(rng, nwh, integer, lo, hi), "resampling": resampling,
-            "blur": 0.0, "noise": 0.0, "gamma": 1.0, "jitter_amp": [0.0, 0.0],
-            "hold": False}
+    p = {"scale": sample_scale(rng, nwh, integer, lo, hi), "resampling": resampling,
+         "blur": 0.0, "noise": 0.0, "gamma": 1.0, "jitter_amp": [0.0, 0.0],
+         "hold": False}
+    if SMALL_CELLS and resampling == "nearest":
+        p["resampling"] = pick(rng, ["bilinear", "bicubic"])
+    return p
 
 
 def kind_gif_dither(rng, nwh):
@@ -740,7 +752,12 @@ def main(argv=None):
     ap.add_argument("--out", default=ev.EVALSET)
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--small-cells", action="store_true",
+                    help="every scale non-integer in %g-%g and every nearest upscale bilinear or "
+                         "bicubic (give it its own --out)" % SMALL_CELLS_RANGE)
     args = ap.parse_args(argv)
+    global SMALL_CELLS
+    SMALL_CELLS = args.small_cells
     ev.require_tools("ffmpeg", "ffprobe")
     clean_dir = os.path.join(args.cache, "clean")
     mpath = os.path.join(clean_dir, "manifest.json")
