@@ -793,13 +793,19 @@ static double extra_line_ratio(const axis_data *a, double per, int m, double *hb
     return wsum > 0 ? rsum / wsum : 1;
 }
 
+/* The k (1..8) for which per is 16 / k px, the periods of a comb locked
+ * to 16-pixel codec blocks; 0 for none. */
+static int codec_harmonic(double per)
+{
+    for (int k = 1; k <= 8; k++)
+        if (fabs(per - 16.0 / k) < 0.005 * per) return k;
+    return 0;
+}
+
 /* Is per one of the periods of a comb locked to 16-pixel codec blocks? */
 static int codec_period(double per)
 {
-    int k;
-    for (k = 1; k <= 8; k++)
-        if (fabs(per - 16.0 / k) < 0.005 * per) return 1;
-    return 0;
+    return codec_harmonic(per) > 0;
 }
 
 /* Is per one of the block periods themselves: 16 (macroblocks), 8 (JPEG
@@ -813,9 +819,8 @@ static int codec_period(double per)
  * turned down (bilinear cells are not flat). */
 static int block_period(double per)
 {
-    for (int k = 1; k <= 8; k *= 2)
-        if (fabs(per - 16.0 / k) < 0.005 * per) return 1;
-    return 0;
+    const int k = codec_harmonic(per);
+    return k > 0 && (k & (k - 1)) == 0;
 }
 
 /* Is per within the main lobe of a codec period's peak in the spectrum of
