@@ -1262,6 +1262,7 @@ typedef struct detect_state {
     /* period */
     double own[2], own_sc[2], own_ns[2];   /* each axis on its own: period px, raw, normalised */
     double rejected[2];          /* a codec period the axis turned down, px; 0 for none */
+    double alt[2], alt_sc[2], alt_ns[2]; /* a kept codec period's best other period, px (0: none) */
     double per[2], sc[2], ns[2]; /* the period chosen, px, and its raw and normalised scores */
     int harmonic;                /* square cells from one axis at a whole fraction of the other */
     /* phase */
@@ -1477,7 +1478,41 @@ static void codec_check(detect_state *s, int j, double flo, double fhi)
         s->own[j] = p2;
         s->own_sc[j] = p2 > 0 ? s2 : 0;
         s->own_ns[j] = p2 > 0 ? n2 : 0;
+    } else if (!(ph > GRID_CODEC_PHASE * per)) {
+        s->alt[j] = p2;
+        s->alt_sc[j] = s2;
+        s->alt_ns[j] = n2;
     }
+}
+
+/* An axis kept a codec period at the codec's phase on the luma test alone,
+ * and its best period away from the codec's is the one the other axis
+ * found too (that axis's own, or the same runner-up behind its own codec
+ * period): the two axes agree on the art's cells, and the fine comb at
+ * the frame origin is the codec's or the background's (a gradient's
+ * 4:2:0 chroma steps every 2 px leak into the luma computed from RGB; a
+ * sprite at 7.35x on one came out as 2 px cells). Not when that period is
+ * a whole multiple of the codec one, which 2x art with a repeating
+ * pattern shows. */
+static void codec_agree(detect_state *s)
+{
+    int j, take[2] = {0, 0};
+    for (j = 0; j < 2; j++) {
+        const double alt = s->alt[j], other = codec_period(s->own[1 - j]) ? s->alt[1 - j] : s->own[1 - j];
+        const double r = alt / (s->own[j] > 0 ? s->own[j] : 1), m = floor(r + 0.5);
+        take[j] = alt > 0 && other > 0 && codec_period(s->own[j]) && !codec_period(alt) &&
+                  fabs(alt - other) < GRID_SAME_PERIOD * other && s->alt_ns[j] >= GRID_ONE_AXIS_NS &&
+                  fabs(r - m) >= GRID_HARMONIC_TOL * m;
+    }
+    for (j = 0; j < 2; j++)
+        if (take[j]) {
+            pfi_debug(s->lg, "grid: %s period %.3f: its best other, %.3f, is the other axis's too", j ? "y" : "x",
+                     s->own[j], s->alt[j]);
+            s->rejected[j] = s->own[j];
+            s->own[j] = s->alt[j];
+            s->own_sc[j] = s->alt_sc[j];
+            s->own_ns[j] = s->alt_ns[j];
+        }
 }
 
 /* With codec blocks (cw 0), each axis's period away from the codec ones
@@ -1581,7 +1616,8 @@ static void refine_lsq(detect_state *s)
 
 /* 2. Period: each axis's own period from its combined spectrum, between
  * the largest cell (and GRID_MIN_CYCLES periods over the axis) and the
- * smallest, with codec periods checked against the luma (codec_check);
+ * smallest, with codec periods checked against the luma (codec_check)
+ * and against the other axis (codec_agree);
  * then the axes reconciled (square cells unless they disagree, one axis
  * at a whole fraction of the other, one axis empty) and the period fitted
  * to the edges by least squares. A forced scale only gets its scores. */
@@ -1612,6 +1648,7 @@ static void detect_period(detect_state *s)
         score_axes(s, 1.0 / s->per[0], 1.0 / s->per[1]);
         return;
     }
+    codec_agree(s);
     if (!s->cw) refine_off_codec(s);
     for (j = 0; j < 2; j++) {
         s->per[j] = s->own[j];
