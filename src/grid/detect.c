@@ -1548,13 +1548,22 @@ static void reconcile_one_axis(detect_state *s)
     }
 }
 
+/* Axis j's period is a codec period kept at the codec's phase on the luma
+ * test alone (codec_check): a comb whose strength is the codec's or a
+ * gradient's as much as the art's. */
+static int luma_kept(const detect_state *s, int j)
+{
+    return s->alt[j] > 0 && codec_period(s->per[j]);
+}
+
 /* Both axes found a period: square cells unless the axes clearly
  * disagree. Of the two periods, the one keeping the larger share of both
  * axes' normalised scores; or, with one axis at a whole fraction p / m of
  * the other's p, p: the axis that found p has no edges on the finer lines
  * (else its own harmonic check would have kept p / m), so the finer comb
  * is the codec's or the texture's; only when p stands out at least as
- * well as p / m does. Refined on both axes together. */
+ * well as p / m does, or p / m is a codec period the luma test alone kept
+ * (luma_kept). Refined on both axes together. */
 static void reconcile_square(detect_state *s)
 {
     const double perx = s->per[0], pery = s->per[1], nsx = s->ns[0], nsy = s->ns[1];
@@ -1574,7 +1583,7 @@ static void reconcile_square(detect_state *s)
         }
     }
     if (m >= 2 && m <= GRID_HARMONIC_MAX && fabs(r - m) < GRID_HARMONIC_TOL * m &&
-        (perx > pery ? nsx >= nsy : nsy >= nsx) && !was_rejected(s, hi)) {
+        (perx > pery ? nsx >= nsy || luma_kept(s, 1) : nsy >= nsx || luma_kept(s, 0)) && !was_rejected(s, hi)) {
         bestp = hi;
         bestq = 1;
         s->harmonic = 1;
