@@ -155,6 +155,17 @@ pf_status pfi_grid_candidates(const uint8_t *const *frames, int n, int w, int h,
                              double max_cell, pfi_cell_candidate *out, int max_out, int *n_out,
                              const pfi_logger *lg);
 
+/* The "fine pair" (fine_pair.c): a cell of 2-3.2 input px that both axes
+ * show as a local maximum of their whitened first-difference spectra
+ * (within 1 % of each other), for small bilinear or bicubic upscales whose
+ * comb the detector's edge-location profiles lose. Reads up to 8 of the n
+ * frames (h, w, 4) RGBA8, opaque pixels only. Returns the period in px (0
+ * when no pair) and sets *score, the smaller of the two peaks over their
+ * running median (>= 1; art at its native size stays under about 2.1,
+ * rarely up to 3.3). Frames under 16 px or over PF_GRID_MAX_SIDE a side,
+ * or no memory: 0. Cost O(w^2 + h^2) per frame's profile pass. */
+double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, double *score);
+
 /* ---- background ---------------------------------------------------------- */
 
 /* A background model over the native frame: per channel
