@@ -80,6 +80,7 @@
 #define GRID_FIT_BINS_MAX  256    /* ... and at most (also extra_line_ratio's 2 x 96) */
 /* a codec period locked to the frame origin (codec_locked) */
 #define GRID_CODEC_PHASE   0.15   /* cells: a comb farther from the origin is not the codec's */
+#define GRID_CODEC_NEAR    0.005  /* relative: a period this close to 16 / k px is the codec's */
 #define GRID_CODEC_SMALL   3.0    /* px: under this the luma edge comb takes the codec's parity */
 #define GRID_LUMA_COH_SMALL  0.6  /* raw luma coherence of real cells under GRID_CODEC_SMALL ... */
 #define GRID_LUMA_GAIN_SMALL 0.60 /* ... and their luma fit gain (cell_fit_gain, 0..1); a 2x
@@ -793,19 +794,17 @@ static double extra_line_ratio(const axis_data *a, double per, int m, double *hb
     return wsum > 0 ? rsum / wsum : 1;
 }
 
-/* The k (1..8) for which per is 16 / k px, the periods of a comb locked
- * to 16-pixel codec blocks; 0 for none. */
-static int codec_harmonic(double per)
+int pfi_codec_harmonic(double per, double tol)
 {
     for (int k = 1; k <= 8; k++)
-        if (fabs(per - 16.0 / k) < 0.005 * per) return k;
+        if (fabs(per - 16.0 / k) < tol * per) return k;
     return 0;
 }
 
 /* Is per one of the periods of a comb locked to 16-pixel codec blocks? */
 static int codec_period(double per)
 {
-    return codec_harmonic(per) > 0;
+    return pfi_codec_harmonic(per, GRID_CODEC_NEAR) > 0;
 }
 
 /* Is per one of the block periods themselves: 16 (macroblocks), 8 (JPEG
@@ -819,7 +818,7 @@ static int codec_period(double per)
  * turned down (bilinear cells are not flat). */
 static int block_period(double per)
 {
-    const int k = codec_harmonic(per);
+    const int k = pfi_codec_harmonic(per, GRID_CODEC_NEAR);
     return k > 0 && (k & (k - 1)) == 0;
 }
 

@@ -127,6 +127,11 @@ static inline double pfi_grid_extent(int n, double per)
     return (n % 2 == 0 && per > 2) ? n - 0.5 : n;
 }
 
+/* The k (1..8) for which per (px) lies within tol * per of 16 / k px: the
+ * periods of a comb locked to a codec's 16-pixel macroblocks (H.264, VP8;
+ * JPEG's 8 px blocks at k = 2); 0 for none (detect.c). */
+int pfi_codec_harmonic(double per, double tol);
+
 /* 1 when one RGBA8 frame (h, w, 4) carries subsampled chroma (JPEG, H.264,
  * lossy WebP 4:2:0): its chroma changes mostly at every other pixel, a comb
  * the luma does not have. Detectors then use luma and alpha only. */
@@ -161,8 +166,9 @@ pf_status pfi_grid_candidates(const uint8_t *const *frames, int n, int w, int h,
  * comb the detector's edge-location profiles lose. Reads up to 8 of the n
  * frames (h, w, 4) RGBA8, opaque pixels only. Returns the period in px (0
  * when no pair) and sets *score, the smaller of the two peaks over their
- * running median (>= 1; art at its native size stays under about 2.1,
- * rarely up to 3.3). Frames under 16 px or over PF_GRID_MAX_SIDE a side,
+ * running median (>= 1; art at its native size: 1.6 at the 99th
+ * percentile, 2.1 at most over the evaluation set's 193 GT clips where
+ * it ran). Frames under 16 px or over PF_GRID_MAX_SIDE a side,
  * or no memory: 0. Cost O(w^2 + h^2) per frame's profile pass. */
 double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, double *score);
 
