@@ -613,6 +613,65 @@ static void test_tracking_held_and_rewind(void **state)
     bent_free(&b);
 }
 
+/* A regular grid's drift wraps with hysteresis: a drawing held through
+ * sub-pixel jitter around half a cell (frames at +0.42 and +0.58 cell of
+ * the lattice found on the first frames) keeps its cells, where a wrap at
+ * exactly half a cell moved every cell by one and back (val video_model_06
+ * and dev video_model_07: held frames a row apart); a steady pan still
+ * wraps, so motion stays in whole cells. */
+static void test_regular_drift_hysteresis(void **state)
+{
+    (void)state;
+    enum { NW = 40, NH = 32, HEAD = 4, JIT = 6, PAN = 10 };
+    const double s = 5.6;
+    const int W = (int)lrint(NW * s), H = (int)lrint(NH * s), n = HEAD + JIT + PAN;
+    uint64_t rng = 77;
+    uint8_t *native = malloc((size_t)NW * NH * 4), *img[HEAD + JIT + PAN];
+    double shift[HEAD + JIT + PAN];
+    assert_non_null(native);
+    gs_sprite(&rng, NW, NH, NULL, native);
+    for (int t = 0; t < n; t++) {
+        shift[t] = t < HEAD ? 0 : t < HEAD + JIT ? ((t - HEAD) % 2 ? 0.58 : 0.42) : 0.2 * (t - HEAD - JIT);
+        assert_non_null(img[t] = malloc((size_t)W * H * 4));
+        gs_upscale(native, NW, NH, s, s, (0.1 + shift[t]) * s, 0.2 * s, GS_NEAREST, img[t], W, H);
+    }
+    pfi_lattice *L = NULL;
+    pfi_lattice_params lp = {PF_GRID_REGULAR, 0, 4};
+    assert_int_equal(pfi_lattice_find(&L, (const uint8_t *const *)img, HEAD, W, H, &lp, NULL), PF_OK);
+    assert_false(pfi_lattice_elastic(L));
+    const pfi_grid *g = pfi_lattice_grid(L);
+    assert_true(fabs(g->cell_w - s) < 0.02 * s);
+    const size_t ns = (size_t)g->cols * 4 * g->rows * 4 * 4;
+    float *smp = malloc(ns * sizeof(float)), *first = malloc(ns * sizeof(float));
+    assert_non_null(smp);
+    assert_non_null(first);
+    double worst_held = 0, dx, dy;
+    for (int t = 0; t < n; t++) {
+        assert_int_equal(pfi_lattice_sample(L, img[t], smp, &dx, &dy), PF_OK);
+        const double cells = dx / g->cell_w;
+        if (t == HEAD) memcpy(first, smp, ns * sizeof(float));
+        if (t > HEAD && t < HEAD + JIT) {
+            double d = 0;
+            for (size_t i = 0; i < ns; i++) d += fabs(smp[i] - first[i]);
+            worst_held = fmax(worst_held, d / ns);
+            assert_true(fabs(cells - shift[t]) < 0.1);
+        }
+        /* the pan (0.2 cell a frame): the drift stays within the hold, wraps
+         * at 0.8 cell and is near 0 once the content has moved a whole cell */
+        assert_true(fabs(cells) <= 0.5 + 0.15 + 0.05);
+        if (t == HEAD + JIT + 4) assert_true(cells < -0.1);
+        if (t == HEAD + JIT + 5) assert_true(fabs(cells) < 0.1);
+    }
+    fprintf(stderr, "lattice: drawing held through jitter across half a cell: mean sample change %.4f\n",
+            worst_held);
+    assert_true(worst_held < 0.02);
+    free(smp);
+    free(first);
+    for (int t = 0; t < n; t++) free(img[t]);
+    free(native);
+    pfi_lattice_free(L);
+}
+
 /* ---- whole-pixel motion ---------------------------------------------------------- */
 
 /* The whole offset (ox, oy) in [-3, 3]^2 at which restored cells (4, rows,
@@ -859,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_no_lattice),
         cmocka_unit_test(test_no_lattice_clips),
         cmocka_unit_test(test_tracking_held_and_rewind),
+        cmocka_unit_test(test_regular_drift_hysteresis),
         cmocka_unit_test(test_whole_pixel_motion),
         cmocka_unit_test(test_regular_period_needs_agreeing_axes),
         cmocka_unit_test(test_wild_clip),

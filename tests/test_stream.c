@@ -180,6 +180,19 @@ static void test_subtle_changes_shown(void **state)
     assert_int_equal(hb_changes(blink, moved, 6), 3);
 }
 
+/* The second frame already knows the clip's largest change: the lookahead
+ * measures it (grid/sampler.c change_max), so a drawing held from the
+ * first frame, one cell shifted by 30 levels of codec noise, comes out
+ * identical. Before, the first pair had no largest change to compare with
+ * and went cell by cell (30 > 12 levels: the cell changed; val
+ * video_model_09's first pair differed by 2 pixels). */
+static void test_first_pair_held(void **state)
+{
+    (void)state;
+    const int noise[5] = {100, 130, 130, 130, 130}, moved[5] = {0, 0, 1, 1, 1};
+    assert_int_equal(hb_changes(noise, moved, 5), 1);
+}
+
 /* A pocket that grows: a ring, its left half dark blue and its right half
  * yellow, on a white background, encloses 4x4 cells of background, under
  * the 32 the key needs (so they are drawn white); from frame 3 on its right
@@ -250,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_held_frames_identical),
         cmocka_unit_test(test_held_frames_identical_bent),
         cmocka_unit_test(test_subtle_changes_shown),
+        cmocka_unit_test(test_first_pair_held),
         cmocka_unit_test(test_grown_pocket_keyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,7 +107,7 @@ struct pf_stream {
     int still_head, still_count, still_cap;
     float still_level;           /* STILL_LEVELS_* of the locked lattice, 0..1 */
     float *cell_mean;            /* (rows, cols, 4) the frame's cell area means, mark_still's scratch */
-    float change_max;            /* the largest cell change of a frame so far, 0..1 */
+    float change_max;            /* the largest cell change of a frame so far (from the lookahead's), 0..1 */
     float *last_out;             /* (4, rows, cols) the previous restored frame */
     uint8_t *key_mark;           /* (rows, cols) follow_key's scratch */
     int32_t *key_queue;          /* (rows, cols) follow_key's scratch */
@@ -673,31 +673,17 @@ static pf_status push_drift(pf_stream *s, double dx, double dy)
  * Per cell, the wobble still flipped 1-4 cells of many held drawings (val
  * video_bent: 80 of 189 held pairs differed), so a frame whose largest cell
  * change is small both in levels and against the clip's largest change so
- * far (HOLD_*) is the drawing held: all its cells are still, and it comes
- * out identical to the frame before (val: 189 of 189 and 208 of 210).
+ * far (HOLD_*; from the start, the lookahead's: grid/sampler.c) is the
+ * drawing held: all its cells are still, and it comes out identical to
+ * the frame before (val: 189 of 189 and 208 of 210).
  * Appends the mask to the FIFO, except for a held frame that may skip the
  * network (*skipped: it needs none). */
 static pf_status mark_still(pf_stream *s, int may_skip, int *skipped)
 {
-    const size_t plane = (size_t)s->rows * s->cols, splane = plane * (size_t)s->k * s->k;
-    const int C = s->cols * s->k;
-    const float inv = 1.0f / (float)(s->k * s->k);
+    const size_t plane = (size_t)s->rows * s->cols;
     float change = 0;
-    for (int r = 0; r < s->rows; r++)
-        for (int c = 0; c < s->cols; c++) {
-            const size_t i = (size_t)r * s->cols + c;
-            float *mean = s->cell_mean + i * 4;
-            const float *ref = s->ref_mean + i * 4;
-            for (int ch = 0; ch < 4; ch++) {
-                float acc = 0;
-                for (int a = 0; a < s->k; a++) {
-                    const float *p = s->payload + (size_t)ch * splane + ((size_t)r * s->k + a) * C + (size_t)c * s->k;
-                    for (int b = 0; b < s->k; b++) acc += p[b];
-                }
-                mean[ch] = acc * inv;
-                change = fmaxf(change, fabsf(mean[ch] - ref[ch]));
-            }
-        }
+    pfi_grid_cell_means(s->payload, s->rows, s->cols, s->k, s->cell_mean);
+    for (size_t i = 0; i < plane * 4; i++) change = fmaxf(change, fabsf(s->cell_mean[i] - s->ref_mean[i]));
     /* the same drawing held: every cell still, refs kept; with may_skip it
      * skips the network and needs no mask */
     const int held = s->have_ref && change < (float)(HOLD_LEVELS / 255.0) && change < (float)HOLD_SHARE * s->change_max;
@@ -918,6 +904,7 @@ static pf_status lock(pf_stream *s)
                   : nn_window_init(&s->win, 1, 0, plen, s->clen, run_window, s);
     if (st < 0) goto done;
     s->locked = 1;
+    s->change_max = s->smp.change_max;   /* from the lookahead: the second frame may be a held one */
     s->rep.mem_bytes = (int64_t)s->mem_fixed;
     s->debug_until = s->n_head;
     s->debug_step = s->n_head <= 4 ? 1 : (s->n_head + 3) / 4;

@@ -114,6 +114,11 @@ void pfi_grid_sample_box(const uint8_t *rgba, int w, int h, double x0, double x1
  * samples (4, rows*k, cols*k) -> cells (4, rows, cols), 0..1. */
 void pfi_grid_cells(const float *samples, int rows, int cols, int k, float *cells);
 
+/* Per-cell area mean from canonical samples: the mean of each channel
+ * over the cell's k x k samples, what a box resize to the native size
+ * gives. samples (4, rows*k, cols*k) -> means (rows, cols, 4), 0..1. */
+void pfi_grid_cell_means(const float *samples, int rows, int cols, int k, float *means);
+
 void pfi_grid_free(pfi_grid *g);
 
 /* The extent (px) that whole upscaled native pixels cover along a frame
@@ -308,7 +313,9 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
 
 /* Canonical samples of the next frame, in clip order from frames[0]
  * (as pfi_grid_sample: (4, rows k, cols k), 0..1), and its drift in input
- * px (regular: the frame's offset; elastic: the mesh's mean move).
+ * px (regular: the frame's offset, within 0.65 cell: the wrap at half a
+ * cell has a hysteresis of 0.15 cell around the last frame's drift;
+ * elastic: the mesh's mean move).
  * Errors: PF_EINVAL (no grid), PF_ENOMEM. */
 pf_status pfi_lattice_sample(pfi_lattice *L, const uint8_t *rgba, float *samples, double *dx, double *dy);
 
@@ -388,6 +395,8 @@ typedef struct pfi_sampler {
     pfi_deblur deblur;
     float *dscratch;        /* (rows, cols) deblurring */
     size_t lock_bytes;      /* what pfi_sampler_lock's native work takes, bytes */
+    float change_max;       /* the largest change of a cell's RGBA area mean between
+                               consecutive lookahead frames, 0..1 (0 for one frame) */
 } pfi_sampler;
 
 /* Finds the lattice on the n lookahead frames (h, w, 4) RGBA8 and the

@@ -51,6 +51,9 @@
 #define LATTICE_FINE_PAIR 3.0    /* fine-pair score (fine_pair.c) that gives a small cell; native
                                     art reaches 2.1 at most over the eval set's GT clips */
 #define LATTICE_FINE_PAIR_SPAN 2.0 /* score above that for confidence 1 */
+#define LATTICE_DRIFT_HOLD 0.15  /* cells a regular grid's drift may pass half a cell by before it
+                                    wraps to the other side: sub-pixel jitter around the wrap
+                                    point would otherwise shift whole drawings by a cell and back */
 #define LATTICE_AGREE 0.06        /* a mesh cell this close (relative) to the regular
                                      detector's period is confirmed by it */
 
@@ -60,6 +63,7 @@ struct pfi_lattice {
     pfi_grid_scratch drift;  /* regular only: pfi_grid_drift's buffers */
     int w, h, k;
     int fed;                /* frames sampled since find or rewind */
+    double last_drift[2];   /* regular: the last frame's drift, input px */
     double bend;            /* cells */
     pfi_cell_candidate cand[LATTICE_MAX_CAND];
     int ncand;
@@ -341,6 +345,16 @@ int pfi_lattice_elastic(const pfi_lattice *L) { return L->mesh != NULL; }
 const pfi_grid *pfi_lattice_grid(const pfi_lattice *L) { return &L->grid; }
 double pfi_lattice_bend(const pfi_lattice *L) { return L->bend; }
 
+/* The drift d (in (-cell/2, cell/2], as pfi_grid_drift measures it) as
+ * the whole-cell shift of it nearest the last frame's drift prev, while
+ * that stays within half a cell plus LATTICE_DRIFT_HOLD: hysteresis on
+ * the wrap, so a drawing held through jitter keeps its cells. */
+static double follow_drift(double prev, double d, double cell)
+{
+    const double u = d + cell * round((prev - d) / cell);
+    return fabs(u) <= (0.5 + LATTICE_DRIFT_HOLD) * cell ? u : d;
+}
+
 int pfi_lattice_get_candidates(const pfi_lattice *L, const pfi_cell_candidate **cand)
 {
     *cand = L->cand;
@@ -362,6 +376,12 @@ pf_status pfi_lattice_sample(pfi_lattice *L, const uint8_t *rgba, float *samples
         if (!L->grid.xb) return PF_EINVAL;
         if (!L->drift.px && (st = pfi_grid_scratch_init(&L->drift, L->w, L->h)) < 0) return st;
         if ((st = pfi_grid_drift(&L->grid, rgba, L->w, L->h, &L->drift, dx, dy)) < 0) return st;
+        if (L->fed > 0) {
+            *dx = follow_drift(L->last_drift[0], *dx, L->grid.cell_w);
+            *dy = follow_drift(L->last_drift[1], *dy, L->grid.cell_h);
+        }
+        L->last_drift[0] = *dx;
+        L->last_drift[1] = *dy;
         pfi_grid_sample(&L->grid, *dx, *dy, rgba, L->w, L->h, L->k, samples);
     }
     L->fed++;

@@ -249,3 +249,21 @@ void pfi_grid_cells(const float *samples, int rows, int cols, int k, float *cell
             }
     if (v != buf) free(v);
 }
+
+void pfi_grid_cell_means(const float *samples, int rows, int cols, int k, float *means)
+{
+    const int C = cols * k;
+    const size_t splane = (size_t)rows * k * C;
+    const float inv = 1.0f / (float)(k * k);
+    PF_ASSERT(samples && means && rows >= 1 && cols >= 1 && k >= 1);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            for (int ch = 0; ch < 4; ch++) {
+                float acc = 0;
+                for (int a = 0; a < k; a++) {
+                    const float *p = samples + (size_t)ch * splane + ((size_t)r * k + a) * C + (size_t)c * k;
+                    for (int b = 0; b < k; b++) acc += p[b];
+                }
+                means[((size_t)r * cols + c) * 4 + ch] = acc * inv;
+            }
+}

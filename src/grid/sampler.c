@@ -8,6 +8,7 @@
  */
 #include "grid/grid.h"
 
+#include <math.h>
 #include <string.h>
 
 #define SAMPLER_BG_FRAMES 32   /* lookahead frames the background is estimated from */
@@ -24,7 +25,9 @@ void pfi_sampler_free(pfi_sampler *s)
 
 /* One pass over the lookahead: every frame's cells give the leak between
  * neighbouring cells (deblur.c), and the cells of up to SAMPLER_BG_FRAMES
- * of them, evenly spread, the background (PF_BG_AUTO).
+ * of them, evenly spread, the background (PF_BG_AUTO); consecutive
+ * frames' cell area means give change_max, so that the stream can tell a
+ * held drawing from a new one from the second frame on.
  * The lattice samples frames in order, so it runs over the lookahead and
  * is rewound for the real pass. */
 static pf_status lookahead_pass(pfi_sampler *s, const uint8_t *const *head, int n, pf_bg_mode mode,
@@ -36,12 +39,17 @@ static pf_status lookahead_pass(pfi_sampler *s, const uint8_t *const *head, int 
     const int m = mode != PF_BG_AUTO ? 0 : n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES;
     float **est = calloc((size_t)m + 1, sizeof *est);
     float *cells = pfi_malloc4(s->clen, sizeof(float), 1, 1);
-    pf_status st = est && cells ? PF_OK : PF_ENOMEM;
+    float *last = pfi_malloc4(s->clen, sizeof(float), 1, 1);   /* the last frame's cell means */
+    pf_status st = est && cells && last ? PF_OK : PF_ENOMEM;
+    s->change_max = 0;
     for (int i = 0, next = 0; i < n && st == PF_OK; i++) {
         const int want = m > 1 ? (int)((int64_t)next * (n - 1) / (m - 1)) : 0;
         double dx, dy;
         float *c = cells;
         if ((st = pfi_lattice_sample(s->lat, head[i], samples, &dx, &dy)) < 0) break;
+        pfi_grid_cell_means(samples, s->rows, s->cols, s->k, cells);   /* cells: scratch until below */
+        for (size_t q = 0; i > 0 && q < s->clen; q++) s->change_max = fmaxf(s->change_max, fabsf(cells[q] - last[q]));
+        memcpy(last, cells, s->clen * sizeof *last);
         if (next < m && i == want) {
             if (!(est[next] = pfi_malloc4(s->clen, sizeof(float), 1, 1))) {
                 st = PF_ENOMEM;
@@ -61,6 +69,7 @@ static pf_status lookahead_pass(pfi_sampler *s, const uint8_t *const *head, int 
     for (int i = 0; i < m && est; i++) free(est[i]);
     free(est);
     free(cells);
+    free(last);
     return st;
 }
 
@@ -85,10 +94,10 @@ pf_status pfi_sampler_lock(pfi_sampler *s, const uint8_t *const *head, int n, in
         !pfi_mul4_size(&s->slen, s->clen, (size_t)s->k, (size_t)s->k, 1))
         return PF_ENOMEM;
     /* the native work below: scratch (keying, deblurring), one frame of
-     * samples and cells, and the cells of the frames the background is
-     * estimated from */
+     * samples and cells, one of cell means, and the cells of the frames
+     * the background is estimated from */
     const int m = bg_mode == PF_BG_AUTO ? (n < SAMPLER_BG_FRAMES ? n : SAMPLER_BG_FRAMES) : 0;
-    if (!pfi_mul4_size(&est_bytes, s->clen, (size_t)m + 2, sizeof(float), 1) ||
+    if (!pfi_mul4_size(&est_bytes, s->clen, (size_t)m + 3, sizeof(float), 1) ||
         !pfi_add_size(&est_bytes, est_bytes, pfi_background_scratch_size(s->rows, s->cols)) ||
         !pfi_mul_size(&sample_bytes, s->slen, sizeof(float)) ||
         !pfi_add_size(&s->lock_bytes, sample_bytes, est_bytes))
