@@ -91,6 +91,10 @@
 #define GRID_ALT_NS_SHARE  0.6    /* another period replaces it with this share of its normalised score ... */
 #define GRID_ALT_RAW       0.5    /* ... and this raw score */
 #define GRID_CODEC_REFINE  2.0    /* FFT bins either side: refinement on the comb-free profiles */
+/* harmonics: a coarser period p m replaces the best p unless the finer grid's extra lines carry edges */
+#define GRID_EXTRA_LINES   0.25   /* extra lines' share of the main lines' edge peak: the finer grid is real */
+#define GRID_EXTRA_LINES_LO 0.10  /* ... also from this share when the finer period scores ... */
+#define GRID_FINER_NS      1.2    /* ... this many times the coarser's normalised score */
 /* reconciling the axes */
 #define GRID_SAME_PERIOD   0.01   /* relative: periods this close are one period */
 #define GRID_SQUARE_TOL    0.03   /* relative: square cells unless the axes disagree by more */
@@ -906,7 +910,16 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
         r = extra_line_ratio(a, 1.0 / fm, m, hbuf);
         pfi_debug(lg, "grid: is %.3f (%.3f, %.2f) the fundamental of %.3f (%.3f, %.2f)? extra lines %.3f",
                  1.0 / fm, sm, nm, 1.0 / fb, sb, nb_, r);
-        if (r < 0.25) { fc = fm; sc = sm; nc = nm; }
+        /* a comb of period p m has no more coherence at p than at p m (as
+         * much with sharp edges, less with blurred ones), so a finer period
+         * that outscores it has edges of its own on the extra lines; not at
+         * a codec's block periods, whose own comb adds to the finer one */
+        if (r < (nb_ >= GRID_FINER_NS * nm && !codec_period(1.0 / fb) ? GRID_EXTRA_LINES_LO
+                                                                       : GRID_EXTRA_LINES)) {
+            fc = fm;
+            sc = sm;
+            nc = nm;
+        }
     }
     if (fc != fb) {
         fc = refine_freq(a, NULL, fc - 0.5 * df, fc + 0.5 * df, &sc);
