@@ -913,9 +913,12 @@ static double choose_period(const axis_data *a, const double *s, double flo, dou
         /* a comb of period p m has no more coherence at p than at p m (as
          * much with sharp edges, less with blurred ones), so a finer period
          * that outscores it has edges of its own on the extra lines; not at
-         * a codec's block periods, whose own comb adds to the finer one */
-        if (r < (nb_ >= GRID_FINER_NS * nm && !codec_period(1.0 / fb) ? GRID_EXTRA_LINES_LO
-                                                                       : GRID_EXTRA_LINES)) {
+         * a codec's block periods, whose own comb adds to the finer one, nor
+         * on an axis of under a dozen coarser cells, whose scores are noise
+         * (an 8-cell scene's x axis took half its cell) */
+        if (r < (nb_ >= GRID_FINER_NS * nm && !codec_period(1.0 / fb) && a->n * fm >= GRID_CYC_HI
+                     ? GRID_EXTRA_LINES_LO
+                     : GRID_EXTRA_LINES)) {
             fc = fm;
             sc = sm;
             nc = nm;
