@@ -76,11 +76,8 @@ pf_status pfi_palette_extract(pfi_palette *p, const float *lab, const float *wei
  * most frequent one within `radius` (OKLab) replaces the entry when it has
  * at least min_share (0..1) of the entry's votes and is not already in the
  * palette. Channels within 3 codes of 0 or 255 then snap to the end,
- * since noise clipped at the gamut's ends biases estimates inwards; an
- * entry no exact colour dominates (a mean) and whose channels are all
- * within 24 codes of an end becomes that corner of the RGB cube (white, a
- * primary or a secondary) if that moves it less than 0.08 OKLab, keeping
- * its lab. clean_out (p->n, may be NULL) gets 1 for the clean entries:
+ * since noise clipped at the gamut's ends biases estimates inwards.
+ * clean_out (p->n, may be NULL) gets 1 for the clean entries:
  * those an exact colour dominates or whose members lie within 0.012 OKLab
  * of them on average (a blend or a lifted black spreads wider). Deterministic. Errors: PF_EINVAL, PF_ENOMEM. */
 pf_status pfi_palette_snap(pfi_palette *p, const uint8_t *rgb, size_t m, float radius, float min_share,
