@@ -51,6 +51,11 @@
 #define LATTICE_FINE_PAIR 3.0    /* fine-pair score (fine_pair.c) that gives a small cell; native
                                     art reaches 2.1 at most over the eval set's GT clips */
 #define LATTICE_FINE_PAIR_SPAN 2.0 /* score above that for confidence 1 */
+#define LATTICE_FINE_FIT 1.5     /* fit-pair score (fine_fit.c) that gives a small cell; native art
+                                    at most 1.11 over the evaluation set's GT clips (337) */
+#define LATTICE_FINE_FIT_SPAN 3.0 /* score above that for confidence 1 */
+#define LATTICE_FIT_MESH 0.35     /* a mesh this unsure (confidence) gives way to a fit pair ... */
+#define LATTICE_FIT_HARMONIC 0.04 /* ... whose cell it is no whole multiple of (relative) */
 #define LATTICE_DRIFT_HOLD 0.15  /* cells a regular grid's drift may pass half a cell by before it
                                     wraps to the other side: sub-pixel jitter around the wrap
                                     point would otherwise shift whole drawings by a cell and back */
@@ -209,6 +214,30 @@ static pf_status regular_at(pfi_lattice *L, const uint8_t *const *frames, int n,
     return PF_OK;
 }
 
+/* The regular grid forced at a small cell that fine_pair.c or fine_fit.c
+ * found (the detector for the phase and boundaries), with a confidence of
+ * (score - lo) / span, replacing L's grid or mesh. Where no grid fits at
+ * that cell, L is left as it was and the detector's status returned
+ * (PF_ENOGRID, PF_ENOMEM). */
+static pf_status small_cell(pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
+                            double cell, double score, double lo, double span, const char *what,
+                            const pfi_logger *lg)
+{
+    pfi_grid g;
+    pfi_grid_params fp = *gp;
+    fp.scale = cell;
+    pf_status st = pfi_grid_detect(&g, frames, n, L->w, L->h, &fp, lg);
+    if (st != PF_OK) return st;
+    pfi_info(lg, "grid: both axes show cells of %.3f px (%s, score %.2f)", cell, what, score);
+    g.confidence = pfi_clampf((float)((score - lo) / span), (float)gp->min_confidence, 1.f);
+    pfi_mesh_free(L->mesh);
+    L->mesh = NULL;
+    L->bend = 0;
+    pfi_grid_free(&L->grid);
+    L->grid = g;
+    return PF_OK;
+}
+
 pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int n, int w, int h,
                           const pfi_lattice_params *p, const pfi_logger *lg)
 {
@@ -297,29 +326,44 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
             st = PF_ENOGRID;
         }
     }
-    /* the last chance of a small upscale: a cell of 2-3.2 px that both axes'
-     * fine spectra show (fine_pair.c), the detector forced there */
-    if (st == PF_ENOGRID && p->scale == 0 && p->mode != PF_GRID_ELASTIC) {
-        double score, cell = pfi_grid_fine_pair(frames, n, w, h, &score);
-        pfi_debug(lg, "grid: fine pair %.3f px, score %.2f", cell, score);
-        if (cell > 0 && score >= LATTICE_FINE_PAIR) {
-            pfi_grid g;
-            pfi_grid_params fp = gp;
-            fp.scale = cell;
-            pf_status rs = pfi_grid_detect(&g, frames, n, w, h, &fp, lg);
+    /* A small upscale (2-2.7x, a smooth kernel) that the meshes took for
+     * a larger, bent cell: an unsure mesh gives way to a fit pair
+     * (fine_fit.c) that it is no whole multiple of (harmonics of a
+     * larger cell dip too). Measured on draws of the evaluation set at
+     * 2.1-2.7x: fine_fit.c and README.md "The fit pair". */
+    if (st == PF_OK && p->scale == 0 && p->mode == PF_GRID_AUTO && L->mesh && L->grid.confidence < LATTICE_FIT_MESH) {
+        double score, cell = pfi_grid_fine_fit(frames, n, w, h, &score);
+        const double mc = 0.5 * (L->grid.cell_w + L->grid.cell_h), r = cell > 0 ? mc / cell : 0;
+        pfi_debug(lg, "grid: fit pair %.3f px, score %.2f, the mesh's cell %.2f times it", cell, score, r);
+        if (cell > 0 && score >= LATTICE_FINE_FIT && fabs(r / fmax(1.0, round(r)) - 1) > LATTICE_FIT_HARMONIC) {
+            pf_status rs = small_cell(L, frames, n, &gp, cell, score, LATTICE_FINE_FIT, LATTICE_FINE_FIT_SPAN,
+                                      "fit pair", lg);
             if (rs == PF_ENOMEM) {
                 st = rs;
                 goto fail;
             }
-            if (rs == PF_OK) {
-                pfi_info(lg, "grid: both axes show cells of %.3f px (fine pair, score %.2f)", cell, score);
-                g.confidence = pfi_clampf((float)((score - LATTICE_FINE_PAIR) / LATTICE_FINE_PAIR_SPAN),
-                                          (float)gp.min_confidence, 1.f);
-                pfi_grid_free(&L->grid);
-                L->grid = g;
-                st = PF_OK;
-            }
         }
+    }
+    /* the last chance of a small upscale: a cell of 2-3.2 px that both axes'
+     * fine spectra show (fine_pair.c), else one a line-by-line fit finds
+     * (fine_fit.c), the detector forced there */
+    if (st == PF_ENOGRID && p->scale == 0 && p->mode != PF_GRID_ELASTIC) {
+        double score, cell = pfi_grid_fine_pair(frames, n, w, h, &score);
+        pfi_debug(lg, "grid: fine pair %.3f px, score %.2f", cell, score);
+        pf_status rs = PF_ENOGRID;
+        if (cell > 0 && score >= LATTICE_FINE_PAIR)
+            rs = small_cell(L, frames, n, &gp, cell, score, LATTICE_FINE_PAIR, LATTICE_FINE_PAIR_SPAN, "fine pair", lg);
+        if (rs == PF_ENOGRID) {
+            cell = pfi_grid_fine_fit(frames, n, w, h, &score);
+            pfi_debug(lg, "grid: fit pair %.3f px, score %.2f", cell, score);
+            if (cell > 0 && score >= LATTICE_FINE_FIT)
+                rs = small_cell(L, frames, n, &gp, cell, score, LATTICE_FINE_FIT, LATTICE_FINE_FIT_SPAN, "fit pair", lg);
+        }
+        if (rs == PF_ENOMEM) {
+            st = rs;
+            goto fail;
+        }
+        if (rs == PF_OK) st = PF_OK;
     }
     if (st == PF_ENOGRID && L->ncand > 0 && !(L->grid.cell_w > 0)) {
         L->grid.cell_w = L->grid.cell_h = L->cand[0].cell;
