@@ -7,8 +7,10 @@
  * spectra of fine_pair.c, which such clips defeat about as often as not.
  *
  * Per axis, for cells s = 2.00, 2.01, ... 3.40 px and FIT_PHASES phases,
- * each line (at most FIT_MAX_LINES, evenly spaced) of the first frame's
- * luma is fitted by native values under a linear (triangle) kernel: the
+ * lines of the first frame's luma (every k-th, k = lines / FIT_MAX_LINES
+ * rounded down, at most FIT_MAX_LINES of them from the top: a frame of
+ * 128-255 lines gives its first 128) are fitted by native values under a
+ * linear (triangle) kernel: the
  * normal equations are tridiagonal and the same for every line, so one
  * factorisation serves them all. The residual over the lines, at the best
  * phase, falls as s shrinks (more native values fit anything better), and
