@@ -191,50 +191,58 @@ static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n
     return PF_OK;
 }
 
-/* Replaces L's mesh with the regular grid at `cell` px (the detector
- * forced there, for the phase and boundaries), keeping the mesh's bend and,
- * where higher, its confidence. Where no grid fits at that cell, L is left
- * as it was and the detector's status returned (PF_ENOGRID, PF_ENOMEM). */
+/* The regular detector forced at `cell` px (for the phase and
+ * boundaries) into g. Errors: the detector's (PF_ENOGRID, PF_ENOMEM). */
+static pf_status detect_at(const pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
+                           double cell, const pfi_logger *lg, pfi_grid *g)
+{
+    pfi_grid_params fp = *gp;
+    fp.scale = cell;
+    return pfi_grid_detect(g, frames, n, L->w, L->h, &fp, lg);
+}
+
+/* g (owned from now on) becomes L's grid, in place of its grid or mesh. */
+static void install_grid(pfi_lattice *L, pfi_grid *g)
+{
+    pfi_mesh_free(L->mesh);
+    L->mesh = NULL;
+    pfi_grid_free(&L->grid);
+    L->grid = *g;
+}
+
+/* Replaces L's mesh with the regular grid at `cell` px, keeping the
+ * mesh's bend and, where higher, its confidence. Where no grid fits at
+ * that cell, L is left as it was and the detector's status returned
+ * (PF_ENOGRID, PF_ENOMEM). */
 static pf_status regular_at(pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
                             double cell, const pfi_logger *lg)
 {
     pfi_grid g;
-    pfi_grid_params fp = *gp;
-    fp.scale = cell;
-    pf_status st = pfi_grid_detect(&g, frames, n, L->w, L->h, &fp, lg);
+    pf_status st = detect_at(L, frames, n, gp, cell, lg, &g);
     if (st != PF_OK) return st;
     pfi_info(lg, "grid: the mesh's cell %.3f px, bending %.2f cells: the regular grid at %.3f px",
              0.5 * (L->grid.cell_w + L->grid.cell_h), pfi_mesh_bend(L->mesh), cell);
     if (L->grid.confidence > g.confidence) g.confidence = L->grid.confidence;   /* the mesh's evidence */
     L->bend = pfi_mesh_bend(L->mesh);
-    pfi_mesh_free(L->mesh);
-    L->mesh = NULL;
-    pfi_grid_free(&L->grid);
-    L->grid = g;
+    install_grid(L, &g);
     return PF_OK;
 }
 
-/* The regular grid forced at a small cell that fine_pair.c or fine_fit.c
- * found (the detector for the phase and boundaries), with a confidence of
- * (score - lo) / span, replacing L's grid or mesh. Where no grid fits at
- * that cell, L is left as it was and the detector's status returned
- * (PF_ENOGRID, PF_ENOMEM). */
+/* The regular grid at a small cell that fine_pair.c or fine_fit.c found,
+ * with a confidence of (score - lo) / span, in place of L's grid or mesh.
+ * Where no grid fits at that cell, L is left as it was and the detector's
+ * status returned (PF_ENOGRID, PF_ENOMEM). */
 static pf_status small_cell(pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
                             double cell, double score, double lo, double span, const char *what,
                             const pfi_logger *lg)
 {
     pfi_grid g;
-    pfi_grid_params fp = *gp;
-    fp.scale = cell;
-    pf_status st = pfi_grid_detect(&g, frames, n, L->w, L->h, &fp, lg);
+    pf_status st = detect_at(L, frames, n, gp, cell, lg, &g);
     if (st != PF_OK) return st;
     pfi_info(lg, "grid: both axes show cells of %.3f px (%s, score %.2f)", cell, what, score);
     g.confidence = pfi_clampf((float)((score - lo) / span), (float)gp->min_confidence, 1.f);
-    pfi_mesh_free(L->mesh);
-    L->mesh = NULL;
     L->bend = 0;
-    pfi_grid_free(&L->grid);
-    L->grid = g;
+    install_grid(L, &g);
     return PF_OK;
 }
 
