@@ -526,6 +526,64 @@ static void test_small_cells_fine_fit(void **state)
     assert_int_equal(native, 24);
 }
 
+/* Opaque art (no background: a scene, a tile) upscaled 2.1-2.7x with a
+ * smooth kernel, plain or through lossy WebP or H.264: the regular
+ * detector can lock onto a harmonic of the art's texture or the codec's
+ * blocks with full confidence (11.7 px for 2.58 px; 10.3 px for 2.35 px),
+ * and then only the fit pair (fine_fit.c), scoring far above what any
+ * right grid lets it reach, tells the true cell (lattice.c
+ * prefer_fit_pair). 60 cases: without the override 52 at the art's size
+ * and 2 at 4-5 times its cell; with it 54, and every grid found within 2
+ * cells of the art's size. */
+static void test_small_opaque_fit_pair(void **state)
+{
+    uint64_t rng = 0xe1ULL;
+    int right = 0, found = 0, near = 0;
+    char dir[4096];
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    for (int i = 0; i < 60; i++) {
+        const int nw = gs_randi(&rng, 40, 90), nh = gs_randi(&rng, 30, 60);
+        const double s = 2.1 + 0.6 * tu_uniform(&rng);
+        const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
+        uint8_t bg[3], *art = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
+        assert_non_null(art);
+        assert_non_null(img);
+        for (int c = 0; c < 3; c++) bg[c] = (uint8_t)gs_randi(&rng, 0, 255);
+        gs_sprite(&rng, nw, nh, bg, art);
+        for (size_t q = 0; q < (size_t)nw * nh; q++) {   /* opaque; every other case with single-pixel detail */
+            if (art[q * 4 + 3] == 0) memcpy(art + q * 4, bg, 3), art[q * 4 + 3] = 255;
+            if (i % 2 && gs_randi(&rng, 0, 99) < 30) memcpy(art + q * 4, art + (size_t)gs_randi(&rng, 0, nw * nh - 1) * 4, 3);
+        }
+        const int codec = (i / 3) % 3;
+        gs_upscale(art, nw, nh, s, s, tu_uniform(&rng), tu_uniform(&rng), i % 3 ? GS_BICUBIC : GS_BILINEAR, img, W, H);
+        if (codec == 1) assert_int_equal(gs_webp(img, W, H, (float)gs_randi(&rng, 60, 80)), 0);
+        if (codec == 2) assert_int_equal(gs_compress(img, W, H, 1, gs_randi(&rng, 18, 28), dir), 0);
+        const uint8_t *fr[1] = {img};
+        pfi_lattice *L = NULL;
+        pfi_lattice_params lp = {PF_GRID_AUTO, 0, 4};
+        pf_status st = pfi_lattice_find(&L, fr, 1, W, H, &lp, NULL);
+        assert_true(st == PF_OK || st == PF_ENOGRID);
+        if (st == PF_OK) {
+            const pfi_grid *g = pfi_lattice_grid(L);
+            found++;
+            right += g->cols == nw && g->rows == nh;
+            near += abs(g->cols - nw) <= 2 && abs(g->rows - nh) <= 2;
+            if (g->cols != nw || g->rows != nh)
+                fprintf(stderr, "mesh: opaque %2d (scale %.3f, codec %d): %dx%d -> %dx%d at %.3f px\n", i, s, codec, nw,
+                        nh, g->cols, g->rows, g->cell_w);
+        }
+        pfi_lattice_free(L);
+        free(art);
+        free(img);
+    }
+    tu_rmtree(dir);
+    fprintf(stderr, "mesh: opaque art at 2.1-2.7x: %d of 60 found, %d at the art's size, %d within 2 cells\n", found,
+            right, near);
+    assert_true(right >= 54);
+    assert_int_equal(near, found);
+}
+
 static void test_no_lattice(void **state)
 {
     const int w = 320, h = 240;
@@ -955,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_small_straight),
         cmocka_unit_test(test_small_cells_fine_pair),
         cmocka_unit_test(test_small_cells_fine_fit),
+        cmocka_unit_test(test_small_opaque_fit_pair),
         cmocka_unit_test(test_no_lattice),
         cmocka_unit_test(test_no_lattice_clips),
         cmocka_unit_test(test_tracking_held_and_rewind),

@@ -9,7 +9,8 @@
  * Per axis, for cells s = 2.00, 2.01, ... 3.40 px and FIT_PHASES phases,
  * lines of the first frame's luma (every k-th, k = lines / FIT_MAX_LINES
  * rounded down, at most FIT_MAX_LINES of them from the top: a frame of
- * 128-255 lines gives its first 128) are fitted by native values under a
+ * 128-255 lines gives its first 128; each line's central FIT_MAX_LEN px)
+ * are fitted by native values under a
  * linear (triangle) kernel: the
  * normal equations are tridiagonal and the same for every line, so one
  * factorisation serves them all. The residual over the lines, at the best
@@ -21,8 +22,9 @@
  * Measured on tests/evalset draws at 2.1-2.7x (145 clips): pairs of 1.3
  * or more on 96, 92 of them at the true cell within 0.6 %; ground-truth
  * art at its native size: 1.11 at most (337 clips). Harmonics of larger
- * cells dip too (2.5 px for 5 px): callers use a fit pair only where no
- * other grid stands or beside one it does not divide (lattice.c).
+ * cells dip too (2.5 px for 5 px): callers use a fit pair where no other
+ * grid stands, or against one it does not divide when it scores well
+ * above what a right grid lets it reach (lattice.c prefer_fit_pair).
  */
 #include "grid/grid.h"
 
@@ -34,7 +36,9 @@
 #define FIT_MAX_CELL 3.4     /* ... the largest ... */
 #define FIT_STEP 0.01        /* ... and the step between them */
 #define FIT_PHASES 8         /* phases tried per cell (cell / 8 apart) */
-#define FIT_MAX_LINES 128    /* lines fitted per axis at most */
+#define FIT_MAX_LINES 128    /* lines fitted per axis at most ... */
+#define FIT_MAX_LEN 512      /* ... and px of each, centred (150-250 cells: plenty; a 720p
+                                frame's whole lines took 1.1 s) */
 #define FIT_NEAR 3           /* a dip's neighbours lie this many steps away ... */
 #define FIT_FAR 5            /* ... up to this many */
 #define FIT_SAME 0.012       /* relative: x and y dips this close are one cell */
@@ -43,10 +47,11 @@
  * luma + l * ls, its sample i at + i * xs) under the triangle-kernel model
  * of cell s px and phase ph (cells): native coordinate u = (i + 0.5) / s
  * + ph, each sample (1 - f) a_j + f a_(j+1) with j = floor(u - 0.5) and
- * f its fraction, the native values a fitted per line.
+ * f its fraction, the native values a fitted per line; ss_all is the
+ * lines' sum of squares.
  * Scratch: jj (n ints); ff, d, o, rhs (n + 2 each); c (2 (n + 2)). */
-static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, double s, double ph, int *jj,
-                       double *ff, double *d, double *o, double *c, double *rhs)
+static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, double ss_all, double s, double ph,
+                       int *jj, double *ff, double *d, double *o, double *c, double *rhs)
 {
     const double u0 = 0.5 / s + ph;
     const int j0 = (int)floor(u0 - 0.5);
@@ -68,27 +73,27 @@ static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, d
         o[jj[i]] += (1 - f) * f;
     }
     for (int k = 0; k < m; k++) d[k] += 1e-6;
-    /* Thomas factorisation: c[k] the modified super-diagonal, d[k] the pivots */
-    c[0] = o[0] / d[0];
+    /* Thomas factorisation: c[k] the modified super-diagonal, d[k] the
+     * reciprocal pivots (the sweeps below run once per line) */
+    d[0] = 1 / d[0];
+    c[0] = o[0] * d[0];
     for (int k = 1; k < m; k++) {
-        d[k] -= o[k - 1] * c[k - 1];
-        c[k] = o[k] / d[k];
+        d[k] = 1 / (d[k] - o[k - 1] * c[k - 1]);
+        c[k] = o[k] * d[k];
     }
-    double rss = 0;
+    double fit = 0;
     for (int l = 0; l < nl; l++) {
         const float *p = luma + (size_t)l * ls;
-        double ss = 0;
         memset(rhs, 0, sizeof *rhs * (size_t)m);
         for (int i = 0; i < n; i++) {
             const double v = p[(size_t)i * xs];
             rhs[jj[i]] += (1 - ff[i]) * v;
             rhs[jj[i] + 1] += ff[i] * v;
-            ss += v * v;
         }
         /* rss = |x|^2 - b^T a for the least-squares solution a of (A^T A) a = b */
         double bta = 0, prev = 0;   /* c[m..2m) holds y, then a */
-        for (int k = 0; k < m; k++) {   /* forward: y_k = (b_k - o_(k-1) y_(k-1)) / d_k */
-            const double y = (rhs[k] - (k ? o[k - 1] * prev : 0)) / d[k];
+        for (int k = 0; k < m; k++) {   /* forward: y_k = (b_k - o_(k-1) y_(k-1)) / pivot_k */
+            const double y = (rhs[k] - (k ? o[k - 1] * prev : 0)) * d[k];
             c[m + k] = y;
             prev = y;
         }
@@ -96,9 +101,9 @@ static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, d
             if (k < m - 1) c[m + k] -= c[k] * c[m + k + 1];
             bta += rhs[k] * c[m + k];
         }
-        rss += ss - bta;
+        fit += bta;
     }
-    return rss;
+    return ss_all - fit;
 }
 
 /* The best-phase residual r[q] at cells FIT_MIN_CELL + q FIT_STEP for
@@ -112,12 +117,17 @@ static int axis_curve(const float *luma, int n, int nl, size_t xs, size_t ls, do
         free(buf);
         return -1;
     }
-    double *ff = buf, *d = ff + n + 2, *o = d + n + 2, *c = o + n + 2, *rhs = c + 2 * (n + 2);
+    double *ff = buf, *d = ff + n + 2, *o = d + n + 2, *c = o + n + 2, *rhs = c + 2 * (n + 2), ss_all = 0;
+    for (int l = 0; l < nl; l++)
+        for (int i = 0; i < n; i++) {
+            const double v = luma[(size_t)l * ls + (size_t)i * xs];
+            ss_all += v * v;
+        }
     for (int q = 0; q < nq; q++) {
         const double s = FIT_MIN_CELL + q * FIT_STEP;
         r[q] = INFINITY;
         for (int k = 0; k < FIT_PHASES; k++) {
-            const double v = line_fit(luma, n, nl, xs, ls, s, (double)k / FIT_PHASES, jj, ff, d, o, c, rhs);
+            const double v = line_fit(luma, n, nl, xs, ls, ss_all, s, (double)k / FIT_PHASES, jj, ff, d, o, c, rhs);
             if (v < r[q]) r[q] = v;
         }
         if (r[q] < 1e-9) r[q] = 1e-9;
@@ -148,26 +158,31 @@ static double dip_cell(const double *r, int q)
 double pfi_grid_fine_fit(const uint8_t *const *frames, int n, int w, int h, double *score)
 {
     const int nq = (int)lrint((FIT_MAX_CELL - FIT_MIN_CELL) / FIT_STEP) + 1;
-    float *luma = NULL;
+    float *luma = NULL, *lines_buf = NULL;
     double *r[2] = {NULL, NULL}, best = 0, cell = 0;
 
     *score = 0;
     if (!frames || n < 1 || !frames[0] || w < 16 || h < 16 || w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE)
         return 0;
     luma = malloc(sizeof *luma * (size_t)w * (size_t)h);
+    lines_buf = malloc(sizeof *lines_buf * (size_t)FIT_MAX_LINES * FIT_MAX_LEN);
     r[0] = malloc(sizeof *r[0] * (size_t)nq);
     r[1] = malloc(sizeof *r[1] * (size_t)nq);
-    if (!luma || !r[0] || !r[1]) goto done;
+    if (!luma || !lines_buf || !r[0] || !r[1]) goto done;
     for (size_t i = 0; i < (size_t)w * h; i++) {   /* luma over black, 0..255 */
         const uint8_t *p = frames[0] + 4 * i;
         luma[i] = (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) * (p[3] / 255.f);
     }
     for (int a = 0; a < 2; a++) {
-        const int len = a == 0 ? w : h, lines = a == 0 ? h : w;
-        const int nl = lines < FIT_MAX_LINES ? lines : FIT_MAX_LINES;
-        const size_t xs = a == 0 ? 1 : (size_t)w;
-        const size_t ls = (size_t)(lines / nl) * (a == 0 ? (size_t)w : 1);
-        if (axis_curve(luma, len, nl, xs, ls, r[a], nq) < 0) goto done;
+        const int side = a == 0 ? w : h, lines = a == 0 ? h : w;
+        const int nl = lines < FIT_MAX_LINES ? lines : FIT_MAX_LINES, k = lines / nl;
+        const int len = side < FIT_MAX_LEN ? side : FIT_MAX_LEN, i0 = (side - len) / 2;
+        /* the lines fitted, copied out contiguous */
+        for (int l = 0; l < nl; l++)
+            for (int i = 0; i < len; i++)
+                lines_buf[(size_t)l * len + i] =
+                    a == 0 ? luma[(size_t)l * k * w + i0 + i] : luma[(size_t)(i0 + i) * w + (size_t)l * k];
+        if (axis_curve(lines_buf, len, nl, 1, (size_t)len, r[a], nq) < 0) goto done;
     }
     for (int qx = 0; qx < nq; qx++) {
         const double dx = dip_depth(r[0], nq, qx);
@@ -185,6 +200,7 @@ double pfi_grid_fine_fit(const uint8_t *const *frames, int n, int w, int h, doub
     *score = best;
 done:
     free(luma);
+    free(lines_buf);
     free(r[0]);
     free(r[1]);
     return best > 0 ? cell : 0;

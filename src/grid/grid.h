@@ -180,14 +180,16 @@ double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, dou
 /* The "fit pair" (fine_fit.c): a cell of 2-3.4 input px at which a
  * least-squares fit of each line of frames[0] (h, w, 4) RGBA8 by linearly
  * interpolated native values (the triangle kernel of a bilinear upscale;
- * luma over black, at most 128 lines per axis) leaves a sharp dip in its
+ * luma over black, at most 128 lines per axis, each at most its central
+ * 512 px) leaves a sharp dip in its
  * residual on both axes (within 1.2 % of each other). Returns the cell in
  * px (0 when no pair) and sets *score, the smaller of the two dips (the
  * residual 0.03-0.05 px either side over the dip's; art at its native
  * size: at most 1.11 over 337 ground-truth clips of the evaluation set,
  * small upscales 1.3-9.5). Harmonics of larger cells dip too. Frames under
  * 16 px or over PF_GRID_MAX_SIDE a side, or no memory: 0. Cost about
- * 2 x 141 x 8 x 128 lines x the side, multiply-adds: 0.1 s at 300 px. */
+ * 2 x 141 x 8 x 128 lines x min(side, 512), multiply-adds: 0.1 s at 300 px,
+ * 0.5 s from 512 px up. */
 double pfi_grid_fine_fit(const uint8_t *const *frames, int n, int w, int h, double *score);
 
 /* ---- background ---------------------------------------------------------- */

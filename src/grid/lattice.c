@@ -55,6 +55,8 @@
                                     at most 1.11 over the evaluation set's GT clips (337) */
 #define LATTICE_FINE_FIT_SPAN 3.0 /* score above that for confidence 1 */
 #define LATTICE_FIT_MESH 0.35     /* a mesh this unsure (confidence) gives way to a fit pair ... */
+#define LATTICE_FIT_OVER 2.0      /* ... any other grid or mesh to one of this score (the highest
+                                     against a right grid over 688 clips: 1.80) ... */
 #define LATTICE_FIT_HARMONIC 0.04 /* ... whose cell it is no whole multiple of (relative) */
 #define LATTICE_DRIFT_HOLD 0.15  /* cells a regular grid's drift may pass half a cell by before it
                                     wraps to the other side: sub-pixel jitter around the wrap
@@ -246,6 +248,27 @@ static pf_status small_cell(pfi_lattice *L, const uint8_t *const *frames, int n,
     return PF_OK;
 }
 
+/* A small upscale (2-2.7x, a smooth kernel) that the detectors took for
+ * another cell (a larger, bent one; a codec's 2 px comb; a harmonic of
+ * the art's own texture): the fit pair (fine_fit.c) replaces L's grid or
+ * mesh when its cell is no whole multiple or fraction of theirs (the
+ * harmonics of a larger cell dip too) and it scores LATTICE_FIT_OVER, or
+ * LATTICE_FINE_FIT against an unsure mesh. Measured on the evaluation
+ * set and its draws at 2.1-2.7x: README.md "The fit pair". Returns
+ * PF_OK (L changed or not) or PF_ENOMEM. */
+static pf_status prefer_fit_pair(pfi_lattice *L, const uint8_t *const *frames, int n, const pfi_grid_params *gp,
+                                 const pfi_logger *lg)
+{
+    const double bar = L->mesh && L->grid.confidence < LATTICE_FIT_MESH ? LATTICE_FINE_FIT : LATTICE_FIT_OVER;
+    double score, cell = pfi_grid_fine_fit(frames, n, L->w, L->h, &score);
+    const double mc = 0.5 * (L->grid.cell_w + L->grid.cell_h);
+    const double r = cell > 0 && mc > 0 ? fmax(mc / cell, cell / mc) : 0;
+    pfi_debug(lg, "grid: fit pair %.3f px, score %.2f, the grid's cell %.3f px", cell, score, mc);
+    if (!(cell > 0 && score >= bar && fabs(r / round(r) - 1) > LATTICE_FIT_HARMONIC)) return PF_OK;
+    pf_status st = small_cell(L, frames, n, gp, cell, score, LATTICE_FINE_FIT, LATTICE_FINE_FIT_SPAN, "fit pair", lg);
+    return st == PF_ENOMEM ? st : PF_OK;
+}
+
 pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int n, int w, int h,
                           const pfi_lattice_params *p, const pfi_logger *lg)
 {
@@ -293,7 +316,8 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
                     pfi_mesh_free(m);
                 }
             }
-            st = PF_OK;
+            st = p->mode == PF_GRID_AUTO && p->scale == 0 ? prefer_fit_pair(L, frames, n, &gp, lg) : PF_OK;
+            if (st < 0) goto fail;
             goto done;
         }
     }
@@ -334,24 +358,8 @@ pf_status pfi_lattice_find(pfi_lattice **out, const uint8_t *const *frames, int 
             st = PF_ENOGRID;
         }
     }
-    /* A small upscale (2-2.7x, a smooth kernel) that the meshes took for
-     * a larger, bent cell: an unsure mesh gives way to a fit pair
-     * (fine_fit.c) that it is no whole multiple of (harmonics of a
-     * larger cell dip too). Measured on draws of the evaluation set at
-     * 2.1-2.7x: fine_fit.c and README.md "The fit pair". */
-    if (st == PF_OK && p->scale == 0 && p->mode == PF_GRID_AUTO && L->mesh && L->grid.confidence < LATTICE_FIT_MESH) {
-        double score, cell = pfi_grid_fine_fit(frames, n, w, h, &score);
-        const double mc = 0.5 * (L->grid.cell_w + L->grid.cell_h), r = cell > 0 ? mc / cell : 0;
-        pfi_debug(lg, "grid: fit pair %.3f px, score %.2f, the mesh's cell %.2f times it", cell, score, r);
-        if (cell > 0 && score >= LATTICE_FINE_FIT && fabs(r / fmax(1.0, round(r)) - 1) > LATTICE_FIT_HARMONIC) {
-            pf_status rs = small_cell(L, frames, n, &gp, cell, score, LATTICE_FINE_FIT, LATTICE_FINE_FIT_SPAN,
-                                      "fit pair", lg);
-            if (rs == PF_ENOMEM) {
-                st = rs;
-                goto fail;
-            }
-        }
-    }
+    if (st == PF_OK && p->scale == 0 && p->mode == PF_GRID_AUTO && (st = prefer_fit_pair(L, frames, n, &gp, lg)) < 0)
+        goto fail;
     /* the last chance of a small upscale: a cell of 2-3.2 px that both axes'
      * fine spectra show (fine_pair.c), else one a line-by-line fit finds
      * (fine_fit.c), the detector forced there */
