@@ -1580,7 +1580,7 @@ static int fringe_run(const uint8_t ring[3], const uint8_t mid[3], const uint8_t
     memcpy(p->rgb[1], mid, 3);
     memcpy(p->rgb[2], ring, 3);
     pfi_palette_update_lab(p);
-    assert_int_equal(pfi_palette_defringe(p, frames, 1, 12, 12, bg, &merged), PF_OK);
+    assert_int_equal(pfi_palette_defringe(p, frames, 1, 12, 12, bg, 0, &merged), PF_OK);
     return merged;
 }
 
@@ -1613,11 +1613,11 @@ static void test_defringe_specks(void **state)
         memcpy(p.rgb[2], magenta, 3);
         pfi_palette_update_lab(&p);
         int merged = -1;
-        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, magenta, &merged), PF_OK);
+        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, magenta, 0, &merged), PF_OK);
         assert_int_equal(p.clear[2], patch ? 0 : 1);
         assert_int_equal(p.clear[0] + p.clear[1], 0);
         /* without a keyed colour nothing is the background */
-        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, NULL, &merged), PF_OK);
+        assert_int_equal(pfi_palette_defringe(&p, frames, 1, 16, 16, NULL, 0, &merged), PF_OK);
         assert_int_equal(p.clear[2], 0);
     }
 }
@@ -1659,7 +1659,7 @@ static void test_defringe(void **state)
     pfi_palette_mapper_free(&mp);
     fringe_frame(rgba, halo, red, red);   /* a later call starts over: nothing to clear on black */
     const uint8_t *one[1] = {rgba};
-    assert_int_equal(pfi_palette_defringe(&p, one, 1, 12, 12, black, NULL), PF_OK);
+    assert_int_equal(pfi_palette_defringe(&p, one, 1, 12, 12, black, 0, NULL), PF_OK);
     assert_int_equal(p.clear[2], 0);
 
     /* on black, the same geometry is a darker shade: kept */
@@ -1704,8 +1704,84 @@ static void test_defringe(void **state)
     assert_memory_equal(p.rgb[2], purple, 3);
 
     int merged = 5;
-    assert_int_equal(pfi_palette_defringe(NULL, NULL, 1, 12, 12, brown, &merged), PF_EINVAL);
+    assert_int_equal(pfi_palette_defringe(NULL, NULL, 1, 12, 12, brown, 0, &merged), PF_EINVAL);
     assert_int_equal(merged, 0);
+}
+
+/* A background that varies (a gradient or a field of blobs, keyed pixels
+ * keeping their colour): each entry's background is the mean of the
+ * transparent pixels beside its silhouette. A ring 60 % red, 40 % the
+ * local teal-to-purple ramp around a red core is written red; without
+ * local_bg it stays. A ring of black with 20 % of the ramp around a black
+ * core stays either way: beside black the mean background makes real dark
+ * shades look like blends (dev bg_busy_04's greys, 0.897 -> 0.833
+ * acc_opaque without that guard). */
+static void test_defringe_local_bg(void **state)
+{
+    (void)state;
+    enum { W = 16 };
+    static const uint8_t red[3] = {255, 0, 0}, black[3] = {0, 0, 0}, teal[3] = {0, 160, 160},
+                         purple[3] = {150, 60, 200};
+    uint8_t rgba[W * W * 4];
+    const uint8_t *frames[1] = {rgba};
+    for (int dark = 0; dark < 2; dark++) {
+        const uint8_t *core = dark ? black : red;
+        const double keep = dark ? 0.0 : 0.6;   /* ring = keep core + (1 - keep) ... */
+        const double bgshare = dark ? 0.2 : 0.4; /* ... + bgshare local background */
+        for (int y = 0; y < W; y++)
+            for (int x = 0; x < W; x++) {
+                uint8_t *px = rgba + ((size_t)y * W + x) * 4;
+                for (int c = 0; c < 3; c++) px[c] = (uint8_t)lrint(teal[c] + (purple[c] - teal[c]) * x / (W - 1.0));
+                px[3] = 0;
+            }
+        double sum[3] = {0, 0, 0};
+        int nring = 0;
+        for (int y = 4; y < 12; y++)
+            for (int x = 4; x < 12; x++) {
+                uint8_t *px = rgba + ((size_t)y * W + x) * 4;
+                const int ring = x == 4 || y == 4 || x == 11 || y == 11;
+                px[3] = 255;
+                if (!ring) {
+                    memcpy(px, core, 3);
+                    continue;
+                }
+                double bgc[3] = {0, 0, 0};
+                int k = 0;
+                const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+                for (int d = 0; d < 4; d++) {
+                    const int qx = nb[d][0], qy = nb[d][1];
+                    if (qx >= 4 && qx < 12 && qy >= 4 && qy < 12) continue;
+                    for (int c = 0; c < 3; c++) bgc[c] += rgba[((size_t)qy * W + qx) * 4 + c];
+                    k++;
+                }
+                for (int c = 0; c < 3; c++) {
+                    px[c] = (uint8_t)lrint(keep * core[c] + bgshare * bgc[c] / k + (1 - keep - bgshare) * core[c]);
+                    sum[c] += px[c];
+                }
+                nring++;
+            }
+        uint8_t ringc[3];
+        for (int c = 0; c < 3; c++) ringc[c] = (uint8_t)lrint(sum[c] / nring);
+        for (int local = 0; local < 2; local++) {
+            pfi_palette p;
+            memset(&p, 0, sizeof p);
+            p.n = 2;
+            memcpy(p.rgb[0], core, 3);
+            memcpy(p.rgb[1], ringc, 3);
+            pfi_palette_update_lab(&p);
+            int merged = -1;
+            assert_int_equal(pfi_palette_defringe(&p, frames, 1, W, W, NULL, local, &merged), PF_OK);
+            assert_memory_equal(p.rgb[0], core, 3);
+            assert_int_equal(p.clear[0] + p.clear[1], 0);
+            if (local && !dark) {
+                assert_memory_equal(p.rgb[1], red, 3);
+                assert_true(merged >= 1);
+            } else {
+                assert_memory_equal(p.rgb[1], ringc, 3);
+                assert_int_equal(merged, 0);
+            }
+        }
+    }
 }
 
 /* c = a + t (b - a), rounded */
@@ -1782,6 +1858,7 @@ int main(void)
         cmocka_unit_test(test_defringe),
         cmocka_unit_test(test_defringe_specks),
         cmocka_unit_test(test_defringe_pair),
+        cmocka_unit_test(test_defringe_local_bg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

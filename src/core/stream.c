@@ -402,7 +402,8 @@ static pf_status build_palette(pf_stream *s)
     int merged = 0;
     if (st == PF_OK &&
         (st = pfi_palette_defringe(&s->pal, frames, n, s->cols, s->rows,
-                                  s->smp.bg.kind == PF_BGK_SOLID ? s->smp.bg.rgb : NULL, &merged)) == PF_OK &&
+                                  s->smp.bg.kind == PF_BGK_SOLID ? s->smp.bg.rgb : NULL,
+                                  s->smp.bg.kind == PF_BGK_GRADIENT || s->smp.bg.kind == PF_BGK_FIELD, &merged)) == PF_OK &&
         merged > 0)
         pfi_debug(&s->lg, "palette: %d entries are blends across an edge", merged);
     free(frames);

@@ -161,13 +161,16 @@ void pfi_palette_map_frame(const pfi_palette *p, const float *cells, int w, int 
  * that is itself a blend gives its colour to none. clear[] is reset first.
  * frames: n native frames, (h, w, 4) RGBA8 with binary alpha (>= 128
  * opaque), pixels matched to their nearest entry; bg: the keyed colour,
- * sRGB 0..255, or NULL (no keyed plain colour); *merged (may be NULL): the
- * entries changed or cleared.
+ * sRGB 0..255, or NULL (no keyed plain colour); local_bg (with bg NULL):
+ * the keyed background varies (a gradient, a field of blobs), and each
+ * entry's background is the mean colour of the transparent pixels beside
+ * its silhouette pixels (keyed pixels keep their colour); *merged (may be
+ * NULL): the entries changed or cleared.
  * Errors: PF_EINVAL (NULL p or frames, n < 0, w or h < 1), PF_ENOMEM; the
  * palette is unchanged then. After Smith & Blinn, "Blue Screen Matting"
  * (SIGGRAPH 1996): an edge pixel is a blend of the colours on its sides. */
 pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int n, int w, int h, const uint8_t *bg,
-                              int *merged);
+                              int local_bg, int *merged);
 
 /* ---- whole frames (frames.c) ------------------------------------------- */
 
