@@ -1539,6 +1539,41 @@ static void key_as_field(float *cells, int rows, int cols)
     free(scratch);
 }
 
+/* Two blobs of a field meeting at a sharp seam (a blue-grey ramp to the
+ * left, olive to the right, column 42 a blend of 75 % of its left and
+ * 25 % of its right neighbour): the growth stops on both sides of the
+ * seam, as the blend is a step from the mean of its field neighbours,
+ * and left an opaque line of background one cell wide (dev bg_field_06,
+ * val bg_field_00). Such a line is keyed (key_ridges); a dark sprite line
+ * one cell wide inside the olive blob stays. */
+static void bg_seam(float u, float v, float rgb[3])
+{
+    const float left[3] = {0.35f + 0.1f * v, 0.55f, 0.85f - 0.1f * v}, right[3] = {0.35f, 0.42f + 0.05f * v, 0.05f};
+    const int x = (int)(u * 60);
+    for (int c = 0; c < 3; c++) rgb[c] = x < 42 ? left[c] : x > 42 ? right[c] : 0.75f * left[c] + 0.25f * right[c];
+}
+
+static void test_background_field_seam(void **state)
+{
+    const int rows = 48, cols = 60;
+    const size_t plane = (size_t)rows * cols;
+    float *cells = malloc(sizeof(float) * plane * 4);
+    uint64_t rng = 77;
+    (void)state;
+    assert_non_null(cells);
+    make_native(cells, rows, cols, bg_seam, 0.004f, &rng);
+    for (int y = 26; y < 40; y++)
+        for (int c = 0; c < 3; c++) cells[c * plane + (size_t)y * cols + 51] = c == 2 ? 0.03f : 0.18f;
+    key_as_field(cells, rows, cols);
+    const float *a = cells + 3 * plane;
+    int seam = 0;
+    for (int y = 0; y < rows; y++) seam += a[(size_t)y * cols + 42] == 0;
+    fprintf(stderr, "grid: field seam: %d of %d cells keyed\n", seam, rows);
+    assert_int_equal(seam, rows);
+    for (int y = 26; y < 40; y++) assert_true(a[(size_t)y * cols + 51] == 1);   /* the dark line */
+    free(cells);
+}
+
 static void test_background_field_near_plane(void **state)
 {
     const int rows = 40, cols = 48;
@@ -1768,6 +1803,7 @@ int main(void)
         cmocka_unit_test(test_background),
         cmocka_unit_test(test_background_field),
         cmocka_unit_test(test_background_field_near_plane),
+        cmocka_unit_test(test_background_field_seam),
         cmocka_unit_test(test_background_field_many_blobs),
         cmocka_unit_test(test_textured_scene_not_keyed),
         cmocka_unit_test(test_forced_scale_confidence),
