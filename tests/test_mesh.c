@@ -440,6 +440,19 @@ static void test_small_straight(void **state)
 
 
 
+/* Art for a small-upscale case: (nh, nw, 4) from gs_sprite on a random
+ * background colour (drawn from rng after the art's own draws, as every
+ * such test did), and room for its (H, W, 4) upscale. bg gets the colour. */
+static void small_art(uint64_t *rng, int nw, int nh, int W, int H, uint8_t bg[3], uint8_t **art, uint8_t **img)
+{
+    *art = malloc((size_t)nw * nh * 4);
+    *img = malloc((size_t)W * H * 4);
+    assert_non_null(*art);
+    assert_non_null(*img);
+    for (int c = 0; c < 3; c++) bg[c] = (uint8_t)gs_randi(rng, 0, 255);
+    gs_sprite(rng, nw, nh, bg, *art);
+}
+
 /* Small upscales (2.2-2.5x, bilinear) of pixel art with single-pixel
  * detail on a plain background, through lossy WebP: the regular
  * detector's edge-location combs lose a 2.2-2.4 px comb and the
@@ -457,11 +470,8 @@ static void test_small_cells_fine_pair(void **state)
         const int nw = gs_randi(&rng, 30, 48), nh = gs_randi(&rng, 30, 48);
         const double s = 2.2 + 0.3 * tu_uniform(&rng);
         const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
-        uint8_t bg[3], *native = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
-        assert_non_null(native);
-        assert_non_null(img);
-        for (int c = 0; c < 3; c++) bg[c] = (uint8_t)gs_randi(&rng, 0, 255);
-        gs_sprite(&rng, nw, nh, bg, native);
+        uint8_t bg[3], *native, *img;
+        small_art(&rng, nw, nh, W, H, bg, &native, &img);
         for (size_t q = 0; q < (size_t)nw * nh; q++)   /* single-pixel detail: dither, highlights */
             if (gs_randi(&rng, 0, 99) < 30) memcpy(native + q * 4, native + (size_t)gs_randi(&rng, 0, nw * nh - 1) * 4, 3);
         gs_upscale(native, nw, nh, s, s, 0, 0, GS_BILINEAR, img, W, H);
@@ -501,11 +511,8 @@ static void test_small_cells_fine_fit(void **state)
         const int nw = gs_randi(&rng, 30, 48), nh = gs_randi(&rng, 30, 48);
         const double s = 2.1 + 0.6 * tu_uniform(&rng);
         const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
-        uint8_t bg[3], *art = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
-        assert_non_null(art);
-        assert_non_null(img);
-        for (int c = 0; c < 3; c++) bg[c] = (uint8_t)gs_randi(&rng, 0, 255);
-        gs_sprite(&rng, nw, nh, bg, art);
+        uint8_t bg[3], *art, *img;
+        small_art(&rng, nw, nh, W, H, bg, &art, &img);
         gs_upscale(art, nw, nh, s, s, tu_uniform(&rng), tu_uniform(&rng), i % 2 ? GS_BICUBIC : GS_BILINEAR, img, W, H);
         if (i % 3 == 0) assert_int_equal(gs_webp(img, W, H, (float)gs_randi(&rng, 60, 80)), 0);
         const uint8_t *fr[1] = {img};
@@ -546,11 +553,8 @@ static void test_small_opaque_fit_pair(void **state)
         const int nw = gs_randi(&rng, 40, 90), nh = gs_randi(&rng, 30, 60);
         const double s = 2.1 + 0.6 * tu_uniform(&rng);
         const int W = (int)lrint(nw * s), H = (int)lrint(nh * s);
-        uint8_t bg[3], *art = malloc((size_t)nw * nh * 4), *img = malloc((size_t)W * H * 4);
-        assert_non_null(art);
-        assert_non_null(img);
-        for (int c = 0; c < 3; c++) bg[c] = (uint8_t)gs_randi(&rng, 0, 255);
-        gs_sprite(&rng, nw, nh, bg, art);
+        uint8_t bg[3], *art, *img;
+        small_art(&rng, nw, nh, W, H, bg, &art, &img);
         for (size_t q = 0; q < (size_t)nw * nh; q++) {   /* opaque; every other case with single-pixel detail */
             if (art[q * 4 + 3] == 0) memcpy(art + q * 4, bg, 3), art[q * 4 + 3] = 255;
             if (i % 2 && gs_randi(&rng, 0, 99) < 30) memcpy(art + q * 4, art + (size_t)gs_randi(&rng, 0, nw * nh - 1) * 4, 3);

@@ -10,8 +10,7 @@
  * lines of the first frame's luma (every k-th, k = lines / FIT_MAX_LINES
  * rounded down, at most FIT_MAX_LINES of them from the top: a frame of
  * 128-255 lines gives its first 128; each line's central FIT_MAX_LEN px)
- * are fitted by native values under a
- * linear (triangle) kernel: the
+ * are fitted by native values under a linear (triangle) kernel: the
  * normal equations are tridiagonal and the same for every line, so one
  * factorisation serves them all. The residual over the lines, at the best
  * phase, falls as s shrinks (more native values fit anything better), and
@@ -43,14 +42,14 @@
 #define FIT_FAR 5            /* ... up to this many */
 #define FIT_SAME 0.012       /* relative: x and y dips this close are one cell */
 
-/* Residual sum of squares of nl lines of n luma values (line l starts at
- * luma + l * ls, its sample i at + i * xs) under the triangle-kernel model
+/* Residual sum of squares of nl lines of n luma values (line l at
+ * lines + l * n, contiguous) under the triangle-kernel model
  * of cell s px and phase ph (cells): native coordinate u = (i + 0.5) / s
  * + ph, each sample (1 - f) a_j + f a_(j+1) with j = floor(u - 0.5) and
  * f its fraction, the native values a fitted per line; ss_all is the
  * lines' sum of squares.
  * Scratch: jj (n ints); ff, d, o, rhs (n + 2 each); c (2 (n + 2)). */
-static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, double ss_all, double s, double ph,
+static double line_fit(const float *lines, int n, int nl, double ss_all, double s, double ph,
                        int *jj, double *ff, double *d, double *o, double *c, double *rhs)
 {
     const double u0 = 0.5 / s + ph;
@@ -83,10 +82,10 @@ static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, d
     }
     double fit = 0;
     for (int l = 0; l < nl; l++) {
-        const float *p = luma + (size_t)l * ls;
+        const float *p = lines + (size_t)l * n;
         memset(rhs, 0, sizeof *rhs * (size_t)m);
         for (int i = 0; i < n; i++) {
-            const double v = p[(size_t)i * xs];
+            const double v = p[i];
             rhs[jj[i]] += (1 - ff[i]) * v;
             rhs[jj[i] + 1] += ff[i] * v;
         }
@@ -108,7 +107,7 @@ static double line_fit(const float *luma, int n, int nl, size_t xs, size_t ls, d
 
 /* The best-phase residual r[q] at cells FIT_MIN_CELL + q FIT_STEP for
  * the lines of one axis. Returns 0, or -1 when out of memory. */
-static int axis_curve(const float *luma, int n, int nl, size_t xs, size_t ls, double *r, int nq)
+static int axis_curve(const float *lines, int n, int nl, double *r, int nq)
 {
     int *jj = malloc(sizeof *jj * (size_t)n);
     double *buf = malloc(sizeof *buf * (size_t)(7 * (n + 2)));
@@ -118,16 +117,12 @@ static int axis_curve(const float *luma, int n, int nl, size_t xs, size_t ls, do
         return -1;
     }
     double *ff = buf, *d = ff + n + 2, *o = d + n + 2, *c = o + n + 2, *rhs = c + 2 * (n + 2), ss_all = 0;
-    for (int l = 0; l < nl; l++)
-        for (int i = 0; i < n; i++) {
-            const double v = luma[(size_t)l * ls + (size_t)i * xs];
-            ss_all += v * v;
-        }
+    for (size_t i = 0; i < (size_t)nl * n; i++) ss_all += (double)lines[i] * lines[i];
     for (int q = 0; q < nq; q++) {
         const double s = FIT_MIN_CELL + q * FIT_STEP;
         r[q] = INFINITY;
         for (int k = 0; k < FIT_PHASES; k++) {
-            const double v = line_fit(luma, n, nl, xs, ls, ss_all, s, (double)k / FIT_PHASES, jj, ff, d, o, c, rhs);
+            const double v = line_fit(lines, n, nl, ss_all, s, (double)k / FIT_PHASES, jj, ff, d, o, c, rhs);
             if (v < r[q]) r[q] = v;
         }
         if (r[q] < 1e-9) r[q] = 1e-9;
@@ -182,7 +177,7 @@ double pfi_grid_fine_fit(const uint8_t *const *frames, int n, int w, int h, doub
             for (int i = 0; i < len; i++)
                 lines_buf[(size_t)l * len + i] =
                     a == 0 ? luma[(size_t)l * k * w + i0 + i] : luma[(size_t)(i0 + i) * w + (size_t)l * k];
-        if (axis_curve(lines_buf, len, nl, 1, (size_t)len, r[a], nq) < 0) goto done;
+        if (axis_curve(lines_buf, len, nl, r[a], nq) < 0) goto done;
     }
     for (int qx = 0; qx < nq; qx++) {
         const double dx = dip_depth(r[0], nq, qx);

@@ -14,7 +14,7 @@
  *    under 0.4 of the way: the background the key left opaque, cleared;
  *    so is one closer to the background than 0.1 OKLab and than a third of
  *    the background's chroma, off every blend line by the codec's noise
- *    (a dull dark key sits that close to dark outlines, a vivid one not);
+ *    (a dull dark key sits that close to dark outlines, a vivid one not).
  *    Where the keyed background varies (a gradient, a field of blobs),
  *    each entry's background is the mean colour of the keyed pixels beside
  *    its silhouette pixels (they keep their colour), and no entry blends
@@ -118,6 +118,13 @@ static int same_hue(const float a[3], const float b[3])
     double d = fabs(atan2(a[2], a[1]) - atan2(b[2], b[1]));
     if (d > 3.141592653589793) d = 6.283185307179586 - d;
     return d < PAIR_HUE;
+}
+
+/* 1 when every channel of an sRGB colour is under PAIR_DARK: black, towards
+ * which a colour darkens into its own shade rather than blends. */
+static int is_black(const uint8_t rgb[3])
+{
+    return rgb[0] < PAIR_DARK && rgb[1] < PAIR_DARK && rgb[2] < PAIR_DARK;
 }
 
 /* Writes entry i in entry parent[i]'s colour, unless that entry is itself
@@ -289,7 +296,7 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
         for (int j = 0; j < m; j++) {
             if (j == i || count[j] < FRINGE_PARENT * count[i] || touch[(size_t)i * m + j] < FRINGE_TOUCH * count[i])
                 continue;
-            if (!bg && p->rgb[j][0] < PAIR_DARK && p->rgb[j][1] < PAIR_DARK && p->rgb[j][2] < PAIR_DARK)
+            if (!bg && is_black(p->rgb[j]))
                 continue;   /* a mean background averages hues away: dark greys beside black look like blends */
             const double t = on_line(p->rgb[i], lbg[i], p->rgb[j], &off);
             if (t >= 0 && t <= FRINGE_SHARE_MAX && off < best) {
@@ -330,7 +337,7 @@ pf_status pfi_palette_defringe(pfi_palette *p, const uint8_t *const *frames, int
             for (int b = 0; b < m; b++) {
                 if (b == i || b == a || root[b] != b || p->clear[b] ||
                     touch[(size_t)i * m + b] < FRINGE_TOUCH * count[i] ||
-                    (p->rgb[b][0] < PAIR_DARK && p->rgb[b][1] < PAIR_DARK && p->rgb[b][2] < PAIR_DARK) ||
+                    is_black(p->rgb[b]) ||
                     pfi_oklab_dist(lb[a], lb[b]) < PAIR_CONTRAST || same_hue(lb[a], lb[b]))
                     continue;
                 const double t = on_line(p->rgb[i], p->rgb[b], p->rgb[a], &off);
