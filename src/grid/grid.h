@@ -337,6 +337,13 @@ pf_status pfi_lattice_sample(pfi_lattice *L, const uint8_t *rgba, float *samples
 /* Back to frames[0]: the next pfi_lattice_sample is the first frame again. */
 void pfi_lattice_rewind(pfi_lattice *L);
 
+/* Which of n meshes fitted at candidate cells (px) to keep, from their
+ * coherence (0..1, edges on the mesh's lines; < 0: no mesh): the most
+ * coherent, or a larger cell within 10 % of a whole multiple (2, 3, ...)
+ * of its cell and at least 0.9 times as coherent, the largest such (a
+ * lattice at p also fits p / 2). Returns the index, -1 when no mesh. */
+int pfi_lattice_pick(const double *cells, const double *coh, int n);
+
 /* Fills the candidates if pfi_lattice_find did not need them (probe). */
 pf_status pfi_lattice_candidates(pfi_lattice *L, const uint8_t *const *frames, int n);
 

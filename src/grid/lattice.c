@@ -10,8 +10,10 @@
  * LATTICE_BEND_MIN cells over the sprite the lattice is a video model's
  * and the mesh is kept. When no regular grid is found, the cell-size
  * candidates are tried as meshes; the best explains the edges (coherence
- * against the mesh), and among those within LATTICE_NEAR of it the largest
- * cell wins (a lattice at p also fits p / 2), unless one of them has the
+ * against the mesh), unless a larger cell within LATTICE_NEAR of it is a
+ * whole multiple of its cell (a lattice at p also fits p / 2: the larger
+ * wins; a larger cell 1.3-1.5 times the best is no such pair, and letting it
+ * win sized shaded art at 1.3-1.5 times its cell), unless one of them has the
  * period the regular detector measured on both axes (too weakly to trust alone): two
  * independent measurements agreeing beat coherence, which blur biases
  * towards large cells (measured: dev/video_model_04, 10.9 px chosen over
@@ -48,6 +50,8 @@
                                      to show the same lattice again */
 #define LATTICE_MIN_COHERENCE 0.30 /* mesh coherence (edges on its lines, 0..1) */
 #define LATTICE_NEAR 0.90         /* share of the best coherence that counts as as good */
+#define LATTICE_NEAR_HARMONIC 0.10 /* ... for a larger cell within this (relative) of a whole
+                                     multiple of the best's */
 #define LATTICE_FINE_PAIR 3.0    /* fine-pair score (fine_pair.c) that gives a small cell; native
                                     art reaches 2.1 at most over the eval set's GT clips */
 #define LATTICE_FINE_PAIR_SPAN 2.0 /* score above that for confidence 1 */
@@ -108,6 +112,21 @@ double pfi_lattice_regular_period(const pfi_grid *g)
     return 0.5 * (g->cell_w + g->cell_h);
 }
 
+int pfi_lattice_pick(const double *cells, const double *coh, int n)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (coh[i] >= 0 && (best < 0 || coh[i] > coh[best])) best = i;
+    int pick = best;
+    for (int i = 0; i < n && best >= 0; i++) {
+        const double ratio = cells[i] / cells[best];
+        if (coh[i] >= LATTICE_NEAR * coh[best] && cells[i] > cells[pick] && ratio >= 1.5 &&
+            fabs(ratio / lrint(ratio) - 1) < LATTICE_NEAR_HARMONIC)
+            pick = i;
+    }
+    return pick;
+}
+
 /* Fits meshes at the candidates (or at `scale`) and keeps the best. still:
  * the clip shows one picture (a still, or frames all alike); reg_cell: the
  * period the regular detector found without trusting it, px (0: none). */
@@ -116,7 +135,7 @@ static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n
 {
     const double min_contrast = still ? LATTICE_STILL_CONTRAST : LATTICE_MIN_CONTRAST;
     const uint8_t *rgba = frames[0];
-    double cells[LATTICE_TRY], best = -1;
+    double cells[LATTICE_TRY];
     int nc = 0;
     pfi_mesh *keep = NULL;
     if (scale > 0) {
@@ -127,8 +146,9 @@ static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n
                 L->cand[i].contrast >= min_contrast)
                 cells[nc++] = L->cand[i].cell;
     }
-    double coh[LATTICE_TRY] = {0};
+    double coh[LATTICE_TRY];
     pfi_mesh *meshes[LATTICE_TRY] = {NULL};
+    for (int i = 0; i < LATTICE_TRY; i++) coh[i] = -1;   /* no mesh */
     for (int i = 0; i < nc; i++) {
         if (!(cells[i] >= LATTICE_MIN_CELL) || cells[i] > fmin(L->w, L->h) / 3.0) continue;
         pf_status st = pfi_mesh_fit(&meshes[i], rgba, L->w, L->h, cells[i], L->k, nc > 1, lg);
@@ -140,12 +160,8 @@ static pf_status fit_elastic(pfi_lattice *L, const uint8_t *const *frames, int n
         coh[i] = pfi_mesh_confidence(meshes[i]);
         pfi_debug(lg, "grid: mesh at %.3f px: coherence %.3f, bend %.2f cells", cells[i], coh[i],
                  pfi_mesh_bend(meshes[i]));
-        if (coh[i] > best) best = coh[i];
     }
-    /* the largest cell among those about as coherent as the best */
-    int pick = -1;
-    for (int i = 0; i < nc; i++)
-        if (meshes[i] && coh[i] >= LATTICE_NEAR * best && (pick < 0 || cells[i] > cells[pick])) pick = i;
+    int pick = pfi_lattice_pick(cells, coh, nc);
     /* ... unless one agrees with the regular detector: the closest such */
     int agree = -1;
     for (int i = 0; i < nc && reg_cell > 0; i++) {
