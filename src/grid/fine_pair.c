@@ -19,6 +19,14 @@
  * (the evaluation set's ground-truth clips, 193 where it ran) gives no
  * pair on half of them, 1.6 at the 99th percentile and 2.1 at most; small
  * upscales that nothing else finds, 3-5.
+ *
+ * A lossy codec's square blocks, aligned to the frame origin, ring at
+ * 16 / k px inside every block, in step on both axes: JPEG photos, noise
+ * and a gradient gave pairs at 2.29, 2.67 and 3.2 px scoring 3-15, both
+ * combs within 0.03 cell of the origin at the exact 16 / k. Such a pair at
+ * a fraction 16 / k that is no whole number is left out when the two
+ * axes' combs sit at the same phase, within FINE_CODEC_PHASE; a sprite
+ * upscaled by that factor does so by chance (10 % of placements).
  */
 #include "grid/grid.h"
 
@@ -34,6 +42,7 @@
 #define FINE_MAX_FRAMES 8      /* frames summed */
 #define FINE_CODEC_NEAR 0.01   /* relative: periods this close to 16 / k px ... */
 #define FINE_CODEC_SHARE 0.67  /* ... score this share: a codec's comb needs half as much again */
+#define FINE_CODEC_PHASE 0.05  /* cells: a comb at a fraction 16 / k with both axes' phases this close is the codec's */
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -102,6 +111,33 @@ static double peak_freq(const float *s, int k, double f0, double df)
     return f0 + (k + fmax(-0.5, fmin(0.5, off))) * df;
 }
 
+/* Where the lines of a comb of period per sit in a first-difference
+ * profile prof (m entries, entry i the boundary at x = i + 1): the phase of
+ * its Fourier coefficient at 1 / per, in cells from the frame origin,
+ * 0..1. */
+static double comb_phase(const double *prof, int m, double per)
+{
+    double re = 0, im = 0;
+    for (int i = 0; i < m; i++) {
+        re += prof[i] * cos(2 * M_PI * (i + 1) / per);
+        im -= prof[i] * sin(2 * M_PI * (i + 1) / per);
+    }
+    const double ph = -atan2(im, re) / (2 * M_PI);
+    return ph - floor(ph);
+}
+
+/* Is per a fraction 16 / k px that is no whole number (16/3, 16/5, 16/6,
+ * 16/7) where the combs of that period on the two axes' profiles sit at
+ * the same phase, as a codec's square blocks put them? */
+static int codec_ringing(const double *const prof[2], const int m[2], double per)
+{
+    const int k = pfi_codec_harmonic(per, FINE_CODEC_NEAR);
+    if (k == 0 || 16 % k == 0) return 0;
+    const double c = 16.0 / k;   /* the codec's own period: 1 % off it, the phase drifts over a frame */
+    const double d = fabs(comb_phase(prof[0], m[0], c) - comb_phase(prof[1], m[1], c));
+    return fmin(d, 1 - d) < FINE_CODEC_PHASE;
+}
+
 double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, double *score)
 {
     const int nf = n < FINE_MAX_FRAMES ? n : FINE_MAX_FRAMES;
@@ -114,7 +150,8 @@ double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, dou
 
     *score = 0;
     if (!frames || n < 1 || w < 16 || h < 16 || w > PF_GRID_MAX_SIDE || h > PF_GRID_MAX_SIDE) return 0;
-    prof = malloc(sizeof *prof * (size_t)(w > h ? w : h));
+    const size_t side_max = (size_t)(w > h ? w : h);
+    prof = malloc(sizeof *prof * side_max * 3);   /* each axis's profile, then a copy to whiten */
     tmp = malloc(sizeof *tmp * (FINE_FLOOR_BINS * FINE_OVERSAMPLE + 1));
     if (!prof || !tmp) goto done;
     for (int a = 0; a < 2; a++) {
@@ -127,9 +164,12 @@ double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, dou
         if (!grown) goto done;
         raw = grown;
         if (!(buf[a] = malloc(sizeof(float) * (size_t)nb[a]))) goto done;
-        diff_profile(frames, nf, w, h, a, prof);
-        whitened_spectrum(prof, m, f0[a], df[a], nb[a], raw, buf[a], tmp);
+        diff_profile(frames, nf, w, h, a, prof + a * side_max);
+        memcpy(prof + 2 * side_max, prof + a * side_max, sizeof *prof * (size_t)m);
+        whitened_spectrum(prof + 2 * side_max, m, f0[a], df[a], nb[a], raw, buf[a], tmp);
     }
+    const double *const axis_prof[2] = {prof, prof + side_max};
+    const int axis_m[2] = {w - 1, h - 1};
     for (int i = 1; i + 1 < nb[0]; i++) {
         const double fx = f0[0] + i * df[0];
         const float *sx = buf[0];
@@ -143,6 +183,7 @@ double pfi_grid_fine_pair(const uint8_t *const *frames, int n, int w, int h, dou
             const double v = fmin(sx[i], sy[j]);
             if (sy[j] < sy[j - 1] || sy[j] < sy[j + 1] || v <= best) continue;
             const double p2 = 2.0 / (peak_freq(sx, i, f0[0], df[0]) + peak_freq(sy, j, f0[1], df[1]));
+            if (codec_ringing(axis_prof, axis_m, p2)) continue;
             /* the band's codec harmonics 16 / k px (k = 5..8): an H.264 texture
              * shows them on both axes (a water tile at 10x: 2.66 px at 3.97),
              * a real upscale by such a factor too (2.28x, lossy WebP: 5.00) */
